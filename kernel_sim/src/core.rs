@@ -1,0 +1,985 @@
+//! The kernel proper: the process table, the IPC state machine, permissions and kernel calls.
+//!
+//! This module knows nothing of engines. Every operation runs to completion on `&mut KernelCore`
+//! and either finishes (`Step::Done`) or leaves the caller blocked (`Step::Blocked`); the engine then
+//! parks the caller until the kernel puts it on the woken list, and collects the result the kernel
+//! deposited in its slot (as MINIX's kernel does in the process table). Both engines therefore share
+//! one implementation of every semantic rule.
+//!
+//! Invariants, asserted where they are relied on:
+//! - a process blocked in `Sending` has exactly one pending entry in its destination's inbox;
+//! - a blocked process is woken exactly once, and only the kernel wakes it;
+//! - a message is never delivered to a process the manifest forbids its sender to reach;
+//! - after a process ends, nobody stays blocked on it: senders and receivers waiting on it fail with
+//!   `DeadEndpoint`.
+
+use crate::clock::{Alarms, Micros};
+use crate::endpoint::{Endpoint, MAX_SLOTS, Slot};
+use crate::error::KernelError;
+use crate::manifest::{FIRST_USER_SLOT, KernelCall, KernelCallSet, Manifest, Privileges, TargetSet, USER_TARGET};
+use crate::memory::{Access, AddressSpace, Frame, Grant, GrantId, Mapping, PhysMem, VirtAddr};
+use crate::message::{Message, MsgType};
+use crate::msgtype::NOTIFY_MESSAGE;
+use crate::proc::Proc;
+use crate::trace::{EndCause, EventKind, EventLog, Primitive};
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, SeedableRng};
+use serde::{Deserialize, Serialize};
+use std::any::Any;
+use std::collections::{BTreeSet, VecDeque};
+use std::sync::Arc;
+
+/// Mixed into the seed for processes' randomness, so it is a stream apart from the scheduler's.
+const PROCESS_RNG_STREAM: u64 = 0x5a17_5a5a_0f0f_1234;
+
+/// What a process runs: called once with the process's handle.
+pub type Body = Box<dyn FnOnce(&Proc) + Send + 'static>;
+
+/// A registered program: exec and service spawns build bodies from it.
+pub type Program = Arc<dyn Fn(&Proc, Start) + Send + Sync + 'static>;
+
+/// What a program is started with.
+#[derive(Default)]
+pub struct Start {
+    /// Its arguments, program name first.
+    pub argv: Vec<String>,
+    /// State handed over from a previous incarnation (a service restart), if any.
+    pub handoff: Option<Box<dyn Any + Send>>,
+}
+
+/// Whether an operation finished or left its caller blocked.
+#[derive(Debug)]
+pub(crate) enum Step {
+    Done(Result<Message, KernelError>),
+    Blocked,
+}
+
+/// Why a process must stop running its current body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Unwind {
+    /// It was killed.
+    Killed,
+    /// Its program was replaced by exec.
+    Exec,
+}
+
+/// What a process is waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum IpcState {
+    /// Not blocked.
+    Running,
+    /// Waiting for `to` to take its message; then, for sendrec, waiting for the reply.
+    Sending { to: Endpoint, then_receive: bool },
+    /// Waiting for a message from `from` (or ANY); `for_sendrec` when it is a reply it waits for.
+    Receiving { from: Endpoint, for_sendrec: bool },
+    /// Blocked for good (an injected hang); only a kill ends it.
+    Hung,
+}
+
+#[derive(Debug)]
+struct Pending {
+    from: Endpoint,
+    msg: Message,
+    prim: Primitive,
+}
+
+/// A death the signal manager has not collected yet.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Death {
+    /// Who died.
+    pub ep: Endpoint,
+    /// Its name.
+    pub name: String,
+    /// How.
+    pub cause: EndCause,
+    /// When.
+    pub time: Micros,
+    /// Whether it left state behind for a successor (see `Proc::leave_remains`).
+    pub has_remains: bool,
+}
+
+/// A process-table entry.
+pub(crate) struct ProcEntry {
+    pub ep: Endpoint,
+    pub name: Arc<str>,
+    privilege: usize,
+    pub is_user: bool,
+    sigmgr: Option<Slot>,
+    pub ipc: IpcState,
+    inbox: VecDeque<Pending>,
+    /// Sources with a pending notification, sorted (coalesced: one bit per source).
+    notifies: Vec<Endpoint>,
+    result: Option<Result<Message, KernelError>>,
+    pub ended: Option<EndCause>,
+    kill_pending: Option<Endpoint>,
+    exec_pending: Option<(Body, Arc<str>)>,
+    fork_body: Option<Body>,
+    pub space: AddressSpace,
+    remains: Option<Box<dyn Any + Send>>,
+    deaths: VecDeque<Death>,
+    pub started: Micros,
+}
+
+struct SlotEntry {
+    generation: u16,
+    proc: Option<Box<ProcEntry>>,
+}
+
+/// A manifest entry compiled to per-slot lookups.
+#[derive(Clone, Debug)]
+struct Privilege {
+    /// May send to each service slot.
+    to_service: [bool; FIRST_USER_SLOT],
+    to_users: bool,
+    /// Allowed message types per service slot (None: all).
+    calls_to_service: Vec<Option<crate::manifest::CallSet>>,
+    calls_to_users: Option<crate::manifest::CallSet>,
+    kernel: KernelCallSet,
+}
+
+impl Privilege {
+    fn compile(p: &Privileges, manifest: &Manifest) -> Privilege {
+        let slot_of = |name: &str| manifest.service(name).map(|s| s.slot);
+        let mut to_service = [false; FIRST_USER_SLOT];
+        let mut to_users = false;
+        match &p.ipc {
+            TargetSet::All => {
+                to_service = [true; FIRST_USER_SLOT];
+                to_users = true;
+            }
+            TargetSet::Only(names) => {
+                for n in names {
+                    match slot_of(n) {
+                        Some(s) => to_service[s] = true,
+                        None if n == USER_TARGET => to_users = true,
+                        None => unreachable!("validated manifest names unknown target {n}"),
+                    }
+                }
+            }
+        }
+        let mut calls_to_service = vec![None; FIRST_USER_SLOT];
+        let mut calls_to_users = None;
+        for (target, set) in &p.calls {
+            match slot_of(target) {
+                Some(s) => calls_to_service[s] = Some(set.clone()),
+                None => calls_to_users = Some(set.clone()),
+            }
+        }
+        Privilege { to_service, to_users, calls_to_service, calls_to_users, kernel: p.kernel }
+    }
+
+    fn may_send(&self, dst: Slot, m_type: MsgType, prim: Primitive) -> bool {
+        let (reach, calls) = if dst < FIRST_USER_SLOT {
+            (self.to_service[dst], self.calls_to_service[dst].as_ref())
+        } else {
+            (self.to_users, self.calls_to_users.as_ref())
+        };
+        // Call masks restrict requests; notifications carry no call.
+        reach && (prim == Primitive::Notify || calls.is_none_or(|c| c.contains(m_type)))
+    }
+}
+
+/// Summary of one process, for kernel information calls and the consistency checker.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ProcInfo {
+    /// Its endpoint.
+    pub ep: Endpoint,
+    /// Program or service name.
+    pub name: String,
+    /// A user process (not a system service).
+    pub is_user: bool,
+    /// How it ended, if it did (its slot is not cleared yet).
+    pub ended: Option<EndCause>,
+    /// What it is blocked on, if anything.
+    pub state: ProcState,
+    /// When this incarnation started.
+    pub started: Micros,
+    /// Mapped pages, as (virtual page number, mapping).
+    pub pages: Vec<(u64, Mapping)>,
+}
+
+/// What a process is doing, as far as the kernel can tell.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ProcState {
+    /// Runnable or running.
+    Running,
+    /// Blocked sending to this endpoint (for sendrec, the reply wait follows).
+    Sending(Endpoint),
+    /// Blocked receiving from this endpoint (or ANY).
+    Receiving(Endpoint),
+    /// Blocked for good by an injected hang.
+    Hung,
+    /// Its life ended; the slot awaits clearing.
+    Ended,
+}
+
+/// Kernel settings the core needs.
+#[derive(Clone, Debug)]
+pub(crate) struct CoreConfig {
+    pub frames: usize,
+    pub record_events: bool,
+    pub seed: u64,
+}
+
+/// The kernel's whole state.
+pub(crate) struct KernelCore {
+    slots: Vec<SlotEntry>,
+    free_user_slots: BTreeSet<Slot>,
+    privileges: Vec<Privilege>,
+    /// Privilege index of user processes (after the services').
+    user_privilege: usize,
+    pub manifest: Arc<Manifest>,
+    now: Micros,
+    alarms: Alarms,
+    mem: PhysMem,
+    pub log: EventLog,
+    /// Processes made runnable since the engine last looked.
+    woken: Vec<Slot>,
+    /// New processes whose bodies the engine must start.
+    starts: Vec<(Slot, Body)>,
+    programs: std::collections::BTreeMap<String, Program>,
+    /// Live processes that are not blocked.
+    pub runnable: usize,
+    /// Live user processes (slots not yet cleared).
+    pub users: usize,
+    pub shutdown: Option<(Endpoint, Arc<str>)>,
+    /// Randomness for processes, from the run's seed (a stream apart from the scheduler's).
+    rng: ChaCha8Rng,
+}
+
+impl KernelCore {
+    pub fn new(manifest: Arc<Manifest>, config: &CoreConfig) -> KernelCore {
+        let mut privileges: Vec<Privilege> =
+            manifest.services.iter().map(|s| Privilege::compile(&s.privileges, &manifest)).collect();
+        let user_privilege = privileges.len();
+        privileges.push(Privilege::compile(&manifest.user, &manifest));
+        let slots = (0..FIRST_USER_SLOT).map(|_| SlotEntry { generation: 0, proc: None }).collect();
+        KernelCore {
+            slots,
+            free_user_slots: BTreeSet::new(),
+            privileges,
+            user_privilege,
+            manifest,
+            now: 0,
+            alarms: Alarms::default(),
+            mem: PhysMem::new(config.frames),
+            log: EventLog::new(config.record_events),
+            woken: Vec::new(),
+            starts: Vec::new(),
+            programs: Default::default(),
+            runnable: 0,
+            users: 0,
+            shutdown: None,
+            rng: ChaCha8Rng::seed_from_u64(config.seed ^ PROCESS_RNG_STREAM),
+        }
+    }
+
+    // ---- time -------------------------------------------------------------------------------
+
+    pub fn now(&self) -> Micros {
+        self.now
+    }
+
+    pub fn random_u64(&mut self) -> u64 {
+        self.rng.next_u64()
+    }
+
+    pub fn set_now(&mut self, t: Micros) {
+        debug_assert!(t >= self.now, "the clock never goes back");
+        self.now = t;
+    }
+
+    pub fn next_alarm(&mut self) -> Option<Micros> {
+        self.alarms.next_due()
+    }
+
+    /// Rings every alarm due by now: each arrives as a notification from the kernel.
+    pub fn fire_alarms(&mut self) {
+        while let Some(slot) = self.alarms.pop_due(self.now) {
+            if let Some(p) = self.live_slot(slot) {
+                let to = p.ep;
+                self.log.push(self.now, EventKind::Alarm { to });
+                self.post_notify(Endpoint::KERNEL, slot);
+            }
+        }
+    }
+
+    // ---- process table ----------------------------------------------------------------------
+
+    fn live_slot(&self, slot: Slot) -> Option<&ProcEntry> {
+        self.slots.get(slot)?.proc.as_deref().filter(|p| p.ended.is_none())
+    }
+
+    fn proc(&self, slot: Slot) -> &ProcEntry {
+        self.slots[slot].proc.as_deref().expect("slot holds a process")
+    }
+
+    fn proc_mut(&mut self, slot: Slot) -> &mut ProcEntry {
+        self.slots[slot].proc.as_deref_mut().expect("slot holds a process")
+    }
+
+    /// The slot of the live process `ep`, or why it is not one.
+    fn resolve(&self, ep: Endpoint) -> Result<Slot, KernelError> {
+        if ep.is_special() || ep == Endpoint::KERNEL {
+            return Err(KernelError::BadEndpoint);
+        }
+        let entry = self.slots.get(ep.slot()).ok_or(KernelError::BadEndpoint)?;
+        match &entry.proc {
+            Some(p) if p.ep == ep && p.ended.is_none() => Ok(ep.slot()),
+            _ => Err(KernelError::DeadEndpoint),
+        }
+    }
+
+    /// The slot of `ep` whether it is live or ended-but-not-cleared.
+    fn resolve_any(&self, ep: Endpoint) -> Result<Slot, KernelError> {
+        let entry = self.slots.get(ep.slot()).filter(|_| !ep.is_special()).ok_or(KernelError::BadEndpoint)?;
+        match &entry.proc {
+            Some(p) if p.ep == ep => Ok(ep.slot()),
+            _ => Err(KernelError::DeadEndpoint),
+        }
+    }
+
+    pub fn endpoint_of(&self, slot: Slot) -> Endpoint {
+        self.proc(slot).ep
+    }
+
+    pub fn name_of(&self, slot: Slot) -> Arc<str> {
+        self.proc(slot).name.clone()
+    }
+
+    fn new_entry(&self, ep: Endpoint, name: Arc<str>, privilege: usize, is_user: bool) -> ProcEntry {
+        let sigmgr_name = if is_user {
+            self.manifest.user_sigmgr.as_deref()
+        } else {
+            self.manifest.service_at(ep.slot()).and_then(|s| s.sigmgr.as_deref())
+        };
+        ProcEntry {
+            ep,
+            name,
+            privilege,
+            is_user,
+            sigmgr: sigmgr_name.and_then(|n| self.manifest.service(n)).map(|s| s.slot),
+            ipc: IpcState::Running,
+            inbox: VecDeque::new(),
+            notifies: Vec::new(),
+            result: None,
+            ended: None,
+            kill_pending: None,
+            exec_pending: None,
+            fork_body: None,
+            space: AddressSpace::default(),
+            remains: None,
+            deaths: VecDeque::new(),
+            started: self.now,
+        }
+    }
+
+    fn install(&mut self, entry: ProcEntry, body: Body) -> Endpoint {
+        let ep = entry.ep;
+        let slot = ep.slot();
+        if entry.is_user {
+            self.users += 1;
+        }
+        self.log.push(self.now, EventKind::Spawn { ep, name: entry.name.clone() });
+        self.slots[slot].proc = Some(Box::new(entry));
+        self.runnable += 1;
+        self.starts.push((slot, body));
+        ep
+    }
+
+    /// Starts the manifest service `name` in its slot: a fresh start, or, when the slot holds its
+    /// ended predecessor, a new incarnation under the same endpoint (MINIX's transparent restart).
+    pub fn spawn_service(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
+        let (index, slot) = match self.manifest.services.iter().position(|s| s.name == name) {
+            Some(i) => (i, self.manifest.services[i].slot),
+            None => return Err(KernelError::NoSuchProgram),
+        };
+        let ep = match &self.slots[slot].proc {
+            None => Endpoint::new(slot, self.slots[slot].generation),
+            Some(p) if p.ended.is_some() => p.ep,
+            Some(_) => return Err(KernelError::Invalid),
+        };
+        if let Some(old) = self.slots[slot].proc.take() {
+            debug_assert!(old.inbox.is_empty(), "an ended process keeps no queued messages");
+        }
+        let entry = self.new_entry(ep, Arc::from(name), index, false);
+        Ok(self.install(entry, body))
+    }
+
+    fn alloc_user_slot(&mut self) -> Result<Slot, KernelError> {
+        if let Some(slot) = self.free_user_slots.pop_first() {
+            return Ok(slot);
+        }
+        if self.slots.len() > MAX_SLOTS {
+            return Err(KernelError::NoSlot);
+        }
+        self.slots.push(SlotEntry { generation: 0, proc: None });
+        Ok(self.slots.len() - 1)
+    }
+
+    /// Starts a user process outside any fork (the first user process, tests).
+    pub fn spawn_user(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
+        let slot = self.alloc_user_slot()?;
+        let ep = Endpoint::new(slot, self.slots[slot].generation);
+        let entry = self.new_entry(ep, Arc::from(name), self.user_privilege, true);
+        Ok(self.install(entry, body))
+    }
+
+    pub fn register_program(&mut self, name: &str, program: Program) {
+        self.programs.insert(name.to_string(), program);
+    }
+
+    pub fn program(&self, name: &str) -> Option<Program> {
+        self.programs.get(name).cloned()
+    }
+
+    pub fn take_starts(&mut self) -> Vec<(Slot, Body)> {
+        std::mem::take(&mut self.starts)
+    }
+
+    pub fn has_starts(&self) -> bool {
+        !self.starts.is_empty()
+    }
+
+    pub fn take_woken(&mut self, into: &mut Vec<Slot>) {
+        into.append(&mut self.woken);
+    }
+
+    /// Why the process in `slot` must stop running its body, if it must.
+    pub fn unwind_reason(&self, slot: Slot) -> Option<Unwind> {
+        let p = self.proc(slot);
+        if p.kill_pending.is_some() || p.ended.is_some() {
+            Some(Unwind::Killed)
+        } else if p.exec_pending.is_some() {
+            Some(Unwind::Exec)
+        } else {
+            None
+        }
+    }
+
+    /// Takes the body exec left for `slot`, if any.
+    pub fn take_exec(&mut self, slot: Slot) -> Option<(Body, Arc<str>)> {
+        let p = self.proc_mut(slot);
+        p.exec_pending.take()
+    }
+
+    fn wake(&mut self, slot: Slot, result: Result<Message, KernelError>) {
+        let p = self.proc_mut(slot);
+        debug_assert!(p.ipc != IpcState::Running, "only a blocked process is woken");
+        p.ipc = IpcState::Running;
+        p.result = Some(result);
+        self.runnable += 1;
+        self.woken.push(slot);
+    }
+
+    fn block(&mut self, slot: Slot, state: IpcState) {
+        debug_assert!(state != IpcState::Running);
+        self.proc_mut(slot).ipc = state;
+        self.runnable -= 1;
+    }
+
+    /// The result the kernel left for a woken process.
+    pub fn finish(&mut self, slot: Slot) -> Result<Message, KernelError> {
+        self.proc_mut(slot).result.take().expect("a woken process finds its result")
+    }
+
+    /// Ends the process in `slot`: it finished its body, crashed or was killed.
+    pub fn end(&mut self, slot: Slot, cause: EndCause) {
+        let ep = self.proc(slot).ep;
+        debug_assert!(self.proc(slot).ended.is_none(), "a process ends once");
+        let was_running = self.proc(slot).ipc == IpcState::Running;
+        if was_running {
+            self.runnable -= 1;
+        }
+        self.log.push(self.now, EventKind::End { ep, cause: cause.clone() });
+        self.alarms.cancel(slot);
+        let p = self.proc_mut(slot);
+        p.ended = Some(cause.clone());
+        p.ipc = IpcState::Running;
+        p.exec_pending = None;
+        p.fork_body = None;
+        let inbox = std::mem::take(&mut p.inbox);
+        p.notifies.clear();
+        let has_remains = p.remains.is_some();
+        let name = p.name.to_string();
+        let sigmgr = p.sigmgr;
+        // Whoever waited on it learns it is gone.
+        for pending in inbox {
+            if pending.prim != Primitive::AsynSend {
+                let s = pending.from.slot();
+                self.log.push(
+                    self.now,
+                    EventKind::Fail {
+                        from: pending.from,
+                        to: ep,
+                        m_type: pending.msg.m_type,
+                        error: KernelError::DeadEndpoint,
+                    },
+                );
+                self.wake(s, Err(KernelError::DeadEndpoint));
+            }
+        }
+        // Its queued asynchronous messages die with it, as in MINIX.
+        let mut waiters = Vec::new();
+        for s in 0..self.slots.len() {
+            let Some(other) = self.slots[s].proc.as_deref_mut() else { continue };
+            if other.ended.is_some() {
+                continue;
+            }
+            if matches!(other.ipc, IpcState::Receiving { from, .. } if from == ep) {
+                waiters.push((s, other.ep));
+            } else {
+                other.inbox.retain(|m| m.from != ep);
+            }
+        }
+        for (s, other_ep) in waiters {
+            self.log.push(
+                self.now,
+                EventKind::Fail { from: other_ep, to: ep, m_type: 0, error: KernelError::DeadEndpoint },
+            );
+            self.wake(s, Err(KernelError::DeadEndpoint));
+        }
+        match sigmgr.filter(|&m| self.live_slot(m).is_some()) {
+            Some(mgr) => {
+                let death = Death { ep, name, cause, time: self.now, has_remains };
+                self.proc_mut(mgr).deaths.push_back(death);
+                self.post_notify(Endpoint::KERNEL, mgr);
+            }
+            None => self.clear(slot),
+        }
+    }
+
+    /// Frees `slot`; its endpoint becomes stale (the next process there has a new generation).
+    fn clear(&mut self, slot: Slot) {
+        let p = self.slots[slot].proc.take().expect("clearing a process");
+        debug_assert!(p.ended.is_some(), "only an ended process is cleared");
+        self.log.push(self.now, EventKind::Clear { ep: p.ep });
+        let entry = &mut self.slots[slot];
+        entry.generation = entry.generation.wrapping_add(1);
+        if p.is_user {
+            self.users -= 1;
+            self.free_user_slots.insert(slot);
+        }
+    }
+
+    // ---- IPC ---------------------------------------------------------------------------------
+
+    /// Whether making `caller` wait on `next` would close a cycle of waiting processes.
+    fn closes_cycle(&self, caller: Slot, mut next: Endpoint) -> bool {
+        for _ in 0..self.slots.len() {
+            if next.slot() == caller {
+                return true;
+            }
+            let Some(p) = self.live_slot(next.slot()) else { return false };
+            next = match p.ipc {
+                IpcState::Sending { to, .. } => to,
+                IpcState::Receiving { from, .. } if from != Endpoint::ANY => from,
+                _ => return false,
+            };
+        }
+        false
+    }
+
+    fn fail(&mut self, from: Endpoint, to: Endpoint, m_type: MsgType, error: KernelError) -> Step {
+        self.log.push(self.now, EventKind::Fail { from, to, m_type, error });
+        Step::Done(Err(error))
+    }
+
+    /// Hands `msg` to `dst`, which is blocked receiving from the sender.
+    fn deliver_now(&mut self, dst: Slot, msg: Message) {
+        let to = self.proc(dst).ep;
+        let is_reply =
+            matches!(self.proc(dst).ipc, IpcState::Receiving { from, for_sendrec: true } if from == msg.source);
+        let kind = if is_reply {
+            EventKind::Reply { from: msg.source, to, m_type: msg.m_type }
+        } else {
+            EventKind::Deliver { from: msg.source, to, m_type: msg.m_type }
+        };
+        self.log.push(self.now, kind);
+        self.wake(dst, Ok(msg));
+    }
+
+    fn accepts_from(&self, dst: Slot, src: Endpoint) -> bool {
+        matches!(self.proc(dst).ipc, IpcState::Receiving { from, .. } if from == Endpoint::ANY || from == src)
+    }
+
+    /// send, sendnb, sendrec and asynsend.
+    pub fn send(&mut self, caller: Slot, dst_ep: Endpoint, mut msg: Message, prim: Primitive) -> Step {
+        debug_assert!(prim != Primitive::Notify);
+        let me = self.proc(caller).ep;
+        let dst = match self.resolve(dst_ep) {
+            Ok(d) => d,
+            Err(e) => return self.fail(me, dst_ep, msg.m_type, e),
+        };
+        if !self.privileges[self.proc(caller).privilege].may_send(dst, msg.m_type, prim) {
+            self.log.push(self.now, EventKind::Deny { from: me, to: dst_ep, m_type: msg.m_type, prim });
+            return Step::Done(Err(KernelError::Denied));
+        }
+        msg.source = me;
+        self.log.push(self.now, EventKind::Send { from: me, to: dst_ep, m_type: msg.m_type, prim });
+        if self.accepts_from(dst, me) {
+            self.deliver_now(dst, msg);
+            return if prim == Primitive::SendRec {
+                self.block(caller, IpcState::Receiving { from: dst_ep, for_sendrec: true });
+                Step::Blocked
+            } else {
+                Step::Done(Ok(Message::new(0)))
+            };
+        }
+        match prim {
+            Primitive::SendNb => self.fail(me, dst_ep, msg.m_type, KernelError::NotReady),
+            Primitive::AsynSend => {
+                self.proc_mut(dst).inbox.push_back(Pending { from: me, msg, prim });
+                Step::Done(Ok(Message::new(0)))
+            }
+            _ => {
+                if self.closes_cycle(caller, dst_ep) {
+                    return self.fail(me, dst_ep, msg.m_type, KernelError::Deadlock);
+                }
+                self.proc_mut(dst).inbox.push_back(Pending { from: me, msg, prim });
+                let then_receive = prim == Primitive::SendRec;
+                self.block(caller, IpcState::Sending { to: dst_ep, then_receive });
+                Step::Blocked
+            }
+        }
+    }
+
+    /// receive from ANY or from one endpoint. Pending notifications come first, as in MINIX.
+    pub fn receive(&mut self, caller: Slot, src: Endpoint) -> Step {
+        let me = self.proc(caller).ep;
+        if src != Endpoint::ANY
+            && src != Endpoint::KERNEL
+            && let Err(e) = self.resolve(src)
+        {
+            return self.fail(me, src, 0, e);
+        }
+        let p = self.proc_mut(caller);
+        let notified = if src == Endpoint::ANY {
+            (!p.notifies.is_empty()).then(|| p.notifies.remove(0))
+        } else {
+            p.notifies.iter().position(|&n| n == src).map(|i| p.notifies.remove(i))
+        };
+        if let Some(from) = notified {
+            let mut msg = Message::new(NOTIFY_MESSAGE);
+            msg.source = from;
+            self.log.push(self.now, EventKind::Deliver { from, to: me, m_type: NOTIFY_MESSAGE });
+            return Step::Done(Ok(msg));
+        }
+        let p = self.proc_mut(caller);
+        if let Some(i) = p.inbox.iter().position(|m| src == Endpoint::ANY || m.from == src) {
+            let pending = p.inbox.remove(i).expect("position is in range");
+            self.log.push(self.now, EventKind::Deliver { from: pending.from, to: me, m_type: pending.msg.m_type });
+            let sender = pending.from.slot();
+            match pending.prim {
+                Primitive::SendRec => {
+                    debug_assert!(
+                        matches!(self.proc(sender).ipc, IpcState::Sending { to, then_receive: true } if to == me)
+                    );
+                    self.proc_mut(sender).ipc = IpcState::Receiving { from: me, for_sendrec: true };
+                }
+                Primitive::Send => self.wake(sender, Ok(Message::new(0))),
+                _ => {}
+            }
+            return Step::Done(Ok(pending.msg));
+        }
+        if src != Endpoint::ANY && src != Endpoint::KERNEL && self.closes_cycle(caller, src) {
+            return self.fail(me, src, 0, KernelError::Deadlock);
+        }
+        self.block(caller, IpcState::Receiving { from: src, for_sendrec: false });
+        Step::Blocked
+    }
+
+    /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it.
+    fn post_notify(&mut self, from: Endpoint, dst: Slot) {
+        if self.accepts_from(dst, from) {
+            let mut msg = Message::new(NOTIFY_MESSAGE);
+            msg.source = from;
+            self.deliver_now(dst, msg);
+        } else {
+            let n = &mut self.proc_mut(dst).notifies;
+            if let Err(i) = n.binary_search(&from) {
+                n.insert(i, from);
+            }
+        }
+    }
+
+    pub fn notify(&mut self, caller: Slot, dst_ep: Endpoint) -> Step {
+        let me = self.proc(caller).ep;
+        let dst = match self.resolve(dst_ep) {
+            Ok(d) => d,
+            Err(e) => return self.fail(me, dst_ep, NOTIFY_MESSAGE, e),
+        };
+        if !self.privileges[self.proc(caller).privilege].may_send(dst, NOTIFY_MESSAGE, Primitive::Notify) {
+            self.log.push(
+                self.now,
+                EventKind::Deny { from: me, to: dst_ep, m_type: NOTIFY_MESSAGE, prim: Primitive::Notify },
+            );
+            return Step::Done(Err(KernelError::Denied));
+        }
+        self.log
+            .push(self.now, EventKind::Send { from: me, to: dst_ep, m_type: NOTIFY_MESSAGE, prim: Primitive::Notify });
+        self.post_notify(me, dst);
+        Step::Done(Ok(Message::new(0)))
+    }
+
+    /// Blocks the caller for good: an injected hang. Only a kill ends it.
+    pub fn hang(&mut self, caller: Slot) -> Step {
+        self.block(caller, IpcState::Hung);
+        Step::Blocked
+    }
+
+    // ---- kernel calls -----------------------------------------------------------------------
+
+    /// Checks the caller's kernel-call mask; a denial is logged.
+    pub fn check_call(&mut self, caller: Slot, call: KernelCall) -> Result<(), KernelError> {
+        let p = self.proc(caller);
+        if self.privileges[p.privilege].kernel.contains(call) {
+            Ok(())
+        } else {
+            let by = p.ep;
+            self.log.push(self.now, EventKind::KernelDeny { by, call });
+            Err(KernelError::Denied)
+        }
+    }
+
+    fn log_call(&mut self, caller: Slot, call: KernelCall, target: Endpoint) {
+        let by = self.proc(caller).ep;
+        self.log.push(self.now, EventKind::KernelCall { by, call, target });
+    }
+
+    /// Kills `target`: it stops at once if blocked, or at its next kernel entry if running.
+    pub fn kill(&mut self, caller: Slot, target: Endpoint) -> Result<(), KernelError> {
+        let t = self.resolve(target)?;
+        self.log_call(caller, KernelCall::Kill, target);
+        let by = self.proc(caller).ep;
+        self.kill_slot(t, by);
+        Ok(())
+    }
+
+    pub fn kill_slot(&mut self, t: Slot, by: Endpoint) {
+        if self.proc(t).kill_pending.is_some() || self.proc(t).ended.is_some() {
+            return;
+        }
+        self.proc_mut(t).kill_pending = Some(by);
+        match self.proc(t).ipc {
+            IpcState::Running => {}
+            IpcState::Sending { to, .. } => {
+                let me = self.proc(t).ep;
+                if let Ok(d) = self.resolve(to) {
+                    self.proc_mut(d).inbox.retain(|m| !(m.from == me && m.prim != Primitive::AsynSend));
+                }
+                self.wake(t, Err(KernelError::DeadEndpoint));
+            }
+            IpcState::Receiving { .. } | IpcState::Hung => self.wake(t, Err(KernelError::DeadEndpoint)),
+        }
+    }
+
+    /// Who killed `slot`, if it was killed.
+    pub fn killer(&self, slot: Slot) -> Option<Endpoint> {
+        self.proc(slot).kill_pending
+    }
+
+    /// Sets the caller's alarm `delay` from now (replacing any earlier one); 0 cancels it.
+    pub fn set_alarm(&mut self, caller: Slot, delay: Micros) {
+        if delay == 0 {
+            self.alarms.cancel(caller);
+        } else {
+            self.alarms.set(caller, self.now.saturating_add(delay));
+        }
+    }
+
+    /// Leaves the body the next forked child of `caller` will run.
+    pub fn set_fork_body(&mut self, caller: Slot, body: Body) {
+        self.proc_mut(caller).fork_body = Some(body);
+    }
+
+    /// Creates a child of `parent` in a fresh user slot, running the body `parent` left with
+    /// [`KernelCore::set_fork_body`]. The child's address space starts empty: vm fills it.
+    pub fn fork(&mut self, caller: Slot, parent: Endpoint) -> Result<Endpoint, KernelError> {
+        let p = self.resolve(parent)?;
+        if !self.proc(p).is_user {
+            return Err(KernelError::Invalid);
+        }
+        let body = self.proc_mut(p).fork_body.take().ok_or(KernelError::Invalid)?;
+        let slot = self.alloc_user_slot()?;
+        let ep = Endpoint::new(slot, self.slots[slot].generation);
+        let name = self.proc(p).name.clone();
+        let entry = self.new_entry(ep, name, self.user_privilege, true);
+        self.log_call(caller, KernelCall::Fork, ep);
+        Ok(self.install(entry, body))
+    }
+
+    /// Replaces `target`'s program with the registered program `program`. `target` stops running
+    /// its old body at once (it must be blocked, as a process is while its exec is served).
+    pub fn exec(
+        &mut self,
+        caller: Slot,
+        target: Endpoint,
+        program: &str,
+        argv: Vec<String>,
+    ) -> Result<(), KernelError> {
+        let t = self.resolve(target)?;
+        let prog = self.program(program).ok_or(KernelError::NoSuchProgram)?;
+        if t == caller || self.proc(t).ipc == IpcState::Running {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::Exec, target);
+        let name: Arc<str> = Arc::from(program);
+        let body: Body = Box::new(move |proc: &Proc| prog(proc, Start { argv, handoff: None }));
+        self.proc_mut(t).exec_pending = Some((body, name.clone()));
+        self.log.push(self.now, EventKind::Exec { ep: target, program: name });
+        self.proc_mut(t).name = Arc::from(program);
+        if let IpcState::Sending { to, .. } = self.proc(t).ipc
+            && let Ok(d) = self.resolve(to)
+        {
+            self.proc_mut(d).inbox.retain(|m| !(m.from == target && m.prim != Primitive::AsynSend));
+        }
+        self.wake(t, Err(KernelError::DeadEndpoint));
+        Ok(())
+    }
+
+    /// Frees the slot of the ended process `target`.
+    pub fn clear_ended(&mut self, caller: Slot, target: Endpoint) -> Result<(), KernelError> {
+        let t = self.resolve_any(target)?;
+        if self.proc(t).ended.is_none() {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::Clear, target);
+        self.clear(t);
+        Ok(())
+    }
+
+    /// Takes the oldest death reported to the caller (its signal-manager duty).
+    pub fn next_death(&mut self, caller: Slot) -> Option<Death> {
+        self.proc_mut(caller).deaths.pop_front()
+    }
+
+    /// Stores state for a successor incarnation; kept with the slot after the process ends.
+    pub fn leave_remains(&mut self, caller: Slot, remains: Box<dyn Any + Send>) {
+        self.proc_mut(caller).remains = Some(remains);
+    }
+
+    /// Takes what the ended process `target` left behind.
+    pub fn take_remains(&mut self, target: Endpoint) -> Result<Option<Box<dyn Any + Send>>, KernelError> {
+        let t = self.resolve_any(target)?;
+        Ok(self.proc_mut(t).remains.take())
+    }
+
+    pub fn shutdown(&mut self, caller: Slot, reason: &str) {
+        let by = self.proc(caller).ep;
+        let reason: Arc<str> = Arc::from(reason);
+        self.log.push(self.now, EventKind::Shutdown { by, reason: reason.clone() });
+        self.shutdown = Some((by, reason));
+    }
+
+    /// The system is being torn down: every live process is killed by the kernel.
+    pub fn kill_everyone(&mut self) {
+        for s in 0..self.slots.len() {
+            if self.live_slot(s).is_some() {
+                self.kill_slot(s, Endpoint::KERNEL);
+            }
+        }
+    }
+
+    pub fn proc_info(&self, ep: Endpoint) -> Result<ProcInfo, KernelError> {
+        let p = self.proc(self.resolve_any(ep)?);
+        Ok(ProcInfo {
+            ep: p.ep,
+            name: p.name.to_string(),
+            is_user: p.is_user,
+            ended: p.ended.clone(),
+            state: match p.ipc {
+                _ if p.ended.is_some() => ProcState::Ended,
+                IpcState::Running => ProcState::Running,
+                IpcState::Sending { to, .. } => ProcState::Sending(to),
+                IpcState::Receiving { from, .. } => ProcState::Receiving(from),
+                IpcState::Hung => ProcState::Hung,
+            },
+            started: p.started,
+            pages: p.space.pages.iter().map(|(&v, &m)| (v, m)).collect(),
+        })
+    }
+
+    /// Every process in the table, by slot.
+    pub fn all_procs(&self) -> Vec<ProcInfo> {
+        self.slots.iter().filter_map(|s| s.proc.as_deref()).map(|p| self.proc_info(p.ep).expect("listed")).collect()
+    }
+
+    pub fn total_frames(&self) -> usize {
+        self.mem.total()
+    }
+
+    // ---- memory -----------------------------------------------------------------------------
+
+    pub fn vm_map(&mut self, target: Endpoint, vpage: u64, frame: Frame, writable: bool) -> Result<(), KernelError> {
+        let t = self.resolve_any(target)?;
+        if frame as usize >= self.mem.total() {
+            return Err(KernelError::Invalid);
+        }
+        self.proc_mut(t).space.pages.insert(vpage, Mapping { frame, writable });
+        Ok(())
+    }
+
+    pub fn vm_unmap(&mut self, target: Endpoint, vpage: u64) -> Result<Option<Frame>, KernelError> {
+        let t = self.resolve_any(target)?;
+        Ok(self.proc_mut(t).space.pages.remove(&vpage).map(|m| m.frame))
+    }
+
+    pub fn frame_copy(&mut self, from: Frame, to: Frame) -> Result<(), KernelError> {
+        self.mem.copy_frame(from, to)
+    }
+
+    pub fn frame_zero(&mut self, frame: Frame) -> Result<(), KernelError> {
+        self.mem.zero_frame(frame)
+    }
+
+    pub fn mem_read(&self, slot: Slot, addr: VirtAddr, out: &mut [u8]) -> Result<(), KernelError> {
+        self.proc(slot).space.read(&self.mem, addr, out)
+    }
+
+    pub fn mem_write(&mut self, slot: Slot, addr: VirtAddr, data: &[u8]) -> Result<(), KernelError> {
+        let p = self.slots[slot].proc.as_deref().expect("slot holds a process");
+        p.space.write(&mut self.mem, addr, data)
+    }
+
+    pub fn grant(&mut self, caller: Slot, grantee: Endpoint, addr: VirtAddr, len: u64, access: Access) -> GrantId {
+        self.proc_mut(caller).space.add_grant(Grant { grantee, addr, len, access })
+    }
+
+    pub fn revoke(&mut self, caller: Slot, id: GrantId) {
+        if let Some(g) = self.proc_mut(caller).space.grants.get_mut(id as usize) {
+            *g = None;
+        }
+    }
+
+    /// Copies from `granter`'s memory, through its grant `id`, into `out`.
+    pub fn safecopy_from(
+        &mut self,
+        caller: Slot,
+        granter: Endpoint,
+        id: GrantId,
+        offset: u64,
+        out: &mut [u8],
+    ) -> Result<(), KernelError> {
+        let g = self.resolve(granter)?;
+        let me = self.proc(caller).ep;
+        let addr = self.proc(g).space.check_grant(id, me, Access::Read, offset, out.len())?;
+        self.proc(g).space.read(&self.mem, addr, out)
+    }
+
+    /// Copies `data` into `granter`'s memory, through its grant `id`.
+    pub fn safecopy_to(
+        &mut self,
+        caller: Slot,
+        granter: Endpoint,
+        id: GrantId,
+        offset: u64,
+        data: &[u8],
+    ) -> Result<(), KernelError> {
+        let g = self.resolve(granter)?;
+        let me = self.proc(caller).ep;
+        let addr = self.proc(g).space.check_grant(id, me, Access::Write, offset, data.len())?;
+        let p = self.slots[g].proc.as_deref().expect("resolved");
+        p.space.write(&mut self.mem, addr, data)
+    }
+}

@@ -1,0 +1,231 @@
+//! The deterministic engine: every simulated process is a stackful coroutine on one OS thread.
+//!
+//! The scheduler owns the ready queue and the virtual clock. Each kernel entry costs
+//! `kernel_entry_cost` virtual microseconds; when nothing is ready the clock jumps to the next alarm.
+//! In `Random` mode the next process is drawn from the ready queue with the seeded generator and a
+//! process may be preempted at a kernel entry (a timer interrupt landing there), so different seeds
+//! explore different interleavings; in `Fifo` mode the order is first come, first served.
+//!
+//! Invariant: one seed and one set of inputs give one event log, byte for byte. Nothing here reads
+//! the wall clock, the OS scheduler or an unseeded generator.
+
+use super::{Config, RunEnd, RunReport, SchedMode};
+use crate::core::{Body, KernelCore};
+use crate::endpoint::Slot;
+use crate::proc::{Link, Proc, live, set_in_process};
+use corosensei::stack::DefaultStack;
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use rand::rngs::ChaCha8Rng;
+use rand::{Rng, SeedableRng};
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+
+/// Why a coroutine gave the processor back.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Suspend {
+    /// Blocked in the kernel; the kernel will wake it.
+    Blocked,
+    /// Still runnable: goes to the back of the ready queue.
+    Preempted,
+}
+
+/// What sim processes share: the kernel and the scheduler's draws.
+pub(crate) struct SimShared {
+    pub core: RefCell<KernelCore>,
+    sched: RefCell<Sched>,
+    kernel_entry_cost: u64,
+}
+
+struct Sched {
+    mode: SchedMode,
+    rng: ChaCha8Rng,
+    /// Preempt at a kernel entry with probability 1 / this (0: never).
+    preempt_one_in: u32,
+}
+
+/// A sim process's connection to the kernel.
+pub(crate) struct SimLink {
+    shared: Rc<SimShared>,
+    /// The coroutine's own yielder; valid for as long as the coroutine body runs, which outlives
+    /// the `Proc` holding this link (the `Proc` is created inside the body).
+    yielder: *const Yielder<(), Suspend>,
+}
+
+impl SimLink {
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        f(&mut self.shared.core.borrow_mut())
+    }
+
+    pub fn enter<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        let mut k = self.shared.core.borrow_mut();
+        let now = k.now() + self.shared.kernel_entry_cost;
+        k.set_now(now);
+        f(&mut k)
+    }
+
+    fn suspend(&self, why: Suspend) {
+        // SAFETY: see the field's comment; no kernel borrow is held across the switch.
+        unsafe { (*self.yielder).suspend(why) }
+    }
+
+    pub fn park(&self) {
+        self.suspend(Suspend::Blocked);
+    }
+
+    pub fn preempt(&self) {
+        self.suspend(Suspend::Preempted);
+    }
+
+    pub fn maybe_preempt(&self) {
+        let preempt = {
+            let mut s = self.shared.sched.borrow_mut();
+            s.mode == SchedMode::Random && s.preempt_one_in != 0 && s.rng.next_u32().is_multiple_of(s.preempt_one_in)
+        };
+        if preempt {
+            self.preempt();
+        }
+    }
+}
+
+type SimCoroutine = Coroutine<(), Suspend, (), DefaultStack>;
+
+/// The deterministic engine.
+pub(crate) struct SimEngine {
+    pub shared: Rc<SimShared>,
+    coroutines: Vec<Option<SimCoroutine>>,
+    ready: VecDeque<Slot>,
+    stacks: Vec<DefaultStack>,
+    stack_size: usize,
+    woken: Vec<Slot>,
+}
+
+impl SimEngine {
+    pub fn new(core: KernelCore, config: &Config) -> SimEngine {
+        let sched = Sched {
+            mode: config.sched,
+            rng: ChaCha8Rng::seed_from_u64(config.seed),
+            preempt_one_in: config.preempt_one_in,
+        };
+        SimEngine {
+            shared: Rc::new(SimShared {
+                core: RefCell::new(core),
+                sched: RefCell::new(sched),
+                kernel_entry_cost: config.kernel_entry_cost,
+            }),
+            coroutines: Vec::new(),
+            ready: VecDeque::new(),
+            stacks: Vec::new(),
+            stack_size: config.stack_size,
+            woken: Vec::new(),
+        }
+    }
+
+    fn start(&mut self, slot: Slot, body: Body) {
+        let ep = self.shared.core.borrow().endpoint_of(slot);
+        let stack = match self.stacks.pop() {
+            Some(s) => s,
+            None => DefaultStack::new(self.stack_size).expect("mapping a coroutine stack"),
+        };
+        let shared = self.shared.clone();
+        let co = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
+            let proc = Proc::new(slot, ep, Link::Sim(SimLink { shared, yielder }));
+            live(&proc, body);
+        });
+        if self.coroutines.len() <= slot {
+            self.coroutines.resize_with(slot + 1, || None);
+        }
+        assert!(self.coroutines[slot].is_none(), "slot {slot} already runs a coroutine");
+        self.coroutines[slot] = Some(co);
+        self.ready.push_back(slot);
+    }
+
+    /// Moves what the kernel did since the last look into the scheduler: new processes, woken ones.
+    fn collect(&mut self) {
+        let starts = {
+            let mut k = self.shared.core.borrow_mut();
+            k.fire_alarms();
+            k.take_woken(&mut self.woken);
+            k.take_starts()
+        };
+        for (slot, body) in starts {
+            self.start(slot, body);
+        }
+        self.ready.extend(self.woken.drain(..));
+    }
+
+    fn pick(&mut self) -> Option<Slot> {
+        let mut s = self.shared.sched.borrow_mut();
+        match s.mode {
+            SchedMode::Fifo => self.ready.pop_front(),
+            SchedMode::Random if self.ready.is_empty() => None,
+            SchedMode::Random => {
+                let i = (s.rng.next_u64() % self.ready.len() as u64) as usize;
+                self.ready.remove(i)
+            }
+        }
+    }
+
+    fn resume(&mut self, slot: Slot) {
+        let co = self.coroutines[slot].as_mut().expect("a ready slot has a coroutine");
+        let was = set_in_process(true);
+        let result = co.resume(());
+        set_in_process(was);
+        match result {
+            CoroutineResult::Yield(Suspend::Blocked) => {}
+            CoroutineResult::Yield(Suspend::Preempted) => self.ready.push_back(slot),
+            CoroutineResult::Return(()) => {
+                let co = self.coroutines[slot].take().expect("just resumed");
+                self.stacks.push(co.into_stack());
+            }
+        }
+    }
+
+    pub fn run(&mut self, config: &Config) -> RunReport {
+        let mut steps = 0u64;
+        let end = loop {
+            self.collect();
+            let mut k = self.shared.core.borrow_mut();
+            if let Some((by, reason)) = k.shutdown.clone() {
+                break RunEnd::Shutdown { by, reason: reason.to_string() };
+            }
+            if k.now() > config.time_limit {
+                break RunEnd::TimeLimit;
+            }
+            if self.ready.is_empty() {
+                if k.users == 0 {
+                    break RunEnd::Finished;
+                }
+                match k.next_alarm() {
+                    Some(t) if t <= config.time_limit => {
+                        let t = t.max(k.now());
+                        k.set_now(t);
+                        continue;
+                    }
+                    Some(_) => break RunEnd::TimeLimit,
+                    None => break RunEnd::Stalled,
+                }
+            }
+            drop(k);
+            let slot = self.pick().expect("ready is not empty");
+            steps += 1;
+            self.resume(slot);
+        };
+        let time = self.shared.core.borrow().now();
+        self.teardown();
+        let events = self.shared.core.borrow().log.count();
+        RunReport { end, time, steps, events }
+    }
+
+    /// Kills every process still alive and lets each unwind its stack, so destructors run and
+    /// nothing outlives the run.
+    fn teardown(&mut self) {
+        self.shared.core.borrow_mut().kill_everyone();
+        loop {
+            self.collect();
+            let Some(slot) = self.ready.pop_front() else { break };
+            self.resume(slot);
+        }
+        debug_assert!(self.coroutines.iter().all(Option::is_none), "every coroutine ran to its end");
+    }
+}

@@ -1,0 +1,212 @@
+//! The real-concurrency engine: one OS thread per simulated process, wall-clock time.
+//!
+//! The kernel's tables sit behind one `parking_lot` mutex; each process blocks on its own
+//! crossbeam channel, which carries one wake-up token per wake (the kernel wakes a blocked process
+//! exactly once). A timer thread rings alarms. Nothing here is deterministic: this engine is for
+//! throughput and for showing isolation under true parallelism.
+
+use super::{Config, RunEnd, RunReport};
+use crate::core::{Body, KernelCore};
+use crate::endpoint::Slot;
+use crate::proc::{Link, Proc, install_panic_hook, live, set_in_process};
+use crossbeam_channel::{Receiver, Sender, bounded};
+use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+/// How often the supervisor and the timer look again when nothing told them to.
+const POLL: Duration = Duration::from_millis(20);
+
+pub(crate) struct ThreadState {
+    pub core: KernelCore,
+    wakers: Vec<Option<Sender<()>>>,
+    threads: Vec<JoinHandle<()>>,
+    stopping: bool,
+    woken: Vec<Slot>,
+}
+
+pub(crate) struct ThreadShared {
+    pub state: Mutex<ThreadState>,
+    /// Signalled when the system may have gone idle or something ended.
+    idle: Condvar,
+    /// Signalled when an alarm was set, so the timer recomputes its deadline.
+    timer: Condvar,
+    boot: Instant,
+    stack_size: usize,
+}
+
+impl ThreadShared {
+    fn now(&self) -> u64 {
+        self.boot.elapsed().as_micros() as u64
+    }
+
+    /// After any kernel operation: wake whom the kernel woke, start what it created.
+    fn settle(self: &Arc<Self>, st: &mut MutexGuard<'_, ThreadState>) {
+        let st = &mut **st;
+        st.core.take_woken(&mut st.woken);
+        for slot in st.woken.drain(..) {
+            let waker = st.wakers[slot].as_ref().expect("a woken process has a thread");
+            waker.try_send(()).expect("one wake-up token per block");
+        }
+        if st.core.has_starts() {
+            for (slot, body) in st.core.take_starts() {
+                let handle = self.start(&mut st.wakers, slot, body, &st.core);
+                st.threads.push(handle);
+            }
+        }
+        if st.core.runnable == 0 || st.core.shutdown.is_some() {
+            self.idle.notify_all();
+        }
+    }
+
+    fn start(
+        self: &Arc<Self>,
+        wakers: &mut Vec<Option<Sender<()>>>,
+        slot: Slot,
+        body: Body,
+        core: &KernelCore,
+    ) -> JoinHandle<()> {
+        let (tx, rx) = bounded(1);
+        if wakers.len() <= slot {
+            wakers.resize(slot + 1, None);
+        }
+        wakers[slot] = Some(tx);
+        let ep = core.endpoint_of(slot);
+        let shared = self.clone();
+        std::thread::Builder::new()
+            .name(format!("{}", core.name_of(slot)))
+            .stack_size(self.stack_size)
+            .spawn(move || {
+                set_in_process(true);
+                let proc = Proc::new(slot, ep, Link::Threads(ThreadLink { shared: shared.clone(), wake: rx }));
+                live(&proc, body);
+                let mut st = shared.state.lock();
+                shared.settle(&mut st);
+                shared.idle.notify_all();
+            })
+            .expect("spawning a process thread")
+    }
+}
+
+/// A threads process's connection to the kernel.
+pub(crate) struct ThreadLink {
+    shared: Arc<ThreadShared>,
+    wake: Receiver<()>,
+}
+
+impl ThreadLink {
+    pub fn with_core<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        let mut st = self.shared.state.lock();
+        let r = f(&mut st.core);
+        self.shared.settle(&mut st);
+        r
+    }
+
+    pub fn enter<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        let mut st = self.shared.state.lock();
+        let now = self.shared.now().max(st.core.now());
+        st.core.set_now(now);
+        let r = f(&mut st.core);
+        self.shared.settle(&mut st);
+        r
+    }
+
+    pub fn park(&self) {
+        self.wake.recv().expect("the kernel keeps every waker alive while its process lives");
+    }
+
+    pub fn alarm_changed(&self) {
+        self.shared.timer.notify_one();
+    }
+}
+
+/// The threaded engine.
+pub(crate) struct ThreadEngine {
+    pub shared: Arc<ThreadShared>,
+}
+
+impl ThreadEngine {
+    pub fn new(core: KernelCore, config: &Config) -> ThreadEngine {
+        install_panic_hook();
+        ThreadEngine {
+            shared: Arc::new(ThreadShared {
+                state: Mutex::new(ThreadState {
+                    core,
+                    wakers: Vec::new(),
+                    threads: Vec::new(),
+                    stopping: false,
+                    woken: Vec::new(),
+                }),
+                idle: Condvar::new(),
+                timer: Condvar::new(),
+                boot: Instant::now(),
+                stack_size: config.stack_size.max(256 * 1024),
+            }),
+        }
+    }
+
+    fn timer(shared: Arc<ThreadShared>) {
+        let mut st = shared.state.lock();
+        while !st.stopping {
+            let now = shared.now().max(st.core.now());
+            st.core.set_now(now);
+            st.core.fire_alarms();
+            shared.settle(&mut st);
+            let wait = match st.core.next_alarm() {
+                Some(t) => Duration::from_micros(t.saturating_sub(now)).min(POLL),
+                None => POLL,
+            };
+            shared.timer.wait_for(&mut st, wait);
+        }
+    }
+
+    pub fn run(&mut self, config: &Config) -> RunReport {
+        let shared = self.shared.clone();
+        let timer = {
+            let s = shared.clone();
+            std::thread::Builder::new()
+                .name("clock".into())
+                .spawn(move || ThreadEngine::timer(s))
+                .expect("spawning the timer")
+        };
+        let limit = Duration::from_micros(config.time_limit);
+        let mut st = shared.state.lock();
+        shared.settle(&mut st);
+        let end = loop {
+            if let Some((by, reason)) = st.core.shutdown.clone() {
+                break RunEnd::Shutdown { by, reason: reason.to_string() };
+            }
+            if st.core.runnable == 0 && !st.core.has_starts() {
+                if st.core.users == 0 {
+                    break RunEnd::Finished;
+                }
+                if st.core.next_alarm().is_none() {
+                    break RunEnd::Stalled;
+                }
+            }
+            if shared.boot.elapsed() > limit {
+                break RunEnd::TimeLimit;
+            }
+            shared.idle.wait_for(&mut st, POLL);
+        };
+        let time = shared.now();
+        // Teardown: everyone is killed; blocked threads wake and unwind, running ones unwind at
+        // their next kernel entry.
+        st.stopping = true;
+        st.core.kill_everyone();
+        shared.settle(&mut st);
+        drop(st);
+        shared.timer.notify_all();
+        timer.join().expect("the timer thread does not panic");
+        loop {
+            let handle = shared.state.lock().threads.pop();
+            match handle {
+                Some(h) => h.join().expect("process threads catch their panics"),
+                None => break,
+            }
+        }
+        let events = shared.state.lock().core.log.count();
+        RunReport { end, time, steps: 0, events }
+    }
+}

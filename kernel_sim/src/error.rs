@@ -1,0 +1,71 @@
+//! Errors the kernel returns from IPC primitives and kernel calls.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Why an IPC primitive or kernel call failed. Each maps to MINIX's errno for the same case.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum KernelError {
+    /// The peer is dead, or the endpoint names an earlier incarnation of its slot (EDEADSRCDST).
+    DeadEndpoint,
+    /// The endpoint is not a process at all: out of range, or ANY as a destination (EBADEPT).
+    BadEndpoint,
+    /// The manifest does not allow this IPC or kernel call (ECALLDENIED).
+    Denied,
+    /// `sendnb` found the destination not waiting for this message (ENOTREADY).
+    NotReady,
+    /// Blocking here would close a cycle of processes waiting on each other (ELOCKED).
+    Deadlock,
+    /// No free process slot (EAGAIN).
+    NoSlot,
+    /// A grant is unknown, revoked, not for the caller, or lacks the access asked (EPERM).
+    BadGrant,
+    /// An address or range outside the address space or the grant (EFAULT).
+    Fault,
+    /// No program of that name is registered (ENOENT).
+    NoSuchProgram,
+    /// An argument makes no sense for the call (EINVAL).
+    Invalid,
+}
+
+impl KernelError {
+    /// The MINIX errno value (negative, as MINIX returns them).
+    pub const fn errno(self) -> i32 {
+        match self {
+            KernelError::DeadEndpoint => -301,
+            KernelError::BadEndpoint => -302,
+            KernelError::Denied => -305,
+            KernelError::NotReady => -304,
+            KernelError::Deadlock => -303,
+            KernelError::NoSlot => -11,
+            KernelError::BadGrant => -1,
+            KernelError::Fault => -14,
+            KernelError::NoSuchProgram => -2,
+            KernelError::Invalid => -22,
+        }
+    }
+
+    /// MINIX's symbolic name.
+    pub const fn name(self) -> &'static str {
+        match self {
+            KernelError::DeadEndpoint => "EDEADSRCDST",
+            KernelError::BadEndpoint => "EBADEPT",
+            KernelError::Denied => "ECALLDENIED",
+            KernelError::NotReady => "ENOTREADY",
+            KernelError::Deadlock => "ELOCKED",
+            KernelError::NoSlot => "EAGAIN",
+            KernelError::BadGrant => "EPERM",
+            KernelError::Fault => "EFAULT",
+            KernelError::NoSuchProgram => "ENOENT",
+            KernelError::Invalid => "EINVAL",
+        }
+    }
+}
+
+impl fmt::Display for KernelError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::error::Error for KernelError {}
