@@ -195,12 +195,14 @@ impl Proc {
                 result
             }
             Step::Blocked => {
-                match &self.link {
-                    Link::Sim(l) => l.park(),
-                    Link::Threads(l) => l.park(),
-                }
                 let slot = self.slot;
-                let outcome = self.link.with_core(|k| k.unwind_reason(slot).map_or_else(|| Ok(k.finish(slot)), Err));
+                let outcome = match &self.link {
+                    Link::Sim(l) => {
+                        l.park();
+                        l.with_core(|k| k.unwind_reason(slot).map_or_else(|| Ok(k.finish(slot)), Err))
+                    }
+                    Link::Threads(l) => l.park(),
+                };
                 match outcome {
                     Ok(r) => r,
                     Err(unwind) => panic::resume_unwind(Box::new(unwind)),

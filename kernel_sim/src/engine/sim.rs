@@ -35,6 +35,8 @@ pub(crate) struct SimShared {
     pub core: RefCell<KernelCore>,
     sched: RefCell<Sched>,
     kernel_entry_cost: u64,
+    /// Random mode with preemption on: fixed at boot, read on every kernel exit.
+    may_preempt: bool,
 }
 
 struct Sched {
@@ -78,6 +80,9 @@ impl SimLink {
     }
 
     pub fn maybe_preempt(&self) {
+        if !self.shared.may_preempt {
+            return;
+        }
         let preempt = {
             let mut s = self.shared.sched.borrow_mut();
             s.mode == SchedMode::Random && s.preempt_one_in != 0 && s.rng.next_u32().is_multiple_of(s.preempt_one_in)
@@ -98,6 +103,7 @@ pub(crate) struct SimEngine {
     stacks: Vec<DefaultStack>,
     stack_size: usize,
     woken: Vec<Slot>,
+    fifo: bool,
 }
 
 impl SimEngine {
@@ -112,17 +118,19 @@ impl SimEngine {
                 core: RefCell::new(core),
                 sched: RefCell::new(sched),
                 kernel_entry_cost: config.kernel_entry_cost,
+                may_preempt: config.sched == SchedMode::Random && config.preempt_one_in != 0,
             }),
             coroutines: Vec::new(),
             ready: VecDeque::new(),
             stacks: Vec::new(),
             stack_size: config.stack_size,
             woken: Vec::new(),
+            fifo: config.sched == SchedMode::Fifo,
         }
     }
 
-    fn start(&mut self, slot: Slot, body: Body) {
-        let ep = self.shared.core.borrow().endpoint_of(slot);
+    fn start(&mut self, slot: Slot, body: Body, k: &KernelCore) {
+        let ep = k.endpoint_of(slot);
         let stack = match self.stacks.pop() {
             Some(s) => s,
             None => DefaultStack::new(self.stack_size).expect("mapping a coroutine stack"),
@@ -141,20 +149,21 @@ impl SimEngine {
     }
 
     /// Moves what the kernel did since the last look into the scheduler: new processes, woken ones.
-    fn collect(&mut self) {
-        let starts = {
-            let mut k = self.shared.core.borrow_mut();
-            k.fire_alarms();
-            k.take_woken(&mut self.woken);
-            k.take_starts()
-        };
-        for (slot, body) in starts {
-            self.start(slot, body);
-        }
+    fn collect(&mut self, k: &mut KernelCore) {
+        k.fire_alarms();
+        k.take_woken(&mut self.woken);
         self.ready.extend(self.woken.drain(..));
+        if k.has_starts() {
+            for (slot, body) in k.take_starts() {
+                self.start(slot, body, k);
+            }
+        }
     }
 
     fn pick(&mut self) -> Option<Slot> {
+        if self.fifo {
+            return self.ready.pop_front();
+        }
         let mut s = self.shared.sched.borrow_mut();
         match s.mode {
             SchedMode::Fifo => self.ready.pop_front(),
@@ -183,9 +192,10 @@ impl SimEngine {
 
     pub fn run(&mut self, config: &Config) -> RunReport {
         let mut steps = 0u64;
+        let shared = self.shared.clone();
         let end = loop {
-            self.collect();
-            let mut k = self.shared.core.borrow_mut();
+            let mut k = shared.core.borrow_mut();
+            self.collect(&mut k);
             if let Some((by, reason)) = k.shutdown.clone() {
                 break RunEnd::Shutdown { by, reason: reason.to_string() };
             }
@@ -220,9 +230,10 @@ impl SimEngine {
     /// Kills every process still alive and lets each unwind its stack, so destructors run and
     /// nothing outlives the run.
     fn teardown(&mut self) {
-        self.shared.core.borrow_mut().kill_everyone();
+        let shared = self.shared.clone();
+        shared.core.borrow_mut().kill_everyone();
         loop {
-            self.collect();
+            self.collect(&mut shared.core.borrow_mut());
             let Some(slot) = self.ready.pop_front() else { break };
             self.resume(slot);
         }

@@ -1,13 +1,17 @@
 //! The real-concurrency engine: one OS thread per simulated process, wall-clock time.
 //!
 //! The kernel's tables sit behind one `parking_lot` mutex; each process blocks on its own
-//! crossbeam channel, which carries one wake-up token per wake (the kernel wakes a blocked process
-//! exactly once). A timer thread rings alarms. Nothing here is deterministic: this engine is for
+//! crossbeam channel, which carries its wake-up together with the result the kernel left for it
+//! (the kernel wakes a blocked process exactly once), so a woken process need not take the lock
+//! again. Wake-ups are delivered after the lock is released: a woken thread never wakes up only to
+//! wait for the mutex its waker still holds. A timer thread rings alarms. Nothing here is deterministic: this engine is for
 //! throughput and for showing isolation under true parallelism.
 
 use super::{Config, RunEnd, RunReport};
-use crate::core::{Body, KernelCore};
+use crate::core::{Body, KernelCore, Unwind};
 use crate::endpoint::Slot;
+use crate::error::KernelError;
+use crate::message::Message;
 use crate::proc::{Link, Proc, install_panic_hook, live, set_in_process};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use parking_lot::{Condvar, Mutex, MutexGuard};
@@ -18,9 +22,31 @@ use std::time::{Duration, Instant};
 /// How often the supervisor and the timer look again when nothing told them to.
 const POLL: Duration = Duration::from_millis(20);
 
+/// What a blocked process is woken with: its call's result, or the order to unwind.
+pub(crate) type Wake = Result<Result<Message, KernelError>, Unwind>;
+
+/// Wake-ups gathered under the lock and delivered after it is released; almost always one.
+#[derive(Default)]
+struct Wakes {
+    first: Option<(Sender<Wake>, Wake)>,
+    rest: Vec<(Sender<Wake>, Wake)>,
+}
+
+impl Wakes {
+    fn push(&mut self, w: (Sender<Wake>, Wake)) {
+        if self.first.is_none() { self.first = Some(w) } else { self.rest.push(w) }
+    }
+
+    fn deliver(self) {
+        for (waker, wake) in self.first.into_iter().chain(self.rest) {
+            waker.try_send(wake).expect("one wake-up per block");
+        }
+    }
+}
+
 pub(crate) struct ThreadState {
     pub core: KernelCore,
-    wakers: Vec<Option<Sender<()>>>,
+    wakers: Vec<Option<Sender<Wake>>>,
     threads: Vec<JoinHandle<()>>,
     stopping: bool,
     woken: Vec<Slot>,
@@ -41,13 +67,23 @@ impl ThreadShared {
         self.boot.elapsed().as_micros() as u64
     }
 
-    /// After any kernel operation: wake whom the kernel woke, start what it created.
-    fn settle(self: &Arc<Self>, st: &mut MutexGuard<'_, ThreadState>) {
+    /// After any kernel operation: gather whom the kernel woke, start what it created. The caller
+    /// delivers the wake-ups once it has released the lock.
+    #[must_use]
+    fn settle(self: &Arc<Self>, st: &mut MutexGuard<'_, ThreadState>) -> Wakes {
         let st = &mut **st;
+        let mut wakes = Wakes::default();
         st.core.take_woken(&mut st.woken);
         for slot in st.woken.drain(..) {
+            let wake = match st.core.unwind_reason(slot) {
+                Some(u) => {
+                    let _ = st.core.finish(slot);
+                    Err(u)
+                }
+                None => Ok(st.core.finish(slot)),
+            };
             let waker = st.wakers[slot].as_ref().expect("a woken process has a thread");
-            waker.try_send(()).expect("one wake-up token per block");
+            wakes.push((waker.clone(), wake));
         }
         if st.core.has_starts() {
             for (slot, body) in st.core.take_starts() {
@@ -58,11 +94,22 @@ impl ThreadShared {
         if st.core.runnable == 0 || st.core.shutdown.is_some() {
             self.idle.notify_all();
         }
+        wakes
+    }
+
+    /// Runs `f` on the kernel, settles, releases the lock, then delivers the wake-ups.
+    fn locked<R>(self: &Arc<Self>, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        let mut st = self.state.lock();
+        let r = f(&mut st.core);
+        let wakes = self.settle(&mut st);
+        drop(st);
+        wakes.deliver();
+        r
     }
 
     fn start(
         self: &Arc<Self>,
-        wakers: &mut Vec<Option<Sender<()>>>,
+        wakers: &mut Vec<Option<Sender<Wake>>>,
         slot: Slot,
         body: Body,
         core: &KernelCore,
@@ -81,8 +128,7 @@ impl ThreadShared {
                 set_in_process(true);
                 let proc = Proc::new(slot, ep, Link::Threads(ThreadLink { shared: shared.clone(), wake: rx }));
                 live(&proc, body);
-                let mut st = shared.state.lock();
-                shared.settle(&mut st);
+                shared.locked(|_| ());
                 shared.idle.notify_all();
             })
             .expect("spawning a process thread")
@@ -92,28 +138,26 @@ impl ThreadShared {
 /// A threads process's connection to the kernel.
 pub(crate) struct ThreadLink {
     shared: Arc<ThreadShared>,
-    wake: Receiver<()>,
+    wake: Receiver<Wake>,
 }
 
 impl ThreadLink {
     pub fn with_core<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
-        let mut st = self.shared.state.lock();
-        let r = f(&mut st.core);
-        self.shared.settle(&mut st);
-        r
+        self.shared.locked(f)
     }
 
     pub fn enter<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
-        let mut st = self.shared.state.lock();
-        let now = self.shared.now().max(st.core.now());
-        st.core.set_now(now);
-        let r = f(&mut st.core);
-        self.shared.settle(&mut st);
-        r
+        let now = self.shared.now();
+        self.shared.locked(|k| {
+            let now = now.max(k.now());
+            k.set_now(now);
+            f(k)
+        })
     }
 
-    pub fn park(&self) {
-        self.wake.recv().expect("the kernel keeps every waker alive while its process lives");
+    /// Blocks until the kernel wakes this process; returns what it was woken with.
+    pub fn park(&self) -> Wake {
+        self.wake.recv().expect("the kernel keeps every waker alive while its process lives")
     }
 
     pub fn alarm_changed(&self) {
@@ -152,7 +196,8 @@ impl ThreadEngine {
             let now = shared.now().max(st.core.now());
             st.core.set_now(now);
             st.core.fire_alarms();
-            shared.settle(&mut st);
+            let wakes = shared.settle(&mut st);
+            MutexGuard::unlocked(&mut st, || wakes.deliver());
             let wait = match st.core.next_alarm() {
                 Some(t) => Duration::from_micros(t.saturating_sub(now)).min(POLL),
                 None => POLL,
@@ -171,8 +216,8 @@ impl ThreadEngine {
                 .expect("spawning the timer")
         };
         let limit = Duration::from_micros(config.time_limit);
+        shared.locked(|_| ());
         let mut st = shared.state.lock();
-        shared.settle(&mut st);
         let end = loop {
             if let Some((by, reason)) = st.core.shutdown.clone() {
                 break RunEnd::Shutdown { by, reason: reason.to_string() };
@@ -195,8 +240,9 @@ impl ThreadEngine {
         // their next kernel entry.
         st.stopping = true;
         st.core.kill_everyone();
-        shared.settle(&mut st);
+        let wakes = shared.settle(&mut st);
         drop(st);
+        wakes.deliver();
         shared.timer.notify_all();
         timer.join().expect("the timer thread does not panic");
         loop {
