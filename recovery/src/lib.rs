@@ -1,0 +1,52 @@
+//! Crash recovery for samsara's servers. This crate knows no particular server and no kernel: it
+//! gives server code containers to keep its mutable state in, and gives the recovery machinery
+//! whole-state operations on them.
+//!
+//! - [`StateClass`] ([`class`]): the declared reach of a field and the effective class of a write.
+//! - Tracked containers ([`TrackedCell`], [`TrackedVec`], [`TrackedMap`], [`ProcTable`]): every
+//!   write goes through them, is attributed to its source line, and logs a pre-image the first
+//!   time an entry is written in the current recovery window.
+//! - [`Journal`] ([`journal`]): the epoch shared by one state's containers. A checkpoint is O(1):
+//!   it bumps the epoch, which makes every entry clean at once.
+//! - [`TrackedState`] and [`tracked_state!`] ([`state`]): a state struct lists its fields once;
+//!   checkpoint, rollback, SRS suppression and reports then apply to all of them.
+//! - SRS crash suppression ([`srs`]): dirtied entries become suspects, restored only if read
+//!   before being overwritten, with counters of restored versus self-cleansed entries.
+//! - [`WriteObserver`] ([`observer`]): an optional hook on every write, for profiling, write-set
+//!   recording and fault injection (skip a store, or write the neighbouring entry).
+//! - [`Window`] ([`window`]): the outgoing IPC of the current request, which tells whether the
+//!   recovery window is still closed to other components.
+//!
+//! The whole state (containers and journal) is `Send`: a crashed incarnation's state is handed to
+//! another thread in the threaded engine.
+
+pub mod class;
+pub mod journal;
+pub mod key;
+pub mod observer;
+pub mod srs;
+pub mod state;
+pub mod tracked;
+pub mod window;
+
+pub use class::StateClass;
+pub use journal::{Epoch, Journal};
+pub use key::{KeyRepr, TrackKey};
+pub use observer::{WriteAction, WriteEvent, WriteObserver, WriteOp};
+pub use srs::{FieldSrs, SrsCounters, SrsReport};
+pub use state::{DirtyEntry, TrackedField, TrackedState};
+pub use tracked::{ProcTable, Requester, TrackedCell, TrackedMap, TrackedVec};
+pub use window::{IpcId, OutgoingIpc, OutgoingKind, Window};
+
+/// Compile-time proof that state built from these types can move between threads.
+const _: () = {
+    const fn assert_send<T: Send>() {}
+    const fn assert_send_sync<T: Send + Sync>() {}
+    assert_send_sync::<Journal>();
+    assert_send::<TrackedCell<String>>();
+    assert_send::<TrackedVec<Vec<u8>>>();
+    assert_send::<TrackedMap<u32, String>>();
+    assert_send::<ProcTable<u32, String>>();
+    assert_send::<Window>();
+    assert_send::<Box<dyn WriteObserver>>();
+};

@@ -1,0 +1,310 @@
+//! The ordered map behind [`super::TrackedMap`] and [`super::ProcTable`]: entries keyed by `K`, a
+//! key's absence being a value like any other ("did not exist" is a pre-image).
+//!
+//! The effective class of a write is decided by the wrapper and passed in.
+//!
+//! Invariants: a key is logged at most once per window; a present key is logged iff its stamp is
+//! the current epoch; an absent key is logged iff it is in `vacated` (valid for the log's window
+//! only, so cleared whenever the log moves to a newer window); a suspect is never logged in the
+//! current window.
+//!
+//! Overflow faults hit the next present key in order (the previous one past the last key).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::ops::Bound;
+use std::panic::Location;
+
+use super::{FieldCore, Slot};
+use crate::journal::{UndoLog, UndoRecord};
+use crate::srs::{RestoreCause, Suspect};
+use crate::{DirtyEntry, Epoch, Journal, SrsCounters, StateClass, TrackKey, WriteAction, WriteOp};
+
+pub(super) struct MapCore<K, V> {
+    pub(super) core: FieldCore,
+    entries: BTreeMap<K, Slot<V>>,
+    /// Keys absent now whose pre-image is already in the log's window.
+    vacated: BTreeSet<K>,
+    /// `(key, pre-image)`, `None` meaning the key did not exist.
+    log: UndoLog<(K, Option<V>)>,
+    suspects: BTreeMap<K, Suspect<Option<V>>>,
+    /// Receives the writes of a `get_mut` whose store the observer skipped.
+    scratch: Option<V>,
+}
+
+impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
+    pub(super) fn new(journal: &Journal, name: &'static str, declared: StateClass) -> Self {
+        Self {
+            core: FieldCore::new(journal, name, declared),
+            entries: BTreeMap::new(),
+            vacated: BTreeSet::new(),
+            log: UndoLog::new(),
+            suspects: BTreeMap::new(),
+            scratch: None,
+        }
+    }
+
+    pub(super) fn get(&mut self, key: &K) -> Option<&V> {
+        self.restore_key(key, RestoreCause::Read);
+        self.entries.get(key).map(|slot| &slot.value)
+    }
+
+    pub(super) fn contains_key(&mut self, key: &K) -> bool {
+        self.get(key).is_some()
+    }
+
+    /// The number of entries (a read of every key's existence: all suspects are restored).
+    pub(super) fn len(&mut self) -> usize {
+        self.restore_everything(RestoreCause::Read);
+        self.entries.len()
+    }
+
+    pub(super) fn iter(&mut self) -> impl Iterator<Item = (&K, &V)> {
+        self.restore_everything(RestoreCause::Read);
+        self.entries.iter().map(|(key, slot)| (key, &slot.value))
+    }
+
+    pub(super) fn insert(&mut self, key: K, value: V, class: StateClass, site: &'static Location<'static>) {
+        let epoch = self.core.epoch();
+        let key = match self.observe(WriteOp::Store, &key, class, site, epoch) {
+            WriteAction::Skip => return,
+            WriteAction::Neighbour => self.neighbour_of(&key).unwrap_or(key),
+            WriteAction::Proceed => key,
+        };
+        let cleansed = self.suspects.remove(&key).map(|suspect| suspect.pre_image);
+        let was_suspect = cleansed.is_some();
+        if was_suspect {
+            self.core.srs.self_cleansed += 1;
+        }
+        let logged = self.is_logged(&key, epoch);
+        let old = self.entries.insert(key.clone(), Slot { value, stamp: epoch });
+        if logged {
+            assert!(!was_suspect, "`{}`: suspect logged in this window", self.core.name);
+        } else {
+            // The visible pre-image: a suspect's value was never visible.
+            let pre_image = cleansed.unwrap_or_else(|| old.map(|slot| slot.value));
+            self.log_pre_image(key.clone(), pre_image, site, class, epoch);
+        }
+        self.vacated.remove(&key);
+        self.core.note_write(epoch, class);
+    }
+
+    pub(super) fn get_mut(&mut self, key: &K, class: StateClass, site: &'static Location<'static>) -> Option<&mut V> {
+        let epoch = self.core.epoch();
+        self.restore_key(key, RestoreCause::Read);
+        if !self.entries.contains_key(key) {
+            return None;
+        }
+        let target = match self.observe(WriteOp::Update, key, class, site, epoch) {
+            WriteAction::Skip => {
+                let copy = self.entries[key].value.clone();
+                return Some(self.scratch.insert(copy));
+            }
+            WriteAction::Neighbour => self.read_neighbour(key),
+            WriteAction::Proceed => key.clone(),
+        };
+        let slot = self.entries.get_mut(&target).expect("target is present");
+        if slot.stamp != epoch {
+            slot.stamp = epoch;
+            let pre_image = Some(slot.value.clone());
+            self.log_pre_image(target.clone(), pre_image, site, class, epoch);
+        }
+        self.core.note_write(epoch, class);
+        self.entries.get_mut(&target).map(|slot| &mut slot.value)
+    }
+
+    pub(super) fn remove(&mut self, key: &K, class: StateClass, site: &'static Location<'static>) -> Option<V> {
+        let epoch = self.core.epoch();
+        self.restore_key(key, RestoreCause::Read);
+        if !self.entries.contains_key(key) {
+            return None;
+        }
+        let target = match self.observe(WriteOp::Remove, key, class, site, epoch) {
+            WriteAction::Skip => return Some(self.entries[key].value.clone()),
+            WriteAction::Neighbour => self.read_neighbour(key),
+            WriteAction::Proceed => key.clone(),
+        };
+        // A redirected removal still hands the caller the value it asked for: the damage is silent.
+        let asked_for = (target != *key).then(|| self.entries[key].value.clone());
+        let slot = self.entries.remove(&target).expect("target is present");
+        let removed = if slot.stamp == epoch {
+            slot.value
+        } else {
+            let removed = slot.value.clone();
+            self.log_pre_image(target.clone(), Some(slot.value), site, class, epoch);
+            removed
+        };
+        self.vacated.insert(target);
+        self.core.note_write(epoch, class);
+        Some(asked_for.unwrap_or(removed))
+    }
+
+    fn observe(
+        &self,
+        op: WriteOp,
+        key: &K,
+        class: StateClass,
+        site: &'static Location<'static>,
+        epoch: Epoch,
+    ) -> WriteAction {
+        let pending = self.core.pending(op, class, site, epoch);
+        self.core.journal.observe(|| {
+            let neighbour = self.neighbour_of(key).map(|neighbour| neighbour.key_repr());
+            pending.event(key.key_repr(), !self.is_logged(key, epoch), neighbour)
+        })
+    }
+
+    /// The present key an overflow at `key` hits: the next one, else the previous one.
+    fn neighbour_of(&self, key: &K) -> Option<K> {
+        let next = self.entries.range((Bound::Excluded(key), Bound::Unbounded)).next();
+        let previous = || self.entries.range(..key).next_back();
+        next.or_else(previous).map(|(neighbour, _)| neighbour.clone())
+    }
+
+    /// The neighbour a read-modify-write at present key `key` is redirected to, restored if it was
+    /// suspect; `key` itself when there is none left (a restored neighbour may not have existed).
+    fn read_neighbour(&mut self, key: &K) -> K {
+        match self.neighbour_of(key) {
+            Some(neighbour) => {
+                self.restore_key(&neighbour, RestoreCause::Read);
+                if self.entries.contains_key(&neighbour) { neighbour } else { key.clone() }
+            }
+            None => key.clone(),
+        }
+    }
+
+    fn is_logged(&self, key: &K, epoch: Epoch) -> bool {
+        match self.entries.get(key) {
+            Some(slot) => slot.stamp == epoch,
+            None => self.log.is_window(epoch) && self.vacated.contains(key),
+        }
+    }
+
+    fn log_pre_image(
+        &mut self,
+        key: K,
+        pre_image: Option<V>,
+        site: &'static Location<'static>,
+        class: StateClass,
+        epoch: Epoch,
+    ) {
+        if self.log.push(epoch, UndoRecord { entry: (key, pre_image), site, class }) {
+            self.vacated.clear();
+        }
+    }
+
+    fn restore_key(&mut self, key: &K, cause: RestoreCause) {
+        if self.suspects.is_empty() {
+            return;
+        }
+        if let Some(suspect) = self.suspects.remove(key) {
+            self.restore_suspect(key.clone(), suspect, cause);
+        }
+    }
+
+    fn restore_everything(&mut self, cause: RestoreCause) {
+        for (key, suspect) in std::mem::take(&mut self.suspects) {
+            self.restore_suspect(key, suspect, cause);
+        }
+    }
+
+    fn restore_suspect(&mut self, key: K, suspect: Suspect<Option<V>>, cause: RestoreCause) {
+        let overwritten = self.put_back(key, suspect.pre_image);
+        let epoch = self.core.epoch();
+        assert!(
+            overwritten.is_none_or(|slot| slot.stamp != epoch),
+            "`{}`: suspect logged in this window",
+            self.core.name
+        );
+        self.core.srs.count_restored(cause, 1);
+    }
+
+    /// Puts a pre-image back as a value not written in the current window; returns what it
+    /// replaced.
+    fn put_back(&mut self, key: K, pre_image: Option<V>) -> Option<Slot<V>> {
+        match pre_image {
+            Some(value) => self.entries.insert(key, Slot::clean(value)),
+            None => self.entries.remove(&key),
+        }
+    }
+
+    pub(super) fn rollback(&mut self) {
+        let records = self.log.take_window(self.core.epoch());
+        for record in records.into_iter().rev() {
+            let (key, pre_image) = record.entry;
+            assert!(!self.suspects.contains_key(&key), "`{}`: suspect logged in this window", self.core.name);
+            self.put_back(key, pre_image);
+        }
+        self.vacated.clear();
+        self.core.forget_window_writes();
+    }
+
+    pub(super) fn suppress(&mut self) {
+        let records = self.log.take_window(self.core.epoch());
+        for UndoRecord { entry: (key, pre_image), site, class } in records {
+            if let Some(slot) = self.entries.get_mut(&key) {
+                slot.stamp = Epoch::NEVER;
+            }
+            let twice = self.suspects.insert(key, Suspect { pre_image, site, class });
+            assert!(twice.is_none(), "`{}`: entry dirtied while suspect, or logged twice", self.core.name);
+            self.core.srs.suspects_created += 1;
+        }
+        self.vacated.clear();
+        self.core.forget_window_writes();
+    }
+
+    pub(super) fn restore_all_suspects(&mut self) {
+        self.restore_everything(RestoreCause::Eager);
+    }
+
+    pub(super) fn suspect_count(&self) -> usize {
+        self.suspects.len()
+    }
+
+    pub(super) fn suspects(&self) -> Vec<DirtyEntry> {
+        self.suspects
+            .iter()
+            .map(|(key, suspect)| DirtyEntry {
+                field: self.core.name,
+                key: key.key_repr(),
+                class: suspect.class,
+                site: suspect.site,
+            })
+            .collect()
+    }
+
+    pub(super) fn srs_counters(&self) -> SrsCounters {
+        self.core.srs
+    }
+
+    pub(super) fn dirty_entries(&self) -> Vec<DirtyEntry> {
+        self.log
+            .window(self.core.epoch())
+            .iter()
+            .map(|record| DirtyEntry {
+                field: self.core.name,
+                key: record.entry.0.key_repr(),
+                class: record.class,
+                site: record.site,
+            })
+            .collect()
+    }
+}
+
+/// Shows a map's values without their stamps.
+struct DebugEntries<'a, K, V>(&'a BTreeMap<K, Slot<V>>);
+
+impl<K: fmt::Debug, V: fmt::Debug> fmt::Debug for DebugEntries<'_, K, V> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_map().entries(self.0.iter().map(|(key, slot)| (key, &slot.value))).finish()
+    }
+}
+
+impl<K: fmt::Debug, V: fmt::Debug> MapCore<K, V> {
+    pub(super) fn debug_fields(&self, f: &mut fmt::DebugStruct<'_, '_>) {
+        f.field("name", &self.core.name)
+            .field("class", &self.core.declared)
+            .field("entries", &DebugEntries(&self.entries))
+            .field("suspects", &self.suspects.len());
+    }
+}

@@ -1,0 +1,30 @@
+//! The "strace replay" workload, reading half: real system-call logs of real programs, as written by
+//! `strace -f -o FILE` (with or without `-t`, `-tt`, `-ttt` and `-T`), turned into samsara's calls.
+//!
+//! Two stages, each usable alone:
+//! 1. [`parse_log`] / [`parse_file`]: the text into a typed [`StraceLog`]: one [`TraceEvent`] per call
+//!    (split `<unfinished ...>` / `<... resumed>` pairs merged by pid), signal, or process end; arguments as
+//!    [`Arg`] values; results as [`CallResult`]. A malformed log is a [`ParseError`] naming the file, the
+//!    line, the column when one position is at fault, and what was expected; nothing panics on any input.
+//! 2. [`normalise`]: the calls samsara supports as [`TraceOp`]s with their recorded results
+//!    ([`TraceStep`]), the [`ProcessTree`], and the count of every skipped call by name.
+//!
+//! Recorded fixtures of real programs live in `servers/fixtures/strace/` (each `NAME.log` with a `NAME.cmd`
+//! giving the command and the strace version; `record.sh` re-records them).
+
+mod error;
+mod event;
+mod normalise;
+mod parse;
+mod value;
+
+#[cfg(test)]
+mod tests;
+
+pub use error::{LoadError, ParseError, ParseProblem};
+pub use event::{Call, CallResult, EventKind, StraceLog, TraceEvent};
+pub use normalise::{
+    NormalisedTrace, OpenFlags, ProcessEnd, ProcessNode, ProcessTree, TraceOp, TraceStep, Whence, normalise,
+};
+pub use parse::{parse_file, parse_log};
+pub use value::Arg;
