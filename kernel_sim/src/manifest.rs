@@ -41,6 +41,7 @@ pub const USER_TARGET: &str = "USER";
 
 /// The kernel calls a process can be allowed to make.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum KernelCall {
     /// Create a child slot copying a parent's (vm, during fork).
     Fork,
@@ -108,9 +109,24 @@ impl KernelCall {
     }
 }
 
-/// A set of kernel calls.
+/// A set of kernel calls (a list of their keywords in JSON).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(into = "Vec<KernelCall>", from = "Vec<KernelCall>")]
 pub struct KernelCallSet(u32);
+
+impl From<KernelCallSet> for Vec<KernelCall> {
+    fn from(set: KernelCallSet) -> Self {
+        KernelCall::ALL.into_iter().filter(|k| set.contains(*k)).collect()
+    }
+}
+
+impl From<Vec<KernelCall>> for KernelCallSet {
+    fn from(calls: Vec<KernelCall>) -> Self {
+        let mut set = KernelCallSet::default();
+        calls.into_iter().for_each(|k| set.insert(k));
+        set
+    }
+}
 
 impl KernelCallSet {
     /// Every kernel call.

@@ -71,7 +71,7 @@ fn run(cli: &Cli) -> Result<(), String> {
 fn manifest_table(m: &Manifest) -> String {
     use kernel_sim::manifest::{TargetSet, format_micros};
     let mut out = format!(
-        "{:<6} {:>4}  {:<22} {:<34} {:>9}  {:<26} {}\n",
+        "{:<7} {:>4}  {:<22} {:<48} {:>9}  {:<26} {}\n",
         "service", "slot", "may send to", "kernel calls", "heartbeat", "restart (first/backoff/max)", "flags"
     );
     for s in &m.services {
@@ -90,7 +90,7 @@ fn manifest_table(m: &Manifest) -> String {
         let flags =
             [s.core.then_some("core"), s.stateful.then_some("stateful")].into_iter().flatten().collect::<Vec<_>>();
         out += &format!(
-            "{:<6} {:>4}  {:<22} {:<34} {:>9}  {:<26} {}\n",
+            "{:<7} {:>4}  {:<22} {:<48} {:>9}  {:<26} {}\n",
             s.name,
             s.slot,
             ipc,
@@ -111,7 +111,7 @@ fn manifest_table(m: &Manifest) -> String {
         TargetSet::All => "ALL".to_string(),
         TargetSet::Only(t) => t.iter().cloned().collect::<Vec<_>>().join(" "),
     };
-    out += &format!("{:<6} {:>4}  {:<22} {:<34}\n", "(user)", "16+", user_ipc, "none");
+    out += &format!("{:<7} {:>4}  {:<22} {:<48}\n", "(user)", "16+", user_ipc, "none");
     out
 }
 

@@ -1,0 +1,59 @@
+//! The command line as a user meets it: help, the manifest table and JSON, and clear errors.
+
+use std::process::Command;
+
+fn samsara(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_samsara")).args(args).output().expect("run samsara");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn help_teaches_the_global_options() {
+    let (code, out, _) = samsara(&["--help"]);
+    assert_eq!(code, 0);
+    for word in ["--engine", "--seed", "--json", "manifest", "recover from crashes"] {
+        assert!(out.contains(word), "help lacks {word}:\n{out}");
+    }
+}
+
+#[test]
+fn manifest_prints_every_service() {
+    let (code, out, _) = samsara(&["manifest"]);
+    assert_eq!(code, 0);
+    for service in ["rs", "pm", "vm", "vfs", "(user)"] {
+        assert!(out.lines().any(|l| l.starts_with(service)), "no row for {service}:\n{out}");
+    }
+    let pm = out.lines().find(|l| l.starts_with("pm ")).unwrap();
+    assert!(pm.contains("core,stateful") && pm.contains("1s"), "{pm}");
+}
+
+#[test]
+fn manifest_json_is_machine_readable() {
+    let (code, out, _) = samsara(&["--json", "manifest"]);
+    assert_eq!(code, 0);
+    let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
+    let services = v["services"].as_array().unwrap();
+    assert_eq!(services.len(), 4);
+    let vm = services.iter().find(|s| s["name"] == "vm").unwrap();
+    assert_eq!(vm["slot"], 3);
+    assert!(vm["privileges"]["kernel"].as_array().unwrap().contains(&serde_json::json!("vmctl")));
+}
+
+#[test]
+fn a_bad_manifest_is_named_with_line_and_column_and_exits_non_zero() {
+    let dir = std::env::temp_dir().join(format!("samsara-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("broken.conf");
+    std::fs::write(&file, "service pm {\n    slot 2;\n    kernel fork teleport;\n};\nuser { };\n").unwrap();
+    let (code, out, err) = samsara(&["--manifest", file.to_str().unwrap(), "manifest"]);
+    assert_ne!(code, 0);
+    assert!(out.is_empty(), "nothing half-printed: {out}");
+    assert!(err.contains("broken.conf:3:17: unknown kernel call `teleport`"), "{err}");
+    let (code, _, err) = samsara(&["--manifest", dir.join("missing.conf").to_str().unwrap(), "manifest"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("missing.conf"), "{err}");
+}
