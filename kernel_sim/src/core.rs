@@ -417,6 +417,7 @@ impl KernelCore {
         Ok(self.slots.len() - 1)
     }
 
+
     /// Starts a user process outside any fork (the first user process, tests).
     pub fn spawn_user(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
         let slot = self.alloc_user_slot()?;
@@ -793,15 +794,28 @@ impl KernelCore {
         self.proc_mut(caller).fork_body = Some(body);
     }
 
-    /// Creates a child of `parent` in a fresh user slot, running the body `parent` left with
+    /// Creates a child of `parent` in user slot `slot` (the process manager picks it, as MINIX's
+    /// pm does, so its table index is the slot), running the body `parent` left with
     /// [`KernelCore::set_fork_body`]. The child's address space starts empty: vm fills it.
-    pub fn fork(&mut self, caller: Slot, parent: Endpoint) -> Result<Endpoint, KernelError> {
+    pub fn fork(&mut self, caller: Slot, parent: Endpoint, slot: Slot) -> Result<Endpoint, KernelError> {
         let p = self.resolve(parent)?;
         if !self.proc(p).is_user {
             return Err(KernelError::Invalid);
         }
-        let body = self.proc_mut(p).fork_body.take().ok_or(KernelError::Invalid)?;
-        let slot = self.alloc_user_slot()?;
+        if !(FIRST_USER_SLOT..=MAX_SLOTS).contains(&slot) {
+            return Err(KernelError::Invalid);
+        }
+        while self.slots.len() <= slot {
+            self.free_user_slots.insert(self.slots.len());
+            self.slots.push(SlotEntry { generation: 0, proc: None });
+        }
+        if !self.free_user_slots.remove(&slot) {
+            return Err(KernelError::NoSlot);
+        }
+        let Some(body) = self.proc_mut(p).fork_body.take() else {
+            self.free_user_slots.insert(slot);
+            return Err(KernelError::Invalid);
+        };
         let ep = Endpoint::new(slot, self.slots[slot].generation);
         let name = self.proc(p).name.clone();
         let entry = self.new_entry(ep, name, self.user_privilege, true);

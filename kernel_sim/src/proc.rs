@@ -108,12 +108,19 @@ pub(crate) enum BodyEnd {
     Unwound(Unwind),
 }
 
+/// Unwind payload of [`Proc::exit`]: the body ends as if it had returned.
+struct ExitNow;
+
 pub(crate) fn run_body(proc: &Proc, body: Body) -> BodyEnd {
     match panic::catch_unwind(AssertUnwindSafe(|| body(proc))) {
         Ok(()) => BodyEnd::Exited,
-        Err(payload) => match payload.downcast_ref::<Unwind>() {
-            Some(u) => BodyEnd::Unwound(*u),
-            None => BodyEnd::Crashed(take_crash(payload.as_ref())),
+        Err(payload) if payload.is::<ExitNow>() => BodyEnd::Exited,
+        Err(payload) => match payload.downcast::<Unwind>() {
+            Ok(u) => BodyEnd::Unwound(*u),
+            Err(payload) => match payload.downcast::<Crash>() {
+                Ok(crash) => BodyEnd::Crashed(*crash),
+                Err(payload) => BodyEnd::Crashed(take_crash(payload.as_ref())),
+            },
         },
     }
 }
@@ -215,6 +222,18 @@ impl Proc {
         if let Link::Sim(l) = &self.link {
             l.maybe_preempt();
         }
+    }
+
+    /// Ends this process's body at once, as if it had returned (destructors run as the stack
+    /// unwinds). The process's signal manager learns of a normal exit.
+    pub fn exit(&self) -> ! {
+        panic::resume_unwind(Box::new(ExitNow))
+    }
+
+    /// Ends this process as crashed with `crash`, keeping the crash's original message and
+    /// location (a server re-raising a handler's crash after saving its state).
+    pub fn crash(&self, crash: Crash) -> ! {
+        panic::resume_unwind(Box::new(crash))
     }
 
     /// Gives the processor to another ready process (under `threads`, a hint to the OS).
@@ -327,9 +346,10 @@ impl Proc {
         self.kernel_call(KernelCall::Kill, |k, s| k.kill(s, target))
     }
 
-    /// Creates a child of `parent` running the body `parent` left; returns its endpoint.
-    pub fn sys_fork(&self, parent: Endpoint) -> Result<Endpoint, KernelError> {
-        self.kernel_call(KernelCall::Fork, |k, s| k.fork(s, parent))
+    /// Creates a child of `parent` in user slot `slot`, running the body `parent` left; returns
+    /// its endpoint (a new generation of the slot).
+    pub fn sys_fork(&self, parent: Endpoint, slot: Slot) -> Result<Endpoint, KernelError> {
+        self.kernel_call(KernelCall::Fork, |k, s| k.fork(s, parent, slot))
     }
 
     /// Replaces `target`'s program with the registered `program`.

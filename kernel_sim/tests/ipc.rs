@@ -240,7 +240,7 @@ fn stale_generation_fails_with_dead_endpoint(engine: EngineKind) {
         note(&nb, format!("to the dead: {:?}", p.asynsend(old, msg(1, 0)).err()));
         // The parent asks for a fork; its child gets the freed slot under a new generation.
         let req = p.receive(Endpoint::ANY).unwrap();
-        let child = p.sys_fork(req.source).unwrap();
+        let child = p.sys_fork(req.source, old.slot()).unwrap();
         note(
             &nb,
             format!(

@@ -1,0 +1,225 @@
+//! fork, exit, wait4, and the deaths the kernel reports (pm is the signal manager of every user
+//! process).
+//!
+//! fork: pm asks vm to copy the address space (VM_FORK, after which the fork cannot fail), fills
+//! the child's entry, tells vfs (asynchronously) and suspends the parent; vfs's answer lets pm
+//! reply to both. exit: the process asks, pm agrees, the process ends; the kernel reports the end;
+//! pm tells vfs; on vfs's answer it asks vm to free the memory and the slot, then hands the status
+//! to a waiting parent or keeps a zombie.
+
+use super::state::{MProc, NR_PROCS, PID_MAX, Phase, PmState};
+use crate::errno::Errno;
+use crate::proto::pm::*;
+use crate::proto::vm::{VM_EXIT, VM_FORK, VmForkReply, VmForkRequest, VmProcRequest};
+use crate::proto::{INIT_PID, Pid, ProcKey, VFS, VM, key_of};
+use crate::task::{Ctx, Handled};
+use kernel_sim::manifest::FIRST_USER_SLOT;
+use kernel_sim::{EndCause, Endpoint, Message};
+
+type PmCtx<'a> = Ctx<'a, PmState>;
+
+/// PM_FORK: make a child of the caller.
+pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
+    let who = ctx.requester();
+    let Some(parent) = ctx.state.procs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
+    if parent.phase != Phase::Running {
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
+    if ctx.state.procs.len() >= NR_PROCS {
+        return Handled::Reply(Err(Errno::EAGAIN));
+    }
+    let child_slot = free_slot(ctx.state);
+    let request = VmForkRequest { parent: parent.ep, child_slot };
+    let answer = match ctx.sendrec(VM, Message::with(VM_FORK, &request)) {
+        Ok(answer) => answer,
+        Err(e) => return Handled::Reply(Err(e)),
+    };
+    // From here on the child exists: the fork cannot fail any more.
+    let child_ep = answer.get::<VmForkReply>().child;
+    let pid = allocate_pid(ctx.state);
+    let child = MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, ..parent.clone() };
+    ctx.state.procs.insert_global(key_of(child_ep), child);
+    ctx.state.procs.get_own_mut(&who).expect("checked above").phase = Phase::Forking { child: child_ep };
+    let notice = VfsForkNotice { parent: parent.ep, child: child_ep, child_pid: pid };
+    if let Err(e) = ctx.asynsend(VFS, Message::with(PM_VFS_FORK, &notice)) {
+        // vfs is gone: the child cannot get descriptors. Finish the fork without them; vfs's
+        // restart decides what the child finds.
+        let _ = e;
+        finish_fork(ctx, parent.ep, child_ep);
+    }
+    Handled::Suspend
+}
+
+/// The lowest slot no entry holds: a zombie keeps its slot until it is waited for.
+fn free_slot(state: &mut PmState) -> ProcKey {
+    let used: std::collections::BTreeSet<ProcKey> = state.procs.iter().map(|(k, _)| *k).collect();
+    (FIRST_USER_SLOT as ProcKey..).find(|k| !used.contains(k)).expect("fewer entries than slots")
+}
+
+/// The lowest free pid from `next_pid` on, wrapping at PID_MAX.
+fn allocate_pid(state: &mut PmState) -> Pid {
+    let used: std::collections::BTreeSet<Pid> = state.procs.iter().map(|(_, p)| p.pid).collect();
+    let mut pid = *state.next_pid.get();
+    loop {
+        if pid > PID_MAX {
+            pid = INIT_PID + 1;
+        }
+        if !used.contains(&pid) {
+            break;
+        }
+        pid += 1;
+    }
+    state.next_pid.set(pid + 1);
+    pid
+}
+
+/// VFS_PM_FORK_REPLY: vfs copied the descriptors; both processes may run.
+pub fn do_vfs_fork_reply(ctx: &mut PmCtx<'_>) -> Handled {
+    if ctx.who() != VFS {
+        return Handled::NoReply;
+    }
+    let child = ctx.m.get::<VfsProcReply>().proc;
+    let parent = ctx.state.procs.get(key_of(child)).map(|c| c.parent);
+    let parent_ep = parent.and_then(|pid| ctx.state.key_of_pid(pid)).and_then(|k| ctx.state.procs.get(k)).map(|p| p.ep);
+    if let Some(parent_ep) = parent_ep {
+        finish_fork(ctx, parent_ep, child);
+    }
+    Handled::NoReply
+}
+
+fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
+    let Some(c) = ctx.state.procs.get_mut_global(key_of(child)) else { return };
+    if c.phase == Phase::Newborn {
+        c.phase = Phase::Running;
+    }
+    let child_pid = c.pid;
+    if let Some(p) = ctx.state.procs.get_mut_global(key_of(parent))
+        && p.phase == (Phase::Forking { child })
+    {
+        p.phase = Phase::Running;
+    }
+    ctx.reply_async(child, Message::with(0, &ForkReply { pid: 0 }));
+    ctx.reply(parent, Message::with(0, &ForkReply { pid: child_pid }));
+}
+
+/// PM_EXIT: the caller wants to end with `status`. pm agrees; the caller then ends its body and
+/// the kernel's death report continues the flow.
+pub fn do_exit(ctx: &mut PmCtx<'_>) -> Handled {
+    let status = ctx.m.get::<ExitRequest>().status;
+    let who = ctx.requester();
+    match ctx.state.procs.get_own_mut(&who) {
+        Some(p) if !matches!(p.phase, Phase::Exiting { .. } | Phase::Zombie { .. }) => {
+            p.phase = Phase::Exiting { status: exit_status(status), ended: false };
+            Handled::Reply(Ok(Message::new(0)))
+        }
+        Some(_) => Handled::Reply(Err(Errno::EINVAL)),
+        None => Handled::Reply(Err(Errno::ESRCH)),
+    }
+}
+
+/// A notification from the kernel: collect every death it reports.
+pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
+    if ctx.who() != Endpoint::KERNEL {
+        return Handled::NoReply;
+    }
+    while let Ok(Some(death)) = ctx.proc.sys_next_death() {
+        let status = match &death.cause {
+            EndCause::Exited => exit_status(0),
+            EndCause::Crashed { .. } => signal_status(sig::SIGSEGV),
+            EndCause::Killed { .. } => signal_status(sig::SIGKILL),
+        };
+        process_ended(ctx, death.ep, status);
+    }
+    Handled::NoReply
+}
+
+/// The kernel reports that `ep`'s body no longer runs: start the cleanup with vfs.
+fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
+    let key = key_of(ep);
+    if let Some(p) = ctx.state.procs.get_mut_global(key).filter(|p| p.ep == ep) {
+        let status = match p.phase {
+            Phase::Exiting { status, .. } => status,
+            _ => default_status,
+        };
+        p.phase = Phase::Exiting { status, ended: true };
+    }
+    // Even a process pm does not know (its fork was cut short) has descriptors and memory to free.
+    if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT, &VfsProcNotice { proc: ep })).is_err() {
+        free_memory_and_reap(ctx, ep);
+    }
+}
+
+/// VFS_PM_EXIT_REPLY: vfs closed the descriptors; free the memory and settle the status.
+pub fn do_vfs_exit_reply(ctx: &mut PmCtx<'_>) -> Handled {
+    if ctx.who() != VFS {
+        return Handled::NoReply;
+    }
+    let ep = ctx.m.get::<VfsProcReply>().proc;
+    free_memory_and_reap(ctx, ep);
+    Handled::NoReply
+}
+
+fn free_memory_and_reap(ctx: &mut PmCtx<'_>, ep: Endpoint) {
+    settle_exit(ctx, ep);
+    super::misc::continue_shutdown(ctx);
+}
+
+fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
+    // vm frees the frames and clears the kernel slot; the endpoint is stale after this.
+    let _ = ctx.sendrec(VM, Message::with(VM_EXIT, &VmProcRequest { proc: ep }));
+    let key = key_of(ep);
+    let Some(dead) = ctx.state.procs.get(key).filter(|p| p.ep == ep).cloned() else { return };
+    let Phase::Exiting { status, .. } = dead.phase else { return };
+    // Orphans go to init.
+    for (child_key, _) in ctx.state.children_of(dead.pid) {
+        ctx.state.procs.get_mut_global(child_key).expect("listed").parent = INIT_PID;
+        reap_if_waited(ctx, child_key);
+    }
+    if dead.parent == 0 {
+        ctx.state.procs.remove_global(key);
+        return;
+    }
+    ctx.state.procs.get_mut_global(key).expect("present").phase = Phase::Zombie { status };
+    reap_if_waited(ctx, key);
+}
+
+/// If `key` is a zombie whose parent waits for it, hands the status over and frees the entry.
+fn reap_if_waited(ctx: &mut PmCtx<'_>, key: ProcKey) {
+    let Some(child) = ctx.state.procs.get(key).cloned() else { return };
+    let Phase::Zombie { status } = child.phase else { return };
+    let Some(parent_key) = ctx.state.key_of_pid(child.parent) else { return };
+    let parent = ctx.state.procs.get(parent_key).cloned().expect("found by pid");
+    if let Phase::Waiting { pid } = parent.phase
+        && (pid == -1 || pid == child.pid)
+    {
+        ctx.state.procs.remove_global(key);
+        ctx.state.procs.get_mut_global(parent_key).expect("present").phase = Phase::Running;
+        ctx.reply(parent.ep, Message::with(0, &WaitReply { pid: child.pid, status }));
+    }
+}
+
+/// PM_WAIT4: collect a zombie child, or wait for one.
+pub fn do_wait4(ctx: &mut PmCtx<'_>) -> Handled {
+    let WaitRequest { pid, options } = ctx.m.get();
+    let who = ctx.requester();
+    let Some(me) = ctx.state.procs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
+    if pid == 0 || pid < -1 {
+        // Process groups do not exist here.
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
+    let children: Vec<(ProcKey, MProc)> =
+        ctx.state.children_of(me.pid).into_iter().filter(|(_, c)| pid == -1 || c.pid == pid).collect();
+    if children.is_empty() {
+        return Handled::Reply(Err(Errno::ECHILD));
+    }
+    if let Some((key, zombie)) = children.iter().find(|(_, c)| matches!(c.phase, Phase::Zombie { .. })) {
+        let Phase::Zombie { status } = zombie.phase else { unreachable!() };
+        ctx.state.procs.remove_global(*key);
+        return Handled::Reply(Ok(Message::with(0, &WaitReply { pid: zombie.pid, status })));
+    }
+    if options & WNOHANG != 0 {
+        return Handled::Reply(Ok(Message::with(0, &WaitReply { pid: 0, status: 0 })));
+    }
+    ctx.state.procs.get_own_mut(&who).expect("found above").phase = Phase::Waiting { pid };
+    Handled::Suspend
+}

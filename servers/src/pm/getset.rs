@@ -1,0 +1,77 @@
+//! getpid, getuid, setuid, setgid: answered by pm alone (setuid and setgid tell vfs, which keeps
+//! the ids it checks permissions with).
+
+use super::state::{Phase, PmState, ROOT_UID};
+use crate::errno::Errno;
+use crate::proto::pm::*;
+use crate::proto::{VFS, key_of};
+use crate::task::{Ctx, Handled};
+use kernel_sim::Message;
+
+type PmCtx<'a> = Ctx<'a, PmState>;
+
+/// PM_GETPID: pid and parent pid.
+pub fn do_getpid(ctx: &mut PmCtx<'_>) -> Handled {
+    let who = ctx.requester();
+    match ctx.state.procs.get_own(&who) {
+        Some(p) => Handled::Reply(Ok(Message::with(0, &PidReply { pid: p.pid, ppid: p.parent }))),
+        None => Handled::Reply(Err(Errno::ESRCH)),
+    }
+}
+
+/// PM_GETUID: real and effective ids.
+pub fn do_getuid(ctx: &mut PmCtx<'_>) -> Handled {
+    let who = ctx.requester();
+    match ctx.state.procs.get_own(&who) {
+        Some(p) => {
+            Handled::Reply(Ok(Message::with(0, &IdsReply { uid: p.uid, gid: p.gid, euid: p.euid, egid: p.egid })))
+        }
+        None => Handled::Reply(Err(Errno::ESRCH)),
+    }
+}
+
+/// PM_SETUID: only root may become someone else; anyone may set the id it already has.
+pub fn do_setuid(ctx: &mut PmCtx<'_>) -> Handled {
+    set_id(ctx, true)
+}
+
+/// PM_SETGID: as setuid, for the group.
+pub fn do_setgid(ctx: &mut PmCtx<'_>) -> Handled {
+    set_id(ctx, false)
+}
+
+fn set_id(ctx: &mut PmCtx<'_>, user: bool) -> Handled {
+    let id = ctx.m.get::<SetIdRequest>().id;
+    let who = ctx.requester();
+    let Some(p) = ctx.state.procs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
+    let current = if user { p.uid } else { p.gid };
+    if p.euid != ROOT_UID && id != current {
+        return Handled::Reply(Err(Errno::EPERM));
+    }
+    let entry = ctx.state.procs.get_own_mut(&who).expect("found above");
+    if user {
+        entry.uid = id;
+        entry.euid = id;
+    } else {
+        entry.gid = id;
+        entry.egid = id;
+    }
+    let notice = VfsSetIdNotice { proc: p.ep, uid: entry.euid, gid: entry.egid };
+    match ctx.asynsend(VFS, Message::with(PM_VFS_SETID, &notice)) {
+        Ok(()) => Handled::Suspend,
+        Err(e) => Handled::Reply(Err(e)),
+    }
+}
+
+/// VFS_PM_SETID_REPLY: vfs took the new ids; the caller's setuid/setgid returns.
+pub fn do_vfs_setid_reply(ctx: &mut PmCtx<'_>) -> Handled {
+    if ctx.who() != VFS {
+        return Handled::NoReply;
+    }
+    let r = ctx.m.get::<VfsProcReply>();
+    if let Some(p) = ctx.state.procs.get(key_of(r.proc)).filter(|p| p.phase == Phase::Running) {
+        let ep = p.ep;
+        ctx.reply(ep, Message::new(r.status));
+    }
+    Handled::NoReply
+}

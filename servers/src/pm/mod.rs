@@ -1,0 +1,41 @@
+//! pm, the process manager: process table, pids, fork, exit and wait, exec, ids, signals,
+//! shutdown. It orchestrates the flows that span vm and vfs (MINIX_FLOWS: fork, exec, exit), and
+//! never blocks on vfs: it tells vfs asynchronously, suspends the caller, and finishes on vfs's
+//! answer.
+//!
+//! Files: `state.rs` (the process table), `table.rs` (message type -> handler), `forkexit.rs`
+//! (fork, exit, wait4, deaths), `exec.rs`, `getset.rs` (getpid, ids), `signal.rs` (kill),
+//! `misc.rs` (reboot).
+
+pub mod exec;
+pub mod forkexit;
+pub mod getset;
+pub mod misc;
+pub mod signal;
+pub mod state;
+pub mod table;
+
+use crate::proto::INIT;
+use crate::task::{Call, Server};
+use kernel_sim::Proc;
+use state::PmState;
+
+/// The process manager.
+pub struct Pm;
+
+impl Server for Pm {
+    const NAME: &'static str = "pm";
+    type State = PmState;
+
+    fn calls() -> &'static [Call<PmState>] {
+        table::CALLS
+    }
+
+    fn boot(_proc: &Proc) -> PmState {
+        PmState::with_init(INIT)
+    }
+
+    fn fresh(_proc: &Proc) -> PmState {
+        PmState::with_init(INIT)
+    }
+}

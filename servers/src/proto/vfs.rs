@@ -1,0 +1,138 @@
+//! Calls to vfs (range 0x100).
+
+use kernel_sim::msgtype::VFS_BASE;
+use kernel_sim::{MsgType, payload};
+
+/// open(path, flags, mode).
+pub const VFS_OPEN: MsgType = VFS_BASE + 0x01;
+/// close(fd).
+pub const VFS_CLOSE: MsgType = VFS_BASE + 0x03;
+/// read(fd, buf, len).
+pub const VFS_READ: MsgType = VFS_BASE + 0x04;
+/// write(fd, buf, len).
+pub const VFS_WRITE: MsgType = VFS_BASE + 0x05;
+/// lseek(fd, offset, whence).
+pub const VFS_LSEEK: MsgType = VFS_BASE + 0x06;
+/// unlink(path).
+pub const VFS_UNLINK: MsgType = VFS_BASE + 0x07;
+/// mkdir(path, mode).
+pub const VFS_MKDIR: MsgType = VFS_BASE + 0x08;
+/// rmdir(path).
+pub const VFS_RMDIR: MsgType = VFS_BASE + 0x09;
+/// stat(path).
+pub const VFS_STAT: MsgType = VFS_BASE + 0x0A;
+/// fstat(fd).
+pub const VFS_FSTAT: MsgType = VFS_BASE + 0x0B;
+/// dup(fd).
+pub const VFS_DUP: MsgType = VFS_BASE + 0x0C;
+/// dup2(fd, fd2).
+pub const VFS_DUP2: MsgType = VFS_BASE + 0x0D;
+/// pipe().
+pub const VFS_PIPE: MsgType = VFS_BASE + 0x0E;
+/// getdents(fd, buf, len).
+pub const VFS_GETDENTS: MsgType = VFS_BASE + 0x0F;
+/// chdir(path).
+pub const VFS_CHDIR: MsgType = VFS_BASE + 0x10;
+/// link(old, new): both paths in one buffer, NUL-separated.
+pub const VFS_LINK: MsgType = VFS_BASE + 0x11;
+/// rename(old, new): both paths in one buffer, NUL-separated.
+pub const VFS_RENAME: MsgType = VFS_BASE + 0x12;
+
+/// open flags (MINIX/POSIX values).
+pub mod flags {
+    /// Read only.
+    pub const O_RDONLY: u32 = 0o0;
+    /// Write only.
+    pub const O_WRONLY: u32 = 0o1;
+    /// Read and write.
+    pub const O_RDWR: u32 = 0o2;
+    /// The access-mode bits.
+    pub const O_ACCMODE: u32 = 0o3;
+    /// Create if missing.
+    pub const O_CREAT: u32 = 0o100;
+    /// With O_CREAT: fail if it exists.
+    pub const O_EXCL: u32 = 0o200;
+    /// Truncate to zero length.
+    pub const O_TRUNC: u32 = 0o1000;
+    /// Every write goes to the end.
+    pub const O_APPEND: u32 = 0o2000;
+    /// Fail unless a directory.
+    pub const O_DIRECTORY: u32 = 0o200000;
+}
+
+/// lseek whence values.
+pub mod whence {
+    /// From the start.
+    pub const SEEK_SET: u32 = 0;
+    /// From the current offset.
+    pub const SEEK_CUR: u32 = 1;
+    /// From the end.
+    pub const SEEK_END: u32 = 2;
+}
+
+/// File types in `StatReply::kind`.
+pub mod kind {
+    /// A regular file.
+    pub const REGULAR: u32 = 1;
+    /// A directory.
+    pub const DIRECTORY: u32 = 2;
+    /// A pipe.
+    pub const FIFO: u32 = 3;
+}
+
+payload! {
+    /// Calls naming a path in the caller's memory under a read grant, with flags and a mode.
+    pub struct PathRequest { pub grant: u32, pub len: u32, pub flags: u32, pub mode: u32 }
+}
+payload! {
+    /// Calls naming a descriptor.
+    pub struct FdRequest { pub fd: i32 }
+}
+payload! {
+    /// dup2.
+    pub struct Dup2Request { pub fd: i32, pub fd2: i32 }
+}
+payload! {
+    /// read, write, getdents: a buffer in the caller's memory under a grant.
+    pub struct IoRequest { pub fd: i32, pub grant: u32, pub len: u64 }
+}
+payload! {
+    /// lseek.
+    pub struct SeekRequest { pub fd: i32, pub offset: i64, pub whence: u32 }
+}
+payload! {
+    /// lseek reply: the new offset.
+    pub struct SeekReply { pub offset: i64 }
+}
+payload! {
+    /// pipe reply: read end, write end.
+    pub struct PipeReply { pub read_fd: i32, pub write_fd: i32 }
+}
+payload! {
+    /// stat and fstat reply.
+    pub struct StatReply { pub ino: u32, pub kind: u32, pub mode: u32, pub nlink: u32, pub uid: u32, pub gid: u32, pub size: u64, pub blocks: u64 }
+}
+
+/// The name of a vfs message type.
+pub fn name(t: MsgType) -> Option<&'static str> {
+    Some(match t {
+        VFS_OPEN => "open",
+        VFS_CLOSE => "close",
+        VFS_READ => "read",
+        VFS_WRITE => "write",
+        VFS_LSEEK => "lseek",
+        VFS_UNLINK => "unlink",
+        VFS_MKDIR => "mkdir",
+        VFS_RMDIR => "rmdir",
+        VFS_STAT => "stat",
+        VFS_FSTAT => "fstat",
+        VFS_DUP => "dup",
+        VFS_DUP2 => "dup2",
+        VFS_PIPE => "pipe",
+        VFS_GETDENTS => "getdents",
+        VFS_CHDIR => "chdir",
+        VFS_LINK => "link",
+        VFS_RENAME => "rename",
+        _ => return None,
+    })
+}

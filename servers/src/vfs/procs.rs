@@ -1,0 +1,84 @@
+//! pm's notices: fork (copy the descriptor table, the open files become shared), exit (close every
+//! descriptor), id changes, and shutdown. vfs answers each with a message to pm.
+
+use super::state::{Fproc, VfsState};
+use crate::proto::pm::*;
+use crate::proto::{PM, key_of};
+use crate::task::{Ctx, Handled};
+use kernel_sim::Message;
+use recovery::Requester;
+
+type VfsCtx<'a> = Ctx<'a, VfsState>;
+
+fn answer(ctx: &mut VfsCtx<'_>, m_type: i32, proc: kernel_sim::Endpoint, status: i32) {
+    let _ = ctx.send(PM, Message::with(m_type, &VfsProcReply { proc, status }));
+}
+
+/// PM_VFS_FORK: the child gets a copy of the parent's descriptors, cwd and ids.
+pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != PM {
+        return Handled::NoReply;
+    }
+    let notice: VfsForkNotice = ctx.m.get();
+    let on_behalf = Requester::new(key_of(notice.parent));
+    let parent = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == notice.parent).cloned();
+    let child = match parent {
+        Some(parent) => {
+            for id in parent.fds.iter().flatten() {
+                let filp = ctx.state.filps.get_mut(*id as usize).and_then(Option::as_mut);
+                filp.expect("a descriptor points at a live open file").count += 1;
+            }
+            Fproc { ep: notice.child, ..parent }
+        }
+        None => Fproc::new(notice.child),
+    };
+    ctx.state.fprocs.insert_global(key_of(notice.child), child);
+    answer(ctx, VFS_PM_FORK_REPLY, notice.child, 0);
+    Handled::NoReply
+}
+
+/// PM_VFS_EXIT: close every descriptor of the process and forget it.
+pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != PM {
+        return Handled::NoReply;
+    }
+    let ep = ctx.m.get::<VfsProcNotice>().proc;
+    let on_behalf = Requester::new(key_of(ep));
+    if let Some(fp) = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == ep).cloned() {
+        for id in fp.fds.iter().flatten() {
+            super::close_filp(ctx, *id);
+        }
+        ctx.state.fprocs.remove_own(&on_behalf);
+    }
+    answer(ctx, VFS_PM_EXIT_REPLY, ep, 0);
+    Handled::NoReply
+}
+
+/// PM_VFS_SETID: the process's ids changed.
+pub fn do_pm_setid(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != PM {
+        return Handled::NoReply;
+    }
+    let n: VfsSetIdNotice = ctx.m.get();
+    let on_behalf = Requester::new(key_of(n.proc));
+    let status = match ctx.state.fprocs.get_own_mut(&on_behalf).filter(|f| f.ep == n.proc) {
+        Some(fp) => {
+            fp.uid = n.uid;
+            fp.gid = n.gid;
+            0
+        }
+        None => crate::errno::Errno::ESRCH.status(),
+    };
+    answer(ctx, VFS_PM_SETID_REPLY, n.proc, status);
+    Handled::NoReply
+}
+
+/// PM_VFS_REBOOT: nothing is buffered in memory that must reach a disk; answer at once.
+pub fn do_pm_reboot(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != PM {
+        return Handled::NoReply;
+    }
+    let proc = ctx.m.get::<VfsProcNotice>().proc;
+    answer(ctx, VFS_PM_REBOOT_REPLY, proc, 0);
+    Handled::NoReply
+}
