@@ -399,10 +399,13 @@ impl KernelCore {
             Some(p) if p.ended.is_some() => p.ep,
             Some(_) => return Err(KernelError::Invalid),
         };
+        let mut entry = self.new_entry(ep, Arc::from(name), index, false);
         if let Some(old) = self.slots[slot].proc.take() {
-            debug_assert!(old.inbox.is_empty(), "an ended process keeps no queued messages");
+            // A new incarnation inherits what was queued for the old one (stateful restart).
+            entry.inbox = old.inbox;
+            entry.notifies = old.notifies;
+            entry.deaths = old.deaths;
         }
-        let entry = self.new_entry(ep, Arc::from(name), index, false);
         Ok(self.install(entry, body))
     }
 
@@ -416,7 +419,6 @@ impl KernelCore {
         self.slots.push(SlotEntry { generation: 0, proc: None });
         Ok(self.slots.len() - 1)
     }
-
 
     /// Starts a user process outside any fork (the first user process, tests).
     pub fn spawn_user(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
@@ -485,26 +487,62 @@ impl KernelCore {
     }
 
     /// Ends the process in `slot`: it finished its body, crashed or was killed.
+    ///
+    /// The slot stays allocated (its endpoint dead to IPC) until its signal manager clears it or
+    /// starts a new incarnation in it. A stateful service's waiters keep waiting, and messages
+    /// queued for it stay queued, for its next incarnation under the same endpoint (MINIX's
+    /// transparent restart); everyone else's waiters fail at once with `DeadEndpoint`.
     pub fn end(&mut self, slot: Slot, cause: EndCause) {
         let ep = self.proc(slot).ep;
         debug_assert!(self.proc(slot).ended.is_none(), "a process ends once");
-        let was_running = self.proc(slot).ipc == IpcState::Running;
-        if was_running {
+        if self.proc(slot).ipc == IpcState::Running {
             self.runnable -= 1;
         }
         self.log.push(self.now, EventKind::End { ep, cause: cause.clone() });
         self.alarms.cancel(slot);
+        let stateful = !self.proc(slot).is_user && self.manifest.service_at(slot).is_some_and(|s| s.stateful);
         let p = self.proc_mut(slot);
         p.ended = Some(cause.clone());
         p.ipc = IpcState::Running;
         p.exec_pending = None;
         p.fork_body = None;
-        let inbox = std::mem::take(&mut p.inbox);
-        p.notifies.clear();
         let has_remains = p.remains.is_some();
         let name = p.name.to_string();
         let sigmgr = p.sigmgr;
-        // Whoever waited on it learns it is gone.
+        // Its own queued asynchronous messages die with it, as in MINIX.
+        for s in 0..self.slots.len() {
+            if let Some(other) = self.slots[s].proc.as_deref_mut() {
+                other.inbox.retain(|m| m.from != ep);
+            }
+        }
+        if !stateful {
+            self.fail_waiters(slot);
+        }
+        match sigmgr.filter(|&m| self.live_slot(m).is_some() || self.awaits_incarnation(m)) {
+            Some(mgr) => {
+                let death = Death { ep, name, cause, time: self.now, has_remains };
+                self.proc_mut(mgr).deaths.push_back(death);
+                self.post_notify(Endpoint::KERNEL, mgr);
+            }
+            None => self.clear(slot),
+        }
+    }
+
+    /// Whether `slot` holds a stateful service that ended and has not been cleared: its next
+    /// incarnation will take what is queued for it.
+    fn awaits_incarnation(&self, slot: Slot) -> bool {
+        let ended =
+            self.slots.get(slot).and_then(|s| s.proc.as_deref()).is_some_and(|p| p.ended.is_some() && !p.is_user);
+        ended && self.manifest.service_at(slot).is_some_and(|s| s.stateful)
+    }
+
+    /// Fails everyone waiting on the process in `slot` (senders queued at it, receivers waiting
+    /// for it) with `DeadEndpoint`, and drops what was queued for it.
+    fn fail_waiters(&mut self, slot: Slot) {
+        let ep = self.proc(slot).ep;
+        let p = self.proc_mut(slot);
+        let inbox = std::mem::take(&mut p.inbox);
+        p.notifies.clear();
         for pending in inbox {
             if pending.prim != Primitive::AsynSend {
                 let s = pending.from.slot();
@@ -520,19 +558,11 @@ impl KernelCore {
                 self.wake(s, Err(KernelError::DeadEndpoint));
             }
         }
-        // Its queued asynchronous messages die with it, as in MINIX.
-        let mut waiters = Vec::new();
-        for s in 0..self.slots.len() {
-            let Some(other) = self.slots[s].proc.as_deref_mut() else { continue };
-            if other.ended.is_some() {
-                continue;
-            }
-            if matches!(other.ipc, IpcState::Receiving { from, .. } if from == ep) {
-                waiters.push((s, other.ep));
-            } else {
-                other.inbox.retain(|m| m.from != ep);
-            }
-        }
+        let waiters: Vec<(Slot, Endpoint)> = (0..self.slots.len())
+            .filter_map(|s| self.live_slot(s).map(|p| (s, p)))
+            .filter(|(_, p)| matches!(p.ipc, IpcState::Receiving { from, .. } if from == ep))
+            .map(|(s, p)| (s, p.ep))
+            .collect();
         for (s, other_ep) in waiters {
             self.log.push(
                 self.now,
@@ -540,18 +570,12 @@ impl KernelCore {
             );
             self.wake(s, Err(KernelError::DeadEndpoint));
         }
-        match sigmgr.filter(|&m| self.live_slot(m).is_some()) {
-            Some(mgr) => {
-                let death = Death { ep, name, cause, time: self.now, has_remains };
-                self.proc_mut(mgr).deaths.push_back(death);
-                self.post_notify(Endpoint::KERNEL, mgr);
-            }
-            None => self.clear(slot),
-        }
     }
 
     /// Frees `slot`; its endpoint becomes stale (the next process there has a new generation).
+    /// Whoever still waited on it learns it is gone for good.
     fn clear(&mut self, slot: Slot) {
+        self.fail_waiters(slot);
         let p = self.slots[slot].proc.take().expect("clearing a process");
         debug_assert!(p.ended.is_some(), "only an ended process is cleared");
         self.log.push(self.now, EventKind::Clear { ep: p.ep });
@@ -877,6 +901,12 @@ impl KernelCore {
     pub fn take_remains(&mut self, target: Endpoint) -> Result<Option<Box<dyn Any + Send>>, KernelError> {
         let t = self.resolve_any(target)?;
         Ok(self.proc_mut(t).remains.take())
+    }
+
+    /// Adds a free-text note to the event log (a service's decision trail).
+    pub fn note(&mut self, caller: Slot, text: &str) {
+        let by = self.proc(caller).ep;
+        self.log.push(self.now, EventKind::Note { by, text: Arc::from(text) });
     }
 
     pub fn shutdown(&mut self, caller: Slot, reason: &str) {

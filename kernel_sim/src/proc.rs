@@ -323,6 +323,11 @@ impl Proc {
         self.enter(|k, s| k.set_fork_body(s, Box::new(body)))
     }
 
+    /// Adds a note to the event log: a decision and its reason, for people reading the run.
+    pub fn note(&self, text: &str) {
+        self.link.with_core(|k| k.note(self.slot, text))
+    }
+
     /// Leaves state behind for a successor incarnation (a crashing server's state and undo log).
     pub fn leave_remains(&self, remains: Box<dyn Any + Send>) {
         self.link.with_core(|k| k.leave_remains(self.slot, remains))

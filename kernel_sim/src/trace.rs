@@ -161,6 +161,13 @@ pub enum EventKind {
         /// The endpoint that is now stale.
         ep: Endpoint,
     },
+    /// A note a process added to the log (rs's recovery decisions, with their reasons).
+    Note {
+        /// Who wrote it.
+        by: Endpoint,
+        /// What it says.
+        text: Arc<str>,
+    },
     /// The system was halted.
     Shutdown {
         /// Who halted it.
@@ -211,6 +218,7 @@ impl fmt::Display for Event {
             EventKind::End { ep, cause: EndCause::Killed { by } } => write!(f, "killed   {ep} by {by}"),
             EventKind::Exec { ep, program } => write!(f, "exec     {ep} {program}"),
             EventKind::Clear { ep } => write!(f, "clear    {ep}"),
+            EventKind::Note { by, text } => write!(f, "note     {by}: {text}"),
             EventKind::Shutdown { by, reason } => write!(f, "shutdown by {by}: {reason}"),
         }
     }

@@ -534,3 +534,77 @@ fn a_blocked_system_is_reported_stalled_not_hung() {
     .unwrap();
     assert_eq!(sys.run().end, RunEnd::Stalled);
 }
+
+const RESTART_MANIFEST: &str = "
+service keeper { slot 1; ipc ALL; kernel ALL; };
+service worker { slot 2; ipc ALL; kernel NONE; sigmgr keeper; stateful; };
+user { ipc worker; kernel NONE; };
+";
+
+/// A stateful service that crashes on its first request, leaving the requester's endpoint as its
+/// remains; its signal manager either starts a new incarnation in the same slot, handing it the
+/// remains (which answers that requester first, then serves), or clears the slot for good.
+fn restart_system(engine: EngineKind, restart_it: bool) -> (System, Notes) {
+    let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
+    let sys = System::new(Arc::new(manifest), Config { engine, seed: 12, time_limit: 10_000_000, ..Config::default() });
+    let n = notes();
+    let program: kernel_sim::Program = Arc::new(|p: &Proc, start: kernel_sim::Start| {
+        let requester = *start.handoff.expect("restarted with remains").downcast::<Endpoint>().unwrap();
+        p.sendnb(requester, msg(0, 999)).unwrap();
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            let _ = p.sendnb(m.source, msg(0, value(&m) + 1));
+        }
+    });
+    sys.register_program("worker", program);
+    sys.spawn_service("worker", |p| {
+        let m = p.receive(Endpoint::ANY).unwrap();
+        p.leave_remains(Box::new(m.source));
+        panic!("worker crashes mid-request");
+    })
+    .unwrap();
+    let nk = n.clone();
+    sys.spawn_service("keeper", move |p| {
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            if m.source != Endpoint::KERNEL {
+                continue;
+            }
+            while let Some(death) = p.sys_next_death().unwrap() {
+                note(&nk, format!("{} died", death.name));
+                if restart_it {
+                    let remains = p.sys_take_remains(death.ep).unwrap();
+                    p.sys_spawn_service("worker", remains).unwrap();
+                } else {
+                    p.sys_clear(death.ep).unwrap();
+                }
+            }
+        }
+    })
+    .unwrap();
+    let nu = n.clone();
+    sys.spawn_user("client", move |p| {
+        note(&nu, format!("first: {:?}", p.sendrec(Endpoint::new(2, 0), msg(1, 10)).map(|r| value(&r))));
+        note(&nu, format!("second: {:?}", p.sendrec(Endpoint::new(2, 0), msg(1, 20)).map(|r| value(&r))));
+    })
+    .unwrap();
+    (sys, n)
+}
+
+#[test]
+fn a_stateful_services_waiters_wait_for_its_next_incarnation() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (mut sys, n) = restart_system(engine, true);
+        assert_eq!(sys.run().end, RunEnd::Finished, "{engine}");
+        assert_eq!(taken(&n), ["worker died", "first: Ok(999)", "second: Ok(21)"], "{engine}");
+    }
+}
+
+#[test]
+fn clearing_a_dead_stateful_service_fails_its_waiters() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (mut sys, n) = restart_system(engine, false);
+        assert_eq!(sys.run().end, RunEnd::Finished, "{engine}");
+        assert_eq!(taken(&n), ["worker died", "first: Err(DeadEndpoint)", "second: Err(DeadEndpoint)"], "{engine}");
+    }
+}

@@ -24,8 +24,10 @@ pub mod class;
 pub mod journal;
 pub mod key;
 pub mod observer;
+pub mod policy;
 pub mod srs;
 pub mod state;
+pub mod table;
 pub mod tracked;
 pub mod window;
 
@@ -33,8 +35,10 @@ pub use class::StateClass;
 pub use journal::{Epoch, Journal};
 pub use key::{KeyRepr, TrackKey};
 pub use observer::{WriteAction, WriteEvent, WriteObserver, WriteOp};
+pub use policy::{CrashFacts, Decision, PolicyKind, StateAction, decide};
 pub use srs::{FieldSrs, SrsCounters, SrsReport};
-pub use state::{DirtyEntry, TrackedField, TrackedState};
+pub use state::{DirtyEntry, Recoverable, TrackedField, TrackedState};
+pub use table::{ClassCounts, RecoveryClass, RecoveryTable, SendSite, TableError, TableRow};
 pub use tracked::{ProcTable, Requester, TrackedCell, TrackedMap, TrackedVec};
 pub use window::{IpcId, OutgoingIpc, OutgoingKind, Window};
 

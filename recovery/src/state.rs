@@ -116,6 +116,39 @@ pub trait TrackedState {
     }
 }
 
+/// A tracked state behind a trait object: what the recovery manager does to a crashed server's
+/// state without knowing the server.
+pub trait Recoverable: Send {
+    /// Restores the state as at the last checkpoint.
+    fn rollback(&mut self);
+    /// Makes the crashed request's writes suspects (SRS).
+    fn suppress(&mut self);
+    /// The SRS counters.
+    fn srs_report(&mut self) -> SrsReport;
+    /// Entries written in the current window.
+    fn dirty_entries(&mut self) -> Vec<DirtyEntry>;
+    /// Hands the concrete state back (to the new incarnation).
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send>;
+}
+
+impl<T: TrackedState + Send + 'static> Recoverable for T {
+    fn rollback(&mut self) {
+        TrackedState::rollback(self)
+    }
+    fn suppress(&mut self) {
+        TrackedState::suppress(self)
+    }
+    fn srs_report(&mut self) -> SrsReport {
+        TrackedState::srs_report(self)
+    }
+    fn dirty_entries(&mut self) -> Vec<DirtyEntry> {
+        TrackedState::dirty_entries(self)
+    }
+    fn into_any(self: Box<Self>) -> Box<dyn std::any::Any + Send> {
+        self
+    }
+}
+
 /// Visits every field after asserting the state's invariants (one journal, unique names).
 fn for_each_checked_field<S: TrackedState + ?Sized>(state: &mut S, action: &mut dyn FnMut(&mut dyn TrackedField)) {
     let journal = state.journal().clone();
