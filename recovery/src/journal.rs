@@ -151,6 +151,7 @@ impl fmt::Debug for Journal {
 
 /// The description of a write the observer needs, before the container knows the action.
 pub(crate) struct PendingWrite {
+    pub corruptible: bool,
     pub field: &'static str,
     pub class: StateClass,
     pub op: WriteOp,
@@ -169,6 +170,7 @@ impl PendingWrite {
             epoch: self.epoch,
             first_in_window,
             neighbour,
+            corruptible: self.corruptible,
         }
     }
 }

@@ -21,6 +21,7 @@
 //! another thread in the threaded engine.
 
 pub mod class;
+pub mod corrupt;
 pub mod journal;
 pub mod key;
 pub mod observer;

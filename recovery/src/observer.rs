@@ -52,6 +52,8 @@ pub struct WriteEvent {
     /// The entry a [`WriteAction::Neighbour`] fault would hit instead; `None` when the container
     /// has no neighbour to offer for this write.
     pub neighbour: Option<KeyRepr>,
+    /// Whether the value type can take a [`WriteAction::Corrupt`] fault (a plain integer or bool).
+    pub corruptible: bool,
 }
 
 /// What the observer wants done with a write.
@@ -66,6 +68,13 @@ pub enum WriteAction {
     /// Write [`WriteEvent::neighbour`] instead of the intended entry ("overflow" fault).
     /// When the event offered no neighbour the write proceeds normally.
     Neighbour,
+    /// Perform the write, then flip bit `bit` of the stored value ("corrupt" fault: a wrong value
+    /// stored). Only values the event calls [`WriteEvent::corruptible`] change; others are written
+    /// as asked.
+    Corrupt {
+        /// Which bit (taken modulo the value's width).
+        bit: u8,
+    },
 }
 
 /// Receives every tracked write of the journal it is installed on.

@@ -24,7 +24,7 @@ pub struct TrackedCell<T> {
     scratch: Option<T>,
 }
 
-impl<T: Clone> TrackedCell<T> {
+impl<T: Clone + 'static> TrackedCell<T> {
     /// A cell named `name` of class `class` holding `value`, on `journal`.
     pub fn new(journal: &Journal, name: &'static str, class: StateClass, value: T) -> Self {
         Self {
@@ -49,8 +49,13 @@ impl<T: Clone> TrackedCell<T> {
         let site = Location::caller();
         let epoch = self.core.epoch();
         let class = self.core.declared;
-        if self.observe(WriteOp::Store, site, epoch) == WriteAction::Skip {
-            return;
+        let mut value = value;
+        match self.observe(WriteOp::Store, site, epoch) {
+            WriteAction::Skip => return,
+            WriteAction::Corrupt { bit } => {
+                crate::corrupt::corrupt(&mut value, bit);
+            }
+            WriteAction::Proceed | WriteAction::Neighbour => {}
         }
         let old = mem::replace(&mut self.value, value);
         let visible_before = match self.suspect.take() {
@@ -71,7 +76,8 @@ impl<T: Clone> TrackedCell<T> {
         let epoch = self.core.epoch();
         let class = self.core.declared;
         self.restore_suspect(RestoreCause::Read);
-        if self.observe(WriteOp::Update, site, epoch) == WriteAction::Skip {
+        let action = self.observe(WriteOp::Update, site, epoch);
+        if action == WriteAction::Skip {
             return self.scratch.insert(self.value.clone());
         }
         if self.stamp != epoch {
@@ -79,11 +85,14 @@ impl<T: Clone> TrackedCell<T> {
             self.stamp = epoch;
         }
         self.core.note_write(epoch, class);
+        if let WriteAction::Corrupt { bit } = action {
+            crate::corrupt::corrupt(&mut self.value, bit);
+        }
         &mut self.value
     }
 
     fn observe(&self, op: WriteOp, site: &'static Location<'static>, epoch: Epoch) -> WriteAction {
-        let pending = self.core.pending(op, self.core.declared, site, epoch);
+        let pending = self.core.pending::<T>(op, self.core.declared, site, epoch);
         let first = self.stamp != epoch;
         self.core.journal.observe(|| pending.event(KeyRepr::Whole, first, None))
     }
@@ -110,7 +119,7 @@ impl<T: Clone> TrackedCell<T> {
     }
 }
 
-impl<T: Clone> TrackedField for TrackedCell<T> {
+impl<T: Clone + 'static> TrackedField for TrackedCell<T> {
     fn name(&self) -> &'static str {
         self.core.name
     }

@@ -16,7 +16,7 @@ pub struct TrackedMap<K, V> {
     inner: MapCore<K, V>,
 }
 
-impl<K: Ord + Clone + TrackKey, V: Clone> TrackedMap<K, V> {
+impl<K: Ord + Clone + TrackKey, V: Clone + 'static> TrackedMap<K, V> {
     /// An empty map named `name` of class `class`, on `journal`.
     pub fn new(journal: &Journal, name: &'static str, class: StateClass) -> Self {
         Self { inner: MapCore::new(journal, name, class) }
@@ -69,7 +69,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone> TrackedMap<K, V> {
     }
 }
 
-impl<K: Ord + Clone + TrackKey, V: Clone> TrackedField for TrackedMap<K, V> {
+impl<K: Ord + Clone + TrackKey, V: Clone + 'static> TrackedField for TrackedMap<K, V> {
     fn name(&self) -> &'static str {
         self.inner.core.name
     }

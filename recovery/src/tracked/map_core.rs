@@ -32,7 +32,7 @@ pub(super) struct MapCore<K, V> {
     scratch: Option<V>,
 }
 
-impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
+impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     pub(super) fn new(journal: &Journal, name: &'static str, declared: StateClass) -> Self {
         Self {
             core: FieldCore::new(journal, name, declared),
@@ -66,10 +66,15 @@ impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
 
     pub(super) fn insert(&mut self, key: K, value: V, class: StateClass, site: &'static Location<'static>) {
         let epoch = self.core.epoch();
+        let mut value = value;
         let key = match self.observe(WriteOp::Store, &key, class, site, epoch) {
             WriteAction::Skip => return,
             WriteAction::Neighbour => self.neighbour_of(&key).unwrap_or(key),
             WriteAction::Proceed => key,
+            WriteAction::Corrupt { bit } => {
+                crate::corrupt::corrupt(&mut value, bit);
+                key
+            }
         };
         let cleansed = self.suspects.remove(&key).map(|suspect| suspect.pre_image);
         let was_suspect = cleansed.is_some();
@@ -95,13 +100,14 @@ impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
         if !self.entries.contains_key(key) {
             return None;
         }
-        let target = match self.observe(WriteOp::Update, key, class, site, epoch) {
+        let action = self.observe(WriteOp::Update, key, class, site, epoch);
+        let target = match action {
             WriteAction::Skip => {
                 let copy = self.entries[key].value.clone();
                 return Some(self.scratch.insert(copy));
             }
             WriteAction::Neighbour => self.read_neighbour(key),
-            WriteAction::Proceed => key.clone(),
+            WriteAction::Proceed | WriteAction::Corrupt { .. } => key.clone(),
         };
         let slot = self.entries.get_mut(&target).expect("target is present");
         if slot.stamp != epoch {
@@ -110,7 +116,11 @@ impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
             self.log_pre_image(target.clone(), pre_image, site, class, epoch);
         }
         self.core.note_write(epoch, class);
-        self.entries.get_mut(&target).map(|slot| &mut slot.value)
+        let value = &mut self.entries.get_mut(&target).expect("target is present").value;
+        if let WriteAction::Corrupt { bit } = action {
+            crate::corrupt::corrupt(value, bit);
+        }
+        Some(value)
     }
 
     pub(super) fn remove(&mut self, key: &K, class: StateClass, site: &'static Location<'static>) -> Option<V> {
@@ -122,7 +132,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
         let target = match self.observe(WriteOp::Remove, key, class, site, epoch) {
             WriteAction::Skip => return Some(self.entries[key].value.clone()),
             WriteAction::Neighbour => self.read_neighbour(key),
-            WriteAction::Proceed => key.clone(),
+            WriteAction::Proceed | WriteAction::Corrupt { .. } => key.clone(),
         };
         // A redirected removal still hands the caller the value it asked for: the damage is silent.
         let asked_for = (target != *key).then(|| self.entries[key].value.clone());
@@ -147,7 +157,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone> MapCore<K, V> {
         site: &'static Location<'static>,
         epoch: Epoch,
     ) -> WriteAction {
-        let pending = self.core.pending(op, class, site, epoch);
+        let pending = self.core.pending::<V>(op, class, site, epoch);
         self.core.journal.observe(|| {
             let neighbour = self.neighbour_of(key).map(|neighbour| neighbour.key_repr());
             pending.event(key.key_repr(), !self.is_logged(key, epoch), neighbour)

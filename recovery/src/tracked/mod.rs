@@ -69,8 +69,15 @@ impl FieldCore {
         self.journal.epoch()
     }
 
-    fn pending(&self, op: WriteOp, class: StateClass, site: &'static Location<'static>, epoch: Epoch) -> PendingWrite {
-        PendingWrite { field: self.name, class, op, site, epoch }
+    /// The write about to happen to a value of type `T`, as the observer will be told of it.
+    fn pending<T: 'static>(
+        &self,
+        op: WriteOp,
+        class: StateClass,
+        site: &'static Location<'static>,
+        epoch: Epoch,
+    ) -> PendingWrite {
+        PendingWrite { corruptible: crate::corrupt::corruptible::<T>(), field: self.name, class, op, site, epoch }
     }
 
     /// Notes that a write of `class` happened in window `epoch`.

@@ -40,7 +40,7 @@ pub struct ProcTable<K, V> {
     inner: MapCore<K, V>,
 }
 
-impl<K: Ord + Copy + TrackKey, V: Clone> ProcTable<K, V> {
+impl<K: Ord + Copy + TrackKey, V: Clone + 'static> ProcTable<K, V> {
     /// An empty process-local table named `name`, on `journal`.
     pub fn new(journal: &Journal, name: &'static str) -> Self {
         Self { inner: MapCore::new(journal, name, StateClass::ProcessLocal) }
@@ -113,7 +113,7 @@ impl<K: Ord + Copy + TrackKey, V: Clone> ProcTable<K, V> {
     }
 }
 
-impl<K: Ord + Copy + TrackKey, V: Clone> TrackedField for ProcTable<K, V> {
+impl<K: Ord + Copy + TrackKey, V: Clone + 'static> TrackedField for ProcTable<K, V> {
     fn name(&self) -> &'static str {
         self.inner.core.name
     }

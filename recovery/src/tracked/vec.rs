@@ -59,7 +59,7 @@ pub struct TrackedVec<T> {
     scratch: Option<T>,
 }
 
-impl<T: Clone> TrackedVec<T> {
+impl<T: Clone + 'static> TrackedVec<T> {
     /// An empty table named `name` of class `class`, on `journal`.
     pub fn new(journal: &Journal, name: &'static str, class: StateClass) -> Self {
         Self::from_vec(journal, name, class, Vec::new())
@@ -114,10 +114,15 @@ impl<T: Clone> TrackedVec<T> {
         self.restore_for_access(index);
         let len = self.slots.len();
         assert!(index < len, "`{}`: set at {index} past length {len}", self.core.name);
+        let mut value = value;
         let target = match self.observe_element(WriteOp::Store, index, site, epoch) {
             WriteAction::Skip => return,
             WriteAction::Neighbour => self.reachable_neighbour(index),
             WriteAction::Proceed => index,
+            WriteAction::Corrupt { bit } => {
+                crate::corrupt::corrupt(&mut value, bit);
+                index
+            }
         };
         self.store_element(target, value, site, class, epoch);
     }
@@ -133,10 +138,11 @@ impl<T: Clone> TrackedVec<T> {
             return None;
         }
         self.restore_element(index, RestoreCause::Read);
-        let target = match self.observe_element(WriteOp::Update, index, site, epoch) {
+        let action = self.observe_element(WriteOp::Update, index, site, epoch);
+        let target = match action {
             WriteAction::Skip => return Some(self.scratch.insert(self.slots[index].value.clone())),
             WriteAction::Neighbour => self.reachable_neighbour(index),
-            WriteAction::Proceed => index,
+            WriteAction::Proceed | WriteAction::Corrupt { .. } => index,
         };
         self.restore_element(target, RestoreCause::Read);
         let slot = &mut self.slots[target];
@@ -146,6 +152,9 @@ impl<T: Clone> TrackedVec<T> {
             slot.stamp = epoch;
         }
         self.core.note_write(epoch, class);
+        if let WriteAction::Corrupt { bit } = action {
+            crate::corrupt::corrupt(&mut self.slots[target].value, bit);
+        }
         Some(&mut self.slots[target].value)
     }
 
@@ -157,15 +166,19 @@ impl<T: Clone> TrackedVec<T> {
         let class = self.core.declared;
         self.restore_length(RestoreCause::Read);
         let len = self.slots.len();
-        let pending = self.core.pending(WriteOp::Push, class, site, epoch);
+        let pending = self.core.pending::<T>(WriteOp::Push, class, site, epoch);
         let first = self.length_stamp != epoch;
         let last = len.checked_sub(1);
         let action = self
             .core
             .journal
             .observe(|| pending.event(KeyRepr::Uint(len as u64), first, last.map(|i| KeyRepr::Uint(i as u64))));
+        let mut value = value;
         match (action, last) {
             (WriteAction::Skip, _) => return,
+            (WriteAction::Corrupt { bit }, _) => {
+                crate::corrupt::corrupt(&mut value, bit);
+            }
             (WriteAction::Neighbour, Some(last)) => {
                 self.store_element(last, value, site, class, epoch);
                 return;
@@ -186,7 +199,7 @@ impl<T: Clone> TrackedVec<T> {
         self.restore_length(RestoreCause::Read);
         let index = self.slots.len().checked_sub(1)?;
         self.restore_element(index, RestoreCause::Read);
-        let pending = self.core.pending(WriteOp::Pop, class, site, epoch);
+        let pending = self.core.pending::<T>(WriteOp::Pop, class, site, epoch);
         let first = self.length_stamp != epoch;
         let action = self.core.journal.observe(|| pending.event(KeyRepr::Uint(index as u64), first, None));
         if action == WriteAction::Skip {
@@ -209,7 +222,7 @@ impl<T: Clone> TrackedVec<T> {
         site: &'static Location<'static>,
         epoch: Epoch,
     ) -> WriteAction {
-        let pending = self.core.pending(op, self.core.declared, site, epoch);
+        let pending = self.core.pending::<T>(op, self.core.declared, site, epoch);
         let first = self.slots[index].stamp != epoch;
         self.core.journal.observe(|| {
             let neighbour = self.neighbour_of(index).map(|i| KeyRepr::Uint(i as u64));
@@ -331,7 +344,7 @@ impl<T: Clone> TrackedVec<T> {
     }
 }
 
-impl<T: Clone> TrackedField for TrackedVec<T> {
+impl<T: Clone + 'static> TrackedField for TrackedVec<T> {
     fn name(&self) -> &'static str {
         self.core.name
     }
