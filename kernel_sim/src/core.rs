@@ -219,6 +219,7 @@ pub(crate) struct CoreConfig {
     pub frames: usize,
     pub record_events: bool,
     pub seed: u64,
+    pub finish_after: Option<Endpoint>,
 }
 
 /// The kernel's whole state.
@@ -245,6 +246,10 @@ pub(crate) struct KernelCore {
     pub shutdown: Option<(Endpoint, Arc<str>)>,
     /// Randomness for processes, from the run's seed (a stream apart from the scheduler's).
     rng: ChaCha8Rng,
+    /// The process whose end lets the run finish (see `Config::finish_after`).
+    finish_after: Option<Endpoint>,
+    /// Whether it has been cleared.
+    finish_after_gone: bool,
 }
 
 impl KernelCore {
@@ -271,6 +276,8 @@ impl KernelCore {
             users: 0,
             shutdown: None,
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ PROCESS_RNG_STREAM),
+            finish_after: config.finish_after,
+            finish_after_gone: false,
         }
     }
 
@@ -278,6 +285,12 @@ impl KernelCore {
 
     pub fn now(&self) -> Micros {
         self.now
+    }
+
+    /// Whether the run may finish once nothing is runnable: no user process is left, or the
+    /// watched one is gone.
+    pub fn workload_done(&self) -> bool {
+        self.users == 0 || self.finish_after_gone
     }
 
     pub fn random_u64(&mut self) -> u64 {
@@ -579,6 +592,9 @@ impl KernelCore {
         let p = self.slots[slot].proc.take().expect("clearing a process");
         debug_assert!(p.ended.is_some(), "only an ended process is cleared");
         self.log.push(self.now, EventKind::Clear { ep: p.ep });
+        if self.finish_after == Some(p.ep) {
+            self.finish_after_gone = true;
+        }
         let entry = &mut self.slots[slot];
         entry.generation = entry.generation.wrapping_add(1);
         if p.is_user {

@@ -79,6 +79,10 @@ pub struct Config {
     pub kernel_entry_cost: Micros,
     /// Stack bytes per process (a coroutine stack or a thread stack).
     pub stack_size: usize,
+    /// Finish once this process (the workload's first process) is gone for good and nothing can
+    /// run, even if other user processes are left blocked (a leaked process must not make a run
+    /// look hung: the consistency checker judges it). `None`: finish when no user process is left.
+    pub finish_after: Option<Endpoint>,
 }
 
 impl Default for Config {
@@ -93,6 +97,7 @@ impl Default for Config {
             time_limit: 600_000_000,
             kernel_entry_cost: 1,
             stack_size: 256 * 1024,
+            finish_after: None,
         }
     }
 }
@@ -100,7 +105,8 @@ impl Default for Config {
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunEnd {
-    /// No user process is left and nothing is runnable.
+    /// Nothing is runnable and no user process is left (or the one named by
+    /// [`Config::finish_after`] is gone).
     Finished,
     /// A process halted the system.
     Shutdown {
@@ -126,6 +132,8 @@ pub struct RunReport {
     pub steps: u64,
     /// Events that happened.
     pub events: u64,
+    /// The process table as it was when the run stopped, before the teardown killed everyone.
+    pub procs: Vec<ProcInfo>,
 }
 
 enum Engine {
@@ -145,7 +153,12 @@ impl System {
         install_panic_hook();
         let core = KernelCore::new(
             manifest,
-            &CoreConfig { frames: config.frames, record_events: config.record_events, seed: config.seed },
+            &CoreConfig {
+                frames: config.frames,
+                record_events: config.record_events,
+                seed: config.seed,
+                finish_after: config.finish_after,
+            },
         );
         let engine = match config.engine {
             EngineKind::Sim => Engine::Sim(sim::SimEngine::new(core, &config)),

@@ -203,7 +203,7 @@ impl SimEngine {
                 break RunEnd::TimeLimit;
             }
             if self.ready.is_empty() {
-                if k.users == 0 {
+                if k.workload_done() {
                     break RunEnd::Finished;
                 }
                 match k.next_alarm() {
@@ -221,10 +221,13 @@ impl SimEngine {
             steps += 1;
             self.resume(slot);
         };
-        let time = self.shared.core.borrow().now();
+        let (time, procs) = {
+            let k = self.shared.core.borrow();
+            (k.now(), k.all_procs())
+        };
         self.teardown();
         let events = self.shared.core.borrow().log.count();
-        RunReport { end, time, steps, events }
+        RunReport { end, time, steps, events, procs }
     }
 
     /// Kills every process still alive and lets each unwind its stack, so destructors run and

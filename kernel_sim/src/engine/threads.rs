@@ -223,7 +223,7 @@ impl ThreadEngine {
                 break RunEnd::Shutdown { by, reason: reason.to_string() };
             }
             if st.core.runnable == 0 && !st.core.has_starts() {
-                if st.core.users == 0 {
+                if st.core.workload_done() {
                     break RunEnd::Finished;
                 }
                 if st.core.next_alarm().is_none() {
@@ -236,6 +236,7 @@ impl ThreadEngine {
             shared.idle.wait_for(&mut st, POLL);
         };
         let time = shared.now();
+        let procs = st.core.all_procs();
         // Teardown: everyone is killed; blocked threads wake and unwind, running ones unwind at
         // their next kernel entry.
         st.stopping = true;
@@ -253,6 +254,6 @@ impl ThreadEngine {
             }
         }
         let events = shared.state.lock().core.log.count();
-        RunReport { end, time, steps: 0, events }
+        RunReport { end, time, steps: 0, events, procs }
     }
 }
