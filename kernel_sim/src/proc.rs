@@ -58,8 +58,14 @@ pub(crate) fn install_panic_hook() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let previous = panic::take_hook();
+        // Debugging a workload or a server: `SAMSARA_SHOW_PANICS=1` prints simulated processes'
+        // panics as well (they are still caught and reported as crashes).
+        let show = std::env::var_os("SAMSARA_SHOW_PANICS").is_some_and(|v| v != "0");
         panic::set_hook(Box::new(move |info| {
             if IN_PROCESS.with(Cell::get) {
+                if show {
+                    previous(info);
+                }
                 let message = info
                     .payload()
                     .downcast_ref::<&str>()
@@ -181,9 +187,14 @@ impl Proc {
         self.link.with_core(|k| k.name_of(self.slot).to_string())
     }
 
-    /// A kernel entry: ticks the clock, unwinds if the process must stop, then runs `f`.
+    /// A kernel entry: ticks the clock, unwinds if the process must stop, then runs `f`. An entry
+    /// made while the process already unwinds (a destructor revoking a grant on the way out of an
+    /// exec or a kill) just runs: a second unwind would abort the engine.
     fn enter<R>(&self, f: impl FnOnce(&mut KernelCore, Slot) -> R) -> R {
         let slot = self.slot;
+        if std::thread::panicking() {
+            return self.link.with_core(|k| f(k, slot));
+        }
         let outcome = match &self.link {
             Link::Sim(l) => l.enter(|k| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err)),
             Link::Threads(l) => l.enter(|k| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err)),

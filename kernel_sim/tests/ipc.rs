@@ -608,3 +608,35 @@ fn clearing_a_dead_stateful_service_fails_its_waiters() {
         assert_eq!(taken(&n), ["worker died", "first: Err(DeadEndpoint)", "second: Err(DeadEndpoint)"], "{engine}");
     }
 }
+
+#[test]
+fn destructors_may_call_the_kernel_while_a_killed_process_unwinds() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let mut sys = boot(engine, 13);
+        let n = notes();
+        struct Revoker<'a>(&'a Proc, u32, Notes);
+        impl Drop for Revoker<'_> {
+            fn drop(&mut self) {
+                self.0.revoke(self.1);
+                note(&self.2, "revoked on the way out");
+            }
+        }
+        let nv = n.clone();
+        let victim = sys
+            .spawn_user("victim", move |p| {
+                let _guard = Revoker(p, p.grant(A, 0, 8, kernel_sim::memory::Access::Read), nv.clone());
+                let _ = p.receive(Endpoint::ANY);
+            })
+            .unwrap();
+        sys.spawn_service("c", move |p| {
+            while p.sys_procinfo(victim).unwrap().state != ProcState::Receiving(Endpoint::ANY) {
+                p.sys_setalarm(50).unwrap();
+                p.receive(Endpoint::KERNEL).unwrap();
+            }
+            p.sys_kill(victim).unwrap();
+        })
+        .unwrap();
+        assert_eq!(sys.run().end, RunEnd::Finished, "{engine}");
+        assert_eq!(taken(&n), ["revoked on the way out"], "{engine}");
+    }
+}
