@@ -1,12 +1,15 @@
 //! Booting a whole samsara system: the kernel, rs (which starts pm, vm and vfs from the manifest),
 //! the user programs, and init running a workload.
 
+use crate::fault::{FaultSpec, Injector};
 use crate::libc::Sys;
 use crate::proto::{INIT, PM, VFS, VM};
-use crate::rs::{self, FreshRestart, Restarter};
-use crate::task::{self, Server, Vault};
+use crate::rs::decisions::DecisionLog;
+use crate::rs::{self, RecoveryConfig};
+use crate::task::{self, Server, ServerEnv, Vault};
 use crate::{pm, programs, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
+use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
 
 /// The manifest samsara boots with unless told otherwise (`etc/system.conf`).
@@ -17,8 +20,14 @@ pub fn default_manifest() -> Arc<Manifest> {
     Arc::new(Manifest::parse(DEFAULT_MANIFEST, "etc/system.conf", &|_| None).expect("the built-in manifest is valid"))
 }
 
-/// Makes the recovery policy rs restarts services with (one per rs incarnation).
-pub type RestarterFactory = Arc<dyn Fn() -> Box<dyn Restarter> + Send + Sync>;
+/// The recovery-class table the runtime uses (hand-written in the analysis's format until the
+/// analysis generates it).
+pub const RECOVERY_TABLE: &str = include_str!("../../etc/recovery-table.json");
+
+/// The built-in recovery-class table, parsed.
+pub fn default_table() -> Arc<RecoveryTable> {
+    Arc::new(RecoveryTable::from_json(RECOVERY_TABLE, "etc/recovery-table.json").expect("the built-in table is valid"))
+}
 
 /// What a machine is booted with.
 #[derive(Clone)]
@@ -27,8 +36,16 @@ pub struct MachineConfig {
     pub kernel: Config,
     /// The service manifest.
     pub manifest: Arc<Manifest>,
-    /// The recovery policy's restart decisions.
-    pub restarter: RestarterFactory,
+    /// The recovery policy and table.
+    pub policy: PolicyKind,
+    /// The recovery-class table `table` and `srs` consult.
+    pub table: Arc<RecoveryTable>,
+    /// The fault to inject, if any.
+    pub fault: Option<FaultSpec>,
+    /// Loop-top invariant checks in every server.
+    pub check_invariants: bool,
+    /// Count every site's executions here (the golden run of a campaign).
+    pub profile: Option<Arc<std::sync::Mutex<crate::fault::SiteProfile>>>,
 }
 
 impl Default for MachineConfig {
@@ -36,7 +53,11 @@ impl Default for MachineConfig {
         MachineConfig {
             kernel: Config::default(),
             manifest: default_manifest(),
-            restarter: Arc::new(|| Box::new(FreshRestart) as Box<dyn Restarter>),
+            policy: PolicyKind::Restart,
+            table: default_table(),
+            fault: None,
+            check_invariants: false,
+            profile: None,
         }
     }
 }
@@ -47,10 +68,16 @@ pub struct Machine {
     pub system: System,
     /// Where the servers leave their state when the system stops.
     pub vault: Vault,
+    /// rs's recovery decisions.
+    pub decisions: DecisionLog,
+    /// The armed fault, if any (tells whether it fired).
+    pub injector: Option<Arc<Injector>>,
+    /// The kernel's process table when the last run stopped (before its teardown).
+    pub stopped_procs: Vec<kernel_sim::ProcInfo>,
 }
 
-fn service_program<S: Server>(vault: Vault) -> Program {
-    Arc::new(move |proc: &Proc, start: Start| task::run::<S>(proc, start, vault.clone()))
+fn service_program<S: Server>(env: ServerEnv) -> Program {
+    Arc::new(move |proc: &Proc, start: Start| task::run::<S>(proc, start, env.clone()))
 }
 
 /// Waits until vm, pm and vfs answer, so init's first call finds its memory mapped and its
@@ -76,9 +103,16 @@ fn wait_for_servers(sys: &Sys<'_>) {
 pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static) -> Machine {
     let system = System::new(config.manifest.clone(), config.kernel.clone());
     let vault = Vault::default();
-    system.register_program(pm::Pm::NAME, service_program::<pm::Pm>(vault.clone()));
-    system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(vault.clone()));
-    system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(vault.clone()));
+    let injector = config.fault.clone().map(|f| Arc::new(Injector::new(f)));
+    let env = ServerEnv {
+        vault: vault.clone(),
+        injector: injector.clone(),
+        check_invariants: config.check_invariants,
+        profile: config.profile.clone(),
+    };
+    system.register_program(pm::Pm::NAME, service_program::<pm::Pm>(env.clone()));
+    system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));
+    system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env));
     for &(name, main) in programs::registry() {
         system.register_program(
             name,
@@ -90,8 +124,12 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
         );
     }
     let manifest = config.manifest.clone();
-    let restarter = config.restarter.clone();
-    system.spawn_service("rs", move |proc: &Proc| rs::main(proc, manifest, restarter())).expect("the manifest has rs");
+    let decisions = DecisionLog::default();
+    let recovery = RecoveryConfig { policy: config.policy, table: config.table.clone(), log: decisions.clone() };
+    let rs_vault = vault.clone();
+    system
+        .spawn_service("rs", move |proc: &Proc| rs::main(proc, manifest, recovery, rs_vault))
+        .expect("the manifest has rs");
     let ep = system
         .spawn_user("init", move |proc: &Proc| {
             let sys = Sys::new(proc);
@@ -101,12 +139,14 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
         })
         .expect("the first user slot is free");
     assert_eq!(ep, INIT, "init is the first user process");
-    Machine { system, vault }
+    Machine { system, vault, decisions, injector, stopped_procs: Vec::new() }
 }
 
 impl Machine {
     /// Runs until the system stops.
     pub fn run(&mut self) -> RunReport {
-        self.system.run()
+        let report = self.system.run();
+        self.stopped_procs = report.procs.clone();
+        report
     }
 }

@@ -7,12 +7,15 @@
 //! through the kernel. Start reading at [`task`], then [`pm`].
 
 pub mod boot;
+pub mod checker;
 pub mod errno;
+pub mod fault;
 pub mod libc;
 pub mod pm;
 pub mod programs;
 pub mod proto;
 pub mod rs;
+pub mod run;
 pub mod sef;
 pub mod task;
 pub mod vfs;

@@ -1,5 +1,8 @@
 //! The command line: global options, subcommands, human tables and `--json`.
 
+mod campaign;
+mod run;
+
 use clap::{Parser, Subcommand};
 use kernel_sim::{EngineKind, Manifest};
 use std::path::PathBuf;
@@ -40,6 +43,17 @@ pub struct Cli {
 /// What to do.
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Run a fault-injection campaign: a golden run, then sampled faults in pm, vm and vfs, each
+    /// under every recovery policy side by side; prints outcome shares per policy, server and
+    /// fault type. Results are JSON lines (resumable, shardable) with a CSV summary.
+    Campaign(campaign::CampaignArgs),
+    /// Boot the system and run one workload, optionally injecting one fault under one policy;
+    /// prints the workload verdict, the decision trail and the consistency checker's verdict.
+    Run(run::RunArgs),
+    /// Merge the results files of a sharded campaign into one.
+    Merge(campaign::MergeArgs),
+    /// Re-run one run of a campaign with its full event log.
+    Replay(campaign::ReplayArgs),
     /// Validate and print the service manifest (per service: slot, IPC and kernel-call masks,
     /// heartbeat, restart pacing, core flag).
     Manifest,
@@ -54,8 +68,12 @@ pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
     Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())
 }
 
-fn run(cli: &Cli) -> Result<(), String> {
+fn dispatch(cli: &Cli) -> Result<i32, String> {
     match &cli.command {
+        Command::Campaign(args) => campaign::campaign(cli, args),
+        Command::Run(args) => run::run(cli, args),
+        Command::Merge(args) => campaign::merge(args),
+        Command::Replay(args) => campaign::replay(cli, args),
         Command::Manifest => {
             let manifest = load_manifest(cli.manifest.as_ref())?;
             if cli.json {
@@ -63,7 +81,7 @@ fn run(cli: &Cli) -> Result<(), String> {
             } else {
                 print!("{}", manifest_table(&manifest));
             }
-            Ok(())
+            Ok(0)
         }
     }
 }
@@ -118,8 +136,8 @@ fn manifest_table(m: &Manifest) -> String {
 /// Runs the tool; returns the process exit code.
 pub fn main() -> i32 {
     let cli = Cli::parse();
-    match run(&cli) {
-        Ok(()) => 0,
+    match dispatch(&cli) {
+        Ok(code) => code,
         Err(e) => {
             eprintln!("samsara: {e}");
             1

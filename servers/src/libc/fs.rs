@@ -1,6 +1,48 @@
-//! File-system calls (to vfs).
+//! File-system calls (to vfs): open, creat, close, read, write (and their raw-address forms
+//! `read_at`/`write_at`), lseek, unlink, mkdir, rmdir, stat, fstat, dup, dup2, pipe, getdents,
+//! chdir, link, rename.
+//!
+//! Paths are staged at the start of the scratch buffer (two paths back to back for link and
+//! rename); data between DATA_OFFSET and the end of the scratch buffer, so large transfers loop
+//! over chunks. Each call grants vfs exactly the bytes it may touch, and revokes the grant after
+//! (`Lent`): a read of an empty pipe may block for ever, and a process killed there is unwound
+//! with the grant still lent.
 
 use super::Sys;
+use crate::errno::Errno;
+use crate::proto::VFS;
+use crate::proto::vfs::flags::{O_CREAT, O_TRUNC, O_WRONLY};
+use crate::proto::vfs::*;
+use crate::proto::vm::layout::SCRATCH_LEN;
+use kernel_sim::memory::{Access, GrantId};
+use kernel_sim::{Message, Proc};
+
+/// Where data is staged in the scratch buffer: paths use the bytes below.
+const DATA_OFFSET: u64 = 4096;
+/// The most bytes one read or write moves through the scratch buffer.
+const CHUNK: u64 = SCRATCH_LEN - DATA_OFFSET;
+
+/// A grant to vfs for the length of one call. It is revoked when dropped, unless the process is
+/// being unwound (killed while blocked in the call): then the grant dies with the process, and the
+/// kernel may not be entered again.
+struct Lent<'a> {
+    proc: &'a Proc,
+    id: GrantId,
+}
+
+impl<'a> Lent<'a> {
+    fn new(proc: &'a Proc, addr: u64, len: u64, access: Access) -> Lent<'a> {
+        Lent { proc, id: proc.grant(VFS, addr, len, access) }
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            self.proc.revoke(self.id);
+        }
+    }
+}
 
 /// What stat and fstat return.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -23,6 +65,21 @@ pub struct Stat {
     pub blocks: u64,
 }
 
+impl From<StatReply> for Stat {
+    fn from(r: StatReply) -> Stat {
+        Stat {
+            ino: r.ino,
+            kind: r.kind,
+            mode: r.mode,
+            nlink: r.nlink,
+            uid: r.uid,
+            gid: r.gid,
+            size: r.size,
+            blocks: r.blocks,
+        }
+    }
+}
+
 /// One directory entry from getdents.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DirEntry {
@@ -32,4 +89,225 @@ pub struct DirEntry {
     pub name: String,
 }
 
-impl Sys<'_> {}
+impl DirEntry {
+    /// Decodes getdents records (format in `proto::vfs`); a truncated record ends the list.
+    pub fn decode_all(mut raw: &[u8]) -> Vec<DirEntry> {
+        let mut entries = Vec::new();
+        while raw.len() >= DIRENT_HEADER {
+            let ino = u32::from_le_bytes([raw[0], raw[1], raw[2], raw[3]]);
+            let len = raw[4] as usize;
+            let Some(name) = raw.get(DIRENT_HEADER..DIRENT_HEADER + len) else { break };
+            entries.push(DirEntry { ino, name: String::from_utf8_lossy(name).into_owned() });
+            raw = &raw[DIRENT_HEADER + len..];
+        }
+        entries
+    }
+}
+
+impl Sys<'_> {
+    /// A call naming one path, with flags and a mode.
+    fn path_call(&self, m_type: i32, path: &str, flags: u32, mode: u32) -> Result<Message, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.len() as u64 > DATA_OFFSET {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let addr = self.stage(0, bytes)?;
+        let grant = Lent::new(self.proc(), addr, bytes.len() as u64, Access::Read);
+        let request = PathRequest { grant: grant.id, len: bytes.len() as u32, flags, mode };
+        self.call(VFS, Message::with(m_type, &request))
+    }
+
+    /// A call naming two paths (link, rename).
+    fn two_path_call(&self, m_type: i32, old: &str, new: &str) -> Result<(), Errno> {
+        let (old, new) = (old.as_bytes(), new.as_bytes());
+        if (old.len() + new.len()) as u64 > DATA_OFFSET {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let addr = self.stage(0, &[old, new].concat())?;
+        let grant = Lent::new(self.proc(), addr, (old.len() + new.len()) as u64, Access::Read);
+        let request = TwoPathRequest { grant: grant.id, old_len: old.len() as u32, new_len: new.len() as u32 };
+        self.call(VFS, Message::with(m_type, &request)).map(drop)
+    }
+
+    fn fd_call(&self, m_type: i32, fd: i32) -> Result<Message, Errno> {
+        self.call(VFS, Message::with(m_type, &FdRequest { fd }))
+    }
+
+    /// Opens `path` with `flags` (`proto::vfs::flags`), creating it with permission bits `mode`
+    /// under O_CREAT; returns the descriptor.
+    pub fn open(&self, path: &str, flags: u32, mode: u32) -> Result<i32, Errno> {
+        Ok(self.path_call(VFS_OPEN, path, flags, mode)?.m_type)
+    }
+
+    /// Creates (or truncates) `path` for writing.
+    pub fn creat(&self, path: &str, mode: u32) -> Result<i32, Errno> {
+        self.open(path, O_CREAT | O_WRONLY | O_TRUNC, mode)
+    }
+
+    /// Closes a descriptor.
+    pub fn close(&self, fd: i32) -> Result<(), Errno> {
+        self.fd_call(VFS_CLOSE, fd).map(drop)
+    }
+
+    /// Reads into `buf`; returns the bytes read (fewer at the end of a file, or what a pipe
+    /// holds; 0 at the end).
+    pub fn read(&self, fd: i32, buf: &mut [u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        loop {
+            let want = (buf.len() - done).min(CHUNK as usize);
+            let addr = self.stage(DATA_OFFSET, &[])?;
+            let n = self.read_at(fd, addr, want as u64)?.min(want);
+            self.proc().mem_read(addr, &mut buf[done..done + n])?;
+            done += n;
+            if n < want || done == buf.len() {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Writes `data`; returns the bytes written (fewer when the disk or the file is full).
+    pub fn write(&self, fd: i32, data: &[u8]) -> Result<usize, Errno> {
+        let mut done = 0;
+        loop {
+            let chunk = &data[done..data.len().min(done + CHUNK as usize)];
+            let addr = self.stage(DATA_OFFSET, chunk)?;
+            let n = match self.write_at(fd, addr, chunk.len() as u64) {
+                Ok(n) => n.min(chunk.len()),
+                // The disk filled after some bytes went in: report those.
+                Err(_) if done > 0 => return Ok(done),
+                Err(e) => return Err(e),
+            };
+            done += n;
+            if n < chunk.len() || done == data.len() {
+                return Ok(done);
+            }
+        }
+    }
+
+    /// Reads up to `len` bytes into this process's memory at `addr` (no staging: an address
+    /// outside the address space is vfs's EFAULT).
+    pub fn read_at(&self, fd: i32, addr: u64, len: u64) -> Result<usize, Errno> {
+        let grant = Lent::new(self.proc(), addr, len, Access::Write);
+        let r = self.call(VFS, Message::with(VFS_READ, &IoRequest { fd, grant: grant.id, len }))?;
+        Ok(r.m_type as usize)
+    }
+
+    /// Writes `len` bytes from this process's memory at `addr`.
+    pub fn write_at(&self, fd: i32, addr: u64, len: u64) -> Result<usize, Errno> {
+        let grant = Lent::new(self.proc(), addr, len, Access::Read);
+        let r = self.call(VFS, Message::with(VFS_WRITE, &IoRequest { fd, grant: grant.id, len }))?;
+        Ok(r.m_type as usize)
+    }
+
+    /// Moves the offset (`proto::vfs::whence`); returns the new one.
+    pub fn lseek(&self, fd: i32, offset: i64, whence: u32) -> Result<i64, Errno> {
+        let r = self.call(VFS, Message::with(VFS_LSEEK, &SeekRequest { fd, offset, whence }))?;
+        Ok(r.get::<SeekReply>().offset)
+    }
+
+    /// Removes a name of a file.
+    pub fn unlink(&self, path: &str) -> Result<(), Errno> {
+        self.path_call(VFS_UNLINK, path, 0, 0).map(drop)
+    }
+
+    /// Makes a directory with permission bits `mode`.
+    pub fn mkdir(&self, path: &str, mode: u32) -> Result<(), Errno> {
+        self.path_call(VFS_MKDIR, path, 0, mode).map(drop)
+    }
+
+    /// Removes an empty directory.
+    pub fn rmdir(&self, path: &str) -> Result<(), Errno> {
+        self.path_call(VFS_RMDIR, path, 0, 0).map(drop)
+    }
+
+    /// The attributes of the file `path` names.
+    pub fn stat(&self, path: &str) -> Result<Stat, Errno> {
+        Ok(self.path_call(VFS_STAT, path, 0, 0)?.get::<StatReply>().into())
+    }
+
+    /// The attributes of the file `fd` is open on.
+    pub fn fstat(&self, fd: i32) -> Result<Stat, Errno> {
+        Ok(self.fd_call(VFS_FSTAT, fd)?.get::<StatReply>().into())
+    }
+
+    /// The lowest free descriptor, sharing `fd`'s open file.
+    pub fn dup(&self, fd: i32) -> Result<i32, Errno> {
+        Ok(self.fd_call(VFS_DUP, fd)?.m_type)
+    }
+
+    /// Makes `fd2` share `fd`'s open file (closing what it had).
+    pub fn dup2(&self, fd: i32, fd2: i32) -> Result<i32, Errno> {
+        Ok(self.call(VFS, Message::with(VFS_DUP2, &Dup2Request { fd, fd2 }))?.m_type)
+    }
+
+    /// A new pipe: (read end, write end).
+    pub fn pipe(&self) -> Result<(i32, i32), Errno> {
+        let r = self.call(VFS, Message::new(VFS_PIPE))?.get::<PipeReply>();
+        Ok((r.read_fd, r.write_fd))
+    }
+
+    /// The directory's next entries (as many as the scratch buffer holds); empty at the end.
+    pub fn getdents(&self, fd: i32) -> Result<Vec<DirEntry>, Errno> {
+        let addr = self.stage(DATA_OFFSET, &[])?;
+        let n = self.getdents_at(fd, addr, CHUNK)?;
+        let mut raw = vec![0u8; n];
+        self.proc().mem_read(addr, &mut raw)?;
+        Ok(DirEntry::decode_all(&raw))
+    }
+
+    /// getdents into this process's memory at `addr`, at most `len` bytes; returns the bytes of
+    /// records written (decode them with [`DirEntry::decode_all`]).
+    pub fn getdents_at(&self, fd: i32, addr: u64, len: u64) -> Result<usize, Errno> {
+        let grant = Lent::new(self.proc(), addr, len, Access::Write);
+        let r = self.call(VFS, Message::with(VFS_GETDENTS, &IoRequest { fd, grant: grant.id, len }))?;
+        Ok(r.m_type as usize)
+    }
+
+    /// Every entry of directory `path` (opens it, calls getdents to the end, closes it).
+    pub fn list_dir(&self, path: &str) -> Result<Vec<DirEntry>, Errno> {
+        let fd = self.open(path, crate::proto::vfs::flags::O_RDONLY | crate::proto::vfs::flags::O_DIRECTORY, 0)?;
+        let mut all = Vec::new();
+        let listed = loop {
+            match self.getdents(fd) {
+                Ok(batch) if batch.is_empty() => break Ok(all),
+                Ok(batch) => all.extend(batch),
+                Err(e) => break Err(e),
+            }
+        };
+        self.close(fd)?;
+        listed
+    }
+
+    /// Works in directory `path` from now on.
+    pub fn chdir(&self, path: &str) -> Result<(), Errno> {
+        self.path_call(VFS_CHDIR, path, 0, 0).map(drop)
+    }
+
+    /// Gives the file `old` names the new name `new` too.
+    pub fn link(&self, old: &str, new: &str) -> Result<(), Errno> {
+        self.two_path_call(VFS_LINK, old, new)
+    }
+
+    /// Moves name `old` to `new`.
+    pub fn rename(&self, old: &str, new: &str) -> Result<(), Errno> {
+        self.two_path_call(VFS_RENAME, old, new)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dirent_records_decode_and_a_truncated_one_ends_the_list() {
+        let mut raw = Vec::new();
+        for (ino, name) in [(1u32, "."), (7, "motd")] {
+            raw.extend_from_slice(&ino.to_le_bytes());
+            raw.push(name.len() as u8);
+            raw.extend_from_slice(name.as_bytes());
+        }
+        raw.extend_from_slice(&[9, 0, 0, 0, 10, b'x']);
+        let names: Vec<(u32, String)> = DirEntry::decode_all(&raw).into_iter().map(|e| (e.ino, e.name)).collect();
+        assert_eq!(names, [(1, ".".to_string()), (7, "motd".to_string())]);
+    }
+}

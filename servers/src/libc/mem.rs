@@ -1,4 +1,4 @@
-//! Memory calls (to vm).
+//! Memory calls (to vm): brk, sbrk, mmap, munmap, and vm's statistics.
 
 use super::Sys;
 use crate::errno::Errno;
@@ -7,6 +7,39 @@ use crate::proto::vm::*;
 use kernel_sim::Message;
 
 impl Sys<'_> {
+    /// Sets the end of the heap to `addr`; returns the break now. `brk(0)` (or any address below
+    /// the heap's start) returns the current break without changing it. ENOMEM when memory runs
+    /// out or `addr` is past the heap's limit.
+    pub fn brk(&self, addr: u64) -> Result<u64, Errno> {
+        Ok(self.call(VM, Message::with(VM_BRK, &BrkRequest { addr }))?.get::<BrkReply>().addr)
+    }
+
+    /// Moves the break by `increment` bytes (either way); returns the old break.
+    pub fn sbrk(&self, increment: i64) -> Result<u64, Errno> {
+        let old = self.brk(0)?;
+        if increment == 0 {
+            return Ok(old);
+        }
+        let wanted = old.checked_add_signed(increment).ok_or(Errno::ENOMEM)?;
+        // vm answers a request below the heap's start with the unchanged break: that is a failure.
+        match self.brk(wanted)? {
+            now if now == wanted => Ok(old),
+            _ => Err(Errno::ENOMEM),
+        }
+    }
+
+    /// Maps `len` bytes (rounded up to pages) of zeroed memory, writable or read-only; returns
+    /// its address.
+    pub fn mmap(&self, len: u64, writable: bool) -> Result<u64, Errno> {
+        Ok(self.call(VM, Message::with(VM_MMAP, &MmapRequest { len, writable }))?.get::<MmapReply>().addr)
+    }
+
+    /// Unmaps the pages of `[addr, addr + len)`; `addr` must be page-aligned and the range must
+    /// hold mappings only.
+    pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
+        self.call(VM, Message::with(VM_MUNMAP, &MunmapRequest { addr, len })).map(drop)
+    }
+
     /// Frames in the machine, free frames, and pages this process uses.
     pub fn vm_info(&self) -> Result<VmInfoReply, Errno> {
         Ok(self.call(VM, Message::new(VM_INFO))?.get::<VmInfoReply>())

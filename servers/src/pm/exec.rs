@@ -7,7 +7,7 @@ use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::{VFS, key_of};
 use crate::task::{Ctx, Handled};
-use kernel_sim::Message;
+use kernel_sim::{KernelCall, Message};
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -53,7 +53,7 @@ pub fn do_vfs_exec_reply(ctx: &mut PmCtx<'_>) -> Handled {
     let outcome = if r.status < 0 {
         Err(Errno::from_status(r.status))
     } else {
-        ctx.proc.sys_exec(p.ep, &program, argv).map_err(Errno::from)
+        ctx.kernel(KernelCall::Exec, |k| k.sys_exec(p.ep, &program, argv))
     };
     let entry = ctx.state.procs.get_mut_global(key).expect("found above");
     match outcome {
@@ -61,7 +61,7 @@ pub fn do_vfs_exec_reply(ctx: &mut PmCtx<'_>) -> Handled {
         Err(_) if r.image_lost || r.status >= 0 => {
             // Nothing left to return to: end the process as MINIX does.
             entry.phase = Phase::Exiting { status: signal_status(sig::SIGKILL), ended: false };
-            let _ = ctx.proc.sys_kill(p.ep);
+            let _ = ctx.kernel(KernelCall::Kill, |k| k.sys_kill(p.ep));
         }
         Err(e) => {
             entry.phase = Phase::Running;

@@ -4,13 +4,13 @@
 //! fork: pm asks vm to copy the address space (VM_FORK, after which the fork cannot fail), fills
 //! the child's entry, tells vfs (asynchronously) and suspends the parent; vfs's answer lets pm
 //! reply to both. exit: the process asks, pm agrees, the process ends; the kernel reports the end;
-//! pm tells vfs; on vfs's answer it asks vm to free the memory and the slot, then hands the status
-//! to a waiting parent or keeps a zombie.
+//! pm tells vm the process will exit and tells vfs; on vfs's answer it asks vm to free the memory
+//! and the slot, then hands the status to a waiting parent or keeps a zombie.
 
 use super::state::{MProc, NR_PROCS, PID_MAX, Phase, PmState};
 use crate::errno::Errno;
 use crate::proto::pm::*;
-use crate::proto::vm::{VM_EXIT, VM_FORK, VmForkReply, VmForkRequest, VmProcRequest};
+use crate::proto::vm::{VM_EXIT, VM_FORK, VM_WILLEXIT, VmForkReply, VmForkRequest, VmProcRequest};
 use crate::proto::{INIT_PID, Pid, ProcKey, VFS, VM, key_of};
 use crate::task::{Ctx, Handled};
 use kernel_sim::manifest::FIRST_USER_SLOT;
@@ -143,6 +143,8 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
         };
         p.phase = Phase::Exiting { status, ended: true };
     }
+    // vm keeps the memory until VM_EXIT, but stops serving the process's own memory calls.
+    let _ = ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep }));
     // Even a process pm does not know (its fork was cut short) has descriptors and memory to free.
     if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT, &VfsProcNotice { proc: ep })).is_err() {
         free_memory_and_reap(ctx, ep);

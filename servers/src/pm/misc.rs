@@ -6,7 +6,7 @@ use crate::errno::Errno;
 use crate::proto::VFS;
 use crate::proto::pm::*;
 use crate::task::{Ctx, Handled};
-use kernel_sim::Message;
+use kernel_sim::{KernelCall, Message};
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -28,7 +28,7 @@ pub fn do_reboot(ctx: &mut PmCtx<'_>) -> Handled {
     for (key, ep) in victims {
         ctx.state.procs.get_mut_global(key).expect("listed").phase =
             Phase::Exiting { status: signal_status(sig::SIGKILL), ended: false };
-        let _ = ctx.proc.sys_kill(ep);
+        let _ = ctx.kernel(KernelCall::Kill, |k| k.sys_kill(ep));
     }
     Handled::NoReply
 }
@@ -42,14 +42,14 @@ pub fn continue_shutdown(ctx: &mut PmCtx<'_>) {
         return;
     }
     if ctx.asynsend(VFS, Message::with(PM_VFS_REBOOT, &VfsProcNotice { proc: ctx.proc.endpoint() })).is_err() {
-        let _ = ctx.proc.sys_shutdown("reboot (vfs unreachable)");
+        let _ = ctx.kernel(KernelCall::Shutdown, |k| k.sys_shutdown("reboot (vfs unreachable)"));
     }
 }
 
 /// VFS_PM_REBOOT_REPLY: vfs is done; halt.
 pub fn do_vfs_reboot_reply(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() == VFS {
-        let _ = ctx.proc.sys_shutdown("reboot");
+        let _ = ctx.kernel(KernelCall::Shutdown, |k| k.sys_shutdown("reboot"));
     }
     Handled::NoReply
 }

@@ -6,6 +6,7 @@ use super::state::{Phase, PmState, ROOT_UID};
 use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::task::{Ctx, Handled};
+use kernel_sim::KernelCall;
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -38,9 +39,9 @@ pub fn do_kill(ctx: &mut PmCtx<'_>) -> Handled {
     }
     ctx.state.procs.get_mut_global(key).expect("found").phase =
         Phase::Exiting { status: signal_status(signal), ended: false };
-    match ctx.proc.sys_kill(target.ep) {
+    match ctx.kernel(KernelCall::Kill, |k| k.sys_kill(target.ep)) {
         // Killing oneself: the caller's own sendrec is cut short, nobody waits for this reply.
         Ok(()) => Handled::Reply(Ok(kernel_sim::Message::new(0))),
-        Err(e) => Handled::Reply(Err(e.into())),
+        Err(e) => Handled::Reply(Err(e)),
     }
 }

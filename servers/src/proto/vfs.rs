@@ -1,4 +1,21 @@
-//! Calls to vfs (range 0x100).
+//! Calls to vfs (range 0x100): message types, payload layouts, open flags, and the two byte
+//! formats that cross the grant boundary (path buffers and getdents records).
+//!
+//! Paths travel in the caller's memory under a read grant: `PathRequest` names one, of `len`
+//! bytes, no terminating NUL (a NUL inside is EINVAL). link and rename name two paths in one grant,
+//! back to back: the old path in `[0, old_len)`, the new one in `[old_len, old_len + new_len)`.
+//!
+//! getdents fills the caller's buffer with whole records, one per directory entry, in directory
+//! order, and returns the number of bytes used (0 at the end of the directory):
+//!
+//! ```text
+//! offset 0: ino       u32, little-endian
+//! offset 4: name_len  u8   (1..=NAME_MAX)
+//! offset 5: name      name_len bytes, no NUL
+//! ```
+//!
+//! A buffer too small for the next record is EINVAL. The open file's offset remembers where the
+//! next getdents resumes, so a directory is listed by calling getdents until it returns 0.
 
 use kernel_sim::msgtype::VFS_BASE;
 use kernel_sim::{MsgType, payload};
@@ -33,10 +50,17 @@ pub const VFS_PIPE: MsgType = VFS_BASE + 0x0E;
 pub const VFS_GETDENTS: MsgType = VFS_BASE + 0x0F;
 /// chdir(path).
 pub const VFS_CHDIR: MsgType = VFS_BASE + 0x10;
-/// link(old, new): both paths in one buffer, NUL-separated.
+/// link(old, new): both paths in one grant (`TwoPathRequest`).
 pub const VFS_LINK: MsgType = VFS_BASE + 0x11;
-/// rename(old, new): both paths in one buffer, NUL-separated.
+/// rename(old, new): both paths in one grant (`TwoPathRequest`).
 pub const VFS_RENAME: MsgType = VFS_BASE + 0x12;
+
+/// The longest name of one directory entry, in bytes: a directory entry is 64 bytes on disk, 4 of
+/// them the inode number (MINIX V3's `struct direct`).
+pub const NAME_MAX: usize = 60;
+
+/// Bytes of a getdents record before its name: inode number (4) and name length (1).
+pub const DIRENT_HEADER: usize = 5;
 
 /// open flags (MINIX/POSIX values).
 pub mod flags {
@@ -80,12 +104,25 @@ pub mod kind {
     pub const FIFO: u32 = 3;
 }
 
+/// Permission bits of `StatReply::mode` beyond rwx.
+pub mod mode {
+    /// Sticky directory: only a file's owner (or the directory's, or root) may remove it.
+    pub const S_ISVTX: u32 = 0o1000;
+    /// Every permission bit a file keeps (rwx for owner, group, others, and sticky).
+    pub const PERM_MASK: u32 = 0o1777;
+}
+
 payload! {
-    /// Calls naming a path in the caller's memory under a read grant, with flags and a mode.
+    /// Calls naming a path in the caller's memory under a read grant, with flags and a mode
+    /// (open, unlink, mkdir, rmdir, stat, chdir).
     pub struct PathRequest { pub grant: u32, pub len: u32, pub flags: u32, pub mode: u32 }
 }
 payload! {
-    /// Calls naming a descriptor.
+    /// link and rename: two paths back to back under one read grant.
+    pub struct TwoPathRequest { pub grant: u32, pub old_len: u32, pub new_len: u32 }
+}
+payload! {
+    /// Calls naming a descriptor (close, fstat, dup).
     pub struct FdRequest { pub fd: i32 }
 }
 payload! {
@@ -93,7 +130,8 @@ payload! {
     pub struct Dup2Request { pub fd: i32, pub fd2: i32 }
 }
 payload! {
-    /// read, write, getdents: a buffer in the caller's memory under a grant.
+    /// read, write, getdents: a buffer of `len` bytes in the caller's memory under a grant (write
+    /// access for read and getdents, read access for write). The reply's status is the byte count.
     pub struct IoRequest { pub fd: i32, pub grant: u32, pub len: u64 }
 }
 payload! {

@@ -1,6 +1,11 @@
 //! Calls to vm (range 0xC00): from pm (0xC00..0xC0F), from vfs (0xC10..0xC1F), from user
-//! processes (0xC20..0xC3F). The manifest grants each caller only its part.
+//! processes (0xC20..0xC3F). The manifest grants each caller only its part, and vm checks the same
+//! split itself ([`caller_of`]), as MINIX's vm checks its own call mask.
+//!
+//! Addresses and lengths are bytes; vm works in pages of [`layout::PAGE`] bytes and rounds lengths
+//! up to whole pages.
 
+use crate::errno::Errno;
 use kernel_sim::msgtype::VM_BASE;
 use kernel_sim::{Endpoint, MsgType, payload};
 
@@ -12,7 +17,7 @@ pub const VM_FORK: MsgType = VM_BASE + 0x02;
 pub const VM_WILLEXIT: MsgType = VM_BASE + 0x04;
 /// pm: memory usage of a process.
 pub const VM_GETRUSAGE: MsgType = VM_BASE + 0x05;
-/// vfs: replace a process's memory with a new image (exec).
+/// vfs: replace a process's memory with a new image (exec). See [`VmExecRequest`] for the answers.
 pub const VM_EXEC_NEWMEM: MsgType = VM_BASE + 0x11;
 /// user: set the heap's end.
 pub const VM_BRK: MsgType = VM_BASE + 0x20;
@@ -23,8 +28,39 @@ pub const VM_MUNMAP: MsgType = VM_BASE + 0x22;
 /// user: memory statistics.
 pub const VM_INFO: MsgType = VM_BASE + 0x23;
 
+/// Who may make a vm call.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VmCaller {
+    /// pm alone (0xC00..0xC0F).
+    Pm,
+    /// vfs alone (0xC10..0xC1F).
+    Vfs,
+    /// Any user process, for itself (0xC20..0xC3F).
+    User,
+}
+
+/// Bounds (offsets from `VM_BASE`, inclusive) of each caller's part of vm's range.
+const PM_CALLS: (MsgType, MsgType) = (0x00, 0x0F);
+const VFS_CALLS: (MsgType, MsgType) = (0x10, 0x1F);
+const USER_CALLS: (MsgType, MsgType) = (0x20, 0x3F);
+
+/// Who may make the vm call `t` (`None`: not a vm call).
+pub fn caller_of(t: MsgType) -> Option<VmCaller> {
+    let offset = t.checked_sub(VM_BASE)?;
+    let within = |(lo, hi): (MsgType, MsgType)| (lo..=hi).contains(&offset);
+    if within(PM_CALLS) {
+        Some(VmCaller::Pm)
+    } else if within(VFS_CALLS) {
+        Some(VmCaller::Vfs)
+    } else if within(USER_CALLS) {
+        Some(VmCaller::User)
+    } else {
+        None
+    }
+}
+
 payload! {
-    /// Any vm call naming one process.
+    /// Any vm call naming one process (VM_EXIT, VM_WILLEXIT, VM_GETRUSAGE).
     pub struct VmProcRequest { pub proc: Endpoint }
 }
 payload! {
@@ -36,15 +72,32 @@ payload! {
     pub struct VmForkReply { pub child: Endpoint }
 }
 payload! {
-    /// VM_EXEC_NEWMEM: the new image's text size in bytes.
+    /// VM_EXEC_NEWMEM: the process, and the new image's text size in bytes (the text gets
+    /// `ceil(text_bytes / PAGE)` pages, at least one, at most [`layout::MAX_TEXT_PAGES`]).
+    ///
+    /// The answer's status:
+    /// - `0`: the new image (text, empty heap, stack, all zeroed) is mapped; the old one is gone.
+    /// - `-ENOMEM`: too few frames for the new image. vm counts before it frees anything, so the
+    ///   old image is intact and the process may go on (exec returns ENOMEM, as Linux's does
+    ///   before its point of no return).
+    /// - `-ESRCH` (no such process, or it is exiting), `-EPERM` (not from vfs): nothing changed.
+    /// - `-EFAULT` ([`EXEC_IMAGE_LOST`]): the old image was freed but the kernel refused to map
+    ///   the new one; the process has no memory left and must be ended. Use [`exec_image_lost`].
     pub struct VmExecRequest { pub proc: Endpoint, pub text_bytes: u64 }
 }
 payload! {
-    /// VM_GETRUSAGE reply.
-    pub struct VmUsageReply { pub pages: u64 }
+    /// VM_GETRUSAGE reply: pages the process uses, in all and per kind of region.
+    pub struct VmUsageReply {
+        pub pages: u64,
+        pub text_pages: u64,
+        pub heap_pages: u64,
+        pub stack_pages: u64,
+        pub mmap_pages: u64,
+    }
 }
 payload! {
-    /// VM_BRK: the wanted end of the heap.
+    /// VM_BRK: the wanted end of the heap (0, or anything below the heap's start, asks for the
+    /// current end without changing it).
     pub struct BrkRequest { pub addr: u64 }
 }
 payload! {
@@ -52,7 +105,8 @@ payload! {
     pub struct BrkReply { pub addr: u64 }
 }
 payload! {
-    /// VM_MMAP: bytes wanted (rounded up to pages), writable or not.
+    /// VM_MMAP: bytes wanted (rounded up to pages), writable or read-only. The memory is
+    /// anonymous and zeroed.
     pub struct MmapRequest { pub len: u64, pub writable: bool }
 }
 payload! {
@@ -60,12 +114,21 @@ payload! {
     pub struct MmapReply { pub addr: u64 }
 }
 payload! {
-    /// VM_MUNMAP.
+    /// VM_MUNMAP: a page-aligned start and a length (rounded up to pages).
     pub struct MunmapRequest { pub addr: u64, pub len: u64 }
 }
 payload! {
     /// VM_INFO reply: frames in the machine, free, and used by the caller.
     pub struct VmInfoReply { pub total: u64, pub free: u64, pub caller_pages: u64 }
+}
+
+/// The error VM_EXEC_NEWMEM answers when the old image is gone and no new one could be mapped.
+pub const EXEC_IMAGE_LOST: Errno = Errno::EFAULT;
+
+/// Whether a failed VM_EXEC_NEWMEM left the process without an image (it must then be ended);
+/// every other failure leaves the old image intact.
+pub fn exec_image_lost(e: Errno) -> bool {
+    e == EXEC_IMAGE_LOST
 }
 
 /// The name of a vm message type.
@@ -85,6 +148,13 @@ pub fn name(t: MsgType) -> Option<&'static str> {
 }
 
 /// The user address-space layout vm builds and the syscall library relies on.
+///
+/// ```text
+/// TEXT_START  text (read-only) | heap (grows up by brk, to HEAP_LIMIT)
+/// MMAP_BASE   anonymous mappings, placed first-fit upwards, below MMAP_LIMIT
+/// STACK_START stack (fixed size; its bottom half is the syscall library's scratch buffer)
+/// STACK_TOP
+/// ```
 pub mod layout {
     use kernel_sim::memory::PAGE_SIZE;
 
@@ -94,6 +164,10 @@ pub mod layout {
     pub const TEXT_START: u64 = 0x0001_0000;
     /// Text pages of init and of a program whose file gives no size.
     pub const DEFAULT_TEXT_PAGES: u64 = 2;
+    /// The most text pages an image gets: 256 pages, 1 MiB. Programs are registered closures, so
+    /// the text only stands for the program file's size in the frame accounting; the cap keeps
+    /// one large file from taking a big share of the machine's frames.
+    pub const MAX_TEXT_PAGES: u64 = 256;
     /// The top of the stack (it grows down from here).
     pub const STACK_TOP: u64 = 0x8000_0000;
     /// Pages of stack, the syscall library's scratch buffer included.
@@ -107,6 +181,21 @@ pub mod layout {
     pub const SCRATCH_LEN: u64 = STACK_PAGES / 2 * PAGE;
     /// Where anonymous mappings are placed, upwards.
     pub const MMAP_BASE: u64 = 0x4000_0000;
-    /// The heap may not grow past here.
+    /// Anonymous mappings end below here: they never reach the stack.
+    pub const MMAP_LIMIT: u64 = STACK_START;
+    /// The heap may not grow past here (so it never meets the mappings).
     pub const HEAP_LIMIT: u64 = MMAP_BASE;
+
+    const _: () =
+        assert!(TEXT_START.is_multiple_of(PAGE) && MMAP_BASE.is_multiple_of(PAGE) && STACK_START.is_multiple_of(PAGE));
+    const _: () = assert!(TEXT_START + MAX_TEXT_PAGES * PAGE < HEAP_LIMIT, "the largest text leaves room for a heap");
+    const _: () = assert!(HEAP_LIMIT <= MMAP_BASE && MMAP_BASE < MMAP_LIMIT && MMAP_LIMIT <= STACK_START);
+
+    /// `addr` rounded up to a page boundary (`None` on overflow).
+    pub const fn page_round_up(addr: u64) -> Option<u64> {
+        match addr.checked_add(PAGE - 1) {
+            Some(a) => Some(a / PAGE * PAGE),
+            None => None,
+        }
+    }
 }

@@ -1,8 +1,11 @@
 //! rs, the reincarnation server: it starts the services of the manifest, pings each at its
-//! heartbeat period, counts a service that missed two periods as hung, and is the one place that
-//! learns of service deaths (it is their signal manager). It restarts a dead service under its
-//! manifest's restart pacing; what state the new incarnation gets is the recovery policy's call
-//! (`Restarter`).
+//! heartbeat period, counts a service that missed two periods as hung (and kills it, which takes
+//! the crash path), and is the one place that learns of service deaths (it is their signal
+//! manager). For each death it asks the recovery manager (`recovery::decide`, under the run's
+//! policy and recovery-class table) what to do, applies the decision — roll the remains back,
+//! suppress the crashed request SRS-style, start fresh, halt, or leave the service dead — and
+//! starts the new incarnation under the manifest's restart pacing. Every decision is logged with
+//! its reason, in the event log and in the run's decision log.
 //!
 //! rs is part of the reliable computing base, with the kernel (as in OSIRIS): faults are not
 //! injected into it, so its state is plain data, not tracked.
@@ -10,30 +13,28 @@
 //! Invariant: rs never blocks on a supervised service — it only notifies them and receives — so a
 //! hung service cannot hang rs.
 
+pub mod decisions;
 pub mod pacing;
 
-use crate::proto::RS;
-use crate::task::Handoff;
-use kernel_sim::manifest::Manifest;
+use crate::task::{Handoff, Remains, Vault};
+use decisions::{DecisionLog, DecisionRecord};
+use kernel_sim::manifest::{FIRST_USER_SLOT, Manifest};
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Death, EndCause, Endpoint, Micros, Proc};
 use pacing::{Pacing, Verdict};
+use recovery::{CrashFacts, Decision, PolicyKind, RecoveryTable, StateAction, decide};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-/// How rs gives a dead service its next incarnation. The recovery manager implements this.
-pub trait Restarter: Send {
-    /// What the service called `name` starts with after `death`; `None` leaves it dead.
-    fn handoff(&mut self, proc: &Proc, name: &str, death: &Death) -> Option<Handoff>;
-}
-
-/// MINIX 3's classic answer: a fresh incarnation with the state of boot.
-pub struct FreshRestart;
-
-impl Restarter for FreshRestart {
-    fn handoff(&mut self, _proc: &Proc, _name: &str, _death: &Death) -> Option<Handoff> {
-        Some(Handoff::Fresh)
-    }
+/// How a run recovers: the policy, the table it may consult, and where decisions are logged.
+#[derive(Clone)]
+pub struct RecoveryConfig {
+    /// The policy.
+    pub policy: PolicyKind,
+    /// The recovery-class table (`table` and `srs` read it).
+    pub table: Arc<RecoveryTable>,
+    /// Where rs logs its decisions for the harness.
+    pub log: DecisionLog,
 }
 
 /// What rs knows of one supervised service.
@@ -45,6 +46,21 @@ struct Supervised {
     life: Life,
     pacing: Pacing,
     core: bool,
+    /// What the delayed restart will do.
+    pending: Option<Pending>,
+}
+
+/// A restart decided but not yet done.
+struct Pending {
+    handoff: Handoff,
+    /// The requester to end once the service is back (P).
+    end_requester: Option<Endpoint>,
+}
+
+impl std::fmt::Debug for Pending {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Pending").field("end_requester", &self.end_requester).finish_non_exhaustive()
+    }
 }
 
 /// A service's life as rs sees it.
@@ -54,24 +70,27 @@ enum Life {
     Up { last_seen: Micros },
     /// Dead; restart due at `at`.
     RestartAt { at: Micros },
-    /// Dead for good (no restart: the policy said so, or pacing escalated).
+    /// Dead for good.
     Down,
 }
 
 /// rs's whole state.
 struct Rs {
     services: BTreeMap<Endpoint, Supervised>,
-    restarter: Box<dyn Restarter>,
+    recovery: RecoveryConfig,
+    vault: Vault,
     /// The time of the next heartbeat round.
     next_round: Micros,
     /// The shortest heartbeat period: rs's tick.
     tick: Option<Micros>,
 }
 
-/// rs's program: `manifest` says what to start and how to supervise it.
-pub fn main(proc: &Proc, manifest: Arc<Manifest>, restarter: Box<dyn Restarter>) {
-    let mut rs = Rs { services: BTreeMap::new(), restarter, next_round: 0, tick: None };
-    for s in manifest.services.iter().filter(|s| Endpoint::new(s.slot, 0) != RS) {
+/// rs's program: `manifest` says what to start and how to supervise it, `recovery` how to bring
+/// it back.
+pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vault: Vault) {
+    let mut rs = Rs { services: BTreeMap::new(), recovery, vault, next_round: 0, tick: None };
+    let me = proc.endpoint();
+    for s in manifest.services.iter().filter(|s| s.slot != me.slot()) {
         let ep = match proc.sys_spawn_service(&s.name, None) {
             Ok(ep) => ep,
             Err(e) => {
@@ -88,6 +107,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, restarter: Box<dyn Restarter>)
                 life: Life::Up { last_seen: proc.now() },
                 pacing: Pacing::new(s.restart),
                 core: s.core,
+                pending: None,
             },
         );
     }
@@ -97,7 +117,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, restarter: Box<dyn Restarter>)
     loop {
         let Ok(m) = proc.receive(Endpoint::ANY) else { continue };
         if m.m_type != NOTIFY_MESSAGE {
-            // rs serves no calls yet: control requests come with the recovery manager.
+            // rs serves no calls: anything else is a stranger's mistake.
             let _ = proc.sendnb(m.source, kernel_sim::Message::new(crate::errno::Errno::ENOSYS.status()));
             continue;
         }
@@ -140,15 +160,16 @@ impl Rs {
         for ep in due {
             self.restart(proc, ep);
         }
-        if self.tick.is_none() || now < self.next_round {
-            return;
-        }
-        self.next_round = now + self.tick.expect("checked");
+        let Some(tick) = self.tick.filter(|_| now >= self.next_round) else { return };
+        self.next_round = now + tick;
         for s in self.services.values_mut() {
             let (Some(period), Life::Up { last_seen }) = (s.heartbeat, &s.life) else { continue };
             if now.saturating_sub(*last_seen) > 2 * period {
-                // Two periods without an answer: hung. A kill takes the crash path.
-                tracing::info!(target: "samsara::rs", service = %s.name, "missed two heartbeats: killing as hung");
+                proc.note(&format!(
+                    "rs: {} missed two heartbeats ({}us silent): killing it as hung",
+                    s.name,
+                    now - last_seen
+                ));
                 let _ = proc.sys_kill(s.ep);
             } else {
                 let _ = proc.notify(s.ep);
@@ -158,49 +179,124 @@ impl Rs {
 
     fn on_death(&mut self, proc: &Proc, death: Death) {
         let now = proc.now();
-        let Some(s) = self.services.get_mut(&death.ep) else { return };
-        let ran_for = match s.life {
-            Life::Up { .. } => now.saturating_sub(proc.sys_procinfo(death.ep).map(|i| i.started).unwrap_or(now)),
-            _ => 0,
+        let Some(s) = self.services.get(&death.ep) else { return };
+        let name = s.name.clone();
+        let ran_for = now.saturating_sub(proc.sys_procinfo(death.ep).map(|i| i.started).unwrap_or(now));
+        let hung = matches!(death.cause, EndCause::Killed { by } if by == proc.endpoint());
+        let mut remains: Option<Box<Remains>> =
+            proc.sys_take_remains(death.ep).ok().flatten().and_then(|b| b.downcast::<Remains>().ok());
+        let policy = self.recovery.policy;
+        let decision = match &remains {
+            Some(r) => {
+                let facts = CrashFacts {
+                    server: &name,
+                    m_type: r.request.m_type,
+                    requester: r.request.source.raw(),
+                    requester_is_user: r.request.source.slot() >= FIRST_USER_SLOT,
+                    window: &r.window,
+                    hung,
+                };
+                decide(policy, &facts, &self.recovery.table)
+            }
+            None => died_outside_a_request(policy),
         };
-        let hung = matches!(death.cause, EndCause::Killed { by } if by == RS);
-        tracing::info!(target: "samsara::rs", service = %s.name, cause = ?death.cause, hung, "service died");
-        let Some(handoff) = self.restarter.handoff(proc, &s.name, &death) else {
-            s.life = Life::Down;
-            return self.on_down(proc, death.ep);
-        };
-        match s.pacing.on_death(now, ran_for) {
-            Verdict::RestartAt(at) => {
-                s.life = Life::RestartAt { at };
-                s.pacing.stash(handoff);
-                if at <= now {
-                    self.restart(proc, death.ep);
+        let record = DecisionRecord::new(now, &name, &death, remains.as_deref(), hung, &decision);
+        proc.note(&record.to_string());
+        self.recovery.log.push(record);
+        match decision {
+            Decision::LeaveDead { .. } => {
+                // The system must live without it: nobody is told, nothing is cleaned.
+                self.services.get_mut(&death.ep).expect("found").life = Life::Down;
+                if let Some(r) = remains {
+                    self.vault.deposit(r.server, r.state.into_any());
                 }
             }
-            Verdict::GiveUp => {
-                s.life = Life::Down;
-                self.on_down(proc, death.ep);
+            Decision::FailStop { reason } => self.fail_stop(proc, remains, &reason),
+            Decision::Recover { state, reply_error, end_requester, .. } => {
+                let request = remains.as_ref().map(|r| r.request);
+                let reply_error_to = request.filter(|_| reply_error).map(|m| m.source);
+                let handoff = match (state, remains.take()) {
+                    (StateAction::Rollback, Some(mut r)) => {
+                        r.state.rollback();
+                        Handoff::Recovered { state: r.state.into_any(), reply_error_to }
+                    }
+                    (StateAction::Suppress, Some(mut r)) => {
+                        r.state.suppress();
+                        Handoff::Recovered { state: r.state.into_any(), reply_error_to }
+                    }
+                    _ => Handoff::Fresh { reply_error_to },
+                };
+                let end_requester = request.filter(|_| end_requester).map(|m| m.source);
+                let s = self.services.get_mut(&death.ep).expect("found");
+                match s.pacing.on_death(now, ran_for) {
+                    Verdict::RestartAt(at) => {
+                        s.life = Life::RestartAt { at };
+                        s.pending = Some(Pending { handoff, end_requester });
+                        if at <= now {
+                            self.restart(proc, death.ep);
+                        }
+                    }
+                    Verdict::GiveUp => {
+                        let reason = format!(
+                            "rs: {name} crashed more often than its restart intensity allows: escalating to fail-stop"
+                        );
+                        proc.note(&reason);
+                        self.fail_stop(proc, None, &reason);
+                    }
+                }
             }
         }
     }
 
     fn restart(&mut self, proc: &Proc, ep: Endpoint) {
         let s = self.services.get_mut(&ep).expect("supervised");
-        let handoff = s.pacing.take_stash().unwrap_or(Handoff::Fresh);
+        let Pending { handoff, end_requester } = s
+            .pending
+            .take()
+            .unwrap_or(Pending { handoff: Handoff::Fresh { reply_error_to: None }, end_requester: None });
         match proc.sys_spawn_service(&s.name, Some(Box::new(handoff))) {
             Ok(_) => s.life = Life::Up { last_seen: proc.now() },
-            Err(_) => {
+            Err(e) => {
                 s.life = Life::Down;
-                self.on_down(proc, ep);
+                let (core, name) = (s.core, s.name.clone());
+                if core {
+                    let _ = proc.sys_shutdown(&format!("rs: cannot restart core service {name}: {e}"));
+                }
+                return;
             }
+        }
+        if let Some(requester) = end_requester {
+            // P: the requester's process-local state elsewhere goes by the normal exit path.
+            proc.note(&format!("rs: ending requester {requester} (process-local effects)"));
+            let _ = proc.sys_kill(requester);
         }
     }
 
-    /// A service is gone for good: losing a core service brings the system down.
-    fn on_down(&mut self, proc: &Proc, ep: Endpoint) {
-        let s = &self.services[&ep];
-        if s.core {
-            let _ = proc.sys_shutdown(&format!("rs: core service {} is down for good", s.name));
+    /// A controlled halt: the crashed server's state (rolled back to its last checkpoint) stays
+    /// for the consistency checker, the report goes to the log, the system stops.
+    fn fail_stop(&mut self, proc: &Proc, remains: Option<Box<Remains>>, reason: &str) {
+        if let Some(mut r) = remains {
+            r.state.rollback();
+            self.vault.deposit(r.server, r.state.into_any());
         }
+        for s in self.services.values_mut() {
+            s.life = Life::Down;
+        }
+        let _ = proc.sys_shutdown(&format!("fail-stop: {reason}"));
+    }
+}
+
+/// A service that died outside any request (while starting, or killed at its loop top) left no
+/// window: nothing to roll back to, and nothing known about what it did.
+fn died_outside_a_request(policy: PolicyKind) -> Decision {
+    match policy {
+        PolicyKind::None => Decision::LeaveDead { reason: "policy none: a crashed server stays dead".into() },
+        PolicyKind::Restart | PolicyKind::Rollback => Decision::Recover {
+            state: StateAction::Fresh,
+            reply_error: false,
+            end_requester: false,
+            reason: format!("policy {policy}: died outside a request, no checkpoint to return to: fresh start"),
+        },
+        _ => Decision::FailStop { reason: format!("policy {policy}: died outside a request, its effects are unknown") },
     }
 }

@@ -1,14 +1,18 @@
 //! pm's notices: fork (copy the descriptor table, the open files become shared), exit (close every
 //! descriptor), id changes, and shutdown. vfs answers each with a message to pm.
+//!
+//! Each notice acts on behalf of the process its payload names, so writes to that process's entry
+//! are process-local (`Requester::new(key_of(proc))`); the child's new entry at fork is global.
+//! Exit removes the entry (and any call it was suspended in) before closing the descriptors, so
+//! the wake-ups the closes cause never answer the dead process.
 
-use super::state::{Fproc, VfsState};
+use super::VfsCtx;
+use super::state::Fproc;
 use crate::proto::pm::*;
 use crate::proto::{PM, key_of};
-use crate::task::{Ctx, Handled};
+use crate::task::Handled;
 use kernel_sim::Message;
 use recovery::Requester;
-
-type VfsCtx<'a> = Ctx<'a, VfsState>;
 
 fn answer(ctx: &mut VfsCtx<'_>, m_type: i32, proc: kernel_sim::Endpoint, status: i32) {
     let _ = ctx.send(PM, Message::with(m_type, &VfsProcReply { proc, status }));
@@ -25,10 +29,9 @@ pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
     let child = match parent {
         Some(parent) => {
             for id in parent.fds.iter().flatten() {
-                let filp = ctx.state.filps.get_mut(*id as usize).and_then(Option::as_mut);
-                filp.expect("a descriptor points at a live open file").count += 1;
+                ctx.state.dup_filp(*id);
             }
-            Fproc { ep: notice.child, ..parent }
+            Fproc { ep: notice.child, suspended: None, ..parent }
         }
         None => Fproc::new(notice.child),
     };
@@ -44,11 +47,11 @@ pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
     }
     let ep = ctx.m.get::<VfsProcNotice>().proc;
     let on_behalf = Requester::new(key_of(ep));
-    if let Some(fp) = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == ep).cloned() {
+    if ctx.state.fprocs.get_own(&on_behalf).is_some_and(|f| f.ep == ep) {
+        let fp = ctx.state.fprocs.remove_own(&on_behalf).expect("present just now");
         for id in fp.fds.iter().flatten() {
             super::close_filp(ctx, *id);
         }
-        ctx.state.fprocs.remove_own(&on_behalf);
     }
     answer(ctx, VFS_PM_EXIT_REPLY, ep, 0);
     Handled::NoReply

@@ -1,14 +1,42 @@
-//! vfs's call table: message type -> `do_*` handler, sorted by type.
+//! vfs's call table: message type -> `do_*` handler, sorted by type (user calls, then pm's
+//! requests).
 
-use super::procs;
 use super::state::VfsState;
+use super::{dup, exec, link, open, pipe, procs, read, stat};
 use crate::proto::pm::*;
+use crate::proto::vfs::*;
 use crate::task::Call;
 
 /// Every call vfs serves.
 pub static CALLS: &[Call<VfsState>] = &[
+    Call { m_type: VFS_OPEN, name: "open", handler: open::do_open },
+    Call { m_type: VFS_CLOSE, name: "close", handler: open::do_close },
+    Call { m_type: VFS_READ, name: "read", handler: read::do_read },
+    Call { m_type: VFS_WRITE, name: "write", handler: read::do_write },
+    Call { m_type: VFS_LSEEK, name: "lseek", handler: read::do_lseek },
+    Call { m_type: VFS_UNLINK, name: "unlink", handler: link::do_unlink },
+    Call { m_type: VFS_MKDIR, name: "mkdir", handler: link::do_mkdir },
+    Call { m_type: VFS_RMDIR, name: "rmdir", handler: link::do_rmdir },
+    Call { m_type: VFS_STAT, name: "stat", handler: stat::do_stat },
+    Call { m_type: VFS_FSTAT, name: "fstat", handler: stat::do_fstat },
+    Call { m_type: VFS_DUP, name: "dup", handler: dup::do_dup },
+    Call { m_type: VFS_DUP2, name: "dup2", handler: dup::do_dup2 },
+    Call { m_type: VFS_PIPE, name: "pipe", handler: pipe::do_pipe },
+    Call { m_type: VFS_GETDENTS, name: "getdents", handler: read::do_getdents },
+    Call { m_type: VFS_CHDIR, name: "chdir", handler: stat::do_chdir },
+    Call { m_type: VFS_LINK, name: "link", handler: link::do_link },
+    Call { m_type: VFS_RENAME, name: "rename", handler: link::do_rename },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
+    Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },
     Call { m_type: PM_VFS_SETID, name: "pm_vfs_setid", handler: procs::do_pm_setid },
     Call { m_type: PM_VFS_REBOOT, name: "pm_vfs_reboot", handler: procs::do_pm_reboot },
 ];
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_table_is_sorted_by_type() {
+        assert!(super::CALLS.windows(2).all(|w| w[0].m_type < w[1].m_type));
+    }
+}

@@ -1,12 +1,24 @@
 //! vm, the virtual memory manager: frames from the kernel, one address space per user process made
-//! of regions (text, heap, stack, anonymous mappings), fork copies, exec replaces, exit frees.
-//! vm decides which frame backs which page and tells the kernel through `vmctl` kernel calls.
+//! of regions (text, heap grown by brk, stack, anonymous mappings); fork copies, exec replaces,
+//! exit frees. vm decides which frame backs which page and tells the kernel through the `vmctl`
+//! kernel calls, so the kernel's page table of a process always equals vm's regions for it.
 //!
-//! Files: `state.rs` (frames and address spaces), `table.rs` (message type -> handler), `fork.rs`
-//! (fork and exit), `info.rs` (statistics), `space.rs` (building and mapping address spaces).
+//! Who may call: pm (fork, willexit, exit, getrusage), vfs (exec's new memory), user processes
+//! (brk, mmap, munmap, info), each for its own range of message types; vm checks this itself too.
+//!
+//! Files: `state.rs` (frames and address spaces, their invariants), `table.rs` (message type ->
+//! handler), `request.rs` (who may call, which space a call acts on), `brk.rs`, `mmap.rs` (mmap,
+//! munmap), `exec.rs`, `fork.rs` (fork, willexit, exit), `info.rs` (statistics), `space.rs`
+//! (building, filling and freeing spaces in step with the kernel), `audit.rs` (the invariants
+//! checked over the whole state).
 
+pub mod audit;
+pub mod brk;
+pub mod exec;
 pub mod fork;
 pub mod info;
+pub mod mmap;
+pub mod request;
 pub mod space;
 pub mod state;
 pub mod table;
@@ -25,6 +37,10 @@ impl Server for Vm {
 
     fn calls() -> &'static [Call<VmState>] {
         table::CALLS
+    }
+
+    fn check_invariants(state: &mut VmState) -> Vec<String> {
+        state.check_invariants()
     }
 
     fn boot(proc: &Proc) -> VmState {

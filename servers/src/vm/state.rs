@@ -1,19 +1,27 @@
-//! vm's state: the free frames and one address space per user process, keyed by slot.
+//! vm's state: the free frames (global) and one address space per user process, keyed by slot
+//! (process-local: a space belongs to its process).
 //!
-//! Invariants: every frame is either free or in exactly one region of one address space (free
-//! plus used equals total); regions of one space do not overlap; a region's pages are mapped in the
-//! kernel's page table of that process to exactly those frames.
+//! Invariants, asserted where the state changes and checked as a whole by
+//! [`VmState::check_invariants`] (see `audit.rs`):
+//! - every frame is either free or in exactly one region of one address space, so free plus used
+//!   equals total, and the free list holds no frame twice;
+//! - the regions of a space are sorted by start, page-aligned, non-overlapping and where the
+//!   layout (`proto::vm::layout`) puts them: one text, one heap right after it whose end is the
+//!   break rounded up to a page, one stack, and anonymous mappings between `MMAP_BASE` and
+//!   `MMAP_LIMIT`;
+//! - each region's pages are mapped in the kernel's page table of its process to exactly its
+//!   frames, with its writability, and nothing else is mapped there.
 
 use crate::proto::ProcKey;
-use crate::proto::vm::layout::PAGE;
+use crate::proto::vm::layout::*;
 use kernel_sim::Endpoint;
 use kernel_sim::memory::Frame;
 use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, tracked_state};
 
 /// What a region is for.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum RegionKind {
-    /// The program image.
+    /// The program image (read-only).
     Text,
     /// The heap, grown and shrunk by brk.
     Heap,
@@ -37,15 +45,38 @@ pub struct Region {
 }
 
 impl Region {
-    /// One past its last address.
+    /// Pages in it.
+    pub fn pages(&self) -> u64 {
+        self.frames.len() as u64
+    }
+
+    /// One past its last address (saturating, so damaged state cannot overflow a check).
     pub fn end(&self) -> u64 {
-        self.start + self.frames.len() as u64 * PAGE
+        self.start.saturating_add(self.pages().saturating_mul(PAGE))
     }
 
     /// Its first virtual page number.
     pub fn first_page(&self) -> u64 {
         self.start / PAGE
     }
+
+    /// Whether it shares an address with `[start, end)` (an empty region shares none).
+    pub fn overlaps(&self, start: u64, end: u64) -> bool {
+        self.start < end && start < self.end()
+    }
+}
+
+/// Where a space is in its life.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SpacePhase {
+    /// The process runs; its memory calls are served.
+    Running,
+    /// pm said the process will exit (VM_WILLEXIT): its memory stays as it is until VM_EXIT, and
+    /// it may no longer change it.
+    Exiting,
+    /// An exec freed the old image and could not map the new one: the space has no regions and
+    /// waits for pm to end the process.
+    ImageLost,
 }
 
 /// One process's memory (MINIX's `struct vmproc`).
@@ -57,12 +88,154 @@ pub struct AddressSpace {
     pub regions: Vec<Region>,
     /// The end of the heap as brk sees it (may be inside the heap region's last page).
     pub brk: u64,
+    /// Where it is in its life.
+    pub phase: SpacePhase,
 }
 
 impl AddressSpace {
     /// Pages in use.
     pub fn pages(&self) -> u64 {
-        self.regions.iter().map(|r| r.frames.len() as u64).sum()
+        self.regions.iter().map(Region::pages).sum()
+    }
+
+    /// Pages in use by regions of `kind`.
+    pub fn pages_of(&self, kind: RegionKind) -> u64 {
+        self.regions.iter().filter(|r| r.kind == kind).map(Region::pages).sum()
+    }
+
+    /// The index of the heap region (a running or exiting space has exactly one).
+    pub fn heap_index(&self) -> usize {
+        let i = self.regions.iter().position(|r| r.kind == RegionKind::Heap);
+        i.unwrap_or_else(|| panic!("the address space of {} has a heap", self.ep))
+    }
+
+    /// The heap region.
+    pub fn heap(&self) -> &Region {
+        &self.regions[self.heap_index()]
+    }
+
+    /// Whether any region other than the one at `except` shares an address with `[start, end)`.
+    pub fn overlaps_other(&self, start: u64, end: u64, except: Option<usize>) -> bool {
+        self.regions.iter().enumerate().any(|(i, r)| Some(i) != except && r.overlaps(start, end))
+    }
+
+    /// The lowest address from `MMAP_BASE` up where `bytes` fit below `MMAP_LIMIT` without
+    /// touching a region (first fit).
+    pub fn mmap_gap(&self, bytes: u64) -> Option<u64> {
+        let mut at = MMAP_BASE;
+        for r in self.regions.iter().filter(|r| r.end() > MMAP_BASE && r.pages() > 0) {
+            if r.start >= at.checked_add(bytes)? {
+                break;
+            }
+            at = at.max(r.end());
+        }
+        (at.checked_add(bytes)? <= MMAP_LIMIT).then_some(at)
+    }
+
+    /// Adds `region` in start order. Panics if it overlaps a region (callers check first).
+    pub fn insert(&mut self, region: Region) {
+        assert!(
+            !self.overlaps_other(region.start, region.end(), None),
+            "{}: new {:?} region at {:#x} overlaps another",
+            self.ep,
+            region.kind,
+            region.start
+        );
+        let at = self.regions.partition_point(|r| r.start <= region.start);
+        self.regions.insert(at, region);
+    }
+
+    /// What is wrong with this space's layout, as readable sentences (empty: nothing).
+    pub fn layout_breaches(&self) -> Vec<String> {
+        let mut found = Vec::new();
+        let ep = self.ep;
+        for pair in self.regions.windows(2) {
+            if pair[0].start > pair[1].start || pair[0].end() > pair[1].start {
+                found.push(format!(
+                    "{ep}: {:?} region {:#x}..{:#x} and {:?} region {:#x}..{:#x} are out of order or overlap",
+                    pair[0].kind,
+                    pair[0].start,
+                    pair[0].end(),
+                    pair[1].kind,
+                    pair[1].start,
+                    pair[1].end()
+                ));
+            }
+        }
+        for r in &self.regions {
+            if r.start % PAGE != 0 {
+                found.push(format!("{ep}: {:?} region starts at {:#x}, not on a page boundary", r.kind, r.start));
+            }
+        }
+        let count = |kind| self.regions.iter().filter(|r| r.kind == kind).count();
+        if self.phase == SpacePhase::ImageLost {
+            if !self.regions.is_empty() {
+                found.push(format!("{ep}: lost its image but keeps {} regions", self.regions.len()));
+            }
+            return found;
+        }
+        for kind in [RegionKind::Text, RegionKind::Heap, RegionKind::Stack] {
+            if count(kind) != 1 {
+                found.push(format!("{ep}: has {} {kind:?} regions, not one", count(kind)));
+            }
+        }
+        if !found.is_empty() {
+            return found;
+        }
+        let text = self.regions.iter().find(|r| r.kind == RegionKind::Text).expect("counted");
+        let heap = self.heap();
+        let stack = self.regions.iter().find(|r| r.kind == RegionKind::Stack).expect("counted");
+        if text.start != TEXT_START || text.pages() == 0 || text.pages() > MAX_TEXT_PAGES || text.writable {
+            found.push(format!(
+                "{ep}: text is {:#x}..{:#x} ({} pages, writable {}); it must start at {TEXT_START:#x}, hold 1..={MAX_TEXT_PAGES} pages and be read-only",
+                text.start,
+                text.end(),
+                text.pages(),
+                text.writable
+            ));
+        }
+        if heap.start != text.end() || heap.end() > HEAP_LIMIT || !heap.writable {
+            found.push(format!(
+                "{ep}: heap is {:#x}..{:#x} (writable {}); it must start at the text's end {:#x}, end by {HEAP_LIMIT:#x} and be writable",
+                heap.start,
+                heap.end(),
+                heap.writable,
+                text.end()
+            ));
+        }
+        if self.brk < heap.start || page_round_up(self.brk) != Some(heap.end()) {
+            found.push(format!(
+                "{ep}: break {:#x} does not round up to the heap's end {:#x} (heap starts at {:#x})",
+                self.brk,
+                heap.end(),
+                heap.start
+            ));
+        }
+        if stack.start != STACK_START || stack.pages() != STACK_PAGES || !stack.writable {
+            found.push(format!(
+                "{ep}: stack is {:#x}..{:#x} (writable {}); it must be {STACK_START:#x}..{STACK_TOP:#x} and writable",
+                stack.start,
+                stack.end(),
+                stack.writable
+            ));
+        }
+        for r in self.regions.iter().filter(|r| r.kind == RegionKind::Mmap) {
+            if r.pages() == 0 || r.start < MMAP_BASE || r.end() > MMAP_LIMIT {
+                found.push(format!(
+                    "{ep}: mapping {:#x}..{:#x} is empty or outside {MMAP_BASE:#x}..{MMAP_LIMIT:#x}",
+                    r.start,
+                    r.end()
+                ));
+            }
+        }
+        found
+    }
+
+    /// Panics unless the layout is sound: a handler that damaged a space stops here, as a crash
+    /// the recovery machinery sees, instead of leaving silent damage.
+    pub fn assert_sound(&self) {
+        let breaches = self.layout_breaches();
+        assert!(breaches.is_empty(), "vm address space damaged: {}", breaches.join("; "));
     }
 }
 
@@ -94,18 +267,83 @@ impl VmState {
         }
     }
 
-    /// Takes `n` frames, or none if fewer are free.
+    /// Takes `n` frames, or none (and changes nothing) if fewer are free.
     pub fn alloc_frames(&mut self, n: usize) -> Option<Vec<Frame>> {
         if self.free.len() < n {
             return None;
         }
-        Some((0..n).map(|_| self.free.pop().expect("counted")).collect())
+        let total = *self.total.get();
+        let frames: Vec<Frame> = (0..n).map(|_| self.free.pop().expect("counted")).collect();
+        assert!(frames.iter().all(|&f| u64::from(f) < total), "vm.free holds a frame past the machine's {total}");
+        Some(frames)
     }
 
     /// Returns frames to the free list.
     pub fn free_frames(&mut self, frames: &[Frame]) {
+        let total = *self.total.get();
         for &f in frames {
+            assert!(u64::from(f) < total, "freeing frame {f}, past the machine's {total}");
             self.free.push(f);
         }
+        let free = self.free.len() as u64;
+        assert!(free <= total, "{free} free frames in a machine of {total}: a frame was freed twice");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn region(kind: RegionKind, start: u64, pages: u32, writable: bool) -> Region {
+        Region { kind, start, frames: (0..pages).collect(), writable }
+    }
+
+    fn image() -> AddressSpace {
+        let heap_start = TEXT_START + 2 * PAGE;
+        AddressSpace {
+            ep: Endpoint::new(16, 0),
+            regions: vec![
+                region(RegionKind::Text, TEXT_START, 2, false),
+                region(RegionKind::Heap, heap_start, 1, true),
+                region(RegionKind::Stack, STACK_START, STACK_PAGES as u32, true),
+            ],
+            brk: heap_start + 10,
+            phase: SpacePhase::Running,
+        }
+    }
+
+    #[test]
+    fn mappings_go_first_fit_from_the_base() {
+        let mut space = image();
+        assert_eq!(space.mmap_gap(PAGE), Some(MMAP_BASE));
+        space.insert(region(RegionKind::Mmap, MMAP_BASE + PAGE, 2, true));
+        assert_eq!(space.mmap_gap(PAGE), Some(MMAP_BASE), "the hole before it fits one page");
+        assert_eq!(space.mmap_gap(2 * PAGE), Some(MMAP_BASE + 3 * PAGE), "but not two");
+        assert_eq!(space.mmap_gap(MMAP_LIMIT - MMAP_BASE), None, "the area is no longer free as a whole");
+        assert_eq!(space.mmap_gap(u64::MAX), None);
+        assert!(space.regions.windows(2).all(|w| w[0].start < w[1].start), "inserted in order");
+        assert_eq!(space.layout_breaches(), Vec::<String>::new());
+    }
+
+    #[test]
+    fn layout_damage_is_described() {
+        let mut overlapping = image();
+        overlapping.insert(region(RegionKind::Mmap, MMAP_BASE, 1, true));
+        overlapping.regions[2].start = STACK_START - PAGE / 2;
+        let broken = overlapping.layout_breaches();
+        assert!(broken.iter().any(|b| b.contains("overlap")), "{broken:?}");
+        assert!(broken.iter().any(|b| b.contains("not on a page boundary")), "{broken:?}");
+
+        let mut no_heap = image();
+        no_heap.regions.remove(1);
+        assert_eq!(no_heap.layout_breaches(), ["16.0: has 0 Heap regions, not one"]);
+
+        let mut writable_text = image();
+        writable_text.regions[0].writable = true;
+        assert!(writable_text.layout_breaches()[0].contains("read-only"));
+
+        let mut lost = image();
+        lost.phase = SpacePhase::ImageLost;
+        assert!(lost.layout_breaches()[0].contains("lost its image but keeps 3 regions"));
     }
 }

@@ -1,7 +1,8 @@
-//! vm's call table: message type -> `do_*` handler, sorted by type.
+//! vm's call table: message type -> `do_*` handler, sorted by type. Who may make each call is
+//! fixed by its range (`proto::vm::caller_of`); every handler checks it first.
 
 use super::state::VmState;
-use super::{fork, info};
+use super::{brk, exec, fork, info, mmap};
 use crate::proto::vm::*;
 use crate::task::Call;
 
@@ -9,5 +10,11 @@ use crate::task::Call;
 pub static CALLS: &[Call<VmState>] = &[
     Call { m_type: VM_EXIT, name: "vm_exit", handler: fork::do_exit },
     Call { m_type: VM_FORK, name: "vm_fork", handler: fork::do_fork },
+    Call { m_type: VM_WILLEXIT, name: "vm_willexit", handler: fork::do_willexit },
+    Call { m_type: VM_GETRUSAGE, name: "vm_getrusage", handler: info::do_getrusage },
+    Call { m_type: VM_EXEC_NEWMEM, name: "vm_exec_newmem", handler: exec::do_exec_newmem },
+    Call { m_type: VM_BRK, name: "brk", handler: brk::do_brk },
+    Call { m_type: VM_MMAP, name: "mmap", handler: mmap::do_mmap },
+    Call { m_type: VM_MUNMAP, name: "munmap", handler: mmap::do_munmap },
     Call { m_type: VM_INFO, name: "vm_info", handler: info::do_info },
 ];

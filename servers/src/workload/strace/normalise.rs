@@ -346,6 +346,10 @@ pub struct NormalisedTrace {
     /// How many calls were left out, by call name (or `"call: reason"` for a supported call in a form
     /// samsara cannot replay).
     pub skipped: BTreeMap<String, u64>,
+    /// The working directory the traced program started in, when the log shows it: the path of the
+    /// first successful `getcwd` made before any process changed its directory. (`getcwd` itself has
+    /// no samsara equivalent and stays counted in `skipped`.)
+    pub cwd: Option<String>,
 }
 
 impl NormalisedTrace {
@@ -368,7 +372,7 @@ pub fn normalise(log: &StraceLog) -> NormalisedTrace {
         let pid = normaliser.process_of(thread);
         normaliser.processes.register(pid, event.line);
         match &event.kind {
-            EventKind::Call(call) => match normaliser.map_call(pid, thread, event.line, call) {
+            EventKind::Call(call) => match normaliser.note_cwd(call).map_call(pid, thread, event.line, call) {
                 Ok(op) => normaliser.steps.push(TraceStep { line: event.line, pid, op, recorded: call.result.clone() }),
                 Err(reason) => *normaliser.skipped.entry(reason).or_default() += 1,
             },
@@ -386,6 +390,7 @@ pub fn normalise(log: &StraceLog) -> NormalisedTrace {
         steps: normaliser.steps,
         processes: normaliser.processes,
         skipped: normaliser.skipped,
+        cwd: normaliser.start_cwd,
     }
 }
 
@@ -415,6 +420,10 @@ struct Normaliser {
     /// Thread id -> the process (thread-group leader) it belongs to.
     process_of_thread: BTreeMap<u32, u32>,
     files: BTreeMap<u32, FileState>,
+    /// The first `getcwd` result seen while no process had changed directory yet.
+    start_cwd: Option<String>,
+    /// Whether any process changed its working directory (later `getcwd`s no longer tell the start).
+    changed_dir: bool,
 }
 
 fn need<T>(value: Option<T>, call: &str) -> Result<T, String> {
@@ -506,6 +515,20 @@ fn mode_bits(arg: &Arg) -> Option<u32> {
 }
 
 impl Normaliser {
+    /// Remembers where the traced program started from its first `getcwd`, and when a directory
+    /// change makes later ones meaningless for that.
+    fn note_cwd(&mut self, call: &Call) -> &mut Self {
+        let succeeded = call.result.value().is_some();
+        match call.name.as_str() {
+            "getcwd" if succeeded && !self.changed_dir && self.start_cwd.is_none() => {
+                self.start_cwd = call.arg(0).and_then(Arg::as_text).filter(|path| path.starts_with('/'));
+            }
+            "chdir" | "fchdir" if succeeded => self.changed_dir = true,
+            _ => {}
+        }
+        self
+    }
+
     fn process_of(&self, thread: u32) -> u32 {
         self.process_of_thread.get(&thread).copied().unwrap_or(thread)
     }

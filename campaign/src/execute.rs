@@ -1,0 +1,178 @@
+//! Running a campaign: the golden run, then every planned run in parallel on all cores (rayon),
+//! each a deterministic `sim` run, appended to the results file as it finishes, with a progress
+//! bar showing the ETA and the live outcome counts. Results do not depend on the thread count:
+//! each run depends only on its fault, its policy and the seed.
+
+use crate::plan::{CampaignSpec, RunId, Shard, runs, sample_faults};
+use crate::results::{self, Header, ResultsError, RunRecord, Writer};
+use indicatif::{ProgressBar, ProgressStyle};
+use rayon::prelude::*;
+use recovery::{PolicyKind, RecoveryTable};
+use servers::fault::{FaultSpec, SiteProfile, Trigger};
+use servers::libc::Sys;
+use servers::run::{Outcome, RunResult, RunSpec, execute};
+use servers::workload::report::Recorder;
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// A workload as campaigns run it: the init body of every run.
+pub type WorkloadFn = Arc<dyn Fn(&Sys<'_>, &Recorder) + Send + Sync>;
+
+/// A campaign ready to run.
+pub struct Campaign {
+    /// What it is.
+    pub spec: CampaignSpec,
+    /// The workload's init body.
+    pub workload: WorkloadFn,
+    /// The recovery-class table `table` and `srs` consult.
+    pub table: Arc<RecoveryTable>,
+}
+
+/// The golden run: the workload fault-free, with every site's executions counted.
+pub struct Golden {
+    /// The run itself (it must pass).
+    pub result: RunResult,
+    /// The sites it executed.
+    pub profile: SiteProfile,
+}
+
+/// How a campaign execution went.
+pub struct Execution {
+    /// Runs done by this execution.
+    pub ran: usize,
+    /// Runs found already done in the results file (a resumed campaign).
+    pub already_done: usize,
+    /// Wall seconds this execution took.
+    pub seconds: f64,
+}
+
+impl Campaign {
+    fn spec_for(&self, fault: Option<FaultSpec>, policy: PolicyKind, profile: bool) -> RunSpec {
+        RunSpec {
+            seed: self.spec.seed,
+            policy,
+            fault,
+            check_invariants: self.spec.check_invariants,
+            profile,
+            ..RunSpec::default()
+        }
+    }
+
+    fn execute(&self, spec: &RunSpec) -> RunResult {
+        let workload = self.workload.clone();
+        execute(spec, self.table.clone(), move |sys, rec| workload(sys, rec))
+    }
+
+    /// Runs the workload fault-free with site profiling. A workload that fails without faults
+    /// would make every outcome meaningless: that is an error.
+    pub fn golden(&self) -> Result<Golden, String> {
+        let mut result = self.execute(&self.spec_for(None, PolicyKind::Restart, true));
+        if result.outcome != Outcome::Pass {
+            return Err(format!(
+                "the golden run of `{}` does not pass without faults ({}): {:?} {:?}",
+                self.spec.workload, result.outcome, result.workload.failures, result.violations
+            ));
+        }
+        let profile = result.profile.take().expect("profiled");
+        Ok(Golden { result, profile })
+    }
+
+    /// The faults of the campaign, from the golden run's profile.
+    pub fn faults(&self, golden: &Golden) -> Vec<FaultSpec> {
+        sample_faults(&self.spec, &golden.profile)
+    }
+
+    /// One run: `fault` under `policy`.
+    pub fn run_one(&self, id: RunId, fault: &FaultSpec, policy: PolicyKind) -> RunRecord {
+        let start = Instant::now();
+        let r = self.execute(&self.spec_for(Some(fault.clone()), policy, false));
+        let handler = match &fault.trigger {
+            Trigger::Site { handler, .. } => handler.clone(),
+            Trigger::Request { m_type, .. } => servers::proto::call_name(*m_type).to_string(),
+        };
+        RunRecord {
+            id,
+            fault: fault.to_string(),
+            kind: fault.kind,
+            server: fault.server.clone(),
+            handler,
+            policy,
+            outcome: r.outcome,
+            fault_fired: r.fault_fired,
+            decisions: r.decisions.iter().map(|d| d.decision.label().to_string()).collect(),
+            reason: r.decisions.first().map(|d| d.decision.reason().to_string()),
+            violations: r.violations.iter().map(|v| format!("{}: {}", v.invariant, v.detail)).collect(),
+            workload_failures: r.workload.failures.clone(),
+            srs: r.srs,
+            virtual_us: r.time,
+            wall_us: start.elapsed().as_micros() as u64,
+        }
+    }
+
+    /// Runs every planned run of `shard` not yet in `out` (all of them unless `resume`), on
+    /// `threads` threads (all cores if `None`), appending to `out`.
+    pub fn run(
+        &self,
+        golden: &Golden,
+        out: &Path,
+        shard: Option<Shard>,
+        resume: bool,
+        threads: Option<usize>,
+        progress: bool,
+    ) -> Result<Execution, ResultsError> {
+        let started = Instant::now();
+        let faults = self.faults(golden);
+        let header = Header { campaign: self.spec.clone(), shard, planned_faults: faults.len() };
+        let io = |e: std::io::Error| ResultsError { file: out.to_path_buf(), line: 0, message: e.to_string() };
+        let (mut writer, done): (Writer, BTreeSet<RunId>) = if resume && out.exists() {
+            let existing = results::read(out)?;
+            if existing.header != header {
+                return Err(ResultsError {
+                    file: out.to_path_buf(),
+                    line: 1,
+                    message: "holds another campaign (spec, shard or plan differ): resume only the same campaign"
+                        .into(),
+                });
+            }
+            (Writer::append(out).map_err(io)?, existing.runs.iter().map(|r| r.id).collect())
+        } else {
+            (Writer::create(out, &header).map_err(io)?, BTreeSet::new())
+        };
+        let todo: Vec<RunId> =
+            runs(faults.len(), &self.spec.policies, shard).into_iter().filter(|id| !done.contains(id)).collect();
+        let bar = if progress { ProgressBar::new(todo.len() as u64) } else { ProgressBar::hidden() };
+        bar.set_style(
+            ProgressStyle::with_template("{bar:40.cyan/blue} {pos}/{len} runs  {per_sec}  ETA {eta}  {msg}")
+                .expect("a valid template"),
+        );
+        let pool = rayon::ThreadPoolBuilder::new().num_threads(threads.unwrap_or(0)).build().map_err(|e| {
+            ResultsError { file: out.to_path_buf(), line: 0, message: format!("cannot start worker threads: {e}") }
+        })?;
+        let (tx, rx) = std::sync::mpsc::channel::<RunRecord>();
+        let mut counts: BTreeMap<Outcome, u64> = BTreeMap::new();
+        let ran = std::thread::scope(|scope| -> Result<usize, ResultsError> {
+            let todo = &todo;
+            let faults = &faults;
+            scope.spawn(move || {
+                pool.install(|| {
+                    todo.par_iter().for_each_with(tx, |tx, &id| {
+                        let _ = tx.send(self.run_one(id, &faults[id.fault], id.policy));
+                    })
+                })
+            });
+            let mut ran = 0;
+            for record in rx {
+                writer.write(&record).map_err(io)?;
+                *counts.entry(record.outcome).or_default() += 1;
+                ran += 1;
+                bar.inc(1);
+                bar.set_message(counts.iter().rev().map(|(o, n)| format!("{o} {n}")).collect::<Vec<_>>().join("  "));
+            }
+            Ok(ran)
+        })?;
+        bar.finish_and_clear();
+        Ok(Execution { ran, already_done: done.len(), seconds: started.elapsed().as_secs_f64() })
+    }
+}

@@ -1,0 +1,124 @@
+//! Invariants across pm, vm, vfs and the kernel: one entry per live process everywhere, nothing
+//! for anyone else; unique pids; nothing per-process left once every user process is gone.
+
+use super::{Snapshot, Violation};
+use crate::pm::state::Phase;
+use crate::proto::ProcKey;
+use kernel_sim::Endpoint;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn violation(invariant: &'static str, detail: String) -> Violation {
+    Violation { invariant, detail }
+}
+
+pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
+    let mut found = Vec::new();
+    // The living, as each party sees them: key -> endpoint.
+    let kernel: BTreeMap<ProcKey, Endpoint> =
+        s.procs.iter().filter(|p| p.is_user && p.ended.is_none()).map(|p| (p.ep.slot() as ProcKey, p.ep)).collect();
+    let kernel_ended: BTreeSet<Endpoint> =
+        s.procs.iter().filter(|p| p.is_user && p.ended.is_some()).map(|p| p.ep).collect();
+    let mut pm_living = BTreeMap::new();
+    if let Some(pm) = s.pm.as_mut() {
+        let mut pids = BTreeMap::new();
+        for (&key, p) in pm.procs.iter() {
+            if let Some(other) = pids.insert(p.pid, key) {
+                found.push(violation("pm.unique-pids", format!("pid {} is held by slots {other} and {key}", p.pid)));
+            }
+            if key != p.ep.slot() as ProcKey {
+                found.push(violation("pm.slot-key", format!("entry at slot {key} names endpoint {}", p.ep)));
+            }
+            match p.phase {
+                Phase::Zombie { .. } => {
+                    if kernel.contains_key(&key) && kernel[&key] == p.ep {
+                        found.push(violation(
+                            "pm.zombie-gone",
+                            format!("zombie pid {} ({}) still runs in the kernel", p.pid, p.ep),
+                        ));
+                    }
+                }
+                _ => {
+                    pm_living.insert(key, (p.ep, p.pid));
+                }
+            }
+        }
+        for (&key, &(ep, pid)) in &pm_living {
+            if kernel.get(&key) != Some(&ep) && !kernel_ended.contains(&ep) {
+                found.push(violation(
+                    "kernel.pm-process",
+                    format!("pm's pid {pid} ({ep}) has no process in the kernel"),
+                ));
+            }
+        }
+        for (&key, &ep) in &kernel {
+            if !pm_living.contains_key(&key) {
+                found.push(violation("pm.kernel-process", format!("kernel process {ep} has no pm entry")));
+            }
+        }
+    }
+    if let Some(vm) = s.vm.as_mut() {
+        let spaces: BTreeMap<ProcKey, Endpoint> = vm.spaces.iter().map(|(&k, a)| (k, a.ep)).collect();
+        compare("vm.address-space", "vm address space", &pm_living, &spaces, s.pm.is_some(), &mut found);
+    }
+    if let Some(vfs) = s.vfs.as_mut() {
+        let fprocs: BTreeMap<ProcKey, Endpoint> = vfs.fprocs.iter().map(|(&k, f)| (k, f.ep)).collect();
+        compare("vfs.process-entry", "vfs process entry", &pm_living, &fprocs, s.pm.is_some(), &mut found);
+    }
+    let anyone_left = !kernel.is_empty() || !kernel_ended.is_empty() || !pm_living.is_empty();
+    if !anyone_left {
+        if let Some(pm) = s.pm.as_mut()
+            && !pm.procs.is_empty()
+        {
+            found.push(violation(
+                "cleanup.pm",
+                format!("no user process is left but pm keeps {} entries", pm.procs.len()),
+            ));
+        }
+        if let Some(vm) = s.vm.as_mut()
+            && !vm.spaces.is_empty()
+        {
+            found.push(violation(
+                "cleanup.vm",
+                format!("no user process is left but vm keeps {} address spaces", vm.spaces.len()),
+            ));
+        }
+        if let Some(vfs) = s.vfs.as_mut()
+            && !vfs.fprocs.is_empty()
+        {
+            found.push(violation(
+                "cleanup.vfs",
+                format!("no user process is left but vfs keeps {} process entries", vfs.fprocs.len()),
+            ));
+        }
+    }
+    found
+}
+
+/// Each process pm knows alive has exactly one entry in `theirs`, under the same endpoint, and
+/// `theirs` has nothing for anyone else.
+fn compare(
+    invariant: &'static str,
+    what: &str,
+    pm_living: &BTreeMap<ProcKey, (Endpoint, i32)>,
+    theirs: &BTreeMap<ProcKey, Endpoint>,
+    pm_known: bool,
+    found: &mut Vec<Violation>,
+) {
+    if !pm_known {
+        return;
+    }
+    for (key, &(ep, pid)) in pm_living {
+        match theirs.get(key) {
+            None => found.push(violation(invariant, format!("pid {pid} ({ep}) has no {what}"))),
+            Some(&other) if other != ep => {
+                found.push(violation(invariant, format!("pid {pid} ({ep}) finds the {what} of {other} in its slot")))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, &ep) in theirs {
+        if !pm_living.contains_key(key) {
+            found.push(violation(invariant, format!("{what} of {ep} belongs to no live process")));
+        }
+    }
+}

@@ -1,0 +1,79 @@
+//! The cross-server consistency checker: given a stopped system, check every invariant that spans
+//! servers and the kernel, and return every violation with readable detail.
+//!
+//! It is the oracle of every fault-injection run, so it must find real damage: each invariant is
+//! tested by deliberately breaking it (tests/checker.rs). It reads server state through the
+//! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
+
+mod cross;
+pub mod vfs;
+pub mod vm;
+
+use crate::boot::Machine;
+use crate::pm::state::PmState;
+use crate::vfs::state::VfsState;
+use crate::vm::state::VmState;
+use kernel_sim::ProcInfo;
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// One broken invariant.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Violation {
+    /// Which invariant (a short stable name, e.g. `vm.frame-accounting`).
+    pub invariant: &'static str,
+    /// What exactly is wrong.
+    pub detail: String,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.invariant, self.detail)
+    }
+}
+
+/// Everything the checker looks at: the kernel's process table and each server's last state
+/// (`None` when the server is dead with no state to show).
+pub struct Snapshot {
+    /// The kernel's process table.
+    pub procs: Vec<ProcInfo>,
+    /// pm's state.
+    pub pm: Option<PmState>,
+    /// vm's state.
+    pub vm: Option<VmState>,
+    /// vfs's state.
+    pub vfs: Option<VfsState>,
+}
+
+impl Snapshot {
+    /// Takes the stopped machine's snapshot (the servers' states leave the vault; the process
+    /// table is the kernel's as the run stopped).
+    pub fn take(machine: &Machine) -> Snapshot {
+        Snapshot {
+            procs: machine.stopped_procs.clone(),
+            pm: machine.vault.take("pm"),
+            vm: machine.vault.take("vm"),
+            vfs: machine.vault.take("vfs"),
+        }
+    }
+}
+
+/// Checks every invariant; an empty list means consistent.
+pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
+    let mut found = Vec::new();
+    for (name, present) in
+        [("pm", snapshot.pm.is_some()), ("vm", snapshot.vm.is_some()), ("vfs", snapshot.vfs.is_some())]
+    {
+        if !present {
+            found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
+        }
+    }
+    if let Some(vm) = snapshot.vm.as_mut() {
+        found.extend(vm::check(vm, &snapshot.procs));
+    }
+    if let Some(vfs) = snapshot.vfs.as_mut() {
+        found.extend(vfs::check(vfs));
+    }
+    found.extend(cross::check(snapshot));
+    found
+}

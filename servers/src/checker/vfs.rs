@@ -1,0 +1,238 @@
+//! vfs's invariants: descriptors and open-file counts, inode opens and pipe ends, link counts
+//! against directory entries, block ownership and accounting, working directories, suspended
+//! calls.
+//!
+//! It reads a stopped (or crashed) vfs's state and must not panic on damage: every index is
+//! checked before it is followed, and a directory is parsed only when its blocks are sane.
+
+use super::Violation;
+use crate::vfs::fs::DIRENT_SIZE;
+use crate::vfs::state::{
+    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, PIPE_BUF, ROOT_INO, VfsState,
+    blocks_for,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+fn violation(invariant: &'static str, detail: String) -> Violation {
+    Violation { invariant, detail }
+}
+
+/// Every invariant of `vfs::state`: each open file's count equals the descriptors pointing at it;
+/// each descriptor points at a live open file and each open file at a live inode; each inode's
+/// opens (and a pipe's readers and writers) match the open files on it; each inode's link count
+/// equals the directory entries naming it (`.` and `..` included) and no inode is both nameless
+/// and closed; no block is both free and used or used twice, and free plus used equals the disk;
+/// each cwd is a live directory; each suspended call waits on a pipe the process has open.
+pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
+    let mut found = Vec::new();
+    let inodes: BTreeMap<Ino, Inode> =
+        vfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
+    let filps: BTreeMap<FilpId, Filp> =
+        vfs.filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.clone()?))).collect();
+    let fprocs: Vec<Fproc> = vfs.fprocs.iter().map(|(_, f)| f.clone()).collect();
+    if vfs.inodes.len() != NR_INODES || vfs.filps.len() != NR_FILPS || vfs.blocks.len() != NR_BLOCKS {
+        found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
+    }
+    check_descriptors(&fprocs, &filps, &mut found);
+    check_opens(&inodes, &filps, &mut found);
+    let sane = check_blocks(vfs, &inodes, &mut found);
+    check_links(vfs, &inodes, &sane, &mut found);
+    check_processes(&fprocs, &inodes, &filps, &mut found);
+    found
+}
+
+/// Descriptors point at live open files; each open file's count is its descriptors.
+fn check_descriptors(fprocs: &[Fproc], filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+    let mut refs: BTreeMap<FilpId, u32> = BTreeMap::new();
+    for fp in fprocs {
+        for (fd, id) in fp.fds.iter().enumerate() {
+            let Some(id) = *id else { continue };
+            if filps.contains_key(&id) {
+                *refs.entry(id).or_default() += 1;
+            } else {
+                found
+                    .push(violation("vfs.descriptor-live", format!("{} fd {fd} points at free open file {id}", fp.ep)));
+            }
+        }
+    }
+    for (&id, filp) in filps {
+        let n = refs.get(&id).copied().unwrap_or(0);
+        if filp.count != n {
+            found.push(violation(
+                "vfs.filp-count",
+                format!("open file {id} (inode {}) counts {} descriptors but {n} point at it", filp.ino, filp.count),
+            ));
+        }
+    }
+}
+
+/// Open files are on live inodes; opens and pipe ends add up.
+fn check_opens(inodes: &BTreeMap<Ino, Inode>, filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+    let mut opens: BTreeMap<Ino, (u32, u32, u32)> = BTreeMap::new();
+    for (&id, filp) in filps {
+        if !inodes.contains_key(&filp.ino) {
+            found.push(violation("vfs.filp-inode", format!("open file {id} is on free inode {}", filp.ino)));
+            continue;
+        }
+        let e = opens.entry(filp.ino).or_default();
+        e.0 += 1;
+        e.1 += u32::from(filp.readable());
+        e.2 += u32::from(filp.writable());
+    }
+    for (&ino, inode) in inodes {
+        let (n, readers, writers) = opens.get(&ino).copied().unwrap_or_default();
+        if inode.opens != n {
+            found.push(violation(
+                "vfs.inode-opens",
+                format!("inode {ino} counts {} opens but {n} open files are on it", inode.opens),
+            ));
+        }
+        if let InodeKind::Pipe(pipe) = &inode.kind {
+            if (pipe.readers, pipe.writers) != (readers, writers) {
+                found.push(violation(
+                    "vfs.pipe-ends",
+                    format!(
+                        "pipe {ino} counts {} readers and {} writers but has {readers} and {writers}",
+                        pipe.readers, pipe.writers
+                    ),
+                ));
+            }
+            if pipe.data.len() > PIPE_BUF || inode.size != pipe.data.len() as u64 {
+                found.push(violation(
+                    "vfs.pipe-buffer",
+                    format!("pipe {ino} buffers {} bytes with size {}", pipe.data.len(), inode.size),
+                ));
+            }
+        }
+    }
+}
+
+/// Each block is free or in one file, the free list holds no data, and the counts add up.
+/// Returns the inodes whose block lists are sane (safe to read).
+fn check_blocks(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) -> BTreeSet<Ino> {
+    let mut owner: BTreeMap<BlockNo, Ino> = BTreeMap::new();
+    let mut sane = BTreeSet::new();
+    for (&ino, inode) in inodes {
+        let mut ok = true;
+        if inode.blocks.len() != blocks_for(inode.size) && inode.pipe().is_none() {
+            found.push(violation(
+                "vfs.inode-size",
+                format!("inode {ino} of {} bytes holds {} blocks", inode.size, inode.blocks.len()),
+            ));
+            ok = false;
+        }
+        if inode.pipe().is_some() && !inode.blocks.is_empty() {
+            found.push(violation("vfs.inode-size", format!("pipe {ino} holds blocks")));
+        }
+        for &block in &inode.blocks {
+            if block as usize >= NR_BLOCKS {
+                found.push(violation("vfs.block-range", format!("inode {ino} holds block {block} past the disk")));
+                ok = false;
+            } else if let Some(other) = owner.insert(block, ino) {
+                found.push(violation("vfs.block-shared", format!("block {block} is in inodes {other} and {ino}")));
+            }
+        }
+        if ok {
+            sane.insert(ino);
+        }
+    }
+    let free: Vec<BlockNo> = vfs.free_blocks.iter().copied().collect();
+    let mut free_set = BTreeSet::new();
+    for &block in &free {
+        if block as usize >= NR_BLOCKS {
+            found.push(violation("vfs.block-range", format!("the free list holds block {block} past the disk")));
+        } else if !free_set.insert(block) {
+            found.push(violation("vfs.block-free-twice", format!("block {block} is on the free list twice")));
+        } else if let Some(ino) = owner.get(&block) {
+            found.push(violation("vfs.block-free-and-used", format!("block {block} is free and in inode {ino}")));
+        } else if vfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty()) {
+            found.push(violation("vfs.block-free-data", format!("free block {block} holds data")));
+        }
+    }
+    if free.len() + owner.len() != NR_BLOCKS {
+        found.push(violation(
+            "vfs.block-accounting",
+            format!("{} free + {} used blocks != {NR_BLOCKS} on the disk", free.len(), owner.len()),
+        ));
+    }
+    sane
+}
+
+/// Link counts equal the entries naming each inode; entries name live inodes; directories hold
+/// their `.` and `..`; nothing is nameless and closed; the root is a live directory.
+fn check_links(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSet<Ino>, found: &mut Vec<Violation>) {
+    let mut names: BTreeMap<Ino, u32> = BTreeMap::new();
+    let mut unparsed = false;
+    for (&dir, inode) in inodes.iter().filter(|(_, i)| i.is_dir()) {
+        if !sane.contains(&dir) || inode.size % DIRENT_SIZE as u64 != 0 {
+            found.push(violation("vfs.dir-format", format!("directory {dir} cannot be read ({} bytes)", inode.size)));
+            unparsed = true;
+            continue;
+        }
+        let entries = vfs.dir_entries(dir);
+        for e in &entries {
+            if inodes.contains_key(&e.ino) {
+                *names.entry(e.ino).or_default() += 1;
+            } else {
+                let name = String::from_utf8_lossy(&e.name);
+                found.push(violation(
+                    "vfs.dirent-live",
+                    format!("entry {name:?} of directory {dir} names free inode {}", e.ino),
+                ));
+            }
+        }
+        if inode.nlink > 0 {
+            let dot = entries.iter().find(|e| e.name == b".").map(|e| e.ino);
+            let dotdot = entries.iter().find(|e| e.name == b"..").map(|e| e.ino);
+            let parent_ok = dotdot.is_some_and(|p| inodes.get(&p).is_some_and(Inode::is_dir));
+            if dot != Some(dir) || !parent_ok {
+                found.push(violation("vfs.dir-dots", format!("directory {dir} has . = {dot:?} and .. = {dotdot:?}")));
+            }
+        }
+    }
+    if unparsed {
+        return;
+    }
+    for (&ino, inode) in inodes {
+        let n = names.get(&ino).copied().unwrap_or(0);
+        if inode.nlink != n {
+            found.push(violation(
+                "vfs.link-count",
+                format!("inode {ino} counts {} links but {n} entries name it", inode.nlink),
+            ));
+        }
+        if inode.nlink == 0 && inode.opens == 0 {
+            found.push(violation(
+                "vfs.inode-leak",
+                format!("inode {ino} has no name and is not open, yet is not freed"),
+            ));
+        }
+    }
+    if !inodes.get(&ROOT_INO).is_some_and(Inode::is_dir) {
+        found.push(violation("vfs.root", "the root directory is missing".into()));
+    }
+}
+
+/// Working directories are live directories; suspended calls wait on a pipe the process holds.
+fn check_processes(
+    fprocs: &[Fproc],
+    inodes: &BTreeMap<Ino, Inode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    for fp in fprocs {
+        if !inodes.get(&fp.cwd).is_some_and(Inode::is_dir) {
+            found.push(violation("vfs.cwd-live", format!("{} works in inode {}, not a live directory", fp.ep, fp.cwd)));
+        }
+        if let Some(call) = fp.suspended {
+            let id = call.filp();
+            let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
+            if !on_pipe || !fp.fds.contains(&Some(id)) {
+                found.push(violation(
+                    "vfs.suspended-call",
+                    format!("{} waits on open file {id}, not a pipe it holds", fp.ep),
+                ));
+            }
+        }
+    }
+}

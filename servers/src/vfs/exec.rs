@@ -1,0 +1,101 @@
+//! exec's file side (PM_VFS_EXEC from pm): read the path through the user's grant, check the file,
+//! read the program name it stores, have vm replace the memory, and answer pm.
+//!
+//! A program file is a regular file the process may execute (EACCES otherwise) that starts with
+//! `programs::PROGRAM_MAGIC` followed by the name of a registered program, up to a newline or the
+//! end of the file (ENOEXEC otherwise). Every check comes before vm is asked: until then the old
+//! image is intact and pm answers the caller with the error. vm's VM_EXEC_NEWMEM answers 0 (old
+//! memory freed, new image mapped) or an error; `proto::vm::exec_image_lost` tells the one error
+//! that comes after the old memory was freed, when pm must end the process (`image_lost`).
+
+use super::VfsCtx;
+use super::path::{X_OK, read_path, resolve};
+use crate::errno::Errno;
+use crate::programs::PROGRAM_MAGIC;
+use crate::proto::pm::{VFS_PM_EXEC_REPLY, VfsExecReply, VfsExecRequest};
+use crate::proto::vm::{VM_EXEC_NEWMEM, VmExecRequest, exec_image_lost};
+use crate::proto::{PM, PROGRAM_NAME_MAX, VM, key_of};
+use crate::task::Handled;
+use kernel_sim::Message;
+use recovery::Requester;
+
+/// Why an exec failed, and whether the old image survived.
+struct Failure {
+    errno: Errno,
+    image_lost: bool,
+}
+
+impl From<Errno> for Failure {
+    fn from(errno: Errno) -> Failure {
+        Failure { errno, image_lost: false }
+    }
+}
+
+/// PM_VFS_EXEC: load the program a file names into the process pm names.
+pub fn do_pm_exec(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != PM {
+        return Handled::NoReply;
+    }
+    let req: VfsExecRequest = ctx.m.get();
+    let reply = match load(ctx, &req) {
+        Ok(program) => VfsExecReply { proc: req.proc, status: 0, image_lost: false, program },
+        Err(f) => VfsExecReply {
+            proc: req.proc,
+            status: f.errno.status(),
+            image_lost: f.image_lost,
+            program: [0; PROGRAM_NAME_MAX],
+        },
+    };
+    let _ = ctx.send(PM, Message::with(VFS_PM_EXEC_REPLY, &reply));
+    Handled::NoReply
+}
+
+fn load(ctx: &mut VfsCtx<'_>, req: &VfsExecRequest) -> Result<[u8; PROGRAM_NAME_MAX], Failure> {
+    let on_behalf = Requester::new(key_of(req.proc));
+    let fp = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == req.proc).cloned().ok_or(Errno::ESRCH)?;
+    let path = read_path(ctx.proc, req.proc, req.path_grant, req.path_len)?;
+    let ino = resolve(ctx.state, &fp, &path)?;
+    let inode = ctx.state.live(ino);
+    if !inode.is_regular() || !super::path::permitted(inode, fp.uid, fp.gid, X_OK) {
+        return Err(Errno::EACCES.into());
+    }
+    let size = inode.size;
+    // The magic, the longest name, and its newline: nothing else of the file matters.
+    let head = ctx.state.read_data(ino, 0, (PROGRAM_MAGIC.len() + PROGRAM_NAME_MAX + 1) as u64);
+    let name = program_name(&head).ok_or(Errno::ENOEXEC)?;
+    let known = std::str::from_utf8(name).ok().is_some_and(|n| ctx.proc.sys_has_program(n).unwrap_or(false));
+    if !known {
+        return Err(Errno::ENOEXEC.into());
+    }
+    let mut program = [0u8; PROGRAM_NAME_MAX];
+    program[..name.len()].copy_from_slice(name);
+    let request = VmExecRequest { proc: req.proc, text_bytes: size };
+    match ctx.sendrec(VM, Message::with(VM_EXEC_NEWMEM, &request)) {
+        Ok(_) => Ok(program),
+        Err(errno) => Err(Failure { errno, image_lost: exec_image_lost(errno) }),
+    }
+}
+
+/// The program name a program file's first bytes store, if they are one.
+fn program_name(head: &[u8]) -> Option<&[u8]> {
+    let rest = head.strip_prefix(PROGRAM_MAGIC)?;
+    let end = rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
+    let name = &rest[..end];
+    (!name.is_empty() && name.len() <= PROGRAM_NAME_MAX && !name.contains(&0)).then_some(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn program_names_need_the_magic_and_a_sane_name() {
+        let file = |rest: &[u8]| [PROGRAM_MAGIC, rest].concat();
+        assert_eq!(program_name(&file(b"true\n")), Some(&b"true"[..]));
+        assert_eq!(program_name(&file(b"cat")), Some(&b"cat"[..]));
+        assert_eq!(program_name(&file(b"\n")), None);
+        assert_eq!(program_name(&file(&[b'x'; PROGRAM_NAME_MAX + 1])), None);
+        assert_eq!(program_name(b"#!/bin/sh\n"), None);
+        assert_eq!(program_name(b""), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! Pipes: pipe(), reading and writing a pipe, and the calls suspended on one.
+//!
+//! A read of an empty pipe that still has writers suspends the reader: the task loop sends no
+//! answer and the reader's fproc remembers the call (`Suspended::PipeRead`). A write that does not
+//! fit suspends the writer the same way, with the bytes already written (`Suspended::PipeWrite`);
+//! a write of at most PIPE_BUF bytes is atomic: it waits until it fits whole. Whenever a pipe
+//! changes (bytes in, bytes out, an end closed) `revive` finishes every suspended call on it that
+//! can now finish, answering each caller with `ctx.reply`. A read with no writers left returns 0
+//! (end of file); a write with no readers left fails with EPIPE (or returns the bytes it had
+//! already written). A process killed while suspended is forgotten by pm's exit notice, which
+//! removes its fproc (and so its suspended call) before closing its descriptors.
+//!
+//! Invariant: a suspended call names a live open file on a pipe that the process holds a
+//! descriptor for; a pipe's buffer never holds more than PIPE_BUF bytes.
+
+use super::state::{FilpId, Fproc, Ino, Inode, InodeKind, PIPE_BUF, Pipe, Suspended};
+use super::{VfsCtx, caller};
+use crate::errno::Errno;
+use crate::proto::ProcKey;
+use crate::proto::vfs::PipeReply;
+use crate::proto::vfs::flags::{O_RDONLY, O_WRONLY};
+use crate::task::Handled;
+use kernel_sim::{Endpoint, Message};
+
+/// A pipe's permission bits: its creator may read and write (nobody can open it by name anyway).
+const PIPE_MODE: u32 = 0o600;
+
+/// VFS_PIPE: a new pipe, open for reading on one descriptor and writing on another.
+pub fn do_pipe(ctx: &mut VfsCtx<'_>) -> Handled {
+    match pipe(ctx) {
+        Ok(reply) => Handled::Reply(Ok(Message::with(0, &reply))),
+        Err(e) => Handled::Reply(Err(e)),
+    }
+}
+
+fn pipe(ctx: &mut VfsCtx<'_>) -> Result<PipeReply, Errno> {
+    let fp = caller(ctx)?;
+    let read_fd = fp.free_fd(0)?;
+    let write_fd = fp.free_fd(read_fd + 1)?;
+    if !ctx.state.has_free_filps(2) {
+        return Err(Errno::ENFILE);
+    }
+    let inode = Inode::new(InodeKind::Pipe(Pipe::default()), PIPE_MODE, fp.uid, fp.gid);
+    let ino = ctx.state.alloc_inode(inode).map_err(|_| Errno::ENFILE)?;
+    let read_end = ctx.state.open_filp(ino, O_RDONLY).expect("two free slots were checked");
+    let write_end = ctx.state.open_filp(ino, O_WRONLY).expect("two free slots were checked");
+    super::set_fd(ctx, read_fd, Some(read_end));
+    super::set_fd(ctx, write_fd, Some(write_end));
+    Ok(PipeReply { read_fd: read_fd as i32, write_fd: write_fd as i32 })
+}
+
+/// How far a pipe call got.
+enum Step {
+    /// Finished: the answer for the caller.
+    Done(Result<u64, Errno>),
+    /// Must wait; for a write, with this many bytes in so far.
+    Blocked(u64),
+}
+
+/// Pipe `ino`, which a live open file is on.
+fn pipe_of<'s>(ctx: &'s mut VfsCtx<'_>, ino: Ino) -> &'s Pipe {
+    ctx.state.live(ino).pipe().expect("the open file is on a pipe")
+}
+
+/// Moves up to `len` buffered bytes of pipe `ino` into `who`'s buffer under `grant`.
+fn read_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64) -> Step {
+    let pipe = pipe_of(ctx, ino);
+    if len == 0 {
+        return Step::Done(Ok(0));
+    }
+    if pipe.data.is_empty() {
+        return if pipe.writers == 0 { Step::Done(Ok(0)) } else { Step::Blocked(0) };
+    }
+    let n = pipe.data.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+    let chunk = pipe.data[..n].to_vec();
+    // Copy first: a bad buffer fails the read and leaves the bytes in the pipe.
+    if let Err(e) = ctx.proc.safecopy_to(who, grant, 0, &chunk) {
+        return Step::Done(Err(e.into()));
+    }
+    let inode = ctx.state.live_mut(ino);
+    inode.pipe_mut().expect("still a pipe").data.drain(..n);
+    inode.size -= n as u64;
+    Step::Done(Ok(n as u64))
+}
+
+/// Moves as much of `who`'s `len` bytes under `grant` as fits into pipe `ino`, `done` of them
+/// being in already.
+fn write_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64, done: u64) -> Step {
+    let pipe = pipe_of(ctx, ino);
+    if pipe.readers == 0 {
+        return Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EPIPE) });
+    }
+    if done == len {
+        return Step::Done(Ok(done));
+    }
+    let room = PIPE_BUF - pipe.data.len();
+    if room == 0 || (len <= PIPE_BUF as u64 && (room as u64) < len) {
+        // Full, or a small write that must go in whole.
+        return Step::Blocked(done);
+    }
+    let n = (len - done).min(room as u64) as usize;
+    let mut chunk = vec![0u8; n];
+    if let Err(e) = ctx.proc.safecopy_from(who, grant, done, &mut chunk) {
+        let e = Errno::from(e);
+        return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
+    }
+    let inode = ctx.state.live_mut(ino);
+    inode.pipe_mut().expect("still a pipe").data.extend_from_slice(&chunk);
+    inode.size += n as u64;
+    assert!(inode.size as usize <= PIPE_BUF, "a pipe buffers at most PIPE_BUF bytes");
+    let done = done + n as u64;
+    if done == len { Step::Done(Ok(done)) } else { Step::Blocked(done) }
+}
+
+fn answer(result: Result<u64, Errno>) -> Message {
+    match result {
+        // A write's count is bounded by the caller's mapped memory, far below i32::MAX; saturate
+        // rather than trust that.
+        Ok(n) => Message::new(i32::try_from(n).unwrap_or(i32::MAX)),
+        Err(e) => Message::new(e.status()),
+    }
+}
+
+/// read on pipe open file `filp` (on inode `ino`): the bytes there, end of file, or suspension.
+pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) -> Handled {
+    let who = ctx.who();
+    match read_step(ctx, ino, who, grant, len) {
+        Step::Done(result) => {
+            if matches!(result, Ok(n) if n > 0) {
+                // Room was made: a suspended writer may go on.
+                revive(ctx, ino);
+            }
+            Handled::Reply(Ok(answer(result)))
+        }
+        Step::Blocked(_) => {
+            suspend(ctx, Suspended::PipeRead { filp, grant, len });
+            Handled::Suspend
+        }
+    }
+}
+
+/// write on pipe open file `filp` (on inode `ino`): all of it, EPIPE, or suspension.
+pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) -> Handled {
+    let who = ctx.who();
+    match write_step(ctx, ino, who, grant, len, 0) {
+        Step::Done(result) => {
+            if matches!(result, Ok(n) if n > 0) {
+                revive(ctx, ino);
+            }
+            Handled::Reply(Ok(answer(result)))
+        }
+        Step::Blocked(done) => {
+            suspend(ctx, Suspended::PipeWrite { filp, grant, len, done });
+            if done > 0 {
+                // Readers may take what went in, which may in turn let this write finish: then
+                // `revive` answers the caller itself.
+                revive(ctx, ino);
+            }
+            Handled::Suspend
+        }
+    }
+}
+
+fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) {
+    let who = ctx.requester();
+    let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
+    assert!(fp.suspended.is_none(), "a blocked process makes no call");
+    fp.suspended = Some(call);
+}
+
+/// The processes suspended on pipe `ino`, in slot order.
+fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspended)> {
+    let waiting: Vec<(ProcKey, Fproc)> =
+        ctx.state.fprocs.iter().filter(|(_, f)| f.suspended.is_some()).map(|(k, f)| (*k, f.clone())).collect();
+    waiting
+        .into_iter()
+        .filter_map(|(key, f)| {
+            let call = f.suspended?;
+            (ctx.state.filp(call.filp())?.ino == ino).then_some((key, f.ep, call))
+        })
+        .collect()
+}
+
+/// Finishes every call suspended on pipe `ino` that can finish now, answering each caller;
+/// repeats while anything moves (a reader's read makes room for a writer and the other way round).
+pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
+    while ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some()) {
+        let mut moved = false;
+        for (key, ep, call) in suspended_on(ctx, ino) {
+            let (step, before) = match call {
+                Suspended::PipeRead { grant, len, .. } => (read_step(ctx, ino, ep, grant, len), 0),
+                Suspended::PipeWrite { grant, len, done, .. } => (write_step(ctx, ino, ep, grant, len, done), done),
+            };
+            match step {
+                Step::Done(result) => {
+                    ctx.state.fprocs.get_mut_global(key).expect("listed just now").suspended = None;
+                    moved = true;
+                    ctx.reply(ep, answer(result));
+                }
+                Step::Blocked(done) if done != before => {
+                    let fp = ctx.state.fprocs.get_mut_global(key).expect("listed just now");
+                    if let Some(Suspended::PipeWrite { done: d, .. }) = fp.suspended.as_mut() {
+                        *d = done;
+                    }
+                    moved = true;
+                }
+                Step::Blocked(_) => {}
+            }
+        }
+        if !moved {
+            break;
+        }
+    }
+}

@@ -1,0 +1,520 @@
+//! The POSIX-behaviour suite, in the spirit of MINIX's `test*.c` programs: small tests that make
+//! real system calls and assert what a POSIX program would rely on, each result a named check in
+//! the [`Recorder`] (`posix.<topic>.<what>`). The suite passes when every check holds.
+//!
+//! Topics: process ids in parent and child; exit statuses through wait (exit codes, deaths by
+//! SIGTERM and SIGKILL, WNOHANG); orphans re-parented to init; file contents after
+//! write/lseek/read; an offset shared after fork and after dup/dup2; a pipe between parent and
+//! child (EOF once the writer is gone); link counts after link/unlink; mkdir/rmdir/getdents/chdir;
+//! heap growth by brk (the new memory is usable); mmap/munmap; exec of `/bin/true` and `/bin/false`
+//! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
+//! after setuid).
+//!
+//! Duties: it is the workload of every fault-injection run, so it must stay fast (a few hundred
+//! calls; well under a millisecond of wall time under `sim`) and never panic: a failed call is a
+//! failed check, whatever the system did. Invariant on return: every child is reaped, every
+//! descriptor closed, and every file it made removed (its scratch directory included), so once
+//! init exits no per-process state may remain anywhere — the consistency checker relies on that.
+
+use crate::errno::Errno;
+use crate::libc::Sys;
+use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::proto::vfs::flags::{O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use crate::proto::vfs::kind;
+use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::proto::vm::layout::{HEAP_LIMIT, PAGE};
+use crate::proto::{INIT_PID, Pid};
+use crate::vfs::state::OPEN_MAX;
+use crate::workload::report::Recorder;
+use std::fmt::Debug;
+
+/// The suite's scratch directory: every file it makes lives here, and it is removed at the end.
+const DIR: &str = "/tmp/posix";
+/// Permission bits of the files the suite creates.
+const FILE_MODE: u32 = 0o644;
+/// Permission bits of the directories it creates.
+const DIR_MODE: u32 = 0o755;
+/// What the file tests write: long enough to seek inside, short enough for one read.
+const GREETING: &[u8] = b"hello, samsara\n";
+/// Where "samsara" starts in [`GREETING`], for the seek test.
+const GREETING_WORD_AT: usize = 7;
+/// A buffer larger than anything the suite reads back, so a short read shows the true size.
+const READ_BUF: usize = 64;
+/// The exit code of the plain child of the wait test (any value but 0 and 1 tells exit codes
+/// apart from programs that merely succeed or fail).
+const CHILD_EXIT_CODE: i32 = 42;
+/// The exit code a child reports when the wait it was given never arrived.
+const GAVE_UP_CODE: i32 = 99;
+/// The exit code of a child whose exec returned (every exec here must not, or must fail).
+const EXEC_RETURNED_CODE: i32 = 127;
+/// Rounds a spinning child waits to be killed before giving up (each round is one getpid and a
+/// yield: the parent's kill comes within a few rounds under either engine, so this only bounds
+/// a broken kill).
+const SPIN_ROUNDS: u32 = 100_000;
+/// Rounds an orphan waits for init to adopt it (its parent's exit re-parents it at once; the
+/// bound only keeps a broken re-parenting from spinning for ever).
+const ADOPTION_ROUNDS: u32 = 100_000;
+/// A descriptor number dup2 targets: above anything the test has open, below OPEN_MAX.
+const DUP2_TARGET: i32 = 9;
+/// A descriptor number that is never open while the error tests run.
+const NEVER_OPEN_FD: i32 = 17;
+/// What goes through the pipe.
+const PING: &[u8] = b"ping";
+/// Pages brk grows the heap by: more than one, so the growth spans fresh pages.
+const BRK_PAGES: u64 = 3;
+/// Pages of the anonymous mapping.
+const MMAP_PAGES: u64 = 2;
+/// A byte pattern written to fresh memory and read back.
+const FILL: u8 = 0xA5;
+/// The unprivileged user the setuid test becomes.
+const UNPRIVILEGED_UID: u32 = 1000;
+/// The root user.
+const ROOT_UID: u32 = 0;
+/// A root-owned file no one else may write: made at boot with mode 0644.
+const ROOT_FILE: &str = "/etc/motd";
+
+/// One test of the suite.
+pub type Test = fn(&Sys<'_>, &Recorder);
+
+/// Every test, in the order they run.
+pub const TESTS: &[Test] = &[
+    process_ids,
+    wait_statuses,
+    signal_deaths,
+    orphans_go_to_init,
+    file_contents,
+    offset_shared_after_fork,
+    dup_and_dup2,
+    pipe_between_parent_and_child,
+    link_counts,
+    directories,
+    heap_growth,
+    anonymous_mappings,
+    exec_programs,
+    error_numbers,
+    setuid_drops_privilege,
+];
+
+/// Runs the whole suite in the calling process (init).
+pub fn run(sys: &Sys<'_>, rec: &Recorder) {
+    // A leftover directory (a previous suite in the same boot) would make mkdir fail: start clean.
+    if ok(rec, "posix.setup.scratch-dir", sys.mkdir(DIR, DIR_MODE)).is_none() {
+        return;
+    }
+    for test in TESTS {
+        test(sys, rec);
+    }
+    finish(sys, rec);
+}
+
+/// The end state the module promises: no child, no descriptor, no file left.
+fn finish(sys: &Sys<'_>, rec: &Recorder) {
+    let mut strays = 0;
+    while sys.wait().is_ok() {
+        strays += 1;
+    }
+    rec.expect_eq("posix.end.every-child-reaped", strays, 0);
+    let open: Vec<i32> = (0..OPEN_MAX as i32).filter(|&fd| sys.fstat(fd) != Err(Errno::EBADF)).collect();
+    rec.expect_eq("posix.end.every-descriptor-closed", open, Vec::new());
+    rec.expect_eq("posix.end.scratch-dir-removed", sys.rmdir(DIR), Ok(()));
+}
+
+// ---- helpers ------------------------------------------------------------------------------------
+
+/// Records that `result` succeeded; its value if it did.
+fn ok<T: Debug>(rec: &Recorder, name: &str, result: Result<T, Errno>) -> Option<T> {
+    match result {
+        Ok(value) => {
+            rec.check(name, true, String::new);
+            Some(value)
+        }
+        Err(e) => {
+            rec.check(name, false, || format!("failed with {e}"));
+            None
+        }
+    }
+}
+
+/// Records that `result` failed with `expected`.
+fn fails<T: Debug>(rec: &Recorder, name: &str, result: Result<T, Errno>, expected: Errno) -> bool {
+    let ok = matches!(result, Err(e) if e == expected);
+    rec.check(name, ok, || format!("expected {expected}, got {result:?}"))
+}
+
+/// A path in the scratch directory.
+fn path(name: &str) -> String {
+    format!("{DIR}/{name}")
+}
+
+/// Reads everything from the start of `fd` (one buffer's worth).
+fn read_all(sys: &Sys<'_>, fd: i32) -> Result<Vec<u8>, Errno> {
+    sys.lseek(fd, 0, SEEK_SET)?;
+    let mut buf = [0u8; READ_BUF];
+    let n = sys.read(fd, &mut buf)?;
+    Ok(buf[..n].to_vec())
+}
+
+/// Waits for `pid` and records that it ended with wait status `expected`.
+fn reap(sys: &Sys<'_>, rec: &Recorder, name: &str, pid: Pid, expected: i32) {
+    rec.expect_eq(name, sys.waitpid(pid, 0), Ok((pid, expected)));
+}
+
+/// A child's body that spins (calling getpid) until it is killed; it gives up after
+/// [`SPIN_ROUNDS`].
+fn spin_until_killed(sys: &Sys<'_>) -> i32 {
+    for _ in 0..SPIN_ROUNDS {
+        if sys.getpid().is_err() {
+            break;
+        }
+        sys.proc().yield_now();
+    }
+    GAVE_UP_CODE
+}
+
+// ---- the tests ----------------------------------------------------------------------------------
+
+/// getpid and getppid in init and in a child; the child's pid is what fork returned.
+fn process_ids(sys: &Sys<'_>, rec: &Recorder) {
+    rec.expect_eq("posix.ids.init-is-pid-1", sys.getpid(), Ok(INIT_PID));
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        child_rec.expect_eq("posix.ids.child-ppid-is-parent", c.getppid(), Ok(INIT_PID));
+        // The low byte of the child's own pid goes back through its exit status.
+        c.getpid().map_or(GAVE_UP_CODE, |pid| pid & 0xff)
+    });
+    if let Some(pid) = ok(rec, "posix.ids.fork", forked) {
+        rec.check("posix.ids.child-pid-differs", pid != INIT_PID && pid > 0, || format!("fork returned {pid}"));
+        reap(sys, rec, "posix.ids.child-getpid-is-fork-result", pid, exit_status(pid & 0xff));
+    }
+}
+
+/// Exit codes through wait, WNOHANG on a running and on a reaped child, ECHILD after.
+fn wait_statuses(sys: &Sys<'_>, rec: &Recorder) {
+    if let Some(pid) = ok(rec, "posix.wait.fork", sys.fork(|_| CHILD_EXIT_CODE)) {
+        reap(sys, rec, "posix.wait.exit-code", pid, exit_status(CHILD_EXIT_CODE));
+        fails(rec, "posix.wait.reaped-child-is-gone", sys.waitpid(pid, WNOHANG), Errno::ECHILD);
+    }
+    if let Some(pid) = ok(rec, "posix.wait.fork-spinner", sys.fork(|c| spin_until_killed(c))) {
+        rec.expect_eq("posix.wait.wnohang-on-running-child", sys.waitpid(pid, WNOHANG).map(|r| r.0), Ok(0));
+        ok(rec, "posix.wait.kill-spinner", sys.kill(pid, sig::SIGKILL));
+        reap(sys, rec, "posix.wait.spinner-reaped", pid, signal_status(sig::SIGKILL));
+    }
+    fails(rec, "posix.wait.echild-without-children", sys.wait(), Errno::ECHILD);
+}
+
+/// Deaths by SIGTERM and SIGKILL as wait reports them.
+fn signal_deaths(sys: &Sys<'_>, rec: &Recorder) {
+    for (signal, name) in [(sig::SIGTERM, "posix.signal.sigterm-status"), (sig::SIGKILL, "posix.signal.sigkill-status")]
+    {
+        let Some(pid) = ok(rec, "posix.signal.fork", sys.fork(|c| spin_until_killed(c))) else { continue };
+        ok(rec, "posix.signal.kill", sys.kill(pid, signal));
+        reap(sys, rec, name, pid, signal_status(signal));
+    }
+    fails(rec, "posix.signal.bad-signal-einval", sys.kill(INIT_PID, sig::NSIG + 1), Errno::EINVAL);
+}
+
+/// A grandchild whose parent exits is adopted by init, which reaps it.
+fn orphans_go_to_init(sys: &Sys<'_>, rec: &Recorder) {
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let grandchild = c.fork(|g| {
+            for _ in 0..ADOPTION_ROUNDS {
+                match g.getppid() {
+                    Ok(INIT_PID) => return CHILD_EXIT_CODE,
+                    Ok(_) => g.proc().yield_now(),
+                    Err(_) => break,
+                }
+            }
+            GAVE_UP_CODE
+        });
+        // The parent exits at once, with the grandchild's pid's low byte for init to match.
+        ok(&child_rec, "posix.orphan.fork-grandchild", grandchild).map_or(GAVE_UP_CODE, |pid| pid & 0xff)
+    });
+    let Some(child) = ok(rec, "posix.orphan.fork", forked) else { return };
+    let Ok((_, status)) = sys.waitpid(child, 0) else {
+        rec.check("posix.orphan.parent-reaped", false, || "wait for the orphan's parent failed".into());
+        return;
+    };
+    match sys.wait() {
+        Ok((orphan, orphan_status)) => {
+            rec.expect_eq("posix.orphan.init-reaps-the-orphan", exit_status(orphan & 0xff), status);
+            rec.expect_eq("posix.orphan.saw-init-as-parent", orphan_status, exit_status(CHILD_EXIT_CODE));
+        }
+        Err(e) => {
+            rec.check("posix.orphan.init-reaps-the-orphan", false, || format!("init's wait failed with {e}"));
+        }
+    }
+}
+
+/// write, lseek (SET, CUR, END), read back, read at the end, fstat's size.
+fn file_contents(sys: &Sys<'_>, rec: &Recorder) {
+    let file = path("data");
+    let Some(fd) = ok(rec, "posix.file.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    let len = GREETING.len();
+    rec.expect_eq("posix.file.write-count", sys.write(fd, GREETING), Ok(len));
+    rec.expect_eq("posix.file.offset-after-write", sys.lseek(fd, 0, SEEK_CUR), Ok(len as i64));
+    rec.expect_eq("posix.file.read-back", read_all(sys, fd), Ok(GREETING.to_vec()));
+    let mut buf = [0u8; READ_BUF];
+    rec.expect_eq("posix.file.read-at-end-is-zero", sys.read(fd, &mut buf), Ok(0));
+    rec.expect_eq("posix.file.seek-set", sys.lseek(fd, GREETING_WORD_AT as i64, SEEK_SET), Ok(GREETING_WORD_AT as i64));
+    let n = sys.read(fd, &mut buf).unwrap_or(0);
+    rec.expect_eq("posix.file.read-after-seek", &buf[..n], &GREETING[GREETING_WORD_AT..]);
+    rec.expect_eq("posix.file.seek-end", sys.lseek(fd, 0, SEEK_END), Ok(len as i64));
+    fails(rec, "posix.file.seek-before-start-einval", sys.lseek(fd, -1, SEEK_SET), Errno::EINVAL);
+    rec.expect_eq("posix.file.fstat-size", sys.fstat(fd).map(|s| (s.size, s.kind)), Ok((len as u64, kind::REGULAR)));
+    ok(rec, "posix.file.close", sys.close(fd));
+    // A new open starts at offset 0 and sees the same bytes.
+    if let Some(fd) = ok(rec, "posix.file.reopen", sys.open(&file, O_RDONLY, 0)) {
+        let n = sys.read(fd, &mut buf).unwrap_or(0);
+        rec.expect_eq("posix.file.contents-after-reopen", &buf[..n], GREETING);
+        fails(rec, "posix.file.write-on-read-only-ebadf", sys.write(fd, GREETING), Errno::EBADF);
+        ok(rec, "posix.file.close-reopened", sys.close(fd));
+    }
+    ok(rec, "posix.file.unlink", sys.unlink(&file));
+}
+
+/// A descriptor inherited over fork shares its offset: the child's write moves the parent's.
+fn offset_shared_after_fork(sys: &Sys<'_>, rec: &Recorder) {
+    const CHILD_PART: &[u8] = b"child ";
+    const PARENT_PART: &[u8] = b"parent";
+    let file = path("shared");
+    let Some(fd) = ok(rec, "posix.fork-offset.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    let forked = sys.fork(move |c| if c.write(fd, CHILD_PART) == Ok(CHILD_PART.len()) { 0 } else { 1 });
+    if let Some(pid) = ok(rec, "posix.fork-offset.fork", forked) {
+        reap(sys, rec, "posix.fork-offset.child-wrote", pid, exit_status(0));
+        rec.expect_eq(
+            "posix.fork-offset.offset-moved-by-child",
+            sys.lseek(fd, 0, SEEK_CUR),
+            Ok(CHILD_PART.len() as i64),
+        );
+        rec.expect_eq("posix.fork-offset.parent-write", sys.write(fd, PARENT_PART), Ok(PARENT_PART.len()));
+        rec.expect_eq("posix.fork-offset.contents", read_all(sys, fd), Ok([CHILD_PART, PARENT_PART].concat()));
+    }
+    ok(rec, "posix.fork-offset.close", sys.close(fd));
+    ok(rec, "posix.fork-offset.unlink", sys.unlink(&file));
+}
+
+/// dup and dup2 share the open file (and its offset); closing one leaves the other working.
+fn dup_and_dup2(sys: &Sys<'_>, rec: &Recorder) {
+    let file = path("dup");
+    let Some(fd) = ok(rec, "posix.dup.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    let Some(copy) = ok(rec, "posix.dup.dup", sys.dup(fd)) else {
+        let _ = sys.close(fd);
+        let _ = sys.unlink(&file);
+        return;
+    };
+    rec.check("posix.dup.lowest-free-descriptor", copy == fd + 1, || format!("dup of {fd} gave {copy}"));
+    rec.expect_eq("posix.dup.write", sys.write(fd, b"abc"), Ok(3));
+    rec.expect_eq("posix.dup.shared-offset", sys.lseek(copy, 0, SEEK_CUR), Ok(3));
+    rec.expect_eq("posix.dup.dup2-returns-target", sys.dup2(fd, DUP2_TARGET), Ok(DUP2_TARGET));
+    ok(rec, "posix.dup.close-original", sys.close(fd));
+    rec.expect_eq("posix.dup.write-through-dup2", sys.write(DUP2_TARGET, b"def"), Ok(3));
+    rec.expect_eq("posix.dup.contents", read_all(sys, copy), Ok(b"abcdef".to_vec()));
+    fails(rec, "posix.dup.closed-original-ebadf", sys.write(fd, b"x"), Errno::EBADF);
+    fails(rec, "posix.dup.dup2-of-closed-ebadf", sys.dup2(fd, DUP2_TARGET), Errno::EBADF);
+    ok(rec, "posix.dup.close-copy", sys.close(copy));
+    ok(rec, "posix.dup.close-dup2", sys.close(DUP2_TARGET));
+    ok(rec, "posix.dup.unlink", sys.unlink(&file));
+}
+
+/// A child writes into a pipe and exits; the parent reads the bytes, then EOF.
+fn pipe_between_parent_and_child(sys: &Sys<'_>, rec: &Recorder) {
+    let Some((read_end, write_end)) = ok(rec, "posix.pipe.create", sys.pipe()) else { return };
+    let forked = sys.fork(move |c| {
+        let _ = c.close(read_end);
+        if c.write(write_end, PING) == Ok(PING.len()) { 0 } else { 1 }
+        // The write end closes when the child exits.
+    });
+    ok(rec, "posix.pipe.parent-closes-write-end", sys.close(write_end));
+    if let Some(pid) = ok(rec, "posix.pipe.fork", forked) {
+        let mut buf = [0u8; READ_BUF];
+        let n = sys.read(read_end, &mut buf).unwrap_or(0);
+        rec.expect_eq("posix.pipe.bytes-arrive", &buf[..n], PING);
+        rec.expect_eq("posix.pipe.eof-when-writer-exits", sys.read(read_end, &mut buf), Ok(0));
+        reap(sys, rec, "posix.pipe.writer-status", pid, exit_status(0));
+    }
+    fails(rec, "posix.pipe.lseek-espipe", sys.lseek(read_end, 0, SEEK_SET), Errno::ESPIPE);
+    ok(rec, "posix.pipe.close-read-end", sys.close(read_end));
+}
+
+/// Link counts through link and unlink; the data lives while one name does.
+fn link_counts(sys: &Sys<'_>, rec: &Recorder) {
+    let (first, second) = (path("link-a"), path("link-b"));
+    let Some(fd) = ok(rec, "posix.link.create", sys.open(&first, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.link.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.link.close", sys.close(fd));
+    rec.expect_eq("posix.link.one-link", sys.stat(&first).map(|s| s.nlink), Ok(1));
+    ok(rec, "posix.link.link", sys.link(&first, &second));
+    rec.expect_eq("posix.link.two-links", sys.stat(&first).map(|s| s.nlink), Ok(2));
+    rec.expect_eq("posix.link.same-inode", sys.stat(&second).map(|s| s.ino), sys.stat(&first).map(|s| s.ino));
+    fails(rec, "posix.link.existing-name-eexist", sys.link(&first, &second), Errno::EEXIST);
+    ok(rec, "posix.link.unlink-first", sys.unlink(&first));
+    fails(rec, "posix.link.unlinked-name-enoent", sys.stat(&first), Errno::ENOENT);
+    rec.expect_eq("posix.link.one-link-left", sys.stat(&second).map(|s| s.nlink), Ok(1));
+    if let Some(fd) = ok(rec, "posix.link.open-second", sys.open(&second, O_RDONLY, 0)) {
+        rec.expect_eq("posix.link.data-survives", read_all(sys, fd), Ok(GREETING.to_vec()));
+        ok(rec, "posix.link.close-second", sys.close(fd));
+    }
+    ok(rec, "posix.link.unlink-second", sys.unlink(&second));
+    fails(rec, "posix.link.gone-enoent", sys.stat(&second), Errno::ENOENT);
+}
+
+/// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.
+fn directories(sys: &Sys<'_>, rec: &Recorder) {
+    let dir = path("dir");
+    let names = ["one", "two"];
+    if ok(rec, "posix.dir.mkdir", sys.mkdir(&dir, DIR_MODE)).is_none() {
+        return;
+    }
+    fails(rec, "posix.dir.mkdir-again-eexist", sys.mkdir(&dir, DIR_MODE), Errno::EEXIST);
+    for name in names {
+        if let Ok(fd) = sys.open(&format!("{dir}/{name}"), O_CREAT | O_WRONLY | O_EXCL, FILE_MODE) {
+            let _ = sys.close(fd);
+        }
+    }
+    let listed = sys.list_dir(&dir).map(|entries| {
+        let mut found: Vec<String> = entries.into_iter().map(|e| e.name).filter(|n| n != "." && n != "..").collect();
+        found.sort();
+        found
+    });
+    rec.expect_eq("posix.dir.getdents-lists-the-files", listed, Ok(names.iter().map(|n| n.to_string()).collect()));
+    fails(rec, "posix.dir.rmdir-non-empty-enotempty", sys.rmdir(&dir), Errno::ENOTEMPTY);
+    if ok(rec, "posix.dir.chdir", sys.chdir(&dir)).is_some() {
+        rec.expect_eq("posix.dir.relative-stat", sys.stat(names[0]).map(|s| s.kind), Ok(kind::REGULAR));
+        fails(rec, "posix.dir.relative-missing-enoent", sys.stat("three"), Errno::ENOENT);
+        ok(rec, "posix.dir.chdir-back", sys.chdir("/"));
+    }
+    fails(rec, "posix.dir.file-as-dir-enotdir", sys.open(&format!("{dir}/one/x"), O_RDONLY, 0), Errno::ENOTDIR);
+    fails(
+        rec,
+        "posix.dir.o-directory-on-file",
+        sys.open(&format!("{dir}/one"), O_RDONLY | O_DIRECTORY, 0),
+        Errno::ENOTDIR,
+    );
+    for name in names {
+        ok(rec, "posix.dir.unlink-entry", sys.unlink(&format!("{dir}/{name}")));
+    }
+    ok(rec, "posix.dir.rmdir", sys.rmdir(&dir));
+    fails(rec, "posix.dir.removed-enoent", sys.stat(&dir), Errno::ENOENT);
+    fails(rec, "posix.dir.rmdir-missing-enoent", sys.rmdir(&dir), Errno::ENOENT);
+}
+
+/// brk grows the heap into usable memory and shrinks it back; past the limit is ENOMEM.
+fn heap_growth(sys: &Sys<'_>, rec: &Recorder) {
+    let Some(start) = ok(rec, "posix.brk.query", sys.brk(0)) else { return };
+    let end = start + BRK_PAGES * PAGE;
+    rec.expect_eq("posix.brk.grows", sys.brk(end), Ok(end));
+    let fill = vec![FILL; (end - start) as usize];
+    let mut back = vec![0u8; fill.len()];
+    let usable = sys.proc().mem_write(start, &fill).is_ok() && sys.proc().mem_read(start, &mut back).is_ok();
+    rec.check("posix.brk.new-memory-usable", usable && back == fill, || "the grown heap did not keep its bytes".into());
+    rec.expect_eq("posix.brk.shrinks", sys.brk(start), Ok(start));
+    fails(rec, "posix.brk.past-limit-enomem", sys.brk(HEAP_LIMIT + PAGE), Errno::ENOMEM);
+    rec.expect_eq("posix.brk.unchanged-after-failure", sys.brk(0), Ok(start));
+}
+
+/// An anonymous mapping is zeroed and usable; after munmap it is gone.
+fn anonymous_mappings(sys: &Sys<'_>, rec: &Recorder) {
+    let len = MMAP_PAGES * PAGE;
+    let Some(addr) = ok(rec, "posix.mmap.map", sys.mmap(len, true)) else { return };
+    rec.check("posix.mmap.page-aligned", addr % PAGE == 0, || format!("mapped at {addr:#x}"));
+    let mut back = vec![FILL; len as usize];
+    let zeroed = sys.proc().mem_read(addr, &mut back).is_ok() && back.iter().all(|&b| b == 0);
+    rec.check("posix.mmap.zeroed", zeroed, || "a fresh mapping was not zero".into());
+    let fill = vec![FILL; len as usize];
+    let usable = sys.proc().mem_write(addr, &fill).is_ok() && sys.proc().mem_read(addr, &mut back).is_ok();
+    rec.check("posix.mmap.usable", usable && back == fill, || "the mapping did not keep its bytes".into());
+    ok(rec, "posix.mmap.munmap", sys.munmap(addr, len));
+    let mut byte = [0u8; 1];
+    rec.check("posix.mmap.gone-after-munmap", sys.proc().mem_read(addr, &mut byte).is_err(), || {
+        "memory stayed readable after munmap".into()
+    });
+    fails(rec, "posix.mmap.munmap-unaligned-einval", sys.munmap(addr + 1, len), Errno::EINVAL);
+}
+
+/// exec of `/bin/true` and `/bin/false` (their exit statuses), and execs that fail.
+fn exec_programs(sys: &Sys<'_>, rec: &Recorder) {
+    for (program, code, name) in
+        [("/bin/true", 0, "posix.exec.true-exits-0"), ("/bin/false", 1, "posix.exec.false-exits-1")]
+    {
+        let forked = sys.fork(move |c| {
+            c.exec(program, &[program]);
+            EXEC_RETURNED_CODE
+        });
+        if let Some(pid) = ok(rec, "posix.exec.fork", forked) {
+            reap(sys, rec, name, pid, exit_status(code));
+        }
+    }
+    // Failed execs return to the caller, which goes on: try them in a child all the same, so a
+    // wrong success cannot replace init.
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let missing = c.exec(&path("no-such-program"), &["no-such-program"]);
+        child_rec.expect_eq("posix.exec.missing-enoent", missing, Errno::ENOENT);
+        let not_executable = c.exec(ROOT_FILE, &["motd"]);
+        child_rec.expect_eq("posix.exec.not-executable-eacces", not_executable, Errno::EACCES);
+        child_rec.expect_eq("posix.exec.caller-survives", c.getppid(), Ok(INIT_PID));
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.exec.fork-failing", forked) {
+        reap(sys, rec, "posix.exec.failed-exec-child-status", pid, exit_status(0));
+    }
+}
+
+/// The error numbers of common mistakes.
+fn error_numbers(sys: &Sys<'_>, rec: &Recorder) {
+    let mut buf = [0u8; READ_BUF];
+    fails(rec, "posix.errno.read-unopened-ebadf", sys.read(NEVER_OPEN_FD, &mut buf), Errno::EBADF);
+    fails(rec, "posix.errno.close-unopened-ebadf", sys.close(NEVER_OPEN_FD), Errno::EBADF);
+    fails(rec, "posix.errno.close-negative-ebadf", sys.close(-1), Errno::EBADF);
+    fails(rec, "posix.errno.open-missing-enoent", sys.open(&path("missing"), O_RDONLY, 0), Errno::ENOENT);
+    fails(
+        rec,
+        "posix.errno.missing-parent-enoent",
+        sys.open(&path("missing/file"), O_CREAT | O_WRONLY, FILE_MODE),
+        Errno::ENOENT,
+    );
+    let file = path("exclusive");
+    if let Some(fd) = ok(rec, "posix.errno.create", sys.open(&file, O_CREAT | O_EXCL | O_WRONLY, FILE_MODE)) {
+        ok(rec, "posix.errno.close", sys.close(fd));
+        fails(rec, "posix.errno.o-excl-eexist", sys.open(&file, O_CREAT | O_EXCL | O_WRONLY, FILE_MODE), Errno::EEXIST);
+        fails(rec, "posix.errno.mkdir-over-file-eexist", sys.mkdir(&file, DIR_MODE), Errno::EEXIST);
+        fails(rec, "posix.errno.rmdir-file-enotdir", sys.rmdir(&file), Errno::ENOTDIR);
+        ok(rec, "posix.errno.unlink", sys.unlink(&file));
+    }
+    fails(rec, "posix.errno.unlink-dir-eisdir", sys.unlink(DIR), Errno::EISDIR);
+    fails(rec, "posix.errno.wait-no-children-echild", sys.wait(), Errno::ECHILD);
+    fails(rec, "posix.errno.waitpid-stranger-echild", sys.waitpid(INIT_PID + 1_000, 0), Errno::ECHILD);
+    fails(rec, "posix.errno.kill-missing-esrch", sys.kill(INIT_PID + 1_000, sig::SIGTERM), Errno::ESRCH);
+}
+
+/// After setuid to an ordinary user, going back to root is EPERM and root's files are closed to
+/// writing (EACCES).
+fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Recorder) {
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.setuid.become-user", c.setuid(UNPRIVILEGED_UID));
+        rec.expect_eq(
+            "posix.setuid.uid-changed",
+            c.getuid().map(|ids| (ids.uid, ids.euid)),
+            Ok((UNPRIVILEGED_UID, UNPRIVILEGED_UID)),
+        );
+        fails(&rec, "posix.setuid.back-to-root-eperm", c.setuid(ROOT_UID), Errno::EPERM);
+        fails(&rec, "posix.setuid.write-root-file-eacces", c.open(ROOT_FILE, O_WRONLY, 0), Errno::EACCES);
+        fails(&rec, "posix.setuid.kill-init-eperm", c.kill(INIT_PID, 0), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.setuid.fork", forked) {
+        reap(sys, rec, "posix.setuid.child-status", pid, exit_status(0));
+    }
+    rec.expect_eq("posix.setuid.parent-still-root", sys.getuid().map(|ids| ids.uid), Ok(ROOT_UID));
+}

@@ -1,0 +1,1003 @@
+//! The "strace replay" workload, replaying half: a [`NormalisedTrace`] played back as samsara
+//! processes making samsara calls, with the recorded process tree and real execs.
+//!
+//! Roles. init plays strace's part: it builds the sandbox ([`super::sandbox`]), forks each traced
+//! program's root process with stand-ins for stdin, stdout and stderr on fds 0, 1 and 2, then
+//! reaps until no child is left (the roots and every orphan it adopts), gathers the reports and
+//! cleans up its control files. Each traced pid becomes one samsara process that replays that
+//! pid's steps in log order: a `Fork` forks a child that replays the child pid's steps, `Wait`
+//! waits for the mapped child, `Exit` exits with the recorded status. A process whose log ends
+//! with a death by signal waits (spinning on getpid) to be killed, as the log says it was.
+//!
+//! Exec is a real exec. Every program the log exec'd exists in the sandbox as a program file
+//! naming the `replay` program (`programs::workload`). Before the exec the process writes its plan
+//! (its remaining steps and those of its later children, its fd map, its children, its working
+//! directory and the checks it has not reported yet) to `CONTROL_DIR/plan.PID`, then execs the
+//! recorded path with the recorded argv. The new image, the `replay` program, finds its plan by
+//! its own pid (exec keeps it), removes the file and goes on; so argv stays as recorded and the
+//! old image is really gone. Descriptors the log opened close-on-exec are closed just before.
+//!
+//! Reports. A process forked from init's side holds the [`Recorder`]; after an exec a process has
+//! no way to it but the file system, so it keeps its checks and counters and, when it ends, appends
+//! them as one JSON line to `CONTROL_DIR/results`, which init merges once everyone is gone.
+//!
+//! Comparisons, where the recorded result is deterministic: success against failure of every
+//! call, and the errno name of failures; the byte counts of read, write and copy; lseek's offset;
+//! getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its traced
+//! pid) and its status against the child's recorded end. A mismatch is a failed check named
+//! `replay.line-N` saying what was recorded and what happened. Not compared: pids, addresses,
+//! fd numbers (fds are mapped: a traced fd stands for whatever samsara returned for it), stat
+//! contents.
+//!
+//! Skipped at replay (counted in `replay.skipped` with the normaliser's own, each reason in
+//! `replay.skipped.REASON`): calls on fds a skipped call made (sockets...), waits that only poll
+//! (`WNOHANG` recorded as "none yet": timing), kills and waits aimed at processes this one did not
+//! fork, signals samsara lacks, brk before any `brk(NULL)`, munmap of addresses no replayed mmap
+//! returned. File-backed mmaps are replayed as anonymous ones of the same length
+//! (`replay.mmap-file-as-anonymous`).
+//!
+//! Duties: no input makes the replay panic; every process reports exactly once (checked by init:
+//! `replay.every-process-reported`); nothing is left of the control files at the end.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use super::sandbox::{self, CONTROL_DIR, STDERR, STDIN, STDOUT, Setup};
+use super::{CallResult, LoadError, NormalisedTrace, OpenFlags, ProcessEnd, ProcessTree, TraceOp, TraceStep, Whence};
+use crate::errno::Errno;
+use crate::libc::Sys;
+use crate::proto::Pid;
+use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use crate::proto::vfs::mode::PERM_MASK;
+use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::vfs::state::MAX_FILE_SIZE;
+use crate::workload::report::{Recorder, WorkloadReport};
+
+/// The results file: one JSON report per line, from processes that had no recorder.
+const RESULTS: &str = "/tmp/replay/results";
+/// Permission bits of the control directory and its files.
+const CONTROL_DIR_MODE: u32 = 0o755;
+const CONTROL_FILE_MODE: u32 = 0o644;
+/// Permission bits for a file the log created without giving a mode.
+const DEFAULT_CREATE_MODE: u32 = 0o644;
+/// The most bytes one replayed read, write or copy moves: the largest file samsara holds, so no
+/// replayed transfer is cut short by the cap on a file samsara could have.
+const IO_MAX_BYTES: u64 = MAX_FILE_SIZE;
+/// Bytes per read+write round of a replayed copy.
+const COPY_CHUNK: usize = 16 * 1024;
+/// The largest mmap replayed: 16 MiB is a quarter of the default machine's memory, far above
+/// what the fixtures map (about 2 MiB for libc), so one odd log cannot starve the system.
+const MMAP_MAX_BYTES: u64 = 16 * 1024 * 1024;
+/// An fd number samsara never has open: a call the log shows failing on an fd the replay never
+/// mapped uses it, so samsara fails too (EBADF).
+const NEVER_OPEN_FD: i32 = -1;
+/// Exit status of the `replay` program when it finds no plan (126, the shell's "cannot run").
+pub const NO_PLAN_STATUS: i32 = 126;
+/// Exit status of a process that waited to be killed, as its log says, and never was.
+const NOT_KILLED_STATUS: i32 = 125;
+/// Rounds (a getpid and a yield each) a process waits for the kill its log ends with; its killer
+/// sends it within a few rounds under either engine, so this only bounds a replay gone astray.
+const LINGER_ROUNDS: u32 = 100_000;
+/// Bytes read per call when reading a plan or the results back.
+const READ_CHUNK: usize = 16 * 1024;
+
+/// Signal names a log may carry that samsara has, with their numbers.
+const SIGNALS: [(&str, i32); 6] = [
+    ("0", 0),
+    ("SIGKILL", sig::SIGKILL),
+    ("SIGTERM", sig::SIGTERM),
+    ("SIGSEGV", sig::SIGSEGV),
+    ("SIGPIPE", sig::SIGPIPE),
+    ("SIGCHLD", sig::SIGCHLD),
+];
+
+fn signal_number(name: &str) -> Option<i32> {
+    SIGNALS.iter().find(|(known, _)| *known == name).map(|(_, n)| *n)
+}
+
+/// The wait status a process's recorded end stands for.
+fn end_status(end: &ProcessEnd) -> Option<i32> {
+    match end {
+        ProcessEnd::Exited { status } => Some(exit_status(*status)),
+        ProcessEnd::Killed { signal, .. } => signal_number(signal).map(signal_status),
+    }
+}
+
+/// A trace ready to replay: the normalised log and the sandbox it needs.
+#[derive(Clone, Debug)]
+pub struct Replay {
+    /// The calls, their results and the process tree.
+    pub trace: NormalisedTrace,
+    /// What the sandbox holds before the replay starts.
+    pub setup: Setup,
+}
+
+/// One traced fd as the replay maps it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+struct Fd {
+    /// The samsara fd standing for it.
+    fd: i32,
+    /// Whether the log opened it close-on-exec.
+    close_on_exec: bool,
+}
+
+/// What one replaying process carries, and what crosses an exec in its plan file.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct Plan {
+    /// The traced pid this process plays.
+    pid: u32,
+    /// Its remaining steps and those of its descendants, in log order.
+    steps: Vec<TraceStep>,
+    /// The log's process tree (ends are compared against).
+    tree: ProcessTree,
+    /// Its working directory, trace-side.
+    cwd: String,
+    /// Traced fd -> samsara fd.
+    fds: BTreeMap<i32, Fd>,
+    /// Traced pid -> samsara pid of the children it forked and has not reaped.
+    children: BTreeMap<u32, Pid>,
+    /// Checks and counters not reported yet (used when the process has no recorder).
+    report: WorkloadReport,
+}
+
+/// A mapping the replay made for a traced mmap.
+#[derive(Clone, Copy, Debug)]
+struct Mapping {
+    /// Where the traced process got it.
+    trace: u64,
+    /// Its length.
+    len: u64,
+    /// Where samsara put it.
+    addr: u64,
+}
+
+/// Address-space facts that live as long as an image (an exec forgets them).
+#[derive(Clone, Debug, Default)]
+struct Memory {
+    /// The traced break and samsara's, once a `brk(NULL)` told both.
+    brk: Option<(u64, u64)>,
+    /// Replayed mappings, oldest first.
+    maps: Vec<Mapping>,
+}
+
+/// How a replayed result is held against the recorded one (beyond success and errno).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Values {
+    /// Only success or failure (and the errno) count.
+    Ignore,
+    /// The returned numbers must be equal.
+    Exact,
+    /// Both zero or both non-zero.
+    ZeroOrNot,
+}
+
+/// One replaying process.
+struct Replayer {
+    plan: Plan,
+    /// The workload's recorder, until an exec leaves it behind.
+    recorder: Option<Recorder>,
+    memory: Memory,
+}
+
+/// The traced pid and every process it forked, transitively.
+fn descendants(tree: &ProcessTree, pid: u32) -> BTreeSet<u32> {
+    let mut found = BTreeSet::from([pid]);
+    let mut queue = vec![pid];
+    while let Some(next) = queue.pop() {
+        for &child in tree.children_of(next) {
+            if found.insert(child) {
+                queue.push(child);
+            }
+        }
+    }
+    found
+}
+
+/// The steps of `pid` and of its descendants among `steps`.
+fn steps_of_family(steps: &[TraceStep], tree: &ProcessTree, pid: u32) -> Vec<TraceStep> {
+    let family = descendants(tree, pid);
+    steps.iter().filter(|step| family.contains(&step.pid)).cloned().collect()
+}
+
+fn plan_path(pid: Pid) -> String {
+    format!("{CONTROL_DIR}/plan.{pid}")
+}
+
+/// samsara's open flags for the log's.
+fn open_flags(flags: &OpenFlags) -> u32 {
+    let access = match (flags.read, flags.write) {
+        (true, true) => O_RDWR,
+        (false, true) => O_WRONLY,
+        _ => O_RDONLY,
+    };
+    let bits = [
+        (flags.create, O_CREAT),
+        (flags.exclusive, O_EXCL),
+        (flags.truncate, O_TRUNC),
+        (flags.append, O_APPEND),
+        (flags.directory, O_DIRECTORY),
+    ];
+    bits.iter().filter(|(on, _)| *on).fold(access, |all, (_, bit)| all | bit)
+}
+
+fn whence(whence: Whence) -> u32 {
+    match whence {
+        Whence::Set => SEEK_SET,
+        Whence::Current => SEEK_CUR,
+        Whence::End => SEEK_END,
+    }
+}
+
+/// A short name of a step's call for messages (the op without its data).
+fn describe(op: &TraceOp) -> String {
+    match op {
+        TraceOp::Fork { child_pid } => format!("fork() = {child_pid}"),
+        TraceOp::Exec { path, .. } => format!("execve({path})"),
+        TraceOp::Exit { status } => format!("exit({status})"),
+        TraceOp::Wait { pid, nohang } => format!("wait4({pid}{})", if *nohang { ", WNOHANG" } else { "" }),
+        TraceOp::Kill { pid, signal } => format!("kill({pid}, {signal})"),
+        TraceOp::Getpid => "getpid()".into(),
+        TraceOp::Getppid => "getppid()".into(),
+        TraceOp::Brk { addr } => format!("brk({addr:#x})"),
+        TraceOp::Mmap { len, fd } => format!("mmap({len}, fd {fd:?})"),
+        TraceOp::Munmap { addr, len } => format!("munmap({addr:#x}, {len})"),
+        TraceOp::Open { path, .. } => format!("open({path})"),
+        TraceOp::Read { fd, len } => format!("read({fd}, {len})"),
+        TraceOp::Write { fd, len, .. } => format!("write({fd}, {len})"),
+        TraceOp::Copy { from_fd, to_fd, len } => format!("copy({from_fd} -> {to_fd}, {len})"),
+        TraceOp::Close { fd } => format!("close({fd})"),
+        TraceOp::Lseek { fd, offset, whence } => format!("lseek({fd}, {offset}, {whence:?})"),
+        TraceOp::Unlink { path } => format!("unlink({path})"),
+        TraceOp::Mkdir { path, .. } => format!("mkdir({path})"),
+        TraceOp::Rmdir { path } => format!("rmdir({path})"),
+        TraceOp::Rename { from, to } => format!("rename({from}, {to})"),
+        TraceOp::Chdir { path } => format!("chdir({path})"),
+        TraceOp::Stat { path } => format!("stat({path})"),
+        TraceOp::Fstat { fd } => format!("fstat({fd})"),
+        TraceOp::Pipe { .. } => "pipe()".into(),
+        TraceOp::Dup { fd, .. } => format!("dup({fd})"),
+        TraceOp::Dup2 { old, new } => format!("dup2({old}, {new})"),
+        TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
+    }
+}
+
+fn recorded_text(recorded: &CallResult) -> String {
+    match recorded {
+        CallResult::Value { value, .. } => value.to_string(),
+        CallResult::Error { errno, .. } => errno.clone(),
+        CallResult::Unknown { .. } => "?".into(),
+        CallResult::Unfinished => "unfinished".into(),
+    }
+}
+
+/// Reads the whole file `path`.
+fn read_file(sys: &Sys<'_>, path: &str) -> Result<Vec<u8>, Errno> {
+    let fd = sys.open(path, O_RDONLY, 0)?;
+    let mut all = Vec::new();
+    let mut buf = vec![0u8; READ_CHUNK];
+    let read = loop {
+        match sys.read(fd, &mut buf) {
+            Ok(0) => break Ok(all),
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+            Err(e) => break Err(e),
+        }
+    };
+    let closed = sys.close(fd);
+    read.and_then(|all| closed.map(|()| all))
+}
+
+/// Writes `bytes` to `path` opened with `flags` (one write, so appends by different processes do
+/// not interleave).
+fn write_file(sys: &Sys<'_>, path: &str, flags: u32, bytes: &[u8]) -> Result<(), Errno> {
+    let fd = sys.open(path, flags, CONTROL_FILE_MODE)?;
+    let written = match sys.write(fd, bytes) {
+        Ok(n) if n == bytes.len() => Ok(()),
+        Ok(_) => Err(Errno::ENOSPC),
+        Err(e) => Err(e),
+    };
+    let closed = sys.close(fd);
+    written.and(closed)
+}
+
+impl Replay {
+    /// Plans the sandbox of `trace`.
+    pub fn new(trace: NormalisedTrace) -> Replay {
+        let setup = sandbox::plan(&trace);
+        Replay { trace, setup }
+    }
+
+    /// Reads, parses and normalises the log at `path`; errors name the file and the line.
+    pub fn load(path: &Path) -> Result<Replay, LoadError> {
+        let log = super::parse_file(path)?;
+        Ok(Replay::new(super::normalise(&log)))
+    }
+
+    /// init's part (see the module docs): set up, start the roots, reap, gather, clean up.
+    pub fn run(&self, sys: &Sys<'_>, rec: &Recorder) {
+        let trace = &self.trace;
+        rec.count("replay.steps", trace.steps.len() as u64);
+        rec.count("replay.processes", trace.processes.processes.len() as u64);
+        rec.count("replay.skipped", trace.skipped_total());
+        for (reason, n) in &trace.skipped {
+            rec.count(&format!("replay.skipped.{reason}"), *n);
+        }
+        if !self.set_up(sys, rec) {
+            return;
+        }
+        let mut roots = BTreeMap::new();
+        for root in trace.processes.roots() {
+            let plan = Plan {
+                pid: root,
+                steps: steps_of_family(&trace.steps, &trace.processes, root),
+                tree: trace.processes.clone(),
+                cwd: self.setup.cwd.clone(),
+                fds: (0..3).map(|fd| (fd, Fd { fd, close_on_exec: false })).collect(),
+                children: BTreeMap::new(),
+                report: WorkloadReport::default(),
+            };
+            let replayer = Replayer { plan, recorder: Some(rec.clone()), memory: Memory::default() };
+            match sys.fork(move |c| replayer.start(c)) {
+                Ok(pid) => {
+                    roots.insert(pid, root);
+                }
+                Err(e) => {
+                    rec.check("replay.start", false, || format!("fork of traced pid {root} failed with {e}"));
+                }
+            }
+        }
+        self.reap(sys, rec, &roots);
+        self.gather(sys, rec);
+        self.clean_up(sys, rec);
+    }
+
+    /// The control directory, the stdio stand-ins, the results file and the sandbox.
+    fn set_up(&self, sys: &Sys<'_>, rec: &Recorder) -> bool {
+        let control =
+            sys.mkdir(CONTROL_DIR, CONTROL_DIR_MODE).map_err(|e| (CONTROL_DIR.to_string(), e)).and_then(|()| {
+                let stdin = sandbox::filler(self.setup.stdin_bytes as usize);
+                for (path, contents) in [(STDIN, &stdin[..]), (STDOUT, &[][..]), (STDERR, &[][..]), (RESULTS, &[][..])]
+                {
+                    sandbox::make_file(sys, path, contents, CONTROL_FILE_MODE).map_err(|e| (path.to_string(), e))?;
+                }
+                Ok(())
+            });
+        let built = control.and_then(|()| sandbox::build(sys, &self.setup));
+        match built {
+            Ok(built) => {
+                rec.count("replay.setup.dirs", built.dirs);
+                rec.count("replay.setup.files", built.files);
+                rec.count("replay.setup.bytes", built.bytes);
+                rec.check("replay.setup", true, String::new)
+            }
+            Err((path, e)) => rec.check("replay.setup", false, || format!("making {path} failed with {e}")),
+        }
+    }
+
+    /// Waits until no child is left: the roots (their status against their recorded end) and
+    /// every orphan init adopted.
+    fn reap(&self, sys: &Sys<'_>, rec: &Recorder, roots: &BTreeMap<Pid, u32>) {
+        loop {
+            match sys.wait() {
+                Ok((pid, status)) => match roots.get(&pid) {
+                    Some(&root) => {
+                        let expected = self.trace.processes.get(root).and_then(|n| n.end.as_ref()).and_then(end_status);
+                        if let Some(expected) = expected {
+                            rec.check("replay.root-status", status == expected, || {
+                                format!("traced pid {root} ended with wait status {status:#x}, recorded {expected:#x}")
+                            });
+                        }
+                    }
+                    None => rec.count("replay.orphans-reaped", 1),
+                },
+                Err(Errno::ECHILD) => return,
+                Err(e) => {
+                    rec.check("replay.reap", false, || format!("init's wait failed with {e}"));
+                    return;
+                }
+            }
+        }
+    }
+
+    /// Merges the reports processes left in the results file; checks that every process reported.
+    fn gather(&self, sys: &Sys<'_>, rec: &Recorder) {
+        match read_file(sys, RESULTS) {
+            Ok(bytes) => {
+                for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
+                    match serde_json::from_slice::<WorkloadReport>(line) {
+                        Ok(report) => rec.merge(&report),
+                        Err(e) => {
+                            rec.check("replay.results-readable", false, || format!("a report line: {e}"));
+                        }
+                    }
+                }
+            }
+            Err(e) => {
+                rec.check("replay.results-readable", false, || format!("reading {RESULTS} failed with {e}"));
+            }
+        }
+        let reported = rec.report().counters.get("replay.processes-reported").copied().unwrap_or(0);
+        let expected = self.trace.processes.processes.len() as u64;
+        rec.check("replay.every-process-reported", reported == expected, || {
+            format!("{reported} of the log's {expected} processes reported")
+        });
+    }
+
+    /// Removes the control directory and what is left in it (plans of processes that died
+    /// before their new image read them are counted).
+    fn clean_up(&self, sys: &Sys<'_>, rec: &Recorder) {
+        let entries = sys.list_dir(CONTROL_DIR).unwrap_or_default();
+        for entry in entries.iter().filter(|e| e.name != "." && e.name != "..") {
+            if entry.name.starts_with("plan.") {
+                rec.count("replay.plans-left", 1);
+            }
+            let _ = sys.unlink(&format!("{CONTROL_DIR}/{}", entry.name));
+        }
+        rec.expect_eq("replay.control-dir-removed", sys.rmdir(CONTROL_DIR), Ok(()));
+    }
+}
+
+/// The `replay` program: continues the plan this process left before its exec. Returns the exit
+/// status the traced process ended with.
+pub fn resume(sys: &Sys<'_>, _argv: &[String]) -> i32 {
+    let Ok(pid) = sys.getpid() else { return NO_PLAN_STATUS };
+    let path = plan_path(pid);
+    let Ok(bytes) = read_file(sys, &path) else { return NO_PLAN_STATUS };
+    let _ = sys.unlink(&path);
+    match serde_json::from_slice::<Plan>(&bytes) {
+        Ok(plan) => Replayer { plan, recorder: None, memory: Memory::default() }.run(sys),
+        Err(_) => NO_PLAN_STATUS,
+    }
+}
+
+impl Replayer {
+    // ---- reporting ------------------------------------------------------------------------------
+
+    fn check(&mut self, name: &str, ok: bool, detail: impl FnOnce() -> String) {
+        match &self.recorder {
+            Some(rec) => {
+                rec.check(name, ok, detail);
+            }
+            None => {
+                self.plan.report.check(name, ok, detail);
+            }
+        }
+    }
+
+    fn count(&mut self, name: &str, n: u64) {
+        match &self.recorder {
+            Some(rec) => rec.count(name, n),
+            None => self.plan.report.count(name, n),
+        }
+    }
+
+    fn skip(&mut self, reason: &str) {
+        self.count("replay.skipped", 1);
+        self.count(&format!("replay.skipped.{reason}"), 1);
+    }
+
+    /// Holds `replayed` against what `step` recorded (see the module's comparison rules).
+    fn compare(&mut self, step: &TraceStep, replayed: Result<i64, Errno>, values: Values) {
+        let verdict = match (&step.recorded, &replayed) {
+            (CallResult::Value { value, .. }, Ok(got)) => match values {
+                Values::Ignore => true,
+                Values::Exact => value == got,
+                Values::ZeroOrNot => (*value == 0) == (*got == 0),
+            },
+            (CallResult::Error { errno, .. }, Err(e)) => errno == e.name(),
+            (CallResult::Value { .. } | CallResult::Error { .. }, _) => false,
+            // The call never returned in the log: nothing to hold it against.
+            (CallResult::Unknown { .. } | CallResult::Unfinished, _) => return,
+        };
+        self.count("replay.compared", 1);
+        if !verdict {
+            self.count("replay.mismatches", 1);
+        }
+        let replayed_text = match replayed {
+            Ok(v) => v.to_string(),
+            Err(e) => e.name().to_string(),
+        };
+        self.check(&format!("replay.line-{}", step.line), verdict, || {
+            format!(
+                "pid {} {}: recorded {}, replayed {replayed_text}",
+                step.pid,
+                describe(&step.op),
+                recorded_text(&step.recorded)
+            )
+        });
+    }
+
+    /// Appends this process's unreported checks to the results file (a process with the
+    /// recorder has nothing to send). Every process does this once, when it ends.
+    fn flush(&mut self, sys: &Sys<'_>) {
+        self.count("replay.processes-reported", 1);
+        if self.recorder.is_none() {
+            let report = std::mem::take(&mut self.plan.report);
+            // A report that cannot be written is lost; init's `every-process-reported` shows it.
+            if let Ok(mut line) = serde_json::to_vec(&report) {
+                line.push(b'\n');
+                let _ = write_file(sys, RESULTS, O_WRONLY | O_APPEND, &line);
+            }
+        }
+    }
+
+    // ---- the process's life ---------------------------------------------------------------------
+
+    /// A root's start, in the process init forked: stdio on fds 0, 1, 2, the working directory.
+    fn start(mut self, sys: &Sys<'_>) -> i32 {
+        for (fd, path, flags) in [(0, STDIN, O_RDONLY), (1, STDOUT, O_WRONLY), (2, STDERR, O_WRONLY)] {
+            let placed = sys.open(path, flags, 0).and_then(|got| {
+                if got == fd {
+                    return Ok(());
+                }
+                let moved = sys.dup2(got, fd).map(drop);
+                let _ = sys.close(got);
+                moved
+            });
+            if let Err(e) = placed {
+                self.check("replay.stdio", false, || format!("fd {fd} on {path}: {e}"));
+            }
+        }
+        let cwd = sandbox::sandboxed(&self.plan.cwd);
+        if let Err(e) = sys.chdir(&cwd) {
+            self.check("replay.start-cwd", false, || format!("chdir {cwd}: {e}"));
+        }
+        self.run(sys)
+    }
+
+    /// Replays this process's steps; returns its exit status.
+    fn run(mut self, sys: &Sys<'_>) -> i32 {
+        let steps = std::mem::take(&mut self.plan.steps);
+        for index in 0..steps.len() {
+            if steps[index].pid != self.plan.pid {
+                continue;
+            }
+            if let Some(status) = self.step(sys, &steps, index) {
+                self.flush(sys);
+                return status;
+            }
+        }
+        self.finish(sys)
+    }
+
+    /// The steps ran out: end as the log says the process ended.
+    fn finish(mut self, sys: &Sys<'_>) -> i32 {
+        let end = self.plan.tree.get(self.plan.pid).and_then(|node| node.end.clone());
+        self.flush(sys);
+        match end {
+            Some(ProcessEnd::Exited { status }) => status,
+            Some(ProcessEnd::Killed { signal, .. }) => self.linger(sys, &signal),
+            None => 0,
+        }
+    }
+
+    /// Waits to be killed, as the log says this process was.
+    fn linger(mut self, sys: &Sys<'_>, signal: &str) -> i32 {
+        for _ in 0..LINGER_ROUNDS {
+            if sys.getpid().is_err() {
+                break;
+            }
+            sys.proc().yield_now();
+        }
+        let pid = self.plan.pid;
+        self.check("replay.killed-as-recorded", false, || format!("traced pid {pid} was never killed by {signal}"));
+        if self.recorder.is_none() {
+            let report = std::mem::take(&mut self.plan.report);
+            if let Ok(mut line) = serde_json::to_vec(&report) {
+                line.push(b'\n');
+                let _ = write_file(sys, RESULTS, O_WRONLY | O_APPEND, &line);
+            }
+        }
+        NOT_KILLED_STATUS
+    }
+
+    /// The samsara fd for traced `fd`, or `None` (counted as skipped) when the log made it with a
+    /// call the replay skipped. An fd the log shows failing stays failing.
+    fn fd(&mut self, step: &TraceStep, fd: i32, call: &str) -> Option<i32> {
+        match self.plan.fds.get(&fd) {
+            Some(mapped) => Some(mapped.fd),
+            None if step.recorded.value().is_some() => {
+                self.skip(&format!("{call}: fd from a call not replayed"));
+                None
+            }
+            None => Some(NEVER_OPEN_FD),
+        }
+    }
+
+    /// Maps traced `fd` to samsara's `to`, closing what it stood for before (unless shared).
+    fn map_fd(&mut self, sys: &Sys<'_>, fd: i32, to: Fd) {
+        if let Some(old) = self.plan.fds.insert(fd, to)
+            && old.fd != to.fd
+            && !self.plan.fds.values().any(|other| other.fd == old.fd)
+        {
+            let _ = sys.close(old.fd);
+        }
+    }
+
+    /// Replays step `index`; `Some(status)` when the process exits there.
+    fn step(&mut self, sys: &Sys<'_>, steps: &[TraceStep], index: usize) -> Option<i32> {
+        let step = &steps[index];
+        let value = step.recorded.value();
+        self.count("replay.calls", 1);
+        match &step.op {
+            TraceOp::Fork { child_pid } => {
+                let child = Replayer {
+                    plan: Plan {
+                        pid: *child_pid,
+                        steps: steps_of_family(&steps[index + 1..], &self.plan.tree, *child_pid),
+                        tree: self.plan.tree.clone(),
+                        cwd: self.plan.cwd.clone(),
+                        fds: self.plan.fds.clone(),
+                        children: BTreeMap::new(),
+                        report: WorkloadReport::default(),
+                    },
+                    recorder: self.recorder.clone(),
+                    memory: self.memory.clone(),
+                };
+                let forked = sys.fork(move |c| child.run(c));
+                if let Ok(pid) = forked {
+                    self.plan.children.insert(*child_pid, pid);
+                    self.count("replay.forks", 1);
+                }
+                self.compare(step, forked.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Exec { path, argv } => self.exec(sys, steps, index, path, argv),
+            TraceOp::Exit { status } => return Some(*status),
+            TraceOp::Wait { pid, nohang } => self.wait(sys, step, *pid, *nohang),
+            TraceOp::Kill { pid, signal } => {
+                let Some(number) = signal_number(signal) else {
+                    self.skip("kill: a signal samsara lacks");
+                    return None;
+                };
+                let target = match u32::try_from(*pid) {
+                    Ok(traced) if traced > 0 && traced == self.plan.pid => sys.getpid().ok(),
+                    Ok(traced) if traced > 0 => self.plan.children.get(&traced).copied(),
+                    _ => None,
+                };
+                let Some(target) = target else {
+                    self.skip("kill: a process this one did not fork");
+                    return None;
+                };
+                let killed = sys.kill(target, number);
+                self.compare(step, killed.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Getpid => {
+                let got = sys.getpid();
+                self.compare(step, got.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Getppid => {
+                let got = sys.getppid();
+                self.compare(step, got.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Brk { addr } => self.brk(sys, step, *addr),
+            TraceOp::Mmap { len, fd } => {
+                if *len > MMAP_MAX_BYTES {
+                    self.skip("mmap: larger than the replay maps");
+                    return None;
+                }
+                if fd.is_some() {
+                    self.count("replay.mmap-file-as-anonymous", 1);
+                }
+                let mapped = sys.mmap(*len, true);
+                if let (Ok(addr), Some(trace)) = (mapped, value) {
+                    self.memory.maps.push(Mapping { trace: trace as u64, len: *len, addr });
+                }
+                self.compare(step, mapped.map(|_| 0), Values::Ignore);
+            }
+            TraceOp::Munmap { addr, len } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);
+                let Some(at) = found else {
+                    self.skip("munmap: an address no replayed mmap returned");
+                    return None;
+                };
+                let map = self.memory.maps[at];
+                let offset = addr - map.trace;
+                let len = (*len).min(map.len - offset);
+                let unmapped = sys.munmap(map.addr + offset, len);
+                if unmapped.is_ok() && offset == 0 && len == map.len {
+                    self.memory.maps.remove(at);
+                }
+                self.compare(step, unmapped.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Open { path, flags, mode } => {
+                let target = sandbox::replay_path(&self.plan.cwd, path);
+                let mode = mode.unwrap_or(DEFAULT_CREATE_MODE) & PERM_MASK;
+                let opened = sys.open(&target, open_flags(flags), mode);
+                if let (Ok(fd), Some(traced)) = (opened, value.and_then(|v| i32::try_from(v).ok())) {
+                    self.map_fd(sys, traced, Fd { fd, close_on_exec: flags.close_on_exec });
+                }
+                self.compare(step, opened.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Read { fd, len } => {
+                let Some(sfd) = self.fd(step, *fd, "read") else { return None };
+                let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
+                let read = sys.read(sfd, &mut buf);
+                if let Ok(n) = read {
+                    self.count("replay.bytes-read", n as u64);
+                }
+                self.compare(step, read.map(|n| n as i64), Values::Exact);
+            }
+            TraceOp::Write { fd, len, data } => {
+                let Some(sfd) = self.fd(step, *fd, "write") else { return None };
+                let len = (*len).min(IO_MAX_BYTES) as usize;
+                let mut bytes = data[..data.len().min(len)].to_vec();
+                bytes.extend(sandbox::filler(len - bytes.len()));
+                let written = sys.write(sfd, &bytes);
+                if let Ok(n) = written {
+                    self.count("replay.bytes-written", n as u64);
+                }
+                self.compare(step, written.map(|n| n as i64), Values::Exact);
+            }
+            TraceOp::Copy { from_fd, to_fd, len } => {
+                let Some(from) = self.fd(step, *from_fd, "copy") else { return None };
+                let Some(to) = self.fd(step, *to_fd, "copy") else { return None };
+                // As much as the log copied (a later call copies the rest), or to the end.
+                let limit = value.filter(|&v| v > 0).map_or(*len, |v| v as u64).min(IO_MAX_BYTES);
+                let copied = copy(sys, from, to, limit);
+                if let Ok(n) = copied {
+                    self.count("replay.bytes-copied", n);
+                }
+                self.compare(step, copied.map(|n| n as i64), Values::Exact);
+            }
+            TraceOp::Close { fd } => {
+                let Some(sfd) = self.fd(step, *fd, "close") else { return None };
+                let closed = sys.close(sfd);
+                // The traced fd is closed after the call, whatever it returned.
+                self.plan.fds.remove(fd);
+                self.compare(step, closed.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Lseek { fd, offset, whence: from } => {
+                let Some(sfd) = self.fd(step, *fd, "lseek") else { return None };
+                let moved = sys.lseek(sfd, *offset, whence(*from));
+                self.compare(step, moved, Values::Exact);
+            }
+            TraceOp::Unlink { path } => {
+                let done = sys.unlink(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Mkdir { path, mode } => {
+                let done = sys.mkdir(&sandbox::replay_path(&self.plan.cwd, path), mode & PERM_MASK);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Rmdir { path } => {
+                let done = sys.rmdir(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Rename { from, to } => {
+                let (from, to) = (sandbox::replay_path(&self.plan.cwd, from), sandbox::replay_path(&self.plan.cwd, to));
+                let done = sys.rename(&from, &to);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Chdir { path } => {
+                let done = sys.chdir(&sandbox::replay_path(&self.plan.cwd, path));
+                if value.is_some() {
+                    self.plan.cwd = sandbox::absolute(&self.plan.cwd, path);
+                }
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Stat { path } => {
+                let done = sys.stat(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Fstat { fd } => {
+                let Some(sfd) = self.fd(step, *fd, "fstat") else { return None };
+                let done = sys.fstat(sfd);
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Pipe { fds } => {
+                let made = sys.pipe();
+                if let (Ok((read_end, write_end)), Some([traced_read, traced_write])) = (made, fds) {
+                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec: false });
+                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec: false });
+                }
+                self.compare(step, made.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Dup { fd, .. } => {
+                let Some(sfd) = self.fd(step, *fd, "dup") else { return None };
+                let copy = sys.dup(sfd);
+                if let (Ok(new), Some(traced)) = (copy, value.and_then(|v| i32::try_from(v).ok())) {
+                    self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false });
+                }
+                self.compare(step, copy.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Dup2 { old, new } => {
+                let Some(sold) = self.fd(step, *old, "dup2") else { return None };
+                // Onto what `new` stands for, else onto `new` itself unless another traced fd
+                // uses that number, else the lowest free fd.
+                let target = match self.plan.fds.get(new) {
+                    Some(mapped) => Some(mapped.fd),
+                    None if self.plan.fds.values().any(|f| f.fd == *new) => None,
+                    None => Some(*new),
+                };
+                let copy = match target {
+                    Some(target) => sys.dup2(sold, target),
+                    None => sys.dup(sold),
+                };
+                if let Ok(got) = copy
+                    && value.is_some()
+                {
+                    self.map_fd(sys, *new, Fd { fd: got, close_on_exec: false });
+                }
+                self.compare(step, copy.map(|_| i64::from(*new)), Values::Exact);
+            }
+            TraceOp::Getdents { fd, .. } => {
+                let Some(sfd) = self.fd(step, *fd, "getdents") else { return None };
+                let listed = sys.getdents(sfd);
+                self.compare(step, listed.map(|entries| entries.len() as i64), Values::ZeroOrNot);
+            }
+        }
+        None
+    }
+
+    fn wait(&mut self, sys: &Sys<'_>, step: &TraceStep, pid: i64, nohang: bool) {
+        match step.recorded.value() {
+            // "No child has ended yet" is a fact about timing, not about the program.
+            Some(0) => self.skip("wait: a WNOHANG poll that found no child ended"),
+            Some(traced) => {
+                let Some(&child) = u32::try_from(traced).ok().and_then(|t| self.plan.children.get(&t)) else {
+                    self.skip("wait: a child this process did not fork");
+                    return;
+                };
+                // The log's wait reaped this child: wait for it (a poll that found it did too).
+                let waited = sys.waitpid(child, 0);
+                self.compare(
+                    step,
+                    waited.map(|(got, _)| if got == child { traced } else { i64::from(got) }),
+                    Values::Exact,
+                );
+                if let Ok((_, status)) = waited {
+                    self.plan.children.remove(&(traced as u32));
+                    let end = self.plan.tree.get(traced as u32).and_then(|n| n.end.as_ref()).and_then(end_status);
+                    if let Some(expected) = end {
+                        self.check(&format!("replay.line-{}.status", step.line), status == expected, || {
+                            format!("traced pid {traced} ended with wait status {status:#x}, recorded {expected:#x}")
+                        });
+                    }
+                }
+            }
+            None if step.recorded.errno() == Some("ECHILD") => {
+                let target = match u32::try_from(pid) {
+                    Ok(traced) if traced > 0 => match self.plan.children.get(&traced) {
+                        Some(&child) => child,
+                        None => {
+                            self.skip("wait: a child this process did not fork");
+                            return;
+                        }
+                    },
+                    _ => -1,
+                };
+                let waited = sys.waitpid(target, if nohang { WNOHANG } else { 0 });
+                self.compare(step, waited.map(|(got, _)| i64::from(got)), Values::Ignore);
+            }
+            None => self.skip("wait: interrupted or never returned"),
+        }
+    }
+
+    fn brk(&mut self, sys: &Sys<'_>, step: &TraceStep, addr: u64) {
+        let recorded = step.recorded.value();
+        if addr == 0 {
+            let now = sys.brk(0);
+            if let (Ok(now), Some(traced)) = (now, recorded) {
+                self.memory.brk = Some((traced as u64, now));
+            }
+            self.compare(step, now.map(|_| 0), Values::Ignore);
+            return;
+        }
+        let Some((traced_break, break_now)) = self.memory.brk else {
+            self.skip("brk: no brk(NULL) to measure from");
+            return;
+        };
+        let Some(wanted) = break_now.checked_add_signed(addr.wrapping_sub(traced_break) as i64) else {
+            self.skip("brk: moves below zero");
+            return;
+        };
+        let got = sys.brk(wanted);
+        let moved = got == Ok(wanted);
+        if moved {
+            self.memory.brk = Some((addr, wanted));
+        }
+        // Linux's brk answers the old break when it cannot move it: success means "moved".
+        let recorded_moved = recorded == Some(addr as i64);
+        self.count("replay.compared", 1);
+        if moved != recorded_moved {
+            self.count("replay.mismatches", 1);
+        }
+        self.check(&format!("replay.line-{}", step.line), moved == recorded_moved, || {
+            format!("pid {} brk: recorded moved {recorded_moved}, replayed moved {moved} ({got:?})", step.pid)
+        });
+    }
+
+    fn exec(&mut self, sys: &Sys<'_>, steps: &[TraceStep], index: usize, path: &str, argv: &[String]) {
+        let step = &steps[index];
+        let target = sandbox::replay_path(&self.plan.cwd, path);
+        let args: Vec<&str> = argv.iter().map(String::as_str).collect();
+        if step.recorded.value().is_none() {
+            // The log's exec failed; samsara's should too (the sandbox has no file there).
+            let failed = sys.exec(&target, &args);
+            self.compare(step, Err(failed), Values::Ignore);
+            return;
+        }
+        let closing: Vec<i32> = self.plan.fds.iter().filter(|(_, f)| f.close_on_exec).map(|(fd, _)| *fd).collect();
+        for fd in closing {
+            if let Some(mapped) = self.plan.fds.remove(&fd) {
+                let _ = sys.close(mapped.fd);
+            }
+        }
+        let pid = match sys.getpid() {
+            Ok(pid) => pid,
+            Err(e) => return self.compare(step, Err(e), Values::Ignore),
+        };
+        self.count("replay.execs", 1);
+        let handover = Plan {
+            pid: self.plan.pid,
+            steps: steps_of_family(&steps[index + 1..], &self.plan.tree, self.plan.pid),
+            tree: self.plan.tree.clone(),
+            cwd: self.plan.cwd.clone(),
+            fds: self.plan.fds.clone(),
+            children: self.plan.children.clone(),
+            report: std::mem::take(&mut self.plan.report),
+        };
+        let file = plan_path(pid);
+        let written = serde_json::to_vec(&handover)
+            .map_err(|_| Errno::EINVAL)
+            .and_then(|bytes| write_file(sys, &file, O_CREAT | O_TRUNC | O_WRONLY, &bytes));
+        // Only a failed exec comes back here: the old image goes on.
+        self.plan.report = handover.report;
+        let failed = match written {
+            Ok(()) => {
+                let failed = sys.exec(&target, &args);
+                let _ = sys.unlink(&file);
+                failed
+            }
+            Err(e) => {
+                self.check("replay.plan-handover", false, || format!("writing {file} failed with {e}"));
+                e
+            }
+        };
+        self.compare(step, Err(failed), Values::Ignore);
+    }
+}
+
+/// Copies up to `limit` bytes from `from` to `to` at their offsets; the bytes copied.
+fn copy(sys: &Sys<'_>, from: i32, to: i32, limit: u64) -> Result<u64, Errno> {
+    let mut buf = vec![0u8; COPY_CHUNK];
+    let mut total = 0u64;
+    while total < limit {
+        let want = (limit - total).min(COPY_CHUNK as u64) as usize;
+        let n = match sys.read(from, &mut buf[..want]) {
+            Ok(0) => break,
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        match sys.write(to, &buf[..n]) {
+            Ok(written) => {
+                total += written as u64;
+                if written < n {
+                    break;
+                }
+            }
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn open_flags_and_signals_map() {
+        let flags = OpenFlags { write: true, create: true, exclusive: true, ..OpenFlags::default() };
+        assert_eq!(open_flags(&flags), O_WRONLY | O_CREAT | O_EXCL);
+        let flags = OpenFlags { read: true, directory: true, ..OpenFlags::default() };
+        assert_eq!(open_flags(&flags), O_RDONLY | O_DIRECTORY);
+        assert_eq!(signal_number("SIGKILL"), Some(sig::SIGKILL));
+        assert_eq!(signal_number("SIGUSR1"), None);
+        assert_eq!(end_status(&ProcessEnd::Exited { status: 137 }), Some(exit_status(137)));
+    }
+}

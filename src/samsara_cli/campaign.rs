@@ -1,0 +1,198 @@
+//! `samsara campaign`, `samsara merge` and `samsara replay`.
+
+use super::Cli;
+use campaign::execute::{Campaign, WorkloadFn};
+use campaign::plan::{CampaignSpec, DEFAULT_FAULTS, RunId, Shard};
+use campaign::results;
+use campaign::summary::{GoldenFigures, summarise};
+use clap::Args;
+use recovery::PolicyKind;
+use servers::boot::default_table;
+use servers::fault::FaultKind;
+use servers::run::{RunSpec, execute};
+use servers::workload::Workload;
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Options of `samsara campaign`.
+#[derive(Args, Debug)]
+pub struct CampaignArgs {
+    /// The workload every run executes (see `samsara run --help`).
+    #[arg(long, default_value = "posix")]
+    pub workload: Workload,
+    /// Faults to sample from the sites the golden run executed.
+    #[arg(long, default_value_t = DEFAULT_FAULTS)]
+    pub faults: usize,
+    /// Every site x fault kind x execution instead of a sample.
+    #[arg(long)]
+    pub exhaustive: bool,
+    /// Policies every fault runs under, side by side (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "none,restart,rollback,pessimistic,table,srs")]
+    pub policies: Vec<PolicyKind>,
+    /// Fault kinds to inject (comma-separated).
+    #[arg(long, value_delimiter = ',', default_value = "panic,hang,corrupt,skip-write,overflow,leak,bad-reply,drop")]
+    pub kinds: Vec<FaultKind>,
+    /// Servers to inject into (rs and the kernel are the reliable base).
+    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs")]
+    pub servers: Vec<String>,
+    /// Results file (JSON lines); a CSV summary and an HTML report are written beside it.
+    #[arg(long, default_value = "results/campaign.jsonl")]
+    pub out: PathBuf,
+    /// Continue a killed campaign: keep the runs already in `--out`, run the rest.
+    #[arg(long)]
+    pub resume: bool,
+    /// Run only shard I of N (`I/N`), for running a campaign across machines; `samsara merge`
+    /// combines the shards.
+    #[arg(long)]
+    pub shard: Option<Shard>,
+    /// Worker threads (default: every core).
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Loop-top invariant checks in every run.
+    #[arg(long)]
+    pub check_invariants: bool,
+}
+
+fn workload_fn(workload: Workload) -> Result<WorkloadFn, String> {
+    let prepared = workload.prepare().map_err(|e| e.to_string())?;
+    Ok(Arc::new(move |sys, rec| prepared.run(sys, rec)))
+}
+
+/// Runs a campaign and prints its summary.
+pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
+    if cli.engine != kernel_sim::EngineKind::Sim {
+        return Err(
+            "campaigns run under the deterministic `sim` engine only (every run must replay from its seed)".into()
+        );
+    }
+    for s in &args.servers {
+        if !["pm", "vm", "vfs"].contains(&s.as_str()) {
+            return Err(format!(
+                "--servers: `{s}` takes no faults (pm, vm, vfs; rs and the kernel are the reliable base)"
+            ));
+        }
+    }
+    let spec = CampaignSpec {
+        workload: args.workload.to_string(),
+        seed: cli.seed,
+        faults: args.faults,
+        exhaustive: args.exhaustive,
+        policies: args.policies.clone(),
+        kinds: args.kinds.clone(),
+        servers: args.servers.clone(),
+        check_invariants: args.check_invariants,
+    };
+    let c = Campaign { spec, workload: workload_fn(args.workload.clone())?, table: default_table() };
+    let golden = c.golden()?;
+    let progress = std::io::stderr().is_terminal() && !cli.json;
+    let execution =
+        c.run(&golden, &args.out, args.shard, args.resume, args.threads, progress).map_err(|e| e.to_string())?;
+    let file = results::read(&args.out).map_err(|e| e.to_string())?;
+    let summary = summarise(&file.runs, Some(GoldenFigures::of(&golden.profile)));
+    let csv = args.out.with_extension("csv");
+    std::fs::write(&csv, summary.csv()).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let html = args.out.with_extension("html");
+    campaign::report::write_html(&html, &c.spec, &summary, &file.runs, &args.out)
+        .map_err(|e| format!("{}: {e}", html.display()))?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
+    } else {
+        println!(
+            "campaign: {} on `{}`, seed {}: {} faults x {} policies{}",
+            if args.exhaustive { "every fault" } else { "sampled faults" },
+            args.workload,
+            cli.seed,
+            file.header.planned_faults,
+            args.policies.len(),
+            args.shard.map(|s| format!(", shard {s}")).unwrap_or_default()
+        );
+        println!(
+            "ran {} runs in {:.1} s ({:.0} runs/s){}",
+            execution.ran,
+            execution.seconds,
+            execution.ran as f64 / execution.seconds.max(1e-9),
+            if execution.already_done > 0 {
+                format!(", {} already done", execution.already_done)
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "results: {} (one JSON line per run), summary: {}, report: {}\n",
+            args.out.display(),
+            csv.display(),
+            html.display()
+        );
+        print!("{}", summary.render());
+        println!(
+            "\nreplay any run: samsara replay RUN_ID --results {} (run ids are in the results file)",
+            args.out.display()
+        );
+    }
+    Ok(0)
+}
+
+/// Options of `samsara merge`.
+#[derive(Args, Debug)]
+pub struct MergeArgs {
+    /// The merged results file to write.
+    pub out: PathBuf,
+    /// The shard results files.
+    #[arg(required = true)]
+    pub shards: Vec<PathBuf>,
+}
+
+/// Merges shards.
+pub fn merge(args: &MergeArgs) -> Result<i32, String> {
+    let n = results::merge(&args.shards, &args.out).map_err(|e| e.to_string())?;
+    println!("merged {} shards: {n} runs into {}", args.shards.len(), args.out.display());
+    Ok(0)
+}
+
+/// Options of `samsara replay`.
+#[derive(Args, Debug)]
+pub struct ReplayArgs {
+    /// The run to replay (like f00042-table).
+    pub run: RunId,
+    /// The campaign's results file.
+    #[arg(long, default_value = "results/campaign.jsonl")]
+    pub results: PathBuf,
+}
+
+/// Re-runs one campaign run with its full trace.
+pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
+    let file = results::read(&args.results).map_err(|e| e.to_string())?;
+    let record = file
+        .runs
+        .iter()
+        .find(|r| r.id == args.run)
+        .ok_or_else(|| format!("{}: no run {}", args.results.display(), args.run))?;
+    let workload: Workload =
+        file.header.campaign.workload.parse().map_err(|e: servers::workload::BadWorkloadName| e.to_string())?;
+    let workload = workload.prepare().map_err(|e| e.to_string())?;
+    let spec = RunSpec {
+        seed: file.header.campaign.seed,
+        policy: record.policy,
+        fault: Some(record.fault.parse()?),
+        check_invariants: file.header.campaign.check_invariants,
+        record_events: true,
+        ..RunSpec::default()
+    };
+    let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
+    let same = result.outcome == record.outcome;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
+    } else {
+        println!("run {}: fault {} under {}", record.id, record.fault, record.policy);
+        print!("{}", result.event_log.as_deref().unwrap_or(""));
+        for d in &result.decisions {
+            println!("decision: {d}");
+        }
+        for v in &result.violations {
+            println!("checker: {}: {}", v.invariant, v.detail);
+        }
+        println!("outcome: {} (recorded: {}){}", result.outcome, record.outcome, if same { "" } else { "  MISMATCH" });
+    }
+    Ok(if same { 0 } else { 2 })
+}

@@ -1,0 +1,106 @@
+//! `samsara run`: one run of a workload, optionally with one injected fault under one policy.
+
+use super::Cli;
+use clap::Args;
+use recovery::PolicyKind;
+use servers::boot::default_table;
+use servers::fault::FaultSpec;
+use servers::run::{RunResult, RunSpec, execute};
+use servers::workload::Workload;
+use std::fmt::Write;
+
+/// Options of `samsara run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// What init runs: `posix` (the POSIX-behaviour suite), `unixbench[:N]` (loops, N rounds), or
+    /// `strace:FILE` (replay of a real program's `strace -f -o FILE` log).
+    #[arg(long, default_value = "posix")]
+    pub workload: Workload,
+    /// Inject one fault. At a request point: KIND:SERVER:CALL[:POINT[:NTH]] with KIND panic or
+    /// hang and POINT start, before-ipc-N, after-ipc-N, before-write-N or end (e.g.
+    /// panic:pm:fork:after-ipc-1). At a code site: KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT] with
+    /// KIND panic, hang, corrupt, skip-write, overflow, leak, bad-reply or drop.
+    #[arg(long, value_name = "SPEC")]
+    pub inject: Option<FaultSpec>,
+    /// What rs does when a server crashes: none, restart, rollback, pessimistic, table, srs.
+    #[arg(long, default_value = "table")]
+    pub policy: PolicyKind,
+    /// Each server checks its own invariants after every request (a violation becomes a crash
+    /// while the request's recovery window is still open).
+    #[arg(long)]
+    pub check_invariants: bool,
+    /// Print the kernel's full event log too.
+    #[arg(long)]
+    pub trace: bool,
+}
+
+/// Runs it and prints the verdicts.
+pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
+    let workload = args.workload.clone().prepare().map_err(|e| e.to_string())?;
+    let spec = RunSpec {
+        engine: cli.engine,
+        seed: cli.seed,
+        policy: args.policy,
+        fault: args.inject.clone(),
+        check_invariants: args.check_invariants,
+        record_events: args.trace,
+        ..RunSpec::default()
+    };
+    let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
+    } else {
+        print!("{}", render(&spec, &args.workload, &result));
+    }
+    Ok(0)
+}
+
+fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "workload   {workload}: {}", workload.description());
+    let _ = writeln!(out, "engine     {}   seed {}   policy {}", spec.engine, spec.seed, spec.policy);
+    if let Some(f) = &spec.fault {
+        let _ = writeln!(
+            out,
+            "fault      {f} ({})",
+            if r.fault_fired { "fired" } else { "never fired: its point was not reached" }
+        );
+    }
+    let _ = writeln!(out, "run end    {:?} after {} us ({} kernel events)", r.end, r.time, r.events);
+    let verdict =
+        if r.workload.ok() { "pass".to_string() } else { format!("FAIL ({} checks)", r.workload.failures.len()) };
+    let _ = writeln!(out, "workload   {verdict}: {} checks passed", r.workload.passed);
+    for f in &r.workload.failures {
+        let _ = writeln!(out, "           - {f}");
+    }
+    if !r.workload.counters.is_empty() {
+        let counters: Vec<String> = r.workload.counters.iter().map(|(k, v)| format!("{k}={v}")).collect();
+        let _ = writeln!(out, "counters   {}", counters.join("  "));
+    }
+    for d in &r.decisions {
+        let _ = writeln!(out, "decision   {d}");
+    }
+    for (server, c) in r.srs.iter().filter(|(_, c)| c.suspects_created > 0) {
+        let _ = writeln!(
+            out,
+            "srs        {server}: {} suspects, {} restored on read, {} self-cleansed, {} pending",
+            c.suspects_created,
+            c.restored(),
+            c.self_cleansed,
+            c.suspects_created.saturating_sub(c.restored() + c.self_cleansed)
+        );
+    }
+    if r.violations.is_empty() {
+        let _ = writeln!(out, "checker    consistent");
+    } else {
+        let _ = writeln!(out, "checker    {} violations:", r.violations.len());
+        for v in &r.violations {
+            let _ = writeln!(out, "           - {}: {}", v.invariant, v.detail);
+        }
+    }
+    let _ = writeln!(out, "outcome    {}", r.outcome);
+    if let Some(log) = &r.event_log {
+        let _ = writeln!(out, "\nevent log:\n{log}");
+    }
+    out
+}
