@@ -26,7 +26,8 @@ pub const RECOVERY_TABLE: &str = include_str!("../../etc/recovery-table.json");
 
 /// The built-in recovery-class table, parsed.
 pub fn default_table() -> Arc<RecoveryTable> {
-    Arc::new(RecoveryTable::from_json(RECOVERY_TABLE, "etc/recovery-table.json").expect("the built-in table is valid"))
+    let bytes = include_bytes!("../../etc/recovery-table.postcard");
+    Arc::new(RecoveryTable::from_postcard(bytes, "etc/recovery-table.postcard").expect("the built-in table is valid"))
 }
 
 /// What a machine is booted with.
@@ -44,6 +45,8 @@ pub struct MachineConfig {
     pub fault: Option<FaultSpec>,
     /// Loop-top invariant checks in every server.
     pub check_invariants: bool,
+    /// Take the loop-top checkpoint before every request (off only to measure its cost).
+    pub checkpoints: bool,
     /// Count every site's executions here (the golden run of a campaign).
     pub profile: Option<Arc<std::sync::Mutex<crate::fault::SiteProfile>>>,
 }
@@ -57,6 +60,7 @@ impl Default for MachineConfig {
             table: default_table(),
             fault: None,
             check_invariants: false,
+            checkpoints: true,
             profile: None,
         }
     }
@@ -105,6 +109,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
     let vault = Vault::default();
     let injector = config.fault.clone().map(|f| Arc::new(Injector::new(f)));
     let env = ServerEnv {
+        checkpoints: config.checkpoints,
         vault: vault.clone(),
         injector: injector.clone(),
         check_invariants: config.check_invariants,

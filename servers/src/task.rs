@@ -110,8 +110,11 @@ pub struct Remains {
 
 /// What every server incarnation of a run shares with the harness: where to leave state when the
 /// system stops, the fault to inject, and whether to check invariants after each request.
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct ServerEnv {
+    /// Take the loop-top checkpoint before every request (on by default). Off only to measure
+    /// what checkpointing costs: without it a crash cannot be rolled back.
+    pub checkpoints: bool,
     /// Where servers leave their state when the system stops.
     pub vault: Vault,
     /// The fault of this run, if any.
@@ -120,6 +123,12 @@ pub struct ServerEnv {
     pub check_invariants: bool,
     /// Where to count every site's executions (the golden run).
     pub profile: Option<Arc<Mutex<SiteProfile>>>,
+}
+
+impl Default for ServerEnv {
+    fn default() -> Self {
+        ServerEnv { checkpoints: true, vault: Vault::default(), injector: None, check_invariants: false, profile: None }
+    }
 }
 
 /// The handler's view: the process, the state, the request, and IPC recorded in the window.
@@ -524,7 +533,11 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
         keeper.state.as_ref().expect("present").journal().set_observer(Box::new(observer));
     }
     loop {
-        keeper.window = keeper.state.as_ref().expect("present between requests").checkpoint();
+        keeper.window = if env.checkpoints {
+            keeper.state.as_ref().expect("present between requests").checkpoint()
+        } else {
+            Window::open(keeper.state.as_ref().expect("present between requests").journal().epoch())
+        };
         let m = sef::receive(proc);
         let call = lookup(S::calls(), m.m_type);
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
