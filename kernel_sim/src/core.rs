@@ -250,6 +250,8 @@ pub(crate) struct KernelCore {
     finish_after: Option<Endpoint>,
     /// Whether it has been cleared.
     finish_after_gone: bool,
+    /// Processes blocked by an injected hang: a run with one is not finished (rs must find it).
+    hung: usize,
 }
 
 impl KernelCore {
@@ -278,6 +280,7 @@ impl KernelCore {
             rng: ChaCha8Rng::seed_from_u64(config.seed ^ PROCESS_RNG_STREAM),
             finish_after: config.finish_after,
             finish_after_gone: false,
+            hung: 0,
         }
     }
 
@@ -290,7 +293,7 @@ impl KernelCore {
     /// Whether the run may finish once nothing is runnable: no user process is left, or the
     /// watched one is gone.
     pub fn workload_done(&self) -> bool {
-        self.users == 0 || self.finish_after_gone
+        self.hung == 0 && (self.users == 0 || self.finish_after_gone)
     }
 
     pub fn random_u64(&mut self) -> u64 {
@@ -480,6 +483,9 @@ impl KernelCore {
     }
 
     fn wake(&mut self, slot: Slot, result: Result<Message, KernelError>) {
+        if self.proc(slot).ipc == IpcState::Hung {
+            self.hung -= 1;
+        }
         let p = self.proc_mut(slot);
         debug_assert!(p.ipc != IpcState::Running, "only a blocked process is woken");
         p.ipc = IpcState::Running;
@@ -765,6 +771,7 @@ impl KernelCore {
 
     /// Blocks the caller for good: an injected hang. Only a kill ends it.
     pub fn hang(&mut self, caller: Slot) -> Step {
+        self.hung += 1;
         self.block(caller, IpcState::Hung);
         Step::Blocked
     }

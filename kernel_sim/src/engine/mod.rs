@@ -105,8 +105,8 @@ impl Default for Config {
 /// How a run ended.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunEnd {
-    /// Nothing is runnable and no user process is left (or the one named by
-    /// [`Config::finish_after`] is gone).
+    /// Nothing is runnable, no process is hung, and no user process is left (or the one named
+    /// by [`Config::finish_after`] is gone).
     Finished,
     /// A process halted the system.
     Shutdown {
