@@ -241,13 +241,14 @@ pub fn classify(
 ) -> Outcome {
     let fail_stopped = matches!(end, RunEnd::Shutdown { reason, .. } if reason.starts_with("fail-stop"));
     let recovered = decisions.iter().any(|d| matches!(d.decision, Decision::Recover { .. }));
+    let requester_ended = decisions.iter().any(|d| matches!(d.decision, Decision::Recover { end_requester: true, .. }));
     match end {
         _ if fail_stopped => Outcome::FailStop,
         RunEnd::TimeLimit | RunEnd::Stalled => Outcome::Crash,
         RunEnd::Shutdown { .. } if !violations.is_empty() => Outcome::Inconsistent,
         RunEnd::Shutdown { .. } => Outcome::Crash,
         RunEnd::Finished if !violations.is_empty() => Outcome::Inconsistent,
-        RunEnd::Finished if workload.unexplained_failures().next().is_some() => Outcome::WorkloadFailed,
+        RunEnd::Finished if workload.unexplained_failures(requester_ended).next().is_some() => Outcome::WorkloadFailed,
         RunEnd::Finished if recovered => Outcome::Recovered,
         RunEnd::Finished => Outcome::Pass,
     }

@@ -1,5 +1,6 @@
 //! The command line: global options, subcommands, human tables and `--json`.
 
+mod analyze;
 mod campaign;
 mod run;
 
@@ -57,6 +58,9 @@ pub enum Command {
     /// Validate and print the service manifest (per service: slot, IPC and kernel-call masks,
     /// heartbeat, restart pacing, core flag).
     Manifest,
+    /// Run the static fusing analysis of the servers' source: the recovery-class table, the
+    /// fusing statistics, per entry point call graphs; `--write-table` regenerates the table files.
+    Analyze(analyze::AnalyzeArgs),
 }
 
 /// Loads the manifest named on the command line, or the built-in one.
@@ -74,6 +78,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::Run(args) => run::run(cli, args),
         Command::Merge(args) => campaign::merge(args),
         Command::Replay(args) => campaign::replay(cli, args),
+        Command::Analyze(args) => analyze::analyze(cli, args),
         Command::Manifest => {
             let manifest = load_manifest(cli.manifest.as_ref())?;
             if cli.json {

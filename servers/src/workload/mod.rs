@@ -18,6 +18,7 @@ pub mod strace;
 pub mod unixbench;
 
 use crate::libc::Sys;
+use crate::proto::pm::sig;
 use report::Recorder;
 use std::fmt;
 use std::path::PathBuf;
@@ -167,5 +168,25 @@ impl Workload {
                 }
             },
         }
+    }
+}
+
+/// The bits of a wait status that hold the signal a process died of (`signal_status`'s inverse).
+const SIGNAL_BITS: i32 = 0x7f;
+/// Where a wait status keeps the exit code (`exit_status`'s inverse).
+const EXIT_CODE_SHIFT: i32 = 8;
+/// The bits of the exit code a wait status keeps.
+const EXIT_CODE_BITS: i32 = 0xff;
+/// Names of the signals a test's process may die of, for messages.
+const SIGNAL_NAMES: [(i32, &str); 4] =
+    [(sig::SIGKILL, "SIGKILL"), (sig::SIGTERM, "SIGTERM"), (sig::SIGSEGV, "SIGSEGV"), (sig::SIGPIPE, "SIGPIPE")];
+/// A wait status in words: "exit 3", "killed by signal 9".
+pub(crate) fn status_text(status: i32) -> String {
+    match status & SIGNAL_BITS {
+        0 => format!("exit {}", (status >> EXIT_CODE_SHIFT) & EXIT_CODE_BITS),
+        signal => match SIGNAL_NAMES.iter().find(|(number, _)| *number == signal) {
+            Some((_, name)) => format!("killed by {name}"),
+            None => format!("killed by signal {signal}"),
+        },
     }
 }

@@ -10,8 +10,17 @@
 //! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
 //! after setuid).
 //!
+//! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
+//! (in the parent or a child) says it came after that one, so a run where a crashed server was
+//! recovered, and a call of the test got `ERECOVERED`, reads as one explained failure and its
+//! consequences, not as unrelated wrong results. Children record their own failed calls, with the
+//! errno, before their exit status tells the parent anything. After each test a tidy step reaps
+//! its stray children, closes its leftover descriptors and removes its leftover files (each a
+//! check, failing after the test's first failure when the test broke off half-way), so one
+//! test's broken-off state never shows as the next test's failure.
+//!
 //! Duties: it is the workload of every fault-injection run, so it must stay fast (a few hundred
-//! calls; well under a millisecond of wall time under `sim`) and never panic: a failed call is a
+//! calls; a fraction of a millisecond of wall time under `sim` in a release build) and never panic: a failed call is a
 //! failed check, whatever the system did. Invariant on return: every child is reaped, every
 //! descriptor closed, and every file it made removed (its scratch directory included), so once
 //! init exits no per-process state may remain anywhere — the consistency checker relies on that.
@@ -26,7 +35,9 @@ use crate::proto::vm::layout::{HEAP_LIMIT, PAGE};
 use crate::proto::{INIT_PID, Pid};
 use crate::vfs::state::OPEN_MAX;
 use crate::workload::report::Recorder;
+use crate::workload::status_text;
 use std::fmt::Debug;
+use std::sync::{Arc, Mutex};
 
 /// The suite's scratch directory: every file it makes lives here, and it is removed at the end.
 const DIR: &str = "/tmp/posix";
@@ -70,14 +81,19 @@ const FILL: u8 = 0xA5;
 const UNPRIVILEGED_UID: u32 = 1000;
 /// The root user.
 const ROOT_UID: u32 = 0;
+/// The bits of an exit code that reach the parent's wait status: a child hands back the low byte
+/// of a pid through them.
+const STATUS_BYTE: Pid = 0xff;
+/// A pid no process has: the suite makes a few dozen processes in a fresh system.
+const NO_SUCH_PID: Pid = 9_999;
 /// A root-owned file no one else may write: made at boot with mode 0644.
 const ROOT_FILE: &str = "/etc/motd";
 
 /// One test of the suite.
-pub type Test = fn(&Sys<'_>, &Recorder);
+type Test = fn(&Sys<'_>, &Checks);
 
 /// Every test, in the order they run.
-pub const TESTS: &[Test] = &[
+const TESTS: &[Test] = &[
     process_ids,
     wait_statuses,
     signal_deaths,
@@ -97,23 +113,121 @@ pub const TESTS: &[Test] = &[
 
 /// Runs the whole suite in the calling process (init).
 pub fn run(sys: &Sys<'_>, rec: &Recorder) {
-    // A leftover directory (a previous suite in the same boot) would make mkdir fail: start clean.
-    if ok(rec, "posix.setup.scratch-dir", sys.mkdir(DIR, DIR_MODE)).is_none() {
+    if ok(&Checks::new(rec), "posix.setup.scratch-dir", sys.mkdir(DIR, DIR_MODE)).is_none() {
         return;
     }
     for test in TESTS {
-        test(sys, rec);
+        let checks = Checks::new(rec);
+        test(sys, &checks);
+        tidy(sys, &checks);
     }
-    finish(sys, rec);
+    finish(sys, &Checks::new(rec));
 }
 
-/// The end state the module promises: no child, no descriptor, no file left.
-fn finish(sys: &Sys<'_>, rec: &Recorder) {
-    let mut strays = 0;
-    while sys.wait().is_ok() {
-        strays += 1;
+/// One test's view of the recorder: it remembers the test's first failure, and clones (handed to
+/// the children the test forks) share it.
+#[derive(Clone)]
+struct Checks {
+    rec: Recorder,
+    first_failure: Arc<Mutex<Option<String>>>,
+}
+
+impl Checks {
+    fn new(rec: &Recorder) -> Checks {
+        Checks { rec: rec.clone(), first_failure: Arc::default() }
     }
-    rec.expect_eq("posix.end.every-child-reaped", strays, 0);
+
+    /// Records check `name`; a failure after the test's first says so.
+    fn check(&self, name: &str, ok: bool, detail: impl FnOnce() -> String) -> bool {
+        if ok {
+            return self.rec.check(name, true, String::new);
+        }
+        let detail = detail();
+        let mut first = self.first_failure.lock().unwrap_or_else(|e| e.into_inner());
+        let detail = match first.as_deref() {
+            Some(earlier) => format!("{detail} (after the test's first failure, {earlier})"),
+            None => {
+                *first = Some(format!("{name}: {detail}"));
+                detail
+            }
+        };
+        self.rec.check(name, false, || detail)
+    }
+
+    /// Records that `actual` equals `expected`.
+    fn expect_eq<T: PartialEq + Debug>(&self, name: &str, actual: T, expected: T) -> bool {
+        let ok = actual == expected;
+        self.check(name, ok, || format!("expected {expected:?}, got {actual:?}"))
+    }
+}
+
+/// After a test: reaps its stray children, closes its leftover descriptors and removes its
+/// leftover files, reporting any (as consequences of the test's first failure, when it failed).
+/// A test that failed half-way (a call came back ERECOVERED) leaves such things behind; the next
+/// test must not see them as its own failures.
+fn tidy(sys: &Sys<'_>, rec: &Checks) {
+    let mut strays = Vec::new();
+    while let Ok((pid, status)) = sys.wait() {
+        strays.push(format!("pid {pid} ({})", status_text(status)));
+    }
+    rec.check("posix.tidy.children-reaped", strays.is_empty(), || format!("left unreaped: {}", strays.join(", ")));
+    match remove_below(sys, DIR) {
+        Ok(left) => {
+            rec.check("posix.tidy.files-removed", left.is_empty(), || format!("left behind: {}", left.join(", ")))
+        }
+        Err(e) => rec.check("posix.tidy.files-removed", false, || format!("listing {DIR} failed with {e}")),
+    };
+    let open: Vec<i32> = (0..OPEN_MAX as i32).filter(|&fd| sys.fstat(fd) != Err(Errno::EBADF)).collect();
+    for &fd in &open {
+        let _ = close_retrying(sys, fd);
+    }
+    rec.check("posix.tidy.descriptors-closed", open.is_empty(), || format!("left open: {open:?}"));
+}
+
+/// Closes `fd`, once more when the first close was dropped by a recovered crash (ERECOVERED: the
+/// request was rolled back, so the descriptor is still open).
+fn close_retrying(sys: &Sys<'_>, fd: i32) -> Result<(), Errno> {
+    match sys.close(fd) {
+        Err(Errno::ERECOVERED) => sys.close(fd),
+        done => done,
+    }
+}
+
+/// The names in directory `dir` (without `.` and `..`).
+fn list(sys: &Sys<'_>, dir: &str) -> Result<Vec<String>, Errno> {
+    let fd = sys.open(dir, O_RDONLY | O_DIRECTORY, 0)?;
+    let mut names = Vec::new();
+    let listed = loop {
+        match sys.getdents(fd) {
+            Ok(batch) if batch.is_empty() => break Ok(()),
+            Ok(batch) => names.extend(batch.into_iter().map(|e| e.name).filter(|n| n != "." && n != "..")),
+            Err(e) => break Err(e),
+        }
+    };
+    let closed = close_retrying(sys, fd);
+    listed.and(closed).map(|()| names)
+}
+
+/// Removes everything below directory `dir`; the paths it found there.
+fn remove_below(sys: &Sys<'_>, dir: &str) -> Result<Vec<String>, Errno> {
+    let mut found = Vec::new();
+    for name in list(sys, dir)? {
+        let path = format!("{dir}/{name}");
+        if sys.stat(&path).is_ok_and(|s| s.kind == kind::DIRECTORY) {
+            found.extend(remove_below(sys, &path)?);
+            sys.rmdir(&path)?;
+        } else {
+            sys.unlink(&path)?;
+        }
+        found.push(path);
+    }
+    Ok(found)
+}
+
+/// The end state the module promises: no child, no descriptor, no file left (each test tidied
+/// after itself), and the scratch directory gone.
+fn finish(sys: &Sys<'_>, rec: &Checks) {
+    rec.expect_eq("posix.end.no-child-left", sys.waitpid(-1, WNOHANG), Err(Errno::ECHILD));
     let open: Vec<i32> = (0..OPEN_MAX as i32).filter(|&fd| sys.fstat(fd) != Err(Errno::EBADF)).collect();
     rec.expect_eq("posix.end.every-descriptor-closed", open, Vec::new());
     rec.expect_eq("posix.end.scratch-dir-removed", sys.rmdir(DIR), Ok(()));
@@ -122,7 +236,7 @@ fn finish(sys: &Sys<'_>, rec: &Recorder) {
 // ---- helpers ------------------------------------------------------------------------------------
 
 /// Records that `result` succeeded; its value if it did.
-fn ok<T: Debug>(rec: &Recorder, name: &str, result: Result<T, Errno>) -> Option<T> {
+fn ok<T: Debug>(rec: &Checks, name: &str, result: Result<T, Errno>) -> Option<T> {
     match result {
         Ok(value) => {
             rec.check(name, true, String::new);
@@ -136,7 +250,7 @@ fn ok<T: Debug>(rec: &Recorder, name: &str, result: Result<T, Errno>) -> Option<
 }
 
 /// Records that `result` failed with `expected`.
-fn fails<T: Debug>(rec: &Recorder, name: &str, result: Result<T, Errno>, expected: Errno) -> bool {
+fn fails<T: Debug>(rec: &Checks, name: &str, result: Result<T, Errno>, expected: Errno) -> bool {
     let ok = matches!(result, Err(e) if e == expected);
     rec.check(name, ok, || format!("expected {expected}, got {result:?}"))
 }
@@ -146,55 +260,73 @@ fn path(name: &str) -> String {
     format!("{DIR}/{name}")
 }
 
-/// Reads everything from the start of `fd` (one buffer's worth).
-fn read_all(sys: &Sys<'_>, fd: i32) -> Result<Vec<u8>, Errno> {
-    sys.lseek(fd, 0, SEEK_SET)?;
+/// One read from `fd`'s offset (one buffer's worth).
+fn read_some(sys: &Sys<'_>, fd: i32) -> Result<Vec<u8>, Errno> {
     let mut buf = [0u8; READ_BUF];
     let n = sys.read(fd, &mut buf)?;
     Ok(buf[..n].to_vec())
 }
 
+/// Reads everything from the start of `fd` (one buffer's worth).
+fn read_all(sys: &Sys<'_>, fd: i32) -> Result<Vec<u8>, Errno> {
+    sys.lseek(fd, 0, SEEK_SET)?;
+    read_some(sys, fd)
+}
+
 /// Waits for `pid` and records that it ended with wait status `expected`.
-fn reap(sys: &Sys<'_>, rec: &Recorder, name: &str, pid: Pid, expected: i32) {
-    rec.expect_eq(name, sys.waitpid(pid, 0), Ok((pid, expected)));
+fn reap(sys: &Sys<'_>, rec: &Checks, name: &str, pid: Pid, expected: i32) {
+    let waited = sys.waitpid(pid, 0);
+    rec.check(name, waited == Ok((pid, expected)), || match waited {
+        Ok((got, status)) => {
+            format!("pid {got} ended with {}, expected {}", status_text(status), status_text(expected))
+        }
+        Err(e) => format!("wait for pid {pid} failed with {e}"),
+    });
 }
 
 /// A child's body that spins (calling getpid) until it is killed; it gives up after
 /// [`SPIN_ROUNDS`].
-fn spin_until_killed(sys: &Sys<'_>) -> i32 {
+fn spin_until_killed(sys: &Sys<'_>, rec: &Checks) -> i32 {
     for _ in 0..SPIN_ROUNDS {
-        if sys.getpid().is_err() {
-            break;
+        if ok(rec, "posix.spinner.getpid", sys.getpid()).is_none() {
+            return GAVE_UP_CODE;
         }
         sys.proc().yield_now();
     }
+    rec.check("posix.spinner.killed", false, || format!("not killed after {SPIN_ROUNDS} rounds"));
     GAVE_UP_CODE
+}
+
+/// A child that spins until killed, forked with its own handle on the test's checks.
+fn fork_spinner(sys: &Sys<'_>, rec: &Checks) -> Result<Pid, Errno> {
+    let rec = rec.clone();
+    sys.fork(move |c| spin_until_killed(c, &rec))
 }
 
 // ---- the tests ----------------------------------------------------------------------------------
 
 /// getpid and getppid in init and in a child; the child's pid is what fork returned.
-fn process_ids(sys: &Sys<'_>, rec: &Recorder) {
+fn process_ids(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.ids.init-is-pid-1", sys.getpid(), Ok(INIT_PID));
     let child_rec = rec.clone();
     let forked = sys.fork(move |c| {
         child_rec.expect_eq("posix.ids.child-ppid-is-parent", c.getppid(), Ok(INIT_PID));
         // The low byte of the child's own pid goes back through its exit status.
-        c.getpid().map_or(GAVE_UP_CODE, |pid| pid & 0xff)
+        ok(&child_rec, "posix.ids.child-getpid", c.getpid()).map_or(GAVE_UP_CODE, |pid| pid & STATUS_BYTE)
     });
     if let Some(pid) = ok(rec, "posix.ids.fork", forked) {
         rec.check("posix.ids.child-pid-differs", pid != INIT_PID && pid > 0, || format!("fork returned {pid}"));
-        reap(sys, rec, "posix.ids.child-getpid-is-fork-result", pid, exit_status(pid & 0xff));
+        reap(sys, rec, "posix.ids.child-getpid-is-fork-result", pid, exit_status(pid & STATUS_BYTE));
     }
 }
 
 /// Exit codes through wait, WNOHANG on a running and on a reaped child, ECHILD after.
-fn wait_statuses(sys: &Sys<'_>, rec: &Recorder) {
+fn wait_statuses(sys: &Sys<'_>, rec: &Checks) {
     if let Some(pid) = ok(rec, "posix.wait.fork", sys.fork(|_| CHILD_EXIT_CODE)) {
         reap(sys, rec, "posix.wait.exit-code", pid, exit_status(CHILD_EXIT_CODE));
         fails(rec, "posix.wait.reaped-child-is-gone", sys.waitpid(pid, WNOHANG), Errno::ECHILD);
     }
-    if let Some(pid) = ok(rec, "posix.wait.fork-spinner", sys.fork(|c| spin_until_killed(c))) {
+    if let Some(pid) = ok(rec, "posix.wait.fork-spinner", fork_spinner(sys, rec)) {
         rec.expect_eq("posix.wait.wnohang-on-running-child", sys.waitpid(pid, WNOHANG).map(|r| r.0), Ok(0));
         ok(rec, "posix.wait.kill-spinner", sys.kill(pid, sig::SIGKILL));
         reap(sys, rec, "posix.wait.spinner-reaped", pid, signal_status(sig::SIGKILL));
@@ -203,10 +335,10 @@ fn wait_statuses(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// Deaths by SIGTERM and SIGKILL as wait reports them.
-fn signal_deaths(sys: &Sys<'_>, rec: &Recorder) {
+fn signal_deaths(sys: &Sys<'_>, rec: &Checks) {
     for (signal, name) in [(sig::SIGTERM, "posix.signal.sigterm-status"), (sig::SIGKILL, "posix.signal.sigkill-status")]
     {
-        let Some(pid) = ok(rec, "posix.signal.fork", sys.fork(|c| spin_until_killed(c))) else { continue };
+        let Some(pid) = ok(rec, "posix.signal.fork", fork_spinner(sys, rec)) else { continue };
         ok(rec, "posix.signal.kill", sys.kill(pid, signal));
         reap(sys, rec, name, pid, signal_status(signal));
     }
@@ -214,31 +346,34 @@ fn signal_deaths(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// A grandchild whose parent exits is adopted by init, which reaps it.
-fn orphans_go_to_init(sys: &Sys<'_>, rec: &Recorder) {
+fn orphans_go_to_init(sys: &Sys<'_>, rec: &Checks) {
     let child_rec = rec.clone();
     let forked = sys.fork(move |c| {
-        let grandchild = c.fork(|g| {
+        let grandchild_rec = child_rec.clone();
+        let grandchild = c.fork(move |g| {
             for _ in 0..ADOPTION_ROUNDS {
-                match g.getppid() {
-                    Ok(INIT_PID) => return CHILD_EXIT_CODE,
-                    Ok(_) => g.proc().yield_now(),
-                    Err(_) => break,
+                match ok(&grandchild_rec, "posix.orphan.getppid", g.getppid()) {
+                    Some(INIT_PID) => return CHILD_EXIT_CODE,
+                    Some(_) => g.proc().yield_now(),
+                    None => return GAVE_UP_CODE,
                 }
             }
+            grandchild_rec.check("posix.orphan.adopted", false, || format!("no adoption in {ADOPTION_ROUNDS} rounds"));
             GAVE_UP_CODE
         });
         // The parent exits at once, with the grandchild's pid's low byte for init to match.
-        ok(&child_rec, "posix.orphan.fork-grandchild", grandchild).map_or(GAVE_UP_CODE, |pid| pid & 0xff)
+        ok(&child_rec, "posix.orphan.fork-grandchild", grandchild).map_or(GAVE_UP_CODE, |pid| pid & STATUS_BYTE)
     });
     let Some(child) = ok(rec, "posix.orphan.fork", forked) else { return };
-    let Ok((_, status)) = sys.waitpid(child, 0) else {
-        rec.check("posix.orphan.parent-reaped", false, || "wait for the orphan's parent failed".into());
-        return;
-    };
+    let Some((_, status)) = ok(rec, "posix.orphan.parent-reaped", sys.waitpid(child, 0)) else { return };
     match sys.wait() {
         Ok((orphan, orphan_status)) => {
-            rec.expect_eq("posix.orphan.init-reaps-the-orphan", exit_status(orphan & 0xff), status);
-            rec.expect_eq("posix.orphan.saw-init-as-parent", orphan_status, exit_status(CHILD_EXIT_CODE));
+            rec.check("posix.orphan.init-reaps-the-orphan", exit_status(orphan & STATUS_BYTE) == status, || {
+                format!("init reaped pid {orphan}; the orphan's parent ended with {}", status_text(status))
+            });
+            rec.check("posix.orphan.saw-init-as-parent", orphan_status == exit_status(CHILD_EXIT_CODE), || {
+                format!("the orphan ended with {}", status_text(orphan_status))
+            });
         }
         Err(e) => {
             rec.check("posix.orphan.init-reaps-the-orphan", false, || format!("init's wait failed with {e}"));
@@ -247,7 +382,7 @@ fn orphans_go_to_init(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// write, lseek (SET, CUR, END), read back, read at the end, fstat's size.
-fn file_contents(sys: &Sys<'_>, rec: &Recorder) {
+fn file_contents(sys: &Sys<'_>, rec: &Checks) {
     let file = path("data");
     let Some(fd) = ok(rec, "posix.file.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
         return;
@@ -259,16 +394,14 @@ fn file_contents(sys: &Sys<'_>, rec: &Recorder) {
     let mut buf = [0u8; READ_BUF];
     rec.expect_eq("posix.file.read-at-end-is-zero", sys.read(fd, &mut buf), Ok(0));
     rec.expect_eq("posix.file.seek-set", sys.lseek(fd, GREETING_WORD_AT as i64, SEEK_SET), Ok(GREETING_WORD_AT as i64));
-    let n = sys.read(fd, &mut buf).unwrap_or(0);
-    rec.expect_eq("posix.file.read-after-seek", &buf[..n], &GREETING[GREETING_WORD_AT..]);
+    rec.expect_eq("posix.file.read-after-seek", read_some(sys, fd), Ok(GREETING[GREETING_WORD_AT..].to_vec()));
     rec.expect_eq("posix.file.seek-end", sys.lseek(fd, 0, SEEK_END), Ok(len as i64));
     fails(rec, "posix.file.seek-before-start-einval", sys.lseek(fd, -1, SEEK_SET), Errno::EINVAL);
     rec.expect_eq("posix.file.fstat-size", sys.fstat(fd).map(|s| (s.size, s.kind)), Ok((len as u64, kind::REGULAR)));
     ok(rec, "posix.file.close", sys.close(fd));
     // A new open starts at offset 0 and sees the same bytes.
     if let Some(fd) = ok(rec, "posix.file.reopen", sys.open(&file, O_RDONLY, 0)) {
-        let n = sys.read(fd, &mut buf).unwrap_or(0);
-        rec.expect_eq("posix.file.contents-after-reopen", &buf[..n], GREETING);
+        rec.expect_eq("posix.file.contents-after-reopen", read_some(sys, fd), Ok(GREETING.to_vec()));
         fails(rec, "posix.file.write-on-read-only-ebadf", sys.write(fd, GREETING), Errno::EBADF);
         ok(rec, "posix.file.close-reopened", sys.close(fd));
     }
@@ -276,14 +409,18 @@ fn file_contents(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// A descriptor inherited over fork shares its offset: the child's write moves the parent's.
-fn offset_shared_after_fork(sys: &Sys<'_>, rec: &Recorder) {
+fn offset_shared_after_fork(sys: &Sys<'_>, rec: &Checks) {
     const CHILD_PART: &[u8] = b"child ";
     const PARENT_PART: &[u8] = b"parent";
     let file = path("shared");
     let Some(fd) = ok(rec, "posix.fork-offset.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
         return;
     };
-    let forked = sys.fork(move |c| if c.write(fd, CHILD_PART) == Ok(CHILD_PART.len()) { 0 } else { 1 });
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let wrote = c.write(fd, CHILD_PART);
+        if child_rec.expect_eq("posix.fork-offset.child-write", wrote, Ok(CHILD_PART.len())) { 0 } else { 1 }
+    });
     if let Some(pid) = ok(rec, "posix.fork-offset.fork", forked) {
         reap(sys, rec, "posix.fork-offset.child-wrote", pid, exit_status(0));
         rec.expect_eq(
@@ -299,7 +436,7 @@ fn offset_shared_after_fork(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// dup and dup2 share the open file (and its offset); closing one leaves the other working.
-fn dup_and_dup2(sys: &Sys<'_>, rec: &Recorder) {
+fn dup_and_dup2(sys: &Sys<'_>, rec: &Checks) {
     let file = path("dup");
     let Some(fd) = ok(rec, "posix.dup.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
         return;
@@ -324,19 +461,18 @@ fn dup_and_dup2(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// A child writes into a pipe and exits; the parent reads the bytes, then EOF.
-fn pipe_between_parent_and_child(sys: &Sys<'_>, rec: &Recorder) {
+fn pipe_between_parent_and_child(sys: &Sys<'_>, rec: &Checks) {
     let Some((read_end, write_end)) = ok(rec, "posix.pipe.create", sys.pipe()) else { return };
+    let child_rec = rec.clone();
     let forked = sys.fork(move |c| {
-        let _ = c.close(read_end);
-        if c.write(write_end, PING) == Ok(PING.len()) { 0 } else { 1 }
+        ok(&child_rec, "posix.pipe.child-closes-read-end", c.close(read_end));
         // The write end closes when the child exits.
+        if child_rec.expect_eq("posix.pipe.child-write", c.write(write_end, PING), Ok(PING.len())) { 0 } else { 1 }
     });
     ok(rec, "posix.pipe.parent-closes-write-end", sys.close(write_end));
     if let Some(pid) = ok(rec, "posix.pipe.fork", forked) {
-        let mut buf = [0u8; READ_BUF];
-        let n = sys.read(read_end, &mut buf).unwrap_or(0);
-        rec.expect_eq("posix.pipe.bytes-arrive", &buf[..n], PING);
-        rec.expect_eq("posix.pipe.eof-when-writer-exits", sys.read(read_end, &mut buf), Ok(0));
+        rec.expect_eq("posix.pipe.bytes-arrive", read_some(sys, read_end), Ok(PING.to_vec()));
+        rec.expect_eq("posix.pipe.eof-when-writer-exits", read_some(sys, read_end), Ok(Vec::new()));
         reap(sys, rec, "posix.pipe.writer-status", pid, exit_status(0));
     }
     fails(rec, "posix.pipe.lseek-espipe", sys.lseek(read_end, 0, SEEK_SET), Errno::ESPIPE);
@@ -344,7 +480,7 @@ fn pipe_between_parent_and_child(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// Link counts through link and unlink; the data lives while one name does.
-fn link_counts(sys: &Sys<'_>, rec: &Recorder) {
+fn link_counts(sys: &Sys<'_>, rec: &Checks) {
     let (first, second) = (path("link-a"), path("link-b"));
     let Some(fd) = ok(rec, "posix.link.create", sys.open(&first, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE)) else {
         return;
@@ -368,7 +504,7 @@ fn link_counts(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.
-fn directories(sys: &Sys<'_>, rec: &Recorder) {
+fn directories(sys: &Sys<'_>, rec: &Checks) {
     let dir = path("dir");
     let names = ["one", "two"];
     if ok(rec, "posix.dir.mkdir", sys.mkdir(&dir, DIR_MODE)).is_none() {
@@ -408,7 +544,7 @@ fn directories(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// brk grows the heap into usable memory and shrinks it back; past the limit is ENOMEM.
-fn heap_growth(sys: &Sys<'_>, rec: &Recorder) {
+fn heap_growth(sys: &Sys<'_>, rec: &Checks) {
     let Some(start) = ok(rec, "posix.brk.query", sys.brk(0)) else { return };
     let end = start + BRK_PAGES * PAGE;
     rec.expect_eq("posix.brk.grows", sys.brk(end), Ok(end));
@@ -422,7 +558,7 @@ fn heap_growth(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// An anonymous mapping is zeroed and usable; after munmap it is gone.
-fn anonymous_mappings(sys: &Sys<'_>, rec: &Recorder) {
+fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     let len = MMAP_PAGES * PAGE;
     let Some(addr) = ok(rec, "posix.mmap.map", sys.mmap(len, true)) else { return };
     rec.check("posix.mmap.page-aligned", addr % PAGE == 0, || format!("mapped at {addr:#x}"));
@@ -441,12 +577,14 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// exec of `/bin/true` and `/bin/false` (their exit statuses), and execs that fail.
-fn exec_programs(sys: &Sys<'_>, rec: &Recorder) {
+fn exec_programs(sys: &Sys<'_>, rec: &Checks) {
     for (program, code, name) in
         [("/bin/true", 0, "posix.exec.true-exits-0"), ("/bin/false", 1, "posix.exec.false-exits-1")]
     {
+        let child_rec = rec.clone();
         let forked = sys.fork(move |c| {
-            c.exec(program, &[program]);
+            let failed = c.exec(program, &[program]);
+            child_rec.check("posix.exec.exec", false, || format!("exec {program} failed with {failed}"));
             EXEC_RETURNED_CODE
         });
         if let Some(pid) = ok(rec, "posix.exec.fork", forked) {
@@ -470,7 +608,7 @@ fn exec_programs(sys: &Sys<'_>, rec: &Recorder) {
 }
 
 /// The error numbers of common mistakes.
-fn error_numbers(sys: &Sys<'_>, rec: &Recorder) {
+fn error_numbers(sys: &Sys<'_>, rec: &Checks) {
     let mut buf = [0u8; READ_BUF];
     fails(rec, "posix.errno.read-unopened-ebadf", sys.read(NEVER_OPEN_FD, &mut buf), Errno::EBADF);
     fails(rec, "posix.errno.close-unopened-ebadf", sys.close(NEVER_OPEN_FD), Errno::EBADF);
@@ -492,13 +630,13 @@ fn error_numbers(sys: &Sys<'_>, rec: &Recorder) {
     }
     fails(rec, "posix.errno.unlink-dir-eisdir", sys.unlink(DIR), Errno::EISDIR);
     fails(rec, "posix.errno.wait-no-children-echild", sys.wait(), Errno::ECHILD);
-    fails(rec, "posix.errno.waitpid-stranger-echild", sys.waitpid(INIT_PID + 1_000, 0), Errno::ECHILD);
-    fails(rec, "posix.errno.kill-missing-esrch", sys.kill(INIT_PID + 1_000, sig::SIGTERM), Errno::ESRCH);
+    fails(rec, "posix.errno.waitpid-stranger-echild", sys.waitpid(NO_SUCH_PID, 0), Errno::ECHILD);
+    fails(rec, "posix.errno.kill-missing-esrch", sys.kill(NO_SUCH_PID, sig::SIGTERM), Errno::ESRCH);
 }
 
 /// After setuid to an ordinary user, going back to root is EPERM and root's files are closed to
 /// writing (EACCES).
-fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Recorder) {
+fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Checks) {
     let child_rec = rec.clone();
     let forked = sys.fork(move |c| {
         let rec = child_rec;

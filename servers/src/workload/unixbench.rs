@@ -21,6 +21,8 @@ use crate::proto::pm::exit_status;
 use crate::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::whence::SEEK_SET;
 use crate::workload::report::Recorder;
+use crate::workload::status_text;
+use std::sync::{Arc, Mutex};
 
 /// Iterations of each loop unless told otherwise: enough for every loop to repeat its pattern,
 /// few enough for a fault-injection run to stay around a millisecond.
@@ -117,7 +119,8 @@ fn spawn(sys: &Sys<'_>, rec: &Recorder, n: u32) {
         match sys.fork(|_| SPAWN_EXIT_CODE) {
             Ok(pid) => match sys.waitpid(pid, 0) {
                 Ok(got) if got == (pid, exit_status(SPAWN_EXIT_CODE)) => forks += 1,
-                other => error.note(|| format!("round {i}: wait for {pid} gave {other:?}")),
+                Ok((_, status)) => error.note(|| format!("round {i}: pid {pid} ended with {}", status_text(status))),
+                Err(e) => error.note(|| format!("round {i}: wait for {pid} failed with {e}")),
             },
             Err(e) => error.note(|| format!("round {i}: fork failed with {e}")),
         }
@@ -129,15 +132,24 @@ fn spawn(sys: &Sys<'_>, rec: &Recorder, n: u32) {
 fn execl(sys: &Sys<'_>, rec: &Recorder, n: u32) {
     let mut error = FirstError::default();
     let mut execs = 0;
+    // A child whose exec failed leaves the errno here, for the loop's message.
+    let exec_error: Arc<Mutex<Option<Errno>>> = Arc::default();
     for i in 0..n {
-        let forked = sys.fork(|c| {
-            c.exec("/bin/true", &["true"]);
+        let slot = exec_error.clone();
+        let forked = sys.fork(move |c| {
+            let failed = c.exec("/bin/true", &["true"]);
+            *slot.lock().unwrap_or_else(|e| e.into_inner()) = Some(failed);
             EXEC_RETURNED_CODE
         });
         match forked {
             Ok(pid) => match sys.waitpid(pid, 0) {
                 Ok(got) if got == (pid, exit_status(0)) => execs += 1,
-                other => error.note(|| format!("round {i}: wait for {pid} gave {other:?}")),
+                Ok((_, status)) => error.note(|| {
+                    let failed = exec_error.lock().unwrap_or_else(|e| e.into_inner()).take();
+                    let why = failed.map(|e| format!(" (its exec failed with {e})")).unwrap_or_default();
+                    format!("round {i}: pid {pid} ended with {}{why}", status_text(status))
+                }),
+                Err(e) => error.note(|| format!("round {i}: wait for {pid} failed with {e}")),
             },
             Err(e) => error.note(|| format!("round {i}: fork failed with {e}")),
         }
@@ -278,10 +290,11 @@ fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
     let (down, up) = match (sys.pipe(), sys.pipe()) {
         (Ok(down), Ok(up)) => (down, up),
         (down, up) => {
+            let failed = [down, up].into_iter().find_map(Result::err);
             for (r, w) in [down, up].into_iter().flatten() {
                 let _ = (sys.close(r), sys.close(w));
             }
-            rec.check("unixbench.pipe", false, || "pipe failed".into());
+            rec.check("unixbench.pipe", false, || format!("pipe failed with {failed:?}"));
             return;
         }
     };

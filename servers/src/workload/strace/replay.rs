@@ -17,9 +17,14 @@
 //! its own pid (exec keeps it), removes the file and goes on; so argv stays as recorded and the
 //! old image is really gone. Descriptors the log opened close-on-exec are closed just before.
 //!
-//! Reports. A process forked from init's side holds the [`Recorder`]; after an exec a process has
-//! no way to it but the file system, so it keeps its checks and counters and, when it ends, appends
-//! them as one JSON line to `CONTROL_DIR/results`, which init merges once everyone is gone.
+//! Reports. Each process keeps its checks and counters and hands them to init when it ends: in
+//! memory while it still runs the image init forked (and just before an exec), through one JSON
+//! line appended to `CONTROL_DIR/results` after an exec left that memory behind. init merges them
+//! once everyone is gone. The failure earliest in the log is the replay's first divergence; every
+//! other failure says it came after it (`replay.line-N: ... (after the replay's first divergence,
+//! ...)`), so a recovered crash (a call that got `ERECOVERED`) reads as one explained failure and
+//! its consequences, in whatever process they show. The replay's own plumbing (plans, reports)
+//! retries a call that a recovered crash dropped.
 //!
 //! Comparisons, where the recorded result is deterministic: success against failure of every
 //! call, and the errno name of failures; the byte counts of read, write and copy; lseek's offset;
@@ -33,14 +38,17 @@
 //! `replay.skipped.REASON`): calls on fds a skipped call made (sockets...), waits that only poll
 //! (`WNOHANG` recorded as "none yet": timing), kills and waits aimed at processes this one did not
 //! fork, signals samsara lacks, brk before any `brk(NULL)`, munmap of addresses no replayed mmap
-//! returned. File-backed mmaps are replayed as anonymous ones of the same length
-//! (`replay.mmap-file-as-anonymous`).
+//! returned, in-kernel copies the host refused (`EXDEV` across file systems: the program's
+//! read/write fallback follows in the log). File-backed mmaps are replayed as anonymous ones of
+//! the same length (`replay.mmap-file-as-anonymous`).
 //!
-//! Duties: no input makes the replay panic; every process reports exactly once (checked by init:
-//! `replay.every-process-reported`); nothing is left of the control files at the end.
+//! Duties: no input makes the replay panic; every process reports exactly once, when it ends
+//! (checked by init, `replay.every-process-reported`, for the processes the log does not show
+//! killed: those may die before they get to it); nothing is left of the control files at the end.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
+use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
@@ -55,8 +63,9 @@ use crate::proto::vfs::mode::PERM_MASK;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use crate::vfs::state::MAX_FILE_SIZE;
 use crate::workload::report::{Recorder, WorkloadReport};
+use crate::workload::status_text;
 
-/// The results file: one JSON report per line, from processes that had no recorder.
+/// The results file: one JSON report per line, from processes that exec'd.
 const RESULTS: &str = "/tmp/replay/results";
 /// Permission bits of the control directory and its files.
 const CONTROL_DIR_MODE: u32 = 0o755;
@@ -81,9 +90,20 @@ const NOT_KILLED_STATUS: i32 = 125;
 /// Rounds (a getpid and a yield each) a process waits for the kill its log ends with; its killer
 /// sends it within a few rounds under either engine, so this only bounds a replay gone astray.
 const LINGER_ROUNDS: u32 = 100_000;
+/// Errors of a recorded copy (`copy_file_range`, `sendfile`) that say the host kernel could not copy
+/// in place (another file system, an unsupported file type): facts about the host's mounts, not
+/// the program. Programs fall back to read and write, which the log shows next; the replay skips
+/// the failed copy so its files stay in step with the log.
+const HOST_COPY_REFUSALS: [&str; 4] = ["EXDEV", "EOPNOTSUPP", "ENOSYS", "EINVAL"];
+/// Attempts of a call of the replay's own plumbing (plan handover, reports) that a recovered
+/// crash dropped (ERECOVERED: rolled back, so trying again is safe): a second crash in the same
+/// run is rare, a third rarer still.
+const PLUMBING_ATTEMPTS: u32 = 3;
 /// Bytes read per call when reading a plan or the results back.
 const READ_CHUNK: usize = 16 * 1024;
 
+/// The traced program's stdio: fd, the stand-in file (in the control directory), open flags.
+const STDIO: [(i32, &str, u32); 3] = [(0, STDIN, O_RDONLY), (1, STDOUT, O_WRONLY), (2, STDERR, O_WRONLY)];
 /// Signal names a log may carry that samsara has, with their numbers.
 const SIGNALS: [(&str, i32); 6] = [
     ("0", 0),
@@ -139,8 +159,11 @@ struct Plan {
     fds: BTreeMap<i32, Fd>,
     /// Traced pid -> samsara pid of the children it forked and has not reaped.
     children: BTreeMap<u32, Pid>,
-    /// Checks and counters not reported yet (used when the process has no recorder).
+    /// Checks and counters not reported yet.
     report: WorkloadReport,
+    /// The first failed check of this process or of its ancestors before they forked it: later
+    /// failures say they came after it.
+    first_failure: Option<String>,
 }
 
 /// A mapping the replay made for a traced mmap.
@@ -174,12 +197,27 @@ enum Values {
     ZeroOrNot,
 }
 
+/// Reports handed to init in memory, by processes that have not exec'd.
+type Reports = Arc<Mutex<Vec<WorkloadReport>>>;
+
+/// What comes after a step.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Flow {
+    /// The next step of this process.
+    Next,
+    /// The process exits with this status (the log's exit).
+    Exit(i32),
+}
+
 /// One replaying process.
 struct Replayer {
     plan: Plan,
-    /// The workload's recorder, until an exec leaves it behind.
-    recorder: Option<Recorder>,
+    /// Where the report goes when the process ends: init's in-memory collection while the
+    /// process runs the image init forked, the results file after an exec left it behind.
+    collected: Option<Reports>,
     memory: Memory,
+    /// Whether the current step's call was made (and counted in `replay.calls`) yet.
+    issued: bool,
 }
 
 /// The traced pid and every process it forked, transitively.
@@ -273,6 +311,63 @@ fn recorded_text(recorded: &CallResult) -> String {
     }
 }
 
+/// Runs a call of the replay's plumbing, again when a recovered crash dropped it.
+fn plumbing<T>(sys: &Sys<'_>, mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+    let mut attempt = 1;
+    loop {
+        match call() {
+            Err(Errno::ERECOVERED) if attempt < PLUMBING_ATTEMPTS => {
+                attempt += 1;
+                sys.proc().yield_now();
+            }
+            done => return done,
+        }
+    }
+}
+
+/// Closes `fd`, again if a recovered crash dropped the close (the fd is then still open).
+fn close(sys: &Sys<'_>, fd: i32) -> Result<(), Errno> {
+    plumbing(sys, || sys.close(fd))
+}
+
+/// Appends `report` to the results file as one line.
+fn append_report(sys: &Sys<'_>, report: &WorkloadReport) -> Result<(), Errno> {
+    let mut line = serde_json::to_vec(report).map_err(|_| Errno::EINVAL)?;
+    line.push(b'\n');
+    plumbing(sys, || write_file(sys, RESULTS, O_WRONLY | O_APPEND, &line))
+}
+
+/// The number in a check name `replay.line-N...`: where in the log a failure happened (0 for the
+/// replay's own failures, which come before any call).
+fn failure_line(failure: &str) -> usize {
+    failure
+        .strip_prefix("replay.line-")
+        .map(|rest| rest.chars().take_while(char::is_ascii_digit).collect::<String>())
+        .and_then(|digits| digits.parse().ok())
+        .unwrap_or(0)
+}
+
+/// Merges `reports` into `rec`. The failure earliest in the log is the replay's first divergence;
+/// every other failure says it came after it, so one recovered crash reads as one explained
+/// failure and its consequences in other processes. Returns that first divergence.
+fn merge_reports(rec: &Recorder, mut reports: Vec<WorkloadReport>) -> Option<String> {
+    let first = reports.iter().flat_map(|r| r.failures.iter()).min_by_key(|f| failure_line(f)).cloned();
+    if let Some(first) = &first {
+        for failure in reports.iter_mut().flat_map(|r| r.failures.iter_mut()) {
+            if failure != first && !failure.contains(AFTER) {
+                failure.push_str(&format!(" ({AFTER} {first})"));
+            }
+        }
+    }
+    for report in &reports {
+        rec.merge(report);
+    }
+    first
+}
+
+/// How a failure says it followed an earlier one.
+const AFTER: &str = "after the replay's first divergence,";
+
 /// Reads the whole file `path`.
 fn read_file(sys: &Sys<'_>, path: &str) -> Result<Vec<u8>, Errno> {
     let fd = sys.open(path, O_RDONLY, 0)?;
@@ -285,7 +380,7 @@ fn read_file(sys: &Sys<'_>, path: &str) -> Result<Vec<u8>, Errno> {
             Err(e) => break Err(e),
         }
     };
-    let closed = sys.close(fd);
+    let closed = close(sys, fd);
     read.and_then(|all| closed.map(|()| all))
 }
 
@@ -298,7 +393,7 @@ fn write_file(sys: &Sys<'_>, path: &str, flags: u32, bytes: &[u8]) -> Result<(),
         Ok(_) => Err(Errno::ENOSPC),
         Err(e) => Err(e),
     };
-    let closed = sys.close(fd);
+    let closed = close(sys, fd);
     written.and(closed)
 }
 
@@ -327,6 +422,7 @@ impl Replay {
         if !self.set_up(sys, rec) {
             return;
         }
+        let collected = Reports::default();
         let mut roots = BTreeMap::new();
         for root in trace.processes.roots() {
             let plan = Plan {
@@ -334,23 +430,48 @@ impl Replay {
                 steps: steps_of_family(&trace.steps, &trace.processes, root),
                 tree: trace.processes.clone(),
                 cwd: self.setup.cwd.clone(),
-                fds: (0..3).map(|fd| (fd, Fd { fd, close_on_exec: false })).collect(),
+                fds: STDIO.iter().map(|&(fd, _, _)| (fd, Fd { fd, close_on_exec: false })).collect(),
                 children: BTreeMap::new(),
                 report: WorkloadReport::default(),
+                first_failure: None,
             };
-            let replayer = Replayer { plan, recorder: Some(rec.clone()), memory: Memory::default() };
+            let replayer =
+                Replayer { plan, collected: Some(collected.clone()), memory: Memory::default(), issued: false };
             match sys.fork(move |c| replayer.start(c)) {
                 Ok(pid) => {
                     roots.insert(pid, root);
                 }
                 Err(e) => {
-                    rec.check("replay.start", false, || format!("fork of traced pid {root} failed with {e}"));
+                    let failure = format!("fork of traced pid {root} failed with {e}");
+                    collected.lock().unwrap_or_else(|e| e.into_inner()).push(WorkloadReport {
+                        failures: vec![format!("replay.start: {failure}")],
+                        ..WorkloadReport::default()
+                    });
                 }
             }
         }
-        self.reap(sys, rec, &roots);
-        self.gather(sys, rec);
-        self.clean_up(sys, rec);
+        let ends = self.reap(sys, &roots);
+        let first = self.gather(sys, rec, &collected);
+        let after = |detail: String| match &first {
+            Some(first) => format!("{detail} ({AFTER} {first})"),
+            None => detail,
+        };
+        for (root, status, expected) in ends {
+            rec.check("replay.root-status", status == expected, || {
+                after(format!(
+                    "traced pid {root} ended with {}, recorded {}",
+                    status_text(status),
+                    status_text(expected)
+                ))
+            });
+        }
+        let reported = rec.report().counters.get("replay.processes-reported").copied().unwrap_or(0);
+        let expected = trace.processes.processes.values().filter(|n| !matches!(n.end, Some(ProcessEnd::Killed { .. })));
+        let expected = expected.count() as u64;
+        rec.check("replay.every-process-reported", reported == expected, || {
+            after(format!("{reported} of the log's {expected} processes that were not killed reported"))
+        });
+        self.clean_up(sys, rec, first.as_deref());
     }
 
     /// The control directory, the stdio stand-ins, the results file and the sandbox.
@@ -376,58 +497,49 @@ impl Replay {
         }
     }
 
-    /// Waits until no child is left: the roots (their status against their recorded end) and
-    /// every orphan init adopted.
-    fn reap(&self, sys: &Sys<'_>, rec: &Recorder, roots: &BTreeMap<Pid, u32>) {
-        loop {
-            match sys.wait() {
-                Ok((pid, status)) => match roots.get(&pid) {
-                    Some(&root) => {
-                        let expected = self.trace.processes.get(root).and_then(|n| n.end.as_ref()).and_then(end_status);
-                        if let Some(expected) = expected {
-                            rec.check("replay.root-status", status == expected, || {
-                                format!("traced pid {root} ended with wait status {status:#x}, recorded {expected:#x}")
-                            });
-                        }
-                    }
-                    None => rec.count("replay.orphans-reaped", 1),
-                },
-                Err(Errno::ECHILD) => return,
-                Err(e) => {
-                    rec.check("replay.reap", false, || format!("init's wait failed with {e}"));
-                    return;
-                }
+    /// Waits until no child is left: the roots and every orphan init adopted. Returns each root's
+    /// traced pid, wait status and the status its recorded end stands for.
+    fn reap(&self, sys: &Sys<'_>, roots: &BTreeMap<Pid, u32>) -> Vec<(u32, i32, i32)> {
+        let mut ends = Vec::new();
+        while let Ok((pid, status)) = sys.wait() {
+            let Some(&root) = roots.get(&pid) else { continue };
+            let recorded = self.trace.processes.get(root).and_then(|n| n.end.as_ref()).and_then(end_status);
+            if let Some(expected) = recorded {
+                ends.push((root, status, expected));
             }
         }
+        ends
     }
 
-    /// Merges the reports processes left in the results file; checks that every process reported.
-    fn gather(&self, sys: &Sys<'_>, rec: &Recorder) {
+    /// Gathers every process's report (from memory and from the results file) into `rec`; the
+    /// replay's first divergence, if any.
+    fn gather(&self, sys: &Sys<'_>, rec: &Recorder, collected: &Reports) -> Option<String> {
+        let mut reports = std::mem::take(&mut *collected.lock().unwrap_or_else(|e| e.into_inner()));
         match read_file(sys, RESULTS) {
             Ok(bytes) => {
                 for line in bytes.split(|b| *b == b'\n').filter(|line| !line.is_empty()) {
                     match serde_json::from_slice::<WorkloadReport>(line) {
-                        Ok(report) => rec.merge(&report),
+                        Ok(report) => reports.push(report),
                         Err(e) => {
-                            rec.check("replay.results-readable", false, || format!("a report line: {e}"));
+                            let mut bad = WorkloadReport::default();
+                            bad.check("replay.results-readable", false, || format!("a report line: {e}"));
+                            reports.push(bad);
                         }
                     }
                 }
             }
             Err(e) => {
-                rec.check("replay.results-readable", false, || format!("reading {RESULTS} failed with {e}"));
+                let mut bad = WorkloadReport::default();
+                bad.check("replay.results-readable", false, || format!("reading {RESULTS} failed with {e}"));
+                reports.push(bad);
             }
         }
-        let reported = rec.report().counters.get("replay.processes-reported").copied().unwrap_or(0);
-        let expected = self.trace.processes.processes.len() as u64;
-        rec.check("replay.every-process-reported", reported == expected, || {
-            format!("{reported} of the log's {expected} processes reported")
-        });
+        merge_reports(rec, reports)
     }
 
     /// Removes the control directory and what is left in it (plans of processes that died
     /// before their new image read them are counted).
-    fn clean_up(&self, sys: &Sys<'_>, rec: &Recorder) {
+    fn clean_up(&self, sys: &Sys<'_>, rec: &Recorder, first: Option<&str>) {
         let entries = sys.list_dir(CONTROL_DIR).unwrap_or_default();
         for entry in entries.iter().filter(|e| e.name != "." && e.name != "..") {
             if entry.name.starts_with("plan.") {
@@ -435,41 +547,66 @@ impl Replay {
             }
             let _ = sys.unlink(&format!("{CONTROL_DIR}/{}", entry.name));
         }
-        rec.expect_eq("replay.control-dir-removed", sys.rmdir(CONTROL_DIR), Ok(()));
+        let removed = plumbing(sys, || sys.rmdir(CONTROL_DIR));
+        rec.check("replay.control-dir-removed", removed.is_ok(), || match first {
+            Some(first) => format!("rmdir {CONTROL_DIR}: {removed:?} ({AFTER} {first})"),
+            None => format!("rmdir {CONTROL_DIR}: {removed:?}"),
+        });
     }
 }
 
 /// The `replay` program: continues the plan this process left before its exec. Returns the exit
 /// status the traced process ended with.
 pub fn resume(sys: &Sys<'_>, _argv: &[String]) -> i32 {
-    let Ok(pid) = sys.getpid() else { return NO_PLAN_STATUS };
-    let path = plan_path(pid);
-    let Ok(bytes) = read_file(sys, &path) else { return NO_PLAN_STATUS };
-    let _ = sys.unlink(&path);
-    match serde_json::from_slice::<Plan>(&bytes) {
-        Ok(plan) => Replayer { plan, recorder: None, memory: Memory::default() }.run(sys),
-        Err(_) => NO_PLAN_STATUS,
+    let pid = plumbing(sys, || sys.getpid()).map_err(|e| format!("getpid failed with {e}"));
+    let plan = pid.and_then(|pid| {
+        let path = plan_path(pid);
+        let bytes = plumbing(sys, || read_file(sys, &path));
+        let _ = plumbing(sys, || sys.unlink(&path));
+        let bytes = bytes.map_err(|e| format!("reading {path} failed with {e}"))?;
+        serde_json::from_slice::<Plan>(&bytes).map_err(|e| format!("{path} is not a plan: {e}"))
+    });
+    match plan {
+        Ok(plan) => Replayer { plan, collected: None, memory: Memory::default(), issued: false }.run(sys),
+        Err(why) => {
+            // Nothing to replay; say why where init looks.
+            let mut report = WorkloadReport::default();
+            report.check("replay.plan-readable", false, || why);
+            let _ = append_report(sys, &report);
+            NO_PLAN_STATUS
+        }
     }
 }
 
 impl Replayer {
     // ---- reporting ------------------------------------------------------------------------------
 
+    /// Records check `name`; a failure after this process's first says so.
     fn check(&mut self, name: &str, ok: bool, detail: impl FnOnce() -> String) {
-        match &self.recorder {
-            Some(rec) => {
-                rec.check(name, ok, detail);
-            }
-            None => {
-                self.plan.report.check(name, ok, detail);
-            }
+        if ok {
+            self.plan.report.check(name, true, String::new);
+            return;
         }
+        let detail = match &self.plan.first_failure {
+            Some(first) => format!("{} ({AFTER} {first})", detail()),
+            None => {
+                let detail = detail();
+                self.plan.first_failure = Some(format!("{name}: {detail}"));
+                detail
+            }
+        };
+        self.plan.report.check(name, false, || detail);
     }
 
     fn count(&mut self, name: &str, n: u64) {
-        match &self.recorder {
-            Some(rec) => rec.count(name, n),
-            None => self.plan.report.count(name, n),
+        self.plan.report.count(name, n);
+    }
+
+    /// Counts the current step's call as made (once per step).
+    fn issue(&mut self) {
+        if !self.issued {
+            self.issued = true;
+            self.count("replay.calls", 1);
         }
     }
 
@@ -480,6 +617,7 @@ impl Replayer {
 
     /// Holds `replayed` against what `step` recorded (see the module's comparison rules).
     fn compare(&mut self, step: &TraceStep, replayed: Result<i64, Errno>, values: Values) {
+        self.issue();
         let verdict = match (&step.recorded, &replayed) {
             (CallResult::Value { value, .. }, Ok(got)) => match values {
                 Values::Ignore => true,
@@ -509,16 +647,24 @@ impl Replayer {
         });
     }
 
-    /// Appends this process's unreported checks to the results file (a process with the
-    /// recorder has nothing to send). Every process does this once, when it ends.
+    /// Hands this process's report to init: in memory before any exec, through the results file
+    /// after. Every process does this once, when it ends.
     fn flush(&mut self, sys: &Sys<'_>) {
-        self.count("replay.processes-reported", 1);
-        if self.recorder.is_none() {
-            let report = std::mem::take(&mut self.plan.report);
+        // A process the log shows killed may die before it gets here (its killer does not wait):
+        // init expects reports only from the others.
+        let killed =
+            matches!(self.plan.tree.get(self.plan.pid).and_then(|n| n.end.as_ref()), Some(ProcessEnd::Killed { .. }));
+        self.count(if killed { "replay.killed-processes-reported" } else { "replay.processes-reported" }, 1);
+        self.send_report(sys);
+    }
+
+    fn send_report(&mut self, sys: &Sys<'_>) {
+        let report = std::mem::take(&mut self.plan.report);
+        match &self.collected {
+            Some(collected) => collected.lock().unwrap_or_else(|e| e.into_inner()).push(report),
             // A report that cannot be written is lost; init's `every-process-reported` shows it.
-            if let Ok(mut line) = serde_json::to_vec(&report) {
-                line.push(b'\n');
-                let _ = write_file(sys, RESULTS, O_WRONLY | O_APPEND, &line);
+            None => {
+                let _ = append_report(sys, &report);
             }
         }
     }
@@ -527,7 +673,7 @@ impl Replayer {
 
     /// A root's start, in the process init forked: stdio on fds 0, 1, 2, the working directory.
     fn start(mut self, sys: &Sys<'_>) -> i32 {
-        for (fd, path, flags) in [(0, STDIN, O_RDONLY), (1, STDOUT, O_WRONLY), (2, STDERR, O_WRONLY)] {
+        for (fd, path, flags) in STDIO {
             let placed = sys.open(path, flags, 0).and_then(|got| {
                 if got == fd {
                     return Ok(());
@@ -554,7 +700,7 @@ impl Replayer {
             if steps[index].pid != self.plan.pid {
                 continue;
             }
-            if let Some(status) = self.step(sys, &steps, index) {
+            if let Flow::Exit(status) = self.step(sys, &steps, index) {
                 self.flush(sys);
                 return status;
             }
@@ -583,13 +729,7 @@ impl Replayer {
         }
         let pid = self.plan.pid;
         self.check("replay.killed-as-recorded", false, || format!("traced pid {pid} was never killed by {signal}"));
-        if self.recorder.is_none() {
-            let report = std::mem::take(&mut self.plan.report);
-            if let Ok(mut line) = serde_json::to_vec(&report) {
-                line.push(b'\n');
-                let _ = write_file(sys, RESULTS, O_WRONLY | O_APPEND, &line);
-            }
-        }
+        self.send_report(sys);
         NOT_KILLED_STATUS
     }
 
@@ -616,11 +756,11 @@ impl Replayer {
         }
     }
 
-    /// Replays step `index`; `Some(status)` when the process exits there.
-    fn step(&mut self, sys: &Sys<'_>, steps: &[TraceStep], index: usize) -> Option<i32> {
+    /// Replays step `index`.
+    fn step(&mut self, sys: &Sys<'_>, steps: &[TraceStep], index: usize) -> Flow {
         let step = &steps[index];
         let value = step.recorded.value();
-        self.count("replay.calls", 1);
+        self.issued = false;
         match &step.op {
             TraceOp::Fork { child_pid } => {
                 let child = Replayer {
@@ -632,9 +772,11 @@ impl Replayer {
                         fds: self.plan.fds.clone(),
                         children: BTreeMap::new(),
                         report: WorkloadReport::default(),
+                        first_failure: self.plan.first_failure.clone(),
                     },
-                    recorder: self.recorder.clone(),
+                    collected: self.collected.clone(),
                     memory: self.memory.clone(),
+                    issued: false,
                 };
                 let forked = sys.fork(move |c| child.run(c));
                 if let Ok(pid) = forked {
@@ -644,12 +786,15 @@ impl Replayer {
                 self.compare(step, forked.map(i64::from), Values::Ignore);
             }
             TraceOp::Exec { path, argv } => self.exec(sys, steps, index, path, argv),
-            TraceOp::Exit { status } => return Some(*status),
+            TraceOp::Exit { status } => {
+                self.issue();
+                return Flow::Exit(*status);
+            }
             TraceOp::Wait { pid, nohang } => self.wait(sys, step, *pid, *nohang),
             TraceOp::Kill { pid, signal } => {
                 let Some(number) = signal_number(signal) else {
                     self.skip("kill: a signal samsara lacks");
-                    return None;
+                    return Flow::Next;
                 };
                 let target = match u32::try_from(*pid) {
                     Ok(traced) if traced > 0 && traced == self.plan.pid => sys.getpid().ok(),
@@ -658,7 +803,7 @@ impl Replayer {
                 };
                 let Some(target) = target else {
                     self.skip("kill: a process this one did not fork");
-                    return None;
+                    return Flow::Next;
                 };
                 let killed = sys.kill(target, number);
                 self.compare(step, killed.map(|()| 0), Values::Exact);
@@ -675,7 +820,7 @@ impl Replayer {
             TraceOp::Mmap { len, fd } => {
                 if *len > MMAP_MAX_BYTES {
                     self.skip("mmap: larger than the replay maps");
-                    return None;
+                    return Flow::Next;
                 }
                 if fd.is_some() {
                     self.count("replay.mmap-file-as-anonymous", 1);
@@ -690,7 +835,7 @@ impl Replayer {
                 let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);
                 let Some(at) = found else {
                     self.skip("munmap: an address no replayed mmap returned");
-                    return None;
+                    return Flow::Next;
                 };
                 let map = self.memory.maps[at];
                 let offset = addr - map.trace;
@@ -711,7 +856,7 @@ impl Replayer {
                 self.compare(step, opened.map(i64::from), Values::Ignore);
             }
             TraceOp::Read { fd, len } => {
-                let Some(sfd) = self.fd(step, *fd, "read") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "read") else { return Flow::Next };
                 let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
                 let read = sys.read(sfd, &mut buf);
                 if let Ok(n) = read {
@@ -720,7 +865,7 @@ impl Replayer {
                 self.compare(step, read.map(|n| n as i64), Values::Exact);
             }
             TraceOp::Write { fd, len, data } => {
-                let Some(sfd) = self.fd(step, *fd, "write") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "write") else { return Flow::Next };
                 let len = (*len).min(IO_MAX_BYTES) as usize;
                 let mut bytes = data[..data.len().min(len)].to_vec();
                 bytes.extend(sandbox::filler(len - bytes.len()));
@@ -731,8 +876,12 @@ impl Replayer {
                 self.compare(step, written.map(|n| n as i64), Values::Exact);
             }
             TraceOp::Copy { from_fd, to_fd, len } => {
-                let Some(from) = self.fd(step, *from_fd, "copy") else { return None };
-                let Some(to) = self.fd(step, *to_fd, "copy") else { return None };
+                if step.recorded.errno().is_some_and(|errno| HOST_COPY_REFUSALS.contains(&errno)) {
+                    self.skip("copy: the host could not copy in place");
+                    return Flow::Next;
+                }
+                let Some(from) = self.fd(step, *from_fd, "copy") else { return Flow::Next };
+                let Some(to) = self.fd(step, *to_fd, "copy") else { return Flow::Next };
                 // As much as the log copied (a later call copies the rest), or to the end.
                 let limit = value.filter(|&v| v > 0).map_or(*len, |v| v as u64).min(IO_MAX_BYTES);
                 let copied = copy(sys, from, to, limit);
@@ -742,14 +891,14 @@ impl Replayer {
                 self.compare(step, copied.map(|n| n as i64), Values::Exact);
             }
             TraceOp::Close { fd } => {
-                let Some(sfd) = self.fd(step, *fd, "close") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "close") else { return Flow::Next };
                 let closed = sys.close(sfd);
                 // The traced fd is closed after the call, whatever it returned.
                 self.plan.fds.remove(fd);
                 self.compare(step, closed.map(|()| 0), Values::Exact);
             }
             TraceOp::Lseek { fd, offset, whence: from } => {
-                let Some(sfd) = self.fd(step, *fd, "lseek") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "lseek") else { return Flow::Next };
                 let moved = sys.lseek(sfd, *offset, whence(*from));
                 self.compare(step, moved, Values::Exact);
             }
@@ -782,7 +931,7 @@ impl Replayer {
                 self.compare(step, done.map(|_| 0), Values::Exact);
             }
             TraceOp::Fstat { fd } => {
-                let Some(sfd) = self.fd(step, *fd, "fstat") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "fstat") else { return Flow::Next };
                 let done = sys.fstat(sfd);
                 self.compare(step, done.map(|_| 0), Values::Exact);
             }
@@ -795,7 +944,7 @@ impl Replayer {
                 self.compare(step, made.map(|_| 0), Values::Exact);
             }
             TraceOp::Dup { fd, .. } => {
-                let Some(sfd) = self.fd(step, *fd, "dup") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "dup") else { return Flow::Next };
                 let copy = sys.dup(sfd);
                 if let (Ok(new), Some(traced)) = (copy, value.and_then(|v| i32::try_from(v).ok())) {
                     self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false });
@@ -803,7 +952,7 @@ impl Replayer {
                 self.compare(step, copy.map(i64::from), Values::Ignore);
             }
             TraceOp::Dup2 { old, new } => {
-                let Some(sold) = self.fd(step, *old, "dup2") else { return None };
+                let Some(sold) = self.fd(step, *old, "dup2") else { return Flow::Next };
                 // Onto what `new` stands for, else onto `new` itself unless another traced fd
                 // uses that number, else the lowest free fd.
                 let target = match self.plan.fds.get(new) {
@@ -823,12 +972,12 @@ impl Replayer {
                 self.compare(step, copy.map(|_| i64::from(*new)), Values::Exact);
             }
             TraceOp::Getdents { fd, .. } => {
-                let Some(sfd) = self.fd(step, *fd, "getdents") else { return None };
+                let Some(sfd) = self.fd(step, *fd, "getdents") else { return Flow::Next };
                 let listed = sys.getdents(sfd);
                 self.compare(step, listed.map(|entries| entries.len() as i64), Values::ZeroOrNot);
             }
         }
-        None
+        Flow::Next
     }
 
     fn wait(&mut self, sys: &Sys<'_>, step: &TraceStep, pid: i64, nohang: bool) {
@@ -852,7 +1001,11 @@ impl Replayer {
                     let end = self.plan.tree.get(traced as u32).and_then(|n| n.end.as_ref()).and_then(end_status);
                     if let Some(expected) = end {
                         self.check(&format!("replay.line-{}.status", step.line), status == expected, || {
-                            format!("traced pid {traced} ended with wait status {status:#x}, recorded {expected:#x}")
+                            format!(
+                                "traced pid {traced} ended with {}, recorded {}",
+                                status_text(status),
+                                status_text(expected)
+                            )
                         });
                     }
                 }
@@ -893,6 +1046,7 @@ impl Replayer {
             self.skip("brk: moves below zero");
             return;
         };
+        self.issue();
         let got = sys.brk(wanted);
         let moved = got == Ok(wanted);
         if moved {
@@ -929,7 +1083,13 @@ impl Replayer {
             Ok(pid) => pid,
             Err(e) => return self.compare(step, Err(e), Values::Ignore),
         };
+        self.issue();
         self.count("replay.execs", 1);
+        // What this process found so far is safe with init before the old image goes.
+        if let Some(collected) = &self.collected {
+            let report = std::mem::take(&mut self.plan.report);
+            collected.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+        }
         let handover = Plan {
             pid: self.plan.pid,
             steps: steps_of_family(&steps[index + 1..], &self.plan.tree, self.plan.pid),
@@ -938,11 +1098,12 @@ impl Replayer {
             fds: self.plan.fds.clone(),
             children: self.plan.children.clone(),
             report: std::mem::take(&mut self.plan.report),
+            first_failure: self.plan.first_failure.clone(),
         };
         let file = plan_path(pid);
         let written = serde_json::to_vec(&handover)
             .map_err(|_| Errno::EINVAL)
-            .and_then(|bytes| write_file(sys, &file, O_CREAT | O_TRUNC | O_WRONLY, &bytes));
+            .and_then(|bytes| plumbing(sys, || write_file(sys, &file, O_CREAT | O_TRUNC | O_WRONLY, &bytes)));
         // Only a failed exec comes back here: the old image goes on.
         self.plan.report = handover.report;
         let failed = match written {
@@ -999,5 +1160,25 @@ mod tests {
         assert_eq!(signal_number("SIGKILL"), Some(sig::SIGKILL));
         assert_eq!(signal_number("SIGUSR1"), None);
         assert_eq!(end_status(&ProcessEnd::Exited { status: 137 }), Some(exit_status(137)));
+    }
+
+    #[test]
+    fn later_failures_name_the_first_divergence() {
+        assert_eq!(failure_line("replay.line-42: pid 7 read(3, 4): recorded 4, replayed 0"), 42);
+        assert_eq!(failure_line("replay.line-7.status: traced pid 9 ended with exit 1"), 7);
+        assert_eq!(failure_line("replay.plan-readable: reading /tmp/replay/plan.3 failed"), 0);
+        let report = |failures: &[&str]| WorkloadReport {
+            failures: failures.iter().map(|f| f.to_string()).collect(),
+            ..WorkloadReport::default()
+        };
+        let rec = Recorder::default();
+        let first = merge_reports(
+            &rec,
+            vec![report(&["replay.line-90: b"]), report(&["replay.line-12: a ERECOVERED"]), report(&[])],
+        );
+        assert_eq!(first.as_deref(), Some("replay.line-12: a ERECOVERED"));
+        let merged = rec.report();
+        assert_eq!(merged.failures.len(), 2);
+        assert!(merged.failures.iter().all(|f| f.contains("ERECOVERED")), "{:?}", merged.failures);
     }
 }

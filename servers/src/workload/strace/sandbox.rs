@@ -38,10 +38,11 @@ pub const SANDBOX: &str = "/sandbox";
 pub const CONTROL_DIR: &str = "/tmp/replay";
 /// The name of the program replayed execs load (`programs::workload`).
 pub const REPLAY_PROGRAM: &str = "replay";
-/// Padding cap for a mapped file's stand-in: 64 KiB keeps a log that maps half a dozen shared
-/// libraries within a few hundred KiB of samsara's 4 MiB disk, yet larger than every file a
-/// fixture reads. Bytes actually read are never cut.
-pub const STANDIN_MAX_BYTES: u64 = 64 * 1024;
+/// Padding cap for a mapped file's stand-in, in bytes. Real shared libraries (libc: 1.9 MB) do
+/// not fit samsara's 1 MiB files and 4 MiB disk anyway; 16 KiB keeps a log that maps half a dozen
+/// of them at about 100 KiB of setup, which costs less than the replay itself (64 KiB doubled a
+/// replay's time). Bytes the log actually read are never cut.
+pub const STANDIN_MAX_BYTES: u64 = 16 * 1024;
 /// Permission bits of stand-in directories (everyone may search them).
 const DIR_MODE: u32 = 0o755;
 /// Permission bits of stand-in regular files.
@@ -50,8 +51,8 @@ const FILE_MODE: u32 = 0o644;
 const PROGRAM_MODE: u32 = 0o755;
 /// Bytes written per call when filling a stand-in.
 const FILL_CHUNK: usize = 16 * 1024;
-/// The filler alphabet's length (lowercase letters and a newline).
-const FILLER_PERIOD: usize = 27;
+/// What stand-in files are filled with, over and over: text, so a person reading one sees lines.
+const FILLER: &[u8] = b"abcdefghijklmnopqrstuvwxyz\n";
 
 /// The trace-side path of the stand-in for fd 0 of the traced program.
 pub const STDIN: &str = "/tmp/replay/stdin";
@@ -409,12 +410,7 @@ impl Planner {
 
 /// `len` bytes of filler: lines of the alphabet.
 pub fn filler(len: usize) -> Vec<u8> {
-    (0..len)
-        .map(|i| match i % FILLER_PERIOD {
-            26 => b'\n',
-            letter => b'a' + letter as u8,
-        })
-        .collect()
+    FILLER.iter().copied().cycle().take(len).collect()
 }
 
 /// A program file's contents: the magic line naming the replay program.

@@ -1,0 +1,461 @@
+//! What people and scripts read: the table in the shape of the fusing paper's Table 4, the fusing
+//! statistics of its Tables 1-3, per entry point call graphs in DOT (clustered by component, like
+//! its figures) rendered to SVG when graphviz is installed, and everything as JSON.
+//!
+//! Invariant: every output is a pure function of the analysis (sorted, no clocks, no paths of the
+//! machine it ran on), so two runs on the same source print the same bytes.
+
+use crate::Analysis;
+use crate::classify::{EntryPoint, KERNEL_COMPONENT};
+use crate::fuse::{Edge, Node, Target};
+use crate::stats::Statistics;
+use recovery::{RecoveryTable, StateClass};
+use serde::Serialize;
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+/// Where `samsara analyze` writes its graphs unless told otherwise.
+pub const DEFAULT_GRAPH_DIR: &str = "target/analysis";
+/// The graphviz program that renders DOT to SVG.
+const DOT_PROGRAM: &str = "dot";
+
+fn class_letter(c: StateClass) -> &'static str {
+    match c {
+        StateClass::RequestLocal => "R",
+        StateClass::ProcessLocal => "P",
+        StateClass::Global => "G",
+    }
+}
+
+/// The table as text, in the shape of the paper's Table 4: per entry point and component, the
+/// written fields counted by class.
+pub fn table_text(table: &RecoveryTable) -> String {
+    let mut out = String::new();
+    let _ = writeln!(out, "Recovery-class table ({} entry points; the fusing paper's Table 4)", table.rows.len());
+    let _ = writeln!(out, "{}", table.provenance);
+    let header = format!(
+        "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}  {:<5} {}",
+        "system call",
+        "entry point",
+        "module",
+        "depends on",
+        "request-local",
+        "process-local",
+        "global",
+        "class",
+        "sends"
+    );
+    let mut server = "";
+    for row in &table.rows {
+        if row.server != server {
+            server = &row.server;
+            let _ = writeln!(out, "\n[{server}]\n{header}");
+        }
+        let depends = if row.depends_on.is_empty() { "-".to_string() } else { row.depends_on.join(", ") };
+        let mut sends: Vec<String> = Vec::new();
+        for s in &row.send_sites {
+            let text = format!("{}->{} ({})", s.call, s.to, s.class);
+            if !sends.contains(&text) {
+                sends.push(text);
+            }
+        }
+        let mut components: Vec<&String> = row.writes.keys().collect();
+        // The server itself first, then the components it depends on.
+        components.sort_by_key(|c| (**c != row.server, (*c).clone()));
+        for (i, component) in components.iter().enumerate() {
+            let counts = &row.writes[*component];
+            if i == 0 {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}  {:<5} {}",
+                    row.call,
+                    row.handler,
+                    component,
+                    depends,
+                    counts.request_local,
+                    counts.process_local,
+                    counts.global,
+                    format!("{}", row.class),
+                    if sends.is_empty() { "-".to_string() } else { sends.join(", ") }
+                );
+            } else {
+                let _ = writeln!(
+                    out,
+                    "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}",
+                    "", "", component, "", counts.request_local, counts.process_local, counts.global
+                );
+            }
+        }
+    }
+    out
+}
+
+fn yes(met: bool) -> &'static str {
+    if met { "met" } else { "NOT met" }
+}
+
+/// The statistics as text (the paper's Tables 1-3).
+pub fn stats_text(s: &Statistics) -> String {
+    let mut out = String::new();
+    let w = &mut out;
+    let _ = writeln!(w, "Fusing statistics (the fusing paper's Tables 1-3)");
+    let _ = writeln!(
+        w,
+        "  source                          {} files under servers/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values not followed",
+        s.source.files,
+        s.source.analysed_files,
+        s.source.digest,
+        s.source.functions,
+        s.source.call_edges,
+        s.source.unfollowed_calls
+    );
+    let roles: BTreeMap<String, Vec<&String>> = s.source.components.iter().fold(BTreeMap::new(), |mut m, (c, r)| {
+        m.entry(format!("{r:?}").to_lowercase()).or_insert_with(Vec::new).push(c);
+        m
+    });
+    for (role, cs) in &roles {
+        let names: Vec<&str> = cs.iter().map(|c| c.as_str()).collect();
+        let _ = writeln!(w, "  components: {role:<20} {}", names.join(", "));
+    }
+    let _ = writeln!(w, "Send side (Table 1)");
+    let out_of_scope: Vec<String> = s.send.out_of_scope_sites.iter().map(|(k, v)| format!("{k} {v}")).collect();
+    let _ = writeln!(
+        w,
+        "  request primitives              {} (out of scope, answers and notifications: {})",
+        s.send.request_primitives.join(", "),
+        if out_of_scope.is_empty() { "none".into() } else { out_of_scope.join(", ") }
+    );
+    let _ = writeln!(w, "  send-primitive callers          {}", s.send.callers);
+    let _ = writeln!(
+        w,
+        "  call sites                      {} ({} IPC, {} kernel calls)",
+        s.send.call_sites, s.send.ipc_call_sites, s.send.kernel_call_sites
+    );
+    let _ = writeln!(
+        w,
+        "  target call sites (inlined)     {} ({} through inlined callers)",
+        s.send.contexts, s.send.inlined_contexts
+    );
+    let _ = writeln!(
+        w,
+        "  IPC destinations                {} constant, {} decided at run time",
+        s.send.constant_destinations, s.send.runtime_destinations
+    );
+    let _ = writeln!(
+        w,
+        "  message types resolved          {} of {} = {:.1}% (target >= {:.0}%: {})",
+        s.send.m_types_resolved,
+        s.send.contexts,
+        s.send.m_types_resolved_percent,
+        s.targets.m_type_percent_min,
+        yes(s.targets.m_type_met)
+    );
+    for u in &s.send.unresolved {
+        let _ = writeln!(w, "    unresolved: {u}");
+    }
+    let _ = writeln!(w, "Receive side (Table 2)");
+    for l in &s.receive.loops {
+        let _ = writeln!(
+            w,
+            "  receive loop                    {} ({}; run by {})",
+            l.function,
+            l.kind,
+            l.servers.join(", ")
+        );
+    }
+    let _ = writeln!(w, "  receive-loop clones             {}", s.receive.clones);
+    let tables: Vec<String> = s
+        .receive
+        .servers
+        .iter()
+        .map(|sv| format!("{} {} (slot {})", sv.name, sv.entry_points, sv.slot.map_or("-".into(), |x| x.to_string())))
+        .collect();
+    let _ = writeln!(w, "  dispatch tables (entry points)  {} = {}", tables.join(", "), s.receive.entry_points);
+    let _ = writeln!(w, "Fusing (Table 3)");
+    let _ = writeln!(
+        w,
+        "  IPC contexts fused              {}: {} to exact destinations = {:.1}% (target >= {:.0}%: {}), {} to several, {} to no handler",
+        s.fusing.ipc_contexts,
+        s.fusing.exact,
+        s.fusing.exact_percent,
+        s.targets.exact_percent_min,
+        yes(s.targets.exact_met),
+        s.fusing.multiple,
+        s.fusing.no_handler
+    );
+    for n in &s.fusing.no_handler_sites {
+        let _ = writeln!(w, "    no handler: {n}");
+    }
+    let _ = writeln!(w, "  kernel-call contexts            {}", s.fusing.kernel);
+    let _ = writeln!(w, "State writes");
+    let _ = writeln!(
+        w,
+        "  tracked fields                  {}; mutator calls {} ({} identified by name only, over-approximated)",
+        s.writes.tracked_fields, s.writes.write_sites, s.writes.approximate_write_sites
+    );
+    if !s.writes.direct_kernel_calls.is_empty() {
+        let _ = writeln!(
+            w,
+            "  kernel calls outside ctx.kernel {} (not recorded in the recovery window):",
+            s.writes.direct_kernel_calls.len()
+        );
+        for d in &s.writes.direct_kernel_calls {
+            let _ = writeln!(w, "    {d}");
+        }
+    }
+    out
+}
+
+fn dot_escape(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('"', "\\\"")
+}
+
+fn file_stem(e: &EntryPoint) -> String {
+    let call: String = e.call.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
+    format!("{}.{call}", e.server)
+}
+
+/// One entry point's call graph in DOT: a cluster per component, the functions it runs there
+/// (with the fields each writes), call edges, fused IPC edges (dashed) and kernel calls.
+pub fn entry_dot(a: &Analysis, entry: usize) -> String {
+    let e = &a.entries[entry];
+    let mut involved: Vec<usize> = vec![entry];
+    involved.extend(e.closure.iter().copied().filter(|&r| r != entry));
+    // Nodes per server copy: shared code appears in each server that runs it.
+    let mut clusters: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    for &i in &involved {
+        clusters.entry(a.entries[i].server.clone()).or_default().extend(a.entries[i].reach.iter().copied());
+    }
+    let id = |server: &str, f: usize| format!("\"{server}:{}\"", a.names.of(f));
+    let mut out = String::new();
+    let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(&file_stem(e)));
+    let _ = writeln!(out, "  label=\"{} at {} ({}): class {}\";", e.call, e.server, a.names.of(e.handler), e.class);
+    let _ = writeln!(out, "  labelloc=t; compound=true; node [shape=box, fontname=\"monospace\", fontsize=10];");
+    let handlers: BTreeSet<(String, usize)> =
+        involved.iter().map(|&i| (a.entries[i].server.clone(), a.entries[i].handler)).collect();
+    for (server, fns) in &clusters {
+        let _ = writeln!(out, "  subgraph \"cluster_{server}\" {{\n    label=\"{server}\"; style=rounded;");
+        for &f in fns {
+            let mut label = a.names.of(f).to_string();
+            let mut written: BTreeSet<String> = BTreeSet::new();
+            for wr in &a.facts[f].writes {
+                for &field in &wr.fields {
+                    let class = match wr.class {
+                        crate::tracked::WriteClass::Declared => a.tracked.fields[field].class,
+                        crate::tracked::WriteClass::Fixed(c) => c,
+                    };
+                    written.insert(format!("{} ({})", a.tracked.fields[field].name, class_letter(class)));
+                }
+            }
+            if !written.is_empty() {
+                label.push_str("\\nwrites ");
+                label.push_str(&written.into_iter().collect::<Vec<_>>().join(", "));
+            }
+            let style = if handlers.contains(&(server.clone(), f)) { ", style=bold" } else { "" };
+            let _ = writeln!(
+                out,
+                "    {} [label=\"{}\"{style}];",
+                id(server, f),
+                dot_escape(&label).replace("\\\\n", "\\n")
+            );
+        }
+        let _ = writeln!(out, "  }}");
+    }
+    let mut kernel_calls: BTreeSet<String> = BTreeSet::new();
+    let mut edges: BTreeSet<String> = BTreeSet::new();
+    for (server, fns) in &clusters {
+        for &f in fns {
+            let Some(&from) = a.fusion.node_of.get(&f) else { continue };
+            for edge in a.fusion.graph.edges(from) {
+                use petgraph::visit::EdgeRef;
+                match (edge.weight(), &a.fusion.graph[edge.target()]) {
+                    (Edge::Call, Node::Fn(g)) if fns.contains(g) => {
+                        edges.insert(format!("  {} -> {};", id(server, f), id(server, *g)));
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    for &i in &involved {
+        let ep = &a.entries[i];
+        for &c in &ep.contexts {
+            let fused = &a.fusion.fused[c];
+            let site = &a.fusion.sites[fused.site];
+            for t in &fused.targets {
+                match t {
+                    Target::Handler { server, handler, m_type } => {
+                        let name = a
+                            .entries
+                            .iter()
+                            .find(|x| x.server == *server && x.m_type == *m_type)
+                            .map_or("?", |x| &x.const_name);
+                        edges.insert(format!(
+                            "  {} -> {} [style=dashed, color=blue, label=\"{name}\"];",
+                            id(&ep.server, site.f),
+                            id(server, *handler)
+                        ));
+                    }
+                    Target::Kernel { call, .. } => {
+                        kernel_calls.insert(call.clone());
+                        edges.insert(format!(
+                            "  {} -> \"{KERNEL_COMPONENT}:{call}\" [style=dashed, color=red];",
+                            id(&ep.server, site.f)
+                        ));
+                    }
+                    Target::Unhandled { server, m_type } => {
+                        edges.insert(format!(
+                            "  {} -> \"{server}:unhandled {m_type:#x}\" [style=dotted];",
+                            id(&ep.server, site.f)
+                        ));
+                    }
+                    Target::NotAServer { .. } => {}
+                }
+            }
+        }
+    }
+    if !kernel_calls.is_empty() {
+        let _ = writeln!(
+            out,
+            "  subgraph \"cluster_{KERNEL_COMPONENT}\" {{\n    label=\"{KERNEL_COMPONENT}\"; style=rounded;"
+        );
+        for k in &kernel_calls {
+            let _ = writeln!(out, "    \"{KERNEL_COMPONENT}:{k}\" [label=\"{k}\", shape=ellipse];");
+        }
+        let _ = writeln!(out, "  }}");
+    }
+    for e in edges {
+        let _ = writeln!(out, "{e}");
+    }
+    let _ = writeln!(out, "}}");
+    out
+}
+
+/// What writing the graphs did.
+#[derive(Clone, Debug, Serialize)]
+pub struct GraphOutput {
+    /// The directory.
+    pub dir: String,
+    /// The DOT files written (names in `dir`).
+    pub dot_files: Vec<String>,
+    /// Whether SVGs were rendered next to them.
+    pub svg_rendered: bool,
+    /// Why not, or what failed.
+    pub note: Option<String>,
+}
+
+/// Writes every entry point's graph to `dir` as `SERVER.CALL.dot`, and renders each to SVG when
+/// graphviz's `dot` is on PATH (skipped quietly otherwise: the output says so).
+pub fn write_graphs(a: &Analysis, dir: &Path) -> std::io::Result<GraphOutput> {
+    std::fs::create_dir_all(dir)?;
+    let mut files = Vec::new();
+    for i in 0..a.entries.len() {
+        let name = format!("{}.dot", file_stem(&a.entries[i]));
+        std::fs::write(dir.join(&name), entry_dot(a, i))?;
+        files.push(name);
+    }
+    let has_dot = std::process::Command::new(DOT_PROGRAM)
+        .arg("-V")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success());
+    let mut note = None;
+    if has_dot {
+        for name in &files {
+            let dot: PathBuf = dir.join(name);
+            let svg = dot.with_extension("svg");
+            let status = std::process::Command::new(DOT_PROGRAM).arg("-Tsvg").arg(&dot).arg("-o").arg(&svg).status();
+            if !status.is_ok_and(|s| s.success()) {
+                note = Some(format!("graphviz failed on {name}"));
+                break;
+            }
+        }
+    } else {
+        note = Some("graphviz `dot` is not on PATH: DOT files only, SVG rendering skipped".into());
+    }
+    Ok(GraphOutput { dir: dir.display().to_string(), dot_files: files, svg_rendered: has_dot && note.is_none(), note })
+}
+
+/// Everything `samsara analyze --json` prints.
+#[derive(Serialize)]
+pub struct JsonReport<'a> {
+    /// The table.
+    pub table: &'a RecoveryTable,
+    /// The statistics.
+    pub statistics: &'a Statistics,
+    /// The send sites, each with its contexts and what they reach.
+    pub send_sites: Vec<JsonSite>,
+    /// The graphs written, if any.
+    pub graphs: Option<&'a GraphOutput>,
+    /// Whether the table files were written.
+    pub table_written: bool,
+    /// Warnings.
+    pub warnings: &'a [String],
+}
+
+/// One send site in the JSON report.
+#[derive(Serialize)]
+pub struct JsonSite {
+    /// `file:line`.
+    pub site: String,
+    /// The function holding it.
+    pub function: String,
+    /// The primitive.
+    pub primitive: crate::body::Primitive,
+    /// Its contexts.
+    pub contexts: Vec<JsonContext>,
+}
+
+/// One context in the JSON report.
+#[derive(Serialize)]
+pub struct JsonContext {
+    /// The inlined callers, innermost first.
+    pub inlined: Vec<String>,
+    /// Destination candidates (constant names).
+    pub destinations: Vec<String>,
+    /// Message-type candidates (constant names).
+    pub message_types: Vec<String>,
+    /// Why something is decided at run time.
+    pub runtime: Vec<String>,
+    /// How it was fused.
+    pub fusing: crate::fuse::Fusing,
+    /// What it reaches.
+    pub targets: Vec<Target>,
+}
+
+/// The send sites for the JSON report.
+pub fn json_sites(a: &Analysis) -> Vec<JsonSite> {
+    a.fusion
+        .sites
+        .iter()
+        .map(|s| JsonSite {
+            site: s.site.clone(),
+            function: a.names.of(s.f).to_string(),
+            primitive: s.send.primitive,
+            contexts: s
+                .contexts
+                .iter()
+                .map(|&c| {
+                    let fused = &a.fusion.fused[c];
+                    JsonContext {
+                        inlined: fused.context.chain.iter().map(|(g, _)| a.names.of(*g).to_string()).collect(),
+                        destinations: fused.context.dst.consts.iter().map(|(_, n)| n.clone()).collect(),
+                        message_types: fused.context.m_type.consts.iter().map(|(_, n)| n.clone()).collect(),
+                        runtime: fused
+                            .context
+                            .dst
+                            .runtime
+                            .iter()
+                            .chain(&fused.context.m_type.runtime)
+                            .cloned()
+                            .collect(),
+                        fusing: fused.fusing,
+                        targets: fused.targets.clone(),
+                    }
+                })
+                .collect(),
+        })
+        .collect()
+}

@@ -1,0 +1,117 @@
+//! The static table against what the servers really do: a spine-style workload (processes, ids,
+//! signals, exec, files, pipes, memory) runs with every tracked write and every request recorded
+//! per entry point; the table derived from the current source must contain all of it, with
+//! classes no better than those seen at run time.
+
+use analysis::dynamic::{RecordedRun, compare, record_run};
+use kernel_sim::{Config, EngineKind, RunEnd};
+use servers::boot::MachineConfig;
+use servers::libc::Sys;
+use servers::proto::pm::sig;
+use servers::proto::vfs::flags::{O_CREAT, O_RDWR};
+use std::path::Path;
+
+/// Virtual microseconds the workload may take before the run is cut (it needs far less).
+const TIME_LIMIT: u64 = 60_000_000;
+
+fn workload(sys: &Sys<'_>) -> i32 {
+    sys.getpid().expect("getpid");
+    sys.getuid().expect("getuid");
+    let kids: Vec<i32> = (0..2)
+        .map(|code| {
+            sys.fork(move |c| {
+                c.getppid().expect("getppid");
+                code
+            })
+            .expect("fork")
+        })
+        .collect();
+    for _ in &kids {
+        sys.wait().expect("wait");
+    }
+    let sleeper = sys
+        .fork(|c| {
+            loop {
+                c.getpid().expect("getpid");
+                c.proc().yield_now();
+            }
+        })
+        .expect("fork");
+    sys.kill(sleeper, sig::SIGKILL).expect("kill");
+    sys.waitpid(sleeper, 0).expect("reap");
+    let execer = sys.fork(|c| {
+        let e = c.exec("/bin/true", &["true"]);
+        panic!("exec failed: {e:?}")
+    });
+    sys.waitpid(execer.expect("fork"), 0).expect("reap the exec'd child");
+    sys.setuid(0).expect("setuid to itself");
+    let fd = sys.open("/tmp/soundness", O_CREAT | O_RDWR, 0o644).expect("open");
+    sys.write(fd, b"written at run time").expect("write");
+    sys.lseek(fd, 0, 0).expect("lseek");
+    let mut buf = [0u8; 8];
+    sys.read(fd, &mut buf).expect("read");
+    let copy = sys.dup(fd).expect("dup");
+    sys.close(copy).expect("close");
+    sys.close(fd).expect("close");
+    sys.stat("/tmp/soundness").expect("stat");
+    sys.unlink("/tmp/soundness").expect("unlink");
+    sys.mkdir("/tmp/dir", 0o755).expect("mkdir");
+    sys.rmdir("/tmp/dir").expect("rmdir");
+    let (r, w) = sys.pipe().expect("pipe");
+    sys.write(w, b"x").expect("write to the pipe");
+    sys.read(r, &mut buf).expect("read from the pipe");
+    sys.close(r).expect("close");
+    sys.close(w).expect("close");
+    let addr = sys.mmap(2 * 4096, true).expect("mmap");
+    sys.munmap(addr, 4096).expect("munmap");
+    let top = sys.brk(0).expect("brk");
+    sys.brk(top + 4096).expect("grow the heap");
+    sys.vm_info().expect("vm_info");
+    0
+}
+
+fn recorded(engine: EngineKind) -> RecordedRun {
+    let config = MachineConfig {
+        kernel: Config { engine, seed: 11, time_limit: TIME_LIMIT, ..Config::default() },
+        ..MachineConfig::default()
+    };
+    record_run(&config, workload)
+}
+
+#[test]
+fn every_write_and_request_seen_at_run_time_is_in_the_static_table() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    let table = analysis::analyze_workspace(root).expect("the servers analyse").table;
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let run = recorded(engine);
+        assert_eq!(run.report.end, RunEnd::Finished, "{engine}: the workload ran to its end");
+        let report = compare(&table, &run.writes);
+        println!("{engine}:\n{report}");
+        assert!(report.is_sound(), "{engine}: the static table is not sound for this run:\n{report}");
+        let executed: Vec<String> = report.entries.iter().map(|e| format!("{}/{}", e.server, e.call)).collect();
+        for must in
+            ["pm/fork", "vm/vm_fork", "vfs/pm_vfs_fork", "pm/exec", "vfs/pm_vfs_exec", "vm/vm_exec_newmem", "pm/getpid"]
+        {
+            assert!(executed.iter().any(|e| e == must), "{engine}: {must} did not run: {executed:?}");
+        }
+        let fork = report.entries.iter().find(|e| e.server == "pm" && e.call == "fork").expect("fork ran");
+        assert!(!fork.dynamic_writes.is_empty(), "fork's writes were recorded");
+        assert!(report.precision > 0.0 && report.precision <= 1.0, "precision {}", report.precision);
+        let getpid = report.entries.iter().find(|e| e.server == "pm" && e.call == "getpid").expect("getpid ran");
+        assert!(getpid.dynamic_writes.is_empty(), "getpid wrote {:?}", getpid.dynamic_writes);
+    }
+}
+
+#[test]
+fn a_table_missing_a_write_is_caught() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    let mut table = analysis::analyze_workspace(root).expect("the servers analyse").table;
+    // Pretend the analysis missed fork's pid allocation and vm's side of it.
+    let fork = table.rows.iter_mut().find(|r| r.server == "pm" && r.call == "fork").expect("fork");
+    fork.fields.get_mut("pm").expect("pm's fields").retain(|(f, _)| f != "pm.next_pid");
+    fork.send_sites.retain(|s| s.to != "vm");
+    let report = compare(&table, &recorded(EngineKind::Sim).writes);
+    assert!(!report.is_sound());
+    assert!(report.violations.iter().any(|v| v.contains("pm/fork wrote pm.next_pid")), "{report}");
+    assert!(report.violations.iter().any(|v| v.contains("pm/fork sent type") && v.contains("to vm")), "{report}");
+}
