@@ -267,7 +267,7 @@ fn parse_site(text: &str) -> Result<FaultSpec, String> {
         return Err(format!("fault `{text}`: expected KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT]"));
     };
     check_server(text, server)?;
-    if !location.rsplit_once(':').is_some_and(|(_, line)| line.parse::<u32>().is_ok()) {
+    if location.rsplit_once(':').is_none_or(|(_, line)| line.parse::<u32>().is_err()) {
         return Err(format!("fault `{text}`: `{location}` is not FILE:LINE"));
     }
     Ok(FaultSpec {
