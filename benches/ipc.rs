@@ -18,9 +18,10 @@ pub fn sendrec_rounds(engine: EngineKind, rounds: u64) -> Duration {
     let config = Config { engine, sched: SchedMode::Fifo, record_events: false, ..Config::default() };
     let mut sys = System::new(manifest, config);
     sys.spawn_service("echo", |p| {
+        // A server's loop: answer, then wait for the next request, in one kernel entry.
+        let mut m = p.receive(Endpoint::ANY).expect("receive");
         loop {
-            let m = p.receive(Endpoint::ANY).expect("receive");
-            let _ = p.sendnb(m.source, m);
+            m = p.reply_receive(m.source, m, Endpoint::ANY).expect("receive");
         }
     })
     .expect("spawn");

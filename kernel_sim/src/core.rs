@@ -736,6 +736,14 @@ impl KernelCore {
         Step::Blocked
     }
 
+    /// A server's reply (`sendnb` to `dst`) and its next receive, in one kernel entry (L4's
+    /// ReplyWait). A reply that cannot be delivered is dropped, as a reply to a dead or restarted
+    /// caller is in MINIX; its failure is logged.
+    pub fn reply_receive(&mut self, caller: Slot, dst: Endpoint, msg: Message, src: Endpoint) -> Step {
+        let _ = self.send(caller, dst, msg, Primitive::SendNb);
+        self.receive(caller, src)
+    }
+
     /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it.
     fn post_notify(&mut self, from: Endpoint, dst: Slot) {
         if self.accepts_from(dst, from) {

@@ -282,6 +282,12 @@ impl Proc {
         self.blocking(|k, s| k.notify(s, dst)).map(drop)
     }
 
+    /// Answers `dst` (as `sendnb`, dropping an answer nobody waits for) and waits for the next
+    /// message from `src`, in one kernel entry: a server's reply and its next receive.
+    pub fn reply_receive(&self, dst: Endpoint, msg: Message, src: Endpoint) -> Result<Message, KernelError> {
+        self.blocking(|k, s| k.reply_receive(s, dst, msg, src))
+    }
+
     /// Waits for a message from `src`, or from anyone with [`Endpoint::ANY`]. Notifications arrive
     /// as messages of type [`crate::msgtype::NOTIFY_MESSAGE`] from their sender
     /// ([`Endpoint::KERNEL`] for alarms and deaths).

@@ -10,11 +10,17 @@ use crate::proto::RS;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Endpoint, Message, Proc};
 
-/// Waits for the next message meant for the server itself.
-pub fn receive(proc: &Proc) -> Message {
+/// Sends the previous request's answer, if any, and waits for the next message meant for the
+/// server itself (the answer and the receive are one kernel entry).
+pub fn receive(proc: &Proc, answer: Option<(Endpoint, Message)>) -> Message {
+    let mut answer = answer;
     loop {
         // A receive from ANY cannot fail: its only errors name a peer.
-        let Ok(m) = proc.receive(Endpoint::ANY) else { continue };
+        let received = match answer.take() {
+            Some((to, reply)) => proc.reply_receive(to, reply, Endpoint::ANY),
+            None => proc.receive(Endpoint::ANY),
+        };
+        let Ok(m) = received else { continue };
         if m.m_type == NOTIFY_MESSAGE && m.source == RS {
             // Heartbeat: answer before anything else. rs being gone is not our problem here.
             let _ = proc.notify(RS);

@@ -3,7 +3,8 @@
 //! ```text
 //! loop {
 //!     checkpoint              // a new recovery window: the undo log starts empty
-//!     m = sef::receive()      // blocking; heartbeats are answered inside
+//!     m = sef::receive()      // blocking (with the previous reply, in one kernel entry);
+//!                             // heartbeats are answered inside
 //!     handle(m)               // under catch_crash; all state writes go through tracked containers;
 //!                             // every outgoing IPC is recorded in the window
 //!     reply
@@ -532,13 +533,15 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             WriteProbe { server: S::NAME, injector: armed, profile: env.profile.clone(), request: request.clone() };
         keeper.state.as_ref().expect("present").journal().set_observer(Box::new(observer));
     }
+    // The answer to the previous request, sent together with the next receive.
+    let mut pending_answer: Option<(Endpoint, Message)> = None;
     loop {
         keeper.window = if env.checkpoints {
             keeper.state.as_ref().expect("present between requests").checkpoint()
         } else {
             Window::open(keeper.state.as_ref().expect("present between requests").journal().epoch())
         };
-        let m = sef::receive(proc);
+        let m = sef::receive(proc, pending_answer.take());
         let call = lookup(S::calls(), m.m_type);
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
         *probe.request() = RequestState {
@@ -580,11 +583,9 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                     Ok(IpcFault::Drop) => {}
                     Ok(IpcFault::Corrupt(bit)) => {
                         flip(&mut msg, bit);
-                        let _ = proc.sendnb(m.source, msg);
+                        pending_answer = Some((m.source, msg));
                     }
-                    _ => {
-                        let _ = proc.sendnb(m.source, msg);
-                    }
+                    _ => pending_answer = Some((m.source, msg)),
                 }
             }
             Ok(Handled::Suspend | Handled::NoReply) => {}

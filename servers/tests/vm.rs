@@ -567,7 +567,7 @@ kernel_sim::payload! {
 /// VM_GETRUSAGE and VM_WILLEXIT for init on request.
 fn stand_in_pm(proc: &Proc) {
     loop {
-        let m = servers::sef::receive(proc);
+        let m = servers::sef::receive(proc, None);
         let answer = match m.m_type {
             PM_GETPID => Message::with(0, &PidReply { pid: 1, ppid: 0 }),
             PM_EXIT => Message::new(0),
@@ -588,7 +588,7 @@ fn stand_in_pm(proc: &Proc) {
 /// A stand-in vfs: answers init's probe and asks vm for new memory for init on request.
 fn stand_in_vfs(proc: &Proc) {
     loop {
-        let m = servers::sef::receive(proc);
+        let m = servers::sef::receive(proc, None);
         let answer = match m.m_type {
             TEST_NEWMEM => {
                 let text_bytes = m.get::<TestNewmem>().text_bytes;
