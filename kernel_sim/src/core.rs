@@ -6,6 +6,9 @@
 //! deposited in its slot (as MINIX's kernel does in the process table). Both engines therefore share
 //! one implementation of every semantic rule.
 //!
+//! A stateful service between incarnations (ended, not cleared) is still an address: messages to
+//! it queue for its next incarnation and receives from it wait, as its waiters already do.
+//!
 //! Invariants, asserted where they are relied on:
 //! - a process blocked in `Sending` has exactly one pending entry in its destination's inbox;
 //! - a blocked process is woken exactly once, and only the kernel wakes it;
@@ -346,6 +349,20 @@ impl KernelCore {
         }
     }
 
+    /// The slot a message to `ep` can wait in: a live process's, or that of a stateful service
+    /// between incarnations (its next incarnation, under the same endpoint, takes the message).
+    fn resolve_or_awaiting(&self, ep: Endpoint) -> Result<Slot, KernelError> {
+        match self.resolve(ep) {
+            Err(KernelError::DeadEndpoint)
+                if self.awaits_incarnation(ep.slot())
+                    && self.slots[ep.slot()].proc.as_ref().is_some_and(|p| p.ep == ep) =>
+            {
+                Ok(ep.slot())
+            }
+            other => other,
+        }
+    }
+
     /// The slot of `ep` whether it is live or ended-but-not-cleared.
     fn resolve_any(&self, ep: Endpoint) -> Result<Slot, KernelError> {
         let entry = self.slots.get(ep.slot()).filter(|_| !ep.is_special()).ok_or(KernelError::BadEndpoint)?;
@@ -647,14 +664,15 @@ impl KernelCore {
     }
 
     fn accepts_from(&self, dst: Slot, src: Endpoint) -> bool {
-        matches!(self.proc(dst).ipc, IpcState::Receiving { from, .. } if from == Endpoint::ANY || from == src)
+        let p = self.proc(dst);
+        p.ended.is_none() && matches!(p.ipc, IpcState::Receiving { from, .. } if from == Endpoint::ANY || from == src)
     }
 
     /// send, sendnb, sendrec and asynsend.
     pub fn send(&mut self, caller: Slot, dst_ep: Endpoint, mut msg: Message, prim: Primitive) -> Step {
         debug_assert!(prim != Primitive::Notify);
         let me = self.proc(caller).ep;
-        let dst = match self.resolve(dst_ep) {
+        let dst = match self.resolve_or_awaiting(dst_ep) {
             Ok(d) => d,
             Err(e) => return self.fail(me, dst_ep, msg.m_type, e),
         };
@@ -696,7 +714,7 @@ impl KernelCore {
         let me = self.proc(caller).ep;
         if src != Endpoint::ANY
             && src != Endpoint::KERNEL
-            && let Err(e) = self.resolve(src)
+            && let Err(e) = self.resolve_or_awaiting(src)
         {
             return self.fail(me, src, 0, e);
         }

@@ -640,3 +640,68 @@ fn destructors_may_call_the_kernel_while_a_killed_process_unwinds() {
         assert_eq!(taken(&n), ["revoked on the way out"], "{engine}");
     }
 }
+
+#[test]
+fn a_call_made_while_a_stateful_service_is_between_incarnations_waits_for_the_next() {
+    // The worker crashes on its first request; the keeper restarts it only after a user that was
+    // not yet waiting has called it: that call must wait, not fail.
+    let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
+    let mut sys = System::new(Arc::new(manifest), Config { seed: 3, ..Config::default() });
+    let program: kernel_sim::Program = Arc::new(|p: &Proc, start: kernel_sim::Start| {
+        let requester = *start.handoff.expect("restarted with remains").downcast::<Endpoint>().unwrap();
+        p.sendnb(requester, msg(0, 999)).unwrap();
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            let _ = p.sendnb(m.source, msg(0, value(&m) + 1));
+        }
+    });
+    sys.register_program("worker", program);
+    sys.spawn_service("worker", |p| {
+        let m = p.receive(Endpoint::ANY).unwrap();
+        p.leave_remains(Box::new(m.source));
+        panic!("worker crashes mid-request");
+    })
+    .unwrap();
+    let n = notes();
+    let nk = n.clone();
+    let late = Endpoint::new(17, 0);
+    sys.spawn_service("keeper", move |p| {
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            if m.source != Endpoint::KERNEL {
+                continue;
+            }
+            while let Some(death) = p.sys_next_death().unwrap() {
+                // Restart only once the late caller is blocked on the dead worker.
+                while p.sys_procinfo(late).map(|i| i.state) != Ok(ProcState::Sending(Endpoint::new(2, 0))) {
+                    p.sys_setalarm(10).unwrap();
+                    p.receive(Endpoint::KERNEL).unwrap();
+                }
+                note(&nk, "late caller waits");
+                let remains = p.sys_take_remains(death.ep).unwrap();
+                p.sys_spawn_service("worker", remains).unwrap();
+            }
+        }
+    })
+    .unwrap();
+    let nu = n.clone();
+    sys.spawn_user("first", move |p| {
+        note(&nu, format!("first: {:?}", p.sendrec(Endpoint::new(2, 0), msg(1, 10)).map(|r| value(&r))));
+    })
+    .unwrap();
+    let nl = n.clone();
+    assert_eq!(
+        sys.spawn_user("late", move |p| {
+            // Before the fix this call failed at once with DeadEndpoint while the worker was
+            // between incarnations; now it waits for the next one and is answered.
+            let answer = p.sendrec(Endpoint::new(2, 0), msg(1, 0)).map(|r| value(&r));
+            note(&nl, format!("late: {answer:?}"));
+        })
+        .map(|_| ()),
+        Ok(())
+    );
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    let mut got = taken(&n);
+    got.sort();
+    assert_eq!(got, ["first: Ok(999)", "late caller waits", "late: Ok(1)"]);
+}

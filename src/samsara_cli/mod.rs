@@ -2,6 +2,7 @@
 
 mod analyze;
 mod campaign;
+mod demo;
 mod run;
 
 use clap::{Parser, Subcommand};
@@ -61,6 +62,10 @@ pub enum Command {
     /// Run the static fusing analysis of the servers' source: the recovery-class table, the
     /// fusing statistics, per entry point call graphs; `--write-table` regenerates the table files.
     Analyze(analyze::AnalyzeArgs),
+    /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, process-local,
+    /// srs, hang), each a real run told step by step from its event log; `--html` adds a message
+    /// sequence chart and the crashed entry point's call graph.
+    Demo(demo::DemoArgs),
 }
 
 /// Loads the manifest named on the command line, or the built-in one.
@@ -79,6 +84,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::Merge(args) => campaign::merge(args),
         Command::Replay(args) => campaign::replay(cli, args),
         Command::Analyze(args) => analyze::analyze(cli, args),
+        Command::Demo(args) => demo::demo(cli, args),
         Command::Manifest => {
             let manifest = load_manifest(cli.manifest.as_ref())?;
             if cli.json {

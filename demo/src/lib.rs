@@ -1,0 +1,118 @@
+//! The teaching demo: narrated scenarios of reincarnation and recovery.
+//!
+//! Each scenario ([`scenario`]) is one or two real runs of the system under `sim` — a workload as
+//! init, one injected fault, one recovery policy — through the same harness as `samsara run`
+//! (`servers::run::execute`), with the kernel's event log recorded. The demo then reads that log
+//! back ([`log`]), names its processes ([`cast`]), ties rs's decisions to the events that tell them
+//! ([`incident`]) and narrates the run step by step ([`story`]): the messages, the checkpoint, the
+//! crash or hang, rs's detection, the decision with its reason, the next incarnation, the outcome
+//! and the consistency checker's verdict. It renders the story for a terminal ([`text`]), as a
+//! single-file offline HTML page ([`html`]) with an SVG message sequence chart ([`chart`]) and the
+//! call graph of the crashed entry point ([`graph`]), and as facts for scripts ([`facts`]).
+//!
+//! Invariant: nothing in a story is canned. Every line tells one event of the run's log (and says
+//! which), or a fact of the run's result (decision trail, checker findings, SRS counters); the
+//! scenario only chooses the workload, the fault and the policy.
+
+pub mod cast;
+pub mod chart;
+pub mod facts;
+pub mod graph;
+pub mod html;
+pub mod incident;
+pub mod log;
+pub mod scenario;
+pub mod srs;
+pub mod story;
+pub mod text;
+
+use cast::Cast;
+use incident::Incident;
+use kernel_sim::EngineKind;
+use log::Entry;
+use recovery::{FieldSrs, PolicyKind, RecoveryTable, TableRow};
+use scenario::{Plan, Scenario};
+use servers::fault::FaultSpec;
+use servers::run::{RunResult, RunSpec, execute};
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use story::Story;
+
+/// One run of a scenario, with everything the demo read from it.
+pub struct DemoRun {
+    /// What was run.
+    pub plan: Plan,
+    /// The run's spec.
+    pub spec: RunSpec,
+    /// Its result (the event log included).
+    pub result: RunResult,
+    /// The parsed event log.
+    pub entries: Vec<Entry>,
+    /// Its processes.
+    pub cast: Cast,
+    /// rs's decisions tied to the log.
+    pub incidents: Vec<Incident>,
+    /// SRS per field, for runs under the `srs` policy.
+    pub srs_fields: BTreeMap<String, Vec<FieldSrs>>,
+    /// The recovery-class table row of the first crashed entry point, if the table has one.
+    pub table_row: Option<TableRow>,
+    /// The narrated story.
+    pub story: Story,
+}
+
+impl DemoRun {
+    /// The first incident (the injected fault's), if rs decided anything.
+    pub fn incident(&self) -> Option<&Incident> {
+        self.incidents.first()
+    }
+}
+
+/// A scenario's runs.
+pub struct Demo {
+    /// Which scenario.
+    pub scenario: Scenario,
+    /// The seed its runs used.
+    pub seed: u64,
+    /// The runs, in order.
+    pub runs: Vec<DemoRun>,
+}
+
+/// Runs `scenario` under `sim` with `seed`, the table-driven policies reading `table`.
+pub fn run(scenario: Scenario, seed: u64, table: Arc<RecoveryTable>) -> Result<Demo, String> {
+    let mut runs = Vec::new();
+    for plan in scenario.plans() {
+        let fault: FaultSpec = plan.fault.parse().map_err(|e| format!("scenario {scenario}: {e}"))?;
+        let spec = RunSpec {
+            engine: EngineKind::Sim,
+            seed,
+            policy: plan.policy,
+            fault: Some(fault),
+            record_events: true,
+            ..RunSpec::default()
+        };
+        let result = execute(&spec, table.clone(), scenario::as_init(plan.workload));
+        let text = result.event_log.clone().unwrap_or_default();
+        let entries = log::parse(&text);
+        let cast = Cast::of(&entries);
+        let incidents = incident::find(&entries, &result.decisions);
+        let srs_fields = if plan.policy == PolicyKind::Srs {
+            srs::fields(&spec, table.clone(), plan.workload, &text).unwrap_or_default()
+        } else {
+            BTreeMap::new()
+        };
+        let table_row = incidents
+            .first()
+            .and_then(|i| i.record.call.as_ref().and_then(|(_, t)| table.lookup(&i.server, *t)))
+            .cloned();
+        let story = story::build(&story::Inputs {
+            entries: &entries,
+            cast: &cast,
+            incidents: &incidents,
+            result: &result,
+            policy: plan.policy,
+            srs_fields: &srs_fields,
+        });
+        runs.push(DemoRun { plan, spec, result, entries, cast, incidents, srs_fields, table_row, story });
+    }
+    Ok(Demo { scenario, seed, runs })
+}

@@ -1,0 +1,368 @@
+//! The scenarios: each is one or two real runs of the system (a workload as init, one injected
+//! fault, one recovery policy) chosen so that the run's own event log tells a lesson about
+//! reincarnation and recovery.
+//!
+//! The workloads write notes into the event log (`Proc::note`) saying what they do and what each
+//! call returned, so the story's account of the programs is the run's own, not a script.
+
+use recovery::PolicyKind;
+use servers::errno::Errno;
+use servers::libc::Sys;
+use servers::workload::report::Recorder;
+use std::fmt;
+
+/// A workload: what init runs.
+pub type Workload = fn(&Sys<'_>, &Recorder);
+
+/// The scenarios, in the order the demo lists them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Scenario {
+    /// vfs crashes and comes back fresh (MINIX's classic restart): running processes lose their
+    /// open files, and the checker says which.
+    Restart,
+    /// pm crashes in getpid and is rolled back to its loop-top checkpoint; the caller gets an error.
+    Rollback,
+    /// pm crashes in fork after vm built the child: blind rollback leaks, the table fail-stops.
+    Window,
+    /// A crash whose effects elsewhere belong to the caller alone: roll back, end the caller.
+    ProcessLocal,
+    /// SRS crash suppression: dirtied entries restored on demand or self-cleansed.
+    Srs,
+    /// vfs stops answering; rs's heartbeats find it; recovery follows.
+    Hang,
+}
+
+/// One run of a scenario.
+#[derive(Clone, Copy, Debug)]
+pub struct Plan {
+    /// The recovery policy rs applies.
+    pub policy: PolicyKind,
+    /// The fault, as `samsara run --inject` spells it.
+    pub fault: &'static str,
+    /// What init runs.
+    pub workload: Workload,
+    /// What to watch for in this run (the scenario's question, not its answer: the answer is the
+    /// run's own story).
+    pub watch: &'static str,
+}
+
+/// The seed every scenario runs under unless `--seed` names another: the schedule of seed 0
+/// happens to let `window`'s orphaned child run while pm is down (its first receive fails and it
+/// exits, so nothing leaks); seed 1's lets it wait for pm's next incarnation, as most seeds do.
+pub const DEMO_SEED: u64 = 1;
+
+/// How many times init gives the processor away so a child it just forked runs until it blocks
+/// (the scheduler picks at random among the ready; 16 turns leave a ready child unscheduled with
+/// a probability far below one in a million).
+const SETTLE_TURNS: usize = 16;
+
+impl Scenario {
+    /// Every scenario, in listing order.
+    pub const ALL: [Scenario; 6] = [
+        Scenario::Restart,
+        Scenario::Rollback,
+        Scenario::Window,
+        Scenario::ProcessLocal,
+        Scenario::Srs,
+        Scenario::Hang,
+    ];
+
+    /// Its name on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scenario::Restart => "restart",
+            Scenario::Rollback => "rollback",
+            Scenario::Window => "window",
+            Scenario::ProcessLocal => "process-local",
+            Scenario::Srs => "srs",
+            Scenario::Hang => "hang",
+        }
+    }
+
+    /// One line saying what it shows.
+    pub fn summary(self) -> &'static str {
+        match self {
+            Scenario::Restart => {
+                "vfs crashes and rs restarts it with fresh state (MINIX's classic answer): open files of running processes are lost; the checker shows which"
+            }
+            Scenario::Rollback => {
+                "pm crashes in getpid; rs rolls it back to its loop-top checkpoint; the caller gets an error; the system goes on"
+            }
+            Scenario::Window => {
+                "pm crashes in fork after vm built the child: blind rollback leaks vm's memory; the table policy sees the change outside the window and fail-stops"
+            }
+            Scenario::ProcessLocal => {
+                "pm crashes in setuid after telling vfs: the effects elsewhere belong to the caller alone, so rs rolls pm back and ends the caller; everyone else goes on"
+            }
+            Scenario::Srs => {
+                "vfs crashes at the end of a write; SRS suppresses the crash: dirtied entries are restored only when read again, or cleanse themselves when overwritten"
+            }
+            Scenario::Hang => {
+                "vfs stops answering in the middle of a write; rs's heartbeats find it; rs kills it and recovery follows"
+            }
+        }
+    }
+
+    /// The runs, in order.
+    pub fn plans(self) -> Vec<Plan> {
+        match self {
+            Scenario::Restart => vec![Plan {
+                policy: PolicyKind::Restart,
+                fault: "panic:vfs:write:start:2",
+                workload: files_held_across_restart,
+                watch: "what a fresh vfs knows of the processes that were running",
+            }],
+            Scenario::Rollback => vec![Plan {
+                policy: PolicyKind::Rollback,
+                fault: "panic:pm:getpid:start:2",
+                workload: getpid_then_go_on,
+                watch: "what the caller sees, and whether pm answers again",
+            }],
+            Scenario::Window => vec![
+                Plan {
+                    policy: PolicyKind::Rollback,
+                    fault: "panic:pm:fork:after-ipc-1",
+                    workload: fork_once,
+                    watch: "what rolling pm back does to the child vm already built",
+                },
+                Plan {
+                    policy: PolicyKind::Table,
+                    fault: "panic:pm:fork:after-ipc-1",
+                    workload: fork_once,
+                    watch: "what the recovery-class table says about the same crash",
+                },
+            ],
+            Scenario::ProcessLocal => vec![Plan {
+                policy: PolicyKind::Table,
+                fault: "panic:pm:setuid:after-ipc-1",
+                workload: child_sets_its_uid,
+                watch: "who pays for the crash, and whether everyone else goes on",
+            }],
+            Scenario::Srs => vec![Plan {
+                policy: PolicyKind::Srs,
+                fault: "panic:vfs:write:end:2",
+                workload: rewrite_then_unlink,
+                watch: "which dirtied entries are restored on demand and which cleanse themselves",
+            }],
+            Scenario::Hang => vec![Plan {
+                policy: PolicyKind::Table,
+                fault: "hang:vfs:write:start:1",
+                workload: write_and_read_back,
+                watch: "how long vfs stays silent, and how rs notices",
+            }],
+        }
+    }
+}
+
+impl fmt::Display for Scenario {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Scenario {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Scenario::ALL
+            .into_iter()
+            .find(|sc| sc.name() == s)
+            .ok_or_else(|| format!("unknown scenario `{s}` ({})", Scenario::ALL.map(Scenario::name).join(", ")))
+    }
+}
+
+/// What init notes first, once the servers answer: the end of the boot in the story.
+pub const WORKLOAD_STARTS: &str = "the servers answer; the workload starts";
+
+/// The body init runs for `workload`: a note that the workload starts, then the workload.
+pub fn as_init(workload: Workload) -> impl FnOnce(&Sys<'_>, &Recorder) + Send + 'static {
+    move |sys, rec| {
+        say(sys, WORKLOAD_STARTS);
+        workload(sys, rec)
+    }
+}
+
+/// Writes `text` into the event log as a note of the calling process.
+fn say(sys: &Sys<'_>, text: &str) {
+    sys.proc().note(text);
+}
+
+/// A call's result as people read it: the value, or the error's name.
+fn shown<T: fmt::Debug>(r: &Result<T, Errno>) -> String {
+    match r {
+        Ok(v) => format!("{v:?}"),
+        Err(e) => e.name().to_string(),
+    }
+}
+
+/// A wait status as POSIX encodes it: the low 7 bits are the signal that ended the process, else
+/// bits 8..16 are its exit code.
+fn wait_status(status: i32) -> String {
+    const SIGNAL_MASK: i32 = 0x7f;
+    const EXIT_SHIFT: u32 = 8;
+    const EXIT_MASK: i32 = 0xff;
+    match status & SIGNAL_MASK {
+        0 => format!("exit code {}", (status >> EXIT_SHIFT) & EXIT_MASK),
+        signal => format!("killed by signal {signal}"),
+    }
+}
+
+/// The file mode the workloads create files with (rw-r--r--).
+const FILE_MODE: u32 = 0o644;
+
+/// `restart`: a child opens a file and blocks reading a pipe; then vfs crashes on init's write to
+/// that pipe.
+fn files_held_across_restart(sys: &Sys<'_>, rec: &Recorder) {
+    let (rd, wr) = match sys.pipe() {
+        Ok(p) => p,
+        Err(e) => return say(sys, &format!("pipe() -> {}", e.name())),
+    };
+    say(sys, &format!("made a pipe: read end fd {rd}, write end fd {wr}"));
+    let child = sys.fork(move |sys| {
+        let fd = sys.creat("/notes.txt", FILE_MODE);
+        let wrote = match fd {
+            Ok(fd) => sys.write(fd, b"the child's notes\n"),
+            Err(e) => Err(e),
+        };
+        say(
+            sys,
+            &format!(
+                "creat(/notes.txt) -> fd {}; write -> {}; now reading the pipe (fd {rd})",
+                shown(&fd),
+                shown(&wrote)
+            ),
+        );
+        let mut byte = [0u8; 1];
+        let got = sys.read(rd, &mut byte);
+        say(sys, &format!("read(pipe) -> {}", shown(&got)));
+        0
+    });
+    say(sys, &format!("fork() -> {}", shown(&child)));
+    for _ in 0..SETTLE_TURNS {
+        sys.proc().yield_now();
+    }
+    let first = sys.write(wr, b"go");
+    say(sys, &format!("write(fd {wr}, the pipe) -> {}", shown(&first)));
+    let again = sys.write(wr, b"go");
+    say(sys, &format!("write(fd {wr}) again -> {}", shown(&again)));
+    rec.count(&format!("pipe-write-{}", shown(&first)), 1);
+    rec.count(&format!("pipe-write-again-{}", shown(&again)), 1);
+}
+
+/// `rollback`: getpid (the fault's target), getpid again, then a fork and a wait.
+fn getpid_then_go_on(sys: &Sys<'_>, rec: &Recorder) {
+    let first = sys.getpid();
+    say(sys, &format!("getpid() -> {}", shown(&first)));
+    let second = sys.getpid();
+    say(sys, &format!("getpid() again -> {}", shown(&second)));
+    let child = sys.fork(|_| 0);
+    say(sys, &format!("fork() -> {}", shown(&child)));
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        say(sys, &format!("waitpid({pid}) -> {}", shown(&waited.map(|(p, s)| format!("pid {p}, {}", wait_status(s))))));
+    }
+    rec.count(&format!("first-getpid-{}", shown(&first)), 1);
+    rec.expect_eq("getpid after recovery", second, Ok(servers::proto::INIT_PID));
+}
+
+/// `window`: one fork (the fault's target); then ask vm what it knows of init.
+fn fork_once(sys: &Sys<'_>, rec: &Recorder) {
+    /// The exit code of the forked child.
+    const CHILD_EXIT: i32 = 3;
+    let child = sys.fork(|_| CHILD_EXIT);
+    say(sys, &format!("fork() -> {}", shown(&child)));
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        say(sys, &format!("waitpid({pid}) -> {}", shown(&waited.map(|(p, s)| format!("pid {p}, {}", wait_status(s))))));
+    }
+    let pages = sys.vm_info().map(|i| i.caller_pages);
+    say(sys, &format!("vm_info() -> {} pages mapped for init", shown(&pages)));
+    rec.count(&format!("fork-{}", shown(&child.map(|_| "ok"))), 1);
+}
+
+/// `process-local`: a child sets its uid (the fault's target) while init waits for it.
+fn child_sets_its_uid(sys: &Sys<'_>, rec: &Recorder) {
+    /// getpid calls the child makes first, so that init is already waiting when setuid comes.
+    const WARM_UP_CALLS: usize = 3;
+    let child = sys.fork(|sys| {
+        for _ in 0..WARM_UP_CALLS {
+            let _ = sys.getpid();
+        }
+        let r = sys.setuid(0);
+        say(sys, &format!("setuid(0) -> {}", shown(&r)));
+        0
+    });
+    say(sys, &format!("fork() -> {}", shown(&child)));
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        say(sys, &format!("waitpid({pid}) -> {}", shown(&waited.map(|(p, s)| format!("pid {p}, {}", wait_status(s))))));
+    }
+    let me = sys.getpid();
+    say(sys, &format!("getpid() -> {}", shown(&me)));
+    rec.expect_eq("getpid after recovery", me, Ok(servers::proto::INIT_PID));
+}
+
+/// `srs`: write a file, rewrite it from the start (the second write is the fault's target),
+/// check its size, close and unlink it.
+fn rewrite_then_unlink(sys: &Sys<'_>, rec: &Recorder) {
+    let fd = match sys.creat("/draft.txt", FILE_MODE) {
+        Ok(fd) => fd,
+        Err(e) => return say(sys, &format!("creat(/draft.txt) -> {}", e.name())),
+    };
+    let first = sys.write(fd, b"version 1\n");
+    say(sys, &format!("creat(/draft.txt) -> fd {fd}; write(\"version 1\") -> {}", shown(&first)));
+    let rewound = sys.lseek(fd, 0, 0);
+    let second = sys.write(fd, b"version 2\n");
+    say(sys, &format!("lseek(0) -> {}; write(\"version 2\") -> {}", shown(&rewound), shown(&second)));
+    let size = sys.fstat(fd).map(|s| s.size);
+    say(sys, &format!("fstat() -> size {}", shown(&size)));
+    let closed = sys.close(fd);
+    let unlinked = sys.unlink("/draft.txt");
+    say(sys, &format!("close() -> {}; unlink(/draft.txt) -> {}", shown(&closed), shown(&unlinked)));
+    rec.count(&format!("second-write-{}", shown(&second)), 1);
+}
+
+/// `hang`: write a file (the first write is the fault's target), write again, read it back.
+fn write_and_read_back(sys: &Sys<'_>, rec: &Recorder) {
+    /// Bytes init reads back at most.
+    const READ_BACK: usize = 64;
+    let fd = match sys.creat("/log.txt", FILE_MODE) {
+        Ok(fd) => fd,
+        Err(e) => return say(sys, &format!("creat(/log.txt) -> {}", e.name())),
+    };
+    say(sys, &format!("creat(/log.txt) -> fd {fd}; writing \"hello\""));
+    let first = sys.write(fd, b"hello\n");
+    say(sys, &format!("write(\"hello\") -> {}", shown(&first)));
+    let second = sys.write(fd, b"hello again\n");
+    let closed = sys.close(fd);
+    say(sys, &format!("write(\"hello again\") -> {}; close() -> {}", shown(&second), shown(&closed)));
+    let mut buf = [0u8; READ_BACK];
+    let read = sys.open("/log.txt", 0, 0).and_then(|fd| sys.read(fd, &mut buf));
+    let text = read.map(|n| String::from_utf8_lossy(&buf[..n.min(READ_BACK)]).into_owned());
+    say(sys, &format!("read back /log.txt -> {}", shown(&text)));
+    rec.count(&format!("first-write-{}", shown(&first)), 1);
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_parse_back_and_unknown_names_say_the_choices() {
+        for s in Scenario::ALL {
+            assert_eq!(s.name().parse::<Scenario>(), Ok(s));
+            assert!(!s.summary().is_empty() && !s.plans().is_empty());
+            for p in s.plans() {
+                assert!(p.fault.parse::<servers::fault::FaultSpec>().is_ok(), "{}", p.fault);
+            }
+        }
+        let err = "nope".parse::<Scenario>().unwrap_err();
+        assert!(err.contains("restart") && err.contains("hang"), "{err}");
+    }
+
+    #[test]
+    fn wait_statuses_read_as_posix_says() {
+        assert_eq!(wait_status(9), "killed by signal 9");
+        assert_eq!(wait_status(3 << 8), "exit code 3");
+    }
+}

@@ -1,0 +1,355 @@
+//! Every scenario runs under `sim`, and its story matches its event log: who crashed (or hung),
+//! the decision, the checker's verdict; every line of the story tells a real event of the log;
+//! the sequence chart has one lifeline per process and one arrow per message of the log.
+
+use demo::incident::Death;
+use demo::log::{Entry, Kind};
+use demo::scenario::{DEMO_SEED, Scenario};
+use demo::story::Phase;
+use demo::{Demo, DemoRun};
+use kernel_sim::Endpoint;
+use recovery::{PolicyKind, RecoveryClass};
+use servers::boot::default_table;
+use servers::run::Outcome;
+use std::collections::{BTreeMap, BTreeSet};
+
+fn run(s: Scenario) -> Demo {
+    demo::run(s, DEMO_SEED, default_table()).unwrap_or_else(|e| panic!("{s}: {e}"))
+}
+
+fn only(d: &Demo) -> &DemoRun {
+    assert_eq!(d.runs.len(), 1, "{}", d.scenario);
+    &d.runs[0]
+}
+
+fn entry(r: &DemoRun, seq: u64) -> &Entry {
+    r.entries.iter().find(|e| e.seq == seq).unwrap_or_else(|| panic!("no event #{seq}"))
+}
+
+/// The story's text, one string.
+fn story_text(r: &DemoRun) -> String {
+    r.story
+        .steps
+        .iter()
+        .flat_map(|s| std::iter::once(s.title.clone()).chain(s.lines.iter().map(|l| l.text.clone())))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn step_titles(r: &DemoRun, phase: Phase) -> Vec<String> {
+    r.story.steps.iter().filter(|s| s.phase == phase).map(|s| s.title.clone()).collect()
+}
+
+/// What holds for every run of every scenario: the log reads back losslessly, the fault fired,
+/// the story's crash, decision and verdict agree with the log and the result, and every line
+/// that names an event tells that event.
+fn check_common(r: &DemoRun) {
+    let what = format!("{} {}", r.plan.policy, r.plan.fault);
+    let log = r.result.event_log.as_deref().expect("recorded");
+    assert!(r.result.fault_fired, "{what}: the fault never fired");
+    assert!(!r.entries.iter().any(|e| matches!(e.kind, Kind::Unparsed(_))), "{what}: unreadable log lines");
+    let back: String = r.entries.iter().map(|e| format!("{e}\n")).collect();
+    assert_eq!(back, log, "{what}: the parsed log renders back to the original");
+
+    let inc = r.incident().unwrap_or_else(|| panic!("{what}: rs decided nothing"));
+    // Who died: the log's death event is the decision record's server.
+    let death = inc.death.as_ref().unwrap_or_else(|| panic!("{what}: no death event"));
+    let dead = match &entry(r, death.seq()).kind {
+        Kind::Crash { ep, .. } | Kind::Killed { ep, .. } | Kind::Exit { ep } => *ep,
+        other => panic!("{what}: death event is {other:?}"),
+    };
+    assert_eq!(r.cast.name(dead), inc.record.server, "{what}");
+    // The decision: rs's note in the log is the record, and the story's decision step says it.
+    let decided = inc.decided.unwrap_or_else(|| panic!("{what}: rs's decision note is not in the log"));
+    assert!(
+        matches!(&entry(r, decided).kind, Kind::Note { by, text } if *by == servers::proto::RS && *text == inc.record.to_string())
+    );
+    assert_eq!(step_titles(r, Phase::Decision), vec![format!("rs decides: {}", inc.record.decision.label())], "{what}");
+    let text = story_text(r);
+    assert!(text.contains(inc.record.decision.reason()), "{what}: the reason is told");
+    // The verdict: outcome and every finding.
+    let verdict = r.story.steps.last().expect("steps");
+    assert_eq!(verdict.phase, Phase::Verdict);
+    assert_eq!(verdict.title, format!("Verdict: {}", r.result.outcome));
+    for v in &r.result.violations {
+        assert!(
+            verdict.lines.iter().any(|l| l.text.contains(&v.invariant) && l.text.contains(&v.detail)),
+            "{what}: {v:?}"
+        );
+    }
+    if r.result.violations.is_empty() {
+        assert!(verdict.lines.iter().any(|l| l.text.starts_with("consistency checker: consistent")), "{what}");
+    }
+    // Every line with an event number tells that event: its processes are named in it.
+    let seqs: BTreeSet<u64> = r.entries.iter().map(|e| e.seq).collect();
+    for step in &r.story.steps {
+        for l in &step.lines {
+            let Some(seq) = l.seq else { continue };
+            assert!(seqs.contains(&seq), "{what}: line tells #{seq}, not in the log");
+            let e = entry(r, seq);
+            assert_eq!(l.time, Some(e.time), "{what}: #{seq}");
+            if let Kind::Send { from, to, .. } = e.kind {
+                let arrow = format!("{} → {}", r.cast.name(from), r.cast.name(to));
+                assert!(l.text.contains(&arrow), "{what}: #{seq} `{}` should tell {arrow}", l.text);
+            }
+        }
+    }
+    // Lines follow the log's order.
+    let order: Vec<u64> = r.story.steps.iter().flat_map(|s| s.lines.iter().filter_map(|l| l.seq)).collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{what}: lines out of the log's order: {order:?}");
+}
+
+#[test]
+fn restart_loses_the_open_files_of_running_processes() {
+    let d = run(Scenario::Restart);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("vfs", "restart"));
+    assert!(matches!(inc.death, Some(Death::Crash { .. })));
+    assert_eq!(inc.requester.map(|e| r.cast.name(e)).as_deref(), Some("init"));
+    assert_eq!(r.result.outcome, Outcome::Inconsistent);
+    // The child that held /notes.txt and waited on the pipe has no vfs process entry any more.
+    let child = r.cast.actors.iter().find(|a| a.name.starts_with("child")).expect("a child");
+    assert!(
+        r.result
+            .violations
+            .iter()
+            .any(|v| v.invariant == "vfs.process-entry" && v.detail.contains(&child.ep.to_string())),
+        "{:#?}",
+        r.result.violations
+    );
+    let text = story_text(r);
+    assert!(text.contains("write(fd 1, the pipe) -> ERECOVERED"), "{text}");
+    assert!(text.contains("again -> EBADF"), "init's descriptors are gone too: {text}");
+    assert!(text.contains("with fresh boot state"), "{text}");
+}
+
+#[test]
+fn rollback_answers_the_caller_with_an_error_and_goes_on() {
+    let d = run(Scenario::Rollback);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("pm", "rollback"));
+    assert_eq!(inc.record.call.as_ref().map(|(c, _)| c.as_str()), Some("getpid"));
+    assert!(inc.checkpoint.is_some() && inc.window.is_empty(), "crashed at the start: nothing left pm");
+    let reply = inc.error_reply.expect("the caller got an answer");
+    assert!(matches!(entry(r, reply).kind, Kind::Send { to, m_type: -320, .. } if to == servers::proto::INIT));
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert!(r.result.violations.is_empty());
+    let text = story_text(r);
+    assert!(text.contains("getpid() -> ERECOVERED") && text.contains("getpid() again -> 1"), "{text}");
+    assert_eq!(step_titles(r, Phase::Afterwards), ["The system goes on"]);
+}
+
+#[test]
+fn window_blind_rollback_leaks_and_the_table_fail_stops() {
+    let d = run(Scenario::Window);
+    assert_eq!(d.runs.len(), 2);
+    for r in &d.runs {
+        check_common(r);
+        let inc = r.incident().expect("a decision");
+        assert_eq!(inc.server, "pm");
+        assert_eq!(inc.window.len(), 1, "vm_fork had left pm");
+        let sent = entry(r, inc.window[0]);
+        assert!(matches!(sent.kind, Kind::Send { to, .. } if to == servers::proto::VM), "{sent:?}");
+    }
+    let (rollback, table) = (&d.runs[0], &d.runs[1]);
+    assert_eq!(rollback.plan.policy, PolicyKind::Rollback);
+    assert_eq!(rollback.incident().map(|i| i.record.decision.label()), Some("rollback"));
+    assert_eq!(rollback.result.outcome, Outcome::Inconsistent);
+    assert!(
+        rollback.result.violations.iter().any(|v| v.invariant == "vm.address-space"),
+        "vm still holds the orphaned child's memory: {:#?}",
+        rollback.result.violations
+    );
+    assert_eq!(table.plan.policy, PolicyKind::Table);
+    let inc = table.incident().expect("a decision");
+    assert_eq!(inc.record.decision.label(), "fail-stop");
+    assert_eq!(table.result.outcome, Outcome::FailStop);
+    let reason = inc.record.decision.reason();
+    assert!(reason.contains("table row pm/fork") || reason.contains("no table row"), "{reason}");
+    assert!(inc.halted.is_some(), "the halt is in the log");
+    assert_eq!(step_titles(table, Phase::FailStop), ["rs halts the system (fail-stop)"]);
+}
+
+#[test]
+fn process_local_ends_the_caller_and_everyone_else_goes_on() {
+    let d = run(Scenario::ProcessLocal);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!(inc.server, "pm");
+    let row = default_table().lookup("pm", inc.record.call.as_ref().expect("a call").1).cloned();
+    let row = row.expect("the table has pm/setuid");
+    assert_eq!(row.class, RecoveryClass::P, "setuid is a class-P entry point in etc/recovery-table.json");
+    assert_eq!(inc.record.decision.label(), "rollback+kill");
+    let requester = inc.requester.expect("a requester");
+    assert!(r.cast.name(requester).starts_with("child"), "the child asked");
+    let ended = inc.requester_ended.expect("rs ended the requester");
+    assert!(matches!(entry(r, ended).kind, Kind::Killed { ep, by } if ep == requester && by == servers::proto::RS));
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert!(r.result.violations.is_empty());
+    let text = story_text(r);
+    assert!(text.contains("killed by signal 9"), "init saw its child killed: {text}");
+    assert!(text.contains("getpid() -> 1"), "init goes on: {text}");
+}
+
+#[test]
+fn srs_restores_on_demand_and_lets_overwritten_entries_cleanse_themselves() {
+    let d = run(Scenario::Srs);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("vfs", "suppress"));
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    let vfs = r.srs_fields.get("vfs").expect("per-field detail of vfs");
+    assert!(vfs.iter().any(|f| f.counters.restored_on_read > 0), "{vfs:?}");
+    assert!(vfs.iter().any(|f| f.counters.self_cleansed > 0), "{vfs:?}");
+    // The per-field detail adds up to the run's own totals.
+    let total = r.result.srs.get("vfs").expect("totals");
+    assert_eq!(vfs.iter().map(|f| f.counters.restored_on_read).sum::<u64>(), total.restored_on_read);
+    assert_eq!(vfs.iter().map(|f| f.counters.self_cleansed).sum::<u64>(), total.self_cleansed);
+    let verdict = r.story.steps.last().expect("steps");
+    for f in vfs {
+        assert!(verdict.lines.iter().any(|l| l.text.contains(&f.field)), "{}", f.field);
+    }
+}
+
+#[test]
+fn hang_is_found_by_heartbeats_and_recovered() {
+    let d = run(Scenario::Hang);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.cause.as_str()), ("vfs", "hang"));
+    let Some(Death::Hang { silent_from, noticed, seq }) = inc.death else { panic!("{:?}", inc.death) };
+    assert!(silent_from.is_some() && noticed < seq);
+    assert!(matches!(entry(r, seq).kind, Kind::Killed { by, .. } if by == servers::proto::RS));
+    assert_eq!(inc.record.decision.label(), "rollback");
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert_eq!(step_titles(r, Phase::Detection)[0], "rs's heartbeats find vfs hung");
+    let text = story_text(r);
+    assert!(text.contains("rs → vfs: heartbeat ping"), "{text}");
+}
+
+/// A minimal XML reader for the tests: every element's name and attributes, checking that tags
+/// balance (the SVG is well formed).
+fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    let mut stack: Vec<String> = Vec::new();
+    let mut rest = xml;
+    while let Some(open) = rest.find('<') {
+        rest = &rest[open + 1..];
+        let close = rest.find('>').expect("an unclosed tag");
+        let tag = &rest[..close];
+        rest = &rest[close + 1..];
+        if let Some(name) = tag.strip_prefix('/') {
+            assert_eq!(stack.pop().as_deref(), Some(name.trim()), "tags balance");
+            continue;
+        }
+        let self_closing = tag.ends_with('/');
+        let tag = tag.trim_end_matches('/');
+        let (name, mut attrs_text) = tag.split_once(char::is_whitespace).unwrap_or((tag, ""));
+        let mut attrs = BTreeMap::new();
+        while let Some(eq) = attrs_text.find("=\"") {
+            let key = attrs_text[..eq].trim().to_string();
+            let after = &attrs_text[eq + 2..];
+            let end = after.find('"').expect("a closed attribute");
+            attrs.insert(key, after[..end].to_string());
+            attrs_text = &after[end + 1..];
+        }
+        out.push((name.to_string(), attrs));
+        if !self_closing {
+            stack.push(name.to_string());
+        }
+    }
+    assert!(stack.is_empty(), "unclosed: {stack:?}");
+    out
+}
+
+fn has_class(attrs: &BTreeMap<String, String>, class: &str) -> bool {
+    attrs.get("class").is_some_and(|c| c.split(' ').any(|t| t == class))
+}
+
+#[test]
+fn charts_have_one_lifeline_per_process_and_one_arrow_per_message() {
+    for s in Scenario::ALL {
+        let d = run(s);
+        for (i, r) in d.runs.iter().enumerate() {
+            let (svg, counts) = demo::chart::render(&r.entries, &r.cast, &r.incidents, &format!("t{i}"));
+            let els = elements(&svg);
+            let processes: BTreeSet<Endpoint> = r
+                .entries
+                .iter()
+                .filter_map(|e| if let Kind::Spawn { ep, .. } = e.kind { Some(ep) } else { None })
+                .collect();
+            let sends: BTreeSet<String> =
+                r.entries.iter().filter(|e| matches!(e.kind, Kind::Send { .. })).map(|e| e.seq.to_string()).collect();
+            let lifelines: BTreeSet<String> = els
+                .iter()
+                .filter(|(n, a)| n == "g" && has_class(a, "lifeline"))
+                .filter_map(|(_, a)| a.get("data-ep").cloned())
+                .collect();
+            let arrows: Vec<String> = els
+                .iter()
+                .filter(|(n, a)| n == "g" && has_class(a, "message"))
+                .filter_map(|(_, a)| a.get("data-seq").cloned())
+                .collect();
+            assert_eq!(lifelines, processes.iter().map(|e| e.to_string()).collect(), "{s}: lifelines");
+            assert_eq!(arrows.len(), sends.len(), "{s}: one arrow per message");
+            assert_eq!(arrows.iter().cloned().collect::<BTreeSet<_>>(), sends, "{s}: the arrows are the messages");
+            let root = &els[0].1;
+            assert_eq!(root.get("data-lifelines"), Some(&processes.len().to_string()));
+            assert_eq!(root.get("data-messages"), Some(&sends.len().to_string()));
+            assert_eq!(counts, demo::chart::ChartCounts { lifelines: processes.len(), messages: sends.len() });
+            let crash_marks = els.iter().filter(|(n, a)| n == "g" && has_class(a, "crash")).count();
+            let crashes = r.entries.iter().filter(|e| matches!(e.kind, Kind::Crash { .. })).count();
+            assert_eq!(crash_marks, crashes, "{s}: one crash mark per crash");
+            let decisions = els.iter().filter(|(n, a)| n == "g" && has_class(a, "decision")).count();
+            assert_eq!(decisions, r.incidents.len(), "{s}: one decision mark per decision");
+        }
+    }
+}
+
+#[test]
+fn the_page_is_one_offline_file() {
+    let demos: Vec<Demo> = [Scenario::Window, Scenario::Srs].into_iter().map(run).collect();
+    let table = default_table();
+    let page = demo::html::render(&demos, &table, &|_, _| None);
+    assert!(page.starts_with("<!DOCTYPE html>"));
+    let charts = page.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sequence-chart\"").count();
+    assert_eq!(charts, 3, "one chart per run");
+    // Nothing is fetched: the only URLs are XML namespaces.
+    for (i, _) in page.match_indices("http") {
+        assert!(page[i..].starts_with("http://www.w3.org/2000/svg"), "external reference at {}", &page[i..i + 60]);
+    }
+    assert!(page.contains("data-ok"), "the self-check script is there");
+    assert!(page.contains("Call graph of the crashed entry point: pm / fork"));
+    assert!(page.contains("class=\"call-graph\""), "the table's graph of pm/fork");
+}
+
+#[test]
+fn a_scenario_replays_byte_for_byte() {
+    let a = run(Scenario::ProcessLocal);
+    let b = run(Scenario::ProcessLocal);
+    assert_eq!(only(&a).result.event_log, only(&b).result.event_log);
+    assert_eq!(demo::text::render(&a, false), demo::text::render(&b, false));
+}
+
+#[test]
+fn the_lessons_hold_on_other_schedules_too() {
+    /// Seeds besides the demo's own, each a different schedule.
+    const OTHER_SEEDS: [u64; 3] = [2, 3, 4];
+    for seed in OTHER_SEEDS {
+        let d = demo::run(Scenario::Window, seed, default_table()).expect("runs");
+        assert_eq!(d.runs[1].result.outcome, Outcome::FailStop, "seed {seed}: the table fail-stops");
+        let d = demo::run(Scenario::Restart, seed, default_table()).expect("runs");
+        assert!(d.runs[0].result.violations.iter().any(|v| v.invariant == "vfs.process-entry"), "seed {seed}");
+        for s in [Scenario::Rollback, Scenario::ProcessLocal, Scenario::Srs, Scenario::Hang] {
+            let d = demo::run(s, seed, default_table()).expect("runs");
+            assert_eq!(d.runs[0].result.outcome, Outcome::Recovered, "seed {seed} {s}");
+        }
+    }
+}
