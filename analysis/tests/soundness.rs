@@ -115,3 +115,43 @@ fn a_table_missing_a_write_is_caught() {
     assert!(report.violations.iter().any(|v| v.contains("pm/fork wrote pm.next_pid")), "{report}");
     assert!(report.violations.iter().any(|v| v.contains("pm/fork sent type") && v.contains("to vm")), "{report}");
 }
+
+/// The POSIX suite and every strace fixture, recorded: no entry point writes or sends outside its
+/// static row, and the precision (dynamic over static) is reported.
+#[test]
+fn the_posix_suite_and_the_strace_fixtures_stay_inside_the_table() {
+    use servers::workload::Workload;
+    use servers::workload::report::Recorder;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    let table = analysis::analyze_workspace(root).expect("the servers analyse").table;
+    let fixtures = root.join("servers/fixtures/strace");
+    let mut names: Vec<String> = std::fs::read_dir(&fixtures)
+        .expect("the fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| format!("strace:{}", p.display()))
+        .collect();
+    names.sort();
+    names.insert(0, "posix".to_string());
+    let mut precisions = Vec::new();
+    for name in names {
+        let workload: Workload = name.parse().expect("a workload name");
+        let workload = workload.prepare().expect("the fixture loads");
+        let config = MachineConfig {
+            kernel: Config { seed: 11, time_limit: TIME_LIMIT, ..Config::default() },
+            ..MachineConfig::default()
+        };
+        let rec = Recorder::default();
+        let inner = rec.clone();
+        let run = record_run(&config, move |sys| {
+            workload.run(sys, &inner);
+            0
+        });
+        assert!(rec.report().ok(), "{name}: the workload itself passes: {:?}", rec.report().failures);
+        let report = compare(&table, &run.writes);
+        assert!(report.is_sound(), "{name}: the static table is not sound for this run:\n{report}");
+        println!("{name}: {} entry points executed, precision {:.0}%", report.entries.len(), 100.0 * report.precision);
+        precisions.push(report.precision);
+    }
+    assert!(precisions.iter().all(|p| *p > 0.0 && *p <= 1.0), "{precisions:?}");
+}
