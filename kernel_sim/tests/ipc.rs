@@ -541,13 +541,10 @@ service worker { slot 2; ipc ALL; kernel NONE; sigmgr keeper; stateful; };
 user { ipc worker; kernel NONE; };
 ";
 
-/// A stateful service that crashes on its first request, leaving the requester's endpoint as its
-/// remains; its signal manager either starts a new incarnation in the same slot, handing it the
-/// remains (which answers that requester first, then serves), or clears the slot for good.
-fn restart_system(engine: EngineKind, restart_it: bool) -> (System, Notes) {
-    let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
-    let sys = System::new(Arc::new(manifest), Config { engine, seed: 12, time_limit: 10_000_000, ..Config::default() });
-    let n = notes();
+/// Registers the worker's program (a restarted incarnation answers the requester its predecessor
+/// left as remains with 999, then serves: value + 1) and starts its first incarnation, which
+/// crashes on its first request.
+fn start_crashing_worker(sys: &System) {
     let program: kernel_sim::Program = Arc::new(|p: &Proc, start: kernel_sim::Start| {
         let requester = *start.handoff.expect("restarted with remains").downcast::<Endpoint>().unwrap();
         p.sendnb(requester, msg(0, 999)).unwrap();
@@ -563,6 +560,16 @@ fn restart_system(engine: EngineKind, restart_it: bool) -> (System, Notes) {
         panic!("worker crashes mid-request");
     })
     .unwrap();
+}
+
+/// A stateful service that crashes on its first request, leaving the requester's endpoint as its
+/// remains; its signal manager either starts a new incarnation in the same slot, handing it the
+/// remains (which answers that requester first, then serves), or clears the slot for good.
+fn restart_system(engine: EngineKind, restart_it: bool) -> (System, Notes) {
+    let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
+    let sys = System::new(Arc::new(manifest), Config { engine, seed: 12, time_limit: 10_000_000, ..Config::default() });
+    let n = notes();
+    start_crashing_worker(&sys);
     let nk = n.clone();
     sys.spawn_service("keeper", move |p| {
         loop {
@@ -647,21 +654,7 @@ fn a_call_made_while_a_stateful_service_is_between_incarnations_waits_for_the_ne
     // not yet waiting has called it: that call must wait, not fail.
     let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
     let mut sys = System::new(Arc::new(manifest), Config { seed: 3, ..Config::default() });
-    let program: kernel_sim::Program = Arc::new(|p: &Proc, start: kernel_sim::Start| {
-        let requester = *start.handoff.expect("restarted with remains").downcast::<Endpoint>().unwrap();
-        p.sendnb(requester, msg(0, 999)).unwrap();
-        loop {
-            let m = p.receive(Endpoint::ANY).unwrap();
-            let _ = p.sendnb(m.source, msg(0, value(&m) + 1));
-        }
-    });
-    sys.register_program("worker", program);
-    sys.spawn_service("worker", |p| {
-        let m = p.receive(Endpoint::ANY).unwrap();
-        p.leave_remains(Box::new(m.source));
-        panic!("worker crashes mid-request");
-    })
-    .unwrap();
+    start_crashing_worker(&sys);
     let n = notes();
     let nk = n.clone();
     let late = Endpoint::new(17, 0);
