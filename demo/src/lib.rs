@@ -22,7 +22,6 @@ pub mod html;
 pub mod incident;
 pub mod log;
 pub mod scenario;
-pub mod srs;
 pub mod story;
 pub mod text;
 
@@ -95,11 +94,7 @@ pub fn run(scenario: Scenario, seed: u64, table: Arc<RecoveryTable>) -> Result<D
         let entries = log::parse(&text);
         let cast = Cast::of(&entries);
         let incidents = incident::find(&entries, &result.decisions);
-        let srs_fields = if plan.policy == PolicyKind::Srs {
-            srs::fields(&spec, table.clone(), plan.workload, &text).unwrap_or_default()
-        } else {
-            BTreeMap::new()
-        };
+        let srs_fields = if plan.policy == PolicyKind::Srs { result.srs_fields.clone() } else { BTreeMap::new() };
         let table_row = incidents
             .first()
             .and_then(|i| i.record.call.as_ref().and_then(|(_, t)| table.lookup(&i.server, *t)))

@@ -19,7 +19,7 @@ use crate::proto::INIT;
 use crate::rs::decisions::DecisionRecord;
 use crate::workload::report::{Recorder, WorkloadReport};
 use kernel_sim::{Config, EngineKind, Micros, RunEnd, SchedMode};
-use recovery::{Decision, PolicyKind, RecoveryTable, SrsCounters, TrackedState};
+use recovery::{Decision, FieldSrs, PolicyKind, RecoveryTable, SrsCounters, TrackedState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -142,6 +142,9 @@ pub struct RunResult {
     pub violations: Vec<Finding>,
     /// SRS counters of each server's final state.
     pub srs: BTreeMap<String, SrsCounters>,
+    /// Per server, the fields that held SRS suspects and how each was resolved.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub srs_fields: BTreeMap<String, Vec<FieldSrs>>,
     /// The clock when the run ended.
     pub time: Micros,
     /// Kernel events that happened.
@@ -202,14 +205,18 @@ pub fn execute(
     });
     let report = machine.run();
     let mut snapshot = Snapshot::take(&machine);
-    let mut srs = BTreeMap::new();
-    for (name, counters) in [
-        ("pm", snapshot.pm.as_mut().map(|s| s.srs_report().total)),
-        ("vm", snapshot.vm.as_mut().map(|s| s.srs_report().total)),
-        ("vfs", snapshot.vfs.as_mut().map(|s| s.srs_report().total)),
+    let (mut srs, mut srs_fields) = (BTreeMap::new(), BTreeMap::new());
+    for (name, report) in [
+        ("pm", snapshot.pm.as_mut().map(|s| s.srs_report())),
+        ("vm", snapshot.vm.as_mut().map(|s| s.srs_report())),
+        ("vfs", snapshot.vfs.as_mut().map(|s| s.srs_report())),
     ] {
-        if let Some(c) = counters {
-            srs.insert(name.to_string(), c);
+        if let Some(r) = report {
+            srs.insert(name.to_string(), r.total);
+            let suspected: Vec<FieldSrs> = r.fields.into_iter().filter(|f| f.counters.suspects_created > 0).collect();
+            if !suspected.is_empty() {
+                srs_fields.insert(name.to_string(), suspected);
+            }
         }
     }
     let violations = checker::check(&mut snapshot);
@@ -225,6 +232,7 @@ pub fn execute(
         decisions,
         violations,
         srs,
+        srs_fields,
         time: report.time,
         events: report.events,
         event_log: spec.record_events.then(|| machine.system.render_events()),
