@@ -42,7 +42,9 @@ pub fn do_exec(ctx: &mut PmCtx<'_>) -> Handled {
 /// VFS_PM_EXEC_REPLY: the new image is ready (start it) or the exec failed.
 pub fn do_vfs_exec_reply(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() != VFS {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let r: VfsExecReply = ctx.m.get();
     let key = key_of(r.proc);

@@ -76,7 +76,9 @@ fn allocate_pid(state: &mut PmState) -> Pid {
 /// VFS_PM_FORK_REPLY: vfs copied the descriptors; both processes may run.
 pub fn do_vfs_fork_reply(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() != VFS {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let child = ctx.m.get::<VfsProcReply>().proc;
     let parent = ctx.state.procs.get(key_of(child)).map(|c| c.parent);
@@ -120,7 +122,9 @@ pub fn do_exit(ctx: &mut PmCtx<'_>) -> Handled {
 /// A notification from the kernel: collect every death it reports.
 pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() != Endpoint::KERNEL {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     while let Ok(Some(death)) = ctx.proc.sys_next_death() {
         let status = match &death.cause {
@@ -154,7 +158,9 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
 /// VFS_PM_EXIT_REPLY: vfs closed the descriptors; free the memory and settle the status.
 pub fn do_vfs_exit_reply(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() != VFS {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let ep = ctx.m.get::<VfsProcReply>().proc;
     free_memory_and_reap(ctx, ep);
@@ -205,6 +211,10 @@ pub fn do_wait4(ctx: &mut PmCtx<'_>) -> Handled {
     let WaitRequest { pid, options } = ctx.m.get();
     let who = ctx.requester();
     let Some(me) = ctx.state.procs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
+    if me.phase != Phase::Running {
+        // A process that asked to exit waits for nobody.
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
     if pid == 0 || pid < -1 {
         // Process groups do not exist here.
         return Handled::Reply(Err(Errno::EINVAL));

@@ -44,6 +44,10 @@ fn set_id(ctx: &mut PmCtx<'_>, user: bool) -> Handled {
     let id = ctx.m.get::<SetIdRequest>().id;
     let who = ctx.requester();
     let Some(p) = ctx.state.procs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
+    if p.phase != Phase::Running {
+        // A process that asked to exit (or is mid-call) makes no new calls.
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
     let current = if user { p.uid } else { p.gid };
     if p.euid != ROOT_UID && id != current {
         return Handled::Reply(Err(Errno::EPERM));
@@ -66,7 +70,9 @@ fn set_id(ctx: &mut PmCtx<'_>, user: bool) -> Handled {
 /// VFS_PM_SETID_REPLY: vfs took the new ids; the caller's setuid/setgid returns.
 pub fn do_vfs_setid_reply(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.who() != VFS {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let r = ctx.m.get::<VfsProcReply>();
     if let Some(p) = ctx.state.procs.get(key_of(r.proc)).filter(|p| p.phase == Phase::Running) {

@@ -22,7 +22,7 @@ pub fn do_reboot(ctx: &mut PmCtx<'_>) -> Handled {
         .state
         .procs
         .iter()
-        .filter(|(_, p)| !matches!(p.phase, Phase::Zombie { .. } | Phase::Exiting { .. }))
+        .filter(|(_, p)| !matches!(p.phase, Phase::Zombie { .. } | Phase::Exiting { ended: true, .. }))
         .map(|(k, p)| (*k, p.ep))
         .collect();
     for (key, ep) in victims {
@@ -48,8 +48,9 @@ pub fn continue_shutdown(ctx: &mut PmCtx<'_>) {
 
 /// VFS_PM_REBOOT_REPLY: vfs is done; halt.
 pub fn do_vfs_reboot_reply(ctx: &mut PmCtx<'_>) -> Handled {
-    if ctx.who() == VFS {
-        let _ = ctx.kernel(KernelCall::Shutdown, |k| k.sys_shutdown("reboot"));
+    if ctx.who() != VFS {
+        return Handled::Reply(Err(Errno::EPERM));
     }
+    let _ = ctx.kernel(KernelCall::Shutdown, |k| k.sys_shutdown("reboot"));
     Handled::NoReply
 }

@@ -34,7 +34,9 @@ impl From<Errno> for Failure {
 /// PM_VFS_EXEC: load the program a file names into the process pm names.
 pub fn do_pm_exec(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let req: VfsExecRequest = ctx.m.get();
     let reply = match load(ctx, &req) {

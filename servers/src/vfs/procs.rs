@@ -8,6 +8,7 @@
 
 use super::VfsCtx;
 use super::state::Fproc;
+use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::{PM, key_of};
 use crate::task::Handled;
@@ -21,7 +22,9 @@ fn answer(ctx: &mut VfsCtx<'_>, m_type: i32, proc: kernel_sim::Endpoint, status:
 /// PM_VFS_FORK: the child gets a copy of the parent's descriptors, cwd and ids.
 pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let notice: VfsForkNotice = ctx.m.get();
     let on_behalf = Requester::new(key_of(notice.parent));
@@ -43,7 +46,9 @@ pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
 /// PM_VFS_EXIT: close every descriptor of the process and forget it.
 pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let ep = ctx.m.get::<VfsProcNotice>().proc;
     let on_behalf = Requester::new(key_of(ep));
@@ -60,7 +65,9 @@ pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
 /// PM_VFS_SETID: the process's ids changed.
 pub fn do_pm_setid(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let n: VfsSetIdNotice = ctx.m.get();
     let on_behalf = Requester::new(key_of(n.proc));
@@ -79,7 +86,9 @@ pub fn do_pm_setid(ctx: &mut VfsCtx<'_>) -> Handled {
 /// PM_VFS_REBOOT: nothing is buffered in memory that must reach a disk; answer at once.
 pub fn do_pm_reboot(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
-        return Handled::NoReply;
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
     }
     let proc = ctx.m.get::<VfsProcNotice>().proc;
     answer(ctx, VFS_PM_REBOOT_REPLY, proc, 0);
