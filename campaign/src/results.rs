@@ -157,14 +157,28 @@ impl Writer {
     }
 }
 
+/// What a merge did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Merged {
+    /// Runs in the merged file.
+    pub runs: usize,
+    /// Shards whose torn last line (a campaign killed while writing it) was dropped: their runs
+    /// are incomplete; resume them before merging again.
+    pub torn: Vec<PathBuf>,
+}
+
 /// Merges shard files of one campaign into one file at `out`, in canonical run order. The shards
 /// must share the campaign spec and plan, and no run may appear twice.
-pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, ResultsError> {
+pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, ResultsError> {
     let whole = |message: String| ResultsError { file: out.to_path_buf(), line: 0, message };
     let mut header: Option<Header> = None;
     let mut runs: BTreeMap<RunId, RunRecord> = BTreeMap::new();
+    let mut torn = Vec::new();
     for path in shards {
         let file = read(path)?;
+        if file.dropped_torn_line {
+            torn.push(path.clone());
+        }
         match &header {
             None => header = Some(Header { shard: None, ..file.header.clone() }),
             Some(h) if h.campaign != file.header.campaign || h.planned_faults != file.header.planned_faults => {
@@ -191,5 +205,5 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<usize, ResultsError> {
     for r in runs.values() {
         w.write(r).map_err(|e| whole(e.to_string()))?;
     }
-    Ok(runs.len())
+    Ok(Merged { runs: runs.len(), torn })
 }

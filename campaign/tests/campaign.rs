@@ -103,7 +103,7 @@ fn merged_shards_equal_the_unsharded_campaign() {
         })
         .collect();
     let merged = d.join("merged.jsonl");
-    assert_eq!(results::merge(&shards, &merged).unwrap(), 30);
+    assert_eq!(results::merge(&shards, &merged).unwrap().runs, 30);
     assert_eq!(sorted(results::read(&merged).unwrap().runs), sorted(results::read(&d.join("all.jsonl")).unwrap().runs));
     // A shard merged twice is a duplicate, named.
     let err = results::merge(&[shards[0].clone(), shards[0].clone()], &d.join("dup.jsonl")).unwrap_err();

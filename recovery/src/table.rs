@@ -169,7 +169,14 @@ impl RecoveryTable {
                 file: file.to_string(),
                 message: format!("{} trailing bytes after the table at byte {}", rest.len(), bytes.len() - rest.len()),
             }),
-            Err(e) => Err(TableError { file: file.to_string(), message: format!("not a recovery table ({e})") }),
+            Err(postcard::Error::DeserializeUnexpectedEnd) => Err(TableError {
+                file: file.to_string(),
+                message: format!("truncated: the table ends early, at byte {} (the end of the file)", bytes.len()),
+            }),
+            Err(e) => Err(TableError {
+                file: file.to_string(),
+                message: format!("not a recovery table ({e}), somewhere in its {} bytes", bytes.len()),
+            }),
         }
     }
 }
@@ -217,7 +224,10 @@ mod tests {
         assert!(e.to_string().starts_with("bad.json: line 2 column"), "{e}");
         let bytes = table().to_postcard();
         let e = RecoveryTable::from_postcard(&bytes[..bytes.len() / 2], "cut.bin").unwrap_err();
-        assert!(e.to_string().starts_with("cut.bin: not a recovery table"), "{e}");
+        assert_eq!(
+            e.to_string(),
+            format!("cut.bin: truncated: the table ends early, at byte {} (the end of the file)", bytes.len() / 2)
+        );
         let mut longer = bytes.clone();
         longer.push(7);
         let e = RecoveryTable::from_postcard(&longer, "long.bin").unwrap_err();

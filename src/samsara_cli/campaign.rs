@@ -145,8 +145,14 @@ pub struct MergeArgs {
 
 /// Merges shards.
 pub fn merge(args: &MergeArgs) -> Result<i32, String> {
-    let n = results::merge(&args.shards, &args.out).map_err(|e| e.to_string())?;
-    println!("merged {} shards: {n} runs into {}", args.shards.len(), args.out.display());
+    let merged = results::merge(&args.shards, &args.out).map_err(|e| e.to_string())?;
+    for shard in &merged.torn {
+        eprintln!(
+            "samsara: {}: dropped a torn last line (a campaign killed while writing it); resume that shard to finish it",
+            shard.display()
+        );
+    }
+    println!("merged {} shards: {} runs into {}", args.shards.len(), merged.runs, args.out.display());
     Ok(0)
 }
 
@@ -163,6 +169,9 @@ pub struct ReplayArgs {
 /// Re-runs one campaign run with its full trace.
 pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
     let file = results::read(&args.results).map_err(|e| e.to_string())?;
+    if file.dropped_torn_line {
+        eprintln!("samsara: {}: dropped a torn last line (a campaign killed while writing it)", args.results.display());
+    }
     let record = file
         .runs
         .iter()

@@ -33,19 +33,20 @@ pub fn do_kill(ctx: &mut PmCtx<'_>) -> Handled {
     if signal == 0 || signal == sig::SIGCHLD {
         return Handled::Reply(Ok(kernel_sim::Message::new(0)));
     }
-    match target.phase {
+    if let Phase::Exiting { ended: true, .. } = target.phase {
         // Already gone: the first cause of death stands.
-        Phase::Exiting { ended: true, .. } => return Handled::Reply(Ok(kernel_sim::Message::new(0))),
-        // Running, or it asked to exit but its body still runs (one that sent PM_EXIT by hand
-        // and went on): it dies of this signal.
-        _ => {
-            ctx.state.procs.get_mut_global(key).expect("found").phase =
-                Phase::Exiting { status: signal_status(signal), ended: false };
-        }
+        return Handled::Reply(Ok(kernel_sim::Message::new(0)));
     }
     match ctx.kernel(KernelCall::Kill, |k| k.sys_kill(target.ep)) {
-        // Killing oneself: the caller's own sendrec is cut short, nobody waits for this reply.
-        Ok(()) => Handled::Reply(Ok(kernel_sim::Message::new(0))),
+        // It dies of this signal: running, or it asked to exit but its body still runs (one that
+        // sent PM_EXIT by hand and went on).
+        Ok(()) => {
+            ctx.state.procs.get_mut_global(key).expect("found").phase =
+                Phase::Exiting { status: signal_status(signal), ended: false };
+            Handled::Reply(Ok(kernel_sim::Message::new(0)))
+        }
+        // It had just exited and its end is not reported yet: its exit status stands.
+        Err(_) if matches!(target.phase, Phase::Exiting { .. }) => Handled::Reply(Ok(kernel_sim::Message::new(0))),
         Err(e) => Handled::Reply(Err(e)),
     }
 }

@@ -151,6 +151,12 @@ pub enum LoadError {
     },
     /// The file is not a well-formed log.
     Parse(ParseError),
+    /// The log holds no system call: nothing to replay (strace killed before it wrote a line,
+    /// or the wrong file).
+    Empty {
+        /// The file.
+        path: String,
+    },
 }
 
 impl fmt::Display for LoadError {
@@ -158,6 +164,7 @@ impl fmt::Display for LoadError {
         match self {
             LoadError::Io { path, error } => write!(f, "{path}: cannot read the strace log: {error}"),
             LoadError::Parse(error) => error.fmt(f),
+            LoadError::Empty { path } => write!(f, "{path}: empty: no system call to replay"),
         }
     }
 }
@@ -167,6 +174,7 @@ impl std::error::Error for LoadError {
         match self {
             LoadError::Io { error, .. } => Some(error),
             LoadError::Parse(error) => Some(error),
+            LoadError::Empty { .. } => None,
         }
     }
 }

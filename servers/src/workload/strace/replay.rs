@@ -407,6 +407,9 @@ impl Replay {
     /// Reads, parses and normalises the log at `path`; errors name the file and the line.
     pub fn load(path: &Path) -> Result<Replay, LoadError> {
         let log = super::parse_file(path)?;
+        if log.calls().next().is_none() {
+            return Err(LoadError::Empty { path: path.display().to_string() });
+        }
         Ok(Replay::new(super::normalise(&log)))
     }
 
