@@ -10,6 +10,7 @@ pub mod boot;
 pub mod checker;
 pub mod errno;
 pub mod fault;
+pub mod fuzz;
 pub mod libc;
 pub mod pm;
 pub mod programs;

@@ -1,6 +1,7 @@
 //! The command line: global options, subcommands, human tables and `--json`.
 
 mod analyze;
+mod bench;
 mod campaign;
 mod demo;
 mod run;
@@ -62,6 +63,10 @@ pub enum Command {
     /// Run the static fusing analysis of the servers' source: the recovery-class table, the
     /// fusing statistics, per entry point call graphs; `--write-table` regenerates the table files.
     Analyze(analyze::AnalyzeArgs),
+    /// Measure the headline figures side by side with their baselines (IPC, syscall throughput with
+    /// checkpointing off and on, recovery latencies, scaling curves, campaign throughput); prints
+    /// each figure, its baseline from the same run, the ratio and the target; writes an SVG chart.
+    Bench(bench::BenchArgs),
     /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, process-local,
     /// srs, hang), each a real run told step by step from its event log; `--html` adds a message
     /// sequence chart and the crashed entry point's call graph.
@@ -71,7 +76,12 @@ pub enum Command {
 /// Loads the manifest named on the command line, or the built-in one.
 pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
     let (text, name) = match path {
-        Some(p) => (std::fs::read_to_string(p).map_err(|e| format!("{}: {e}", p.display()))?, p.display().to_string()),
+        Some(p) => {
+            let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
+            let text = String::from_utf8(bytes)
+                .map_err(|e| format!("{}: not UTF-8 text at byte {}", p.display(), e.utf8_error().valid_up_to()))?;
+            (text, p.display().to_string())
+        }
         None => (DEFAULT_MANIFEST.to_string(), DEFAULT_MANIFEST_NAME.to_string()),
     };
     Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())
@@ -85,6 +95,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
         Command::Replay(args) => campaign::replay(cli, args),
         Command::Analyze(args) => analyze::analyze(cli, args),
         Command::Demo(args) => demo::demo(cli, args),
+        Command::Bench(args) => bench::bench(cli, args),
         Command::Manifest => {
             let manifest = load_manifest(cli.manifest.as_ref())?;
             if cli.json {

@@ -1,0 +1,276 @@
+//! Syscall throughput — getpid, fork+exit+wait, fork+exec+wait, a file write+read, a pipe round
+//! trip — under each engine, with the servers' checkpointing off (the baseline) and on.
+//!
+//! Target (issue 5): the checkpoint overhead is at most 3% on these Unixbench-like loops (OSIRIS
+//! reported about 5%).
+//!
+//! "Off" boots the servers with `MachineConfig::checkpoints` false: the task loop opens no new
+//! recovery window, so the tracked containers log each entry at most once per incarnation instead
+//! of once per request (the containers themselves still run: their cost is in both figures). Off
+//! and on are booted alternately, each repeat, and the medians compared. The note of each figure
+//! says how much checkpointing work one operation causes (requests served, tracked writes),
+//! counted exactly in a profiled `sim` run.
+
+use crate::measure;
+use crate::plan::{PerEngine, Plan};
+use crate::report::{Figure, Section, Unit};
+use crate::system::{Checkpointing, Setup, run_in_init};
+use kernel_sim::EngineKind;
+use recovery::TrackedState;
+use servers::checker::Snapshot;
+use servers::errno::Errno;
+use servers::fault::{SiteKind, SiteProfile};
+use servers::libc::Sys;
+use servers::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
+use servers::proto::vfs::whence::SEEK_SET;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+/// The overhead target, percent.
+pub const OVERHEAD_TARGET_PCT: f64 = 3.0;
+
+/// The file the write+read loop uses.
+const FILE: &str = "/tmp/bench.dat";
+/// Bytes per write and per read (Unixbench's fstime buffer).
+const FILE_CHUNK: usize = 1024;
+/// Permission bits of the file.
+const FILE_MODE: u32 = 0o644;
+
+/// One measured operation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Op {
+    /// `getpid` (Unixbench "System Call Overhead").
+    Getpid,
+    /// fork, the child exits at once, waitpid ("Process Creation").
+    Spawn,
+    /// fork, the child execs `/bin/true`, waitpid ("Execl Throughput").
+    Exec,
+    /// lseek + 1 KiB write + lseek + 1 KiB read of one file ("File Copy" shape).
+    FileWriteRead,
+    /// One byte to a child and its answer back through two pipes ("Pipe-based Context Switching").
+    Pipe,
+}
+
+impl Op {
+    /// Every operation, in report order.
+    pub const ALL: [Op; 5] = [Op::Getpid, Op::Spawn, Op::Exec, Op::FileWriteRead, Op::Pipe];
+
+    /// Its key in figure ids.
+    pub fn id(self) -> &'static str {
+        match self {
+            Op::Getpid => "getpid",
+            Op::Spawn => "fork",
+            Op::Exec => "exec",
+            Op::FileWriteRead => "file",
+            Op::Pipe => "pipe",
+        }
+    }
+
+    /// Its name for people.
+    pub fn name(self) -> &'static str {
+        match self {
+            Op::Getpid => "getpid",
+            Op::Spawn => "fork+exit+wait",
+            Op::Exec => "fork+exec+wait",
+            Op::FileWriteRead => "file write+read 1 KiB",
+            Op::Pipe => "pipe round trip",
+        }
+    }
+
+    /// Operations per repeat under each engine.
+    pub fn counts(self, plan: &Plan) -> PerEngine {
+        let c = &plan.syscalls;
+        match self {
+            Op::Getpid => c.getpid,
+            Op::Spawn => c.fork,
+            Op::Exec => c.exec,
+            Op::FileWriteRead => c.file,
+            Op::Pipe => c.pipe,
+        }
+    }
+}
+
+fn per(engine: EngineKind, counts: PerEngine) -> u32 {
+    match engine {
+        EngineKind::Sim => counts.sim,
+        EngineKind::Threads => counts.threads,
+    }
+}
+
+fn errno(what: &str) -> impl Fn(Errno) -> String + '_ {
+    move |e| format!("{what}: {e}")
+}
+
+/// Operations run untimed before `n` timed ones: a tenth as many, at least one.
+fn warm_up(n: u32) -> u32 {
+    (n / 10).max(1)
+}
+
+/// Times `n` operations after a warm-up; nanoseconds per operation.
+fn timed(n: u32, mut op: impl FnMut() -> Result<(), String>) -> Result<f64, String> {
+    for _ in 0..warm_up(n) {
+        op()?;
+    }
+    let start = Instant::now();
+    for _ in 0..n {
+        op()?;
+    }
+    Ok(start.elapsed().as_nanos() as f64 / f64::from(n.max(1)))
+}
+
+/// Runs `n` of `op` in the calling process (init); nanoseconds per operation.
+pub fn run_op(sys: &Sys<'_>, op: Op, n: u32) -> Result<f64, String> {
+    match op {
+        Op::Getpid => timed(n, || sys.getpid().map(drop).map_err(errno("getpid"))),
+        Op::Spawn => timed(n, || {
+            let pid = sys.fork(|_| 0).map_err(errno("fork"))?;
+            sys.waitpid(pid, 0).map(drop).map_err(errno("waitpid"))
+        }),
+        Op::Exec => timed(n, || {
+            let pid = sys
+                .fork(|c| {
+                    c.exec("/bin/true", &["true"]);
+                    127
+                })
+                .map_err(errno("fork"))?;
+            match sys.waitpid(pid, 0).map_err(errno("waitpid"))? {
+                (_, 0) => Ok(()),
+                (_, status) => Err(format!("the exec child ended with status {status:#x}")),
+            }
+        }),
+        Op::FileWriteRead => {
+            let fd = sys.open(FILE, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE).map_err(errno("open"))?;
+            let data = [0x5Au8; FILE_CHUNK];
+            let mut back = [0u8; FILE_CHUNK];
+            let r = timed(n, || {
+                sys.lseek(fd, 0, SEEK_SET).map_err(errno("lseek"))?;
+                let w = sys.write(fd, &data).map_err(errno("write"))?;
+                sys.lseek(fd, 0, SEEK_SET).map_err(errno("lseek"))?;
+                let r = sys.read(fd, &mut back).map_err(errno("read"))?;
+                if w == FILE_CHUNK && r == FILE_CHUNK { Ok(()) } else { Err(format!("wrote {w}, read {r} bytes")) }
+            });
+            let _ = sys.close(fd);
+            let _ = sys.unlink(FILE);
+            r
+        }
+        Op::Pipe => pipe_rounds(sys, n),
+    }
+}
+
+/// The pipe ping-pong: the child answers each byte with its successor until EOF.
+fn pipe_rounds(sys: &Sys<'_>, n: u32) -> Result<f64, String> {
+    let down = sys.pipe().map_err(errno("pipe"))?;
+    let up = sys.pipe().map_err(errno("pipe"))?;
+    let child = sys.fork(move |c| {
+        let _ = (c.close(down.1), c.close(up.0));
+        let mut byte = [0u8; 1];
+        while let Ok(1) = c.read(down.0, &mut byte) {
+            if c.write(up.1, &[byte[0].wrapping_add(1)]) != Ok(1) {
+                return 1;
+            }
+        }
+        0
+    });
+    let _ = (sys.close(down.0), sys.close(up.1));
+    let mut i = 0u8;
+    let r = match child {
+        Ok(_) => timed(n, || {
+            i = i.wrapping_add(1);
+            let mut answer = [0u8; 1];
+            sys.write(down.1, &[i]).map_err(errno("pipe write"))?;
+            sys.read(up.0, &mut answer).map_err(errno("pipe read"))?;
+            if answer[0] == i.wrapping_add(1) { Ok(()) } else { Err(format!("pipe answered {answer:?}")) }
+        }),
+        Err(e) => Err(format!("fork: {e}")),
+    };
+    let _ = sys.close(down.1);
+    if let Ok(pid) = child {
+        let _ = sys.waitpid(pid, 0);
+    }
+    let _ = sys.close(up.0);
+    r
+}
+
+/// Boots a machine as `setup` says and times `n` operations in init: nanoseconds per operation.
+pub fn time_op(setup: &Setup, op: Op, n: u32) -> Result<f64, String> {
+    Ok(run_in_init(setup, move |sys| run_op(sys, op, n))?.value)
+}
+
+/// The checkpointing work one operation causes, counted in a profiled `sim` run.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Work {
+    /// Requests pm, vm and vfs served (each opened a recovery window).
+    pub requests: f64,
+    /// Tracked writes they made.
+    pub writes: f64,
+}
+
+/// Requests served and tracked writes made by a whole run of `n` operations.
+fn count_run(op: Op, n: u32) -> Result<(u64, u64), String> {
+    let profile = Arc::new(Mutex::new(SiteProfile::default()));
+    let setup = Setup { profile: Some(profile.clone()), ..Setup::new(EngineKind::Sim) };
+    let ran = run_in_init(&setup, move |sys| run_op(sys, op, n))?;
+    let mut snapshot = Snapshot::take(&ran.machine);
+    let epochs = [
+        snapshot.pm.as_mut().map(|s| s.journal().epoch().get()),
+        snapshot.vm.as_mut().map(|s| s.journal().epoch().get()),
+        snapshot.vfs.as_mut().map(|s| s.journal().epoch().get()),
+    ];
+    let requests = epochs.iter().map(|e| e.ok_or("a server left no state")).sum::<Result<u64, _>>()?;
+    let profile = profile.lock().unwrap_or_else(|e| e.into_inner());
+    let writes =
+        profile.sites.values().filter(|s| matches!(s.kind, SiteKind::Write { .. })).map(|s| s.hits).sum::<u64>();
+    Ok((requests, writes))
+}
+
+/// The checkpointing work per operation: the difference between runs of `n` and `2n` timed
+/// operations (warm-up included), so boot and teardown cancel out.
+pub fn work_per_op(op: Op, n: u32) -> Result<Work, String> {
+    let n = n.max(1);
+    let (r1, w1) = count_run(op, n)?;
+    let (r2, w2) = count_run(op, 2 * n)?;
+    let ops = f64::from(2 * n + warm_up(2 * n) - n - warm_up(n));
+    let per = |a: u64, b: u64| b.saturating_sub(a) as f64 / ops;
+    Ok(Work { requests: per(r1, r2), writes: per(w1, w2) })
+}
+
+/// The syscall section.
+pub fn section(plan: &Plan) -> Section {
+    let mut s = Section::new("syscalls", "Syscall throughput, checkpointing off (baseline) and on");
+    let mut work = Vec::new();
+    for op in Op::ALL {
+        work.push(work_per_op(op, op.counts(plan).sim.min(WORK_COUNT_OPS)));
+    }
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        for (op, work) in Op::ALL.into_iter().zip(&work) {
+            let n = per(engine, op.counts(plan));
+            let id = format!("syscalls.{engine}.{}", op.id());
+            let name = format!("{}, {engine}", op.name());
+            match measure_op(plan, engine, op, n, work) {
+                Ok(figure) => s.push(Figure { id, name, ..figure }),
+                Err(e) => s.missing(id, name, e),
+            }
+        }
+    }
+    s
+}
+
+/// Operations of the profiled runs that count requests and writes (exact under `sim`: more
+/// would only cost time).
+const WORK_COUNT_OPS: u32 = 50;
+
+/// One operation under one engine, off against on.
+fn measure_op(plan: &Plan, engine: EngineKind, op: Op, n: u32, work: &Result<Work, String>) -> Result<Figure, String> {
+    let on = Setup::new(engine);
+    let off = Setup { checkpointing: Checkpointing::Off, ..on.clone() };
+    let (off_ns, on_ns) = measure::try_repeat_pair(plan.repeats, || time_op(&off, op, n), || time_op(&on, op, n))?;
+    let work = match work {
+        Ok(w) => format!("; per operation {:.1} requests, {:.1} tracked writes", w.requests, w.writes),
+        Err(e) => format!("; requests not counted: {e}"),
+    };
+    let figure = Figure::new("", "", Unit::OpsPerSec, on_ns.to_rate(), "checkpointing off", off_ns.to_rate())
+        .with_overhead()
+        .with_note(format!("median of {} alternating off/on boots, {n} operations each{work}", plan.repeats));
+    let met = figure.overhead_pct.is_some_and(|p| p <= OVERHEAD_TARGET_PCT);
+    Ok(figure.with_target(format!("overhead at most {OVERHEAD_TARGET_PCT:.0}%"), met))
+}
