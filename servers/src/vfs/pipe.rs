@@ -133,7 +133,9 @@ pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) 
             Handled::Reply(Ok(answer(result)))
         }
         Step::Blocked(_) => {
-            suspend(ctx, Suspended::PipeRead { filp, grant, len });
+            if !suspend(ctx, Suspended::PipeRead { filp, grant, len }) {
+                return Handled::Reply(Err(Errno::EAGAIN));
+            }
             Handled::Suspend
         }
     }
@@ -150,7 +152,10 @@ pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64)
             Handled::Reply(Ok(answer(result)))
         }
         Step::Blocked(done) => {
-            suspend(ctx, Suspended::PipeWrite { filp, grant, len, done });
+            if !suspend(ctx, Suspended::PipeWrite { filp, grant, len, done }) {
+                // What went in stays in; like a non-blocking write, say how much, or that none fit.
+                return Handled::Reply(if done > 0 { Ok(answer(Ok(done))) } else { Err(Errno::EAGAIN) });
+            }
             if done > 0 {
                 // Readers may take what went in, which may in turn let this write finish: then
                 // `revive` answers the caller itself.
@@ -161,11 +166,17 @@ pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64)
     }
 }
 
-fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) {
+/// Suspends the caller's call; false when it already has one suspended. A well-behaved process
+/// blocked in its call makes no other, but one that sent its first call with asynsend or send runs
+/// on: its second blocking call is refused rather than trusted.
+fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) -> bool {
     let who = ctx.requester();
     let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
-    assert!(fp.suspended.is_none(), "a blocked process makes no call");
+    if fp.suspended.is_some() {
+        return false;
+    }
     fp.suspended = Some(call);
+    true
 }
 
 /// The processes suspended on pipe `ino`, in slot order.
