@@ -175,9 +175,11 @@ fn a_small_machine_runs_out_of_memory_cleanly_under_the_fuzzer() {
     }
 }
 
-/// The long mode: plans from consecutive seeds on every core until a million calls (or
-/// `SAMSARA_FUZZ_CALLS`) were made, servers checking their invariants after every request
-/// (`SAMSARA_FUZZ_INVARIANTS=0` for speed). Prints calls/s.
+/// The long mode: plans from consecutive seeds (from `SAMSARA_FUZZ_SEED`, default 0) on every
+/// core until a million calls (or `SAMSARA_FUZZ_CALLS`) were made, servers checking their
+/// invariants after every request (`SAMSARA_FUZZ_INVARIANTS=0`: only the checker at the end, ~35x
+/// faster). `SAMSARA_FUZZ_WORKERS`, `SAMSARA_FUZZ_OPS` and `SAMSARA_FUZZ_FRAMES` shape the runs.
+/// Prints calls/s.
 #[test]
 #[ignore = "long mode: a million calls; run with --release --ignored --nocapture"]
 fn long_fuzz_a_million_calls() {
@@ -185,9 +187,10 @@ fn long_fuzz_a_million_calls() {
         calls: env_u64("SAMSARA_FUZZ_CALLS", 1_000_000),
         first_seed: env_u64("SAMSARA_FUZZ_SEED", 0),
         threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
-        workers: 4,
-        ops: 150,
+        workers: env_u64("SAMSARA_FUZZ_WORKERS", 4) as usize,
+        ops: env_u64("SAMSARA_FUZZ_OPS", 150) as usize,
         check_invariants: env_u64("SAMSARA_FUZZ_INVARIANTS", 1) != 0,
+        frames: env_u64("SAMSARA_FUZZ_FRAMES", servers::run::DEFAULT_FRAMES as u64) as usize,
     };
     eprintln!("long fuzz: {opts:?}");
     let last = std::sync::Mutex::new(std::time::Instant::now());
@@ -200,7 +203,10 @@ fn long_fuzz_a_million_calls() {
     });
     eprintln!("long fuzz: {report}");
     for (seed, problems) in report.failing.iter().take(5) {
-        eprintln!("  seed {seed} (replay: FuzzRun::sim(Plan::generate({seed}, 4, 150), {seed})):");
+        eprintln!(
+            "  seed {seed} (replay: FuzzRun::sim(Plan::generate({seed}, {}, {}), {seed}) with {} frames):",
+            opts.workers, opts.ops, opts.frames
+        );
         for p in problems.iter().take(10) {
             eprintln!("    {p}");
         }

@@ -94,9 +94,17 @@ fn build_tree(state: &mut VfsState) {
 }
 
 /// The requester's process entry; ESRCH for a process vfs does not know.
+///
+/// A process with a call suspended (sent by asynsend or send, so it ran on) gets EBUSY for any
+/// other call: closing or replacing the descriptor its suspended call waits on would leave the
+/// suspension pointing at a freed open file.
 pub fn caller(ctx: &mut VfsCtx<'_>) -> Result<Fproc, Errno> {
     let (who, ep) = (ctx.requester(), ctx.who());
-    ctx.state.fprocs.get_own(&who).filter(|f| f.ep == ep).cloned().ok_or(Errno::ESRCH)
+    let fp = ctx.state.fprocs.get_own(&who).filter(|f| f.ep == ep).cloned().ok_or(Errno::ESRCH)?;
+    if fp.suspended.is_some() {
+        return Err(Errno::EBUSY);
+    }
+    Ok(fp)
 }
 
 /// Points the requester's descriptor `fd` at `filp` (or closes it, without dropping a reference).
