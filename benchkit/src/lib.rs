@@ -12,8 +12,13 @@
 //!   campaign runs per second against cores ([`campaigns`]).
 //! - [`campaigns`]: campaign throughput in runs per second.
 //!
+//! Underneath: [`system`] boots a measured machine (init runs the loop, beside live processes,
+//! with the servers' checkpoint on or off); [`undo`] is the synthetic tracked state of the
+//! recovery-crate figures; [`measure`] repeats and summarises; [`report`], [`chart`] and
+//! [`machine`] are the output.
+//!
 //! A [`Plan`] says how long each measurement runs (`quick`, `full`, `smoke`); it never changes
-//! which figures exist. [`run`] measures the sections asked for and returns a [`Report`]: a table
+//! which figures are reported (a point a mode skips is listed as not measured, with the reason). [`run`] measures the sections asked for and returns a [`Report`]: a table
 //! for people ([`Report::render`]), JSON for scripts (serde), and the scaling curves for the SVG
 //! chart ([`chart::render`]).
 //!

@@ -268,9 +268,15 @@ fn measure_op(plan: &Plan, engine: EngineKind, op: Op, n: u32, work: &Result<Wor
         Ok(w) => format!("; per operation {:.1} requests, {:.1} tracked writes", w.requests, w.writes),
         Err(e) => format!("; requests not counted: {e}"),
     };
-    let figure = Figure::new("", "", Unit::OpsPerSec, on_ns.to_rate(), "checkpointing off", off_ns.to_rate())
-        .with_overhead()
-        .with_note(format!("median of {} alternating off/on boots, {n} operations each{work}", plan.repeats));
+    let (on, off) = (on_ns.to_rate(), off_ns.to_rate());
+    let range =
+        |s: &crate::measure::Spread| format!("{}..{}", Unit::OpsPerSec.render(s.min), Unit::OpsPerSec.render(s.max));
+    let figure = Figure::new("", "", Unit::OpsPerSec, on, "checkpointing off", off).with_overhead().with_note(format!(
+        "median of {} alternating off/on boots, {n} operations each (off {}, on {}){work}",
+        plan.repeats,
+        range(&off),
+        range(&on)
+    ));
     let met = figure.overhead_pct.is_some_and(|p| p <= OVERHEAD_TARGET_PCT);
     Ok(figure.with_target(format!("overhead at most {OVERHEAD_TARGET_PCT:.0}%"), met))
 }
