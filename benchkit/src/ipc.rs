@@ -26,10 +26,12 @@ pub fn sendrec_rounds(engine: EngineKind, rounds: u64) -> Duration {
     let manifest = Arc::new(Manifest::parse(MANIFEST, "bench.conf", &|_| None).expect("valid"));
     let config = Config { engine, sched: SchedMode::Fifo, record_events: false, ..Config::default() };
     let sys = System::new(manifest, config);
+    // The loop every samsara server runs (servers' `sef::receive`): the answer goes out with the
+    // next receive, in one kernel entry.
     sys.spawn_service("echo", |p| {
+        let mut m = p.receive(Endpoint::ANY).expect("receive");
         loop {
-            let m = p.receive(Endpoint::ANY).expect("receive");
-            let _ = p.sendnb(m.source, m);
+            m = p.reply_receive(m.source, m, Endpoint::ANY).expect("receive");
         }
     })
     .expect("spawn");

@@ -112,7 +112,12 @@ pub(crate) struct ProcEntry {
     inbox: VecDeque<Pending>,
     /// Sources with a pending notification, sorted (coalesced: one bit per source).
     notifies: Vec<Endpoint>,
-    result: Option<Result<Message, KernelError>>,
+    /// What a woken process's call returns: its status, and the message when the status is `Ok`.
+    /// Kept apart (not one `Option<Result<Message, _>>`) so a delivery is one aligned 64-byte
+    /// store: the enum's packed layout made every delivery a misaligned copy that stalled the
+    /// store-to-load forwarding on the IPC fast path.
+    result: Option<Result<(), KernelError>>,
+    result_msg: Message,
     pub ended: Option<EndCause>,
     kill_pending: Option<Endpoint>,
     exec_pending: Option<(Body, Arc<str>)>,
@@ -396,6 +401,7 @@ impl KernelCore {
             inbox: VecDeque::new(),
             notifies: Vec::new(),
             result: None,
+            result_msg: Message::new(0),
             ended: None,
             kill_pending: None,
             exec_pending: None,
@@ -506,7 +512,13 @@ impl KernelCore {
         let p = self.proc_mut(slot);
         debug_assert!(p.ipc != IpcState::Running, "only a blocked process is woken");
         p.ipc = IpcState::Running;
-        p.result = Some(result);
+        p.result = Some(match result {
+            Ok(msg) => {
+                p.result_msg = msg;
+                Ok(())
+            }
+            Err(e) => Err(e),
+        });
         self.runnable += 1;
         self.woken.push(slot);
     }
@@ -519,7 +531,8 @@ impl KernelCore {
 
     /// The result the kernel left for a woken process.
     pub fn finish(&mut self, slot: Slot) -> Result<Message, KernelError> {
-        self.proc_mut(slot).result.take().expect("a woken process finds its result")
+        let p = self.proc_mut(slot);
+        p.result.take().expect("a woken process finds its result").map(|()| p.result_msg)
     }
 
     /// Ends the process in `slot`: it finished its body, crashed or was killed.

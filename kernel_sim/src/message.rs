@@ -18,7 +18,7 @@ pub type MsgType = i32;
 
 /// One IPC message, exactly 64 bytes.
 #[derive(Clone, Copy, PartialEq, Eq)]
-#[repr(C)]
+#[repr(C, align(16))]
 pub struct Message {
     /// Who sent it. Set by the kernel on delivery.
     pub source: Endpoint,
