@@ -306,7 +306,10 @@ impl Proc {
 
     /// The clock (virtual microseconds under `sim`).
     pub fn now(&self) -> Micros {
-        self.link.with_core(|k| k.now())
+        match &self.link {
+            Link::Sim(l) => l.with_core(|k| k.now()),
+            Link::Threads(l) => l.sync_clock(|k| k.now()),
+        }
     }
 
     /// A number from the kernel's seeded generator: processes draw randomness only here.
@@ -403,6 +406,9 @@ impl Proc {
     /// Sets this process's alarm `delay` from now (0 cancels); it arrives as a notification from
     /// [`Endpoint::KERNEL`].
     pub fn sys_setalarm(&self, delay: Micros) -> Result<(), KernelError> {
+        if let Link::Threads(l) = &self.link {
+            l.sync_clock(|_| ());
+        }
         let r = self.kernel_call(KernelCall::Alarm, |k, s| {
             k.set_alarm(s, delay);
             Ok(())
