@@ -104,8 +104,14 @@ pub fn section(plan: &Plan) -> Section {
     let repeats = plan.repeats;
     let sim = measure::repeat(repeats, || ns_per(sendrec_rounds(EngineKind::Sim, r.sim.into()), r.sim));
     let plain = measure::repeat(repeats, || ns_per(plain_calls(plan.plain_calls.into()), plan.plain_calls));
-    let threads = measure::repeat(repeats, || ns_per(sendrec_rounds(EngineKind::Threads, r.threads.into()), r.threads));
-    let crossbeam = measure::repeat(repeats, || ns_per(crossbeam_rounds(r.threads.into()), r.threads));
+    // Alternated, so that a busy spell of the machine (it moves thread round trips by whole
+    // microseconds) hits the engine and its baseline alike.
+    let (threads, crossbeam) = measure::try_repeat_pair::<std::convert::Infallible>(
+        repeats,
+        || Ok(ns_per(sendrec_rounds(EngineKind::Threads, r.threads.into()), r.threads)),
+        || Ok(ns_per(crossbeam_rounds(r.threads.into()), r.threads)),
+    )
+    .unwrap_or_else(|never| match never {});
     s.push(
         Figure::new("ipc.sendrec.sim", "sendrec round trip, sim", Unit::Nanos, sim, "plain function call", plain)
             .with_target(format!("at most {SIM_TARGET_NS:.0} ns"), sim.median <= SIM_TARGET_NS),

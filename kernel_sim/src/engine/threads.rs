@@ -15,12 +15,19 @@ use crate::message::Message;
 use crate::proc::{Link, Proc, install_panic_hook, live, set_in_process};
 use crossbeam_channel::{Receiver, Sender, bounded};
 use parking_lot::{Condvar, Mutex, MutexGuard};
+use std::cell::Cell;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 /// How often the supervisor and the timer look again when nothing told them to.
 const POLL: Duration = Duration::from_millis(20);
+
+/// Bounds of the polls of its channel, a pause apart, a blocked process makes before it sleeps
+/// in `recv` (see [`ThreadLink::park`]): at most a few microseconds.
+const MIN_POLLS: u32 = 4;
+const MAX_POLLS: u32 = 256;
 
 /// What a blocked process is woken with: its call's result, or the order to unwind.
 pub(crate) type Wake = Result<Result<Message, KernelError>, Unwind>;
@@ -62,6 +69,11 @@ pub(crate) struct ThreadShared {
     timer: Condvar,
     boot: Instant,
     stack_size: usize,
+    /// Whether a process that blocks may poll for its wake-up before it sleeps: only while
+    /// fewer processes are runnable than the machine has cores, so polling takes no time from
+    /// anyone (kept by `settle`, read outside the lock).
+    idle_cores: AtomicBool,
+    cores: usize,
 }
 
 impl ThreadShared {
@@ -93,6 +105,7 @@ impl ThreadShared {
                 st.threads.push(handle);
             }
         }
+        self.idle_cores.store(st.core.runnable < self.cores, Ordering::Relaxed);
         if st.core.runnable == 0 || st.core.shutdown.is_some() {
             self.idle.notify_all();
         }
@@ -128,7 +141,11 @@ impl ThreadShared {
             .stack_size(self.stack_size)
             .spawn(move || {
                 set_in_process(true);
-                let proc = Proc::new(slot, ep, Link::Threads(ThreadLink { shared: shared.clone(), wake: rx }));
+                let proc = Proc::new(
+                    slot,
+                    ep,
+                    Link::Threads(ThreadLink { shared: shared.clone(), wake: rx, polls: Cell::new(MAX_POLLS) }),
+                );
                 live(&proc, body);
                 shared.locked(|_| ());
                 shared.idle.notify_all();
@@ -141,6 +158,8 @@ impl ThreadShared {
 pub(crate) struct ThreadLink {
     shared: Arc<ThreadShared>,
     wake: Receiver<Wake>,
+    /// Polls its next block may make before sleeping (adaptive, see `park`).
+    polls: Cell<u32>,
 }
 
 impl ThreadLink {
@@ -167,7 +186,24 @@ impl ThreadLink {
     }
 
     /// Blocks until the kernel wakes this process; returns what it was woken with.
+    ///
+    /// With a core to spare it first polls its channel: a server's answer usually comes within a
+    /// microsecond, while the channel's own backoff looks ever more rarely as it waits (the round
+    /// trip grew to twice the raw ping-pong's) and a sleep costs a futex wake. The number of polls
+    /// adapts, as an adaptive mutex's spinning does: halved after a wait that outlasted them (a
+    /// busy machine, a peer that was not running), doubled after one they caught.
     pub fn park(&self) -> Wake {
+        let budget = if self.shared.idle_cores.load(Ordering::Relaxed) { self.polls.get() } else { 0 };
+        for _ in 0..budget {
+            if let Ok(wake) = self.wake.try_recv() {
+                self.polls.set((budget * 2).min(MAX_POLLS));
+                return wake;
+            }
+            std::hint::spin_loop();
+        }
+        if budget > 0 {
+            self.polls.set((budget / 2).max(MIN_POLLS));
+        }
         self.wake.recv().expect("the kernel keeps every waker alive while its process lives")
     }
 
@@ -197,6 +233,8 @@ impl ThreadEngine {
                 timer: Condvar::new(),
                 boot: Instant::now(),
                 stack_size: config.stack_size.max(256 * 1024),
+                idle_cores: AtomicBool::new(false),
+                cores: std::thread::available_parallelism().map_or(1, usize::from),
             }),
         }
     }
