@@ -121,14 +121,13 @@ fn a_dead_server_is_reported() {
 /// The checker's invariants and those pm's loop-top self-check reports, each sorted.
 fn found_by_both(s: &mut Snapshot) -> (Vec<&'static str>, Vec<String>) {
     let checker = invariants(s);
-    let mut own: Vec<String> = s
-        .pm
-        .as_mut()
-        .unwrap()
-        .check_invariants()
-        .iter()
-        .map(|line| line.split(':').next().unwrap().to_string())
-        .collect();
+    let mut own: Vec<String> =
+        s.pm.as_mut()
+            .unwrap()
+            .check_invariants()
+            .iter()
+            .map(|line| line.split(':').next().unwrap().to_string())
+            .collect();
     own.dedup();
     (checker, own)
 }

@@ -90,8 +90,5 @@ fn compare<K: Ord + Debug, V: PartialEq + Debug>(
     let listed: Vec<&str> = differences.iter().take(LISTED_MAX).map(String::as_str).collect();
     let more = differences.len().saturating_sub(LISTED_MAX);
     let tail = if more > 0 { format!(" and {more} more") } else { String::new() };
-    found.push(violation(
-        invariant,
-        format!("{index} disagrees with the process table: {}{tail}", listed.join(", ")),
-    ));
+    found.push(violation(invariant, format!("{index} disagrees with the process table: {}{tail}", listed.join(", "))));
 }
