@@ -513,7 +513,11 @@ fn receivers_waiting_on_a_process_fail_when_it_ends(engine: EngineKind) {
     let mut sys = boot(engine, 13);
     let n = notes();
     // It ends once a answers, and a answers once both receivers are blocked on it.
-    let waited = sys.spawn_user("waited-on", |p| drop(p.sendrec(A, msg(0x01, 0)))).unwrap();
+    let waited = sys
+        .spawn_user("waited-on", |p| {
+            let _ = p.sendrec(A, msg(0x01, 0));
+        })
+        .unwrap();
     for name in ["b", "c"] {
         let n = n.clone();
         sys.spawn_service(name, move |p| note(&n, format!("{name}: {:?}", p.receive(waited).err()))).unwrap();
