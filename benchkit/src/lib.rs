@@ -17,10 +17,10 @@
 //! recovery-crate figures; [`measure`] repeats and summarises; [`report`], [`chart`] and
 //! [`machine`] are the output.
 //!
-//! A [`Plan`] says how long each measurement runs (`quick`, `full`, `smoke`); it never changes
-//! which figures are reported (a point a mode skips is listed as not measured, with the reason). [`run`] measures the sections asked for and returns a [`Report`]: a table
-//! for people ([`Report::render`]), JSON for scripts (serde), and the scaling curves for the SVG
-//! chart ([`chart::render`]).
+//! A [`Plan`] says how long each measurement runs and how many points each curve has (`quick`,
+//! `full`, `smoke`); every point it lists is measured. [`run`] measures the sections asked for and
+//! returns a [`Report`]: a table for people ([`Report::render`]), JSON for scripts (serde), and the
+//! scaling curves for the SVG chart ([`chart::render`]).
 //!
 //! Duties: no figure without its baseline from the same run; nothing that could not be measured
 //! is faked — it is listed as missing with the reason. Timing assertions belong to no test: the

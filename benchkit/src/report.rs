@@ -394,6 +394,21 @@ mod tests {
     }
 
     #[test]
+    fn figures_that_could_not_be_measured_share_one_line_per_reason() {
+        let mut s = Section::new("scaling", "Scaling");
+        let why = "the run did not finish";
+        s.missing("a", "getpid, 10 live processes", why);
+        s.missing("b", "fork, 10 live processes", why);
+        s.missing("c", "campaign", "no golden run");
+        assert_eq!(
+            render_section(&s),
+            "Scaling (0.0 s)\n  figure  measured  baseline (same run)  ratio  target\n  not measured: getpid, 10 live \
+             processes; fork, 10 live processes\n      because the run did not finish\n  not measured: campaign\n      \
+             because no golden run\n"
+        );
+    }
+
+    #[test]
     fn overhead_is_the_extra_time_whatever_the_unit() {
         let slow = Spread::exact(97.0);
         let fast = Spread::exact(100.0);

@@ -5,9 +5,10 @@
 //!   write logs a pre-image). Checkpointing's cost is the difference; the goal is that it stays
 //!   flat as the state grows (a checkpoint is O(1) and a write logs one pre-image, whatever the
 //!   size). The same writes on a plain `BTreeMap` show what tracking itself costs.
-//! - Syscall throughput against the number of live user processes (1 to 10,000): getpid and
-//!   fork+exit+wait while the other processes sit blocked. Points past pm's process table
-//!   ([`NR_PROCS`]) are reported as not measured, with what it would take.
+//! - Syscall throughput against the number of live user processes (1 to 10,000, init included):
+//!   getpid and fork+exit+wait while the other processes sit blocked. The goal is that neither
+//!   falls as processes are added: nothing on those paths (pm's fork, exit and wait, the kernel's
+//!   end of a process) looks at every process.
 //! - Campaign runs per second against the number of worker threads: see [`crate::campaigns`].
 
 use crate::measure::Spread;
@@ -17,7 +18,6 @@ use crate::syscalls::{Op, run_op};
 use crate::system::{Setup, run_in_init};
 use crate::undo::{self, BenchState};
 use kernel_sim::EngineKind;
-use servers::pm::state::NR_PROCS;
 
 /// "Flat": the checkpoint cost at the largest state is at most this many times the smallest's.
 pub const FLAT_RATIO: f64 = 1.5;
@@ -30,9 +30,10 @@ const COLD_REPEATS: u64 = 3;
 const COLD_SHARE: u32 = 10;
 /// At most this many repeats of a live-process point (each boots a machine with all of them).
 const LIVE_REPEATS: usize = 3;
-/// From this many live processes on, a point is measured once: starting them all costs seconds
-/// (pm's fork scans its whole table), far more than the loop measured.
-const ONE_REPEAT_FROM: usize = 3_000;
+/// From this many live processes on, a `threads` point is measured once: each process is an OS
+/// thread, and starting 10,000 of them takes seconds, far more than the loop measured (under
+/// `sim` they start in a quarter of a second).
+const THREADS_ONE_REPEAT_FROM: usize = 3_000;
 
 /// The checkpoint cost curve, its rows, and the flatness figure.
 ///
@@ -138,21 +139,6 @@ fn count(n: usize) -> String {
     }
 }
 
-/// Why a number of live processes cannot be measured today, if it cannot.
-pub fn live_limit(live: usize) -> Option<String> {
-    (live > NR_PROCS).then(|| {
-        format!(
-            "pm's process table holds {NR_PROCS} processes (servers::pm::state::NR_PROCS, init included): raising \
-             it to the number of live processes is all it takes (the kernel allows {} slots; this harness gives \
-             the machine Config.frames for {FRAMES_PER_LIVE} frames a process)",
-            kernel_sim::MAX_SLOTS,
-        )
-    })
-}
-
-/// Frames a forked process uses (text, heap, stack of init's image), for the message above.
-const FRAMES_PER_LIVE: usize = 18;
-
 /// Syscall throughput against live processes, both engines: rows and one curve.
 pub fn live_processes(plan: &Plan, s: &mut Section) -> Curve {
     let mut series = Vec::new();
@@ -161,33 +147,12 @@ pub fn live_processes(plan: &Plan, s: &mut Section) -> Curve {
         let mut points: Vec<Vec<(f64, f64)>> = vec![Vec::new(); ops.len()];
         let mut first: Vec<Option<Spread>> = vec![None; ops.len()];
         for &live in &plan.live_processes {
-            let max = u64::from(match engine {
-                EngineKind::Sim => plan.max_live.sim,
-                EngineKind::Threads => plan.max_live.threads,
-            });
-            let over_mode_limit = (live as u64 > max).then(|| {
-                format!(
-                    "the {} mode stops at {max} live processes (starting n processes costs O(n^2): pm's fork and \
-                     wait scan its whole process table, so 10,000 take 10 to 20 s on two cores); the full mode \
-                     measures them",
-                    plan.mode.name()
-                )
-            });
-            if let Some(reason) = live_limit(live).or(over_mode_limit) {
-                for op in ops {
-                    s.missing(
-                        format!("scaling.live.{engine}.{}.{live}", op.id()),
-                        format!("{} throughput, {engine}, {live} live processes", op.name()),
-                        reason.clone(),
-                    );
-                }
-                continue;
-            }
             let counts = [op_count(plan, engine, Op::Getpid), op_count(plan, engine, Op::Spawn)];
             let setup = Setup { live, ..Setup::new(engine) };
             let mut samples: Vec<Vec<f64>> = vec![Vec::new(); ops.len()];
             let mut failed = None;
-            let repeats = if live >= ONE_REPEAT_FROM { 1 } else { plan.repeats.clamp(1, LIVE_REPEATS) };
+            let one_repeat = engine == EngineKind::Threads && live >= THREADS_ONE_REPEAT_FROM;
+            let repeats = if one_repeat { 1 } else { plan.repeats.clamp(1, LIVE_REPEATS) };
             for _ in 0..repeats {
                 match run_in_init(&setup, move |sys| {
                     Ok([run_op(sys, Op::Getpid, counts[0])?, run_op(sys, Op::Spawn, counts[1])?])

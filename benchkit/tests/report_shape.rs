@@ -1,14 +1,14 @@
 //! The shape of a `samsara bench` report, from the tiny `smoke` plan: every figure the issue names
-//! is present with its baseline and ratio (or listed as not measured, with the reason), the JSON
+//! is present with its baseline and ratio (none may be missing on a healthy system), the JSON
 //! carries all of it, the table and the chart render. No timing is checked: the numbers of a
 //! smoke run mean nothing.
 
 use benchkit::plan::{Mode, Plan};
 use benchkit::report::{Report, Unit};
-use benchkit::scaling::live_limit;
 use benchkit::syscalls::Op;
 use benchkit::{SectionId, chart};
 use serde_json::Value;
+use servers::pm::state::NR_PROCS;
 
 fn smoke_report() -> Report {
     let mut heard = Vec::new();
@@ -37,7 +37,7 @@ fn expected_ids(plan: &Plan, cores: usize) -> Vec<String> {
     }
     ids.push("scaling.checkpoint.flatness".into());
     for engine in ["sim", "threads"] {
-        for &live in plan.live_processes.iter().filter(|&&l| live_limit(l).is_none()) {
+        for &live in &plan.live_processes {
             for op in ["getpid", "fork"] {
                 ids.push(format!("scaling.live.{engine}.{op}.{live}"));
             }
@@ -51,6 +51,18 @@ fn expected_ids(plan: &Plan, cores: usize) -> Vec<String> {
 }
 
 #[test]
+fn every_plan_measures_live_processes_up_to_10_000_within_pms_table() {
+    for plan in [Plan::quick(), Plan::full(), Plan::smoke()] {
+        let most = plan.live_processes.iter().copied().max().unwrap();
+        // The measured fork needs an entry of its own beside the live processes.
+        assert!(most < NR_PROCS, "{:?}: {most} live processes leave no entry for the fork", plan.mode);
+        if plan.mode != Mode::Smoke {
+            assert_eq!(most, 10_000, "{:?} mode measures the whole curve", plan.mode);
+        }
+    }
+}
+
+#[test]
 fn a_smoke_run_reports_every_figure_with_its_baseline_ratio_and_target() {
     let plan = Plan::smoke();
     let report = smoke_report();
@@ -58,14 +70,7 @@ fn a_smoke_run_reports_every_figure_with_its_baseline_ratio_and_target() {
     let sections: Vec<&str> = report.sections.iter().map(|s| s.id.as_str()).collect();
     assert_eq!(sections, SectionId::ALL.map(|s| s.name()));
     for s in &report.sections {
-        assert!(
-            s.missing.iter().all(|m| !m.id.starts_with("scaling.live") || m.reason.contains("NR_PROCS")),
-            "the only figures a healthy system may miss are live-process points past pm's table: {:?}",
-            s.missing
-        );
-        if s.id != "scaling" {
-            assert!(s.missing.is_empty(), "section {} could not measure: {:?}", s.id, s.missing);
-        }
+        assert!(s.missing.is_empty(), "section {} could not measure: {:?}", s.id, s.missing);
     }
 
     // Every figure the issue names, each with a baseline and the ratio of the two.
@@ -110,10 +115,13 @@ fn a_smoke_run_reports_every_figure_with_its_baseline_ratio_and_target() {
         assert!(targeted.contains(&id), "{id} is judged against its target");
     }
 
-    // Live-process points past pm's table are reported as not measured, with what it takes.
-    let past = *plan.live_processes.last().expect("points");
-    let scaling = report.sections.iter().find(|s| s.id == "scaling").expect("scaling");
-    assert!(scaling.missing.iter().any(|m| m.id == format!("scaling.live.sim.getpid.{past}")));
+    // Every planned number of live processes is a point of every line of its curve.
+    let live = report.curves.iter().find(|c| c.id == "live-processes").expect("the live-process curve");
+    assert_eq!(live.series.len(), 4, "getpid and fork under both engines");
+    for series in &live.series {
+        let xs: Vec<f64> = series.points.iter().map(|p| p.0).collect();
+        assert_eq!(xs, plan.live_processes.iter().map(|&n| n as f64).collect::<Vec<_>>(), "{}", series.name);
+    }
 
     // The curves: checkpoint cost against size, throughput against live processes, campaign
     // throughput against cores; each point of the first at a planned size.
@@ -145,12 +153,11 @@ fn a_smoke_run_reports_every_figure_with_its_baseline_ratio_and_target() {
         assert!((a.ratio - b.ratio).abs() <= 1e-9 * b.ratio.abs().max(1.0), "{}: the ratio reads back", a.id);
     }
 
-    // The table names every figure and every unmeasured one; the chart draws every curve.
+    // The table names every figure; the chart draws every curve.
     let table = report.render();
     for f in report.figures() {
         assert!(table.contains(&f.name), "the table shows {}", f.name);
     }
-    assert!(table.contains("not measured"), "the table shows what was not measured");
     assert!(table.contains("targets:"));
     let svg = chart::render(&report.curves).expect("draws");
     assert!(svg.starts_with("<svg"));

@@ -110,6 +110,12 @@ pub(crate) struct ProcEntry {
     sigmgr: Option<Slot>,
     pub ipc: IpcState,
     inbox: VecDeque<Pending>,
+    /// Its messages waiting in inboxes (its own included): only when there are any does its end
+    /// search every inbox for them.
+    queued: u32,
+    /// Live processes blocked receiving from it by name, if it is a user process: only when there
+    /// are any does its end search the table for them. Kept by [`KernelCore::set_ipc`].
+    awaited: u32,
     /// Sources with a pending notification, sorted (coalesced: one bit per source).
     notifies: Vec<Endpoint>,
     /// What a woken process's call returns: its status, and the message when the status is `Ok`.
@@ -399,6 +405,8 @@ impl KernelCore {
             sigmgr: sigmgr_name.and_then(|n| self.manifest.service(n)).map(|s| s.slot),
             ipc: IpcState::Running,
             inbox: VecDeque::new(),
+            queued: 0,
+            awaited: 0,
             notifies: Vec::new(),
             result: None,
             result_msg: Message::new(0),
@@ -444,6 +452,7 @@ impl KernelCore {
             entry.inbox = old.inbox;
             entry.notifies = old.notifies;
             entry.deaths = old.deaths;
+            debug_assert_eq!(old.queued, 0, "an ended process's own messages died with it");
         }
         Ok(self.install(entry, body))
     }
@@ -505,13 +514,70 @@ impl KernelCore {
         p.exec_pending.take()
     }
 
-    fn wake(&mut self, slot: Slot, result: Result<Message, KernelError>) {
-        if self.proc(slot).ipc == IpcState::Hung {
-            self.hung -= 1;
+    /// The user process a process in `state` waits for by name, if any: the waits counted in
+    /// `awaited`. Waits on services are not counted: every sendrec waits on a server, and counting
+    /// there would tax the IPC fast path for the sake of a service's end, which is rare (a crash)
+    /// and searches the table instead.
+    #[inline]
+    fn counted_wait(state: IpcState) -> Option<Endpoint> {
+        match state {
+            IpcState::Receiving { from, .. } if from.slot() >= FIRST_USER_SLOT && !from.is_special() => Some(from),
+            _ => None,
         }
+    }
+
+    /// Sets `slot`'s IPC state, keeping every user process's count of receivers waiting on it
+    /// (`wake` and `block` do the same on the IPC fast path, knowing one of the states).
+    fn set_ipc(&mut self, slot: Slot, state: IpcState) {
+        let old = std::mem::replace(&mut self.proc_mut(slot).ipc, state);
+        if let Some(from) = Self::counted_wait(old) {
+            self.count_waiter(from, false);
+        }
+        if let Some(from) = Self::counted_wait(state) {
+            self.count_waiter(from, true);
+        }
+    }
+
+    /// One more (or one fewer) process waits on the user process `ep` by name.
+    #[cold]
+    fn count_waiter(&mut self, ep: Endpoint, more: bool) {
+        let target = self.slots.get_mut(ep.slot()).and_then(|s| s.proc.as_deref_mut()).filter(|p| p.ep == ep);
+        // A process is waited on only once resolved, and its waiters fail before its slot is cleared.
+        let target = target.expect("a process waited on is in the table");
+        if more {
+            target.awaited += 1;
+        } else {
+            target.awaited -= 1;
+        }
+    }
+
+    /// `n` messages of `from` left inboxes.
+    fn unqueue(&mut self, from: Endpoint, n: usize) {
+        let sender = self.slots.get_mut(from.slot()).and_then(|s| s.proc.as_deref_mut()).filter(|p| p.ep == from);
+        let sender = sender.expect("a queued message's sender is in the table until its end drops it");
+        debug_assert!(sender.queued as usize >= n, "{from}'s queued messages are counted");
+        sender.queued -= n as u32;
+    }
+
+    /// Drops the message `from` is blocked sending from `to`'s inbox (`from` was killed or
+    /// exec'd; its asynchronous messages stay queued).
+    fn withdraw_send(&mut self, from: Endpoint, to: Endpoint) {
+        let Ok(d) = self.resolve(to) else { return };
+        let inbox = &mut self.proc_mut(d).inbox;
+        let before = inbox.len();
+        inbox.retain(|m| !(m.from == from && m.prim != Primitive::AsynSend));
+        let withdrawn = before - inbox.len();
+        if withdrawn > 0 {
+            self.unqueue(from, withdrawn);
+        }
+    }
+
+    // Inlined as it was before the waiter count: it is half of every IPC round trip.
+    #[inline(always)]
+    fn wake(&mut self, slot: Slot, result: Result<Message, KernelError>) {
         let p = self.proc_mut(slot);
-        debug_assert!(p.ipc != IpcState::Running, "only a blocked process is woken");
-        p.ipc = IpcState::Running;
+        let was = std::mem::replace(&mut p.ipc, IpcState::Running);
+        debug_assert!(was != IpcState::Running, "only a blocked process is woken");
         p.result = Some(match result {
             Ok(msg) => {
                 p.result_msg = msg;
@@ -519,14 +585,26 @@ impl KernelCore {
             }
             Err(e) => Err(e),
         });
+        if was == IpcState::Hung {
+            self.hung -= 1;
+        }
         self.runnable += 1;
         self.woken.push(slot);
+        if let Some(from) = Self::counted_wait(was) {
+            self.count_waiter(from, false);
+        }
     }
 
+    /// Blocks the running process in `slot` in `state`.
     fn block(&mut self, slot: Slot, state: IpcState) {
         debug_assert!(state != IpcState::Running);
-        self.proc_mut(slot).ipc = state;
+        let p = self.proc_mut(slot);
+        debug_assert!(p.ipc == IpcState::Running, "only a running process blocks");
+        p.ipc = state;
         self.runnable -= 1;
+        if let Some(from) = Self::counted_wait(state) {
+            self.count_waiter(from, true);
+        }
     }
 
     /// The result the kernel left for a woken process.
@@ -550,19 +628,27 @@ impl KernelCore {
         self.log.push(self.now, EventKind::End { ep, cause: cause.clone() });
         self.alarms.cancel(slot);
         let stateful = !self.proc(slot).is_user && self.manifest.service_at(slot).is_some_and(|s| s.stateful);
+        self.set_ipc(slot, IpcState::Running);
         let p = self.proc_mut(slot);
         p.ended = Some(cause.clone());
-        p.ipc = IpcState::Running;
         p.exec_pending = None;
         p.fork_body = None;
         let has_remains = p.remains.is_some();
         let name = p.name.to_string();
         let sigmgr = p.sigmgr;
-        // Its own queued asynchronous messages die with it, as in MINIX.
-        for s in 0..self.slots.len() {
-            if let Some(other) = self.slots[s].proc.as_deref_mut() {
-                other.inbox.retain(|m| m.from != ep);
+        let queued = std::mem::take(&mut p.queued);
+        // Its own queued messages die with it, as in MINIX. Most processes have none: the search
+        // of every inbox is for those that do.
+        if queued > 0 {
+            let mut dropped = 0;
+            for s in 0..self.slots.len() {
+                if let Some(other) = self.slots[s].proc.as_deref_mut() {
+                    let before = other.inbox.len();
+                    other.inbox.retain(|m| m.from != ep);
+                    dropped += before - other.inbox.len();
+                }
             }
+            debug_assert_eq!(dropped, queued as usize, "{ep}'s queued messages are counted");
         }
         if !stateful {
             self.fail_waiters(slot);
@@ -593,6 +679,7 @@ impl KernelCore {
         let inbox = std::mem::take(&mut p.inbox);
         p.notifies.clear();
         for pending in inbox {
+            self.unqueue(pending.from, 1);
             if pending.prim != Primitive::AsynSend {
                 let s = pending.from.slot();
                 self.log.push(
@@ -607,11 +694,17 @@ impl KernelCore {
                 self.wake(s, Err(KernelError::DeadEndpoint));
             }
         }
+        // Most user processes have nobody waiting on them: the search of the table is for those
+        // that do, and for services (whose waiters are not counted).
+        if slot >= FIRST_USER_SLOT && self.proc(slot).awaited == 0 {
+            return;
+        }
         let waiters: Vec<(Slot, Endpoint)> = (0..self.slots.len())
             .filter_map(|s| self.live_slot(s).map(|p| (s, p)))
             .filter(|(_, p)| matches!(p.ipc, IpcState::Receiving { from, .. } if from == ep))
             .map(|(s, p)| (s, p.ep))
             .collect();
+        debug_assert!(slot < FIRST_USER_SLOT || waiters.len() == self.proc(slot).awaited as usize, "{ep}'s waiters");
         for (s, other_ep) in waiters {
             self.log.push(
                 self.now,
@@ -708,6 +801,7 @@ impl KernelCore {
             Primitive::SendNb => self.fail(me, dst_ep, msg.m_type, KernelError::NotReady),
             Primitive::AsynSend => {
                 self.proc_mut(dst).inbox.push_back(Pending { from: me, msg, prim });
+                self.proc_mut(caller).queued += 1;
                 Step::Done(Ok(Message::new(0)))
             }
             _ => {
@@ -715,6 +809,7 @@ impl KernelCore {
                     return self.fail(me, dst_ep, msg.m_type, KernelError::Deadlock);
                 }
                 self.proc_mut(dst).inbox.push_back(Pending { from: me, msg, prim });
+                self.proc_mut(caller).queued += 1;
                 let then_receive = prim == Primitive::SendRec;
                 self.block(caller, IpcState::Sending { to: dst_ep, then_receive });
                 Step::Blocked
@@ -748,12 +843,13 @@ impl KernelCore {
             let pending = p.inbox.remove(i).expect("position is in range");
             self.log.push(self.now, EventKind::Deliver { from: pending.from, to: me, m_type: pending.msg.m_type });
             let sender = pending.from.slot();
+            self.unqueue(pending.from, 1);
             match pending.prim {
                 Primitive::SendRec => {
                     debug_assert!(
                         matches!(self.proc(sender).ipc, IpcState::Sending { to, then_receive: true } if to == me)
                     );
-                    self.proc_mut(sender).ipc = IpcState::Receiving { from: me, for_sendrec: true };
+                    self.set_ipc(sender, IpcState::Receiving { from: me, for_sendrec: true });
                 }
                 Primitive::Send => self.wake(sender, Ok(Message::new(0))),
                 _ => {}
@@ -852,9 +948,7 @@ impl KernelCore {
             IpcState::Running => {}
             IpcState::Sending { to, .. } => {
                 let me = self.proc(t).ep;
-                if let Ok(d) = self.resolve(to) {
-                    self.proc_mut(d).inbox.retain(|m| !(m.from == me && m.prim != Primitive::AsynSend));
-                }
+                self.withdraw_send(me, to);
                 self.wake(t, Err(KernelError::DeadEndpoint));
             }
             IpcState::Receiving { .. } | IpcState::Hung => self.wake(t, Err(KernelError::DeadEndpoint)),
@@ -929,10 +1023,8 @@ impl KernelCore {
         self.proc_mut(t).exec_pending = Some((body, name.clone()));
         self.log.push(self.now, EventKind::Exec { ep: target, program: name });
         self.proc_mut(t).name = Arc::from(program);
-        if let IpcState::Sending { to, .. } = self.proc(t).ipc
-            && let Ok(d) = self.resolve(to)
-        {
-            self.proc_mut(d).inbox.retain(|m| !(m.from == target && m.prim != Primitive::AsynSend));
+        if let IpcState::Sending { to, .. } = self.proc(t).ipc {
+            self.withdraw_send(target, to);
         }
         self.wake(t, Err(KernelError::DeadEndpoint));
         Ok(())

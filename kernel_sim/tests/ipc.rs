@@ -92,6 +92,8 @@ both_engines!(
     grants_and_safecopy_are_checked,
     kernel_calls_are_checked_against_the_mask,
     alarms_arrive_as_kernel_notifications,
+    a_dead_senders_queued_messages_die_with_it,
+    receivers_waiting_on_a_process_fail_when_it_ends,
 );
 
 fn sendrec_round_trip(engine: EngineKind) {
@@ -469,6 +471,72 @@ fn alarms_arrive_as_kernel_notifications(engine: EngineKind) {
     let report = sys.run();
     assert!(matches!(report.end, RunEnd::Shutdown { .. }), "{report:?}");
     assert_eq!(taken(&n), ["from KERNEL type 0x1000, late enough: true"]);
+}
+
+/// Waits (on alarms) until `ep` is gone from the process table.
+fn await_gone(p: &Proc, ep: Endpoint) {
+    while p.sys_procinfo(ep).is_ok() {
+        p.sys_setalarm(100).unwrap();
+        p.receive(Endpoint::KERNEL).unwrap();
+    }
+}
+
+fn a_dead_senders_queued_messages_die_with_it(engine: EngineKind) {
+    let mut sys = boot(engine, 12);
+    let n = notes();
+    let dead = sys
+        .spawn_user("dies", |p| {
+            for i in 1..=2 {
+                p.asynsend(B, msg(0x05, i)).unwrap();
+            }
+        })
+        .unwrap();
+    let nb = n.clone();
+    sys.spawn_service("b", move |p| {
+        // The dead sender's messages queue here until it is gone; the live one's stays.
+        await_gone(p, dead);
+        let m = p.receive(Endpoint::ANY).unwrap();
+        note(&nb, format!("{}", value(&m)));
+        p.sendnb(m.source, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    sys.spawn_user("lives", |p| {
+        p.asynsend(B, msg(0x05, 3)).unwrap();
+        p.receive(B).unwrap();
+    })
+    .unwrap();
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    assert_eq!(taken(&n), ["3"]);
+}
+
+fn receivers_waiting_on_a_process_fail_when_it_ends(engine: EngineKind) {
+    let mut sys = boot(engine, 13);
+    let n = notes();
+    // It ends once a answers, and a answers once both receivers are blocked on it.
+    let waited = sys
+        .spawn_user("waited-on", |p| {
+            let _ = p.sendrec(A, msg(0x01, 0));
+        })
+        .unwrap();
+    for name in ["b", "c"] {
+        let n = n.clone();
+        sys.spawn_service(name, move |p| note(&n, format!("{name}: {:?}", p.receive(waited).err()))).unwrap();
+    }
+    sys.spawn_service("a", move |p| {
+        for receiver in [B, C] {
+            while p.sys_procinfo(receiver).map(|i| i.state) != Ok(ProcState::Receiving(waited)) {
+                p.sys_setalarm(100).unwrap();
+                p.receive(Endpoint::KERNEL).unwrap();
+            }
+        }
+        let m = p.receive(waited).unwrap();
+        p.sendnb(m.source, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    let mut got = taken(&n);
+    got.sort();
+    assert_eq!(got, ["b: Some(DeadEndpoint)", "c: Some(DeadEndpoint)"]);
 }
 
 /// A workload with real choices: three clients racing for one server.

@@ -115,3 +115,68 @@ fn a_dead_server_is_reported() {
     s.pm = None;
     assert!(invariants(&mut s).contains(&"server.state"));
 }
+
+// ---- pm's indexes: the checker and pm's own loop-top check name each one broken ----------------
+
+/// The checker's invariants and those pm's loop-top self-check reports, each sorted.
+fn found_by_both(s: &mut Snapshot) -> (Vec<&'static str>, Vec<String>) {
+    let checker = invariants(s);
+    let mut own: Vec<String> =
+        s.pm.as_mut()
+            .unwrap()
+            .check_invariants()
+            .iter()
+            .map(|line| line.split(':').next().unwrap().to_string())
+            .collect();
+    own.dedup();
+    (checker, own)
+}
+
+/// The slot and pid of the newest process pm knows (the grandchild).
+fn newest(s: &mut Snapshot) -> (u32, i32) {
+    let pm = s.pm.as_mut().unwrap();
+    let (&key, p) = pm.procs.iter().last().unwrap();
+    (key, p.pid)
+}
+
+#[test]
+fn a_pid_filed_under_no_slot_or_the_wrong_one_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let (key, pid) = newest(&mut s);
+    s.pm.as_mut().unwrap().pids.remove(&pid);
+    assert_eq!(found_by_both(&mut s), (vec!["pm.pid-index"], vec!["pm.pid-index".to_string()]));
+    s.pm.as_mut().unwrap().pids.insert(pid, key + 1);
+    assert!(checker::check(&mut s).iter().any(|v| v.invariant == "pm.pid-index" && v.detail.contains("holds")));
+}
+
+#[test]
+fn a_child_missing_from_its_parents_list_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let (key, _) = newest(&mut s);
+    let pm = s.pm.as_mut().unwrap();
+    let parent = pm.procs.get(key).unwrap().parent;
+    pm.children.remove(&(parent, key));
+    assert_eq!(found_by_both(&mut s), (vec!["pm.child-index"], vec!["pm.child-index".to_string()]));
+}
+
+#[test]
+fn a_live_process_filed_as_a_zombie_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let (key, _) = newest(&mut s);
+    let pm = s.pm.as_mut().unwrap();
+    let parent = pm.procs.get(key).unwrap().parent;
+    pm.zombies.insert((parent, key), ());
+    assert_eq!(found_by_both(&mut s), (vec!["pm.zombie-index"], vec!["pm.zombie-index".to_string()]));
+}
+
+#[test]
+fn a_held_slot_listed_free_or_past_the_fresh_mark_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let (key, _) = newest(&mut s);
+    s.pm.as_mut().unwrap().free_slots.insert(key, ());
+    assert_eq!(found_by_both(&mut s), (vec!["pm.slot-index"], vec!["pm.slot-index".to_string()]));
+    let mut s = stopped_with_a_live_child();
+    s.pm.as_mut().unwrap().fresh_slot.set(key);
+    let found = checker::check(&mut s);
+    assert!(found.iter().any(|v| v.invariant == "pm.slot-index" && v.detail.contains("at or above")), "{found:?}");
+}

@@ -28,6 +28,13 @@ const USER: u32 = 1000;
 /// Yields that let every other ready process run until it blocks, under `sim`.
 const SETTLE: usize = 300;
 
+/// Frames budgeted per process of a full table: a forked image uses 18; a third to spare makes
+/// sure a fork bomb runs out of process slots, never of memory.
+const FRAMES_PER_PROCESS: usize = 24;
+
+/// Frames for a machine whose process table fills up ([`NR_PROCS`] processes).
+const FULL_TABLE_FRAMES: usize = FRAMES_PER_PROCESS * NR_PROCS;
+
 /// What the simulated processes saw, in order.
 #[derive(Clone, Default)]
 struct Log(Arc<Mutex<Vec<String>>>);
@@ -112,9 +119,7 @@ fn await_release(sys: &Sys<'_>, r: i32) {
 
 #[test]
 fn a_fork_bomb_gets_eagain_at_the_process_limit_and_the_system_recovers() {
-    /// Frames for a full process table: 1,024 images of 18 pages and room to spare.
-    const FRAMES: usize = 24 * 1024;
-    let lines = observe(FRAMES, false, |sys, log| {
+    let lines = observe(FULL_TABLE_FRAMES, false, |sys, log| {
         let free_before = sys.vm_info().unwrap().free;
         // The release: every descendant closes its copy of the write end and blocks reading;
         // init closing its own lets them all go at once.
@@ -194,8 +199,7 @@ fn a_fork_bomb_gets_eagain_at_the_process_limit_and_the_system_recovers() {
             pm/forkexit.rs) refuses root too once NR_PROCS entries exist. Fix: refuse non-root callers \
             at NR_PROCS - LAST_FEW"]
 fn root_can_still_fork_when_a_users_fork_bomb_fills_the_table() {
-    const FRAMES: usize = 24 * 1024;
-    let lines = observe(FRAMES, false, |sys, log| {
+    let lines = observe(FULL_TABLE_FRAMES, false, |sys, log| {
         let (r, w) = sys.pipe().unwrap();
         let full = Arc::new(AtomicBool::new(false));
         let full2 = full.clone();

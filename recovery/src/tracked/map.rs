@@ -6,6 +6,7 @@
 //! returns the value, so it reads.
 
 use std::fmt;
+use std::ops::RangeBounds;
 use std::panic::Location;
 
 use super::map_core::MapCore;
@@ -45,6 +46,12 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> TrackedMap<K, V> {
     /// Every entry in key order (restores all suspects first).
     pub fn iter(&mut self) -> impl Iterator<Item = (&K, &V)> {
         self.inner.iter()
+    }
+
+    /// The entries whose keys are in `range`, in key order (restores the suspects in the range
+    /// first): one parent's children under `(parent, child)` keys, the lowest key of a free set.
+    pub fn range(&mut self, range: impl RangeBounds<K>) -> impl Iterator<Item = (&K, &V)> {
+        self.inner.range(range)
     }
 
     /// Stores `value` at `key`, creating the entry if needed, without reading the old value.
@@ -188,6 +195,23 @@ mod tests {
         assert_eq!(events[0].neighbour, Some(KeyRepr::Uint(5)));
         assert_eq!(events[1].neighbour, Some(KeyRepr::Uint(5)), "past the last key: the previous");
         assert!(events.iter().all(|event| event.first_in_window && event.field == "inodes"));
+    }
+
+    #[test]
+    fn a_range_reads_and_restores_only_its_own_keys() {
+        let journal = Journal::new();
+        let mut map = inodes(&journal);
+        map.insert(4, "garbage");
+        map.remove(&9);
+        map.suppress();
+        journal.checkpoint();
+        let low: Vec<(u32, &str)> = map.range(..5).map(|(key, value)| (*key, *value)).collect();
+        assert_eq!(low, vec![(1, "root")], "the suppressed insert of 4 is gone from the range");
+        assert_eq!(map.srs_counters().restored_on_read, 1);
+        assert_eq!(map.suspect_count(), 1, "9 lies outside the range: still suspect");
+        let high: Vec<u32> = map.range(5..).map(|(key, _)| *key).collect();
+        assert_eq!(high, vec![5, 9]);
+        assert_eq!(map.suspect_count(), 0);
     }
 
     #[test]

@@ -12,7 +12,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
-use std::ops::Bound;
+use std::ops::{Bound, RangeBounds};
 use std::panic::Location;
 
 use super::{FieldCore, Slot};
@@ -62,6 +62,19 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     pub(super) fn iter(&mut self) -> impl Iterator<Item = (&K, &V)> {
         self.restore_everything(RestoreCause::Read);
         self.entries.iter().map(|(key, slot)| (key, &slot.value))
+    }
+
+    /// The entries whose keys are in `range`, in key order: a read of those keys only, so only
+    /// the suspects in the range are restored.
+    pub(super) fn range(&mut self, range: impl RangeBounds<K>) -> impl Iterator<Item = (&K, &V)> {
+        let bounds = (range.start_bound().cloned(), range.end_bound().cloned());
+        if !self.suspects.is_empty() {
+            let keys: Vec<K> = self.suspects.range(bounds.clone()).map(|(key, _)| key.clone()).collect();
+            for key in keys {
+                self.restore_key(&key, RestoreCause::Read);
+            }
+        }
+        self.entries.range(bounds).map(|(key, slot)| (key, &slot.value))
     }
 
     pub(super) fn insert(&mut self, key: K, value: V, class: StateClass, site: &'static Location<'static>) {

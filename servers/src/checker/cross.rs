@@ -1,5 +1,6 @@
 //! Invariants across pm, vm, vfs and the kernel: one entry per live process everywhere, nothing
-//! for anyone else; unique pids; nothing per-process left once every user process is gone.
+//! for anyone else; nothing per-process left once every user process is gone. (pm's own, unique
+//! pids among them, are `pm.rs`'s.)
 
 use super::{Snapshot, Violation};
 use crate::pm::state::Phase;
@@ -20,14 +21,7 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         s.procs.iter().filter(|p| p.is_user && p.ended.is_some()).map(|p| p.ep).collect();
     let mut pm_living = BTreeMap::new();
     if let Some(pm) = s.pm.as_mut() {
-        let mut pids = BTreeMap::new();
         for (&key, p) in pm.procs.iter() {
-            if let Some(other) = pids.insert(p.pid, key) {
-                found.push(violation("pm.unique-pids", format!("pid {} is held by slots {other} and {key}", p.pid)));
-            }
-            if key != p.ep.slot() as ProcKey {
-                found.push(violation("pm.slot-key", format!("entry at slot {key} names endpoint {}", p.ep)));
-            }
             match p.phase {
                 Phase::Zombie { .. } => {
                     if kernel.contains_key(&key) && kernel[&key] == p.ep {

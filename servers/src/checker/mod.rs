@@ -6,6 +6,7 @@
 //! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
 
 mod cross;
+pub mod pm;
 pub mod vfs;
 pub mod vm;
 
@@ -67,6 +68,9 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
+    }
+    if let Some(pm) = snapshot.pm.as_mut() {
+        found.extend(pm::check(pm));
     }
     if let Some(vm) = snapshot.vm.as_mut() {
         found.extend(vm::check(vm, &snapshot.procs));

@@ -7,13 +7,12 @@
 //! pm tells vm the process will exit and tells vfs; on vfs's answer it asks vm to free the memory
 //! and the slot, then hands the status to a waiting parent or keeps a zombie.
 
-use super::state::{MProc, NR_PROCS, PID_MAX, Phase, PmState};
+use super::state::{MProc, NR_PROCS, Phase, PmState};
 use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::vm::{VM_EXIT, VM_FORK, VM_WILLEXIT, VmForkReply, VmForkRequest, VmProcRequest};
-use crate::proto::{INIT_PID, Pid, ProcKey, VFS, VM, key_of};
+use crate::proto::{INIT_PID, ProcKey, VFS, VM, key_of};
 use crate::task::{Ctx, Handled};
-use kernel_sim::manifest::FIRST_USER_SLOT;
 use kernel_sim::{EndCause, Endpoint, Message};
 
 type PmCtx<'a> = Ctx<'a, PmState>;
@@ -28,7 +27,7 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     if ctx.state.procs.len() >= NR_PROCS {
         return Handled::Reply(Err(Errno::EAGAIN));
     }
-    let child_slot = free_slot(ctx.state);
+    let child_slot = ctx.state.free_slot();
     let request = VmForkRequest { parent: parent.ep, child_slot };
     let answer = match ctx.sendrec(VM, Message::with(VM_FORK, &request)) {
         Ok(answer) => answer,
@@ -36,9 +35,9 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     };
     // From here on the child exists: the fork cannot fail any more.
     let child_ep = answer.get::<VmForkReply>().child;
-    let pid = allocate_pid(ctx.state);
+    let pid = ctx.state.allocate_pid();
     let child = MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, ..parent.clone() };
-    ctx.state.procs.insert_global(key_of(child_ep), child);
+    ctx.state.insert_proc(key_of(child_ep), child);
     ctx.state.procs.get_own_mut(&who).expect("checked above").phase = Phase::Forking { child: child_ep };
     let notice = VfsForkNotice { parent: parent.ep, child: child_ep, child_pid: pid };
     if let Err(e) = ctx.asynsend(VFS, Message::with(PM_VFS_FORK, &notice)) {
@@ -48,29 +47,6 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
         finish_fork(ctx, parent.ep, child_ep);
     }
     Handled::Suspend
-}
-
-/// The lowest slot no entry holds: a zombie keeps its slot until it is waited for.
-fn free_slot(state: &mut PmState) -> ProcKey {
-    let used: std::collections::BTreeSet<ProcKey> = state.procs.iter().map(|(k, _)| *k).collect();
-    (FIRST_USER_SLOT as ProcKey..).find(|k| !used.contains(k)).expect("fewer entries than slots")
-}
-
-/// The lowest free pid from `next_pid` on, wrapping at PID_MAX.
-fn allocate_pid(state: &mut PmState) -> Pid {
-    let used: std::collections::BTreeSet<Pid> = state.procs.iter().map(|(_, p)| p.pid).collect();
-    let mut pid = *state.next_pid.get();
-    loop {
-        if pid > PID_MAX {
-            pid = INIT_PID + 1;
-        }
-        if !used.contains(&pid) {
-            break;
-        }
-        pid += 1;
-    }
-    state.next_pid.set(pid + 1);
-    pid
 }
 
 /// VFS_PM_FORK_REPLY: vfs copied the descriptors; both processes may run.
@@ -179,15 +155,15 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
     let Some(dead) = ctx.state.procs.get(key).filter(|p| p.ep == ep).cloned() else { return };
     let Phase::Exiting { status, .. } = dead.phase else { return };
     // Orphans go to init.
-    for (child_key, _) in ctx.state.children_of(dead.pid) {
-        ctx.state.procs.get_mut_global(child_key).expect("listed").parent = INIT_PID;
+    for child_key in ctx.state.children_of(dead.pid) {
+        ctx.state.reparent(child_key, INIT_PID);
         reap_if_waited(ctx, child_key);
     }
     if dead.parent == 0 {
-        ctx.state.procs.remove_global(key);
+        ctx.state.remove_proc(key);
         return;
     }
-    ctx.state.procs.get_mut_global(key).expect("present").phase = Phase::Zombie { status };
+    ctx.state.make_zombie(key, status);
     reap_if_waited(ctx, key);
 }
 
@@ -200,7 +176,7 @@ fn reap_if_waited(ctx: &mut PmCtx<'_>, key: ProcKey) {
     if let Phase::Waiting { pid } = parent.phase
         && (pid == -1 || pid == child.pid)
     {
-        ctx.state.procs.remove_global(key);
+        ctx.state.remove_proc(key);
         ctx.state.procs.get_mut_global(parent_key).expect("present").phase = Phase::Running;
         ctx.reply(parent.ep, Message::with(0, &WaitReply { pid: child.pid, status }));
     }
@@ -219,14 +195,22 @@ pub fn do_wait4(ctx: &mut PmCtx<'_>) -> Handled {
         // Process groups do not exist here.
         return Handled::Reply(Err(Errno::EINVAL));
     }
-    let children: Vec<(ProcKey, MProc)> =
-        ctx.state.children_of(me.pid).into_iter().filter(|(_, c)| pid == -1 || c.pid == pid).collect();
-    if children.is_empty() {
-        return Handled::Reply(Err(Errno::ECHILD));
-    }
-    if let Some((key, zombie)) = children.iter().find(|(_, c)| matches!(c.phase, Phase::Zombie { .. })) {
-        let Phase::Zombie { status } = zombie.phase else { unreachable!() };
-        ctx.state.procs.remove_global(*key);
+    // The child waited for: any zombie child, or the one named if it is the caller's.
+    let zombie = if pid == -1 {
+        if !ctx.state.has_children(me.pid) {
+            return Handled::Reply(Err(Errno::ECHILD));
+        }
+        ctx.state.zombie_child_of(me.pid)
+    } else {
+        let child = ctx.state.key_of_pid(pid).and_then(|key| Some((key, ctx.state.procs.get(key)?.clone())));
+        match child {
+            Some((key, c)) if c.parent == me.pid => matches!(c.phase, Phase::Zombie { .. }).then_some(key),
+            _ => return Handled::Reply(Err(Errno::ECHILD)),
+        }
+    };
+    if let Some(key) = zombie {
+        let zombie = ctx.state.remove_proc(key).expect("found just now");
+        let Phase::Zombie { status } = zombie.phase else { unreachable!("filed as a zombie") };
         return Handled::Reply(Ok(Message::with(0, &WaitReply { pid: zombie.pid, status })));
     }
     if options & WNOHANG != 0 {

@@ -3,7 +3,7 @@
 //! never blocks on vfs: it tells vfs asynchronously, suspends the caller, and finishes on vfs's
 //! answer.
 //!
-//! Files: `state.rs` (the process table), `table.rs` (message type -> handler), `forkexit.rs`
+//! Files: `state.rs` (the process table and its indexes), `table.rs` (message type -> handler), `forkexit.rs`
 //! (fork, exit, wait4, deaths), `exec.rs`, `getset.rs` (getpid, ids), `signal.rs` (kill),
 //! `misc.rs` (reboot).
 
@@ -29,6 +29,10 @@ impl Server for Pm {
 
     fn calls() -> &'static [Call<PmState>] {
         table::CALLS
+    }
+
+    fn check_invariants(state: &mut PmState) -> Vec<String> {
+        state.check_invariants()
     }
 
     fn boot(_proc: &Proc) -> PmState {

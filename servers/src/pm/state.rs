@@ -1,19 +1,40 @@
-//! pm's state: the process table (one entry per user process, keyed by slot) and the pid
-//! allocator.
+//! pm's state: the process table (one entry per user process, keyed by slot), the pid
+//! allocator, and the indexes that keep fork, exit and wait independent of the table's size.
 //!
 //! Invariants: pids are unique among entries; a child's `parent` names a live or zombie entry, or
-//! init after re-parenting; a process's `phase` says exactly which flow it is in.
+//! init after re-parenting; a process's `phase` says exactly which flow it is in. The indexes are
+//! tracked state like the table (a rollback or a suppression treats them alike, so they never
+//! disagree with it) and say exactly what the table says:
+//! - `pids` maps every entry's pid to its slot;
+//! - `children` holds `(parent, slot)` for every entry, `zombies` for every zombie;
+//! - every slot from `FIRST_USER_SLOT` below `fresh_slot` is held by an entry or is in
+//!   `free_slots`, never both; no entry and no free slot is at or above `fresh_slot`.
+//!
+//! Entries are added and removed, and `parent` and zombie-ness change, only through the methods
+//! below, which keep the indexes; `checker/pm.rs` checks the whole state.
 
 use crate::proto::{INIT_PID, Pid, ProcKey, key_of};
 use kernel_sim::Endpoint;
-use recovery::{Journal, ProcTable, StateClass, TrackedCell, tracked_state};
+use kernel_sim::manifest::FIRST_USER_SLOT;
+use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedMap, tracked_state};
 
-/// The most user processes pm keeps at once; a fork past it fails with EAGAIN.
-pub const NR_PROCS: usize = 1024;
+/// The most user processes pm keeps at once (init included); a fork past it fails with EAGAIN.
+/// 10,000 live processes (the scaling benchmark's largest point) besides init and the children
+/// they fork, rounded up to 10 x 1,024. Nothing is allocated per possible entry: the table and
+/// its indexes grow with the processes that exist.
+pub const NR_PROCS: usize = 10_240;
 /// Pids wrap around after this (MINIX's PID_MAX is 30000).
 pub const PID_MAX: Pid = 30_000;
 /// The uid of the superuser.
 pub const ROOT_UID: u32 = 0;
+
+// Every entry has a kernel slot, and pid allocation always finds a free pid.
+const _: () = assert!(FIRST_USER_SLOT + NR_PROCS <= kernel_sim::MAX_SLOTS);
+const _: () = assert!(NR_PROCS < (PID_MAX - INIT_PID) as usize);
+
+/// A `children` or `zombies` key: the parent's pid, then the child's slot, so that one parent's
+/// children are one range, in slot order.
+pub type ChildLink = (Pid, ProcKey);
 
 /// Which flow a process is in.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -91,15 +112,38 @@ pub struct PmState {
     pub next_pid: TrackedCell<Pid>,
     /// Up, or shutting down.
     pub system: TrackedCell<SystemPhase>,
+    /// Index: every entry's pid -> its slot.
+    pub pids: TrackedMap<Pid, ProcKey>,
+    /// Index: `(parent, slot)` of every entry.
+    pub children: TrackedMap<ChildLink, ()>,
+    /// Index: `(parent, slot)` of every zombie.
+    pub zombies: TrackedMap<ChildLink, ()>,
+    /// Index: the slots below `fresh_slot` that no entry holds.
+    pub free_slots: TrackedMap<ProcKey, ()>,
+    /// The lowest slot never handed out: it and every slot above it are free.
+    pub fresh_slot: TrackedCell<ProcKey>,
 }
 
-tracked_state!(PmState { journal: journal, fields: [procs, next_pid, system] });
+tracked_state!(PmState {
+    journal: journal,
+    fields: [procs, next_pid, system, pids, children, zombies, free_slots, fresh_slot]
+});
 
 impl PmState {
     /// The state with init alone (the boot state).
     pub fn with_init(init: Endpoint) -> PmState {
         let journal = Journal::new();
-        let mut procs = ProcTable::new(&journal, "pm.procs");
+        let mut state = PmState {
+            procs: ProcTable::new(&journal, "pm.procs"),
+            next_pid: TrackedCell::new(&journal, "pm.next_pid", StateClass::Global, INIT_PID + 1),
+            system: TrackedCell::new(&journal, "pm.system", StateClass::Global, SystemPhase::Up),
+            pids: TrackedMap::new(&journal, "pm.pids", StateClass::Global),
+            children: TrackedMap::new(&journal, "pm.children", StateClass::Global),
+            zombies: TrackedMap::new(&journal, "pm.zombies", StateClass::Global),
+            free_slots: TrackedMap::new(&journal, "pm.free_slots", StateClass::Global),
+            fresh_slot: TrackedCell::new(&journal, "pm.fresh_slot", StateClass::Global, FIRST_USER_SLOT as ProcKey),
+            journal,
+        };
         let init_entry = MProc {
             ep: init,
             pid: INIT_PID,
@@ -110,22 +154,225 @@ impl PmState {
             egid: 0,
             phase: Phase::Running,
         };
-        procs.insert_global(key_of(init), init_entry);
-        PmState {
-            next_pid: TrackedCell::new(&journal, "pm.next_pid", StateClass::Global, INIT_PID + 1),
-            system: TrackedCell::new(&journal, "pm.system", StateClass::Global, SystemPhase::Up),
-            procs,
-            journal,
-        }
+        state.insert_proc(key_of(init), init_entry);
+        state
+    }
+
+    /// The whole-state self-check (`checker/pm.rs`), as readable lines (empty when consistent):
+    /// for the loop-top checks.
+    pub fn check_invariants(&mut self) -> Vec<String> {
+        crate::checker::pm::check(self).into_iter().map(|v| v.to_string()).collect()
     }
 
     /// The key of the entry whose pid is `pid`.
     pub fn key_of_pid(&mut self, pid: Pid) -> Option<ProcKey> {
-        self.procs.iter().find(|(_, p)| p.pid == pid).map(|(k, _)| *k)
+        let key = *self.pids.get(&pid)?;
+        let held = self.procs.get(key).map(|p| p.pid);
+        assert_eq!(held, Some(pid), "pm.pids: pid {pid} is filed under slot {key}, which holds pid {held:?}");
+        Some(key)
     }
 
-    /// The entries whose parent is `pid`.
-    pub fn children_of(&mut self, pid: Pid) -> Vec<(ProcKey, MProc)> {
-        self.procs.iter().filter(|(_, p)| p.parent == pid).map(|(k, p)| (*k, p.clone())).collect()
+    /// The slots of `pid`'s children, zombies included, in slot order.
+    pub fn children_of(&mut self, pid: Pid) -> Vec<ProcKey> {
+        self.children.range((pid, ProcKey::MIN)..=(pid, ProcKey::MAX)).map(|(&(_, key), _)| key).collect()
+    }
+
+    /// Whether `pid` has a child, zombie or not.
+    pub fn has_children(&mut self, pid: Pid) -> bool {
+        self.children.range((pid, ProcKey::MIN)..=(pid, ProcKey::MAX)).next().is_some()
+    }
+
+    /// The slot of `pid`'s zombie child in the lowest slot, if it has one.
+    pub fn zombie_child_of(&mut self, pid: Pid) -> Option<ProcKey> {
+        let key = self.zombies.range((pid, ProcKey::MIN)..=(pid, ProcKey::MAX)).next().map(|(&(_, key), _)| key)?;
+        let entry = self.procs.get(key).map(|p| (p.parent, matches!(p.phase, Phase::Zombie { .. })));
+        assert_eq!(entry, Some((pid, true)), "pm.zombies: slot {key} is filed as a zombie of pid {pid}");
+        Some(key)
+    }
+
+    /// The lowest slot no entry holds: a zombie keeps its slot until it is waited for.
+    pub fn free_slot(&mut self) -> ProcKey {
+        let reused = self.free_slots.range(..).next().map(|(&key, _)| key);
+        reused.unwrap_or(*self.fresh_slot.get())
+    }
+
+    /// The lowest free pid from `next_pid` on, wrapping at PID_MAX; advances `next_pid` past it.
+    /// Amortised O(log n): a pid is skipped only while it is in use, and `next_pid` moves past
+    /// every pid it skips.
+    pub fn allocate_pid(&mut self) -> Pid {
+        let mut pid = *self.next_pid.get();
+        loop {
+            if pid > PID_MAX {
+                pid = INIT_PID + 1;
+            }
+            if !self.pids.contains_key(&pid) {
+                break;
+            }
+            pid += 1;
+        }
+        self.next_pid.set(pid + 1);
+        pid
+    }
+
+    /// Adds `entry` at the free slot `key` (init at boot, a child at fork), indexed.
+    pub fn insert_proc(&mut self, key: ProcKey, entry: MProc) {
+        assert!(key >= FIRST_USER_SLOT as ProcKey, "slot {key} is a service's");
+        assert!(!self.procs.contains(key), "slot {key} is taken");
+        assert!(!self.pids.contains_key(&entry.pid), "pid {} is taken", entry.pid);
+        assert!(!matches!(entry.phase, Phase::Zombie { .. }), "a new entry runs");
+        let fresh = *self.fresh_slot.get();
+        if key < fresh {
+            assert!(self.free_slots.remove(&key).is_some(), "pm.free_slots: free slot {key} is not listed");
+        } else {
+            // Slots skipped on the way up are free (only init's slot is given, at boot).
+            for skipped in fresh..key {
+                self.free_slots.insert(skipped, ());
+            }
+            self.fresh_slot.set(key + 1);
+        }
+        self.pids.insert(entry.pid, key);
+        self.children.insert((entry.parent, key), ());
+        self.procs.insert_global(key, entry);
+    }
+
+    /// Removes the entry at `key` (a reaped zombie, init's end), and its index entries.
+    pub fn remove_proc(&mut self, key: ProcKey) -> Option<MProc> {
+        let entry = self.procs.remove_global(key)?;
+        let filed = self.pids.remove(&entry.pid);
+        assert_eq!(filed, Some(key), "pm.pids: pid {} of slot {key} is filed under {filed:?}", entry.pid);
+        let linked = self.children.remove(&(entry.parent, key));
+        assert!(linked.is_some(), "pm.children: slot {key} is not filed under its parent {}", entry.parent);
+        if matches!(entry.phase, Phase::Zombie { .. }) {
+            let filed = self.zombies.remove(&(entry.parent, key));
+            assert!(filed.is_some(), "pm.zombies: zombie slot {key} is not filed under its parent {}", entry.parent);
+        }
+        self.free_slots.insert(key, ());
+        Some(entry)
+    }
+
+    /// Gives the entry at `key` to a new parent (orphans go to init).
+    pub fn reparent(&mut self, key: ProcKey, parent: Pid) {
+        let entry = self.procs.get_mut_global(key).expect("re-parenting an entry");
+        let old = std::mem::replace(&mut entry.parent, parent);
+        let zombie = matches!(entry.phase, Phase::Zombie { .. });
+        let linked = self.children.remove(&(old, key));
+        assert!(linked.is_some(), "pm.children: slot {key} is not filed under its parent {old}");
+        self.children.insert((parent, key), ());
+        if zombie {
+            let filed = self.zombies.remove(&(old, key));
+            assert!(filed.is_some(), "pm.zombies: zombie slot {key} is not filed under its parent {old}");
+            self.zombies.insert((parent, key), ());
+        }
+    }
+
+    /// Turns the entry at `key` into a zombie holding `status`, filed for its parent's wait.
+    pub fn make_zombie(&mut self, key: ProcKey, status: i32) {
+        let entry = self.procs.get_mut_global(key).expect("a zombie is made of an entry");
+        assert!(!matches!(entry.phase, Phase::Zombie { .. }), "slot {key} is a zombie already");
+        entry.phase = Phase::Zombie { status };
+        let parent = entry.parent;
+        self.zombies.insert((parent, key), ());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::INIT;
+    use recovery::TrackedState;
+
+    /// Forks a child of `parent` the way `do_fork` does: the lowest free slot, the next pid.
+    fn fork(state: &mut PmState, parent: Pid) -> (ProcKey, Pid) {
+        let key = state.free_slot();
+        let pid = state.allocate_pid();
+        let entry = MProc {
+            ep: Endpoint::new(key as usize, 0),
+            pid,
+            parent,
+            uid: ROOT_UID,
+            gid: 0,
+            euid: ROOT_UID,
+            egid: 0,
+            phase: Phase::Running,
+        };
+        state.insert_proc(key, entry);
+        (key, pid)
+    }
+
+    fn consistent(state: &mut PmState) {
+        assert_eq!(state.check_invariants(), Vec::<String>::new());
+    }
+
+    /// The table as `(slot, pid, parent, phase)`, to compare whole states.
+    fn table(state: &mut PmState) -> Vec<(ProcKey, Pid, Pid, Phase)> {
+        state.procs.iter().map(|(&k, p)| (k, p.pid, p.parent, p.phase.clone())).collect()
+    }
+
+    #[test]
+    fn fork_exit_and_wait_keep_the_indexes_and_reuse_the_lowest_slot() {
+        let mut state = PmState::with_init(INIT);
+        let first = FIRST_USER_SLOT as ProcKey;
+        let (a, a_pid) = fork(&mut state, INIT_PID);
+        let (b, b_pid) = fork(&mut state, INIT_PID);
+        let (c, c_pid) = fork(&mut state, a_pid);
+        assert_eq!((a, b, c), (first + 1, first + 2, first + 3));
+        consistent(&mut state);
+        assert_eq!(state.children_of(INIT_PID), vec![a, b]);
+        assert_eq!(state.key_of_pid(c_pid), Some(c));
+        // a exits: its child goes to init; a is a zombie until init waits.
+        state.reparent(c, INIT_PID);
+        state.make_zombie(a, 0);
+        consistent(&mut state);
+        assert_eq!(state.children_of(INIT_PID), vec![a, b, c]);
+        assert_eq!(state.zombie_child_of(INIT_PID), Some(a));
+        assert!(!state.has_children(a_pid));
+        state.remove_proc(a);
+        consistent(&mut state);
+        assert_eq!(state.key_of_pid(a_pid), None);
+        assert_eq!(state.zombie_child_of(INIT_PID), None);
+        // The freed slot is the lowest free one again; pids go on from the last.
+        let (d, d_pid) = fork(&mut state, b_pid);
+        assert_eq!((d, d_pid), (a, c_pid + 1));
+        consistent(&mut state);
+    }
+
+    #[test]
+    fn pids_wrap_at_pid_max_and_skip_the_ones_in_use() {
+        let mut state = PmState::with_init(INIT);
+        let (_, low) = fork(&mut state, INIT_PID);
+        state.next_pid.set(PID_MAX);
+        let (_, last) = fork(&mut state, INIT_PID);
+        let (_, wrapped) = fork(&mut state, INIT_PID);
+        assert_eq!((low, last, wrapped), (INIT_PID + 1, PID_MAX, INIT_PID + 2), "init and {low} are in use");
+        consistent(&mut state);
+    }
+
+    #[test]
+    fn a_rollback_or_a_suppression_leaves_the_indexes_agreeing_with_the_table() {
+        let mut state = PmState::with_init(INIT);
+        let (a, a_pid) = fork(&mut state, INIT_PID);
+        let (b, _) = fork(&mut state, a_pid);
+        state.make_zombie(b, 3);
+        let before = table(&mut state);
+        // One request of every kind of index write, then a crash.
+        let crashed = |state: &mut PmState| {
+            state.checkpoint();
+            fork(state, INIT_PID);
+            state.remove_proc(b);
+            state.reparent(a, 0);
+            state.make_zombie(a, 9);
+        };
+        crashed(&mut state);
+        state.rollback();
+        consistent(&mut state);
+        assert_eq!(table(&mut state), before);
+        // Suppressed, the writes stay as suspects: whatever is read first sees the old state.
+        crashed(&mut state);
+        state.suppress();
+        state.checkpoint();
+        assert_eq!(state.zombie_child_of(a_pid), Some(b));
+        assert_eq!(state.free_slot(), b + 1, "the suppressed fork's slot is free again");
+        consistent(&mut state);
+        assert_eq!(table(&mut state), before);
     }
 }
