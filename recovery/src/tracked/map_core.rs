@@ -10,21 +10,38 @@
 //!
 //! Overflow faults hit the next present key in order (the previous one past the last key).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::Bound;
 use std::panic::Location;
 
 use super::{FieldCore, Slot};
-use crate::journal::{UndoLog, UndoRecord};
+use crate::journal::{CloneEntry, UndoLog, UndoRecord};
 use crate::srs::{RestoreCause, Suspect};
 use crate::{DirtyEntry, Epoch, Journal, SrsCounters, StateClass, TrackKey, WriteAction, WriteOp};
+
+/// A present key's pre-image is cloned into a spent record's storage (see [`UndoLog::push_clone`]).
+impl<'a, K, V: Clone> CloneEntry<(K, &'a V)> for (K, Option<V>) {
+    fn new_from((key, value): (K, &'a V)) -> Self {
+        (key, Some(value.clone()))
+    }
+
+    fn refill(&mut self, (key, value): (K, &'a V)) {
+        self.0 = key;
+        match &mut self.1 {
+            Some(spent) => spent.clone_from(value),
+            absent => *absent = Some(value.clone()),
+        }
+    }
+}
 
 pub(super) struct MapCore<K, V> {
     pub(super) core: FieldCore,
     entries: BTreeMap<K, Slot<V>>,
-    /// Keys absent now whose pre-image is already in the log's window.
-    vacated: BTreeSet<K>,
+    /// Keys absent now whose pre-image is already in the log's window, sorted. A few per window:
+    /// a vector, emptied at every window without freeing (a set would free and allocate its nodes
+    /// on every request that removes an entry).
+    vacated: Vec<K>,
     /// `(key, pre-image)`, `None` meaning the key did not exist.
     log: UndoLog<(K, Option<V>)>,
     suspects: BTreeMap<K, Suspect<Option<V>>>,
@@ -37,7 +54,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         Self {
             core: FieldCore::new(journal, name, declared),
             entries: BTreeMap::new(),
-            vacated: BTreeSet::new(),
+            vacated: Vec::new(),
             log: UndoLog::new(),
             suspects: BTreeMap::new(),
             scratch: None,
@@ -90,7 +107,9 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             let pre_image = cleansed.unwrap_or_else(|| old.map(|slot| slot.value));
             self.log_pre_image(key.clone(), pre_image, site, class, epoch);
         }
-        self.vacated.remove(&key);
+        if let Ok(at) = self.vacated.binary_search(&key) {
+            self.vacated.remove(at);
+        }
         self.core.note_write(epoch, class);
     }
 
@@ -112,8 +131,9 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         let slot = self.entries.get_mut(&target).expect("target is present");
         if slot.stamp != epoch {
             slot.stamp = epoch;
-            let pre_image = Some(slot.value.clone());
-            self.log_pre_image(target.clone(), pre_image, site, class, epoch);
+            if self.log.push_clone(epoch, (target.clone(), &slot.value), site, class) {
+                self.vacated.clear();
+            }
         }
         self.core.note_write(epoch, class);
         let value = &mut self.entries.get_mut(&target).expect("target is present").value;
@@ -137,14 +157,13 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         // A redirected removal still hands the caller the value it asked for: the damage is silent.
         let asked_for = (target != *key).then(|| self.entries[key].value.clone());
         let slot = self.entries.remove(&target).expect("target is present");
-        let removed = if slot.stamp == epoch {
-            slot.value
-        } else {
-            let removed = slot.value.clone();
-            self.log_pre_image(target.clone(), Some(slot.value), site, class, epoch);
-            removed
-        };
-        self.vacated.insert(target);
+        if slot.stamp != epoch && self.log.push_clone(epoch, (target.clone(), &slot.value), site, class) {
+            self.vacated.clear();
+        }
+        let removed = slot.value;
+        if let Err(at) = self.vacated.binary_search(&target) {
+            self.vacated.insert(at, target);
+        }
         self.core.note_write(epoch, class);
         Some(asked_for.unwrap_or(removed))
     }
@@ -186,7 +205,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     fn is_logged(&self, key: &K, epoch: Epoch) -> bool {
         match self.entries.get(key) {
             Some(slot) => slot.stamp == epoch,
-            None => self.log.is_window(epoch) && self.vacated.contains(key),
+            None => self.log.is_window(epoch) && self.vacated.binary_search(key).is_ok(),
         }
     }
 
