@@ -269,6 +269,7 @@ impl<E> UndoLog<E> {
 
     /// Appends a record for window `epoch` holding a clone of `source`, made in a spent record's
     /// storage when there is one. Returns true when this ended an older window.
+    #[inline]
     pub(crate) fn push_clone<S>(
         &mut self,
         epoch: Epoch,

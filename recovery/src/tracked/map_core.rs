@@ -20,18 +20,59 @@ use crate::journal::{CloneEntry, UndoLog, UndoRecord};
 use crate::srs::{RestoreCause, Suspect};
 use crate::{DirtyEntry, Epoch, Journal, SrsCounters, StateClass, TrackKey, WriteAction, WriteOp};
 
+/// The pre-image of one key: its value at the checkpoint, or that it did not exist.
+///
+/// A "did not exist" record keeps the value storage of the spent record it was written over, for
+/// the next pre-image cloned into it: a table whose requests insert and remove entries in turn (a
+/// process made at fork, reaped at wait) then logs without allocating or freeing.
+#[derive(Debug, Clone)]
+struct KeyPreImage<K, V> {
+    key: K,
+    existed: bool,
+    /// The value at the checkpoint when `existed`; otherwise spent storage, or nothing.
+    value: Option<V>,
+}
+
+impl<K, V> KeyPreImage<K, V> {
+    /// The pre-image of a key that existed, owning the value a write took out of the map.
+    fn moved(key: K, value: V) -> Self {
+        Self { key, existed: true, value: Some(value) }
+    }
+
+    /// The key and its value at the checkpoint (`None`: it did not exist).
+    fn into_parts(self) -> (K, Option<V>) {
+        (self.key, self.value.filter(|_| self.existed))
+    }
+}
+
 /// A present key's pre-image is cloned into a spent record's storage (see [`UndoLog::push_clone`]).
-impl<'a, K, V: Clone> CloneEntry<(K, &'a V)> for (K, Option<V>) {
+impl<'a, K, V: Clone> CloneEntry<(K, &'a V)> for KeyPreImage<K, V> {
     fn new_from((key, value): (K, &'a V)) -> Self {
-        (key, Some(value.clone()))
+        Self { key, existed: true, value: Some(value.clone()) }
     }
 
     fn refill(&mut self, (key, value): (K, &'a V)) {
-        self.0 = key;
-        match &mut self.1 {
+        self.key = key;
+        self.existed = true;
+        match &mut self.value {
             Some(spent) => spent.clone_from(value),
-            absent => *absent = Some(value.clone()),
+            none => *none = Some(value.clone()),
         }
+    }
+}
+
+/// A key that did not exist at the checkpoint.
+struct Absent<K>(K);
+
+/// An absent key's record keeps the spent record's storage.
+impl<K, V> CloneEntry<Absent<K>> for KeyPreImage<K, V> {
+    fn new_from(Absent(key): Absent<K>) -> Self {
+        Self { key, existed: false, value: None }
+    }
+
+    fn refill(&mut self, Absent(key): Absent<K>) {
+        self.key = key;
+        self.existed = false;
     }
 }
 
@@ -42,8 +83,7 @@ pub(super) struct MapCore<K, V> {
     /// a vector, emptied at every window without freeing (a set would free and allocate its nodes
     /// on every request that removes an entry).
     vacated: Vec<K>,
-    /// `(key, pre-image)`, `None` meaning the key did not exist.
-    log: UndoLog<(K, Option<V>)>,
+    log: UndoLog<KeyPreImage<K, V>>,
     suspects: BTreeMap<K, Suspect<Option<V>>>,
     /// Receives the writes of a `get_mut` whose store the observer skipped.
     scratch: Option<V>,
@@ -209,6 +249,8 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         }
     }
 
+    /// Logs the pre-image a store replaced: the value it took out of the map, or that the key did
+    /// not exist.
     fn log_pre_image(
         &mut self,
         key: K,
@@ -217,7 +259,14 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         class: StateClass,
         epoch: Epoch,
     ) {
-        if self.log.push(epoch, UndoRecord { entry: (key, pre_image), site, class }) {
+        let stale = match pre_image {
+            Some(value) => {
+                let entry = KeyPreImage::moved(key, value);
+                self.log.push(epoch, UndoRecord { entry, site, class })
+            }
+            None => self.log.push_clone(epoch, Absent(key), site, class),
+        };
+        if stale {
             self.vacated.clear();
         }
     }
@@ -232,6 +281,10 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     }
 
     fn restore_everything(&mut self, cause: RestoreCause) {
+        if self.suspects.is_empty() {
+            // The common case, on every iteration: no map to take apart.
+            return;
+        }
         for (key, suspect) in std::mem::take(&mut self.suspects) {
             self.restore_suspect(key, suspect, cause);
         }
@@ -260,7 +313,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     pub(super) fn rollback(&mut self) {
         let records = self.log.take_window(self.core.epoch());
         for record in records.into_iter().rev() {
-            let (key, pre_image) = record.entry;
+            let (key, pre_image) = record.entry.into_parts();
             assert!(!self.suspects.contains_key(&key), "`{}`: suspect logged in this window", self.core.name);
             self.put_back(key, pre_image);
         }
@@ -270,7 +323,8 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
 
     pub(super) fn suppress(&mut self) {
         let records = self.log.take_window(self.core.epoch());
-        for UndoRecord { entry: (key, pre_image), site, class } in records {
+        for UndoRecord { entry, site, class } in records {
+            let (key, pre_image) = entry.into_parts();
             if let Some(slot) = self.entries.get_mut(&key) {
                 slot.stamp = Epoch::NEVER;
             }
@@ -312,7 +366,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             .iter()
             .map(|record| DirtyEntry {
                 field: self.core.name,
-                key: record.entry.0.key_repr(),
+                key: record.entry.key.key_repr(),
                 class: record.class,
                 site: record.site,
             })

@@ -322,6 +322,10 @@ impl<T: Clone + 'static> TrackedVec<T> {
 
     fn restore_everything(&mut self, cause: RestoreCause) {
         self.restore_length(cause);
+        if self.suspects.is_empty() {
+            // The common case, on every iteration: no map to take apart.
+            return;
+        }
         for (index, suspect) in mem::take(&mut self.suspects) {
             self.put_back_element(index, suspect, cause);
         }
