@@ -244,6 +244,7 @@ impl<E> UndoLog<E> {
 
     /// Moves the log to window `epoch`; the records of an older window become spent. Returns
     /// true when it did, so that the caller resets its own per-window side tables.
+    #[inline]
     fn enter(&mut self, epoch: Epoch) -> bool {
         let stale = self.epoch != epoch;
         if stale {

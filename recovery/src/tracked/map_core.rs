@@ -271,6 +271,9 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         }
     }
 
+    /// Restores `key` if it is a suspect. Inlined: every access calls it, and almost always there
+    /// is no suspect at all.
+    #[inline]
     fn restore_key(&mut self, key: &K, cause: RestoreCause) {
         if self.suspects.is_empty() {
             return;

@@ -314,7 +314,13 @@ impl<T: Clone + 'static> TrackedVec<T> {
         self.core.srs.count_restored(cause, entries as u64);
     }
 
+    /// Restores element `index` if it is a suspect. Inlined: every access calls it, and almost
+    /// always there is no suspect at all.
+    #[inline]
     fn restore_element(&mut self, index: usize, cause: RestoreCause) {
+        if self.suspects.is_empty() {
+            return;
+        }
         if let Some(suspect) = self.suspects.remove(&index) {
             self.put_back_element(index, suspect, cause);
         }
