@@ -101,9 +101,10 @@ pub struct Inode {
     pub blocks: Vec<BlockNo>,
 }
 
-// An inode's pre-image is cloned into a spent one on the first write of each request: field by
-// field, so that its block list is copied into the spent one's.
+// An inode's or fproc's pre-image is cloned into a spent one on the first write of each request:
+// field by field, so that its block list or descriptors are copied into the spent one's.
 recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, opens, size, blocks });
+recovery::clone_fields!(Fproc { ep, fds, cwd, uid, gid });
 
 impl Inode {
     /// A new inode with no links, no opens and no data.
@@ -203,14 +204,14 @@ impl Suspended {
 }
 
 /// One process's file-system view (MINIX's `struct fproc`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Fproc {
     /// Whose.
     pub ep: Endpoint,
-    /// Its descriptors: an open-file index or nothing. A fixed array, as MINIX's `fp_filp`: the
-    /// entry's pre-image, taken at its first write in each request, is then a copy, not an
-    /// allocation.
-    pub fds: [Option<FilpId>; OPEN_MAX],
+    /// Its descriptors: an open-file index or nothing; OPEN_MAX of them. A vector, not an array:
+    /// handlers take a copy of the caller's entry on every call, and a 300-byte entry costs more
+    /// to copy around than an allocation (a pre-image reuses a spent one's vector).
+    pub fds: Vec<Option<FilpId>>,
     /// Its working directory (a live directory: rmdir refuses a cwd).
     pub cwd: Ino,
     /// Effective user id, for permission checks.
@@ -222,7 +223,7 @@ pub struct Fproc {
 impl Fproc {
     /// A process with no descriptors, in `/`, as root.
     pub fn new(ep: Endpoint) -> Fproc {
-        Fproc { ep, fds: [None; OPEN_MAX], cwd: ROOT_INO, uid: ROOT_UID, gid: 0 }
+        Fproc { ep, fds: vec![None; OPEN_MAX], cwd: ROOT_INO, uid: ROOT_UID, gid: 0 }
     }
 
     /// The open file descriptor `fd` points at; EBADF for a closed or impossible descriptor.
