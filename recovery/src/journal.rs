@@ -81,9 +81,14 @@ impl Journal {
     /// Opens a new recovery window and returns its epoch. O(1): touches no entry and no log.
     ///
     /// Suspects left by an earlier [`crate::TrackedState::suppress`] stay suspect.
+    ///
+    /// Only the thread that owns the state (its server's task loop) opens windows, so a plain load
+    /// and store suffice: a locked read-modify-write would cost every request a full fence (about
+    /// 1% of a file-system call).
     pub fn checkpoint(&self) -> Epoch {
-        let previous = self.shared.epoch.fetch_add(1, Ordering::Relaxed);
+        let previous = self.shared.epoch.load(Ordering::Relaxed);
         assert!(previous < u64::MAX, "epoch counter exhausted");
+        self.shared.epoch.store(previous + 1, Ordering::Relaxed);
         Epoch(previous + 1)
     }
 
@@ -184,17 +189,51 @@ pub(crate) struct UndoRecord<E> {
     pub class: StateClass,
 }
 
+/// Spent records a log keeps for their storage (see [`UndoLog`]): more than the entries one request
+/// writes in one field on the syscall paths (at most 8), few enough that a window that wrote
+/// thousands of entries (the boot's file system) does not keep them all.
+const SPARE_RECORDS: usize = 16;
+
+/// A log entry made from a borrowed pre-image. `refill` rewrites a spent entry in place, so that
+/// the pre-image's buffers are copied into the spent entry's allocations (`Clone::clone_from`)
+/// instead of new ones.
+pub(crate) trait CloneEntry<Source> {
+    /// A new entry holding a clone of `source`.
+    fn new_from(source: Source) -> Self;
+    /// Makes this (spent) entry hold a clone of `source`, reusing its storage where it can.
+    fn refill(&mut self, source: Source);
+}
+
+/// A cell's entry is its value.
+impl<'a, T: Clone> CloneEntry<&'a T> for T {
+    fn new_from(source: &'a T) -> T {
+        source.clone()
+    }
+
+    fn refill(&mut self, source: &'a T) {
+        self.clone_from(source);
+    }
+}
+
 /// The undo records of one field for one window.
+///
+/// The records of an older window are not dropped when the next window begins: they stay behind
+/// the live ones as spent records (up to [`SPARE_RECORDS`]), and [`UndoLog::push_clone`] clones the
+/// next pre-images into them. Logging a 1 KiB block, a descriptor table or a pipe's buffer then
+/// costs a copy, not an allocation and a free, on every request.
 #[derive(Debug, Clone)]
 pub(crate) struct UndoLog<E> {
-    /// The window the records belong to; records of any other window are stale.
+    /// The window the live records belong to.
     epoch: Epoch,
+    /// The live records, oldest first, then the spent ones.
     records: Vec<UndoRecord<E>>,
+    /// How many records are live.
+    live: usize,
 }
 
 impl<E> UndoLog<E> {
     pub(crate) fn new() -> Self {
-        Self { epoch: Epoch::NEVER, records: Vec::new() }
+        Self { epoch: Epoch::NEVER, records: Vec::new(), live: 0 }
     }
 
     /// Whether the log holds (possibly zero) records of window `epoch`, i.e. side tables that
@@ -203,29 +242,70 @@ impl<E> UndoLog<E> {
         self.epoch == epoch
     }
 
-    /// Appends a record for window `epoch`. Returns true when this dropped the records of an older
-    /// window, so that the caller resets its own per-window side tables.
-    pub(crate) fn push(&mut self, epoch: Epoch, record: UndoRecord<E>) -> bool {
+    /// Moves the log to window `epoch`; the records of an older window become spent. Returns
+    /// true when it did, so that the caller resets its own per-window side tables.
+    #[inline]
+    fn enter(&mut self, epoch: Epoch) -> bool {
         let stale = self.epoch != epoch;
         if stale {
             assert!(self.epoch < epoch, "undo log from a future window");
-            self.records.clear();
+            self.records.truncate(SPARE_RECORDS);
+            self.live = 0;
             self.epoch = epoch;
         }
-        self.records.push(record);
+        stale
+    }
+
+    /// Appends a record for window `epoch`, taking ownership of its pre-image (a value the write
+    /// replaced). Returns true when this ended an older window (see [`Self::enter`]).
+    pub(crate) fn push(&mut self, epoch: Epoch, record: UndoRecord<E>) -> bool {
+        let stale = self.enter(epoch);
+        match self.records.get_mut(self.live) {
+            Some(spent) => *spent = record,
+            None => self.records.push(record),
+        }
+        self.live += 1;
+        stale
+    }
+
+    /// Appends a record for window `epoch` holding a clone of `source`, made in a spent record's
+    /// storage when there is one. Returns true when this ended an older window.
+    #[inline]
+    pub(crate) fn push_clone<S>(
+        &mut self,
+        epoch: Epoch,
+        source: S,
+        site: &'static Location<'static>,
+        class: StateClass,
+    ) -> bool
+    where
+        E: CloneEntry<S>,
+    {
+        let stale = self.enter(epoch);
+        match self.records.get_mut(self.live) {
+            Some(spent) => {
+                spent.entry.refill(source);
+                spent.site = site;
+                spent.class = class;
+            }
+            None => self.records.push(UndoRecord { entry: E::new_from(source), site, class }),
+        }
+        self.live += 1;
         stale
     }
 
     /// The records of window `epoch` (none when the log is of another window).
     pub(crate) fn window(&self, epoch: Epoch) -> &[UndoRecord<E>] {
-        if self.epoch == epoch { &self.records } else { &[] }
+        if self.epoch == epoch { &self.records[..self.live] } else { &[] }
     }
 
     /// Removes and returns the records of window `epoch`, oldest first; the log stays on `epoch`
-    /// and empty.
+    /// and empty (spent records are dropped: this is rollback's and suppression's path, not the
+    /// request's).
     pub(crate) fn take_window(&mut self, epoch: Epoch) -> Vec<UndoRecord<E>> {
-        let records = if self.epoch == epoch { std::mem::take(&mut self.records) } else { Vec::new() };
-        self.records.clear();
+        let mut records = std::mem::take(&mut self.records);
+        records.truncate(if self.epoch == epoch { self.live } else { 0 });
+        self.live = 0;
         self.epoch = epoch;
         records
     }
@@ -275,5 +355,27 @@ mod tests {
         assert_eq!(taken, vec![20]);
         assert!(log.window(Epoch(2)).is_empty());
         assert!(log.is_window(Epoch(2)));
+    }
+
+    #[test]
+    fn a_pre_image_is_cloned_into_a_spent_record_of_an_older_window() {
+        let site = Location::caller();
+        let mut log: UndoLog<Vec<u8>> = UndoLog::new();
+        log.push_clone(Epoch(1), &vec![1u8; 1024], site, StateClass::Global);
+        let buffer = log.window(Epoch(1))[0].entry.as_ptr();
+        assert!(log.push_clone(Epoch(2), &vec![2u8; 1024], site, StateClass::ProcessLocal));
+        let records = log.window(Epoch(2));
+        assert_eq!(records.len(), 1, "the spent record is not part of the new window");
+        assert_eq!((records[0].entry.as_slice(), records[0].class), (&[2u8; 1024][..], StateClass::ProcessLocal));
+        assert_eq!(records[0].entry.as_ptr(), buffer, "the spent record's buffer was reused");
+        // A window of many writes keeps only SPARE_RECORDS of them once it is over.
+        for i in 0..3 * SPARE_RECORDS {
+            log.push(Epoch(3), UndoRecord { entry: vec![i as u8], site, class: StateClass::Global });
+        }
+        assert_eq!(log.window(Epoch(3)).len(), 3 * SPARE_RECORDS);
+        log.push(Epoch(4), UndoRecord { entry: Vec::new(), site, class: StateClass::Global });
+        assert_eq!(log.records.len(), SPARE_RECORDS);
+        assert_eq!(log.take_window(Epoch(4)).len(), 1);
+        assert!(log.records.is_empty());
     }
 }

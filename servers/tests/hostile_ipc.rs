@@ -183,9 +183,11 @@ fn parts(s: &mut Snapshot) -> Vec<(&'static str, String)> {
     let vfs = s.vfs.as_mut().expect("vfs left its state");
     out.push(("vfs.inodes", format!("{:?}", vfs.inodes.iter().collect::<Vec<_>>())));
     out.push(("vfs.blocks", format!("{:?}", vfs.blocks.iter().collect::<Vec<_>>())));
+    out.push(("vfs.pipe_bufs", format!("{:?}", vfs.pipe_bufs.iter().collect::<Vec<_>>())));
     out.push(("vfs.free_blocks (as a set)", format!("{:?}", vfs.free_blocks.iter().collect::<BTreeSet<_>>())));
     out.push(("vfs.filps", format!("{:?}", vfs.filps.iter().collect::<Vec<_>>())));
     out.push(("vfs.fprocs", format!("{:?}", vfs.fprocs.iter().collect::<Vec<_>>())));
+    out.push(("vfs.suspended", format!("{:?}", vfs.suspended.iter().collect::<Vec<_>>())));
     out.push(("kernel.procs", format!("{:?}", s.procs)));
     out
 }

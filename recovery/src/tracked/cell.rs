@@ -81,7 +81,7 @@ impl<T: Clone + 'static> TrackedCell<T> {
             return self.scratch.insert(self.value.clone());
         }
         if self.stamp != epoch {
-            self.log.push(epoch, UndoRecord { entry: self.value.clone(), site, class });
+            self.log.push_clone(epoch, &self.value, site, class);
             self.stamp = epoch;
         }
         self.core.note_write(epoch, class);

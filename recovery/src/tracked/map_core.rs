@@ -10,23 +10,80 @@
 //!
 //! Overflow faults hit the next present key in order (the previous one past the last key).
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::panic::Location;
 
 use super::{FieldCore, Slot};
-use crate::journal::{UndoLog, UndoRecord};
+use crate::journal::{CloneEntry, UndoLog, UndoRecord};
 use crate::srs::{RestoreCause, Suspect};
 use crate::{DirtyEntry, Epoch, Journal, SrsCounters, StateClass, TrackKey, WriteAction, WriteOp};
+
+/// The pre-image of one key: its value at the checkpoint, or that it did not exist.
+///
+/// A "did not exist" record keeps the value storage of the spent record it was written over, for
+/// the next pre-image cloned into it: a table whose requests insert and remove entries in turn (a
+/// process made at fork, reaped at wait) then logs without allocating or freeing.
+#[derive(Debug, Clone)]
+struct KeyPreImage<K, V> {
+    key: K,
+    existed: bool,
+    /// The value at the checkpoint when `existed`; otherwise spent storage, or nothing.
+    value: Option<V>,
+}
+
+impl<K, V> KeyPreImage<K, V> {
+    /// The pre-image of a key that existed, owning the value a write took out of the map.
+    fn moved(key: K, value: V) -> Self {
+        Self { key, existed: true, value: Some(value) }
+    }
+
+    /// The key and its value at the checkpoint (`None`: it did not exist).
+    fn into_parts(self) -> (K, Option<V>) {
+        (self.key, self.value.filter(|_| self.existed))
+    }
+}
+
+/// A present key's pre-image is cloned into a spent record's storage (see [`UndoLog::push_clone`]).
+impl<'a, K, V: Clone> CloneEntry<(K, &'a V)> for KeyPreImage<K, V> {
+    fn new_from((key, value): (K, &'a V)) -> Self {
+        Self { key, existed: true, value: Some(value.clone()) }
+    }
+
+    fn refill(&mut self, (key, value): (K, &'a V)) {
+        self.key = key;
+        self.existed = true;
+        match &mut self.value {
+            Some(spent) => spent.clone_from(value),
+            none => *none = Some(value.clone()),
+        }
+    }
+}
+
+/// A key that did not exist at the checkpoint.
+struct Absent<K>(K);
+
+/// An absent key's record keeps the spent record's storage.
+impl<K, V> CloneEntry<Absent<K>> for KeyPreImage<K, V> {
+    fn new_from(Absent(key): Absent<K>) -> Self {
+        Self { key, existed: false, value: None }
+    }
+
+    fn refill(&mut self, Absent(key): Absent<K>) {
+        self.key = key;
+        self.existed = false;
+    }
+}
 
 pub(super) struct MapCore<K, V> {
     pub(super) core: FieldCore,
     entries: BTreeMap<K, Slot<V>>,
-    /// Keys absent now whose pre-image is already in the log's window.
-    vacated: BTreeSet<K>,
-    /// `(key, pre-image)`, `None` meaning the key did not exist.
-    log: UndoLog<(K, Option<V>)>,
+    /// Keys absent now whose pre-image is already in the log's window, sorted. A few per window:
+    /// a vector, emptied at every window without freeing (a set would free and allocate its nodes
+    /// on every request that removes an entry).
+    vacated: Vec<K>,
+    log: UndoLog<KeyPreImage<K, V>>,
     suspects: BTreeMap<K, Suspect<Option<V>>>,
     /// Receives the writes of a `get_mut` whose store the observer skipped.
     scratch: Option<V>,
@@ -37,7 +94,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         Self {
             core: FieldCore::new(journal, name, declared),
             entries: BTreeMap::new(),
-            vacated: BTreeSet::new(),
+            vacated: Vec::new(),
             log: UndoLog::new(),
             suspects: BTreeMap::new(),
             scratch: None,
@@ -103,7 +160,9 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             let pre_image = cleansed.unwrap_or_else(|| old.map(|slot| slot.value));
             self.log_pre_image(key.clone(), pre_image, site, class, epoch);
         }
-        self.vacated.remove(&key);
+        if let Ok(at) = self.vacated.binary_search(&key) {
+            self.vacated.remove(at);
+        }
         self.core.note_write(epoch, class);
     }
 
@@ -125,8 +184,9 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         let slot = self.entries.get_mut(&target).expect("target is present");
         if slot.stamp != epoch {
             slot.stamp = epoch;
-            let pre_image = Some(slot.value.clone());
-            self.log_pre_image(target.clone(), pre_image, site, class, epoch);
+            if self.log.push_clone(epoch, (target.clone(), &slot.value), site, class) {
+                self.vacated.clear();
+            }
         }
         self.core.note_write(epoch, class);
         let value = &mut self.entries.get_mut(&target).expect("target is present").value;
@@ -150,14 +210,13 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         // A redirected removal still hands the caller the value it asked for: the damage is silent.
         let asked_for = (target != *key).then(|| self.entries[key].value.clone());
         let slot = self.entries.remove(&target).expect("target is present");
-        let removed = if slot.stamp == epoch {
-            slot.value
-        } else {
-            let removed = slot.value.clone();
-            self.log_pre_image(target.clone(), Some(slot.value), site, class, epoch);
-            removed
-        };
-        self.vacated.insert(target);
+        if slot.stamp != epoch && self.log.push_clone(epoch, (target.clone(), &slot.value), site, class) {
+            self.vacated.clear();
+        }
+        let removed = slot.value;
+        if let Err(at) = self.vacated.binary_search(&target) {
+            self.vacated.insert(at, target);
+        }
         self.core.note_write(epoch, class);
         Some(asked_for.unwrap_or(removed))
     }
@@ -199,10 +258,12 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     fn is_logged(&self, key: &K, epoch: Epoch) -> bool {
         match self.entries.get(key) {
             Some(slot) => slot.stamp == epoch,
-            None => self.log.is_window(epoch) && self.vacated.contains(key),
+            None => self.log.is_window(epoch) && self.vacated.binary_search(key).is_ok(),
         }
     }
 
+    /// Logs the pre-image a store replaced: the value it took out of the map, or that the key did
+    /// not exist.
     fn log_pre_image(
         &mut self,
         key: K,
@@ -211,11 +272,21 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         class: StateClass,
         epoch: Epoch,
     ) {
-        if self.log.push(epoch, UndoRecord { entry: (key, pre_image), site, class }) {
+        let stale = match pre_image {
+            Some(value) => {
+                let entry = KeyPreImage::moved(key, value);
+                self.log.push(epoch, UndoRecord { entry, site, class })
+            }
+            None => self.log.push_clone(epoch, Absent(key), site, class),
+        };
+        if stale {
             self.vacated.clear();
         }
     }
 
+    /// Restores `key` if it is a suspect. Inlined: every access calls it, and almost always there
+    /// is no suspect at all.
+    #[inline]
     fn restore_key(&mut self, key: &K, cause: RestoreCause) {
         if self.suspects.is_empty() {
             return;
@@ -226,6 +297,10 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     }
 
     fn restore_everything(&mut self, cause: RestoreCause) {
+        if self.suspects.is_empty() {
+            // The common case, on every iteration: no map to take apart.
+            return;
+        }
         for (key, suspect) in std::mem::take(&mut self.suspects) {
             self.restore_suspect(key, suspect, cause);
         }
@@ -254,7 +329,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
     pub(super) fn rollback(&mut self) {
         let records = self.log.take_window(self.core.epoch());
         for record in records.into_iter().rev() {
-            let (key, pre_image) = record.entry;
+            let (key, pre_image) = record.entry.into_parts();
             assert!(!self.suspects.contains_key(&key), "`{}`: suspect logged in this window", self.core.name);
             self.put_back(key, pre_image);
         }
@@ -264,7 +339,8 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
 
     pub(super) fn suppress(&mut self) {
         let records = self.log.take_window(self.core.epoch());
-        for UndoRecord { entry: (key, pre_image), site, class } in records {
+        for UndoRecord { entry, site, class } in records {
+            let (key, pre_image) = entry.into_parts();
             if let Some(slot) = self.entries.get_mut(&key) {
                 slot.stamp = Epoch::NEVER;
             }
@@ -306,7 +382,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             .iter()
             .map(|record| DirtyEntry {
                 field: self.core.name,
-                key: record.entry.0.key_repr(),
+                key: record.entry.key.key_repr(),
                 class: record.class,
                 site: record.site,
             })

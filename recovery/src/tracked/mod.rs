@@ -9,7 +9,10 @@
 //!   (including "did not exist"); later writes to it in the same window log nothing.
 //! - Reads go through the container (they take `&mut self`) because a read of an SRS suspect
 //!   restores its pre-image first; see [`crate::srs`].
-//! - Values must be `Clone` for pre-images.
+//! - Values must be `Clone` for pre-images. A pre-image is cloned into a spent record of an older
+//!   window with `Clone::clone_from`, which a value holding buffers should implement to reuse
+//!   them ([`clone_fields!`](crate::clone_fields) does, for a struct); `derive(Clone)` drops them
+//!   and allocates new ones.
 
 mod cell;
 mod map;
@@ -99,4 +102,41 @@ impl FieldCore {
     fn forget_window_writes(&mut self) {
         self.worst_written = (Epoch::NEVER, None);
     }
+}
+
+/// Implements `Clone` for a struct field by field, with a `clone_from` that clones each field into
+/// the old one, so that the undo log, cloning a pre-image into a spent record's value, reuses its
+/// vectors instead of freeing them and allocating new ones (`derive(Clone)` does the latter).
+///
+/// Every field must be listed: the struct is destructured without `..`, so a field added later
+/// and forgotten here is a compile error, not a field silently left out of a pre-image.
+///
+/// ```
+/// struct Region {
+///     start: u64,
+///     frames: Vec<u32>,
+/// }
+/// recovery::clone_fields!(Region { start, frames });
+///
+/// let mut spent = Region { start: 0, frames: Vec::with_capacity(8) };
+/// let buffer = spent.frames.as_ptr();
+/// spent.clone_from(&Region { start: 4096, frames: vec![7, 8] });
+/// assert_eq!((spent.start, spent.frames.as_slice()), (4096, &[7, 8][..]));
+/// assert_eq!(spent.frames.as_ptr(), buffer, "the spent vector was reused");
+/// ```
+#[macro_export]
+macro_rules! clone_fields {
+    ($ty:ident { $($field:ident),+ $(,)? }) => {
+        impl ::std::clone::Clone for $ty {
+            fn clone(&self) -> Self {
+                let $ty { $($field),+ } = self;
+                $ty { $($field: ::std::clone::Clone::clone($field)),+ }
+            }
+
+            fn clone_from(&mut self, source: &Self) {
+                let $ty { $($field),+ } = source;
+                $( ::std::clone::Clone::clone_from(&mut self.$field, $field); )+
+            }
+        }
+    };
 }

@@ -22,7 +22,7 @@ use std::mem;
 use std::panic::Location;
 
 use super::{FieldCore, Slot};
-use crate::journal::{UndoLog, UndoRecord};
+use crate::journal::{CloneEntry, UndoLog, UndoRecord};
 use crate::srs::{RestoreCause, Suspect};
 use crate::{DirtyEntry, Epoch, Journal, KeyRepr, SrsCounters, StateClass, TrackedField, WriteAction, WriteOp};
 
@@ -33,6 +33,23 @@ enum VecEntry<T> {
     Element { index: usize, value: T },
     /// The length was this.
     Length(usize),
+}
+
+/// An element's pre-image is cloned into a spent record's storage (see [`UndoLog::push_clone`]).
+impl<'a, T: Clone> CloneEntry<(usize, &'a T)> for VecEntry<T> {
+    fn new_from((index, value): (usize, &'a T)) -> Self {
+        VecEntry::Element { index, value: value.clone() }
+    }
+
+    fn refill(&mut self, (index, value): (usize, &'a T)) {
+        match self {
+            VecEntry::Element { index: spent_index, value: spent } => {
+                *spent_index = index;
+                spent.clone_from(value);
+            }
+            VecEntry::Length(_) => *self = Self::new_from((index, value)),
+        }
+    }
 }
 
 /// A length dirtied by a suppressed request.
@@ -147,8 +164,7 @@ impl<T: Clone + 'static> TrackedVec<T> {
         self.restore_element(target, RestoreCause::Read);
         let slot = &mut self.slots[target];
         if slot.stamp != epoch {
-            let entry = VecEntry::Element { index: target, value: slot.value.clone() };
-            self.log.push(epoch, UndoRecord { entry, site, class });
+            self.log.push_clone(epoch, (target, &slot.value), site, class);
             slot.stamp = epoch;
         }
         self.core.note_write(epoch, class);
@@ -208,8 +224,7 @@ impl<T: Clone + 'static> TrackedVec<T> {
         self.log_length(epoch, site, class);
         let slot = self.slots.pop().expect("length checked above");
         if slot.stamp != epoch {
-            let entry = VecEntry::Element { index, value: slot.value.clone() };
-            self.log.push(epoch, UndoRecord { entry, site, class });
+            self.log.push_clone(epoch, (index, &slot.value), site, class);
         }
         self.core.note_write(epoch, class);
         Some(slot.value)
@@ -299,7 +314,13 @@ impl<T: Clone + 'static> TrackedVec<T> {
         self.core.srs.count_restored(cause, entries as u64);
     }
 
+    /// Restores element `index` if it is a suspect. Inlined: every access calls it, and almost
+    /// always there is no suspect at all.
+    #[inline]
     fn restore_element(&mut self, index: usize, cause: RestoreCause) {
+        if self.suspects.is_empty() {
+            return;
+        }
         if let Some(suspect) = self.suspects.remove(&index) {
             self.put_back_element(index, suspect, cause);
         }
@@ -307,6 +328,10 @@ impl<T: Clone + 'static> TrackedVec<T> {
 
     fn restore_everything(&mut self, cause: RestoreCause) {
         self.restore_length(cause);
+        if self.suspects.is_empty() {
+            // The common case, on every iteration: no map to take apart.
+            return;
+        }
         for (index, suspect) in mem::take(&mut self.suspects) {
             self.put_back_element(index, suspect, cause);
         }

@@ -7,9 +7,10 @@
 
 use super::Violation;
 use crate::vfs::fs::DIRENT_SIZE;
+use crate::proto::ProcKey;
 use crate::vfs::state::{
-    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, PIPE_BUF, ROOT_INO, VfsState,
-    blocks_for,
+    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, PIPE_BUF, ROOT_INO, Suspended,
+    VfsState, blocks_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -21,28 +22,39 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 /// each descriptor points at a live open file and each open file at a live inode; each inode's
 /// opens (and a pipe's readers and writers) match the open files on it; each inode's link count
 /// equals the directory entries naming it (`.` and `..` included) and no inode is both nameless
-/// and closed; no block is both free and used or used twice, and free plus used equals the disk;
-/// each cwd is a live directory; each suspended call waits on a pipe the process has open.
+/// and closed; each pipe buffers at most PIPE_BUF bytes, and nothing else buffers any; no block is
+/// both free and used or used twice, and free plus used equals the disk; each cwd is a live
+/// directory; each suspended call waits on a pipe the process has open.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let mut found = Vec::new();
     let inodes: BTreeMap<Ino, Inode> =
         vfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
     let filps: BTreeMap<FilpId, Filp> =
         vfs.filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.clone()?))).collect();
-    let fprocs: Vec<Fproc> = vfs.fprocs.iter().map(|(_, f)| f.clone()).collect();
-    if vfs.inodes.len() != NR_INODES || vfs.filps.len() != NR_FILPS || vfs.blocks.len() != NR_BLOCKS {
+    let fprocs: BTreeMap<ProcKey, Fproc> = vfs.fprocs.iter().map(|(k, f)| (*k, f.clone())).collect();
+    let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
+    if vfs.inodes.len() != NR_INODES
+        || vfs.pipe_bufs.len() != NR_INODES
+        || vfs.filps.len() != NR_FILPS
+        || vfs.blocks.len() != NR_BLOCKS
+    {
         found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
     }
-    check_descriptors(&fprocs, &filps, &mut found);
+    check_descriptors(fprocs.values(), &filps, &mut found);
     check_opens(&inodes, &filps, &mut found);
+    check_pipe_buffers(vfs, &inodes, &mut found);
     let sane = check_blocks(vfs, &inodes, &mut found);
     check_links(vfs, &inodes, &sane, &mut found);
-    check_processes(&fprocs, &inodes, &filps, &mut found);
+    check_processes(&fprocs, &suspended, &inodes, &filps, &mut found);
     found
 }
 
 /// Descriptors point at live open files; each open file's count is its descriptors.
-fn check_descriptors(fprocs: &[Fproc], filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+fn check_descriptors<'a>(
+    fprocs: impl Iterator<Item = &'a Fproc>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
     let mut refs: BTreeMap<FilpId, u32> = BTreeMap::new();
     for fp in fprocs {
         for (fd, id) in fp.fds.iter().enumerate() {
@@ -97,12 +109,28 @@ fn check_opens(inodes: &BTreeMap<Ino, Inode>, filps: &BTreeMap<FilpId, Filp>, fo
                     ),
                 ));
             }
-            if pipe.data.len() > PIPE_BUF || inode.size != pipe.data.len() as u64 {
-                found.push(violation(
-                    "vfs.pipe-buffer",
-                    format!("pipe {ino} buffers {} bytes with size {}", pipe.data.len(), inode.size),
-                ));
+        }
+    }
+}
+
+/// Each pipe buffers at most PIPE_BUF bytes and keeps no size of its own; no other inode number
+/// has bytes in a pipe buffer.
+fn check_pipe_buffers(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) {
+    for (ino, bytes) in vfs.pipe_bufs.iter().enumerate() {
+        let ino = ino as Ino;
+        match inodes.get(&ino) {
+            Some(inode) if inode.pipe().is_some() => {
+                if bytes.len() > PIPE_BUF || inode.size != 0 {
+                    found.push(violation(
+                        "vfs.pipe-buffer",
+                        format!("pipe {ino} buffers {} bytes with size {}", bytes.len(), inode.size),
+                    ));
+                }
             }
+            _ if !bytes.is_empty() => {
+                found.push(violation("vfs.pipe-buffer", format!("inode {ino}, not a pipe, buffers {} bytes", bytes.len())))
+            }
+            _ => {}
         }
     }
 }
@@ -213,26 +241,33 @@ fn check_links(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
     }
 }
 
-/// Working directories are live directories; suspended calls wait on a pipe the process holds.
+/// Working directories are live directories; every process has one suspension entry and no other
+/// slot has one; suspended calls wait on a pipe the process holds.
 fn check_processes(
-    fprocs: &[Fproc],
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
     inodes: &BTreeMap<Ino, Inode>,
     filps: &BTreeMap<FilpId, Filp>,
     found: &mut Vec<Violation>,
 ) {
-    for fp in fprocs {
+    for fp in fprocs.values() {
         if !inodes.get(&fp.cwd).is_some_and(Inode::is_dir) {
             found.push(violation("vfs.cwd-live", format!("{} works in inode {}, not a live directory", fp.ep, fp.cwd)));
         }
-        if let Some(call) = fp.suspended {
-            let id = call.filp();
-            let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
-            if !on_pipe || !fp.fds.contains(&Some(id)) {
-                found.push(violation(
-                    "vfs.suspended-call",
-                    format!("{} waits on open file {id}, not a pipe it holds", fp.ep),
-                ));
-            }
+    }
+    if !fprocs.keys().eq(suspended.keys()) {
+        let (procs, entries): (Vec<_>, Vec<_>) = (fprocs.keys().collect(), suspended.keys().collect());
+        found.push(violation(
+            "vfs.suspension-entries",
+            format!("processes in slots {procs:?} but suspension entries for {entries:?}"),
+        ));
+    }
+    for (key, call) in suspended {
+        let (Some(fp), Some(call)) = (fprocs.get(key), call) else { continue };
+        let id = call.filp();
+        let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
+        if !on_pipe || !fp.fds.contains(&Some(id)) {
+            found.push(violation("vfs.suspended-call", format!("{} waits on open file {id}, not a pipe it holds", fp.ep)));
         }
     }
 }

@@ -51,7 +51,7 @@ impl VfsState {
     /// Up to `len` bytes of regular file or directory `ino` from `offset` (fewer at the end).
     pub fn read_data(&mut self, ino: Ino, offset: u64, len: u64) -> Vec<u8> {
         let inode = self.live(ino);
-        assert!(inode.pipe().is_none(), "pipes keep their bytes in the inode");
+        assert!(inode.pipe().is_none(), "pipes keep their bytes in their buffers");
         let end = offset.saturating_add(len).min(inode.size);
         if offset >= end {
             return Vec::new();
@@ -86,9 +86,9 @@ impl VfsState {
             return Err(Errno::EFBIG);
         }
         let inode = self.live(ino);
-        assert!(inode.pipe().is_none(), "pipes keep their bytes in the inode");
-        let had = inode.blocks.len();
-        assert_eq!(had, blocks_for(inode.size), "inode {ino} holds one block per started BLOCK_SIZE bytes");
+        assert!(inode.pipe().is_none(), "pipes keep their bytes in their buffers");
+        let (had, size) = (inode.blocks.len(), inode.size);
+        assert_eq!(had, blocks_for(size), "inode {ino} holds one block per started BLOCK_SIZE bytes");
         let mut end = offset.saturating_add(data.len() as u64).min(MAX_FILE_SIZE);
         let mut grown = Vec::new();
         for _ in had..blocks_for(end) {
@@ -105,10 +105,14 @@ impl VfsState {
             }
             return Err(Errno::ENOSPC);
         }
-        let inode = self.live_mut(ino);
-        inode.blocks.extend_from_slice(&grown);
-        inode.size = inode.size.max(end);
-        let blocks = inode.blocks.clone();
+        // An overwrite inside the file leaves the inode as it is: it is written only when the file
+        // grows, so that such a write logs no inode pre-image.
+        if !grown.is_empty() || end > size {
+            let inode = self.live_mut(ino);
+            inode.blocks.extend_from_slice(&grown);
+            inode.size = inode.size.max(end);
+        }
+        let blocks = self.live(ino).blocks.clone();
         let mut pos = offset;
         while pos < end {
             let within = (pos % BLOCK_SIZE as u64) as usize;

@@ -68,6 +68,7 @@ impl Server for Vfs {
         let mut state = VfsState::empty();
         build_tree(&mut state);
         state.fprocs.insert_global(key_of(INIT), Fproc::new(INIT));
+        state.suspended.insert_global(key_of(INIT), None);
         state
     }
 
@@ -101,7 +102,7 @@ fn build_tree(state: &mut VfsState) {
 pub fn caller(ctx: &mut VfsCtx<'_>) -> Result<Fproc, Errno> {
     let (who, ep) = (ctx.requester(), ctx.who());
     let fp = ctx.state.fprocs.get_own(&who).filter(|f| f.ep == ep).cloned().ok_or(Errno::ESRCH)?;
-    if fp.suspended.is_some() {
+    if ctx.state.suspended.get_own(&who).is_some_and(Option::is_some) {
         return Err(Errno::EBUSY);
     }
     Ok(fp)
@@ -142,6 +143,7 @@ mod tests {
         assert_eq!(s.live(tmp).mode, TMP_MODE);
         assert_eq!(s.live(ROOT_INO).nlink, 5, "., .., and the .. of bin, tmp, etc");
         s.fprocs.insert_global(key_of(INIT), fp);
+        s.suspended.insert_global(key_of(INIT), None);
         assert_eq!(s.check_invariants(), Vec::<String>::new());
     }
 }

@@ -11,9 +11,10 @@
 //! removes its fproc (and so its suspended call) before closing its descriptors.
 //!
 //! Invariant: a suspended call names a live open file on a pipe that the process holds a
-//! descriptor for; a pipe's buffer never holds more than PIPE_BUF bytes.
+//! descriptor for; a pipe's buffer (`pipe_bufs`, beside its inode) never holds more than PIPE_BUF
+//! bytes. Moving bytes writes the buffer only: the inode changes when an end opens or closes.
 
-use super::state::{FilpId, Fproc, Ino, Inode, InodeKind, PIPE_BUF, Pipe, Suspended};
+use super::state::{FilpId, Ino, Inode, InodeKind, PIPE_BUF, Pipe, Suspended};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -57,9 +58,14 @@ enum Step {
     Blocked(u64),
 }
 
-/// Pipe `ino`, which a live open file is on.
-fn pipe_of<'s>(ctx: &'s mut VfsCtx<'_>, ino: Ino) -> &'s Pipe {
-    ctx.state.live(ino).pipe().expect("the open file is on a pipe")
+/// The ends of pipe `ino`, which a live open file is on.
+fn pipe_of(ctx: &mut VfsCtx<'_>, ino: Ino) -> Pipe {
+    *ctx.state.live(ino).pipe().expect("the open file is on a pipe")
+}
+
+/// The bytes pipe `ino` buffers.
+fn buffered<'s>(ctx: &'s mut VfsCtx<'_>, ino: Ino) -> &'s Vec<u8> {
+    ctx.state.pipe_bufs.get(ino as usize).expect("a live inode has a buffer")
 }
 
 /// Moves up to `len` buffered bytes of pipe `ino` into `who`'s buffer under `grant`.
@@ -68,18 +74,17 @@ fn read_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64
     if len == 0 {
         return Step::Done(Ok(0));
     }
-    if pipe.data.is_empty() {
+    let data = buffered(ctx, ino);
+    if data.is_empty() {
         return if pipe.writers == 0 { Step::Done(Ok(0)) } else { Step::Blocked(0) };
     }
-    let n = pipe.data.len().min(usize::try_from(len).unwrap_or(usize::MAX));
-    let chunk = pipe.data[..n].to_vec();
+    let n = data.len().min(usize::try_from(len).unwrap_or(usize::MAX));
+    let chunk = data[..n].to_vec();
     // Copy first: a bad buffer fails the read and leaves the bytes in the pipe.
     if let Err(e) = ctx.proc.safecopy_to(who, grant, 0, &chunk) {
         return Step::Done(Err(e.into()));
     }
-    let inode = ctx.state.live_mut(ino);
-    inode.pipe_mut().expect("still a pipe").data.drain(..n);
-    inode.size -= n as u64;
+    ctx.state.pipe_bufs.get_mut(ino as usize).expect("a live inode has a buffer").drain(..n);
     Step::Done(Ok(n as u64))
 }
 
@@ -93,7 +98,7 @@ fn write_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u6
     if done == len {
         return Step::Done(Ok(done));
     }
-    let room = PIPE_BUF - pipe.data.len();
+    let room = PIPE_BUF - buffered(ctx, ino).len();
     if room == 0 || (len <= PIPE_BUF as u64 && (room as u64) < len) {
         // Full, or a small write that must go in whole.
         return Step::Blocked(done);
@@ -104,10 +109,9 @@ fn write_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u6
         let e = Errno::from(e);
         return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
     }
-    let inode = ctx.state.live_mut(ino);
-    inode.pipe_mut().expect("still a pipe").data.extend_from_slice(&chunk);
-    inode.size += n as u64;
-    assert!(inode.size as usize <= PIPE_BUF, "a pipe buffers at most PIPE_BUF bytes");
+    let data = ctx.state.pipe_bufs.get_mut(ino as usize).expect("a live inode has a buffer");
+    data.extend_from_slice(&chunk);
+    assert!(data.len() <= PIPE_BUF, "a pipe buffers at most PIPE_BUF bytes");
     let done = done + n as u64;
     if done == len { Step::Done(Ok(done)) } else { Step::Blocked(done) }
 }
@@ -171,25 +175,26 @@ pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64)
 /// on: its second blocking call is refused rather than trusted.
 fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) -> bool {
     let who = ctx.requester();
-    let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
-    if fp.suspended.is_some() {
+    let slot = ctx.state.suspended.get_own_mut(&who).expect("the caller's entry was found by `caller`");
+    if slot.is_some() {
         return false;
     }
-    fp.suspended = Some(call);
+    *slot = Some(call);
     true
 }
 
 /// The processes suspended on pipe `ino`, in slot order.
 fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspended)> {
-    let waiting: Vec<(ProcKey, Fproc)> =
-        ctx.state.fprocs.iter().filter(|(_, f)| f.suspended.is_some()).map(|(k, f)| (*k, f.clone())).collect();
-    waiting
-        .into_iter()
-        .filter_map(|(key, f)| {
-            let call = f.suspended?;
-            (ctx.state.filp(call.filp())?.ino == ino).then_some((key, f.ep, call))
-        })
-        .collect()
+    let waiting: Vec<(ProcKey, Suspended)> =
+        ctx.state.suspended.iter().filter_map(|(key, call)| Some((*key, (*call)?))).collect();
+    let mut on_pipe = Vec::new();
+    for (key, call) in waiting {
+        if ctx.state.filp(call.filp()).is_some_and(|f| f.ino == ino) {
+            let ep = ctx.state.fprocs.get(key).expect("a suspended process has an entry").ep;
+            on_pipe.push((key, ep, call));
+        }
+    }
+    on_pipe
 }
 
 /// Finishes every call suspended on pipe `ino` that can finish now, answering each caller;
@@ -204,13 +209,13 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
             };
             match step {
                 Step::Done(result) => {
-                    ctx.state.fprocs.get_mut_global(key).expect("listed just now").suspended = None;
+                    *ctx.state.suspended.get_mut_global(key).expect("listed just now") = None;
                     moved = true;
                     ctx.reply(ep, answer(result));
                 }
                 Step::Blocked(done) if done != before => {
-                    let fp = ctx.state.fprocs.get_mut_global(key).expect("listed just now");
-                    if let Some(Suspended::PipeWrite { done: d, .. }) = fp.suspended.as_mut() {
+                    let call = ctx.state.suspended.get_mut_global(key).expect("listed just now");
+                    if let Some(Suspended::PipeWrite { done: d, .. }) = call {
                         *d = done;
                     }
                     moved = true;

@@ -34,11 +34,12 @@ pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
             for id in parent.fds.iter().flatten() {
                 ctx.state.dup_filp(*id);
             }
-            Fproc { ep: notice.child, suspended: None, ..parent }
+            Fproc { ep: notice.child, ..parent }
         }
         None => Fproc::new(notice.child),
     };
     ctx.state.fprocs.insert_global(key_of(notice.child), child);
+    ctx.state.suspended.insert_global(key_of(notice.child), None);
     answer(ctx, VFS_PM_FORK_REPLY, notice.child, 0);
     Handled::NoReply
 }
@@ -53,6 +54,7 @@ pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
     let ep = ctx.m.get::<VfsProcNotice>().proc;
     let on_behalf = Requester::new(key_of(ep));
     if ctx.state.fprocs.get_own(&on_behalf).is_some_and(|f| f.ep == ep) {
+        ctx.state.suspended.remove_own(&on_behalf);
         let fp = ctx.state.fprocs.remove_own(&on_behalf).expect("present just now");
         for id in fp.fds.iter().flatten() {
             super::close_filp(ctx, *id);

@@ -13,11 +13,12 @@ use kernel_sim::Message;
 
 /// The attributes of inode `ino`.
 pub fn stat_of(state: &mut VfsState, ino: Ino) -> StatReply {
-    let inode = state.live(ino);
-    let kind = match inode.kind {
-        InodeKind::Regular => kind::REGULAR,
-        InodeKind::Directory => kind::DIRECTORY,
-        InodeKind::Pipe(_) => kind::FIFO,
+    let inode = state.live(ino).clone();
+    let (kind, size) = match inode.kind {
+        InodeKind::Regular => (kind::REGULAR, inode.size),
+        InodeKind::Directory => (kind::DIRECTORY, inode.size),
+        // As MINIX: a pipe's size is the bytes it buffers.
+        InodeKind::Pipe(_) => (kind::FIFO, state.pipe_bufs.get(ino as usize).map_or(0, |bytes| bytes.len() as u64)),
     };
     StatReply {
         ino,
@@ -26,7 +27,7 @@ pub fn stat_of(state: &mut VfsState, ino: Ino) -> StatReply {
         nlink: inode.nlink,
         uid: inode.uid,
         gid: inode.gid,
-        size: inode.size,
+        size,
         blocks: inode.blocks.len() as u64,
     }
 }

@@ -1,10 +1,11 @@
 //! vfs's state: the in-memory file system (inode table, block pool with its free list; directory
-//! entries live in the directories' blocks), the global open-file table, and the per-process
-//! descriptor tables. This file holds the types and the allocators; `fs.rs` holds what moves bytes
-//! (file data, directory entries).
+//! entries live in the directories' blocks; pipes' bytes in their own buffers), the global
+//! open-file table, and the per-process descriptor tables. This file holds the types and the
+//! allocators; `fs.rs` holds what moves bytes (file data, directory entries), `pipe.rs` a pipe's.
 //!
-//! Classes: the inode table, the blocks, the free list and the open-file table are global (any
-//! process may reach them); `fprocs` is per process (descriptors, cwd, ids, a suspended call).
+//! Classes: the inode table, the blocks, the pipe buffers, the free list and the open-file table
+//! are global (any process may reach them); `fprocs` (descriptors, cwd, ids) and `suspended` (the
+//! call a process is blocked in) are per process.
 //!
 //! Invariants (checked as a whole by `checker::vfs`, asserted here where they are kept):
 //! - An open file's `count` equals the descriptors, in all processes, that point at it; a free
@@ -15,6 +16,8 @@
 //!   with neither links nor opens is freed at once.
 //! - A block is on the free list (holding no data) or in exactly one inode's block list; a file of
 //!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
+//! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); its inode has no blocks and size
+//!   0. Every other inode number's buffer is empty.
 
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -62,15 +65,15 @@ pub enum InodeKind {
     Regular,
     /// A directory: its blocks hold 64-byte entries (see `fs.rs`).
     Directory,
-    /// A pipe: no name, no blocks; the bytes written and not yet read wait here.
+    /// A pipe: no name, no blocks; the bytes written and not yet read wait in its buffer
+    /// (`VfsState::pipe_bufs`).
     Pipe(Pipe),
 }
 
-/// A pipe's buffer and ends.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+/// A pipe's ends. Its bytes are not here: moving bytes through a pipe writes its buffer only, so
+/// that each request logs the bytes, not the inode.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pipe {
-    /// Bytes written and not yet read, oldest first; at most PIPE_BUF.
-    pub data: Vec<u8>,
     /// Open files reading from it.
     pub readers: u32,
     /// Open files writing to it.
@@ -78,7 +81,7 @@ pub struct Pipe {
 }
 
 /// One inode (MINIX's `struct inode`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Inode {
     /// Regular file, directory or pipe.
     pub kind: InodeKind,
@@ -92,11 +95,16 @@ pub struct Inode {
     pub nlink: u32,
     /// Open files on it (MINIX's `i_count`).
     pub opens: u32,
-    /// Bytes (for a pipe: bytes buffered).
+    /// Bytes (0 for a pipe: its buffer holds its bytes).
     pub size: u64,
     /// Its blocks, in file order; `ceil(size / BLOCK_SIZE)` of them.
     pub blocks: Vec<BlockNo>,
 }
+
+// An inode's or fproc's pre-image is cloned into a spent one on the first write of each request:
+// field by field, so that its block list or descriptors are copied into the spent one's.
+recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, opens, size, blocks });
+recovery::clone_fields!(Fproc { ep, fds, cwd, uid, gid });
 
 impl Inode {
     /// A new inode with no links, no opens and no data.
@@ -196,11 +204,13 @@ impl Suspended {
 }
 
 /// One process's file-system view (MINIX's `struct fproc`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Fproc {
     /// Whose.
     pub ep: Endpoint,
-    /// Its descriptors: an open-file index or nothing; OPEN_MAX of them.
+    /// Its descriptors: an open-file index or nothing; OPEN_MAX of them. A vector, not an array:
+    /// handlers take a copy of the caller's entry on every call, and a 300-byte entry costs more
+    /// to copy around than an allocation (a pre-image reuses a spent one's vector).
     pub fds: Vec<Option<FilpId>>,
     /// Its working directory (a live directory: rmdir refuses a cwd).
     pub cwd: Ino,
@@ -208,14 +218,12 @@ pub struct Fproc {
     pub uid: u32,
     /// Effective group id.
     pub gid: u32,
-    /// The call it is blocked in, if any.
-    pub suspended: Option<Suspended>,
 }
 
 impl Fproc {
     /// A process with no descriptors, in `/`, as root.
     pub fn new(ep: Endpoint) -> Fproc {
-        Fproc { ep, fds: vec![None; OPEN_MAX], cwd: ROOT_INO, uid: ROOT_UID, gid: 0, suspended: None }
+        Fproc { ep, fds: vec![None; OPEN_MAX], cwd: ROOT_INO, uid: ROOT_UID, gid: 0 }
     }
 
     /// The open file descriptor `fd` points at; EBADF for a closed or impossible descriptor.
@@ -239,15 +247,27 @@ pub struct VfsState {
     /// The disk: every block's bytes. A block holds at most BLOCK_SIZE bytes; bytes past its
     /// length read as zeros (blocks are zero-filled lazily, and a free block holds none).
     pub blocks: TrackedVec<Vec<u8>>,
+    /// Each pipe's bytes, written and not yet read, oldest first (at most PIPE_BUF), indexed by
+    /// the pipe's inode number; empty for every other inode number. Beside the inode table, as a
+    /// file's bytes are in blocks: a pipe read or write logs the bytes it moves, not the inode.
+    pub pipe_bufs: TrackedVec<Vec<u8>>,
     /// The free blocks, a stack: allocation pops the last.
     pub free_blocks: TrackedVec<BlockNo>,
     /// The open-file table.
     pub filps: TrackedVec<Option<Filp>>,
     /// Per-process descriptor tables, keyed by slot.
     pub fprocs: ProcTable<ProcKey, Fproc>,
+    /// The call each process is blocked in, if any, keyed by slot: an entry for exactly the
+    /// processes `fprocs` has. MINIX keeps it in the fproc; here it is a table of its own because
+    /// a call is suspended and revived on every blocking pipe read or write while the descriptor
+    /// table seldom changes: each logs this small pre-image, not the descriptors.
+    pub suspended: ProcTable<ProcKey, Option<Suspended>>,
 }
 
-tracked_state!(VfsState { journal: journal, fields: [inodes, blocks, free_blocks, filps, fprocs] });
+tracked_state!(VfsState {
+    journal: journal,
+    fields: [inodes, blocks, pipe_bufs, free_blocks, filps, fprocs, suspended],
+});
 
 impl VfsState {
     /// An empty disk (not even a root directory), no open files, no processes.
@@ -258,9 +278,11 @@ impl VfsState {
         VfsState {
             inodes: TrackedVec::from_vec(&journal, "vfs.inodes", StateClass::Global, vec![None; NR_INODES]),
             blocks: TrackedVec::from_vec(&journal, "vfs.blocks", StateClass::Global, vec![Vec::new(); NR_BLOCKS]),
+            pipe_bufs: TrackedVec::from_vec(&journal, "vfs.pipe_bufs", StateClass::Global, vec![Vec::new(); NR_INODES]),
             free_blocks: TrackedVec::from_vec(&journal, "vfs.free_blocks", StateClass::Global, free),
             filps: TrackedVec::from_vec(&journal, "vfs.filps", StateClass::Global, vec![None; NR_FILPS]),
             fprocs: ProcTable::new(&journal, "vfs.fprocs"),
+            suspended: ProcTable::new(&journal, "vfs.suspended"),
             journal,
         }
     }
@@ -307,6 +329,7 @@ impl VfsState {
     pub fn alloc_inode(&mut self, inode: Inode) -> Result<Ino, Errno> {
         assert!(inode.nlink == 0 && inode.opens == 0 && inode.blocks.is_empty(), "a new inode is bare");
         let ino = (1..NR_INODES).find(|&i| self.inodes.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENOSPC)?;
+        assert!(self.pipe_bufs.get(ino).is_some_and(Vec::is_empty), "free inode {ino} buffers no pipe bytes");
         self.inodes.set(ino, Some(inode));
         Ok(ino as Ino)
     }
@@ -319,6 +342,11 @@ impl VfsState {
             return false;
         }
         assert!(ino != ROOT_INO, "the root directory is never freed");
+        let unread = self.pipe_bufs.get(ino as usize).is_some_and(|bytes| !bytes.is_empty());
+        if unread {
+            // A pipe whose last end closed with bytes in it: they go with it.
+            self.pipe_bufs.set(ino as usize, Vec::new());
+        }
         self.truncate(ino);
         self.inodes.set(ino as usize, None);
         true

@@ -32,7 +32,7 @@ pub enum RegionKind {
 }
 
 /// A contiguous range of pages backed by frames.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct Region {
     /// What it is for.
     pub kind: RegionKind,
@@ -43,6 +43,12 @@ pub struct Region {
     /// Whether the process may write it.
     pub writable: bool,
 }
+
+// A space's pre-image is cloned into a spent one on the first write of each request (and on
+// exit's removal): field by field, so that its regions' frame lists are copied into the spent
+// one's.
+recovery::clone_fields!(Region { kind, start, frames, writable });
+recovery::clone_fields!(AddressSpace { ep, regions, brk, phase });
 
 impl Region {
     /// Pages in it.
@@ -80,7 +86,7 @@ pub enum SpacePhase {
 }
 
 /// One process's memory (MINIX's `struct vmproc`).
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Debug, PartialEq, Eq)]
 pub struct AddressSpace {
     /// Whose.
     pub ep: Endpoint,
