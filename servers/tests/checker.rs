@@ -109,6 +109,38 @@ fn per_process_state_left_after_everyone_exited_is_found() {
     assert!(found.contains(&"cleanup.vfs") && found.contains(&"vfs.process-entry"), "{found:?}");
 }
 
+/// A pipe's bytes and a process's suspended call live in tracked fields of their own, beside the
+/// inode and the fproc: bytes buffered for an inode that is no pipe, a pipe overfull, a process
+/// without its suspension entry or a suspended call on a descriptor it does not hold are named.
+#[test]
+fn damaged_pipe_buffers_and_suspension_entries_are_found() {
+    use servers::vfs::state::{PIPE_BUF, ROOT_INO, Suspended};
+    let mut s = stopped_with_a_live_child();
+    let vfs = s.vfs.as_mut().unwrap();
+    let waiting: Vec<(u32, Suspended)> = vfs.suspended.iter().filter_map(|(k, call)| Some((*k, (*call)?))).collect();
+    assert_eq!(waiting.len(), 1, "the grandchild waits in its pipe read");
+    let (reader, call) = waiting[0];
+    let pipe = vfs.filp(call.filp()).unwrap().ino;
+
+    vfs.pipe_bufs.set(ROOT_INO as usize, b"stray".to_vec());
+    assert_eq!(invariants(&mut s), ["vfs.pipe-buffer"]);
+
+    let mut s = stopped_with_a_live_child();
+    s.vfs.as_mut().unwrap().pipe_bufs.set(pipe as usize, vec![0; PIPE_BUF + 1]);
+    assert_eq!(invariants(&mut s), ["vfs.pipe-buffer"]);
+
+    let mut s = stopped_with_a_live_child();
+    s.vfs.as_mut().unwrap().suspended.remove_global(reader);
+    assert_eq!(invariants(&mut s), ["vfs.suspension-entries"]);
+
+    let mut s = stopped_with_a_live_child();
+    let vfs = s.vfs.as_mut().unwrap();
+    let fds = &mut vfs.fprocs.get_mut_global(reader).unwrap().fds;
+    let held = fds.iter().position(|fd| *fd == Some(call.filp())).unwrap();
+    fds[held] = None;
+    assert!(invariants(&mut s).contains(&"vfs.suspended-call"));
+}
+
 #[test]
 fn a_dead_server_is_reported() {
     let mut s = stopped_with_a_live_child();

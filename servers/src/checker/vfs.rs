@@ -6,8 +6,8 @@
 //! checked before it is followed, and a directory is parsed only when its blocks are sane.
 
 use super::Violation;
-use crate::vfs::fs::DIRENT_SIZE;
 use crate::proto::ProcKey;
+use crate::vfs::fs::DIRENT_SIZE;
 use crate::vfs::state::{
     BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, PIPE_BUF, ROOT_INO, Suspended,
     VfsState, blocks_for,
@@ -99,16 +99,16 @@ fn check_opens(inodes: &BTreeMap<Ino, Inode>, filps: &BTreeMap<FilpId, Filp>, fo
                 format!("inode {ino} counts {} opens but {n} open files are on it", inode.opens),
             ));
         }
-        if let InodeKind::Pipe(pipe) = &inode.kind {
-            if (pipe.readers, pipe.writers) != (readers, writers) {
-                found.push(violation(
-                    "vfs.pipe-ends",
-                    format!(
-                        "pipe {ino} counts {} readers and {} writers but has {readers} and {writers}",
-                        pipe.readers, pipe.writers
-                    ),
-                ));
-            }
+        if let InodeKind::Pipe(pipe) = &inode.kind
+            && (pipe.readers, pipe.writers) != (readers, writers)
+        {
+            found.push(violation(
+                "vfs.pipe-ends",
+                format!(
+                    "pipe {ino} counts {} readers and {} writers but has {readers} and {writers}",
+                    pipe.readers, pipe.writers
+                ),
+            ));
         }
     }
 }
@@ -118,20 +118,12 @@ fn check_opens(inodes: &BTreeMap<Ino, Inode>, filps: &BTreeMap<FilpId, Filp>, fo
 fn check_pipe_buffers(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) {
     for (ino, bytes) in vfs.pipe_bufs.iter().enumerate() {
         let ino = ino as Ino;
-        match inodes.get(&ino) {
-            Some(inode) if inode.pipe().is_some() => {
-                if bytes.len() > PIPE_BUF || inode.size != 0 {
-                    found.push(violation(
-                        "vfs.pipe-buffer",
-                        format!("pipe {ino} buffers {} bytes with size {}", bytes.len(), inode.size),
-                    ));
-                }
-            }
-            _ if !bytes.is_empty() => {
-                found.push(violation("vfs.pipe-buffer", format!("inode {ino}, not a pipe, buffers {} bytes", bytes.len())))
-            }
-            _ => {}
-        }
+        let detail = match inodes.get(&ino) {
+            Some(inode) if inode.pipe().is_some() => (bytes.len() > PIPE_BUF || inode.size != 0)
+                .then(|| format!("pipe {ino} buffers {} bytes with size {}", bytes.len(), inode.size)),
+            _ => (!bytes.is_empty()).then(|| format!("inode {ino}, not a pipe, buffers {} bytes", bytes.len())),
+        };
+        found.extend(detail.map(|detail| violation("vfs.pipe-buffer", detail)));
     }
 }
 
@@ -267,7 +259,10 @@ fn check_processes(
         let id = call.filp();
         let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
         if !on_pipe || !fp.fds.contains(&Some(id)) {
-            found.push(violation("vfs.suspended-call", format!("{} waits on open file {id}, not a pipe it holds", fp.ep)));
+            found.push(violation(
+                "vfs.suspended-call",
+                format!("{} waits on open file {id}, not a pipe it holds", fp.ep),
+            ));
         }
     }
 }
