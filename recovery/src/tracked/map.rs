@@ -197,14 +197,20 @@ mod tests {
         assert!(events.iter().all(|event| event.first_in_window && event.field == "inodes"));
     }
 
-    #[test]
-    fn a_range_reads_and_restores_only_its_own_keys() {
-        let journal = Journal::new();
-        let mut map = inodes(&journal);
+    /// A map whose last request (insert 4, remove 9) was suppressed, in the next window.
+    fn after_a_suppressed_insert_and_remove(journal: &Journal) -> TrackedMap<u32, &'static str> {
+        let mut map = inodes(journal);
         map.insert(4, "garbage");
         map.remove(&9);
         map.suppress();
         journal.checkpoint();
+        map
+    }
+
+    #[test]
+    fn a_range_reads_and_restores_only_its_own_keys() {
+        let journal = Journal::new();
+        let mut map = after_a_suppressed_insert_and_remove(&journal);
         let low: Vec<(u32, &str)> = map.range(..5).map(|(key, value)| (*key, *value)).collect();
         assert_eq!(low, vec![(1, "root")], "the suppressed insert of 4 is gone from the range");
         assert_eq!(map.srs_counters().restored_on_read, 1);
@@ -217,11 +223,7 @@ mod tests {
     #[test]
     fn suppressed_insert_of_a_new_key_disappears_when_read() {
         let journal = Journal::new();
-        let mut map = inodes(&journal);
-        map.insert(4, "garbage");
-        map.remove(&9);
-        map.suppress();
-        journal.checkpoint();
+        let mut map = after_a_suppressed_insert_and_remove(&journal);
         assert_eq!(map.get(&4), None);
         assert_eq!(map.get(&9), Some(&"tmp"));
         assert_eq!(map.srs_counters().restored_on_read, 2);
