@@ -184,7 +184,7 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
         reap_if_waited(ctx, child_key);
     }
     if dead.parent == 0 {
-        ctx.state.procs.remove_global(key);
+        ctx.state.procs.discard_global(key);
         return;
     }
     ctx.state.procs.get_mut_global(key).expect("present").phase = Phase::Zombie { status };
@@ -200,7 +200,7 @@ fn reap_if_waited(ctx: &mut PmCtx<'_>, key: ProcKey) {
     if let Phase::Waiting { pid } = parent.phase
         && (pid == -1 || pid == child.pid)
     {
-        ctx.state.procs.remove_global(key);
+        ctx.state.procs.discard_global(key);
         ctx.state.procs.get_mut_global(parent_key).expect("present").phase = Phase::Running;
         ctx.reply(parent.ep, Message::with(0, &WaitReply { pid: child.pid, status }));
     }
@@ -226,7 +226,7 @@ pub fn do_wait4(ctx: &mut PmCtx<'_>) -> Handled {
     }
     if let Some((key, zombie)) = children.iter().find(|(_, c)| matches!(c.phase, Phase::Zombie { .. })) {
         let Phase::Zombie { status } = zombie.phase else { unreachable!() };
-        ctx.state.procs.remove_global(*key);
+        ctx.state.procs.discard_global(*key);
         return Handled::Reply(Ok(Message::with(0, &WaitReply { pid: zombie.pid, status })));
     }
     if options & WNOHANG != 0 {
