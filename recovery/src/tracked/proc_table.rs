@@ -94,6 +94,13 @@ impl<K: Ord + Copy + TrackKey, V: Clone + 'static> ProcTable<K, V> {
         self.inner.remove(&requester.key, StateClass::ProcessLocal, Location::caller())
     }
 
+    /// Removes the requester's entry without handing it back (see [`Self::discard_global`]):
+    /// process-local. Returns whether there was one.
+    #[track_caller]
+    pub fn discard_own(&mut self, requester: &Requester<K>) -> bool {
+        self.inner.discard(&requester.key, StateClass::ProcessLocal, Location::caller())
+    }
+
     /// Stores the entry of any process (a child at fork, a parent at exit): global.
     #[track_caller]
     pub fn insert_global(&mut self, key: K, value: V) {
@@ -110,6 +117,14 @@ impl<K: Ord + Copy + TrackKey, V: Clone + 'static> ProcTable<K, V> {
     #[track_caller]
     pub fn remove_global(&mut self, key: K) -> Option<V> {
         self.inner.remove(&key, StateClass::Global, Location::caller())
+    }
+
+    /// Removes the entry of any process without handing it back: global. Returns whether there
+    /// was one. The undo log takes the value itself as its pre-image, where `remove_*` must log a
+    /// copy of what it returns: for a caller that drops the entry anyway, a copy saved.
+    #[track_caller]
+    pub fn discard_global(&mut self, key: K) -> bool {
+        self.inner.discard(&key, StateClass::Global, Location::caller())
     }
 }
 

@@ -77,8 +77,10 @@ pub enum Op {
     ProcsInsertOwn(u32),
     ProcsAddOwn(u32),
     ProcsRemoveOwn,
+    ProcsDiscardOwn,
     ProcsInsertGlobal(u8, u32),
     ProcsRemoveGlobal(u8),
+    ProcsDiscardGlobal(u8),
 }
 
 pub fn op() -> impl Strategy<Value = Op> {
@@ -103,8 +105,10 @@ pub fn op() -> impl Strategy<Value = Op> {
         value.clone().prop_map(Op::ProcsInsertOwn),
         value.clone().prop_map(Op::ProcsAddOwn),
         Just(Op::ProcsRemoveOwn),
+        Just(Op::ProcsDiscardOwn),
         (key.clone(), value).prop_map(|(k, v)| Op::ProcsInsertGlobal(k, v)),
-        key.prop_map(Op::ProcsRemoveGlobal),
+        key.clone().prop_map(Op::ProcsRemoveGlobal),
+        key.prop_map(Op::ProcsDiscardGlobal),
     ]
 }
 
@@ -165,11 +169,13 @@ pub fn apply_model(model: &mut Model, op: &Op, requester: u8) -> Option<u32> {
             None
         }
         Op::ProcsRemoveOwn => model.procs.remove(&requester),
+        Op::ProcsDiscardOwn => model.procs.remove(&requester).map(|_| 1),
         Op::ProcsInsertGlobal(k, v) => {
             model.procs.insert(k, v);
             None
         }
         Op::ProcsRemoveGlobal(k) => model.procs.remove(&k),
+        Op::ProcsDiscardGlobal(k) => model.procs.remove(&k).map(|_| 1),
     }
 }
 
@@ -232,11 +238,13 @@ pub fn apply_state(state: &mut TestState, op: &Op, requester: u8, table_len: usi
             None
         }
         Op::ProcsRemoveOwn => state.procs.remove_own(&own),
+        Op::ProcsDiscardOwn => state.procs.discard_own(&own).then_some(1),
         Op::ProcsInsertGlobal(k, v) => {
             state.procs.insert_global(k, v);
             None
         }
         Op::ProcsRemoveGlobal(k) => state.procs.remove_global(k),
+        Op::ProcsDiscardGlobal(k) => state.procs.discard_global(k).then_some(1),
     }
 }
 

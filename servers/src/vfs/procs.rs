@@ -54,7 +54,7 @@ pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
     let ep = ctx.m.get::<VfsProcNotice>().proc;
     let on_behalf = Requester::new(key_of(ep));
     if ctx.state.fprocs.get_own(&on_behalf).is_some_and(|f| f.ep == ep) {
-        ctx.state.suspended.remove_own(&on_behalf);
+        ctx.state.suspended.discard_own(&on_behalf);
         let fp = ctx.state.fprocs.remove_own(&on_behalf).expect("present just now");
         for id in fp.fds.iter().flatten() {
             super::close_filp(ctx, *id);

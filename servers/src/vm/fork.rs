@@ -89,7 +89,7 @@ fn exit(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     }
     if let Ok((owner, space)) = space_of(ctx, ep) {
         free_space(ctx, &space);
-        ctx.state.spaces.remove_own(&owner);
+        ctx.state.spaces.discard_own(&owner);
     }
     ctx.kernel(KernelCall::Clear, |k| k.sys_clear(ep))?;
     Ok(0)
