@@ -10,6 +10,9 @@
 //! a process blocked while holding a lock would block the `sim` engine's one thread.
 
 use kernel_sim::{Config, EngineKind, RunEnd};
+mod common;
+
+use common::Log;
 use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot};
 use servers::errno::Errno;
@@ -34,20 +37,6 @@ const FRAMES_PER_PROCESS: usize = 24;
 
 /// Frames for a machine whose process table fills up ([`NR_PROCS`] processes).
 const FULL_TABLE_FRAMES: usize = FRAMES_PER_PROCESS * NR_PROCS;
-
-/// What the simulated processes saw, in order.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    fn say(&self, line: impl Into<String>) {
-        self.0.lock().unwrap().push(line.into());
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 /// Boots a machine of `frames` frames whose init runs `body`; after the run, asserts that it
 /// finished, no server died, the checker is clean and nothing outlived the processes; returns the

@@ -11,6 +11,9 @@
 use kernel_sim::memory::Access;
 use kernel_sim::msgtype::VFS_BASE;
 use kernel_sim::{Config, EngineKind, Message, RunEnd};
+mod common;
+
+use common::Log;
 use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot, Violation};
 use servers::errno::Errno;
@@ -24,27 +27,12 @@ use servers::proto::vm::layout::SCRATCH;
 use servers::proto::{PATH_MAX, PM, VFS};
 use servers::vfs::state::{Filp, MAX_FILE_SIZE, PIPE_BUF, ROOT_INO};
 use servers::vfs::{MOTD, path::resolve, state::Fproc};
-use std::sync::{Arc, Mutex};
 
 const ENGINES: [EngineKind; 2] = [EngineKind::Sim, EngineKind::Threads];
 
 /// Yields that let every other ready process run until it blocks (under sim) before the caller
 /// goes on.
 const SETTLE_YIELDS: usize = 50;
-
-/// What the simulated processes saw, in order.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    fn say(&self, line: impl Into<String>) {
-        self.0.lock().unwrap().push(line.into());
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn config(engine: EngineKind) -> MachineConfig {
     MachineConfig {

@@ -9,6 +9,9 @@
 use kernel_sim::memory::Mapping;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Config, EngineKind, KernelError, Manifest, Message, Proc, ProcInfo, RunEnd};
+mod common;
+
+use common::Log;
 use servers::boot::{DEFAULT_MANIFEST, Machine, MachineConfig, boot};
 use servers::checker::{self, Snapshot, Violation};
 use servers::errno::Errno;
@@ -28,20 +31,6 @@ const SMALL_FRAMES: usize = 64;
 
 /// Where init's heap starts (its text is `DEFAULT_TEXT_PAGES` long).
 const HEAP_START: u64 = TEXT_START + DEFAULT_TEXT_PAGES * PAGE;
-
-/// What the simulated processes saw, in order.
-#[derive(Clone, Default)]
-struct Log(Arc<Mutex<Vec<String>>>);
-
-impl Log {
-    fn say(&self, line: impl Into<String>) {
-        self.0.lock().unwrap().push(line.into());
-    }
-
-    fn lines(&self) -> Vec<String> {
-        self.0.lock().unwrap().clone()
-    }
-}
 
 fn config(engine: EngineKind, frames: usize) -> MachineConfig {
     MachineConfig {
