@@ -29,6 +29,20 @@ pub enum KernelError {
 }
 
 impl KernelError {
+    /// Every error, in declaration order (a test checks the list is whole).
+    pub const ALL: [KernelError; 10] = [
+        KernelError::DeadEndpoint,
+        KernelError::BadEndpoint,
+        KernelError::Denied,
+        KernelError::NotReady,
+        KernelError::Deadlock,
+        KernelError::NoSlot,
+        KernelError::BadGrant,
+        KernelError::Fault,
+        KernelError::NoSuchProgram,
+        KernelError::Invalid,
+    ];
+
     /// The MINIX errno value (negative, as MINIX returns them).
     pub const fn errno(self) -> i32 {
         match self {
@@ -69,3 +83,28 @@ impl fmt::Display for KernelError {
 }
 
 impl std::error::Error for KernelError {}
+
+#[cfg(test)]
+mod tests {
+    use super::KernelError;
+
+    #[test]
+    fn all_lists_every_error_once_in_order() {
+        for (i, &e) in KernelError::ALL.iter().enumerate() {
+            // Exhaustive: a new error does not compile here until it is given its place in ALL.
+            let place = match e {
+                KernelError::DeadEndpoint => 0,
+                KernelError::BadEndpoint => 1,
+                KernelError::Denied => 2,
+                KernelError::NotReady => 3,
+                KernelError::Deadlock => 4,
+                KernelError::NoSlot => 5,
+                KernelError::BadGrant => 6,
+                KernelError::Fault => 7,
+                KernelError::NoSuchProgram => 8,
+                KernelError::Invalid => 9,
+            };
+            assert_eq!(place, i, "{e} is out of place in KernelError::ALL");
+        }
+    }
+}

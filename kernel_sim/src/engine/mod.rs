@@ -6,6 +6,7 @@
 
 pub(crate) mod sim;
 pub(crate) mod threads;
+pub(crate) mod wake;
 
 use crate::clock::Micros;
 use crate::core::{CoreConfig, KernelCore, ProcInfo, Program};

@@ -1,61 +1,53 @@
 //! The real-concurrency engine: one OS thread per simulated process, wall-clock time.
 //!
-//! The kernel's tables sit behind one `parking_lot` mutex; each process blocks on its own
-//! crossbeam channel, which carries its wake-up together with the result the kernel left for it
+//! The kernel's tables sit behind one `parking_lot` mutex; each process blocks on its own wake cell
+//! ([`super::wake`]), which carries its wake-up together with the result the kernel left for it
 //! (the kernel wakes a blocked process exactly once), so a woken process need not take the lock
-//! again. Wake-ups are delivered after the lock is released: a woken thread never wakes up only to
-//! wait for the mutex its waker still holds. A timer thread rings alarms. Nothing here is deterministic: this engine is for
-//! throughput and for showing isolation under true parallelism.
+//! again. A wake-up is posted under the lock (a few stores: the woken thread, polling, is on its
+//! way at once); a thread that had gone to sleep is unparked after the lock is released, so no
+//! futex call is ever made under it. A timer thread rings alarms. Nothing here is deterministic:
+//! this engine is for throughput and for showing isolation under true parallelism.
 
+use super::wake::{Waited, Wake, WakeCell};
 use super::{Config, RunEnd, RunReport};
-use crate::core::{Body, KernelCore, Unwind};
+use crate::core::{Body, KernelCore};
 use crate::endpoint::Slot;
-use crate::error::KernelError;
-use crate::message::Message;
 use crate::proc::{Link, Proc, install_panic_hook, live, set_in_process};
-use crossbeam_channel::{Receiver, Sender, bounded};
 use parking_lot::{Condvar, Mutex, MutexGuard};
 use std::cell::Cell;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread::JoinHandle;
+use std::thread::{JoinHandle, Thread};
 use std::time::{Duration, Instant};
 
 /// How often the supervisor and the timer look again when nothing told them to.
 const POLL: Duration = Duration::from_millis(20);
 
-/// Bounds of the polls of its channel, a pause apart, a blocked process makes before it sleeps
-/// in `recv` (see [`ThreadLink::park`]): at most a few microseconds.
+/// Bounds of the polls of its wake cell, a pause apart, a blocked process makes before it sleeps
+/// (see [`ThreadLink::park`]). A pause takes about 25 ns here: the ceiling is about 6 us.
 const MIN_POLLS: u32 = 4;
 const MAX_POLLS: u32 = 256;
 
-/// What a blocked process is woken with: its call's result, or the order to unwind.
-pub(crate) type Wake = Result<Result<Message, KernelError>, Unwind>;
+/// A sleep shorter than this (a futex wake-up included) would have been caught by polling longer:
+/// the thread polls longer next time.
+const WORTH_POLLING: Duration = Duration::from_micros(50);
 
-/// Wake-ups gathered under the lock and delivered after it is released; almost always one.
+/// Threads woken while they slept: unparked once the lock is released, so that no futex call is
+/// made under it.
 #[derive(Default)]
-struct Wakes {
-    first: Option<(Sender<Wake>, Wake)>,
-    rest: Vec<(Sender<Wake>, Wake)>,
-}
+struct Sleepers(Vec<Thread>);
 
-impl Wakes {
-    fn push(&mut self, w: (Sender<Wake>, Wake)) {
-        if self.first.is_none() { self.first = Some(w) } else { self.rest.push(w) }
-    }
-
-    fn deliver(self) {
-        let Some((waker, wake)) = self.first else { return };
-        waker.try_send(wake).expect("one wake-up per block");
-        for (waker, wake) in self.rest {
-            waker.try_send(wake).expect("one wake-up per block");
+impl Sleepers {
+    fn unpark(self) {
+        for thread in self.0 {
+            thread.unpark();
         }
     }
 }
 
 pub(crate) struct ThreadState {
     pub core: KernelCore,
-    wakers: Vec<Option<Sender<Wake>>>,
+    wakers: Vec<Option<Arc<WakeCell>>>,
     threads: Vec<JoinHandle<()>>,
     stopping: bool,
     woken: Vec<Slot>,
@@ -81,12 +73,12 @@ impl ThreadShared {
         self.boot.elapsed().as_micros() as u64
     }
 
-    /// After any kernel operation: gather whom the kernel woke, start what it created. The caller
-    /// delivers the wake-ups once it has released the lock.
+    /// After any kernel operation: hand whom the kernel woke their wake-ups, start what it
+    /// created. The caller unparks the sleepers among the woken once it has released the lock.
     #[must_use]
-    fn settle(self: &Arc<Self>, st: &mut MutexGuard<'_, ThreadState>) -> Wakes {
+    fn settle(self: &Arc<Self>, st: &mut MutexGuard<'_, ThreadState>) -> Sleepers {
         let st = &mut **st;
-        let mut wakes = Wakes::default();
+        let mut sleepers = Sleepers::default();
         st.core.take_woken(&mut st.woken);
         for slot in st.woken.drain(..) {
             let wake = match st.core.unwind_reason(slot) {
@@ -96,8 +88,8 @@ impl ThreadShared {
                 }
                 None => Ok(st.core.finish(slot)),
             };
-            let waker = st.wakers[slot].as_ref().expect("a woken process has a thread");
-            wakes.push((waker.clone(), wake));
+            let cell = st.wakers[slot].as_ref().expect("a woken process has a thread");
+            sleepers.0.extend(cell.post(wake));
         }
         if st.core.has_starts() {
             for (slot, body) in st.core.take_starts() {
@@ -105,38 +97,44 @@ impl ThreadShared {
                 st.threads.push(handle);
             }
         }
-        self.idle_cores.store(st.core.runnable < self.cores, Ordering::Relaxed);
+        // Written only when it changes: a store, even of the same value, would take the line from
+        // every process that reads it as it blocks.
+        let idle_cores = st.core.runnable < self.cores;
+        if self.idle_cores.load(Ordering::Relaxed) != idle_cores {
+            self.idle_cores.store(idle_cores, Ordering::Relaxed);
+        }
         if st.core.runnable == 0 || st.core.shutdown.is_some() {
             self.idle.notify_all();
         }
-        wakes
+        sleepers
     }
 
-    /// Runs `f` on the kernel, settles, releases the lock, then delivers the wake-ups.
+    /// Runs `f` on the kernel, settles, releases the lock, then unparks the sleepers it woke.
     fn locked<R>(self: &Arc<Self>, f: impl FnOnce(&mut KernelCore) -> R) -> R {
         let mut st = self.state.lock();
         let r = f(&mut st.core);
-        let wakes = self.settle(&mut st);
+        let sleepers = self.settle(&mut st);
         drop(st);
-        wakes.deliver();
+        sleepers.unpark();
         r
     }
 
     fn start(
         self: &Arc<Self>,
-        wakers: &mut Vec<Option<Sender<Wake>>>,
+        wakers: &mut Vec<Option<Arc<WakeCell>>>,
         slot: Slot,
         body: Body,
         core: &KernelCore,
     ) -> JoinHandle<()> {
-        let (tx, rx) = bounded(1);
+        let cell = Arc::new(WakeCell::new());
         if wakers.len() <= slot {
             wakers.resize(slot + 1, None);
         }
-        wakers[slot] = Some(tx);
+        wakers[slot] = Some(cell.clone());
+        let own = cell.clone();
         let ep = core.endpoint_of(slot);
         let shared = self.clone();
-        std::thread::Builder::new()
+        let handle = std::thread::Builder::new()
             .name(format!("{}", core.name_of(slot)))
             .stack_size(self.stack_size)
             .spawn(move || {
@@ -144,20 +142,30 @@ impl ThreadShared {
                 let proc = Proc::new(
                     slot,
                     ep,
-                    Link::Threads(ThreadLink { shared: shared.clone(), wake: rx, polls: Cell::new(MAX_POLLS) }),
+                    Link::Threads(ThreadLink {
+                        shared: shared.clone(),
+                        cell: own,
+                        seen: Cell::new(0),
+                        polls: Cell::new(MIN_POLLS),
+                    }),
                 );
                 live(&proc, body);
                 shared.locked(|_| ());
                 shared.idle.notify_all();
             })
-            .expect("spawning a process thread")
+            .expect("spawning a process thread");
+        // Set before the kernel's lock is released: nobody can wake the thread before that.
+        cell.set_thread(handle.thread().clone());
+        handle
     }
 }
 
 /// A threads process's connection to the kernel.
 pub(crate) struct ThreadLink {
     shared: Arc<ThreadShared>,
-    wake: Receiver<Wake>,
+    cell: Arc<WakeCell>,
+    /// What this thread last took from `cell` (kept here, off the cell's shared cache line).
+    seen: Cell<u64>,
     /// Polls its next block may make before sleeping (adaptive, see `park`).
     polls: Cell<u32>,
 }
@@ -187,24 +195,24 @@ impl ThreadLink {
 
     /// Blocks until the kernel wakes this process; returns what it was woken with.
     ///
-    /// With a core to spare it first polls its channel: a server's answer usually comes within a
-    /// microsecond, while the channel's own backoff looks ever more rarely as it waits (the round
-    /// trip grew to twice the raw ping-pong's) and a sleep costs a futex wake. The number of polls
-    /// adapts, as an adaptive mutex's spinning does: halved after a wait that outlasted them (a
-    /// busy machine, a peer that was not running), doubled after one they caught.
+    /// With a core to spare it first polls its wake cell: a server's answer usually comes within
+    /// a microsecond, and a sleep costs a futex wake on both sides. The number of polls adapts, as
+    /// an adaptive mutex's spinning does, to how long the waits turn out to be: doubled after a
+    /// wait the polls caught or that polling a little longer would have caught
+    /// ([`WORTH_POLLING`]), halved after a long one (an idle server, a blocked child). It starts
+    /// low, so that thousands of processes blocking at once do not spin the cores away.
     pub fn park(&self) -> Wake {
-        let budget = if self.shared.idle_cores.load(Ordering::Relaxed) { self.polls.get() } else { 0 };
-        for _ in 0..budget {
-            if let Ok(wake) = self.wake.try_recv() {
-                self.polls.set((budget * 2).min(MAX_POLLS));
-                return wake;
-            }
-            std::hint::spin_loop();
-        }
-        if budget > 0 {
-            self.polls.set((budget / 2).max(MIN_POLLS));
-        }
-        self.wake.recv().expect("the kernel keeps every waker alive while its process lives")
+        let polls = self.polls.get();
+        let budget = if self.shared.idle_cores.load(Ordering::Relaxed) { polls } else { 0 };
+        let (wake, waited) = self.cell.wait(&self.seen, budget);
+        let next = match waited {
+            Waited::Polled => polls * 2,
+            Waited::Slept(d) if d <= WORTH_POLLING => polls * 2,
+            // The peer ran on this core (polling only kept it waiting), or took long.
+            Waited::Yielded | Waited::Slept(_) => polls / 2,
+        };
+        self.polls.set(next.clamp(MIN_POLLS, MAX_POLLS));
+        wake
     }
 
     pub fn alarm_changed(&self) {
@@ -245,8 +253,8 @@ impl ThreadEngine {
             let now = shared.now().max(st.core.now());
             st.core.set_now(now);
             st.core.fire_alarms();
-            let wakes = shared.settle(&mut st);
-            MutexGuard::unlocked(&mut st, || wakes.deliver());
+            let sleepers = shared.settle(&mut st);
+            MutexGuard::unlocked(&mut st, || sleepers.unpark());
             let wait = match st.core.next_alarm() {
                 Some(t) => Duration::from_micros(t.saturating_sub(now)).min(POLL),
                 None => POLL,
@@ -290,9 +298,9 @@ impl ThreadEngine {
         // their next kernel entry.
         st.stopping = true;
         st.core.kill_everyone();
-        let wakes = shared.settle(&mut st);
+        let sleepers = shared.settle(&mut st);
         drop(st);
-        wakes.deliver();
+        sleepers.unpark();
         shared.timer.notify_all();
         timer.join().expect("the timer thread does not panic");
         loop {
