@@ -9,10 +9,11 @@
 //!   (fail-stop). The latency is the wall time from the crash event (the crashed incarnation's
 //!   end, after its stack has unwound) to the new incarnation's start, or to the halt. Under `sim`
 //!   every kernel event is stamped with the wall clock as it happens (a `tracing` subscriber for
-//!   the duration of the run, about 50 ns an event); under `threads` the event log's clock is the
-//!   wall clock (1 µs resolution). The notes add what the requester waited in all (the crash's
-//!   unwinding included) and, under `sim`, the virtual time. The baseline of `restart` is a
-//!   fault-free getpid round trip in the same run; the others compare with `restart`.
+//!   the duration of the run, about 50 ns an event); under `threads` the event log's clock, which
+//!   every kernel call and every process's end bring up to the wall clock (1 µs resolution). The
+//!   notes add what the requester waited in all (the crash's unwinding included) and, under
+//!   `sim`, the virtual time. The baseline of `restart` is a fault-free getpid round trip in the
+//!   same run; the others compare with `restart`.
 //!
 //! Target (issue 4): rollback under `sim` in less than 10 µs.
 

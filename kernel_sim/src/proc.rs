@@ -163,7 +163,8 @@ pub(crate) fn live(proc: &Proc, mut body: Body) {
 }
 
 impl Link {
-    /// Runs `f` on the kernel; no unwind checks, no clock tick.
+    /// Runs `f` on the kernel; no unwind checks, no tick of `sim`'s virtual clock (`threads`
+    /// brings its clock up to the wall clock).
     pub(crate) fn with_core<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
         match self {
             Link::Sim(l) => l.with_core(f),
@@ -191,13 +192,26 @@ impl Proc {
     /// made while the process already unwinds (a destructor revoking a grant on the way out of an
     /// exec or a kill) just runs: a second unwind would abort the engine.
     fn enter<R>(&self, f: impl FnOnce(&mut KernelCore, Slot) -> R) -> R {
+        self.entry(false, f)
+    }
+
+    /// [`Proc::enter`] for a kernel call: under `threads`, the kernel's clock is first brought up
+    /// to the wall clock (an IPC entry skips that reading), so that spawns, kills, execs and
+    /// shutdowns carry the time they happened.
+    fn enter_timed<R>(&self, f: impl FnOnce(&mut KernelCore, Slot) -> R) -> R {
+        self.entry(true, f)
+    }
+
+    fn entry<R>(&self, timed: bool, f: impl FnOnce(&mut KernelCore, Slot) -> R) -> R {
         let slot = self.slot;
         if std::thread::panicking() {
             return self.link.with_core(|k| f(k, slot));
         }
+        let checked = |k: &mut KernelCore| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err);
         let outcome = match &self.link {
-            Link::Sim(l) => l.enter(|k| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err)),
-            Link::Threads(l) => l.enter(|k| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err)),
+            Link::Sim(l) => l.enter(checked),
+            Link::Threads(l) if timed => l.with_core(checked),
+            Link::Threads(l) => l.enter(checked),
         };
         match outcome {
             Ok(r) => r,
@@ -306,10 +320,8 @@ impl Proc {
 
     /// The clock (virtual microseconds under `sim`).
     pub fn now(&self) -> Micros {
-        match &self.link {
-            Link::Sim(l) => l.with_core(|k| k.now()),
-            Link::Threads(l) => l.sync_clock(|k| k.now()),
-        }
+        // Under `threads`, this entry brings the kernel's clock up to the wall clock.
+        self.link.with_core(|k| k.now())
     }
 
     /// A number from the kernel's seeded generator: processes draw randomness only here.
@@ -360,7 +372,7 @@ impl Proc {
         call: KernelCall,
         f: impl FnOnce(&mut KernelCore, Slot) -> Result<R, KernelError>,
     ) -> Result<R, KernelError> {
-        self.enter(|k, s| {
+        self.enter_timed(|k, s| {
             k.check_call(s, call)?;
             f(k, s)
         })
@@ -406,9 +418,6 @@ impl Proc {
     /// Sets this process's alarm `delay` from now (0 cancels); it arrives as a notification from
     /// [`Endpoint::KERNEL`].
     pub fn sys_setalarm(&self, delay: Micros) -> Result<(), KernelError> {
-        if let Link::Threads(l) = &self.link {
-            l.sync_clock(|_| ());
-        }
         let r = self.kernel_call(KernelCall::Alarm, |k, s| {
             k.set_alarm(s, delay);
             Ok(())

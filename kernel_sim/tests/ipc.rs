@@ -766,3 +766,33 @@ fn a_call_made_while_a_stateful_service_is_between_incarnations_waits_for_the_ne
     got.sort();
     assert_eq!(got, ["first: Ok(999)", "late caller waits", "late: Ok(1)"]);
 }
+
+/// Under `threads`, IPC entries do not read the wall clock, but kernel calls and a process's end
+/// do: the events of processes' lives (here a kill and an end, 20 ms after the start) carry the
+/// time they happened, which is what recovery latencies are measured with.
+#[test]
+fn threads_stamps_kills_and_ends_with_the_wall_clock() {
+    const PAUSE_US: u64 = 20_000;
+    let mut sys = boot(EngineKind::Threads, 0);
+    let victim = sys
+        .spawn_user("victim", |p| {
+            let _ = p.receive(Endpoint::ANY);
+        })
+        .unwrap();
+    sys.spawn_service("c", move |p| {
+        while p.sys_procinfo(victim).unwrap().state != ProcState::Receiving(Endpoint::ANY) {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_micros(PAUSE_US));
+        p.sys_kill(victim).unwrap();
+    })
+    .unwrap();
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    let events = sys.events();
+    let spawned = events.iter().find(|e| matches!(e.kind, EventKind::Spawn { ep, .. } if ep == victim)).unwrap();
+    let kill = events.iter().find(|e| matches!(e.kind, EventKind::KernelCall { target, .. } if target == victim));
+    let end = events.iter().find(|e| matches!(e.kind, EventKind::End { ep, .. } if ep == victim)).unwrap();
+    let kill = kill.expect("the kill is in the event log");
+    assert!(kill.time >= spawned.time + PAUSE_US, "kill at {} us, spawn at {} us", kill.time, spawned.time);
+    assert!(end.time >= kill.time, "end at {} us, kill at {} us", end.time, kill.time);
+}

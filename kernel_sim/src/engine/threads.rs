@@ -171,19 +171,10 @@ pub(crate) struct ThreadLink {
 }
 
 impl ThreadLink {
+    /// Runs `f` on the kernel with its clock brought up to the wall clock: every entry but IPC
+    /// (kernel calls, a process's start and end, reading the time), so that the events of
+    /// processes' lives (spawn, crash, kill, exec, shutdown) carry the time they happened.
     pub fn with_core<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
-        self.shared.locked(f)
-    }
-
-    /// A kernel entry. It does not read the wall clock: that reading cost a third of an IPC, so
-    /// the kernel's clock moves on at the timer's ticks and at the calls that read or set time
-    /// ([`ThreadLink::sync_clock`]); an event is stamped with the clock as it last moved.
-    pub fn enter<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
-        self.shared.locked(f)
-    }
-
-    /// Brings the kernel's clock up to the wall clock, then runs `f`.
-    pub fn sync_clock<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
         let now = self.shared.now();
         self.shared.locked(|k| {
             if now > k.now() {
@@ -191,6 +182,13 @@ impl ThreadLink {
             }
             f(k)
         })
+    }
+
+    /// An IPC entry. It does not read the wall clock: that reading cost a third of an IPC, so an
+    /// IPC event is stamped with the clock as it last moved (at the timer's ticks and at the other
+    /// entries, [`ThreadLink::with_core`]).
+    pub fn enter<R>(&self, f: impl FnOnce(&mut KernelCore) -> R) -> R {
+        self.shared.locked(f)
     }
 
     /// Blocks until the kernel wakes this process; returns what it was woken with.
