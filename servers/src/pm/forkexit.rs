@@ -7,7 +7,7 @@
 //! pm tells vm the process will exit and tells vfs; on vfs's answer it asks vm to free the memory
 //! and the slot, then hands the status to a waiting parent or keeps a zombie.
 
-use super::state::{MProc, NR_PROCS, Phase, PmState};
+use super::state::{LAST_FEW, MProc, NR_PROCS, Phase, PmState, ROOT_UID};
 use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::vm::{VM_EXIT, VM_FORK, VM_WILLEXIT, VmForkReply, VmForkRequest, VmProcRequest};
@@ -24,7 +24,9 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     if parent.phase != Phase::Running {
         return Handled::Reply(Err(Errno::EINVAL));
     }
-    if ctx.state.procs.len() >= NR_PROCS {
+    // As MINIX's do_fork: the table full, or all but the superuser's last few entries in use.
+    let in_use = ctx.state.procs.len();
+    if in_use >= NR_PROCS || (in_use >= NR_PROCS - LAST_FEW && parent.euid != ROOT_UID) {
         return Handled::Reply(Err(Errno::EAGAIN));
     }
     let child_slot = ctx.state.free_slot();

@@ -23,6 +23,9 @@ use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedMap, tracked_
 /// they fork, rounded up to 10 x 1,024. Nothing is allocated per possible entry: the table and
 /// its indexes grow with the processes that exist.
 pub const NR_PROCS: usize = 10_240;
+/// Entries only the superuser's forks may take (MINIX's `LAST_FEW`): when a user's fork bomb has
+/// filled the rest, root can still start a shell and kill it.
+pub const LAST_FEW: usize = 2;
 /// Pids wrap around after this (MINIX's PID_MAX is 30000).
 pub const PID_MAX: Pid = 30_000;
 /// The uid of the superuser.
