@@ -29,7 +29,8 @@ const MIN_POLLS: u32 = 4;
 const MAX_POLLS: u32 = 256;
 
 /// A sleep shorter than this (a futex wake-up included) would have been caught by polling longer:
-/// the thread polls longer next time.
+/// the thread polls longer next time. Without this, two peers that had both slept once would miss
+/// each other's answers ever after (each answer waits for a futex wake-up, longer than the polls).
 const WORTH_POLLING: Duration = Duration::from_micros(50);
 
 /// Threads woken while they slept: unparked once the lock is released, so that no futex call is
@@ -195,10 +196,11 @@ impl ThreadLink {
     ///
     /// With a core to spare it first polls its wake cell: a server's answer usually comes within
     /// a microsecond, and a sleep costs a futex wake on both sides. The number of polls adapts, as
-    /// an adaptive mutex's spinning does, to how long the waits turn out to be: doubled after a
-    /// wait the polls caught or that polling a little longer would have caught
-    /// ([`WORTH_POLLING`]), halved after a long one (an idle server, a blocked child). It starts
-    /// low, so that thousands of processes blocking at once do not spin the cores away.
+    /// an adaptive mutex's spinning does, to how the waits turn out: doubled after a wait the
+    /// polls caught or that polling a little longer would have caught ([`WORTH_POLLING`]); halved
+    /// after a long one (an idle server, a blocked child) or one a yield caught (the peer runs on
+    /// this core, and polling only kept it waiting). It starts low, so that thousands of processes
+    /// blocking at once do not spin the cores away.
     pub fn park(&self) -> Wake {
         let polls = self.polls.get();
         let budget = if self.shared.idle_cores.load(Ordering::Relaxed) { polls } else { 0 };
