@@ -9,7 +9,7 @@
 
 use super::pipe;
 use super::state::{Filp, FilpId, MAX_FILE_SIZE};
-use super::{VfsCtx, caller};
+use super::{VfsCtx, caller_filp};
 use crate::errno::Errno;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use crate::proto::vfs::{DIRENT_HEADER, IoRequest, SeekReply, SeekRequest};
@@ -18,7 +18,7 @@ use kernel_sim::Message;
 
 /// The descriptor's open file, by id and value.
 fn open_file(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(FilpId, Filp), Errno> {
-    let id = caller(ctx)?.filp_of(fd)?;
+    let id = caller_filp(ctx, fd)?;
     Ok((id, ctx.state.live_filp(id)))
 }
 

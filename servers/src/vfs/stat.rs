@@ -5,7 +5,7 @@
 
 use super::path::{X_OK, check_access, read_path, resolve};
 use super::state::{Ino, InodeKind, VfsState};
-use super::{VfsCtx, caller};
+use super::{VfsCtx, caller, caller_filp};
 use crate::errno::Errno;
 use crate::proto::vfs::{FdRequest, PathRequest, StatReply, kind};
 use crate::task::Handled;
@@ -56,7 +56,7 @@ pub fn do_fstat(ctx: &mut VfsCtx<'_>) -> Handled {
 
 fn fstat(ctx: &mut VfsCtx<'_>) -> Result<StatReply, Errno> {
     let fd = ctx.m.get::<FdRequest>().fd;
-    let id = caller(ctx)?.filp_of(fd)?;
+    let id = caller_filp(ctx, fd)?;
     let ino = ctx.state.live_filp(id).ino;
     Ok(stat_of(ctx.state, ino))
 }
