@@ -181,6 +181,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             WriteAction::Neighbour => self.read_neighbour(key),
             WriteAction::Proceed | WriteAction::Corrupt { .. } => key.clone(),
         };
+        // One search from here on: the log, the vacated keys and the core are other fields.
         let slot = self.entries.get_mut(&target).expect("target is present");
         if slot.stamp != epoch {
             slot.stamp = epoch;
@@ -189,7 +190,7 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
             }
         }
         self.core.note_write(epoch, class);
-        let value = &mut self.entries.get_mut(&target).expect("target is present").value;
+        let value = &mut slot.value;
         if let WriteAction::Corrupt { bit } = action {
             crate::corrupt::corrupt(value, bit);
         }
