@@ -10,7 +10,7 @@
 //!
 //! Overflow faults hit the next present key in order (the previous one past the last key).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, btree_map};
 use std::fmt;
 use std::ops::{Bound, RangeBounds};
 use std::panic::Location;
@@ -151,8 +151,18 @@ impl<K: Ord + Clone + TrackKey, V: Clone + 'static> MapCore<K, V> {
         if was_suspect {
             self.core.srs.self_cleansed += 1;
         }
-        let logged = self.is_logged(&key, epoch);
-        let old = self.entries.insert(key.clone(), Slot { value, stamp: epoch });
+        // `is_logged` and the store in one search of the entries.
+        let slot = Slot { value, stamp: epoch };
+        let (logged, old) = match self.entries.entry(key.clone()) {
+            btree_map::Entry::Occupied(mut present) => {
+                (present.get().stamp == epoch, Some(std::mem::replace(present.get_mut(), slot)))
+            }
+            btree_map::Entry::Vacant(absent) => {
+                let logged = self.log.is_window(epoch) && self.vacated.binary_search(&key).is_ok();
+                absent.insert(slot);
+                (logged, None)
+            }
+        };
         if logged {
             assert!(!was_suspect, "`{}`: suspect logged in this window", self.core.name);
         } else {
