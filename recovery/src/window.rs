@@ -67,6 +67,13 @@ impl Window {
         Self { epoch, outgoing: Vec::new() }
     }
 
+    /// Empties this record for the recovery window `epoch`, keeping its storage: a server reopens
+    /// its window at every request, and a fresh one allocated at the request's first message.
+    pub fn reopen(&mut self, epoch: Epoch) {
+        self.epoch = epoch;
+        self.outgoing.clear();
+    }
+
     /// The recovery window this record belongs to.
     pub fn epoch(&self) -> Epoch {
         self.epoch

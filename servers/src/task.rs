@@ -536,11 +536,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     // The answer to the previous request, sent together with the next receive.
     let mut pending_answer: Option<(Endpoint, Message)> = None;
     loop {
-        keeper.window = if env.checkpoints {
-            keeper.state.as_ref().expect("present between requests").checkpoint()
-        } else {
-            Window::open(keeper.state.as_ref().expect("present between requests").journal().epoch())
-        };
+        let journal = keeper.state.as_ref().expect("present between requests").journal();
+        keeper.window.reopen(if env.checkpoints { journal.checkpoint() } else { journal.epoch() });
         let m = sef::receive(proc, pending_answer.take());
         let call = lookup(S::calls(), m.m_type);
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
