@@ -2,7 +2,7 @@
 //!
 //! `sim` (the default) runs every process as a coroutine on one thread with a virtual clock and one
 //! seed deciding every choice; `threads` runs one OS thread per process on the wall clock. Server
-//! code cannot tell them apart: it only ever sees a [`Proc`](crate::Proc).
+//! code cannot tell them apart: it only ever sees a [`Proc`].
 
 pub(crate) mod sim;
 pub(crate) mod threads;
