@@ -21,6 +21,21 @@ enum Ending {
     SuppressAndRestoreAll,
 }
 
+impl Ending {
+    /// Ends the request on `state` as this ending says.
+    fn apply(self, state: &mut impl TrackedState) {
+        match self {
+            Ending::Commit => {}
+            Ending::Rollback => state.rollback(),
+            Ending::Suppress => state.suppress(),
+            Ending::SuppressAndRestoreAll => {
+                state.suppress();
+                state.restore_all_suspects();
+            }
+        }
+    }
+}
+
 fn ending() -> impl Strategy<Value = Ending> {
     prop_oneof![
         Just(Ending::Commit),
@@ -119,15 +134,9 @@ proptest! {
             for op in ops {
                 apply_both(&mut state, &mut model, op, *requester);
             }
-            match ending {
-                Ending::Commit => {}
-                Ending::Rollback => state.rollback(),
-                Ending::Suppress => state.suppress(),
-                Ending::SuppressAndRestoreAll => {
-                    state.suppress();
-                    state.restore_all_suspects();
-                    prop_assert_eq!(state.srs_report().pending, 0);
-                }
+            ending.apply(&mut state);
+            if matches!(ending, Ending::SuppressAndRestoreAll) {
+                prop_assert_eq!(state.srs_report().pending, 0);
             }
             if !matches!(ending, Ending::Commit) {
                 model = at_checkpoint.clone();
@@ -264,15 +273,7 @@ proptest! {
             for op in ops {
                 apply_buffers(&mut state, &mut model, op, n as u8);
             }
-            match ending {
-                Ending::Commit => {}
-                Ending::Rollback => state.rollback(),
-                Ending::Suppress => state.suppress(),
-                Ending::SuppressAndRestoreAll => {
-                    state.suppress();
-                    state.restore_all_suspects();
-                }
-            }
+            ending.apply(&mut state);
             if !matches!(ending, Ending::Commit) {
                 model = at_checkpoint;
             }
