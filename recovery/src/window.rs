@@ -181,6 +181,15 @@ mod tests {
     }
 
     #[test]
+    fn a_reopened_window_is_a_fresh_one_of_its_new_epoch() {
+        let mut window = Window::open(Epoch(1));
+        window.record_request(VM, VM_FORK);
+        window.reopen(Epoch(2));
+        assert_eq!(window, Window::open(Epoch(2)));
+        assert!(!window.is_closed() && !window.has_outgoing());
+    }
+
+    #[test]
     #[should_panic(expected = "only requests are answered")]
     fn answering_a_reply_is_a_bug() {
         let mut window = Window::open(Epoch(1));
