@@ -562,7 +562,9 @@ impl KernelCore {
     /// Drops the message `from` is blocked sending from `to`'s inbox (`from` was killed or
     /// exec'd; its asynchronous messages stay queued).
     fn withdraw_send(&mut self, from: Endpoint, to: Endpoint) {
-        let Ok(d) = self.resolve(to) else { return };
+        // A send to a stateful service between incarnations waits in its slot: it is withdrawn
+        // there too, or the next incarnation would deliver it and wake a sender already woken.
+        let Ok(d) = self.resolve_or_awaiting(to) else { return };
         let inbox = &mut self.proc_mut(d).inbox;
         let before = inbox.len();
         inbox.retain(|m| !(m.from == from && m.prim != Primitive::AsynSend));

@@ -767,6 +767,63 @@ fn a_call_made_while_a_stateful_service_is_between_incarnations_waits_for_the_ne
     assert_eq!(got, ["first: Ok(999)", "late caller waits", "late: Ok(1)"]);
 }
 
+#[test]
+fn a_sender_killed_while_a_stateful_service_is_between_incarnations_is_not_woken_again() {
+    // A user blocked sending to the dead worker is killed before the worker comes back: its
+    // message must leave the worker's slot with it, or the next incarnation delivers it and wakes
+    // a process already woken (the simulator's "a ready slot has a coroutine" panic).
+    // Whether the killed caller unwinds before the new incarnation runs is the scheduler's draw:
+    // many seeds make sure some run the incarnation first.
+    for seed in 0..64 {
+        killed_sender_between_incarnations(seed);
+    }
+}
+
+fn killed_sender_between_incarnations(seed: u64) {
+    let manifest = Manifest::parse(RESTART_MANIFEST, "restart.conf", &|_| None).unwrap();
+    let mut sys = System::new(Arc::new(manifest), Config { seed, ..Config::default() });
+    start_crashing_worker(&sys);
+    let n = notes();
+    let nk = n.clone();
+    const FIRST: Endpoint = Endpoint::new(16, 0);
+    const LATE: Endpoint = Endpoint::new(17, 0);
+    sys.spawn_service("keeper", move |p| {
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            if m.source != Endpoint::KERNEL {
+                continue;
+            }
+            while let Some(death) = p.sys_next_death().unwrap() {
+                if death.name != "worker" {
+                    continue;
+                }
+                // Whichever user the worker did not crash on is the one left sending to it.
+                let remains = p.sys_take_remains(death.ep).unwrap();
+                let crashed_on = *remains.as_ref().and_then(|r| r.downcast_ref::<Endpoint>()).unwrap();
+                let late = if crashed_on == FIRST { LATE } else { FIRST };
+                while p.sys_procinfo(late).map(|i| i.state) != Ok(ProcState::Sending(Endpoint::new(2, 0))) {
+                    p.sys_setalarm(10).unwrap();
+                    p.receive(Endpoint::KERNEL).unwrap();
+                }
+                p.sys_kill(late).unwrap();
+                note(&nk, "the caller left waiting is killed");
+                p.sys_spawn_service("worker", remains).unwrap();
+            }
+        }
+    })
+    .unwrap();
+    for name in ["first", "late"] {
+        let nu = n.clone();
+        let user = sys.spawn_user(name, move |p| {
+            note(&nu, format!("answered: {:?}", p.sendrec(Endpoint::new(2, 0), msg(1, 10)).map(|r| value(&r))));
+            note(&nu, format!("again: {:?}", p.sendrec(Endpoint::new(2, 0), msg(1, 20)).map(|r| value(&r))));
+        });
+        assert_eq!(user.map(|u| u.slot()), Ok(if name == "first" { FIRST.slot() } else { LATE.slot() }));
+    }
+    assert_eq!(sys.run().end, RunEnd::Finished, "seed {seed}");
+    assert_eq!(taken(&n), ["the caller left waiting is killed", "answered: Ok(999)", "again: Ok(21)"], "seed {seed}");
+}
+
 /// Under `threads`, IPC entries do not read the wall clock, but kernel calls and a process's end
 /// do: the events of processes' lives (here a kill and an end, 20 ms after the start) carry the
 /// time they happened, which is what recovery latencies are measured with.
