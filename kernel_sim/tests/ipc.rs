@@ -85,6 +85,7 @@ both_engines!(
     notify_is_coalesced,
     asynsend_never_blocks_and_keeps_order,
     denied_send_is_traced_and_never_delivered,
+    answers_pass_the_mask_requests_do_not,
     stale_generation_fails_with_dead_endpoint,
     sendrec_cycle_is_detected,
     panic_is_a_crash_and_others_go_on,
@@ -226,6 +227,29 @@ fn denied_send_is_traced_and_never_delivered(engine: EngineKind) {
         })
         .collect();
     assert_eq!(denials, [(LOCKED, 0x01), (A, 0x150)]);
+}
+
+fn answers_pass_the_mask_requests_do_not(engine: EngineKind) {
+    // `locked` may reach only `a`; `b` asks it something. Its answer gets through, as the reply
+    // of a sendrec does in MINIX; the same message sent when `b` waits for no answer is denied.
+    let mut sys = boot(engine, 6);
+    let n = notes();
+    let nl = n.clone();
+    sys.spawn_service("locked", move |p| {
+        let m = p.receive(Endpoint::ANY).unwrap();
+        note(&nl, format!("answer: {:?}", p.sendnb(m.source, msg(0, value(&m) + 1)).err()));
+        note(&nl, format!("unasked: {:?}", p.asynsend(B, msg(0x150, 0)).err()));
+    })
+    .unwrap();
+    let nb = n.clone();
+    sys.spawn_service("b", move |p| {
+        note(&nb, format!("b got {:?}", p.sendrec(LOCKED, msg(1, 41)).map(|r| value(&r))));
+    })
+    .unwrap();
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    let mut got = taken(&n);
+    got.sort();
+    assert_eq!(got, ["answer: None", "b got Ok(42)", "unasked: Some(Denied)"]);
 }
 
 fn stale_generation_fails_with_dead_endpoint(engine: EngineKind) {
