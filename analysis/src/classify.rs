@@ -257,6 +257,7 @@ pub fn table(
                             call: receiver.call.clone(),
                             class: receiver.class,
                             site: site.clone(),
+                            inverse: None,
                         }
                     }
                     Target::Unhandled { server, m_type } => {
@@ -273,6 +274,7 @@ pub fn table(
                             call: name,
                             class: RecoveryClass::R,
                             site: site.clone(),
+                            inverse: None,
                         }
                     }
                     Target::NotAServer { .. } => continue,
@@ -283,6 +285,7 @@ pub fn table(
                         call: kernel_call_name(call),
                         class: if *changes_state { RecoveryClass::G } else { RecoveryClass::R },
                         site: site.clone(),
+                        inverse: None,
                     },
                 };
                 send_sites.push((site.clone(), s.m_type, s));

@@ -48,6 +48,17 @@ pub struct CallEntry {
     pub site: String,
 }
 
+/// A declared compensation: a request the server sends and the request that undoes it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct CompensationDecl {
+    /// The request sent.
+    pub forward: i128,
+    /// The request that undoes it.
+    pub inverse: i128,
+    /// Where it is declared (`servers/src/pm/forkexit.rs:30`).
+    pub site: String,
+}
+
 /// A server.
 #[derive(Clone, Debug)]
 pub struct ServerDef {
@@ -61,6 +72,8 @@ pub struct ServerDef {
     pub state: Option<String>,
     /// Its call table, sorted by message type.
     pub calls: Vec<CallEntry>,
+    /// The requests it declares an inverse for (`Server::compensations`).
+    pub compensations: Vec<CompensationDecl>,
     /// Its receive loop: the shared `task::run` (through its `Server` impl) or its own `main`.
     pub receive_loop: ReceiveLoopKind,
 }
@@ -189,6 +202,69 @@ fn read_table(index: &Index, static_path: &str) -> Result<Vec<CallEntry>, Analys
     Ok(rows)
 }
 
+/// Reads a compensation table: `&[Compensation { forward: X, inverse: Y, .. }, ..]`.
+fn read_compensations(index: &Index, static_path: &str) -> Result<Vec<CompensationDecl>, AnalysisError> {
+    let Some(Item::Const(id)) = index.items.get(static_path) else {
+        return Err(AnalysisError::file(static_path, "the compensation table is not a static or const"));
+    };
+    let def = &index.consts[*id];
+    let file = index.src.modules[def.module].file.clone();
+    let syn::Expr::Array(array) = strip(&def.expr) else {
+        return Err(AnalysisError::at(
+            file,
+            def.line,
+            1,
+            format!("`{static_path}` is not an array of `Compensation`s"),
+        ));
+    };
+    array
+        .elems
+        .iter()
+        .map(|elem| {
+            let (line, column) = position(elem.span());
+            let bad = |what: &str| AnalysisError::at(file.clone(), line, column, format!("compensation: {what}"));
+            let syn::Expr::Struct(s) = elem else { return Err(bad("not a `Compensation { forward, inverse, .. }`")) };
+            let value = |name: &str| {
+                let expr = s
+                    .fields
+                    .iter()
+                    .find(|fv| matches!(&fv.member, syn::Member::Named(i) if i == name))
+                    .map(|fv| &fv.expr)
+                    .ok_or_else(|| bad(&format!("no `{name}`")))?;
+                index
+                    .eval(def.module, expr, None)
+                    .and_then(|v| v.int())
+                    .ok_or_else(|| bad(&format!("`{name}` is not a constant the analysis can evaluate")))
+            };
+            Ok(CompensationDecl {
+                forward: value("forward")?,
+                inverse: value("inverse")?,
+                site: format!("{file}:{line}"),
+            })
+        })
+        .collect()
+}
+
+/// The path of the table a `Server` method returns by path (`calls`, `compensations`).
+fn returned_table(index: &Index, ty: &str, method: &str) -> Result<Option<String>, AnalysisError> {
+    let Some(&f) = index.methods.get(ty).and_then(|m| m.get(method)) else { return Ok(None) };
+    let def = &index.fns[f];
+    tail(&def.block)
+        .and_then(|e| match strip(e) {
+            syn::Expr::Path(p) => index.resolve_syn_path(def.module, &p.path, def.self_ty.as_ref()),
+            _ => None,
+        })
+        .map(Some)
+        .ok_or_else(|| {
+            AnalysisError::at(
+                index.src.modules[def.module].file.clone(),
+                def.line,
+                1,
+                format!("`{ty}::{method}` does not return a table by path"),
+            )
+        })
+}
+
 impl Components {
     /// Finds the servers, their tables and receive loops, and every component's role.
     pub fn find(index: &Index) -> Result<Components, AnalysisError> {
@@ -216,24 +292,12 @@ impl Components {
                 _ => component.clone(),
             };
             let state = index.assoc_types.get(&format!("{ty}::State")).map(|t| t.path.clone());
-            let calls = match index.methods.get(ty).and_then(|m| m.get("calls")) {
-                Some(&f) => {
-                    let def = &index.fns[f];
-                    let table = tail(&def.block)
-                        .and_then(|e| match strip(e) {
-                            syn::Expr::Path(p) => index.resolve_syn_path(def.module, &p.path, def.self_ty.as_ref()),
-                            _ => None,
-                        })
-                        .ok_or_else(|| {
-                            AnalysisError::at(
-                                index.src.modules[def.module].file.clone(),
-                                def.line,
-                                1,
-                                format!("`{ty}::calls` does not return a call table by path"),
-                            )
-                        })?;
-                    read_table(index, &table)?
-                }
+            let calls = match returned_table(index, ty, "calls")? {
+                Some(table) => read_table(index, &table)?,
+                None => Vec::new(),
+            };
+            let compensations = match returned_table(index, ty, "compensations")? {
+                Some(table) => read_compensations(index, &table)?,
                 None => Vec::new(),
             };
             let slot = index.src.slots.iter().find(|(_, n)| **n == name).map(|(s, _)| *s);
@@ -243,6 +307,7 @@ impl Components {
                 slot,
                 state,
                 calls,
+                compensations,
                 receive_loop: ReceiveLoopKind::TaskLoop(ty.clone()),
             });
         }
@@ -262,6 +327,7 @@ impl Components {
                     slot,
                     state: None,
                     calls: Vec::new(),
+                    compensations: Vec::new(),
                     receive_loop: ReceiveLoopKind::Own(*f),
                 });
             }

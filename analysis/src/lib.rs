@@ -18,7 +18,8 @@
 //! 6. [`fuse`]: each send context linked to the pruned receive loop (the handler) of its
 //!    destination; the whole-system call graph in petgraph.
 //! 7. [`classify`]: write sets per entry point, transitively over the fused graph, classified by
-//!    declared class and the process-local rule; the table.
+//!    declared class and the process-local rule; the table. [`compensate`] checks the servers'
+//!    declared inverses against it and records them.
 //! 8. [`report`]: the table as text (the paper's Table 4), the statistics ([`stats`], Tables 1-3),
 //!    per entry point DOT graphs clustered by component, JSON.
 //!
@@ -32,6 +33,7 @@
 
 pub mod body;
 pub mod classify;
+pub mod compensate;
 pub mod components;
 pub mod consts;
 #[cfg(feature = "dynamic")]
@@ -145,7 +147,8 @@ pub fn analyze(inputs: &Inputs) -> Result<Analysis, AnalysisError> {
          write sets per entry point) from servers/src ({files} files of the servers and their shared \
          code, source digest {digest})"
     );
-    let table = classify::table(&tracked, &components, &fusion, &entries, &names, provenance);
+    let mut table = classify::table(&tracked, &components, &fusion, &entries, &names, provenance);
+    compensate::check_and_record(&mut table, &components)?;
     for s in &components.servers {
         if s.slot.is_none() {
             warnings.push(format!("server `{}` has no slot in etc/system.conf: no request can reach it", s.name));

@@ -224,6 +224,7 @@ mod tests {
             call: call.into(),
             class: RecoveryClass::G,
             site: "x.rs:1".into(),
+            inverse: None,
         };
         let table = RecoveryTable {
             provenance: "test".into(),

@@ -5,8 +5,8 @@
 //! what to do with the crashed server's state, what the requester sees, and why — the reason is
 //! what the decision trail shows people.
 
-use crate::table::{RecoveryClass, RecoveryTable, TableRow};
-use crate::window::Window;
+use crate::table::{RecoveryClass, RecoveryTable, SendSite, TableRow};
+use crate::window::{OutgoingKind, Window};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -22,6 +22,10 @@ pub enum PolicyKind {
     Rollback,
     /// OSIRIS-like: roll back only if no outgoing IPC happened in the window, else fail-stop.
     Pessimistic,
+    /// OSIRIS's enhanced mode: the window stays open across interactions known to be idempotent
+    /// (notifications, requests the receiver handles without lasting writes); the request is
+    /// reprocessed after the rollback.
+    Enhanced,
     /// The static recovery-class table decides (R, P, G).
     Table,
     /// SRS crash suppression with on-demand restore, under the table's decisions.
@@ -30,11 +34,12 @@ pub enum PolicyKind {
 
 impl PolicyKind {
     /// Every policy, in the order reports show them.
-    pub const ALL: [PolicyKind; 6] = [
+    pub const ALL: [PolicyKind; 7] = [
         PolicyKind::None,
         PolicyKind::Restart,
         PolicyKind::Rollback,
         PolicyKind::Pessimistic,
+        PolicyKind::Enhanced,
         PolicyKind::Table,
         PolicyKind::Srs,
     ];
@@ -46,6 +51,7 @@ impl PolicyKind {
             PolicyKind::Restart => "restart",
             PolicyKind::Rollback => "rollback",
             PolicyKind::Pessimistic => "pessimistic",
+            PolicyKind::Enhanced => "enhanced",
             PolicyKind::Table => "table",
             PolicyKind::Srs => "srs",
         }
@@ -64,7 +70,7 @@ impl std::str::FromStr for PolicyKind {
         PolicyKind::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown policy `{s}` (none, restart, rollback, pessimistic, table, srs)"))
+            .ok_or_else(|| format!("unknown policy `{s}` (none, restart, rollback, pessimistic, enhanced, table, srs)"))
     }
 }
 
@@ -83,6 +89,17 @@ pub struct CrashFacts<'a> {
     pub window: &'a Window,
     /// A hang found by heartbeats rather than a panic.
     pub hung: bool,
+    /// Everything the crashed attempt sent completed (no request still waits for its answer), so
+    /// handling the request again can replay it.
+    pub replayable: bool,
+    /// How many times this same request was already reprocessed and crashed again.
+    pub attempts: u32,
+    /// How many reprocessing attempts a request gets before the class decision applies (from
+    /// the manifest's restart intensity: retrying never loops).
+    pub max_attempts: u32,
+    /// Requests of the window the crashed server knows how to undo (by message type): their
+    /// declared inverses, checked by the analysis and listed in the table.
+    pub compensable: &'a [u32],
 }
 
 /// What to do with the crashed server's state.
@@ -95,6 +112,21 @@ pub enum StateAction {
     Suppress,
     /// Throw it away; start from the boot state.
     Fresh,
+}
+
+/// What becomes of the request a server crashed on.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum RequestFate {
+    /// The new incarnation handles it again from the checkpoint (OSIRIS's REPROCESSING_REQ),
+    /// sending everything again: the requester never learns of the crash.
+    Reprocess,
+    /// The new incarnation handles it again from the checkpoint, replaying what the crashed
+    /// attempt sent (its answers, its kernel calls' results) instead of sending it twice, then
+    /// goes on live: nothing another component did for the request is done twice.
+    Replay,
+    /// It is dropped: a requester waiting for an answer gets `ERECOVERED`.
+    Error,
 }
 
 /// A policy's decision.
@@ -110,8 +142,12 @@ pub enum Decision {
     Recover {
         /// With which state.
         state: StateAction,
-        /// Answer the requester with an error (its request was dropped).
-        reply_error: bool,
+        /// What becomes of the request it crashed on.
+        request: RequestFate,
+        /// The requests of the window to undo first, by their declared inverses (their call
+        /// names, oldest first).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        compensate: Vec<String>,
         /// End the requesting process (P).
         end_requester: bool,
         /// Why.
@@ -132,16 +168,37 @@ impl Decision {
         }
     }
 
-    /// A short name: `leave-dead`, `restart`, `rollback`, `rollback+kill`, `suppress`, `fail-stop`.
+    /// A short name: `leave-dead`, `fail-stop`, or the new incarnation's state (`restart`,
+    /// `rollback`, `suppress`) with what else is done (`+replay`, `+compensate`, `+reprocess`,
+    /// `+kill`).
     pub fn label(&self) -> &'static str {
-        match self {
-            Decision::LeaveDead { .. } => "leave-dead",
-            Decision::FailStop { .. } => "fail-stop",
-            Decision::Recover { state: StateAction::Fresh, .. } => "restart",
-            Decision::Recover { state: StateAction::Rollback, end_requester: false, .. } => "rollback",
-            Decision::Recover { state: StateAction::Rollback, end_requester: true, .. } => "rollback+kill",
-            Decision::Recover { state: StateAction::Suppress, end_requester: false, .. } => "suppress",
-            Decision::Recover { state: StateAction::Suppress, end_requester: true, .. } => "suppress+kill",
+        let Decision::Recover { state, request, compensate, end_requester, .. } = self else {
+            return match self {
+                Decision::LeaveDead { .. } => "leave-dead",
+                _ => "fail-stop",
+            };
+        };
+        let reprocess = *request != RequestFate::Error;
+        match (state, request) {
+            (StateAction::Rollback, RequestFate::Replay) => return "rollback+replay",
+            (StateAction::Suppress, RequestFate::Replay) => return "suppress+replay",
+            _ => {}
+        }
+        match (state, !compensate.is_empty(), reprocess, end_requester) {
+            (StateAction::Fresh, _, true, _) => "restart+reprocess",
+            (StateAction::Fresh, _, false, _) => "restart",
+            (StateAction::Rollback, false, true, _) => "rollback+reprocess",
+            (StateAction::Rollback, true, true, _) => "rollback+compensate+reprocess",
+            (StateAction::Rollback, false, false, false) => "rollback",
+            (StateAction::Rollback, true, false, false) => "rollback+compensate",
+            (StateAction::Rollback, false, false, true) => "rollback+kill",
+            (StateAction::Rollback, true, false, true) => "rollback+compensate+kill",
+            (StateAction::Suppress, false, true, _) => "suppress+reprocess",
+            (StateAction::Suppress, true, true, _) => "suppress+compensate+reprocess",
+            (StateAction::Suppress, false, false, false) => "suppress",
+            (StateAction::Suppress, true, false, false) => "suppress+compensate",
+            (StateAction::Suppress, false, false, true) => "suppress+kill",
+            (StateAction::Suppress, true, false, true) => "suppress+compensate+kill",
         }
     }
 }
@@ -170,20 +227,59 @@ fn row_text(row: &TableRow) -> String {
     )
 }
 
+/// Whether the crashed request may be handled again: requests from servers are steps of a
+/// protocol and always are; a user's request is where the policy allows; never past the attempt
+/// budget (a persistent fault then gets the policy's decision without reprocessing).
+fn may_reprocess(crash: &CrashFacts<'_>, for_users: bool) -> bool {
+    crash.attempts < crash.max_attempts && (!crash.requester_is_user || for_users)
+}
+
+/// A recovery that handles the request again, or drops it with an error answer.
+fn recover(crash: &CrashFacts<'_>, state: StateAction, reprocess_users: bool, reason: String) -> Decision {
+    let reprocess = may_reprocess(crash, reprocess_users);
+    Decision::Recover {
+        state,
+        request: if reprocess { RequestFate::Reprocess } else { RequestFate::Error },
+        compensate: Vec::new(),
+        end_requester: false,
+        reason: with_attempts(reason, crash, reprocess),
+    }
+}
+
+fn with_attempts(reason: String, crash: &CrashFacts<'_>, reprocess: bool) -> String {
+    match (reprocess, crash.attempts) {
+        (true, 0) => format!("{reason}; the request is reprocessed"),
+        (true, n) => format!("{reason}; the request is reprocessed (attempt {} of {})", n + 1, crash.max_attempts),
+        (false, n) if n >= crash.max_attempts => {
+            format!("{reason}; the request crashed {n} more time(s) when reprocessed: it is dropped")
+        }
+        (false, _) => reason,
+    }
+}
+
+/// A server's request the table must fail-stop for, after the retries: nobody can take an error
+/// in the middle of a protocol.
+fn server_request_gives_up(crash: &CrashFacts<'_>) -> bool {
+    !crash.requester_is_user && crash.attempts >= crash.max_attempts
+}
+
 /// The decision of `policy` on `crash`.
 pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable) -> Decision {
-    let recover = |state, end_requester, reason: String| Decision::Recover {
-        state,
-        reply_error: true,
-        end_requester: end_requester && crash.requester_is_user,
-        reason,
-    };
+    if policy != PolicyKind::None && server_request_gives_up(crash) {
+        return Decision::FailStop {
+            reason: format!(
+                "policy {policy}: a request from a server crashed {} times when reprocessed (a persistent fault in a protocol step)",
+                crash.attempts
+            ),
+        };
+    }
     match policy {
         PolicyKind::None => Decision::LeaveDead { reason: "policy none: a crashed server stays dead".into() },
         PolicyKind::Restart => {
-            recover(StateAction::Fresh, false, "policy restart: fresh incarnation with boot state".into())
+            recover(crash, StateAction::Fresh, false, "policy restart: fresh incarnation with boot state".into())
         }
         PolicyKind::Rollback => recover(
+            crash,
             StateAction::Rollback,
             false,
             format!("policy rollback: always roll back ({})", describe_window(crash.window)),
@@ -198,9 +294,18 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                     ),
                 }
             } else {
-                recover(StateAction::Rollback, false, "policy pessimistic: window still open, roll back".into())
+                recover(crash, StateAction::Rollback, false, "policy pessimistic: window still open, roll back".into())
             }
         }
+        PolicyKind::Enhanced => match first_non_idempotent(crash, table) {
+            Some(why) => Decision::FailStop { reason: format!("policy enhanced: window closed by {why}") },
+            None => recover(
+                crash,
+                StateAction::Rollback,
+                true,
+                "policy enhanced: only idempotent interactions left the server, roll back".into(),
+            ),
+        },
         PolicyKind::Table | PolicyKind::Srs => {
             let state = if policy == PolicyKind::Srs { StateAction::Suppress } else { StateAction::Rollback };
             let Some(row) = table.lookup(crash.server, crash.m_type) else {
@@ -211,16 +316,52 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                     ),
                 };
             };
-            match table_class(row, crash.window) {
-                (RecoveryClass::R, why) => {
-                    recover(state, false, format!("policy {policy}: class R ({why}); {}", row_text(row)))
-                }
-                (RecoveryClass::P, why) => {
-                    recover(state, true, format!("policy {policy}: class P ({why}); {}", row_text(row)))
-                }
-                (RecoveryClass::G, why) => Decision::FailStop {
+            let at = table_class(row, crash.window, crash.compensable);
+            // A transient fault: handle the request again, replaying what the crashed attempt
+            // sent, so nothing is sent twice and the requester never sees the crash.
+            if crash.replayable && crash.attempts < crash.max_attempts {
+                let reason = format!(
+                    "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing; {}",
+                    crash.window.outgoing().len(),
+                    at.class,
+                    row_text(row)
+                );
+                return Decision::Recover {
+                    state,
+                    request: RequestFate::Replay,
+                    compensate: Vec::new(),
+                    end_requester: false,
+                    reason: with_attempts(reason, crash, true),
+                };
+            }
+            // Given up (a persistent fault, or a request still waiting for its answer): the class
+            // decides, after undoing what has an inverse.
+            let undo =
+                if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
+            let reason = |c: RecoveryClass| {
+                with_attempts(format!("policy {policy}: class {c} ({}{undo}); {}", at.why, row_text(row)), crash, false)
+            };
+            let recover = |end_requester: bool, c| Decision::Recover {
+                state,
+                request: RequestFate::Error,
+                compensate: at.compensated.clone(),
+                end_requester: end_requester && crash.requester_is_user,
+                reason: reason(c),
+            };
+            match at.class {
+                // A server in the middle of a protocol cannot take an error.
+                _ if !crash.requester_is_user => Decision::FailStop {
                     reason: format!(
-                        "policy {policy}: class G ({why}); {}; {}",
+                        "policy {policy}: a server's request that cannot be handled again; {}",
+                        reason(at.class)
+                    ),
+                },
+                RecoveryClass::R => recover(false, RecoveryClass::R),
+                RecoveryClass::P => recover(true, RecoveryClass::P),
+                RecoveryClass::G => Decision::FailStop {
+                    reason: format!(
+                        "policy {policy}: class G ({}); {}; {}",
+                        at.why,
                         describe_window(crash.window),
                         row_text(row)
                     ),
@@ -230,31 +371,71 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
     }
 }
 
+/// The first message out of the window that OSIRIS's enhanced mode cannot count as idempotent:
+/// anything but a notification or a request whose receiving handler writes nothing that lasts
+/// (class R at the receiver, by the table). An answer released someone: not idempotent.
+fn first_non_idempotent(crash: &CrashFacts<'_>, table: &RecoveryTable) -> Option<String> {
+    let row = table.lookup(crash.server, crash.m_type);
+    crash.window.outgoing().iter().find_map(|o| {
+        let idempotent = match o.kind {
+            OutgoingKind::Notification => true,
+            OutgoingKind::Reply => false,
+            OutgoingKind::StateChangingRequest { .. } => row.is_some_and(|row| {
+                let sites = row.send_sites.iter().filter(|s| s.m_type as u32 == o.message_type);
+                sites.clone().count() > 0 && sites.map(|s| s.class).max() == Some(RecoveryClass::R)
+            }),
+        };
+        (!idempotent).then(|| format!("type {:#x} to endpoint {}", o.message_type, o.destination))
+    })
+}
+
+/// The class that applies at a crash point, and what it takes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ClassAt {
+    /// The class that decides.
+    pub class: RecoveryClass,
+    /// The sent requests to undo by their declared inverses, by call name, oldest first.
+    pub compensated: Vec<String>,
+    /// Why, for people.
+    pub why: String,
+}
+
 /// The class that applies at the crash point: the worst of the server's own writes (undone by the
 /// rollback, so they count only as far as the requester's process is concerned) and of every
-/// state-changing IPC already sent, by the table's per-site classes.
-pub fn table_class(row: &TableRow, window: &Window) -> (RecoveryClass, String) {
+/// state-changing IPC already sent, by the table's per-site classes — except those with a
+/// declared inverse (`compensable`), which are undone and so change nothing.
+pub fn table_class(row: &TableRow, window: &Window, compensable: &[u32]) -> ClassAt {
     let mut class = match row.local_class {
         // Local global writes are undone by the rollback: nobody else saw them yet.
         RecoveryClass::G => RecoveryClass::R,
         other => other,
     };
+    let mut compensated = Vec::new();
     let mut why = format!("own writes {}", row.local_class);
     for sent in window.outgoing().iter().filter(|o| o.kind.is_state_changing()) {
-        let site_class = row
-            .send_sites
-            .iter()
-            .filter(|s| s.m_type as u32 == sent.message_type)
-            .map(|s| s.class)
-            .max()
-            // A request the table does not list: assume the worst.
-            .unwrap_or(RecoveryClass::G);
+        let sites: Vec<&SendSite> = row.send_sites.iter().filter(|s| s.m_type as u32 == sent.message_type).collect();
+        // A request the table does not list: assume the worst.
+        let site_class = sites.iter().map(|s| s.class).max().unwrap_or(RecoveryClass::G);
+        if site_class > RecoveryClass::R
+            && !sites.is_empty()
+            && sites.iter().all(|s| s.inverse.is_some())
+            && compensable.contains(&sent.message_type)
+        {
+            let name = sites[0].call.clone();
+            if !compensated.contains(&name) {
+                compensated.push(name);
+            }
+            continue;
+        }
         if site_class > class {
             why = format!("sent type {:#x}, class {site_class} at the receiver", sent.message_type);
         }
         class = class.max(site_class);
     }
-    (class, why)
+    if !compensated.is_empty() && class == RecoveryClass::R {
+        why = format!("{why}; what it sent is undone");
+    }
+    ClassAt { class, compensated, why }
 }
 
 #[cfg(test)]
@@ -264,7 +445,9 @@ mod tests {
     use crate::table::{ClassCounts, SendSite};
     use std::collections::BTreeMap;
 
-    fn row(local: RecoveryClass, site: RecoveryClass) -> RecoveryTable {
+    const VM_FORK: u32 = 0xC02;
+
+    fn row(local: RecoveryClass, site: RecoveryClass, inverse: Option<&str>) -> RecoveryTable {
         RecoveryTable {
             provenance: "test".into(),
             rows: vec![TableRow {
@@ -278,54 +461,136 @@ mod tests {
                 local_class: local,
                 send_sites: vec![SendSite {
                     to: "vm".into(),
-                    m_type: 0xC02,
+                    m_type: VM_FORK as i32,
                     call: "vm_fork".into(),
                     class: site,
                     site: "x:1".into(),
+                    inverse: inverse.map(String::from),
                 }],
                 class: local.max(site),
             }],
         }
     }
 
+    /// A crash of pm's fork from a user, first attempt, whose window cannot be replayed.
     fn facts(window: &Window) -> CrashFacts<'_> {
-        CrashFacts { server: "pm", m_type: 2, requester: 16, requester_is_user: true, window, hung: false }
+        CrashFacts {
+            server: "pm",
+            m_type: 2,
+            requester: 16,
+            requester_is_user: true,
+            window,
+            hung: false,
+            replayable: false,
+            attempts: 0,
+            max_attempts: 4,
+            compensable: &[],
+        }
+    }
+
+    fn sent_vm_fork() -> Window {
+        let mut window = Window::open(Journal::new().checkpoint());
+        window.record_request(3, VM_FORK);
+        window
     }
 
     #[test]
     fn table_rolls_back_before_the_first_state_changing_ipc_and_fail_stops_after() {
-        let table = row(RecoveryClass::G, RecoveryClass::G);
-        let journal = Journal::new();
-        let mut window = Window::open(journal.checkpoint());
+        let table = row(RecoveryClass::G, RecoveryClass::G, None);
+        let window = Window::open(Journal::new().checkpoint());
         let before = decide(PolicyKind::Table, &facts(&window), &table);
         assert_eq!(before.label(), "rollback", "{}", before.reason());
-        window.record_request(3, 0xC02);
+        let window = sent_vm_fork();
         let after = decide(PolicyKind::Table, &facts(&window), &table);
         assert_eq!(after.label(), "fail-stop");
         assert!(after.reason().contains("table row pm/fork"), "{}", after.reason());
     }
 
     #[test]
+    fn table_replays_a_request_whose_sends_all_completed() {
+        let table = row(RecoveryClass::G, RecoveryClass::G, None);
+        let window = sent_vm_fork();
+        let transient = CrashFacts { replayable: true, ..facts(&window) };
+        let d = decide(PolicyKind::Table, &transient, &table);
+        assert_eq!(d.label(), "rollback+replay", "{}", d.reason());
+        assert!(d.reason().contains("nothing sent twice") && d.reason().contains("class G if it keeps crashing"));
+        assert_eq!(decide(PolicyKind::Srs, &transient, &table).label(), "suppress+replay");
+        // Past the attempt budget (a persistent fault), the class decides.
+        let persistent = CrashFacts { attempts: 4, ..transient };
+        let given_up = decide(PolicyKind::Table, &persistent, &table);
+        assert_eq!(given_up.label(), "fail-stop", "{}", given_up.reason());
+    }
+
+    #[test]
+    fn a_request_with_a_declared_inverse_is_undone_not_fail_stopped() {
+        let table = row(RecoveryClass::G, RecoveryClass::G, Some("vm_exit"));
+        let window = sent_vm_fork();
+        // The inverse is in the table, but this crash's send cannot be undone (no answer to name
+        // the child): fail-stop.
+        assert_eq!(decide(PolicyKind::Table, &facts(&window), &table).label(), "fail-stop");
+        let undoable = CrashFacts { compensable: &[VM_FORK], ..facts(&window) };
+        let d = decide(PolicyKind::Table, &undoable, &table);
+        assert_eq!(d.label(), "rollback+compensate", "{}", d.reason());
+        let Decision::Recover { compensate, request, .. } = &d else { unreachable!() };
+        assert_eq!((compensate.as_slice(), *request), (&["vm_fork".to_string()][..], RequestFate::Error));
+        assert!(d.reason().contains("undo vm_fork"), "{}", d.reason());
+        // Without the analysis's word in the table, a server's own declaration is not enough.
+        let unchecked = row(RecoveryClass::G, RecoveryClass::G, None);
+        assert_eq!(decide(PolicyKind::Table, &undoable, &unchecked).label(), "fail-stop");
+    }
+
+    #[test]
     fn process_local_effects_end_the_requester() {
-        let table = row(RecoveryClass::P, RecoveryClass::P);
-        let journal = Journal::new();
-        let mut window = Window::open(journal.checkpoint());
-        window.record_request(3, 0xC02);
+        let table = row(RecoveryClass::P, RecoveryClass::P, None);
+        let window = sent_vm_fork();
         assert_eq!(decide(PolicyKind::Table, &facts(&window), &table).label(), "rollback+kill");
         assert_eq!(decide(PolicyKind::Srs, &facts(&window), &table).label(), "suppress+kill");
     }
 
     #[test]
+    fn a_servers_request_is_reprocessed_by_every_recovering_policy_and_never_answered_an_error() {
+        let table = row(RecoveryClass::R, RecoveryClass::R, None);
+        let window = Window::open(Journal::new().checkpoint());
+        // Nothing was sent: the window replays trivially.
+        let from_server = CrashFacts { requester_is_user: false, requester: 4, replayable: true, ..facts(&window) };
+        for (policy, label) in [
+            (PolicyKind::Restart, "restart+reprocess"),
+            (PolicyKind::Rollback, "rollback+reprocess"),
+            (PolicyKind::Pessimistic, "rollback+reprocess"),
+            (PolicyKind::Enhanced, "rollback+reprocess"),
+            (PolicyKind::Table, "rollback+replay"),
+            (PolicyKind::Srs, "suppress+replay"),
+        ] {
+            let d = decide(policy, &from_server, &table);
+            assert!(d.label().starts_with(label), "{policy}: {}", d.label());
+            assert!(!matches!(d, Decision::Recover { request: RequestFate::Error, .. }), "{policy}");
+        }
+        let exhausted = CrashFacts { attempts: 4, ..from_server };
+        assert_eq!(decide(PolicyKind::Rollback, &exhausted, &table).label(), "fail-stop");
+    }
+
+    #[test]
+    fn enhanced_keeps_the_window_open_across_idempotent_requests_only() {
+        let window = sent_vm_fork();
+        let read_only = row(RecoveryClass::G, RecoveryClass::R, None);
+        let d = decide(PolicyKind::Enhanced, &facts(&window), &read_only);
+        assert_eq!(d.label(), "rollback+reprocess", "{}", d.reason());
+        let changing = row(RecoveryClass::G, RecoveryClass::G, None);
+        assert_eq!(decide(PolicyKind::Enhanced, &facts(&window), &changing).label(), "fail-stop");
+        let mut answered = Window::open(Journal::new().checkpoint());
+        answered.record_reply(16, 0);
+        assert_eq!(decide(PolicyKind::Enhanced, &facts(&answered), &read_only).label(), "fail-stop");
+    }
+
+    #[test]
     fn classic_policies_ignore_the_table() {
         let table = RecoveryTable::default();
-        let journal = Journal::new();
-        let mut window = Window::open(journal.checkpoint());
-        window.record_request(3, 0xC02);
+        let window = sent_vm_fork();
         assert_eq!(decide(PolicyKind::None, &facts(&window), &table).label(), "leave-dead");
         assert_eq!(decide(PolicyKind::Restart, &facts(&window), &table).label(), "restart");
         assert_eq!(decide(PolicyKind::Rollback, &facts(&window), &table).label(), "rollback");
         assert_eq!(decide(PolicyKind::Pessimistic, &facts(&window), &table).label(), "fail-stop");
-        let fresh = Window::open(journal.checkpoint());
+        let fresh = Window::open(Journal::new().checkpoint());
         assert_eq!(decide(PolicyKind::Pessimistic, &facts(&fresh), &table).label(), "rollback");
         let unknown = decide(PolicyKind::Table, &facts(&window), &table);
         assert_eq!(unknown.label(), "fail-stop", "no row: unknown effects");
@@ -333,9 +598,8 @@ mod tests {
 
     #[test]
     fn replies_close_only_the_pessimistic_window() {
-        let table = row(RecoveryClass::R, RecoveryClass::G);
-        let journal = Journal::new();
-        let mut window = Window::open(journal.checkpoint());
+        let table = row(RecoveryClass::R, RecoveryClass::G, None);
+        let mut window = Window::open(Journal::new().checkpoint());
         window.record_reply(16, 0);
         window.record_notification(1, 0x1000);
         assert_eq!(decide(PolicyKind::Table, &facts(&window), &table).label(), "rollback");

@@ -84,6 +84,9 @@ pub struct SendSite {
     pub class: RecoveryClass,
     /// Where it is in the source (`file:line`).
     pub site: String,
+    /// The request that undoes it (its declared inverse, checked by the analysis: it exists, is
+    /// fused, and writes at least what this one writes), when it has one.
+    pub inverse: Option<String>,
 }
 
 /// One entry point.
@@ -203,6 +206,7 @@ mod tests {
                     call: "vm_fork".into(),
                     class: RecoveryClass::G,
                     site: "servers/src/pm/forkexit.rs:40".into(),
+                    inverse: None,
                 }],
                 class: RecoveryClass::G,
             }],

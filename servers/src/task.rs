@@ -27,7 +27,7 @@ use crate::sef;
 use kernel_sim::{Crash, Endpoint, KernelCall, Message, MsgType, Proc, Start, catch_crash, msgtype::NOTIFY_MESSAGE};
 use recovery::{IpcId, Recoverable, Requester, TrackedState, Window, WriteAction, WriteEvent, WriteObserver, WriteOp};
 use std::any::Any;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, VecDeque};
 use std::panic::Location;
 use std::sync::{Arc, Mutex};
 
@@ -77,22 +77,151 @@ pub trait Server: 'static {
     fn boot(proc: &Proc) -> Self::State;
     /// The state of a stateless restart: as at boot, without redoing boot's kernel-side set-up.
     fn fresh(proc: &Proc) -> Self::State;
+    /// The requests it sends that it knows how to undo.
+    fn compensations() -> &'static [Compensation] {
+        &[]
+    }
 }
 
-/// How a service incarnation was started (handed over by rs as the spawn's handoff; none at boot).
-pub enum Handoff {
-    /// A restart with fresh state (MINIX's classic stateless restart).
-    Fresh {
-        /// Answer this requester with an error first: its request died with the old incarnation.
-        reply_error_to: Option<Endpoint>,
+/// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
+pub struct Handoff {
+    /// The state to start on, as the recovery manager left it (rolled back or suppressed); none
+    /// for a fresh start (MINIX's classic stateless restart).
+    pub state: Option<Box<dyn Any + Send>>,
+    /// Requests the old incarnation sent that must be undone first, by their declared inverses.
+    pub undo: Vec<Sent>,
+    /// What becomes of the request the old incarnation died on.
+    pub request: Option<Resumed>,
+}
+
+/// What a new incarnation does with the request its predecessor died on.
+pub enum Resumed {
+    /// Answer this requester with an error: its request was dropped.
+    Error(Endpoint),
+    /// Handle the request again from the checkpoint (OSIRIS's REPROCESSING_REQ).
+    Reprocess {
+        /// The request.
+        request: Message,
+        /// What the crashed attempt sent, oldest first, to replay rather than send again (empty:
+        /// everything is sent again, as OSIRIS does).
+        replay: Vec<Sent>,
     },
-    /// A restart with state recovered from the crashed incarnation (rolled back or suppressed).
-    Recovered {
-        /// The state, as the recovery manager left it.
-        state: Box<dyn Any + Send>,
-        /// Answer this requester with an error first.
-        reply_error_to: Option<Endpoint>,
-    },
+}
+
+/// One message or kernel call a request sent, and how it completed: the log a reprocessed
+/// request replays (what its crashed attempt did is not done twice) and a compensation reads.
+#[derive(Clone, Debug)]
+pub struct Sent {
+    /// Where it went (the kernel, for a kernel call).
+    pub to: Endpoint,
+    /// What the handler sent (before any injected corruption); a kernel call is its code as the
+    /// type, with no payload.
+    pub message: Message,
+    /// How it completed; `None` when the crash came first (a sendrec still waiting).
+    pub completed: Option<Completed>,
+}
+
+impl Sent {
+    /// The answer of a sendrec that was answered.
+    pub fn answer(&self) -> Option<&Message> {
+        match &self.completed {
+            Some(Completed::Answer(Ok(answer))) if answer.m_type >= 0 => Some(answer),
+            _ => None,
+        }
+    }
+}
+
+/// How a sent message or kernel call completed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Completed {
+    /// A sendrec's answer as the kernel gave it (a kernel error: none came).
+    Answer(Result<Message, kernel_sim::KernelError>),
+    /// A message that waits for no answer was handed to the kernel.
+    Delivered(Result<(), Errno>),
+    /// A kernel call's result.
+    Kernel(Result<KernelResult, Errno>),
+}
+
+/// What a kernel call made through [`Ctx::kernel`] returns, kept for its replay.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KernelResult {
+    /// Nothing (kill, exec, clear, a page mapped).
+    Unit,
+    /// A process made (fork).
+    Endpoint(Endpoint),
+    /// The frame a page mapped (unmap).
+    Frame(Option<kernel_sim::memory::Frame>),
+    /// A death taken from the kernel's queue (a signal manager's).
+    Death(Option<kernel_sim::Death>),
+}
+
+/// A kernel call's result type, as a [`KernelResult`].
+pub trait KernelReturn: Sized {
+    /// Keeps it.
+    fn keep(&self) -> KernelResult;
+    /// Gets it back.
+    fn back(kept: KernelResult) -> Option<Self>;
+}
+
+impl KernelReturn for Option<kernel_sim::Death> {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Death(self.clone())
+    }
+    fn back(kept: KernelResult) -> Option<Self> {
+        match kept {
+            KernelResult::Death(death) => Some(death),
+            _ => None,
+        }
+    }
+}
+
+impl KernelReturn for () {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Unit
+    }
+    fn back(kept: KernelResult) -> Option<()> {
+        (kept == KernelResult::Unit).then_some(())
+    }
+}
+
+impl KernelReturn for Endpoint {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Endpoint(*self)
+    }
+    fn back(kept: KernelResult) -> Option<Endpoint> {
+        match kept {
+            KernelResult::Endpoint(ep) => Some(ep),
+            _ => None,
+        }
+    }
+}
+
+impl KernelReturn for Option<kernel_sim::memory::Frame> {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Frame(*self)
+    }
+    fn back(kept: KernelResult) -> Option<Self> {
+        match kept {
+            KernelResult::Frame(frame) => Some(frame),
+            _ => None,
+        }
+    }
+}
+
+/// A request that a server sends and knows how to undo: declared beside its handler, checked by
+/// the analysis (the inverse exists, is fused, and writes at least what the forward request
+/// writes) and listed in the recovery table, so a rollback past it need not fail-stop.
+pub struct Compensation {
+    /// The request sent.
+    pub forward: MsgType,
+    /// The request that undoes it (what `undo` sets going).
+    pub inverse: MsgType,
+    /// The undo needs the answer (a sendrec's, which names what was made): without one, the
+    /// request cannot be undone.
+    pub needs_answer: bool,
+    /// Undoes `sent`, from the new incarnation before it serves anything. Errors are ignored:
+    /// an undo finds its target already gone when the flow it starts was under way.
+    pub undo: fn(&Proc, &Sent),
 }
 
 /// What a crashed (or hung and killed) incarnation leaves for rs.
@@ -103,10 +232,22 @@ pub struct Remains {
     pub state: Box<dyn Recoverable>,
     /// Its recovery window: the outgoing IPC of the crashed request.
     pub window: Window,
+    /// What the crashed request sent, with how each completed.
+    pub sent: Vec<Sent>,
+    /// The message types of `sent` this server declares an inverse for.
+    pub compensable: Vec<u32>,
     /// The request it crashed on.
     pub request: Message,
     /// The crash (for a hang: the kill).
     pub crash: Crash,
+}
+
+impl Remains {
+    /// Whether everything the crashed request sent completed, so that handling it again can
+    /// replay the log instead of sending anything twice.
+    pub fn replayable(&self) -> bool {
+        self.sent.iter().all(|s| s.completed.is_some())
+    }
 }
 
 /// What every server incarnation of a run shares with the harness: where to leave state when the
@@ -141,6 +282,10 @@ pub struct Ctx<'a, S> {
     /// The request being handled.
     pub m: Message,
     window: &'a mut Window,
+    /// What this request sent so far.
+    log: &'a mut Vec<Sent>,
+    /// For a reprocessed request, what its crashed attempt sent and this one has not yet.
+    replay: &'a mut VecDeque<Sent>,
     probe: &'a Probe,
 }
 
@@ -346,17 +491,68 @@ impl<S> Ctx<'_, S> {
         self.probe.after_ipc(self.proc, n, !self.window.is_closed());
     }
 
+    /// During a reprocessed request, how the crashed attempt's same message completed: it is
+    /// not sent again. `None` when the log is spent, or the crash cut that message short (it is
+    /// sent now). A message other than the log's next means the handler did not do again what it
+    /// did (it is not deterministic): the reprocessing crashes, and is retried or given up.
+    fn replayed(&mut self, to: Endpoint, message: &Message) -> Option<Completed> {
+        let before = self.replay.pop_front()?;
+        assert!(
+            before.to == to && before.message.m_type == message.m_type && before.message.payload == message.payload,
+            "reprocessing diverged from the crashed attempt: type {:#x} to {to} where it sent type {:#x} to {}",
+            message.m_type,
+            before.message.m_type,
+            before.to
+        );
+        before.completed
+    }
+
+    /// Sends a message that waits for no answer (a request to be answered by a message of its
+    /// own, an answer, a notification), unless a reprocessed request's log says it already went.
+    #[track_caller]
+    fn post(
+        &mut self,
+        primitive: &'static str,
+        dst: Endpoint,
+        msg: Message,
+        send: impl FnOnce(&Proc, Message) -> Result<(), kernel_sim::KernelError>,
+    ) -> Result<(), Errno> {
+        let original = msg;
+        let mut msg = msg;
+        let replayed = self.replayed(dst, &msg);
+        let delivered = self.out(primitive, &mut msg);
+        let result = match replayed {
+            Some(Completed::Delivered(result)) => result,
+            _ if delivered => send(self.proc, msg).map_err(Errno::from),
+            _ => Ok(()),
+        };
+        self.log.push(Sent { to: dst, message: original, completed: Some(Completed::Delivered(result)) });
+        result
+    }
+
     /// Sends a request and waits for its answer. A negative status comes back as its errno.
     #[track_caller]
     pub fn sendrec(&mut self, dst: Endpoint, msg: Message) -> Result<Message, Errno> {
+        let original = msg;
         let mut msg = msg;
+        let replayed = self.replayed(dst, &msg);
         let delivered = self.out("sendrec", &mut msg);
         let id: IpcId = self.window.record_request(dst.raw(), wire(msg.m_type));
-        if !delivered {
-            // A lost request: its sender waits for an answer that never comes.
-            self.proc.hang();
-        }
-        let answer = self.proc.sendrec(dst, msg);
+        let answer = match replayed {
+            Some(Completed::Answer(answer)) => answer,
+            _ => {
+                // Logged before it blocks: a crash while it waits leaves it incomplete.
+                self.log.push(Sent { to: dst, message: original, completed: None });
+                if !delivered {
+                    // A lost request: its sender waits for an answer that never comes.
+                    self.proc.hang();
+                }
+                let answer = self.proc.sendrec(dst, msg);
+                self.log.pop();
+                answer
+            }
+        };
+        self.log.push(Sent { to: dst, message: original, completed: Some(Completed::Answer(answer)) });
         if answer.is_ok() {
             self.window.mark_answered(id);
         }
@@ -368,24 +564,18 @@ impl<S> Ctx<'_, S> {
     /// Sends a request without waiting (a notice the receiver answers with a message of its own).
     #[track_caller]
     pub fn asynsend(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        let mut msg = msg;
-        let delivered = self.out("asynsend", &mut msg);
         self.window.record_request(dst.raw(), wire(msg.m_type));
-        let sent = if delivered { self.proc.asynsend(dst, msg) } else { Ok(()) };
+        let sent = self.post("asynsend", dst, msg, |p, m| p.asynsend(dst, m));
         self.done();
-        Ok(sent?)
+        sent
     }
 
     /// Answers `dst`, which is blocked waiting for it (a suspended caller being released). An
     /// answer to a caller that died or was replaced is dropped, as in MINIX.
     #[track_caller]
     pub fn reply(&mut self, dst: Endpoint, msg: Message) {
-        let mut msg = msg;
-        let delivered = self.out("reply", &mut msg);
         self.window.record_reply(dst.raw(), wire(msg.m_type));
-        if delivered {
-            let _ = self.proc.sendnb(dst, msg);
-        }
+        let _ = self.post("reply", dst, msg, |p, m| p.sendnb(dst, m));
         self.done();
     }
 
@@ -393,53 +583,53 @@ impl<S> Ctx<'_, S> {
     /// (a fork child that has not run).
     #[track_caller]
     pub fn reply_async(&mut self, dst: Endpoint, msg: Message) {
-        let mut msg = msg;
-        let delivered = self.out("reply_async", &mut msg);
         self.window.record_reply(dst.raw(), wire(msg.m_type));
-        if delivered {
-            let _ = self.proc.asynsend(dst, msg);
-        }
+        let _ = self.post("reply_async", dst, msg, |p, m| p.asynsend(dst, m));
         self.done();
     }
 
     /// Sends an answer to a server, blocking until it takes it (vfs answering pm's notices).
     #[track_caller]
     pub fn send(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        let mut msg = msg;
-        let delivered = self.out("send", &mut msg);
         self.window.record_reply(dst.raw(), wire(msg.m_type));
-        let sent = if delivered { self.proc.send(dst, msg) } else { Ok(()) };
+        let sent = self.post("send", dst, msg, |p, m| p.send(dst, m));
         self.done();
-        Ok(sent?)
+        sent
     }
 
     /// Notifies `dst`.
     #[track_caller]
     pub fn notify(&mut self, dst: Endpoint) -> Result<(), Errno> {
-        let mut msg = Message::new(NOTIFY_MESSAGE);
-        let delivered = self.out("notify", &mut msg);
         self.window.record_notification(dst.raw(), wire(NOTIFY_MESSAGE));
-        let sent = if delivered { self.proc.notify(dst) } else { Ok(()) };
+        let sent = self.post("notify", dst, Message::new(NOTIFY_MESSAGE), |p, _| p.notify(dst));
         self.done();
-        Ok(sent?)
+        sent
     }
 
     /// A kernel call that changes state outside this server (a process, a page table, another
     /// process's memory): recorded in the window as a state-changing request to the kernel, since
     /// rolling this server back cannot undo it.
     #[track_caller]
-    pub fn kernel<R>(
+    pub fn kernel<R: KernelReturn>(
         &mut self,
         call: KernelCall,
         f: impl FnOnce(&Proc) -> Result<R, kernel_sim::KernelError>,
     ) -> Result<R, Errno> {
+        let code = KERNEL_CALL_BASE + call as u32;
+        let message = Message::new(code as MsgType);
+        let replayed = self.replayed(Endpoint::KERNEL, &message);
         let mut unused = Message::new(0);
         // A kernel call's answer is needed: it can crash or hang here, not be dropped.
         self.out("kernel", &mut unused);
-        self.window.record_request(Endpoint::KERNEL.raw(), KERNEL_CALL_BASE + call as u32);
-        let r = f(self.proc);
+        self.window.record_request(Endpoint::KERNEL.raw(), code);
+        let result = match replayed {
+            Some(Completed::Kernel(kept)) => kept.map(|k| R::back(k).expect("a replayed kernel call keeps its type")),
+            _ => f(self.proc).map_err(Errno::from),
+        };
+        let kept = result.as_ref().map(R::keep).map_err(|e| *e);
+        self.log.push(Sent { to: Endpoint::KERNEL, message, completed: Some(Completed::Kernel(kept)) });
         self.done();
-        Ok(r?)
+        result
     }
 }
 
@@ -464,32 +654,54 @@ impl Vault {
 /// Holds the state while the loop runs. If the incarnation is killed while handling a request
 /// (rs found it hung), the stack unwinds through here and the state goes to rs as remains, like a
 /// crash's; killed at the loop top (the system stopping), the state goes to the vault.
-struct StateKeeper<'p, S: Recoverable + 'static> {
-    state: Option<S>,
+struct StateKeeper<'p, S: Server> {
+    state: Option<S::State>,
     window: Window,
+    log: Vec<Sent>,
     in_flight: Option<Message>,
-    name: &'static str,
     proc: &'p Proc,
     vault: Vault,
 }
 
-impl<S: Recoverable + 'static> Drop for StateKeeper<'_, S> {
+impl<S: Server> StateKeeper<'_, S> {
+    /// Hands the state, the window and the request to rs: the incarnation ends.
+    fn leave_remains(&mut self, request: Message, crash: Crash) {
+        let state = self.state.take().expect("present until the incarnation ends");
+        let window = std::mem::replace(&mut self.window, Window::open(recovery::Journal::new().epoch()));
+        let sent = std::mem::take(&mut self.log);
+        // A type is compensable when every request of that type sent can be undone.
+        let compensable = S::compensations()
+            .iter()
+            .filter(|c| {
+                let mut of_type = sent.iter().filter(|r| r.message.m_type == c.forward).peekable();
+                of_type.peek().is_some() && of_type.all(|r| !c.needs_answer || r.answer().is_some())
+            })
+            .map(|c| wire(c.forward))
+            .collect();
+        self.proc.leave_remains(Box::new(Remains {
+            server: S::NAME,
+            state: Box::new(state),
+            window,
+            sent,
+            compensable,
+            request,
+            crash,
+        }));
+    }
+}
+
+impl<S: Server> Drop for StateKeeper<'_, S> {
     fn drop(&mut self) {
-        let Some(state) = self.state.take() else { return };
+        if self.state.is_none() {
+            return;
+        }
         match self.in_flight.take() {
             Some(request) => {
                 let crash =
                     Crash { message: "stopped answering (hung) and was killed".into(), location: String::new() };
-                let window = std::mem::replace(&mut self.window, Window::open(recovery::Journal::new().epoch()));
-                self.proc.leave_remains(Box::new(Remains {
-                    server: self.name,
-                    state: Box::new(state),
-                    window,
-                    request,
-                    crash,
-                }));
+                self.leave_remains(request, crash);
             }
-            None => self.vault.deposit(self.name, Box::new(state)),
+            None => self.vault.deposit(S::NAME, Box::new(self.state.take().expect("checked above"))),
         }
     }
 }
@@ -501,26 +713,37 @@ fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call
 /// Runs server `S` as a process: start (boot, fresh restart or recovered state), then the task loop.
 pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     debug_assert!(S::calls().windows(2).all(|w| w[0].m_type < w[1].m_type), "{}'s call table is sorted", S::NAME);
-    let (state, reply_error_to) = match start.handoff.map(|h| h.downcast::<Handoff>()) {
-        None => (S::boot(proc), None),
-        Some(Ok(h)) => match *h {
-            Handoff::Fresh { reply_error_to } => (S::fresh(proc), reply_error_to),
-            Handoff::Recovered { state, reply_error_to } => match state.downcast::<S::State>() {
-                Ok(state) => (*state, reply_error_to),
-                Err(_) => (S::fresh(proc), reply_error_to),
-            },
-        },
-        Some(Err(_)) => (S::fresh(proc), None),
+    let handoff = start.handoff.and_then(|h| h.downcast::<Handoff>().ok()).map(|h| *h);
+    let (state, undo, resumed) = match handoff {
+        None => (S::boot(proc), Vec::new(), None),
+        Some(Handoff { state, undo, request }) => {
+            let state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
+            (state, undo, request)
+        }
     };
-    if let Some(requester) = reply_error_to {
-        // The crashed request is dropped: its requester, still waiting, learns so.
-        let _ = proc.sendnb(requester, Message::new(Errno::ERECOVERED.status()));
+    // Undo what the crashed request had sent, before anything else is served.
+    for sent in &undo {
+        if let Some(c) = S::compensations().iter().find(|c| c.forward == sent.message.m_type) {
+            (c.undo)(proc, sent);
+        }
     }
-    let mut keeper = StateKeeper {
+    let (mut reprocess, mut replay) = (None, VecDeque::new());
+    match resumed {
+        // The crashed request is dropped: its requester, still waiting, learns so.
+        Some(Resumed::Error(requester)) => {
+            let _ = proc.sendnb(requester, Message::new(Errno::ERECOVERED.status()));
+        }
+        Some(Resumed::Reprocess { request, replay: log }) => {
+            reprocess = Some(request);
+            replay = log.into();
+        }
+        None => {}
+    }
+    let mut keeper = StateKeeper::<S> {
         state: Some(state),
         window: Window::open(recovery::Journal::new().epoch()),
+        log: Vec::new(),
         in_flight: None,
-        name: S::NAME,
         proc,
         vault: env.vault.clone(),
     };
@@ -538,7 +761,15 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     loop {
         let journal = keeper.state.as_ref().expect("present between requests").journal();
         keeper.window.reopen(if env.checkpoints { journal.checkpoint() } else { journal.epoch() });
-        let m = sef::receive(proc, pending_answer.take());
+        keeper.log.clear();
+        // A reprocessed request is the first one served, as if it had just arrived.
+        let m = match reprocess.take() {
+            Some(m) => m,
+            None => {
+                replay.clear();
+                sef::receive(proc, pending_answer.take())
+            }
+        };
         let call = lookup(S::calls(), m.m_type);
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
         *probe.request() = RequestState {
@@ -549,13 +780,21 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             hang_pending: false,
         };
         keeper.in_flight = Some(m);
-        let StateKeeper { state, window, .. } = &mut keeper;
+        let StateKeeper { state, window, log, .. } = &mut keeper;
         let state = state.as_mut().expect("present between requests");
         let outcome = catch_crash(|| {
             if let Some(kind) = probe.injector.as_ref().and_then(|i| i.fire_at(nth, Point::Start)) {
                 inject(proc, kind, "at the start of the request");
             }
-            let mut ctx = Ctx { proc, state: &mut *state, m, window: &mut *window, probe: &probe };
+            let mut ctx = Ctx {
+                proc,
+                state: &mut *state,
+                m,
+                window: &mut *window,
+                log: &mut *log,
+                replay: &mut replay,
+                probe: &probe,
+            };
             let handled = match call {
                 Some(call) => (call.handler)(&mut ctx),
                 None if m.m_type == NOTIFY_MESSAGE => Handled::NoReply,
@@ -566,36 +805,32 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 let violations = S::check_invariants(state);
                 assert!(violations.is_empty(), "{} invariant violated: {}", S::NAME, violations.join("; "));
             }
-            handled
+            // The reply is an IPC site too. A crash there comes after the handler finished and
+            // before the answer left: its effects are in the window, and recovery decides.
+            let fault = match handled {
+                Handled::Reply(_) => {
+                    probe.ipc_site(proc, Location::caller(), "reply", window.outgoing().len() as u32 + 1)
+                }
+                Handled::Suspend | Handled::NoReply => IpcFault::None,
+            };
+            (handled, fault)
         });
         match outcome {
-            Ok(Handled::Reply(answer)) => {
+            Ok((Handled::Reply(answer), fault)) => {
                 let mut msg = answer.unwrap_or_else(|e| Message::new(e.status()));
-                // The reply is an IPC site too: it can be corrupted or lost, not crash (the
-                // request is done).
-                let n = keeper.window.outgoing().len() as u32 + 1;
-                let delivered = catch_crash(|| probe.ipc_site(proc, Location::caller(), "reply", n));
                 keeper.window.record_reply(m.source.raw(), wire(msg.m_type));
-                match delivered {
-                    Ok(IpcFault::Drop) => {}
-                    Ok(IpcFault::Corrupt(bit)) => {
+                match fault {
+                    IpcFault::Drop => {}
+                    IpcFault::Corrupt(bit) => {
                         flip(&mut msg, bit);
                         pending_answer = Some((m.source, msg));
                     }
-                    _ => pending_answer = Some((m.source, msg)),
+                    IpcFault::None => pending_answer = Some((m.source, msg)),
                 }
             }
-            Ok(Handled::Suspend | Handled::NoReply) => {}
+            Ok((Handled::Suspend | Handled::NoReply, _)) => {}
             Err(crash) => {
-                let state = keeper.state.take().expect("present until now");
-                let window = std::mem::replace(&mut keeper.window, Window::open(recovery::Journal::new().epoch()));
-                proc.leave_remains(Box::new(Remains {
-                    server: S::NAME,
-                    state: Box::new(state),
-                    window,
-                    request: m,
-                    crash: crash.clone(),
-                }));
+                keeper.leave_remains(m, crash.clone());
                 proc.crash(crash);
             }
         }

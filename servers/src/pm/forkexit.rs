@@ -12,8 +12,8 @@ use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::vm::{VM_EXIT, VM_FORK, VM_WILLEXIT, VmForkReply, VmForkRequest, VmProcRequest};
 use crate::proto::{INIT_PID, ProcKey, VFS, VM, key_of};
-use crate::task::{Ctx, Handled};
-use kernel_sim::{EndCause, Endpoint, Message};
+use crate::task::{Compensation, Ctx, Handled, Sent};
+use kernel_sim::{EndCause, Endpoint, KernelCall, Message, Proc};
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -49,6 +49,26 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
         finish_fork(ctx, parent.ep, child_ep);
     }
     Handled::Suspend
+}
+
+/// What undoes the requests fork sends, when pm is rolled back past them: ending the child. Its
+/// death takes the normal exit path (VM_WILLEXIT, PM_VFS_EXIT, VM_EXIT), which frees what vm and
+/// vfs made for it, as for a child whose fork was cut short (pm's rolled-back table no longer
+/// knows it). The analysis checks that each inverse covers what its request writes.
+pub static COMPENSATIONS: &[Compensation] = &[
+    Compensation { forward: VM_FORK, inverse: VM_EXIT, needs_answer: true, undo: end_forked_child },
+    Compensation { forward: PM_VFS_FORK, inverse: PM_VFS_EXIT, needs_answer: false, undo: end_forked_child },
+];
+
+/// Ends the child a fork made (VM_FORK's answer, or the notice to vfs, names it).
+fn end_forked_child(proc: &Proc, sent: &Sent) {
+    let child = match (sent.message.m_type, sent.answer()) {
+        (VM_FORK, Some(answer)) => answer.get::<VmForkReply>().child,
+        (VM_FORK, None) => return,
+        _ => sent.message.get::<VfsForkNotice>().child,
+    };
+    // Already ending, when both of fork's requests name it: the kill is idempotent.
+    let _ = proc.sys_kill(child);
 }
 
 /// VFS_PM_FORK_REPLY: vfs copied the descriptors; both processes may run.
@@ -104,7 +124,9 @@ pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
         // is told no rather than left waiting.
         return Handled::Reply(Err(Errno::EPERM));
     }
-    while let Ok(Some(death)) = ctx.proc.sys_next_death() {
+    // Taking a death changes the kernel's queue: through `ctx.kernel`, so that a reprocessed
+    // notification replays the deaths its crashed attempt took rather than finding none.
+    while let Ok(Some(death)) = ctx.kernel(KernelCall::Remains, |k| k.sys_next_death()) {
         let status = match &death.cause {
             EndCause::Exited => exit_status(0),
             EndCause::Crashed { .. } => signal_status(sig::SIGSEGV),

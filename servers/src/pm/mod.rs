@@ -16,7 +16,7 @@ pub mod state;
 pub mod table;
 
 use crate::proto::INIT;
-use crate::task::{Call, Server};
+use crate::task::{Call, Compensation, Server};
 use kernel_sim::Proc;
 use state::PmState;
 
@@ -41,5 +41,9 @@ impl Server for Pm {
 
     fn fresh(_proc: &Proc) -> PmState {
         PmState::with_init(INIT)
+    }
+
+    fn compensations() -> &'static [Compensation] {
+        forkexit::COMPENSATIONS
     }
 }

@@ -16,12 +16,13 @@
 pub mod decisions;
 pub mod pacing;
 
-use crate::task::{Handoff, Remains, Vault};
+use crate::task::{Handoff, Remains, Resumed, Vault};
 use decisions::{DecisionLog, DecisionRecord};
 use kernel_sim::manifest::{FIRST_USER_SLOT, Manifest};
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
-use kernel_sim::{Death, EndCause, Endpoint, Micros, Proc};
+use kernel_sim::{Death, EndCause, Endpoint, Micros, Proc, ProcState};
 use pacing::{Pacing, Verdict};
+use recovery::policy::RequestFate;
 use recovery::{CrashFacts, Decision, PolicyKind, RecoveryTable, StateAction, decide};
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -48,6 +49,8 @@ struct Supervised {
     core: bool,
     /// What the delayed restart will do.
     pending: Option<Pending>,
+    /// The request being reprocessed, and how many times it crashed again so far.
+    retry: Option<(kernel_sim::Message, u32)>,
 }
 
 /// A restart decided but not yet done.
@@ -108,6 +111,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
                 pacing: Pacing::new(s.restart),
                 core: s.core,
                 pending: None,
+                retry: None,
             },
         );
     }
@@ -162,9 +166,17 @@ impl Rs {
         }
         let Some(tick) = self.tick.filter(|_| now >= self.next_round) else { return };
         self.next_round = now + tick;
+        let supervised: Vec<Endpoint> = self.services.keys().copied().collect();
         for s in self.services.values_mut() {
             let (Some(period), Life::Up { last_seen }) = (s.heartbeat, &s.life) else { continue };
-            if now.saturating_sub(*last_seen) > 2 * period {
+            // A service blocked on another supervised service cannot answer a ping, but is not
+            // the one that hangs: the one it waits for is found by its own heartbeats, and once
+            // that one is back the waiter answers again.
+            let waits_on_a_service = match proc.sys_procinfo(s.ep).map(|i| i.state) {
+                Ok(ProcState::Sending(other) | ProcState::Receiving(other)) => supervised.contains(&other),
+                _ => false,
+            };
+            if now.saturating_sub(*last_seen) > 2 * period && !waits_on_a_service {
                 proc.note(&format!(
                     "rs: {} missed two heartbeats ({}us silent): killing it as hung",
                     s.name,
@@ -186,8 +198,14 @@ impl Rs {
         let mut remains: Option<Box<Remains>> =
             proc.sys_take_remains(death.ep).ok().flatten().and_then(|b| b.downcast::<Remains>().ok());
         let policy = self.recovery.policy;
+        let (max_attempts, retry) = (s.pacing.intensity().saturating_sub(1), s.retry);
         let decision = match &remains {
             Some(r) => {
+                // A death on the request being reprocessed is another attempt at it.
+                let attempts = match retry {
+                    Some((request, n)) if request == r.request => n,
+                    _ => 0,
+                };
                 let facts = CrashFacts {
                     server: &name,
                     m_type: r.request.m_type,
@@ -195,6 +213,10 @@ impl Rs {
                     requester_is_user: r.request.source.slot() >= FIRST_USER_SLOT,
                     window: &r.window,
                     hung,
+                    replayable: r.replayable(),
+                    attempts,
+                    max_attempts,
+                    compensable: &r.compensable,
                 };
                 decide(policy, &facts, &self.recovery.table)
             }
@@ -212,22 +234,23 @@ impl Rs {
                 }
             }
             Decision::FailStop { reason } => self.fail_stop(proc, remains, &reason),
-            Decision::Recover { state, reply_error, end_requester, .. } => {
-                let request = remains.as_ref().map(|r| r.request);
-                let reply_error_to = request.filter(|_| reply_error).map(|m| m.source);
-                let handoff = match (state, remains.take()) {
-                    (StateAction::Rollback, Some(mut r)) => {
-                        r.state.rollback();
-                        Handoff::Recovered { state: r.state.into_any(), reply_error_to }
-                    }
-                    (StateAction::Suppress, Some(mut r)) => {
-                        r.state.suppress();
-                        Handoff::Recovered { state: r.state.into_any(), reply_error_to }
-                    }
-                    _ => Handoff::Fresh { reply_error_to },
+            Decision::Recover { state, request: fate, compensate, end_requester, .. } => {
+                let handoff = match remains.take() {
+                    Some(r) => handoff(*r, state, fate, !compensate.is_empty()),
+                    None => Handoff { state: None, undo: Vec::new(), request: None },
                 };
-                let end_requester = request.filter(|_| end_requester).map(|m| m.source);
                 let s = self.services.get_mut(&death.ep).expect("found");
+                s.retry = match &handoff.request {
+                    Some(Resumed::Reprocess { request, .. }) => {
+                        let attempts = retry.filter(|(r, _)| r == request).map_or(0, |(_, n)| n);
+                        Some((*request, attempts + 1))
+                    }
+                    _ => None,
+                };
+                let end_requester = match &handoff.request {
+                    Some(Resumed::Error(requester)) if end_requester => Some(*requester),
+                    _ => None,
+                };
                 match s.pacing.on_death(now, ran_for) {
                     Verdict::RestartAt(at) => {
                         s.life = Life::RestartAt { at };
@@ -250,10 +273,10 @@ impl Rs {
 
     fn restart(&mut self, proc: &Proc, ep: Endpoint) {
         let s = self.services.get_mut(&ep).expect("supervised");
-        let Pending { handoff, end_requester } = s
-            .pending
-            .take()
-            .unwrap_or(Pending { handoff: Handoff::Fresh { reply_error_to: None }, end_requester: None });
+        let Pending { handoff, end_requester } = s.pending.take().unwrap_or(Pending {
+            handoff: Handoff { state: None, undo: Vec::new(), request: None },
+            end_requester: None,
+        });
         match proc.sys_spawn_service(&s.name, Some(Box::new(handoff))) {
             Ok(_) => s.life = Life::Up { last_seen: proc.now() },
             Err(e) => {
@@ -286,6 +309,33 @@ impl Rs {
     }
 }
 
+/// The next incarnation's start from the crashed one's remains, as decided: its state rolled back,
+/// suppressed or fresh; the sent requests to undo; the request reprocessed or answered an error.
+fn handoff(mut r: Remains, state: StateAction, fate: RequestFate, compensate: bool) -> Handoff {
+    let state = match state {
+        StateAction::Rollback => {
+            r.state.rollback();
+            Some(r.state.into_any())
+        }
+        StateAction::Suppress => {
+            r.state.suppress();
+            Some(r.state.into_any())
+        }
+        StateAction::Fresh => None,
+    };
+    let undo = if compensate {
+        r.sent.iter().filter(|s| r.compensable.contains(&(s.message.m_type as u32))).cloned().collect()
+    } else {
+        Vec::new()
+    };
+    let request = match fate {
+        RequestFate::Reprocess => Some(Resumed::Reprocess { request: r.request, replay: Vec::new() }),
+        RequestFate::Replay => Some(Resumed::Reprocess { request: r.request, replay: r.sent }),
+        RequestFate::Error => Some(Resumed::Error(r.request.source)),
+    };
+    Handoff { state, undo, request }
+}
+
 /// A service that died outside any request (while starting, or killed at its loop top) left no
 /// window: nothing to roll back to, and nothing known about what it did.
 fn died_outside_a_request(policy: PolicyKind) -> Decision {
@@ -293,7 +343,8 @@ fn died_outside_a_request(policy: PolicyKind) -> Decision {
         PolicyKind::None => Decision::LeaveDead { reason: "policy none: a crashed server stays dead".into() },
         PolicyKind::Restart | PolicyKind::Rollback => Decision::Recover {
             state: StateAction::Fresh,
-            reply_error: false,
+            request: RequestFate::Error,
+            compensate: Vec::new(),
             end_requester: false,
             reason: format!("policy {policy}: died outside a request, no checkpoint to return to: fresh start"),
         },

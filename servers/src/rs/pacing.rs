@@ -2,7 +2,6 @@
 //! backoff with a cap; an incarnation that ran long enough resets the backoff; more restarts than
 //! the intensity limit within its period escalates to giving up (Erlang/OTP style).
 
-use crate::task::Handoff;
 use kernel_sim::Micros;
 use kernel_sim::manifest::RestartPacing;
 use std::collections::VecDeque;
@@ -23,8 +22,6 @@ pub struct Pacing {
     consecutive: u32,
     /// Times of recent restarts, for the intensity limit.
     recent: VecDeque<Micros>,
-    /// The handoff waiting for a delayed restart.
-    stash: Option<Handoff>,
 }
 
 impl std::fmt::Debug for Pacing {
@@ -36,7 +33,7 @@ impl std::fmt::Debug for Pacing {
 impl Pacing {
     /// No history yet.
     pub fn new(rules: RestartPacing) -> Pacing {
-        Pacing { rules, consecutive: 0, recent: VecDeque::new(), stash: None }
+        Pacing { rules, consecutive: 0, recent: VecDeque::new() }
     }
 
     /// A death at `now` of an incarnation that ran for `ran_for`.
@@ -59,14 +56,9 @@ impl Pacing {
         Verdict::RestartAt(now + delay)
     }
 
-    /// Keeps the handoff of a delayed restart.
-    pub fn stash(&mut self, handoff: Handoff) {
-        self.stash = Some(handoff);
-    }
-
-    /// Takes the handoff of a delayed restart.
-    pub fn take_stash(&mut self) -> Option<Handoff> {
-        self.stash.take()
+    /// How many restarts its intensity allows within one period.
+    pub fn intensity(&self) -> u32 {
+        self.rules.intensity
     }
 }
 
