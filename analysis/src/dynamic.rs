@@ -212,6 +212,7 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
         injector: machine.injector.clone(),
         check_invariants: config.check_invariants,
         profile: config.profile.clone(),
+        table: config.table.clone(),
     };
     machine
         .system

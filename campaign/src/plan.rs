@@ -176,8 +176,14 @@ mod tests {
         let site =
             |server: &str, loc: &str| Site { server: server.into(), handler: "fork".into(), location: loc.into() };
         let write = SiteKind::Write { field: "pm.procs".into(), release: false, corruptible: false };
-        p.sites.insert(site("pm", "a.rs:1"), SiteStats { kind: write.clone(), hits: 3, hits_in_open_window: 3 });
-        p.sites.insert(site("vm", "b.rs:2"), SiteStats { kind: write, hits: 1, hits_in_open_window: 0 });
+        p.sites.insert(
+            site("pm", "a.rs:1"),
+            SiteStats { kind: write.clone(), hits: 3, hits_in_open_window: 3, recoverable: Vec::new() },
+        );
+        p.sites.insert(
+            site("vm", "b.rs:2"),
+            SiteStats { kind: write, hits: 1, hits_in_open_window: 0, recoverable: Vec::new() },
+        );
         p
     }
 
@@ -213,7 +219,7 @@ mod tests {
     fn shards_partition_the_runs() {
         let policies = PolicyKind::ALL;
         let all = runs(7, &policies, None);
-        assert_eq!(all.len(), 42);
+        assert_eq!(all.len(), 7 * PolicyKind::ALL.len());
         let mut union: Vec<RunId> =
             (0..4).flat_map(|i| runs(7, &policies, Some(Shard { index: i, count: 4 }))).collect();
         union.sort();

@@ -130,11 +130,25 @@ pub fn write_html(
     if let Some(g) = &summary.golden {
         let _ = write!(
             out,
-            "<p>Golden run: {} code sites executed {} times; candidate faults come only from them. Recovery coverage: {:.1}% of executions ran inside an open recovery window.</p>",
+            "<p>Golden run: {} code sites executed {} times; candidate faults come only from them. {:.1}% of executions ran before their request's first state-changing IPC.</p>",
             g.sites,
             g.executions,
             100.0 * g.recovery_coverage
         );
+        if !g.coverage.is_empty() {
+            out.push_str("<h2>Recovery coverage</h2><p>The share of the golden run's executions at which each policy would recover a crash rather than halt (OSIRIS reported about 64% for its enhanced mode).</p>");
+            out.push_str("<table><tr><th>policy</th><th>transient fault</th><th>persistent fault</th></tr>");
+            for c in &g.coverage {
+                let _ = write!(
+                    out,
+                    "<tr><td>{}</td><td>{:.1}%</td><td>{:.1}%</td></tr>",
+                    c.policy,
+                    100.0 * c.transient,
+                    100.0 * c.persistent
+                );
+            }
+            out.push_str("</table>");
+        }
     }
     let _ = write!(out, "<p>{} runs whose fault never fired are counted in their outcome.</p>", summary.not_fired);
     out.push_str("<h2>Outcomes per policy</h2>");

@@ -40,18 +40,56 @@ pub struct GoldenFigures {
     pub sites: u64,
     /// Site executions.
     pub executions: u64,
-    /// Executions inside an open recovery window, over all executions (OSIRIS's coverage).
+    /// Executions before the request's first state-changing IPC, over all executions.
     pub recovery_coverage: f64,
+    /// Per policy, the share of executions at which it would recover a crash rather than halt
+    /// (OSIRIS's recovery coverage), for a transient and a persistent fault.
+    #[serde(default)]
+    pub coverage: Vec<PolicyCoverage>,
+}
+
+/// One policy's recovery coverage over the golden run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct PolicyCoverage {
+    /// The policy.
+    pub policy: PolicyKind,
+    /// The share of executions where a transient fault's crash is recovered.
+    pub transient: f64,
+    /// The share where a persistent fault's crash is (its reprocessing attempts spent).
+    pub persistent: f64,
 }
 
 impl GoldenFigures {
-    /// The figures of a profile.
-    pub fn of(profile: &SiteProfile) -> GoldenFigures {
+    /// The figures of a profile, with the coverage of each of `policies`.
+    pub fn of(profile: &SiteProfile, policies: &[PolicyKind]) -> GoldenFigures {
         GoldenFigures {
             sites: profile.sites.len() as u64,
             executions: profile.sites.values().map(|s| s.hits).sum(),
             recovery_coverage: profile.recovery_coverage(),
+            coverage: policies
+                .iter()
+                .map(|&policy| PolicyCoverage {
+                    policy,
+                    transient: profile.coverage(policy, false),
+                    persistent: profile.coverage(policy, true),
+                })
+                .collect(),
         }
+    }
+
+    /// The coverage lines for people: one per policy.
+    pub fn coverage_lines(&self) -> Vec<String> {
+        self.coverage
+            .iter()
+            .map(|c| {
+                format!(
+                    "{:<12} {:>5.1}% of executions with a transient fault, {:>5.1}% with a persistent one",
+                    c.policy.name(),
+                    100.0 * c.transient,
+                    100.0 * c.persistent
+                )
+            })
+            .collect()
     }
 }
 
@@ -100,11 +138,18 @@ impl Summary {
         if let Some(g) = &self.golden {
             let _ = writeln!(
                 out,
-                "golden run: {} sites executed {} times; recovery coverage {:.1}% of executions ran inside an open recovery window",
+                "golden run: {} sites executed {} times; {:.1}% of executions ran before their request's first state-changing IPC",
                 g.sites,
                 g.executions,
                 100.0 * g.recovery_coverage
             );
+            if !g.coverage.is_empty() {
+                let _ =
+                    writeln!(out, "recovery coverage (executions at which a crash would be recovered, not halted):");
+                for line in g.coverage_lines() {
+                    let _ = writeln!(out, "  {line}");
+                }
+            }
         }
         let _ = writeln!(out, "{} runs ({} whose fault never fired)\n", self.runs, self.not_fired);
         let _ = writeln!(out, "{}", header("policy"));

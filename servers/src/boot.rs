@@ -111,6 +111,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
         injector: injector.clone(),
         check_invariants: config.check_invariants,
         profile: config.profile.clone(),
+        table: config.table.clone(),
     };
     system.register_program(pm::Pm::NAME, service_program::<pm::Pm>(env.clone()));
     system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));

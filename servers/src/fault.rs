@@ -18,6 +18,7 @@
 
 use crate::proto::call_name;
 use kernel_sim::MsgType;
+use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
@@ -380,8 +381,26 @@ pub struct SiteStats {
     /// Executions.
     pub hits: u64,
     /// Executions before the request's first state-changing IPC (the window still closed to
-    /// other components: OSIRIS's recovery-coverage measure).
+    /// other components).
     pub hits_in_open_window: u64,
+    /// Executions at which each policy would recover a crash rather than halt or leave the
+    /// server dead, by [`RecoveringPolicies`] bit (OSIRIS's recovery coverage, per policy and fault
+    /// persistence).
+    #[serde(default)]
+    pub recoverable: Vec<u64>,
+}
+
+/// Which policies would recover a crash at one point of a request: bit `2i` for a transient
+/// fault (the first attempt), bit `2i + 1` for a persistent one (the attempts spent), `i` the
+/// policy's place in [`PolicyKind::ALL`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct RecoveringPolicies(pub u32);
+
+impl RecoveringPolicies {
+    /// The bit of `policy` for a transient or persistent fault.
+    pub fn bit(policy: PolicyKind, persistent: bool) -> usize {
+        2 * PolicyKind::ALL.iter().position(|&p| p == policy).expect("every policy is in ALL") + usize::from(persistent)
+    }
 }
 
 /// Every site a run executed (the golden run's profile: candidate faults come from here).
@@ -393,17 +412,41 @@ pub struct SiteProfile {
 
 impl SiteProfile {
     /// Counts one execution of `site`.
-    pub fn hit(&mut self, site: Site, kind: impl FnOnce() -> SiteKind, window_open: bool) {
-        let stats =
-            self.sites.entry(site).or_insert_with(|| SiteStats { kind: kind(), hits: 0, hits_in_open_window: 0 });
+    pub fn hit(
+        &mut self,
+        site: Site,
+        kind: impl FnOnce() -> SiteKind,
+        window_open: bool,
+        recoverable: RecoveringPolicies,
+    ) {
+        let stats = self.sites.entry(site).or_insert_with(|| SiteStats {
+            kind: kind(),
+            hits: 0,
+            hits_in_open_window: 0,
+            recoverable: vec![0; 2 * PolicyKind::ALL.len()],
+        });
         stats.hits += 1;
         stats.hits_in_open_window += u64::from(window_open);
+        for (bit, count) in stats.recoverable.iter_mut().enumerate() {
+            *count += u64::from(recoverable.0 >> bit & 1);
+        }
     }
 
     /// The share of executed sites that ran inside an open recovery window, weighted by
-    /// executions (OSIRIS's recovery coverage).
+    /// executions.
     pub fn recovery_coverage(&self) -> f64 {
         let (open, all) = self.sites.values().fold((0, 0), |(o, a), s| (o + s.hits_in_open_window, a + s.hits));
+        if all == 0 { 0.0 } else { open as f64 / all as f64 }
+    }
+
+    /// The share of executions at which `policy` would recover a crash (OSIRIS's recovery
+    /// coverage), for a transient or a persistent fault.
+    pub fn coverage(&self, policy: PolicyKind, persistent: bool) -> f64 {
+        let bit = RecoveringPolicies::bit(policy, persistent);
+        let (open, all) = self
+            .sites
+            .values()
+            .fold((0, 0), |(o, a), s| (o + s.recoverable.get(bit).copied().unwrap_or(0), a + s.hits));
         if all == 0 { 0.0 } else { open as f64 / all as f64 }
     }
 }
@@ -492,10 +535,14 @@ mod tests {
         let mut p = SiteProfile::default();
         let site = |l: &str| Site { server: "pm".into(), handler: "fork".into(), location: l.into() };
         let kind = || SiteKind::Ipc { primitive: "sendrec".into(), kernel_call: false };
-        p.hit(site("a:1"), kind, true);
-        p.hit(site("a:1"), kind, true);
-        p.hit(site("a:2"), kind, false);
-        p.hit(site("a:3"), kind, true);
+        let table_only = RecoveringPolicies(1 << RecoveringPolicies::bit(PolicyKind::Table, false));
+        p.hit(site("a:1"), kind, true, table_only);
+        p.hit(site("a:1"), kind, true, RecoveringPolicies::default());
+        p.hit(site("a:2"), kind, false, table_only);
+        p.hit(site("a:3"), kind, true, table_only);
         assert_eq!(p.recovery_coverage(), 0.75);
+        assert_eq!(p.coverage(PolicyKind::Table, false), 0.75);
+        assert_eq!(p.coverage(PolicyKind::Table, true), 0.0);
+        assert_eq!(p.coverage(PolicyKind::Pessimistic, false), 0.0);
     }
 }

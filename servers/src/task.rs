@@ -21,11 +21,15 @@
 //! recovery manager decides what to do with them), then ends this incarnation as crashed.
 
 use crate::errno::Errno;
-use crate::fault::{FaultKind, Injector, Point, Site, SiteKind, SiteProfile};
+use crate::fault::{FaultKind, Injector, Point, RecoveringPolicies, Site, SiteKind, SiteProfile};
 use crate::proto::{ProcKey, key_of};
 use crate::sef;
+use kernel_sim::manifest::FIRST_USER_SLOT;
 use kernel_sim::{Crash, Endpoint, KernelCall, Message, MsgType, Proc, Start, catch_crash, msgtype::NOTIFY_MESSAGE};
-use recovery::{IpcId, Recoverable, Requester, TrackedState, Window, WriteAction, WriteEvent, WriteObserver, WriteOp};
+use recovery::{
+    CrashFacts, Decision, IpcId, PolicyKind, Recoverable, RecoveryTable, Requester, TrackedState, Window, WriteAction,
+    WriteEvent, WriteObserver, WriteOp, decide,
+};
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::Location;
@@ -265,11 +269,21 @@ pub struct ServerEnv {
     pub check_invariants: bool,
     /// Where to count every site's executions (the golden run).
     pub profile: Option<Arc<Mutex<SiteProfile>>>,
+    /// The recovery-class table the run's policy reads (the golden run's coverage asks every
+    /// policy what it would decide).
+    pub table: Arc<RecoveryTable>,
 }
 
 impl Default for ServerEnv {
     fn default() -> Self {
-        ServerEnv { checkpoints: true, vault: Vault::default(), injector: None, check_invariants: false, profile: None }
+        ServerEnv {
+            checkpoints: true,
+            vault: Vault::default(),
+            injector: None,
+            check_invariants: false,
+            profile: None,
+            table: Arc::default(),
+        }
     }
 }
 
@@ -311,6 +325,8 @@ struct RequestState {
     writes: u32,
     /// No state-changing IPC has left the server yet.
     window_open: bool,
+    /// Which policies would recover a crash now (profiled runs only).
+    recoverable: RecoveringPolicies,
     /// A hang was injected at a write; it takes effect at the next IPC or at the end (the
     /// journal's observer cannot block).
     hang_pending: bool,
@@ -323,6 +339,57 @@ struct Probe {
     injector: Option<Arc<Injector>>,
     profile: Option<Arc<Mutex<SiteProfile>>>,
     request: Arc<Mutex<RequestState>>,
+    /// What a profiled run needs to tell which policies would recover a crash at each site.
+    coverage: Option<Coverage>,
+}
+
+/// The recovery-class table and the server's declared inverses: with the request's window and
+/// log, what every policy would decide on a crash at this point.
+struct Coverage {
+    table: Arc<RecoveryTable>,
+    compensations: &'static [Compensation],
+}
+
+impl Coverage {
+    /// Which policies would recover (not halt, not leave dead) a crash of the request `m` now.
+    fn recoverable(&self, server: &str, m: &Message, window: &Window, log: &[Sent]) -> RecoveringPolicies {
+        let compensable = compensable_types(self.compensations, log);
+        let mut bits = 0;
+        for policy in PolicyKind::ALL {
+            for persistent in [false, true] {
+                let facts = CrashFacts {
+                    server,
+                    m_type: m.m_type,
+                    requester: m.source.raw(),
+                    requester_is_user: m.source.slot() >= FIRST_USER_SLOT,
+                    window,
+                    hung: false,
+                    replayable: log.iter().all(|s| s.completed.is_some()),
+                    // A persistent fault has spent its attempts: whatever the budget, the
+                    // decision is the one given up to.
+                    attempts: u32::from(persistent),
+                    max_attempts: 1,
+                    compensable: &compensable,
+                };
+                if matches!(decide(policy, &facts, &self.table), Decision::Recover { .. }) {
+                    bits |= 1 << RecoveringPolicies::bit(policy, persistent);
+                }
+            }
+        }
+        RecoveringPolicies(bits)
+    }
+}
+
+/// The message types of `log` whose every request the server can undo by a declared inverse.
+fn compensable_types(compensations: &[Compensation], log: &[Sent]) -> Vec<u32> {
+    compensations
+        .iter()
+        .filter(|c| {
+            let mut of_type = log.iter().filter(|r| r.message.m_type == c.forward).peekable();
+            of_type.peek().is_some() && of_type.all(|r| !c.needs_answer || r.answer().is_some())
+        })
+        .map(|c| wire(c.forward))
+        .collect()
 }
 
 /// What an IPC site's fault does to its message.
@@ -348,9 +415,9 @@ impl Probe {
         if self.injector.is_none() && self.profile.is_none() {
             return IpcFault::None;
         }
-        let (handler, nth, window_open, hang) = {
+        let (handler, nth, window_open, recoverable, hang) = {
             let mut r = self.request();
-            (r.handler, r.nth, r.window_open, std::mem::take(&mut r.hang_pending))
+            (r.handler, r.nth, r.window_open, r.recoverable, std::mem::take(&mut r.hang_pending))
         };
         if hang {
             proc.hang();
@@ -363,6 +430,7 @@ impl Probe {
                 site,
                 || SiteKind::Ipc { primitive: primitive.into(), kernel_call },
                 window_open,
+                recoverable,
             );
         }
         let Some(injector) = &self.injector else { return IpcFault::None };
@@ -377,6 +445,14 @@ impl Probe {
                 IpcFault::None
             }
             None => IpcFault::None,
+        }
+    }
+
+    /// The request's window changed: in a profiled run, which policies would recover a crash now.
+    fn note_window(&self, m: &Message, window: &Window, log: &[Sent]) {
+        if let Some(coverage) = &self.coverage {
+            let recoverable = coverage.recoverable(self.server, m, window, log);
+            self.request().recoverable = recoverable;
         }
     }
 
@@ -417,10 +493,10 @@ struct WriteProbe {
 
 impl WriteObserver for WriteProbe {
     fn on_write(&mut self, event: &WriteEvent) -> WriteAction {
-        let (handler, nth, n, window_open) = {
+        let (handler, nth, n, window_open, recoverable) = {
             let mut r = self.request.lock().unwrap_or_else(|e| e.into_inner());
             r.writes += 1;
-            (r.handler, r.nth, r.writes, r.window_open)
+            (r.handler, r.nth, r.writes, r.window_open, r.recoverable)
         };
         let loc = Probe::location(event.site);
         if let Some(profile) = &self.profile {
@@ -430,6 +506,7 @@ impl WriteObserver for WriteProbe {
                 site,
                 || SiteKind::Write { field: event.field.into(), release, corruptible: event.corruptible },
                 window_open,
+                recoverable,
             );
         }
         let Some(injector) = &self.injector else { return WriteAction::Proceed };
@@ -488,6 +565,7 @@ impl<S> Ctx<'_, S> {
 
     fn done(&mut self) {
         let n = self.window.outgoing().len() as u32;
+        self.probe.note_window(&self.m, self.window, self.log);
         self.probe.after_ipc(self.proc, n, !self.window.is_closed());
     }
 
@@ -669,15 +747,7 @@ impl<S: Server> StateKeeper<'_, S> {
         let state = self.state.take().expect("present until the incarnation ends");
         let window = std::mem::replace(&mut self.window, Window::open(recovery::Journal::new().epoch()));
         let sent = std::mem::take(&mut self.log);
-        // A type is compensable when every request of that type sent can be undone.
-        let compensable = S::compensations()
-            .iter()
-            .filter(|c| {
-                let mut of_type = sent.iter().filter(|r| r.message.m_type == c.forward).peekable();
-                of_type.peek().is_some() && of_type.all(|r| !c.needs_answer || r.answer().is_some())
-            })
-            .map(|c| wire(c.forward))
-            .collect();
+        let compensable = compensable_types(S::compensations(), &sent);
         self.proc.leave_remains(Box::new(Remains {
             server: S::NAME,
             state: Box::new(state),
@@ -749,8 +819,15 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     };
     let request = Arc::new(Mutex::new(RequestState::default()));
     let armed = env.injector.clone().filter(|i| i.spec().server == S::NAME);
-    let probe =
-        Probe { server: S::NAME, injector: armed.clone(), profile: env.profile.clone(), request: request.clone() };
+    let coverage =
+        env.profile.as_ref().map(|_| Coverage { table: env.table.clone(), compensations: S::compensations() });
+    let probe = Probe {
+        server: S::NAME,
+        injector: armed.clone(),
+        profile: env.profile.clone(),
+        request: request.clone(),
+        coverage,
+    };
     if armed.is_some() || env.profile.is_some() {
         let observer =
             WriteProbe { server: S::NAME, injector: armed, profile: env.profile.clone(), request: request.clone() };
@@ -777,8 +854,10 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             nth,
             writes: 0,
             window_open: true,
+            recoverable: RecoveringPolicies::default(),
             hang_pending: false,
         };
+        probe.note_window(&m, &keeper.window, &keeper.log);
         keeper.in_flight = Some(m);
         let StateKeeper { state, window, log, .. } = &mut keeper;
         let state = state.as_mut().expect("present between requests");

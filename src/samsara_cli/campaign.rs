@@ -28,7 +28,7 @@ pub struct CampaignArgs {
     #[arg(long)]
     pub exhaustive: bool,
     /// Policies every fault runs under, side by side (comma-separated).
-    #[arg(long, value_delimiter = ',', default_value = "none,restart,rollback,pessimistic,table,srs")]
+    #[arg(long, value_delimiter = ',', default_value = "none,restart,rollback,pessimistic,enhanced,table,srs")]
     pub policies: Vec<PolicyKind>,
     /// Fault kinds to inject (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "panic,hang,corrupt,skip-write,overflow,leak,bad-reply,drop")]
@@ -89,7 +89,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     let execution =
         c.run(&golden, &args.out, args.shard, args.resume, args.threads, progress).map_err(|e| e.to_string())?;
     let file = results::read(&args.out).map_err(|e| e.to_string())?;
-    let summary = summarise(&file.runs, Some(GoldenFigures::of(&golden.profile)));
+    let summary = summarise(&file.runs, Some(GoldenFigures::of(&golden.profile, &c.spec.policies)));
     let csv = args.out.with_extension("csv");
     std::fs::write(&csv, summary.csv()).map_err(|e| format!("{}: {e}", csv.display()))?;
     let html = args.out.with_extension("html");
