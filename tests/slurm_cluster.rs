@@ -80,30 +80,78 @@ fn ok(c: &mut Command) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
-fn cluster_script(verb: &str) -> Command {
-    let mut c = Command::new("bash");
-    c.arg(script("local-cluster.sh")).arg(verb).env("SAMSARA_SLURM_DIR", SLURM_DIR).stdin(Stdio::null());
+/// `local-cluster.sh VERB`, stopped after `limit` should it hang (it bounds its own waits, but a
+/// Slurm command can block in ways it does not foresee).
+fn cluster_script(verb: &str, limit: Duration) -> Command {
+    let mut c = Command::new("timeout");
+    c.args(["--kill-after=10", &limit.as_secs().to_string(), "bash"])
+        .arg(script("local-cluster.sh"))
+        .arg(verb)
+        .env("SAMSARA_SLURM_DIR", SLURM_DIR)
+        .stdin(Stdio::null());
     c
 }
 
-/// The running cluster; dropping it tears it down (jobs cancelled, daemons stopped).
+/// The machine's one cluster is this test's while it holds this directory: a second run of the
+/// test at the same time (another checkout's) waits rather than restart the cluster under it.
+const LOCK: &str = "/tmp/samsara-slurm.lock";
+
+/// Takes the lock, waiting up to `patience`; a lock whose holder has died is taken over.
+fn lock(patience: Duration) -> Result<(), String> {
+    let started = Instant::now();
+    loop {
+        match std::fs::create_dir(LOCK) {
+            Ok(()) => {
+                std::fs::write(Path::new(LOCK).join("pid"), std::process::id().to_string())
+                    .map_err(|e| e.to_string())?;
+                return Ok(());
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => {
+                let holder = std::fs::read_to_string(Path::new(LOCK).join("pid")).unwrap_or_default();
+                // No pid yet: its holder is between the two calls above, or died there.
+                let dead = match holder.trim().parse::<u32>() {
+                    Ok(pid) => !Path::new(&format!("/proc/{pid}")).exists(),
+                    Err(_) => started.elapsed() > Duration::from_secs(5),
+                };
+                if dead {
+                    let _ = std::fs::remove_dir_all(LOCK);
+                    continue;
+                }
+                if started.elapsed() > patience {
+                    return Err(format!("{LOCK} is held by process {} (another run of this test)", holder.trim()));
+                }
+                std::thread::sleep(Duration::from_millis(500));
+            }
+            Err(e) => return Err(format!("{LOCK}: {e}")),
+        }
+    }
+}
+
+/// The running cluster; dropping it tears it down (jobs cancelled, daemons stopped) and lets go
+/// of the lock.
 struct Cluster;
 
 impl Cluster {
     /// Brings the cluster up, or says why it cannot.
     fn up() -> Result<Cluster, String> {
-        let out = cluster_script("up").output().map_err(|e| format!("cannot run local-cluster.sh: {e}"))?;
-        if out.status.success() { Ok(Cluster) } else { Err(text(&out)) }
+        lock(Duration::from_secs(300))?;
+        // From here on, dropping the guard tears down whatever `up` started, even if it failed.
+        let cluster = Cluster;
+        let out = cluster_script("up", Duration::from_secs(150))
+            .output()
+            .map_err(|e| format!("cannot run local-cluster.sh: {e}"))?;
+        if out.status.success() { Ok(cluster) } else { Err(text(&out)) }
     }
 }
 
 impl Drop for Cluster {
     fn drop(&mut self) {
-        match cluster_script("down").output() {
+        match cluster_script("down", Duration::from_secs(90)).output() {
             Ok(out) if out.status.success() => {}
             Ok(out) => say(&format!("tearing the cluster down failed: {}", text(&out))),
             Err(e) => say(&format!("cannot run local-cluster.sh down: {e}")),
         }
+        let _ = std::fs::remove_dir_all(LOCK);
     }
 }
 
@@ -247,7 +295,7 @@ fn runs_in(file: &Path) -> usize {
 
 #[test]
 fn the_readme_job_array_runs_on_slurm_and_a_requeued_task_resumes() {
-    let skip = |why: String| println!("SKIPPED: {why} — the Slurm cluster test did not run");
+    let skip = |why: String| say(&format!("SKIPPED: {why} — the Slurm cluster test did not run"));
     if !is_root() {
         return skip("not root (the local cluster's daemons and jobs run as root)".into());
     }
@@ -314,5 +362,7 @@ fn the_readme_job_array_runs_on_slurm_and_a_requeued_task_resumes() {
     assert_same_campaign("requeued campaign", &merge(&dir), &unsharded(&dir, REQUEUE_FAULTS), REQUEUE_FAULTS);
 
     drop(cluster);
-    say(&format!("the Slurm test took {:.1} s in all", begun.elapsed().as_secs_f64()));
+    let took = begun.elapsed();
+    say(&format!("the Slurm test took {:.1} s in all", took.as_secs_f64()));
+    assert!(took < Duration::from_secs(300), "the Slurm test must stay under 5 minutes: it took {took:?}");
 }

@@ -22,45 +22,57 @@ export SLURM_CONF=$DIR/slurm.conf
 
 say() { echo "local-cluster: $*" >&2; }
 
-# Stops the daemon whose pid file is $1: TERM, then KILL after 10 s. Only that pid, and only while
-# it is still the program named $2 (a stale pid file may name a process reused since).
-stop_pid() {
-    local file=$1 name=$2 pid
-    [[ -f $file ]] || return 0
-    pid=$(cat "$file" 2>/dev/null || true)
-    alive() { [[ $pid =~ ^[0-9]+$ && "$(cat "/proc/$pid/comm" 2>/dev/null)" == "$name" ]]; }
-    if alive; then
+# Whether process $1 runs and is still the program named $2 (a stale pid file may name a process
+# reused since).
+runs() { [[ $1 =~ ^[0-9]+$ && "$(cat "/proc/$1/comm" 2>/dev/null)" == "$2" ]]; }
+
+# Whether daemon $1 of this cluster runs.
+alive() { runs "$(cat "$DIR/pids/$1" 2>/dev/null || true)" "$1"; }
+
+# Stops daemon $1: TERM, then KILL after 10 s.
+stop() {
+    local name=$1 pid
+    pid=$(cat "$DIR/pids/$name" 2>/dev/null || true)
+    if runs "$pid" "$name"; then
         kill -TERM "$pid" 2>/dev/null || true
-        for _ in $(seq 100); do
-            alive || break
-            sleep 0.1
-        done
-        if alive; then kill -KILL "$pid" 2>/dev/null || true; fi
+        local deadline=$((SECONDS + 10))
+        while runs "$pid" "$name" && ((SECONDS < deadline)); do sleep 0.1; done
+        if runs "$pid" "$name"; then kill -KILL "$pid" 2>/dev/null || true; fi
     fi
-    rm -f "$file"
+    rm -f "$DIR/pids/$name"
 }
+
+# Starts daemon $1 (the command line $@) in the foreground of a background process, so its pid is
+# known at once, before it has forked or written a pid file of its own: a daemon that fails early
+# is still found and stopped. Its output goes to NAME.out (never to this script's caller's pipes).
+start() {
+    local name=$1
+    shift
+    "$@" </dev/null >>"$DIR/$name.out" 2>&1 &
+    echo $! >"$DIR/pids/$name"
+}
+
+# Job ids in the queue; nothing when slurmctld does not answer within 5 s.
+queue() { timeout 5 squeue --noheader --format=%i 2>/dev/null || true; }
 
 down() {
     [[ -d $DIR ]] || return 0
-    # Jobs first: a job's slurmstepd outlives slurmd, so cancel them while slurmctld can.
-    if [[ -f $DIR/slurmctld.pid ]] && command -v scancel >/dev/null; then
-        local jobs
-        jobs=$(timeout 5 squeue --noheader --format=%i 2>/dev/null || true)
+    # Jobs first: a job's slurmstepd outlives slurmd, so cancel them while slurmctld can (15 s).
+    if alive slurmctld; then
+        local jobs deadline=$((SECONDS + 15))
+        jobs=$(queue)
         # shellcheck disable=SC2086 # one argument per job id
-        [[ -n $jobs ]] && { timeout 10 scancel --quiet $jobs 2>/dev/null || true; }
-        for _ in $(seq 100); do
-            [[ -z "$(timeout 5 squeue --noheader --format=%i 2>/dev/null || true)" ]] && break
-            sleep 0.1
-        done
+        [[ -n $jobs ]] && { timeout 5 scancel --quiet $jobs 2>/dev/null || true; }
+        while [[ -n "$(queue)" ]] && ((SECONDS < deadline)); do sleep 0.2; done
     fi
-    stop_pid "$DIR/slurmd.pid" slurmd
-    stop_pid "$DIR/slurmctld.pid" slurmctld
-    stop_pid "$DIR/munged.pid" munged
+    stop slurmd
+    stop slurmctld
+    stop munged
 }
 
 # Prints the last lines of the daemons' logs (why a start failed).
 logs() {
-    for log in "$DIR"/munged.log "$DIR"/slurmctld.log "$DIR"/slurmd.log; do
+    for log in "$DIR"/{munged,slurmctld,slurmd}.{out,log}; do
         [[ -f $log ]] && { echo "--- $log"; tail -n 15 "$log"; }
     done >&2
 }
@@ -85,7 +97,7 @@ up() {
     down
     rm -rf "$DIR"
     # munged wants every directory on the way to its socket searchable by all, and its key private.
-    mkdir -p "$DIR/spool" "$DIR/state"
+    mkdir -p "$DIR/spool" "$DIR/state" "$DIR/pids"
     chmod 755 "$DIR"
     mungekey --create --keyfile="$DIR/munge.key" --bits=1024
     chmod 600 "$DIR/munge.key"
@@ -136,15 +148,27 @@ NodeName=$NODE NodeHostname=$host NodeAddr=127.0.0.1 CPUs=$cpus RealMemory=$mem 
 PartitionName=main Nodes=$NODE Default=YES MaxTime=INFINITE State=UP
 CONF
 
-    munged --socket="$DIR/munge.socket" --key-file="$DIR/munge.key" --pid-file="$DIR/munged.pid" \
-        --log-file="$DIR/munged.log" --seed-file="$DIR/munged.seed" || fail "munged did not start"
+    local deadline=$((SECONDS + 10))
+    start munged munged --foreground --socket="$DIR/munge.socket" --key-file="$DIR/munge.key" \
+        --pid-file="$DIR/munged.pid" --log-file="$DIR/munged.log" --seed-file="$DIR/munged.seed"
+    until [[ -S $DIR/munge.socket ]]; do
+        alive munged || fail "munged stopped while starting"
+        ((SECONDS < deadline)) || fail "munged made no socket in 10 s"
+        sleep 0.1
+    done
     # -c: a clean start, with no jobs remembered from an earlier cluster in this directory.
-    slurmctld -c || fail "slurmctld did not start"
-    slurmd -N "$NODE" || fail "slurmd did not start"
+    start slurmctld slurmctld -D -c
+    start slurmd slurmd -D -N "$NODE"
 
+    # A busy port or a bad config shows as a daemon gone. Wait 60 s at most, whatever the commands
+    # on the way take.
     local state=""
-    for _ in $(seq 300); do
-        state=$(sinfo --noheader --nodes="$NODE" --format=%T 2>/dev/null || true)
+    deadline=$((SECONDS + 60))
+    while ((SECONDS < deadline)); do
+        for daemon in munged slurmctld slurmd; do
+            alive "$daemon" || fail "$daemon stopped while starting"
+        done
+        state=$(timeout 5 sinfo --noheader --nodes="$NODE" --format=%T 2>/dev/null || true)
         [[ $state == idle ]] && { say "node $NODE is idle ($cpus CPUs, $mem MB); $(env_line)"; return 0; }
         sleep 0.2
     done
