@@ -27,7 +27,7 @@ fn samsara_with_input(args: &[&str], input: Option<&str>) -> (i32, String, Strin
     )
 }
 
-const SCENARIOS: [&str; 6] = ["restart", "rollback", "window", "process-local", "srs", "hang"];
+const SCENARIOS: [&str; 7] = ["restart", "rollback", "window", "reprocess", "process-local", "srs", "hang"];
 
 #[test]
 fn demo_without_a_scenario_lists_them_with_a_line_each() {
@@ -79,17 +79,20 @@ fn json_prints_the_facts_of_each_run() {
     let v: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(v["scenario"], "window");
     let runs = v["runs"].as_array().expect("runs");
-    assert_eq!(runs.len(), 2);
+    assert_eq!(runs.len(), 3);
     assert_eq!(runs[0]["policy"], "rollback");
     assert_eq!(runs[0]["crashed"]["server"], "pm");
     assert_eq!(runs[0]["crashed"]["call"], "fork");
     assert_eq!(runs[0]["decisions"][0]["label"], "rollback");
     assert_eq!(runs[0]["outcome"], "inconsistent");
     assert!(runs[0]["findings"].as_array().expect("findings").iter().any(|f| f["invariant"] == "vm.address-space"));
-    assert_eq!(runs[1]["policy"], "table");
+    assert_eq!(runs[1]["policy"], "pessimistic");
     assert_eq!(runs[1]["decisions"][0]["label"], "fail-stop");
     assert_eq!(runs[1]["outcome"], "fail-stop");
-    assert!(runs[1]["story"]["steps"].as_array().is_some_and(|s| s.len() > 5));
+    assert_eq!(runs[2]["policy"], "table");
+    assert_eq!(runs[2]["decisions"][0]["label"], "rollback+replay");
+    assert_eq!(runs[2]["outcome"], "recovered");
+    assert!(runs[2]["story"]["steps"].as_array().is_some_and(|s| s.len() > 5));
 }
 
 #[test]

@@ -23,8 +23,12 @@ pub enum Scenario {
     Restart,
     /// pm crashes in getpid and is rolled back to its loop-top checkpoint; the caller gets an error.
     Rollback,
-    /// pm crashes in fork after vm built the child: blind rollback leaks, the table fail-stops.
+    /// pm crashes in fork after vm built the child: blind rollback leaks, OSIRIS's pessimistic
+    /// window fail-stops, the table policy handles fork again replaying vm's answer.
     Window,
+    /// vfs crashes on pm's notice of a fork: a step of a protocol, handled again, not answered
+    /// with an error nobody could use.
+    Reprocess,
     /// A crash whose effects elsewhere belong to the caller alone: roll back, end the caller.
     ProcessLocal,
     /// SRS crash suppression: dirtied entries restored on demand or self-cleansed.
@@ -59,10 +63,11 @@ const SETTLE_TURNS: usize = 16;
 
 impl Scenario {
     /// Every scenario, in listing order.
-    pub const ALL: [Scenario; 6] = [
+    pub const ALL: [Scenario; 7] = [
         Scenario::Restart,
         Scenario::Rollback,
         Scenario::Window,
+        Scenario::Reprocess,
         Scenario::ProcessLocal,
         Scenario::Srs,
         Scenario::Hang,
@@ -74,6 +79,7 @@ impl Scenario {
             Scenario::Restart => "restart",
             Scenario::Rollback => "rollback",
             Scenario::Window => "window",
+            Scenario::Reprocess => "reprocess",
             Scenario::ProcessLocal => "process-local",
             Scenario::Srs => "srs",
             Scenario::Hang => "hang",
@@ -90,7 +96,10 @@ impl Scenario {
                 "pm crashes in getpid; rs rolls it back to its loop-top checkpoint; the caller gets an error; the system goes on"
             }
             Scenario::Window => {
-                "pm crashes in fork after vm built the child: blind rollback leaks vm's memory; the table policy sees the change outside the window and fail-stops"
+                "pm crashes in fork after vm built the child: blind rollback leaks it; OSIRIS's pessimistic policy sees the window closed and fail-stops; the table policy handles fork again, replaying vm's answer, so the child is made once and the fork goes through"
+            }
+            Scenario::Reprocess => {
+                "vfs crashes on pm's notice of a fork, a step of a protocol that cannot take an error: rs rolls vfs back and it handles the notice again; pm finishes the fork and nobody sees the crash"
             }
             Scenario::ProcessLocal => {
                 "pm crashes in setuid after telling vfs: the effects elsewhere belong to the caller alone, so rs rolls pm back and ends the caller; everyone else goes on"
@@ -127,12 +136,24 @@ impl Scenario {
                     watch: "what rolling pm back does to the child vm already built",
                 },
                 Plan {
+                    policy: PolicyKind::Pessimistic,
+                    fault: "panic:pm:fork:after-ipc-1",
+                    workload: fork_once,
+                    watch: "what OSIRIS's pessimistic window makes of the same crash",
+                },
+                Plan {
                     policy: PolicyKind::Table,
                     fault: "panic:pm:fork:after-ipc-1",
                     workload: fork_once,
-                    watch: "what the recovery-class table says about the same crash",
+                    watch: "what the recovery-class table, and handling the fork again, make of it",
                 },
             ],
+            Scenario::Reprocess => vec![Plan {
+                policy: PolicyKind::Table,
+                fault: "panic:vfs:pm_vfs_fork:start",
+                workload: fork_once,
+                watch: "what becomes of pm's notice, and of the fork waiting for vfs's answer",
+            }],
             Scenario::ProcessLocal => vec![Plan {
                 policy: PolicyKind::Table,
                 fault: "panic:pm:setuid:after-ipc-1",

@@ -12,6 +12,7 @@ use crate::incident::{Death, Incident, is_answer};
 use crate::log::{Entry, Kind};
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Endpoint, Micros, Primitive};
+use recovery::policy::RequestFate;
 use recovery::{Decision, FieldSrs, PolicyKind, StateAction};
 use servers::errno::Errno;
 use servers::proto::{PM, RS, call_name};
@@ -137,31 +138,43 @@ pub fn message_text(m_type: i32, prim: Primitive) -> String {
 }
 
 /// What a decision does, in words.
-pub fn decision_text(d: &Decision) -> &'static str {
-    match d {
-        Decision::LeaveDead { .. } => "leave it dead",
-        Decision::FailStop { .. } => "halt the system in a controlled way (fail-stop)",
-        Decision::Recover { state: StateAction::Fresh, .. } => "restart it with fresh boot state",
-        Decision::Recover { state: StateAction::Rollback, end_requester: false, .. } => {
-            "roll it back to its loop-top checkpoint; the requester gets an error"
+pub fn decision_text(d: &Decision) -> String {
+    let Decision::Recover { state, request, compensate, end_requester, .. } = d else {
+        return match d {
+            Decision::LeaveDead { .. } => "leave it dead",
+            _ => "halt the system in a controlled way (fail-stop)",
         }
-        Decision::Recover { state: StateAction::Rollback, end_requester: true, .. } => {
-            "roll it back to its loop-top checkpoint and end the requesting process"
-        }
-        Decision::Recover { state: StateAction::Suppress, end_requester: false, .. } => {
+        .to_string();
+    };
+    let state = match state {
+        StateAction::Fresh => "restart it with fresh boot state",
+        StateAction::Rollback => "roll it back to its loop-top checkpoint",
+        StateAction::Suppress => {
             "suppress the crash: keep the state, restore the request's writes only when read (SRS)"
         }
-        Decision::Recover { state: StateAction::Suppress, end_requester: true, .. } => {
-            "suppress the crash (SRS) and end the requesting process"
+    };
+    let undo = match compensate.as_slice() {
+        [] => String::new(),
+        sent => format!("; undo what the request sent ({}) by its declared inverses", sent.join(", ")),
+    };
+    let request = match request {
+        RequestFate::Replay => {
+            "; handle the request again, replaying what the crashed attempt sent (nothing is sent twice)"
         }
-    }
+        RequestFate::Reprocess => "; handle the request again",
+        RequestFate::Error if *end_requester => "; end the requesting process",
+        RequestFate::Error => "; the requester gets an error",
+    };
+    format!("{state}{undo}{request}")
 }
 
 /// What an outcome means.
 pub fn outcome_text(o: Outcome) -> &'static str {
     match o {
         Outcome::Pass => "the workload completed and the system is consistent",
-        Outcome::Recovered => "a crash was recovered: a requester saw an error, and the system is consistent",
+        Outcome::Recovered => {
+            "a crash was recovered (its request handled again, or answered an error) and the system is consistent"
+        }
         Outcome::FailStop => "a controlled halt by the recovery policy",
         Outcome::WorkloadFailed => "consistent, but a program got a wrong result that the crash does not explain",
         Outcome::Crash => "the system died, hung or deadlocked",

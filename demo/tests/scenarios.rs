@@ -144,9 +144,9 @@ fn rollback_answers_the_caller_with_an_error_and_goes_on() {
 }
 
 #[test]
-fn window_blind_rollback_leaks_and_the_table_fail_stops() {
+fn window_blind_rollback_leaks_pessimistic_fail_stops_and_the_table_replays() {
     let d = run(Scenario::Window);
-    assert_eq!(d.runs.len(), 2);
+    assert_eq!(d.runs.len(), 3);
     for r in &d.runs {
         check_common(r);
         let inc = r.incident().expect("a decision");
@@ -155,7 +155,7 @@ fn window_blind_rollback_leaks_and_the_table_fail_stops() {
         let sent = entry(r, inc.window[0]);
         assert!(matches!(sent.kind, Kind::Send { to, .. } if to == servers::proto::VM), "{sent:?}");
     }
-    let (rollback, table) = (&d.runs[0], &d.runs[1]);
+    let (rollback, pessimistic, table) = (&d.runs[0], &d.runs[1], &d.runs[2]);
     assert_eq!(rollback.plan.policy, PolicyKind::Rollback);
     assert_eq!(rollback.incident().map(|i| i.record.decision.label()), Some("rollback"));
     assert_eq!(rollback.result.outcome, Outcome::Inconsistent);
@@ -164,14 +164,44 @@ fn window_blind_rollback_leaks_and_the_table_fail_stops() {
         "vm still holds the orphaned child's memory: {:#?}",
         rollback.result.violations
     );
+    assert_eq!(pessimistic.plan.policy, PolicyKind::Pessimistic);
+    let inc = pessimistic.incident().expect("a decision");
+    assert_eq!(inc.record.decision.label(), "fail-stop");
+    assert_eq!(pessimistic.result.outcome, Outcome::FailStop);
+    assert!(inc.halted.is_some(), "the halt is in the log");
+    assert_eq!(step_titles(pessimistic, Phase::FailStop), ["rs halts the system (fail-stop)"]);
     assert_eq!(table.plan.policy, PolicyKind::Table);
     let inc = table.incident().expect("a decision");
-    assert_eq!(inc.record.decision.label(), "fail-stop");
-    assert_eq!(table.result.outcome, Outcome::FailStop);
+    assert_eq!(inc.record.decision.label(), "rollback+replay");
+    assert_eq!(table.result.outcome, Outcome::Recovered);
+    assert!(table.result.violations.is_empty(), "{:#?}", table.result.violations);
     let reason = inc.record.decision.reason();
-    assert!(reason.contains("table row pm/fork") || reason.contains("no table row"), "{reason}");
-    assert!(inc.halted.is_some(), "the halt is in the log");
-    assert_eq!(step_titles(table, Phase::FailStop), ["rs halts the system (fail-stop)"]);
+    assert!(reason.contains("table row pm/fork") && reason.contains("nothing sent twice"), "{reason}");
+    let text = story_text(table);
+    assert!(text.contains("fork() -> 2"), "init's fork went through: {text}");
+    // vm made the child once: the one vm_fork in the run is the crashed attempt's.
+    let vm_forks = table
+        .entries
+        .iter()
+        .filter(|e| matches!(e.kind, Kind::Send { m_type, .. } if m_type == servers::proto::vm::VM_FORK))
+        .count();
+    assert_eq!(vm_forks, 1);
+}
+
+#[test]
+fn reprocess_handles_a_servers_notice_again() {
+    let d = run(Scenario::Reprocess);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.call.as_ref().map(|c| c.0.as_str())), ("vfs", Some("pm_vfs_fork")));
+    assert_eq!(inc.record.decision.label(), "rollback+replay");
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert!(r.result.violations.is_empty(), "{:#?}", r.result.violations);
+    let text = story_text(r);
+    assert!(text.contains("handle the request again"), "{text}");
+    assert!(text.contains("fork() -> 2"), "the fork waiting for vfs went through: {text}");
+    assert!(!text.contains("ERECOVERED"), "nobody was answered an error: {text}");
 }
 
 #[test]
@@ -202,7 +232,7 @@ fn srs_restores_on_demand_and_lets_overwritten_entries_cleanse_themselves() {
     let r = only(&d);
     check_common(r);
     let inc = r.incident().expect("a decision");
-    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("vfs", "suppress"));
+    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("vfs", "suppress+replay"));
     assert_eq!(r.result.outcome, Outcome::Recovered);
     let vfs = r.srs_fields.get("vfs").expect("per-field detail of vfs");
     assert!(vfs.iter().any(|f| f.counters.restored_on_read > 0), "{vfs:?}");
@@ -227,7 +257,7 @@ fn hang_is_found_by_heartbeats_and_recovered() {
     let Some(Death::Hang { silent_from, noticed, seq }) = inc.death else { panic!("{:?}", inc.death) };
     assert!(silent_from.is_some() && noticed < seq);
     assert!(matches!(entry(r, seq).kind, Kind::Killed { by, .. } if by == servers::proto::RS));
-    assert_eq!(inc.record.decision.label(), "rollback");
+    assert_eq!(inc.record.decision.label(), "rollback+replay");
     assert_eq!(r.result.outcome, Outcome::Recovered);
     assert_eq!(step_titles(r, Phase::Detection)[0], "rs's heartbeats find vfs hung");
     let text = story_text(r);
@@ -320,7 +350,8 @@ fn the_page_is_one_offline_file() {
     let page = demo::html::render(&demos, &table, &|_, _| None);
     assert!(page.starts_with("<!DOCTYPE html>"));
     let charts = page.matches("<svg xmlns=\"http://www.w3.org/2000/svg\" class=\"sequence-chart\"").count();
-    assert_eq!(charts, 3, "one chart per run");
+    let runs: usize = demos.iter().map(|d| d.runs.len()).sum();
+    assert_eq!((runs, charts), (4, 4), "one chart per run");
     // Nothing is fetched: the only URLs are XML namespaces.
     for (i, _) in page.match_indices("http") {
         assert!(page[i..].starts_with("http://www.w3.org/2000/svg"), "external reference at {}", &page[i..i + 60]);
@@ -344,10 +375,12 @@ fn the_lessons_hold_on_other_schedules_too() {
     const OTHER_SEEDS: [u64; 3] = [2, 3, 4];
     for seed in OTHER_SEEDS {
         let d = demo::run(Scenario::Window, seed, default_table()).expect("runs");
-        assert_eq!(d.runs[1].result.outcome, Outcome::FailStop, "seed {seed}: the table fail-stops");
+        assert_eq!(d.runs[0].result.outcome, Outcome::Inconsistent, "seed {seed}: blind rollback leaks");
+        assert_eq!(d.runs[1].result.outcome, Outcome::FailStop, "seed {seed}: pessimistic fail-stops");
+        assert_eq!(d.runs[2].result.outcome, Outcome::Recovered, "seed {seed}: the table handles fork again");
         let d = demo::run(Scenario::Restart, seed, default_table()).expect("runs");
         assert!(d.runs[0].result.violations.iter().any(|v| v.invariant == "vfs.process-entry"), "seed {seed}");
-        for s in [Scenario::Rollback, Scenario::ProcessLocal, Scenario::Srs, Scenario::Hang] {
+        for s in [Scenario::Rollback, Scenario::Reprocess, Scenario::ProcessLocal, Scenario::Srs, Scenario::Hang] {
             let d = demo::run(s, seed, default_table()).expect("runs");
             assert_eq!(d.runs[0].result.outcome, Outcome::Recovered, "seed {seed} {s}");
         }

@@ -319,11 +319,14 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             let at = table_class(row, crash.window, crash.compensable);
             // A transient fault: handle the request again, replaying what the crashed attempt
             // sent, so nothing is sent twice and the requester never sees the crash.
+            let undo =
+                if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
             if crash.replayable && crash.attempts < crash.max_attempts {
                 let reason = format!(
-                    "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing; {}",
+                    "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
                     crash.window.outgoing().len(),
                     at.class,
+                    at.why,
                     row_text(row)
                 );
                 return Decision::Recover {
