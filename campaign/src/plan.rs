@@ -9,7 +9,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, FaultSpec, Site, SiteProfile, Trigger};
+use servers::fault::{FaultKind, FaultSpec, Persistence, Site, SiteProfile, Trigger};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -122,6 +122,7 @@ pub fn sample_faults(spec: &CampaignSpec, profile: &SiteProfile) -> Vec<FaultSpe
         server: site.server.clone(),
         trigger: Trigger::Site { handler: site.handler.clone(), location: site.location.clone(), nth },
         bit,
+        persistence: Persistence::Transient,
     };
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ SAMPLING_STREAM);
     if spec.exhaustive {
