@@ -62,8 +62,9 @@ impl Default for CampaignSpec {
 /// Faults in the default campaign: 1,000 faults x 6 policies, under a minute on two cores.
 pub const DEFAULT_FAULTS: usize = 1000;
 
-/// One run of a campaign: fault number `fault` under `policy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// One run of a campaign: fault number `fault` under `policy`. Results files spell it as
+/// `samsara replay` takes it (`f00042-table`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId {
     /// The fault's index in the plan.
     pub fault: usize,
@@ -83,6 +84,28 @@ impl std::str::FromStr for RunId {
         let bad = || format!("`{s}` is not a run id (like f00042-table)");
         let (fault, policy) = s.strip_prefix('f').and_then(|r| r.split_once('-')).ok_or_else(bad)?;
         Ok(RunId { fault: fault.parse().map_err(|_| bad())?, policy: policy.parse().map_err(|_| bad())? })
+    }
+}
+
+impl Serialize for RunId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The id as written now, or as files before it was text wrote it.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Fields { fault: usize, policy: PolicyKind },
+        }
+        match Written::deserialize(d)? {
+            Written::Text(text) => text.parse().map_err(serde::de::Error::custom),
+            Written::Fields { fault, policy } => Ok(RunId { fault, policy }),
+        }
     }
 }
 
@@ -270,5 +293,14 @@ mod tests {
         assert_eq!("f00042-srs".parse::<RunId>().unwrap(), RunId { fault: 42, policy: PolicyKind::Srs });
         assert_eq!(RunId { fault: 42, policy: PolicyKind::Srs }.to_string(), "f00042-srs");
         assert!("3/3".parse::<Shard>().is_err() && "1/3".parse::<Shard>().is_ok());
+    }
+
+    #[test]
+    fn results_files_carry_the_run_id_replay_takes_and_old_ones_still_read() {
+        let id = RunId { fault: 0, policy: PolicyKind::None };
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"f00000-none\"");
+        assert_eq!(serde_json::from_str::<RunId>("\"f00000-none\"").unwrap(), id);
+        assert_eq!(serde_json::from_str::<RunId>(r#"{"fault":0,"policy":"none"}"#).unwrap(), id);
+        assert!(serde_json::from_str::<RunId>("\"run zero\"").unwrap_err().to_string().contains("not a run id"));
     }
 }
