@@ -279,8 +279,7 @@ fn check_server(text: &str, server: &str) -> Result<(), String> {
 }
 
 fn parse_request(text: &str) -> Result<FaultSpec, String> {
-    let usage =
-        "KIND:SERVER:CALL[:POINT[:NTH[+]]] (e.g. panic:pm:fork:after-ipc-1) or KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]";
+    let usage = "KIND:SERVER:CALL[:POINT[:NTH[+]]] (e.g. panic:pm:fork:after-ipc-1) or KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]";
     let parts: Vec<&str> = text.split(':').collect();
     if !(3..=5).contains(&parts.len()) {
         return Err(format!("fault `{text}`: expected {usage}"));
