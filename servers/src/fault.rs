@@ -19,6 +19,13 @@
 //! after NTH makes it persistent, like a real bug: it fires at the NTH and at every later one, in
 //! this incarnation and the next (so a recovered request that is processed again meets it again),
 //! e.g. `panic:pm:fork:start:1+` or `skip-write@vm:vm_exit:servers/src/vm/fork.rs:60#2+`.
+//!
+//! A persistent fault can leave a server spinning in a loop that meets it at every turn (a skipped
+//! write of the very flag that ends the loop). A real kernel preempts such a server and rs's
+//! heartbeats find it unresponsive; the `sim` engine cannot preempt a coroutine, so the whole
+//! simulation would spin for ever. After [`RUNAWAY_FIRINGS`] firings within one request the
+//! injector ends the turn itself: the server crashes with a message that says so, and rs recovers
+//! it like any crash.
 
 use crate::proto::call_name;
 use kernel_sim::MsgType;
@@ -387,10 +394,16 @@ impl fmt::Display for FaultSpec {
     }
 }
 
+/// Firings of a persistent fault within one request of its server past which the server is taken
+/// to spin in a loop that meets the fault at every turn: 100,000, far above any site's executions
+/// in one request (a whole POSIX-suite run executes 2,820), and a fraction of a second to reach.
+pub const RUNAWAY_FIRINGS: u64 = 100_000;
+
 /// Arms one fault for a run; shared by every incarnation of every server.
 ///
 /// Invariant: a transient fault fires at most once per run; a persistent one fires at every
-/// occasion from its NTH on. Either way `firings` counts every time it fired.
+/// occasion from its NTH on, at most [`RUNAWAY_FIRINGS`] times in one request. Either way
+/// `firings` counts every time it fired.
 #[derive(Debug)]
 pub struct Injector {
     spec: FaultSpec,
@@ -400,12 +413,20 @@ pub struct Injector {
     hits: AtomicU64,
     /// Times it fired.
     firings: AtomicU64,
+    /// Times it fired since its server started its latest request (the runaway guard).
+    in_request: AtomicU64,
 }
 
 impl Injector {
     /// An injector for `spec`, not fired yet.
     pub fn new(spec: FaultSpec) -> Injector {
-        Injector { spec, seen: AtomicU32::new(0), hits: AtomicU64::new(0), firings: AtomicU64::new(0) }
+        Injector {
+            spec,
+            seen: AtomicU32::new(0),
+            hits: AtomicU64::new(0),
+            firings: AtomicU64::new(0),
+            in_request: AtomicU64::new(0),
+        }
     }
 
     /// The fault it injects.
@@ -429,6 +450,15 @@ impl Injector {
             Persistence::Transient => self.firings.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok(),
             Persistence::Persistent => {
                 self.firings.fetch_add(1, Ordering::SeqCst);
+                let in_request = self.in_request.fetch_add(1, Ordering::SeqCst) + 1;
+                // Inside the handler: the panic is a crash of the spinning server, caught like
+                // any other (see the module doc).
+                assert!(
+                    in_request < RUNAWAY_FIRINGS,
+                    "runaway: {} met its persistent fault {in_request} times in one request, a loop that \
+                     never yields (a preemptive kernel would let rs's heartbeats find it unresponsive and kill it)",
+                    self.spec.server
+                );
                 true
             }
         };
@@ -446,6 +476,9 @@ impl Injector {
     /// A request of `m_type` starts at `server`: returns its number among such requests, if it
     /// is one the spec watches.
     pub fn request_started(&self, server: &str, m_type: MsgType) -> Option<u32> {
+        if server == self.spec.server {
+            self.in_request.store(0, Ordering::SeqCst);
+        }
         match self.spec.trigger {
             Trigger::Request { m_type: t, .. } if server == self.spec.server && m_type == t => {
                 Some(self.seen.fetch_add(1, Ordering::SeqCst) + 1)
@@ -642,6 +675,22 @@ mod tests {
         }
         assert_eq!(inj.site_hit("pm", "vm_exit", "a.rs:9"), None, "another server");
         assert_eq!(inj.fired_times(), 3);
+    }
+
+    #[test]
+    fn a_persistent_fault_met_at_every_turn_of_a_loop_crashes_the_spinning_server() {
+        let inj = Injector::new("skip-write@vfs:pm_vfs_exit:a.rs:9#1+".parse().unwrap());
+        let spin = |inj: &Injector, turns: u64| {
+            for _ in 0..turns {
+                assert_eq!(inj.site_hit("vfs", "pm_vfs_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
+            }
+        };
+        spin(&inj, RUNAWAY_FIRINGS - 1);
+        inj.request_started("vfs", PM_FORK);
+        spin(&inj, RUNAWAY_FIRINGS - 1);
+        let crash = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spin(&inj, 1))).unwrap_err();
+        let message = crash.downcast_ref::<String>().unwrap();
+        assert!(message.starts_with("runaway: vfs met its persistent fault 100000 times in one request"), "{message}");
     }
 
     #[test]
