@@ -113,6 +113,8 @@ impl Campaign {
             server: fault.server.clone(),
             handler,
             policy,
+            // What a run whose simulator panicked keeps: a crash, no checker finding (the checker
+            // never ran: its panic, not its verdict, is what the summaries count).
             outcome: Outcome::Crash,
             checker: Verdict::Clean,
             fault_fired: false,
