@@ -2,6 +2,9 @@
 //! each a deterministic `sim` run, appended to the results file as it finishes, with a progress
 //! bar showing the ETA and the live outcome counts. Results do not depend on the thread count:
 //! each run depends only on its fault, its policy and the seed.
+//!
+//! A run whose simulator panics (a samsara bug, not a recovery result) does not take the campaign
+//! down: it is recorded as a `crash` with the panic message, and summaries count it apart.
 
 use crate::plan::{CampaignSpec, RunId, Shard, runs, sample_faults};
 use crate::results::{self, Header, ResultsError, RunRecord, Writer};
@@ -10,9 +13,10 @@ use rayon::prelude::*;
 use recovery::{PolicyKind, RecoveryTable};
 use servers::fault::{FaultSpec, SiteProfile, Trigger};
 use servers::libc::Sys;
-use servers::run::{Outcome, RunResult, RunSpec, execute};
+use servers::run::{Outcome, RunResult, RunSpec, Verdict, execute};
 use servers::workload::report::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
+use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
@@ -36,6 +40,15 @@ pub struct Golden {
     pub result: RunResult,
     /// The sites it executed.
     pub profile: SiteProfile,
+}
+
+/// What a panic said.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "(a panic without a message)".to_string())
 }
 
 /// How a campaign execution went.
@@ -87,28 +100,52 @@ impl Campaign {
     /// One run: `fault` under `policy`.
     pub fn run_one(&self, id: RunId, fault: &FaultSpec, policy: PolicyKind) -> RunRecord {
         let start = Instant::now();
-        let r = self.execute(&self.spec_for(Some(fault.clone()), policy, false));
+        let spec = self.spec_for(Some(fault.clone()), policy, false);
         let handler = match &fault.trigger {
             Trigger::Site { handler, .. } => handler.clone(),
             Trigger::Request { m_type, .. } => servers::proto::call_name(*m_type).to_string(),
         };
-        RunRecord {
+        let record = RunRecord {
             id,
             fault: fault.to_string(),
             kind: fault.kind,
+            persistence: fault.persistence,
             server: fault.server.clone(),
             handler,
             policy,
-            outcome: r.outcome,
-            fault_fired: r.fault_fired,
-            decisions: r.decisions.iter().map(|d| d.decision.label().to_string()).collect(),
-            reason: r.decisions.first().map(|d| d.decision.reason().to_string()),
-            violations: r.violations.iter().map(|v| format!("{}: {}", v.invariant, v.detail)).collect(),
-            workload_failures: r.workload.failures.clone(),
-            srs: r.srs,
-            virtual_us: r.time,
-            wall_us: start.elapsed().as_micros() as u64,
-        }
+            // What a run whose simulator panicked keeps: a crash, no checker finding (the checker
+            // never ran: its panic, not its verdict, is what the summaries count).
+            outcome: Outcome::Crash,
+            checker: Verdict::Clean,
+            fault_fired: false,
+            fault_firings: 0,
+            simulator_panic: None,
+            decisions: Vec::new(),
+            reason: None,
+            violations: Vec::new(),
+            workload_failures: Vec::new(),
+            srs: BTreeMap::new(),
+            virtual_us: 0,
+            wall_us: 0,
+        };
+        // The machine is dropped with the unwind: nothing of it is read after a panic.
+        let record = match catch_unwind(AssertUnwindSafe(|| self.execute(&spec))) {
+            Ok(r) => RunRecord {
+                outcome: r.outcome,
+                checker: r.checker,
+                fault_fired: r.fault_fired,
+                fault_firings: r.fault_firings,
+                decisions: r.decisions.iter().map(|d| d.decision.label().to_string()).collect(),
+                reason: r.decisions.first().map(|d| d.decision.reason().to_string()),
+                violations: r.violations.iter().map(|v| format!("{}: {}", v.invariant, v.detail)).collect(),
+                workload_failures: r.workload.failures.clone(),
+                srs: r.srs,
+                virtual_us: r.time,
+                ..record
+            },
+            Err(payload) => RunRecord { simulator_panic: Some(panic_message(payload.as_ref())), ..record },
+        };
+        RunRecord { wall_us: start.elapsed().as_micros() as u64, ..record }
     }
 
     /// Runs every planned run of `shard` not yet in `out` (all of them unless `resume`), on

@@ -9,7 +9,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, FaultSpec, Site, SiteProfile, Trigger};
+use servers::fault::{FaultKind, FaultSpec, Persistence, Site, SiteProfile, Trigger};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -32,6 +32,15 @@ pub struct CampaignSpec {
     pub servers: Vec<String>,
     /// Loop-top invariant checks in every run.
     pub check_invariants: bool,
+    /// Transient faults, persistent ones, or both (each sampled fault gets one from the seeded
+    /// generator; an exhaustive plan takes every fault once as each). Results files older than
+    /// persistent faults planned transient ones only.
+    #[serde(default = "transient_only")]
+    pub persistence: Vec<Persistence>,
+}
+
+fn transient_only() -> Vec<Persistence> {
+    vec![Persistence::Transient]
 }
 
 impl Default for CampaignSpec {
@@ -45,6 +54,7 @@ impl Default for CampaignSpec {
             kinds: FaultKind::ALL.to_vec(),
             servers: vec!["pm".into(), "vm".into(), "vfs".into()],
             check_invariants: false,
+            persistence: Persistence::ALL.to_vec(),
         }
     }
 }
@@ -52,8 +62,9 @@ impl Default for CampaignSpec {
 /// Faults in the default campaign: 1,000 faults x 6 policies, under a minute on two cores.
 pub const DEFAULT_FAULTS: usize = 1000;
 
-/// One run of a campaign: fault number `fault` under `policy`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+/// One run of a campaign: fault number `fault` under `policy`. Results files spell it as
+/// `samsara replay` takes it (`f00042-table`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct RunId {
     /// The fault's index in the plan.
     pub fault: usize,
@@ -73,6 +84,28 @@ impl std::str::FromStr for RunId {
         let bad = || format!("`{s}` is not a run id (like f00042-table)");
         let (fault, policy) = s.strip_prefix('f').and_then(|r| r.split_once('-')).ok_or_else(bad)?;
         Ok(RunId { fault: fault.parse().map_err(|_| bad())?, policy: policy.parse().map_err(|_| bad())? })
+    }
+}
+
+impl Serialize for RunId {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_str(self)
+    }
+}
+
+impl<'de> Deserialize<'de> for RunId {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        /// The id as written now, or as files before it was text wrote it.
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Written {
+            Text(String),
+            Fields { fault: usize, policy: PolicyKind },
+        }
+        match Written::deserialize(d)? {
+            Written::Text(text) => text.parse().map_err(serde::de::Error::custom),
+            Written::Fields { fault, policy } => Ok(RunId { fault, policy }),
+        }
     }
 }
 
@@ -117,34 +150,45 @@ pub fn sample_faults(spec: &CampaignSpec, profile: &SiteProfile) -> Vec<FaultSpe
             spec.kinds.iter().filter(|k| k.applies_to(&stats.kind)).map(move |&k| (site, k, stats.hits))
         })
         .collect();
-    let fault = |site: &Site, kind: FaultKind, nth: u64, bit: u8| FaultSpec {
+    let fault = |site: &Site, kind: FaultKind, nth: u64, bit: u8, persistence: Persistence| FaultSpec {
         kind,
         server: site.server.clone(),
         trigger: Trigger::Site { handler: site.handler.clone(), location: site.location.clone(), nth },
         bit,
+        persistence,
     };
+    // Each persistence once, in report order (a spec that names one twice plans it once).
+    let persistences: Vec<Persistence> =
+        Persistence::ALL.into_iter().filter(|p| spec.persistence.contains(p)).collect();
     let mut rng = ChaCha8Rng::seed_from_u64(spec.seed ^ SAMPLING_STREAM);
     if spec.exhaustive {
         return pairs
             .iter()
             .flat_map(|&(site, kind, hits)| (1..=hits).map(move |nth| (site, kind, nth)))
-            .map(|(site, kind, nth)| fault(site, kind, nth, (rng.next_u32() % BIT_RANGE) as u8))
+            .flat_map(|(site, kind, nth)| persistences.iter().map(move |&p| (site, kind, nth, p)))
+            .map(|(site, kind, nth, p)| fault(site, kind, nth, (rng.next_u32() % BIT_RANGE) as u8, p))
             .collect();
     }
-    let total: u64 = pairs.iter().map(|p| p.2).sum();
+    let total: u64 = pairs.iter().map(|p| p.2).sum::<u64>() * persistences.len() as u64;
     let mut chosen = BTreeSet::new();
     let mut faults = Vec::new();
-    if pairs.is_empty() {
+    if pairs.is_empty() || persistences.is_empty() {
         return faults;
     }
-    // Distinct (site, kind, execution) triples; fewer when the workload has fewer to give.
+    // Distinct (site, kind, execution, persistence) quadruples; fewer when the workload has fewer
+    // to give. A plan of one persistence draws nothing for it (so transient-only plans are the
+    // plans of the campaigns before persistent faults).
     let wanted = spec.faults.min(total as usize);
     while faults.len() < wanted {
         let (site, kind, hits) = pairs[(rng.next_u64() % pairs.len() as u64) as usize];
         let nth = 1 + rng.next_u64() % hits;
         let bit = (rng.next_u32() % BIT_RANGE) as u8;
-        if chosen.insert((site, kind, nth)) {
-            faults.push(fault(site, kind, nth, bit));
+        let persistence = match persistences[..] {
+            [only] => only,
+            _ => persistences[(rng.next_u64() % persistences.len() as u64) as usize],
+        };
+        if chosen.insert((site, kind, nth, persistence)) {
+            faults.push(fault(site, kind, nth, bit, persistence));
         }
     }
     faults
@@ -209,10 +253,36 @@ mod tests {
             ..CampaignSpec::default()
         };
         let faults = sample_faults(&spec, &profile());
-        assert_eq!(faults.len(), 3, "pm's one site ran 3 times");
+        assert_eq!(faults.len(), 6, "pm's one site ran 3 times, each transient or persistent");
         assert!(faults.iter().all(|f| f.server == "pm" && f.kind == FaultKind::Panic));
+        let all = sample_faults(&CampaignSpec { exhaustive: true, ..spec.clone() }, &profile());
+        assert_eq!(all.len(), 6);
+        let transient = CampaignSpec { persistence: vec![Persistence::Transient], ..spec };
+        assert_eq!(sample_faults(&transient, &profile()).len(), 3);
+        assert_eq!(sample_faults(&CampaignSpec { exhaustive: true, ..transient }, &profile()).len(), 3);
+    }
+
+    #[test]
+    fn the_plan_samples_both_persistences_and_enumerates_both_when_exhaustive() {
+        let spec = CampaignSpec { faults: 6, kinds: vec![FaultKind::Panic], ..CampaignSpec::default() };
+        let sampled = sample_faults(&spec, &profile());
+        assert_eq!(sampled, sample_faults(&spec, &profile()), "the persistence is seeded too");
+        for p in Persistence::ALL {
+            assert!(sampled.iter().any(|f| f.persistence == p), "{p} faults in {sampled:?}");
+        }
         let all = sample_faults(&CampaignSpec { exhaustive: true, ..spec }, &profile());
-        assert_eq!(all.len(), 3);
+        assert_eq!(all.len(), 8, "4 executions, each transient and persistent");
+        let specs: BTreeSet<String> = all.iter().map(|f| f.to_string()).collect();
+        assert_eq!(specs.len(), 8);
+        assert!(specs.contains("panic@pm:fork:a.rs:1#3+"), "{specs:?}");
+    }
+
+    #[test]
+    fn a_header_without_persistences_planned_transient_faults_only() {
+        let mut json = serde_json::to_value(CampaignSpec::default()).unwrap();
+        json.as_object_mut().unwrap().remove("persistence");
+        let old: CampaignSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(old.persistence, vec![Persistence::Transient]);
     }
 
     #[test]
@@ -229,5 +299,14 @@ mod tests {
         assert_eq!("f00042-srs".parse::<RunId>().unwrap(), RunId { fault: 42, policy: PolicyKind::Srs });
         assert_eq!(RunId { fault: 42, policy: PolicyKind::Srs }.to_string(), "f00042-srs");
         assert!("3/3".parse::<Shard>().is_err() && "1/3".parse::<Shard>().is_ok());
+    }
+
+    #[test]
+    fn results_files_carry_the_run_id_replay_takes_and_old_ones_still_read() {
+        let id = RunId { fault: 0, policy: PolicyKind::None };
+        assert_eq!(serde_json::to_string(&id).unwrap(), "\"f00000-none\"");
+        assert_eq!(serde_json::from_str::<RunId>("\"f00000-none\"").unwrap(), id);
+        assert_eq!(serde_json::from_str::<RunId>(r#"{"fault":0,"policy":"none"}"#).unwrap(), id);
+        assert!(serde_json::from_str::<RunId>("\"run zero\"").unwrap_err().to_string().contains("not a run id"));
     }
 }

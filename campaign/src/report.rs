@@ -1,26 +1,30 @@
 //! The campaign report: one self-contained HTML file (no network, no scripts) with SVG charts
-//! drawn by plotters — outcome shares per policy, per server and per fault kind — the tables, the
-//! denominators, and every noteworthy run with the command that replays it.
+//! drawn by plotters — outcome shares per policy, per server, per fault kind and per persistence,
+//! a fail-stop or a crash that left damage behind apart from a clean one — the tables, the
+//! denominators, the simulator panics, and every noteworthy run with the command that replays it.
 
 use crate::plan::CampaignSpec;
 use crate::results::RunRecord;
-use crate::summary::{Counts, Summary};
+use crate::summary::{Column, Counts, Summary};
 use plotters::prelude::*;
 use recovery::PolicyKind;
-use servers::run::Outcome;
+use servers::run::{Outcome, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
 
-/// The colour of an outcome, the same in every chart.
-fn colour(o: Outcome) -> RGBColor {
-    match o {
-        Outcome::Pass => RGBColor(46, 160, 67),
-        Outcome::Recovered => RGBColor(31, 136, 178),
-        Outcome::FailStop => RGBColor(230, 170, 30),
-        Outcome::WorkloadFailed => RGBColor(240, 120, 40),
-        Outcome::Crash => RGBColor(200, 40, 40),
-        Outcome::Inconsistent => RGBColor(110, 30, 120),
+/// The colour of a table column, the same in every chart: a damaged fail-stop or crash is the
+/// darker shade of the clean one.
+fn colour(c: Column) -> RGBColor {
+    match (c.outcome, c.checker) {
+        (Outcome::Pass, _) => RGBColor(46, 160, 67),
+        (Outcome::Recovered, _) => RGBColor(31, 136, 178),
+        (Outcome::FailStop, Some(Verdict::Damaged)) => RGBColor(150, 105, 10),
+        (Outcome::FailStop, _) => RGBColor(230, 170, 30),
+        (Outcome::WorkloadFailed, _) => RGBColor(240, 120, 40),
+        (Outcome::Crash, Some(Verdict::Damaged)) => RGBColor(120, 20, 20),
+        (Outcome::Crash, _) => RGBColor(200, 40, 40),
+        (Outcome::Inconsistent, _) => RGBColor(110, 30, 120),
     }
 }
 
@@ -28,7 +32,7 @@ fn hex(c: RGBColor) -> String {
     format!("#{:02x}{:02x}{:02x}", c.0, c.1, c.2)
 }
 
-/// A horizontal 100%-stacked bar chart: one bar per label, segments per outcome.
+/// A horizontal 100%-stacked bar chart: one bar per label, segments per table column.
 fn stacked_bars(title: &str, bars: &[(String, Counts)]) -> String {
     let mut svg = String::new();
     let height = 70 + 34 * bars.len().max(1) as u32;
@@ -51,17 +55,17 @@ fn stacked_bars(title: &str, bars: &[(String, Counts)]) -> String {
             .y_label_formatter(&|i| labels.get(*i as usize).cloned().unwrap_or_default())
             .draw();
         for (i, (_, counts)) in bars.iter().enumerate() {
-            let total: u64 = counts.values().sum();
+            let total = counts.total();
             let mut x = 0.0;
-            for o in Outcome::ALL {
-                let n = counts.get(&o).copied().unwrap_or(0);
+            for c in Column::ALL {
+                let n = c.count(counts);
                 if n == 0 || total == 0 {
                     continue;
                 }
                 let w = 100.0 * n as f64 / total as f64;
                 let y = i as i32;
                 let _ =
-                    chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + w, y + 1)], colour(o).filled())));
+                    chart.draw_series(std::iter::once(Rectangle::new([(x, y), (x + w, y + 1)], colour(c).filled())));
                 x += w;
             }
         }
@@ -80,15 +84,15 @@ fn escape(s: &str) -> String {
 
 fn table(out: &mut String, first: &str, rows: &[(String, Counts)]) {
     let _ = write!(out, "<table><tr><th>{first}</th><th>runs</th>");
-    for o in Outcome::ALL {
-        let _ = write!(out, "<th><span class=dot style=\"background:{}\"></span>{}</th>", hex(colour(o)), o.name());
+    for c in Column::ALL {
+        let _ = write!(out, "<th><span class=dot style=\"background:{}\"></span>{}</th>", hex(colour(c)), c.name());
     }
     out.push_str("</tr>");
     for (label, counts) in rows {
-        let total: u64 = counts.values().sum();
+        let total = counts.total();
         let _ = write!(out, "<tr><td>{}</td><td>{total}</td>", escape(label));
-        for o in Outcome::ALL {
-            let n = counts.get(&o).copied().unwrap_or(0);
+        for c in Column::ALL {
+            let n = c.count(counts);
             let pct = if total == 0 { 0.0 } else { 100.0 * n as f64 / total as f64 };
             let _ = write!(out, "<td>{n} <small>({pct:.1}%)</small></td>");
         }
@@ -150,7 +154,11 @@ pub fn write_html(
             out.push_str("</table>");
         }
     }
-    let _ = write!(out, "<p>{} runs whose fault never fired are counted in their outcome.</p>", summary.not_fired);
+    let _ = write!(
+        out,
+        "<p>{} runs whose fault never fired are counted in their outcome. {} runs whose simulator panicked (samsara bugs, not recovery results) are counted as crash. A fail-stop or a crash whose stopped system the consistency checker found damaged is counted apart (<i>+damage</i>); <i>inconsistent</i> runs ran on with silent damage.</p>",
+        summary.not_fired, summary.simulator_panics
+    );
     out.push_str("<h2>Outcomes per policy</h2>");
     let by_policy: Vec<(String, Counts)> = summary.by_policy.iter().map(|(p, c)| (p.to_string(), c.clone())).collect();
     out.push_str(&stacked_bars("outcomes per policy", &by_policy));
@@ -167,20 +175,30 @@ pub fn write_html(
         out.push_str(&stacked_bars(&format!("{kind} faults"), &rows));
         table(&mut out, "policy", &rows);
     }
+    for (persistence, by) in &summary.by_persistence {
+        let _ = write!(out, "<h2>{} faults</h2>", persistence.name());
+        let rows = flatten(by, "");
+        out.push_str(&stacked_bars(&format!("{persistence} faults"), &rows));
+        table(&mut out, "policy", &rows);
+    }
     if let Some((restored, cleansed)) = summary.srs.get(&PolicyKind::Srs) {
         let _ = write!(
             out,
             "<h2>SRS self-cleansing</h2><p>{restored} suspect entries were restored on read; {cleansed} cleansed themselves (overwritten before any read).</p>"
         );
     }
-    out.push_str("<h2>Runs that did not pass or recover</h2><table><tr><th>run</th><th>fault</th><th>outcome</th><th>decision</th><th>replay</th></tr>");
+    out.push_str("<h2>Runs that did not pass or recover</h2><table><tr><th>run</th><th>fault</th><th>outcome</th><th>checker</th><th>decision</th><th>replay</th></tr>");
     for r in records.iter().filter(|r| !matches!(r.outcome, Outcome::Pass | Outcome::Recovered)) {
         let _ = write!(
             out,
-            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td><code>samsara replay {} --results {}</code></td></tr>",
+            "<tr><td>{}</td><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td><code>samsara replay {} --results {}</code></td></tr>",
             r.id,
             escape(&r.fault),
             r.outcome,
+            match &r.simulator_panic {
+                Some(message) => format!("simulator panic: {}", escape(message)),
+                None => r.checker.to_string(),
+            },
             escape(r.decisions.first().map_or("-", String::as_str)),
             r.id,
             escape(&results.display().to_string())

@@ -7,8 +7,8 @@
 use crate::plan::{CampaignSpec, RunId, Shard};
 use recovery::{PolicyKind, SrsCounters};
 use serde::{Deserialize, Serialize};
-use servers::fault::FaultKind;
-use servers::run::Outcome;
+use servers::fault::{FaultKind, Persistence};
+use servers::run::{Outcome, Verdict};
 use std::collections::BTreeMap;
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
@@ -34,6 +34,9 @@ pub struct RunRecord {
     pub fault: String,
     /// Its kind.
     pub kind: FaultKind,
+    /// Transient or persistent (results files older than persistent faults hold transient ones).
+    #[serde(default)]
+    pub persistence: Persistence,
     /// The server it went into.
     pub server: String,
     /// The handler whose code the site is in.
@@ -42,8 +45,19 @@ pub struct RunRecord {
     pub policy: PolicyKind,
     /// How the run ended.
     pub outcome: Outcome,
+    /// The checker's verdict on the stopped system, beside the outcome (a fail-stop or a crash
+    /// can leave damage too). Files older than the verdict get it from `violations` on reading.
+    #[serde(default)]
+    pub checker: Verdict,
     /// Whether the fault fired.
     pub fault_fired: bool,
+    /// How many times it fired (a persistent fault fires at every occasion from its NTH on).
+    #[serde(default)]
+    pub fault_firings: u64,
+    /// The simulator itself panicked (a samsara bug, not a recovery result): the message. The run
+    /// is recorded as a `crash`, and summaries count these apart.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub simulator_panic: Option<String>,
     /// rs's decisions (labels), in order.
     pub decisions: Vec<String>,
     /// The reason of the first decision.
@@ -115,7 +129,11 @@ pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
     let mut runs = Vec::new();
     for (i, line) in lines.iter().enumerate().skip(1) {
         match serde_json::from_str::<RunRecord>(line) {
-            Ok(r) => runs.push(r),
+            Ok(mut r) => {
+                // A file written before runs recorded the verdict: its findings are the verdict.
+                r.checker = r.checker.max(Verdict::of(&r.violations));
+                runs.push(r)
+            }
             Err(_) if i == lines.len() - 1 && !complete => dropped_torn_line = true,
             Err(e) => return Err(error(i + 1, format!("not a run record: {e} (column {})", e.column()))),
         }
@@ -206,4 +224,33 @@ pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, ResultsError> {
         w.write(r).map_err(|e| whole(e.to_string()))?;
     }
     Ok(Merged { runs: runs.len(), torn })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn old_results_files_read_with_their_ids_persistence_and_checker_verdicts() {
+        let dir = std::env::temp_dir().join(format!("samsara-results-old-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("old.jsonl");
+        let mut header =
+            serde_json::to_value(Header { campaign: CampaignSpec::default(), shard: None, planned_faults: 1 }).unwrap();
+        header["campaign"].as_object_mut().unwrap().remove("persistence");
+        // A line as campaigns wrote it before run ids were text and runs recorded their verdict.
+        let old = r#"{"id":{"fault":0,"policy":"rollback"},"fault":"hang@pm:fork:a.rs:1#1","kind":"hang","server":"pm","handler":"fork","policy":"rollback","outcome":"fail-stop","fault_fired":true,"decisions":["fail-stop"],"reason":null,"violations":["pm.children: 12 is nobody's child"],"workload_failures":[],"srs":{},"virtual_us":5,"wall_us":9}"#;
+        std::fs::write(&path, format!("{header}\n{old}\n")).unwrap();
+        let file = read(&path).unwrap();
+        assert_eq!(file.header.campaign.persistence, vec![Persistence::Transient]);
+        let run = &file.runs[0];
+        assert_eq!(run.id.to_string(), "f00000-rollback");
+        assert_eq!((run.outcome, run.checker), (Outcome::FailStop, Verdict::Damaged), "the findings are the verdict");
+        assert_eq!(
+            (run.persistence, run.fault_firings, run.simulator_panic.as_deref()),
+            (Persistence::Transient, 0, None)
+        );
+        let line = serde_json::to_string(run).unwrap();
+        assert!(line.starts_with(r#"{"id":"f00000-rollback","#), "the id replay takes: {line}");
+    }
 }

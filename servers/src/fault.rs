@@ -7,14 +7,25 @@
 //! vfs only: rs and the kernel are the reliable computing base, as in OSIRIS.
 //!
 //! Two spellings:
-//! - a request point, `KIND:SERVER:CALL[:POINT[:NTH]]`, e.g. `panic:pm:fork:after-ipc-1`, where
+//! - a request point, `KIND:SERVER:CALL[:POINT[:NTH[+]]]`, e.g. `panic:pm:fork:after-ipc-1`, where
 //!   POINT is `start` (default), `before-ipc-N`, `after-ipc-N`, `before-write-N` or `end`, and NTH
 //!   counts requests of that type (default 1);
-//! - a site, `KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT]`, e.g.
+//! - a site, `KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]`, e.g.
 //!   `skip-write@vm:vm_exit:servers/src/vm/fork.rs:60#2`: the NTH execution of that site while
 //!   serving HANDLER; BIT picks the bit a `corrupt` or `bad-reply` fault flips.
 //!
-//! A fault fires once per run, even across the server's later incarnations.
+//! A fault is transient or persistent ([`Persistence`]). A transient fault (the default) fires once
+//! per run, at the NTH request or execution, even across the server's later incarnations. A `+`
+//! after NTH makes it persistent, like a real bug: it fires at the NTH and at every later one, in
+//! this incarnation and the next (so a recovered request that is processed again meets it again),
+//! e.g. `panic:pm:fork:start:1+` or `skip-write@vm:vm_exit:servers/src/vm/fork.rs:60#2+`.
+//!
+//! A persistent fault can leave a server spinning in a loop that meets it at every turn (a skipped
+//! write of the very flag that ends the loop). A real kernel preempts such a server and rs's
+//! heartbeats find it unresponsive; the `sim` engine cannot preempt a coroutine, so the whole
+//! simulation would spin for ever. After [`RUNAWAY_FIRINGS`] firings within one request the
+//! injector ends the turn itself: the server crashes with a message that says so, and rs recovers
+//! it like any crash.
 
 use crate::proto::call_name;
 use kernel_sim::MsgType;
@@ -22,7 +33,7 @@ use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 /// What goes wrong.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -181,6 +192,72 @@ pub enum Trigger {
     },
 }
 
+/// Whether a fault fires once or at every occasion from its NTH on.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Persistence {
+    /// Fires once: at the NTH request or execution (a glitch).
+    #[default]
+    Transient,
+    /// Fires at the NTH request or execution and every later one, in every incarnation (a bug in
+    /// the code).
+    Persistent,
+}
+
+impl Persistence {
+    /// Both, in report order.
+    pub const ALL: [Persistence; 2] = [Persistence::Transient, Persistence::Persistent];
+
+    /// Its name in reports and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            Persistence::Transient => "transient",
+            Persistence::Persistent => "persistent",
+        }
+    }
+
+    /// What follows NTH in a spec: nothing, or `+` (from the NTH on).
+    fn suffix(self) -> &'static str {
+        match self {
+            Persistence::Transient => "",
+            Persistence::Persistent => PERSISTENT_SUFFIX,
+        }
+    }
+}
+
+/// Marks a persistent fault after its NTH: `#3+` reads "the third execution and on".
+const PERSISTENT_SUFFIX: &str = "+";
+
+impl fmt::Display for Persistence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for Persistence {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        Persistence::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown persistence `{s}` (transient, persistent)"))
+    }
+}
+
+/// Splits a spec's NTH (with its optional persistent suffix) into the number and the persistence.
+fn parse_nth<N: std::str::FromStr + PartialOrd + From<u8>>(text: &str, nth: &str) -> Result<(N, Persistence), String> {
+    let (nth, persistence) = match nth.strip_suffix(PERSISTENT_SUFFIX) {
+        Some(n) => (n, Persistence::Persistent),
+        None => (nth, Persistence::Transient),
+    };
+    let n = nth
+        .parse::<N>()
+        .ok()
+        .filter(|n| *n >= N::from(1))
+        .ok_or_else(|| format!("fault `{text}`: NTH must be 1 or more (a `+` after it: from the NTH on)"))?;
+    Ok((n, persistence))
+}
+
 /// One fault to inject.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct FaultSpec {
@@ -192,6 +269,9 @@ pub struct FaultSpec {
     pub trigger: Trigger,
     /// The bit a `corrupt` or `bad-reply` fault flips.
     pub bit: u8,
+    /// Once, or from the NTH on (results files older than persistent faults hold transient ones).
+    #[serde(default)]
+    pub persistence: Persistence,
 }
 
 fn all_types() -> impl Iterator<Item = MsgType> {
@@ -207,8 +287,7 @@ fn check_server(text: &str, server: &str) -> Result<(), String> {
 }
 
 fn parse_request(text: &str) -> Result<FaultSpec, String> {
-    let usage =
-        "KIND:SERVER:CALL[:POINT[:NTH]] (e.g. panic:pm:fork:after-ipc-1) or KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT]";
+    let usage = "KIND:SERVER:CALL[:POINT[:NTH[+]]] (e.g. panic:pm:fork:after-ipc-1) or KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]";
     let parts: Vec<&str> = text.split(':').collect();
     if !(3..=5).contains(&parts.len()) {
         return Err(format!("fault `{text}`: expected {usage}"));
@@ -239,11 +318,17 @@ fn parse_request(text: &str) -> Result<FaultSpec, String> {
             }
         }
     };
-    let nth = match parts.get(4) {
-        None => 1,
-        Some(n) => n.parse().ok().filter(|&n| n > 0).ok_or_else(|| format!("fault `{text}`: NTH must be 1 or more"))?,
+    let (nth, persistence) = match parts.get(4) {
+        None => (1, Persistence::Transient),
+        Some(n) => parse_nth(text, n)?,
     };
-    Ok(FaultSpec { kind, server: parts[1].to_string(), trigger: Trigger::Request { m_type, point, nth }, bit: 0 })
+    Ok(FaultSpec {
+        kind,
+        server: parts[1].to_string(),
+        trigger: Trigger::Request { m_type, point, nth },
+        bit: 0,
+        persistence,
+    })
 }
 
 fn parse_site(text: &str) -> Result<FaultSpec, String> {
@@ -256,16 +341,13 @@ fn parse_site(text: &str) -> Result<FaultSpec, String> {
         }
         _ => (rest, 0),
     };
-    let (rest, nth) = match rest.rsplit_once('#') {
-        Some((r, n)) => (
-            r,
-            n.parse::<u64>().ok().filter(|&n| n > 0).ok_or_else(|| format!("fault `{text}`: NTH must be 1 or more"))?,
-        ),
-        None => (rest, 1),
+    let (rest, (nth, persistence)) = match rest.rsplit_once('#') {
+        Some((r, n)) => (r, parse_nth::<u64>(text, n)?),
+        None => (rest, (1, Persistence::Transient)),
     };
     let parts: Vec<&str> = rest.splitn(3, ':').collect();
     let [server, handler, location] = parts[..] else {
-        return Err(format!("fault `{text}`: expected KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT]"));
+        return Err(format!("fault `{text}`: expected KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]"));
     };
     check_server(text, server)?;
     if location.rsplit_once(':').is_none_or(|(_, line)| line.parse::<u32>().is_err()) {
@@ -276,6 +358,7 @@ fn parse_site(text: &str) -> Result<FaultSpec, String> {
         server: server.to_string(),
         trigger: Trigger::Site { handler: handler.to_string(), location: location.to_string(), nth },
         bit,
+        persistence,
     })
 }
 
@@ -297,10 +380,12 @@ impl fmt::Display for FaultSpec {
                     Point::AfterIpc(n) => format!("after-ipc-{n}"),
                     Point::BeforeWrite(n) => format!("before-write-{n}"),
                 };
-                write!(f, "{}:{}:{}:{point}:{nth}", self.kind, self.server, call_name(*m_type))
+                let more = self.persistence.suffix();
+                write!(f, "{}:{}:{}:{point}:{nth}{more}", self.kind, self.server, call_name(*m_type))
             }
             Trigger::Site { handler, location, nth } => {
-                write!(f, "{}@{}:{handler}:{location}#{nth}", self.kind, self.server)?;
+                let more = self.persistence.suffix();
+                write!(f, "{}@{}:{handler}:{location}#{nth}{more}", self.kind, self.server)?;
                 if matches!(self.kind, FaultKind::Corrupt | FaultKind::BadReply) {
                     write!(f, "/{}", self.bit)?;
                 }
@@ -310,7 +395,16 @@ impl fmt::Display for FaultSpec {
     }
 }
 
+/// Firings of a persistent fault within one request of its server past which the server is taken
+/// to spin in a loop that meets the fault at every turn: 100,000, far above any site's executions
+/// in one request (a whole POSIX-suite run executes 2,820), and a fraction of a second to reach.
+pub const RUNAWAY_FIRINGS: u64 = 100_000;
+
 /// Arms one fault for a run; shared by every incarnation of every server.
+///
+/// Invariant: a transient fault fires at most once per run; a persistent one fires at every
+/// occasion from its NTH on, at most [`RUNAWAY_FIRINGS`] times in one request. Either way
+/// `firings` counts every time it fired.
 #[derive(Debug)]
 pub struct Injector {
     spec: FaultSpec,
@@ -318,13 +412,22 @@ pub struct Injector {
     seen: AtomicU32,
     /// Executions of the spec's site (site triggers).
     hits: AtomicU64,
-    fired: AtomicBool,
+    /// Times it fired.
+    firings: AtomicU64,
+    /// Times it fired since its server started its latest request (the runaway guard).
+    in_request: AtomicU64,
 }
 
 impl Injector {
     /// An injector for `spec`, not fired yet.
     pub fn new(spec: FaultSpec) -> Injector {
-        Injector { spec, seen: AtomicU32::new(0), hits: AtomicU64::new(0), fired: AtomicBool::new(false) }
+        Injector {
+            spec,
+            seen: AtomicU32::new(0),
+            hits: AtomicU64::new(0),
+            firings: AtomicU64::new(0),
+            in_request: AtomicU64::new(0),
+        }
     }
 
     /// The fault it injects.
@@ -334,16 +437,49 @@ impl Injector {
 
     /// Whether it has fired.
     pub fn fired(&self) -> bool {
-        self.fired.load(Ordering::SeqCst)
+        self.fired_times() > 0
     }
 
+    /// How many times it fired: at most 1 for a transient fault.
+    pub fn fired_times(&self) -> u64 {
+        self.firings.load(Ordering::SeqCst)
+    }
+
+    /// Fires, unless it is transient and already fired.
     fn fire(&self) -> Option<FaultKind> {
-        (!self.fired.swap(true, Ordering::SeqCst)).then_some(self.spec.kind)
+        let fires = match self.spec.persistence {
+            Persistence::Transient => self.firings.compare_exchange(0, 1, Ordering::SeqCst, Ordering::SeqCst).is_ok(),
+            Persistence::Persistent => {
+                self.firings.fetch_add(1, Ordering::SeqCst);
+                let in_request = self.in_request.fetch_add(1, Ordering::SeqCst) + 1;
+                // Inside the handler: the panic is a crash of the spinning server, caught like
+                // any other (see the module doc).
+                assert!(
+                    in_request < RUNAWAY_FIRINGS,
+                    "runaway: {} met its persistent fault {in_request} times in one request, a loop that \
+                     never yields (a preemptive kernel would let rs's heartbeats find it unresponsive and kill it)",
+                    self.spec.server
+                );
+                true
+            }
+        };
+        fires.then_some(self.spec.kind)
+    }
+
+    /// Whether the `count`-th occasion (request or execution) is one the fault fires at.
+    fn due<N: PartialOrd>(&self, count: N, nth: N) -> bool {
+        match self.spec.persistence {
+            Persistence::Transient => count == nth,
+            Persistence::Persistent => count >= nth,
+        }
     }
 
     /// A request of `m_type` starts at `server`: returns its number among such requests, if it
     /// is one the spec watches.
     pub fn request_started(&self, server: &str, m_type: MsgType) -> Option<u32> {
+        if server == self.spec.server {
+            self.in_request.store(0, Ordering::SeqCst);
+        }
         match self.spec.trigger {
             Trigger::Request { m_type: t, .. } if server == self.spec.server && m_type == t => {
                 Some(self.seen.fetch_add(1, Ordering::SeqCst) + 1)
@@ -355,7 +491,9 @@ impl Injector {
     /// Whether to inject now: the watched request (`nth` from `request_started`) is at `point`.
     pub fn fire_at(&self, nth: Option<u32>, point: Point) -> Option<FaultKind> {
         match self.spec.trigger {
-            Trigger::Request { point: p, nth: n, .. } if nth == Some(n) && point == p => self.fire(),
+            Trigger::Request { point: p, nth: n, .. } if point == p && nth.is_some_and(|nth| self.due(nth, n)) => {
+                self.fire()
+            }
             _ => None,
         }
     }
@@ -366,7 +504,8 @@ impl Injector {
             Trigger::Site { handler: h, location: l, nth }
                 if server == self.spec.server && h == handler && l == location =>
             {
-                (self.hits.fetch_add(1, Ordering::SeqCst) + 1 == *nth).then(|| self.fire()).flatten()
+                let count = self.hits.fetch_add(1, Ordering::SeqCst) + 1;
+                self.due(count, *nth).then(|| self.fire()).flatten()
             }
             _ => None,
         }
@@ -495,6 +634,35 @@ mod tests {
         assert!(err("skip-write:pm:fork").contains("goes at a site"));
         assert!(err("drop@pm:fork:nowhere").contains("not FILE:LINE"));
         assert!(err("drop@pm:fork:a.rs:1#0").contains("NTH"));
+        assert!(err("drop@pm:fork:a.rs:1#0+").contains("NTH"));
+        assert!(err("panic:pm:fork:start:+").contains("NTH"));
+    }
+
+    #[test]
+    fn persistent_specs_parse_and_print_with_a_plus_after_nth() {
+        let r: FaultSpec = "panic:pm:fork:end:2+".parse().unwrap();
+        assert_eq!(r.persistence, Persistence::Persistent);
+        assert_eq!(r.trigger, Trigger::Request { m_type: PM_FORK, point: Point::End, nth: 2 });
+        assert_eq!(r.to_string(), "panic:pm:fork:end:2+");
+        let s: FaultSpec = "corrupt@vm:vm_fork:servers/src/vm/fork.rs:40#3+/7".parse().unwrap();
+        assert_eq!((s.persistence, s.bit), (Persistence::Persistent, 7));
+        assert_eq!(
+            s.trigger,
+            Trigger::Site { handler: "vm_fork".into(), location: "servers/src/vm/fork.rs:40".into(), nth: 3 }
+        );
+        assert_eq!(s.to_string(), "corrupt@vm:vm_fork:servers/src/vm/fork.rs:40#3+/7");
+        assert_eq!(s.to_string().parse::<FaultSpec>().unwrap(), s);
+        let t: FaultSpec = "hang:vfs:write".parse().unwrap();
+        assert_eq!(t.persistence, Persistence::Transient, "transient unless marked");
+        assert_eq!(t.to_string().parse::<FaultSpec>().unwrap(), t);
+    }
+
+    #[test]
+    fn specs_without_a_persistence_read_as_transient() {
+        let mut json = serde_json::to_value("skip-write@vm:vm_exit:a.rs:9#2".parse::<FaultSpec>().unwrap()).unwrap();
+        json.as_object_mut().unwrap().remove("persistence");
+        let old: FaultSpec = serde_json::from_value(json).unwrap();
+        assert_eq!(old.persistence, Persistence::Transient);
     }
 
     #[test]
@@ -507,7 +675,27 @@ mod tests {
         assert_eq!(inj.fire_at(second, Point::Start), None);
         assert_eq!(inj.fire_at(second, Point::End), Some(FaultKind::Panic));
         assert_eq!(inj.fire_at(second, Point::End), None, "once per run");
+        let third = inj.request_started("pm", PM_FORK);
+        assert_eq!(inj.fire_at(third, Point::End), None, "transient: not the later requests");
         assert!(inj.fired());
+        assert_eq!(inj.fired_times(), 1);
+    }
+
+    #[test]
+    fn persistent_request_faults_fire_at_every_request_from_the_nth_on() {
+        let inj = Injector::new("panic:pm:fork:end:2+".parse().unwrap());
+        let first = inj.request_started("pm", PM_FORK);
+        assert_eq!(inj.fire_at(first, Point::End), None, "before the NTH");
+        assert!(!inj.fired());
+        let second = inj.request_started("pm", PM_FORK);
+        assert_eq!(inj.fire_at(second, Point::Start), None, "another point");
+        assert_eq!(inj.fire_at(second, Point::End), Some(FaultKind::Panic));
+        // The recovered request is processed again by the next incarnation: a new request number.
+        let again = inj.request_started("pm", PM_FORK);
+        assert_eq!(inj.fire_at(again, Point::End), Some(FaultKind::Panic));
+        assert_eq!(inj.fire_at(None, Point::End), None, "a request the spec does not watch");
+        assert!(inj.fired());
+        assert_eq!(inj.fired_times(), 2);
     }
 
     #[test]
@@ -517,6 +705,35 @@ mod tests {
         assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
         assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
         assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
+        assert_eq!(inj.fired_times(), 1);
+    }
+
+    #[test]
+    fn persistent_site_faults_fire_at_every_execution_from_the_nth_on() {
+        let inj = Injector::new("skip-write@vm:vm_exit:a.rs:9#2+".parse().unwrap());
+        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
+        assert_eq!(inj.site_hit("vm", "vm_fork", "a.rs:9"), None, "another handler's execution");
+        for _ in 0..3 {
+            assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
+        }
+        assert_eq!(inj.site_hit("pm", "vm_exit", "a.rs:9"), None, "another server");
+        assert_eq!(inj.fired_times(), 3);
+    }
+
+    #[test]
+    fn a_persistent_fault_met_at_every_turn_of_a_loop_crashes_the_spinning_server() {
+        let inj = Injector::new("skip-write@vfs:pm_vfs_exit:a.rs:9#1+".parse().unwrap());
+        let spin = |inj: &Injector, turns: u64| {
+            for _ in 0..turns {
+                assert_eq!(inj.site_hit("vfs", "pm_vfs_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
+            }
+        };
+        spin(&inj, RUNAWAY_FIRINGS - 1);
+        inj.request_started("vfs", PM_FORK);
+        spin(&inj, RUNAWAY_FIRINGS - 1);
+        let crash = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| spin(&inj, 1))).unwrap_err();
+        let message = crash.downcast_ref::<String>().unwrap();
+        assert!(message.starts_with("runaway: vfs met its persistent fault 100000 times in one request"), "{message}");
     }
 
     #[test]

@@ -8,6 +8,10 @@
 //! system is consistent but a workload check got a wrong result: lost or damaged state that the
 //! checker cannot see, such as a fresh server that forgot a process's memory).
 //!
+//! Damage is never hidden: beside its outcome every run records the checker's [`Verdict`] on the
+//! stopped system, so a fail-stop or a crash that left damaged state behind is told apart from a
+//! clean one (`inconsistent` is kept for a system that ran on with silent damage).
+//!
 //! A run finishes when init (the workload) is gone and nothing can run: a process a bad recovery
 //! leaked, blocked for ever, does not make the run look hung; the checker judges it.
 
@@ -73,6 +77,38 @@ impl fmt::Display for Outcome {
     }
 }
 
+/// The consistency checker's verdict on a run's stopped system.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Verdict {
+    /// No invariant is broken.
+    #[default]
+    Clean,
+    /// Some invariant is broken (the run's violations say which).
+    Damaged,
+}
+
+impl Verdict {
+    /// The verdict of the checker's findings.
+    pub fn of<T>(violations: &[T]) -> Verdict {
+        if violations.is_empty() { Verdict::Clean } else { Verdict::Damaged }
+    }
+
+    /// Its name in reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            Verdict::Clean => "clean",
+            Verdict::Damaged => "damaged",
+        }
+    }
+}
+
+impl fmt::Display for Verdict {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Everything that defines a run; the same spec always gives the same run under `sim`.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct RunSpec {
@@ -130,10 +166,18 @@ pub const DEFAULT_TIME_LIMIT: Micros = 20_000_000;
 pub struct RunResult {
     /// Its classification.
     pub outcome: Outcome,
+    /// The checker's verdict on the stopped system, whatever the outcome (a fail-stop or a crash
+    /// can leave damage behind too).
+    #[serde(default)]
+    pub checker: Verdict,
     /// How the kernel's run ended.
     pub end: RunEnd,
     /// Whether the fault fired (a fault on a request the workload never made does not).
     pub fault_fired: bool,
+    /// How many times it fired (at most once when transient; a persistent fault fires again at
+    /// every later occasion).
+    #[serde(default)]
+    pub fault_firings: u64,
     /// The workload's report.
     pub workload: WorkloadReport,
     /// rs's decisions, in order.
@@ -223,11 +267,14 @@ pub fn execute(
     let decisions = machine.decisions.records();
     let workload = recorder.report();
     let outcome = classify(&report.end, &violations, &decisions, &workload);
+    let checker = Verdict::of(&violations);
     let violations = violations.iter().map(Finding::from).collect();
     RunResult {
         outcome,
+        checker,
         end: report.end,
         fault_fired: machine.injector.as_ref().is_some_and(|i| i.fired()),
+        fault_firings: machine.injector.as_ref().map_or(0, |i| i.fired_times()),
         workload,
         decisions,
         violations,
@@ -240,7 +287,9 @@ pub fn execute(
     }
 }
 
-/// The outcome of a run from how it ended, what the checker found and what rs decided.
+/// The outcome of a run from how it ended, what the checker found and what rs decided. A halt or a
+/// hang wins over the checker here (`inconsistent` means the system ran on damaged); the run's
+/// [`Verdict`] keeps the checker's word beside it.
 pub fn classify(
     end: &RunEnd,
     violations: &[Violation],
@@ -259,5 +308,50 @@ pub fn classify(
         RunEnd::Finished if workload.unexplained_failures(requester_ended).next().is_some() => Outcome::WorkloadFailed,
         RunEnd::Finished if recovered => Outcome::Recovered,
         RunEnd::Finished => Outcome::Pass,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::proto::RS;
+
+    fn damage() -> Vec<Violation> {
+        vec![Violation { invariant: "vm.frame-accounting", detail: "frame 7 owned twice".into() }]
+    }
+
+    #[test]
+    fn a_fail_stop_with_violations_stays_a_fail_stop_and_is_damaged() {
+        let end = RunEnd::Shutdown { by: RS, reason: "fail-stop: pm crashed".into() };
+        let violations = damage();
+        assert_eq!(classify(&end, &violations, &[], &WorkloadReport::default()), Outcome::FailStop);
+        assert_eq!(Verdict::of(&violations), Verdict::Damaged);
+        assert_eq!(classify(&end, &[], &[], &WorkloadReport::default()), Outcome::FailStop);
+        assert_eq!(Verdict::of::<Violation>(&[]), Verdict::Clean);
+    }
+
+    #[test]
+    fn a_hang_with_violations_is_a_crash_with_damage_and_a_run_on_is_inconsistent() {
+        let violations = damage();
+        assert_eq!(classify(&RunEnd::TimeLimit, &violations, &[], &WorkloadReport::default()), Outcome::Crash);
+        assert_eq!(classify(&RunEnd::Stalled, &violations, &[], &WorkloadReport::default()), Outcome::Crash);
+        assert_eq!(Verdict::of(&violations), Verdict::Damaged);
+        assert_eq!(
+            classify(&RunEnd::Finished, &violations, &[], &WorkloadReport::default()),
+            Outcome::Inconsistent,
+            "the system ran on with silent damage"
+        );
+    }
+
+    #[test]
+    fn results_without_a_verdict_read_as_clean() {
+        let verdict: Verdict = serde_json::from_str("\"damaged\"").unwrap();
+        assert_eq!(verdict, Verdict::Damaged);
+        #[derive(Deserialize)]
+        struct Old {
+            #[serde(default)]
+            checker: Verdict,
+        }
+        assert_eq!(serde_json::from_str::<Old>("{}").unwrap().checker, Verdict::Clean);
     }
 }

@@ -8,7 +8,7 @@ use campaign::summary::{GoldenFigures, summarise};
 use clap::Args;
 use recovery::PolicyKind;
 use servers::boot::default_table;
-use servers::fault::FaultKind;
+use servers::fault::{FaultKind, Persistence};
 use servers::run::{RunSpec, execute};
 use servers::workload::Workload;
 use std::io::IsTerminal;
@@ -33,6 +33,11 @@ pub struct CampaignArgs {
     /// Fault kinds to inject (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "panic,hang,corrupt,skip-write,overflow,leak,bad-reply,drop")]
     pub kinds: Vec<FaultKind>,
+    /// Transient faults (fire once), persistent ones (fire at every occasion from the NTH on, in
+    /// every incarnation, like a real bug), or both (comma-separated; each sampled fault gets one
+    /// from the seed, an exhaustive campaign takes every fault as each).
+    #[arg(long, value_delimiter = ',', default_value = "transient,persistent")]
+    pub persistence: Vec<Persistence>,
     /// Servers to inject into (rs and the kernel are the reliable base).
     #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs")]
     pub servers: Vec<String>,
@@ -82,6 +87,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         kinds: args.kinds.clone(),
         servers: args.servers.clone(),
         check_invariants: args.check_invariants,
+        persistence: args.persistence.clone(),
     };
     let c = Campaign { spec, workload: workload_fn(args.workload.clone())?, table: default_table() };
     let golden = c.golden()?;

@@ -16,10 +16,12 @@ pub struct RunArgs {
     /// `strace:FILE` (replay of a real program's `strace -f -o FILE` log).
     #[arg(long, default_value = "posix")]
     pub workload: Workload,
-    /// Inject one fault. At a request point: KIND:SERVER:CALL[:POINT[:NTH]] with KIND panic or
+    /// Inject one fault. At a request point: KIND:SERVER:CALL[:POINT[:NTH[+]]] with KIND panic or
     /// hang and POINT start, before-ipc-N, after-ipc-N, before-write-N or end (e.g.
-    /// panic:pm:fork:after-ipc-1). At a code site: KIND@SERVER:HANDLER:FILE:LINE[#NTH][/BIT] with
-    /// KIND panic, hang, corrupt, skip-write, overflow, leak, bad-reply or drop.
+    /// panic:pm:fork:after-ipc-1). At a code site: KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]
+    /// with KIND panic, hang, corrupt, skip-write, overflow, leak, bad-reply or drop. A fault is
+    /// transient (fires once, at the NTH); a `+` after NTH makes it persistent, like a real bug: it
+    /// fires at the NTH and every later one, in every incarnation (e.g. panic:pm:fork:start:1+).
     #[arg(long, value_name = "SPEC")]
     pub inject: Option<FaultSpec>,
     /// What rs does when a server crashes: none, restart, rollback, pessimistic, table, srs.
@@ -62,8 +64,13 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     if let Some(f) = &spec.fault {
         let _ = writeln!(
             out,
-            "fault      {f} ({})",
-            if r.fault_fired { "fired" } else { "never fired: its point was not reached" }
+            "fault      {f} ({}, {})",
+            f.persistence,
+            match r.fault_firings {
+                0 => "never fired: its point was not reached".to_string(),
+                1 => "fired once".to_string(),
+                n => format!("fired {n} times"),
+            }
         );
     }
     let _ = writeln!(out, "run end    {:?} after {} us ({} kernel events)", r.end, r.time, r.events);
@@ -93,7 +100,7 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     if r.violations.is_empty() {
         let _ = writeln!(out, "checker    consistent");
     } else {
-        let _ = writeln!(out, "checker    {} violations:", r.violations.len());
+        let _ = writeln!(out, "checker    {}: {} violations:", r.checker, r.violations.len());
         for v in &r.violations {
             let _ = writeln!(out, "           - {}: {}", v.invariant, v.detail);
         }
