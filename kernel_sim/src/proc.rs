@@ -309,6 +309,12 @@ impl Proc {
         self.blocking(|k, s| k.receive(s, src))
     }
 
+    /// Who killed this process, once a kill is pending: the kernel itself when the system
+    /// stops.
+    pub fn killed_by(&self) -> Option<Endpoint> {
+        self.link.with_core(|k| k.killer(self.slot))
+    }
+
     /// Stops answering for good, like a server stuck in a loop: an injected hang. Only a kill
     /// ends it (rs's heartbeats find it).
     pub fn hang(&self) -> ! {

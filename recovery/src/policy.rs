@@ -100,6 +100,9 @@ pub struct CrashFacts<'a> {
     /// Requests of the window the crashed server knows how to undo (by message type): their
     /// declared inverses, checked by the analysis and listed in the table.
     pub compensable: &'a [u32],
+    /// Requests of this type the server already dropped after their reprocessing crashed too:
+    /// a persistent fault in this entry point.
+    pub dropped_before: u32,
 }
 
 /// What to do with the crashed server's state.
@@ -321,7 +324,8 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             // sent, so nothing is sent twice and the requester never sees the crash.
             let undo =
                 if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
-            if crash.replayable && crash.attempts < crash.max_attempts {
+            // An entry point known to crash again when reprocessed is not retried.
+            if crash.replayable && crash.attempts < crash.max_attempts && crash.dropped_before == 0 {
                 let reason = format!(
                     "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
                     crash.window.outgoing().len(),
@@ -338,7 +342,19 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                 };
             }
             // Given up (a persistent fault, or a request still waiting for its answer): the class
-            // decides, after undoing what has an inverse.
+            // decides, after undoing what has an inverse. An entry point that hangs on every
+            // request is a persistent fault the policy cannot route around: each request costs
+            // two heartbeat periods before it is dropped, which leaves a system that no longer
+            // serves in useful time; it halts instead. (Crashes are answered at once, and the
+            // restart intensity bounds how many.)
+            if crash.hung && crash.dropped_before > 0 {
+                return Decision::FailStop {
+                    reason: format!(
+                        "policy {policy}: {} request(s) of {}/{} already dropped after hanging again when reprocessed: a persistent hang in this entry point",
+                        crash.dropped_before, row.server, row.call
+                    ),
+                };
+            }
             let undo =
                 if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
             let reason = |c: RecoveryClass| {
@@ -488,6 +504,7 @@ mod tests {
             attempts: 0,
             max_attempts: 4,
             compensable: &[],
+            dropped_before: 0,
         }
     }
 
@@ -522,6 +539,16 @@ mod tests {
         let persistent = CrashFacts { attempts: 4, ..transient };
         let given_up = decide(PolicyKind::Table, &persistent, &table);
         assert_eq!(given_up.label(), "fail-stop", "{}", given_up.reason());
+        // A class-R entry point drops the request with an error; once one was dropped, its next
+        // requests are not retried, and one that hangs again halts the system.
+        let local = row(RecoveryClass::G, RecoveryClass::R, None);
+        assert_eq!(decide(PolicyKind::Table, &persistent, &local).label(), "rollback");
+        let known = CrashFacts { dropped_before: 1, ..transient };
+        assert_eq!(decide(PolicyKind::Table, &known, &local).label(), "rollback", "not retried");
+        let hangs_again = CrashFacts { hung: true, ..known };
+        let d = decide(PolicyKind::Table, &hangs_again, &local);
+        assert_eq!(d.label(), "fail-stop");
+        assert!(d.reason().contains("persistent hang in this entry point"), "{}", d.reason());
     }
 
     #[test]

@@ -370,6 +370,7 @@ impl Coverage {
                     attempts: u32::from(persistent),
                     max_attempts: 1,
                     compensable: &compensable,
+                    dropped_before: 0,
                 };
                 if matches!(decide(policy, &facts, &self.table), Decision::Recover { .. }) {
                     bits |= 1 << RecoveringPolicies::bit(policy, persistent);
@@ -766,6 +767,11 @@ impl<S: Server> Drop for StateKeeper<'_, S> {
             return;
         }
         match self.in_flight.take() {
+            // Stopped with the system (a fail-stop, or the run's end) while it waited in a
+            // request: what it holds is the halted system's, for the checker.
+            Some(_) if self.proc.killed_by() == Some(Endpoint::KERNEL) => {
+                self.vault.deposit(S::NAME, Box::new(self.state.take().expect("checked above")))
+            }
             Some(request) => {
                 let crash =
                     Crash { message: "stopped answering (hung) and was killed".into(), location: String::new() };

@@ -27,6 +27,11 @@ use recovery::{CrashFacts, Decision, PolicyKind, RecoveryTable, StateAction, dec
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+/// How many times a crashed request is handled again before the policy's decision without
+/// reprocessing applies: a transient fault fires once, so one attempt tells it from a persistent
+/// one; more would only spend the restart intensity (which bounds it too).
+pub const REPROCESS_ATTEMPTS: u32 = 1;
+
 /// How a run recovers: the policy, the table it may consult, and where decisions are logged.
 #[derive(Clone)]
 pub struct RecoveryConfig {
@@ -51,6 +56,8 @@ struct Supervised {
     pending: Option<Pending>,
     /// The request being reprocessed, and how many times it crashed again so far.
     retry: Option<(kernel_sim::Message, u32)>,
+    /// Per message type, the requests dropped after their reprocessing crashed too.
+    dropped: BTreeMap<i32, u32>,
 }
 
 /// A restart decided but not yet done.
@@ -112,6 +119,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
                 core: s.core,
                 pending: None,
                 retry: None,
+                dropped: BTreeMap::new(),
             },
         );
     }
@@ -198,14 +206,14 @@ impl Rs {
         let mut remains: Option<Box<Remains>> =
             proc.sys_take_remains(death.ep).ok().flatten().and_then(|b| b.downcast::<Remains>().ok());
         let policy = self.recovery.policy;
-        let (max_attempts, retry) = (s.pacing.intensity().saturating_sub(1), s.retry);
+        let (max_attempts, retry) = (REPROCESS_ATTEMPTS.min(s.pacing.intensity().saturating_sub(1)), s.retry);
+        // A death on the request being reprocessed is another attempt at it.
+        let attempts = match (&remains, retry) {
+            (Some(r), Some((request, n))) if request == r.request => n,
+            _ => 0,
+        };
         let decision = match &remains {
             Some(r) => {
-                // A death on the request being reprocessed is another attempt at it.
-                let attempts = match retry {
-                    Some((request, n)) if request == r.request => n,
-                    _ => 0,
-                };
                 let facts = CrashFacts {
                     server: &name,
                     m_type: r.request.m_type,
@@ -217,6 +225,7 @@ impl Rs {
                     attempts,
                     max_attempts,
                     compensable: &r.compensable,
+                    dropped_before: s.dropped.get(&r.request.m_type).copied().unwrap_or(0),
                 };
                 decide(policy, &facts, &self.recovery.table)
             }
@@ -235,6 +244,8 @@ impl Rs {
             }
             Decision::FailStop { reason } => self.fail_stop(proc, remains, &reason),
             Decision::Recover { state, request: fate, compensate, end_requester, .. } => {
+                let remains_server = remains.as_ref().map_or("", |r| r.server);
+                let request_type = remains.as_ref().map(|r| r.request.m_type);
                 let handoff = match remains.take() {
                     Some(r) => handoff(*r, state, fate, !compensate.is_empty()),
                     None => Handoff { state: None, undo: Vec::new(), request: None },
@@ -247,11 +258,17 @@ impl Rs {
                     }
                     _ => None,
                 };
+                // A request that had been reprocessed and is dropped now: a persistent fault.
+                if let Some(m_type) = request_type.filter(|_| attempts > 0)
+                    && matches!(handoff.request, Some(Resumed::Error(_)))
+                {
+                    *s.dropped.entry(m_type).or_default() += 1;
+                }
                 let end_requester = match &handoff.request {
                     Some(Resumed::Error(requester)) if end_requester => Some(*requester),
                     _ => None,
                 };
-                match s.pacing.on_death(now, ran_for) {
+                match s.pacing.on_death(now, ran_for, state != StateAction::Fresh) {
                     Verdict::RestartAt(at) => {
                         s.life = Life::RestartAt { at };
                         s.pending = Some(Pending { handoff, end_requester });
@@ -264,6 +281,11 @@ impl Rs {
                             "rs: {name} crashed more often than its restart intensity allows: escalating to fail-stop"
                         );
                         proc.note(&reason);
+                        // The state the next incarnation would have had (recovered as decided)
+                        // is the halted system's.
+                        if let Some(state) = handoff.state {
+                            self.vault.deposit(remains_server, state);
+                        }
                         self.fail_stop(proc, None, &reason);
                     }
                 }
