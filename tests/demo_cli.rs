@@ -27,7 +27,8 @@ fn samsara_with_input(args: &[&str], input: Option<&str>) -> (i32, String, Strin
     )
 }
 
-const SCENARIOS: [&str; 7] = ["restart", "rollback", "window", "reprocess", "process-local", "srs", "hang"];
+const SCENARIOS: [&str; 8] =
+    ["restart", "rollback", "window", "reprocess", "process-local", "compensation", "srs", "hang"];
 
 #[test]
 fn demo_without_a_scenario_lists_them_with_a_line_each() {

@@ -29,8 +29,12 @@ pub enum Scenario {
     /// vfs crashes on pm's notice of a fork: a step of a protocol, handled again, not answered
     /// with an error nobody could use.
     Reprocess,
-    /// A crash whose effects elsewhere belong to the caller alone: roll back, end the caller.
+    /// A persistent crash whose effects elsewhere belong to the caller alone: roll back, end the
+    /// caller.
     ProcessLocal,
+    /// A persistent crash in fork after vm built the child: the retry crashes too, so rs rolls pm
+    /// back, undoes what fork sent by its declared inverse, and answers init an error.
+    Compensation,
     /// SRS crash suppression: dirtied entries restored on demand or self-cleansed.
     Srs,
     /// vfs stops answering; rs's heartbeats find it; recovery follows.
@@ -63,12 +67,13 @@ const SETTLE_TURNS: usize = 16;
 
 impl Scenario {
     /// Every scenario, in listing order.
-    pub const ALL: [Scenario; 7] = [
+    pub const ALL: [Scenario; 8] = [
         Scenario::Restart,
         Scenario::Rollback,
         Scenario::Window,
         Scenario::Reprocess,
         Scenario::ProcessLocal,
+        Scenario::Compensation,
         Scenario::Srs,
         Scenario::Hang,
     ];
@@ -81,6 +86,7 @@ impl Scenario {
             Scenario::Window => "window",
             Scenario::Reprocess => "reprocess",
             Scenario::ProcessLocal => "process-local",
+            Scenario::Compensation => "compensation",
             Scenario::Srs => "srs",
             Scenario::Hang => "hang",
         }
@@ -102,10 +108,13 @@ impl Scenario {
                 "vfs crashes on pm's notice of a fork, a step of a protocol that cannot take an error: rs rolls vfs back and it handles the notice again; pm finishes the fork and nobody sees the crash"
             }
             Scenario::ProcessLocal => {
-                "pm crashes in setuid after telling vfs: the effects elsewhere belong to the caller alone, so rs rolls pm back and ends the caller; everyone else goes on"
+                "pm crashes in setuid after telling vfs, and again when it handles the call again (a persistent bug): the effects elsewhere belong to the caller alone, so rs rolls pm back and ends the caller; everyone else goes on"
+            }
+            Scenario::Compensation => {
+                "pm crashes in fork after vm built the child, and again when it handles fork again (a persistent bug): rs rolls pm back and undoes vm_fork by its declared inverse (the child ends, and the exit path frees what vm and vfs made for it); init's fork fails cleanly"
             }
             Scenario::Srs => {
-                "vfs crashes at the end of a write; SRS suppresses the crash: dirtied entries are restored only when read again, or cleanse themselves when overwritten"
+                "vfs crashes at the end of a write, and again when it handles the write again (a persistent bug); SRS suppresses the crash and drops the write: dirtied entries are restored only when read again, or cleanse themselves when overwritten"
             }
             Scenario::Hang => {
                 "vfs stops answering in the middle of a write; rs's heartbeats find it; rs kills it and recovery follows"
@@ -156,13 +165,19 @@ impl Scenario {
             }],
             Scenario::ProcessLocal => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "panic:pm:setuid:after-ipc-1",
+                fault: "panic:pm:setuid:after-ipc-1:1+",
                 workload: child_sets_its_uid,
                 watch: "who pays for the crash, and whether everyone else goes on",
             }],
+            Scenario::Compensation => vec![Plan {
+                policy: PolicyKind::Table,
+                fault: "panic:pm:fork:after-ipc-1:1+",
+                workload: fork_once,
+                watch: "what is undone, by whom, and what the checker finds afterwards",
+            }],
             Scenario::Srs => vec![Plan {
                 policy: PolicyKind::Srs,
-                fault: "panic:vfs:write:end:2",
+                fault: "panic:vfs:write:end:2+",
                 workload: rewrite_then_unlink,
                 watch: "which dirtied entries are restored on demand and which cleanse themselves",
             }],

@@ -221,7 +221,7 @@ pub struct Compensation {
     /// The request that undoes it (what `undo` sets going).
     pub inverse: MsgType,
     /// The undo needs the answer (a sendrec's, which names what was made): without one, the
-    /// request cannot be undone.
+    /// request cannot be undone. An error answer means nothing was made: nothing to undo.
     pub needs_answer: bool,
     /// Undoes `sent`, from the new incarnation before it serves anything. Errors are ignored:
     /// an undo finds its target already gone when the flow it starts was under way.
@@ -387,7 +387,9 @@ fn compensable_types(compensations: &[Compensation], log: &[Sent]) -> Vec<u32> {
         .iter()
         .filter(|c| {
             let mut of_type = log.iter().filter(|r| r.message.m_type == c.forward).peekable();
-            of_type.peek().is_some() && of_type.all(|r| !c.needs_answer || r.answer().is_some())
+            // An answer that is an error status changed nothing to undo: the undo finds nothing.
+            of_type.peek().is_some()
+                && of_type.all(|r| !c.needs_answer || matches!(r.completed, Some(Completed::Answer(Ok(_)))))
         })
         .map(|c| wire(c.forward))
         .collect()
