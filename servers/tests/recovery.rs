@@ -279,3 +279,26 @@ fn a_crash_on_any_servers_request_ends_with_the_sender_answered_under_every_reco
         "requests the POSIX suite does not make"
     );
 }
+
+#[test]
+fn every_panic_fault_that_fires_crashes_its_server() {
+    // A fault counts as fired only where it changed the execution: a panic at any site the
+    // golden run executed (the reply site included) kills the server it is in.
+    let golden = RunSpec { profile: true, ..RunSpec::default() };
+    let profile = execute(&golden, default_table(), servers::workload::posix::run).profile.expect("profiled");
+    assert!(profile.sites.len() > 100, "{} sites", profile.sites.len());
+    let reply_sites = profile.sites.keys().filter(|s| s.location.starts_with("servers/src/task.rs")).count();
+    assert!(reply_sites > 0, "the reply site is a panic candidate");
+    for site in profile.sites.keys() {
+        let fault = format!("panic@{}:{}:{}#1", site.server, site.handler, site.location);
+        let spec = RunSpec { policy: None, fault: Some(fault.parse().unwrap()), ..RunSpec::default() };
+        let r = execute(&spec, default_table(), servers::workload::posix::run);
+        assert!(r.fault_fired, "{fault} never fired though the golden run executed it");
+        assert!(
+            r.decisions.iter().any(|d| d.server == site.server && d.cause == "crash"),
+            "{fault} fired without crashing {}: {:#?}",
+            site.server,
+            r.decisions
+        );
+    }
+}
