@@ -277,7 +277,7 @@ fn without_wall_time(text: &str) -> String {
 
 /// The merged file equals the unsharded one, and holds every run exactly once.
 fn assert_same_campaign(what: &str, merged: &str, unsharded: &str, faults: usize) {
-    let runs = faults * 6;
+    let runs = faults * recovery::PolicyKind::ALL.len();
     assert_eq!(merged.lines().count(), 1 + runs, "{what}: a header and {runs} runs");
     let distinct: BTreeSet<&str> = merged.lines().collect();
     assert_eq!(distinct.len(), 1 + runs, "{what}: a line appears twice");
@@ -321,7 +321,7 @@ fn the_readme_job_array_runs_on_slurm_and_a_requeued_task_resumes() {
     // The same, larger, with task 0 requeued once it has written some runs and before its end.
     let dir = workdir("requeue");
     let shard0 = dir.join("results/shard-0.jsonl");
-    let per_shard = REQUEUE_FAULTS * 6 / SHARDS;
+    let per_shard = REQUEUE_FAULTS * recovery::PolicyKind::ALL.len() / SHARDS;
     let started = Instant::now();
     let job = submit(&dir, REQUEUE_FAULTS);
     let caught = loop {

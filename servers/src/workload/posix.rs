@@ -58,12 +58,15 @@ const CHILD_EXIT_CODE: i32 = 42;
 const GAVE_UP_CODE: i32 = 99;
 /// The exit code of a child whose exec returned (every exec here must not, or must fail).
 const EXEC_RETURNED_CODE: i32 = 127;
-/// How long a spinning child waits to be killed, and an orphan for init to adopt it, before
-/// giving up: 10 s of the clock (virtual under `sim`). Both come within a few rounds of a yield
-/// when the servers run; a server that hangs on the way (pm in the kill, vfs in the parent's
-/// exit) delays them by the two 1 s heartbeat periods rs takes to find it, and its restart. The
-/// bound only keeps a broken kill or re-parenting from spinning for ever.
-const WAIT_BOUND: kernel_sim::Micros = 10_000_000;
+/// Rounds a spinning child waits to be killed before giving up (each round is one getpid and a
+/// yield: the parent's kill comes within a few rounds under either engine, so this only bounds
+/// a broken kill; a pm hung in the kill blocks the spinner's getpid, not its rounds).
+const SPIN_ROUNDS: u32 = 100_000;
+/// How long an orphan waits for init to adopt it before giving up: 4 s of the clock (virtual under
+/// `sim`). Its parent's exit re-parents it within a few rounds when the servers run; a vfs that
+/// hangs in the parent's exit delays it by the two 1 s heartbeat periods rs takes to find it, and
+/// a restart. The bound only keeps a broken re-parenting from spinning for ever.
+const ADOPTION_WAIT: kernel_sim::Micros = 4_000_000;
 /// A descriptor number dup2 targets: above anything the test has open, below OPEN_MAX.
 const DUP2_TARGET: i32 = 9;
 /// A descriptor number that is never open while the error tests run.
@@ -284,16 +287,15 @@ fn reap(sys: &Sys<'_>, rec: &Checks, name: &str, pid: Pid, expected: i32) {
 }
 
 /// A child's body that spins (calling getpid) until it is killed; it gives up after
-/// [`WAIT_BOUND`].
+/// [`SPIN_ROUNDS`].
 fn spin_until_killed(sys: &Sys<'_>, rec: &Checks) -> i32 {
-    let deadline = sys.proc().now() + WAIT_BOUND;
-    while sys.proc().now() < deadline {
+    for _ in 0..SPIN_ROUNDS {
         if ok(rec, "posix.spinner.getpid", sys.getpid()).is_none() {
             return GAVE_UP_CODE;
         }
         sys.proc().yield_now();
     }
-    rec.check("posix.spinner.killed", false, || format!("not killed after {} s", WAIT_BOUND / 1_000_000));
+    rec.check("posix.spinner.killed", false, || format!("not killed after {SPIN_ROUNDS} rounds"));
     GAVE_UP_CODE
 }
 
@@ -351,7 +353,7 @@ fn orphans_go_to_init(sys: &Sys<'_>, rec: &Checks) {
     let forked = sys.fork(move |c| {
         let grandchild_rec = child_rec.clone();
         let grandchild = c.fork(move |g| {
-            let deadline = g.proc().now() + WAIT_BOUND;
+            let deadline = g.proc().now() + ADOPTION_WAIT;
             while g.proc().now() < deadline {
                 match ok(&grandchild_rec, "posix.orphan.getppid", g.getppid()) {
                     Some(INIT_PID) => return CHILD_EXIT_CODE,
@@ -360,7 +362,7 @@ fn orphans_go_to_init(sys: &Sys<'_>, rec: &Checks) {
                 }
             }
             grandchild_rec
-                .check("posix.orphan.adopted", false, || format!("no adoption in {} s", WAIT_BOUND / 1_000_000));
+                .check("posix.orphan.adopted", false, || format!("no adoption in {} s", ADOPTION_WAIT / 1_000_000));
             GAVE_UP_CODE
         });
         // The parent exits at once, with the grandchild's pid's low byte for init to match.
