@@ -14,7 +14,7 @@
 //!   tree runs before any request, so it belongs to no entry point either).
 
 use crate::error::AnalysisError;
-use crate::index::{FnId, Index, Item};
+use crate::index::{ConstDef, FnId, Index, Item};
 use crate::source::{SERVERS_CRATE, position};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
@@ -155,16 +155,27 @@ fn tail(block: &syn::Block) -> Option<&syn::Expr> {
     }
 }
 
-/// Reads a call table: `&[Call { m_type: X, name: "..", handler: path }, ..]`.
-fn read_table(index: &Index, static_path: &str) -> Result<Vec<CallEntry>, AnalysisError> {
+/// The static or const at `static_path` that holds an array of `what` (a server's table), with the
+/// file it is in.
+fn static_array<'a>(
+    index: &'a Index,
+    static_path: &str,
+    what: &str,
+) -> Result<(&'a ConstDef, String, &'a syn::ExprArray), AnalysisError> {
     let Some(Item::Const(id)) = index.items.get(static_path) else {
-        return Err(AnalysisError::file(static_path, "the call table is not a static or const"));
+        return Err(AnalysisError::file(static_path, format!("the table of `{what}`s is not a static or const")));
     };
     let def = &index.consts[*id];
     let file = index.src.modules[def.module].file.clone();
     let syn::Expr::Array(array) = strip(&def.expr) else {
-        return Err(AnalysisError::at(file, def.line, 1, format!("`{static_path}` is not an array of `Call`s")));
+        return Err(AnalysisError::at(file, def.line, 1, format!("`{static_path}` is not an array of `{what}`s")));
     };
+    Ok((def, file, array))
+}
+
+/// Reads a call table: `&[Call { m_type: X, name: "..", handler: path }, ..]`.
+fn read_table(index: &Index, static_path: &str) -> Result<Vec<CallEntry>, AnalysisError> {
+    let (def, file, array) = static_array(index, static_path, "Call")?;
     let mut rows = Vec::new();
     for elem in &array.elems {
         let (line, column) = position(elem.span());
@@ -204,19 +215,7 @@ fn read_table(index: &Index, static_path: &str) -> Result<Vec<CallEntry>, Analys
 
 /// Reads a compensation table: `&[Compensation { forward: X, inverse: Y, .. }, ..]`.
 fn read_compensations(index: &Index, static_path: &str) -> Result<Vec<CompensationDecl>, AnalysisError> {
-    let Some(Item::Const(id)) = index.items.get(static_path) else {
-        return Err(AnalysisError::file(static_path, "the compensation table is not a static or const"));
-    };
-    let def = &index.consts[*id];
-    let file = index.src.modules[def.module].file.clone();
-    let syn::Expr::Array(array) = strip(&def.expr) else {
-        return Err(AnalysisError::at(
-            file,
-            def.line,
-            1,
-            format!("`{static_path}` is not an array of `Compensation`s"),
-        ));
-    };
+    let (def, file, array) = static_array(index, static_path, "Compensation")?;
     array
         .elems
         .iter()

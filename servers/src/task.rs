@@ -144,6 +144,8 @@ pub enum Completed {
     Delivered(Result<(), Errno>),
     /// A kernel call's result.
     Kernel(Result<KernelResult, Errno>),
+    /// The bytes a copy from another process's memory read.
+    Copied(Result<Vec<u8>, Errno>),
 }
 
 /// What a kernel call made through [`Ctx::kernel`] returns, kept for its replay.
@@ -685,6 +687,25 @@ impl<S> Ctx<'_, S> {
         let sent = self.post("notify", dst, Message::new(NOTIFY_MESSAGE), |p, _| p.notify(dst));
         self.done();
         sent
+    }
+
+    /// Copies `len` bytes from `owner`'s memory under `grant`, and keeps them in the request's log:
+    /// handling the request again reads what the first attempt read, even where the request
+    /// itself changed that memory (exec replaces the image it reads the program's path from).
+    pub fn copy_in_kept(&mut self, owner: Endpoint, grant: u32, len: usize) -> Result<Vec<u8>, Errno> {
+        let mut message = Message::new((KERNEL_CALL_BASE + KernelCall::SafeCopy as u32) as MsgType);
+        message.payload[..4].copy_from_slice(&owner.raw().to_le_bytes());
+        message.payload[4..8].copy_from_slice(&grant.to_le_bytes());
+        message.payload[8..16].copy_from_slice(&(len as u64).to_le_bytes());
+        let bytes = match self.replayed(Endpoint::KERNEL, &message) {
+            Some(Completed::Copied(bytes)) => bytes,
+            _ => {
+                let mut buf = vec![0u8; len];
+                self.proc.safecopy_from(owner, grant, 0, &mut buf).map(|()| buf).map_err(Errno::from)
+            }
+        };
+        self.log.push(Sent { to: Endpoint::KERNEL, message, completed: Some(Completed::Copied(bytes.clone())) });
+        bytes
     }
 
     /// A kernel call that changes state outside this server (a process, a page table, another

@@ -24,7 +24,7 @@ pub struct RunArgs {
     /// fires at the NTH and every later one, in every incarnation (e.g. panic:pm:fork:start:1+).
     #[arg(long, value_name = "SPEC")]
     pub inject: Option<FaultSpec>,
-    /// What rs does when a server crashes: none, restart, rollback, pessimistic, table, srs.
+    /// What rs does when a server crashes: none, restart, rollback, pessimistic, enhanced, table, srs.
     #[arg(long, default_value = "table")]
     pub policy: PolicyKind,
     /// Each server checks its own invariants after every request (a violation becomes a crash

@@ -9,7 +9,7 @@
 //! that comes after the old memory was freed, when pm must end the process (`image_lost`).
 
 use super::VfsCtx;
-use super::path::{X_OK, read_path, resolve};
+use super::path::{X_OK, read_path_kept, resolve};
 use crate::errno::Errno;
 use crate::programs::PROGRAM_MAGIC;
 use crate::proto::pm::{VFS_PM_EXEC_REPLY, VfsExecReply, VfsExecRequest};
@@ -55,7 +55,7 @@ pub fn do_pm_exec(ctx: &mut VfsCtx<'_>) -> Handled {
 fn load(ctx: &mut VfsCtx<'_>, req: &VfsExecRequest) -> Result<[u8; PROGRAM_NAME_MAX], Failure> {
     let on_behalf = Requester::new(key_of(req.proc));
     let fp = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == req.proc).cloned().ok_or(Errno::ESRCH)?;
-    let path = read_path(ctx.proc, req.proc, req.path_grant, req.path_len)?;
+    let path = read_path_kept(ctx, req.proc, req.path_grant, req.path_len)?;
     let ino = resolve(ctx.state, &fp, &path)?;
     let inode = ctx.state.live(ino);
     if !inode.is_regular() || !super::path::permitted(inode, fp.uid, fp.gid, X_OK) {

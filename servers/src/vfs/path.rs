@@ -11,6 +11,7 @@ use super::state::{Fproc, Ino, Inode, ROOT_INO, ROOT_UID, VfsState};
 use crate::errno::Errno;
 use crate::proto::PATH_MAX;
 use crate::proto::vfs::NAME_MAX;
+use crate::task::Ctx;
 use kernel_sim::{Endpoint, Proc};
 
 /// Permission to read (MINIX's R_BIT).
@@ -48,6 +49,13 @@ fn check_bytes(path: Vec<u8>) -> Result<Vec<u8>, Errno> {
 pub fn read_path(proc: &Proc, owner: Endpoint, grant: u32, len: u32) -> Result<Vec<u8>, Errno> {
     let len = check_len(len)?;
     check_bytes(copy_in(proc, owner, grant, 0, len)?)
+}
+
+/// Reads one path as [`read_path`] does, kept in the request's log (exec: the request replaces the
+/// memory the path is in, so handling it again must read what the first attempt read).
+pub fn read_path_kept<S>(ctx: &mut Ctx<'_, S>, owner: Endpoint, grant: u32, len: u32) -> Result<Vec<u8>, Errno> {
+    let len = check_len(len)?;
+    check_bytes(ctx.copy_in_kept(owner, grant, len)?)
 }
 
 /// Reads the two paths of link and rename, back to back under one grant.
