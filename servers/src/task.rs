@@ -6,10 +6,16 @@
 //!     m = sef::receive()      // blocking (with the previous reply, in one kernel entry);
 //!                             // heartbeats are answered inside
 //!     handle(m)               // under catch_crash; all state writes go through tracked containers;
-//!                             // every outgoing IPC is recorded in the window
+//!                             // every outgoing IPC is recorded in the window and in the request's
+//!                             // log, with how it completed
 //!     reply
 //! }
 //! ```
+//!
+//! A new incarnation may first undo what its predecessor's crashed request sent (declared
+//! inverses) and handle that request again before it receives anything: with the predecessor's
+//! log, each message or kernel call the handler makes again is replayed from the log (its answer,
+//! its result) rather than sent twice, until the log is spent.
 //!
 //! A handler is `fn(&mut Ctx<S>) -> Handled`, found in the server's call table by message type.
 //! It reaches other processes only through `Ctx`'s IPC methods, whose names say what the message is
@@ -17,8 +23,9 @@
 //! and close the recovery window), `reply`, `reply_async` and `send` are answers, `notify` is a
 //! notification. The static analysis reads exactly these names.
 //!
-//! A crash in a handler leaves the state, the window and the request with the kernel for rs (the
-//! recovery manager decides what to do with them), then ends this incarnation as crashed.
+//! A crash in a handler (the reply site included) leaves the state, the window, the log and the
+//! request with the kernel for rs (the recovery manager decides what to do with them), then ends
+//! this incarnation as crashed.
 
 use crate::errno::Errno;
 use crate::fault::{FaultKind, Injector, Point, RecoveringPolicies, Site, SiteKind, SiteProfile};

@@ -3,9 +3,12 @@
 //! the crash path), and is the one place that learns of service deaths (it is their signal
 //! manager). For each death it asks the recovery manager (`recovery::decide`, under the run's
 //! policy and recovery-class table) what to do, applies the decision — roll the remains back,
-//! suppress the crashed request SRS-style, start fresh, halt, or leave the service dead — and
-//! starts the new incarnation under the manifest's restart pacing. Every decision is logged with
-//! its reason, in the event log and in the run's decision log.
+//! suppress the crashed request SRS-style, start fresh, halt, or leave the service dead; have the
+//! request handled again (replaying what its crashed attempt sent) or answered an error; undo
+//! what it sent by declared inverses — and starts the new incarnation under the manifest's
+//! restart pacing. A request handled again that crashes again is given up (its retry budget,
+//! `REPROCESS_ATTEMPTS`). Every decision is logged with its reason, in the event log and in the
+//! run's decision log.
 //!
 //! rs is part of the reliable computing base, with the kernel (as in OSIRIS): faults are not
 //! injected into it, so its state is plain data, not tracked.
@@ -252,10 +255,7 @@ impl Rs {
                 };
                 let s = self.services.get_mut(&death.ep).expect("found");
                 s.retry = match &handoff.request {
-                    Some(Resumed::Reprocess { request, .. }) => {
-                        let attempts = retry.filter(|(r, _)| r == request).map_or(0, |(_, n)| n);
-                        Some((*request, attempts + 1))
-                    }
+                    Some(Resumed::Reprocess { request, .. }) => Some((*request, attempts + 1)),
                     _ => None,
                 };
                 // A request that had been reprocessed and is dropped now: a persistent fault.
