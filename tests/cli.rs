@@ -57,3 +57,34 @@ fn a_bad_manifest_is_named_with_line_and_column_and_exits_non_zero() {
     assert_ne!(code, 0);
     assert!(err.contains("missing.conf"), "{err}");
 }
+
+#[test]
+#[cfg(unix)]
+fn a_reader_that_stops_early_ends_the_tool_quietly() {
+    use std::io::{BufRead, BufReader};
+    use std::os::unix::process::ExitStatusExt;
+    use std::process::Stdio;
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-early-reader");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let results = dir.join("c.jsonl");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, _, err) = samsara(&["campaign", "--faults", "1", "--policies", "table", "--out", results]);
+    assert_eq!(code, 0, "{err}");
+    // `samsara replay f00000-table --results FILE | head -1`: the replay prints the run's whole
+    // event log, more than a pipe holds; the reader takes one line and goes.
+    let mut child = Command::new(env!("CARGO_BIN_EXE_samsara"))
+        .args(["replay", "f00000-table", "--results", results])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("run samsara");
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().expect("piped")).read_line(&mut first).expect("a line");
+    assert!(first.starts_with("run f00000-table"), "{first}");
+    // The reader is gone (its end of the pipe dropped with it).
+    let out = child.wait_with_output().expect("wait");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.is_empty(), "no panic, no message: {stderr}");
+    let quiet = out.status.code() == Some(0) || out.status.signal() == Some(13);
+    assert!(quiet, "ends with 0 or SIGPIPE (141 in a shell), not {:?}", out.status);
+}
