@@ -88,3 +88,14 @@ fn a_reader_that_stops_early_ends_the_tool_quietly() {
     let quiet = out.status.code() == Some(0) || out.status.signal() == Some(13);
     assert!(quiet, "ends with 0 or SIGPIPE (141 in a shell), not {:?}", out.status);
 }
+
+#[test]
+fn a_campaign_refuses_a_name_given_twice() {
+    for (option, list, name) in
+        [("--policies", "table,table", "table"), ("--kinds", "panic,hang,panic", "panic"), ("--servers", "pm,pm", "pm")]
+    {
+        let (code, _, err) = samsara(&["campaign", option, list, "--out", "/dev/null"]);
+        assert_eq!(code, 1, "{option} {list}");
+        assert!(err.contains(option) && err.contains(&format!("`{name}` is named twice")), "{err}");
+    }
+}

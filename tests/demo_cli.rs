@@ -98,10 +98,10 @@ fn json_prints_the_facts_of_each_run() {
 
 #[test]
 fn html_writes_one_page_and_says_where() {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-cli");
-    std::fs::create_dir_all(&dir).expect("mkdir");
+    // Into a folder not made yet: the demo makes it, as the other commands do.
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-cli").join("new-folder");
+    let _ = std::fs::remove_dir_all(&dir);
     let path = dir.join("srs.html");
-    let _ = std::fs::remove_file(&path);
     let (code, out, _) = samsara(&["demo", "srs", "--html", path.to_str().expect("utf-8 path")]);
     assert_eq!(code, 0);
     assert!(out.contains(&format!("wrote {}", path.display())), "{out}");
@@ -120,7 +120,13 @@ fn bad_requests_get_clear_errors() {
     let (code, _, err) = samsara(&["--engine", "threads", "demo", "rollback"]);
     assert_eq!(code, 1);
     assert!(err.contains("sim"), "{err}");
-    let (code, _, err) = samsara(&["demo", "srs", "--html", "/nonexistent-dir/x.html"]);
+    // A folder that cannot be made (a file stands where it would go).
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("demo-cli-bad");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let file = dir.join("a-file");
+    std::fs::write(&file, "not a folder").expect("write");
+    let bad = file.join("x.html");
+    let (code, _, err) = samsara(&["demo", "srs", "--html", bad.to_str().expect("utf-8 path")]);
     assert_eq!(code, 1);
-    assert!(err.contains("/nonexistent-dir/x.html"), "{err}");
+    assert!(err.contains(&file.display().to_string()), "{err}");
 }

@@ -64,6 +64,17 @@ fn workload_fn(workload: Workload) -> Result<WorkloadFn, String> {
     Ok(Arc::new(move |sys, rec| prepared.run(sys, rec)))
 }
 
+/// Refuses a list option that names something twice.
+fn refuse_repeats(option: &str, names: impl Iterator<Item = String>) -> Result<(), String> {
+    let mut seen = std::collections::BTreeSet::new();
+    for name in names {
+        if !seen.insert(name.clone()) {
+            return Err(format!("{option}: `{name}` is named twice"));
+        }
+    }
+    Ok(())
+}
+
 /// Runs a campaign and prints its summary.
 pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     if cli.engine != kernel_sim::EngineKind::Sim {
@@ -71,6 +82,10 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
             "campaigns run under the deterministic `sim` engine only (every run must replay from its seed)".into()
         );
     }
+    // A name given twice would plan its runs twice, under the same run ids.
+    refuse_repeats("--policies", args.policies.iter().map(|p| p.to_string()))?;
+    refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
+    refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
         if !["pm", "vm", "vfs"].contains(&s.as_str()) {
             return Err(format!(

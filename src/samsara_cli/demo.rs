@@ -77,6 +77,10 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> Result<i32, String> {
             Some(analysis::report::entry_dot(a, entry))
         };
         let page = demo::html::render(&demos, &table, &dots);
+        // A page into a folder not made yet, as the other commands' outputs go.
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        }
         std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
     }
 
