@@ -99,3 +99,20 @@ fn a_campaign_refuses_a_name_given_twice() {
         assert!(err.contains(option) && err.contains(&format!("`{name}` is named twice")), "{err}");
     }
 }
+
+#[test]
+fn the_readme_fault_examples_fire() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
+    for spec in [
+        "panic:pm:fork:after-ipc-1",
+        "skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2",
+        "skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2+",
+        "panic:pm:fork:after-ipc-1:1+",
+    ] {
+        assert!(readme.contains(&format!("`{spec}`")), "the README shows {spec}");
+        let (code, out, err) = samsara(&["run", "--inject", spec, "--policy", "table"]);
+        assert_eq!(code, 0, "{spec}: {err}");
+        let fault = out.lines().find(|l| l.starts_with("fault")).unwrap_or_default();
+        assert!(fault.contains("fired") && !fault.contains("never fired"), "{spec}: {fault}");
+    }
+}

@@ -11,14 +11,14 @@
 //!   POINT is `start` (default), `before-ipc-N`, `after-ipc-N`, `before-write-N` or `end`, and NTH
 //!   counts requests of that type (default 1);
 //! - a site, `KIND@SERVER:HANDLER:FILE:LINE[#NTH[+]][/BIT]`, e.g.
-//!   `skip-write@vm:vm_exit:servers/src/vm/fork.rs:60#2`: the NTH execution of that site while
+//!   `skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2`: the NTH execution of that site while
 //!   serving HANDLER; BIT picks the bit a `corrupt` or `bad-reply` fault flips.
 //!
 //! A fault is transient or persistent ([`Persistence`]). A transient fault (the default) fires once
 //! per run, at the NTH request or execution, even across the server's later incarnations. A `+`
 //! after NTH makes it persistent, like a real bug: it fires at the NTH and at every later one, in
 //! this incarnation and the next (so a recovered request that is processed again meets it again),
-//! e.g. `panic:pm:fork:start:1+` or `skip-write@vm:vm_exit:servers/src/vm/fork.rs:60#2+`.
+//! e.g. `panic:pm:fork:start:1+` or `skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2+`.
 //!
 //! A persistent fault can leave a server spinning in a loop that meets it at every turn (a skipped
 //! write of the very flag that ends the loop). A real kernel preempts such a server and rs's
@@ -274,8 +274,17 @@ pub struct FaultSpec {
     pub persistence: Persistence,
 }
 
-fn all_types() -> impl Iterator<Item = MsgType> {
-    (0..0x1200).filter(|&t| call_name(t) != "?")
+/// The calls `server` dispatches (its call table), by name and message type.
+fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
+    fn named<S>(calls: &[crate::task::Call<S>]) -> Vec<(&'static str, MsgType)> {
+        calls.iter().map(|c| (c.name, c.m_type)).collect()
+    }
+    match server {
+        "pm" => named(crate::pm::table::CALLS),
+        "vm" => named(crate::vm::table::CALLS),
+        "vfs" => named(crate::vfs::table::CALLS),
+        _ => Vec::new(),
+    }
 }
 
 fn check_server(text: &str, server: &str) -> Result<(), String> {
@@ -297,9 +306,12 @@ fn parse_request(text: &str) -> Result<FaultSpec, String> {
         return Err(format!("fault `{text}`: a request point takes panic or hang; {kind} goes at a site (KIND@...)"));
     }
     check_server(text, parts[1])?;
-    let m_type = all_types()
-        .find(|&t| call_name(t) == parts[2])
-        .ok_or_else(|| format!("fault `{text}`: unknown call `{}`", parts[2]))?;
+    // A request point is a call the server dispatches: another's would never fire.
+    let calls = calls_of(parts[1]);
+    let m_type = calls.iter().find(|(name, _)| *name == parts[2]).map(|&(_, t)| t).ok_or_else(|| {
+        let names: Vec<&str> = calls.iter().map(|(name, _)| *name).collect();
+        format!("fault `{text}`: unknown call `{}` for {} (its calls: {})", parts[2], parts[1], names.join(", "))
+    })?;
     let point = match parts.get(3).copied().unwrap_or("start") {
         "start" => Point::Start,
         "end" => Point::End,
@@ -628,6 +640,9 @@ mod tests {
         assert!(err("panic:rs:fork").contains("reliable base"));
         assert!(err("melt:pm:fork").contains("unknown fault kind"));
         assert!(err("panic:pm:teleport").contains("unknown call"));
+        // A call another server dispatches is not this one's: the choices are named.
+        let fork_in_vm = err("panic:vm:fork");
+        assert!(fork_in_vm.contains("unknown call `fork` for vm") && fork_in_vm.contains("vm_fork"), "{fork_in_vm}");
         assert!(err("panic:pm:fork:mid").contains("unknown point"));
         assert!(err("panic:pm:fork:start:0").contains("NTH"));
         assert!(err("panic").contains("expected"));
