@@ -94,8 +94,8 @@ pub struct CrashFacts<'a> {
     pub replayable: bool,
     /// How many times this same request was already reprocessed and crashed again.
     pub attempts: u32,
-    /// How many reprocessing attempts a request gets before the class decision applies (from
-    /// the manifest's restart intensity: retrying never loops).
+    /// How many reprocessing attempts a request gets before the class decision applies (rs's
+    /// retry budget, within the manifest's restart intensity: retrying never loops).
     pub max_attempts: u32,
     /// Requests of the window the crashed server knows how to undo (by message type): their
     /// declared inverses, checked by the analysis and listed in the table.
@@ -320,11 +320,11 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                 };
             };
             let at = table_class(row, crash.window, crash.compensable);
-            // A transient fault: handle the request again, replaying what the crashed attempt
-            // sent, so nothing is sent twice and the requester never sees the crash.
             let undo =
                 if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
-            // An entry point known to crash again when reprocessed is not retried.
+            // A transient fault: handle the request again, replaying what the crashed attempt
+            // sent, so nothing is sent twice and the requester never sees the crash. An entry
+            // point known to crash again when reprocessed is not retried.
             if crash.replayable && crash.attempts < crash.max_attempts && crash.dropped_before == 0 {
                 let reason = format!(
                     "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
@@ -350,17 +350,15 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             if crash.hung && crash.dropped_before > 0 {
                 return Decision::FailStop {
                     reason: format!(
-                        "policy {policy}: {} request(s) of {}/{} already dropped after hanging again when reprocessed: a persistent hang in this entry point",
+                        "policy {policy}: {} request(s) of {}/{} already dropped after crashing again when reprocessed, and this one hangs: a persistent hang in this entry point",
                         crash.dropped_before, row.server, row.call
                     ),
                 };
             }
-            let undo =
-                if at.compensated.is_empty() { String::new() } else { format!(", undo {}", at.compensated.join(", ")) };
             let reason = |c: RecoveryClass| {
                 with_attempts(format!("policy {policy}: class {c} ({}{undo}); {}", at.why, row_text(row)), crash, false)
             };
-            let recover = |end_requester: bool, c| Decision::Recover {
+            let give_up = |end_requester: bool, c| Decision::Recover {
                 state,
                 request: RequestFate::Error,
                 compensate: at.compensated.clone(),
@@ -375,8 +373,8 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                         reason(at.class)
                     ),
                 },
-                RecoveryClass::R => recover(false, RecoveryClass::R),
-                RecoveryClass::P => recover(true, RecoveryClass::P),
+                RecoveryClass::R => give_up(false, RecoveryClass::R),
+                RecoveryClass::P => give_up(true, RecoveryClass::P),
                 RecoveryClass::G => Decision::FailStop {
                     reason: format!(
                         "policy {policy}: class G ({}); {}; {}",

@@ -259,8 +259,13 @@ impl Remains {
     /// Whether everything the crashed request sent completed, so that handling it again can
     /// replay the log instead of sending anything twice.
     pub fn replayable(&self) -> bool {
-        self.sent.iter().all(|s| s.completed.is_some())
+        replayable(&self.sent)
     }
+}
+
+/// Whether every message and kernel call of a request's log completed.
+fn replayable(log: &[Sent]) -> bool {
+    log.iter().all(|s| s.completed.is_some())
 }
 
 /// What every server incarnation of a run shares with the harness: where to leave state when the
@@ -373,7 +378,7 @@ impl Coverage {
                     requester_is_user: m.source.slot() >= FIRST_USER_SLOT,
                     window,
                     hung: false,
-                    replayable: log.iter().all(|s| s.completed.is_some()),
+                    replayable: replayable(log),
                     // A persistent fault has spent its attempts: whatever the budget, the
                     // decision is the one given up to.
                     attempts: u32::from(persistent),
@@ -628,21 +633,19 @@ impl<S> Ctx<'_, S> {
         let replayed = self.replayed(dst, &msg);
         let delivered = self.out("sendrec", &mut msg);
         let id: IpcId = self.window.record_request(dst.raw(), wire(msg.m_type));
+        // Logged before it blocks: a crash while it waits leaves it incomplete.
+        self.log.push(Sent { to: dst, message: original, completed: None });
         let answer = match replayed {
             Some(Completed::Answer(answer)) => answer,
             _ => {
-                // Logged before it blocks: a crash while it waits leaves it incomplete.
-                self.log.push(Sent { to: dst, message: original, completed: None });
                 if !delivered {
                     // A lost request: its sender waits for an answer that never comes.
                     self.proc.hang();
                 }
-                let answer = self.proc.sendrec(dst, msg);
-                self.log.pop();
-                answer
+                self.proc.sendrec(dst, msg)
             }
         };
-        self.log.push(Sent { to: dst, message: original, completed: Some(Completed::Answer(answer)) });
+        self.log.last_mut().expect("logged above").completed = Some(Completed::Answer(answer));
         if answer.is_ok() {
             self.window.mark_answered(id);
         }
@@ -774,8 +777,7 @@ struct StateKeeper<'p, S: Server> {
 
 impl<S: Server> StateKeeper<'_, S> {
     /// Hands the state, the window and the request to rs: the incarnation ends.
-    fn leave_remains(&mut self, request: Message, crash: Crash) {
-        let state = self.state.take().expect("present until the incarnation ends");
+    fn leave_remains(&mut self, state: S::State, request: Message, crash: Crash) {
         let window = std::mem::replace(&mut self.window, Window::open(recovery::Journal::new().epoch()));
         let sent = std::mem::take(&mut self.log);
         let compensable = compensable_types(S::compensations(), &sent);
@@ -793,21 +795,17 @@ impl<S: Server> StateKeeper<'_, S> {
 
 impl<S: Server> Drop for StateKeeper<'_, S> {
     fn drop(&mut self) {
-        if self.state.is_none() {
-            return;
-        }
+        let Some(state) = self.state.take() else { return };
         match self.in_flight.take() {
-            // Stopped with the system (a fail-stop, or the run's end) while it waited in a
-            // request: what it holds is the halted system's, for the checker.
-            Some(_) if self.proc.killed_by() == Some(Endpoint::KERNEL) => {
-                self.vault.deposit(S::NAME, Box::new(self.state.take().expect("checked above")))
-            }
-            Some(request) => {
+            // Killed in a request by rs (found hung): its state goes to rs like a crash's. Killed
+            // by the system stopping (a fail-stop, the run's end), in a request or between two,
+            // what it holds is the halted system's, for the checker.
+            Some(request) if self.proc.killed_by() != Some(Endpoint::KERNEL) => {
                 let crash =
                     Crash { message: "stopped answering (hung) and was killed".into(), location: String::new() };
-                self.leave_remains(request, crash);
+                self.leave_remains(state, request, crash);
             }
-            None => self.vault.deposit(S::NAME, Box::new(self.state.take().expect("checked above"))),
+            _ => self.vault.deposit(S::NAME, Box::new(state)),
         }
     }
 }
@@ -945,7 +943,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             }
             Ok((Handled::Suspend | Handled::NoReply, _)) => {}
             Err(crash) => {
-                keeper.leave_remains(m, crash.clone());
+                let state = keeper.state.take().expect("present until now");
+                keeper.leave_remains(state, m, crash.clone());
                 proc.crash(crash);
             }
         }
