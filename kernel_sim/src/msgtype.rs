@@ -14,10 +14,16 @@ pub const HALF_RANGE_SIZE: MsgType = 0x80;
 pub const PM_BASE: MsgType = 0x000;
 /// Calls to vfs.
 pub const VFS_BASE: MsgType = 0x100;
+/// Requests from vfs to a file-system server (MINIX's REQ_*, `vfsif.h`).
+pub const FS_BASE: MsgType = 0x200;
+/// Requests to a block-device driver (MINIX's BDEV_*).
+pub const BDEV_BASE: MsgType = 0x300;
 /// Calls to rs.
 pub const RS_BASE: MsgType = 0x700;
 /// Calls to ds, the data store.
 pub const DS_BASE: MsgType = 0x800;
+/// Calls to sched (from pm; the kernel's out-of-quantum messages are notifications).
+pub const SCHED_BASE: MsgType = 0xA00;
 /// Requests from pm to vfs.
 pub const PM_VFS_BASE: MsgType = 0x900;
 /// Replies and requests from vfs to pm.
@@ -43,6 +49,18 @@ pub const fn is_pm_call(t: MsgType) -> bool {
 /// A call to vfs.
 pub const fn is_vfs_call(t: MsgType) -> bool {
     within(t, VFS_BASE, RANGE_SIZE)
+}
+/// A request to a file-system server.
+pub const fn is_fs_request(t: MsgType) -> bool {
+    within(t, FS_BASE, RANGE_SIZE)
+}
+/// A request to a block-device driver.
+pub const fn is_bdev_request(t: MsgType) -> bool {
+    within(t, BDEV_BASE, RANGE_SIZE)
+}
+/// A call to sched.
+pub const fn is_sched_call(t: MsgType) -> bool {
+    within(t, SCHED_BASE, RANGE_SIZE)
 }
 /// A call to rs.
 pub const fn is_rs_call(t: MsgType) -> bool {
@@ -79,6 +97,9 @@ pub fn range_name(t: MsgType) -> &'static str {
         t if t < 0 => "error-reply",
         t if is_pm_call(t) => "pm",
         t if is_vfs_call(t) => "vfs",
+        t if is_fs_request(t) => "fs",
+        t if is_bdev_request(t) => "bdev",
+        t if is_sched_call(t) => "sched",
         t if is_rs_call(t) => "rs",
         t if is_ds_call(t) => "ds",
         t if is_pm_vfs_request(t) => "pm->vfs",
@@ -96,9 +117,12 @@ mod tests {
 
     #[test]
     fn ranges_do_not_overlap() {
-        let predicates: [fn(MsgType) -> bool; 10] = [
+        let predicates: [fn(MsgType) -> bool; 13] = [
             is_pm_call,
             is_vfs_call,
+            is_fs_request,
+            is_bdev_request,
+            is_sched_call,
             is_rs_call,
             is_ds_call,
             is_pm_vfs_request,
