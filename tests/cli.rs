@@ -116,3 +116,47 @@ fn the_readme_fault_examples_fire() {
         assert!(fault.contains("fired") && !fault.contains("never fired"), "{spec}: {fault}");
     }
 }
+
+#[test]
+fn merge_refuses_a_missing_shard_and_writes_the_summary_and_report_of_a_whole_campaign() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-merge");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_string();
+    for shard in ["0/2", "1/2"] {
+        let out = path(&format!("s{}.jsonl", &shard[..1]));
+        let (code, _, err) =
+            samsara(&["campaign", "--faults", "2", "--policies", "none,table", "--shard", shard, "--out", &out]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = samsara(&["merge", &path("m.jsonl"), &path("s0.jsonl")]);
+    assert_eq!(code, 1, "a shard missing: {err}");
+    assert!(err.contains("shard 1/2 is missing"), "{err}");
+    let (code, out, err) = samsara(&["merge", &path("m.jsonl"), &path("s0.jsonl"), &path("s1.jsonl")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("merged 2 shards: 4 runs"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("m.csv")).expect("the summary beside the merged file");
+    assert!(csv.lines().any(|l| l.starts_with("all,table,")), "{csv}");
+    let html = std::fs::read_to_string(dir.join("m.html")).expect("the report beside the merged file");
+    assert!(html.contains("<svg"), "the report has its charts");
+}
+
+#[test]
+fn replay_refuses_a_record_its_plan_does_not_account_for() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-forged");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let results = dir.join("c.jsonl");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, _, err) = samsara(&["campaign", "--faults", "1", "--policies", "table", "--out", results]);
+    assert_eq!(code, 0, "{err}");
+    // A record whose fault was edited: replay would run a fault the campaign never planned.
+    let text = std::fs::read_to_string(results).expect("results");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut record: serde_json::Value = serde_json::from_str(&lines[1]).expect("a record");
+    record["fault"] = "panic:pm:fork:start".into();
+    lines[1] = record.to_string();
+    std::fs::write(results, lines.join("\n") + "\n").expect("write");
+    let (code, _, err) = samsara(&["replay", "f00000-table", "--results", results]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("c.jsonl:2: run f00000-table holds fault `panic:pm:fork:start`"), "{err}");
+}

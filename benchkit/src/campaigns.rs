@@ -8,7 +8,7 @@
 use crate::measure::Spread;
 use crate::plan::{Mode, Plan};
 use crate::report::{Curve, Figure, Section, Series, Unit};
-use campaign::execute::{Campaign, Golden};
+use campaign::execute::{Campaign, Golden, Options};
 use campaign::plan::CampaignSpec;
 use servers::boot::default_table;
 use servers::run::{Outcome, RunSpec, execute};
@@ -90,7 +90,7 @@ impl CampaignRun {
     pub fn run(&self, threads: usize) -> Result<(usize, f64), String> {
         let e = self
             .campaign
-            .run(&self.golden, &self.out, None, false, Some(threads.max(1)), false)
+            .run(&self.golden, &self.out, Options { threads: Some(threads.max(1)), ..Options::default() })
             .map_err(|e| e.to_string())?;
         Ok((e.ran, e.seconds))
     }

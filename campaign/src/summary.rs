@@ -353,7 +353,6 @@ mod tests {
             workload_failures: Vec::new(),
             srs: BTreeMap::new(),
             virtual_us: 0,
-            wall_us: 0,
         }
     }
 

@@ -91,7 +91,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
     match &cli.command {
         Command::Campaign(args) => campaign::campaign(cli, args),
         Command::Run(args) => run::run(cli, args),
-        Command::Merge(args) => campaign::merge(args),
+        Command::Merge(args) => campaign::merge(cli, args),
         Command::Replay(args) => campaign::replay(cli, args),
         Command::Analyze(args) => analyze::analyze(cli, args),
         Command::Demo(args) => demo::demo(cli, args),
