@@ -51,8 +51,8 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(a panic without a message)".to_string())
 }
 
-/// How to execute a campaign's runs.
-#[derive(Clone, Copy, Debug)]
+/// How to execute a campaign's runs (by default: all of them, afresh, on every core, quietly).
+#[derive(Clone, Copy, Debug, Default)]
 pub struct Options {
     /// Run only this shard's runs.
     pub shard: Option<Shard>,
@@ -63,12 +63,6 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Show a progress bar.
     pub progress: bool,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options { shard: None, resume: None, threads: None, progress: false }
-    }
 }
 
 /// How a campaign execution went.
