@@ -168,7 +168,8 @@ fn merged_shards_equal_the_unsharded_campaign() {
     std::fs::write(&shards[1], short[..short.len() - 1].join("\n") + "\n").unwrap();
     let incomplete = merge(&shards);
     assert!(incomplete.contains("shard1.jsonl: shard 1/3 lacks 1 of its"), "{incomplete}");
-    std::fs::write(&shards[1], short.join("\n")[..short.join("\n").len() - 5].to_string()).unwrap();
+    let whole = short.join("\n");
+    std::fs::write(&shards[1], &whole[..whole.len() - 5]).unwrap();
     let torn = merge(&shards);
     assert!(torn.contains("shard1.jsonl: ends in a torn line"), "{torn}");
     // The same shard of another split, or of another campaign.
