@@ -160,3 +160,49 @@ fn replay_refuses_a_record_its_plan_does_not_account_for() {
     assert_eq!(code, 1, "{err}");
     assert!(err.contains("c.jsonl:2: run f00000-table holds fault `panic:pm:fork:start`"), "{err}");
 }
+
+/// `samsara` with nothing on PATH: no graphviz, no other program to lean on.
+fn samsara_without_path(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_samsara"))
+        .args(args)
+        .env("PATH", "")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run samsara");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn analyze_draws_every_call_graph_as_svg_with_no_graphviz() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-graphs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = samsara_without_path(&["analyze", "--graphs", dir.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SERVER.CALL.svg"), "{out}");
+    let fork = std::fs::read_to_string(dir.join("pm.fork.svg")).expect("pm's fork drawn");
+    assert!(fork.starts_with("<svg") && fork.contains(">VM_FORK<"), "the fused request to vm is on the picture");
+    let dots = std::fs::read_dir(&dir)
+        .expect("the graphs")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "dot")))
+        .count();
+    let svgs = std::fs::read_dir(&dir)
+        .expect("the graphs")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "svg")))
+        .count();
+    assert!(dots > 20 && svgs == dots, "a picture for every entry point: {svgs} SVG, {dots} DOT");
+}
+
+#[test]
+fn the_demo_page_draws_the_analysis_graph_with_no_graphviz() {
+    let page = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-demo-graph").join("window.html");
+    let (code, _, err) = samsara_without_path(&["demo", "window", "--html", page.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).expect("the page");
+    assert!(html.contains("class=\"graph-box analysis-graph\"><img"), "the analysis's graph is drawn");
+    assert!(html.contains("data:image/svg+xml"), "inline, as SVG");
+    assert!(!html.contains("install graphviz") && !html.contains("No such file"), "no call to a missing program");
+}
