@@ -274,6 +274,9 @@ pub struct FaultSpec {
     pub persistence: Persistence,
 }
 
+/// The servers faults may go into: every server but rs (rs and the kernel are the reliable base).
+pub const FAULTABLE_SERVERS: &[&str] = &["pm", "vm", "vfs", "ds"];
+
 /// The calls `server` dispatches (its call table), by name and message type.
 fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
     fn named<S>(calls: &[crate::task::Call<S>]) -> Vec<(&'static str, MsgType)> {
@@ -283,15 +286,19 @@ fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
         "pm" => named(crate::pm::table::CALLS),
         "vm" => named(crate::vm::table::CALLS),
         "vfs" => named(crate::vfs::table::CALLS),
+        "ds" => named(crate::ds::table::CALLS),
         _ => Vec::new(),
     }
 }
 
 fn check_server(text: &str, server: &str) -> Result<(), String> {
-    if ["pm", "vm", "vfs"].contains(&server) {
+    if FAULTABLE_SERVERS.contains(&server) {
         Ok(())
     } else {
-        Err(format!("fault `{text}`: faults go into pm, vm or vfs (rs and the kernel are the reliable base)"))
+        Err(format!(
+            "fault `{text}`: faults go into {} (rs and the kernel are the reliable base)",
+            FAULTABLE_SERVERS.join(", ")
+        ))
     }
 }
 
