@@ -3,8 +3,8 @@
 //!
 //! Sites are every tracked-state write and every IPC call (kernel calls included) in server code,
 //! named by server, handler (the entry point being served) and `file:line` — found by the
-//! containers' and `Ctx`'s `#[track_caller]`, with no manual markers. Faults go into pm, vm and
-//! vfs only: rs and the kernel are the reliable computing base, as in OSIRIS.
+//! containers' and `Ctx`'s `#[track_caller]`, with no manual markers. Faults go into every server
+//! but rs ([`FAULTABLE_SERVERS`]): rs and the kernel are the reliable computing base, as in OSIRIS.
 //!
 //! Two spellings:
 //! - a request point, `KIND:SERVER:CALL[:POINT[:NTH[+]]]`, e.g. `panic:pm:fork:after-ipc-1`, where
