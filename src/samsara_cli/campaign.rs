@@ -39,7 +39,7 @@ pub struct CampaignArgs {
     #[arg(long, value_delimiter = ',', default_value = "transient,persistent")]
     pub persistence: Vec<Persistence>,
     /// Servers to inject into (rs and the kernel are the reliable base).
-    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs")]
+    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs,ds")]
     pub servers: Vec<String>,
     /// Results file (JSON lines); a CSV summary and an HTML report are written beside it.
     #[arg(long, default_value = "results/campaign.jsonl")]
@@ -93,9 +93,11 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
     refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
-        if !["pm", "vm", "vfs"].contains(&s.as_str()) {
+        let faultable = servers::fault::FAULTABLE_SERVERS;
+        if !faultable.contains(&s.as_str()) {
             return Err(format!(
-                "--servers: `{s}` takes no faults (pm, vm, vfs; rs and the kernel are the reliable base)"
+                "--servers: `{s}` takes no faults ({}; rs and the kernel are the reliable base)",
+                faultable.join(", ")
             ));
         }
     }
