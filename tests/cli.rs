@@ -24,7 +24,7 @@ fn help_teaches_the_global_options() {
 fn manifest_prints_every_service() {
     let (code, out, _) = samsara(&["manifest"]);
     assert_eq!(code, 0);
-    for service in ["rs", "pm", "vm", "vfs", "(user)"] {
+    for service in ["rs", "pm", "vm", "vfs", "memdisk", "(user)"] {
         assert!(out.lines().any(|l| l.starts_with(service)), "no row for {service}:\n{out}");
     }
     let pm = out.lines().find(|l| l.starts_with("pm ")).unwrap();
@@ -37,7 +37,7 @@ fn manifest_json_is_machine_readable() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     let services = v["services"].as_array().unwrap();
-    assert_eq!(services.len(), 4);
+    assert_eq!(services.len(), 5, "rs, pm, vm, vfs, memdisk");
     let vm = services.iter().find(|s| s["name"] == "vm").unwrap();
     assert_eq!(vm["slot"], 3);
     assert!(vm["privileges"]["kernel"].as_array().unwrap().contains(&serde_json::json!("vmctl")));

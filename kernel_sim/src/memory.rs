@@ -21,7 +21,7 @@ pub const PAGE_SIZE: usize = 4096;
 /// Where a service's manifest-declared memory is mapped in each of its incarnations (see
 /// `manifest::Service::memory_pages`): the same frames at the same address, whatever the
 /// incarnation, so a restarted service re-finds what it kept there.
-pub const SERVICE_MEMORY_BASE: VirtAddr = 0x4000_0000;
+pub const SERVICE_MEMORY_BASE: VirtAddr = 0x9000_0000;
 
 /// A physical frame number.
 pub type Frame = u32;
