@@ -24,11 +24,36 @@ fn help_teaches_the_global_options() {
 fn manifest_prints_every_service() {
     let (code, out, _) = samsara(&["manifest"]);
     assert_eq!(code, 0);
-    for service in ["rs", "pm", "vm", "vfs", "(user)"] {
+    for service in ["rs", "pm", "vm", "vfs", "memdisk", "(user)"] {
         assert!(out.lines().any(|l| l.starts_with(service)), "no row for {service}:\n{out}");
     }
     let pm = out.lines().find(|l| l.starts_with("pm ")).unwrap();
     assert!(pm.contains("core,stateful") && pm.contains("1s"), "{pm}");
+    // Columns fit their cells: every row's heartbeat ends where the header's does.
+    let header = out.lines().next().unwrap();
+    let heartbeat_end = header.find("heartbeat").unwrap() + "heartbeat".len();
+    for row in out.lines().skip(1) {
+        let cell = row[..heartbeat_end].trim_end();
+        assert!(cell.ends_with("1s") || cell.ends_with('-'), "a row out of its columns: {row}");
+        assert_eq!(cell.len(), heartbeat_end, "a row out of its columns: {row}");
+    }
+}
+
+#[test]
+fn run_output_is_text_for_people_and_json_of_one_shape() {
+    let (code, out, err) = samsara(&["run", "--inject", "panic:pm:fork:start", "--policy", "pessimistic"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(!out.contains('{') && !out.contains("Shutdown"), "no debug formatting: {out}");
+    assert!(out.contains("run end    finished after"), "{out}");
+    assert!(out.contains("FAIL (1 check)") && !out.contains(" 1 checks"), "plurals: {out}");
+    let (code, out, err) = samsara(&["run", "--inject", "panic:pm:fork:start", "--policy", "none"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("run end    time limit reached after"), "{out}");
+    for policy in ["none", "pessimistic"] {
+        let (_, out, err) = samsara(&["--json", "run", "--inject", "panic:pm:fork:start", "--policy", policy]);
+        let v: serde_json::Value = serde_json::from_str(&out).unwrap_or_else(|e| panic!("{e}: {out} {err}"));
+        assert!(v["end"]["kind"].is_string(), "`end` is an object with its kind: {}", v["end"]);
+    }
 }
 
 #[test]
