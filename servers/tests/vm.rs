@@ -471,7 +471,7 @@ fn vm_checks_its_own_mask_behind_the_manifest() {
             ("VM_WILLEXIT", Message::with(VM_WILLEXIT, &VmProcRequest { proc: me })),
             ("VM_GETRUSAGE", Message::with(VM_GETRUSAGE, &VmProcRequest { proc: me })),
             ("VM_EXEC_NEWMEM", Message::with(VM_EXEC_NEWMEM, &VmExecRequest { proc: me, text_bytes: 1 })),
-            ("an unknown vm call", Message::new(VM_INFO + 1)),
+            ("an unknown vm call", Message::new(kernel_sim::msgtype::VM_BASE + 0x3F)),
         ];
         for (what, m) in calls {
             l.say(format!("{what}: {:?}", sys.call(VM, m).map(drop)));
@@ -844,4 +844,84 @@ fn the_checker_catches_a_damaged_layout() {
         found[0].starts_with("vm.space-layout: ") && found[0].contains("does not round up to the heap's end"),
         "{found:?}"
     );
+}
+
+#[test]
+fn mprotect_makes_pages_read_only_and_back_and_splits_mappings() {
+    use servers::proto::vm::prot::*;
+    for engine in ENGINES {
+        let seen = observe(engine, Config::default().frames, |sys, log| {
+            let p = sys.proc();
+            let a = sys.mmap(3 * PAGE, true).unwrap();
+            p.mem_write(a + PAGE, b"kept").unwrap();
+            // The middle page becomes read-only: writes there fault, the data stays readable, and
+            // the pages around it stay writable.
+            log.say(format!("protect: {:?}", sys.mprotect(a + PAGE, PAGE - 1, PROT_READ)));
+            log.say(format!(
+                "writes: {:?} {:?} {:?}, read {}",
+                p.mem_write(a, b"x"),
+                p.mem_write(a + PAGE, b"x"),
+                p.mem_write(a + 2 * PAGE, b"x"),
+                read_str(p, a + PAGE, 4)
+            ));
+            // Back to read-write over the whole mapping (now three regions).
+            log.say(format!("unprotect: {:?}", sys.mprotect(a, 3 * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC)));
+            log.say(format!("write again: {:?}", p.mem_write(a + PAGE, b"y")));
+            // A read-only mapping made writable.
+            let ro = sys.mmap(PAGE, false).unwrap();
+            log.say(format!(
+                "ro made rw: {:?} {:?}",
+                sys.mprotect(ro, PAGE, PROT_READ | PROT_WRITE),
+                p.mem_write(ro, b"z")
+            ));
+            log.say(format!("unaligned: {:?}", sys.mprotect(a + 1, PAGE, PROT_READ)));
+            log.say(format!("unknown bits: {:?}", sys.mprotect(a, PAGE, 0x80)));
+            log.say(format!("no read: {:?} {:?}", sys.mprotect(a, PAGE, 0), sys.mprotect(a, PAGE, PROT_WRITE)));
+            log.say(format!("empty: {:?}", sys.mprotect(a, 0, PROT_READ)));
+            log.say(format!("past the mapping: {:?}", sys.mprotect(a, 10 * PAGE, PROT_READ)));
+            log.say(format!("unmapped: {:?}", sys.mprotect(MMAP_LIMIT - PAGE, PAGE, PROT_READ)));
+            log.say(format!("overflow: {:?}", sys.mprotect(a, u64::MAX, PROT_READ)));
+            log.say(format!("the stack: {:?}", sys.mprotect(STACK_START, PAGE, PROT_READ)));
+            log.say(format!("the text: {:?}", sys.mprotect(TEXT_START, PAGE, PROT_READ | PROT_WRITE)));
+            log.say(format!("failures changed nothing: {:?}", p.mem_write(a, b"w")));
+            sys.munmap(a, 3 * PAGE).unwrap();
+            sys.munmap(ro, PAGE).unwrap();
+        });
+        assert_eq!(
+            seen,
+            [
+                "protect: Ok(())",
+                "writes: Ok(()) Err(Fault) Ok(()), read kept",
+                "unprotect: Ok(())",
+                "write again: Ok(())",
+                "ro made rw: Ok(()) Ok(())",
+                "unaligned: Err(EINVAL)",
+                "unknown bits: Err(EINVAL)",
+                "no read: Err(ENOTSUP) Err(ENOTSUP)",
+                "empty: Ok(())",
+                "past the mapping: Err(ENOMEM)",
+                "unmapped: Err(ENOMEM)",
+                "overflow: Err(ENOMEM)",
+                "the stack: Err(EACCES)",
+                "the text: Err(EACCES)",
+                "failures changed nothing: Ok(())",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn the_checker_catches_a_protection_vm_and_the_kernel_disagree_on() {
+    let mut snap = live_snapshot();
+    let vm = snap.vm.as_mut().unwrap();
+    let key = space_keys(vm)[1];
+    // vm believes a mapping read-only that the kernel maps read-write (an mprotect that changed
+    // vm's region but not the page table).
+    let space = vm.spaces.get_mut_global(key).unwrap();
+    let mapping = space.regions.iter_mut().find(|r| r.kind == RegionKind::Mmap).unwrap();
+    mapping.writable = false;
+    let found = checker::vm::check(vm, &snap.procs);
+    assert_eq!(invariants(&found), ["vm.page-table"], "{found:#?}");
+    assert!(found[0].detail.contains("(ro)") && found[0].detail.contains("(rw)"), "{}", found[0].detail);
 }

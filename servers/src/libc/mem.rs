@@ -1,4 +1,4 @@
-//! Memory calls (to vm): brk, sbrk, mmap, munmap, and vm's statistics.
+//! Memory calls (to vm): brk, sbrk, mmap, munmap, mprotect, and vm's statistics.
 
 use super::Sys;
 use crate::errno::Errno;
@@ -38,6 +38,12 @@ impl Sys<'_> {
     /// hold mappings only.
     pub fn munmap(&self, addr: u64, len: u64) -> Result<(), Errno> {
         self.call(VM, Message::with(VM_MUNMAP, &MunmapRequest { addr, len })).map(drop)
+    }
+
+    /// Sets the protection (`proto::vm::prot`) of the pages of `[addr, addr + len)`, which must
+    /// all be in anonymous mappings.
+    pub fn mprotect(&self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
+        self.call(VM, Message::with(VM_MPROTECT, &MprotectRequest { addr, len, prot })).map(drop)
     }
 
     /// Frames in the machine, free frames, and pages this process uses.

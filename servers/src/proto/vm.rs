@@ -27,6 +27,22 @@ pub const VM_MMAP: MsgType = VM_BASE + 0x21;
 pub const VM_MUNMAP: MsgType = VM_BASE + 0x22;
 /// user: memory statistics.
 pub const VM_INFO: MsgType = VM_BASE + 0x23;
+/// user: change the protection of anonymous mappings' pages (`MprotectRequest`).
+pub const VM_MPROTECT: MsgType = VM_BASE + 0x24;
+
+/// mprotect's protection bits (POSIX names, Linux's values). The kernel's page tables know
+/// read-only and read-write pages: a protection without PROT_READ is ENOTSUP; PROT_EXEC is
+/// accepted and means nothing more (no page is executed).
+pub mod prot {
+    /// Pages may be read.
+    pub const PROT_READ: u32 = 0x1;
+    /// Pages may be written.
+    pub const PROT_WRITE: u32 = 0x2;
+    /// Pages may be executed.
+    pub const PROT_EXEC: u32 = 0x4;
+    /// Every bit mprotect knows.
+    pub const PROT_ALL: u32 = PROT_READ | PROT_WRITE | PROT_EXEC;
+}
 
 /// Who may make a vm call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +134,11 @@ payload! {
     pub struct MunmapRequest { pub addr: u64, pub len: u64 }
 }
 payload! {
+    /// VM_MPROTECT: a page-aligned start, a length (rounded up to pages) and the protection
+    /// (`prot`). Every page of the range must be in an anonymous mapping.
+    pub struct MprotectRequest { pub addr: u64, pub len: u64, pub prot: u32 }
+}
+payload! {
     /// VM_INFO reply: frames in the machine, free, and used by the caller.
     pub struct VmInfoReply { pub total: u64, pub free: u64, pub caller_pages: u64 }
 }
@@ -143,6 +164,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VM_MMAP => "mmap",
         VM_MUNMAP => "munmap",
         VM_INFO => "vm_info",
+        VM_MPROTECT => "mprotect",
         _ => return None,
     })
 }
