@@ -566,7 +566,8 @@ fn heap_growth(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.brk.unchanged-after-failure", sys.brk(0), Ok(start));
 }
 
-/// An anonymous mapping is zeroed and usable; after munmap it is gone.
+/// An anonymous mapping is zeroed and usable, mprotect makes a page read-only and back; after
+/// munmap it is gone.
 fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     let len = MMAP_PAGES * PAGE;
     let Some(addr) = ok(rec, "posix.mmap.map", sys.mmap(len, true)) else { return };
@@ -577,7 +578,25 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     let fill = vec![FILL; len as usize];
     let usable = sys.proc().mem_write(addr, &fill).is_ok() && sys.proc().mem_read(addr, &mut back).is_ok();
     rec.check("posix.mmap.usable", usable && back == fill, || "the mapping did not keep its bytes".into());
+    // mprotect: the first page read-only (writes fault, bytes stay), then writable again.
+    use crate::proto::vm::prot::{PROT_READ, PROT_WRITE};
+    ok(rec, "posix.mprotect.read-only", sys.mprotect(addr, PAGE, PROT_READ));
+    rec.check("posix.mprotect.write-faults", sys.proc().mem_write(addr, &[0]).is_err(), || {
+        "a read-only page took a write".into()
+    });
+    rec.check("posix.mprotect.other-page-writable", sys.proc().mem_write(addr + PAGE, &[FILL]).is_ok(), || {
+        "the page after the protected one refused a write".into()
+    });
+    let mut first = [0u8; 1];
+    let kept = sys.proc().mem_read(addr, &mut first).is_ok() && first == [FILL];
+    rec.check("posix.mprotect.bytes-kept", kept, || "a read-only page lost its bytes".into());
+    ok(rec, "posix.mprotect.writable-again", sys.mprotect(addr, len, PROT_READ | PROT_WRITE));
+    rec.check("posix.mprotect.write-again", sys.proc().mem_write(addr, &[0]).is_ok(), || {
+        "a page made writable again refused a write".into()
+    });
+    fails(rec, "posix.mprotect.unaligned-einval", sys.mprotect(addr + 1, PAGE, PROT_READ), Errno::EINVAL);
     ok(rec, "posix.mmap.munmap", sys.munmap(addr, len));
+    fails(rec, "posix.mprotect.unmapped-enomem", sys.mprotect(addr, PAGE, PROT_READ), Errno::ENOMEM);
     let mut byte = [0u8; 1];
     rec.check("posix.mmap.gone-after-munmap", sys.proc().mem_read(addr, &mut byte).is_err(), || {
         "memory stayed readable after munmap".into()
