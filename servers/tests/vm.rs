@@ -925,3 +925,67 @@ fn the_checker_catches_a_protection_vm_and_the_kernel_disagree_on() {
     assert_eq!(invariants(&found), ["vm.page-table"], "{found:#?}");
     assert!(found[0].detail.contains("(ro)") && found[0].detail.contains("(rw)"), "{}", found[0].detail);
 }
+
+#[test]
+fn mremap_grows_in_place_moves_with_its_bytes_and_shrinks() {
+    for engine in ENGINES {
+        let seen = observe(engine, Config::default().frames, |sys, log| {
+            let p = sys.proc();
+            let start = sys.vm_info().unwrap();
+            let a = sys.mmap(PAGE, true).unwrap();
+            p.mem_write(a, b"first").unwrap();
+            // Nothing after it: grows where it is, the new page zeroed.
+            let grown = sys.mremap(a, PAGE, 2 * PAGE, 0).unwrap();
+            log.say(format!("in place: {} {} {:?}", grown == a, read_str(p, a, 5), read(p, a + PAGE, 2)));
+            // A mapping right after it blocks growing in place.
+            let b = sys.mmap(PAGE, true).unwrap();
+            log.say(format!("blocked: {:?}", sys.mremap(a, 2 * PAGE, 3 * PAGE, 0)));
+            let moved = sys.mremap(a, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE).unwrap();
+            log.say(format!(
+                "moved: {} past b: {} bytes kept: {} old place gone: {:?}",
+                moved != a,
+                moved >= b + PAGE,
+                read_str(p, moved, 5),
+                p.mem_write(a, b"x")
+            ));
+            log.say(format!("third page fresh: {:?}", read(p, moved + 2 * PAGE, 2)));
+            // Shrinking gives the tail back.
+            log.say(format!(
+                "shrunk: {:?} tail gone: {:?}",
+                sys.mremap(moved, 3 * PAGE, PAGE, 0).map(|x| x == moved),
+                p.mem_write(moved + PAGE, b"x")
+            ));
+            log.say(format!("same size: {:?}", sys.mremap(b, PAGE, PAGE - 1, 0).map(|x| x == b)));
+            log.say(format!("unaligned: {:?}", sys.mremap(b + 1, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("zero: {:?} {:?}", sys.mremap(b, 0, PAGE, 0), sys.mremap(b, PAGE, 0, 0)));
+            log.say(format!("bad flags: {:?}", sys.mremap(b, PAGE, PAGE, 0x10)));
+            log.say(format!("unmapped: {:?}", sys.mremap(MMAP_LIMIT - PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("past the mapping: {:?}", sys.mremap(moved, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("the stack: {:?}", sys.mremap(STACK_START, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("too big: {:?}", sys.mremap(b, PAGE, MMAP_LIMIT, MREMAP_MAYMOVE)));
+            sys.munmap(moved, PAGE).unwrap();
+            sys.munmap(b, PAGE).unwrap();
+            log.say(format!("all given back: {}", sys.vm_info().unwrap() == start));
+        });
+        assert_eq!(
+            seen,
+            [
+                "in place: true first Ok([0, 0])",
+                "blocked: Err(ENOMEM)",
+                "moved: true past b: true bytes kept: first old place gone: Err(Fault)",
+                "third page fresh: Ok([0, 0])",
+                "shrunk: Ok(true) tail gone: Err(Fault)",
+                "same size: Ok(true)",
+                "unaligned: Err(EINVAL)",
+                "zero: Err(EINVAL) Err(EINVAL)",
+                "bad flags: Err(EINVAL)",
+                "unmapped: Err(EFAULT)",
+                "past the mapping: Err(EFAULT)",
+                "the stack: Err(EINVAL)",
+                "too big: Err(ENOMEM)",
+                "all given back: true",
+            ],
+            "{engine}"
+        );
+    }
+}

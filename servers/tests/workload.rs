@@ -198,7 +198,7 @@ fn same_seed_same_counters_and_event_log() {
 
 /// A log (written by hand in strace's format) of the descriptor and memory calls samsara learned
 /// with fcntl, pipe2 and poll: a shell-like parent polls a close-on-exec, non-blocking pipe that a
-/// child writes into, and protects a page of a mapping read-only.
+/// child writes into, protects a page of a mapping read-only and grows the mapping.
 const FLAGS_AND_POLL_LOG: &str = "\
 100 umask(022) = 022
 100 pipe2([3, 4], O_CLOEXEC) = 0
@@ -219,7 +219,8 @@ const FLAGS_AND_POLL_LOG: &str = "\
 100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
 100 mprotect(0x7f0000000000, 4096, PROT_READ) = 0
 100 mprotect(0x7f0000000000, 4096, PROT_READ|PROT_WRITE) = 0
-100 munmap(0x7f0000000000, 8192) = 0
+100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000
+100 munmap(0x7f0000100000, 16384) = 0
 100 close(3) = 0
 100 close(4) = 0
 100 exit_group(0) = ?
@@ -227,7 +228,7 @@ const FLAGS_AND_POLL_LOG: &str = "\
 ";
 
 #[test]
-fn a_log_with_fcntl_pipe2_poll_umask_and_mprotect_replays_with_a_clean_check() {
+fn a_log_with_fcntl_pipe2_poll_umask_mprotect_and_mremap_replays_with_a_clean_check() {
     let parsed = parse_log("flags-and-poll", FLAGS_AND_POLL_LOG.as_bytes()).expect("the log parses");
     let trace = normalise(&parsed);
     assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);

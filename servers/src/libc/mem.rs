@@ -1,4 +1,4 @@
-//! Memory calls (to vm): brk, sbrk, mmap, munmap, mprotect, and vm's statistics.
+//! Memory calls (to vm): brk, sbrk, mmap, munmap, mprotect, mremap, and vm's statistics.
 
 use super::Sys;
 use crate::errno::Errno;
@@ -44,6 +44,13 @@ impl Sys<'_> {
     /// all be in anonymous mappings.
     pub fn mprotect(&self, addr: u64, len: u64, prot: u32) -> Result<(), Errno> {
         self.call(VM, Message::with(VM_MPROTECT, &MprotectRequest { addr, len, prot })).map(drop)
+    }
+
+    /// Grows or shrinks the mapping at `addr` from `old_len` to `new_len` bytes (moving it, with
+    /// `MREMAP_MAYMOVE`, when it cannot grow in place); returns where it is now.
+    pub fn mremap(&self, addr: u64, old_len: u64, new_len: u64, flags: u32) -> Result<u64, Errno> {
+        let request = MremapRequest { addr, old_len, new_len, flags };
+        Ok(self.call(VM, Message::with(VM_MREMAP, &request))?.get::<MmapReply>().addr)
     }
 
     /// Frames in the machine, free frames, and pages this process uses.

@@ -30,6 +30,11 @@ pub const VM_INFO: MsgType = VM_BASE + 0x23;
 /// user: change the protection of anonymous mappings' pages (`MprotectRequest`).
 pub const VM_MPROTECT: MsgType = VM_BASE + 0x24;
 
+/// user: grow, shrink or move an anonymous mapping (`MremapRequest`; reply `MmapReply`).
+pub const VM_MREMAP: MsgType = VM_BASE + 0x25;
+/// mremap's flag: the mapping may move when it cannot grow where it is.
+pub const MREMAP_MAYMOVE: u32 = 0x1;
+
 /// mprotect's protection bits (POSIX names, Linux's values). The kernel's page tables know
 /// read-only and read-write pages: a protection without PROT_READ is ENOTSUP; PROT_EXEC is
 /// accepted and means nothing more (no page is executed).
@@ -139,6 +144,12 @@ payload! {
     pub struct MprotectRequest { pub addr: u64, pub len: u64, pub prot: u32 }
 }
 payload! {
+    /// VM_MREMAP: the page-aligned start of (part of) one anonymous mapping, its length and the
+    /// length wanted (both rounded up to pages), and flags (`MREMAP_MAYMOVE`). The reply is a
+    /// `MmapReply` with where the mapping is now.
+    pub struct MremapRequest { pub addr: u64, pub old_len: u64, pub new_len: u64, pub flags: u32 }
+}
+payload! {
     /// VM_INFO reply: frames in the machine, free, and used by the caller.
     pub struct VmInfoReply { pub total: u64, pub free: u64, pub caller_pages: u64 }
 }
@@ -165,6 +176,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VM_MUNMAP => "munmap",
         VM_INFO => "vm_info",
         VM_MPROTECT => "mprotect",
+        VM_MREMAP => "mremap",
         _ => return None,
     })
 }

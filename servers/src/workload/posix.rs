@@ -595,6 +595,19 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
         "a page made writable again refused a write".into()
     });
     fails(rec, "posix.mprotect.unaligned-einval", sys.mprotect(addr + 1, PAGE, PROT_READ), Errno::EINVAL);
+    // mremap: a mapping grown (moving if it must) keeps its bytes; the new page is zeroed.
+    use crate::proto::vm::MREMAP_MAYMOVE;
+    let Some(addr) = ok(rec, "posix.mremap.grow", sys.mremap(addr, len, len + PAGE, MREMAP_MAYMOVE)) else {
+        let _ = sys.munmap(addr, len);
+        return;
+    };
+    let mut moved = [0u8; 2];
+    let kept = sys.proc().mem_read(addr + PAGE, &mut moved).is_ok() && moved == [FILL, FILL];
+    rec.check("posix.mremap.bytes-kept", kept, || format!("the grown mapping holds {moved:?}"));
+    let fresh = sys.proc().mem_read(addr + len, &mut moved).is_ok() && moved == [0, 0];
+    rec.check("posix.mremap.new-page-zeroed", fresh, || format!("the new page holds {moved:?}"));
+    rec.expect_eq("posix.mremap.shrink", sys.mremap(addr, len + PAGE, len, 0), Ok(addr));
+    fails(rec, "posix.mremap.zero-length-einval", sys.mremap(addr, len, 0, 0), Errno::EINVAL);
     ok(rec, "posix.mmap.munmap", sys.munmap(addr, len));
     fails(rec, "posix.mprotect.unmapped-enomem", sys.mprotect(addr, PAGE, PROT_READ), Errno::ENOMEM);
     let mut byte = [0u8; 1];

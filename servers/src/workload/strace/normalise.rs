@@ -211,6 +211,17 @@ pub enum TraceOp {
         /// The timeout in milliseconds, `None` for none.
         timeout_ms: Option<i64>,
     },
+    /// `mremap` of a whole earlier mapping; the recorded result is its new address.
+    Mremap {
+        /// Start address in the traced process.
+        addr: u64,
+        /// Its length.
+        old_len: u64,
+        /// The length wanted.
+        new_len: u64,
+        /// `MREMAP_MAYMOVE`.
+        may_move: bool,
+    },
     /// `mprotect` to read-only or read-write pages; `addr` is an address the traced process got from an
     /// earlier `Mmap`'s result.
     Mprotect {
@@ -918,6 +929,18 @@ impl Normaliser {
                     }
                 };
                 TraceOp::Poll { fds, timeout_ms }
+            }
+            "mremap" => {
+                let flags = need(call.arg(3), name)?;
+                if flags.has_flag("MREMAP_FIXED") || flags.has_flag("MREMAP_DONTUNMAP") {
+                    return Err("mremap: to a fixed address".to_string());
+                }
+                TraceOp::Mremap {
+                    addr: need(addr_arg(call, 0), name)?,
+                    old_len: need(len_arg(call, 1), name)?,
+                    new_len: need(len_arg(call, 2), name)?,
+                    may_move: flags.has_flag("MREMAP_MAYMOVE") || flags.as_int().is_some_and(|bits| bits & 1 != 0),
+                }
             }
             "mprotect" => {
                 let prot = need(call.arg(2), name)?;

@@ -310,6 +310,7 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
         TraceOp::Umask { mask } => format!("umask({mask:o})"),
         TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
+        TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
         TraceOp::Mprotect { addr, len, writable } => format!("mprotect({addr:#x}, {len}, writable {writable})"),
     }
 }
@@ -1035,6 +1036,24 @@ impl Replayer {
                 let ready = sys.poll(&mut records, wait as i32);
                 // Which fds were ready, and when, is timing: only success or failure counts.
                 self.compare(step, ready.map(|n| n as i64), Values::Ignore);
+            }
+            TraceOp::Mremap { addr, old_len, new_len, may_move } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace == *addr && m.len == *old_len);
+                let Some(at) = found else {
+                    self.skip("mremap: not a whole mapping a replayed mmap returned");
+                    return Flow::Next;
+                };
+                if *new_len > MMAP_MAX_BYTES {
+                    self.skip("mremap: larger than the replay maps");
+                    return Flow::Next;
+                }
+                let flags = if *may_move { crate::proto::vm::MREMAP_MAYMOVE } else { 0 };
+                let remapped = sys.mremap(self.memory.maps[at].addr, *old_len, *new_len, flags);
+                if let (Ok(got), Some(trace)) = (remapped, value) {
+                    self.memory.maps[at] = Mapping { trace: trace as u64, len: *new_len, addr: got };
+                }
+                // Where it went is the host's choice and samsara's: only success counts.
+                self.compare(step, remapped.map(|_| 0), Values::Ignore);
             }
             TraceOp::Mprotect { addr, len, writable } => {
                 let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);

@@ -578,7 +578,7 @@ fn every_prefix_of_tricky_lines_is_handled() {
 }
 
 #[test]
-fn fcntl_pipe2_umask_poll_and_mprotect_map_onto_samsaras_calls() {
+fn fcntl_pipe2_umask_poll_mprotect_and_mremap_map_onto_samsaras_calls() {
     use crate::proto::vfs::poll::{POLLIN, POLLOUT};
     let trace = normalise(&parse(concat!(
         "1  pipe2([3, 4], O_NONBLOCK|O_CLOEXEC) = 0\n",
@@ -591,6 +591,8 @@ fn fcntl_pipe2_umask_poll_and_mprotect_map_onto_samsaras_calls() {
         "1  ppoll([{fd=3, events=POLLIN}], 1, {tv_sec=1, tv_nsec=500000000}, NULL, 8) = 0 (Timeout)\n",
         "1  mprotect(0x7f0000001000, 8192, PROT_READ) = 0\n",
         "1  mprotect(0x7f0000003000, 4096, PROT_NONE) = 0\n",
+        "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000\n",
+        "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0x7f0000200000) = 0x7f0000200000\n",
     )));
     assert_eq!(
         ops_of(&trace, 1),
@@ -606,8 +608,10 @@ fn fcntl_pipe2_umask_poll_and_mprotect_map_onto_samsaras_calls() {
             },
             &TraceOp::Poll { fds: vec![(3, POLLIN)], timeout_ms: Some(1500) },
             &TraceOp::Mprotect { addr: 0x7f00_0000_1000, len: 8192, writable: false },
+            &TraceOp::Mremap { addr: 0x7f00_0000_1000, old_len: 8192, new_len: 16384, may_move: true },
         ]
     );
+    assert_eq!(trace.skipped.get("mremap: to a fixed address"), Some(&1));
     assert_eq!(trace.skipped.get("fcntl: F_SETLK"), Some(&1));
     assert_eq!(trace.skipped.get("mprotect: without PROT_READ (samsara's pages are readable)"), Some(&1));
 }
