@@ -989,3 +989,56 @@ fn mremap_grows_in_place_moves_with_its_bytes_and_shrinks() {
         );
     }
 }
+
+#[test]
+fn vm_regions_lists_the_memory_map_as_mprotect_and_mremap_left_it() {
+    use servers::proto::vm::prot::*;
+    use servers::proto::vm::region_record::*;
+    let seen = observe(EngineKind::Sim, Config::default().frames, |sys, log| {
+        let a = sys.mmap(3 * PAGE, true).unwrap();
+        sys.mprotect(a + PAGE, PAGE, PROT_READ).unwrap();
+        let map = sys.vm_regions().unwrap();
+        let show = |m: &[servers::libc::MapEntry]| {
+            m.iter()
+                .map(|e| format!("{}:{}{}", e.kind, e.pages, if e.writable { "w" } else { "r" }))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        log.say(format!("map: {}", show(&map)));
+        log.say(format!("in order: {}", map.windows(2).all(|w| w[0].start + w[0].pages * PAGE <= w[1].start)));
+        log.say(format!("the split mapping: {}", map.iter().any(|e| e.kind == REGION_MMAP && e.start == a + PAGE)));
+        sys.mprotect(a + PAGE, PAGE, PROT_READ | PROT_WRITE).unwrap();
+        sys.mremap(a, 3 * PAGE, 4 * PAGE, MREMAP_MAYMOVE).unwrap();
+        log.say(format!("joined by mremap: {}", show(&sys.vm_regions().unwrap())));
+        // A buffer for one record gets one, and the count of all.
+        let addr = HEAP_START;
+        sys.brk(HEAP_START + PAGE).unwrap();
+        let p = sys.proc();
+        let grant = p.grant(VM, addr, SIZE as u64, kernel_sim::memory::Access::Write);
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant, len: SIZE as u64 }));
+        log.say(format!(
+            "one record's room: {:?}, first kind {}",
+            r.map(|m| m.m_type),
+            read(p, addr + 16, 1).unwrap()[0]
+        ));
+        p.revoke(grant);
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant: 4242, len: 100 }));
+        log.say(format!("bad grant: {:?}", r.map(|m| m.m_type)));
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant: 4242, len: 0 }));
+        log.say(format!("no room: {:?}", r.map(|m| m.m_type)));
+        sys.munmap(a, 4 * PAGE).unwrap();
+        sys.brk(HEAP_START).unwrap();
+    });
+    assert_eq!(
+        seen,
+        [
+            "map: 1:2r 2:0w 4:1w 4:1r 4:1w 3:16w",
+            "in order: true",
+            "the split mapping: true",
+            "joined by mremap: 1:2r 2:0w 4:4w 3:16w",
+            "one record's room: Ok(4), first kind 1",
+            "bad grant: Err(EPERM)",
+            "no room: Ok(4)",
+        ]
+    );
+}

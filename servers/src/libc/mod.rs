@@ -12,6 +12,7 @@ mod mem;
 mod process;
 
 pub use fs::{DirEntry, PollFd, Stat};
+pub use mem::MapEntry;
 
 use crate::errno::Errno;
 use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN};

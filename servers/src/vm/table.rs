@@ -19,4 +19,5 @@ pub static CALLS: &[Call<VmState>] = &[
     Call { m_type: VM_INFO, name: "vm_info", handler: info::do_info },
     Call { m_type: VM_MPROTECT, name: "mprotect", handler: protect::do_mprotect },
     Call { m_type: VM_MREMAP, name: "mremap", handler: remap::do_mremap },
+    Call { m_type: VM_REGIONS, name: "vm_regions", handler: info::do_regions },
 ];

@@ -587,6 +587,8 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     rec.check("posix.mprotect.other-page-writable", sys.proc().mem_write(addr + PAGE, &[FILL]).is_ok(), || {
         "the page after the protected one refused a write".into()
     });
+    let listed = sys.vm_regions().map(|map| map.iter().any(|e| e.start == addr && e.pages == 1 && !e.writable));
+    rec.expect_eq("posix.mprotect.memory-map-shows-it", listed, Ok(true));
     let mut first = [0u8; 1];
     let kept = sys.proc().mem_read(addr, &mut first).is_ok() && first == [FILL];
     rec.check("posix.mprotect.bytes-kept", kept, || "a read-only page lost its bytes".into());
