@@ -11,7 +11,8 @@ mod fs;
 mod mem;
 mod process;
 
-pub use fs::{DirEntry, Stat};
+pub use fs::{DirEntry, PollFd, Stat};
+pub use mem::MapEntry;
 
 use crate::errno::Errno;
 use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
