@@ -1,11 +1,12 @@
 //! Who is who in a run: the processes of its event log, named for people and ordered for charts.
 //!
-//! The system servers go by their service names (rs, pm, vm, vfs: a restarted server keeps its
-//! endpoint, so it stays one participant across incarnations); init by its name; every other user
+//! The system servers go by their service names (rs, pm, vm, vfs, ds: a restarted stateful server
+//! keeps its endpoint, so it stays one participant across incarnations); init by its name; every other user
 //! process by its endpoint (`child 17.0`), since a fork gives a child its parent's program name.
 
 use crate::log::{Entry, Kind};
 use kernel_sim::Endpoint;
+use kernel_sim::manifest::FIRST_USER_SLOT;
 use servers::proto::{INIT, PM, RS, VFS, VM};
 
 /// One process of the run.
@@ -49,8 +50,18 @@ impl Cast {
                 Some(Actor { ep, name: name.to_string(), program: program.clone(), server: true })
             })
             .collect();
-        for (ep, program) in &spawned {
+        // The other services (ds...) by their names, after the four; a stateless service's next
+        // incarnation has an endpoint of its own, so it is a participant of its own too.
+        for (ep, program) in spawned.iter().filter(|(ep, _)| ep.slot() < FIRST_USER_SLOT) {
             if SERVERS.iter().any(|(s, _)| s == ep) {
+                continue;
+            }
+            let taken = actors.iter().any(|a| a.name == *program);
+            let name = if taken { format!("{program} {ep}") } else { program.clone() };
+            actors.push(Actor { ep: *ep, name, program: program.clone(), server: true });
+        }
+        for (ep, program) in &spawned {
+            if ep.slot() < FIRST_USER_SLOT {
                 continue;
             }
             let name = if *ep == INIT { "init".to_string() } else { format!("child {ep}") };
