@@ -22,6 +22,12 @@ const ECHO_SLOT: usize = 9;
 const ECHO_PING: MsgType = 0x3F0;
 /// echo: crash.
 const ECHO_CRASH: MsgType = 0x3F1;
+/// echo: look vfs up in ds (the client API through `Ctx`), answer its endpoint.
+const ECHO_LOOKUP: MsgType = 0x3F2;
+/// echo: subscribe to `probe*` in ds with DSF_INITIAL.
+const ECHO_WATCH: MsgType = 0x3F3;
+/// echo: check ds for the next change, answer its number (or ds's error).
+const ECHO_CHECK: MsgType = 0x3F4;
 
 fn manifest() -> Arc<Manifest> {
     let echo = "service echo {\n    slot 9;\n    ipc rs ds USER;\n    kernel NONE;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 0s intensity 50 per 10s;\n};\n\nuser {";
@@ -52,9 +58,27 @@ fn do_crash(_ctx: &mut Ctx<'_, EchoState>) -> Handled {
     panic!("echo asked to crash");
 }
 
+fn do_lookup(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_retrieve_endpoint(ctx, "vfs").map(|ep| ep.raw() as i32))
+}
+
+fn do_watch(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_subscribe(ctx, "probe*", DSF_INITIAL).map(|()| 0))
+}
+
+fn do_check(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_check(ctx).map(|change| match change.value {
+        Some(DsValue::U64(v)) => v as i32,
+        _ => -1,
+    }))
+}
+
 static ECHO_CALLS: &[Call<EchoState>] = &[
     Call { m_type: ECHO_PING, name: "echo_ping", handler: do_ping },
     Call { m_type: ECHO_CRASH, name: "echo_crash", handler: do_crash },
+    Call { m_type: ECHO_LOOKUP, name: "echo_lookup", handler: do_lookup },
+    Call { m_type: ECHO_WATCH, name: "echo_watch", handler: do_watch },
+    Call { m_type: ECHO_CHECK, name: "echo_check", handler: do_check },
 ];
 
 impl Server for Echo {
@@ -346,4 +370,34 @@ fn a_crash_of_ds_on_a_label_is_recovered_and_the_labels_are_whole() {
         assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
         assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
     }
+}
+
+#[test]
+fn a_server_uses_ds_through_its_ctx() {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let violations = run(PolicyKind::Restart, move |sys| {
+        let r = |what: &dyn std::fmt::Debug| record(&s, what);
+        let Ok(DsValue::Endpoint(echo)) = retrieve(sys, "echo") else { return 1 };
+        let ask = |t: MsgType| sys.call(echo, Message::new(t)).map(|m| m.m_type);
+        r(&ask(ECHO_LOOKUP).map(|raw| Endpoint::from_raw(raw as u32) == VFS));
+        r(&ask(ECHO_CHECK));
+        publish(sys, "probe.a", DsValue::U64(11), 0).unwrap();
+        r(&ask(ECHO_WATCH));
+        r(&ask(ECHO_CHECK));
+        publish(sys, "probe.b", DsValue::U64(12), 0).unwrap();
+        r(&ask(ECHO_CHECK));
+        r(&ask(ECHO_CHECK));
+        0
+    });
+    let expected = vec![
+        format!("{:?}", Ok::<_, Errno>(true)),
+        format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+        format!("{:?}", Ok::<i32, Errno>(0)),
+        format!("{:?}", Ok::<i32, Errno>(11)),
+        format!("{:?}", Ok::<i32, Errno>(12)),
+        format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(violations.is_empty(), "{violations:#?}");
 }
