@@ -98,9 +98,18 @@ impl Server for Echo {
 
 /// Boots the test machine under `policy`, runs `init`, and returns the checker's findings.
 fn run(policy: PolicyKind, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static) -> Vec<String> {
+    run_under(EngineKind::Sim, policy, init)
+}
+
+/// [`run`] under `engine`.
+fn run_under(
+    engine: EngineKind,
+    policy: PolicyKind,
+    init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static,
+) -> Vec<String> {
     let config = MachineConfig {
         kernel: Config {
-            engine: EngineKind::Sim,
+            engine,
             seed: 5,
             time_limit: 30_000_000,
             finish_after: Some(servers::proto::INIT),
@@ -245,6 +254,14 @@ fn subscribers_are_notified_and_check_what_changed() {
         notified(sys);
         r(&check(sys));
         r(&check(sys));
+        // A bounded store: the entries past NR_DS_KEYS are refused (rs's labels hold some).
+        let stored = (0..servers::ds::store::NR_DS_KEYS + 8)
+            .map(|i| publish(sys, &format!("k{i}"), DsValue::U64(i as u64), 0))
+            .take_while(|r| r.is_ok())
+            .count();
+        r(&(stored > 0 && stored < servers::ds::store::NR_DS_KEYS));
+        r(&publish(sys, "one-more", DsValue::U64(0), 0));
+        r(&publish(sys, "beta2", DsValue::U64(5), DSF_OVERWRITE));
         // A bounded table of patterns per subscriber.
         let held = (0..32).map(|i| subscribe(sys, &format!("p{i}"), 0)).filter(|r| r.is_ok()).count();
         r(&held);
@@ -264,6 +281,9 @@ fn subscribers_are_notified_and_check_what_changed() {
         enoent.clone(),
         change("beta1", None),
         enoent,
+        "true".to_string(),
+        format!("{:?}", Err::<(), _>(Errno::EAGAIN)),
+        format!("{:?}", Ok::<(), Errno>(())),
         "15".to_string(),
         format!("{:?}", Err::<(), _>(Errno::ENOMEM)),
     ];
@@ -273,9 +293,15 @@ fn subscribers_are_notified_and_check_what_changed() {
 
 #[test]
 fn a_stateless_service_restarts_under_a_new_endpoint_found_again_through_ds() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        new_endpoint_under(engine);
+    }
+}
+
+fn new_endpoint_under(engine: EngineKind) {
     let seen: Seen = Arc::default();
     let s = seen.clone();
-    let violations = run(PolicyKind::Restart, move |sys| {
+    let violations = run_under(engine, PolicyKind::Restart, move |sys| {
         let r = |what: &dyn std::fmt::Debug| record(&s, what);
         let Ok(DsValue::Endpoint(old)) = retrieve(sys, "echo") else { return 1 };
         r(&(old.slot(), old.generation()));
@@ -303,8 +329,8 @@ fn a_stateless_service_restarts_under_a_new_endpoint_found_again_through_ds() {
         format!("{:?}", Ok::<_, Errno>(true)),
         "true".to_string(),
     ];
-    assert_eq!(*seen.lock().unwrap(), expected);
-    assert!(violations.is_empty(), "{violations:#?}");
+    assert_eq!(*seen.lock().unwrap(), expected, "{engine:?}");
+    assert!(violations.is_empty(), "{engine:?}: {violations:#?}");
 }
 
 #[test]
