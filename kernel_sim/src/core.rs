@@ -20,7 +20,9 @@ use crate::clock::{Alarms, Micros};
 use crate::endpoint::{Endpoint, MAX_SLOTS, Slot};
 use crate::error::KernelError;
 use crate::manifest::{FIRST_USER_SLOT, KernelCall, KernelCallSet, Manifest, Privileges, TargetSet, USER_TARGET};
-use crate::memory::{Access, AddressSpace, Frame, Grant, GrantId, Mapping, PhysMem, VirtAddr};
+use crate::memory::{
+    Access, AddressSpace, Frame, Grant, GrantId, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE, VirtAddr,
+};
 use crate::message::{Message, MsgType};
 use crate::msgtype::NOTIFY_MESSAGE;
 use crate::proc::Proc;
@@ -29,7 +31,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Mixed into the seed for processes' randomness, so it is a stream apart from the scheduler's.
@@ -266,6 +268,10 @@ pub(crate) struct KernelCore {
     now: Micros,
     alarms: Alarms,
     mem: PhysMem,
+    /// Frames vm manages (`0..pool_frames`); the frames above hold services' declared memory.
+    pool_frames: usize,
+    /// Per service slot with declared memory, its first frame and its pages.
+    service_memory: BTreeMap<Slot, (Frame, u64)>,
     pub log: EventLog,
     /// Processes made runnable since the engine last looked.
     woken: Vec<Slot>,
@@ -294,6 +300,13 @@ impl KernelCore {
         let user_privilege = privileges.len();
         privileges.push(Privilege::compile(&manifest.user, &manifest));
         let slots = (0..FIRST_USER_SLOT).map(|_| SlotEntry { generation: 0, proc: None }).collect();
+        // Services' declared memory is set aside above vm's frames, in manifest order.
+        let mut service_memory = BTreeMap::new();
+        let mut next_frame = config.frames;
+        for s in manifest.services.iter().filter(|s| s.memory_pages > 0) {
+            service_memory.insert(s.slot, (next_frame as Frame, s.memory_pages));
+            next_frame += s.memory_pages as usize;
+        }
         KernelCore {
             slots,
             free_user_slots: BTreeSet::new(),
@@ -302,7 +315,9 @@ impl KernelCore {
             manifest,
             now: 0,
             alarms: Alarms::default(),
-            mem: PhysMem::new(config.frames),
+            mem: PhysMem::new(next_frame),
+            pool_frames: config.frames,
+            service_memory,
             log: EventLog::new(config.record_events),
             woken: Vec::new(),
             starts: Vec::new(),
@@ -476,6 +491,13 @@ impl KernelCore {
             Some(_) => return Err(KernelError::Invalid),
         };
         let mut entry = self.new_entry(ep, Arc::from(name), index, false);
+        if let Some(&(first, pages)) = self.service_memory.get(&slot) {
+            // Every incarnation finds its memory where its predecessors left it.
+            let base = SERVICE_MEMORY_BASE / PAGE_SIZE as u64;
+            for i in 0..pages {
+                entry.space.pages.insert(base + i, Mapping { frame: first + i as Frame, writable: true });
+            }
+        }
         if let Some(old) = self.slots[slot].proc.take() {
             // A new incarnation inherits what was queued for the old one (stateful restart).
             entry.inbox = old.inbox;
@@ -1084,7 +1106,6 @@ impl KernelCore {
         Ok(())
     }
 
-    /// Takes the oldest death reported to the caller (its signal-manager duty).
     /// `caller` schedules the live user process `target`: priority `priority` (below
     /// [`NR_SCHED_QUEUES`]) and a quantum of `quantum` kernel entries (at least one).
     pub fn schedule(&mut self, caller: Slot, target: Endpoint, priority: u8, quantum: u32) -> Result<(), KernelError> {
@@ -1149,6 +1170,7 @@ impl KernelCore {
         Ok(p.quantum.map(|q| (q.priority, q.left)))
     }
 
+    /// Takes the oldest death reported to the caller (its signal-manager duty).
     pub fn next_death(&mut self, caller: Slot) -> Option<Death> {
         self.proc_mut(caller).deaths.pop_front()
     }
@@ -1210,17 +1232,26 @@ impl KernelCore {
         self.slots.iter().filter_map(|s| s.proc.as_deref()).map(|p| self.proc_info(p.ep).expect("listed")).collect()
     }
 
+    /// The frames vm manages (services' declared memory is not among them).
     pub fn total_frames(&self) -> usize {
-        self.mem.total()
+        self.pool_frames
+    }
+
+    /// Bytes of memory the manifest declares for the service in `slot` (0 for any other process).
+    pub fn service_memory_bytes(&self, slot: Slot) -> u64 {
+        self.service_memory.get(&slot).map_or(0, |&(_, pages)| pages * PAGE_SIZE as u64)
+    }
+
+    /// Whether `frame` is one of vm's (a vmctl call may not reach a service's declared memory).
+    fn in_pool(&self, frame: Frame) -> Result<(), KernelError> {
+        if (frame as usize) < self.pool_frames { Ok(()) } else { Err(KernelError::Invalid) }
     }
 
     // ---- memory -----------------------------------------------------------------------------
 
     pub fn vm_map(&mut self, target: Endpoint, vpage: u64, frame: Frame, writable: bool) -> Result<(), KernelError> {
         let t = self.resolve_any(target)?;
-        if frame as usize >= self.mem.total() {
-            return Err(KernelError::Invalid);
-        }
+        self.in_pool(frame)?;
         self.proc_mut(t).space.pages.insert(vpage, Mapping { frame, writable });
         Ok(())
     }
@@ -1231,10 +1262,13 @@ impl KernelCore {
     }
 
     pub fn frame_copy(&mut self, from: Frame, to: Frame) -> Result<(), KernelError> {
+        self.in_pool(from)?;
+        self.in_pool(to)?;
         self.mem.copy_frame(from, to)
     }
 
     pub fn frame_zero(&mut self, frame: Frame) -> Result<(), KernelError> {
+        self.in_pool(frame)?;
         self.mem.zero_frame(frame)
     }
 

@@ -7,7 +7,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{ds, pm, programs, sched, vfs, vm};
+use crate::{ds, memdisk, pm, programs, sched, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -117,7 +117,8 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
     system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));
     system.register_program(ds::Ds::NAME, service_program::<ds::Ds>(env.clone()));
     system.register_program(sched::Sched::NAME, service_program::<sched::Sched>(env.clone()));
-    system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env));
+    system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env.clone()));
+    system.register_program(memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>(env));
     for &(name, main) in programs::registry() {
         system.register_program(
             name,

@@ -57,6 +57,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
     Ok(0)
 }
 
+/// `1 check`, `2 checks`.
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
+}
+
 fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     let mut out = String::new();
     let _ = writeln!(out, "workload   {workload}: {}", workload.description());
@@ -73,10 +81,22 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
             }
         );
     }
-    let _ = writeln!(out, "run end    {:?} after {} us ({} kernel events)", r.end, r.time, r.events);
-    let verdict =
-        if r.workload.ok() { "pass".to_string() } else { format!("FAIL ({} checks)", r.workload.failures.len()) };
-    let _ = writeln!(out, "workload   {verdict}: {} checks passed", r.workload.passed);
+    let end = match &r.end {
+        // The endpoint with the service's name, when the manifest has one in that slot.
+        kernel_sim::RunEnd::Shutdown { by, reason } => {
+            match servers::boot::default_manifest().service_at(by.slot()).map(|s| s.name.clone()) {
+                Some(name) => format!("shut down by {name} ({by}): {reason}"),
+                None => r.end.to_string(),
+            }
+        }
+        end => end.to_string(),
+    };
+    let _ = writeln!(out, "run end    {end} after {} us ({} kernel events)", r.time, r.events);
+    let verdict = match r.workload.failures.len() {
+        0 => "pass".to_string(),
+        n => format!("FAIL ({})", count(n, "check")),
+    };
+    let _ = writeln!(out, "workload   {verdict}: {} passed", count(r.workload.passed as usize, "check"));
     for f in &r.workload.failures {
         let _ = writeln!(out, "           - {f}");
     }
@@ -100,7 +120,7 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     if r.violations.is_empty() {
         let _ = writeln!(out, "checker    consistent");
     } else {
-        let _ = writeln!(out, "checker    {}: {} violations:", r.checker, r.violations.len());
+        let _ = writeln!(out, "checker    {}: {}:", r.checker, count(r.violations.len(), "violation"));
         for v in &r.violations {
             let _ = writeln!(out, "           - {}: {}", v.invariant, v.detail);
         }

@@ -7,6 +7,7 @@
 
 mod cross;
 pub mod ds;
+pub mod memdisk;
 pub mod pm;
 pub mod sched;
 pub mod vfs;
@@ -14,6 +15,7 @@ pub mod vm;
 
 use crate::boot::Machine;
 use crate::ds::state::DsState;
+use crate::memdisk::state::MemdiskState;
 use crate::pm::state::PmState;
 use crate::sched::state::SchedState;
 use crate::vfs::state::VfsState;
@@ -52,6 +54,8 @@ pub struct Snapshot {
     pub ds: Option<DsState>,
     /// sched's state.
     pub sched: Option<SchedState>,
+    /// memdisk's state (`None` also when the system has no memdisk).
+    pub memdisk: Option<MemdiskState>,
 }
 
 impl Snapshot {
@@ -65,6 +69,7 @@ impl Snapshot {
             vfs: machine.vault.take("vfs"),
             ds: machine.vault.take("ds"),
             sched: machine.vault.take("sched"),
+            memdisk: machine.vault.take("memdisk"),
         }
     }
 }
@@ -96,8 +101,17 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         found.extend(ds::check(ds));
         found.extend(ds::check_labels(ds, &snapshot.procs));
     }
+    // memdisk is optional (a manifest may leave it out): missing only when the kernel ran one.
+    let ran_memdisk = snapshot.procs.iter().any(|p| !p.is_user && p.name == "memdisk");
+    if ran_memdisk && snapshot.memdisk.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "memdisk left no state: it is dead".into() });
+    }
     if let Some(pm) = snapshot.pm.as_mut() {
         found.extend(pm::check(pm));
+    }
+    if let Some(disk) = snapshot.memdisk.as_mut() {
+        found.extend(memdisk::check(disk));
+        found.extend(memdisk::check_openers(disk, &snapshot.procs));
     }
     if let Some(vm) = snapshot.vm.as_mut() {
         found.extend(vm::check(vm, &snapshot.procs));

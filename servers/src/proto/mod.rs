@@ -5,6 +5,7 @@
 //! at compile time to fit in a 64-byte message. A reply's `m_type` is its status (`-errno` on
 //! failure); its payload layout is named `...Reply` next to the request's.
 
+pub mod bdev;
 pub mod ds;
 pub mod pm;
 pub mod sched;
@@ -59,5 +60,6 @@ pub fn call_name(m_type: kernel_sim::MsgType) -> &'static str {
         .or_else(|| ds::name(m_type))
         .or_else(|| sched::name(m_type))
         .or_else(|| sef::name(m_type))
+        .or_else(|| bdev::name(m_type))
         .unwrap_or("?")
 }
