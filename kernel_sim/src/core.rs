@@ -101,6 +101,17 @@ pub struct Death {
     pub has_remains: bool,
 }
 
+/// A caught signal posted on a user process by its process manager (MINIX's sigframe): the
+/// process's syscall library takes it at its next kernel entry, runs the handler it registered,
+/// and hands `saved_mask` back to the process manager in sigreturn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigFrame {
+    /// The signal number.
+    pub signo: i32,
+    /// The signal mask to restore when the handler returns (a bit per signal number).
+    pub saved_mask: u32,
+}
+
 /// A process-table entry.
 pub(crate) struct ProcEntry {
     pub ep: Endpoint,
@@ -131,6 +142,9 @@ pub(crate) struct ProcEntry {
     pub space: AddressSpace,
     remains: Option<Box<dyn Any + Send>>,
     deaths: VecDeque<Death>,
+    /// Signal frames posted by its process manager, not yet taken: while any waits, its
+    /// sendrecs are refused with `Interrupted` (the syscall boundary where handlers run).
+    sig_frames: VecDeque<SigFrame>,
     pub started: Micros,
 }
 
@@ -417,6 +431,7 @@ impl KernelCore {
             space: AddressSpace::default(),
             remains: None,
             deaths: VecDeque::new(),
+            sig_frames: VecDeque::new(),
             started: self.now,
         }
     }
@@ -784,6 +799,10 @@ impl KernelCore {
     /// send, sendnb, sendrec and asynsend.
     pub fn send(&mut self, caller: Slot, dst_ep: Endpoint, mut msg: Message, prim: Primitive) -> Step {
         debug_assert!(prim != Primitive::Notify);
+        if prim == Primitive::SendRec && !self.proc(caller).sig_frames.is_empty() {
+            // A signal frame waits: the call is not made, so the handler runs first.
+            return Step::Done(Err(KernelError::Interrupted));
+        }
         let me = self.proc(caller).ep;
         let dst = match self.resolve_or_awaiting(dst_ep) {
             Ok(d) => d,
@@ -971,6 +990,28 @@ impl KernelCore {
         self.proc(slot).kill_pending
     }
 
+    /// Posts a caught signal's frame on the user process `target` (MINIX's sys_sigsend). A
+    /// sendrec of the target still queued (not yet taken by its server) is withdrawn and fails
+    /// with `Interrupted`: the call never started, and the handler runs before it is made again.
+    pub fn sigsend(&mut self, caller: Slot, target: Endpoint, frame: SigFrame) -> Result<(), KernelError> {
+        let t = self.resolve(target)?;
+        if !self.proc(t).is_user {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::SigSend, target);
+        self.proc_mut(t).sig_frames.push_back(frame);
+        if let IpcState::Sending { to, then_receive: true } = self.proc(t).ipc {
+            self.withdraw_send(target, to);
+            self.wake(t, Err(KernelError::Interrupted));
+        }
+        Ok(())
+    }
+
+    /// Takes the oldest signal frame posted on `slot`.
+    pub fn take_sig_frame(&mut self, slot: Slot) -> Option<SigFrame> {
+        self.proc_mut(slot).sig_frames.pop_front()
+    }
+
     /// Sets the caller's alarm `delay` from now (replacing any earlier one); 0 cancels it.
     pub fn set_alarm(&mut self, caller: Slot, delay: Micros) {
         if delay == 0 {
@@ -1032,6 +1073,8 @@ impl KernelCore {
         let name: Arc<str> = Arc::from(program);
         let body: Body = Box::new(move |proc: &Proc| prog(proc, Start { argv, handoff: None }));
         self.proc_mut(t).exec_pending = Some((body, name.clone()));
+        // The new image has no handlers: frames for the old one's are dropped.
+        self.proc_mut(t).sig_frames.clear();
         self.log.push(self.now, EventKind::Exec { ep: target, program: name });
         self.proc_mut(t).name = Arc::from(program);
         if let IpcState::Sending { to, .. } = self.proc(t).ipc {

@@ -65,11 +65,14 @@ pub enum KernelCall {
     GetInfo,
     /// Halt the whole system.
     Shutdown,
+    /// Post a caught signal's frame on a user process (MINIX's sys_sigsend): the process's
+    /// syscall library takes it at its next kernel entry and runs the handler.
+    SigSend,
 }
 
 impl KernelCall {
     /// Every kernel call, in declaration order.
-    pub const ALL: [KernelCall; 11] = [
+    pub const ALL: [KernelCall; 12] = [
         KernelCall::Fork,
         KernelCall::Exec,
         KernelCall::Clear,
@@ -81,6 +84,7 @@ impl KernelCall {
         KernelCall::Remains,
         KernelCall::GetInfo,
         KernelCall::Shutdown,
+        KernelCall::SigSend,
     ];
 
     /// The manifest keyword.
@@ -97,6 +101,7 @@ impl KernelCall {
             KernelCall::Remains => "remains",
             KernelCall::GetInfo => "getinfo",
             KernelCall::Shutdown => "shutdown",
+            KernelCall::SigSend => "sigsend",
         }
     }
 

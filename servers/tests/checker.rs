@@ -86,7 +86,19 @@ fn a_process_the_kernel_runs_but_pm_forgot_is_found() {
 fn a_pm_entry_with_no_kernel_process_is_found() {
     let mut s = stopped_with_a_live_child();
     let ghost = Endpoint::new(40, 0);
-    let entry = MProc { ep: ghost, pid: 999, parent: 1, uid: 0, gid: 0, euid: 0, egid: 0, phase: Phase::Running };
+    let entry = MProc {
+        ep: ghost,
+        pid: 999,
+        parent: 1,
+        uid: 0,
+        gid: 0,
+        euid: 0,
+        egid: 0,
+        phase: Phase::Running,
+        pgrp: 1,
+        sid: 1,
+        groups: Vec::new(),
+    };
     s.pm.as_mut().unwrap().procs.insert_global(key_of(ghost), entry);
     let found = invariants(&mut s);
     assert!(found.contains(&"kernel.pm-process"), "{found:?}");

@@ -40,6 +40,7 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     let pid = ctx.state.allocate_pid();
     let child = MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, ..parent.clone() };
     ctx.state.insert_proc(key_of(child_ep), child);
+    super::signal::inherit(ctx.state, key_of(parent.ep), key_of(child_ep));
     ctx.state.procs.get_own_mut(&who).expect("checked above").phase = Phase::Forking { child: child_ep };
     let notice = VfsForkNotice { parent: parent.ep, child: child_ep, child_pid: pid };
     if let Err(e) = ctx.asynsend(VFS, Message::with(PM_VFS_FORK, &notice)) {
@@ -98,6 +99,9 @@ fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
     {
         p.phase = Phase::Running;
     }
+    // Signals raised while the fork was under way (they waited for it).
+    super::signal::deliver_pending(ctx, key_of(child));
+    super::signal::deliver_pending(ctx, key_of(parent));
     ctx.reply_async(child, Message::with(0, &ForkReply { pid: 0 }));
     ctx.reply(parent, Message::with(0, &ForkReply { pid: child_pid }));
 }
@@ -134,6 +138,8 @@ pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
         };
         process_ended(ctx, death.ep, status);
     }
+    // The kernel's alarm rings as a notification from the kernel too.
+    super::time::expire_timers(ctx);
     Handled::NoReply
 }
 
@@ -188,6 +194,7 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
         return;
     }
     ctx.state.make_zombie(key, status);
+    super::signal::child_ended(ctx, dead.parent);
     reap_if_waited(ctx, key);
 }
 
