@@ -5,6 +5,7 @@
 use kernel_sim::EngineKind;
 use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot};
+use servers::errno::Errno;
 use servers::libc::{SigAction, Sys};
 use servers::proto::pm::*;
 use servers::proto::vm::layout::STACK_TOP;
@@ -64,4 +65,156 @@ fn a_handler_runs_for_a_self_kill_and_sigreturn_restores_the_mask() {
         assert_eq!(got, (1, 2, 0), "{engine:?}");
         assert_eq!(violations, [], "{engine:?}");
     }
+}
+
+/// Microseconds of the interval timers the tests set: long enough that the call it interrupts
+/// is blocked by then, short enough for a test under `threads` (wall time).
+const TIMER_US: u64 = 20_000;
+
+fn in_20ms() -> servers::libc::Itimer {
+    servers::libc::Itimer { value_us: TIMER_US, interval_us: 0 }
+}
+
+#[test]
+fn an_alarm_interrupts_a_pipe_read_suspended_in_vfs_with_eintr() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGALRM);
+            let (r, w) = sys.pipe().unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let mut buf = [0u8; 4];
+            let read = sys.read(r, &mut buf);
+            let handled = runs(sys);
+            // The pipe works as before: the interrupted read left nothing suspended.
+            sys.write(w, b"ok").unwrap();
+            let again = sys.read(r, &mut buf).map(|n| buf[..n].to_vec());
+            sys.close(r).unwrap();
+            sys.close(w).unwrap();
+            (read, handled, again, sys.getitimer(ITIMER_REAL).unwrap().value_us)
+        });
+        assert_eq!(got, (Err(Errno::EINTR), 1, Ok(b"ok".to_vec()), 0), "{engine:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}
+
+#[test]
+fn an_alarm_interrupts_wait4_with_eintr() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGALRM);
+            let (r, w) = sys.pipe().unwrap();
+            // The child waits on the pipe until the parent closes it.
+            let child = sys
+                .fork(move |c| {
+                    let _ = c.close(w);
+                    let mut buf = [0u8; 1];
+                    c.read(r, &mut buf).map_or(1, |n| n as i32)
+                })
+                .unwrap();
+            sys.close(r).unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let waited = sys.waitpid(child, 0);
+            let handled = runs(sys);
+            sys.close(w).unwrap();
+            (waited, handled, sys.waitpid(child, 0))
+        });
+        let (waited, handled, reaped) = got;
+        assert_eq!((waited, handled), (Err(Errno::EINTR), 1), "{engine:?}");
+        assert!(matches!(reaped, Ok((_, status)) if status == exit_status(0)), "{engine:?}: {reaped:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}
+
+#[test]
+fn sigsuspend_waits_for_a_blocked_signal_and_restores_the_mask() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGUSR1);
+            let usr1 = sig_bit(sig::SIGUSR1);
+            sys.sigprocmask(SIG_BLOCK, usr1).unwrap();
+            let child = sys
+                .fork(|c| {
+                    let parent = c.getppid().unwrap();
+                    c.kill(parent, sig::SIGUSR1).map_or(1, |()| 0)
+                })
+                .unwrap();
+            let reaped = sys.waitpid(child, 0).map(|(_, status)| status);
+            let pending = sys.sigpending().unwrap();
+            let handled_before = runs(sys);
+            let suspended = sys.sigsuspend(0);
+            (reaped, pending, handled_before, suspended, runs(sys), sys.sigmask().unwrap(), sys.sigpending().unwrap())
+        });
+        let usr1 = sig_bit(sig::SIGUSR1);
+        assert_eq!(got, (Ok(exit_status(0)), usr1, 0, Errno::EINTR, 1, usr1, 0), "{engine:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}
+
+#[test]
+fn default_actions_show_in_the_wait_status() {
+    let (got, violations) = run(EngineKind::Sim, |sys| {
+        let mut statuses = Vec::new();
+        for signo in [sig::SIGTERM, sig::SIGQUIT, sig::SIGUSR2] {
+            let child = sys
+                .fork(move |c| {
+                    let me = c.getpid().unwrap();
+                    let _ = c.kill(me, signo);
+                    // Only an ignored signal lets it get here.
+                    7
+                })
+                .unwrap();
+            statuses.push(sys.waitpid(child, 0).map(|(_, s)| s));
+        }
+        let ignorer = sys
+            .fork(|c| {
+                c.sigaction(sig::SIGTERM, Some(SigAction::Ignore)).unwrap();
+                let me = c.getpid().unwrap();
+                c.kill(me, sig::SIGTERM).map_or(1, |()| 7)
+            })
+            .unwrap();
+        statuses.push(sys.waitpid(ignorer, 0).map(|(_, s)| s));
+        statuses
+    });
+    assert_eq!(
+        got,
+        [
+            Ok(signal_status(sig::SIGTERM)),
+            Ok(signal_status(sig::SIGQUIT) | WCOREFLAG),
+            Ok(signal_status(sig::SIGUSR2)),
+            Ok(exit_status(7)),
+        ]
+    );
+    assert_eq!(violations, []);
+}
+
+#[test]
+fn sigchld_reaches_a_catching_parent_after_its_wait_got_the_child() {
+    let (got, violations) = run(EngineKind::Sim, |sys| {
+        catch(sys, sig::SIGCHLD);
+        let child = sys.fork(|_| 3).unwrap();
+        let waited = sys.waitpid(child, 0);
+        (waited, runs(sys), sys.getrusage(RUSAGE_SELF).map(|u| u.nsignals))
+    });
+    let (waited, handled, nsignals) = got;
+    assert!(matches!(waited, Ok((_, s)) if s == exit_status(3)), "{waited:?}");
+    assert_eq!((handled, nsignals), (1, Ok(1)));
+    assert_eq!(violations, []);
+}
+
+#[test]
+fn sigkill_and_sigstop_cannot_be_caught_ignored_or_blocked() {
+    let (got, violations) = run(EngineKind::Sim, |sys| {
+        let handler = SigAction::Handler { handler: count_runs, mask: 0, flags: 0 };
+        let caught = sys.sigaction(sig::SIGKILL, Some(handler)).err();
+        let ignored = sys.sigaction(sig::SIGSTOP, Some(SigAction::Ignore)).err();
+        let bad = sys.sigaction(0, None).err();
+        let bad_how = sys.sigprocmask(7, 0).err();
+        sys.sigprocmask(SIG_SETMASK, !0).unwrap();
+        let mask = sys.sigmask().unwrap();
+        sys.sigprocmask(SIG_SETMASK, 0).unwrap();
+        (caught, ignored, bad, bad_how, mask & (sig_bit(sig::SIGKILL) | sig_bit(sig::SIGSTOP)))
+    });
+    let e = Some(Errno::EINVAL);
+    assert_eq!(got, (e, e, e, e, 0));
+    assert_eq!(violations, []);
 }

@@ -194,8 +194,9 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
         return;
     }
     ctx.state.make_zombie(key, status);
-    super::signal::child_ended(ctx, dead.parent);
     reap_if_waited(ctx, key);
+    // After the reap: a parent waiting for this child gets it, not EINTR.
+    super::signal::child_ended(ctx, dead.parent);
 }
 
 /// If `key` is a zombie whose parent waits for it, hands the status over and frees the entry.
