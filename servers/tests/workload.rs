@@ -68,6 +68,7 @@ fn unixbench_loops_pass_and_count() {
     assert!(count("filecopy.bytes") > 0);
     assert_eq!(count("pipe.roundtrips"), n);
     assert_eq!(count("pipe.bytes"), 2 * n);
+    assert_eq!(count("signal.handled"), n);
     assert_pass("unixbench under threads", &run(EngineKind::Threads, 2, false, &Workload::Unixbench { iterations }));
 }
 

@@ -8,6 +8,9 @@
 //!   compare ("File Copy"); `filecopy.copies`, `filecopy.bytes`.
 //! - `pipe`: bounce one byte between parent and child through two pipes ("Pipe-based Context
 //!   Switching"); `pipe.roundtrips`, `pipe.bytes`.
+//! - `signal`: send itself SIGUSR1 with a handler installed (the signal round trip: kill, pm's
+//!   frame through the kernel, the handler run by the syscall library, sigreturn);
+//!   `signal.handled` counts the handler's runs.
 //!
 //! Duties: each loop records one named check (`unixbench.<loop>`) that fails with the first wrong
 //! result, so a long loop cannot flood the report; every counter counts only what succeeded.
@@ -16,10 +19,11 @@
 //! fast; throughput runs pass larger ones.
 
 use crate::errno::Errno;
-use crate::libc::Sys;
-use crate::proto::pm::exit_status;
+use crate::libc::{SigAction, Sys};
+use crate::proto::pm::{exit_status, sig};
 use crate::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::whence::SEEK_SET;
+use crate::proto::vm::layout::STACK_TOP;
 use crate::workload::report::Recorder;
 use crate::workload::status_text;
 use std::sync::{Arc, Mutex};
@@ -58,12 +62,21 @@ pub struct Loops {
     pub file_copy: u32,
     /// Bytes bounced through the pipes.
     pub pipe: u32,
+    /// Signals sent to itself and handled.
+    pub signal: u32,
 }
 
 impl Loops {
     /// Every loop `iterations` times.
     pub fn uniform(iterations: u32) -> Loops {
-        Loops { syscall: iterations, spawn: iterations, execl: iterations, file_copy: iterations, pipe: iterations }
+        Loops {
+            syscall: iterations,
+            spawn: iterations,
+            execl: iterations,
+            file_copy: iterations,
+            pipe: iterations,
+            signal: iterations,
+        }
     }
 }
 
@@ -80,6 +93,7 @@ pub fn run(sys: &Sys<'_>, rec: &Recorder, loops: &Loops) {
     execl(sys, rec, loops.execl);
     file_copy(sys, rec, loops.file_copy);
     pipe(sys, rec, loops.pipe);
+    signal(sys, rec, loops.signal);
 }
 
 /// The first wrong result of a loop, if any; the loop's one check reports it.
@@ -336,4 +350,49 @@ fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
     rec.count("pipe.roundtrips", roundtrips);
     rec.count("pipe.bytes", bytes);
     error.record(rec, "unixbench.pipe");
+}
+
+/// Where the signal loop's handler counts its runs: the top of the stack region, which the
+/// syscall library leaves alone.
+const HANDLER_RUNS: u64 = STACK_TOP - 16;
+
+fn count_run(sys: &Sys<'_>, _signo: i32) {
+    let runs = handler_runs(sys).unwrap_or(0);
+    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+}
+
+fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
+    Ok(u32::from_le_bytes(raw))
+}
+
+fn signal(sys: &Sys<'_>, rec: &Recorder, n: u32) {
+    let mut error = FirstError::default();
+    let handler = SigAction::Handler { handler: count_run, mask: 0, flags: 0 };
+    let set_up = sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes()).map_err(Errno::from).and_then(|()| {
+        sys.sigaction(sig::SIGUSR1, Some(handler))?;
+        sys.getpid()
+    });
+    let mut handled = 0;
+    match set_up {
+        Ok(me) => {
+            for i in 0..n {
+                let before = handler_runs(sys);
+                match sys.kill(me, sig::SIGUSR1) {
+                    Ok(()) => match (before, handler_runs(sys)) {
+                        (Ok(b), Ok(a)) if a == b + 1 => handled += 1,
+                        (b, a) => error.note(|| format!("round {i}: the handler count went from {b:?} to {a:?}")),
+                    },
+                    Err(e) => error.note(|| format!("round {i}: kill failed with {e}")),
+                }
+            }
+            if let Err(e) = sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)) {
+                error.note(|| format!("restoring the default action failed with {e}"));
+            }
+        }
+        Err(e) => error.note(|| format!("installing the handler failed with {e}")),
+    }
+    rec.count("signal.handled", handled);
+    error.record(rec, "unixbench.signal");
 }
