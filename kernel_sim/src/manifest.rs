@@ -857,7 +857,7 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(error_of("service pm {\n  slot 2\n};\nuser{};"), "bad.conf:3:1: expected `;` before `}`");
         assert_eq!(
             error_of("service pm {\n  slot 2;\n  kernel fork bake;\n};user{};"),
-            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown)"
+            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown sigsend)"
         );
         assert_eq!(
             error_of("service pm { slot 2; heartbeat 5 parsecs; };"),
