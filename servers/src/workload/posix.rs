@@ -844,6 +844,21 @@ fn timers_and_alarms(sys: &Sys<'_>, rec: &Checks) {
         sys.setitimer(ITIMER_REAL, Itimer::default()).map(|old| old.interval_us),
         Ok(SHORT_TIMER_US),
     );
+    // A read of an empty pipe, suspended in vfs, is ended by the expiry with EINTR (pm unpauses
+    // it); the pipe works on.
+    if let Some((r, w)) = ok(rec, "posix.timer.pipe", sys.pipe()) {
+        ok(rec, "posix.timer.set-before-read", sys.setitimer(ITIMER_REAL, once));
+        let mut buf = [0u8; READ_BUF];
+        fails(rec, "posix.timer.interrupts-pipe-read-eintr", sys.read(r, &mut buf), Errno::EINTR);
+        rec.expect_eq("posix.timer.ran-for-the-read", handler_runs(sys), Ok(2 + PERIODIC_RUNS));
+        rec.expect_eq(
+            "posix.timer.pipe-still-works",
+            sys.write(w, PING).and_then(|_| read_some(sys, r)),
+            Ok(PING.to_vec()),
+        );
+        ok(rec, "posix.timer.close-read-end", sys.close(r));
+        ok(rec, "posix.timer.close-write-end", sys.close(w));
+    }
     rec.expect_eq("posix.timer.alarm-none-before", sys.alarm(FAR_ALARM_SECONDS), Ok(0));
     rec.expect_eq("posix.timer.alarm-seconds-left", sys.alarm(0), Ok(FAR_ALARM_SECONDS));
     rec.expect_eq("posix.timer.alarm-cancelled", sys.getitimer(ITIMER_REAL), Ok(Itimer::default()));
