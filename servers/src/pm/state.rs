@@ -52,7 +52,8 @@ pub enum Phase {
         /// The child being made.
         child: Endpoint,
     },
-    /// Suspended in wait4 for `pid` (-1: any child).
+    /// Suspended in wait4 for `pid` (-1: any child, 0: one in its group, below -1: one in group
+    /// `-pid`).
     Waiting {
         /// Which child.
         pid: Pid,

@@ -201,7 +201,7 @@ pub fn do_clock_settime(ctx: &mut PmCtx<'_>) -> Handled {
         .and_then(|us| us.checked_add(r.nsec / NANOS_PER_MICRO))
         .and_then(|us| us.checked_sub(now(ctx) as i64));
     match target {
-        Some(offset) if offset.abs() <= MAX_CLOCK_OFFSET_US => {
+        Some(offset) if offset.unsigned_abs() <= MAX_CLOCK_OFFSET_US.unsigned_abs() => {
             ctx.state.clock_offset.set(offset);
             Handled::Reply(Ok(Message::new(0)))
         }

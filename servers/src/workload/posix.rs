@@ -893,8 +893,11 @@ fn process_groups_and_sessions(sys: &Sys<'_>, rec: &Checks) {
         fails(rec, "posix.session.setpgid-missing-group-eperm", sys.setpgid(pid, NO_SUCH_PID), Errno::EPERM);
         ok(rec, "posix.session.setpgid-child", sys.setpgid(pid, 0));
         rec.expect_eq("posix.session.child-leads-group", sys.getpgid(pid), Ok(pid));
+        rec.expect_eq("posix.session.wait-group-wnohang", sys.waitpid(-pid, WNOHANG), Ok((0, 0)));
+        fails(rec, "posix.session.wait-own-group-echild", sys.waitpid(0, WNOHANG), Errno::ECHILD);
+        fails(rec, "posix.session.wait-empty-group-echild", sys.waitpid(-NO_SUCH_PID, 0), Errno::ECHILD);
         ok(rec, "posix.session.kill-group", sys.kill(-pid, sig::SIGKILL));
-        reap(sys, rec, "posix.session.group-killed", pid, signal_status(sig::SIGKILL));
+        rec.expect_eq("posix.session.wait-group", sys.waitpid(-pid, 0), Ok((pid, signal_status(sig::SIGKILL))));
     }
     let child_rec = rec.clone();
     let forked = sys.fork(move |c| {
