@@ -77,6 +77,8 @@ pub(crate) enum IpcState {
     Receiving { from: Endpoint, for_sendrec: bool },
     /// Blocked for good (an injected hang); only a kill ends it.
     Hung,
+    /// Stopped by a stop signal's default action; a continue or a kill ends it.
+    Stopped,
 }
 
 #[derive(Debug)]
@@ -110,6 +112,9 @@ pub struct SigFrame {
     pub signo: i32,
     /// The signal mask to restore when the handler returns (a bit per signal number).
     pub saved_mask: u32,
+    /// Not a handler's frame but a stop: the process stops where it takes it (its next kernel
+    /// entry) until continued ([`KernelCore::sigcont`]).
+    pub stop: bool,
 }
 
 /// A process-table entry.
@@ -237,6 +242,8 @@ pub enum ProcState {
     Receiving(Endpoint),
     /// Blocked for good by an injected hang.
     Hung,
+    /// Stopped by a stop signal until continued.
+    Stopped,
     /// Its life ended; the slot awaits clearing.
     Ended,
 }
@@ -981,7 +988,9 @@ impl KernelCore {
                 self.withdraw_send(me, to);
                 self.wake(t, Err(KernelError::DeadEndpoint));
             }
-            IpcState::Receiving { .. } | IpcState::Hung => self.wake(t, Err(KernelError::DeadEndpoint)),
+            IpcState::Receiving { .. } | IpcState::Hung | IpcState::Stopped => {
+                self.wake(t, Err(KernelError::DeadEndpoint))
+            }
         }
     }
 
@@ -1005,6 +1014,28 @@ impl KernelCore {
             self.wake(t, Err(KernelError::Interrupted));
         }
         Ok(())
+    }
+
+    /// Continues the user process `target` (SIGCONT): it goes on if stopped, and a stop posted
+    /// but not yet taken is withdrawn. Whether it was stopped.
+    pub fn sigcont(&mut self, caller: Slot, target: Endpoint) -> Result<bool, KernelError> {
+        let t = self.resolve(target)?;
+        if !self.proc(t).is_user {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::SigSend, target);
+        self.proc_mut(t).sig_frames.retain(|f| !f.stop);
+        let stopped = self.proc(t).ipc == IpcState::Stopped;
+        if stopped {
+            self.wake(t, Ok(Message::new(0)));
+        }
+        Ok(stopped)
+    }
+
+    /// The caller took a stop frame: it stops until continued.
+    pub fn stop(&mut self, caller: Slot) -> Step {
+        self.block(caller, IpcState::Stopped);
+        Step::Blocked
     }
 
     /// Takes the oldest signal frame posted on `slot`.
@@ -1146,6 +1177,7 @@ impl KernelCore {
                 IpcState::Sending { to, .. } => ProcState::Sending(to),
                 IpcState::Receiving { from, .. } => ProcState::Receiving(from),
                 IpcState::Hung => ProcState::Hung,
+                IpcState::Stopped => ProcState::Stopped,
             },
             started: p.started,
             pages: p.space.pages.iter().map(|(&v, &m)| (v, m)).collect(),

@@ -321,6 +321,12 @@ impl Proc {
         }
     }
 
+    /// Stops here until continued (a stop frame was taken): the library's side of a stop
+    /// signal's default action. A kill ends the wait as it ends any.
+    pub fn stop_until_continued(&self) {
+        let _ = self.blocking(|k, s| k.stop(s));
+    }
+
     /// Who killed this process, once a kill is pending: the kernel itself when the system
     /// stops.
     pub fn killed_by(&self) -> Option<Endpoint> {
@@ -449,6 +455,11 @@ impl Proc {
     /// Posts signal `frame` on the user process `target` (MINIX's sys_sigsend).
     pub fn sys_sigsend(&self, target: Endpoint, frame: SigFrame) -> Result<(), KernelError> {
         self.kernel_call(KernelCall::SigSend, |k, s| k.sigsend(s, target, frame))
+    }
+
+    /// Continues the user process `target` (SIGCONT); whether it was stopped.
+    pub fn sys_sigcont(&self, target: Endpoint) -> Result<bool, KernelError> {
+        self.kernel_call(KernelCall::SigSend, |k, s| k.sigcont(s, target))
     }
 
     /// The oldest death reported to this process as signal manager.

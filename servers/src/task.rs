@@ -166,6 +166,8 @@ pub enum KernelResult {
     Frame(Option<kernel_sim::memory::Frame>),
     /// A death taken from the kernel's queue (a signal manager's).
     Death(Option<kernel_sim::Death>),
+    /// A yes or no (whether a continued process was stopped).
+    Flag(bool),
 }
 
 /// A kernel call's result type, as a [`KernelResult`].
@@ -183,6 +185,18 @@ impl KernelReturn for Option<kernel_sim::Death> {
     fn back(kept: KernelResult) -> Option<Self> {
         match kept {
             KernelResult::Death(death) => Some(death),
+            _ => None,
+        }
+    }
+}
+
+impl KernelReturn for bool {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Flag(*self)
+    }
+    fn back(kept: KernelResult) -> Option<bool> {
+        match kept {
+            KernelResult::Flag(flag) => Some(flag),
             _ => None,
         }
     }

@@ -288,3 +288,35 @@ fn a_sigsuspend_the_kernel_does_not_block_on_pm_is_found() {
     s.pm.as_mut().unwrap().procs.get_mut_global(grandchild).unwrap().phase = Phase::Pausing { saved_mask: 0 };
     assert!(invariants(&mut s).contains(&"pm.sigsuspend-blocked"));
 }
+
+fn note_alarm(_sys: &servers::libc::Sys<'_>, _signo: i32) {}
+
+#[test]
+fn a_process_the_kernel_holds_stopped_that_pm_does_not_is_found() {
+    let config = MachineConfig::default();
+    let mut machine = boot(&config, |sys| {
+        let handler = servers::libc::SigAction::Handler { handler: note_alarm, mask: 0, flags: 0 };
+        sys.sigaction(sig::SIGALRM, Some(handler)).unwrap();
+        let child = sys
+            .fork(|c| {
+                for _ in 0..50 {
+                    let _ = c.getpid();
+                    c.proc().yield_now();
+                }
+                0
+            })
+            .unwrap();
+        sys.kill(child, sig::SIGSTOP).unwrap();
+        let timer = servers::libc::Itimer { value_us: 20_000, interval_us: 0 };
+        sys.setitimer(servers::proto::pm::ITIMER_REAL, timer).unwrap();
+        let _ = sys.sigsuspend(0);
+        0
+    });
+    machine.run();
+    let mut s = Snapshot::take(&machine);
+    assert!(s.procs.iter().any(|p| p.state == ProcState::Stopped), "the child stays stopped: {:?}", s.procs);
+    assert_eq!(checker::check(&mut s), []);
+    let child = live_children(&mut s)[0];
+    s.pm.as_mut().unwrap().sigs.get_mut_global(child).unwrap().stopped = false;
+    assert!(invariants(&mut s).contains(&"pm.stopped"));
+}

@@ -218,3 +218,46 @@ fn sigkill_and_sigstop_cannot_be_caught_ignored_or_blocked() {
     assert_eq!(got, (e, e, e, e, 0));
     assert_eq!(violations, []);
 }
+
+#[test]
+fn sigstop_stops_a_child_until_sigcont_and_sigkill_ends_a_stopped_one() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGALRM);
+            // The child exits after a handful of calls, long before the timer, unless stopped.
+            let child = sys
+                .fork(|c| {
+                    for _ in 0..50 {
+                        let _ = c.getpid();
+                        c.proc().yield_now();
+                    }
+                    5
+                })
+                .unwrap();
+            sys.kill(child, sig::SIGSTOP).unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let while_stopped = sys.waitpid(child, 0);
+            sys.kill(child, sig::SIGCONT).unwrap();
+            let continued = sys.waitpid(child, 0).map(|(_, s)| s);
+            // A stopped process still dies of SIGKILL.
+            let victim = sys
+                .fork(|c| {
+                    for _ in 0..50 {
+                        let _ = c.getpid();
+                        c.proc().yield_now();
+                    }
+                    5
+                })
+                .unwrap();
+            sys.kill(victim, sig::SIGSTOP).unwrap();
+            // Time for it to take the stop.
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            assert_eq!(sys.sigsuspend(0), Errno::EINTR);
+            sys.kill(victim, sig::SIGKILL).unwrap();
+            let killed = sys.waitpid(victim, 0).map(|(_, s)| s);
+            (while_stopped, continued, killed)
+        });
+        assert_eq!(got, (Err(Errno::EINTR), Ok(exit_status(5)), Ok(signal_status(sig::SIGKILL))), "{engine:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}

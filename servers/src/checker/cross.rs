@@ -49,6 +49,16 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
                 found.push(violation("pm.kernel-process", format!("kernel process {ep} has no pm entry")));
             }
         }
+        // A process the kernel holds stopped is one pm stopped.
+        for info in s.procs.iter().filter(|k| k.is_user && k.state == ProcState::Stopped) {
+            let stopped = pm.sigs.get(info.ep.slot() as ProcKey).map(|sigs| sigs.stopped);
+            if stopped != Some(true) {
+                found.push(violation(
+                    "pm.stopped",
+                    format!("the kernel has {} stopped, but pm's signal state says {stopped:?}", info.ep),
+                ));
+            }
+        }
         // A process pm holds in sigsuspend waits for pm's answer in the kernel.
         for (_, p) in pm.procs.iter() {
             if !matches!(p.phase, Phase::Pausing { .. }) {

@@ -89,10 +89,13 @@ fn check_signals(pm: &mut PmState, found: &mut Vec<Violation>) {
                 ),
             ));
         }
-        if zombie && (s.pending != 0 || s.timer.is_some()) {
+        if zombie && (s.pending != 0 || s.timer.is_some() || s.stopped) {
             found.push(violation(
                 "pm.signals-live",
-                format!("zombie pid {pid} has pending signals {:#x} or a timer {:?}", s.pending, s.timer),
+                format!(
+                    "zombie pid {pid} has pending signals {:#x}, a timer {:?} or is stopped ({})",
+                    s.pending, s.timer, s.stopped
+                ),
             ));
         }
         if let Some(t) = s.timer {

@@ -112,6 +112,11 @@ impl Sys<'_> {
     /// sigreturn (which restores the mask the frame saved and may deliver more).
     pub(super) fn run_signal_handlers(&self) {
         while let Some(frame) = self.proc.take_signal() {
+            if frame.stop {
+                // A stop signal's default action: stopped here until continued (or killed).
+                self.proc.stop_until_continued();
+                continue;
+            }
             if let Some(handler) = self.handler_at(frame.signo) {
                 handler(self, frame.signo);
             }

@@ -7,10 +7,12 @@
 //! and otherwise delivered: to a handler by a frame the kernel posts on the process
 //! (`sys_sigsend`), which the library takes at its next kernel entry, runs the handler, and hands
 //! the frame's saved mask back in sigreturn; or by its default action (terminate, terminate with
-//! a core flag, ignore). A process blocked in pm (wait4, sigsuspend) is answered EINTR; one
-//! suspended in vfs is unpaused (PM_VFS_UNPAUSE: vfs ends the call with EINTR). The default action
-//! "stop" is not emulated (the kernel cannot stop a running process): raising a stop signal that
-//! is not caught fails with ENOSYS, and SIGCONT's default does nothing (nothing is ever stopped).
+//! a core flag, ignore, stop). A process blocked in pm (wait4, sigsuspend) is answered EINTR; one
+//! suspended in vfs is unpaused (PM_VFS_UNPAUSE: vfs ends the call with EINTR). A stop is a frame
+//! too: the process stops where it takes it (its next kernel entry: a call it is blocked in
+//! finishes first) until SIGCONT, which continues it whatever its disposition (`sys_sigcont`);
+//! other signals for a stopped process wait, but SIGKILL. Job-control reporting (wait4's
+//! WUNTRACED and WCONTINUED, SIGCHLD on a stop) is not done.
 //!
 //! Invariants: SIGKILL and SIGSTOP are never caught, ignored or blocked; a pending signal is a
 //! blocked one (or one waiting for a fork or exec to finish); only live processes have pending
@@ -29,6 +31,8 @@ type PmCtx<'a> = Ctx<'a, PmState>;
 pub const UNCATCHABLE: u32 = sig_bit(sig::SIGKILL) | sig_bit(sig::SIGSTOP);
 /// Every signal number's bit (1..=NSIG; bit 0 is kill's probe, never a signal).
 pub const ALL_SIGNALS: u32 = !1;
+/// The signals whose default action stops the process.
+const STOP_SIGNALS: u32 = sig_bit(sig::SIGSTOP) | sig_bit(sig::SIGTSTP) | sig_bit(sig::SIGTTIN) | sig_bit(sig::SIGTTOU);
 
 fn is_signal(signo: i32) -> bool {
     (1..=sig::NSIG).contains(&signo)
@@ -100,17 +104,26 @@ pub fn raise(ctx: &mut PmCtx<'_>, key: ProcKey, signo: i32) -> Result<(), Errno>
         }
         _ => {}
     }
+    // SIGCONT continues a stopped process whatever its disposition, and cancels pending stops; a
+    // stop cancels a pending SIGCONT (POSIX).
+    if signo == sig::SIGCONT {
+        ctx.state.sigs.get_mut_global(key).expect("read above").pending &= !STOP_SIGNALS;
+        continue_stopped(ctx, key, &p)?;
+    } else if bit & STOP_SIGNALS != 0 {
+        ctx.state.sigs.get_mut_global(key).expect("read above").pending &= !sig_bit(sig::SIGCONT);
+    }
     if s.caught & bit == 0 {
         if s.ignored & bit != 0 {
             return Ok(());
         }
         match default_action(signo) {
             DefaultAction::Ignore | DefaultAction::Continue => return Ok(()),
-            DefaultAction::Stop => return Err(Errno::ENOSYS),
-            DefaultAction::Terminate | DefaultAction::Core => {}
+            DefaultAction::Stop | DefaultAction::Terminate | DefaultAction::Core => {}
         }
     }
-    let deferred = matches!(p.phase, Phase::Newborn | Phase::Forking { .. } | Phase::Execing { .. });
+    let deferred = matches!(p.phase, Phase::Newborn | Phase::Forking { .. } | Phase::Execing { .. })
+        // A stopped process takes nothing but SIGKILL until continued.
+        || (s.stopped && signo != sig::SIGKILL && signo != sig::SIGCONT);
     if s.mask & bit != 0 || deferred {
         ctx.state.sigs.get_mut_global(key).expect("read above").pending |= bit;
         return Ok(());
@@ -127,14 +140,16 @@ pub fn deliver_pending(ctx: &mut PmCtx<'_>, key: ProcKey) {
             return;
         }
         let Some(s) = ctx.state.sigs.get(key) else { return };
+        if s.stopped {
+            return;
+        }
         let ready = s.pending & !s.mask;
         if ready == 0 {
             return;
         }
         let signo = ready.trailing_zeros() as i32;
         ctx.state.sigs.get_mut_global(key).expect("read above").pending &= !sig_bit(signo);
-        // A stop signal that waited while blocked: its action is not emulated, and nobody waits
-        // for the answer of the kill that raised it any more.
+        // Nobody waits for the answer of the kill that raised it any more.
         let _ = raise(ctx, key, signo);
     }
 }
@@ -146,14 +161,19 @@ fn deliver(ctx: &mut PmCtx<'_>, key: ProcKey, signo: i32) -> Result<(), Errno> {
     let bit = sig_bit(signo);
     if s.caught & bit == 0 {
         ctx.state.sigs.get_mut_global(key).expect("read above").delivered += 1;
-        return terminate(ctx, key, &p, signo);
+        return match default_action(signo) {
+            DefaultAction::Stop => stop(ctx, key, &p, signo),
+            DefaultAction::Terminate | DefaultAction::Core => terminate(ctx, key, &p, signo),
+            // Dropped when raised.
+            DefaultAction::Ignore | DefaultAction::Continue => Ok(()),
+        };
     }
     // The frame keeps the mask to restore: the one before sigsuspend, for a pausing process.
     let saved_mask = match p.phase {
         Phase::Pausing { saved_mask } => saved_mask,
         _ => s.mask,
     };
-    let frame = SigFrame { signo, saved_mask };
+    let frame = SigFrame { signo, saved_mask, stop: false };
     ctx.kernel(KernelCall::SigSend, |k| k.sys_sigsend(p.ep, frame))?;
     let slot = signo as usize;
     let flags = s.action_flags[slot];
@@ -188,6 +208,30 @@ fn interrupt(ctx: &mut PmCtx<'_>, key: ProcKey, p: &MProc) {
         }
         _ => {}
     }
+}
+
+/// The default action of a stop signal: a stop frame, which the process stops at when it takes
+/// it (a call it is blocked in finishes first: a stop is no interruption).
+fn stop(ctx: &mut PmCtx<'_>, key: ProcKey, p: &MProc, signo: i32) -> Result<(), Errno> {
+    if ctx.state.sigs.get(key).is_some_and(|s| s.stopped) {
+        return Ok(());
+    }
+    let mask = ctx.state.sigs.get(key).map_or(0, |s| s.mask);
+    let frame = SigFrame { signo, saved_mask: mask, stop: true };
+    ctx.kernel(KernelCall::SigSend, |k| k.sys_sigsend(p.ep, frame))?;
+    ctx.state.sigs.get_mut_global(key).expect("stopped entry").stopped = true;
+    Ok(())
+}
+
+/// SIGCONT for a stopped process: it goes on, and what waited for the continue is delivered.
+fn continue_stopped(ctx: &mut PmCtx<'_>, key: ProcKey, p: &MProc) -> Result<(), Errno> {
+    if !ctx.state.sigs.get(key).is_some_and(|s| s.stopped) {
+        return Ok(());
+    }
+    ctx.kernel(KernelCall::SigSend, |k| k.sys_sigcont(p.ep))?;
+    ctx.state.sigs.get_mut_global(key).expect("stopped entry").stopped = false;
+    deliver_pending(ctx, key);
+    Ok(())
 }
 
 /// The default action that ends a process: killed by `signo`, with the core flag where its

@@ -141,6 +141,8 @@ pub struct SigState {
     pub action_flags: [u32; SIG_SLOTS],
     /// Its ITIMER_REAL (alarm and setitimer), if running.
     pub timer: Option<RealTimer>,
+    /// Stopped by a stop signal (its frame posted), until SIGCONT.
+    pub stopped: bool,
     /// Signals delivered to it (getrusage's `ru_nsignals`).
     pub delivered: u64,
     /// Signals delivered to its waited-for children, summed at each reap (RUSAGE_CHILDREN).
@@ -432,6 +434,7 @@ impl PmState {
         self.set_timer(key, None);
         let sigs = self.sigs.get_mut_global(key).expect("every entry has signal state");
         sigs.pending = 0;
+        sigs.stopped = false;
     }
 }
 

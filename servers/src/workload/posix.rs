@@ -820,7 +820,37 @@ fn signal_masks_and_errors(sys: &Sys<'_>, rec: &Checks) {
     fails(rec, "posix.sigmask.past-nsig-einval", sys.sigaction(sig::NSIG + 1, None), Errno::EINVAL);
     fails(rec, "posix.sigmask.bad-flags-einval", sys.sigaction(sig::SIGUSR1, Some(counting(1))), Errno::EINVAL);
     fails(rec, "posix.sigmask.bad-how-einval", sys.sigprocmask(-1, 0), Errno::EINVAL);
-    fails(rec, "posix.sigmask.stop-not-emulated-enosys", sys.kill(INIT_PID, sig::SIGSTOP), Errno::ENOSYS);
+    stop_and_continue(sys, rec);
+}
+
+/// Rounds of getpid a child makes before it exits on its own: far fewer than a 10 ms timer's
+/// worth, so only a stop keeps it alive that long.
+const STOPPED_CHILD_ROUNDS: u32 = 50;
+
+/// SIGSTOP stops a child (it does not exit while a timer runs out), SIGTERM waits while it is
+/// stopped, SIGCONT lets it go on and the waiting SIGTERM then ends it.
+fn stop_and_continue(sys: &Sys<'_>, rec: &Checks) {
+    ok(rec, "posix.stop.reset-count", reset_handler_runs(sys));
+    ok(rec, "posix.stop.catch-sigalrm", sys.sigaction(sig::SIGALRM, Some(counting(0))));
+    let forked = sys.fork(|c| {
+        for _ in 0..STOPPED_CHILD_ROUNDS {
+            if c.getpid().is_err() {
+                break;
+            }
+            c.proc().yield_now();
+        }
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.stop.fork", forked) {
+        ok(rec, "posix.stop.sigstop", sys.kill(pid, sig::SIGSTOP));
+        ok(rec, "posix.stop.timer", sys.setitimer(ITIMER_REAL, Itimer { value_us: SHORT_TIMER_US, interval_us: 0 }));
+        fails(rec, "posix.stop.stopped-child-does-not-end", sys.waitpid(pid, 0), Errno::EINTR);
+        ok(rec, "posix.stop.sigterm-waits", sys.kill(pid, sig::SIGTERM));
+        ok(rec, "posix.stop.sigcont", sys.kill(pid, sig::SIGCONT));
+        reap(sys, rec, "posix.stop.continued-then-terminated", pid, signal_status(sig::SIGTERM));
+    }
+    ok(rec, "posix.stop.default-sigalrm", sys.sigaction(sig::SIGALRM, Some(SigAction::Default)));
+    ok(rec, "posix.stop.sigcont-to-running-is-nothing", sys.kill(INIT_PID, sig::SIGCONT));
 }
 
 /// alarm and ITIMER_REAL: SIGALRM interrupts sigsuspend; a periodic timer fires again; alarm
