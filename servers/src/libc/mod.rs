@@ -14,7 +14,8 @@ mod process;
 mod signal;
 mod time;
 
-pub use fs::{DirEntry, Stat};
+pub use fs::{DirEntry, PollFd, Stat};
+pub use mem::MapEntry;
 pub use signal::{Itimer, SigAction, SigHandler};
 pub use time::{Rusage, Timespec};
 
