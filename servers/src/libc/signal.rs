@@ -97,9 +97,16 @@ impl Sys<'_> {
 
     /// The handler this process's table holds for `signo`.
     fn handler_at(&self, signo: i32) -> Option<SigHandler> {
+        handler_of_number(self.handler_number_at(signo))
+    }
+
+    /// The number of that handler in `HANDLERS` (0: none, or no such signal).
+    fn handler_number_at(&self, signo: i32) -> u32 {
         let mut raw = [0u8; HANDLER_ENTRY as usize];
-        self.proc.mem_read(self.handler_slot(signo)?, &mut raw).ok()?;
-        handler_of_number(u32::from_le_bytes(raw))
+        match self.handler_slot(signo).map(|slot| self.proc.mem_read(slot, &mut raw)) {
+            Some(Ok(())) => u32::from_le_bytes(raw),
+            _ => 0,
+        }
     }
 
     fn set_handler_at(&self, signo: i32, number: u32) -> Result<(), Errno> {
@@ -126,23 +133,25 @@ impl Sys<'_> {
 
     /// Sets `signo`'s action to `new` (or only reads it, with `None`); returns the old one.
     pub fn sigaction(&self, signo: i32, new: Option<SigAction>) -> Result<SigAction, Errno> {
-        let old_number = self.handler_slot(signo).map(|_| self.handler_number_at(signo)).unwrap_or(0);
+        let old_number = self.handler_number_at(signo);
         let (disposition, mask, flags) = match new {
             None | Some(SigAction::Default) => (disposition::DEFAULT, 0, 0),
             Some(SigAction::Ignore) => (disposition::IGNORE, 0, 0),
-            Some(SigAction::Handler { handler, mask, flags }) => {
-                // The handler is in the table before pm may deliver to it.
-                if self.handler_slot(signo).is_some() && (signo != sig::SIGKILL && signo != sig::SIGSTOP) {
-                    self.set_handler_at(signo, handler_number(handler))?;
-                }
-                (disposition::CATCH, mask, flags)
+            Some(SigAction::Handler { mask, flags, .. }) => (disposition::CATCH, mask, flags),
+        };
+        // The handler is in the table before pm may deliver to it; a refusal puts the old one back.
+        let installing = match new {
+            Some(SigAction::Handler { handler, .. }) if self.handler_slot(signo).is_some() => {
+                self.set_handler_at(signo, handler_number(handler))?;
+                true
             }
+            _ => false,
         };
         let request = SigactionRequest { signo, disposition, mask, flags, set: new.is_some() };
         let old = match self.call(PM, Message::with(PM_SIGACTION, &request)) {
             Ok(reply) => reply.get::<SigactionReply>(),
             Err(e) => {
-                if self.handler_slot(signo).is_some() && (signo != sig::SIGKILL && signo != sig::SIGSTOP) {
+                if installing {
                     let _ = self.set_handler_at(signo, old_number);
                 }
                 return Err(e);
@@ -156,14 +165,6 @@ impl Sys<'_> {
             },
             _ => SigAction::Default,
         })
-    }
-
-    fn handler_number_at(&self, signo: i32) -> u32 {
-        let mut raw = [0u8; HANDLER_ENTRY as usize];
-        match self.handler_slot(signo).map(|slot| self.proc.mem_read(slot, &mut raw)) {
-            Some(Ok(())) => u32::from_le_bytes(raw),
-            _ => 0,
-        }
     }
 
     /// Changes the signal mask (`SIG_BLOCK`, `SIG_UNBLOCK`, `SIG_SETMASK` with `set`); returns the

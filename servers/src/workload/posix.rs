@@ -8,14 +8,13 @@
 //! child (EOF once the writer is gone); link counts after link/unlink; mkdir/rmdir/getdents/chdir;
 //! heap growth by brk (the new memory is usable); mmap/munmap; exec of `/bin/true` and `/bin/false`
 //! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
-//! after setuid); fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
-//! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
-//! child's write, a timeout, a hang-up); nice values through getpriority/setpriority/nice
-//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
-//! ESRCH); signals (handlers installed with sigaction and run by the syscall library,
+//! after setuid); signals (handlers installed with sigaction and run by the syscall library,
 //! SA_RESETHAND, masks, pending sets, sigsuspend, a signal to a process group, EINVAL for SIGKILL
 //! and SIGSTOP); alarm and ITIMER_REAL; process groups and sessions; effective ids and
-//! supplementary groups; clocks, times and getrusage, each with its errors.
+//! supplementary groups; clocks, times and getrusage, each with its errors;
+//! fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
+//! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
+//! child's write, a timeout, a hang-up).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
@@ -100,12 +99,12 @@ const ROOT_UID: u32 = 0;
 const STATUS_BYTE: Pid = 0xff;
 /// A pid no process has: the suite makes a few dozen processes in a fresh system.
 const NO_SUCH_PID: Pid = 9_999;
-/// A root-owned file no one else may write: made at boot with mode 0644.
-const ROOT_FILE: &str = "/etc/motd";
 /// The nice value init gives itself before forking (its child inherits it).
 const INHERITED_NICE: i32 = 5;
 /// What the child adds with nice().
 const NICE_STEP: i32 = 3;
+/// A root-owned file no one else may write: made at boot with mode 0644.
+const ROOT_FILE: &str = "/etc/motd";
 
 /// One test of the suite.
 type Test = fn(&Sys<'_>, &Checks);
@@ -127,16 +126,16 @@ const TESTS: &[Test] = &[
     exec_programs,
     error_numbers,
     setuid_drops_privilege,
-    descriptor_and_status_flags,
-    umask_and_working_directory,
-    nonblocking_pipes_and_poll,
-    priorities,
     signal_handlers,
     signal_masks_and_errors,
     timers_and_alarms,
     process_groups_and_sessions,
     effective_ids_and_groups,
     clocks_times_and_usage,
+    descriptor_and_status_flags,
+    umask_and_working_directory,
+    nonblocking_pipes_and_poll,
+    priorities,
 ];
 
 /// Runs the whole suite in the calling process (init).
@@ -721,117 +720,6 @@ fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.setuid.parent-still-root", sys.getuid().map(|ids| ids.uid), Ok(ROOT_UID));
 }
 
-/// Bits umask is set to by the umask test: group write and everything for others.
-const TEST_UMASK: u32 = 0o027;
-/// poll's timeout when nothing will come, in milliseconds (of the virtual clock under `sim`).
-const POLL_TIMEOUT_MS: i32 = 10;
-/// The exit code of echo when its write failed (its standard output was closed by exec).
-const ECHO_FAILED: i32 = 1;
-
-/// fcntl: F_DUPFD from a floor, FD_CLOEXEC (and exec honouring it), O_APPEND through F_SETFL, and
-/// the errors of a closed descriptor and an unknown command.
-fn descriptor_and_status_flags(sys: &Sys<'_>, rec: &Checks) {
-    use crate::proto::vfs::fcntl::*;
-    let file = path("flags");
-    let Some(fd) = ok(rec, "posix.fcntl.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
-        return;
-    };
-    rec.expect_eq("posix.fcntl.dupfd-from-floor", sys.fcntl(fd, F_DUPFD, DUP2_TARGET), Ok(DUP2_TARGET));
-    rec.expect_eq("posix.fcntl.no-cloexec-by-default", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(0));
-    ok(rec, "posix.fcntl.setfd", sys.fcntl(DUP2_TARGET, F_SETFD, FD_CLOEXEC));
-    rec.expect_eq("posix.fcntl.getfd", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(FD_CLOEXEC));
-    ok(rec, "posix.fcntl.setfl-append", sys.fcntl(fd, F_SETFL, O_APPEND as i32));
-    rec.expect_eq("posix.fcntl.getfl-shared", sys.fcntl(DUP2_TARGET, F_GETFL, 0), Ok((O_RDWR | O_APPEND) as i32));
-    rec.expect_eq("posix.fcntl.write", sys.write(fd, b"ab"), Ok(2));
-    ok(rec, "posix.fcntl.rewind", sys.lseek(fd, 0, SEEK_SET));
-    rec.expect_eq(
-        "posix.fcntl.append-goes-to-end",
-        sys.write(fd, b"c").and_then(|_| sys.lseek(fd, 0, SEEK_CUR)),
-        Ok(3),
-    );
-    // A child execs echo with its standard output on a close-on-exec descriptor: echo finds it
-    // closed.
-    let forked = sys.fork(move |c| {
-        if c.dup2(fd, 1).and_then(|_| c.fcntl(1, F_SETFD, FD_CLOEXEC)).is_err() {
-            return GAVE_UP_CODE;
-        }
-        let _ = c.exec("/bin/echo", &["echo", "lost"]);
-        EXEC_RETURNED_CODE
-    });
-    if let Some(pid) = ok(rec, "posix.fcntl.fork", forked) {
-        reap(sys, rec, "posix.fcntl.exec-closed-cloexec", pid, exit_status(ECHO_FAILED));
-    }
-    rec.expect_eq("posix.fcntl.nothing-written-by-exec", read_all(sys, fd), Ok(b"abc".to_vec()));
-    fails(rec, "posix.fcntl.closed-ebadf", sys.fcntl(NEVER_OPEN_FD, F_GETFD, 0), Errno::EBADF);
-    fails(rec, "posix.fcntl.bad-command-einval", sys.fcntl(fd, u32::MAX, 0), Errno::EINVAL);
-    fails(rec, "posix.fcntl.bad-floor-einval", sys.fcntl(fd, F_DUPFD, -1), Errno::EINVAL);
-    ok(rec, "posix.fcntl.close-dup", sys.close(DUP2_TARGET));
-    ok(rec, "posix.fcntl.close", sys.close(fd));
-    ok(rec, "posix.fcntl.unlink", sys.unlink(&file));
-}
-
-/// umask clears the bits it names from new files and directories, and a child inherits it; fchdir
-/// moves into a directory open on a descriptor; getcwd names it.
-fn umask_and_working_directory(sys: &Sys<'_>, rec: &Checks) {
-    let Some(old) = ok(rec, "posix.umask.set", sys.umask(TEST_UMASK)) else { return };
-    let (file, dir) = (path("masked"), path("maskdir"));
-    if let Some(fd) = ok(rec, "posix.umask.create", sys.open(&file, O_CREAT | O_WRONLY, 0o666)) {
-        ok(rec, "posix.umask.close", sys.close(fd));
-        rec.expect_eq("posix.umask.file-mode", sys.stat(&file).map(|s| s.mode), Ok(0o640));
-        ok(rec, "posix.umask.unlink", sys.unlink(&file));
-    }
-    let child_rec = rec.clone();
-    let forked = sys.fork(move |c| {
-        child_rec.expect_eq("posix.umask.inherited", c.umask(TEST_UMASK), Ok(TEST_UMASK));
-        0
-    });
-    if let Some(pid) = ok(rec, "posix.umask.fork", forked) {
-        reap(sys, rec, "posix.umask.child-status", pid, exit_status(0));
-    }
-    if ok(rec, "posix.umask.mkdir", sys.mkdir(&dir, 0o777)).is_some() {
-        rec.expect_eq("posix.umask.dir-mode", sys.stat(&dir).map(|s| s.mode), Ok(0o750));
-        if let Some(fd) = ok(rec, "posix.cwd.open-dir", sys.open(&dir, O_RDONLY | O_DIRECTORY, 0)) {
-            ok(rec, "posix.cwd.fchdir", sys.fchdir(fd));
-            rec.expect_eq("posix.cwd.getcwd", sys.getcwd(), Ok(dir.clone()));
-            ok(rec, "posix.cwd.close-dir", sys.close(fd));
-        }
-        // Back to the root whatever happened: the scratch directory cannot go while it is the cwd.
-        ok(rec, "posix.cwd.back-to-root", sys.chdir("/"));
-        rec.expect_eq("posix.cwd.getcwd-root", sys.getcwd(), Ok("/".to_string()));
-        ok(rec, "posix.cwd.rmdir", sys.rmdir(&dir));
-    }
-    fails(rec, "posix.cwd.fchdir-closed-ebadf", sys.fchdir(NEVER_OPEN_FD), Errno::EBADF);
-    rec.expect_eq("posix.umask.restore", sys.umask(old), Ok(TEST_UMASK));
-}
-
-/// pipe2(O_NONBLOCK): an empty read is EAGAIN; poll sees nothing, then waits for a child's write,
-/// times out when nothing comes, and reports a hang-up when the last writer goes.
-fn nonblocking_pipes_and_poll(sys: &Sys<'_>, rec: &Checks) {
-    use crate::libc::PollFd;
-    use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK};
-    use crate::proto::vfs::poll::{INFTIM, POLLHUP, POLLIN};
-    let Some((read_end, write_end)) = ok(rec, "posix.poll.pipe2", sys.pipe2(O_NONBLOCK | O_CLOEXEC)) else { return };
-    let mut buf = [0u8; READ_BUF];
-    fails(rec, "posix.poll.nonblocking-read-eagain", sys.read(read_end, &mut buf), Errno::EAGAIN);
-    let mut fds = [PollFd::new(read_end, POLLIN)];
-    rec.expect_eq("posix.poll.nothing-ready", sys.poll(&mut fds, 0), Ok(0));
-    let forked = sys.fork(move |c| if c.write(write_end, PING) == Ok(PING.len()) { 0 } else { 1 });
-    if let Some(pid) = ok(rec, "posix.poll.fork", forked) {
-        rec.expect_eq(
-            "posix.poll.woken-by-write",
-            sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)),
-            Ok((1, POLLIN)),
-        );
-        rec.expect_eq("posix.poll.bytes", read_some(sys, read_end), Ok(PING.to_vec()));
-        reap(sys, rec, "posix.poll.writer-status", pid, exit_status(0));
-    }
-    rec.expect_eq("posix.poll.timeout", sys.poll(&mut fds, POLL_TIMEOUT_MS), Ok(0));
-    ok(rec, "posix.poll.close-write-end", sys.close(write_end));
-    rec.expect_eq("posix.poll.hang-up", sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)), Ok((1, POLLHUP)));
-    fails(rec, "posix.poll.pipe2-bad-flags-einval", sys.pipe2(O_TRUNC), Errno::EINVAL);
-    ok(rec, "posix.poll.close-read-end", sys.close(read_end));
-}
-
 /// Nice values: set and read back, inherited by a child, nice() adding to it, lowering it is
 /// root's (EACCES), another user's process is EPERM, bad `which` and values are EINVAL, no such
 /// process is ESRCH; root sets a child's; init's goes back to 0.
@@ -1212,4 +1100,117 @@ fn clocks_times_and_usage(sys: &Sys<'_>, rec: &Checks) {
     if let Some(pid) = ok(rec, "posix.clock.fork", forked) {
         reap(sys, rec, "posix.clock.child-status", pid, exit_status(0));
     }
+}
+
+// ---- descriptor flags, umask, poll ---------------------------------------------------------------
+
+/// Bits umask is set to by the umask test: group write and everything for others.
+const TEST_UMASK: u32 = 0o027;
+/// poll's timeout when nothing will come, in milliseconds (of the virtual clock under `sim`).
+const POLL_TIMEOUT_MS: i32 = 10;
+/// The exit code of echo when its write failed (its standard output was closed by exec).
+const ECHO_FAILED: i32 = 1;
+
+/// fcntl: F_DUPFD from a floor, FD_CLOEXEC (and exec honouring it), O_APPEND through F_SETFL, and
+/// the errors of a closed descriptor and an unknown command.
+fn descriptor_and_status_flags(sys: &Sys<'_>, rec: &Checks) {
+    use crate::proto::vfs::fcntl::*;
+    let file = path("flags");
+    let Some(fd) = ok(rec, "posix.fcntl.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.fcntl.dupfd-from-floor", sys.fcntl(fd, F_DUPFD, DUP2_TARGET), Ok(DUP2_TARGET));
+    rec.expect_eq("posix.fcntl.no-cloexec-by-default", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(0));
+    ok(rec, "posix.fcntl.setfd", sys.fcntl(DUP2_TARGET, F_SETFD, FD_CLOEXEC));
+    rec.expect_eq("posix.fcntl.getfd", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(FD_CLOEXEC));
+    ok(rec, "posix.fcntl.setfl-append", sys.fcntl(fd, F_SETFL, O_APPEND as i32));
+    rec.expect_eq("posix.fcntl.getfl-shared", sys.fcntl(DUP2_TARGET, F_GETFL, 0), Ok((O_RDWR | O_APPEND) as i32));
+    rec.expect_eq("posix.fcntl.write", sys.write(fd, b"ab"), Ok(2));
+    ok(rec, "posix.fcntl.rewind", sys.lseek(fd, 0, SEEK_SET));
+    rec.expect_eq(
+        "posix.fcntl.append-goes-to-end",
+        sys.write(fd, b"c").and_then(|_| sys.lseek(fd, 0, SEEK_CUR)),
+        Ok(3),
+    );
+    // A child execs echo with its standard output on a close-on-exec descriptor: echo finds it
+    // closed.
+    let forked = sys.fork(move |c| {
+        if c.dup2(fd, 1).and_then(|_| c.fcntl(1, F_SETFD, FD_CLOEXEC)).is_err() {
+            return GAVE_UP_CODE;
+        }
+        let _ = c.exec("/bin/echo", &["echo", "lost"]);
+        EXEC_RETURNED_CODE
+    });
+    if let Some(pid) = ok(rec, "posix.fcntl.fork", forked) {
+        reap(sys, rec, "posix.fcntl.exec-closed-cloexec", pid, exit_status(ECHO_FAILED));
+    }
+    rec.expect_eq("posix.fcntl.nothing-written-by-exec", read_all(sys, fd), Ok(b"abc".to_vec()));
+    fails(rec, "posix.fcntl.closed-ebadf", sys.fcntl(NEVER_OPEN_FD, F_GETFD, 0), Errno::EBADF);
+    fails(rec, "posix.fcntl.bad-command-einval", sys.fcntl(fd, u32::MAX, 0), Errno::EINVAL);
+    fails(rec, "posix.fcntl.bad-floor-einval", sys.fcntl(fd, F_DUPFD, -1), Errno::EINVAL);
+    ok(rec, "posix.fcntl.close-dup", sys.close(DUP2_TARGET));
+    ok(rec, "posix.fcntl.close", sys.close(fd));
+    ok(rec, "posix.fcntl.unlink", sys.unlink(&file));
+}
+
+/// umask clears the bits it names from new files and directories, and a child inherits it; fchdir
+/// moves into a directory open on a descriptor; getcwd names it.
+fn umask_and_working_directory(sys: &Sys<'_>, rec: &Checks) {
+    let Some(old) = ok(rec, "posix.umask.set", sys.umask(TEST_UMASK)) else { return };
+    let (file, dir) = (path("masked"), path("maskdir"));
+    if let Some(fd) = ok(rec, "posix.umask.create", sys.open(&file, O_CREAT | O_WRONLY, 0o666)) {
+        ok(rec, "posix.umask.close", sys.close(fd));
+        rec.expect_eq("posix.umask.file-mode", sys.stat(&file).map(|s| s.mode), Ok(0o640));
+        ok(rec, "posix.umask.unlink", sys.unlink(&file));
+    }
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        child_rec.expect_eq("posix.umask.inherited", c.umask(TEST_UMASK), Ok(TEST_UMASK));
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.umask.fork", forked) {
+        reap(sys, rec, "posix.umask.child-status", pid, exit_status(0));
+    }
+    if ok(rec, "posix.umask.mkdir", sys.mkdir(&dir, 0o777)).is_some() {
+        rec.expect_eq("posix.umask.dir-mode", sys.stat(&dir).map(|s| s.mode), Ok(0o750));
+        if let Some(fd) = ok(rec, "posix.cwd.open-dir", sys.open(&dir, O_RDONLY | O_DIRECTORY, 0)) {
+            ok(rec, "posix.cwd.fchdir", sys.fchdir(fd));
+            rec.expect_eq("posix.cwd.getcwd", sys.getcwd(), Ok(dir.clone()));
+            ok(rec, "posix.cwd.close-dir", sys.close(fd));
+        }
+        // Back to the root whatever happened: the scratch directory cannot go while it is the cwd.
+        ok(rec, "posix.cwd.back-to-root", sys.chdir("/"));
+        rec.expect_eq("posix.cwd.getcwd-root", sys.getcwd(), Ok("/".to_string()));
+        ok(rec, "posix.cwd.rmdir", sys.rmdir(&dir));
+    }
+    fails(rec, "posix.cwd.fchdir-closed-ebadf", sys.fchdir(NEVER_OPEN_FD), Errno::EBADF);
+    rec.expect_eq("posix.umask.restore", sys.umask(old), Ok(TEST_UMASK));
+}
+
+/// pipe2(O_NONBLOCK): an empty read is EAGAIN; poll sees nothing, then waits for a child's write,
+/// times out when nothing comes, and reports a hang-up when the last writer goes.
+fn nonblocking_pipes_and_poll(sys: &Sys<'_>, rec: &Checks) {
+    use crate::libc::PollFd;
+    use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK};
+    use crate::proto::vfs::poll::{INFTIM, POLLHUP, POLLIN};
+    let Some((read_end, write_end)) = ok(rec, "posix.poll.pipe2", sys.pipe2(O_NONBLOCK | O_CLOEXEC)) else { return };
+    let mut buf = [0u8; READ_BUF];
+    fails(rec, "posix.poll.nonblocking-read-eagain", sys.read(read_end, &mut buf), Errno::EAGAIN);
+    let mut fds = [PollFd::new(read_end, POLLIN)];
+    rec.expect_eq("posix.poll.nothing-ready", sys.poll(&mut fds, 0), Ok(0));
+    let forked = sys.fork(move |c| if c.write(write_end, PING) == Ok(PING.len()) { 0 } else { 1 });
+    if let Some(pid) = ok(rec, "posix.poll.fork", forked) {
+        rec.expect_eq(
+            "posix.poll.woken-by-write",
+            sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)),
+            Ok((1, POLLIN)),
+        );
+        rec.expect_eq("posix.poll.bytes", read_some(sys, read_end), Ok(PING.to_vec()));
+        reap(sys, rec, "posix.poll.writer-status", pid, exit_status(0));
+    }
+    rec.expect_eq("posix.poll.timeout", sys.poll(&mut fds, POLL_TIMEOUT_MS), Ok(0));
+    ok(rec, "posix.poll.close-write-end", sys.close(write_end));
+    rec.expect_eq("posix.poll.hang-up", sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)), Ok((1, POLLHUP)));
+    fails(rec, "posix.poll.pipe2-bad-flags-einval", sys.pipe2(O_TRUNC), Errno::EINVAL);
+    ok(rec, "posix.poll.close-read-end", sys.close(read_end));
 }

@@ -324,11 +324,6 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Dup { fd, .. } => format!("dup({fd})"),
         TraceOp::Dup2 { old, new } => format!("dup2({old}, {new})"),
         TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
-        TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
-        TraceOp::Umask { mask } => format!("umask({mask:o})"),
-        TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
-        TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
-        TraceOp::Mprotect { addr, len, writable } => format!("mprotect({addr:#x}, {len}, writable {writable})"),
         TraceOp::Sigaction { signal, .. } => format!("rt_sigaction({signal})"),
         TraceOp::Sigprocmask { how, set } => format!("rt_sigprocmask({how}, {set:?})"),
         TraceOp::IdCall { call } => format!("{call}()"),
@@ -338,6 +333,11 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Getrusage { who } => format!("getrusage({who})"),
         TraceOp::Alarm { seconds } => format!("alarm({seconds})"),
         TraceOp::Setitimer { which, value_us, interval_us } => format!("setitimer({which}, {value_us}, {interval_us})"),
+        TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
+        TraceOp::Umask { mask } => format!("umask({mask:o})"),
+        TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
+        TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
+        TraceOp::Mprotect { addr, len, writable } => format!("mprotect({addr:#x}, {len}, writable {writable})"),
     }
 }
 
@@ -1029,77 +1029,6 @@ impl Replayer {
                 let listed = sys.getdents(sfd);
                 self.compare(step, listed.map(|entries| entries.len() as i64), Values::ZeroOrNot);
             }
-            TraceOp::Fcntl { fd, command } => {
-                let Some(sfd) = self.fd(step, *fd, "fcntl") else { return Flow::Next };
-                let (done, values) = match *command {
-                    FcntlCommand::GetFd => (sys.fcntl(sfd, F_GETFD, 0), Values::Exact),
-                    FcntlCommand::SetFd { close_on_exec } => {
-                        if let Some(mapped) = self.plan.fds.get_mut(fd) {
-                            mapped.close_on_exec = close_on_exec;
-                        }
-                        (sys.fcntl(sfd, F_SETFD, if close_on_exec { FD_CLOEXEC } else { 0 }), Values::Exact)
-                    }
-                    // Linux's flags carry bits samsara has not (O_LARGEFILE): only success counts.
-                    FcntlCommand::GetFl => (sys.fcntl(sfd, F_GETFL, 0), Values::Ignore),
-                    FcntlCommand::SetFl { append, nonblocking } => {
-                        let bits = if append { O_APPEND } else { 0 } | if nonblocking { O_NONBLOCK } else { 0 };
-                        (sys.fcntl(sfd, F_SETFL, bits as i32), Values::Exact)
-                    }
-                };
-                self.compare(step, done.map(i64::from), values);
-            }
-            TraceOp::Umask { mask } => {
-                // The old mask is the host's starting one, not samsara's.
-                let done = sys.umask(*mask);
-                self.compare(step, done.map(i64::from), Values::Ignore);
-            }
-            TraceOp::Poll { fds, timeout_ms } => {
-                let mut records = Vec::with_capacity(fds.len());
-                for &(fd, events) in fds {
-                    let sfd = if fd < 0 {
-                        fd
-                    } else {
-                        let Some(sfd) = self.fd(step, fd, "poll") else { return Flow::Next };
-                        sfd
-                    };
-                    records.push(PollFd::new(sfd, events));
-                }
-                let wait = timeout_ms.map_or(POLL_WAIT_CAP_MS, |ms| ms.min(POLL_WAIT_CAP_MS));
-                let ready = sys.poll(&mut records, wait as i32);
-                // Which fds were ready, and when, is timing: only success or failure counts.
-                self.compare(step, ready.map(|n| n as i64), Values::Ignore);
-            }
-            TraceOp::Mremap { addr, old_len, new_len, may_move } => {
-                let found = self.memory.maps.iter().rposition(|m| m.trace == *addr && m.len == *old_len);
-                let Some(at) = found else {
-                    self.skip("mremap: not a whole mapping a replayed mmap returned");
-                    return Flow::Next;
-                };
-                if *new_len > MMAP_MAX_BYTES {
-                    self.skip("mremap: larger than the replay maps");
-                    return Flow::Next;
-                }
-                let flags = if *may_move { crate::proto::vm::MREMAP_MAYMOVE } else { 0 };
-                let remapped = sys.mremap(self.memory.maps[at].addr, *old_len, *new_len, flags);
-                if let (Ok(got), Some(trace)) = (remapped, value) {
-                    self.memory.maps[at] = Mapping { trace: trace as u64, len: *new_len, addr: got };
-                }
-                // Where it went is the host's choice and samsara's: only success counts.
-                self.compare(step, remapped.map(|_| 0), Values::Ignore);
-            }
-            TraceOp::Mprotect { addr, len, writable } => {
-                let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);
-                let Some(at) = found else {
-                    self.skip("mprotect: an address no replayed mmap returned");
-                    return Flow::Next;
-                };
-                let map = self.memory.maps[at];
-                let offset = addr - map.trace;
-                let len = (*len).min(map.len - offset);
-                let prot = PROT_READ | if *writable { PROT_WRITE } else { 0 };
-                let done = sys.mprotect(map.addr + offset, len, prot);
-                self.compare(step, done.map(|()| 0), Values::Exact);
-            }
             TraceOp::Sigaction { signal, action } => {
                 let Some(number) = signal_number(signal) else {
                     self.skip("rt_sigaction: a signal samsara lacks");
@@ -1175,6 +1104,77 @@ impl Replayer {
                 }
                 let timer = Itimer { value_us: *value_us, interval_us: *interval_us };
                 self.compare(step, sys.setitimer(ITIMER_REAL, timer).map(|_| 0), Values::Exact);
+            }
+            TraceOp::Fcntl { fd, command } => {
+                let Some(sfd) = self.fd(step, *fd, "fcntl") else { return Flow::Next };
+                let (done, values) = match *command {
+                    FcntlCommand::GetFd => (sys.fcntl(sfd, F_GETFD, 0), Values::Exact),
+                    FcntlCommand::SetFd { close_on_exec } => {
+                        if let Some(mapped) = self.plan.fds.get_mut(fd) {
+                            mapped.close_on_exec = close_on_exec;
+                        }
+                        (sys.fcntl(sfd, F_SETFD, if close_on_exec { FD_CLOEXEC } else { 0 }), Values::Exact)
+                    }
+                    // Linux's flags carry bits samsara has not (O_LARGEFILE): only success counts.
+                    FcntlCommand::GetFl => (sys.fcntl(sfd, F_GETFL, 0), Values::Ignore),
+                    FcntlCommand::SetFl { append, nonblocking } => {
+                        let bits = if append { O_APPEND } else { 0 } | if nonblocking { O_NONBLOCK } else { 0 };
+                        (sys.fcntl(sfd, F_SETFL, bits as i32), Values::Exact)
+                    }
+                };
+                self.compare(step, done.map(i64::from), values);
+            }
+            TraceOp::Umask { mask } => {
+                // The old mask is the host's starting one, not samsara's.
+                let done = sys.umask(*mask);
+                self.compare(step, done.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Poll { fds, timeout_ms } => {
+                let mut records = Vec::with_capacity(fds.len());
+                for &(fd, events) in fds {
+                    let sfd = if fd < 0 {
+                        fd
+                    } else {
+                        let Some(sfd) = self.fd(step, fd, "poll") else { return Flow::Next };
+                        sfd
+                    };
+                    records.push(PollFd::new(sfd, events));
+                }
+                let wait = timeout_ms.map_or(POLL_WAIT_CAP_MS, |ms| ms.min(POLL_WAIT_CAP_MS));
+                let ready = sys.poll(&mut records, wait as i32);
+                // Which fds were ready, and when, is timing: only success or failure counts.
+                self.compare(step, ready.map(|n| n as i64), Values::Ignore);
+            }
+            TraceOp::Mremap { addr, old_len, new_len, may_move } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace == *addr && m.len == *old_len);
+                let Some(at) = found else {
+                    self.skip("mremap: not a whole mapping a replayed mmap returned");
+                    return Flow::Next;
+                };
+                if *new_len > MMAP_MAX_BYTES {
+                    self.skip("mremap: larger than the replay maps");
+                    return Flow::Next;
+                }
+                let flags = if *may_move { crate::proto::vm::MREMAP_MAYMOVE } else { 0 };
+                let remapped = sys.mremap(self.memory.maps[at].addr, *old_len, *new_len, flags);
+                if let (Ok(got), Some(trace)) = (remapped, value) {
+                    self.memory.maps[at] = Mapping { trace: trace as u64, len: *new_len, addr: got };
+                }
+                // Where it went is the host's choice and samsara's: only success counts.
+                self.compare(step, remapped.map(|_| 0), Values::Ignore);
+            }
+            TraceOp::Mprotect { addr, len, writable } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);
+                let Some(at) = found else {
+                    self.skip("mprotect: an address no replayed mmap returned");
+                    return Flow::Next;
+                };
+                let map = self.memory.maps[at];
+                let offset = addr - map.trace;
+                let len = (*len).min(map.len - offset);
+                let prot = PROT_READ | if *writable { PROT_WRITE } else { 0 };
+                let done = sys.mprotect(map.addr + offset, len, prot);
+                self.compare(step, done.map(|()| 0), Values::Exact);
             }
         }
         Flow::Next
