@@ -76,6 +76,7 @@ errnos! {
     ENOSYS = 38, "Function not implemented";
     ENOTEMPTY = 39, "Directory not empty";
     ELOOP = 40, "Too many levels of symbolic links";
+    ENOTSUP = 95, "Operation not supported";
     EDEADSRCDST = 301, "Server died: the request was lost";
     ECALLDENIED = 305, "Call denied by the manifest";
     EDEADLK = 303, "IPC would deadlock";

@@ -120,7 +120,7 @@ fn damaged_pipe_buffers_and_suspension_entries_are_found() {
     let waiting: Vec<(u32, Suspended)> = vfs.suspended.iter().filter_map(|(k, call)| Some((*k, (*call)?))).collect();
     assert_eq!(waiting.len(), 1, "the grandchild waits in its pipe read");
     let (reader, call) = waiting[0];
-    let pipe = vfs.filp(call.filp()).unwrap().ino;
+    let pipe = vfs.filp(call.filp().unwrap()).unwrap().ino;
 
     vfs.pipe_bufs.set(ROOT_INO as usize, b"stray".to_vec());
     assert_eq!(invariants(&mut s), ["vfs.pipe-buffer"]);
@@ -136,7 +136,7 @@ fn damaged_pipe_buffers_and_suspension_entries_are_found() {
     let mut s = stopped_with_a_live_child();
     let vfs = s.vfs.as_mut().unwrap();
     let fds = &mut vfs.fprocs.get_mut_global(reader).unwrap().fds;
-    let held = fds.iter().position(|fd| *fd == Some(call.filp())).unwrap();
+    let held = fds.iter().position(|fd| *fd == call.filp()).unwrap();
     fds[held] = None;
     assert!(invariants(&mut s).contains(&"vfs.suspended-call"));
 }

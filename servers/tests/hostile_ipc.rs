@@ -257,7 +257,7 @@ fn attack_types() -> Vec<i32> {
     t.extend(PM_VFS_FORK..=PM_VFS_REBOOT); // pm -> vfs notices
     t.extend(VFS_PM_FORK_REPLY..=VFS_PM_REBOOT_REPLY); // vfs -> pm answers
     t.extend(VM_EXIT..=VM_GETRUSAGE); // pm's vm calls
-    t.extend([VM_EXEC_NEWMEM, 0xC1F, 0xC24, 0xC3F, 0xC40, 0xCFF]); // vfs's vm call, edges
+    t.extend([VM_EXEC_NEWMEM, 0xC1F, 0xC3E, 0xC3F, 0xC40, 0xCFF]); // vfs's vm call, edges
     t.extend([0x1000, 0x1001, 0x1101, 0x1102, -1, -22, i32::MIN, i32::MAX]);
     t
 }

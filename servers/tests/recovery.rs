@@ -365,3 +365,58 @@ fn fork_and_exec_crashed_at_every_point_leave_the_system_clean_under_table() {
     // Some persistent faults are given up with an error answer and their sends undone.
     assert!(outcomes.get(&("+", Outcome::Recovered)).is_some_and(|&n| n > 0), "{outcomes:?}");
 }
+
+/// A child writes into a pipe after a while; the parent waits for it in poll, then polls the
+/// drained pipe until its timeout.
+fn poll_a_pipe(sys: &Sys<'_>, rec: &Recorder) {
+    use servers::libc::PollFd;
+    use servers::proto::vfs::poll::POLLIN;
+    const CHILD_DELAY_YIELDS: usize = 50;
+    let Ok((r, w)) = sys.pipe() else {
+        rec.check("pipe", false, String::new);
+        return;
+    };
+    let child = sys.fork(move |c| {
+        for _ in 0..CHILD_DELAY_YIELDS {
+            c.proc().yield_now();
+        }
+        i32::from(c.write(w, b"x") != Ok(1))
+    });
+    let mut fds = [PollFd::new(r, POLLIN)];
+    match sys.poll(&mut fds, 1_000) {
+        Ok(n) => rec.count(&format!("poll-{n}"), 1),
+        Err(e) => rec.count(&format!("poll-{}", e.name()), 1),
+    }
+    let read = sys.read(r, &mut [0; 1]);
+    rec.check("read", read == Ok(1), || format!("{read:?}"));
+    let timed_out = sys.poll(&mut fds, 10);
+    rec.check("timeout", timed_out == Ok(0), || format!("{timed_out:?}"));
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        rec.check("child", waited.is_ok_and(|(_, s)| s == 0), || format!("{waited:?}"));
+    }
+    let _ = (sys.close(r), sys.close(w));
+}
+
+#[test]
+fn vfs_crashes_in_a_poll_that_suspended_and_in_its_alarm() {
+    // The crash comes after the poll armed vfs's alarm and suspended its caller.
+    let fault = "panic:vfs:poll:end";
+    expect(None, fault, poll_a_pipe, Outcome::Crash, "leave-dead");
+    for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
+        let r = expect(policy, fault, poll_a_pipe, Outcome::Recovered, label);
+        assert_eq!(
+            r.workload.counters.get("poll-1"),
+            Some(&1),
+            "{policy}: the poll was handled again: {:?}",
+            r.workload
+        );
+        assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
+    }
+    // The alarm that ends the second poll: a notification from the kernel, handled again.
+    let fault = "panic:vfs:vfs_alarm:start";
+    for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
+        let r = expect(policy, fault, poll_a_pipe, Outcome::Recovered, label);
+        assert!(r.workload.ok(), "{policy}: the timed-out poll was answered: {:?}", r.workload);
+    }
+}

@@ -1053,3 +1053,330 @@ fn the_checker_catches_broken_open_counts_link_counts_and_blocks() {
     let names = invariants(&mut snap);
     assert!(names.contains(&"vfs.block-shared") && names.contains(&"vfs.block-accounting"), "{names:?}");
 }
+
+// ---- fcntl, umask, pipe2, fchdir, getcwd, poll -------------------------------------------------
+
+use servers::libc::PollFd;
+use servers::proto::vfs::fcntl::*;
+use servers::proto::vfs::poll::*;
+use servers::vfs::state::OPEN_MAX;
+
+#[test]
+fn fcntl_duplicates_and_sets_descriptor_and_status_flags() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            let fd = sys.open("/tmp/f", O_CREAT | O_RDWR, 0o644).unwrap();
+            sys.write(fd, b"abc").unwrap();
+            log.say(format!("dupfd from 10: {:?}", sys.fcntl(fd, F_DUPFD, 10)));
+            log.say(format!("its flags: {:?}", sys.fcntl(10, F_GETFD, 0)));
+            log.say(format!("dupfd_cloexec from 10: {:?}", sys.fcntl(fd, F_DUPFD_CLOEXEC, 10)));
+            log.say(format!("its flags: {:?}", sys.fcntl(11, F_GETFD, 0)));
+            log.say(format!("shared offset: {:?}", sys.lseek(11, 0, SEEK_CUR)));
+            log.say(format!("setfd: {:?} then {:?}", sys.fcntl(fd, F_SETFD, FD_CLOEXEC), sys.fcntl(fd, F_GETFD, 0)));
+            log.say(format!("dup clears it: {:?}", sys.dup(fd).and_then(|d| sys.fcntl(d, F_GETFD, 0))));
+            log.say(format!(
+                "close clears it: {:?}",
+                sys.close(fd).and_then(|()| sys.dup(10)).map(|d| (d, sys.fcntl(d, F_GETFD, 0)))
+            ));
+            log.say(format!("getfl: {:?}", sys.fcntl(10, F_GETFL, 0).map(|f| f as u32 == O_RDWR)));
+            // F_SETFL changes O_APPEND (for every descriptor on the open file) but not the access mode.
+            sys.fcntl(10, F_SETFL, (O_APPEND | O_WRONLY | O_TRUNC) as i32).unwrap();
+            log.say(format!("setfl: {:?}", sys.fcntl(11, F_GETFL, 0).map(|f| f as u32 == O_RDWR | O_APPEND)));
+            sys.lseek(11, 0, SEEK_SET).unwrap();
+            sys.write(11, b"d").unwrap();
+            log.say(format!("appended: {:?}", sys.lseek(11, 0, SEEK_CUR)));
+            // The child inherits the flags.
+            sys.fork(|c| c.fcntl(11, F_GETFD, 0).unwrap_or(-1)).unwrap();
+            log.say(format!("child sees cloexec: {}", sys.wait().unwrap().1 == exit_status(FD_CLOEXEC)));
+            log.say(format!("closed: {:?}", sys.fcntl(20, F_GETFD, 0)));
+            log.say(format!("negative: {:?}", sys.fcntl(-1, F_GETFL, 0)));
+            log.say(format!("bad cmd: {:?}", sys.fcntl(10, 99, 0)));
+            log.say(format!(
+                "bad start: {:?} {:?}",
+                sys.fcntl(10, F_DUPFD, -1),
+                sys.fcntl(10, F_DUPFD, OPEN_MAX as i32)
+            ));
+            let top = OPEN_MAX as i32 - 1;
+            sys.dup2(10, top).unwrap();
+            log.say(format!("none free from the top: {:?}", sys.fcntl(10, F_DUPFD, top)));
+            for fd in [0, 1, 10, 11, top] {
+                let _ = sys.close(fd);
+            }
+            sys.unlink("/tmp/f").unwrap();
+        });
+        assert_eq!(
+            lines,
+            [
+                "dupfd from 10: Ok(10)",
+                "its flags: Ok(0)",
+                "dupfd_cloexec from 10: Ok(11)",
+                "its flags: Ok(1)",
+                "shared offset: Ok(3)",
+                "setfd: Ok(0) then Ok(1)",
+                "dup clears it: Ok(0)",
+                "close clears it: Ok((0, Ok(0)))",
+                "getfl: Ok(true)",
+                "setfl: Ok(true)",
+                "appended: Ok(4)",
+                "child sees cloexec: true",
+                "closed: Err(EBADF)",
+                "negative: Err(EBADF)",
+                "bad cmd: Err(EINVAL)",
+                "bad start: Err(EINVAL) Err(EINVAL)",
+                "none free from the top: Err(EMFILE)",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn exec_closes_the_descriptors_marked_close_on_exec() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            let out = sys.creat("/tmp/out", 0o644).unwrap();
+            for cloexec in [true, false] {
+                sys.fork(move |c| {
+                    c.dup2(out, 1).unwrap();
+                    if cloexec {
+                        c.fcntl(1, F_SETFD, FD_CLOEXEC).unwrap();
+                    }
+                    100 + exec(c, "/bin/echo", &["echo", "hi"]).code()
+                })
+                .unwrap();
+                // echo's write fails when its standard output was closed by exec.
+                log.say(format!("cloexec {cloexec}: echo exits {:?}", sys.wait().map(|w| w.1 == exit_status(1))));
+            }
+            // A failed exec closes nothing.
+            sys.fcntl(out, F_SETFD, FD_CLOEXEC).unwrap();
+            log.say(format!("failed exec: {}", sys.exec("/bin/nope", &["nope"])));
+            log.say(format!("still open: {:?}", sys.fcntl(out, F_GETFD, 0)));
+            sys.close(out).unwrap();
+            let fd = sys.open("/tmp/out", O_RDONLY, 0).unwrap();
+            log.say(format!("file: {:?}", text(&slurp(sys, fd).unwrap())));
+            sys.close(fd).unwrap();
+        });
+        assert_eq!(
+            lines,
+            [
+                "cloexec true: echo exits Ok(true)",
+                "cloexec false: echo exits Ok(false)",
+                "failed exec: ENOENT (No such file or directory)",
+                "still open: Ok(1)",
+                r#"file: "hi\n""#,
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn umask_clears_mode_bits_of_new_files_and_is_inherited() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            log.say(format!("first: {:?}", sys.umask(0o027).map(|m| format!("{m:o}"))));
+            let fd = sys.open("/tmp/masked", O_CREAT | O_WRONLY, 0o666).unwrap();
+            sys.close(fd).unwrap();
+            sys.mkdir("/tmp/maskdir", 0o1777).unwrap();
+            log.say(format!("file: {:o}", sys.stat("/tmp/masked").unwrap().mode));
+            log.say(format!("dir: {:o}", sys.stat("/tmp/maskdir").unwrap().mode));
+            sys.fork(|c| c.umask(0).map_or(-1, |m| (m == 0o027) as i32)).unwrap();
+            log.say(format!("child inherits: {}", sys.wait().unwrap().1 == exit_status(1)));
+            log.say(format!(
+                "only permission bits: {:?}",
+                sys.umask(0o7777).and_then(|_| sys.umask(0)).map(|m| format!("{m:o}"))
+            ));
+            sys.unlink("/tmp/masked").unwrap();
+            sys.rmdir("/tmp/maskdir").unwrap();
+        });
+        assert_eq!(
+            lines,
+            ["first: Ok(\"0\")", "file: 640", "dir: 1750", "child inherits: true", "only permission bits: Ok(\"777\")"],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn pipe2_and_o_nonblock_turn_waits_into_eagain() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            let (r, w) = sys.pipe2(O_NONBLOCK | O_CLOEXEC).unwrap();
+            log.say(format!(
+                "flags: {:?} {:?}",
+                sys.fcntl(r, F_GETFD, 0),
+                sys.fcntl(w, F_GETFL, 0).map(|f| f as u32 == O_WRONLY | O_NONBLOCK)
+            ));
+            log.say(format!("empty read: {:?}", sys.read(r, &mut [0; 8])));
+            log.say(format!("fill: {:?}", sys.write(w, &vec![7u8; PIPE_BUF - 10])));
+            log.say(format!("a small write that does not fit: {:?}", sys.write(w, &[1; 20])));
+            log.say(format!("a large one goes in part: {:?}", sys.write(w, &vec![1; PIPE_BUF + 1])));
+            log.say(format!("full: {:?}", sys.write(w, b"x")));
+            sys.close(r).unwrap();
+            sys.close(w).unwrap();
+            // fcntl turns it on and off on a plain pipe.
+            let (r, w) = sys.pipe().unwrap();
+            sys.fcntl(r, F_SETFL, O_NONBLOCK as i32).unwrap();
+            log.say(format!("after setfl: {:?}", sys.read(r, &mut [0; 8])));
+            sys.fcntl(r, F_SETFL, 0).unwrap();
+            sys.write(w, b"ok").unwrap();
+            log.say(format!("blocking again: {:?}", sys.read(r, &mut [0; 8])));
+            sys.close(r).unwrap();
+            sys.close(w).unwrap();
+            log.say(format!("bad flags: {:?}", sys.pipe2(O_APPEND)));
+        });
+        assert_eq!(
+            lines,
+            [
+                "flags: Ok(1) Ok(true)",
+                "empty read: Err(EAGAIN)",
+                format!("fill: Ok({})", PIPE_BUF - 10).as_str(),
+                "a small write that does not fit: Err(EAGAIN)",
+                "a large one goes in part: Ok(10)",
+                "full: Err(EAGAIN)",
+                "after setfl: Err(EAGAIN)",
+                "blocking again: Ok(2)",
+                "bad flags: Err(EINVAL)",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn fchdir_and_getcwd_follow_the_working_directory() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            log.say(format!("at boot: {:?}", sys.getcwd()));
+            sys.mkdir("/tmp/a", 0o755).unwrap();
+            sys.mkdir("/tmp/a/b", 0o755).unwrap();
+            let dir = sys.open("/tmp/a/b", O_RDONLY | O_DIRECTORY, 0).unwrap();
+            log.say(format!("fchdir: {:?} {:?}", sys.fchdir(dir), sys.getcwd()));
+            sys.rename("/tmp/a", "/tmp/c").unwrap();
+            log.say(format!("after a rename: {:?}", sys.getcwd()));
+            let file = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
+            log.say(format!("a file: {:?}", sys.fchdir(file)));
+            log.say(format!("closed: {:?}", sys.fchdir(20)));
+            sys.chdir("/").unwrap();
+            sys.close(file).unwrap();
+            sys.close(dir).unwrap();
+            sys.rmdir("/tmp/c/b").unwrap();
+            sys.rmdir("/tmp/c").unwrap();
+        });
+        assert_eq!(
+            lines,
+            [
+                "at boot: Ok(\"/\")",
+                "fchdir: Ok(()) Ok(\"/tmp/a/b\")",
+                "after a rename: Ok(\"/tmp/c/b\")",
+                "a file: Err(ENOTDIR)",
+                "closed: Err(EBADF)",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn poll_reports_readiness_and_waits_for_a_pipe_or_its_timeout() {
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            let (r, w) = sys.pipe().unwrap();
+            let file = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
+            let mut fds = [
+                PollFd::new(r, POLLIN),
+                PollFd::new(w, POLLOUT),
+                PollFd::new(file, POLLIN),
+                PollFd::new(-1, POLLIN),
+                PollFd::new(20, POLLIN),
+            ];
+            let n = sys.poll(&mut fds, 0).unwrap();
+            log.say(format!("check: {n} {:?}", fds.map(|p| p.revents)));
+            let mut empty = [PollFd::new(r, POLLIN)];
+            log.say(format!("empty pipe, no wait: {:?} {}", sys.poll(&mut empty, 0), empty[0].revents));
+            // A child writes later: the parent's poll waits for it.
+            let child = sys
+                .fork(move |c| {
+                    for _ in 0..SETTLE_YIELDS {
+                        c.proc().yield_now();
+                    }
+                    c.write(w, b"x").map_or(1, |_| 0)
+                })
+                .unwrap();
+            log.say(format!("waited: {:?} {}", sys.poll(&mut empty, INFTIM), empty[0].revents == POLLIN));
+            sys.waitpid(child, 0).unwrap();
+            sys.read(r, &mut [0; 1]).unwrap();
+            // Nothing comes: the timeout ends the wait.
+            log.say(format!("timeout: {:?} {}", sys.poll(&mut empty, 30), empty[0].revents));
+            // The last writer goes: hang-up, whatever was asked.
+            sys.close(w).unwrap();
+            let mut hup = [PollFd::new(r, 0)];
+            log.say(format!("hang-up: {:?} {}", sys.poll(&mut hup, -1), hup[0].revents == POLLHUP));
+            let (r2, w2) = sys.pipe().unwrap();
+            sys.close(r2).unwrap();
+            let mut err = [PollFd::new(w2, POLLOUT)];
+            log.say(format!("no reader: {:?} {}", sys.poll(&mut err, -1), err[0].revents == POLLERR));
+            log.say(format!("too many: {:?}", sys.poll(&mut vec![PollFd::new(r, POLLIN); OPEN_MAX + 1], 0)));
+            log.say(format!("bad address: {:?}", sys.poll_at(0, 1, 0)));
+            for fd in [r, w2, file] {
+                sys.close(fd).unwrap();
+            }
+        });
+        assert_eq!(
+            lines,
+            [
+                format!("check: 3 {:?}", [0, POLLOUT, POLLIN, 0, POLLNVAL]).as_str(),
+                "empty pipe, no wait: Ok(0) 0",
+                "waited: Ok(1) true",
+                "timeout: Ok(0) 0",
+                "hang-up: Ok(1) true",
+                "no reader: Ok(1) true",
+                "too many: Err(EINVAL)",
+                "bad address: Err(EFAULT)",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn a_process_killed_in_poll_is_forgotten_and_the_checker_sees_a_ready_waiter() {
+    let lines = observe(EngineKind::Sim, |sys, log| {
+        let (r, _w) = sys.pipe().unwrap();
+        let child = sys.fork(move |c| c.poll(&mut [PollFd::new(r, POLLIN)], INFTIM).map_or(2, |_| 1)).unwrap();
+        settle(sys);
+        sys.kill(child, sig::SIGKILL).unwrap();
+        log.say(format!("killed: {}", sys.waitpid(child, 0).unwrap().1 == signal_status(sig::SIGKILL)));
+    });
+    assert_eq!(lines, ["killed: true"]);
+    // A process (made up in the stopped system's state) waiting in poll on a regular file, which
+    // is always ready, with a close-on-exec flag on a closed descriptor.
+    let mut m = boot(&config(EngineKind::Sim), |sys| {
+        let fd = sys.creat("/tmp/kept", 0o644).unwrap();
+        sys.close(fd).unwrap();
+        0
+    });
+    assert_eq!(m.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&m);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let vfs = snap.vfs.as_mut().unwrap();
+    let kept = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/tmp/kept").unwrap();
+    let ep = kernel_sim::Endpoint::new(kernel_sim::manifest::FIRST_USER_SLOT + 3, 0);
+    let key = servers::proto::key_of(ep);
+    let (filp, spare_fd) = (7u32, 9);
+    vfs.filps.set(filp as usize, Some(Filp { ino: kept, flags: O_RDONLY, offset: 0, count: 1 }));
+    vfs.live_mut(kept).opens += 1;
+    let mut fp = Fproc::new(ep);
+    fp.fds[0] = Some(filp);
+    vfs.fprocs.insert_global(key, fp);
+    vfs.suspended.insert_global(key, None);
+    // vfs's own part (the cross-server part would see a process pm does not have).
+    assert_eq!(checker::vfs::check(vfs), Vec::<Violation>::new());
+    let wait =
+        servers::vfs::state::PollWait { grant: 0, nfds: 1, readable: 1, writable: 0, watched: 1, deadline: None };
+    *vfs.suspended.get_mut_global(key).unwrap() = Some(servers::vfs::state::Suspended::Poll(wait));
+    vfs.fprocs.get_mut_global(key).unwrap().cloexec |= 1 << spare_fd;
+    vfs.fprocs.get_mut_global(key).unwrap().umask = 0o1000;
+    let names: Vec<&str> = checker::vfs::check(vfs).into_iter().map(|v| v.invariant).collect();
+    assert_eq!(names, ["vfs.cloexec-open", "vfs.umask", "vfs.poll-ready"]);
+}

@@ -471,7 +471,7 @@ fn vm_checks_its_own_mask_behind_the_manifest() {
             ("VM_WILLEXIT", Message::with(VM_WILLEXIT, &VmProcRequest { proc: me })),
             ("VM_GETRUSAGE", Message::with(VM_GETRUSAGE, &VmProcRequest { proc: me })),
             ("VM_EXEC_NEWMEM", Message::with(VM_EXEC_NEWMEM, &VmExecRequest { proc: me, text_bytes: 1 })),
-            ("an unknown vm call", Message::new(VM_INFO + 1)),
+            ("an unknown vm call", Message::new(kernel_sim::msgtype::VM_BASE + 0x3F)),
         ];
         for (what, m) in calls {
             l.say(format!("{what}: {:?}", sys.call(VM, m).map(drop)));
@@ -843,5 +843,202 @@ fn the_checker_catches_a_damaged_layout() {
     assert!(
         found[0].starts_with("vm.space-layout: ") && found[0].contains("does not round up to the heap's end"),
         "{found:?}"
+    );
+}
+
+#[test]
+fn mprotect_makes_pages_read_only_and_back_and_splits_mappings() {
+    use servers::proto::vm::prot::*;
+    for engine in ENGINES {
+        let seen = observe(engine, Config::default().frames, |sys, log| {
+            let p = sys.proc();
+            let a = sys.mmap(3 * PAGE, true).unwrap();
+            p.mem_write(a + PAGE, b"kept").unwrap();
+            // The middle page becomes read-only: writes there fault, the data stays readable, and
+            // the pages around it stay writable.
+            log.say(format!("protect: {:?}", sys.mprotect(a + PAGE, PAGE - 1, PROT_READ)));
+            log.say(format!(
+                "writes: {:?} {:?} {:?}, read {}",
+                p.mem_write(a, b"x"),
+                p.mem_write(a + PAGE, b"x"),
+                p.mem_write(a + 2 * PAGE, b"x"),
+                read_str(p, a + PAGE, 4)
+            ));
+            // Back to read-write over the whole mapping (now three regions).
+            log.say(format!("unprotect: {:?}", sys.mprotect(a, 3 * PAGE, PROT_READ | PROT_WRITE | PROT_EXEC)));
+            log.say(format!("write again: {:?}", p.mem_write(a + PAGE, b"y")));
+            // A read-only mapping made writable.
+            let ro = sys.mmap(PAGE, false).unwrap();
+            log.say(format!(
+                "ro made rw: {:?} {:?}",
+                sys.mprotect(ro, PAGE, PROT_READ | PROT_WRITE),
+                p.mem_write(ro, b"z")
+            ));
+            log.say(format!("unaligned: {:?}", sys.mprotect(a + 1, PAGE, PROT_READ)));
+            log.say(format!("unknown bits: {:?}", sys.mprotect(a, PAGE, 0x80)));
+            log.say(format!("no read: {:?} {:?}", sys.mprotect(a, PAGE, 0), sys.mprotect(a, PAGE, PROT_WRITE)));
+            log.say(format!("empty: {:?}", sys.mprotect(a, 0, PROT_READ)));
+            log.say(format!("past the mapping: {:?}", sys.mprotect(a, 10 * PAGE, PROT_READ)));
+            log.say(format!("unmapped: {:?}", sys.mprotect(MMAP_LIMIT - PAGE, PAGE, PROT_READ)));
+            log.say(format!("overflow: {:?}", sys.mprotect(a, u64::MAX, PROT_READ)));
+            log.say(format!("the stack: {:?}", sys.mprotect(STACK_START, PAGE, PROT_READ)));
+            log.say(format!("the text: {:?}", sys.mprotect(TEXT_START, PAGE, PROT_READ | PROT_WRITE)));
+            log.say(format!("failures changed nothing: {:?}", p.mem_write(a, b"w")));
+            sys.munmap(a, 3 * PAGE).unwrap();
+            sys.munmap(ro, PAGE).unwrap();
+        });
+        assert_eq!(
+            seen,
+            [
+                "protect: Ok(())",
+                "writes: Ok(()) Err(Fault) Ok(()), read kept",
+                "unprotect: Ok(())",
+                "write again: Ok(())",
+                "ro made rw: Ok(()) Ok(())",
+                "unaligned: Err(EINVAL)",
+                "unknown bits: Err(EINVAL)",
+                "no read: Err(ENOTSUP) Err(ENOTSUP)",
+                "empty: Ok(())",
+                "past the mapping: Err(ENOMEM)",
+                "unmapped: Err(ENOMEM)",
+                "overflow: Err(ENOMEM)",
+                "the stack: Err(EACCES)",
+                "the text: Err(EACCES)",
+                "failures changed nothing: Ok(())",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn the_checker_catches_a_protection_vm_and_the_kernel_disagree_on() {
+    let mut snap = live_snapshot();
+    let vm = snap.vm.as_mut().unwrap();
+    let key = space_keys(vm)[1];
+    // vm believes a mapping read-only that the kernel maps read-write (an mprotect that changed
+    // vm's region but not the page table).
+    let space = vm.spaces.get_mut_global(key).unwrap();
+    let mapping = space.regions.iter_mut().find(|r| r.kind == RegionKind::Mmap).unwrap();
+    mapping.writable = false;
+    let found = checker::vm::check(vm, &snap.procs);
+    assert_eq!(invariants(&found), ["vm.page-table"], "{found:#?}");
+    assert!(found[0].detail.contains("(ro)") && found[0].detail.contains("(rw)"), "{}", found[0].detail);
+}
+
+#[test]
+fn mremap_grows_in_place_moves_with_its_bytes_and_shrinks() {
+    for engine in ENGINES {
+        let seen = observe(engine, Config::default().frames, |sys, log| {
+            let p = sys.proc();
+            let start = sys.vm_info().unwrap();
+            let a = sys.mmap(PAGE, true).unwrap();
+            p.mem_write(a, b"first").unwrap();
+            // Nothing after it: grows where it is, the new page zeroed.
+            let grown = sys.mremap(a, PAGE, 2 * PAGE, 0).unwrap();
+            log.say(format!("in place: {} {} {:?}", grown == a, read_str(p, a, 5), read(p, a + PAGE, 2)));
+            // A mapping right after it blocks growing in place.
+            let b = sys.mmap(PAGE, true).unwrap();
+            log.say(format!("blocked: {:?}", sys.mremap(a, 2 * PAGE, 3 * PAGE, 0)));
+            let moved = sys.mremap(a, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE).unwrap();
+            log.say(format!(
+                "moved: {} past b: {} bytes kept: {} old place gone: {:?}",
+                moved != a,
+                moved >= b + PAGE,
+                read_str(p, moved, 5),
+                p.mem_write(a, b"x")
+            ));
+            log.say(format!("third page fresh: {:?}", read(p, moved + 2 * PAGE, 2)));
+            // Shrinking gives the tail back.
+            log.say(format!(
+                "shrunk: {:?} tail gone: {:?}",
+                sys.mremap(moved, 3 * PAGE, PAGE, 0).map(|x| x == moved),
+                p.mem_write(moved + PAGE, b"x")
+            ));
+            log.say(format!("same size: {:?}", sys.mremap(b, PAGE, PAGE - 1, 0).map(|x| x == b)));
+            log.say(format!("unaligned: {:?}", sys.mremap(b + 1, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("zero: {:?} {:?}", sys.mremap(b, 0, PAGE, 0), sys.mremap(b, PAGE, 0, 0)));
+            log.say(format!("bad flags: {:?}", sys.mremap(b, PAGE, PAGE, 0x10)));
+            log.say(format!("unmapped: {:?}", sys.mremap(MMAP_LIMIT - PAGE, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("past the mapping: {:?}", sys.mremap(moved, 2 * PAGE, 3 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("the stack: {:?}", sys.mremap(STACK_START, PAGE, 2 * PAGE, MREMAP_MAYMOVE)));
+            log.say(format!("too big: {:?}", sys.mremap(b, PAGE, MMAP_LIMIT, MREMAP_MAYMOVE)));
+            sys.munmap(moved, PAGE).unwrap();
+            sys.munmap(b, PAGE).unwrap();
+            log.say(format!("all given back: {}", sys.vm_info().unwrap() == start));
+        });
+        assert_eq!(
+            seen,
+            [
+                "in place: true first Ok([0, 0])",
+                "blocked: Err(ENOMEM)",
+                "moved: true past b: true bytes kept: first old place gone: Err(Fault)",
+                "third page fresh: Ok([0, 0])",
+                "shrunk: Ok(true) tail gone: Err(Fault)",
+                "same size: Ok(true)",
+                "unaligned: Err(EINVAL)",
+                "zero: Err(EINVAL) Err(EINVAL)",
+                "bad flags: Err(EINVAL)",
+                "unmapped: Err(EFAULT)",
+                "past the mapping: Err(EFAULT)",
+                "the stack: Err(EINVAL)",
+                "too big: Err(ENOMEM)",
+                "all given back: true",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn vm_regions_lists_the_memory_map_as_mprotect_and_mremap_left_it() {
+    use servers::proto::vm::prot::*;
+    use servers::proto::vm::region_record::*;
+    let seen = observe(EngineKind::Sim, Config::default().frames, |sys, log| {
+        let a = sys.mmap(3 * PAGE, true).unwrap();
+        sys.mprotect(a + PAGE, PAGE, PROT_READ).unwrap();
+        let map = sys.vm_regions().unwrap();
+        let show = |m: &[servers::libc::MapEntry]| {
+            m.iter()
+                .map(|e| format!("{}:{}{}", e.kind, e.pages, if e.writable { "w" } else { "r" }))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        log.say(format!("map: {}", show(&map)));
+        log.say(format!("in order: {}", map.windows(2).all(|w| w[0].start + w[0].pages * PAGE <= w[1].start)));
+        log.say(format!("the split mapping: {}", map.iter().any(|e| e.kind == REGION_MMAP && e.start == a + PAGE)));
+        sys.mprotect(a + PAGE, PAGE, PROT_READ | PROT_WRITE).unwrap();
+        sys.mremap(a, 3 * PAGE, 4 * PAGE, MREMAP_MAYMOVE).unwrap();
+        log.say(format!("joined by mremap: {}", show(&sys.vm_regions().unwrap())));
+        // A buffer for one record gets one, and the count of all.
+        let addr = HEAP_START;
+        sys.brk(HEAP_START + PAGE).unwrap();
+        let p = sys.proc();
+        let grant = p.grant(VM, addr, SIZE as u64, kernel_sim::memory::Access::Write);
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant, len: SIZE as u64 }));
+        log.say(format!(
+            "one record's room: {:?}, first kind {}",
+            r.map(|m| m.m_type),
+            read(p, addr + 16, 1).unwrap()[0]
+        ));
+        p.revoke(grant);
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant: 4242, len: 100 }));
+        log.say(format!("bad grant: {:?}", r.map(|m| m.m_type)));
+        let r = sys.call(VM, Message::with(VM_REGIONS, &RegionsRequest { grant: 4242, len: 0 }));
+        log.say(format!("no room: {:?}", r.map(|m| m.m_type)));
+        sys.munmap(a, 4 * PAGE).unwrap();
+        sys.brk(HEAP_START).unwrap();
+    });
+    assert_eq!(
+        seen,
+        [
+            "map: 1:2r 2:0w 4:1w 4:1r 4:1w 3:16w",
+            "in order: true",
+            "the split mapping: true",
+            "joined by mremap: 1:2r 2:0w 4:4w 3:16w",
+            "one record's room: Ok(4), first kind 1",
+            "bad grant: Err(EPERM)",
+            "no room: Ok(4)",
+        ]
     );
 }

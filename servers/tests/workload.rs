@@ -68,6 +68,8 @@ fn unixbench_loops_pass_and_count() {
     assert!(count("filecopy.bytes") > 0);
     assert_eq!(count("pipe.roundtrips"), n);
     assert_eq!(count("pipe.bytes"), 2 * n);
+    assert_eq!(count("poll.roundtrips"), n);
+    assert_eq!(count("poll.bytes"), 2 * n);
     assert_pass("unixbench under threads", &run(EngineKind::Threads, 2, false, &Workload::Unixbench { iterations }));
 }
 
@@ -193,5 +195,51 @@ fn same_seed_same_counters_and_event_log() {
         // Another seed schedules differently, yet the workload's verdict and counters hold.
         let c = run(EngineKind::Sim, 12, false, workload);
         assert_pass(&workload.to_string(), &c);
+    }
+}
+
+/// A log (written by hand in strace's format) of the descriptor and memory calls samsara learned
+/// with fcntl, pipe2 and poll: a shell-like parent polls a close-on-exec, non-blocking pipe that a
+/// child writes into, protects a page of a mapping read-only and grows the mapping.
+const FLAGS_AND_POLL_LOG: &str = "\
+100 umask(022) = 022
+100 pipe2([3, 4], O_CLOEXEC) = 0
+100 fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)
+100 fcntl(3, F_SETFD, 0) = 0
+100 fcntl(3, F_GETFD) = 0
+100 fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) = 0
+100 fcntl(3, F_GETFL) = 0x800 (flags O_RDONLY|O_NONBLOCK)
+100 read(3, 0x7ffd0000, 16) = -1 EAGAIN (Resource temporarily unavailable)
+100 poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 101
+101 write(4, \"hi\", 2) = 2
+101 exit_group(0) = ?
+101 +++ exited with 0 +++
+100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, -1) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
+100 read(3, \"hi\", 16) = 2
+100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
+100 mprotect(0x7f0000000000, 4096, PROT_READ) = 0
+100 mprotect(0x7f0000000000, 4096, PROT_READ|PROT_WRITE) = 0
+100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000
+100 munmap(0x7f0000100000, 16384) = 0
+100 close(3) = 0
+100 close(4) = 0
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+";
+
+#[test]
+fn a_log_with_fcntl_pipe2_poll_umask_mprotect_and_mremap_replays_with_a_clean_check() {
+    let parsed = parse_log("flags-and-poll", FLAGS_AND_POLL_LOG.as_bytes()).expect("the log parses");
+    let trace = normalise(&parsed);
+    assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let r = run(engine, 6, false, &strace(Replay::new(trace.clone())));
+        assert_pass(&format!("flags-and-poll under {engine}"), &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert_eq!(count("replay.mismatches"), 0, "{engine}: {:#?}", r.workload.failures);
+        assert_eq!(count("replay.skipped"), 0, "{engine}");
+        assert!(count("replay.compared") >= 20, "{engine}: {} compared", count("replay.compared"));
     }
 }

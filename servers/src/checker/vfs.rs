@@ -7,10 +7,11 @@
 
 use super::Violation;
 use crate::proto::ProcKey;
+use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
 use crate::vfs::fs::DIRENT_SIZE;
 use crate::vfs::state::{
-    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, PIPE_BUF, ROOT_INO, Suspended,
-    VfsState, blocks_for,
+    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, OPEN_MAX, PIPE_BUF, ROOT_INO,
+    Suspended, UMASK_MAX, VfsState, blocks_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -24,7 +25,9 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 /// equals the directory entries naming it (`.` and `..` included) and no inode is both nameless
 /// and closed; each pipe buffers at most PIPE_BUF bytes, and nothing else buffers any; no block is
 /// both free and used or used twice, and free plus used equals the disk; each cwd is a live
-/// directory; each suspended call waits on a pipe the process has open.
+/// directory; each suspended call waits on a pipe the process has open; a suspended poll watches
+/// open descriptors none of which is ready; close-on-exec flags are on open descriptors only,
+/// masks within UMASK_MAX, open files keep only their access mode and status flags.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let mut found = Vec::new();
     let inodes: BTreeMap<Ino, Inode> =
@@ -46,7 +49,73 @@ pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let sane = check_blocks(vfs, &inodes, &mut found);
     check_links(vfs, &inodes, &sane, &mut found);
     check_processes(&fprocs, &suspended, &inodes, &filps, &mut found);
+    check_flags(&fprocs, &filps, &mut found);
+    check_polls(vfs, &fprocs, &suspended, &inodes, &filps, &mut found);
     found
+}
+
+/// Descriptor flags only on open descriptors; masks within UMASK_MAX; an open file keeps only its
+/// access mode (a valid one) and the status flags.
+fn check_flags(fprocs: &BTreeMap<ProcKey, Fproc>, filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+    for fp in fprocs.values() {
+        let open: u32 = fp.fds.iter().enumerate().filter(|(_, f)| f.is_some()).map(|(fd, _)| 1u32 << fd).sum();
+        if fp.cloexec & !open != 0 {
+            found.push(violation(
+                "vfs.cloexec-open",
+                format!("{} marks closed descriptors close-on-exec (bits {:#x})", fp.ep, fp.cloexec & !open),
+            ));
+        }
+        if fp.umask & !UMASK_MAX != 0 {
+            found.push(violation("vfs.umask", format!("{} has mask {:#o}", fp.ep, fp.umask)));
+        }
+    }
+    for (&id, filp) in filps {
+        if filp.flags & !(O_ACCMODE | SETFL_MASK) != 0 || filp.flags & O_ACCMODE == O_ACCMODE {
+            found.push(violation("vfs.filp-flags", format!("open file {id} keeps flags {:#o}", filp.flags)));
+        }
+    }
+}
+
+/// A suspended poll watches only open descriptors (within OPEN_MAX), asks for reading or writing
+/// only on watched ones, and none of them is ready: a ready one ends the wait at once.
+fn check_polls(
+    vfs: &mut VfsState,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
+    inodes: &BTreeMap<Ino, Inode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    for (key, call) in suspended {
+        let (Some(fp), Some(Suspended::Poll(wait))) = (fprocs.get(key), call) else { continue };
+        if wait.nfds as usize > OPEN_MAX || (wait.readable | wait.writable) & !wait.watched != 0 {
+            found.push(violation(
+                "vfs.poll-wait",
+                format!("{} polls {} records, asking beyond what it watches", fp.ep, wait.nfds),
+            ));
+        }
+        for fd in (0..OPEN_MAX).filter(|&fd| wait.watched & (1 << fd) != 0) {
+            let Some(filp) = fp.fds.get(fd).copied().flatten().and_then(|id| filps.get(&id)) else {
+                found.push(violation("vfs.poll-wait", format!("{} polls closed descriptor {fd}", fp.ep)));
+                continue;
+            };
+            let Some(InodeKind::Pipe(pipe)) = inodes.get(&filp.ino).map(|i| &i.kind) else {
+                // A file or directory is always ready.
+                found.push(violation("vfs.poll-ready", format!("{} waits in poll on ready file {fd}", fp.ep)));
+                continue;
+            };
+            let buffered = vfs.pipe_bufs.get(filp.ino as usize).map_or(0, Vec::len);
+            let bit = 1u32 << fd;
+            let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable & bit != 0 && buffered > 0)))
+                || (filp.writable() && (pipe.readers == 0 || (wait.writable & bit != 0 && buffered < PIPE_BUF)));
+            if ready {
+                found.push(violation(
+                    "vfs.poll-ready",
+                    format!("{} waits in poll though descriptor {fd} (pipe {}) is ready", fp.ep, filp.ino),
+                ));
+            }
+        }
+    }
 }
 
 /// Descriptors point at live open files; each open file's count is its descriptors.
@@ -256,7 +325,7 @@ fn check_processes(
     }
     for (key, call) in suspended {
         let (Some(fp), Some(call)) = (fprocs.get(key), call) else { continue };
-        let id = call.filp();
+        let Some(id) = call.filp() else { continue };
         let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
         if !on_pipe || !fp.fds.contains(&Some(id)) {
             found.push(violation(

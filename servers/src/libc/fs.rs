@@ -1,6 +1,6 @@
 //! File-system calls (to vfs): open, creat, close, read, write (and their raw-address forms
 //! `read_at`/`write_at`), lseek, unlink, mkdir, rmdir, stat, fstat, dup, dup2, pipe, getdents,
-//! chdir, link, rename.
+//! chdir, link, rename, fcntl, umask, pipe2, fchdir, getcwd, poll.
 //!
 //! Paths are staged at the start of the scratch buffer (two paths back to back for link and
 //! rename); data between DATA_OFFSET and the end of the scratch buffer, so large transfers loop
@@ -77,6 +77,25 @@ impl From<StatReply> for Stat {
             size: r.size,
             blocks: r.blocks,
         }
+    }
+}
+
+/// One record of poll: a descriptor, what to wait for, and (after the call) what is ready
+/// (`proto::vfs::poll`'s bits).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PollFd {
+    /// The descriptor (negative: skipped).
+    pub fd: i32,
+    /// The events asked for.
+    pub events: u16,
+    /// The events ready, filled by poll.
+    pub revents: u16,
+}
+
+impl PollFd {
+    /// A record asking for `events` on `fd`.
+    pub fn new(fd: i32, events: u16) -> PollFd {
+        PollFd { fd, events, revents: 0 }
     }
 }
 
@@ -291,6 +310,65 @@ impl Sys<'_> {
     /// Moves name `old` to `new`.
     pub fn rename(&self, old: &str, new: &str) -> Result<(), Errno> {
         self.two_path_call(VFS_RENAME, old, new)
+    }
+
+    /// fcntl: command `cmd` (`proto::vfs::fcntl`) with argument `arg`; returns its answer (a
+    /// descriptor, flags, or 0).
+    pub fn fcntl(&self, fd: i32, cmd: u32, arg: i32) -> Result<i32, Errno> {
+        Ok(self.call(VFS, Message::with(VFS_FCNTL, &FcntlRequest { fd, cmd, arg }))?.m_type)
+    }
+
+    /// Sets the file-creation mask; returns the old one.
+    pub fn umask(&self, mask: u32) -> Result<u32, Errno> {
+        Ok(self.call(VFS, Message::with(VFS_UMASK, &FlagsRequest { flags: mask }))?.m_type as u32)
+    }
+
+    /// A new pipe whose ends may be non-blocking (O_NONBLOCK) and closed on exec (O_CLOEXEC).
+    pub fn pipe2(&self, flags: u32) -> Result<(i32, i32), Errno> {
+        let r = self.call(VFS, Message::with(VFS_PIPE2, &FlagsRequest { flags }))?.get::<PipeReply>();
+        Ok((r.read_fd, r.write_fd))
+    }
+
+    /// Works in the directory `fd` is open on.
+    pub fn fchdir(&self, fd: i32) -> Result<(), Errno> {
+        self.fd_call(VFS_FCHDIR, fd).map(drop)
+    }
+
+    /// The working directory's absolute path.
+    pub fn getcwd(&self) -> Result<String, Errno> {
+        let addr = self.stage(DATA_OFFSET, &[])?;
+        let len = crate::proto::PATH_MAX as u64;
+        let grant = Lent::new(self.proc(), addr, len, Access::Write);
+        let n = self.call(VFS, Message::with(VFS_GETCWD, &IoRequest { fd: -1, grant: grant.id, len }))?.m_type;
+        let mut path = vec![0u8; n as usize];
+        self.proc().mem_read(addr, &mut path)?;
+        Ok(String::from_utf8_lossy(&path).into_owned())
+    }
+
+    /// Waits until one of `fds` is ready or `timeout_ms` milliseconds pass (0: just look;
+    /// negative: no timeout); fills each record's `revents` and returns how many are set.
+    pub fn poll(&self, fds: &mut [PollFd], timeout_ms: i32) -> Result<usize, Errno> {
+        use crate::proto::vfs::poll::POLLFD_SIZE;
+        let raw: Vec<u8> = fds
+            .iter()
+            .flat_map(|p| [p.fd.to_le_bytes().as_slice(), &p.events.to_le_bytes(), &0u16.to_le_bytes()].concat())
+            .collect();
+        let addr = self.stage(DATA_OFFSET, &raw)?;
+        let ready = self.poll_at(addr, fds.len() as u32, timeout_ms)?;
+        let mut out = vec![0u8; raw.len()];
+        self.proc().mem_read(addr, &mut out)?;
+        for (p, record) in fds.iter_mut().zip(out.chunks_exact(POLLFD_SIZE)) {
+            p.revents = u16::from_le_bytes([record[6], record[7]]);
+        }
+        Ok(ready)
+    }
+
+    /// poll on `nfds` records at `addr` in this process's memory (no staging).
+    pub fn poll_at(&self, addr: u64, nfds: u32, timeout_ms: i32) -> Result<usize, Errno> {
+        let len = u64::from(nfds) * crate::proto::vfs::poll::POLLFD_SIZE as u64;
+        let grant = Lent::new(self.proc(), addr, len, Access::ReadWrite);
+        let r = self.call(VFS, Message::with(VFS_POLL, &PollRequest { grant: grant.id, nfds, timeout_ms }))?;
+        Ok(r.m_type as usize)
     }
 }
 

@@ -12,7 +12,8 @@ mod mem;
 mod priority;
 mod process;
 
-pub use fs::{DirEntry, Stat};
+pub use fs::{DirEntry, PollFd, Stat};
+pub use mem::MapEntry;
 
 use crate::errno::Errno;
 use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN};

@@ -54,6 +54,21 @@ pub const VFS_CHDIR: MsgType = VFS_BASE + 0x10;
 pub const VFS_LINK: MsgType = VFS_BASE + 0x11;
 /// rename(old, new): both paths in one grant (`TwoPathRequest`).
 pub const VFS_RENAME: MsgType = VFS_BASE + 0x12;
+/// fcntl(fd, cmd, arg): duplicate a descriptor, read or set its flags (FD_CLOEXEC) or its open
+/// file's status flags (O_APPEND, O_NONBLOCK). `FcntlRequest`; the reply's status is the answer.
+pub const VFS_FCNTL: MsgType = VFS_BASE + 0x20;
+/// umask(mask): set the caller's file-creation mask; the reply's status is the old mask.
+pub const VFS_UMASK: MsgType = VFS_BASE + 0x21;
+/// pipe2(flags): pipe() with O_CLOEXEC and O_NONBLOCK (`FlagsRequest`; reply `PipeReply`).
+pub const VFS_PIPE2: MsgType = VFS_BASE + 0x22;
+/// fchdir(fd): work in the directory a descriptor is open on.
+pub const VFS_FCHDIR: MsgType = VFS_BASE + 0x23;
+/// poll(fds, nfds, timeout): readiness of descriptors, waiting up to a timeout (`PollRequest`,
+/// the `pollfd` array in the caller's memory; format in [`poll`]).
+pub const VFS_POLL: MsgType = VFS_BASE + 0x24;
+/// getcwd(buf, len): the working directory's path, written into the caller's buffer under a write
+/// grant (`IoRequest`, `fd` unused); the reply's status is its length (no NUL).
+pub const VFS_GETCWD: MsgType = VFS_BASE + 0x25;
 
 /// The longest name of one directory entry, in bytes: a directory entry is 64 bytes on disk, 4 of
 /// them the inode number (MINIX V3's `struct direct`).
@@ -80,8 +95,64 @@ pub mod flags {
     pub const O_TRUNC: u32 = 0o1000;
     /// Every write goes to the end.
     pub const O_APPEND: u32 = 0o2000;
+    /// Reads and writes that would wait fail with EAGAIN instead (pipes).
+    pub const O_NONBLOCK: u32 = 0o4000;
     /// Fail unless a directory.
     pub const O_DIRECTORY: u32 = 0o200000;
+    /// The new descriptor is closed when exec succeeds (open, pipe2).
+    pub const O_CLOEXEC: u32 = 0o2000000;
+    /// The status flags F_SETFL may change; the others (access mode, creation flags) stay.
+    pub const SETFL_MASK: u32 = O_APPEND | O_NONBLOCK;
+}
+
+/// fcntl commands and descriptor flags (POSIX names; Linux's values, as strace logs show them).
+pub mod fcntl {
+    /// Duplicate onto the lowest free descriptor at or above `arg`.
+    pub const F_DUPFD: u32 = 0;
+    /// The descriptor's flags (FD_CLOEXEC).
+    pub const F_GETFD: u32 = 1;
+    /// Set the descriptor's flags to `arg`.
+    pub const F_SETFD: u32 = 2;
+    /// The open file's access mode and status flags.
+    pub const F_GETFL: u32 = 3;
+    /// Set the open file's status flags (O_APPEND, O_NONBLOCK) to `arg`.
+    pub const F_SETFL: u32 = 4;
+    /// F_DUPFD, the new descriptor closed on exec.
+    pub const F_DUPFD_CLOEXEC: u32 = 1030;
+    /// The descriptor flag: close when exec succeeds.
+    pub const FD_CLOEXEC: i32 = 1;
+}
+
+/// poll's `pollfd` records and event bits (Linux's values).
+///
+/// The caller's array holds `nfds` records of [`POLLFD_SIZE`] bytes, little-endian:
+///
+/// ```text
+/// offset 0: fd       i32  (negative: ignored, revents 0)
+/// offset 4: events   i16  (what the caller waits for)
+/// offset 6: revents  i16  (written by vfs: what is ready; POLLHUP, POLLERR, POLLNVAL always)
+/// ```
+pub mod poll {
+    /// Bytes of one `pollfd` record.
+    pub const POLLFD_SIZE: usize = 8;
+    /// Data to read (or end of file).
+    pub const POLLIN: u16 = 0x001;
+    /// Urgent data: never, here.
+    pub const POLLPRI: u16 = 0x002;
+    /// Room to write.
+    pub const POLLOUT: u16 = 0x004;
+    /// An error: the write end of a pipe with no reader left.
+    pub const POLLERR: u16 = 0x008;
+    /// Hang-up: the read end of a pipe with no writer left.
+    pub const POLLHUP: u16 = 0x010;
+    /// Not an open descriptor.
+    pub const POLLNVAL: u16 = 0x020;
+    /// As POLLIN.
+    pub const POLLRDNORM: u16 = 0x040;
+    /// As POLLOUT.
+    pub const POLLWRNORM: u16 = 0x100;
+    /// Wait without a timeout (any negative timeout does).
+    pub const INFTIM: i32 = -1;
 }
 
 /// lseek whence values.
@@ -135,6 +206,20 @@ payload! {
     pub struct IoRequest { pub fd: i32, pub grant: u32, pub len: u64 }
 }
 payload! {
+    /// fcntl: the descriptor, the command (`fcntl::F_*`) and its argument.
+    pub struct FcntlRequest { pub fd: i32, pub cmd: u32, pub arg: i32 }
+}
+payload! {
+    /// Calls taking flags or a mask only (umask, pipe2).
+    pub struct FlagsRequest { pub flags: u32 }
+}
+payload! {
+    /// poll: `nfds` records (format in [`poll`]) under a read-write grant, and the timeout in
+    /// milliseconds (0: check and return; negative: wait without one). The reply's status is the
+    /// number of records with revents set.
+    pub struct PollRequest { pub grant: u32, pub nfds: u32, pub timeout_ms: i32 }
+}
+payload! {
     /// lseek.
     pub struct SeekRequest { pub fd: i32, pub offset: i64, pub whence: u32 }
 }
@@ -171,6 +256,12 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_CHDIR => "chdir",
         VFS_LINK => "link",
         VFS_RENAME => "rename",
+        VFS_FCNTL => "fcntl",
+        VFS_UMASK => "umask",
+        VFS_PIPE2 => "pipe2",
+        VFS_FCHDIR => "fchdir",
+        VFS_POLL => "poll",
+        VFS_GETCWD => "getcwd",
         _ => return None,
     })
 }

@@ -27,6 +27,31 @@ pub const VM_MMAP: MsgType = VM_BASE + 0x21;
 pub const VM_MUNMAP: MsgType = VM_BASE + 0x22;
 /// user: memory statistics.
 pub const VM_INFO: MsgType = VM_BASE + 0x23;
+/// user: change the protection of anonymous mappings' pages (`MprotectRequest`).
+pub const VM_MPROTECT: MsgType = VM_BASE + 0x24;
+
+/// user: grow, shrink or move an anonymous mapping (`MremapRequest`; reply `MmapReply`).
+pub const VM_MREMAP: MsgType = VM_BASE + 0x25;
+/// user: the caller's regions, as records in its buffer (MINIX's VM_INFO with VMIW_REGION, what
+/// its procfs reads for a process's memory map): `RegionsRequest`, records as [`RegionRecord`]
+/// says; the reply's status is how many regions there are (records past the buffer are left out).
+pub const VM_REGIONS: MsgType = VM_BASE + 0x26;
+/// mremap's flag: the mapping may move when it cannot grow where it is.
+pub const MREMAP_MAYMOVE: u32 = 0x1;
+
+/// mprotect's protection bits (POSIX names, Linux's values). The kernel's page tables know
+/// read-only and read-write pages: a protection without PROT_READ is ENOTSUP; PROT_EXEC is
+/// accepted and means nothing more (no page is executed).
+pub mod prot {
+    /// Pages may be read.
+    pub const PROT_READ: u32 = 0x1;
+    /// Pages may be written.
+    pub const PROT_WRITE: u32 = 0x2;
+    /// Pages may be executed.
+    pub const PROT_EXEC: u32 = 0x4;
+    /// Every bit mprotect knows.
+    pub const PROT_ALL: u32 = PROT_READ | PROT_WRITE | PROT_EXEC;
+}
 
 /// Who may make a vm call.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -118,6 +143,43 @@ payload! {
     pub struct MunmapRequest { pub addr: u64, pub len: u64 }
 }
 payload! {
+    /// VM_MPROTECT: a page-aligned start, a length (rounded up to pages) and the protection
+    /// (`prot`). Every page of the range must be in an anonymous mapping.
+    pub struct MprotectRequest { pub addr: u64, pub len: u64, pub prot: u32 }
+}
+payload! {
+    /// VM_MREMAP: the page-aligned start of (part of) one anonymous mapping, its length and the
+    /// length wanted (both rounded up to pages), and flags (`MREMAP_MAYMOVE`). The reply is a
+    /// `MmapReply` with where the mapping is now.
+    pub struct MremapRequest { pub addr: u64, pub old_len: u64, pub new_len: u64, pub flags: u32 }
+}
+payload! {
+    /// VM_REGIONS: a buffer of `len` bytes in the caller's memory under a write grant.
+    pub struct RegionsRequest { pub grant: u32, pub len: u64 }
+}
+
+/// One record of VM_REGIONS's answer, in region order: 24 bytes, little-endian.
+///
+/// ```text
+/// offset 0:  start     u64  (page-aligned)
+/// offset 8:  pages     u64
+/// offset 16: kind      u32  (REGION_TEXT, REGION_HEAP, REGION_STACK, REGION_MMAP)
+/// offset 20: writable  u32  (0 or 1)
+/// ```
+pub mod region_record {
+    /// Bytes of one record.
+    pub const SIZE: usize = 24;
+    /// The program's text.
+    pub const REGION_TEXT: u32 = 1;
+    /// The heap.
+    pub const REGION_HEAP: u32 = 2;
+    /// The stack.
+    pub const REGION_STACK: u32 = 3;
+    /// An anonymous mapping.
+    pub const REGION_MMAP: u32 = 4;
+}
+
+payload! {
     /// VM_INFO reply: frames in the machine, free, and used by the caller.
     pub struct VmInfoReply { pub total: u64, pub free: u64, pub caller_pages: u64 }
 }
@@ -143,6 +205,9 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VM_MMAP => "mmap",
         VM_MUNMAP => "munmap",
         VM_INFO => "vm_info",
+        VM_MPROTECT => "mprotect",
+        VM_MREMAP => "mremap",
+        VM_REGIONS => "vm_regions",
         _ => return None,
     })
 }

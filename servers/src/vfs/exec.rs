@@ -6,7 +6,8 @@
 //! end of the file (ENOEXEC otherwise). Every check comes before vm is asked: until then the old
 //! image is intact and pm answers the caller with the error. vm's VM_EXEC_NEWMEM answers 0 (old
 //! memory freed, new image mapped) or an error; `proto::vm::exec_image_lost` tells the one error
-//! that comes after the old memory was freed, when pm must end the process (`image_lost`).
+//! that comes after the old memory was freed, when pm must end the process (`image_lost`). Once
+//! the new image is mapped, the descriptors marked close-on-exec are closed.
 
 use super::VfsCtx;
 use super::path::{X_OK, read_path_kept, resolve};
@@ -73,7 +74,11 @@ fn load(ctx: &mut VfsCtx<'_>, req: &VfsExecRequest) -> Result<[u8; PROGRAM_NAME_
     program[..name.len()].copy_from_slice(name);
     let request = VmExecRequest { proc: req.proc, text_bytes: size };
     match ctx.sendrec(VM, Message::with(VM_EXEC_NEWMEM, &request)) {
-        Ok(_) => Ok(program),
+        Ok(_) => {
+            // The new image is in: exec can no longer fail, so close-on-exec descriptors go now.
+            super::fcntl::close_on_exec(ctx, &on_behalf);
+            Ok(program)
+        }
         Err(errno) => Err(Failure { errno, image_lost: exec_image_lost(errno) }),
     }
 }

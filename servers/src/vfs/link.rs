@@ -17,7 +17,7 @@ use crate::proto::vfs::{PathRequest, TwoPathRequest};
 use crate::task::Handled;
 
 /// Creates an inode of `kind` named `name` in directory `dir`, owned by `fp`, with permission
-/// bits `mode`: `fp` needs write and search permission on `dir`, which must still be linked; a
+/// bits `mode` less `fp`'s umask: `fp` needs write and search permission on `dir`, which must still be linked; a
 /// directory needs a link to spare in its parent; the inode and the blocks must be there.
 pub fn create(
     state: &mut VfsState,
@@ -47,7 +47,8 @@ pub fn create(
     if state.free_block_count() < blocks {
         return Err(Errno::ENOSPC);
     }
-    let mode = mode & PERM_MASK;
+    // The creator's file-creation mask clears permission bits (never the sticky bit).
+    let mode = mode & PERM_MASK & !fp.umask;
     if is_dir {
         return state.make_dir(Some(dir), name, mode, fp.uid, fp.gid);
     }

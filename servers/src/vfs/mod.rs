@@ -6,7 +6,9 @@
 //! entries), `table.rs` (message type -> handler), `path.rs` (paths and permissions), `open.rs`
 //! (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and the suspended
 //! readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs` (stat, fstat,
-//! chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's notices).
+//! chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's notices),
+//! `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd, close-on-exec), `poll.rs` (poll, its waits and
+//! their deadlines on vfs's alarm).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
@@ -16,11 +18,13 @@
 
 pub mod dup;
 pub mod exec;
+pub mod fcntl;
 pub mod fs;
 pub mod link;
 pub mod open;
 pub mod path;
 pub mod pipe;
+pub mod poll;
 pub mod procs;
 pub mod read;
 pub mod stat;
@@ -119,10 +123,12 @@ fn with_caller<R>(ctx: &mut VfsCtx<'_>, f: impl FnOnce(&Fproc) -> R) -> Result<R
 }
 
 /// Points the requester's descriptor `fd` at `filp` (or closes it, without dropping a reference).
+/// The descriptor's FD_CLOEXEC flag is cleared: a new descriptor starts without it.
 pub fn set_fd(ctx: &mut VfsCtx<'_>, fd: usize, filp: Option<FilpId>) {
     let who = ctx.requester();
     let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
     fp.fds[fd] = filp;
+    fp.cloexec &= !(1 << fd);
 }
 
 /// Drops a descriptor's reference to an open file. When the last reference goes, the inode loses
@@ -132,6 +138,18 @@ pub fn close_filp(ctx: &mut VfsCtx<'_>, id: FilpId) {
         && ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some())
     {
         pipe::revive(ctx, ino);
+    }
+}
+
+/// Sets or clears the requester's descriptor `fd`'s FD_CLOEXEC flag (`fd` is open).
+pub fn set_cloexec(ctx: &mut VfsCtx<'_>, fd: usize, on: bool) {
+    let who = ctx.requester();
+    let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
+    assert!(fp.fds[fd].is_some(), "only an open descriptor carries FD_CLOEXEC");
+    if on {
+        fp.cloexec |= 1 << fd;
+    } else {
+        fp.cloexec &= !(1 << fd);
     }
 }
 

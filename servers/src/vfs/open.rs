@@ -1,4 +1,4 @@
-//! open (with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_DIRECTORY) and close.
+//! open (with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_CLOEXEC) and close.
 //!
 //! open checks, in order, before changing anything: the access mode, a free descriptor (EMFILE),
 //! a free open-file slot (ENFILE), the path, existence and O_EXCL, the file's kind against the
@@ -14,7 +14,7 @@ use crate::proto::vfs::{FdRequest, PathRequest};
 use crate::task::Handled;
 
 /// The flags an open file keeps; the others only matter while opening.
-const KEPT_FLAGS: u32 = O_ACCMODE | O_APPEND;
+const KEPT_FLAGS: u32 = O_ACCMODE | SETFL_MASK;
 
 /// VFS_OPEN: open (or create) a file; the reply is the new descriptor.
 pub fn do_open(ctx: &mut VfsCtx<'_>) -> Handled {
@@ -68,6 +68,9 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
     };
     let id = ctx.state.open_filp(ino, flags & KEPT_FLAGS)?;
     set_fd(ctx, fd, Some(id));
+    if flags & O_CLOEXEC != 0 {
+        super::set_cloexec(ctx, fd, true);
+    }
     Ok(fd as i32)
 }
 

@@ -8,7 +8,10 @@
 //! can now finish, answering each caller with `ctx.reply`. A read with no writers left returns 0
 //! (end of file); a write with no readers left fails with EPIPE (or returns the bytes it had
 //! already written). A process killed while suspended is forgotten by pm's exit notice, which
-//! removes its fproc (and so its suspended call) before closing its descriptors.
+//! removes its fproc (and so its suspended call) before closing its descriptors. An open file in
+//! non-blocking mode (O_NONBLOCK, from open, pipe2 or fcntl) never suspends: a read that would
+//! wait fails with EAGAIN, and so does a write none of whose bytes fit (one that moved some
+//! returns their count). Every change of a pipe also wakes the polls that may watch it.
 //!
 //! Invariant: a suspended call names a live open file on a pipe that the process holds a
 //! descriptor for; a pipe's buffer (`pipe_bufs`, beside its inode) never holds more than PIPE_BUF
@@ -19,7 +22,7 @@ use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::ProcKey;
 use crate::proto::vfs::PipeReply;
-use crate::proto::vfs::flags::{O_RDONLY, O_WRONLY};
+use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK, O_RDONLY, O_WRONLY};
 use crate::task::Handled;
 use kernel_sim::{Endpoint, Message};
 
@@ -35,6 +38,13 @@ pub fn do_pipe(ctx: &mut VfsCtx<'_>) -> Handled {
 }
 
 fn pipe(ctx: &mut VfsCtx<'_>) -> Result<PipeReply, Errno> {
+    pipe_with(ctx, 0)
+}
+
+/// A new pipe whose open files keep `status` (O_NONBLOCK or nothing) and whose descriptors are
+/// closed on exec if `cloexec` (pipe2's flags, checked by the caller).
+pub fn pipe_with(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<PipeReply, Errno> {
+    let status = flags & O_NONBLOCK;
     let fp = caller(ctx)?;
     let read_fd = fp.free_fd(0)?;
     let write_fd = fp.free_fd(read_fd + 1)?;
@@ -43,10 +53,14 @@ fn pipe(ctx: &mut VfsCtx<'_>) -> Result<PipeReply, Errno> {
     }
     let inode = Inode::new(InodeKind::Pipe(Pipe::default()), PIPE_MODE, fp.uid, fp.gid);
     let ino = ctx.state.alloc_inode(inode).map_err(|_| Errno::ENFILE)?;
-    let read_end = ctx.state.open_filp(ino, O_RDONLY).expect("two free slots were checked");
-    let write_end = ctx.state.open_filp(ino, O_WRONLY).expect("two free slots were checked");
+    let read_end = ctx.state.open_filp(ino, O_RDONLY | status).expect("two free slots were checked");
+    let write_end = ctx.state.open_filp(ino, O_WRONLY | status).expect("two free slots were checked");
     super::set_fd(ctx, read_fd, Some(read_end));
     super::set_fd(ctx, write_fd, Some(write_end));
+    if flags & O_CLOEXEC != 0 {
+        super::set_cloexec(ctx, read_fd, true);
+        super::set_cloexec(ctx, write_fd, true);
+    }
     Ok(PipeReply { read_fd: read_fd as i32, write_fd: write_fd as i32 })
 }
 
@@ -137,7 +151,7 @@ pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) 
             Handled::Reply(Ok(answer(result)))
         }
         Step::Blocked(_) => {
-            if !suspend(ctx, Suspended::PipeRead { filp, grant, len }) {
+            if nonblocking(ctx, filp) || !suspend(ctx, Suspended::PipeRead { filp, grant, len }) {
                 return Handled::Reply(Err(Errno::EAGAIN));
             }
             Handled::Suspend
@@ -156,8 +170,11 @@ pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64)
             Handled::Reply(Ok(answer(result)))
         }
         Step::Blocked(done) => {
-            if !suspend(ctx, Suspended::PipeWrite { filp, grant, len, done }) {
-                // What went in stays in; like a non-blocking write, say how much, or that none fit.
+            if nonblocking(ctx, filp) || !suspend(ctx, Suspended::PipeWrite { filp, grant, len, done }) {
+                // What went in stays in (readers may take it); say how much, or that none fit.
+                if done > 0 {
+                    revive(ctx, ino);
+                }
                 return Handled::Reply(if done > 0 { Ok(answer(Ok(done))) } else { Err(Errno::EAGAIN) });
             }
             if done > 0 {
@@ -168,6 +185,11 @@ pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64)
             Handled::Suspend
         }
     }
+}
+
+/// Whether open file `filp` is in non-blocking mode: a call that would wait fails with EAGAIN.
+fn nonblocking(ctx: &mut VfsCtx<'_>, filp: FilpId) -> bool {
+    ctx.state.live_filp(filp).flags & O_NONBLOCK != 0
 }
 
 /// Suspends the caller's call; false when it already has one suspended. A well-behaved process
@@ -189,7 +211,7 @@ fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspe
         ctx.state.suspended.iter().filter_map(|(key, call)| Some((*key, (*call)?))).collect();
     let mut on_pipe = Vec::new();
     for (key, call) in waiting {
-        if ctx.state.filp(call.filp()).is_some_and(|f| f.ino == ino) {
+        if call.filp().and_then(|id| ctx.state.filp(id)).is_some_and(|f| f.ino == ino) {
             let ep = ctx.state.fprocs.get(key).expect("a suspended process has an entry").ep;
             on_pipe.push((key, ep, call));
         }
@@ -206,6 +228,7 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
             let (step, before) = match call {
                 Suspended::PipeRead { grant, len, .. } => (read_step(ctx, ino, ep, grant, len), 0),
                 Suspended::PipeWrite { grant, len, done, .. } => (write_step(ctx, ino, ep, grant, len, done), done),
+                Suspended::Poll(_) => unreachable!("a poll waits on no open file"),
             };
             match step {
                 Step::Done(result) => {
@@ -227,4 +250,6 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
             break;
         }
     }
+    // The pipe changed: a poll watching either end may now have something ready.
+    super::poll::wake(ctx);
 }

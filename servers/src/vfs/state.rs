@@ -104,7 +104,7 @@ pub struct Inode {
 // An inode's or fproc's pre-image is cloned into a spent one on the first write of each request:
 // field by field, so that its block list or descriptors are copied into the spent one's.
 recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, opens, size, blocks });
-recovery::clone_fields!(Fproc { ep, fds, cwd, uid, gid });
+recovery::clone_fields!(Fproc { ep, fds, cloexec, cwd, uid, gid, umask });
 
 impl Inode {
     /// A new inode with no links, no opens and no data.
@@ -149,7 +149,7 @@ pub fn blocks_for(size: u64) -> usize {
 pub struct Filp {
     /// The inode it is open on.
     pub ino: Ino,
-    /// The open flags it keeps: access mode and O_APPEND.
+    /// The open flags it keeps: access mode and the status flags (O_APPEND, O_NONBLOCK).
     pub flags: u32,
     /// The shared file offset (for a directory: the byte offset of the next entry getdents reads).
     pub offset: u64,
@@ -192,15 +192,39 @@ pub enum Suspended {
         /// Bytes already in the pipe.
         done: u64,
     },
+    /// poll with nothing ready yet and a timeout that is not 0.
+    Poll(PollWait),
 }
 
 impl Suspended {
-    /// The open file the call waits on.
-    pub fn filp(&self) -> FilpId {
+    /// The open file the call waits on; none for a poll (it watches descriptors).
+    pub fn filp(&self) -> Option<FilpId> {
         match *self {
-            Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. } => filp,
+            Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. } => Some(filp),
+            Suspended::Poll(_) => None,
         }
     }
+}
+
+/// A poll waiting for one of its descriptors to become ready, or for its deadline (`poll.rs`).
+///
+/// The `pollfd` records stay in the caller's memory (the caller is blocked, its grant lent); the
+/// descriptors they name are kept here as bit sets (bit `fd`; OPEN_MAX is 32) so that the checker
+/// can tell that none of them is ready: a ready one would have ended the wait.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PollWait {
+    /// The caller's records (read-write grant).
+    pub grant: u32,
+    /// How many records.
+    pub nfds: u32,
+    /// Descriptors watched for reading (POLLIN, POLLRDNORM).
+    pub readable: u32,
+    /// Descriptors watched for writing (POLLOUT, POLLWRNORM).
+    pub writable: u32,
+    /// Every descriptor the records name (hang-ups and errors are reported whatever was asked).
+    pub watched: u32,
+    /// When the wait ends with nothing ready (the clock's microseconds); none: no timeout.
+    pub deadline: Option<kernel_sim::Micros>,
 }
 
 /// One process's file-system view (MINIX's `struct fproc`).
@@ -212,18 +236,36 @@ pub struct Fproc {
     /// handlers take a copy of the caller's entry on every call, and a 300-byte entry costs more
     /// to copy around than an allocation (a pre-image reuses a spent one's vector).
     pub fds: Vec<Option<FilpId>>,
+    /// Its descriptors' FD_CLOEXEC flags, bit `fd` (OPEN_MAX is 32): set only on open descriptors;
+    /// exec closes these when it succeeds.
+    pub cloexec: u32,
     /// Its working directory (a live directory: rmdir refuses a cwd).
     pub cwd: Ino,
     /// Effective user id, for permission checks.
     pub uid: u32,
     /// Effective group id.
     pub gid: u32,
+    /// File-creation mask (at most UMASK_MAX): permission bits open(O_CREAT) and mkdir clear.
+    pub umask: u32,
 }
+
+/// The bits a file-creation mask may hold (rwx for owner, group and others).
+pub const UMASK_MAX: u32 = 0o777;
+/// init's file-creation mask: none, so that a file gets the mode its creator asked for until a
+/// process sets a mask (children inherit it).
+pub const DEFAULT_UMASK: u32 = 0;
+// Descriptor bit sets (`Fproc::cloexec`, `PollWait`) are u32s: one bit per descriptor.
+const _: () = assert!(OPEN_MAX <= u32::BITS as usize);
 
 impl Fproc {
     /// A process with no descriptors, in `/`, as root.
     pub fn new(ep: Endpoint) -> Fproc {
-        Fproc { ep, fds: vec![None; OPEN_MAX], cwd: ROOT_INO, uid: ROOT_UID, gid: 0 }
+        Fproc { ep, fds: vec![None; OPEN_MAX], cloexec: 0, cwd: ROOT_INO, uid: ROOT_UID, gid: 0, umask: DEFAULT_UMASK }
+    }
+
+    /// Whether descriptor `fd` (open or not) is marked close-on-exec.
+    pub fn is_cloexec(&self, fd: usize) -> bool {
+        fd < OPEN_MAX && self.cloexec & (1 << fd) != 0
     }
 
     /// The open file descriptor `fd` points at; EBADF for a closed or impossible descriptor.

@@ -1,11 +1,12 @@
 //! vfs's call table: message type -> `do_*` handler, sorted by type (user calls, then pm's
-//! requests).
+//! requests, then notifications: the kernel's alarm, for poll's timeouts).
 
 use super::state::VfsState;
-use super::{dup, exec, link, open, pipe, procs, read, stat};
+use super::{dup, exec, fcntl, link, open, pipe, poll, procs, read, stat};
 use crate::proto::pm::*;
 use crate::proto::vfs::*;
 use crate::task::Call;
+use kernel_sim::msgtype::NOTIFY_MESSAGE;
 
 /// Every call vfs serves.
 pub static CALLS: &[Call<VfsState>] = &[
@@ -26,11 +27,18 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_CHDIR, name: "chdir", handler: stat::do_chdir },
     Call { m_type: VFS_LINK, name: "link", handler: link::do_link },
     Call { m_type: VFS_RENAME, name: "rename", handler: link::do_rename },
+    Call { m_type: VFS_FCNTL, name: "fcntl", handler: fcntl::do_fcntl },
+    Call { m_type: VFS_UMASK, name: "umask", handler: fcntl::do_umask },
+    Call { m_type: VFS_PIPE2, name: "pipe2", handler: fcntl::do_pipe2 },
+    Call { m_type: VFS_FCHDIR, name: "fchdir", handler: fcntl::do_fchdir },
+    Call { m_type: VFS_POLL, name: "poll", handler: poll::do_poll },
+    Call { m_type: VFS_GETCWD, name: "getcwd", handler: fcntl::do_getcwd },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },
     Call { m_type: PM_VFS_SETID, name: "pm_vfs_setid", handler: procs::do_pm_setid },
     Call { m_type: PM_VFS_REBOOT, name: "pm_vfs_reboot", handler: procs::do_pm_reboot },
+    Call { m_type: NOTIFY_MESSAGE, name: "vfs_alarm", handler: poll::do_alarm },
 ];
 
 #[cfg(test)]

@@ -4,13 +4,13 @@
 //! kernel calls, so the kernel's page table of a process always equals vm's regions for it.
 //!
 //! Who may call: pm (fork, willexit, exit, getrusage), vfs (exec's new memory), user processes
-//! (brk, mmap, munmap, info), each for its own range of message types; vm checks this itself too.
+//! (brk, mmap, munmap, mprotect, mremap, info, regions), each for its own range of message types; vm checks this itself too.
 //!
 //! Files: `state.rs` (frames and address spaces, their invariants), `table.rs` (message type ->
 //! handler), `request.rs` (who may call, which space a call acts on), `brk.rs`, `mmap.rs` (mmap,
-//! munmap), `exec.rs`, `fork.rs` (fork, willexit, exit), `info.rs` (statistics), `space.rs`
-//! (building, filling and freeing spaces in step with the kernel), `audit.rs` (the invariants
-//! checked over the whole state).
+//! munmap), `protect.rs` (mprotect), `remap.rs` (mremap), `exec.rs`, `fork.rs` (fork, willexit,
+//! exit), `info.rs` (statistics, the memory map), `space.rs` (building, filling and freeing spaces
+//! in step with the kernel), `audit.rs` (the invariants checked over the whole state).
 
 pub mod audit;
 pub mod brk;
@@ -18,6 +18,8 @@ pub mod exec;
 pub mod fork;
 pub mod info;
 pub mod mmap;
+pub mod protect;
+pub mod remap;
 pub mod request;
 pub mod space;
 pub mod state;

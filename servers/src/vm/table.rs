@@ -2,7 +2,7 @@
 //! fixed by its range (`proto::vm::caller_of`); every handler checks it first.
 
 use super::state::VmState;
-use super::{brk, exec, fork, info, mmap};
+use super::{brk, exec, fork, info, mmap, protect, remap};
 use crate::proto::vm::*;
 use crate::task::Call;
 
@@ -17,4 +17,7 @@ pub static CALLS: &[Call<VmState>] = &[
     Call { m_type: VM_MMAP, name: "mmap", handler: mmap::do_mmap },
     Call { m_type: VM_MUNMAP, name: "munmap", handler: mmap::do_munmap },
     Call { m_type: VM_INFO, name: "vm_info", handler: info::do_info },
+    Call { m_type: VM_MPROTECT, name: "mprotect", handler: protect::do_mprotect },
+    Call { m_type: VM_MREMAP, name: "mremap", handler: remap::do_mremap },
+    Call { m_type: VM_REGIONS, name: "vm_regions", handler: info::do_regions },
 ];

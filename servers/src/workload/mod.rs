@@ -3,7 +3,7 @@
 //!
 //! - [`posix`]: the POSIX-behaviour suite (named checks of process, file, memory and exec
 //!   semantics); the workload of every fault-injection run.
-//! - [`unixbench`]: Unixbench-like loops (syscall, spawn, execl, file copy, pipe) with counters.
+//! - [`unixbench`]: Unixbench-like loops (syscall, spawn, execl, file copy, pipe, poll) with counters.
 //! - [`strace`]: real programs' system-call logs (`strace -f -o FILE`), parsed, mapped onto
 //!   samsara's calls with their process tree, and replayed ([`strace::replay`]).
 //!
@@ -118,7 +118,7 @@ impl Workload {
             "posix",
             "the POSIX-behaviour suite: process, file, pipe, directory, memory and exec semantics as named checks",
         ),
-        ("unixbench[:N]", "Unixbench-like loops (syscall, spawn, execl, file copy, pipe), N rounds each"),
+        ("unixbench[:N]", "Unixbench-like loops (syscall, spawn, execl, file copy, pipe, poll), N rounds each"),
         ("strace:FILE", "replay of a real program's `strace -f` log, process tree and exec included"),
     ];
 
@@ -128,7 +128,9 @@ impl Workload {
             Workload::Posix => Workload::KINDS[0].1.to_string(),
             Workload::Unixbench { iterations } => {
                 let rounds = if *iterations == 1 { "round" } else { "rounds" };
-                format!("Unixbench-like loops (syscall, spawn, execl, file copy, pipe), {iterations} {rounds} each")
+                format!(
+                    "Unixbench-like loops (syscall, spawn, execl, file copy, pipe, poll), {iterations} {rounds} each"
+                )
             }
             Workload::Strace(StraceSource::File(path)) => format!("replay of the strace log {}", path.display()),
             Workload::Strace(StraceSource::Loaded(replay)) => format!(

@@ -8,8 +8,11 @@
 //! child (EOF once the writer is gone); link counts after link/unlink; mkdir/rmdir/getdents/chdir;
 //! heap growth by brk (the new memory is usable); mmap/munmap; exec of `/bin/true` and `/bin/false`
 //! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
-//! after setuid); nice values through getpriority/setpriority/nice (inherited at fork, EACCES
-//! for lowering one unprivileged, EPERM for another's process, EINVAL, ESRCH).
+//! after setuid); fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
+//! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
+//! child's write, a timeout, a hang-up); nice values through getpriority/setpriority/nice
+//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process,
+//! EINVAL, ESRCH).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
@@ -30,7 +33,7 @@ use crate::errno::Errno;
 use crate::libc::Sys;
 use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
 use crate::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
-use crate::proto::vfs::flags::{O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::kind;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use crate::proto::vm::layout::{HEAP_LIMIT, PAGE};
@@ -117,6 +120,9 @@ const TESTS: &[Test] = &[
     exec_programs,
     error_numbers,
     setuid_drops_privilege,
+    descriptor_and_status_flags,
+    umask_and_working_directory,
+    nonblocking_pipes_and_poll,
     priorities,
 ];
 
@@ -568,7 +574,8 @@ fn heap_growth(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.brk.unchanged-after-failure", sys.brk(0), Ok(start));
 }
 
-/// An anonymous mapping is zeroed and usable; after munmap it is gone.
+/// An anonymous mapping is zeroed and usable, mprotect makes a page read-only and back; after
+/// munmap it is gone.
 fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     let len = MMAP_PAGES * PAGE;
     let Some(addr) = ok(rec, "posix.mmap.map", sys.mmap(len, true)) else { return };
@@ -579,7 +586,40 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
     let fill = vec![FILL; len as usize];
     let usable = sys.proc().mem_write(addr, &fill).is_ok() && sys.proc().mem_read(addr, &mut back).is_ok();
     rec.check("posix.mmap.usable", usable && back == fill, || "the mapping did not keep its bytes".into());
+    // mprotect: the first page read-only (writes fault, bytes stay), then writable again.
+    use crate::proto::vm::prot::{PROT_READ, PROT_WRITE};
+    ok(rec, "posix.mprotect.read-only", sys.mprotect(addr, PAGE, PROT_READ));
+    rec.check("posix.mprotect.write-faults", sys.proc().mem_write(addr, &[0]).is_err(), || {
+        "a read-only page took a write".into()
+    });
+    rec.check("posix.mprotect.other-page-writable", sys.proc().mem_write(addr + PAGE, &[FILL]).is_ok(), || {
+        "the page after the protected one refused a write".into()
+    });
+    let listed = sys.vm_regions().map(|map| map.iter().any(|e| e.start == addr && e.pages == 1 && !e.writable));
+    rec.expect_eq("posix.mprotect.memory-map-shows-it", listed, Ok(true));
+    let mut first = [0u8; 1];
+    let kept = sys.proc().mem_read(addr, &mut first).is_ok() && first == [FILL];
+    rec.check("posix.mprotect.bytes-kept", kept, || "a read-only page lost its bytes".into());
+    ok(rec, "posix.mprotect.writable-again", sys.mprotect(addr, len, PROT_READ | PROT_WRITE));
+    rec.check("posix.mprotect.write-again", sys.proc().mem_write(addr, &[0]).is_ok(), || {
+        "a page made writable again refused a write".into()
+    });
+    fails(rec, "posix.mprotect.unaligned-einval", sys.mprotect(addr + 1, PAGE, PROT_READ), Errno::EINVAL);
+    // mremap: a mapping grown (moving if it must) keeps its bytes; the new page is zeroed.
+    use crate::proto::vm::MREMAP_MAYMOVE;
+    let Some(addr) = ok(rec, "posix.mremap.grow", sys.mremap(addr, len, len + PAGE, MREMAP_MAYMOVE)) else {
+        let _ = sys.munmap(addr, len);
+        return;
+    };
+    let mut moved = [0u8; 2];
+    let kept = sys.proc().mem_read(addr + PAGE, &mut moved).is_ok() && moved == [FILL, FILL];
+    rec.check("posix.mremap.bytes-kept", kept, || format!("the grown mapping holds {moved:?}"));
+    let fresh = sys.proc().mem_read(addr + len, &mut moved).is_ok() && moved == [0, 0];
+    rec.check("posix.mremap.new-page-zeroed", fresh, || format!("the new page holds {moved:?}"));
+    rec.expect_eq("posix.mremap.shrink", sys.mremap(addr, len + PAGE, len, 0), Ok(addr));
+    fails(rec, "posix.mremap.zero-length-einval", sys.mremap(addr, len, 0, 0), Errno::EINVAL);
     ok(rec, "posix.mmap.munmap", sys.munmap(addr, len));
+    fails(rec, "posix.mprotect.unmapped-enomem", sys.mprotect(addr, PAGE, PROT_READ), Errno::ENOMEM);
     let mut byte = [0u8; 1];
     rec.check("posix.mmap.gone-after-munmap", sys.proc().mem_read(addr, &mut byte).is_err(), || {
         "memory stayed readable after munmap".into()
@@ -666,6 +706,117 @@ fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Checks) {
         reap(sys, rec, "posix.setuid.child-status", pid, exit_status(0));
     }
     rec.expect_eq("posix.setuid.parent-still-root", sys.getuid().map(|ids| ids.uid), Ok(ROOT_UID));
+}
+
+/// Bits umask is set to by the umask test: group write and everything for others.
+const TEST_UMASK: u32 = 0o027;
+/// poll's timeout when nothing will come, in milliseconds (of the virtual clock under `sim`).
+const POLL_TIMEOUT_MS: i32 = 10;
+/// The exit code of echo when its write failed (its standard output was closed by exec).
+const ECHO_FAILED: i32 = 1;
+
+/// fcntl: F_DUPFD from a floor, FD_CLOEXEC (and exec honouring it), O_APPEND through F_SETFL, and
+/// the errors of a closed descriptor and an unknown command.
+fn descriptor_and_status_flags(sys: &Sys<'_>, rec: &Checks) {
+    use crate::proto::vfs::fcntl::*;
+    let file = path("flags");
+    let Some(fd) = ok(rec, "posix.fcntl.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.fcntl.dupfd-from-floor", sys.fcntl(fd, F_DUPFD, DUP2_TARGET), Ok(DUP2_TARGET));
+    rec.expect_eq("posix.fcntl.no-cloexec-by-default", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(0));
+    ok(rec, "posix.fcntl.setfd", sys.fcntl(DUP2_TARGET, F_SETFD, FD_CLOEXEC));
+    rec.expect_eq("posix.fcntl.getfd", sys.fcntl(DUP2_TARGET, F_GETFD, 0), Ok(FD_CLOEXEC));
+    ok(rec, "posix.fcntl.setfl-append", sys.fcntl(fd, F_SETFL, O_APPEND as i32));
+    rec.expect_eq("posix.fcntl.getfl-shared", sys.fcntl(DUP2_TARGET, F_GETFL, 0), Ok((O_RDWR | O_APPEND) as i32));
+    rec.expect_eq("posix.fcntl.write", sys.write(fd, b"ab"), Ok(2));
+    ok(rec, "posix.fcntl.rewind", sys.lseek(fd, 0, SEEK_SET));
+    rec.expect_eq(
+        "posix.fcntl.append-goes-to-end",
+        sys.write(fd, b"c").and_then(|_| sys.lseek(fd, 0, SEEK_CUR)),
+        Ok(3),
+    );
+    // A child execs echo with its standard output on a close-on-exec descriptor: echo finds it
+    // closed.
+    let forked = sys.fork(move |c| {
+        if c.dup2(fd, 1).and_then(|_| c.fcntl(1, F_SETFD, FD_CLOEXEC)).is_err() {
+            return GAVE_UP_CODE;
+        }
+        let _ = c.exec("/bin/echo", &["echo", "lost"]);
+        EXEC_RETURNED_CODE
+    });
+    if let Some(pid) = ok(rec, "posix.fcntl.fork", forked) {
+        reap(sys, rec, "posix.fcntl.exec-closed-cloexec", pid, exit_status(ECHO_FAILED));
+    }
+    rec.expect_eq("posix.fcntl.nothing-written-by-exec", read_all(sys, fd), Ok(b"abc".to_vec()));
+    fails(rec, "posix.fcntl.closed-ebadf", sys.fcntl(NEVER_OPEN_FD, F_GETFD, 0), Errno::EBADF);
+    fails(rec, "posix.fcntl.bad-command-einval", sys.fcntl(fd, u32::MAX, 0), Errno::EINVAL);
+    fails(rec, "posix.fcntl.bad-floor-einval", sys.fcntl(fd, F_DUPFD, -1), Errno::EINVAL);
+    ok(rec, "posix.fcntl.close-dup", sys.close(DUP2_TARGET));
+    ok(rec, "posix.fcntl.close", sys.close(fd));
+    ok(rec, "posix.fcntl.unlink", sys.unlink(&file));
+}
+
+/// umask clears the bits it names from new files and directories, and a child inherits it; fchdir
+/// moves into a directory open on a descriptor; getcwd names it.
+fn umask_and_working_directory(sys: &Sys<'_>, rec: &Checks) {
+    let Some(old) = ok(rec, "posix.umask.set", sys.umask(TEST_UMASK)) else { return };
+    let (file, dir) = (path("masked"), path("maskdir"));
+    if let Some(fd) = ok(rec, "posix.umask.create", sys.open(&file, O_CREAT | O_WRONLY, 0o666)) {
+        ok(rec, "posix.umask.close", sys.close(fd));
+        rec.expect_eq("posix.umask.file-mode", sys.stat(&file).map(|s| s.mode), Ok(0o640));
+        ok(rec, "posix.umask.unlink", sys.unlink(&file));
+    }
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        child_rec.expect_eq("posix.umask.inherited", c.umask(TEST_UMASK), Ok(TEST_UMASK));
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.umask.fork", forked) {
+        reap(sys, rec, "posix.umask.child-status", pid, exit_status(0));
+    }
+    if ok(rec, "posix.umask.mkdir", sys.mkdir(&dir, 0o777)).is_some() {
+        rec.expect_eq("posix.umask.dir-mode", sys.stat(&dir).map(|s| s.mode), Ok(0o750));
+        if let Some(fd) = ok(rec, "posix.cwd.open-dir", sys.open(&dir, O_RDONLY | O_DIRECTORY, 0)) {
+            ok(rec, "posix.cwd.fchdir", sys.fchdir(fd));
+            rec.expect_eq("posix.cwd.getcwd", sys.getcwd(), Ok(dir.clone()));
+            ok(rec, "posix.cwd.close-dir", sys.close(fd));
+        }
+        // Back to the root whatever happened: the scratch directory cannot go while it is the cwd.
+        ok(rec, "posix.cwd.back-to-root", sys.chdir("/"));
+        rec.expect_eq("posix.cwd.getcwd-root", sys.getcwd(), Ok("/".to_string()));
+        ok(rec, "posix.cwd.rmdir", sys.rmdir(&dir));
+    }
+    fails(rec, "posix.cwd.fchdir-closed-ebadf", sys.fchdir(NEVER_OPEN_FD), Errno::EBADF);
+    rec.expect_eq("posix.umask.restore", sys.umask(old), Ok(TEST_UMASK));
+}
+
+/// pipe2(O_NONBLOCK): an empty read is EAGAIN; poll sees nothing, then waits for a child's write,
+/// times out when nothing comes, and reports a hang-up when the last writer goes.
+fn nonblocking_pipes_and_poll(sys: &Sys<'_>, rec: &Checks) {
+    use crate::libc::PollFd;
+    use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK};
+    use crate::proto::vfs::poll::{INFTIM, POLLHUP, POLLIN};
+    let Some((read_end, write_end)) = ok(rec, "posix.poll.pipe2", sys.pipe2(O_NONBLOCK | O_CLOEXEC)) else { return };
+    let mut buf = [0u8; READ_BUF];
+    fails(rec, "posix.poll.nonblocking-read-eagain", sys.read(read_end, &mut buf), Errno::EAGAIN);
+    let mut fds = [PollFd::new(read_end, POLLIN)];
+    rec.expect_eq("posix.poll.nothing-ready", sys.poll(&mut fds, 0), Ok(0));
+    let forked = sys.fork(move |c| if c.write(write_end, PING) == Ok(PING.len()) { 0 } else { 1 });
+    if let Some(pid) = ok(rec, "posix.poll.fork", forked) {
+        rec.expect_eq(
+            "posix.poll.woken-by-write",
+            sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)),
+            Ok((1, POLLIN)),
+        );
+        rec.expect_eq("posix.poll.bytes", read_some(sys, read_end), Ok(PING.to_vec()));
+        reap(sys, rec, "posix.poll.writer-status", pid, exit_status(0));
+    }
+    rec.expect_eq("posix.poll.timeout", sys.poll(&mut fds, POLL_TIMEOUT_MS), Ok(0));
+    ok(rec, "posix.poll.close-write-end", sys.close(write_end));
+    rec.expect_eq("posix.poll.hang-up", sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)), Ok((1, POLLHUP)));
+    fails(rec, "posix.poll.pipe2-bad-flags-einval", sys.pipe2(O_TRUNC), Errno::EINVAL);
+    ok(rec, "posix.poll.close-read-end", sys.close(read_end));
 }
 
 /// Nice values: set and read back, inherited by a child, nice() adding to it, lowering it is

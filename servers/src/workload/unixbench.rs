@@ -8,6 +8,8 @@
 //!   compare ("File Copy"); `filecopy.copies`, `filecopy.bytes`.
 //! - `pipe`: bounce one byte between parent and child through two pipes ("Pipe-based Context
 //!   Switching"); `pipe.roundtrips`, `pipe.bytes`.
+//! - `poll`: the same ping-pong, the parent waiting in poll for each answer before it reads it
+//!   (an event loop's shape); `poll.roundtrips`, `poll.bytes`.
 //!
 //! Duties: each loop records one named check (`unixbench.<loop>`) that fails with the first wrong
 //! result, so a long loop cannot flood the report; every counter counts only what succeeded.
@@ -16,9 +18,10 @@
 //! fast; throughput runs pass larger ones.
 
 use crate::errno::Errno;
-use crate::libc::Sys;
+use crate::libc::{PollFd, Sys};
 use crate::proto::pm::exit_status;
 use crate::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use crate::proto::vfs::poll::{INFTIM, POLLIN};
 use crate::proto::vfs::whence::SEEK_SET;
 use crate::workload::report::Recorder;
 use crate::workload::status_text;
@@ -58,12 +61,21 @@ pub struct Loops {
     pub file_copy: u32,
     /// Bytes bounced through the pipes.
     pub pipe: u32,
+    /// Bytes bounced through the pipes, each answer waited for in poll.
+    pub poll: u32,
 }
 
 impl Loops {
     /// Every loop `iterations` times.
     pub fn uniform(iterations: u32) -> Loops {
-        Loops { syscall: iterations, spawn: iterations, execl: iterations, file_copy: iterations, pipe: iterations }
+        Loops {
+            syscall: iterations,
+            spawn: iterations,
+            execl: iterations,
+            file_copy: iterations,
+            pipe: iterations,
+            poll: iterations,
+        }
     }
 }
 
@@ -79,7 +91,26 @@ pub fn run(sys: &Sys<'_>, rec: &Recorder, loops: &Loops) {
     spawn(sys, rec, loops.spawn);
     execl(sys, rec, loops.execl);
     file_copy(sys, rec, loops.file_copy);
-    pipe(sys, rec, loops.pipe);
+    ping_pong(sys, rec, loops.pipe, Wait::Read);
+    ping_pong(sys, rec, loops.poll, Wait::Poll);
+}
+
+/// How the ping-pong's parent waits for each answer.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Wait {
+    /// In the read itself (the `pipe` loop).
+    Read,
+    /// In poll, then reads what is ready (the `poll` loop).
+    Poll,
+}
+
+impl Wait {
+    fn name(self) -> &'static str {
+        match self {
+            Wait::Read => "pipe",
+            Wait::Poll => "poll",
+        }
+    }
 }
 
 /// The first wrong result of a loop, if any; the loop's one check reports it.
@@ -285,7 +316,8 @@ fn pong(sys: &Sys<'_>, from_parent: i32, to_parent: i32) -> i32 {
     }
 }
 
-fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
+fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
+    let name = wait.name();
     let mut error = FirstError::default();
     let (down, up) = match (sys.pipe(), sys.pipe()) {
         (Ok(down), Ok(up)) => (down, up),
@@ -294,7 +326,7 @@ fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
             for (r, w) in [down, up].into_iter().flatten() {
                 let _ = (sys.close(r), sys.close(w));
             }
-            rec.check("unixbench.pipe", false, || format!("pipe failed with {failed:?}"));
+            rec.check(&format!("unixbench.{name}"), false, || format!("pipe failed with {failed:?}"));
             return;
         }
     };
@@ -309,6 +341,16 @@ fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
         for i in 0..n {
             let ping = [i as u8];
             let went = sys.write(down.1, &ping);
+            if wait == Wait::Poll {
+                let mut ready = [PollFd::new(up.0, POLLIN)];
+                match sys.poll(&mut ready, INFTIM) {
+                    Ok(1) if ready[0].revents == POLLIN => {}
+                    other => {
+                        error.note(|| format!("round {i}: poll gave {other:?}, revents {:#x}", ready[0].revents));
+                        break;
+                    }
+                }
+            }
             let came = sys.read(up.0, &mut answer);
             if went == Ok(1) && came == Ok(1) && answer[0] == ping[0].wrapping_add(1) {
                 roundtrips += 1;
@@ -333,7 +375,7 @@ fn pipe(sys: &Sys<'_>, rec: &Recorder, n: u32) {
         error.note(|| format!("fork failed: {forked:?}"));
     }
     let _ = sys.close(up.0);
-    rec.count("pipe.roundtrips", roundtrips);
-    rec.count("pipe.bytes", bytes);
-    error.record(rec, "unixbench.pipe");
+    rec.count(&format!("{name}.roundtrips"), roundtrips);
+    rec.count(&format!("{name}.bytes"), bytes);
+    error.record(rec, &format!("unixbench.{name}"));
 }

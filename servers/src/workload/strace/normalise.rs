@@ -30,6 +30,7 @@ mod open_bits {
     pub const EXCLUSIVE: u64 = 0o200;
     pub const TRUNCATE: u64 = 0o1000;
     pub const APPEND: u64 = 0o2000;
+    pub const NONBLOCK: u64 = 0o4000;
     pub const DIRECTORY: u64 = 0o200000;
     pub const CLOSE_ON_EXEC: u64 = 0o2000000;
 }
@@ -186,6 +187,50 @@ pub enum TraceOp {
     Pipe {
         /// The read and write fds the call returned, `None` when it failed.
         fds: Option<[i32; 2]>,
+        /// `pipe2` with `O_NONBLOCK`.
+        nonblocking: bool,
+        /// `pipe2` with `O_CLOEXEC`.
+        close_on_exec: bool,
+    },
+    /// `fcntl` reading or setting descriptor or status flags (its `F_DUPFD` forms are [`TraceOp::Dup`]).
+    Fcntl {
+        /// The fd.
+        fd: i32,
+        /// What it does.
+        command: FcntlCommand,
+    },
+    /// `umask`; the recorded result is the old mask.
+    Umask {
+        /// The new mask.
+        mask: u32,
+    },
+    /// `poll` or `ppoll`; the recorded result is how many fds were ready.
+    Poll {
+        /// Each record's fd and the events it asked for (samsara's `proto::vfs::poll` bits).
+        fds: Vec<(i32, u16)>,
+        /// The timeout in milliseconds, `None` for none.
+        timeout_ms: Option<i64>,
+    },
+    /// `mremap` of a whole earlier mapping; the recorded result is its new address.
+    Mremap {
+        /// Start address in the traced process.
+        addr: u64,
+        /// Its length.
+        old_len: u64,
+        /// The length wanted.
+        new_len: u64,
+        /// `MREMAP_MAYMOVE`.
+        may_move: bool,
+    },
+    /// `mprotect` to read-only or read-write pages; `addr` is an address the traced process got from an
+    /// earlier `Mmap`'s result.
+    Mprotect {
+        /// Start address in the traced process.
+        addr: u64,
+        /// Bytes.
+        len: u64,
+        /// `PROT_WRITE` (with `PROT_READ`).
+        writable: bool,
     },
     /// `dup`, or `fcntl` with `F_DUPFD`/`F_DUPFD_CLOEXEC`; the recorded result is the new fd.
     Dup {
@@ -229,6 +274,51 @@ pub struct OpenFlags {
     pub exclusive: bool,
     /// `O_CLOEXEC`.
     pub close_on_exec: bool,
+}
+
+/// An `fcntl` on flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum FcntlCommand {
+    /// `F_GETFD`: the recorded result is the descriptor's flags.
+    GetFd,
+    /// `F_SETFD`.
+    SetFd {
+        /// `FD_CLOEXEC`.
+        close_on_exec: bool,
+    },
+    /// `F_GETFL`: the recorded result is the open file's flags (Linux adds bits samsara has not).
+    GetFl,
+    /// `F_SETFL`.
+    SetFl {
+        /// `O_APPEND`.
+        append: bool,
+        /// `O_NONBLOCK`.
+        nonblocking: bool,
+    },
+}
+
+/// Milliseconds in a second and nanoseconds in a millisecond, for `ppoll`'s timespec.
+const MS_PER_SEC: i64 = 1_000;
+const NS_PER_MS: i64 = 1_000_000;
+
+/// samsara's poll event bits for the names strace prints (`POLLIN|POLLPRI`); unknown names count as none.
+fn poll_events(arg: &Arg) -> u16 {
+    use crate::proto::vfs::poll::*;
+    match arg.unnamed() {
+        Arg::Int(value) => *value as u16,
+        Arg::Flags(names) => names
+            .iter()
+            .map(|name| match name.as_str() {
+                "POLLIN" => POLLIN,
+                "POLLPRI" => POLLPRI,
+                "POLLOUT" => POLLOUT,
+                "POLLRDNORM" => POLLRDNORM,
+                "POLLWRNORM" => POLLWRNORM,
+                _ => 0,
+            })
+            .fold(0, |all, bits| all | bits),
+        _ => 0,
+    }
 }
 
 /// Where an `lseek` offset counts from.
@@ -763,10 +853,11 @@ impl Normaliser {
                     _ => None,
                 };
                 let close_on_exec = call.arg(1).is_some_and(|flags| flags.has_flag("O_CLOEXEC"));
+                let nonblocking = call.arg(1).is_some_and(|flags| flags.has_flag("O_NONBLOCK"));
                 for fd in fds.into_iter().flatten() {
                     self.track_fd(pid, Some(i64::from(fd)), None, close_on_exec);
                 }
-                TraceOp::Pipe { fds }
+                TraceOp::Pipe { fds, nonblocking, close_on_exec }
             }
             "dup" => {
                 let fd = need(fd_arg(call, 0), name)?;
@@ -787,17 +878,79 @@ impl Normaliser {
                         self.track_dup(pid, fd, result, command == "F_DUPFD_CLOEXEC");
                         TraceOp::Dup { fd, min_fd: need(fd_arg(call, 2), name)? }
                     }
-                    _ => {
-                        // Not replayed, but close-on-exec decides which fds survive a later exec.
-                        if command == "F_SETFD" && succeeded {
-                            let close_on_exec = call.arg(2).is_some_and(|flags| flags.has_flag("FD_CLOEXEC"));
-                            if let Some(open) = self.files(pid).fds.get_mut(&fd) {
-                                open.close_on_exec = close_on_exec;
-                            }
+                    "F_GETFD" => TraceOp::Fcntl { fd, command: FcntlCommand::GetFd },
+                    "F_SETFD" => {
+                        let close_on_exec = call.arg(2).is_some_and(|flags| {
+                            flags.has_flag("FD_CLOEXEC") || flags.as_int().is_some_and(|bits| bits & 1 != 0)
+                        });
+                        // Close-on-exec decides which fds survive a later exec.
+                        if succeeded && let Some(open) = self.files(pid).fds.get_mut(&fd) {
+                            open.close_on_exec = close_on_exec;
                         }
-                        return Err(format!("{name}: {command}"));
+                        TraceOp::Fcntl { fd, command: FcntlCommand::SetFd { close_on_exec } }
                     }
+                    "F_GETFL" => TraceOp::Fcntl { fd, command: FcntlCommand::GetFl },
+                    "F_SETFL" => {
+                        let flags = need(call.arg(2), name)?;
+                        let bits = flags.as_int().unwrap_or(0) as u64;
+                        let append = flags.has_flag("O_APPEND") || bits & open_bits::APPEND != 0;
+                        let nonblocking = flags.has_flag("O_NONBLOCK") || bits & open_bits::NONBLOCK != 0;
+                        TraceOp::Fcntl { fd, command: FcntlCommand::SetFl { append, nonblocking } }
+                    }
+                    _ => return Err(format!("{name}: {command}")),
                 }
+            }
+            "umask" => TraceOp::Umask { mask: need(call.arg(0).and_then(mode_bits), name)? & 0o777 },
+            "poll" | "ppoll" => {
+                let records = match call.arg(0).map(Arg::unnamed) {
+                    Some(Arg::Array(items)) => items
+                        .iter()
+                        .map(|item| {
+                            let fd = item.field("fd").and_then(Arg::as_int).and_then(|fd| i32::try_from(fd).ok());
+                            Some((fd?, item.field("events").map_or(0, poll_events)))
+                        })
+                        .collect::<Option<Vec<_>>>(),
+                    // poll(NULL, 0, timeout): a sleep.
+                    Some(Arg::Int(0)) => Some(Vec::new()),
+                    _ => None,
+                };
+                let fds = need(records, name)?;
+                let timeout_ms = if name == "poll" {
+                    Some(need(int_arg(call, 2), name)?).filter(|&ms| ms >= 0)
+                } else {
+                    match call.arg(2).map(Arg::unnamed) {
+                        Some(Arg::Int(0)) => None,
+                        Some(spec @ Arg::Struct(_)) => {
+                            let seconds = need(spec.field("tv_sec").and_then(Arg::as_int), name)?;
+                            let nanos = need(spec.field("tv_nsec").and_then(Arg::as_int), name)?;
+                            Some(seconds.saturating_mul(MS_PER_SEC).saturating_add(nanos / NS_PER_MS))
+                        }
+                        _ => return Err(format!("{name}: arguments not understood")),
+                    }
+                };
+                TraceOp::Poll { fds, timeout_ms }
+            }
+            "mremap" => {
+                let flags = need(call.arg(3), name)?;
+                if flags.has_flag("MREMAP_FIXED") || flags.has_flag("MREMAP_DONTUNMAP") {
+                    return Err("mremap: to a fixed address".to_string());
+                }
+                TraceOp::Mremap {
+                    addr: need(addr_arg(call, 0), name)?,
+                    old_len: need(len_arg(call, 1), name)?,
+                    new_len: need(len_arg(call, 2), name)?,
+                    may_move: flags.has_flag("MREMAP_MAYMOVE") || flags.as_int().is_some_and(|bits| bits & 1 != 0),
+                }
+            }
+            "mprotect" => {
+                let prot = need(call.arg(2), name)?;
+                let bits = prot.as_int().unwrap_or(0);
+                let readable = prot.has_flag("PROT_READ") || bits & 1 != 0;
+                let writable = prot.has_flag("PROT_WRITE") || bits & 2 != 0;
+                if !readable {
+                    return Err("mprotect: without PROT_READ (samsara's pages are readable)".to_string());
+                }
+                TraceOp::Mprotect { addr: need(addr_arg(call, 0), name)?, len: need(len_arg(call, 1), name)?, writable }
             }
             "getdents" | "getdents64" => {
                 TraceOp::Getdents { fd: need(fd_arg(call, 0), name)?, len: need(len_arg(call, 2), name)? }

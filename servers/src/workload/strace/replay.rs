@@ -52,15 +52,20 @@ use std::sync::{Arc, Mutex};
 
 use serde::{Deserialize, Serialize};
 
+use super::normalise::FcntlCommand;
 use super::sandbox::{self, CONTROL_DIR, STDERR, STDIN, STDOUT, Setup};
 use super::{CallResult, LoadError, NormalisedTrace, OpenFlags, ProcessEnd, ProcessTree, TraceOp, TraceStep, Whence};
 use crate::errno::Errno;
+use crate::libc::PollFd;
 use crate::libc::Sys;
 use crate::proto::Pid;
 use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::proto::vfs::fcntl::{F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
+use crate::proto::vfs::flags::O_NONBLOCK;
 use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::mode::PERM_MASK;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::proto::vm::prot::{PROT_READ, PROT_WRITE};
 use crate::vfs::state::MAX_FILE_SIZE;
 use crate::workload::report::{Recorder, WorkloadReport};
 use crate::workload::status_text;
@@ -83,6 +88,9 @@ const MMAP_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// An fd number samsara never has open: a call the log shows failing on an fd the replay never
 /// mapped uses it, so samsara fails too (EBADF).
 const NEVER_OPEN_FD: i32 = -1;
+/// The longest a replayed poll waits, in milliseconds: the log's readiness came from timing the
+/// replay does not reproduce, so a poll that waited for ever there must not hang the replay.
+const POLL_WAIT_CAP_MS: i64 = 100;
 /// Exit status of the `replay` program when it finds no plan (126, the shell's "cannot run").
 pub const NO_PLAN_STATUS: i32 = 126;
 /// Exit status of a process that waited to be killed, as its log says, and never was.
@@ -299,6 +307,11 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Dup { fd, .. } => format!("dup({fd})"),
         TraceOp::Dup2 { old, new } => format!("dup2({old}, {new})"),
         TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
+        TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
+        TraceOp::Umask { mask } => format!("umask({mask:o})"),
+        TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
+        TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
+        TraceOp::Mprotect { addr, len, writable } => format!("mprotect({addr:#x}, {len}, writable {writable})"),
     }
 }
 
@@ -751,6 +764,11 @@ impl Replayer {
 
     /// Maps traced `fd` to samsara's `to`, closing what it stood for before (unless shared).
     fn map_fd(&mut self, sys: &Sys<'_>, fd: i32, to: Fd) {
+        if to.close_on_exec {
+            // vfs keeps the flag too (a new descriptor starts without it), so F_GETFD answers as
+            // the log's kernel did.
+            let _ = sys.fcntl(to.fd, F_SETFD, FD_CLOEXEC);
+        }
         if let Some(old) = self.plan.fds.insert(fd, to)
             && old.fd != to.fd
             && !self.plan.fds.values().any(|other| other.fd == old.fd)
@@ -938,11 +956,11 @@ impl Replayer {
                 let done = sys.fstat(sfd);
                 self.compare(step, done.map(|_| 0), Values::Exact);
             }
-            TraceOp::Pipe { fds } => {
-                let made = sys.pipe();
+            TraceOp::Pipe { fds, nonblocking, close_on_exec } => {
+                let made = if *nonblocking { sys.pipe2(O_NONBLOCK) } else { sys.pipe() };
                 if let (Ok((read_end, write_end)), Some([traced_read, traced_write])) = (made, fds) {
-                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec: false });
-                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec: false });
+                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec: *close_on_exec });
+                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec: *close_on_exec });
                 }
                 self.compare(step, made.map(|_| 0), Values::Exact);
             }
@@ -978,6 +996,77 @@ impl Replayer {
                 let Some(sfd) = self.fd(step, *fd, "getdents") else { return Flow::Next };
                 let listed = sys.getdents(sfd);
                 self.compare(step, listed.map(|entries| entries.len() as i64), Values::ZeroOrNot);
+            }
+            TraceOp::Fcntl { fd, command } => {
+                let Some(sfd) = self.fd(step, *fd, "fcntl") else { return Flow::Next };
+                let (done, values) = match *command {
+                    FcntlCommand::GetFd => (sys.fcntl(sfd, F_GETFD, 0), Values::Exact),
+                    FcntlCommand::SetFd { close_on_exec } => {
+                        if let Some(mapped) = self.plan.fds.get_mut(fd) {
+                            mapped.close_on_exec = close_on_exec;
+                        }
+                        (sys.fcntl(sfd, F_SETFD, if close_on_exec { FD_CLOEXEC } else { 0 }), Values::Exact)
+                    }
+                    // Linux's flags carry bits samsara has not (O_LARGEFILE): only success counts.
+                    FcntlCommand::GetFl => (sys.fcntl(sfd, F_GETFL, 0), Values::Ignore),
+                    FcntlCommand::SetFl { append, nonblocking } => {
+                        let bits = if append { O_APPEND } else { 0 } | if nonblocking { O_NONBLOCK } else { 0 };
+                        (sys.fcntl(sfd, F_SETFL, bits as i32), Values::Exact)
+                    }
+                };
+                self.compare(step, done.map(i64::from), values);
+            }
+            TraceOp::Umask { mask } => {
+                // The old mask is the host's starting one, not samsara's.
+                let done = sys.umask(*mask);
+                self.compare(step, done.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Poll { fds, timeout_ms } => {
+                let mut records = Vec::with_capacity(fds.len());
+                for &(fd, events) in fds {
+                    let sfd = if fd < 0 {
+                        fd
+                    } else {
+                        let Some(sfd) = self.fd(step, fd, "poll") else { return Flow::Next };
+                        sfd
+                    };
+                    records.push(PollFd::new(sfd, events));
+                }
+                let wait = timeout_ms.map_or(POLL_WAIT_CAP_MS, |ms| ms.min(POLL_WAIT_CAP_MS));
+                let ready = sys.poll(&mut records, wait as i32);
+                // Which fds were ready, and when, is timing: only success or failure counts.
+                self.compare(step, ready.map(|n| n as i64), Values::Ignore);
+            }
+            TraceOp::Mremap { addr, old_len, new_len, may_move } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace == *addr && m.len == *old_len);
+                let Some(at) = found else {
+                    self.skip("mremap: not a whole mapping a replayed mmap returned");
+                    return Flow::Next;
+                };
+                if *new_len > MMAP_MAX_BYTES {
+                    self.skip("mremap: larger than the replay maps");
+                    return Flow::Next;
+                }
+                let flags = if *may_move { crate::proto::vm::MREMAP_MAYMOVE } else { 0 };
+                let remapped = sys.mremap(self.memory.maps[at].addr, *old_len, *new_len, flags);
+                if let (Ok(got), Some(trace)) = (remapped, value) {
+                    self.memory.maps[at] = Mapping { trace: trace as u64, len: *new_len, addr: got };
+                }
+                // Where it went is the host's choice and samsara's: only success counts.
+                self.compare(step, remapped.map(|_| 0), Values::Ignore);
+            }
+            TraceOp::Mprotect { addr, len, writable } => {
+                let found = self.memory.maps.iter().rposition(|m| m.trace <= *addr && *addr - m.trace < m.len);
+                let Some(at) = found else {
+                    self.skip("mprotect: an address no replayed mmap returned");
+                    return Flow::Next;
+                };
+                let map = self.memory.maps[at];
+                let offset = addr - map.trace;
+                let len = (*len).min(map.len - offset);
+                let prot = PROT_READ | if *writable { PROT_WRITE } else { 0 };
+                let done = sys.mprotect(map.addr + offset, len, prot);
+                self.compare(step, done.map(|()| 0), Values::Exact);
             }
         }
         Flow::Next

@@ -235,7 +235,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             }
             TraceOp::Dup { fd, .. } if ok => p.dup(step.pid, *fd, value),
             TraceOp::Dup2 { old, new } if ok => p.dup(step.pid, *old, Some(i64::from(*new))),
-            TraceOp::Pipe { fds: Some(ends) } if ok => {
+            TraceOp::Pipe { fds: Some(ends), .. } if ok => {
                 for fd in ends {
                     let open = p.new_open(None);
                     p.set_fd(step.pid, *fd, open);

@@ -135,13 +135,13 @@ fn directory_fds_and_fchdir_resolve_to_paths() {
             &TraceOp::Rmdir { path: "dir/sub".into() },
             &TraceOp::Chdir { path: "dir".into() },
             &TraceOp::Mkdir { path: "/abs".into(), mode: 0o755 },
+            &TraceOp::Fcntl { fd: 5, command: FcntlCommand::SetFd { close_on_exec: true } },
         ]
     );
     // After the fchdir, "dir" no longer names the directory fd 4 was opened on; fd 9 was never opened.
     assert_eq!(trace.skipped.get("openat: relative to a directory fd of unknown path"), Some(&2));
-    assert_eq!(trace.skipped.get("fcntl: F_SETFD"), Some(&1));
     assert_eq!(trace.skipped.get("futex"), Some(&1));
-    assert_eq!(trace.skipped_total(), 4);
+    assert_eq!(trace.skipped_total(), 3);
 }
 
 #[test]
@@ -229,8 +229,10 @@ fn every_fixture_parses_names_its_command_and_reports_skipped_calls() {
         assert!(command.contains("strace -- version"), "{name}.cmd holds the strace version");
         assert!(log.events.len() < 400, "{name} stays small");
         assert!(!trace.steps.is_empty(), "{name} has replayable calls");
-        // The dynamic loader alone makes calls samsara has no equivalent for.
-        assert!(trace.skipped.get("mprotect").is_some_and(|count| *count > 0), "{name}: {:?}", trace.skipped);
+        // The dynamic loader alone makes calls samsara has no equivalent for, and protects its
+        // relocated data read-only (replayed as mprotect).
+        assert!(trace.skipped.get("set_tid_address").is_some_and(|count| *count > 0), "{name}: {:?}", trace.skipped);
+        assert!(trace.steps.iter().any(|s| matches!(s.op, TraceOp::Mprotect { writable: false, .. })), "{name}");
         let pid = root(&trace);
         assert!(matches!(trace.steps_of(pid).next().map(|step| &step.op), Some(TraceOp::Exec { .. })));
         for (child, node) in &trace.processes.processes {
@@ -252,7 +254,7 @@ fn pipeline_fixture_forks_cat_and_wc_around_a_pipe() {
     assert_eq!(trace.processes.parent_of(wc), Some(shell));
 
     let pipe = find_step(&trace, shell, |op| matches!(op, TraceOp::Pipe { .. }));
-    assert_eq!(pipe.op, TraceOp::Pipe { fds: Some([3, 4]) });
+    assert_eq!(pipe.op, TraceOp::Pipe { fds: Some([3, 4]), nonblocking: false, close_on_exec: false });
     let fork_lines: Vec<usize> =
         trace.steps_of(shell).filter(|step| matches!(step.op, TraceOp::Fork { .. })).map(|step| step.line).collect();
     assert!(fork_lines.iter().all(|line| *line > pipe.line), "the pipe exists before both forks");
@@ -573,4 +575,43 @@ fn every_prefix_of_tricky_lines_is_handled() {
             }
         }
     }
+}
+
+#[test]
+fn fcntl_pipe2_umask_poll_mprotect_and_mremap_map_onto_samsaras_calls() {
+    use crate::proto::vfs::poll::{POLLIN, POLLOUT};
+    let trace = normalise(&parse(concat!(
+        "1  pipe2([3, 4], O_NONBLOCK|O_CLOEXEC) = 0\n",
+        "1  fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)\n",
+        "1  fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK|O_APPEND) = 0\n",
+        "1  fcntl(4, F_GETFL) = 0x801 (flags O_WRONLY|O_NONBLOCK)\n",
+        "1  fcntl(4, F_SETLK, {l_type=F_WRLCK, l_whence=SEEK_SET, l_start=0, l_len=0}) = 0\n",
+        "1  umask(022) = 02\n",
+        "1  poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT|POLLWRNORM}], 2, -1) = 1 ([{fd=4, revents=POLLOUT}])\n",
+        "1  ppoll([{fd=3, events=POLLIN}], 1, {tv_sec=1, tv_nsec=500000000}, NULL, 8) = 0 (Timeout)\n",
+        "1  mprotect(0x7f0000001000, 8192, PROT_READ) = 0\n",
+        "1  mprotect(0x7f0000003000, 4096, PROT_NONE) = 0\n",
+        "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000\n",
+        "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0x7f0000200000) = 0x7f0000200000\n",
+    )));
+    assert_eq!(
+        ops_of(&trace, 1),
+        vec![
+            &TraceOp::Pipe { fds: Some([3, 4]), nonblocking: true, close_on_exec: true },
+            &TraceOp::Fcntl { fd: 3, command: FcntlCommand::GetFd },
+            &TraceOp::Fcntl { fd: 3, command: FcntlCommand::SetFl { append: true, nonblocking: true } },
+            &TraceOp::Fcntl { fd: 4, command: FcntlCommand::GetFl },
+            &TraceOp::Umask { mask: 0o22 },
+            &TraceOp::Poll {
+                fds: vec![(3, POLLIN), (4, POLLOUT | crate::proto::vfs::poll::POLLWRNORM)],
+                timeout_ms: None
+            },
+            &TraceOp::Poll { fds: vec![(3, POLLIN)], timeout_ms: Some(1500) },
+            &TraceOp::Mprotect { addr: 0x7f00_0000_1000, len: 8192, writable: false },
+            &TraceOp::Mremap { addr: 0x7f00_0000_1000, old_len: 8192, new_len: 16384, may_move: true },
+        ]
+    );
+    assert_eq!(trace.skipped.get("mremap: to a fixed address"), Some(&1));
+    assert_eq!(trace.skipped.get("fcntl: F_SETLK"), Some(&1));
+    assert_eq!(trace.skipped.get("mprotect: without PROT_READ (samsara's pages are readable)"), Some(&1));
 }

@@ -1,0 +1,172 @@
+//! The descriptor side's everyday calls: fcntl (F_DUPFD, F_DUPFD_CLOEXEC, F_GETFD/F_SETFD,
+//! F_GETFL/F_SETFL), umask, pipe2, fchdir and getcwd; and exec's closing of the descriptors
+//! marked close-on-exec.
+//!
+//! Descriptor flags (FD_CLOEXEC) belong to a descriptor (`Fproc::cloexec`, one bit each); status
+//! flags (O_APPEND, O_NONBLOCK) to the open file, shared by every descriptor on it after dup and
+//! fork. MINIX has no dup or dup2 call of its own (its libc builds them on fcntl); samsara keeps
+//! its VFS_DUP and VFS_DUP2 beside F_DUPFD.
+//!
+//! Invariants kept: FD_CLOEXEC is set only on open descriptors (`set_fd` clears it whenever a
+//! descriptor changes); a mask is within UMASK_MAX; an open file keeps only its access mode and
+//! SETFL_MASK's flags.
+
+use super::path::{X_OK, check_access};
+use super::state::{Ino, OPEN_MAX, ROOT_INO, UMASK_MAX, VfsState};
+use super::{VfsCtx, caller, close_filp, set_cloexec, set_fd};
+use crate::errno::Errno;
+use crate::proto::PATH_MAX;
+use crate::proto::vfs::fcntl::*;
+use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK, SETFL_MASK};
+use crate::proto::vfs::{FcntlRequest, FdRequest, FlagsRequest, IoRequest};
+use crate::task::Handled;
+use kernel_sim::Message;
+use recovery::Requester;
+
+/// VFS_FCNTL: one of the commands of `proto::vfs::fcntl` on a descriptor.
+pub fn do_fcntl(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(fcntl(ctx))
+}
+
+fn fcntl(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
+    let FcntlRequest { fd, cmd, arg } = ctx.m.get();
+    let fp = caller(ctx)?;
+    let id = fp.filp_of(fd)?;
+    let slot = fd as usize;
+    match cmd {
+        F_DUPFD | F_DUPFD_CLOEXEC => {
+            // POSIX: EINVAL for a start that is negative or past the largest descriptor.
+            let from = usize::try_from(arg).ok().filter(|&a| a < OPEN_MAX).ok_or(Errno::EINVAL)?;
+            let new = fp.free_fd(from)?;
+            ctx.state.dup_filp(id);
+            set_fd(ctx, new, Some(id));
+            if cmd == F_DUPFD_CLOEXEC {
+                set_cloexec(ctx, new, true);
+            }
+            Ok(new as i32)
+        }
+        F_GETFD => Ok(if fp.is_cloexec(slot) { FD_CLOEXEC } else { 0 }),
+        F_SETFD => {
+            set_cloexec(ctx, slot, arg & FD_CLOEXEC != 0);
+            Ok(0)
+        }
+        F_GETFL => Ok(ctx.state.live_filp(id).flags as i32),
+        F_SETFL => {
+            // Only the status flags change; the access mode and creation flags in `arg` are
+            // ignored, as POSIX says.
+            let filp = ctx.state.live_filp_mut(id);
+            filp.flags = (filp.flags & !SETFL_MASK) | (arg as u32 & SETFL_MASK);
+            Ok(0)
+        }
+        _ => Err(Errno::EINVAL),
+    }
+}
+
+/// VFS_UMASK: the caller's new file-creation mask (only its permission bits count); the reply is
+/// the old one. It cannot fail (but for a caller vfs does not know).
+pub fn do_umask(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(umask(ctx))
+}
+
+fn umask(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
+    let mask = ctx.m.get::<FlagsRequest>().flags & UMASK_MAX;
+    let old = caller(ctx)?.umask;
+    let who = ctx.requester();
+    ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`").umask = mask;
+    Ok(old as i32)
+}
+
+/// VFS_PIPE2: a pipe whose ends may be non-blocking (O_NONBLOCK) and closed on exec (O_CLOEXEC);
+/// EINVAL for any other flag.
+pub fn do_pipe2(ctx: &mut VfsCtx<'_>) -> Handled {
+    let flags = ctx.m.get::<FlagsRequest>().flags;
+    if flags & !(O_CLOEXEC | O_NONBLOCK) != 0 {
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
+    Handled::Reply(super::pipe::pipe_with(ctx, flags).map(|reply| Message::with(0, &reply)))
+}
+
+/// VFS_FCHDIR: work in the directory a descriptor is open on (ENOTDIR for anything else, EACCES
+/// without search permission).
+pub fn do_fchdir(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(fchdir(ctx).map(|()| 0))
+}
+
+fn fchdir(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let fd = ctx.m.get::<FdRequest>().fd;
+    let fp = caller(ctx)?;
+    let ino = ctx.state.live_filp(fp.filp_of(fd)?).ino;
+    if !ctx.state.live(ino).is_dir() {
+        return Err(Errno::ENOTDIR);
+    }
+    if ctx.state.live(ino).nlink == 0 {
+        // Removed while open: a working directory is a live, named directory.
+        return Err(Errno::ENOENT);
+    }
+    check_access(ctx.state, &fp, ino, X_OK)?;
+    let who = ctx.requester();
+    ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`").cwd = ino;
+    Ok(())
+}
+
+/// VFS_GETCWD: the working directory's absolute path into the caller's buffer (no NUL); EINVAL
+/// for an empty buffer, ERANGE for one too small.
+pub fn do_getcwd(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(getcwd(ctx))
+}
+
+fn getcwd(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
+    let req: IoRequest = ctx.m.get();
+    if req.len == 0 {
+        return Err(Errno::EINVAL);
+    }
+    let fp = caller(ctx)?;
+    let path = path_of(ctx.state, fp.cwd)?;
+    if path.len() as u64 > req.len {
+        return Err(Errno::ERANGE);
+    }
+    ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &path).map_err(Errno::from)?;
+    Ok(path.len() as i32)
+}
+
+/// The absolute path of directory `dir`, found by walking `..` up to the root and looking each
+/// directory's name up in its parent (MINIX's libc getcwd does the same walk with stat and
+/// readdir; vfs can do it in one call). ENAMETOOLONG past PATH_MAX.
+pub fn path_of(state: &mut VfsState, dir: Ino) -> Result<Vec<u8>, Errno> {
+    let mut names: Vec<Vec<u8>> = Vec::new();
+    let mut at = dir;
+    let mut length = 0;
+    while at != ROOT_INO {
+        // A live directory other than the root has a parent that names it: the invariants of
+        // `state.rs` (checked by the checker) say so, so a miss here is damage, not a user error.
+        let parent = state.dir_lookup(at, b"..").expect("a directory has `..`");
+        let name = state
+            .dir_entries(parent)
+            .into_iter()
+            .find(|e| e.ino == at && e.name != b"." && e.name != b"..")
+            .map(|e| e.name)
+            .expect("a linked directory is named in its parent");
+        length += name.len() + 1;
+        if length > PATH_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        names.push(name);
+        at = parent;
+    }
+    if names.is_empty() {
+        return Ok(b"/".to_vec());
+    }
+    Ok(names.iter().rev().flat_map(|name| [b"/".as_slice(), name].concat()).collect())
+}
+
+/// Closes every descriptor of process `owner` marked close-on-exec (exec's new image is mapped:
+/// POSIX closes them only once exec cannot fail any more).
+pub fn close_on_exec(ctx: &mut VfsCtx<'_>, owner: &Requester<crate::proto::ProcKey>) {
+    let Some(fp) = ctx.state.fprocs.get_own_mut(owner) else { return };
+    let marked = std::mem::take(&mut fp.cloexec);
+    let closing: Vec<_> =
+        (0..OPEN_MAX).filter(|&fd| marked & (1 << fd) != 0).filter_map(|fd| fp.fds[fd].take()).collect();
+    for id in closing {
+        close_filp(ctx, id);
+    }
+}
