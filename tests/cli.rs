@@ -232,3 +232,77 @@ fn the_demo_page_draws_the_analysis_graph_with_no_graphviz() {
     assert!(html.contains("data:image/svg+xml"), "inline, as SVG");
     assert!(!html.contains("install graphviz") && !html.contains("No such file"), "no call to a missing program");
 }
+
+/// The built-in manifest with vfs's heartbeat period set to `period`, written under `name`.
+fn manifest_with_vfs_heartbeat(name: &str, period: &str) -> std::path::PathBuf {
+    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/etc/system.conf")).expect("manifest");
+    let vfs = text.find("service vfs {").expect("vfs");
+    let at = vfs + text[vfs..].find("heartbeat 1s;").expect("vfs's heartbeat");
+    let text = format!("{}heartbeat {period};{}", &text[..at], &text[at + "heartbeat 1s;".len()..]);
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    std::fs::write(&path, text).expect("write");
+    path
+}
+
+/// The virtual microseconds of `samsara run`'s `run end` line.
+fn run_end_us(out: &str) -> u64 {
+    let line = out.lines().find(|l| l.starts_with("run end")).unwrap_or_else(|| panic!("{out}"));
+    line.split(" after ").nth(1).and_then(|r| r.split(' ').next()).and_then(|n| n.parse().ok()).expect("a time")
+}
+
+#[test]
+fn every_command_that_boots_uses_the_manifest_and_refuses_a_bad_one() {
+    // A hung vfs is found by rs's heartbeats: a longer period finds it later.
+    let slow = manifest_with_vfs_heartbeat("slow-vfs.conf", "4s");
+    let slow = slow.to_str().expect("utf-8 path");
+    let hang = ["run", "--inject", "hang:vfs:write:start", "--policy", "rollback"];
+    let (code, built_in, err) = samsara(&hang);
+    assert_eq!(code, 0, "{err}");
+    let (code, slowed, err) = samsara(&[&["--manifest", slow][..], &hang].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(run_end_us(&slowed) > run_end_us(&built_in) + 2_000_000, "the manifest's heartbeat is used");
+
+    // A campaign records its manifest; its runs replay on that system.
+    let results = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-manifest").join("c.jsonl");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, _, err) = samsara(&[
+        "--manifest",
+        slow,
+        "campaign",
+        "--faults",
+        "3",
+        "--kinds",
+        "hang",
+        "--policies",
+        "rollback",
+        "--out",
+        results,
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let header = std::fs::read_to_string(results).expect("results");
+    assert!(header.lines().next().unwrap().contains("heartbeat 4s"), "the header carries the manifest");
+    for fault in 0..3 {
+        let (code, out, err) = samsara(&["replay", &format!("f0000{fault}-rollback"), "--results", results]);
+        assert_eq!(code, 0, "the replay matches the recorded outcome: {out} {err}");
+    }
+    let (code, out, err) = samsara(&["--manifest", slow, "demo", "hang"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("vfs"), "{out}");
+
+    // Refused, naming the file (and the line where there is one): an empty manifest, a service
+    // with no program; bench measures the built-in system only.
+    let (code, _, err) = samsara(&["--manifest", "/dev/null", "run"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("/dev/null"), "{err}");
+    let ghost = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("ghost.conf");
+    std::fs::write(&ghost, "service rs { slot 1; ipc ALL; kernel ALL; core; };\nservice pm { slot 2; };\nservice vm { slot 3; };\nservice vfs { slot 4; };\nservice ghost { slot 9; };\nuser { ipc pm; };\n").expect("write");
+    let ghost = ghost.to_str().expect("utf-8 path");
+    for command in [&["run"][..], &["campaign", "--faults", "1"], &["demo", "restart"]] {
+        let (code, _, err) = samsara(&[&["--manifest", ghost][..], command].concat());
+        assert_eq!(code, 1, "{command:?}");
+        assert!(err.contains("ghost.conf:5: service `ghost` has no program"), "{command:?}: {err}");
+    }
+    let (code, _, err) = samsara(&["--manifest", slow, "bench", "--quick"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("--manifest does not apply"), "{err}");
+}

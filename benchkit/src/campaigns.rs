@@ -76,7 +76,7 @@ impl CampaignRun {
     /// `faults` sampled faults, each under every policy.
     pub fn new(faults: usize) -> Result<CampaignRun, String> {
         let spec = CampaignSpec { faults, ..CampaignSpec::default() };
-        let campaign = Campaign { spec, workload: workload(), table: default_table() };
+        let campaign = Campaign { spec, workload: workload(), table: default_table(), manifest: None };
         let golden = campaign.golden()?;
         static NEXT: AtomicUsize = AtomicUsize::new(0);
         let out = std::env::temp_dir().join(format!(

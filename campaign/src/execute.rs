@@ -9,6 +9,7 @@
 use crate::plan::{CampaignSpec, RunId, Shard, runs, sample_faults};
 use crate::results::{self, BadRecords, Dropped, Header, ResultsError, RunRecord, Writer};
 use indicatif::{ProgressBar, ProgressStyle};
+use kernel_sim::Manifest;
 use rayon::prelude::*;
 use recovery::{PolicyKind, RecoveryTable};
 use servers::fault::{FaultSpec, SiteProfile, Trigger};
@@ -32,6 +33,8 @@ pub struct Campaign {
     pub workload: WorkloadFn,
     /// The recovery-class table `table` and `srs` consult.
     pub table: Arc<RecoveryTable>,
+    /// The service manifest every run boots, parsed from `spec.manifest` (`None`: the built-in).
+    pub manifest: Option<Arc<Manifest>>,
 }
 
 /// The golden run: the workload fault-free, with every site's executions counted.
@@ -85,6 +88,7 @@ impl Campaign {
             fault,
             check_invariants: self.spec.check_invariants,
             profile,
+            manifest: self.manifest.clone(),
             ..RunSpec::default()
         }
     }

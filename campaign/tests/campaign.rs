@@ -38,6 +38,7 @@ fn campaign(faults: usize) -> Campaign {
         spec: CampaignSpec { workload: "small".into(), faults, seed: 5, ..CampaignSpec::default() },
         workload: small_workload(),
         table: default_table(),
+        manifest: None,
     }
 }
 

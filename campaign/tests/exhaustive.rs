@@ -30,6 +30,7 @@ fn exhaustive_hangs_in_pm(workload: &str) {
         },
         workload: Arc::new(move |sys, rec| w.run(sys, rec)),
         table: default_table(),
+        manifest: None,
     };
     let golden = c.golden().unwrap();
     let faults = c.faults(&golden);

@@ -18,6 +18,7 @@ fn posix_campaign(faults: usize, kinds: Vec<FaultKind>) -> Campaign {
         spec: CampaignSpec { workload: "posix".into(), faults, kinds, seed: 0, ..CampaignSpec::default() },
         workload: Arc::new(move |sys, rec| w.run(sys, rec)),
         table: default_table(),
+        manifest: None,
     }
 }
 

@@ -369,6 +369,25 @@ impl Manifest {
                 ));
             }
         }
+        // A signal manager learns of its managed service's death and restarts it: one that
+        // manages itself, or a ring of managers, leaves a death nobody outside the ring handles.
+        for s in &self.services {
+            let mut chain = vec![s.name.as_str()];
+            let mut at = s;
+            while let Some(next) = at.sigmgr.as_deref().and_then(|m| self.service(m)) {
+                if chain.contains(&next.name.as_str()) {
+                    chain.push(next.name.as_str());
+                    let what = if chain.len() == 2 {
+                        "is its own signal manager".to_string()
+                    } else {
+                        format!("is in a ring of signal managers ({})", chain.join(" -> "))
+                    };
+                    return Err(error(&s.declared_at, format!("service `{}` {what}", s.name)));
+                }
+                chain.push(next.name.as_str());
+                at = next;
+            }
+        }
         check_privileges("user", "", &self.user)?;
         if let Some(m) = &self.user_sigmgr
             && !names.contains(m.as_str())
@@ -918,6 +937,16 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(
             error_of("service pm { slot 2; restart max 1s backoff 2s; };\nuser { };"),
             "bad.conf:1: service `pm`: restart max delay is below the first delay or the backoff"
+        );
+        assert_eq!(
+            error_of("service rs { slot 1; };\nservice pm { slot 2; sigmgr pm; };\nuser { };"),
+            "bad.conf:2: service `pm` is its own signal manager"
+        );
+        assert_eq!(
+            error_of(
+                "service rs { slot 1; };\nservice pm { slot 2; sigmgr vm; };\nservice vm { slot 3; sigmgr pm; };\nuser { };"
+            ),
+            "bad.conf:2: service `pm` is in a ring of signal managers (pm -> vm -> pm)"
         );
     }
 

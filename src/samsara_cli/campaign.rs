@@ -101,6 +101,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
             ));
         }
     }
+    let (manifest, manifest_text) = super::load_manifest_text(cli.manifest.as_ref())?;
     let spec = CampaignSpec {
         workload: args.workload.to_string(),
         seed: cli.seed,
@@ -111,8 +112,14 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         servers: args.servers.clone(),
         check_invariants: args.check_invariants,
         persistence: args.persistence.clone(),
+        manifest: manifest_text,
     };
-    let c = Campaign { spec, workload: workload_fn(args.workload.clone())?, table: default_table() };
+    let c = Campaign {
+        spec,
+        workload: workload_fn(args.workload.clone())?,
+        table: default_table(),
+        manifest: Some(Arc::new(manifest)),
+    };
     let golden = c.golden()?;
     let progress = std::io::stderr().is_terminal() && !cli.json;
     let options = Options {
@@ -248,7 +255,18 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
     let workload: Workload =
         file.header.campaign.workload.parse().map_err(|e: servers::workload::BadWorkloadName| e.to_string())?;
     let workload = workload.prepare().map_err(|e| e.to_string())?;
+    // The system the campaign booted: its manifest travels in the header.
+    let manifest = match &file.header.campaign.manifest {
+        Some(text) => {
+            let name = format!("{} (the campaign's manifest)", args.results.display());
+            let m = kernel_sim::Manifest::parse(text, &name, &|_| None).map_err(|e| e.to_string())?;
+            servers::boot::check_bootable(&m, &name)?;
+            Some(Arc::new(m))
+        }
+        None => None,
+    };
     let spec = RunSpec {
+        manifest,
         seed: file.header.campaign.seed,
         policy: record.policy,
         fault: Some(record.fault.parse()?),

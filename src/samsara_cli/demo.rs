@@ -66,7 +66,11 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> Result<i32, String> {
     // `--seed 0` is the global default: the demo's own seed then (see DEMO_SEED).
     let seed = if cli.seed == 0 { DEMO_SEED } else { cli.seed };
     let table = default_table();
-    let demos = scenarios.into_iter().map(|s| demo::run(s, seed, table.clone())).collect::<Result<Vec<_>, _>>()?;
+    let manifest = Some(std::sync::Arc::new(super::load_manifest(cli.manifest.as_ref())?));
+    let demos = scenarios
+        .into_iter()
+        .map(|s| demo::run_on(s, seed, table.clone(), manifest.clone()))
+        .collect::<Result<Vec<_>, _>>()?;
 
     if let Some(path) = &args.html {
         let root = workspace(args.root.as_ref());

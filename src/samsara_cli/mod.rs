@@ -73,8 +73,15 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Loads the manifest named on the command line, or the built-in one.
+/// Loads the manifest named on the command line, or the built-in one, refusing one samsara
+/// cannot boot (a service with no program, a service the boot needs missing).
 pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
+    load_manifest_text(path).map(|(manifest, _)| manifest)
+}
+
+/// The manifest to boot and, when `--manifest` named one, its text (a campaign records it so
+/// that its runs replay on the same system).
+pub fn load_manifest_text(path: Option<&PathBuf>) -> Result<(Manifest, Option<String>), String> {
     let (text, name) = match path {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -84,7 +91,9 @@ pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
         }
         None => (DEFAULT_MANIFEST.to_string(), DEFAULT_MANIFEST_NAME.to_string()),
     };
-    Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())
+    let manifest = Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())?;
+    servers::boot::check_bootable(&manifest, &name)?;
+    Ok((manifest, path.map(|_| text)))
 }
 
 fn dispatch(cli: &Cli) -> Result<i32, String> {

@@ -38,6 +38,7 @@ pub struct RunArgs {
 
 /// Runs it and prints the verdicts.
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
+    let manifest = std::sync::Arc::new(super::load_manifest(cli.manifest.as_ref())?);
     let workload = args.workload.clone().prepare().map_err(|e| e.to_string())?;
     let spec = RunSpec {
         engine: cli.engine,
@@ -46,6 +47,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         fault: args.inject.clone(),
         check_invariants: args.check_invariants,
         record_events: args.trace,
+        manifest: Some(manifest),
         ..RunSpec::default()
     };
     let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
@@ -84,7 +86,7 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     let end = match &r.end {
         // The endpoint with the service's name, when the manifest has one in that slot.
         kernel_sim::RunEnd::Shutdown { by, reason } => {
-            match servers::boot::default_manifest().service_at(by.slot()).map(|s| s.name.clone()) {
+            match spec.manifest.as_ref().and_then(|m| m.service_at(by.slot())).map(|s| s.name.clone()) {
                 Some(name) => format!("shut down by {name} ({by}): {reason}"),
                 None => r.end.to_string(),
             }

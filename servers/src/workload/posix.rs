@@ -11,8 +11,8 @@
 //! after setuid); fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
 //! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
 //! child's write, a timeout, a hang-up); nice values through getpriority/setpriority/nice
-//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process,
-//! EINVAL, ESRCH).
+//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
+//! ESRCH).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
