@@ -1238,12 +1238,6 @@ impl KernelCore {
         None
     }
 
-    /// `ep`'s priority and quantum left, if a scheduler gave it one.
-    pub fn scheduling(&self, ep: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
-        let p = self.proc(self.resolve_any(ep)?);
-        Ok(p.quantum.map(|q| (q.priority, q.left)))
-    }
-
     /// Takes the oldest death reported to the caller (its signal-manager duty).
     pub fn next_death(&mut self, caller: Slot) -> Option<Death> {
         self.proc_mut(caller).deaths.pop_front()

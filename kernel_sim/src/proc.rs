@@ -470,11 +470,6 @@ impl Proc {
         self.kernel_call(KernelCall::Schedule, |k, s| Ok(k.next_expired(s)))
     }
 
-    /// `target`'s priority and the kernel entries left of its quantum, if it is scheduled.
-    pub fn sys_scheduling(&self, target: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
-        self.kernel_call(KernelCall::GetInfo, |k, _| k.scheduling(target))
-    }
-
     /// Sets this process's alarm `delay` from now (0 cancels); it arrives as a notification from
     /// [`Endpoint::KERNEL`].
     pub fn sys_setalarm(&self, delay: Micros) -> Result<(), KernelError> {
