@@ -1,8 +1,11 @@
 //! vfs end to end: file contents through write, lseek and read; descriptors shared after fork and
 //! dup; pipes between processes, with suspended readers and writers revived (or cleaned up when
 //! killed); link counts; directories and relative paths; exec of program files; every error path
-//! a user can reach; a disk filled to ENOSPC; random garbage calls; and the consistency checker's
-//! vfs part — clean after every workload and catching deliberately broken counts.
+//! a user can reach; a disk filled to ENOSPC; random garbage calls; fcntl's descriptor and status
+//! flags (close-on-exec through exec, O_APPEND, O_NONBLOCK pipes), umask, pipe2, fchdir, getcwd,
+//! poll (ready at once, woken by a write, timed out, hang-ups, killed while waiting); and the
+//! consistency checker's vfs part — clean after every workload and catching deliberately broken
+//! counts, flags and poll waits.
 //!
 //! Observations are logged from inside the simulated processes and compared at the end (a panic in
 //! a simulated process would only end that process). Every server checks its own invariants after
