@@ -18,6 +18,9 @@
 //!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
 //! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); its inode has no blocks and size
 //!   0. Every other inode number's buffer is empty.
+//! - FD_CLOEXEC flags (`Fproc::cloexec`) are set only on open descriptors; a file-creation mask is
+//!   within UMASK_MAX; an open file keeps only its access mode and the status flags.
+//! - A suspended poll watches open descriptors only, none of them ready (`poll.rs`).
 
 use crate::errno::Errno;
 use crate::proto::ProcKey;
