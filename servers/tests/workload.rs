@@ -202,6 +202,7 @@ fn same_seed_same_counters_and_event_log() {
 /// with fcntl, pipe2 and poll: a shell-like parent polls a close-on-exec, non-blocking pipe that a
 /// child writes into, protects a page of a mapping read-only and grows the mapping.
 const FLAGS_AND_POLL_LOG: &str = "\
+100 getcwd(\"/home/user\", 4096) = 11
 100 umask(022) = 022
 100 pipe2([3, 4], O_CLOEXEC) = 0
 100 fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)

@@ -199,6 +199,8 @@ pub enum TraceOp {
         /// What it does.
         command: FcntlCommand,
     },
+    /// `getcwd`; the recorded result is the path's length with its NUL.
+    Getcwd,
     /// `umask`; the recorded result is the old mask.
     Umask {
         /// The new mask.
@@ -437,8 +439,8 @@ pub struct NormalisedTrace {
     /// samsara cannot replay).
     pub skipped: BTreeMap<String, u64>,
     /// The working directory the traced program started in, when the log shows it: the path of the
-    /// first successful `getcwd` made before any process changed its directory. (`getcwd` itself has
-    /// no samsara equivalent and stays counted in `skipped`.)
+    /// first successful `getcwd` made before any process changed its directory (`getcwd` is also
+    /// replayed: samsara's answer must be the sandboxed working directory).
     pub cwd: Option<String>,
 }
 
@@ -900,6 +902,7 @@ impl Normaliser {
                     _ => return Err(format!("{name}: {command}")),
                 }
             }
+            "getcwd" => TraceOp::Getcwd,
             "umask" => TraceOp::Umask { mask: need(call.arg(0).and_then(mode_bits), name)? & 0o777 },
             "poll" | "ppoll" => {
                 let records = match call.arg(0).map(Arg::unnamed) {

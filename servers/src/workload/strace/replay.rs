@@ -308,6 +308,7 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Dup2 { old, new } => format!("dup2({old}, {new})"),
         TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
         TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
+        TraceOp::Getcwd => "getcwd()".into(),
         TraceOp::Umask { mask } => format!("umask({mask:o})"),
         TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
         TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
@@ -1015,6 +1016,17 @@ impl Replayer {
                     }
                 };
                 self.compare(step, done.map(i64::from), values);
+            }
+            TraceOp::Getcwd => {
+                let got = sys.getcwd();
+                if let Ok(path) = &got {
+                    let expected = sandbox::sandboxed(&self.plan.cwd);
+                    self.check("replay.getcwd", *path == expected, || {
+                        format!("getcwd gave {path} where the replay works in {expected}")
+                    });
+                }
+                // The host's path is not samsara's: only success counts, and the check above.
+                self.compare(step, got.map(|path| path.len() as i64 + 1), Values::Ignore);
             }
             TraceOp::Umask { mask } => {
                 // The old mask is the host's starting one, not samsara's.
