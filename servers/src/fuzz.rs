@@ -576,6 +576,7 @@ pub const MESSAGE_TYPES: &[i32] = &[
     crate::proto::vfs::VFS_FCHDIR,
     crate::proto::vfs::VFS_POLL,
     crate::proto::vfs::VFS_GETCWD,
+    crate::proto::vfs::VFS_FLOCK,
     0x102,
     0x1FF,
     RS_BASE,

@@ -224,6 +224,15 @@ const FLAGS_AND_POLL_LOG: &str = "\
 100 mprotect(0x7f0000000000, 4096, PROT_READ|PROT_WRITE) = 0
 100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000
 100 munmap(0x7f0000100000, 16384) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDWR|O_CREAT|O_TRUNC, 0644) = 5
+100 flock(5, LOCK_EX) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDONLY) = 6
+100 flock(6, LOCK_SH|LOCK_NB) = -1 EAGAIN (Resource temporarily unavailable)
+100 flock(5, LOCK_UN) = 0
+100 flock(6, LOCK_SH|LOCK_NB) = 0
+100 close(6) = 0
+100 close(5) = 0
+100 unlink(\"lockfile\") = 0
 100 close(3) = 0
 100 close(4) = 0
 100 exit_group(0) = ?
@@ -231,7 +240,7 @@ const FLAGS_AND_POLL_LOG: &str = "\
 ";
 
 #[test]
-fn a_log_with_fcntl_pipe2_poll_umask_mprotect_and_mremap_replays_with_a_clean_check() {
+fn a_log_with_fcntl_pipe2_poll_umask_flock_mprotect_and_mremap_replays_with_a_clean_check() {
     let parsed = parse_log("flags-and-poll", FLAGS_AND_POLL_LOG.as_bytes()).expect("the log parses");
     let trace = normalise(&parsed);
     assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);

@@ -309,6 +309,7 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
         TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
         TraceOp::Getcwd => "getcwd()".into(),
+        TraceOp::Flock { fd, op } => format!("flock({fd}, {op:#x})"),
         TraceOp::Umask { mask } => format!("umask({mask:o})"),
         TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
         TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
@@ -1016,6 +1017,11 @@ impl Replayer {
                     }
                 };
                 self.compare(step, done.map(i64::from), values);
+            }
+            TraceOp::Flock { fd, op } => {
+                let Some(sfd) = self.fd(step, *fd, "flock") else { return Flow::Next };
+                let done = sys.flock(sfd, *op);
+                self.compare(step, done.map(|()| 0), Values::Exact);
             }
             TraceOp::Getcwd => {
                 let got = sys.getcwd();
