@@ -216,7 +216,8 @@ const FLAGS_AND_POLL_LOG: &str = "\
 101 write(4, \"hi\", 2) = 2
 101 exit_group(0) = ?
 101 +++ exited with 0 +++
-100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, -1) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
+100 poll([{fd=3, events=POLLIN}], 1, -1) = 1 ([{fd=3, revents=POLLIN}])
+100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, 0) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
 100 read(3, \"hi\", 16) = 2
 100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
 100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000

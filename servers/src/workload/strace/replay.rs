@@ -89,8 +89,9 @@ const MMAP_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// mapped uses it, so samsara fails too (EBADF).
 const NEVER_OPEN_FD: i32 = -1;
 /// The longest a replayed poll waits, in milliseconds: the log's readiness came from timing the
-/// replay does not reproduce, so a poll that waited for ever there must not hang the replay.
-const POLL_WAIT_CAP_MS: i64 = 100;
+/// replay does not reproduce, so a poll that waited for ever there must not hang the replay; half
+/// a second leaves a `threads` replay on a loaded machine time for the writer to run.
+const POLL_WAIT_CAP_MS: i64 = 500;
 /// Exit status of the `replay` program when it finds no plan (126, the shell's "cannot run").
 pub const NO_PLAN_STATUS: i32 = 126;
 /// Exit status of a process that waited to be killed, as its log says, and never was.
