@@ -37,6 +37,9 @@ pub struct CampaignSpec {
     /// persistent faults planned transient ones only.
     #[serde(default = "transient_only")]
     pub persistence: Vec<Persistence>,
+    /// The text of the service manifest every run boots, when it is not the built-in one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub manifest: Option<String>,
 }
 
 fn transient_only() -> Vec<Persistence> {
@@ -52,9 +55,10 @@ impl Default for CampaignSpec {
             exhaustive: false,
             policies: PolicyKind::ALL.to_vec(),
             kinds: FaultKind::ALL.to_vec(),
-            servers: vec!["pm".into(), "vm".into(), "vfs".into()],
+            servers: servers::fault::FAULTABLE_SERVERS.iter().map(|s| s.to_string()).collect(),
             check_invariants: false,
             persistence: Persistence::ALL.to_vec(),
+            manifest: None,
         }
     }
 }

@@ -2,7 +2,7 @@
 //! faults, `table` and `srs` leave the system inconsistent zero times, while `restart` and
 //! `rollback` do sometimes; `none` mostly crashes. And any run replays to the same event log.
 
-use campaign::execute::Campaign;
+use campaign::execute::{Campaign, Options};
 use campaign::plan::CampaignSpec;
 use campaign::summary::summarise;
 use recovery::PolicyKind;
@@ -18,6 +18,7 @@ fn posix_campaign(faults: usize, kinds: Vec<FaultKind>) -> Campaign {
         spec: CampaignSpec { workload: "posix".into(), faults, kinds, seed: 0, ..CampaignSpec::default() },
         workload: Arc::new(move |sys, rec| w.run(sys, rec)),
         table: default_table(),
+        manifest: None,
     }
 }
 
@@ -26,7 +27,7 @@ fn table_and_srs_never_leave_panics_and_hangs_inconsistent() {
     let c = posix_campaign(80, vec![FaultKind::Panic, FaultKind::Hang]);
     let golden = c.golden().unwrap();
     let out = std::env::temp_dir().join(format!("samsara-prediction-{}.jsonl", std::process::id()));
-    c.run(&golden, &out, None, false, None, false).unwrap();
+    c.run(&golden, &out, Options::default()).unwrap();
     let records = campaign::results::read(&out).unwrap().runs;
     let s = summarise(&records, None);
     let count = |p: PolicyKind, o: Outcome| s.by_policy[&p].get(o);

@@ -76,8 +76,19 @@ pub struct Demo {
     pub runs: Vec<DemoRun>,
 }
 
-/// Runs `scenario` under `sim` with `seed`, the table-driven policies reading `table`.
+/// Runs `scenario` under `sim` with `seed`, the table-driven policies reading `table`, on the
+/// built-in system.
 pub fn run(scenario: Scenario, seed: u64, table: Arc<RecoveryTable>) -> Result<Demo, String> {
+    run_on(scenario, seed, table, None)
+}
+
+/// [`run`] on the system `manifest` describes (`None`: the built-in `etc/system.conf`).
+pub fn run_on(
+    scenario: Scenario,
+    seed: u64,
+    table: Arc<RecoveryTable>,
+    manifest: Option<Arc<kernel_sim::Manifest>>,
+) -> Result<Demo, String> {
     let mut runs = Vec::new();
     for plan in scenario.plans() {
         let fault: FaultSpec = plan.fault.parse().map_err(|e| format!("scenario {scenario}: {e}"))?;
@@ -87,6 +98,7 @@ pub fn run(scenario: Scenario, seed: u64, table: Arc<RecoveryTable>) -> Result<D
             policy: plan.policy,
             fault: Some(fault),
             record_events: true,
+            manifest: manifest.clone(),
             ..RunSpec::default()
         };
         let result = execute(&spec, table.clone(), scenario::as_init(plan.workload));

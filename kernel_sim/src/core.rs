@@ -20,7 +20,9 @@ use crate::clock::{Alarms, Micros};
 use crate::endpoint::{Endpoint, MAX_SLOTS, Slot};
 use crate::error::KernelError;
 use crate::manifest::{FIRST_USER_SLOT, KernelCall, KernelCallSet, Manifest, Privileges, TargetSet, USER_TARGET};
-use crate::memory::{Access, AddressSpace, Frame, Grant, GrantId, Mapping, PhysMem, VirtAddr};
+use crate::memory::{
+    Access, AddressSpace, Frame, Grant, GrantId, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE, VirtAddr,
+};
 use crate::message::{Message, MsgType};
 use crate::msgtype::NOTIFY_MESSAGE;
 use crate::proc::Proc;
@@ -29,7 +31,7 @@ use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 use std::any::Any;
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::Arc;
 
 /// Mixed into the seed for processes' randomness, so it is a stream apart from the scheduler's.
@@ -247,6 +249,10 @@ pub(crate) struct KernelCore {
     now: Micros,
     alarms: Alarms,
     mem: PhysMem,
+    /// Frames vm manages (`0..pool_frames`); the frames above hold services' declared memory.
+    pool_frames: usize,
+    /// Per service slot with declared memory, its first frame and its pages.
+    service_memory: BTreeMap<Slot, (Frame, u64)>,
     pub log: EventLog,
     /// Processes made runnable since the engine last looked.
     woken: Vec<Slot>,
@@ -275,6 +281,13 @@ impl KernelCore {
         let user_privilege = privileges.len();
         privileges.push(Privilege::compile(&manifest.user, &manifest));
         let slots = (0..FIRST_USER_SLOT).map(|_| SlotEntry { generation: 0, proc: None }).collect();
+        // Services' declared memory is set aside above vm's frames, in manifest order.
+        let mut service_memory = BTreeMap::new();
+        let mut next_frame = config.frames;
+        for s in manifest.services.iter().filter(|s| s.memory_pages > 0) {
+            service_memory.insert(s.slot, (next_frame as Frame, s.memory_pages));
+            next_frame += s.memory_pages as usize;
+        }
         KernelCore {
             slots,
             free_user_slots: BTreeSet::new(),
@@ -283,7 +296,9 @@ impl KernelCore {
             manifest,
             now: 0,
             alarms: Alarms::default(),
-            mem: PhysMem::new(config.frames),
+            mem: PhysMem::new(next_frame),
+            pool_frames: config.frames,
+            service_memory,
             log: EventLog::new(config.record_events),
             woken: Vec::new(),
             starts: Vec::new(),
@@ -435,18 +450,33 @@ impl KernelCore {
     }
 
     /// Starts the manifest service `name` in its slot: a fresh start, or, when the slot holds its
-    /// ended predecessor, a new incarnation under the same endpoint (MINIX's transparent restart).
+    /// ended predecessor, a new incarnation: a stateful service's under the same endpoint (MINIX's
+    /// transparent restart), any other's under the slot's next generation (MINIX's default reset
+    /// with a new endpoint: what was addressed to the old one fails with a dead endpoint).
     pub fn spawn_service(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
         let (index, slot) = match self.manifest.services.iter().position(|s| s.name == name) {
             Some(i) => (i, self.manifest.services[i].slot),
             None => return Err(KernelError::NoSuchProgram),
         };
+        let stateless_predecessor = self.slots[slot].proc.as_ref().is_some_and(|p| p.ended.is_some())
+            && !self.manifest.services[index].stateful;
+        if stateless_predecessor {
+            // Its waiters already failed when it ended; clearing makes its endpoint stale.
+            self.clear(slot);
+        }
         let ep = match &self.slots[slot].proc {
             None => Endpoint::new(slot, self.slots[slot].generation),
             Some(p) if p.ended.is_some() => p.ep,
             Some(_) => return Err(KernelError::Invalid),
         };
         let mut entry = self.new_entry(ep, Arc::from(name), index, false);
+        if let Some(&(first, pages)) = self.service_memory.get(&slot) {
+            // Every incarnation finds its memory where its predecessors left it.
+            let base = SERVICE_MEMORY_BASE / PAGE_SIZE as u64;
+            for i in 0..pages {
+                entry.space.pages.insert(base + i, Mapping { frame: first + i as Frame, writable: true });
+            }
+        }
         if let Some(old) = self.slots[slot].proc.take() {
             // A new incarnation inherits what was queued for the old one (stateful restart).
             entry.inbox = old.inbox;
@@ -882,9 +912,11 @@ impl KernelCore {
         self.receive(caller, src)
     }
 
-    /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it.
+    /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it. A
+    /// process waiting for the answer to its sendrec is not waiting for a notification, even from
+    /// the server it called (MINIX's MF_REPLY_PEND): the bit waits for its next receive.
     fn post_notify(&mut self, from: Endpoint, dst: Slot) {
-        if self.accepts_from(dst, from) {
+        if self.accepts_from(dst, from) && !self.awaits_answer_from(dst, from) {
             let mut msg = Message::new(NOTIFY_MESSAGE);
             msg.source = from;
             self.deliver_now(dst, msg);
@@ -1114,17 +1146,26 @@ impl KernelCore {
         self.slots.iter().filter_map(|s| s.proc.as_deref()).map(|p| self.proc_info(p.ep).expect("listed")).collect()
     }
 
+    /// The frames vm manages (services' declared memory is not among them).
     pub fn total_frames(&self) -> usize {
-        self.mem.total()
+        self.pool_frames
+    }
+
+    /// Bytes of memory the manifest declares for the service in `slot` (0 for any other process).
+    pub fn service_memory_bytes(&self, slot: Slot) -> u64 {
+        self.service_memory.get(&slot).map_or(0, |&(_, pages)| pages * PAGE_SIZE as u64)
+    }
+
+    /// Whether `frame` is one of vm's (a vmctl call may not reach a service's declared memory).
+    fn in_pool(&self, frame: Frame) -> Result<(), KernelError> {
+        if (frame as usize) < self.pool_frames { Ok(()) } else { Err(KernelError::Invalid) }
     }
 
     // ---- memory -----------------------------------------------------------------------------
 
     pub fn vm_map(&mut self, target: Endpoint, vpage: u64, frame: Frame, writable: bool) -> Result<(), KernelError> {
         let t = self.resolve_any(target)?;
-        if frame as usize >= self.mem.total() {
-            return Err(KernelError::Invalid);
-        }
+        self.in_pool(frame)?;
         self.proc_mut(t).space.pages.insert(vpage, Mapping { frame, writable });
         Ok(())
     }
@@ -1135,10 +1176,13 @@ impl KernelCore {
     }
 
     pub fn frame_copy(&mut self, from: Frame, to: Frame) -> Result<(), KernelError> {
+        self.in_pool(from)?;
+        self.in_pool(to)?;
         self.mem.copy_frame(from, to)
     }
 
     pub fn frame_zero(&mut self, frame: Frame) -> Result<(), KernelError> {
+        self.in_pool(frame)?;
         self.mem.zero_frame(frame)
     }
 

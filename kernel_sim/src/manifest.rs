@@ -18,6 +18,7 @@
 //!     restart first 0s backoff 1s max 30s minrun 50ms intensity 5 per 10s;
 //!     stateful;
 //!     core;
+//!     memory 256;                  # pages of memory kept across its incarnations (a RAM disk)
 //! };
 //! user { ipc pm vfs vm; };
 //! ```
@@ -35,6 +36,9 @@ use std::fmt;
 
 /// Slots below this are for system services (slot 0 is the kernel); user processes start here.
 pub const FIRST_USER_SLOT: Slot = 16;
+
+/// The most memory one service may declare, in pages (64 MiB): the kernel sets it aside at boot.
+pub const MAX_SERVICE_MEMORY_PAGES: u64 = 16 * 1024;
 
 /// The name that stands for "any user process" in an `ipc` list.
 pub const USER_TARGET: &str = "USER";
@@ -231,6 +235,11 @@ pub struct Service {
     pub core: bool,
     /// Restarts with its state (pm, vm, vfs in MINIX) rather than from scratch.
     pub stateful: bool,
+    /// Pages of memory the kernel sets aside for it at boot, outside vm's frames, and maps into
+    /// every incarnation at [`crate::memory::SERVICE_MEMORY_BASE`]: memory a restarted service
+    /// re-finds (a RAM disk's blocks, a file system's block buffer). 0: none.
+    #[serde(default)]
+    pub memory_pages: u64,
     /// Where it was declared, for messages (`file:line`).
     pub declared_at: String,
 }
@@ -346,6 +355,34 @@ impl Manifest {
             if r.intensity == 0 || r.intensity_period == 0 {
                 return Err(error(&s.declared_at, format!("service `{}`: restart intensity must be positive", s.name)));
             }
+            if s.memory_pages > MAX_SERVICE_MEMORY_PAGES {
+                return Err(error(
+                    &s.declared_at,
+                    format!(
+                        "service `{}`: memory of {} pages is more than {MAX_SERVICE_MEMORY_PAGES}",
+                        s.name, s.memory_pages
+                    ),
+                ));
+            }
+        }
+        // A signal manager learns of its managed service's death and restarts it: one that
+        // manages itself, or a ring of managers, leaves a death nobody outside the ring handles.
+        for s in &self.services {
+            let mut chain = vec![s.name.as_str()];
+            let mut at = s;
+            while let Some(next) = at.sigmgr.as_deref().and_then(|m| self.service(m)) {
+                if chain.contains(&next.name.as_str()) {
+                    chain.push(next.name.as_str());
+                    let what = if chain.len() == 2 {
+                        "is its own signal manager".to_string()
+                    } else {
+                        format!("is in a ring of signal managers ({})", chain.join(" -> "))
+                    };
+                    return Err(error(&s.declared_at, format!("service `{}` {what}", s.name)));
+                }
+                chain.push(next.name.as_str());
+                at = next;
+            }
         }
         check_privileges("user", "", &self.user)?;
         if let Some(m) = &self.user_sigmgr
@@ -431,6 +468,9 @@ impl fmt::Display for Manifest {
             }
             if s.core {
                 writeln!(f, "    core;")?;
+            }
+            if s.memory_pages > 0 {
+                writeln!(f, "    memory {};", s.memory_pages)?;
             }
             writeln!(f, "}};")?;
         }
@@ -599,6 +639,7 @@ impl Parser<'_> {
             restart: RestartPacing::default(),
             core: false,
             stateful: false,
+            memory_pages: 0,
             declared_at: format!("{}:{}", self.file, name.line),
         };
         let mut has_slot = false;
@@ -619,6 +660,7 @@ impl Parser<'_> {
                     }
                 }
                 "restart" => s.restart = self.restart(&key, &words)?,
+                "memory" => s.memory_pages = self.number(&key, &words)?,
                 "core" | "stateful" if !words.is_empty() => {
                     return Err(self.error_at(Some(&words[0]), format!("`{}` takes no arguments", key.text)));
                 }
@@ -891,6 +933,16 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(
             error_of("service pm { slot 2; restart max 1s backoff 2s; };\nuser { };"),
             "bad.conf:1: service `pm`: restart max delay is below the first delay or the backoff"
+        );
+        assert_eq!(
+            error_of("service rs { slot 1; };\nservice pm { slot 2; sigmgr pm; };\nuser { };"),
+            "bad.conf:2: service `pm` is its own signal manager"
+        );
+        assert_eq!(
+            error_of(
+                "service rs { slot 1; };\nservice pm { slot 2; sigmgr vm; };\nservice vm { slot 3; sigmgr pm; };\nuser { };"
+            ),
+            "bad.conf:2: service `pm` is in a ring of signal managers (pm -> vm -> pm)"
         );
     }
 

@@ -18,6 +18,11 @@ use std::collections::BTreeMap;
 /// Bytes in a page and in a frame.
 pub const PAGE_SIZE: usize = 4096;
 
+/// Where a service's manifest-declared memory is mapped in each of its incarnations (see
+/// `manifest::Service::memory_pages`): the same frames at the same address, whatever the
+/// incarnation, so a restarted service re-finds what it kept there.
+pub const SERVICE_MEMORY_BASE: VirtAddr = 0x9000_0000;
+
 /// A physical frame number.
 pub type Frame = u32;
 
@@ -33,10 +38,6 @@ pub(crate) struct PhysMem {
 impl PhysMem {
     pub fn new(total: usize) -> PhysMem {
         PhysMem { frames: (0..total).map(|_| None).collect() }
-    }
-
-    pub fn total(&self) -> usize {
-        self.frames.len()
     }
 
     fn check(&self, frame: Frame) -> Result<usize, KernelError> {

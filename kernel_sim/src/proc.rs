@@ -345,6 +345,12 @@ impl Proc {
         self.enter(|k, s| k.mem_write(s, addr, data))
     }
 
+    /// Bytes of the memory the manifest declares for this service, mapped at
+    /// [`crate::memory::SERVICE_MEMORY_BASE`] (0 for a process without any).
+    pub fn service_memory_bytes(&self) -> u64 {
+        self.link.with_core(|k| k.service_memory_bytes(self.slot))
+    }
+
     /// Lets `grantee` copy `[addr, addr+len)` of this process's memory as `access` allows.
     pub fn grant(&self, grantee: Endpoint, addr: VirtAddr, len: u64, access: Access) -> GrantId {
         self.enter(|k, s| k.grant(s, grantee, addr, len, access))
@@ -411,7 +417,7 @@ impl Proc {
     }
 
     /// Starts the manifest service `name` from the program of the same name, handing it `handoff`;
-    /// a restart keeps the service's endpoint.
+    /// a stateful service's restart keeps its endpoint, any other's takes the slot's next generation.
     pub fn sys_spawn_service(&self, name: &str, handoff: Option<Box<dyn Any + Send>>) -> Result<Endpoint, KernelError> {
         self.kernel_call(KernelCall::Spawn, |k, _| {
             let program = k.program(name).ok_or(KernelError::NoSuchProgram)?;

@@ -877,3 +877,69 @@ fn threads_stamps_kills_and_ends_with_the_wall_clock() {
     assert!(kill.time >= spawned.time + PAUSE_US, "kill at {} us, spawn at {} us", kill.time, spawned.time);
     assert!(end.time >= kill.time, "end at {} us, kill at {} us", end.time, kill.time);
 }
+
+const MEMORY_MANIFEST: &str = "
+service keeper { slot 1; ipc ALL; kernel ALL; };
+service disk { slot 2; ipc ALL; kernel NONE; sigmgr keeper; memory 4; };
+user { ipc disk; kernel NONE; };
+";
+
+/// A service's declared memory is mapped into each incarnation at the same address and holds what
+/// the previous incarnation wrote there; it is not among the frames vm is told of, and vmctl
+/// cannot map it into anyone else.
+#[test]
+fn declared_service_memory_outlives_its_incarnations() {
+    use kernel_sim::memory::{PAGE_SIZE, SERVICE_MEMORY_BASE};
+    let manifest = Arc::new(Manifest::parse(MEMORY_MANIFEST, "memory.conf", &|_| None).unwrap());
+    let config = Config { seed: 3, time_limit: 10_000_000, ..Config::default() };
+    let pool = config.frames;
+    let sys = System::new(manifest, config);
+    let n = notes();
+    let nd = n.clone();
+    let program: kernel_sim::Program = Arc::new(move |p: &Proc, _start: kernel_sim::Start| {
+        let mut back = [0u8; 5];
+        p.mem_read(SERVICE_MEMORY_BASE + 4 * PAGE_SIZE as u64 - 5, &mut back).unwrap();
+        note(
+            &nd,
+            format!(
+                "second incarnation reads {:?} of {} bytes",
+                std::str::from_utf8(&back).unwrap(),
+                p.service_memory_bytes()
+            ),
+        );
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            let _ = p.sendnb(m.source, msg(0, 1));
+        }
+    });
+    sys.register_program("disk", program);
+    sys.spawn_service("disk", |p| {
+        p.mem_write(SERVICE_MEMORY_BASE + 4 * PAGE_SIZE as u64 - 5, b"kept!").unwrap();
+        assert!(p.mem_write(SERVICE_MEMORY_BASE + 4 * PAGE_SIZE as u64, b"x").is_err(), "past the declared pages");
+        panic!("the disk crashes");
+    })
+    .unwrap();
+    let nk = n.clone();
+    sys.spawn_service("keeper", move |p| {
+        note(&nk, format!("frames for vm: {}", p.sys_total_frames().unwrap()));
+        let past = p.sys_vm_map(p.endpoint(), 0, pool as u32, true);
+        note(&nk, format!("vmctl on declared memory: {past:?}"));
+        loop {
+            let m = p.receive(Endpoint::ANY).unwrap();
+            if m.source != Endpoint::KERNEL {
+                continue;
+            }
+            while let Some(death) = p.sys_next_death().unwrap() {
+                p.sys_clear(death.ep).unwrap();
+                p.sys_spawn_service("disk", None).unwrap();
+            }
+        }
+    })
+    .unwrap();
+    let mut sys = sys;
+    sys.run();
+    let seen = taken(&n);
+    assert!(seen.contains(&format!("frames for vm: {pool}")), "{seen:?}");
+    assert!(seen.contains(&"vmctl on declared memory: Err(Invalid)".to_string()), "{seen:?}");
+    assert!(seen.contains(&"second incarnation reads \"kept!\" of 16384 bytes".to_string()), "{seen:?}");
+}

@@ -1,4 +1,4 @@
-//! Booting a whole samsara system: the kernel, rs (which starts pm, vm and vfs from the manifest),
+//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs and ds from the manifest),
 //! the user programs, and init running a workload.
 
 use crate::fault::{FaultSpec, Injector};
@@ -7,7 +7,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{pm, programs, vfs, vm};
+use crate::{ds, memdisk, pm, programs, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -81,6 +81,47 @@ fn service_program<S: Server>(env: ServerEnv) -> Program {
     Arc::new(move |proc: &Proc, start: Start| task::run::<S>(proc, start, env.clone()))
 }
 
+/// Makes a service's program for one machine.
+type MakeProgram = fn(ServerEnv) -> Program;
+
+/// Every service program the task loop runs, by the name its manifest entry gives it (rs, the
+/// reliable base, is started by the boot itself).
+const SERVICES: &[(&str, MakeProgram)] = &[
+    (pm::Pm::NAME, service_program::<pm::Pm>),
+    (vm::Vm::NAME, service_program::<vm::Vm>),
+    (vfs::Vfs::NAME, service_program::<vfs::Vfs>),
+    (ds::Ds::NAME, service_program::<ds::Ds>),
+    (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>),
+];
+
+/// The services a manifest must declare to boot: rs starts the rest, init needs these to run.
+const REQUIRED: [&str; 4] = ["rs", "pm", "vm", "vfs"];
+
+/// Whether `manifest` can boot samsara: every service it declares has a program here, and the
+/// services the boot and init need are declared. The error names the service and its line.
+pub fn check_bootable(manifest: &Manifest, file: &str) -> Result<(), String> {
+    let known: Vec<&str> = std::iter::once("rs").chain(SERVICES.iter().map(|s| s.0)).collect();
+    for s in &manifest.services {
+        if !known.contains(&s.name.as_str()) {
+            let line = s.declared_at.rsplit(':').next().unwrap_or("?");
+            return Err(format!(
+                "{file}:{line}: service `{}` has no program (samsara's services: {})",
+                s.name,
+                known.join(", ")
+            ));
+        }
+    }
+    for name in REQUIRED {
+        if manifest.service(name).is_none() {
+            return Err(format!(
+                "{file}: no service `{name}` (the system cannot boot without {})",
+                REQUIRED.join(", ")
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Waits until vm, pm and vfs answer, so init's first call finds its memory mapped and its
 /// entries made (rs starts the servers after the kernel starts init).
 fn wait_for_servers(sys: &Sys<'_>) {
@@ -113,9 +154,9 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
         profile: config.profile.clone(),
         table: config.table.clone(),
     };
-    system.register_program(pm::Pm::NAME, service_program::<pm::Pm>(env.clone()));
-    system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));
-    system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env));
+    for &(name, program) in SERVICES {
+        system.register_program(name, program(env.clone()));
+    }
     for &(name, main) in programs::registry() {
         system.register_program(
             name,

@@ -22,7 +22,7 @@ use crate::libc::Sys;
 use crate::proto::INIT;
 use crate::rs::decisions::DecisionRecord;
 use crate::workload::report::{Recorder, WorkloadReport};
-use kernel_sim::{Config, EngineKind, Micros, RunEnd, SchedMode};
+use kernel_sim::{Config, EngineKind, Manifest, Micros, RunEnd, SchedMode};
 use recovery::{Decision, FieldSrs, PolicyKind, RecoveryTable, SrsCounters, TrackedState};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -132,6 +132,9 @@ pub struct RunSpec {
     /// Physical frames of simulated memory (4 KiB each).
     #[serde(default = "default_frames")]
     pub frames: usize,
+    /// The service manifest to boot (`None`: the built-in `etc/system.conf`).
+    #[serde(skip)]
+    pub manifest: Option<Arc<Manifest>>,
 }
 
 fn default_frames() -> usize {
@@ -153,6 +156,7 @@ impl Default for RunSpec {
             record_events: false,
             profile: false,
             frames: DEFAULT_FRAMES,
+            manifest: None,
         }
     }
 }
@@ -240,6 +244,7 @@ pub fn execute(
         table,
         fault: spec.fault.clone(),
         check_invariants: spec.check_invariants,
+        manifest: spec.manifest.clone().unwrap_or_else(crate::boot::default_manifest),
         ..MachineConfig::default()
     };
     let init_recorder = recorder.clone();
@@ -254,6 +259,7 @@ pub fn execute(
         ("pm", snapshot.pm.as_mut().map(|s| s.srs_report())),
         ("vm", snapshot.vm.as_mut().map(|s| s.srs_report())),
         ("vfs", snapshot.vfs.as_mut().map(|s| s.srs_report())),
+        ("ds", snapshot.ds.as_mut().map(|s| s.srs_report())),
     ] {
         if let Some(r) = report {
             srs.insert(name.to_string(), r.total);

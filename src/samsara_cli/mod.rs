@@ -46,7 +46,7 @@ pub struct Cli {
 /// What to do.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a fault-injection campaign: a golden run, then sampled faults in pm, vm and vfs, each
+    /// Run a fault-injection campaign: a golden run, then sampled faults in every server but rs, each
     /// under every recovery policy side by side; prints outcome shares per policy, server and
     /// fault type. Results are JSON lines (resumable, shardable) with a CSV summary.
     Campaign(campaign::CampaignArgs),
@@ -73,8 +73,15 @@ pub enum Command {
     Demo(demo::DemoArgs),
 }
 
-/// Loads the manifest named on the command line, or the built-in one.
+/// Loads the manifest named on the command line, or the built-in one, refusing one samsara
+/// cannot boot (a service with no program, a service the boot needs missing).
 pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
+    load_manifest_text(path).map(|(manifest, _)| manifest)
+}
+
+/// The manifest to boot and, when `--manifest` named one, its text (a campaign records it so
+/// that its runs replay on the same system).
+pub fn load_manifest_text(path: Option<&PathBuf>) -> Result<(Manifest, Option<String>), String> {
     let (text, name) = match path {
         Some(p) => {
             let bytes = std::fs::read(p).map_err(|e| format!("{}: {e}", p.display()))?;
@@ -84,14 +91,16 @@ pub fn load_manifest(path: Option<&PathBuf>) -> Result<Manifest, String> {
         }
         None => (DEFAULT_MANIFEST.to_string(), DEFAULT_MANIFEST_NAME.to_string()),
     };
-    Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())
+    let manifest = Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())?;
+    servers::boot::check_bootable(&manifest, &name)?;
+    Ok((manifest, path.map(|_| text)))
 }
 
 fn dispatch(cli: &Cli) -> Result<i32, String> {
     match &cli.command {
         Command::Campaign(args) => campaign::campaign(cli, args),
         Command::Run(args) => run::run(cli, args),
-        Command::Merge(args) => campaign::merge(args),
+        Command::Merge(args) => campaign::merge(cli, args),
         Command::Replay(args) => campaign::replay(cli, args),
         Command::Analyze(args) => analyze::analyze(cli, args),
         Command::Demo(args) => demo::demo(cli, args),
@@ -110,30 +119,30 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
 
 fn manifest_table(m: &Manifest) -> String {
     use kernel_sim::manifest::{TargetSet, format_micros};
-    let mut out = format!(
-        "{:<7} {:>4}  {:<22} {:<48} {:>9}  {:<26} {}\n",
-        "service", "slot", "may send to", "kernel calls", "heartbeat", "restart (first/backoff/max)", "flags"
-    );
+    let targets = |t: &TargetSet| match t {
+        TargetSet::All => "ALL".to_string(),
+        TargetSet::Only(t) => t.iter().cloned().collect::<Vec<_>>().join(" "),
+    };
+    let header =
+        ["service", "slot", "may send to", "kernel calls", "heartbeat", "restart (first/backoff/max)", "flags"];
+    let mut rows: Vec<[String; 7]> = vec![header.map(String::from)];
     for s in &m.services {
-        let ipc = match &s.privileges.ipc {
-            TargetSet::All => "ALL".to_string(),
-            TargetSet::Only(t) => t.iter().cloned().collect::<Vec<_>>().join(" "),
-        };
         let kernel: Vec<&str> = kernel_sim::KernelCall::ALL
             .iter()
             .filter(|k| s.privileges.kernel.contains(**k))
             .map(|k| k.keyword())
             .collect();
-        let kernel =
-            if kernel.len() == kernel_sim::KernelCall::ALL.len() { "ALL".to_string() } else { kernel.join(" ") };
+        let kernel = match kernel.len() {
+            0 => "none".to_string(),
+            n if n == kernel_sim::KernelCall::ALL.len() => "ALL".to_string(),
+            _ => kernel.join(" "),
+        };
         let r = &s.restart;
-        let flags =
-            [s.core.then_some("core"), s.stateful.then_some("stateful")].into_iter().flatten().collect::<Vec<_>>();
-        out += &format!(
-            "{:<7} {:>4}  {:<22} {:<48} {:>9}  {:<26} {}\n",
-            s.name,
-            s.slot,
-            ipc,
+        let flags = [s.core.then_some("core"), s.stateful.then_some("stateful")].into_iter().flatten();
+        rows.push([
+            s.name.clone(),
+            s.slot.to_string(),
+            targets(&s.privileges.ipc),
             kernel,
             s.heartbeat.map_or("-".to_string(), format_micros),
             format!(
@@ -144,14 +153,24 @@ fn manifest_table(m: &Manifest) -> String {
                 r.intensity,
                 format_micros(r.intensity_period)
             ),
-            flags.join(",")
-        );
+            flags.collect::<Vec<_>>().join(","),
+        ]);
     }
-    let user_ipc = match &m.user.ipc {
-        TargetSet::All => "ALL".to_string(),
-        TargetSet::Only(t) => t.iter().cloned().collect::<Vec<_>>().join(" "),
-    };
-    out += &format!("{:<7} {:>4}  {:<22} {:<48}\n", "(user)", "16+", user_ipc, "none");
+    let none = || "-".to_string();
+    rows.push(["(user)".into(), "16+".into(), targets(&m.user.ipc), "none".into(), none(), none(), none()]);
+    // Each column as wide as its widest cell; slot and heartbeat right-aligned.
+    let widths: Vec<usize> = (0..7).map(|c| rows.iter().map(|r| r[c].chars().count()).max().unwrap_or(0)).collect();
+    let mut out = String::new();
+    for row in &rows {
+        let cells: Vec<String> = row
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(c, (cell, &w))| if c == 1 || c == 4 { format!("{cell:>w$}") } else { format!("{cell:<w$}") })
+            .collect();
+        out += cells.join("  ").trim_end();
+        out.push('\n');
+    }
     out
 }
 

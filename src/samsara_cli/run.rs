@@ -38,6 +38,7 @@ pub struct RunArgs {
 
 /// Runs it and prints the verdicts.
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
+    let manifest = std::sync::Arc::new(super::load_manifest(cli.manifest.as_ref())?);
     let workload = args.workload.clone().prepare().map_err(|e| e.to_string())?;
     let spec = RunSpec {
         engine: cli.engine,
@@ -46,6 +47,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         fault: args.inject.clone(),
         check_invariants: args.check_invariants,
         record_events: args.trace,
+        manifest: Some(manifest),
         ..RunSpec::default()
     };
     let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
@@ -55,6 +57,14 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         print!("{}", render(&spec, &args.workload, &result));
     }
     Ok(0)
+}
+
+/// `1 check`, `2 checks`.
+fn count(n: usize, thing: &str) -> String {
+    match n {
+        1 => format!("1 {thing}"),
+        n => format!("{n} {thing}s"),
+    }
 }
 
 fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
@@ -73,10 +83,22 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
             }
         );
     }
-    let _ = writeln!(out, "run end    {:?} after {} us ({} kernel events)", r.end, r.time, r.events);
-    let verdict =
-        if r.workload.ok() { "pass".to_string() } else { format!("FAIL ({} checks)", r.workload.failures.len()) };
-    let _ = writeln!(out, "workload   {verdict}: {} checks passed", r.workload.passed);
+    let end = match &r.end {
+        // The endpoint with the service's name, when the manifest has one in that slot.
+        kernel_sim::RunEnd::Shutdown { by, reason } => {
+            match spec.manifest.as_ref().and_then(|m| m.service_at(by.slot())).map(|s| s.name.clone()) {
+                Some(name) => format!("shut down by {name} ({by}): {reason}"),
+                None => r.end.to_string(),
+            }
+        }
+        end => end.to_string(),
+    };
+    let _ = writeln!(out, "run end    {end} after {} us ({} kernel events)", r.time, r.events);
+    let verdict = match r.workload.failures.len() {
+        0 => "pass".to_string(),
+        n => format!("FAIL ({})", count(n, "check")),
+    };
+    let _ = writeln!(out, "workload   {verdict}: {} passed", count(r.workload.passed as usize, "check"));
     for f in &r.workload.failures {
         let _ = writeln!(out, "           - {f}");
     }
@@ -100,7 +122,7 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     if r.violations.is_empty() {
         let _ = writeln!(out, "checker    consistent");
     } else {
-        let _ = writeln!(out, "checker    {}: {} violations:", r.checker, r.violations.len());
+        let _ = writeln!(out, "checker    {}: {}:", r.checker, count(r.violations.len(), "violation"));
         for v in &r.violations {
             let _ = writeln!(out, "           - {}: {}", v.invariant, v.detail);
         }

@@ -103,8 +103,10 @@ impl Default for Config {
     }
 }
 
-/// How a run ended.
+/// How a run ended. In JSON, one shape for every variant: `{"kind": "shutdown", "by": ...,
+/// "reason": ...}`, `{"kind": "finished"}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "kebab-case")]
 pub enum RunEnd {
     /// Nothing is runnable, no process is hung, and no user process is left (or the one named
     /// by [`Config::finish_after`] is gone).
@@ -120,6 +122,17 @@ pub enum RunEnd {
     Stalled,
     /// The time limit passed first.
     TimeLimit,
+}
+
+impl std::fmt::Display for RunEnd {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            RunEnd::Finished => write!(f, "finished"),
+            RunEnd::Shutdown { by, reason } => write!(f, "shut down by {by}: {reason}"),
+            RunEnd::Stalled => write!(f, "stalled (every process blocked, no alarm pending)"),
+            RunEnd::TimeLimit => write!(f, "time limit reached"),
+        }
+    }
 }
 
 /// What a run did.

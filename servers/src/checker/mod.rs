@@ -6,11 +6,15 @@
 //! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
 
 mod cross;
+pub mod ds;
+pub mod memdisk;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
 
 use crate::boot::Machine;
+use crate::ds::state::DsState;
+use crate::memdisk::state::MemdiskState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;
@@ -44,6 +48,10 @@ pub struct Snapshot {
     pub vm: Option<VmState>,
     /// vfs's state.
     pub vfs: Option<VfsState>,
+    /// ds's state.
+    pub ds: Option<DsState>,
+    /// memdisk's state (`None` also when the system has no memdisk).
+    pub memdisk: Option<MemdiskState>,
 }
 
 impl Snapshot {
@@ -55,6 +63,8 @@ impl Snapshot {
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
+            ds: machine.vault.take("ds"),
+            memdisk: machine.vault.take("memdisk"),
         }
     }
 }
@@ -69,8 +79,25 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
     }
+    // ds is checked where the manifest has it (its slot is in the process table, dead or alive).
+    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "ds") && snapshot.ds.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "ds left no state: it is dead".into() });
+    }
+    if let Some(ds) = snapshot.ds.as_mut() {
+        found.extend(ds::check(ds));
+        found.extend(ds::check_labels(ds, &snapshot.procs));
+    }
+    // memdisk is optional (a manifest may leave it out): missing only when the kernel ran one.
+    let ran_memdisk = snapshot.procs.iter().any(|p| !p.is_user && p.name == "memdisk");
+    if ran_memdisk && snapshot.memdisk.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "memdisk left no state: it is dead".into() });
+    }
     if let Some(pm) = snapshot.pm.as_mut() {
         found.extend(pm::check(pm));
+    }
+    if let Some(disk) = snapshot.memdisk.as_mut() {
+        found.extend(memdisk::check(disk));
+        found.extend(memdisk::check_openers(disk, &snapshot.procs));
     }
     if let Some(vm) = snapshot.vm.as_mut() {
         found.extend(vm::check(vm, &snapshot.procs));

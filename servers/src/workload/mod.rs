@@ -127,7 +127,10 @@ impl Workload {
         match self {
             Workload::Posix => Workload::KINDS[0].1.to_string(),
             Workload::Unixbench { iterations } => {
-                format!("Unixbench-like loops (syscall, spawn, execl, file copy, pipe, poll), {iterations} rounds each")
+                let rounds = if *iterations == 1 { "round" } else { "rounds" };
+                format!(
+                    "Unixbench-like loops (syscall, spawn, execl, file copy, pipe, poll), {iterations} {rounds} each"
+                )
             }
             Workload::Strace(StraceSource::File(path)) => format!("replay of the strace log {}", path.display()),
             Workload::Strace(StraceSource::Loaded(replay)) => format!(

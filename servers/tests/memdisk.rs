@@ -1,0 +1,273 @@
+//! memdisk, the memory-disk driver: every bdev request with its errors (answers, never a panic),
+//! the disk's contents through libbdev, and a crash of the driver in the middle of I/O that the
+//! client rides out (the I/O completes, the contents are intact, the checker finds nothing).
+
+mod common;
+
+use common::Log;
+use kernel_sim::memory::{Access, GrantId};
+use kernel_sim::{Endpoint, Manifest, Message, Proc};
+use servers::boot::{DEFAULT_MANIFEST, Machine, MachineConfig, boot};
+use servers::checker::{self, Snapshot};
+use servers::errno::Errno;
+use servers::fault::FaultSpec;
+use servers::libbdev::{self, Driver, Port};
+use servers::libc::Sys;
+use servers::proto::bdev::*;
+use servers::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
+use std::sync::Arc;
+
+/// memdisk's first endpoint (its slot's generation 0).
+const MEMDISK: Endpoint = Endpoint::new(8, 0);
+/// The disk's size as the manifest declares it: 1,024 pages.
+const DISK_SIZE: u64 = 1024 * 4096;
+
+/// The system's manifest, with user processes allowed to send bdev requests to memdisk (the test
+/// plays the file system's part).
+fn config() -> MachineConfig {
+    let text = DEFAULT_MANIFEST
+        .replace("user {\n    ipc pm vfs vm;", "user {\n    ipc pm vfs vm memdisk;\n    calls memdisk 0x300..0x3FF;");
+    assert_ne!(text, DEFAULT_MANIFEST, "the user block is where the test expects it");
+    let manifest = Manifest::parse(&text, "test.conf", &|_| None).expect("the test manifest is valid");
+    MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() }
+}
+
+/// Sends one bdev request; the status of the driver's BDEV_REPLY (checking it echoes the id), or
+/// the errno of a failed IPC.
+fn status(sys: &Sys<'_>, m: Message) -> Result<i32, Errno> {
+    let id = request_id(&m);
+    let answer = sys.call(MEMDISK, m)?;
+    assert_eq!(answer.m_type, BDEV_REPLY, "the driver answers BDEV_REPLY");
+    let reply: BdevReply = answer.get();
+    assert_eq!(reply.id, id, "the answer names the request");
+    if reply.status < 0 { Err(Errno::from_status(reply.status)) } else { Ok(reply.status) }
+}
+
+fn open(id: u32, minor: u32, access: u32) -> Message {
+    Message::with(BDEV_OPEN, &BdevOpenRequest { id, minor, access })
+}
+
+fn close(id: u32) -> Message {
+    Message::with(BDEV_CLOSE, &BdevMinorRequest { id, minor: MEMDISK_MINOR })
+}
+
+fn io(t: i32, id: u32, grant: GrantId, position: u64, count: u64) -> Message {
+    Message::with(t, &BdevIoRequest { id, minor: MEMDISK_MINOR, grant, position, count })
+}
+
+fn ioctl(id: u32, request: u32) -> Message {
+    Message::with(BDEV_IOCTL, &BdevIoctlRequest { id, minor: MEMDISK_MINOR, request })
+}
+
+/// Boots, runs `init` (which says what it saw), and returns what it said and the checker's verdict.
+fn run(
+    config: &MachineConfig,
+    init: impl FnOnce(&Sys<'_>, &Log) + Send + 'static,
+) -> (Vec<String>, Vec<String>, Machine) {
+    let log = Log::default();
+    let said = log.clone();
+    let mut machine = boot(config, move |sys| {
+        init(sys, &said);
+        0
+    });
+    machine.run();
+    let verdict = checker::check(&mut Snapshot::take(&machine)).iter().map(|v| v.to_string()).collect();
+    (log.lines(), verdict, machine)
+}
+
+#[test]
+fn every_request_answers_its_errors_and_the_checker_is_clean() {
+    let (seen, verdict, _) = run(&config(), |sys, log| {
+        let p = sys.proc();
+        let say = |what: &str, r: Result<i32, Errno>| log.say(format!("{what}: {r:?}"));
+        // Not open yet: every request but open is EBADF.
+        say("read unopened", status(sys, io(BDEV_READ, 1, 0, 0, 512)));
+        say("ioctl unopened", status(sys, ioctl(2, DIOCGETP)));
+        say("close unopened", status(sys, close(3)));
+        say("open minor 1", status(sys, open(4, 1, BDEV_R_BIT)));
+        say("open no access", status(sys, open(5, MEMDISK_MINOR, 0)));
+        say("open unknown bit", status(sys, open(6, MEMDISK_MINOR, 0x8)));
+        say("open rw", status(sys, open(7, MEMDISK_MINOR, BDEV_R_BIT | BDEV_W_BIT)));
+        let geometry: BdevGeometryReply = sys.call(MEMDISK, ioctl(8, DIOCGETP)).unwrap().get();
+        log.say(format!("geometry: {} bytes, blocks of {}", geometry.size, geometry.block_size));
+        let say = |what: &str, r: Result<i32, Errno>| log.say(format!("{what}: {r:?}"));
+        say("ioctl unknown", status(sys, ioctl(9, 0x77)));
+        // A block written, then read back elsewhere in the caller's memory.
+        let block: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
+        p.mem_write(SCRATCH, &block).unwrap();
+        let lent = p.grant(MEMDISK, SCRATCH, 4096, Access::Read);
+        say("write block 3", status(sys, io(BDEV_WRITE, 10, lent, 3 * 4096, 4096)));
+        p.revoke(lent);
+        let into = SCRATCH + 8192;
+        let lent = p.grant(MEMDISK, into, 4096, Access::Write);
+        say("read block 3", status(sys, io(BDEV_READ, 11, lent, 3 * 4096, 4096)));
+        let mut back = vec![0u8; 4096];
+        p.mem_read(into, &mut back).unwrap();
+        log.say(format!("read back equal: {}", back == block));
+        // Alignment, range, the end of the disk.
+        say("unaligned position", status(sys, io(BDEV_READ, 12, lent, 100, 512)));
+        say("unaligned count", status(sys, io(BDEV_READ, 13, lent, 0, 100)));
+        say("over max transfer", status(sys, io(BDEV_READ, 14, lent, 0, MAX_TRANSFER + 512)));
+        say("overflowing position", status(sys, io(BDEV_READ, 15, lent, u64::MAX - 511, 512)));
+        say("at the end", status(sys, io(BDEV_READ, 16, lent, DISK_SIZE, 512)));
+        say("across the end", status(sys, io(BDEV_READ, 17, lent, DISK_SIZE - 512, 1024)));
+        say("last sector", status(sys, io(BDEV_READ, 18, lent, DISK_SIZE - 512, 512)));
+        say("nothing", status(sys, io(BDEV_READ, 19, lent, 0, 0)));
+        p.revoke(lent);
+        // Bad grants: not one, too short, the wrong way.
+        say("no such grant", status(sys, io(BDEV_WRITE, 20, 999, 0, 512)));
+        let short = p.grant(MEMDISK, SCRATCH, 512, Access::ReadWrite);
+        say("short grant", status(sys, io(BDEV_WRITE, 21, short, 0, 1024)));
+        p.revoke(short);
+        let read_only = p.grant(MEMDISK, SCRATCH, 512, Access::Read);
+        say("read into a read grant", status(sys, io(BDEV_READ, 22, read_only, 0, 512)));
+        p.revoke(read_only);
+        let revoked = p.grant(MEMDISK, SCRATCH, 512, Access::Read);
+        p.revoke(revoked);
+        say("revoked grant", status(sys, io(BDEV_WRITE, 23, revoked, 0, 512)));
+        // Opened for reading only: no writes.
+        say("close rw", status(sys, close(24)));
+        say("open r", status(sys, open(25, MEMDISK_MINOR, BDEV_R_BIT)));
+        let lent = p.grant(MEMDISK, SCRATCH, 512, Access::Read);
+        say("write read-only", status(sys, io(BDEV_WRITE, 26, lent, 0, 512)));
+        p.revoke(lent);
+        say("open r again", status(sys, open(27, MEMDISK_MINOR, BDEV_R_BIT)));
+        say("close 1 of 2", status(sys, close(28)));
+        say("close 2 of 2", status(sys, close(29)));
+        say("close again", status(sys, close(30)));
+        say(
+            "unknown request",
+            sys.call(MEMDISK, Message::new(kernel_sim::msgtype::BDEV_BASE + 0x7F)).map(|m| m.m_type),
+        );
+    });
+    let expected = [
+        "read unopened: Err(EBADF)",
+        "ioctl unopened: Err(EBADF)",
+        "close unopened: Err(EBADF)",
+        "open minor 1: Err(ENXIO)",
+        "open no access: Err(EINVAL)",
+        "open unknown bit: Err(EINVAL)",
+        "open rw: Ok(0)",
+        "geometry: 4194304 bytes, blocks of 4096",
+        "ioctl unknown: Err(ENOTTY)",
+        "write block 3: Ok(4096)",
+        "read block 3: Ok(4096)",
+        "read back equal: true",
+        "unaligned position: Err(EINVAL)",
+        "unaligned count: Err(EINVAL)",
+        "over max transfer: Err(EINVAL)",
+        "overflowing position: Err(EINVAL)",
+        "at the end: Err(EIO)",
+        "across the end: Err(EIO)",
+        "last sector: Ok(512)",
+        "nothing: Ok(0)",
+        "no such grant: Err(EPERM)",
+        "short grant: Err(EFAULT)",
+        "read into a read grant: Err(EPERM)",
+        "revoked grant: Err(EPERM)",
+        "close rw: Ok(0)",
+        "open r: Ok(0)",
+        "write read-only: Err(EBADF)",
+        "open r again: Ok(0)",
+        "close 1 of 2: Ok(0)",
+        "close 2 of 2: Ok(0)",
+        "close again: Err(EBADF)",
+        "unknown request: Err(ENOSYS)",
+    ];
+    assert_eq!(seen, expected);
+    assert_eq!(verdict, Vec::<String>::new(), "the checker finds the driver consistent");
+}
+
+/// libbdev's port for a user process playing the file system: the driver is found at its first
+/// endpoint, and news of it is waited for by yielding (the test's stand-in for ds).
+struct UserPort<'a> {
+    sys: &'a Sys<'a>,
+    lookups: u32,
+}
+
+impl Port for UserPort<'_> {
+    fn proc(&self) -> &Proc {
+        self.sys.proc()
+    }
+    fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno> {
+        self.sys.call(driver, m)
+    }
+    fn lookup(&mut self, _label: &str) -> Result<Endpoint, Errno> {
+        self.lookups += 1;
+        Ok(MEMDISK)
+    }
+    fn await_news(&mut self, _label: &str) {
+        // rs restarts a crashed driver at once; a few turns of the scheduler let it.
+        for _ in 0..RESTART_TURNS {
+            self.sys.proc().yield_now();
+        }
+    }
+}
+
+/// Scheduler turns the user port waits for a restart before it looks the driver up again.
+const RESTART_TURNS: u32 = 50;
+
+/// Blocks of the file written and read in the I/O tests.
+const FILE_BLOCKS: u64 = 6;
+
+fn block_of(n: u64) -> Vec<u8> {
+    (0..BLOCK_SIZE).map(|i| ((i + 31 * n) % 253) as u8).collect()
+}
+
+/// Writes FILE_BLOCKS blocks, reads them back and compares, closes; says what happened.
+fn block_io(sys: &Sys<'_>, log: &Log) {
+    let mut port = UserPort { sys, lookups: 0 };
+    let mut driver = Driver::new(MEMDISK_LABEL, MEMDISK_MINOR, SCRATCH, SCRATCH_LEN);
+    let opened = libbdev::open(&mut port, &mut driver, BDEV_R_BIT | BDEV_W_BIT);
+    log.say(format!("open: {opened:?}"));
+    let size = libbdev::geometry(&mut port, &mut driver).map(|g| g.size);
+    log.say(format!("size: {size:?}"));
+    let written: Result<(), Errno> =
+        (0..FILE_BLOCKS).try_for_each(|n| libbdev::write(&mut port, &mut driver, n * BLOCK_SIZE, &block_of(n)));
+    log.say(format!("write: {written:?}"));
+    let mut intact = true;
+    for n in 0..FILE_BLOCKS {
+        let mut back = vec![0u8; BLOCK_SIZE as usize];
+        let read = libbdev::read(&mut port, &mut driver, n * BLOCK_SIZE, &mut back);
+        intact &= read.is_ok() && back == block_of(n);
+    }
+    log.say(format!("intact: {intact}"));
+    log.say(format!("close: {:?}", libbdev::close(&mut port, &mut driver)));
+    log.say(format!("lookups: {}", port.lookups));
+}
+
+#[test]
+fn libbdev_writes_and_reads_blocks() {
+    let (seen, verdict, _) = run(&config(), block_io);
+    assert_eq!(
+        seen,
+        ["open: Ok(())", "size: Ok(4194304)", "write: Ok(())", "intact: true", "close: Ok(())", "lookups: 1"]
+    );
+    assert_eq!(verdict, Vec::<String>::new());
+}
+
+/// A crash of memdisk in the middle of the I/O (on its third write, and on its second read): the
+/// client finds it dead, waits, looks it up again, re-opens and sends the request again. The I/O
+/// completes, the blocks written before the crash are still on the disk, and the checker finds
+/// the system clean.
+#[test]
+fn a_driver_crash_mid_io_is_ridden_out() {
+    let faults =
+        ["panic:memdisk:bdev_write:start:3", "panic:memdisk:bdev_write:end:3", "panic:memdisk:bdev_read:start:2"];
+    let recovering = [recovery::PolicyKind::Restart].into_iter();
+    for (fault, policy) in faults.into_iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
+        let fault = &*format!("{fault} under {policy}");
+        let mut config = config();
+        config.policy = policy;
+        config.fault = Some(fault.split(' ').next().unwrap().parse::<FaultSpec>().unwrap());
+        let (seen, verdict, machine) = run(&config, block_io);
+        assert!(machine.injector.as_ref().unwrap().fired(), "{fault} fired");
+        assert_eq!(seen[..4], ["open: Ok(())", "size: Ok(4194304)", "write: Ok(())", "intact: true"], "{fault}");
+        assert_eq!(seen[4], "close: Ok(())", "{fault}");
+        // The driver was looked up again after its crash.
+        assert_eq!(seen[5], "lookups: 2", "{fault}");
+        let decisions = machine.decisions.records();
+        assert!(decisions.iter().any(|d| d.server == "memdisk"), "{fault}: rs recovered memdisk: {decisions:?}");
+        assert_eq!(verdict, Vec::<String>::new(), "{fault}");
+    }
+}
