@@ -22,8 +22,9 @@ use recovery::{RecoveryTable, TableRow};
 use std::collections::BTreeSet;
 
 /// Kernel calls and the calls that undo them: a forked process is cleared; a page-table change is
-/// undone by another.
-pub const KERNEL_INVERSES: &[(&str, &str)] = &[("kernel_fork", "kernel_clear"), ("kernel_vm_ctl", "kernel_vm_ctl")];
+/// undone by another; a schedule by an unschedule (the same kernel call).
+pub const KERNEL_INVERSES: &[(&str, &str)] =
+    &[("kernel_fork", "kernel_clear"), ("kernel_vm_ctl", "kernel_vm_ctl"), ("kernel_schedule", "kernel_schedule")];
 
 fn fields(row: &TableRow) -> BTreeSet<&str> {
     row.fields.values().flatten().map(|(f, _)| f.as_str()).collect()

@@ -133,7 +133,26 @@ pub(crate) struct ProcEntry {
     pub space: AddressSpace,
     remains: Option<Box<dyn Any + Send>>,
     deaths: VecDeque<Death>,
+    /// Its priority and what is left of its quantum, once a scheduler gave it one.
+    quantum: Option<Quantum>,
+    /// As a scheduler: the processes it schedules that ran out of quantum, oldest first.
+    expired: VecDeque<Endpoint>,
     pub started: Micros,
+}
+
+/// Scheduling queues (MINIX's NR_SCHED_QUEUES): priorities are 0 (highest) to 15.
+pub const NR_SCHED_QUEUES: u8 = 16;
+
+/// A user process's scheduling as its scheduler set it. The quantum counts kernel entries (IPC
+/// and kernel calls): the engines have no instruction clock, and entries are what a process does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Quantum {
+    /// Who schedules it: told when the quantum runs out.
+    scheduler: Slot,
+    /// Its priority queue (recorded; the engines' seeded schedulers do not read it).
+    priority: u8,
+    /// Kernel entries left before its scheduler is told.
+    left: u32,
 }
 
 struct SlotEntry {
@@ -432,6 +451,8 @@ impl KernelCore {
             space: AddressSpace::default(),
             remains: None,
             deaths: VecDeque::new(),
+            quantum: None,
+            expired: VecDeque::new(),
             started: self.now,
         }
     }
@@ -482,6 +503,7 @@ impl KernelCore {
             entry.inbox = old.inbox;
             entry.notifies = old.notifies;
             entry.deaths = old.deaths;
+            entry.expired = old.expired;
             debug_assert_eq!(old.queued, 0, "an ended process's own messages died with it");
         }
         Ok(self.install(entry, body))
@@ -1082,6 +1104,70 @@ impl KernelCore {
         self.log_call(caller, KernelCall::Clear, target);
         self.clear(t);
         Ok(())
+    }
+
+    /// `caller` schedules the live user process `target`: priority `priority` (below
+    /// [`NR_SCHED_QUEUES`]) and a quantum of `quantum` kernel entries (at least one).
+    pub fn schedule(&mut self, caller: Slot, target: Endpoint, priority: u8, quantum: u32) -> Result<(), KernelError> {
+        let t = self.resolve(target)?;
+        if !self.proc(t).is_user || priority >= NR_SCHED_QUEUES || quantum == 0 {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::Schedule, target);
+        self.proc_mut(t).quantum = Some(Quantum { scheduler: caller, priority, left: quantum });
+        Ok(())
+    }
+
+    /// `caller` stops scheduling `target` (live, or ended and not yet cleared): no quantum runs
+    /// out any more. Only its scheduler may.
+    pub fn unschedule(&mut self, caller: Slot, target: Endpoint) -> Result<(), KernelError> {
+        let t = self.resolve_any(target)?;
+        match self.proc(t).quantum {
+            Some(q) if q.scheduler == caller => {
+                self.log_call(caller, KernelCall::Schedule, target);
+                self.proc_mut(t).quantum = None;
+                Ok(())
+            }
+            Some(_) => Err(KernelError::Denied),
+            None => Ok(()),
+        }
+    }
+
+    /// Charges one kernel entry to `slot`'s quantum: at its end the process's scheduler is told
+    /// (a notification from the kernel, and the process in its queue of expired ones). The process
+    /// runs on until its scheduler gives it a new quantum: the engines do not preempt by quantum.
+    pub fn charge_entry(&mut self, slot: Slot) {
+        let Some(p) = self.slots[slot].proc.as_deref_mut() else { return };
+        let Some(q) = p.quantum.as_mut() else { return };
+        if q.left == 0 {
+            return;
+        }
+        q.left -= 1;
+        if q.left > 0 {
+            return;
+        }
+        let (ep, scheduler) = (p.ep, q.scheduler);
+        let present = self.live_slot(scheduler).is_some() || self.awaits_incarnation(scheduler);
+        if present {
+            self.proc_mut(scheduler).expired.push_back(ep);
+            self.post_notify(Endpoint::KERNEL, scheduler);
+        }
+    }
+
+    /// The oldest process `caller` schedules that ran out of quantum and still lives.
+    pub fn next_expired(&mut self, caller: Slot) -> Option<Endpoint> {
+        while let Some(ep) = self.proc_mut(caller).expired.pop_front() {
+            if self.resolve(ep).is_ok() {
+                return Some(ep);
+            }
+        }
+        None
+    }
+
+    /// `ep`'s priority and quantum left, if a scheduler gave it one.
+    pub fn scheduling(&self, ep: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
+        let p = self.proc(self.resolve_any(ep)?);
+        Ok(p.quantum.map(|q| (q.priority, q.left)))
     }
 
     /// Takes the oldest death reported to the caller (its signal-manager duty).

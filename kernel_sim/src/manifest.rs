@@ -69,11 +69,13 @@ pub enum KernelCall {
     GetInfo,
     /// Halt the whole system.
     Shutdown,
+    /// Give a user process a priority and a quantum, becoming its scheduler (sched).
+    Schedule,
 }
 
 impl KernelCall {
     /// Every kernel call, in declaration order.
-    pub const ALL: [KernelCall; 11] = [
+    pub const ALL: [KernelCall; 12] = [
         KernelCall::Fork,
         KernelCall::Exec,
         KernelCall::Clear,
@@ -85,6 +87,7 @@ impl KernelCall {
         KernelCall::Remains,
         KernelCall::GetInfo,
         KernelCall::Shutdown,
+        KernelCall::Schedule,
     ];
 
     /// The manifest keyword.
@@ -101,6 +104,7 @@ impl KernelCall {
             KernelCall::Remains => "remains",
             KernelCall::GetInfo => "getinfo",
             KernelCall::Shutdown => "shutdown",
+            KernelCall::Schedule => "schedule",
         }
     }
 
@@ -894,7 +898,7 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(error_of("service pm {\n  slot 2\n};\nuser{};"), "bad.conf:3:1: expected `;` before `}`");
         assert_eq!(
             error_of("service pm {\n  slot 2;\n  kernel fork bake;\n};user{};"),
-            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown)"
+            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown schedule)"
         );
         assert_eq!(
             error_of("service pm { slot 2; heartbeat 5 parsecs; };"),

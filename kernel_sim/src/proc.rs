@@ -207,7 +207,13 @@ impl Proc {
         if std::thread::panicking() {
             return self.link.with_core(|k| f(k, slot));
         }
-        let checked = |k: &mut KernelCore| k.unwind_reason(slot).map_or_else(|| Ok(f(k, slot)), Err);
+        let checked = |k: &mut KernelCore| match k.unwind_reason(slot) {
+            Some(unwind) => Err(unwind),
+            None => {
+                k.charge_entry(slot);
+                Ok(f(k, slot))
+            }
+        };
         let outcome = match &self.link {
             Link::Sim(l) => l.enter(checked),
             Link::Threads(l) if timed => l.with_core(checked),
@@ -425,6 +431,30 @@ impl Proc {
             let body: Body = Box::new(move |p: &Proc| program(p, crate::core::Start { argv, handoff }));
             k.spawn_service(name, body)
         })
+    }
+
+    /// Schedules the user process `target`: its priority (0 highest, below
+    /// [`crate::NR_SCHED_QUEUES`]) and a quantum of `quantum` kernel entries; this process
+    /// becomes its scheduler, told by a notification from [`Endpoint::KERNEL`] when the quantum
+    /// runs out ([`Proc::sys_next_expired`]).
+    pub fn sys_schedule(&self, target: Endpoint, priority: u8, quantum: u32) -> Result<(), KernelError> {
+        self.kernel_call(KernelCall::Schedule, |k, s| k.schedule(s, target, priority, quantum))
+    }
+
+    /// Stops scheduling `target` (this process must be its scheduler); a process that has ended
+    /// but is not yet cleared may be named.
+    pub fn sys_unschedule(&self, target: Endpoint) -> Result<(), KernelError> {
+        self.kernel_call(KernelCall::Schedule, |k, s| k.unschedule(s, target))
+    }
+
+    /// The oldest process this scheduler schedules that ran out of quantum (and still lives).
+    pub fn sys_next_expired(&self) -> Result<Option<Endpoint>, KernelError> {
+        self.kernel_call(KernelCall::Schedule, |k, s| Ok(k.next_expired(s)))
+    }
+
+    /// `target`'s priority and the kernel entries left of its quantum, if it is scheduled.
+    pub fn sys_scheduling(&self, target: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
+        self.kernel_call(KernelCall::GetInfo, |k, _| k.scheduling(target))
     }
 
     /// Sets this process's alarm `delay` from now (0 cancels); it arrives as a notification from

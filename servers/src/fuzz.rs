@@ -553,6 +553,8 @@ pub const MESSAGE_TYPES: &[i32] = &[
     PM_KILL,
     PM_EXEC,
     PM_REBOOT,
+    crate::proto::pm::PM_GETPRIORITY,
+    crate::proto::pm::PM_SETPRIORITY,
     0x0FF,
     VFS_OPEN,
     VFS_CLOSE,
@@ -582,6 +584,10 @@ pub const MESSAGE_TYPES: &[i32] = &[
     RS_BASE,
     RS_BASE + 1,
     DS_BASE,
+    crate::proto::ds::DS_PUBLISH,
+    crate::proto::ds::DS_CHECK,
+    crate::proto::sched::SCHED_START,
+    crate::proto::sched::SCHED_SET_NICE,
     PM_VFS_FORK,
     PM_VFS_EXIT,
     crate::proto::pm::PM_VFS_EXEC,
@@ -636,6 +642,9 @@ pub const KERNEL_CALLS: &[&str] = &[
     "frame_zero",
     "safecopy_from",
     "safecopy_to",
+    "schedule",
+    "unschedule",
+    "next_expired",
 ];
 
 /// Makes kernel call `index` of [`KERNEL_CALLS`] (modulo their number) on `target` where it
@@ -660,7 +669,10 @@ pub fn kernel_call(p: &Proc, index: usize, t: Endpoint) -> (KernelCall, Result<(
         14 => (KernelCall::VmCtl, p.sys_frame_copy(0, 1)),
         15 => (KernelCall::VmCtl, p.sys_frame_zero(0)),
         16 => (KernelCall::SafeCopy, p.safecopy_from(t, 0, 0, &mut buf)),
-        _ => (KernelCall::SafeCopy, p.safecopy_to(t, 0, 0, &buf)),
+        17 => (KernelCall::SafeCopy, p.safecopy_to(t, 0, 0, &buf)),
+        18 => (KernelCall::Schedule, p.sys_schedule(t, 0, 1)),
+        19 => (KernelCall::Schedule, p.sys_unschedule(t)),
+        _ => (KernelCall::Schedule, p.sys_next_expired().map(drop)),
     }
 }
 

@@ -1,4 +1,4 @@
-//! samsara's system servers (pm, vm, vfs, ds, rs), the user-side syscall library, user programs,
+//! samsara's system servers (pm, vm, vfs, ds, sched, rs), the user-side syscall library, user programs,
 //! workloads, and the cross-server consistency checker.
 //!
 //! Every server has the same shape (MINIX's): `state.rs` (all mutable state, in `recovery`'s
@@ -20,6 +20,7 @@ pub mod programs;
 pub mod proto;
 pub mod rs;
 pub mod run;
+pub mod sched;
 pub mod sef;
 pub mod task;
 pub mod vfs;

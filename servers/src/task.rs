@@ -166,6 +166,8 @@ pub enum KernelResult {
     Frame(Option<kernel_sim::memory::Frame>),
     /// A death taken from the kernel's queue (a signal manager's).
     Death(Option<kernel_sim::Death>),
+    /// A process taken from a kernel queue (a scheduler's, of quanta run out).
+    Queued(Option<Endpoint>),
 }
 
 /// A kernel call's result type, as a [`KernelResult`].
@@ -183,6 +185,18 @@ impl KernelReturn for Option<kernel_sim::Death> {
     fn back(kept: KernelResult) -> Option<Self> {
         match kept {
             KernelResult::Death(death) => Some(death),
+            _ => None,
+        }
+    }
+}
+
+impl KernelReturn for Option<Endpoint> {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Queued(*self)
+    }
+    fn back(kept: KernelResult) -> Option<Self> {
+        match kept {
+            KernelResult::Queued(ep) => Some(ep),
             _ => None,
         }
     }

@@ -22,6 +22,12 @@ const ECHO_SLOT: usize = 9;
 const ECHO_PING: MsgType = 0x3F0;
 /// echo: crash.
 const ECHO_CRASH: MsgType = 0x3F1;
+/// echo: look vfs up in ds (the client API through `Ctx`), answer its endpoint.
+const ECHO_LOOKUP: MsgType = 0x3F2;
+/// echo: subscribe to `probe*` in ds with DSF_INITIAL.
+const ECHO_WATCH: MsgType = 0x3F3;
+/// echo: check ds for the next change, answer its number (or ds's error).
+const ECHO_CHECK: MsgType = 0x3F4;
 
 fn manifest() -> Arc<Manifest> {
     let echo = "service echo {\n    slot 9;\n    ipc rs ds USER;\n    kernel NONE;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 0s intensity 50 per 10s;\n};\n\nuser {";
@@ -52,9 +58,27 @@ fn do_crash(_ctx: &mut Ctx<'_, EchoState>) -> Handled {
     panic!("echo asked to crash");
 }
 
+fn do_lookup(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_retrieve_endpoint(ctx, "vfs").map(|ep| ep.raw() as i32))
+}
+
+fn do_watch(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_subscribe(ctx, "probe*", DSF_INITIAL).map(|()| 0))
+}
+
+fn do_check(ctx: &mut Ctx<'_, EchoState>) -> Handled {
+    Handled::status(ds_check(ctx).map(|change| match change.value {
+        Some(DsValue::U64(v)) => v as i32,
+        _ => -1,
+    }))
+}
+
 static ECHO_CALLS: &[Call<EchoState>] = &[
     Call { m_type: ECHO_PING, name: "echo_ping", handler: do_ping },
     Call { m_type: ECHO_CRASH, name: "echo_crash", handler: do_crash },
+    Call { m_type: ECHO_LOOKUP, name: "echo_lookup", handler: do_lookup },
+    Call { m_type: ECHO_WATCH, name: "echo_watch", handler: do_watch },
+    Call { m_type: ECHO_CHECK, name: "echo_check", handler: do_check },
 ];
 
 impl Server for Echo {
@@ -74,9 +98,18 @@ impl Server for Echo {
 
 /// Boots the test machine under `policy`, runs `init`, and returns the checker's findings.
 fn run(policy: PolicyKind, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static) -> Vec<String> {
+    run_under(EngineKind::Sim, policy, init)
+}
+
+/// [`run`] under `engine`.
+fn run_under(
+    engine: EngineKind,
+    policy: PolicyKind,
+    init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static,
+) -> Vec<String> {
     let config = MachineConfig {
         kernel: Config {
-            engine: EngineKind::Sim,
+            engine,
             seed: 5,
             time_limit: 30_000_000,
             finish_after: Some(servers::proto::INIT),
@@ -221,6 +254,14 @@ fn subscribers_are_notified_and_check_what_changed() {
         notified(sys);
         r(&check(sys));
         r(&check(sys));
+        // A bounded store: the entries past NR_DS_KEYS are refused (rs's labels hold some).
+        let stored = (0..servers::ds::store::NR_DS_KEYS + 8)
+            .map(|i| publish(sys, &format!("k{i}"), DsValue::U64(i as u64), 0))
+            .take_while(|r| r.is_ok())
+            .count();
+        r(&(stored > 0 && stored < servers::ds::store::NR_DS_KEYS));
+        r(&publish(sys, "one-more", DsValue::U64(0), 0));
+        r(&publish(sys, "beta2", DsValue::U64(5), DSF_OVERWRITE));
         // A bounded table of patterns per subscriber.
         let held = (0..32).map(|i| subscribe(sys, &format!("p{i}"), 0)).filter(|r| r.is_ok()).count();
         r(&held);
@@ -240,6 +281,9 @@ fn subscribers_are_notified_and_check_what_changed() {
         enoent.clone(),
         change("beta1", None),
         enoent,
+        "true".to_string(),
+        format!("{:?}", Err::<(), _>(Errno::EAGAIN)),
+        format!("{:?}", Ok::<(), Errno>(())),
         "15".to_string(),
         format!("{:?}", Err::<(), _>(Errno::ENOMEM)),
     ];
@@ -249,9 +293,15 @@ fn subscribers_are_notified_and_check_what_changed() {
 
 #[test]
 fn a_stateless_service_restarts_under_a_new_endpoint_found_again_through_ds() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        new_endpoint_under(engine);
+    }
+}
+
+fn new_endpoint_under(engine: EngineKind) {
     let seen: Seen = Arc::default();
     let s = seen.clone();
-    let violations = run(PolicyKind::Restart, move |sys| {
+    let violations = run_under(engine, PolicyKind::Restart, move |sys| {
         let r = |what: &dyn std::fmt::Debug| record(&s, what);
         let Ok(DsValue::Endpoint(old)) = retrieve(sys, "echo") else { return 1 };
         r(&(old.slot(), old.generation()));
@@ -279,8 +329,8 @@ fn a_stateless_service_restarts_under_a_new_endpoint_found_again_through_ds() {
         format!("{:?}", Ok::<_, Errno>(true)),
         "true".to_string(),
     ];
-    assert_eq!(*seen.lock().unwrap(), expected);
-    assert!(violations.is_empty(), "{violations:#?}");
+    assert_eq!(*seen.lock().unwrap(), expected, "{engine:?}");
+    assert!(violations.is_empty(), "{engine:?}: {violations:#?}");
 }
 
 #[test]
@@ -346,4 +396,34 @@ fn a_crash_of_ds_on_a_label_is_recovered_and_the_labels_are_whole() {
         assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
         assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
     }
+}
+
+#[test]
+fn a_server_uses_ds_through_its_ctx() {
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let violations = run(PolicyKind::Restart, move |sys| {
+        let r = |what: &dyn std::fmt::Debug| record(&s, what);
+        let Ok(DsValue::Endpoint(echo)) = retrieve(sys, "echo") else { return 1 };
+        let ask = |t: MsgType| sys.call(echo, Message::new(t)).map(|m| m.m_type);
+        r(&ask(ECHO_LOOKUP).map(|raw| Endpoint::from_raw(raw as u32) == VFS));
+        r(&ask(ECHO_CHECK));
+        publish(sys, "probe.a", DsValue::U64(11), 0).unwrap();
+        r(&ask(ECHO_WATCH));
+        r(&ask(ECHO_CHECK));
+        publish(sys, "probe.b", DsValue::U64(12), 0).unwrap();
+        r(&ask(ECHO_CHECK));
+        r(&ask(ECHO_CHECK));
+        0
+    });
+    let expected = vec![
+        format!("{:?}", Ok::<_, Errno>(true)),
+        format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+        format!("{:?}", Ok::<i32, Errno>(0)),
+        format!("{:?}", Ok::<i32, Errno>(11)),
+        format!("{:?}", Ok::<i32, Errno>(12)),
+        format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(violations.is_empty(), "{violations:#?}");
 }

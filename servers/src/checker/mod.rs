@@ -9,6 +9,7 @@ mod cross;
 pub mod ds;
 pub mod memdisk;
 pub mod pm;
+pub mod sched;
 pub mod vfs;
 pub mod vm;
 
@@ -16,6 +17,7 @@ use crate::boot::Machine;
 use crate::ds::state::DsState;
 use crate::memdisk::state::MemdiskState;
 use crate::pm::state::PmState;
+use crate::sched::state::SchedState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;
 use kernel_sim::ProcInfo;
@@ -50,6 +52,8 @@ pub struct Snapshot {
     pub vfs: Option<VfsState>,
     /// ds's state.
     pub ds: Option<DsState>,
+    /// sched's state.
+    pub sched: Option<SchedState>,
     /// memdisk's state (`None` also when the system has no memdisk).
     pub memdisk: Option<MemdiskState>,
 }
@@ -64,6 +68,7 @@ impl Snapshot {
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
             ds: machine.vault.take("ds"),
+            sched: machine.vault.take("sched"),
             memdisk: machine.vault.take("memdisk"),
         }
     }
@@ -79,9 +84,18 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
     }
-    // ds is checked where the manifest has it (its slot is in the process table, dead or alive).
+    // ds and sched are checked where the manifest has them (its slot is in the process table, dead or alive).
     if snapshot.procs.iter().any(|p| !p.is_user && p.name == "ds") && snapshot.ds.is_none() {
         found.push(Violation { invariant: "server.state", detail: "ds left no state: it is dead".into() });
+    }
+    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "sched") && snapshot.sched.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "sched left no state: it is dead".into() });
+    }
+    if let Some(sched) = snapshot.sched.as_mut() {
+        found.extend(sched::check(sched));
+        if let Some(pm) = snapshot.pm.as_mut() {
+            found.extend(sched::check_against_pm(sched, pm));
+        }
     }
     if let Some(ds) = snapshot.ds.as_mut() {
         found.extend(ds::check(ds));

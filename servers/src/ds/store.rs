@@ -11,6 +11,10 @@ use kernel_sim::Message;
 
 type DsCtx<'a> = Ctx<'a, DsState>;
 
+/// The most entries ds holds (MINIX's NR_DS_KEYS): a publisher past it gets EAGAIN rather than
+/// growing ds without bound.
+pub const NR_DS_KEYS: usize = 200;
+
 /// The caller's identity as an owner: its slot, the same in each of its incarnations.
 fn owner_of(ctx: &DsCtx<'_>) -> u32 {
     ctx.who().slot() as u32
@@ -41,6 +45,7 @@ pub fn do_publish(ctx: &mut DsCtx<'_>) -> Handled {
         // rs replacing a service's entry leaves it the service's.
         Some(old) if old.value == value => return Handled::status(Ok(0)),
         Some(old) => old.owner,
+        None if ctx.state.entries.len() >= NR_DS_KEYS => return Handled::Reply(Err(Errno::EAGAIN)),
         None => owner_of(ctx),
     };
     ctx.state.entries.insert(name.clone(), DsEntry { value, owner });

@@ -9,6 +9,7 @@
 
 mod fs;
 mod mem;
+mod priority;
 mod process;
 
 pub use fs::{DirEntry, PollFd, Stat};

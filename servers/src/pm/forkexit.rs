@@ -2,16 +2,18 @@
 //! process).
 //!
 //! fork: pm asks vm to copy the address space (VM_FORK, after which the fork cannot fail), fills
-//! the child's entry, tells vfs (asynchronously) and suspends the parent; vfs's answer lets pm
-//! reply to both. exit: the process asks, pm agrees, the process ends; the kernel reports the end;
-//! pm tells vm the process will exit and tells vfs; on vfs's answer it asks vm to free the memory
+//! the child's entry, tells vfs (asynchronously) and suspends the parent; on vfs's answer pm asks
+//! sched to schedule the child (SCHED_START) and replies to both. exit: the process asks, pm
+//! agrees, the process ends; the kernel reports the end; pm tells vm the process will exit, sched
+//! to stop scheduling it (SCHED_STOP), and tells vfs; on vfs's answer it asks vm to free the memory
 //! and the slot, then hands the status to a waiting parent or keeps a zombie.
 
 use super::state::{LAST_FEW, MProc, NR_PROCS, Phase, PmState, ROOT_UID};
 use crate::errno::Errno;
 use crate::proto::pm::*;
+use crate::proto::sched::{SCHED_START, SCHED_STOP, SchedProcRequest, SchedStartRequest};
 use crate::proto::vm::{VM_EXIT, VM_FORK, VM_WILLEXIT, VmForkReply, VmForkRequest, VmProcRequest};
-use crate::proto::{INIT_PID, ProcKey, VFS, VM, key_of};
+use crate::proto::{INIT_PID, ProcKey, SCHED, VFS, VM, key_of};
 use crate::task::{Compensation, Ctx, Handled, Sent};
 use kernel_sim::{EndCause, Endpoint, KernelCall, Message, Proc};
 
@@ -58,6 +60,7 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
 pub static COMPENSATIONS: &[Compensation] = &[
     Compensation { forward: VM_FORK, inverse: VM_EXIT, needs_answer: true, undo: end_forked_child },
     Compensation { forward: PM_VFS_FORK, inverse: PM_VFS_EXIT, needs_answer: false, undo: end_forked_child },
+    Compensation { forward: SCHED_START, inverse: SCHED_STOP, needs_answer: false, undo: end_forked_child },
 ];
 
 /// Ends the child a fork made (VM_FORK's answer, or the notice to vfs, names it).
@@ -65,6 +68,7 @@ fn end_forked_child(proc: &Proc, sent: &Sent) {
     let child = match (sent.message.m_type, sent.answer()) {
         (VM_FORK, Some(answer)) => answer.get::<VmForkReply>().child,
         (VM_FORK, None) => return,
+        (SCHED_START, _) => sent.message.get::<SchedStartRequest>().proc,
         _ => sent.message.get::<VfsForkNotice>().child,
     };
     // Already ending, when both of fork's requests name it: the kill is idempotent.
@@ -98,6 +102,9 @@ fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
     {
         p.phase = Phase::Running;
     }
+    // Scheduled before it first runs, with its parent's nice value (MINIX: on vfs's answer). A
+    // sched that cannot schedule it (the child already gone) changes nothing for the fork.
+    let _ = ctx.sendrec(SCHED, Message::with(SCHED_START, &SchedStartRequest { proc: child, parent }));
     ctx.reply_async(child, Message::with(0, &ForkReply { pid: 0 }));
     ctx.reply(parent, Message::with(0, &ForkReply { pid: child_pid }));
 }
@@ -149,6 +156,8 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
     }
     // vm keeps the memory until VM_EXIT, but stops serving the process's own memory calls.
     let _ = ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep }));
+    // sched stops scheduling it (ESRCH for a process it never scheduled: a fork cut short).
+    let _ = ctx.sendrec(SCHED, Message::with(SCHED_STOP, &SchedProcRequest { proc: ep }));
     // Even a process pm does not know (its fork was cut short) has descriptors and memory to free.
     if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT, &VfsProcNotice { proc: ep })).is_err() {
         free_memory_and_reap(ctx, ep);

@@ -5,12 +5,13 @@
 //!
 //! Files: `state.rs` (the process table and its indexes), `table.rs` (message type -> handler), `forkexit.rs`
 //! (fork, exit, wait4, deaths), `exec.rs`, `getset.rs` (getpid, ids), `signal.rs` (kill),
-//! `misc.rs` (reboot).
+//! `misc.rs` (reboot), `priority.rs` (getpriority, setpriority, through sched).
 
 pub mod exec;
 pub mod forkexit;
 pub mod getset;
 pub mod misc;
+pub mod priority;
 pub mod signal;
 pub mod state;
 pub mod table;

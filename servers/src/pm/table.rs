@@ -1,6 +1,6 @@
 //! pm's call table: message type -> `do_*` handler (MINIX's `table.c`), sorted by type.
 
-use super::{exec, forkexit, getset, misc, signal};
+use super::{exec, forkexit, getset, misc, priority, signal};
 use crate::proto::pm::*;
 use crate::task::Call;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
@@ -19,6 +19,8 @@ pub static CALLS: &[Call<PmState>] = &[
     Call { m_type: PM_KILL, name: "kill", handler: signal::do_kill },
     Call { m_type: PM_EXEC, name: "exec", handler: exec::do_exec },
     Call { m_type: PM_REBOOT, name: "reboot", handler: misc::do_reboot },
+    Call { m_type: PM_GETPRIORITY, name: "getpriority", handler: priority::do_getpriority },
+    Call { m_type: PM_SETPRIORITY, name: "setpriority", handler: priority::do_setpriority },
     Call { m_type: VFS_PM_FORK_REPLY, name: "vfs_pm_fork_reply", handler: forkexit::do_vfs_fork_reply },
     Call { m_type: VFS_PM_EXIT_REPLY, name: "vfs_pm_exit_reply", handler: forkexit::do_vfs_exit_reply },
     Call { m_type: VFS_PM_EXEC_REPLY, name: "vfs_pm_exec_reply", handler: exec::do_vfs_exec_reply },

@@ -15,7 +15,8 @@ use kernel_sim::msgtype::DS_BASE;
 use kernel_sim::{Endpoint, Message, MsgType, payload};
 
 /// publish(name, value, flags): create or (with [`DSF_OVERWRITE`], by its owner or rs) replace an
-/// entry. EEXIST when it exists without the flag, EPERM when the caller does not own it.
+/// entry. EEXIST when it exists without the flag, EPERM when the caller does not own it, EAGAIN
+/// when ds is full (`ds::store::NR_DS_KEYS` entries).
 pub const DS_PUBLISH: MsgType = DS_BASE + 0x01;
 /// retrieve(name): the entry's kind and value; ESRCH when there is none (MINIX's answer).
 pub const DS_RETRIEVE: MsgType = DS_BASE + 0x02;

@@ -24,6 +24,10 @@ pub const PM_KILL: MsgType = PM_BASE + 0x08;
 pub const PM_EXEC: MsgType = PM_BASE + 0x09;
 /// reboot(): an orderly shutdown (root only).
 pub const PM_REBOOT: MsgType = PM_BASE + 0x0A;
+/// getpriority(which, who): the nice value of a process (PRIO_PROCESS only), asked of sched.
+pub const PM_GETPRIORITY: MsgType = PM_BASE + 0x40;
+/// setpriority(which, who, prio): set a process's nice value, through sched.
+pub const PM_SETPRIORITY: MsgType = PM_BASE + 0x41;
 
 /// pm -> vfs: a process forked; copy its descriptor table.
 pub const PM_VFS_FORK: MsgType = PM_VFS_BASE + 0x01;
@@ -116,6 +120,16 @@ payload! {
     pub struct ExecRequest { pub path_grant: u32, pub path_len: u32, pub argv_grant: u32, pub argv_len: u32 }
 }
 payload! {
+    /// getpriority, setpriority: what (`proto::sched::PRIO_PROCESS`), whom (a pid; 0: the caller)
+    /// and, for setpriority, the new nice value.
+    pub struct PriorityRequest { pub which: i32, pub who: Pid, pub prio: i32 }
+}
+payload! {
+    /// getpriority reply: the nice value (POSIX's answer; MINIX's pm offsets it by PRIO_MIN to
+    /// keep a status positive, samsara's replies carry it in the payload instead).
+    pub struct PriorityReply { pub nice: i32 }
+}
+payload! {
     /// pm -> vfs fork notice.
     pub struct VfsForkNotice { pub parent: Endpoint, pub child: Endpoint, pub child_pid: Pid }
 }
@@ -154,6 +168,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         PM_KILL => "kill",
         PM_EXEC => "exec",
         PM_REBOOT => "reboot",
+        PM_GETPRIORITY => "getpriority",
+        PM_SETPRIORITY => "setpriority",
         PM_VFS_FORK => "pm_vfs_fork",
         PM_VFS_EXIT => "pm_vfs_exit",
         PM_VFS_EXEC => "pm_vfs_exec",

@@ -10,8 +10,10 @@
 //! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
 //! after setuid); fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
 //! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
-//! child's write, a timeout, a hang-up); flock (exclusive against another open file, shared
-//! with a dup, a child waiting until the holder closes).
+//! child's write, a timeout, a hang-up); flock (exclusive against another open file, a child
+//! waiting until the holder closes); nice values through getpriority/setpriority/nice
+//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
+//! ESRCH).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
@@ -31,6 +33,7 @@
 use crate::errno::Errno;
 use crate::libc::Sys;
 use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::kind;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
@@ -93,6 +96,10 @@ const STATUS_BYTE: Pid = 0xff;
 const NO_SUCH_PID: Pid = 9_999;
 /// A root-owned file no one else may write: made at boot with mode 0644.
 const ROOT_FILE: &str = "/etc/motd";
+/// The nice value init gives itself before forking (its child inherits it).
+const INHERITED_NICE: i32 = 5;
+/// What the child adds with nice().
+const NICE_STEP: i32 = 3;
 
 /// One test of the suite.
 type Test = fn(&Sys<'_>, &Checks);
@@ -117,6 +124,7 @@ const TESTS: &[Test] = &[
     descriptor_and_status_flags,
     umask_and_working_directory,
     nonblocking_pipes_and_poll,
+    priorities,
     whole_file_locks,
 ];
 
@@ -845,4 +853,43 @@ fn whole_file_locks(sys: &Sys<'_>, rec: &Checks) {
     }
     fails(rec, "posix.flock.closed-ebadf", sys.flock(NEVER_OPEN_FD, LOCK_SH), Errno::EBADF);
     ok(rec, "posix.flock.unlink", sys.unlink(&file));
+}
+
+/// Nice values: set and read back, inherited by a child, nice() adding to it, lowering it is
+/// root's (EACCES), another user's process is EPERM, bad `which` and values are EINVAL, no such
+/// process is ESRCH; root sets a child's; init's goes back to 0.
+fn priorities(sys: &Sys<'_>, rec: &Checks) {
+    rec.expect_eq("posix.priority.init-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
+    ok(rec, "posix.priority.set-own", sys.setpriority(PRIO_PROCESS, 0, INHERITED_NICE));
+    rec.expect_eq("posix.priority.read-back", sys.getpriority(PRIO_PROCESS, INIT_PID), Ok(INHERITED_NICE));
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        rec.expect_eq("posix.priority.inherited", c.getpriority(PRIO_PROCESS, 0), Ok(INHERITED_NICE));
+        rec.expect_eq("posix.priority.nice-adds", c.nice(NICE_STEP), Ok(INHERITED_NICE + NICE_STEP));
+        rec.expect_eq("posix.priority.nice-clamps", c.nice(PRIO_MAX * 2), Ok(PRIO_MAX));
+        ok(&rec, "posix.priority.child-become-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.priority.lower-unprivileged-eacces", c.setpriority(PRIO_PROCESS, 0, 0), Errno::EACCES);
+        fails(&rec, "posix.priority.others-process-eperm", c.getpriority(PRIO_PROCESS, INIT_PID), Errno::EPERM);
+        fails(&rec, "posix.priority.set-others-eperm", c.setpriority(PRIO_PROCESS, INIT_PID, PRIO_MAX), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.priority.fork", forked) {
+        reap(sys, rec, "posix.priority.child-status", pid, exit_status(0));
+    }
+    if let Some(pid) = ok(rec, "posix.priority.fork-spinner", fork_spinner(sys, rec)) {
+        ok(rec, "posix.priority.root-sets-childs", sys.setpriority(PRIO_PROCESS, pid, PRIO_MIN));
+        rec.expect_eq("posix.priority.childs-read-back", sys.getpriority(PRIO_PROCESS, pid), Ok(PRIO_MIN));
+        ok(rec, "posix.priority.kill-spinner", sys.kill(pid, sig::SIGKILL));
+        reap(sys, rec, "posix.priority.spinner-reaped", pid, signal_status(sig::SIGKILL));
+        fails(rec, "posix.priority.reaped-esrch", sys.getpriority(PRIO_PROCESS, pid), Errno::ESRCH);
+    }
+    fails(rec, "posix.priority.pgrp-einval", sys.getpriority(PRIO_PGRP, 0), Errno::EINVAL);
+    fails(rec, "posix.priority.user-einval", sys.setpriority(PRIO_USER, 0, 0), Errno::EINVAL);
+    fails(rec, "posix.priority.above-max-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MAX + 1), Errno::EINVAL);
+    fails(rec, "posix.priority.below-min-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MIN - 1), Errno::EINVAL);
+    fails(rec, "posix.priority.no-such-pid-esrch", sys.getpriority(PRIO_PROCESS, NO_SUCH_PID), Errno::ESRCH);
+    // Root may lower it again.
+    ok(rec, "posix.priority.root-lowers", sys.setpriority(PRIO_PROCESS, 0, 0));
+    rec.expect_eq("posix.priority.back-to-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
 }
