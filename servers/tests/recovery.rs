@@ -437,7 +437,7 @@ fn wait_for_a_flock(sys: &Sys<'_>, rec: &Recorder) {
         let _ = c.close(held);
         match c.open("/tmp/lock", O_RDONLY, 0).and_then(|mine| c.flock(mine, LOCK_SH)) {
             Ok(()) => 0,
-            Err(e) if e == Errno::ERECOVERED => 2,
+            Err(Errno::ERECOVERED) => 2,
             Err(_) => 1,
         }
     });
