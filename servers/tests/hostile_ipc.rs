@@ -911,3 +911,48 @@ fn closing_the_descriptor_of_a_suspended_read_leaves_vfs_consistent() {
         assert_eq!(lines.last().map(String::as_str), Some("vfs still serves: Ok(true)"), "{what}: {lines:?}");
     }
 }
+
+/// A process leaves a read of a close-on-exec pipe suspended in vfs (sent with asynsend), then
+/// execs: exec would close the very descriptor the read waits on, so vfs refuses it (EBUSY) as
+/// it refuses any other call of a process with one suspended.
+#[test]
+fn exec_with_a_call_suspended_is_refused() {
+    let config = MachineConfig {
+        kernel: Config {
+            engine: EngineKind::Sim,
+            seed: 7,
+            time_limit: 30_000_000,
+            finish_after: Some(INIT),
+            ..Config::default()
+        },
+        check_invariants: true,
+        ..MachineConfig::default()
+    };
+    let log: Arc<Mutex<Vec<String>>> = Arc::default();
+    let l = log.clone();
+    let mut m = boot(&config, move |sys| {
+        let seen = l.clone();
+        let child = sys
+            .fork(move |c| {
+                let (r, _w) = c.pipe2(servers::proto::vfs::flags::O_CLOEXEC).unwrap();
+                let grant = c.proc().grant(VFS, SCRATCH, 16, Access::Write);
+                let first = c.proc().asynsend(VFS, Message::with(VFS_READ, &IoRequest { fd: r, grant, len: 16 }));
+                let exec = c.exec("/bin/true", &["true"]);
+                seen.lock().unwrap().push(format!("read sent {first:?}, exec {}", exec.name()));
+                0
+            })
+            .unwrap();
+        for _ in 0..SETTLE {
+            sys.proc().yield_now();
+        }
+        let _ = sys.kill(child, sig::SIGKILL);
+        let _ = sys.waitpid(child, 0);
+        l.lock().unwrap().push(format!("vfs still serves: {:?}", sys.stat("/etc/motd").map(|s| s.size > 0)));
+        0
+    });
+    assert_eq!(m.run().end, RunEnd::Finished);
+    let violations: Vec<String> = checker::check(&mut Snapshot::take(&m)).iter().map(ToString::to_string).collect();
+    assert!(m.decisions.records().is_empty(), "vfs died: {:?}", m.decisions.records());
+    assert!(violations.is_empty(), "{violations:?}");
+    assert_eq!(*log.lock().unwrap(), ["read sent Ok(()), exec EBUSY", "vfs still serves: Ok(true)"]);
+}

@@ -419,3 +419,46 @@ fn vfs_crashes_in_a_poll_that_suspended_and_in_its_alarm() {
         assert!(r.workload.ok(), "{policy}: the timed-out poll was answered: {:?}", r.workload);
     }
 }
+
+/// The parent holds an exclusive flock; a child waits for it with its own open file and gets it
+/// once the parent closes.
+fn wait_for_a_flock(sys: &Sys<'_>, rec: &Recorder) {
+    use servers::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR};
+    use servers::proto::vfs::flock::{LOCK_EX, LOCK_SH};
+    const HOLD_YIELDS: usize = 50;
+    let Ok(held) = sys.open("/tmp/lock", O_CREAT | O_RDWR, 0o644) else {
+        rec.check("open", false, String::new);
+        return;
+    };
+    let locked = sys.flock(held, LOCK_EX);
+    rec.check("lock", locked.is_ok(), || format!("{locked:?}"));
+    let child = sys.fork(move |c| {
+        let _ = c.close(held);
+        match c.open("/tmp/lock", O_RDONLY, 0).and_then(|mine| c.flock(mine, LOCK_SH)) {
+            Ok(()) => 0,
+            Err(Errno::ERECOVERED) => 2,
+            Err(_) => 1,
+        }
+    });
+    for _ in 0..HOLD_YIELDS {
+        sys.proc().yield_now();
+    }
+    let _ = sys.close(held);
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        rec.check("child locked", waited.is_ok_and(|(_, s)| s == 0), || format!("{waited:?}"));
+    }
+    let _ = sys.unlink("/tmp/lock");
+}
+
+#[test]
+fn vfs_crashes_in_a_flock_that_waits() {
+    // The crash comes after the child's flock was suspended: handled again, it waits again and is
+    // granted when the parent closes.
+    let fault = "panic:vfs:flock:end:2";
+    expect(None, fault, wait_for_a_flock, Outcome::Crash, "leave-dead");
+    for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
+        let r = expect(policy, fault, wait_for_a_flock, Outcome::Recovered, label);
+        assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
+    }
+}

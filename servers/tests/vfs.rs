@@ -1,8 +1,11 @@
 //! vfs end to end: file contents through write, lseek and read; descriptors shared after fork and
 //! dup; pipes between processes, with suspended readers and writers revived (or cleaned up when
 //! killed); link counts; directories and relative paths; exec of program files; every error path
-//! a user can reach; a disk filled to ENOSPC; random garbage calls; and the consistency checker's
-//! vfs part — clean after every workload and catching deliberately broken counts.
+//! a user can reach; a disk filled to ENOSPC; random garbage calls; fcntl's descriptor and status
+//! flags (close-on-exec through exec, O_APPEND, O_NONBLOCK pipes), umask, pipe2, fchdir, getcwd,
+//! poll (ready at once, woken by a write, timed out, hang-ups, killed while waiting); and the
+//! consistency checker's vfs part — clean after every workload and catching deliberately broken
+//! counts, flags and poll waits.
 //!
 //! Observations are logged from inside the simulated processes and compared at the end (a panic in
 //! a simulated process would only end that process). Every server checks its own invariants after
@@ -1379,4 +1382,115 @@ fn a_process_killed_in_poll_is_forgotten_and_the_checker_sees_a_ready_waiter() {
     vfs.fprocs.get_mut_global(key).unwrap().umask = 0o1000;
     let names: Vec<&str> = checker::vfs::check(vfs).into_iter().map(|v| v.invariant).collect();
     assert_eq!(names, ["vfs.cloexec-open", "vfs.umask", "vfs.poll-ready"]);
+}
+
+#[test]
+fn flock_shares_excludes_and_waits_for_the_holder_to_let_go() {
+    use servers::proto::vfs::flock::*;
+    for engine in ENGINES {
+        let lines = observe(engine, |sys, log| {
+            let one = sys.open("/tmp/locked", O_CREAT | O_RDWR, 0o644).unwrap();
+            let two = sys.open("/tmp/locked", O_RDONLY, 0).unwrap();
+            log.say(format!("exclusive: {:?}", sys.flock(one, LOCK_EX)));
+            log.say(format!(
+                "another open file: {:?} {:?}",
+                sys.flock(two, LOCK_SH | LOCK_NB),
+                sys.flock(two, LOCK_EX | LOCK_NB)
+            ));
+            // A dup shares the open file, and so its lock.
+            let copy = sys.dup(one).unwrap();
+            log.say(format!("through the dup: {:?} then {:?}", sys.flock(copy, LOCK_UN), sys.flock(two, LOCK_SH)));
+            log.say(format!("shared twice: {:?}", sys.flock(one, LOCK_SH | LOCK_NB)));
+            log.say(format!("upgrade blocked: {:?}", sys.flock(one, LOCK_EX | LOCK_NB)));
+            sys.flock(one, LOCK_UN).unwrap();
+            log.say(format!("upgrade of the other: {:?}", sys.flock(two, LOCK_EX | LOCK_NB)));
+            // A child's own open file waits for the exclusive lock to go.
+            let l = log.clone();
+            let child = sys
+                .fork(move |c| {
+                    // The inherited descriptors share the parent's open files (and their locks).
+                    for fd in [one, two, copy] {
+                        c.close(fd).unwrap();
+                    }
+                    let mine = c.open("/tmp/locked", O_RDONLY, 0).unwrap();
+                    let got = c.flock(mine, LOCK_SH);
+                    l.say(format!("child got its lock: {got:?}"));
+                    0
+                })
+                .unwrap();
+            settle(sys);
+            log.say(format!("child waits: {:?}", sys.waitpid(child, servers::proto::pm::WNOHANG).map(|r| r.0)));
+            // Closing the last descriptors of the holder's open file releases its lock.
+            sys.close(two).unwrap();
+            log.say(format!("child: {}", sys.waitpid(child, 0).unwrap().1 == exit_status(0)));
+            log.say(format!(
+                "bad ops: {:?} {:?} {:?}",
+                sys.flock(one, 0),
+                sys.flock(one, LOCK_SH | LOCK_EX),
+                sys.flock(one, 16)
+            ));
+            log.say(format!("closed: {:?}", sys.flock(20, LOCK_SH)));
+            for fd in [one, copy] {
+                sys.close(fd).unwrap();
+            }
+            sys.unlink("/tmp/locked").unwrap();
+        });
+        assert_eq!(
+            lines,
+            [
+                "exclusive: Ok(())",
+                "another open file: Err(EAGAIN) Err(EAGAIN)",
+                "through the dup: Ok(()) then Ok(())",
+                "shared twice: Ok(())",
+                "upgrade blocked: Err(EAGAIN)",
+                "upgrade of the other: Ok(())",
+                "child waits: Ok(0)",
+                "child got its lock: Ok(())",
+                "child: true",
+                "bad ops: Err(EINVAL) Err(EINVAL) Err(EINVAL)",
+                "closed: Err(EBADF)",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn a_process_killed_waiting_for_a_flock_is_forgotten_and_the_checker_sees_lock_damage() {
+    use servers::proto::vfs::flock::*;
+    let lines = observe(EngineKind::Sim, |sys, log| {
+        let held = sys.open("/tmp/held", O_CREAT | O_RDWR, 0o644).unwrap();
+        sys.flock(held, LOCK_EX).unwrap();
+        let child = sys
+            .fork(move |c| {
+                c.close(held).unwrap();
+                let mine = c.open("/tmp/held", O_RDONLY, 0).unwrap();
+                c.flock(mine, LOCK_EX).map_or(2, |()| 1)
+            })
+            .unwrap();
+        settle(sys);
+        sys.kill(child, sig::SIGKILL).unwrap();
+        log.say(format!("killed: {}", sys.waitpid(child, 0).unwrap().1 == signal_status(sig::SIGKILL)));
+        log.say(format!("still held: {:?}", sys.flock(held, LOCK_SH | LOCK_NB)));
+        sys.close(held).unwrap();
+        sys.unlink("/tmp/held").unwrap();
+    });
+    assert_eq!(lines, ["killed: true", "still held: Ok(())"]);
+    // Two exclusive locks on one file, and a lock on a free open file.
+    let mut m = boot(&config(EngineKind::Sim), |sys| {
+        let fd = sys.creat("/tmp/kept", 0o644).unwrap();
+        sys.close(fd).unwrap();
+        0
+    });
+    assert_eq!(m.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&m);
+    let vfs = snap.vfs.as_mut().unwrap();
+    let kept = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/tmp/kept").unwrap();
+    for id in [3usize, 4] {
+        vfs.filps.set(id, Some(Filp { ino: kept, flags: O_RDONLY, offset: 0, count: 0 }));
+        vfs.flocks.set(id, Some(servers::vfs::state::Flock::Exclusive));
+    }
+    vfs.flocks.set(9, Some(servers::vfs::state::Flock::Shared));
+    let names: Vec<&str> = checker::vfs::check(vfs).into_iter().map(|v| v.invariant).collect();
+    assert!(names.contains(&"vfs.flock-live") && names.contains(&"vfs.flock-conflict"), "{names:?}");
 }

@@ -1,7 +1,8 @@
-//! vm end to end: brk, mmap and munmap as a user process sees them (memory usable or faulting),
-//! fork copying memory, exit freeing it, running out of frames, every error path, who may make
-//! which call, exec's new memory, and the consistency checker's vm part — clean after every
-//! workload and catching deliberately broken accounting.
+//! vm end to end: brk, mmap, munmap, mprotect, mremap and the memory map (VM_REGIONS) as a user
+//! process sees them (memory usable or faulting), fork copying memory, exit freeing it, running
+//! out of frames, every error path, who may make which call, exec's new memory, and the
+//! consistency checker's vm part — clean after every workload and catching deliberately broken
+//! accounting and protections.
 //!
 //! Observations are logged from inside the simulated processes and compared at the end: a panic in
 //! a simulated process would only end that process.

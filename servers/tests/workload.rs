@@ -255,6 +255,7 @@ fn a_log_using_signals_ids_and_clocks_replays_with_a_clean_check() {
 /// with fcntl, pipe2 and poll: a shell-like parent polls a close-on-exec, non-blocking pipe that a
 /// child writes into, protects a page of a mapping read-only and grows the mapping.
 const FLAGS_AND_POLL_LOG: &str = "\
+100 getcwd(\"/home/user\", 4096) = 11
 100 umask(022) = 022
 100 pipe2([3, 4], O_CLOEXEC) = 0
 100 fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)
@@ -268,7 +269,8 @@ const FLAGS_AND_POLL_LOG: &str = "\
 101 write(4, \"hi\", 2) = 2
 101 exit_group(0) = ?
 101 +++ exited with 0 +++
-100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, -1) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
+100 poll([{fd=3, events=POLLIN}], 1, -1) = 1 ([{fd=3, revents=POLLIN}])
+100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, 0) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
 100 read(3, \"hi\", 16) = 2
 100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
 100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
@@ -276,6 +278,15 @@ const FLAGS_AND_POLL_LOG: &str = "\
 100 mprotect(0x7f0000000000, 4096, PROT_READ|PROT_WRITE) = 0
 100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000
 100 munmap(0x7f0000100000, 16384) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDWR|O_CREAT|O_TRUNC, 0644) = 5
+100 flock(5, LOCK_EX) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDONLY) = 6
+100 flock(6, LOCK_SH|LOCK_NB) = -1 EAGAIN (Resource temporarily unavailable)
+100 flock(5, LOCK_UN) = 0
+100 flock(6, LOCK_SH|LOCK_NB) = 0
+100 close(6) = 0
+100 close(5) = 0
+100 unlink(\"lockfile\") = 0
 100 close(3) = 0
 100 close(4) = 0
 100 exit_group(0) = ?
@@ -283,7 +294,7 @@ const FLAGS_AND_POLL_LOG: &str = "\
 ";
 
 #[test]
-fn a_log_with_fcntl_pipe2_poll_umask_mprotect_and_mremap_replays_with_a_clean_check() {
+fn a_log_with_fcntl_pipe2_poll_umask_flock_mprotect_and_mremap_replays_with_a_clean_check() {
     let parsed = parse_log("flags-and-poll", FLAGS_AND_POLL_LOG.as_bytes()).expect("the log parses");
     let trace = normalise(&parsed);
     assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);

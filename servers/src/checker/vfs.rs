@@ -10,8 +10,8 @@ use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
 use crate::vfs::fs::DIRENT_SIZE;
 use crate::vfs::state::{
-    BlockNo, Filp, FilpId, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, OPEN_MAX, PIPE_BUF, ROOT_INO,
-    Suspended, UMASK_MAX, VfsState, blocks_for,
+    BlockNo, Filp, FilpId, Flock, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, OPEN_MAX, PIPE_BUF,
+    ROOT_INO, Suspended, UMASK_MAX, VfsState, blocks_for,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -27,7 +27,8 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 /// both free and used or used twice, and free plus used equals the disk; each cwd is a live
 /// directory; each suspended call waits on a pipe the process has open; a suspended poll watches
 /// open descriptors none of which is ready; close-on-exec flags are on open descriptors only,
-/// masks within UMASK_MAX, open files keep only their access mode and status flags.
+/// masks within UMASK_MAX, open files keep only their access mode and status flags; flocks are
+/// held by live open files, an exclusive one alone, and a suspended flock waits on a conflict.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let mut found = Vec::new();
     let inodes: BTreeMap<Ino, Inode> =
@@ -51,7 +52,48 @@ pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     check_processes(&fprocs, &suspended, &inodes, &filps, &mut found);
     check_flags(&fprocs, &filps, &mut found);
     check_polls(vfs, &fprocs, &suspended, &inodes, &filps, &mut found);
+    check_flocks(vfs, &fprocs, &suspended, &filps, &mut found);
     found
+}
+
+/// Only live open files hold flocks; an exclusive one is alone on its file; a suspended flock
+/// conflicts with a lock another open file holds (or it would have been granted).
+fn check_flocks(
+    vfs: &mut VfsState,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    if vfs.flocks.len() != NR_FILPS {
+        found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
+    }
+    let mut held: BTreeMap<Ino, Vec<(FilpId, Flock)>> = BTreeMap::new();
+    for (id, lock) in vfs.flocks.iter().enumerate() {
+        let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
+        match filps.get(&id) {
+            Some(filp) => held.entry(filp.ino).or_default().push((id, lock)),
+            None => found.push(violation("vfs.flock-live", format!("free open file {id} holds a {lock:?} flock"))),
+        }
+    }
+    for (ino, locks) in &held {
+        if locks.len() > 1 && locks.iter().any(|(_, l)| *l == Flock::Exclusive) {
+            found.push(violation("vfs.flock-conflict", format!("inode {ino} has an exclusive flock among {locks:?}")));
+        }
+    }
+    for (key, call) in suspended {
+        let (Some(fp), Some(Suspended::Flock { filp, exclusive })) = (fprocs.get(key), call) else { continue };
+        let Some(ino) = filps.get(filp).map(|f| f.ino) else { continue };
+        let blocked = held.get(&ino).is_some_and(|locks| {
+            locks.iter().any(|(other, l)| other != filp && (*exclusive || *l == Flock::Exclusive))
+        });
+        if !blocked {
+            found.push(violation(
+                "vfs.flock-wait",
+                format!("{} waits to lock open file {filp} (inode {ino}) though nothing conflicts", fp.ep),
+            ));
+        }
+    }
 }
 
 /// Descriptor flags only on open descriptors; masks within UMASK_MAX; an open file keeps only its
@@ -326,6 +368,16 @@ fn check_processes(
     for (key, call) in suspended {
         let (Some(fp), Some(call)) = (fprocs.get(key), call) else { continue };
         let Some(id) = call.filp() else { continue };
+        if matches!(call, Suspended::Flock { .. }) {
+            // A flock may wait on any kind of file; `check_flocks` checks what it waits for.
+            if !fp.fds.contains(&Some(id)) || !filps.contains_key(&id) {
+                found.push(violation(
+                    "vfs.suspended-call",
+                    format!("{} waits to lock open file {id}, which it does not hold", fp.ep),
+                ));
+            }
+            continue;
+        }
         let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
         if !on_pipe || !fp.fds.contains(&Some(id)) {
             found.push(violation(

@@ -1,6 +1,6 @@
 //! File-system calls (to vfs): open, creat, close, read, write (and their raw-address forms
 //! `read_at`/`write_at`), lseek, unlink, mkdir, rmdir, stat, fstat, dup, dup2, pipe, getdents,
-//! chdir, link, rename, fcntl, umask, pipe2, fchdir, getcwd, poll.
+//! chdir, link, rename, fcntl, umask, pipe2, fchdir, getcwd, poll, flock.
 //!
 //! Paths are staged at the start of the scratch buffer (two paths back to back for link and
 //! rename); data between DATA_OFFSET and the end of the scratch buffer, so large transfers loop
@@ -327,6 +327,12 @@ impl Sys<'_> {
     pub fn pipe2(&self, flags: u32) -> Result<(i32, i32), Errno> {
         let r = self.call(VFS, Message::with(VFS_PIPE2, &FlagsRequest { flags }))?.get::<PipeReply>();
         Ok((r.read_fd, r.write_fd))
+    }
+
+    /// Takes, changes or releases the whole-file lock of `fd`'s open file (`proto::vfs::flock`);
+    /// waits for a conflicting lock to go unless `LOCK_NB` asks for EAGAIN.
+    pub fn flock(&self, fd: i32, op: u32) -> Result<(), Errno> {
+        self.call(VFS, Message::with(VFS_FLOCK, &FlockRequest { fd, op })).map(drop)
     }
 
     /// Works in the directory `fd` is open on.

@@ -69,6 +69,10 @@ pub const VFS_POLL: MsgType = VFS_BASE + 0x24;
 /// getcwd(buf, len): the working directory's path, written into the caller's buffer under a write
 /// grant (`IoRequest`, `fd` unused); the reply's status is its length (no NUL).
 pub const VFS_GETCWD: MsgType = VFS_BASE + 0x25;
+/// flock(fd, op): a whole-file advisory lock on the descriptor's open file (`FlockRequest`,
+/// operations in [`flock`]). MINIX's libc builds flock on fcntl's record locks; samsara keeps BSD's
+/// semantics: the lock belongs to the open file and goes when its last descriptor closes.
+pub const VFS_FLOCK: MsgType = VFS_BASE + 0x26;
 
 /// The longest name of one directory entry, in bytes: a directory entry is 64 bytes on disk, 4 of
 /// them the inode number (MINIX V3's `struct direct`).
@@ -121,6 +125,18 @@ pub mod fcntl {
     pub const F_DUPFD_CLOEXEC: u32 = 1030;
     /// The descriptor flag: close when exec succeeds.
     pub const FD_CLOEXEC: i32 = 1;
+}
+
+/// flock operations (BSD's values).
+pub mod flock {
+    /// A shared lock.
+    pub const LOCK_SH: u32 = 1;
+    /// An exclusive lock.
+    pub const LOCK_EX: u32 = 2;
+    /// With LOCK_SH or LOCK_EX: fail with EWOULDBLOCK (EAGAIN) instead of waiting.
+    pub const LOCK_NB: u32 = 4;
+    /// Release the lock.
+    pub const LOCK_UN: u32 = 8;
 }
 
 /// poll's `pollfd` records and event bits (Linux's values).
@@ -214,6 +230,10 @@ payload! {
     pub struct FlagsRequest { pub flags: u32 }
 }
 payload! {
+    /// flock: the descriptor and the operation (`flock::LOCK_*`).
+    pub struct FlockRequest { pub fd: i32, pub op: u32 }
+}
+payload! {
     /// poll: `nfds` records (format in [`poll`]) under a read-write grant, and the timeout in
     /// milliseconds (0: check and return; negative: wait without one). The reply's status is the
     /// number of records with revents set.
@@ -262,6 +282,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_FCHDIR => "fchdir",
         VFS_POLL => "poll",
         VFS_GETCWD => "getcwd",
+        VFS_FLOCK => "flock",
         _ => return None,
     })
 }

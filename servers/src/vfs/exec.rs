@@ -56,6 +56,11 @@ pub fn do_pm_exec(ctx: &mut VfsCtx<'_>) -> Handled {
 fn load(ctx: &mut VfsCtx<'_>, req: &VfsExecRequest) -> Result<[u8; PROGRAM_NAME_MAX], Failure> {
     let on_behalf = Requester::new(key_of(req.proc));
     let fp = ctx.state.fprocs.get_own(&on_behalf).filter(|f| f.ep == req.proc).cloned().ok_or(Errno::ESRCH)?;
+    if ctx.state.suspended.get_own(&on_behalf).is_some_and(Option::is_some) {
+        // A call of this process is suspended here (sent without waiting): exec would close the
+        // descriptors it waits on (close-on-exec), so it is refused as any other call is.
+        return Err(Errno::EBUSY.into());
+    }
     let path = read_path_kept(ctx, req.proc, req.path_grant, req.path_len)?;
     let ino = resolve(ctx.state, &fp, &path)?;
     let inode = ctx.state.live(ino);

@@ -8,7 +8,7 @@
 //! readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs` (stat, fstat,
 //! chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's notices),
 //! `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd, close-on-exec), `poll.rs` (poll, its waits and
-//! their deadlines on vfs's alarm).
+//! their deadlines on vfs's alarm), `flock.rs` (whole-file advisory locks and their waits).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
@@ -19,6 +19,7 @@
 pub mod dup;
 pub mod exec;
 pub mod fcntl;
+pub mod flock;
 pub mod fs;
 pub mod link;
 pub mod open;
@@ -132,11 +133,13 @@ pub fn set_fd(ctx: &mut VfsCtx<'_>, fd: usize, filp: Option<FilpId>) {
 }
 
 /// Drops a descriptor's reference to an open file. When the last reference goes, the inode loses
-/// an open, and a pipe's other end learns of it (readers see EOF, writers EPIPE).
+/// an open, the open file's flock goes, and a pipe's other end learns of it (readers see EOF,
+/// writers EPIPE).
 pub fn close_filp(ctx: &mut VfsCtx<'_>, id: FilpId) {
-    if let Some(ino) = ctx.state.put_filp(id)
-        && ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some())
-    {
+    let Some(ino) = ctx.state.put_filp(id) else { return };
+    // The open file is gone, and its flock with it: a waiter for that lock may go on.
+    flock::release(ctx, id, ino);
+    if ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some()) {
         pipe::revive(ctx, ino);
     }
 }

@@ -211,7 +211,8 @@ fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspe
         ctx.state.suspended.iter().filter_map(|(key, call)| Some((*key, (*call)?))).collect();
     let mut on_pipe = Vec::new();
     for (key, call) in waiting {
-        if call.filp().and_then(|id| ctx.state.filp(id)).is_some_and(|f| f.ino == ino) {
+        let (Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. }) = call else { continue };
+        if ctx.state.filp(filp).is_some_and(|f| f.ino == ino) {
             let ep = ctx.state.fprocs.get(key).expect("a suspended process has an entry").ep;
             on_pipe.push((key, ep, call));
         }
@@ -228,7 +229,7 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
             let (step, before) = match call {
                 Suspended::PipeRead { grant, len, .. } => (read_step(ctx, ino, ep, grant, len), 0),
                 Suspended::PipeWrite { grant, len, done, .. } => (write_step(ctx, ino, ep, grant, len, done), done),
-                Suspended::Poll(_) => unreachable!("a poll waits on no open file"),
+                Suspended::Poll(_) | Suspended::Flock { .. } => unreachable!("only pipe calls are listed"),
             };
             match step {
                 Step::Done(result) => {

@@ -18,6 +18,11 @@
 //!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
 //! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); its inode has no blocks and size
 //!   0. Every other inode number's buffer is empty.
+//! - FD_CLOEXEC flags (`Fproc::cloexec`) are set only on open descriptors; a file-creation mask is
+//!   within UMASK_MAX; an open file keeps only its access mode and the status flags.
+//! - A suspended poll watches open descriptors only, none of them ready (`poll.rs`).
+//! - Only live open files hold flocks; an exclusive flock is the only one on its file; a
+//!   suspended flock waits on a conflicting one (`flock.rs`).
 
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -194,13 +199,31 @@ pub enum Suspended {
     },
     /// poll with nothing ready yet and a timeout that is not 0.
     Poll(PollWait),
+    /// flock waiting for a conflicting lock on the same file to go (`flock.rs`).
+    Flock {
+        /// The open file to lock.
+        filp: FilpId,
+        /// Exclusive (LOCK_EX) or shared (LOCK_SH).
+        exclusive: bool,
+    },
+}
+
+/// A whole-file advisory lock an open file holds (flock).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Flock {
+    /// LOCK_SH: other open files may hold shared locks too.
+    Shared,
+    /// LOCK_EX: no other open file holds a lock on the file.
+    Exclusive,
 }
 
 impl Suspended {
     /// The open file the call waits on; none for a poll (it watches descriptors).
     pub fn filp(&self) -> Option<FilpId> {
         match *self {
-            Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. } => Some(filp),
+            Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. } | Suspended::Flock { filp, .. } => {
+                Some(filp)
+            }
             Suspended::Poll(_) => None,
         }
     }
@@ -304,11 +327,14 @@ pub struct VfsState {
     /// a call is suspended and revived on every blocking pipe read or write while the descriptor
     /// table seldom changes: each logs this small pre-image, not the descriptors.
     pub suspended: ProcTable<ProcKey, Option<Suspended>>,
+    /// The flock each open file holds, indexed like `filps` (none for a free slot): beside the
+    /// open-file table, so that locking logs this small slot, not the open file.
+    pub flocks: TrackedVec<Option<Flock>>,
 }
 
 tracked_state!(VfsState {
     journal: journal,
-    fields: [inodes, blocks, pipe_bufs, free_blocks, filps, fprocs, suspended],
+    fields: [inodes, blocks, pipe_bufs, free_blocks, filps, fprocs, suspended, flocks],
 });
 
 impl VfsState {
@@ -325,6 +351,7 @@ impl VfsState {
             filps: TrackedVec::from_vec(&journal, "vfs.filps", StateClass::Global, vec![None; NR_FILPS]),
             fprocs: ProcTable::new(&journal, "vfs.fprocs"),
             suspended: ProcTable::new(&journal, "vfs.suspended"),
+            flocks: TrackedVec::from_vec(&journal, "vfs.flocks", StateClass::Global, vec![None; NR_FILPS]),
             journal,
         }
     }

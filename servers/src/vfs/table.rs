@@ -2,7 +2,7 @@
 //! requests, then notifications: the kernel's alarm, for poll's timeouts).
 
 use super::state::VfsState;
-use super::{dup, exec, fcntl, link, open, pipe, poll, procs, read, stat};
+use super::{dup, exec, fcntl, flock, link, open, pipe, poll, procs, read, stat};
 use crate::proto::pm::*;
 use crate::proto::vfs::*;
 use crate::task::Call;
@@ -33,6 +33,7 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_FCHDIR, name: "fchdir", handler: fcntl::do_fchdir },
     Call { m_type: VFS_POLL, name: "poll", handler: poll::do_poll },
     Call { m_type: VFS_GETCWD, name: "getcwd", handler: fcntl::do_getcwd },
+    Call { m_type: VFS_FLOCK, name: "flock", handler: flock::do_flock },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },

@@ -14,7 +14,10 @@
 //! supplementary groups; clocks, times and getrusage, each with its errors;
 //! fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
 //! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
-//! child's write, a timeout, a hang-up).
+//! child's write, a timeout, a hang-up); flock (exclusive against another open file, a child
+//! waiting until the holder closes); nice values through getpriority/setpriority/nice
+//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
+//! ESRCH).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
@@ -136,6 +139,7 @@ const TESTS: &[Test] = &[
     umask_and_working_directory,
     nonblocking_pipes_and_poll,
     priorities,
+    whole_file_locks,
 ];
 
 /// Runs the whole suite in the calling process (init).
@@ -1213,4 +1217,38 @@ fn nonblocking_pipes_and_poll(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.poll.hang-up", sys.poll(&mut fds, INFTIM).map(|n| (n, fds[0].revents)), Ok((1, POLLHUP)));
     fails(rec, "posix.poll.pipe2-bad-flags-einval", sys.pipe2(O_TRUNC), Errno::EINVAL);
     ok(rec, "posix.poll.close-read-end", sys.close(read_end));
+}
+
+/// flock: an exclusive lock keeps another open file out (EAGAIN with LOCK_NB); a child waiting for
+/// it gets it once the holder closes its file.
+fn whole_file_locks(sys: &Sys<'_>, rec: &Checks) {
+    use crate::proto::vfs::flock::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
+    let file = path("locked");
+    let Some(holder) = ok(rec, "posix.flock.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    ok(rec, "posix.flock.exclusive", sys.flock(holder, LOCK_EX));
+    let other = ok(rec, "posix.flock.open-again", sys.open(&file, O_RDONLY, 0));
+    if let Some(other) = other {
+        fails(rec, "posix.flock.other-open-file-eagain", sys.flock(other, LOCK_SH | LOCK_NB), Errno::EAGAIN);
+        ok(rec, "posix.flock.close-other", sys.close(other));
+    }
+    let child_rec = rec.clone();
+    let child_file = file.clone();
+    let forked = sys.fork(move |c| {
+        // Its copy of `holder` shares the parent's open file: let go of it, then wait with its own.
+        ok(&child_rec, "posix.flock.child-close", c.close(holder));
+        let Some(mine) = ok(&child_rec, "posix.flock.child-open", c.open(&child_file, O_RDONLY, 0)) else {
+            return GAVE_UP_CODE;
+        };
+        ok(&child_rec, "posix.flock.child-waits-then-locks", c.flock(mine, LOCK_EX));
+        ok(&child_rec, "posix.flock.child-unlock", c.flock(mine, LOCK_UN));
+        0
+    });
+    ok(rec, "posix.flock.holder-closes", sys.close(holder));
+    if let Some(pid) = ok(rec, "posix.flock.fork", forked) {
+        reap(sys, rec, "posix.flock.child-status", pid, exit_status(0));
+    }
+    fails(rec, "posix.flock.closed-ebadf", sys.flock(NEVER_OPEN_FD, LOCK_SH), Errno::EBADF);
+    ok(rec, "posix.flock.unlink", sys.unlink(&file));
 }

@@ -199,6 +199,15 @@ pub enum TraceOp {
         /// What it does.
         command: FcntlCommand,
     },
+    /// `flock`.
+    Flock {
+        /// The fd.
+        fd: i32,
+        /// The operation in samsara's `proto::vfs::flock` bits.
+        op: u32,
+    },
+    /// `getcwd`; the recorded result is the path's length with its NUL.
+    Getcwd,
     /// `umask`; the recorded result is the old mask.
     Umask {
         /// The new mask.
@@ -534,8 +543,8 @@ pub struct NormalisedTrace {
     /// samsara cannot replay).
     pub skipped: BTreeMap<String, u64>,
     /// The working directory the traced program started in, when the log shows it: the path of the
-    /// first successful `getcwd` made before any process changed its directory. (`getcwd` itself has
-    /// no samsara equivalent and stays counted in `skipped`.)
+    /// first successful `getcwd` made before any process changed its directory (`getcwd` is also
+    /// replayed: samsara's answer must be the sandboxed working directory).
     pub cwd: Option<String>,
 }
 
@@ -1032,6 +1041,25 @@ impl Normaliser {
                     }
                     _ => return Err(format!("{name}: {command}")),
                 }
+            }
+            "getcwd" => TraceOp::Getcwd,
+            "flock" => {
+                use crate::proto::vfs::flock::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
+                let op = match need(call.arg(1), name)?.unnamed() {
+                    Arg::Int(bits) => *bits as u32,
+                    Arg::Flags(names) => names
+                        .iter()
+                        .map(|flag| match flag.as_str() {
+                            "LOCK_SH" => LOCK_SH,
+                            "LOCK_EX" => LOCK_EX,
+                            "LOCK_NB" => LOCK_NB,
+                            "LOCK_UN" => LOCK_UN,
+                            _ => 0,
+                        })
+                        .fold(0, |all, bits| all | bits),
+                    _ => return Err(format!("{name}: arguments not understood")),
+                };
+                TraceOp::Flock { fd: need(fd_arg(call, 0), name)?, op }
             }
             "umask" => TraceOp::Umask { mask: need(call.arg(0).and_then(mode_bits), name)? & 0o777 },
             "poll" | "ppoll" => {

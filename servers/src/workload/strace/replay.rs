@@ -94,8 +94,9 @@ const MMAP_MAX_BYTES: u64 = 16 * 1024 * 1024;
 /// mapped uses it, so samsara fails too (EBADF).
 const NEVER_OPEN_FD: i32 = -1;
 /// The longest a replayed poll waits, in milliseconds: the log's readiness came from timing the
-/// replay does not reproduce, so a poll that waited for ever there must not hang the replay.
-const POLL_WAIT_CAP_MS: i64 = 100;
+/// replay does not reproduce, so a poll that waited for ever there must not hang the replay; half
+/// a second leaves a `threads` replay on a loaded machine time for the writer to run.
+const POLL_WAIT_CAP_MS: i64 = 500;
 /// Exit status of the `replay` program when it finds no plan (126, the shell's "cannot run").
 pub const NO_PLAN_STATUS: i32 = 126;
 /// Exit status of a process that waited to be killed, as its log says, and never was.
@@ -334,6 +335,8 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Alarm { seconds } => format!("alarm({seconds})"),
         TraceOp::Setitimer { which, value_us, interval_us } => format!("setitimer({which}, {value_us}, {interval_us})"),
         TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
+        TraceOp::Getcwd => "getcwd()".into(),
+        TraceOp::Flock { fd, op } => format!("flock({fd}, {op:#x})"),
         TraceOp::Umask { mask } => format!("umask({mask:o})"),
         TraceOp::Poll { fds, timeout_ms } => format!("poll({} fds, {timeout_ms:?} ms)", fds.len()),
         TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
@@ -1123,6 +1126,22 @@ impl Replayer {
                     }
                 };
                 self.compare(step, done.map(i64::from), values);
+            }
+            TraceOp::Flock { fd, op } => {
+                let Some(sfd) = self.fd(step, *fd, "flock") else { return Flow::Next };
+                let done = sys.flock(sfd, *op);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Getcwd => {
+                let got = sys.getcwd();
+                if let Ok(path) = &got {
+                    let expected = sandbox::sandboxed(&self.plan.cwd);
+                    self.check("replay.getcwd", *path == expected, || {
+                        format!("getcwd gave {path} where the replay works in {expected}")
+                    });
+                }
+                // The host's path is not samsara's: only success counts, and the check above.
+                self.compare(step, got.map(|path| path.len() as i64 + 1), Values::Ignore);
             }
             TraceOp::Umask { mask } => {
                 // The old mask is the host's starting one, not samsara's.

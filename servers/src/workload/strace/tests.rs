@@ -592,6 +592,7 @@ fn fcntl_pipe2_umask_poll_mprotect_and_mremap_map_onto_samsaras_calls() {
         "1  mprotect(0x7f0000001000, 8192, PROT_READ) = 0\n",
         "1  mprotect(0x7f0000003000, 4096, PROT_NONE) = 0\n",
         "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000\n",
+        "1  flock(3, LOCK_EX|LOCK_NB) = 0\n",
         "1  mremap(0x7f0000001000, 8192, 16384, MREMAP_MAYMOVE|MREMAP_FIXED, 0x7f0000200000) = 0x7f0000200000\n",
     )));
     assert_eq!(
@@ -609,6 +610,7 @@ fn fcntl_pipe2_umask_poll_mprotect_and_mremap_map_onto_samsaras_calls() {
             &TraceOp::Poll { fds: vec![(3, POLLIN)], timeout_ms: Some(1500) },
             &TraceOp::Mprotect { addr: 0x7f00_0000_1000, len: 8192, writable: false },
             &TraceOp::Mremap { addr: 0x7f00_0000_1000, old_len: 8192, new_len: 16384, may_move: true },
+            &TraceOp::Flock { fd: 3, op: crate::proto::vfs::flock::LOCK_EX | crate::proto::vfs::flock::LOCK_NB },
         ]
     );
     assert_eq!(trace.skipped.get("mremap: to a fixed address"), Some(&1));
