@@ -14,9 +14,9 @@ use std::collections::BTreeMap;
 #[derive(Serialize)]
 pub struct DemoFacts<'a> {
     /// The scenario's name.
-    pub scenario: &'static str,
+    pub scenario: &'a str,
     /// What it shows.
-    pub summary: &'static str,
+    pub summary: &'a str,
     /// The seed its runs used.
     pub seed: u64,
     /// Its runs.
@@ -29,7 +29,7 @@ pub struct RunFacts<'a> {
     /// The policy.
     pub policy: String,
     /// The fault.
-    pub fault: &'static str,
+    pub fault: &'a str,
     /// Whether it fired.
     pub fault_fired: bool,
     /// The crashed (or hung) server, as the event log says.
@@ -85,8 +85,8 @@ pub struct DecisionFacts {
 /// The facts of `demo`.
 pub fn of(demo: &Demo) -> DemoFacts<'_> {
     DemoFacts {
-        scenario: demo.scenario.name(),
-        summary: demo.scenario.summary(),
+        scenario: &demo.heading.name,
+        summary: &demo.heading.summary,
         seed: demo.seed,
         runs: demo.runs.iter().map(run_facts).collect(),
     }
@@ -107,8 +107,8 @@ fn run_facts(run: &DemoRun) -> RunFacts<'_> {
         window_messages: i.window.len(),
     });
     RunFacts {
-        policy: run.plan.policy.to_string(),
-        fault: run.plan.fault,
+        policy: run.policy.to_string(),
+        fault: &run.fault,
         fault_fired: run.result.fault_fired,
         crashed,
         decisions: run

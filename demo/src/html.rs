@@ -75,7 +75,7 @@ const SCRIPT: &str = r#"
 /// The page of one or more scenarios.
 pub fn render(demos: &[Demo], table: &RecoveryTable, graphs: GraphSource<'_>) -> String {
     let title = match demos {
-        [one] => format!("samsara demo: {}", one.scenario),
+        [one] => format!("samsara demo: {}", one.heading.name),
         _ => "samsara demo: every scenario".to_string(),
     };
     let mut out = String::new();
@@ -100,8 +100,8 @@ fn scenario(out: &mut String, demo: &Demo, table: &RecoveryTable, graphs: GraphS
     let _ = writeln!(
         out,
         "<section class=\"scenario\" id=\"{0}\" data-scenario=\"{0}\"><h2>{0}</h2><p>{1}</p>",
-        esc(demo.scenario.name()),
-        esc(demo.scenario.summary())
+        esc(&demo.heading.name),
+        esc(&demo.heading.summary)
     );
     for (i, run) in demo.runs.iter().enumerate() {
         run_article(out, demo, i, run, table, graphs);
@@ -125,14 +125,14 @@ fn run_article(
     let _ = writeln!(
         out,
         "<article class=\"run\" data-policy=\"{}\" data-outcome=\"{}\"><h3>Run {} of {}: policy {}, fault <code>{}</code>, seed {}</h3><p>Watch {}.</p>",
-        run.plan.policy,
+        run.policy,
         r.outcome,
         index + 1,
         demo.runs.len(),
-        run.plan.policy,
-        esc(run.plan.fault),
+        run.policy,
+        esc(&run.fault),
         demo.seed,
-        esc(run.plan.watch)
+        esc(&run.watch)
     );
     out.push_str("<div class=\"summary\">");
     if let Some(inc) = run.incident() {
@@ -153,7 +153,8 @@ fn run_article(
     }
     out.push_str(LEGEND);
     out.push_str("<div class=\"columns\"><div class=\"chart-box\">");
-    let (svg, _) = chart::render(&run.entries, &run.cast, &run.incidents, &format!("{}-{}", demo.scenario, index + 1));
+    let (svg, _) =
+        chart::render(&run.entries, &run.cast, &run.incidents, &format!("{}-{}", demo.heading.name, index + 1));
     out.push_str(&svg);
     out.push_str("</div><div class=\"story\">");
     for (k, step) in run.story.steps.iter().enumerate() {

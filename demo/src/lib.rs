@@ -30,17 +30,21 @@ use incident::Incident;
 use kernel_sim::EngineKind;
 use log::Entry;
 use recovery::{FieldSrs, PolicyKind, RecoveryTable, TableRow};
-use scenario::{Plan, Scenario};
+use scenario::Scenario;
 use servers::fault::FaultSpec;
 use servers::run::{RunResult, RunSpec, execute};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use story::Story;
 
-/// One run of a scenario, with everything the demo read from it.
+/// One run of a scenario (or a campaign run replayed), with everything the demo read from it.
 pub struct DemoRun {
-    /// What was run.
-    pub plan: Plan,
+    /// The recovery policy rs applied.
+    pub policy: PolicyKind,
+    /// The fault, as `samsara run --inject` spells it.
+    pub fault: String,
+    /// What to watch for in this run.
+    pub watch: String,
     /// The run's spec.
     pub spec: RunSpec,
     /// Its result (the event log included).
@@ -66,10 +70,26 @@ impl DemoRun {
     }
 }
 
+/// What a told story is about: a scenario, or one campaign run replayed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Heading {
+    /// A short name, also an HTML id (`window`, `f00042-table`).
+    pub name: String,
+    /// One line saying what happens.
+    pub summary: String,
+}
+
+impl Heading {
+    /// A scenario's heading.
+    pub fn of(scenario: Scenario) -> Heading {
+        Heading { name: scenario.name().to_string(), summary: scenario.summary().to_string() }
+    }
+}
+
 /// A scenario's runs.
 pub struct Demo {
-    /// Which scenario.
-    pub scenario: Scenario,
+    /// What it is about.
+    pub heading: Heading,
     /// The seed its runs used.
     pub seed: u64,
     /// The runs, in order.
@@ -102,24 +122,42 @@ pub fn run_on(
             ..RunSpec::default()
         };
         let result = execute(&spec, table.clone(), scenario::as_init(plan.workload));
-        let text = result.event_log.clone().unwrap_or_default();
-        let entries = log::parse(&text);
-        let cast = Cast::of(&entries);
-        let incidents = incident::find(&entries, &result.decisions);
-        let srs_fields = if plan.policy == PolicyKind::Srs { result.srs_fields.clone() } else { BTreeMap::new() };
-        let table_row = incidents
-            .first()
-            .and_then(|i| i.record.call.as_ref().and_then(|(_, t)| table.lookup(&i.server, *t)))
-            .cloned();
-        let story = story::build(&story::Inputs {
-            entries: &entries,
-            cast: &cast,
-            incidents: &incidents,
-            result: &result,
-            policy: plan.policy,
-            srs_fields: &srs_fields,
-        });
-        runs.push(DemoRun { plan, spec, result, entries, cast, incidents, srs_fields, table_row, story });
+        runs.push(read_run(spec, result, &table, plan.watch.to_string()));
     }
-    Ok(Demo { scenario, seed, runs })
+    Ok(Demo { heading: Heading::of(scenario), seed, runs })
+}
+
+/// Reads a finished run (its event log recorded) as the demo reads its own: the log parsed, the
+/// processes named, rs's decisions tied to their events, the story told.
+pub fn read_run(spec: RunSpec, result: RunResult, table: &RecoveryTable, watch: String) -> DemoRun {
+    let text = result.event_log.clone().unwrap_or_default();
+    let entries = log::parse(&text);
+    let cast = Cast::of(&entries);
+    let incidents = incident::find(&entries, &result.decisions);
+    let srs_fields = if spec.policy == PolicyKind::Srs { result.srs_fields.clone() } else { BTreeMap::new() };
+    let table_row =
+        incidents.first().and_then(|i| i.record.call.as_ref().and_then(|(_, t)| table.lookup(&i.server, *t))).cloned();
+    let story = story::build(&story::Inputs {
+        entries: &entries,
+        cast: &cast,
+        incidents: &incidents,
+        result: &result,
+        policy: spec.policy,
+        srs_fields: &srs_fields,
+    });
+    let fault = spec.fault.as_ref().map_or_else(|| "none".to_string(), ToString::to_string);
+    DemoRun { policy: spec.policy, fault, watch, spec, result, entries, cast, incidents, srs_fields, table_row, story }
+}
+
+/// A campaign run replayed (`samsara replay`), told as a scenario is: `id` names it, `results`
+/// the file it came from.
+pub fn replayed(id: &str, results: &str, spec: RunSpec, result: RunResult, table: &RecoveryTable) -> Demo {
+    let seed = spec.seed;
+    let summary = format!(
+        "run {id} of the campaign in {results}: fault {} under policy {}, replayed from its seed",
+        spec.fault.as_ref().map_or_else(|| "none".to_string(), ToString::to_string),
+        spec.policy
+    );
+    let run = read_run(spec, result, table, "how the system meets the fault, and what rs decides".into());
+    Demo { heading: Heading { name: id.to_string(), summary }, seed, runs: vec![run] }
 }

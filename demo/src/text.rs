@@ -48,18 +48,18 @@ pub fn run_header(demo: &Demo, index: usize, colour: bool) -> String {
     let run = &demo.runs[index];
     let mut out = String::new();
     if index == 0 {
-        let title = format!("━━ samsara demo: {} ━━", demo.scenario);
+        let title = format!("━━ samsara demo: {} ━━", demo.heading.name);
         let _ = writeln!(out, "{}", paint(colour, "\x1b[1;7m", &title));
-        let _ = writeln!(out, "{}", demo.scenario.summary());
+        let _ = writeln!(out, "{}", demo.heading.summary);
     }
     let _ = writeln!(
         out,
         "\n{} policy {}, fault {}, seed {}, engine sim — watch {}",
         paint(colour, "\x1b[1m", &format!("Run {} of {}:", index + 1, demo.runs.len())),
-        run.plan.policy,
-        run.plan.fault,
+        run.policy,
+        run.fault,
         demo.seed,
-        run.plan.watch
+        run.watch
     );
     out
 }

@@ -18,7 +18,7 @@ fn run(s: Scenario) -> Demo {
 }
 
 fn only(d: &Demo) -> &DemoRun {
-    assert_eq!(d.runs.len(), 1, "{}", d.scenario);
+    assert_eq!(d.runs.len(), 1, "{}", d.heading.name);
     &d.runs[0]
 }
 
@@ -44,7 +44,7 @@ fn step_titles(r: &DemoRun, phase: Phase) -> Vec<String> {
 /// the story's crash, decision and verdict agree with the log and the result, and every line
 /// that names an event tells that event.
 fn check_common(r: &DemoRun) {
-    let what = format!("{} {}", r.plan.policy, r.plan.fault);
+    let what = format!("{} {}", r.policy, r.fault);
     let log = r.result.event_log.as_deref().expect("recorded");
     assert!(r.result.fault_fired, "{what}: the fault never fired");
     assert!(!r.entries.iter().any(|e| matches!(e.kind, Kind::Unparsed(_))), "{what}: unreadable log lines");
@@ -162,7 +162,7 @@ fn window_blind_rollback_leaks_pessimistic_fail_stops_and_the_table_replays() {
         assert!(matches!(sent.kind, Kind::Send { to, .. } if to == servers::proto::VM), "{sent:?}");
     }
     let (rollback, pessimistic, table) = (&d.runs[0], &d.runs[1], &d.runs[2]);
-    assert_eq!(rollback.plan.policy, PolicyKind::Rollback);
+    assert_eq!(rollback.policy, PolicyKind::Rollback);
     assert_eq!(rollback.incident().map(|i| i.record.decision.label()), Some("rollback"));
     assert_eq!(rollback.result.outcome, Outcome::Inconsistent);
     assert!(
@@ -170,13 +170,13 @@ fn window_blind_rollback_leaks_pessimistic_fail_stops_and_the_table_replays() {
         "vm still holds the orphaned child's memory: {:#?}",
         rollback.result.violations
     );
-    assert_eq!(pessimistic.plan.policy, PolicyKind::Pessimistic);
+    assert_eq!(pessimistic.policy, PolicyKind::Pessimistic);
     let inc = pessimistic.incident().expect("a decision");
     assert_eq!(inc.record.decision.label(), "fail-stop");
     assert_eq!(pessimistic.result.outcome, Outcome::FailStop);
     assert!(inc.halted.is_some(), "the halt is in the log");
     assert_eq!(step_titles(pessimistic, Phase::FailStop), ["rs halts the system (fail-stop)"]);
-    assert_eq!(table.plan.policy, PolicyKind::Table);
+    assert_eq!(table.policy, PolicyKind::Table);
     let inc = table.incident().expect("a decision");
     assert_eq!(inc.record.decision.label(), "rollback+replay");
     assert_eq!(table.result.outcome, Outcome::Recovered);

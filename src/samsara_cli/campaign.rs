@@ -229,15 +229,41 @@ pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<i32, String> {
 
 /// Options of `samsara replay`.
 #[derive(Args, Debug)]
+#[command(
+    after_help = "Examples:\n  samsara replay f00042-table                 the run told step by step, as the demo tells its own\n  \
+     samsara replay f00042-table --raw           the kernel's event log as recorded\n  \
+     samsara replay f00042-table --html r.html   the demo's page for this run (sequence chart, call graph)\n  \
+     samsara --json replay f00042-table          its facts and result, for scripts"
+)]
 pub struct ReplayArgs {
-    /// The run to replay (like f00042-table).
+    /// The run to replay (like f00042-table: each results line's `id`).
     pub run: RunId,
     /// The campaign's results file.
     #[arg(long, default_value = "results/campaign.jsonl")]
     pub results: PathBuf,
+    /// Print the raw event log instead of the narrated story.
+    #[arg(long)]
+    pub raw: bool,
+    /// Also write the demo's HTML page for this run (message sequence chart, call graph) here.
+    #[arg(long, value_name = "FILE")]
+    pub html: Option<PathBuf>,
 }
 
-/// Re-runs one campaign run with its full trace.
+/// What `samsara --json replay` prints.
+#[derive(serde::Serialize)]
+struct ReplayJson<'a> {
+    run: String,
+    fault: &'a str,
+    policy: PolicyKind,
+    recorded_outcome: servers::run::Outcome,
+    same_outcome: bool,
+    /// The story's facts, as `samsara --json demo` gives a scenario's.
+    facts: demo::facts::DemoFacts<'a>,
+    result: &'a servers::run::RunResult,
+}
+
+/// Re-runs one campaign run from its seed with its event log, and tells it as the demo does;
+/// exit code 2 when its outcome is not the one recorded.
 pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
     let file = results::read(&args.results).map_err(|e| e.to_string())?;
     if file.dropped_torn_line {
@@ -274,20 +300,50 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
         record_events: true,
         ..RunSpec::default()
     };
-    let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
+    let table = default_table();
+    let result = execute(&spec, table.clone(), move |sys, rec| workload.run(sys, rec));
     let same = result.outcome == record.outcome;
-    if cli.json {
-        println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
-    } else {
-        println!("run {}: fault {} under {}", record.id, record.fault, record.policy);
-        print!("{}", result.event_log.as_deref().unwrap_or(""));
-        for d in &result.decisions {
-            println!("decision: {d}");
+    let raw_log = args.raw.then(|| result.event_log.clone().unwrap_or_default());
+    let told = demo::replayed(&record.id.to_string(), &args.results.display().to_string(), spec, result, &table);
+    if let Some(path) = &args.html {
+        let page = demo::html::render(std::slice::from_ref(&told), &table, &|_, _| None);
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         }
-        for v in &result.violations {
+        std::fs::write(path, page).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let run = &told.runs[0];
+    if cli.json {
+        let out = ReplayJson {
+            run: record.id.to_string(),
+            fault: &record.fault,
+            policy: record.policy,
+            recorded_outcome: record.outcome,
+            same_outcome: same,
+            facts: demo::facts::of(&told),
+            result: &run.result,
+        };
+        println!("{}", serde_json::to_string_pretty(&out).map_err(|e| e.to_string())?);
+    } else {
+        match &raw_log {
+            Some(log) => {
+                println!("run {}: fault {} under {}", record.id, record.fault, record.policy);
+                print!("{log}");
+            }
+            None => print!("{}", demo::text::render(&told, std::io::stdout().is_terminal())),
+        }
+        for v in &run.result.violations {
             println!("checker: {}: {}", v.invariant, v.detail);
         }
-        println!("outcome: {} (recorded: {}){}", result.outcome, record.outcome, if same { "" } else { "  MISMATCH" });
+        println!(
+            "\noutcome: {} (recorded: {}){}",
+            run.result.outcome,
+            record.outcome,
+            if same { "" } else { "  MISMATCH: the replay did not end as the campaign's run did" }
+        );
+        if let Some(path) = &args.html {
+            println!("wrote {}", path.display());
+        }
     }
     Ok(if same { 0 } else { 2 })
 }
