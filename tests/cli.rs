@@ -306,3 +306,19 @@ fn every_command_that_boots_uses_the_manifest_and_refuses_a_bad_one() {
     assert_eq!(code, 1);
     assert!(err.contains("--manifest does not apply"), "{err}");
 }
+
+#[test]
+fn the_readme_says_how_to_get_samsara_and_keeps_measurement_notes_in_docs() {
+    let root = env!("CARGO_MANIFEST_DIR");
+    let readme = std::fs::read_to_string(format!("{root}/README.md")).expect("README");
+    assert!(readme.contains("`cargo install --path .`"), "how to put samsara on the PATH");
+    assert!(readme.contains("target/release/samsara"), "where the binary is");
+    let measured = &readme[readme.find("## Measured").expect("a Measured section")..];
+    let measured = &measured[..measured[3..].find("\n## ").map_or(measured.len(), |i| i + 3)];
+    assert!(measured.lines().count() < 40, "a table a newcomer can read: {} lines", measured.lines().count());
+    assert!(measured.contains("docs/measurements.md"), "the notes are linked");
+    let notes = std::fs::read_to_string(format!("{root}/docs/measurements.md")).expect("the notes");
+    assert!(notes.contains("wake cell"), "the notes kept their detail");
+    let schema = std::fs::read_to_string(format!("{root}/docs/results-file.md")).expect("the results schema");
+    assert!(schema.contains("`plan`") && schema.contains("`checker`"), "the results file's fields are documented");
+}

@@ -54,6 +54,8 @@ pub struct SyscallCounts {
     pub file: PerEngine,
     /// Pipe round trips.
     pub pipe: PerEngine,
+    /// Signal round trips (self-kill, handler, sigreturn).
+    pub signal: PerEngine,
 }
 
 impl SyscallCounts {
@@ -69,6 +71,7 @@ impl SyscallCounts {
             exec: s(base.exec),
             file: s(base.file),
             pipe: s(base.pipe),
+            signal: s(base.signal),
         }
     }
 }
@@ -80,6 +83,7 @@ const QUICK_SYSCALLS: SyscallCounts = SyscallCounts {
     exec: PerEngine { sim: 2_500, threads: 200 },
     file: PerEngine { sim: 30_000, threads: 5_000 },
     pipe: PerEngine { sim: 25_000, threads: 1_500 },
+    signal: PerEngine { sim: 60_000, threads: 10_000 },
 };
 
 /// Everything a run of `samsara bench` measures, and how long.

@@ -1,5 +1,5 @@
 //! Syscall throughput — getpid, fork+exit+wait, fork+exec+wait, a file write+read, a pipe round
-//! trip — under each engine, with the servers' checkpointing off (the baseline) and on.
+//! trip, a signal round trip — under each engine, with the servers' checkpointing off (the baseline) and on.
 //!
 //! Target (issue 5): the checkpoint overhead is at most 3% on these Unixbench-like loops (OSIRIS
 //! reported about 5%).
@@ -20,7 +20,8 @@ use recovery::TrackedState;
 use servers::checker::Snapshot;
 use servers::errno::Errno;
 use servers::fault::{SiteKind, SiteProfile};
-use servers::libc::Sys;
+use servers::libc::{SigAction, Sys};
+use servers::proto::pm::sig;
 use servers::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
 use servers::proto::vfs::whence::SEEK_SET;
 use std::sync::{Arc, Mutex};
@@ -49,11 +50,14 @@ pub enum Op {
     FileWriteRead,
     /// One byte to a child and its answer back through two pipes ("Pipe-based Context Switching").
     Pipe,
+    /// kill of itself with a handler installed: pm's frame through the kernel, the handler run by
+    /// the syscall library, sigreturn.
+    Signal,
 }
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 5] = [Op::Getpid, Op::Spawn, Op::Exec, Op::FileWriteRead, Op::Pipe];
+    pub const ALL: [Op; 6] = [Op::Getpid, Op::Spawn, Op::Exec, Op::FileWriteRead, Op::Pipe, Op::Signal];
 
     /// Its key in figure ids.
     pub fn id(self) -> &'static str {
@@ -63,6 +67,7 @@ impl Op {
             Op::Exec => "exec",
             Op::FileWriteRead => "file",
             Op::Pipe => "pipe",
+            Op::Signal => "signal",
         }
     }
 
@@ -74,6 +79,7 @@ impl Op {
             Op::Exec => "fork+exec+wait",
             Op::FileWriteRead => "file write+read 1 KiB",
             Op::Pipe => "pipe round trip",
+            Op::Signal => "signal round trip",
         }
     }
 
@@ -86,6 +92,7 @@ impl Op {
             Op::Exec => c.exec,
             Op::FileWriteRead => c.file,
             Op::Pipe => c.pipe,
+            Op::Signal => c.signal,
         }
     }
 }
@@ -154,7 +161,39 @@ pub fn run_op(sys: &Sys<'_>, op: Op, n: u32) -> Result<f64, String> {
             r
         }
         Op::Pipe => pipe_rounds(sys, n),
+        Op::Signal => signal_rounds(sys, n),
     }
+}
+
+/// Where the signal loop's handler counts its runs: the top of the stack region, which the
+/// syscall library leaves alone.
+const HANDLER_RUNS: u64 = servers::proto::vm::layout::STACK_TOP - 8;
+
+fn handler_runs(sys: &Sys<'_>) -> Result<u32, String> {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw).map_err(|e| format!("reading the handler count: {e}"))?;
+    Ok(u32::from_le_bytes(raw))
+}
+
+/// The signal loop's handler: counts its runs (one memory write), so the loop can tell every
+/// signal was handled.
+fn on_signal(sys: &Sys<'_>, _signo: i32) {
+    if let Ok(runs) = handler_runs(sys) {
+        let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+    }
+}
+
+/// Self-kills with a handler installed; the default action is back afterwards.
+fn signal_rounds(sys: &Sys<'_>, n: u32) -> Result<f64, String> {
+    let handler = SigAction::Handler { handler: on_signal, mask: 0, flags: 0 };
+    sys.sigaction(sig::SIGUSR1, Some(handler)).map_err(errno("sigaction"))?;
+    let before = handler_runs(sys)?;
+    let me = sys.getpid().map_err(errno("getpid"))?;
+    let r = timed(n, || sys.kill(me, sig::SIGUSR1).map_err(errno("kill")))?;
+    sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)).map_err(errno("sigaction"))?;
+    let handled = handler_runs(sys)?.wrapping_sub(before);
+    let sent = warm_up(n) + n;
+    if handled != sent { Err(format!("{sent} signals sent, {handled} handled")) } else { Ok(r) }
 }
 
 /// The pipe ping-pong: the child answers each byte with its successor until EOF.

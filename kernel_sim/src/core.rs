@@ -79,6 +79,8 @@ pub(crate) enum IpcState {
     Receiving { from: Endpoint, for_sendrec: bool },
     /// Blocked for good (an injected hang); only a kill ends it.
     Hung,
+    /// Stopped by a stop signal's default action; a continue or a kill ends it.
+    Stopped,
 }
 
 #[derive(Debug)]
@@ -101,6 +103,20 @@ pub struct Death {
     pub time: Micros,
     /// Whether it left state behind for a successor (see `Proc::leave_remains`).
     pub has_remains: bool,
+}
+
+/// A caught signal posted on a user process by its process manager (MINIX's sigframe): the
+/// process's syscall library takes it at its next kernel entry, runs the handler it registered,
+/// and hands `saved_mask` back to the process manager in sigreturn.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SigFrame {
+    /// The signal number.
+    pub signo: i32,
+    /// The signal mask to restore when the handler returns (a bit per signal number).
+    pub saved_mask: u32,
+    /// Not a handler's frame but a stop: the process stops where it takes it (its next kernel
+    /// entry) until continued ([`KernelCore::sigcont`]).
+    pub stop: bool,
 }
 
 /// A process-table entry.
@@ -137,6 +153,9 @@ pub(crate) struct ProcEntry {
     quantum: Option<Quantum>,
     /// As a scheduler: the processes it schedules that ran out of quantum, oldest first.
     expired: VecDeque<Endpoint>,
+    /// Signal frames posted by its process manager, not yet taken: while any waits, its
+    /// sendrecs are refused with `Interrupted` (the syscall boundary where handlers run).
+    sig_frames: VecDeque<SigFrame>,
     pub started: Micros,
 }
 
@@ -244,6 +263,8 @@ pub enum ProcState {
     Receiving(Endpoint),
     /// Blocked for good by an injected hang.
     Hung,
+    /// Stopped by a stop signal until continued.
+    Stopped,
     /// Its life ended; the slot awaits clearing.
     Ended,
 }
@@ -453,6 +474,7 @@ impl KernelCore {
             deaths: VecDeque::new(),
             quantum: None,
             expired: VecDeque::new(),
+            sig_frames: VecDeque::new(),
             started: self.now,
         }
     }
@@ -836,6 +858,10 @@ impl KernelCore {
     /// send, sendnb, sendrec and asynsend.
     pub fn send(&mut self, caller: Slot, dst_ep: Endpoint, mut msg: Message, prim: Primitive) -> Step {
         debug_assert!(prim != Primitive::Notify);
+        if prim == Primitive::SendRec && !self.proc(caller).sig_frames.is_empty() {
+            // A signal frame waits: the call is not made, so the handler runs first.
+            return Step::Done(Err(KernelError::Interrupted));
+        }
         let me = self.proc(caller).ep;
         let dst = match self.resolve_or_awaiting(dst_ep) {
             Ok(d) => d,
@@ -1016,13 +1042,59 @@ impl KernelCore {
                 self.withdraw_send(me, to);
                 self.wake(t, Err(KernelError::DeadEndpoint));
             }
-            IpcState::Receiving { .. } | IpcState::Hung => self.wake(t, Err(KernelError::DeadEndpoint)),
+            IpcState::Receiving { .. } | IpcState::Hung | IpcState::Stopped => {
+                self.wake(t, Err(KernelError::DeadEndpoint))
+            }
         }
     }
 
     /// Who killed `slot`, if it was killed.
     pub fn killer(&self, slot: Slot) -> Option<Endpoint> {
         self.proc(slot).kill_pending
+    }
+
+    /// Posts a caught signal's frame on the user process `target` (MINIX's sys_sigsend). A
+    /// sendrec of the target still queued (not yet taken by its server) is withdrawn and fails
+    /// with `Interrupted`: the call never started, and the handler runs before it is made again.
+    pub fn sigsend(&mut self, caller: Slot, target: Endpoint, frame: SigFrame) -> Result<(), KernelError> {
+        let t = self.resolve(target)?;
+        if !self.proc(t).is_user {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::SigSend, target);
+        self.proc_mut(t).sig_frames.push_back(frame);
+        if let IpcState::Sending { to, then_receive: true } = self.proc(t).ipc {
+            self.withdraw_send(target, to);
+            self.wake(t, Err(KernelError::Interrupted));
+        }
+        Ok(())
+    }
+
+    /// Continues the user process `target` (SIGCONT): it goes on if stopped, and a stop posted
+    /// but not yet taken is withdrawn. Whether it was stopped.
+    pub fn sigcont(&mut self, caller: Slot, target: Endpoint) -> Result<bool, KernelError> {
+        let t = self.resolve(target)?;
+        if !self.proc(t).is_user {
+            return Err(KernelError::Invalid);
+        }
+        self.log_call(caller, KernelCall::SigSend, target);
+        self.proc_mut(t).sig_frames.retain(|f| !f.stop);
+        let stopped = self.proc(t).ipc == IpcState::Stopped;
+        if stopped {
+            self.wake(t, Ok(Message::new(0)));
+        }
+        Ok(stopped)
+    }
+
+    /// The caller took a stop frame: it stops until continued.
+    pub fn stop(&mut self, caller: Slot) -> Step {
+        self.block(caller, IpcState::Stopped);
+        Step::Blocked
+    }
+
+    /// Takes the oldest signal frame posted on `slot`.
+    pub fn take_sig_frame(&mut self, slot: Slot) -> Option<SigFrame> {
+        self.proc_mut(slot).sig_frames.pop_front()
     }
 
     /// Sets the caller's alarm `delay` from now (replacing any earlier one); 0 cancels it.
@@ -1086,6 +1158,8 @@ impl KernelCore {
         let name: Arc<str> = Arc::from(program);
         let body: Body = Box::new(move |proc: &Proc| prog(proc, Start { argv, handoff: None }));
         self.proc_mut(t).exec_pending = Some((body, name.clone()));
+        // The new image has no handlers: frames for the old one's are dropped.
+        self.proc_mut(t).sig_frames.clear();
         self.log.push(self.now, EventKind::Exec { ep: target, program: name });
         self.proc_mut(t).name = Arc::from(program);
         if let IpcState::Sending { to, .. } = self.proc(t).ipc {
@@ -1164,12 +1238,6 @@ impl KernelCore {
         None
     }
 
-    /// `ep`'s priority and quantum left, if a scheduler gave it one.
-    pub fn scheduling(&self, ep: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
-        let p = self.proc(self.resolve_any(ep)?);
-        Ok(p.quantum.map(|q| (q.priority, q.left)))
-    }
-
     /// Takes the oldest death reported to the caller (its signal-manager duty).
     pub fn next_death(&mut self, caller: Slot) -> Option<Death> {
         self.proc_mut(caller).deaths.pop_front()
@@ -1221,6 +1289,7 @@ impl KernelCore {
                 IpcState::Sending { to, .. } => ProcState::Sending(to),
                 IpcState::Receiving { from, .. } => ProcState::Receiving(from),
                 IpcState::Hung => ProcState::Hung,
+                IpcState::Stopped => ProcState::Stopped,
             },
             started: p.started,
             pages: p.space.pages.iter().map(|(&v, &m)| (v, m)).collect(),

@@ -26,11 +26,14 @@ pub enum KernelError {
     NoSuchProgram,
     /// An argument makes no sense for the call (EINVAL).
     Invalid,
+    /// A sendrec was not sent: a signal frame waits for the caller, whose handler runs first
+    /// (EINTR). The call never reached its server, so the library may make it again.
+    Interrupted,
 }
 
 impl KernelError {
     /// Every error, in declaration order (a test checks the list is whole).
-    pub const ALL: [KernelError; 10] = [
+    pub const ALL: [KernelError; 11] = [
         KernelError::DeadEndpoint,
         KernelError::BadEndpoint,
         KernelError::Denied,
@@ -41,6 +44,7 @@ impl KernelError {
         KernelError::Fault,
         KernelError::NoSuchProgram,
         KernelError::Invalid,
+        KernelError::Interrupted,
     ];
 
     /// The MINIX errno value (negative, as MINIX returns them).
@@ -56,6 +60,7 @@ impl KernelError {
             KernelError::Fault => -14,
             KernelError::NoSuchProgram => -2,
             KernelError::Invalid => -22,
+            KernelError::Interrupted => -4,
         }
     }
 
@@ -72,6 +77,7 @@ impl KernelError {
             KernelError::Fault => "EFAULT",
             KernelError::NoSuchProgram => "ENOENT",
             KernelError::Invalid => "EINVAL",
+            KernelError::Interrupted => "EINTR",
         }
     }
 }
@@ -103,6 +109,7 @@ mod tests {
                 KernelError::Fault => 7,
                 KernelError::NoSuchProgram => 8,
                 KernelError::Invalid => 9,
+                KernelError::Interrupted => 10,
             };
             assert_eq!(place, i, "{e} is out of place in KernelError::ALL");
         }

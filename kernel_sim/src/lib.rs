@@ -21,7 +21,7 @@ mod proc;
 mod trace;
 
 pub use clock::Micros;
-pub use core::{Body, Death, NR_SCHED_QUEUES, ProcInfo, ProcState, Program, Start};
+pub use core::{Body, Death, NR_SCHED_QUEUES, ProcInfo, ProcState, Program, SigFrame, Start};
 pub use endpoint::{Endpoint, MAX_SLOTS, Slot};
 pub use engine::{Config, EngineKind, RunEnd, RunReport, SchedMode, System};
 pub use error::KernelError;

@@ -71,11 +71,14 @@ pub enum KernelCall {
     Shutdown,
     /// Give a user process a priority and a quantum, becoming its scheduler (sched).
     Schedule,
+    /// Post a caught signal's frame on a user process (MINIX's sys_sigsend): the process's
+    /// syscall library takes it at its next kernel entry and runs the handler.
+    SigSend,
 }
 
 impl KernelCall {
     /// Every kernel call, in declaration order.
-    pub const ALL: [KernelCall; 12] = [
+    pub const ALL: [KernelCall; 13] = [
         KernelCall::Fork,
         KernelCall::Exec,
         KernelCall::Clear,
@@ -88,6 +91,7 @@ impl KernelCall {
         KernelCall::GetInfo,
         KernelCall::Shutdown,
         KernelCall::Schedule,
+        KernelCall::SigSend,
     ];
 
     /// The manifest keyword.
@@ -105,6 +109,7 @@ impl KernelCall {
             KernelCall::GetInfo => "getinfo",
             KernelCall::Shutdown => "shutdown",
             KernelCall::Schedule => "schedule",
+            KernelCall::SigSend => "sigsend",
         }
     }
 
@@ -898,7 +903,7 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(error_of("service pm {\n  slot 2\n};\nuser{};"), "bad.conf:3:1: expected `;` before `}`");
         assert_eq!(
             error_of("service pm {\n  slot 2;\n  kernel fork bake;\n};user{};"),
-            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown schedule)"
+            "bad.conf:3:15: unknown kernel call `bake` (known: fork exec clear kill spawn alarm safecopy vmctl remains getinfo shutdown schedule sigsend)"
         );
         assert_eq!(
             error_of("service pm { slot 2; heartbeat 5 parsecs; };"),

@@ -137,6 +137,22 @@ impl<const N: usize> Field for [u8; N] {
     }
 }
 
+impl<const N: usize> Field for [u32; N] {
+    const SIZE: usize = 4 * N;
+    fn put(self, out: &mut [u8]) {
+        for (chunk, v) in out.chunks_exact_mut(4).zip(self) {
+            v.put(chunk);
+        }
+    }
+    fn take(bytes: &[u8]) -> Self {
+        let mut raw = [0u32; N];
+        for (v, chunk) in raw.iter_mut().zip(bytes.chunks_exact(4)) {
+            *v = u32::take(chunk);
+        }
+        raw
+    }
+}
+
 /// Declares a message payload layout: a plain struct whose fields are [`Field`]s, laid out in
 /// order from offset 0, with a compile-time check that it fits in [`PAYLOAD_SIZE`] bytes.
 ///

@@ -13,7 +13,7 @@
 //! which lets these control unwinds through.
 
 use crate::clock::Micros;
-use crate::core::{Body, Death, KernelCore, ProcInfo, Step, Unwind};
+use crate::core::{Body, Death, KernelCore, ProcInfo, SigFrame, Step, Unwind};
 use crate::endpoint::{Endpoint, Slot};
 use crate::engine::{sim::SimLink, threads::ThreadLink};
 use crate::error::KernelError;
@@ -315,6 +315,24 @@ impl Proc {
         self.blocking(|k, s| k.receive(s, src))
     }
 
+    /// Takes the oldest signal frame its process manager posted on this process (the syscall
+    /// library runs the handler). Not a kernel call: the kernel hands a process its own frames,
+    /// as MINIX's does on the way back to user mode. No clock tick: it is part of the syscall
+    /// that came before.
+    pub fn take_signal(&self) -> Option<SigFrame> {
+        let slot = self.slot;
+        match &self.link {
+            Link::Sim(l) => l.with_core(|k| k.take_sig_frame(slot)),
+            Link::Threads(l) => l.enter(|k| k.take_sig_frame(slot)),
+        }
+    }
+
+    /// Stops here until continued (a stop frame was taken): the library's side of a stop
+    /// signal's default action. A kill ends the wait as it ends any.
+    pub fn stop_until_continued(&self) {
+        let _ = self.blocking(|k, s| k.stop(s));
+    }
+
     /// Who killed this process, once a kill is pending: the kernel itself when the system
     /// stops.
     pub fn killed_by(&self) -> Option<Endpoint> {
@@ -452,11 +470,6 @@ impl Proc {
         self.kernel_call(KernelCall::Schedule, |k, s| Ok(k.next_expired(s)))
     }
 
-    /// `target`'s priority and the kernel entries left of its quantum, if it is scheduled.
-    pub fn sys_scheduling(&self, target: Endpoint) -> Result<Option<(u8, u32)>, KernelError> {
-        self.kernel_call(KernelCall::GetInfo, |k, _| k.scheduling(target))
-    }
-
     /// Sets this process's alarm `delay` from now (0 cancels); it arrives as a notification from
     /// [`Endpoint::KERNEL`].
     pub fn sys_setalarm(&self, delay: Micros) -> Result<(), KernelError> {
@@ -468,6 +481,16 @@ impl Proc {
             l.alarm_changed();
         }
         r
+    }
+
+    /// Posts signal `frame` on the user process `target` (MINIX's sys_sigsend).
+    pub fn sys_sigsend(&self, target: Endpoint, frame: SigFrame) -> Result<(), KernelError> {
+        self.kernel_call(KernelCall::SigSend, |k, s| k.sigsend(s, target, frame))
+    }
+
+    /// Continues the user process `target` (SIGCONT); whether it was stopped.
+    pub fn sys_sigcont(&self, target: Endpoint) -> Result<bool, KernelError> {
+        self.kernel_call(KernelCall::SigSend, |k, s| k.sigcont(s, target))
     }
 
     /// The oldest death reported to this process as signal manager.

@@ -108,6 +108,7 @@ impl From<KernelError> for Errno {
             KernelError::Fault => Errno::EFAULT,
             KernelError::NoSuchProgram => Errno::ENOEXEC,
             KernelError::Invalid => Errno::EINVAL,
+            KernelError::Interrupted => Errno::EINTR,
         }
     }
 }

@@ -168,6 +168,8 @@ pub enum KernelResult {
     Death(Option<kernel_sim::Death>),
     /// A process taken from a kernel queue (a scheduler's, of quanta run out).
     Queued(Option<Endpoint>),
+    /// A yes or no (whether a continued process was stopped).
+    Flag(bool),
 }
 
 /// A kernel call's result type, as a [`KernelResult`].
@@ -197,6 +199,18 @@ impl KernelReturn for Option<Endpoint> {
     fn back(kept: KernelResult) -> Option<Self> {
         match kept {
             KernelResult::Queued(ep) => Some(ep),
+            _ => None,
+        }
+    }
+}
+
+impl KernelReturn for bool {
+    fn keep(&self) -> KernelResult {
+        KernelResult::Flag(*self)
+    }
+    fn back(kept: KernelResult) -> Option<bool> {
+        match kept {
+            KernelResult::Flag(flag) => Some(flag),
             _ => None,
         }
     }

@@ -4,8 +4,9 @@
 use kernel_sim::{Endpoint, ProcState};
 use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot};
-use servers::pm::state::{MProc, Phase};
+use servers::pm::state::{MProc, Phase, RealTimer};
 use servers::proto::key_of;
+use servers::proto::pm::{sig, sig_bit};
 use std::sync::mpsc;
 
 /// A stopped system with init and one live child (blocked for ever in a wait on its own child,
@@ -86,7 +87,19 @@ fn a_process_the_kernel_runs_but_pm_forgot_is_found() {
 fn a_pm_entry_with_no_kernel_process_is_found() {
     let mut s = stopped_with_a_live_child();
     let ghost = Endpoint::new(40, 0);
-    let entry = MProc { ep: ghost, pid: 999, parent: 1, uid: 0, gid: 0, euid: 0, egid: 0, phase: Phase::Running };
+    let entry = MProc {
+        ep: ghost,
+        pid: 999,
+        parent: 1,
+        uid: 0,
+        gid: 0,
+        euid: 0,
+        egid: 0,
+        phase: Phase::Running,
+        pgrp: 1,
+        sid: 1,
+        groups: Vec::new(),
+    };
     s.pm.as_mut().unwrap().procs.insert_global(key_of(ghost), entry);
     let found = invariants(&mut s);
     assert!(found.contains(&"kernel.pm-process"), "{found:?}");
@@ -211,4 +224,99 @@ fn a_held_slot_listed_free_or_past_the_fresh_mark_is_found() {
     s.pm.as_mut().unwrap().fresh_slot.set(key);
     let found = checker::check(&mut s);
     assert!(found.iter().any(|v| v.invariant == "pm.slot-index" && v.detail.contains("at or above")), "{found:?}");
+}
+
+/// The slots of the live child and grandchild, lowest first.
+fn live_children(s: &mut Snapshot) -> Vec<u32> {
+    let pm = s.pm.as_mut().unwrap();
+    pm.procs.iter().filter(|(_, p)| p.pid != 1).map(|(k, _)| *k).collect()
+}
+
+#[test]
+fn a_blocked_sigkill_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let child = live_children(&mut s)[0];
+    s.pm.as_mut().unwrap().sigs.get_mut_global(child).unwrap().mask |= sig_bit(sig::SIGKILL);
+    assert!(invariants(&mut s).contains(&"pm.uncatchable"));
+}
+
+#[test]
+fn a_zombie_with_a_pending_signal_is_found() {
+    let mut s = stopped_with_a_live_child();
+    let child = live_children(&mut s)[0];
+    let pm = s.pm.as_mut().unwrap();
+    pm.make_zombie(child, 0);
+    pm.sigs.get_mut_global(child).unwrap().pending |= sig_bit(sig::SIGUSR1);
+    assert!(invariants(&mut s).contains(&"pm.signals-live"));
+}
+
+#[test]
+fn an_unindexed_timer_and_a_timer_no_alarm_rings_for_are_found() {
+    let mut s = stopped_with_a_live_child();
+    let children = live_children(&mut s);
+    let pm = s.pm.as_mut().unwrap();
+    pm.sigs.get_mut_global(children[0]).unwrap().timer = Some(RealTimer { due: 5, interval: 0 });
+    assert!(invariants(&mut s).contains(&"pm.timer-index"));
+    let mut s = stopped_with_a_live_child();
+    let pm = s.pm.as_mut().unwrap();
+    pm.set_timer(children[0], Some(RealTimer { due: 5, interval: 0 }));
+    let found = invariants(&mut s);
+    assert!(found.contains(&"pm.timer-alarm") && !found.contains(&"pm.timer-index"), "{found:?}");
+}
+
+#[test]
+fn broken_groups_and_sessions_are_found() {
+    let mut s = stopped_with_a_live_child();
+    let children = live_children(&mut s);
+    let pm = s.pm.as_mut().unwrap();
+    let pid = pm.procs.get(children[0]).unwrap().pid;
+    // A session leader outside its own group, whose group spans two sessions.
+    pm.set_group(children[0], 1, pid);
+    let found = invariants(&mut s);
+    assert!(found.contains(&"pm.group-session") && found.contains(&"pm.session-leader"), "{found:?}");
+    // A group id changed behind the index's back.
+    let mut s = stopped_with_a_live_child();
+    s.pm.as_mut().unwrap().procs.get_mut_global(children[0]).unwrap().pgrp = pid;
+    assert!(invariants(&mut s).contains(&"pm.group-index"));
+}
+
+#[test]
+fn a_sigsuspend_the_kernel_does_not_block_on_pm_is_found() {
+    let mut s = stopped_with_a_live_child();
+    // The grandchild is blocked reading a pipe in vfs.
+    let grandchild = *live_children(&mut s).last().unwrap();
+    s.pm.as_mut().unwrap().procs.get_mut_global(grandchild).unwrap().phase = Phase::Pausing { saved_mask: 0 };
+    assert!(invariants(&mut s).contains(&"pm.sigsuspend-blocked"));
+}
+
+fn note_alarm(_sys: &servers::libc::Sys<'_>, _signo: i32) {}
+
+#[test]
+fn a_process_the_kernel_holds_stopped_that_pm_does_not_is_found() {
+    let config = MachineConfig::default();
+    let mut machine = boot(&config, |sys| {
+        let handler = servers::libc::SigAction::Handler { handler: note_alarm, mask: 0, flags: 0 };
+        sys.sigaction(sig::SIGALRM, Some(handler)).unwrap();
+        let child = sys
+            .fork(|c| {
+                for _ in 0..50 {
+                    let _ = c.getpid();
+                    c.proc().yield_now();
+                }
+                0
+            })
+            .unwrap();
+        sys.kill(child, sig::SIGSTOP).unwrap();
+        let timer = servers::libc::Itimer { value_us: 20_000, interval_us: 0 };
+        sys.setitimer(servers::proto::pm::ITIMER_REAL, timer).unwrap();
+        let _ = sys.sigsuspend(0);
+        0
+    });
+    machine.run();
+    let mut s = Snapshot::take(&machine);
+    assert!(s.procs.iter().any(|p| p.state == ProcState::Stopped), "the child stays stopped: {:?}", s.procs);
+    assert_eq!(checker::check(&mut s), []);
+    let child = live_children(&mut s)[0];
+    s.pm.as_mut().unwrap().sigs.get_mut_global(child).unwrap().stopped = false;
+    assert!(invariants(&mut s).contains(&"pm.stopped"));
 }

@@ -414,11 +414,27 @@ fn a_server_uses_ds_through_its_ctx() {
         publish(sys, "probe.b", DsValue::U64(12), 0).unwrap();
         r(&ask(ECHO_CHECK));
         r(&ask(ECHO_CHECK));
+        // echo comes back under a new endpoint and subscribes again: its earlier incarnation's
+        // subscription goes (the checker finds one subscriber per slot).
+        subscribe(sys, "echo", 0).unwrap();
+        let _ = ask(ECHO_CRASH);
+        notified(sys);
+        let Ok(DsChange { value: Some(DsValue::Endpoint(again)), .. }) = check(sys) else { return 2 };
+        let ask_again = |t: MsgType| sys.call(again, Message::new(t)).map(|m| m.m_type);
+        r(&ask_again(ECHO_WATCH));
+        r(&ask_again(ECHO_CHECK));
+        r(&ask_again(ECHO_CHECK));
+        r(&ask_again(ECHO_CHECK));
         0
     });
     let expected = vec![
         format!("{:?}", Ok::<_, Errno>(true)),
         format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+        format!("{:?}", Ok::<i32, Errno>(0)),
+        format!("{:?}", Ok::<i32, Errno>(11)),
+        format!("{:?}", Ok::<i32, Errno>(12)),
+        format!("{:?}", Err::<i32, _>(Errno::ENOENT)),
+        // The new incarnation's DSF_INITIAL: both entries, then nothing.
         format!("{:?}", Ok::<i32, Errno>(0)),
         format!("{:?}", Ok::<i32, Errno>(11)),
         format!("{:?}", Ok::<i32, Errno>(12)),

@@ -115,7 +115,7 @@ fn the_checker_finds_each_broken_sched_invariant() {
     // A process pm does not know.
     let (mut s, busy) = stopped_with_a_busy_child();
     let ghost = kernel_sim::Endpoint::new(busy.slot() + 100, 0);
-    let entry = SchedProc { ep: ghost, nice: 0, priority: nice_to_priority(0), expiries: 0 };
+    let entry = SchedProc { ep: ghost, nice: 0, priority: nice_to_priority(0), quantum: QUANTUM_ENTRIES, expiries: 0 };
     s.sched.as_mut().unwrap().procs.insert(key_of(ghost), entry);
     assert_eq!(names(&mut s), ["sched.pm-process"]);
     // A nice value out of range, a queue above what the nice value allows, a misfiled entry.
@@ -127,8 +127,9 @@ fn the_checker_finds_each_broken_sched_invariant() {
     procs.insert(key_of(busy), child.clone());
     let mut grandchild = procs.get(&other).cloned().unwrap();
     grandchild.priority = 0;
+    grandchild.quantum = 0;
     procs.insert(other, grandchild.clone());
-    assert_eq!(names(&mut s), ["sched.nice-range", "sched.priority"]);
+    assert_eq!(names(&mut s), ["sched.nice-range", "sched.priority", "sched.quantum"]);
     let (mut s, busy) = stopped_with_a_busy_child();
     let procs = &mut s.sched.as_mut().unwrap().procs;
     let child = procs.get(&key_of(busy)).cloned().unwrap();

@@ -68,6 +68,7 @@ fn unixbench_loops_pass_and_count() {
     assert!(count("filecopy.bytes") > 0);
     assert_eq!(count("pipe.roundtrips"), n);
     assert_eq!(count("pipe.bytes"), 2 * n);
+    assert_eq!(count("signal.handled"), n);
     assert_eq!(count("poll.roundtrips"), n);
     assert_eq!(count("poll.bytes"), 2 * n);
     assert_pass("unixbench under threads", &run(EngineKind::Threads, 2, false, &Workload::Unixbench { iterations }));
@@ -196,6 +197,58 @@ fn same_seed_same_counters_and_event_log() {
         let c = run(EngineKind::Sim, 12, false, workload);
         assert_pass(&workload.to_string(), &c);
     }
+}
+
+#[test]
+fn a_log_using_signals_ids_and_clocks_replays_with_a_clean_check() {
+    let log = b"\
+100 getpid() = 100
+100 rt_sigaction(SIGUSR1, {sa_handler=0x55d0c0a01230, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f1e2c842520}, NULL, 8) = 0
+100 rt_sigaction(SIGINT, NULL, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8) = 0
+100 kill(100, SIGUSR1) = 0
+100 --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=100, si_uid=1000} ---
+100 rt_sigreturn({mask=[]}) = 0
+100 rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8) = 0
+100 rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [CHLD], 8) = 0
+100 rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0
+100 rt_sigaction(SIGKILL, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f1e2c842520}, NULL, 8) = -1 EINVAL (Invalid argument)
+100 getppid() = 99
+100 getpgrp() = 99
+100 getuid() = 1000
+100 getgid() = 1000
+100 geteuid() = 1000
+100 getegid() = 1000
+100 clock_gettime(CLOCK_MONOTONIC, {tv_sec=1234, tv_nsec=5678}) = 0
+100 clock_gettime(CLOCK_REALTIME, {tv_sec=1700000000, tv_nsec=1}) = 0
+100 gettimeofday({tv_sec=1700000000, tv_usec=2}, NULL) = 0
+100 times({tms_utime=0, tms_stime=0, tms_cutime=0, tms_cstime=0}) = 1718000000
+100 getrusage(RUSAGE_SELF, {ru_utime={tv_sec=0, tv_usec=1000}, ru_stime={tv_sec=0, tv_usec=0}, ...}) = 0
+100 alarm(5) = 0
+100 alarm(0) = 5
+100 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=0}}, NULL) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f1e2c9c8a10) = 101
+101 setsid() = 101
+101 getpgrp() = 101
+101 exit_group(0) = ?
+101 +++ exited with 0 +++
+100 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=101, si_uid=1000, si_status=0, si_utime=0, si_stime=0} ---
+100 wait4(101, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+";
+    let parsed = parse_log("signals.log", log).expect("the log parses");
+    let trace = normalise(&parsed);
+    assert!(
+        trace.skipped.keys().all(|k| k.starts_with("rt_sigreturn")),
+        "only rt_sigreturn is skipped: {:?}",
+        trace.skipped
+    );
+    let r = run(EngineKind::Sim, 5, false, &strace(Replay::new(trace)));
+    assert_pass("signals.log", &r);
+    let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+    assert_eq!(count("replay.mismatches"), 0);
+    assert_eq!(count("replay.signals-handled"), 1, "{:?}", r.workload.counters);
+    assert!(count("replay.compared") >= 25, "{:?}", r.workload.counters);
 }
 
 /// A log (written by hand in strace's format) of the descriptor and memory calls samsara learned

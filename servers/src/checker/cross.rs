@@ -4,8 +4,8 @@
 
 use super::{Snapshot, Violation};
 use crate::pm::state::Phase;
-use crate::proto::ProcKey;
-use kernel_sim::Endpoint;
+use crate::proto::{PM, ProcKey};
+use kernel_sim::{Endpoint, ProcState};
 use std::collections::{BTreeMap, BTreeSet};
 
 fn violation(invariant: &'static str, detail: String) -> Violation {
@@ -47,6 +47,31 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         for (&key, &ep) in &kernel {
             if !pm_living.contains_key(&key) {
                 found.push(violation("pm.kernel-process", format!("kernel process {ep} has no pm entry")));
+            }
+        }
+        // A process the kernel holds stopped is one pm stopped.
+        for info in s.procs.iter().filter(|k| k.is_user && k.state == ProcState::Stopped) {
+            let stopped = pm.sigs.get(info.ep.slot() as ProcKey).map(|sigs| sigs.stopped);
+            if stopped != Some(true) {
+                found.push(violation(
+                    "pm.stopped",
+                    format!("the kernel has {} stopped, but pm's signal state says {stopped:?}", info.ep),
+                ));
+            }
+        }
+        // A process pm holds in sigsuspend waits for pm's answer in the kernel.
+        for (_, p) in pm.procs.iter() {
+            if !matches!(p.phase, Phase::Pausing { .. }) {
+                continue;
+            }
+            let state = s.procs.iter().find(|k| k.ep == p.ep).map(|k| k.state);
+            let blocked_on_pm =
+                matches!(state, Some(ProcState::Receiving(PM) | ProcState::Sending(PM) | ProcState::Ended) | None);
+            if !blocked_on_pm {
+                found.push(violation(
+                    "pm.sigsuspend-blocked",
+                    format!("pid {} ({}) is in sigsuspend but the kernel has it {state:?}", p.pid, p.ep),
+                ));
             }
         }
     }

@@ -1,5 +1,5 @@
-//! ds's invariants: valid names and values, valid patterns, every pending change owed to a
-//! subscription that matches it (`check`, also ds's loop-top self-check); and across ds and the
+//! ds's invariants: valid names and values, valid patterns, one subscriber per slot, every pending
+//! change owed to a subscription that matches it (`check`, also ds's loop-top self-check); and across ds and the
 //! kernel, every live service's label naming its current endpoint (`check_labels`).
 //!
 //! It reads a stopped (or crashed) ds's state and must not panic on damage.
@@ -30,6 +30,19 @@ pub fn check(ds: &mut DsState) -> Vec<Violation> {
     for (sub, pattern) in &subscriptions {
         if encode_name(pattern).is_err() {
             found.push(violation("ds.pattern", format!("subscriber {sub:#x} holds the invalid pattern {pattern:?}")));
+        }
+    }
+    // One process per slot: two subscribers in one slot mean an earlier incarnation's were kept.
+    let mut by_slot = std::collections::BTreeMap::new();
+    for (sub, _) in &subscriptions {
+        let ep = kernel_sim::Endpoint::from_raw(*sub);
+        if let Some(other) = by_slot.insert(ep.slot(), ep)
+            && other != ep
+        {
+            found.push(violation(
+                "ds.subscriber-slot",
+                format!("slot {} subscribes as both {other} and {ep}", ep.slot()),
+            ));
         }
     }
     for ((sub, name), _) in ds.changed.iter() {

@@ -1,5 +1,5 @@
 //! sched's invariants: each entry filed under its endpoint's slot, its nice value in range, its
-//! priority a user queue no higher than its nice value gives (`check`, also sched's loop-top
+//! priority a user queue no higher than its nice value gives, its time slice not empty (`check`, also sched's loop-top
 //! self-check); and across sched and pm, every running user process scheduled and no other
 //! (`check_against_pm`).
 //!
@@ -22,6 +22,9 @@ pub fn check(sched: &mut SchedState) -> Vec<Violation> {
     for (&key, p) in sched.procs.iter() {
         if key != p.ep.slot() as ProcKey {
             found.push(violation("sched.slot-key", format!("entry at slot {key} names endpoint {}", p.ep)));
+        }
+        if p.quantum == 0 {
+            found.push(violation("sched.quantum", format!("{} has an empty time slice", p.ep)));
         }
         if !(PRIO_MIN..=PRIO_MAX).contains(&p.nice) {
             found.push(violation("sched.nice-range", format!("{} has nice value {}", p.ep, p.nice)));

@@ -2,8 +2,10 @@
 //! checked.
 //!
 //! Invariants (checked by `checker/ds.rs`, also the loop-top self-check): every entry's name is
-//! a valid name and its value a valid value; every subscription's pattern is a valid name; every
-//! pending change belongs to a subscriber that has a subscription matching it.
+//! a valid name and its value a valid value; every subscription's pattern is a valid name; the
+//! subscribers of one slot are one process (an earlier incarnation's subscriptions go when the
+//! next subscribes); every pending change belongs to a subscriber that has a subscription
+//! matching it.
 
 use crate::proto::ds::DsValue;
 use recovery::{Journal, StateClass, TrackedMap, tracked_state};

@@ -1,7 +1,7 @@
 //! DS_SUBSCRIBE and DS_CHECK, and the notifications a change sends: a subscriber is notified
 //! (coalesced, as MINIX's notify) and asks DS_CHECK for the changed entries one at a time.
 
-use super::state::DsState;
+use super::state::{DsState, Subscriber};
 use crate::errno::Errno;
 use crate::proto::ds::*;
 use crate::task::{Ctx, Handled};
@@ -35,6 +35,7 @@ pub fn do_subscribe(ctx: &mut DsCtx<'_>) -> Handled {
         return Handled::Reply(Err(Errno::EINVAL));
     }
     let sub = ctx.who().raw();
+    forget_earlier_incarnations(ctx);
     let key = (sub, pattern.clone());
     if !ctx.state.subscriptions.contains_key(&key) {
         let held = ctx.state.subscriptions.range((sub, String::new())..).take_while(|((s, _), _)| *s == sub).count();
@@ -54,6 +55,26 @@ pub fn do_subscribe(ctx: &mut DsCtx<'_>) -> Handled {
         }
     }
     Handled::status(Ok(0))
+}
+
+/// Drops what an earlier process in the caller's slot subscribed to and had pending: a slot holds
+/// one process at a time, so that one is gone (a stateless service restarted under the slot's
+/// next generation subscribes again as itself).
+fn forget_earlier_incarnations(ctx: &mut DsCtx<'_>) {
+    let me = ctx.who();
+    let stale = |sub: &Subscriber| {
+        let ep = Endpoint::from_raw(*sub);
+        ep.slot() == me.slot() && ep != me
+    };
+    let subscriptions: Vec<_> =
+        ctx.state.subscriptions.iter().map(|(k, _)| k.clone()).filter(|(s, _)| stale(s)).collect();
+    for key in subscriptions {
+        ctx.state.subscriptions.remove(&key);
+    }
+    let changes: Vec<_> = ctx.state.changed.iter().map(|(k, _)| k.clone()).filter(|(s, _)| stale(s)).collect();
+    for key in changes {
+        ctx.state.changed.remove(&key);
+    }
 }
 
 /// DS_CHECK: the caller's next changed entry (in name order), with its value now.

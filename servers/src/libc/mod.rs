@@ -8,17 +8,22 @@
 //! memory.
 
 mod fs;
+mod ids;
 mod mem;
 mod priority;
 mod process;
+mod signal;
+mod time;
 
 pub use fs::{DirEntry, PollFd, Stat};
 pub use mem::MapEntry;
+pub use signal::{Itimer, SigAction, SigHandler};
+pub use time::{Rusage, Timespec};
 
 use crate::errno::Errno;
 use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
 use kernel_sim::memory::{Access, GrantId};
-use kernel_sim::{Endpoint, Message, Proc};
+use kernel_sim::{Endpoint, KernelError, Message, Proc};
 
 /// A user process's handle on the system calls.
 pub struct Sys<'a> {
@@ -49,8 +54,17 @@ impl<'a> Sys<'a> {
     }
 
     /// Sends a request and returns the reply, or the errno of a failed status or failed IPC.
+    /// Signal handlers run at this boundary: before the call when the kernel refused it for a
+    /// waiting signal frame (then it is made), and after the reply.
     pub fn call(&self, dst: Endpoint, msg: Message) -> Result<Message, Errno> {
-        let reply = self.proc.sendrec(dst, msg)?;
+        let reply = loop {
+            match self.proc.sendrec(dst, msg) {
+                Err(KernelError::Interrupted) => self.run_signal_handlers(),
+                answered => break answered,
+            }
+        };
+        self.run_signal_handlers();
+        let reply = reply?;
         if reply.m_type < 0 { Err(Errno::from_status(reply.m_type)) } else { Ok(reply) }
     }
 

@@ -51,7 +51,7 @@ impl Sys<'_> {
 
     /// The parent's pid.
     pub fn getppid(&self) -> Result<Pid, Errno> {
-        Ok(self.call(PM, Message::new(PM_GETPID))?.get::<PidReply>().ppid)
+        Ok(self.call(PM, Message::new(PM_GETPPID))?.get::<IdReply>().id)
     }
 
     /// Real and effective user and group ids.

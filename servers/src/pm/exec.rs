@@ -59,7 +59,11 @@ pub fn do_vfs_exec_reply(ctx: &mut PmCtx<'_>) -> Handled {
     };
     let entry = ctx.state.procs.get_mut_global(key).expect("found above");
     match outcome {
-        Ok(()) => entry.phase = Phase::Running,
+        Ok(()) => {
+            entry.phase = Phase::Running;
+            super::signal::reset_caught(ctx.state, key);
+            super::signal::deliver_pending(ctx, key);
+        }
         Err(_) if r.image_lost || r.status >= 0 => {
             // Nothing left to return to: end the process as MINIX does.
             entry.phase = Phase::Exiting { status: signal_status(sig::SIGKILL), ended: false };

@@ -42,6 +42,7 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     let pid = ctx.state.allocate_pid();
     let child = MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, ..parent.clone() };
     ctx.state.insert_proc(key_of(child_ep), child);
+    super::signal::inherit(ctx.state, key_of(parent.ep), key_of(child_ep));
     ctx.state.procs.get_own_mut(&who).expect("checked above").phase = Phase::Forking { child: child_ep };
     let notice = VfsForkNotice { parent: parent.ep, child: child_ep, child_pid: pid };
     if let Err(e) = ctx.asynsend(VFS, Message::with(PM_VFS_FORK, &notice)) {
@@ -105,6 +106,9 @@ fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
     // Scheduled before it first runs, with its parent's nice value (MINIX: on vfs's answer). A
     // sched that cannot schedule it (the child already gone) changes nothing for the fork.
     let _ = ctx.sendrec(SCHED, Message::with(SCHED_START, &SchedStartRequest { proc: child, parent }));
+    // Signals raised while the fork was under way (they waited for it).
+    super::signal::deliver_pending(ctx, key_of(child));
+    super::signal::deliver_pending(ctx, key_of(parent));
     ctx.reply_async(child, Message::with(0, &ForkReply { pid: 0 }));
     ctx.reply(parent, Message::with(0, &ForkReply { pid: child_pid }));
 }
@@ -141,6 +145,8 @@ pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
         };
         process_ended(ctx, death.ep, status);
     }
+    // The kernel's alarm rings as a notification from the kernel too.
+    super::time::expire_timers(ctx);
     Handled::NoReply
 }
 
@@ -198,6 +204,8 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
     }
     ctx.state.make_zombie(key, status);
     reap_if_waited(ctx, key);
+    // After the reap: a parent waiting for this child gets it, not EINTR.
+    super::signal::child_ended(ctx, dead.parent);
 }
 
 /// If `key` is a zombie whose parent waits for it, hands the status over and frees the entry.
@@ -207,11 +215,22 @@ fn reap_if_waited(ctx: &mut PmCtx<'_>, key: ProcKey) {
     let Some(parent_key) = ctx.state.key_of_pid(child.parent) else { return };
     let parent = ctx.state.procs.get(parent_key).cloned().expect("found by pid");
     if let Phase::Waiting { pid } = parent.phase
-        && (pid == -1 || pid == child.pid)
+        && waits_for(pid, &parent, &child)
     {
         ctx.state.remove_proc(key);
         ctx.state.procs.get_mut_global(parent_key).expect("present").phase = Phase::Running;
         ctx.reply(parent.ep, Message::with(0, &WaitReply { pid: child.pid, status }));
+    }
+}
+
+/// Whether a wait4 for `pid` by `parent` takes `child`: -1 any child, above 0 that one, 0 one in
+/// the parent's group, below -1 one in group `-pid`.
+fn waits_for(pid: crate::proto::Pid, parent: &MProc, child: &MProc) -> bool {
+    match pid {
+        -1 => true,
+        0 => child.pgrp == parent.pgrp,
+        p if p < -1 => Some(child.pgrp) == p.checked_neg(),
+        p => p == child.pid,
     }
 }
 
@@ -224,16 +243,30 @@ pub fn do_wait4(ctx: &mut PmCtx<'_>) -> Handled {
         // A process that asked to exit waits for nobody.
         return Handled::Reply(Err(Errno::EINVAL));
     }
-    if pid == 0 || pid < -1 {
-        // Process groups do not exist here.
-        return Handled::Reply(Err(Errno::EINVAL));
+    if pid == i32::MIN {
+        // No group has this id's negation.
+        return Handled::Reply(Err(Errno::ECHILD));
     }
-    // The child waited for: any zombie child, or the one named if it is the caller's.
+    // The child waited for: any zombie child, one of a group (0: the caller's, below -1: group
+    // -pid), or the one named if it is the caller's.
     let zombie = if pid == -1 {
         if !ctx.state.has_children(me.pid) {
             return Handled::Reply(Err(Errno::ECHILD));
         }
         ctx.state.zombie_child_of(me.pid)
+    } else if pid <= 0 {
+        let in_group: Vec<(ProcKey, bool)> = ctx
+            .state
+            .children_of(me.pid)
+            .into_iter()
+            .filter_map(|key| ctx.state.procs.get(key).map(|c| (key, c.clone())))
+            .filter(|(_, c)| waits_for(pid, &me, c))
+            .map(|(key, c)| (key, matches!(c.phase, Phase::Zombie { .. })))
+            .collect();
+        if in_group.is_empty() {
+            return Handled::Reply(Err(Errno::ECHILD));
+        }
+        in_group.into_iter().find(|&(_, zombie)| zombie).map(|(key, _)| key)
     } else {
         let child = ctx.state.key_of_pid(pid).and_then(|key| Some((key, ctx.state.procs.get(key)?.clone())));
         match child {

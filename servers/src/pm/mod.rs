@@ -4,17 +4,21 @@
 //! answer.
 //!
 //! Files: `state.rs` (the process table and its indexes), `table.rs` (message type -> handler), `forkexit.rs`
-//! (fork, exit, wait4, deaths), `exec.rs`, `getset.rs` (getpid, ids), `signal.rs` (kill),
+//! (fork, exit, wait4, deaths), `exec.rs`, `getset.rs` (getpid, ids), `signal.rs` (kill,
+//! sigaction, sigprocmask, sigpending, sigsuspend, sigreturn, delivery), `ids.rs` (effective ids,
+//! groups, process groups and sessions), `time.rs` (alarm, itimers, clocks, times, getrusage),
 //! `misc.rs` (reboot), `priority.rs` (getpriority, setpriority, through sched).
 
 pub mod exec;
 pub mod forkexit;
 pub mod getset;
+pub mod ids;
 pub mod misc;
 pub mod priority;
 pub mod signal;
 pub mod state;
 pub mod table;
+pub mod time;
 
 use crate::proto::INIT;
 use crate::task::{Call, Compensation, Server};

@@ -13,9 +13,10 @@
 //! Entries are added and removed, and `parent` and zombie-ness change, only through the methods
 //! below, which keep the indexes; `checker/pm.rs` checks the whole state.
 
+use crate::proto::pm::sig;
 use crate::proto::{INIT_PID, Pid, ProcKey, key_of};
-use kernel_sim::Endpoint;
 use kernel_sim::manifest::FIRST_USER_SLOT;
+use kernel_sim::{Endpoint, Micros};
 use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedMap, tracked_state};
 
 /// The most user processes pm keeps at once (init included); a fork past it fails with EAGAIN.
@@ -51,10 +52,17 @@ pub enum Phase {
         /// The child being made.
         child: Endpoint,
     },
-    /// Suspended in wait4 for `pid` (-1: any child).
+    /// Suspended in wait4 for `pid` (-1: any child, 0: one in its group, below -1: one in group
+    /// `-pid`).
     Waiting {
         /// Which child.
         pid: Pid,
+    },
+    /// Suspended in sigsuspend until a signal is delivered; `saved_mask` is the mask to restore
+    /// when it returns (its handler's sigreturn restores it).
+    Pausing {
+        /// The mask before sigsuspend.
+        saved_mask: u32,
     },
     /// Suspended in exec while vfs loads the program; `argv` is what the new program gets.
     Execing {
@@ -94,7 +102,57 @@ pub struct MProc {
     pub egid: u32,
     /// Which flow it is in.
     pub phase: Phase,
+    /// Its process group (the pid of the member that made it).
+    pub pgrp: Pid,
+    /// Its session (the pid of the member that made it with setsid).
+    pub sid: Pid,
+    /// Its supplementary group ids (at most `NGROUPS_MAX`).
+    pub groups: Vec<u32>,
 }
+
+/// The number of a signal's slot in the per-signal arrays (signal 0 is unused: kill's probe).
+pub const SIG_SLOTS: usize = sig::NSIG as usize + 1;
+
+/// A running ITIMER_REAL: when it expires next, and the period it is re-armed with (0: once).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RealTimer {
+    /// When it expires, on the kernel's clock.
+    pub due: Micros,
+    /// Its period after that (0: it stops).
+    pub interval: Micros,
+}
+
+/// One process's signal state (MINIX's `mp_sigmask`, `mp_sigpending`, `mp_catch`, `mp_ignore`,
+/// `mp_sigact`), its ITIMER_REAL, and what getrusage counts of its signals. Masks and sets are
+/// a bit per signal number.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SigState {
+    /// Blocked signals (never SIGKILL or SIGSTOP).
+    pub mask: u32,
+    /// Signals raised while blocked, awaiting an unblock.
+    pub pending: u32,
+    /// Signals with a handler installed (the syscall library keeps the handler itself).
+    pub caught: u32,
+    /// Signals set to SIG_IGN.
+    pub ignored: u32,
+    /// Per signal: what is blocked while its handler runs (sigaction's `sa_mask`).
+    pub action_mask: [u32; SIG_SLOTS],
+    /// Per signal: sigaction's flags (`SA_RESETHAND`, `SA_NODEFER`).
+    pub action_flags: [u32; SIG_SLOTS],
+    /// Its ITIMER_REAL (alarm and setitimer), if running.
+    pub timer: Option<RealTimer>,
+    /// Stopped by a stop signal (its frame posted), until SIGCONT.
+    pub stopped: bool,
+    /// Signals delivered to it (getrusage's `ru_nsignals`).
+    pub delivered: u64,
+    /// Signals delivered to its waited-for children, summed at each reap (RUSAGE_CHILDREN).
+    pub children_delivered: u64,
+}
+
+/// A timer-index key: when it expires, then whose.
+pub type TimerKey = (Micros, ProcKey);
+/// A group or session index key: the group (session) id, then a member's slot.
+pub type MemberLink = (Pid, ProcKey);
 
 /// Whether the system is up or on its way down.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -125,11 +183,38 @@ pub struct PmState {
     pub free_slots: TrackedMap<ProcKey, ()>,
     /// The lowest slot never handed out: it and every slot above it are free.
     pub fresh_slot: TrackedCell<ProcKey>,
+    /// Every entry's signal state, keyed like `procs` (process-local).
+    pub sigs: ProcTable<ProcKey, SigState>,
+    /// Index: `(due, slot)` of every running ITIMER_REAL, soonest first.
+    pub timers: TrackedMap<TimerKey, ()>,
+    /// When pm's one kernel alarm is set to ring (the soonest timer when it was last set).
+    pub alarm_due: TrackedCell<Option<Micros>>,
+    /// Index: `(pgrp, slot)` of every entry.
+    pub pgroups: TrackedMap<MemberLink, ()>,
+    /// Index: `(sid, slot)` of every entry.
+    pub sessions: TrackedMap<MemberLink, ()>,
+    /// Microseconds CLOCK_REALTIME is ahead of the kernel's clock (clock_settime moves it).
+    pub clock_offset: TrackedCell<i64>,
 }
 
 tracked_state!(PmState {
     journal: journal,
-    fields: [procs, next_pid, system, pids, children, zombies, free_slots, fresh_slot]
+    fields: [
+        procs,
+        next_pid,
+        system,
+        pids,
+        children,
+        zombies,
+        free_slots,
+        fresh_slot,
+        sigs,
+        timers,
+        alarm_due,
+        pgroups,
+        sessions,
+        clock_offset
+    ]
 });
 
 impl PmState {
@@ -145,6 +230,12 @@ impl PmState {
             zombies: TrackedMap::new(&journal, "pm.zombies", StateClass::Global),
             free_slots: TrackedMap::new(&journal, "pm.free_slots", StateClass::Global),
             fresh_slot: TrackedCell::new(&journal, "pm.fresh_slot", StateClass::Global, FIRST_USER_SLOT as ProcKey),
+            sigs: ProcTable::new(&journal, "pm.sigs"),
+            timers: TrackedMap::new(&journal, "pm.timers", StateClass::Global),
+            alarm_due: TrackedCell::new(&journal, "pm.alarm_due", StateClass::Global, None),
+            pgroups: TrackedMap::new(&journal, "pm.pgroups", StateClass::Global),
+            sessions: TrackedMap::new(&journal, "pm.sessions", StateClass::Global),
+            clock_offset: TrackedCell::new(&journal, "pm.clock_offset", StateClass::Global, 0),
             journal,
         };
         let init_entry = MProc {
@@ -156,6 +247,10 @@ impl PmState {
             euid: ROOT_UID,
             egid: 0,
             phase: Phase::Running,
+            // init leads the first session and its group.
+            pgrp: INIT_PID,
+            sid: INIT_PID,
+            groups: Vec::new(),
         };
         state.insert_proc(key_of(init), init_entry);
         state
@@ -208,13 +303,56 @@ impl PmState {
             if pid > PID_MAX {
                 pid = INIT_PID + 1;
             }
-            if !self.pids.contains_key(&pid) {
+            // As POSIX asks, a pid is not reused while a group or session of that id lives.
+            if !self.pids.contains_key(&pid) && !self.names_a_group_or_session(pid) {
                 break;
             }
             pid += 1;
         }
         self.next_pid.set(pid + 1);
         pid
+    }
+
+    /// Whether `id` is the id of a process group or a session with a member.
+    pub fn names_a_group_or_session(&mut self, id: Pid) -> bool {
+        self.pgroups.range((id, ProcKey::MIN)..=(id, ProcKey::MAX)).next().is_some()
+            || self.sessions.range((id, ProcKey::MIN)..=(id, ProcKey::MAX)).next().is_some()
+    }
+
+    /// The slots of the members of process group `pgrp`, in slot order.
+    pub fn members_of_group(&mut self, pgrp: Pid) -> Vec<ProcKey> {
+        self.pgroups.range((pgrp, ProcKey::MIN)..=(pgrp, ProcKey::MAX)).map(|(&(_, key), _)| key).collect()
+    }
+
+    /// Whether session `sid` has a member in group `pgrp`.
+    pub fn session_has_group(&mut self, sid: Pid, pgrp: Pid) -> bool {
+        let members = self.members_of_group(pgrp);
+        members.into_iter().any(|key| self.procs.get(key).is_some_and(|p| p.sid == sid))
+    }
+
+    /// Moves the entry at `key` into group `pgrp` of session `sid` (setpgid, setsid), indexed.
+    pub fn set_group(&mut self, key: ProcKey, pgrp: Pid, sid: Pid) {
+        let entry = self.procs.get_mut_global(key).expect("a grouped entry");
+        let (old_pgrp, old_sid) = (std::mem::replace(&mut entry.pgrp, pgrp), std::mem::replace(&mut entry.sid, sid));
+        let filed = self.pgroups.remove(&(old_pgrp, key));
+        assert!(filed.is_some(), "pm.pgroups: slot {key} is not filed under its group {old_pgrp}");
+        let filed = self.sessions.remove(&(old_sid, key));
+        assert!(filed.is_some(), "pm.sessions: slot {key} is not filed under its session {old_sid}");
+        self.pgroups.insert((pgrp, key), ());
+        self.sessions.insert((sid, key), ());
+    }
+
+    /// Sets (or stops, with `None`) the ITIMER_REAL of the entry at `key`, indexed.
+    pub fn set_timer(&mut self, key: ProcKey, timer: Option<RealTimer>) {
+        let sigs = self.sigs.get_mut_global(key).expect("a timed entry has signal state");
+        let old = std::mem::replace(&mut sigs.timer, timer);
+        if let Some(old) = old {
+            let filed = self.timers.remove(&(old.due, key));
+            assert!(filed.is_some(), "pm.timers: the timer of slot {key} due at {} is not filed", old.due);
+        }
+        if let Some(new) = timer {
+            self.timers.insert((new.due, key), ());
+        }
     }
 
     /// Adds `entry` at the free slot `key` (init at boot, a child at fork), indexed.
@@ -235,6 +373,9 @@ impl PmState {
         }
         self.pids.insert(entry.pid, key);
         self.children.insert((entry.parent, key), ());
+        self.pgroups.insert((entry.pgrp, key), ());
+        self.sessions.insert((entry.sid, key), ());
+        self.sigs.insert_global(key, SigState::default());
         self.procs.insert_global(key, entry);
     }
 
@@ -248,6 +389,20 @@ impl PmState {
         if matches!(entry.phase, Phase::Zombie { .. }) {
             let filed = self.zombies.remove(&(entry.parent, key));
             assert!(filed.is_some(), "pm.zombies: zombie slot {key} is not filed under its parent {}", entry.parent);
+        }
+        let filed = self.pgroups.remove(&(entry.pgrp, key));
+        assert!(filed.is_some(), "pm.pgroups: slot {key} is not filed under its group {}", entry.pgrp);
+        let filed = self.sessions.remove(&(entry.sid, key));
+        assert!(filed.is_some(), "pm.sessions: slot {key} is not filed under its session {}", entry.sid);
+        self.set_timer(key, None);
+        let sigs = self.sigs.remove_global(key);
+        // A zombie leaves only when its parent waits for it: getrusage(RUSAGE_CHILDREN) counts it.
+        if matches!(entry.phase, Phase::Zombie { .. })
+            && let Some(sigs) = sigs
+            && let Some(&parent) = self.pids.get(&entry.parent)
+            && let Some(parent_sigs) = self.sigs.get_mut_global(parent)
+        {
+            parent_sigs.children_delivered += sigs.delivered + sigs.children_delivered;
         }
         self.free_slots.insert(key, ());
         Some(entry)
@@ -275,6 +430,11 @@ impl PmState {
         entry.phase = Phase::Zombie { status };
         let parent = entry.parent;
         self.zombies.insert((parent, key), ());
+        // A zombie runs no handler and no timer: what was pending for it is dropped.
+        self.set_timer(key, None);
+        let sigs = self.sigs.get_mut_global(key).expect("every entry has signal state");
+        sigs.pending = 0;
+        sigs.stopped = false;
     }
 }
 
@@ -297,6 +457,9 @@ mod tests {
             euid: ROOT_UID,
             egid: 0,
             phase: Phase::Running,
+            pgrp: INIT_PID,
+            sid: INIT_PID,
+            groups: Vec::new(),
         };
         state.insert_proc(key, entry);
         (key, pid)

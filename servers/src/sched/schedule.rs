@@ -16,9 +16,9 @@ fn scheduled(ctx: &mut SchedCtx<'_>, ep: Endpoint) -> Option<SchedProc> {
     ctx.state.procs.get(&key_of(ep)).filter(|p| p.ep == ep).cloned()
 }
 
-/// Gives `ep` priority `priority` and a fresh quantum.
-fn give_quantum(ctx: &mut SchedCtx<'_>, ep: Endpoint, priority: u8) -> Result<(), Errno> {
-    ctx.kernel(KernelCall::Schedule, |k| k.sys_schedule(ep, priority, QUANTUM_ENTRIES))
+/// Gives `ep` priority `priority` and a fresh quantum of `quantum` kernel entries.
+fn give_quantum(ctx: &mut SchedCtx<'_>, ep: Endpoint, priority: u8, quantum: u32) -> Result<(), Errno> {
+    ctx.kernel(KernelCall::Schedule, |k| k.sys_schedule(ep, priority, quantum))
 }
 
 /// SCHED_START: schedule a new process with its parent's nice value.
@@ -31,13 +31,14 @@ pub fn do_start(ctx: &mut SchedCtx<'_>) -> Handled {
         // The slot is scheduled already: pm never forks into a slot in use.
         return Handled::Reply(Err(Errno::EBUSY));
     }
-    let nice = scheduled(ctx, parent).map_or(DEFAULT_NICE, |p| p.nice);
+    // The child gets its parent's nice value and time slice (MINIX's do_start_scheduling).
+    let (nice, quantum) = scheduled(ctx, parent).map_or((DEFAULT_NICE, QUANTUM_ENTRIES), |p| (p.nice, p.quantum));
     let priority = nice_to_priority(nice);
-    if let Err(e) = give_quantum(ctx, proc, priority) {
+    if let Err(e) = give_quantum(ctx, proc, priority, quantum) {
         // No such live user process.
         return Handled::Reply(Err(if e == Errno::EINVAL { Errno::EINVAL } else { Errno::ESRCH }));
     }
-    ctx.state.procs.insert(key_of(proc), SchedProc { ep: proc, nice, priority, expiries: 0 });
+    ctx.state.procs.insert(key_of(proc), SchedProc { ep: proc, nice, priority, quantum, expiries: 0 });
     Handled::status(Ok(0))
 }
 
@@ -72,7 +73,7 @@ pub fn do_set_nice(ctx: &mut SchedCtx<'_>) -> Handled {
         return Handled::Reply(Err(Errno::EACCES));
     }
     let priority = nice_to_priority(nice);
-    if let Err(e) = give_quantum(ctx, proc, priority) {
+    if let Err(e) = give_quantum(ctx, proc, priority, entry.quantum) {
         return Handled::Reply(Err(e));
     }
     entry.nice = nice;
@@ -104,7 +105,7 @@ pub fn do_kernel_notify(ctx: &mut SchedCtx<'_>) -> Handled {
         let Some(mut entry) = scheduled(ctx, ep) else { continue };
         entry.priority = (entry.priority + 1).min(MIN_USER_Q);
         entry.expiries += 1;
-        if give_quantum(ctx, ep, entry.priority).is_ok() {
+        if give_quantum(ctx, ep, entry.priority, entry.quantum).is_ok() {
             ctx.state.procs.insert(key_of(ep), entry);
         }
     }

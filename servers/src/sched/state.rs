@@ -38,6 +38,8 @@ pub struct SchedProc {
     pub nice: i32,
     /// Its queue now: its nice value's, lowered by one for each quantum it used up.
     pub priority: u8,
+    /// Its quantum, in kernel entries (MINIX's time slice).
+    pub quantum: u32,
     /// How many quanta it used up.
     pub expiries: u32,
 }
@@ -57,7 +59,13 @@ impl SchedState {
     pub fn with_init(init: Endpoint) -> SchedState {
         let journal = Journal::new();
         let mut procs = TrackedMap::new(&journal, "sched.procs", StateClass::Global);
-        let entry = SchedProc { ep: init, nice: DEFAULT_NICE, priority: nice_to_priority(DEFAULT_NICE), expiries: 0 };
+        let entry = SchedProc {
+            ep: init,
+            nice: DEFAULT_NICE,
+            priority: nice_to_priority(DEFAULT_NICE),
+            quantum: QUANTUM_ENTRIES,
+            expiries: 0,
+        };
         procs.insert(crate::proto::key_of(init), entry);
         SchedState { journal, procs }
     }

@@ -254,3 +254,29 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
     // The pipe changed: a poll watching either end may now have something ready.
     super::poll::wake(ctx);
 }
+
+/// PM_VFS_UNPAUSE: a caught signal is on its way to a process; the call it is suspended in (if
+/// any) ends now (MINIX's unpause): a read with EINTR, a write with the bytes it had already
+/// written, or EINTR if none. vfs answers pm either way (1: a call was ended, 0: none was
+/// suspended, as when the call finished before pm asked).
+pub fn do_pm_unpause(ctx: &mut VfsCtx<'_>) -> Handled {
+    if ctx.who() != crate::proto::PM {
+        // Only that server sends this; anyone else (a user under a permissive manifest)
+        // is told no rather than left waiting.
+        return Handled::Reply(Err(Errno::EPERM));
+    }
+    let ep = ctx.m.get::<crate::proto::pm::VfsProcNotice>().proc;
+    let on_behalf = recovery::Requester::new(crate::proto::key_of(ep));
+    let known = ctx.state.fprocs.get_own(&on_behalf).is_some_and(|f| f.ep == ep);
+    let call = if known { ctx.state.suspended.get_own_mut(&on_behalf).and_then(Option::take) } else { None };
+    if let Some(call) = call {
+        let result = match call {
+            Suspended::PipeWrite { done, .. } if done > 0 => Ok(done),
+            _ => Err(Errno::EINTR),
+        };
+        ctx.reply(ep, answer(result));
+    }
+    let reply = crate::proto::pm::VfsProcReply { proc: ep, status: i32::from(call.is_some()) };
+    let _ = ctx.send(crate::proto::PM, Message::with(crate::proto::pm::VFS_PM_UNPAUSE_REPLY, &reply));
+    Handled::NoReply
+}

@@ -39,6 +39,7 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },
     Call { m_type: PM_VFS_SETID, name: "pm_vfs_setid", handler: procs::do_pm_setid },
     Call { m_type: PM_VFS_REBOOT, name: "pm_vfs_reboot", handler: procs::do_pm_reboot },
+    Call { m_type: PM_VFS_UNPAUSE, name: "pm_vfs_unpause", handler: pipe::do_pm_unpause },
     Call { m_type: NOTIFY_MESSAGE, name: "vfs_alarm", handler: poll::do_alarm },
 ];
 

@@ -8,12 +8,14 @@
 //! child (EOF once the writer is gone); link counts after link/unlink; mkdir/rmdir/getdents/chdir;
 //! heap growth by brk (the new memory is usable); mmap/munmap; exec of `/bin/true` and `/bin/false`
 //! and failed execs; error numbers (EBADF, ENOENT, EEXIST, ENOTEMPTY, ECHILD, EPERM and EACCES
-//! after setuid); fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
+//! after setuid); signals (handlers installed with sigaction and run by the syscall library,
+//! SA_RESETHAND, masks, pending sets, sigsuspend, a signal to a process group, EINVAL for SIGKILL
+//! and SIGSTOP); alarm and ITIMER_REAL; process groups and sessions; effective ids and
+//! supplementary groups; clocks, times and getrusage, each with its errors;
+//! fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
 //! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
 //! child's write, a timeout, a hang-up); flock (exclusive against another open file, a child
-//! waiting until the holder closes); nice values through getpriority/setpriority/nice
-//! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
-//! ESRCH).
+//! waiting until the holder closes).
 //!
 //! Failures and recovery. Each test keeps its first failed check; a later failure in the same test
 //! (in the parent or a child) says it came after that one, so a run where a crashed server was
@@ -32,7 +34,11 @@
 
 use crate::errno::Errno;
 use crate::libc::Sys;
-use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::libc::{Itimer, SigAction, Timespec};
+use crate::proto::pm::{
+    CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, ITIMER_VIRTUAL, NGROUPS_MAX, RUSAGE_SELF, SA_RESETHAND, SIG_BLOCK,
+    SIG_SETMASK, SIG_UNBLOCK, WNOHANG, exit_status, sig, sig_bit, signal_status,
+};
 use crate::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::kind;
@@ -94,12 +100,12 @@ const ROOT_UID: u32 = 0;
 const STATUS_BYTE: Pid = 0xff;
 /// A pid no process has: the suite makes a few dozen processes in a fresh system.
 const NO_SUCH_PID: Pid = 9_999;
-/// A root-owned file no one else may write: made at boot with mode 0644.
-const ROOT_FILE: &str = "/etc/motd";
 /// The nice value init gives itself before forking (its child inherits it).
 const INHERITED_NICE: i32 = 5;
 /// What the child adds with nice().
 const NICE_STEP: i32 = 3;
+/// A root-owned file no one else may write: made at boot with mode 0644.
+const ROOT_FILE: &str = "/etc/motd";
 
 /// One test of the suite.
 type Test = fn(&Sys<'_>, &Checks);
@@ -121,6 +127,12 @@ const TESTS: &[Test] = &[
     exec_programs,
     error_numbers,
     setuid_drops_privilege,
+    signal_handlers,
+    signal_masks_and_errors,
+    timers_and_alarms,
+    process_groups_and_sessions,
+    effective_ids_and_groups,
+    clocks_times_and_usage,
     descriptor_and_status_flags,
     umask_and_working_directory,
     nonblocking_pipes_and_poll,
@@ -710,6 +722,390 @@ fn setuid_drops_privilege(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.setuid.parent-still-root", sys.getuid().map(|ids| ids.uid), Ok(ROOT_UID));
 }
 
+/// Nice values: set and read back, inherited by a child, nice() adding to it, lowering it is
+/// root's (EACCES), another user's process is EPERM, bad `which` and values are EINVAL, no such
+/// process is ESRCH; root sets a child's; init's goes back to 0.
+fn priorities(sys: &Sys<'_>, rec: &Checks) {
+    rec.expect_eq("posix.priority.init-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
+    ok(rec, "posix.priority.set-own", sys.setpriority(PRIO_PROCESS, 0, INHERITED_NICE));
+    rec.expect_eq("posix.priority.read-back", sys.getpriority(PRIO_PROCESS, INIT_PID), Ok(INHERITED_NICE));
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        rec.expect_eq("posix.priority.inherited", c.getpriority(PRIO_PROCESS, 0), Ok(INHERITED_NICE));
+        rec.expect_eq("posix.priority.nice-adds", c.nice(NICE_STEP), Ok(INHERITED_NICE + NICE_STEP));
+        rec.expect_eq("posix.priority.nice-clamps", c.nice(PRIO_MAX * 2), Ok(PRIO_MAX));
+        ok(&rec, "posix.priority.child-become-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.priority.lower-unprivileged-eacces", c.setpriority(PRIO_PROCESS, 0, 0), Errno::EACCES);
+        fails(&rec, "posix.priority.others-process-eperm", c.getpriority(PRIO_PROCESS, INIT_PID), Errno::EPERM);
+        fails(&rec, "posix.priority.set-others-eperm", c.setpriority(PRIO_PROCESS, INIT_PID, PRIO_MAX), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.priority.fork", forked) {
+        reap(sys, rec, "posix.priority.child-status", pid, exit_status(0));
+    }
+    if let Some(pid) = ok(rec, "posix.priority.fork-spinner", fork_spinner(sys, rec)) {
+        ok(rec, "posix.priority.root-sets-childs", sys.setpriority(PRIO_PROCESS, pid, PRIO_MIN));
+        rec.expect_eq("posix.priority.childs-read-back", sys.getpriority(PRIO_PROCESS, pid), Ok(PRIO_MIN));
+        ok(rec, "posix.priority.kill-spinner", sys.kill(pid, sig::SIGKILL));
+        reap(sys, rec, "posix.priority.spinner-reaped", pid, signal_status(sig::SIGKILL));
+        fails(rec, "posix.priority.reaped-esrch", sys.getpriority(PRIO_PROCESS, pid), Errno::ESRCH);
+    }
+    fails(rec, "posix.priority.pgrp-einval", sys.getpriority(PRIO_PGRP, 0), Errno::EINVAL);
+    fails(rec, "posix.priority.user-einval", sys.setpriority(PRIO_USER, 0, 0), Errno::EINVAL);
+    fails(rec, "posix.priority.above-max-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MAX + 1), Errno::EINVAL);
+    fails(rec, "posix.priority.below-min-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MIN - 1), Errno::EINVAL);
+    fails(rec, "posix.priority.no-such-pid-esrch", sys.getpriority(PRIO_PROCESS, NO_SUCH_PID), Errno::ESRCH);
+    // Root may lower it again.
+    ok(rec, "posix.priority.root-lowers", sys.setpriority(PRIO_PROCESS, 0, 0));
+    rec.expect_eq("posix.priority.back-to-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
+}
+
+// ---- signals, timers, groups, ids, clocks ---------------------------------------------------------
+
+/// Where the suite's signal handler counts its runs: the top of the stack region, which the
+/// syscall library leaves alone (each process its own copy; fork copies it).
+const HANDLER_RUNS: u64 = crate::proto::vm::layout::STACK_TOP - 8;
+/// An ITIMER_REAL short enough for the suite (wall time under `threads`), long enough that the
+/// call it interrupts is blocked by then: 10 ms.
+const SHORT_TIMER_US: u64 = 10_000;
+/// Expiries of the periodic timer test.
+const PERIODIC_RUNS: u32 = 3;
+/// alarm()'s seconds in the remaining-time test: far past the test's end.
+const FAR_ALARM_SECONDS: u32 = 100;
+/// Supplementary groups the groups test sets.
+const SOME_GROUPS: [u32; 2] = [5, 6];
+/// A time clock_settime sets CLOCK_REALTIME to: 2001-09-09, 10^9 seconds after the Epoch.
+const SOME_EPOCH_SECONDS: i64 = 1_000_000_000;
+/// No clock has this id.
+const NO_SUCH_CLOCK: i32 = 99;
+/// No getrusage `who` or itimer `which` has this value.
+const NO_SUCH_WHICH: i32 = 9;
+/// Pages of the stack region, which getrusage reports as vm's part.
+const STACK_PAGES: u64 = crate::proto::vm::layout::STACK_PAGES;
+
+/// The suite's handler: counts its runs.
+fn count_handler_runs(sys: &Sys<'_>, _signo: i32) {
+    let runs = handler_runs(sys).unwrap_or(0);
+    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+}
+
+/// How often the handler ran in this process.
+fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
+    Ok(u32::from_le_bytes(raw))
+}
+
+fn reset_handler_runs(sys: &Sys<'_>) -> Result<(), Errno> {
+    Ok(sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes())?)
+}
+
+fn counting(flags: u32) -> SigAction {
+    SigAction::Handler { handler: count_handler_runs, mask: 0, flags }
+}
+
+/// A handler runs for each signal the process sends itself, sigaction answers the old action,
+/// SA_RESETHAND's second signal takes the default action, and SIG_IGN ignores.
+fn signal_handlers(sys: &Sys<'_>, rec: &Checks) {
+    ok(rec, "posix.sighandler.reset-count", reset_handler_runs(sys));
+    ok(rec, "posix.sighandler.install", sys.sigaction(sig::SIGUSR1, Some(counting(0))));
+    rec.expect_eq("posix.sighandler.read-back", sys.sigaction(sig::SIGUSR1, None), Ok(counting(0)));
+    for round in 1..=2 {
+        ok(rec, "posix.sighandler.self-kill", sys.kill(INIT_PID, sig::SIGUSR1));
+        rec.expect_eq("posix.sighandler.ran-once-per-signal", handler_runs(sys), Ok(round));
+    }
+    rec.expect_eq("posix.sighandler.mask-restored", sys.sigmask(), Ok(0));
+    rec.expect_eq(
+        "posix.sighandler.old-action",
+        sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)),
+        Ok(counting(0)),
+    );
+    // SA_RESETHAND: the handler runs once, then the default (terminate) applies.
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.sighandler.child-reset-count", reset_handler_runs(c));
+        ok(&rec, "posix.sighandler.resethand", c.sigaction(sig::SIGUSR2, Some(counting(SA_RESETHAND))));
+        let me = c.getpid().unwrap_or(0);
+        ok(&rec, "posix.sighandler.first-kill", c.kill(me, sig::SIGUSR2));
+        rec.expect_eq("posix.sighandler.reset-to-default", c.sigaction(sig::SIGUSR2, None), Ok(SigAction::Default));
+        ok(&rec, "posix.sighandler.ignore", c.sigaction(sig::SIGTERM, Some(SigAction::Ignore)));
+        ok(&rec, "posix.sighandler.ignored-kill", c.kill(me, sig::SIGTERM));
+        rec.expect_eq("posix.sighandler.handler-ran-once", handler_runs(c), Ok(1));
+        let _ = c.kill(me, sig::SIGUSR2);
+        GAVE_UP_CODE
+    });
+    if let Some(pid) = ok(rec, "posix.sighandler.fork", forked) {
+        reap(sys, rec, "posix.sighandler.second-signal-kills", pid, signal_status(sig::SIGUSR2));
+    }
+    // A signal to a process group: the sender's own handler runs, and the group member that
+    // takes the default dies of it.
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.sighandler.own-group", c.setpgid(0, 0));
+        let member = c.fork(|g| {
+            // Waits to be signalled with its group.
+            for _ in 0..SPIN_ROUNDS {
+                if g.getpid().is_err() {
+                    break;
+                }
+                g.proc().yield_now();
+            }
+            GAVE_UP_CODE
+        });
+        let Some(member) = ok(&rec, "posix.sighandler.fork-member", member) else { return GAVE_UP_CODE };
+        ok(&rec, "posix.sighandler.group-reset-count", reset_handler_runs(c));
+        ok(&rec, "posix.sighandler.group-catch", c.sigaction(sig::SIGUSR1, Some(counting(0))));
+        ok(&rec, "posix.sighandler.kill-group", c.kill(0, sig::SIGUSR1));
+        rec.expect_eq("posix.sighandler.sender-handled", handler_runs(c), Ok(1));
+        reap(c, &rec, "posix.sighandler.member-killed", member, signal_status(sig::SIGUSR1));
+        fails(&rec, "posix.sighandler.empty-group-esrch", c.kill(-NO_SUCH_PID, sig::SIGUSR1), Errno::ESRCH);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.sighandler.fork-group", forked) {
+        reap(sys, rec, "posix.sighandler.group-test-status", pid, exit_status(0));
+    }
+}
+
+/// Masks, pending sets, sigsuspend, and the errors of the signal calls.
+fn signal_masks_and_errors(sys: &Sys<'_>, rec: &Checks) {
+    ok(rec, "posix.sigmask.reset-count", reset_handler_runs(sys));
+    ok(rec, "posix.sigmask.install", sys.sigaction(sig::SIGUSR1, Some(counting(0))));
+    let usr1 = sig_bit(sig::SIGUSR1);
+    rec.expect_eq("posix.sigmask.block", sys.sigprocmask(SIG_BLOCK, usr1), Ok(0));
+    ok(rec, "posix.sigmask.kill-blocked", sys.kill(INIT_PID, sig::SIGUSR1));
+    rec.expect_eq("posix.sigmask.not-run-while-blocked", handler_runs(sys), Ok(0));
+    rec.expect_eq("posix.sigmask.pending", sys.sigpending(), Ok(usr1));
+    rec.expect_eq("posix.sigmask.sigsuspend-eintr", sys.sigsuspend(0), Errno::EINTR);
+    rec.expect_eq("posix.sigmask.ran-in-sigsuspend", handler_runs(sys), Ok(1));
+    rec.expect_eq("posix.sigmask.mask-back-after-sigsuspend", sys.sigmask(), Ok(usr1));
+    rec.expect_eq("posix.sigmask.none-pending", sys.sigpending(), Ok(0));
+    ok(rec, "posix.sigmask.kill-blocked-again", sys.kill(INIT_PID, sig::SIGUSR1));
+    rec.expect_eq("posix.sigmask.unblock-delivers", sys.sigprocmask(SIG_UNBLOCK, usr1), Ok(usr1));
+    rec.expect_eq("posix.sigmask.ran-on-unblock", handler_runs(sys), Ok(2));
+    ok(rec, "posix.sigmask.ignore-pending", sys.sigprocmask(SIG_BLOCK, usr1));
+    ok(rec, "posix.sigmask.kill-then-ignore", sys.kill(INIT_PID, sig::SIGUSR1));
+    ok(rec, "posix.sigmask.set-ignore", sys.sigaction(sig::SIGUSR1, Some(SigAction::Ignore)));
+    rec.expect_eq("posix.sigmask.ignoring-discards-pending", sys.sigpending(), Ok(0));
+    ok(rec, "posix.sigmask.setmask", sys.sigprocmask(SIG_SETMASK, 0));
+    ok(rec, "posix.sigmask.default", sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)));
+    // SIGKILL and SIGSTOP stay unblockable, uncatchable, unignorable.
+    ok(rec, "posix.sigmask.block-all", sys.sigprocmask(SIG_SETMASK, !0));
+    let unstoppable = sig_bit(sig::SIGKILL) | sig_bit(sig::SIGSTOP);
+    rec.expect_eq("posix.sigmask.kill-stop-unblocked", sys.sigmask().map(|m| m & unstoppable), Ok(0));
+    ok(rec, "posix.sigmask.unblock-all", sys.sigprocmask(SIG_SETMASK, 0));
+    fails(rec, "posix.sigmask.catch-sigkill-einval", sys.sigaction(sig::SIGKILL, Some(counting(0))), Errno::EINVAL);
+    fails(
+        rec,
+        "posix.sigmask.ignore-sigstop-einval",
+        sys.sigaction(sig::SIGSTOP, Some(SigAction::Ignore)),
+        Errno::EINVAL,
+    );
+    fails(rec, "posix.sigmask.signal-0-einval", sys.sigaction(0, None), Errno::EINVAL);
+    fails(rec, "posix.sigmask.past-nsig-einval", sys.sigaction(sig::NSIG + 1, None), Errno::EINVAL);
+    fails(rec, "posix.sigmask.bad-flags-einval", sys.sigaction(sig::SIGUSR1, Some(counting(1))), Errno::EINVAL);
+    fails(rec, "posix.sigmask.bad-how-einval", sys.sigprocmask(-1, 0), Errno::EINVAL);
+    stop_and_continue(sys, rec);
+}
+
+/// Rounds of getpid a child makes before it exits on its own: far fewer than a 10 ms timer's
+/// worth, so only a stop keeps it alive that long.
+const STOPPED_CHILD_ROUNDS: u32 = 50;
+
+/// SIGSTOP stops a child (it does not exit while a timer runs out), SIGTERM waits while it is
+/// stopped, SIGCONT lets it go on and the waiting SIGTERM then ends it.
+fn stop_and_continue(sys: &Sys<'_>, rec: &Checks) {
+    ok(rec, "posix.stop.reset-count", reset_handler_runs(sys));
+    ok(rec, "posix.stop.catch-sigalrm", sys.sigaction(sig::SIGALRM, Some(counting(0))));
+    let forked = sys.fork(|c| {
+        for _ in 0..STOPPED_CHILD_ROUNDS {
+            if c.getpid().is_err() {
+                break;
+            }
+            c.proc().yield_now();
+        }
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.stop.fork", forked) {
+        ok(rec, "posix.stop.sigstop", sys.kill(pid, sig::SIGSTOP));
+        ok(rec, "posix.stop.timer", sys.setitimer(ITIMER_REAL, Itimer { value_us: SHORT_TIMER_US, interval_us: 0 }));
+        fails(rec, "posix.stop.stopped-child-does-not-end", sys.waitpid(pid, 0), Errno::EINTR);
+        ok(rec, "posix.stop.sigterm-waits", sys.kill(pid, sig::SIGTERM));
+        ok(rec, "posix.stop.sigcont", sys.kill(pid, sig::SIGCONT));
+        reap(sys, rec, "posix.stop.continued-then-terminated", pid, signal_status(sig::SIGTERM));
+    }
+    ok(rec, "posix.stop.default-sigalrm", sys.sigaction(sig::SIGALRM, Some(SigAction::Default)));
+    ok(rec, "posix.stop.sigcont-to-running-is-nothing", sys.kill(INIT_PID, sig::SIGCONT));
+}
+
+/// alarm and ITIMER_REAL: SIGALRM interrupts sigsuspend; a periodic timer fires again; alarm
+/// answers the seconds left; the CPU-time timers are not kept.
+fn timers_and_alarms(sys: &Sys<'_>, rec: &Checks) {
+    ok(rec, "posix.timer.reset-count", reset_handler_runs(sys));
+    ok(rec, "posix.timer.catch-sigalrm", sys.sigaction(sig::SIGALRM, Some(counting(0))));
+    let once = Itimer { value_us: SHORT_TIMER_US, interval_us: 0 };
+    rec.expect_eq("posix.timer.set-once", sys.setitimer(ITIMER_REAL, once), Ok(Itimer::default()));
+    rec.expect_eq("posix.timer.expiry-interrupts-sigsuspend", sys.sigsuspend(0), Errno::EINTR);
+    rec.expect_eq("posix.timer.handler-ran", handler_runs(sys), Ok(1));
+    rec.expect_eq("posix.timer.stopped-after-once", sys.getitimer(ITIMER_REAL), Ok(Itimer::default()));
+    let periodic = Itimer { value_us: SHORT_TIMER_US, interval_us: SHORT_TIMER_US };
+    ok(rec, "posix.timer.set-periodic", sys.setitimer(ITIMER_REAL, periodic));
+    for _ in 0..PERIODIC_RUNS {
+        rec.expect_eq("posix.timer.periodic-expiry", sys.sigsuspend(0), Errno::EINTR);
+    }
+    rec.expect_eq("posix.timer.periodic-ran", handler_runs(sys), Ok(1 + PERIODIC_RUNS));
+    rec.expect_eq(
+        "posix.timer.periodic-still-armed",
+        sys.setitimer(ITIMER_REAL, Itimer::default()).map(|old| old.interval_us),
+        Ok(SHORT_TIMER_US),
+    );
+    // A read of an empty pipe, suspended in vfs, is ended by the expiry with EINTR (pm unpauses
+    // it); the pipe works on.
+    if let Some((r, w)) = ok(rec, "posix.timer.pipe", sys.pipe()) {
+        ok(rec, "posix.timer.set-before-read", sys.setitimer(ITIMER_REAL, once));
+        let mut buf = [0u8; READ_BUF];
+        fails(rec, "posix.timer.interrupts-pipe-read-eintr", sys.read(r, &mut buf), Errno::EINTR);
+        rec.expect_eq("posix.timer.ran-for-the-read", handler_runs(sys), Ok(2 + PERIODIC_RUNS));
+        rec.expect_eq(
+            "posix.timer.pipe-still-works",
+            sys.write(w, PING).and_then(|_| read_some(sys, r)),
+            Ok(PING.to_vec()),
+        );
+        ok(rec, "posix.timer.close-read-end", sys.close(r));
+        ok(rec, "posix.timer.close-write-end", sys.close(w));
+    }
+    rec.expect_eq("posix.timer.alarm-none-before", sys.alarm(FAR_ALARM_SECONDS), Ok(0));
+    rec.expect_eq("posix.timer.alarm-seconds-left", sys.alarm(0), Ok(FAR_ALARM_SECONDS));
+    rec.expect_eq("posix.timer.alarm-cancelled", sys.getitimer(ITIMER_REAL), Ok(Itimer::default()));
+    fails(rec, "posix.timer.virtual-enosys", sys.getitimer(ITIMER_VIRTUAL), Errno::ENOSYS);
+    fails(rec, "posix.timer.bad-which-einval", sys.setitimer(NO_SUCH_WHICH, once), Errno::EINVAL);
+    let too_long = Itimer { value_us: u64::MAX, interval_us: 0 };
+    fails(rec, "posix.timer.too-long-einval", sys.setitimer(ITIMER_REAL, too_long), Errno::EINVAL);
+    ok(rec, "posix.timer.default", sys.sigaction(sig::SIGALRM, Some(SigAction::Default)));
+    // An uncaught SIGALRM ends the process.
+    let forked = sys.fork(|c| {
+        let _ = c.setitimer(ITIMER_REAL, Itimer { value_us: SHORT_TIMER_US, interval_us: 0 });
+        let _ = c.sigsuspend(0);
+        GAVE_UP_CODE
+    });
+    if let Some(pid) = ok(rec, "posix.timer.fork", forked) {
+        reap(sys, rec, "posix.timer.sigalrm-default-terminates", pid, signal_status(sig::SIGALRM));
+    }
+}
+
+/// setsid, getsid, getpgrp, getpgid, setpgid and their errors; a group signalled by kill(-pgid).
+fn process_groups_and_sessions(sys: &Sys<'_>, rec: &Checks) {
+    rec.expect_eq("posix.session.init-group", sys.getpgrp(), Ok(INIT_PID));
+    rec.expect_eq("posix.session.init-session", sys.getsid(0), Ok(INIT_PID));
+    fails(rec, "posix.session.leader-setsid-eperm", sys.setsid(), Errno::EPERM);
+    fails(rec, "posix.session.getsid-missing-esrch", sys.getsid(NO_SUCH_PID), Errno::ESRCH);
+    fails(rec, "posix.session.getpgid-missing-esrch", sys.getpgid(NO_SUCH_PID), Errno::ESRCH);
+    fails(rec, "posix.session.setpgid-negative-einval", sys.setpgid(0, -1), Errno::EINVAL);
+    fails(rec, "posix.session.setpgid-stranger-esrch", sys.setpgid(NO_SUCH_PID, 0), Errno::ESRCH);
+    fails(rec, "posix.session.leader-setpgid-eperm", sys.setpgid(0, 0), Errno::EPERM);
+    if let Some(pid) = ok(rec, "posix.session.fork-spinner", fork_spinner(sys, rec)) {
+        rec.expect_eq("posix.session.child-inherits-group", sys.getpgid(pid), Ok(INIT_PID));
+        fails(rec, "posix.session.setpgid-missing-group-eperm", sys.setpgid(pid, NO_SUCH_PID), Errno::EPERM);
+        ok(rec, "posix.session.setpgid-child", sys.setpgid(pid, 0));
+        rec.expect_eq("posix.session.child-leads-group", sys.getpgid(pid), Ok(pid));
+        rec.expect_eq("posix.session.wait-group-wnohang", sys.waitpid(-pid, WNOHANG), Ok((0, 0)));
+        fails(rec, "posix.session.wait-own-group-echild", sys.waitpid(0, WNOHANG), Errno::ECHILD);
+        fails(rec, "posix.session.wait-empty-group-echild", sys.waitpid(-NO_SUCH_PID, 0), Errno::ECHILD);
+        ok(rec, "posix.session.kill-group", sys.kill(-pid, sig::SIGKILL));
+        rec.expect_eq("posix.session.wait-group", sys.waitpid(-pid, 0), Ok((pid, signal_status(sig::SIGKILL))));
+    }
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        let me = c.getpid().unwrap_or(0);
+        rec.expect_eq("posix.session.setsid-new-session", c.setsid(), Ok(me));
+        rec.expect_eq("posix.session.own-session", c.getsid(0), Ok(me));
+        rec.expect_eq("posix.session.own-group", c.getpgrp(), Ok(me));
+        fails(&rec, "posix.session.second-setsid-eperm", c.setsid(), Errno::EPERM);
+        fails(&rec, "posix.session.leader-moves-eperm", c.setpgid(0, INIT_PID), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.session.fork-setsid", forked) {
+        reap(sys, rec, "posix.session.setsid-child-status", pid, exit_status(0));
+    }
+}
+
+/// getgid, geteuid, getegid, seteuid, setegid, getgroups and setgroups, with their errors.
+fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
+    rec.expect_eq("posix.ids.getgid", sys.getgid(), Ok(0));
+    rec.expect_eq("posix.ids.geteuid", sys.geteuid(), Ok(ROOT_UID));
+    rec.expect_eq("posix.ids.getegid", sys.getegid(), Ok(0));
+    rec.expect_eq("posix.ids.no-groups", sys.getgroups(0), Ok((0, Vec::new())));
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.ids.setgroups", c.setgroups(&SOME_GROUPS));
+        rec.expect_eq("posix.ids.getgroups", c.getgroups(NGROUPS_MAX as i32), Ok((2, SOME_GROUPS.to_vec())));
+        rec.expect_eq("posix.ids.count-groups", c.getgroups(0).map(|g| g.0), Ok(2));
+        fails(&rec, "posix.ids.getgroups-small-einval", c.getgroups(1), Errno::EINVAL);
+        fails(&rec, "posix.ids.getgroups-negative-einval", c.getgroups(-1), Errno::EINVAL);
+        fails(&rec, "posix.ids.setgroups-too-many-einval", c.setgroups(&[0; NGROUPS_MAX + 1]), Errno::EINVAL);
+        ok(&rec, "posix.ids.seteuid-user", c.seteuid(UNPRIVILEGED_UID));
+        rec.expect_eq("posix.ids.euid-changed", c.geteuid(), Ok(UNPRIVILEGED_UID));
+        rec.expect_eq("posix.ids.real-uid-kept", c.getuid().map(|i| i.uid), Ok(ROOT_UID));
+        fails(&rec, "posix.ids.user-writes-root-file-eacces", c.open(ROOT_FILE, O_WRONLY, 0), Errno::EACCES);
+        fails(&rec, "posix.ids.user-setgroups-eperm", c.setgroups(&[]), Errno::EPERM);
+        fails(&rec, "posix.ids.user-setegid-eperm", c.setegid(SOME_GROUPS[0]), Errno::EPERM);
+        ok(&rec, "posix.ids.seteuid-back-to-real", c.seteuid(ROOT_UID));
+        ok(&rec, "posix.ids.setegid-root", c.setegid(SOME_GROUPS[0]));
+        rec.expect_eq("posix.ids.egid-changed", c.getegid(), Ok(SOME_GROUPS[0]));
+        ok(&rec, "posix.ids.setuid-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.ids.user-seteuid-root-eperm", c.seteuid(ROOT_UID), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.ids.fork", forked) {
+        reap(sys, rec, "posix.ids.child-status", pid, exit_status(0));
+    }
+}
+
+/// clock_gettime, clock_settime (root only), gettimeofday, times and getrusage, with errors.
+fn clocks_times_and_usage(sys: &Sys<'_>, rec: &Checks) {
+    let first = ok(rec, "posix.clock.monotonic", sys.clock_gettime(CLOCK_MONOTONIC));
+    let second = ok(rec, "posix.clock.monotonic-again", sys.clock_gettime(CLOCK_MONOTONIC));
+    rec.check("posix.clock.monotonic-never-goes-back", first <= second, || format!("{first:?} then {second:?}"));
+    fails(rec, "posix.clock.bad-clock-einval", sys.clock_gettime(NO_SUCH_CLOCK), Errno::EINVAL);
+    let epoch = Timespec { sec: SOME_EPOCH_SECONDS, nsec: 0 };
+    ok(rec, "posix.clock.settime", sys.clock_settime(CLOCK_REALTIME, epoch));
+    let now = sys.gettimeofday();
+    rec.check("posix.clock.gettimeofday-after-settime", now.is_ok_and(|(s, _)| s >= SOME_EPOCH_SECONDS), || {
+        format!("{now:?}")
+    });
+    let real = sys.clock_gettime(CLOCK_REALTIME);
+    rec.check("posix.clock.realtime-after-settime", real.is_ok_and(|t| t.sec >= SOME_EPOCH_SECONDS), || {
+        format!("{real:?}")
+    });
+    fails(rec, "posix.clock.set-monotonic-einval", sys.clock_settime(CLOCK_MONOTONIC, epoch), Errno::EINVAL);
+    let bad_nsec = Timespec { sec: SOME_EPOCH_SECONDS, nsec: 1_000_000_000 };
+    fails(rec, "posix.clock.bad-nsec-einval", sys.clock_settime(CLOCK_REALTIME, bad_nsec), Errno::EINVAL);
+    let before = ok(rec, "posix.clock.times", sys.times());
+    let after = ok(rec, "posix.clock.times-again", sys.times());
+    rec.check("posix.clock.times-never-goes-back", before <= after, || format!("{before:?} then {after:?}"));
+    let usage = sys.getrusage(RUSAGE_SELF);
+    rec.check("posix.rusage.vm-part", usage.is_ok_and(|u| u.stack_pages == STACK_PAGES && u.rss_kb > 0), || {
+        format!("{usage:?}")
+    });
+    fails(rec, "posix.rusage.bad-who-einval", sys.getrusage(NO_SUCH_WHICH), Errno::EINVAL);
+    let child_rec = rec.clone();
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.clock.become-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.clock.user-settime-eperm", c.clock_settime(CLOCK_REALTIME, epoch), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.clock.fork", forked) {
+        reap(sys, rec, "posix.clock.child-status", pid, exit_status(0));
+    }
+}
+
+// ---- descriptor flags, umask, poll ---------------------------------------------------------------
+
 /// Bits umask is set to by the umask test: group write and everything for others.
 const TEST_UMASK: u32 = 0o027;
 /// poll's timeout when nothing will come, in milliseconds (of the virtual clock under `sim`).
@@ -853,43 +1249,4 @@ fn whole_file_locks(sys: &Sys<'_>, rec: &Checks) {
     }
     fails(rec, "posix.flock.closed-ebadf", sys.flock(NEVER_OPEN_FD, LOCK_SH), Errno::EBADF);
     ok(rec, "posix.flock.unlink", sys.unlink(&file));
-}
-
-/// Nice values: set and read back, inherited by a child, nice() adding to it, lowering it is
-/// root's (EACCES), another user's process is EPERM, bad `which` and values are EINVAL, no such
-/// process is ESRCH; root sets a child's; init's goes back to 0.
-fn priorities(sys: &Sys<'_>, rec: &Checks) {
-    rec.expect_eq("posix.priority.init-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
-    ok(rec, "posix.priority.set-own", sys.setpriority(PRIO_PROCESS, 0, INHERITED_NICE));
-    rec.expect_eq("posix.priority.read-back", sys.getpriority(PRIO_PROCESS, INIT_PID), Ok(INHERITED_NICE));
-    let child_rec = rec.clone();
-    let forked = sys.fork(move |c| {
-        let rec = child_rec;
-        rec.expect_eq("posix.priority.inherited", c.getpriority(PRIO_PROCESS, 0), Ok(INHERITED_NICE));
-        rec.expect_eq("posix.priority.nice-adds", c.nice(NICE_STEP), Ok(INHERITED_NICE + NICE_STEP));
-        rec.expect_eq("posix.priority.nice-clamps", c.nice(PRIO_MAX * 2), Ok(PRIO_MAX));
-        ok(&rec, "posix.priority.child-become-user", c.setuid(UNPRIVILEGED_UID));
-        fails(&rec, "posix.priority.lower-unprivileged-eacces", c.setpriority(PRIO_PROCESS, 0, 0), Errno::EACCES);
-        fails(&rec, "posix.priority.others-process-eperm", c.getpriority(PRIO_PROCESS, INIT_PID), Errno::EPERM);
-        fails(&rec, "posix.priority.set-others-eperm", c.setpriority(PRIO_PROCESS, INIT_PID, PRIO_MAX), Errno::EPERM);
-        0
-    });
-    if let Some(pid) = ok(rec, "posix.priority.fork", forked) {
-        reap(sys, rec, "posix.priority.child-status", pid, exit_status(0));
-    }
-    if let Some(pid) = ok(rec, "posix.priority.fork-spinner", fork_spinner(sys, rec)) {
-        ok(rec, "posix.priority.root-sets-childs", sys.setpriority(PRIO_PROCESS, pid, PRIO_MIN));
-        rec.expect_eq("posix.priority.childs-read-back", sys.getpriority(PRIO_PROCESS, pid), Ok(PRIO_MIN));
-        ok(rec, "posix.priority.kill-spinner", sys.kill(pid, sig::SIGKILL));
-        reap(sys, rec, "posix.priority.spinner-reaped", pid, signal_status(sig::SIGKILL));
-        fails(rec, "posix.priority.reaped-esrch", sys.getpriority(PRIO_PROCESS, pid), Errno::ESRCH);
-    }
-    fails(rec, "posix.priority.pgrp-einval", sys.getpriority(PRIO_PGRP, 0), Errno::EINVAL);
-    fails(rec, "posix.priority.user-einval", sys.setpriority(PRIO_USER, 0, 0), Errno::EINVAL);
-    fails(rec, "posix.priority.above-max-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MAX + 1), Errno::EINVAL);
-    fails(rec, "posix.priority.below-min-einval", sys.setpriority(PRIO_PROCESS, 0, PRIO_MIN - 1), Errno::EINVAL);
-    fails(rec, "posix.priority.no-such-pid-esrch", sys.getpriority(PRIO_PROCESS, NO_SUCH_PID), Errno::ESRCH);
-    // Root may lower it again.
-    ok(rec, "posix.priority.root-lowers", sys.setpriority(PRIO_PROCESS, 0, 0));
-    rec.expect_eq("posix.priority.back-to-default", sys.getpriority(PRIO_PROCESS, 0), Ok(0));
 }

@@ -10,6 +10,9 @@
 //!   Switching"); `pipe.roundtrips`, `pipe.bytes`.
 //! - `poll`: the same ping-pong, the parent waiting in poll for each answer before it reads it
 //!   (an event loop's shape); `poll.roundtrips`, `poll.bytes`.
+//! - `signal`: send itself SIGUSR1 with a handler installed (the signal round trip: kill, pm's
+//!   frame through the kernel, the handler run by the syscall library, sigreturn);
+//!   `signal.handled` counts the handler's runs.
 //!
 //! Duties: each loop records one named check (`unixbench.<loop>`) that fails with the first wrong
 //! result, so a long loop cannot flood the report; every counter counts only what succeeded.
@@ -18,11 +21,12 @@
 //! fast; throughput runs pass larger ones.
 
 use crate::errno::Errno;
-use crate::libc::{PollFd, Sys};
-use crate::proto::pm::exit_status;
+use crate::libc::{PollFd, SigAction, Sys};
+use crate::proto::pm::{exit_status, sig};
 use crate::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::poll::{INFTIM, POLLIN};
 use crate::proto::vfs::whence::SEEK_SET;
+use crate::proto::vm::layout::STACK_TOP;
 use crate::workload::report::Recorder;
 use crate::workload::status_text;
 use std::sync::{Arc, Mutex};
@@ -63,6 +67,8 @@ pub struct Loops {
     pub pipe: u32,
     /// Bytes bounced through the pipes, each answer waited for in poll.
     pub poll: u32,
+    /// Signals sent to itself and handled.
+    pub signal: u32,
 }
 
 impl Loops {
@@ -75,6 +81,7 @@ impl Loops {
             file_copy: iterations,
             pipe: iterations,
             poll: iterations,
+            signal: iterations,
         }
     }
 }
@@ -93,6 +100,7 @@ pub fn run(sys: &Sys<'_>, rec: &Recorder, loops: &Loops) {
     file_copy(sys, rec, loops.file_copy);
     ping_pong(sys, rec, loops.pipe, Wait::Read);
     ping_pong(sys, rec, loops.poll, Wait::Poll);
+    signal(sys, rec, loops.signal);
 }
 
 /// How the ping-pong's parent waits for each answer.
@@ -378,4 +386,49 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
     rec.count(&format!("{name}.roundtrips"), roundtrips);
     rec.count(&format!("{name}.bytes"), bytes);
     error.record(rec, &format!("unixbench.{name}"));
+}
+
+/// Where the signal loop's handler counts its runs: the top of the stack region, which the
+/// syscall library leaves alone.
+const HANDLER_RUNS: u64 = STACK_TOP - 16;
+
+fn count_run(sys: &Sys<'_>, _signo: i32) {
+    let runs = handler_runs(sys).unwrap_or(0);
+    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+}
+
+fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
+    Ok(u32::from_le_bytes(raw))
+}
+
+fn signal(sys: &Sys<'_>, rec: &Recorder, n: u32) {
+    let mut error = FirstError::default();
+    let handler = SigAction::Handler { handler: count_run, mask: 0, flags: 0 };
+    let set_up = sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes()).map_err(Errno::from).and_then(|()| {
+        sys.sigaction(sig::SIGUSR1, Some(handler))?;
+        sys.getpid()
+    });
+    let mut handled = 0;
+    match set_up {
+        Ok(me) => {
+            for i in 0..n {
+                let before = handler_runs(sys);
+                match sys.kill(me, sig::SIGUSR1) {
+                    Ok(()) => match (before, handler_runs(sys)) {
+                        (Ok(b), Ok(a)) if a == b + 1 => handled += 1,
+                        (b, a) => error.note(|| format!("round {i}: the handler count went from {b:?} to {a:?}")),
+                    },
+                    Err(e) => error.note(|| format!("round {i}: kill failed with {e}")),
+                }
+            }
+            if let Err(e) = sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)) {
+                error.note(|| format!("restoring the default action failed with {e}"));
+            }
+        }
+        Err(e) => error.note(|| format!("installing the handler failed with {e}")),
+    }
+    rec.count("signal.handled", handled);
+    error.record(rec, "unixbench.signal");
 }

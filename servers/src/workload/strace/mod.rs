@@ -32,8 +32,8 @@ mod tests;
 pub use error::{LoadError, ParseError, ParseProblem};
 pub use event::{Call, CallResult, EventKind, StraceLog, TraceEvent};
 pub use normalise::{
-    FcntlCommand, NormalisedTrace, OpenFlags, ProcessEnd, ProcessNode, ProcessTree, TraceOp, TraceStep, Whence,
-    normalise,
+    FcntlCommand, NormalisedTrace, OpenFlags, ProcessEnd, ProcessNode, ProcessTree, SIGNAL_NAMES, SignalAction,
+    TraceOp, TraceStep, Whence, normalise,
 };
 pub use parse::{parse_file, parse_log};
 pub use value::Arg;

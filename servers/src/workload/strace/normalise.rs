@@ -262,6 +262,103 @@ pub enum TraceOp {
         /// The buffer size asked for.
         len: u64,
     },
+    /// `rt_sigaction` or `sigaction`: a signal's action, set when `action` is given.
+    Sigaction {
+        /// The signal's name (`SIGINT`).
+        signal: String,
+        /// The new action, `None` to only read the old one.
+        action: Option<SignalAction>,
+    },
+    /// `rt_sigprocmask` or `sigprocmask`: change the mask, or (no set) only read it.
+    Sigprocmask {
+        /// `SIG_BLOCK`, `SIG_UNBLOCK` or `SIG_SETMASK`.
+        how: String,
+        /// The set, a bit per Linux signal number (real-time signals left out: samsara has none);
+        /// `None` when the call passed no set.
+        set: Option<u32>,
+    },
+    /// `getuid`, `getgid`, `geteuid`, `getegid`, `getpgrp` or `setsid`: a call without arguments
+    /// answering an id.
+    IdCall {
+        /// The call's name.
+        call: String,
+    },
+    /// `clock_gettime`.
+    ClockGettime {
+        /// The clock's name (`CLOCK_MONOTONIC`).
+        clock: String,
+    },
+    /// `gettimeofday`.
+    Gettimeofday,
+    /// `times`.
+    Times,
+    /// `getrusage`.
+    Getrusage {
+        /// `RUSAGE_SELF`, `RUSAGE_CHILDREN` or `RUSAGE_THREAD`.
+        who: String,
+    },
+    /// `alarm`.
+    Alarm {
+        /// Seconds.
+        seconds: u32,
+    },
+    /// `setitimer`.
+    Setitimer {
+        /// `ITIMER_REAL`, `ITIMER_VIRTUAL` or `ITIMER_PROF`.
+        which: String,
+        /// Microseconds to the first expiry (0 stops the timer).
+        value_us: u64,
+        /// Microseconds between later expiries.
+        interval_us: u64,
+    },
+}
+
+/// A signal action as `rt_sigaction` printed it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum SignalAction {
+    /// `SIG_DFL`.
+    Default,
+    /// `SIG_IGN`.
+    Ignore,
+    /// A handler address in the traced program (the replay installs a stand-in).
+    Handler,
+}
+
+/// Linux's signal names without `SIG`, numbered from 1 (as in the kernel's x86 and generic
+/// tables): how strace prints members of a signal set.
+pub const SIGNAL_NAMES: [&str; 31] = [
+    "HUP", "INT", "QUIT", "ILL", "TRAP", "ABRT", "BUS", "FPE", "KILL", "USR1", "SEGV", "USR2", "PIPE", "ALRM", "TERM",
+    "STKFLT", "CHLD", "CONT", "STOP", "TSTP", "TTIN", "TTOU", "URG", "XCPU", "XFSZ", "VTALRM", "PROF", "WINCH", "IO",
+    "PWR", "SYS",
+];
+
+/// The bit of each named member of a printed signal set (`[INT CHLD]`, `~[RTMIN RT_1]` for all
+/// but those); real-time signals, which samsara lacks, are left out.
+fn signal_set(arg: &Arg) -> Option<u32> {
+    let (names, complement): (Vec<String>, bool) = match arg.unnamed() {
+        Arg::Array(items) => (items.iter().filter_map(|item| first_flag(Some(item))).collect(), false),
+        Arg::Other(text) => {
+            let inner = text.strip_prefix("~[")?.strip_suffix(']')?;
+            (inner.split_whitespace().map(str::to_string).collect(), true)
+        }
+        _ => return None,
+    };
+    let mut bits = 0u32;
+    for name in &names {
+        let name = name.strip_prefix("SIG").unwrap_or(name);
+        if let Some(index) = SIGNAL_NAMES.iter().position(|known| *known == name) {
+            bits |= 1 << (index + 1);
+        }
+    }
+    // Every signal number 1..=31 (bit 0 is no signal).
+    Some(if complement { !bits & !1 } else { bits })
+}
+
+/// A printed `struct timeval` as microseconds.
+fn timeval_us(arg: &Arg) -> Option<u64> {
+    let sec = u64::try_from(arg.field("tv_sec")?.as_int()?).ok()?;
+    let usec = u64::try_from(arg.field("tv_usec")?.as_int()?).ok()?;
+    sec.checked_mul(1_000_000)?.checked_add(usec)
 }
 
 /// What an open asked for, decoded from `O_*` flags.
@@ -741,6 +838,42 @@ impl Normaliser {
             }
             "getpid" => TraceOp::Getpid,
             "getppid" => TraceOp::Getppid,
+            "rt_sigaction" | "sigaction" => {
+                let signal = need(first_flag(call.arg(0)), name)?;
+                let action = match call.arg(1).map(Arg::unnamed) {
+                    None | Some(Arg::Int(0)) => None,
+                    Some(act) => Some(match first_flag(act.field("sa_handler")).as_deref() {
+                        Some("SIG_DFL") => SignalAction::Default,
+                        Some("SIG_IGN") => SignalAction::Ignore,
+                        _ => SignalAction::Handler,
+                    }),
+                };
+                TraceOp::Sigaction { signal, action }
+            }
+            "rt_sigprocmask" | "sigprocmask" => {
+                let how = need(first_flag(call.arg(0)), name)?;
+                let set = match call.arg(1).map(Arg::unnamed) {
+                    None | Some(Arg::Int(0)) => None,
+                    Some(set) => Some(need(signal_set(set), name)?),
+                };
+                TraceOp::Sigprocmask { how, set }
+            }
+            "getuid" | "getgid" | "geteuid" | "getegid" | "getpgrp" | "setsid" => {
+                TraceOp::IdCall { call: name.to_string() }
+            }
+            "clock_gettime" => TraceOp::ClockGettime { clock: need(first_flag(call.arg(0)), name)? },
+            "gettimeofday" => TraceOp::Gettimeofday,
+            "times" => TraceOp::Times,
+            "getrusage" => TraceOp::Getrusage { who: need(first_flag(call.arg(0)), name)? },
+            "alarm" => TraceOp::Alarm { seconds: need(int_arg(call, 0).and_then(|s| u32::try_from(s).ok()), name)? },
+            "setitimer" => {
+                let new = need(call.arg(1), name)?;
+                TraceOp::Setitimer {
+                    which: need(first_flag(call.arg(0)), name)?,
+                    value_us: need(new.field("it_value").and_then(timeval_us), name)?,
+                    interval_us: need(new.field("it_interval").and_then(timeval_us), name)?,
+                }
+            }
             "brk" => TraceOp::Brk { addr: need(addr_arg(call, 0), name)? },
             "mmap" | "mmap2" => {
                 let anonymous = call.arg(3).is_some_and(|flags| flags.has_flag("MAP_ANONYMOUS"));

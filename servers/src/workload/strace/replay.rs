@@ -54,12 +54,17 @@ use serde::{Deserialize, Serialize};
 
 use super::normalise::FcntlCommand;
 use super::sandbox::{self, CONTROL_DIR, STDERR, STDIN, STDOUT, Setup};
-use super::{CallResult, LoadError, NormalisedTrace, OpenFlags, ProcessEnd, ProcessTree, TraceOp, TraceStep, Whence};
+use super::{
+    CallResult, LoadError, NormalisedTrace, OpenFlags, ProcessEnd, ProcessTree, SIGNAL_NAMES, SignalAction, TraceOp,
+    TraceStep, Whence,
+};
 use crate::errno::Errno;
-use crate::libc::PollFd;
-use crate::libc::Sys;
+use crate::libc::{Itimer, PollFd, SigAction, Sys};
 use crate::proto::Pid;
-use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
+use crate::proto::pm::{
+    CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, RUSAGE_CHILDREN, RUSAGE_SELF, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK,
+    WNOHANG, exit_status, signal_status,
+};
 use crate::proto::vfs::fcntl::{F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
 use crate::proto::vfs::flags::O_NONBLOCK;
 use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
@@ -113,18 +118,30 @@ const READ_CHUNK: usize = 16 * 1024;
 
 /// The traced program's stdio: fd, the stand-in file (in the control directory), open flags.
 const STDIO: [(i32, &str, u32); 3] = [(0, STDIN, O_RDONLY), (1, STDOUT, O_WRONLY), (2, STDERR, O_WRONLY)];
-/// Signal names a log may carry that samsara has, with their numbers.
-const SIGNALS: [(&str, i32); 6] = [
-    ("0", 0),
-    ("SIGKILL", sig::SIGKILL),
-    ("SIGTERM", sig::SIGTERM),
-    ("SIGSEGV", sig::SIGSEGV),
-    ("SIGPIPE", sig::SIGPIPE),
-    ("SIGCHLD", sig::SIGCHLD),
-];
-
+/// The number of a signal as a log names it (`SIGTERM`, or `0` for kill's probe): samsara has
+/// Linux's 31 signals, numbered as Linux numbers them.
 fn signal_number(name: &str) -> Option<i32> {
-    SIGNALS.iter().find(|(known, _)| *known == name).map(|(_, n)| *n)
+    if name == "0" {
+        return Some(0);
+    }
+    let bare = name.strip_prefix("SIG")?;
+    SIGNAL_NAMES.iter().position(|known| *known == bare).map(|index| index as i32 + 1)
+}
+
+/// Where the stand-in handler counts its runs: the top of the stack region, which the syscall
+/// library leaves alone (a forked replayer starts its own count).
+const HANDLER_RUNS: u64 = crate::proto::vm::layout::STACK_TOP - 8;
+
+/// What runs for a signal the traced program caught: its own handler is code the log does not
+/// hold, so the replay counts the run (`replay.signals-handled`).
+fn stand_in_handler(sys: &Sys<'_>, _signo: i32) {
+    let runs = handler_runs(sys);
+    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+}
+
+fn handler_runs(sys: &Sys<'_>) -> u32 {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw).map_or(0, |()| u32::from_le_bytes(raw))
 }
 
 /// The wait status a process's recorded end stands for.
@@ -308,6 +325,15 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Dup { fd, .. } => format!("dup({fd})"),
         TraceOp::Dup2 { old, new } => format!("dup2({old}, {new})"),
         TraceOp::Getdents { fd, .. } => format!("getdents({fd})"),
+        TraceOp::Sigaction { signal, .. } => format!("rt_sigaction({signal})"),
+        TraceOp::Sigprocmask { how, set } => format!("rt_sigprocmask({how}, {set:?})"),
+        TraceOp::IdCall { call } => format!("{call}()"),
+        TraceOp::ClockGettime { clock } => format!("clock_gettime({clock})"),
+        TraceOp::Gettimeofday => "gettimeofday()".into(),
+        TraceOp::Times => "times()".into(),
+        TraceOp::Getrusage { who } => format!("getrusage({who})"),
+        TraceOp::Alarm { seconds } => format!("alarm({seconds})"),
+        TraceOp::Setitimer { which, value_us, interval_us } => format!("setitimer({which}, {value_us}, {interval_us})"),
         TraceOp::Fcntl { fd, command } => format!("fcntl({fd}, {command:?})"),
         TraceOp::Getcwd => "getcwd()".into(),
         TraceOp::Flock { fd, op } => format!("flock({fd}, {op:#x})"),
@@ -674,6 +700,10 @@ impl Replayer {
         let killed =
             matches!(self.plan.tree.get(self.plan.pid).and_then(|n| n.end.as_ref()), Some(ProcessEnd::Killed { .. }));
         self.count(if killed { "replay.killed-processes-reported" } else { "replay.processes-reported" }, 1);
+        let handled = handler_runs(sys);
+        if handled > 0 {
+            self.count("replay.signals-handled", u64::from(handled));
+        }
         self.send_report(sys);
     }
 
@@ -714,6 +744,8 @@ impl Replayer {
 
     /// Replays this process's steps; returns its exit status.
     fn run(mut self, sys: &Sys<'_>) -> i32 {
+        // A forked replayer counts its own handler runs, not its parent's.
+        let _ = sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes());
         let steps = std::mem::take(&mut self.plan.steps);
         for index in 0..steps.len() {
             if steps[index].pid != self.plan.pid {
@@ -1000,6 +1032,82 @@ impl Replayer {
                 let listed = sys.getdents(sfd);
                 self.compare(step, listed.map(|entries| entries.len() as i64), Values::ZeroOrNot);
             }
+            TraceOp::Sigaction { signal, action } => {
+                let Some(number) = signal_number(signal) else {
+                    self.skip("rt_sigaction: a signal samsara lacks");
+                    return Flow::Next;
+                };
+                // The program's flags (SA_RESTORER, SA_RESTART...) and sa_mask are its C library's
+                // business; samsara's library runs the stand-in with the default mask.
+                let action = action.map(|a| match a {
+                    SignalAction::Default => SigAction::Default,
+                    SignalAction::Ignore => SigAction::Ignore,
+                    SignalAction::Handler => SigAction::Handler { handler: stand_in_handler, mask: 0, flags: 0 },
+                });
+                let set = sys.sigaction(number, action);
+                self.compare(step, set.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Sigprocmask { how, set } => {
+                let changed = match (how.as_str(), set) {
+                    (_, None) => sys.sigmask(),
+                    ("SIG_BLOCK", Some(set)) => sys.sigprocmask(SIG_BLOCK, *set),
+                    ("SIG_UNBLOCK", Some(set)) => sys.sigprocmask(SIG_UNBLOCK, *set),
+                    ("SIG_SETMASK", Some(set)) => sys.sigprocmask(SIG_SETMASK, *set),
+                    _ => {
+                        self.skip("rt_sigprocmask: an unknown how");
+                        return Flow::Next;
+                    }
+                };
+                self.compare(step, changed.map(|_| 0), Values::Exact);
+            }
+            TraceOp::IdCall { call } => {
+                let got = match call.as_str() {
+                    "getuid" => sys.getuid().map(|ids| i64::from(ids.uid)),
+                    "getgid" => sys.getgid().map(i64::from),
+                    "geteuid" => sys.geteuid().map(i64::from),
+                    "getegid" => sys.getegid().map(i64::from),
+                    "getpgrp" => sys.getpgrp().map(i64::from),
+                    _ => sys.setsid().map(i64::from),
+                };
+                // The ids are the tracing host's; success and failure must agree.
+                self.compare(step, got, Values::Ignore);
+            }
+            TraceOp::ClockGettime { clock } => {
+                let clock = match clock.as_str() {
+                    "CLOCK_REALTIME" => CLOCK_REALTIME,
+                    "CLOCK_MONOTONIC" => CLOCK_MONOTONIC,
+                    _ => {
+                        self.skip("clock_gettime: a clock samsara lacks");
+                        return Flow::Next;
+                    }
+                };
+                self.compare(step, sys.clock_gettime(clock).map(|_| 0), Values::Exact);
+            }
+            TraceOp::Gettimeofday => self.compare(step, sys.gettimeofday().map(|_| 0), Values::Exact),
+            TraceOp::Times => self.compare(step, sys.times().map(|t| t as i64), Values::Ignore),
+            TraceOp::Getrusage { who } => {
+                let who = match who.as_str() {
+                    "RUSAGE_SELF" => RUSAGE_SELF,
+                    "RUSAGE_CHILDREN" => RUSAGE_CHILDREN,
+                    _ => {
+                        self.skip("getrusage: threads");
+                        return Flow::Next;
+                    }
+                };
+                self.compare(step, sys.getrusage(who).map(|_| 0), Values::Exact);
+            }
+            TraceOp::Alarm { seconds } => {
+                // What the previous alarm had left depends on timing.
+                self.compare(step, sys.alarm(*seconds).map(i64::from), Values::Ignore);
+            }
+            TraceOp::Setitimer { which, value_us, interval_us } => {
+                if which != "ITIMER_REAL" {
+                    self.skip("setitimer: a CPU-time timer");
+                    return Flow::Next;
+                }
+                let timer = Itimer { value_us: *value_us, interval_us: *interval_us };
+                self.compare(step, sys.setitimer(ITIMER_REAL, timer).map(|_| 0), Values::Exact);
+            }
             TraceOp::Fcntl { fd, command } => {
                 let Some(sfd) = self.fd(step, *fd, "fcntl") else { return Flow::Next };
                 let (done, values) = match *command {
@@ -1268,8 +1376,10 @@ mod tests {
         assert_eq!(open_flags(&flags), O_WRONLY | O_CREAT | O_EXCL);
         let flags = OpenFlags { read: true, directory: true, ..OpenFlags::default() };
         assert_eq!(open_flags(&flags), O_RDONLY | O_DIRECTORY);
-        assert_eq!(signal_number("SIGKILL"), Some(sig::SIGKILL));
-        assert_eq!(signal_number("SIGUSR1"), None);
+        assert_eq!(signal_number("SIGKILL"), Some(crate::proto::pm::sig::SIGKILL));
+        assert_eq!(signal_number("SIGUSR1"), Some(crate::proto::pm::sig::SIGUSR1));
+        assert_eq!(signal_number("SIGSYS"), Some(crate::proto::pm::sig::SIGSYS));
+        assert_eq!(signal_number("SIGRTMIN"), None);
         assert_eq!(end_status(&ProcessEnd::Exited { status: 137 }), Some(exit_status(137)));
     }
 
