@@ -261,3 +261,38 @@ fn sigstop_stops_a_child_until_sigcont_and_sigkill_ends_a_stopped_one() {
         assert_eq!(violations, [], "{engine:?}");
     }
 }
+
+#[test]
+fn an_alarm_interrupts_a_poll_and_a_flock_waiting_in_vfs_with_eintr() {
+    use servers::libc::PollFd;
+    use servers::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR};
+    use servers::proto::vfs::flock::{LOCK_EX, LOCK_NB};
+    use servers::proto::vfs::poll::{INFTIM, POLLIN};
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGALRM);
+            // A poll with no timeout on a pipe nobody writes.
+            let (r, w) = sys.pipe().unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let polled = sys.poll(&mut [PollFd::new(r, POLLIN)], INFTIM);
+            let after_poll = runs(sys);
+            sys.close(r).unwrap();
+            sys.close(w).unwrap();
+            // A flock waiting for another open file's exclusive lock.
+            let holder = sys.open("/tmp/eintr-lock", O_CREAT | O_RDWR, 0o644).unwrap();
+            sys.flock(holder, LOCK_EX).unwrap();
+            let waiter = sys.open("/tmp/eintr-lock", O_RDONLY, 0).unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let locked = sys.flock(waiter, LOCK_EX);
+            let after_flock = runs(sys);
+            // Nothing was left suspended: the waiter's open file still cannot lock, without waiting.
+            let still = sys.flock(waiter, LOCK_EX | LOCK_NB);
+            sys.close(waiter).unwrap();
+            sys.close(holder).unwrap();
+            sys.unlink("/tmp/eintr-lock").unwrap();
+            (polled, after_poll, locked, after_flock, still)
+        });
+        assert_eq!(got, (Err(Errno::EINTR), 1, Err(Errno::EINTR), 2, Err(Errno::EAGAIN)), "{engine:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}
