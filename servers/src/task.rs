@@ -374,6 +374,10 @@ struct RequestState {
     hang_pending: bool,
 }
 
+/// Tracked writes one request may make in a faulty or profiled run before it counts as a runaway
+/// loop: 1,000,000, far more than any workload's request makes, reached in under a second.
+const RUNAWAY_WRITES: u32 = 1_000_000;
+
 /// One incarnation's fault-injection and profiling hooks, shared by the task loop, `Ctx` and the
 /// journal's write observer.
 struct Probe {
@@ -544,6 +548,16 @@ impl WriteObserver for WriteProbe {
             (r.handler, r.nth, r.writes, r.window_open, r.recoverable)
         };
         let loc = Probe::location(event.site);
+        // A fault can send a handler round a loop for ever (a skipped write its loop's exit
+        // condition waited for). The sim engine cannot preempt a coroutine that makes no kernel
+        // call, so the loop would stop the whole machine: past this many writes the request is
+        // ended as a crash of its server (MINIX's rs would find the server silent and kill it).
+        if n > RUNAWAY_WRITES {
+            panic!(
+                "runaway request: {n} tracked writes in one request ({} at {loc}): a loop that never ends",
+                event.field
+            );
+        }
         if let Some(profile) = &self.profile {
             let site = Site { server: self.server.into(), handler: handler.into(), location: loc.clone() };
             let release = event.op == WriteOp::Remove || (event.op == WriteOp::Push && event.field.contains("free"));

@@ -462,3 +462,25 @@ fn vfs_crashes_in_a_flock_that_waits() {
         assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
     }
 }
+
+/// A fault that sends a handler round a loop for ever (pm's timer index keeps a timer whose
+/// entry the skipped write never cleared, so firing it never removes it) is ended as a crash of
+/// the server, and the run ends; before, the machine spun inside pm and never stopped.
+#[test]
+fn a_request_caught_in_an_endless_loop_is_ended_as_a_crash() {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/src/pm/state.rs")).expect("pm's state");
+    let line = 1 + source
+        .lines()
+        .position(|l| {
+            l.contains("let sigs = self.sigs.get_mut_global(key).expect(\"a timed entry has signal state\");")
+        })
+        .expect("set_timer's write of the signal state");
+    let fault = format!("skip-write@pm:setitimer:servers/src/pm/state.rs:{line}#3");
+    let spec = RunSpec { seed: 7, policy: Restart, fault: Some(fault.parse().unwrap()), ..RunSpec::default() };
+    let workload = servers::workload::Workload::Posix.prepare().unwrap();
+    let r = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
+    assert!(r.fault_fired, "{fault}");
+    let d = &r.decisions[0];
+    assert_eq!(d.server, "pm");
+    assert!(d.to_string().contains("runaway request"), "{d}");
+}
