@@ -356,3 +356,21 @@ fn replay_tells_the_run_as_the_demo_does_with_raw_json_and_html_too() {
     let html = std::fs::read_to_string(&page).expect("the page");
     assert!(html.contains("class=\"sequence-chart\""), "the sequence chart is on the page");
 }
+
+#[test]
+fn a_site_fault_that_can_never_fire_is_refused_with_the_choices() {
+    for (spec, says) in [
+        ("skip-write@vm:vm_exit:servers/src/vm/fork.rs:95#2", "is not a site `vm_exit` runs (its sites"),
+        (
+            "skip-write@vm:nothing:servers/src/vm/fork.rs:92#2",
+            "never runs a `nothing` here (its handlers that run: brk",
+        ),
+        ("skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2000", "fewer than 2000"),
+        ("panic@nowhere:fork:servers/src/pm/forkexit.rs:1#1", "faults go into"),
+    ] {
+        // 1: refused by the run; 2: by the argument parser, as every bad option is.
+        let (code, _, err) = samsara(&["run", "--inject", spec]);
+        assert!(code == 1 || code == 2, "{spec}: {code}");
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+}

@@ -4,7 +4,7 @@ use super::Cli;
 use clap::Args;
 use recovery::PolicyKind;
 use servers::boot::default_table;
-use servers::fault::FaultSpec;
+use servers::fault::{FaultSpec, Site, Trigger};
 use servers::run::{RunResult, RunSpec, execute};
 use servers::workload::Workload;
 use std::fmt::Write;
@@ -50,6 +50,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         manifest: Some(manifest),
         ..RunSpec::default()
     };
+    if let Some(fault) = &spec.fault {
+        check_site_runs(&spec, fault, &workload)?;
+    }
     let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
     if cli.json {
         println!("{}", serde_json::to_string_pretty(&result).map_err(|e| e.to_string())?);
@@ -57,6 +60,38 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         print!("{}", render(&spec, &args.workload, &result));
     }
     Ok(0)
+}
+
+/// Refuses a code-site fault whose site the run never reaches: the same run without the fault,
+/// profiled, must execute it at least NTH times, or the fault could never fire. The error names
+/// what the server does run (its handlers, or the handler's sites) to choose from.
+fn check_site_runs(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Result<(), String> {
+    let Trigger::Site { handler, location, nth } = &fault.trigger else { return Ok(()) };
+    let golden = RunSpec { fault: None, profile: true, record_events: false, ..spec.clone() };
+    let prepared = workload.clone();
+    let mut result = execute(&golden, default_table(), move |sys, rec| prepared.run(sys, rec));
+    let profile = result.profile.take().unwrap_or_default();
+    let site = Site { server: fault.server.clone(), handler: handler.clone(), location: location.clone() };
+    let hits = profile.sites.get(&site).map_or(0, |s| s.hits);
+    if hits >= *nth {
+        return Ok(());
+    }
+    let of_server: Vec<&Site> = profile.sites.keys().filter(|s| s.server == fault.server).collect();
+    let mut handlers: Vec<&str> = of_server.iter().map(|s| s.handler.as_str()).collect();
+    handlers.dedup();
+    let why = if hits > 0 {
+        format!("`{location}` runs {hits} time(s) in `{handler}` without the fault, fewer than {nth}")
+    } else if !handlers.contains(&handler.as_str()) {
+        format!("`{}` never runs a `{handler}` here (its handlers that run: {})", fault.server, handlers.join(", "))
+    } else {
+        let sites: Vec<String> = of_server
+            .iter()
+            .filter(|s| s.handler == *handler)
+            .map(|s| format!("{}#{}", s.location, profile.sites[*s].hits))
+            .collect();
+        format!("`{location}` is not a site `{handler}` runs (its sites, with their executions: {})", sites.join(", "))
+    };
+    Err(format!("fault `{fault}` can never fire in this run: {why}"))
 }
 
 /// `1 check`, `2 checks`.
