@@ -14,6 +14,7 @@ use servers::fault::FaultSpec;
 use servers::libbdev::{self, Driver, Port};
 use servers::libc::Sys;
 use servers::proto::bdev::*;
+use servers::proto::{DS, ds};
 use servers::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
 use std::sync::Arc;
 
@@ -26,7 +27,7 @@ const DISK_SIZE: u64 = 1024 * 4096;
 /// plays the file system's part).
 fn config() -> MachineConfig {
     let text = DEFAULT_MANIFEST
-        .replace("user {\n    ipc pm vfs vm;", "user {\n    ipc pm vfs vm memdisk;\n    calls memdisk 0x300..0x3FF;");
+        .replace("user {\n    ipc pm vfs vm;", "user {\n    ipc pm vfs vm memdisk ds;\n    calls memdisk 0x300..0x3FF;\n    calls ds 0x800..0x8FF;");
     assert_ne!(text, DEFAULT_MANIFEST, "the user block is where the test expects it");
     let manifest = Manifest::parse(&text, "test.conf", &|_| None).expect("the test manifest is valid");
     MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() }
@@ -178,11 +179,23 @@ fn every_request_answers_its_errors_and_the_checker_is_clean() {
     assert_eq!(verdict, Vec::<String>::new(), "the checker finds the driver consistent");
 }
 
-/// libbdev's port for a user process playing the file system: the driver is found at its first
-/// endpoint, and news of it is waited for by yielding (the test's stand-in for ds).
+/// libbdev's port for a user process playing the file system: the driver is looked up in ds, and
+/// news of it is waited for by looking again until its endpoint changes (a server's port waits
+/// for ds's notification instead).
 struct UserPort<'a> {
     sys: &'a Sys<'a>,
     lookups: u32,
+    last: Option<Endpoint>,
+}
+
+impl UserPort<'_> {
+    fn retrieve(&mut self, label: &str) -> Result<Endpoint, Errno> {
+        let answer = self.sys.call(DS, ds::name_message(ds::DS_RETRIEVE, label)?)?;
+        match ds::retrieved(&answer)? {
+            ds::DsValue::Endpoint(ep) => Ok(ep),
+            ds::DsValue::U64(_) => Err(Errno::EINVAL),
+        }
+    }
 }
 
 impl Port for UserPort<'_> {
@@ -192,19 +205,23 @@ impl Port for UserPort<'_> {
     fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno> {
         self.sys.call(driver, m)
     }
-    fn lookup(&mut self, _label: &str) -> Result<Endpoint, Errno> {
+    fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno> {
         self.lookups += 1;
-        Ok(MEMDISK)
+        let ep = self.retrieve(label)?;
+        self.last = Some(ep);
+        Ok(ep)
     }
-    fn await_news(&mut self, _label: &str) {
-        // rs restarts a crashed driver at once; a few turns of the scheduler let it.
+    fn await_news(&mut self, label: &str) {
         for _ in 0..RESTART_TURNS {
+            if self.retrieve(label).ok() != self.last {
+                return;
+            }
             self.sys.proc().yield_now();
         }
     }
 }
 
-/// Scheduler turns the user port waits for a restart before it looks the driver up again.
+/// Scheduler turns the user port waits for the driver's new endpoint in ds.
 const RESTART_TURNS: u32 = 50;
 
 /// Blocks of the file written and read in the I/O tests.
@@ -216,7 +233,7 @@ fn block_of(n: u64) -> Vec<u8> {
 
 /// Writes FILE_BLOCKS blocks, reads them back and compares, closes; says what happened.
 fn block_io(sys: &Sys<'_>, log: &Log) {
-    let mut port = UserPort { sys, lookups: 0 };
+    let mut port = UserPort { sys, lookups: 0, last: None };
     let mut driver = Driver::new(MEMDISK_LABEL, MEMDISK_MINOR, SCRATCH, SCRATCH_LEN);
     let opened = libbdev::open(&mut port, &mut driver, BDEV_R_BIT | BDEV_W_BIT);
     log.say(format!("open: {opened:?}"));
@@ -254,7 +271,7 @@ fn libbdev_writes_and_reads_blocks() {
 fn a_driver_crash_mid_io_is_ridden_out() {
     let faults =
         ["panic:memdisk:bdev_write:start:3", "panic:memdisk:bdev_write:end:3", "panic:memdisk:bdev_read:start:2"];
-    let recovering = [recovery::PolicyKind::Restart].into_iter();
+    let recovering = recovery::PolicyKind::ALL.into_iter().filter(|&p| p != recovery::PolicyKind::None);
     for (fault, policy) in faults.into_iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
         let fault = &*format!("{fault} under {policy}");
         let mut config = config();

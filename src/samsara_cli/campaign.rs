@@ -87,9 +87,10 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
     refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
-        if !servers::fault::FAULTY_SERVERS.contains(&s.as_str()) {
+        if !servers::fault::FAULTABLE_SERVERS.contains(&s.as_str()) {
             return Err(format!(
-                "--servers: `{s}` takes no faults (pm, vm, vfs, memdisk; rs and the kernel are the reliable base)"
+                "--servers: `{s}` takes no faults ({}; rs and the kernel are the reliable base)",
+                servers::fault::FAULTABLE_SERVERS.join(", ")
             ));
         }
     }

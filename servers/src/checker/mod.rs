@@ -6,12 +6,14 @@
 //! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
 
 mod cross;
+pub mod ds;
 pub mod memdisk;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
 
 use crate::boot::Machine;
+use crate::ds::state::DsState;
 use crate::memdisk::state::MemdiskState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
@@ -46,6 +48,8 @@ pub struct Snapshot {
     pub vm: Option<VmState>,
     /// vfs's state.
     pub vfs: Option<VfsState>,
+    /// ds's state.
+    pub ds: Option<DsState>,
     /// memdisk's state (`None` also when the system has no memdisk).
     pub memdisk: Option<MemdiskState>,
 }
@@ -59,6 +63,7 @@ impl Snapshot {
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
+            ds: machine.vault.take("ds"),
             memdisk: machine.vault.take("memdisk"),
         }
     }
@@ -73,6 +78,14 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
+    }
+    // ds is checked where the manifest has it (its slot is in the process table, dead or alive).
+    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "ds") && snapshot.ds.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "ds left no state: it is dead".into() });
+    }
+    if let Some(ds) = snapshot.ds.as_mut() {
+        found.extend(ds::check(ds));
+        found.extend(ds::check_labels(ds, &snapshot.procs));
     }
     // memdisk is optional (a manifest may leave it out): missing only when the kernel ran one.
     let ran_memdisk = snapshot.procs.iter().any(|p| !p.is_user && p.name == "memdisk");

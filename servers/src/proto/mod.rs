@@ -6,7 +6,9 @@
 //! failure); its payload layout is named `...Reply` next to the request's.
 
 pub mod bdev;
+pub mod ds;
 pub mod pm;
+pub mod sched;
 pub mod sef;
 pub mod vfs;
 pub mod vm;
@@ -21,6 +23,10 @@ pub const PM: Endpoint = Endpoint::new(2, 0);
 pub const VM: Endpoint = Endpoint::new(3, 0);
 /// The virtual file system.
 pub const VFS: Endpoint = Endpoint::new(4, 0);
+/// The data store (stateful: its endpoint never changes).
+pub const DS: Endpoint = Endpoint::new(5, 0);
+/// The scheduler (stateful: its endpoint never changes).
+pub const SCHED: Endpoint = Endpoint::new(6, 0);
 
 /// A process id.
 pub type Pid = i32;
@@ -51,6 +57,8 @@ pub fn call_name(m_type: kernel_sim::MsgType) -> &'static str {
     pm::name(m_type)
         .or_else(|| vm::name(m_type))
         .or_else(|| vfs::name(m_type))
+        .or_else(|| ds::name(m_type))
+        .or_else(|| sched::name(m_type))
         .or_else(|| sef::name(m_type))
         .or_else(|| bdev::name(m_type))
         .unwrap_or("?")
