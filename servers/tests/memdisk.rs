@@ -14,8 +14,8 @@ use servers::fault::FaultSpec;
 use servers::libbdev::{self, Driver, Port};
 use servers::libc::Sys;
 use servers::proto::bdev::*;
-use servers::proto::{DS, ds};
 use servers::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
+use servers::proto::{DS, ds};
 use std::sync::Arc;
 
 /// memdisk's first endpoint (its slot's generation 0).
@@ -26,8 +26,10 @@ const DISK_SIZE: u64 = 1024 * 4096;
 /// The system's manifest, with user processes allowed to send bdev requests to memdisk (the test
 /// plays the file system's part).
 fn config() -> MachineConfig {
-    let text = DEFAULT_MANIFEST
-        .replace("user {\n    ipc pm vfs vm;", "user {\n    ipc pm vfs vm memdisk ds;\n    calls memdisk 0x300..0x3FF;\n    calls ds 0x800..0x8FF;");
+    let text = DEFAULT_MANIFEST.replace(
+        "user {\n    ipc pm vfs vm;",
+        "user {\n    ipc pm vfs vm memdisk ds;\n    calls memdisk 0x300..0x3FF;\n    calls ds 0x800..0x8FF;",
+    );
     assert_ne!(text, DEFAULT_MANIFEST, "the user block is where the test expects it");
     let manifest = Manifest::parse(&text, "test.conf", &|_| None).expect("the test manifest is valid");
     MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() }
