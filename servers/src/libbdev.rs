@@ -15,7 +15,10 @@
 //! believes of the driver.
 
 use crate::errno::Errno;
+use crate::proto::DS;
 use crate::proto::bdev::*;
+use crate::proto::ds::{DsValue, ds_check, ds_retrieve_endpoint, ds_subscribe};
+use crate::task::Ctx;
 use kernel_sim::memory::{Access, GrantId, VirtAddr};
 use kernel_sim::{Endpoint, Message, Proc};
 
@@ -29,10 +32,53 @@ pub trait Port {
     fn proc(&self) -> &Proc;
     /// Sends `m` to `driver` and waits for the answer (a negative status comes back as its errno).
     fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno>;
+    /// Starts following `label` (a ds subscription), before its first lookup.
+    fn follow(&mut self, label: &str) -> Result<(), Errno>;
     /// The endpoint the driver is published under `label` now.
     fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno>;
     /// Waits for news of `label` (ds's notification of a change), after the driver was found dead.
     fn await_news(&mut self, label: &str);
+}
+
+/// How many of ds's notifications a server waits through for news of its driver before it looks
+/// it up anyway (each restart of the driver is one; other entries may change meanwhile).
+pub const NEWS_WAITS: u32 = 8;
+
+/// A server's port: its requests go through its task loop's `Ctx` (recorded in its recovery
+/// window and replayed when a request is handled again); it finds the driver in ds and learns of
+/// a new endpoint from ds's notification, as MINIX's file systems do.
+impl<S> Port for Ctx<'_, S> {
+    fn proc(&self) -> &Proc {
+        self.proc
+    }
+
+    fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno> {
+        self.sendrec(driver, m)
+    }
+
+    fn follow(&mut self, label: &str) -> Result<(), Errno> {
+        ds_subscribe(self, label, 0)
+    }
+
+    fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno> {
+        ds_retrieve_endpoint(self, label)
+    }
+
+    fn await_news(&mut self, label: &str) {
+        for _ in 0..NEWS_WAITS {
+            // Changes ds noted before (a notification the loop top took) come first; then wait.
+            loop {
+                match ds_check(self) {
+                    Ok(change) if change.name == label && matches!(change.value, Some(DsValue::Endpoint(_))) => return,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            if self.await_notification(DS).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// What a client knows of its driver.
@@ -164,6 +210,7 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
         let endpoint = match driver.endpoint {
             Some(ep) => ep,
             None => {
+                port.follow(driver.label)?;
                 let ep = port.lookup(driver.label)?;
                 driver.endpoint = Some(ep);
                 ep

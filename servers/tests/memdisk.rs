@@ -5,6 +5,7 @@
 mod common;
 
 use common::Log;
+use kernel_sim::memory::SERVICE_MEMORY_BASE;
 use kernel_sim::memory::{Access, GrantId};
 use kernel_sim::{Endpoint, Manifest, Message, Proc};
 use servers::boot::{DEFAULT_MANIFEST, Machine, MachineConfig, boot};
@@ -16,6 +17,7 @@ use servers::libc::Sys;
 use servers::proto::bdev::*;
 use servers::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
 use servers::proto::{DS, ds};
+use servers::task::{Call, Handled, Server};
 use std::sync::Arc;
 
 /// memdisk's first endpoint (its slot's generation 0).
@@ -207,6 +209,10 @@ impl Port for UserPort<'_> {
     fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno> {
         self.sys.call(driver, m)
     }
+    fn follow(&mut self, _label: &str) -> Result<(), Errno> {
+        // A user process is no ds subscriber: it polls (see await_news).
+        Ok(())
+    }
     fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno> {
         self.lookups += 1;
         let ep = self.retrieve(label)?;
@@ -288,5 +294,158 @@ fn a_driver_crash_mid_io_is_ridden_out() {
         let decisions = machine.decisions.records();
         assert!(decisions.iter().any(|d| d.server == "memdisk"), "{fault}: rs recovered memdisk: {decisions:?}");
         assert_eq!(verdict, Vec::<String>::new(), "{fault}");
+    }
+}
+
+/// A file system's stand-in: a server whose requests write and read blocks through libbdev on its
+/// task loop's `Ctx` — the driver found by name in ds, a restart learnt from ds's notification —
+/// as mfs does.
+struct BlockUser;
+
+/// Its state: what it knows of the driver (tracked, as a file system keeps it).
+struct BlockUserState {
+    journal: recovery::Journal,
+    driver: recovery::TrackedCell<Driver>,
+}
+
+recovery::tracked_state!(BlockUserState { journal: journal, fields: [driver] });
+
+/// BlockUser's requests (a test range of its own).
+const T_OPEN: i32 = 0x2F0;
+const T_WRITE: i32 = 0x2F1;
+const T_READ: i32 = 0x2F2;
+
+kernel_sim::payload! {
+    /// T_WRITE, T_READ: which block.
+    struct BlockRequest { block: u64 }
+}
+
+type BlockCtx<'a> = servers::task::Ctx<'a, BlockUserState>;
+
+/// Runs one libbdev call on the driver the state knows, keeping what it learnt.
+fn with_driver<R>(ctx: &mut BlockCtx<'_>, f: impl FnOnce(&mut BlockCtx<'_>, &mut Driver) -> R) -> R {
+    let mut driver = ctx.state.driver.get().clone();
+    let result = f(ctx, &mut driver);
+    ctx.state.driver.set(driver);
+    result
+}
+
+fn do_open(ctx: &mut BlockCtx<'_>) -> Handled {
+    Handled::status(with_driver(ctx, |ctx, d| libbdev::open(ctx, d, BDEV_R_BIT | BDEV_W_BIT)).map(|()| 0))
+}
+
+fn do_write(ctx: &mut BlockCtx<'_>) -> Handled {
+    let n = ctx.m.get::<BlockRequest>().block;
+    Handled::status(with_driver(ctx, |ctx, d| libbdev::write(ctx, d, n * BLOCK_SIZE, &block_of(n))).map(|()| 0))
+}
+
+/// T_READ: 1 when the block reads back as written, 0 when not.
+fn do_read(ctx: &mut BlockCtx<'_>) -> Handled {
+    let n = ctx.m.get::<BlockRequest>().block;
+    let mut back = vec![0u8; BLOCK_SIZE as usize];
+    let read = with_driver(ctx, |ctx, d| libbdev::read(ctx, d, n * BLOCK_SIZE, &mut back));
+    Handled::status(read.map(|()| i32::from(back == block_of(n))))
+}
+
+static BLOCK_USER_CALLS: &[Call<BlockUserState>] = &[
+    Call { m_type: T_OPEN, name: "t_open", handler: do_open },
+    Call { m_type: T_WRITE, name: "t_write", handler: do_write },
+    Call { m_type: T_READ, name: "t_read", handler: do_read },
+];
+
+/// Bytes of BlockUser's declared memory: its transfer buffer.
+const BLOCK_USER_BUFFER: u64 = 4 * BLOCK_SIZE;
+
+impl Server for BlockUser {
+    const NAME: &'static str = "blockuser";
+    type State = BlockUserState;
+    fn calls() -> &'static [Call<BlockUserState>] {
+        BLOCK_USER_CALLS
+    }
+    fn boot(proc: &Proc) -> BlockUserState {
+        BlockUser::fresh(proc)
+    }
+    fn fresh(_proc: &Proc) -> BlockUserState {
+        let journal = recovery::Journal::new();
+        let driver = Driver::new(MEMDISK_LABEL, MEMDISK_MINOR, SERVICE_MEMORY_BASE, BLOCK_USER_BUFFER);
+        BlockUserState {
+            driver: recovery::TrackedCell::new(&journal, "blockuser.driver", recovery::StateClass::Global, driver),
+            journal,
+        }
+    }
+}
+
+/// The system's manifest with BlockUser in slot 9 (users call it; it calls ds and memdisk).
+fn block_user_config() -> MachineConfig {
+    let service = "service blockuser {\n    slot 9;\n    ipc rs ds memdisk;\n    calls ds 0x800..0x8FF;\n    calls memdisk 0x300..0x3FF;\n    kernel safecopy;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 50ms intensity 5 per 10s;\n    memory 4;\n};\n\nuser {\n    ipc pm vfs vm blockuser;\n    calls blockuser 0x2F0..0x2FF;";
+    let text = DEFAULT_MANIFEST.replace("user {\n    ipc pm vfs vm;", service);
+    let manifest = Manifest::parse(&text, "test.conf", &|_| None).expect("the test manifest is valid");
+    MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() }
+}
+
+/// Boots with BlockUser, whose client opens the disk, writes FILE_BLOCKS blocks and reads them
+/// back; what init saw, the checker's verdict, what BlockUser knows of the driver at the end.
+fn run_block_user(config: &MachineConfig) -> (Vec<String>, Vec<String>, Machine, Option<Driver>) {
+    let log = Log::default();
+    let said = log.clone();
+    let mut machine = boot(config, move |sys| {
+        let ask =
+            |t: i32, block: u64| sys.call(BLOCK_USER, Message::with(t, &BlockRequest { block })).map(|m| m.m_type);
+        said.say(format!("open: {:?}", ask(T_OPEN, 0)));
+        let written: Result<Vec<i32>, Errno> = (0..FILE_BLOCKS).map(|n| ask(T_WRITE, n)).collect();
+        said.say(format!("write: {written:?}"));
+        let intact: Result<Vec<i32>, Errno> = (0..FILE_BLOCKS).map(|n| ask(T_READ, n)).collect();
+        said.say(format!("intact: {}", intact.is_ok_and(|v| v.iter().all(|&ok| ok == 1))));
+        0
+    });
+    let env = servers::task::ServerEnv { vault: machine.vault.clone(), check_invariants: true, ..Default::default() };
+    machine.system.register_program(
+        BlockUser::NAME,
+        Arc::new(move |proc: &Proc, start: kernel_sim::Start| {
+            servers::task::run::<BlockUser>(proc, start, env.clone())
+        }),
+    );
+    machine.run();
+    let verdict = checker::check(&mut Snapshot::take(&machine)).iter().map(|v| v.to_string()).collect();
+    let driver = machine.vault.take::<BlockUserState>(BlockUser::NAME).map(|mut s| s.driver.get().clone());
+    (log.lines(), verdict, machine, driver)
+}
+
+/// BlockUser's endpoint (slot 9, first generation).
+const BLOCK_USER: Endpoint = Endpoint::new(9, 0);
+
+#[test]
+fn a_server_finds_the_driver_through_ds_and_keeps_one_open() {
+    let (seen, verdict, _, driver) = run_block_user(&block_user_config());
+    let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
+    assert_eq!(seen, ["open: Ok(0)", write_ok.as_str(), "intact: true"]);
+    assert_eq!(verdict, Vec::<String>::new());
+    let driver = driver.expect("BlockUser left its state");
+    assert_eq!((driver.endpoint, driver.opens), (Some(MEMDISK), 1), "found in ds at its first endpoint, opened once");
+}
+
+/// memdisk crashes in the middle of BlockUser's I/O: rs restarts it under a new endpoint and
+/// publishes it in ds; BlockUser's request failed with the dead endpoint, it waits for ds's
+/// notification, looks the driver up again, re-opens and re-sends. Every request completes, the
+/// blocks read back as written, the driver's count of BlockUser's opens is the one BlockUser
+/// believes it holds, and the checker finds the system clean — under every recovering policy.
+#[test]
+fn a_driver_restart_is_found_again_through_ds_notification() {
+    let faults =
+        ["panic:memdisk:bdev_write:start:3", "panic:memdisk:bdev_write:end:4", "panic:memdisk:bdev_read:start:2"];
+    let recovering = recovery::PolicyKind::ALL.into_iter().filter(|&p| p != recovery::PolicyKind::None);
+    for (fault, policy) in faults.into_iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
+        let mut config = block_user_config();
+        config.policy = policy;
+        config.fault = Some(fault.parse::<FaultSpec>().unwrap());
+        let (seen, verdict, machine, driver) = run_block_user(&config);
+        let what = format!("{fault} under {policy}");
+        assert!(machine.injector.as_ref().unwrap().fired(), "{what} fired");
+        let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
+        assert_eq!(seen, ["open: Ok(0)", write_ok.as_str(), "intact: true"], "{what}");
+        assert_eq!(verdict, Vec::<String>::new(), "{what}");
+        let driver = driver.expect("BlockUser left its state");
+        let now = driver.endpoint.expect("looked up");
+        assert_eq!((now.slot(), now.generation(), driver.opens), (8, 1, 1), "{what}: the driver's second endpoint");
     }
 }
