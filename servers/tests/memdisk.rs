@@ -431,8 +431,14 @@ fn a_server_finds_the_driver_through_ds_and_keeps_one_open() {
 /// believes it holds, and the checker finds the system clean — under every recovering policy.
 #[test]
 fn a_driver_restart_is_found_again_through_ds_notification() {
-    let faults =
-        ["panic:memdisk:bdev_write:start:3", "panic:memdisk:bdev_write:end:4", "panic:memdisk:bdev_read:start:2"];
+    let faults = [
+        "panic:memdisk:bdev_write:start:3",
+        "panic:memdisk:bdev_write:end:4",
+        "panic:memdisk:bdev_read:start:2",
+        "panic:memdisk:bdev_open:start:1",
+        // Found hung by rs's heartbeats (BlockUser, waiting on it, is not the hung one), killed.
+        "hang:memdisk:bdev_write:start:2",
+    ];
     let recovering = recovery::PolicyKind::ALL.into_iter().filter(|&p| p != recovery::PolicyKind::None);
     for (fault, policy) in faults.into_iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
         let mut config = block_user_config();
@@ -448,4 +454,67 @@ fn a_driver_restart_is_found_again_through_ds_notification() {
         let now = driver.endpoint.expect("looked up");
         assert_eq!((now.slot(), now.generation(), driver.opens), (8, 1, 1), "{what}: the driver's second endpoint");
     }
+}
+
+/// The checker's memdisk invariants, each broken on a real stopped system (BlockUser holding one
+/// open of the disk): it names every one.
+#[test]
+fn the_checker_finds_broken_driver_state() {
+    use servers::memdisk::state::{MemdiskState, Opening};
+    fn stopped() -> Snapshot {
+        let log = Log::default();
+        let said = log.clone();
+        let mut machine = boot(&block_user_config(), move |sys| {
+            said.say(format!("{:?}", sys.call(BLOCK_USER, Message::with(T_OPEN, &BlockRequest { block: 0 }))));
+            0
+        });
+        let env = servers::task::ServerEnv { vault: machine.vault.clone(), ..Default::default() };
+        machine.system.register_program(
+            BlockUser::NAME,
+            Arc::new(move |proc: &Proc, start: kernel_sim::Start| {
+                servers::task::run::<BlockUser>(proc, start, env.clone())
+            }),
+        );
+        machine.run();
+        assert!(log.lines()[0].starts_with("Ok("), "BlockUser opened the disk: {:?}", log.lines());
+        Snapshot::take(&machine)
+    }
+    fn broken(s: &mut Snapshot) -> Vec<&'static str> {
+        let mut names: Vec<&'static str> = checker::check(s).iter().map(|v| v.invariant).collect();
+        names.dedup();
+        names
+    }
+    fn disk(s: &mut Snapshot) -> &mut MemdiskState {
+        s.memdisk.as_mut().expect("memdisk left its state")
+    }
+    let mut s = stopped();
+    assert_eq!(checker::check(&mut s), [], "clean as it stopped");
+    let (&opener, held) = disk(&mut s).opens.iter().next().map(|(k, o)| (k, o.clone())).expect("BlockUser's open");
+    assert_eq!((Endpoint::from_raw(opener), held.count), (BLOCK_USER, 1));
+
+    disk(&mut s).opens.insert(opener, Opening { count: 0, ..held.clone() });
+    assert_eq!(broken(&mut s), ["memdisk.open-count"]);
+
+    let mut s = stopped();
+    disk(&mut s).opens.insert(opener, Opening { access: 0x10, ..held.clone() });
+    assert_eq!(broken(&mut s), ["memdisk.open-access"]);
+
+    let mut s = stopped();
+    disk(&mut s).size.set(DISK_SIZE - 100);
+    assert_eq!(broken(&mut s), ["memdisk.geometry"]);
+
+    // An open held by a process the kernel does not run (a dead file system's leak).
+    let mut s = stopped();
+    disk(&mut s).opens.insert(Endpoint::new(12, 3).raw(), held.clone());
+    assert_eq!(broken(&mut s), ["memdisk.opener-alive"]);
+
+    // An open made to an earlier incarnation is stale, not a leak: the opener re-opens.
+    let mut s = stopped();
+    let earlier = Endpoint::new(8, 7);
+    disk(&mut s).opens.insert(Endpoint::new(12, 3).raw(), Opening { via: earlier, ..held });
+    assert_eq!(checker::check(&mut s), []);
+
+    let mut s = stopped();
+    s.memdisk = None;
+    assert_eq!(broken(&mut s), ["server.state"]);
 }
