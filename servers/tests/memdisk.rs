@@ -330,8 +330,13 @@ fn with_driver<R>(ctx: &mut BlockCtx<'_>, f: impl FnOnce(&mut BlockCtx<'_>, &mut
     result
 }
 
+/// T_OPEN: opens the disk and asks its geometry (a file system's mount); answers the size in blocks.
 fn do_open(ctx: &mut BlockCtx<'_>) -> Handled {
-    Handled::status(with_driver(ctx, |ctx, d| libbdev::open(ctx, d, BDEV_R_BIT | BDEV_W_BIT)).map(|()| 0))
+    let opened = with_driver(ctx, |ctx, d| {
+        libbdev::open(ctx, d, BDEV_R_BIT | BDEV_W_BIT)?;
+        libbdev::geometry(ctx, d)
+    });
+    Handled::status(opened.map(|g| (g.size / g.block_size) as i32))
 }
 
 fn do_write(ctx: &mut BlockCtx<'_>) -> Handled {
@@ -406,8 +411,14 @@ fn run_block_user(config: &MachineConfig) -> (Vec<String>, Vec<String>, Machine,
         }),
     );
     machine.run();
-    let verdict = checker::check(&mut Snapshot::take(&machine)).iter().map(|v| v.to_string()).collect();
+    let mut snapshot = Snapshot::take(&machine);
+    let mut verdict: Vec<String> = checker::check(&mut snapshot).iter().map(|v| v.to_string()).collect();
     let driver = machine.vault.take::<BlockUserState>(BlockUser::NAME).map(|mut s| s.driver.get().clone());
+    // The file system's view of the driver against the driver's (the cross-check mfs gets).
+    if let (Some(disk), Some(view)) = (snapshot.memdisk.as_mut(), driver.as_ref()) {
+        let client = checker::memdisk::check_client(disk, &snapshot.procs, BLOCK_USER, view);
+        verdict.extend(client.iter().map(|v| v.to_string()));
+    }
     (log.lines(), verdict, machine, driver)
 }
 
@@ -418,10 +429,11 @@ const BLOCK_USER: Endpoint = Endpoint::new(9, 0);
 fn a_server_finds_the_driver_through_ds_and_keeps_one_open() {
     let (seen, verdict, _, driver) = run_block_user(&block_user_config());
     let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
-    assert_eq!(seen, ["open: Ok(0)", write_ok.as_str(), "intact: true"]);
+    assert_eq!(seen, ["open: Ok(1024)", write_ok.as_str(), "intact: true"]);
     assert_eq!(verdict, Vec::<String>::new());
     let driver = driver.expect("BlockUser left its state");
     assert_eq!((driver.endpoint, driver.opens), (Some(MEMDISK), 1), "found in ds at its first endpoint, opened once");
+    assert_eq!(driver.size, Some(DISK_SIZE));
 }
 
 /// memdisk crashes in the middle of BlockUser's I/O: rs restarts it under a new endpoint and
@@ -436,6 +448,8 @@ fn a_driver_restart_is_found_again_through_ds_notification() {
         "panic:memdisk:bdev_write:end:4",
         "panic:memdisk:bdev_read:start:2",
         "panic:memdisk:bdev_open:start:1",
+        "panic:memdisk:bdev_open:end:1",
+        "panic:memdisk:bdev_ioctl:end:1",
         // Found hung by rs's heartbeats (BlockUser, waiting on it, is not the hung one), killed.
         "hang:memdisk:bdev_write:start:2",
     ];
@@ -448,7 +462,7 @@ fn a_driver_restart_is_found_again_through_ds_notification() {
         let what = format!("{fault} under {policy}");
         assert!(machine.injector.as_ref().unwrap().fired(), "{what} fired");
         let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
-        assert_eq!(seen, ["open: Ok(0)", write_ok.as_str(), "intact: true"], "{what}");
+        assert_eq!(seen, ["open: Ok(1024)", write_ok.as_str(), "intact: true"], "{what}");
         assert_eq!(verdict, Vec::<String>::new(), "{what}");
         let driver = driver.expect("BlockUser left its state");
         let now = driver.endpoint.expect("looked up");
@@ -490,10 +504,14 @@ fn the_checker_finds_broken_driver_state() {
     let mut s = stopped();
     assert_eq!(checker::check(&mut s), [], "clean as it stopped");
     let (&opener, held) = disk(&mut s).opens.iter().next().map(|(k, o)| (k, o.clone())).expect("BlockUser's open");
-    assert_eq!((Endpoint::from_raw(opener), held.count), (BLOCK_USER, 1));
+    assert_eq!((Endpoint::from_raw(opener), held.count()), (BLOCK_USER, 1));
 
-    disk(&mut s).opens.insert(opener, Opening { count: 0, ..held.clone() });
+    disk(&mut s).opens.insert(opener, Opening { ids: Vec::new(), ..held.clone() });
     assert_eq!(broken(&mut s), ["memdisk.open-count"]);
+
+    let mut s = stopped();
+    disk(&mut s).opens.insert(opener, Opening { ids: vec![held.ids[0], held.ids[0]], ..held.clone() });
+    assert!(broken(&mut s).contains(&"memdisk.open-count"));
 
     let mut s = stopped();
     disk(&mut s).opens.insert(opener, Opening { access: 0x10, ..held.clone() });
@@ -517,4 +535,19 @@ fn the_checker_finds_broken_driver_state() {
     let mut s = stopped();
     s.memdisk = None;
     assert_eq!(broken(&mut s), ["server.state"]);
+}
+
+/// A persistent bug in the driver's writes: every write from the third crashes it. The request
+/// (a file system's, a protocol step) crashes again when handled again, and rs stops the system in
+/// a controlled way rather than retry for ever; nothing hangs, and the halted system is consistent.
+#[test]
+fn a_persistent_driver_bug_is_a_controlled_halt() {
+    let mut config = block_user_config();
+    config.fault = Some("panic:memdisk:bdev_write:start:3+".parse::<FaultSpec>().unwrap());
+    let (seen, verdict, machine, _) = run_block_user(&config);
+    assert_eq!(seen, ["open: Ok(1024)"], "the workload stopped in its writes");
+    let decisions: Vec<String> = machine.decisions.records().iter().map(|d| d.to_string()).collect();
+    assert_eq!(decisions.len(), 2, "{decisions:#?}");
+    assert!(decisions[0].contains("restart+reprocess") && decisions[1].contains("fail-stop"), "{decisions:#?}");
+    assert_eq!(verdict, Vec::<String>::new());
 }

@@ -1,9 +1,11 @@
 //! memdisk's invariants: a disk of whole blocks; every opening with a positive count and a valid
-//! access mode; and, against the kernel's process table, every opening on the running incarnation
+//! access mode; against the kernel's process table, every opening on the running incarnation
 //! held by a live process (an opener that died holding the disk leaks an open the driver can never
-//! see closed).
+//! see closed); and against a client's view of the driver (a file system's `libbdev::Driver`),
+//! the opens it believes it holds and the disk's size it believes.
 
 use super::Violation;
+use crate::libbdev::Driver;
 use crate::memdisk::state::{ACCESS_BITS, MemdiskState};
 use crate::proto::bdev::BLOCK_SIZE;
 use crate::task::Server;
@@ -22,9 +24,15 @@ pub fn check(disk: &mut MemdiskState) -> Vec<Violation> {
         found.push(violation("memdisk.geometry", format!("the disk's size {size} is not a positive number of blocks")));
     }
     for (&opener, o) in disk.opens.iter() {
-        if o.count == 0 {
+        let mut ids = o.ids.clone();
+        ids.sort_unstable();
+        ids.dedup();
+        if o.ids.is_empty() || ids.len() != o.ids.len() {
             let opener = Endpoint::from_raw(opener);
-            found.push(violation("memdisk.open-count", format!("{opener} holds an opening with no open")));
+            found.push(violation(
+                "memdisk.open-count",
+                format!("{opener} holds an opening whose opens are not distinct and at least one: {:?}", o.ids),
+            ));
         }
         if o.access == 0 || o.access & !ACCESS_BITS != 0 {
             let opener = Endpoint::from_raw(opener);
@@ -47,7 +55,7 @@ pub fn check_openers(disk: &mut MemdiskState, procs: &[ProcInfo]) -> Vec<Violati
     disk.opens
         .iter()
         .filter(|(_, o)| o.via == driver)
-        .map(|(&opener, o)| (Endpoint::from_raw(opener), o.count))
+        .map(|(&opener, o)| (Endpoint::from_raw(opener), o.count()))
         .filter(|&(opener, _)| !live(opener))
         .map(|(opener, count)| {
             violation(
@@ -56,4 +64,34 @@ pub fn check_openers(disk: &mut MemdiskState, procs: &[ProcInfo]) -> Vec<Violati
             )
         })
         .collect()
+}
+
+/// A client's view of the driver (`client` is its endpoint, `view` what its libbdev knows) against
+/// the driver's state: the opens the client believes it holds on the running driver are the ones
+/// the driver counts for it, and the size it was told is the disk's. A client that looked up an
+/// earlier incarnation holds no open on this one until it next reaches the driver (it re-opens
+/// then): only its size is compared.
+pub fn check_client(disk: &mut MemdiskState, procs: &[ProcInfo], client: Endpoint, view: &Driver) -> Vec<Violation> {
+    let mut found = Vec::new();
+    let size = *disk.size.get();
+    if let Some(believed) = view.size
+        && believed != size
+    {
+        found.push(violation(
+            "memdisk.client-size",
+            format!("{client} believes the disk holds {believed} bytes; the driver has {size}"),
+        ));
+    }
+    let Some(driver) = running_driver(procs) else { return found };
+    if view.endpoint != Some(driver) {
+        return found;
+    }
+    let counted = disk.opens.get(&client.raw()).filter(|o| o.via == driver).map_or(0, |o| o.count());
+    if counted != view.opens {
+        found.push(violation(
+            "memdisk.client-opens",
+            format!("{client} believes it holds {} open(s) of the disk; the driver counts {counted}", view.opens),
+        ));
+    }
+    found
 }
