@@ -283,15 +283,16 @@ fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
         "pm" => named(crate::pm::table::CALLS),
         "vm" => named(crate::vm::table::CALLS),
         "vfs" => named(crate::vfs::table::CALLS),
+        "mfs" => named(crate::mfs::table::CALLS),
         _ => Vec::new(),
     }
 }
 
 fn check_server(text: &str, server: &str) -> Result<(), String> {
-    if ["pm", "vm", "vfs"].contains(&server) {
+    if ["pm", "vm", "vfs", "mfs"].contains(&server) {
         Ok(())
     } else {
-        Err(format!("fault `{text}`: faults go into pm, vm or vfs (rs and the kernel are the reliable base)"))
+        Err(format!("fault `{text}`: faults go into pm, vm, vfs or mfs (rs and the kernel are the reliable base)"))
     }
 }
 

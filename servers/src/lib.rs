@@ -12,6 +12,7 @@ pub mod errno;
 pub mod fault;
 pub mod fuzz;
 pub mod libc;
+pub mod mfs;
 pub mod pm;
 pub mod programs;
 pub mod proto;

@@ -6,11 +6,13 @@
 //! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
 
 mod cross;
+pub mod mfs;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
 
 use crate::boot::Machine;
+use crate::mfs::state::MfsState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;
@@ -44,6 +46,8 @@ pub struct Snapshot {
     pub vm: Option<VmState>,
     /// vfs's state.
     pub vfs: Option<VfsState>,
+    /// mfs's state.
+    pub mfs: Option<MfsState>,
 }
 
 impl Snapshot {
@@ -55,6 +59,7 @@ impl Snapshot {
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
+            mfs: machine.vault.take("mfs"),
         }
     }
 }
@@ -62,9 +67,12 @@ impl Snapshot {
 /// Checks every invariant; an empty list means consistent.
 pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     let mut found = Vec::new();
-    for (name, present) in
-        [("pm", snapshot.pm.is_some()), ("vm", snapshot.vm.is_some()), ("vfs", snapshot.vfs.is_some())]
-    {
+    for (name, present) in [
+        ("pm", snapshot.pm.is_some()),
+        ("vm", snapshot.vm.is_some()),
+        ("vfs", snapshot.vfs.is_some()),
+        ("mfs", snapshot.mfs.is_some()),
+    ] {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
@@ -77,6 +85,9 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     }
     if let Some(vfs) = snapshot.vfs.as_mut() {
         found.extend(vfs::check(vfs));
+    }
+    if let Some(mfs) = snapshot.mfs.as_mut() {
+        found.extend(mfs::check(mfs));
     }
     found.extend(cross::check(snapshot));
     found

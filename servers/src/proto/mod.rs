@@ -5,6 +5,7 @@
 //! at compile time to fit in a 64-byte message. A reply's `m_type` is its status (`-errno` on
 //! failure); its payload layout is named `...Reply` next to the request's.
 
+pub mod fs;
 pub mod pm;
 pub mod sef;
 pub mod vfs;
@@ -20,6 +21,9 @@ pub const PM: Endpoint = Endpoint::new(2, 0);
 pub const VM: Endpoint = Endpoint::new(3, 0);
 /// The virtual file system.
 pub const VFS: Endpoint = Endpoint::new(4, 0);
+/// The root file system's server at boot (slot 7): vfs mounts it at boot and from then on finds it
+/// in its mount table, a run-time value (a restarted file system may come back elsewhere).
+pub const MFS_BOOT: Endpoint = Endpoint::new(7, 0);
 
 /// A process id.
 pub type Pid = i32;
@@ -50,6 +54,7 @@ pub fn call_name(m_type: kernel_sim::MsgType) -> &'static str {
     pm::name(m_type)
         .or_else(|| vm::name(m_type))
         .or_else(|| vfs::name(m_type))
+        .or_else(|| fs::name(m_type))
         .or_else(|| sef::name(m_type))
         .unwrap_or("?")
 }
