@@ -21,7 +21,8 @@ use crate::endpoint::{Endpoint, MAX_SLOTS, Slot};
 use crate::error::KernelError;
 use crate::manifest::{FIRST_USER_SLOT, KernelCall, KernelCallSet, Manifest, Privileges, TargetSet, USER_TARGET};
 use crate::memory::{
-    Access, AddressSpace, Frame, Grant, GrantId, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE, VirtAddr,
+    Access, AddressSpace, Frame, Grant, GrantId, GrantTarget, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE,
+    VirtAddr,
 };
 use crate::message::{Message, MsgType};
 use crate::msgtype::NOTIFY_MESSAGE;
@@ -1196,7 +1197,49 @@ impl KernelCore {
     }
 
     pub fn grant(&mut self, caller: Slot, grantee: Endpoint, addr: VirtAddr, len: u64, access: Access) -> GrantId {
-        self.proc_mut(caller).space.add_grant(Grant { grantee, addr, len, access })
+        self.proc_mut(caller).space.add_grant(Grant { grantee, addr, len, access, via: None })
+    }
+
+    /// Passes on `owner`'s grant `grant` (made to the caller): `grantee` may copy `[offset,
+    /// offset+len)` of it as `access` allows, as far as the caller may (MINIX's indirect grant).
+    #[allow(clippy::too_many_arguments)]
+    pub fn grant_indirect(
+        &mut self,
+        caller: Slot,
+        grantee: Endpoint,
+        owner: Endpoint,
+        grant: GrantId,
+        offset: u64,
+        len: u64,
+        access: Access,
+    ) -> GrantId {
+        let via = Some((owner, grant));
+        self.proc_mut(caller).space.add_grant(Grant { grantee, addr: offset, len, access, via })
+    }
+
+    /// Follows grant `id` of `granter` for `me`: the slot and address the copy touches. An
+    /// indirect grant is followed once (the grant it names must be a direct one, made to the
+    /// indirect grant's owner).
+    fn grant_target(
+        &self,
+        granter: Endpoint,
+        id: GrantId,
+        me: Endpoint,
+        access: Access,
+        offset: u64,
+        len: usize,
+    ) -> Result<(Slot, VirtAddr), KernelError> {
+        let g = self.resolve(granter)?;
+        match self.proc(g).space.check_grant(id, me, access, offset, len)? {
+            GrantTarget::Direct(addr) => Ok((g, addr)),
+            GrantTarget::Indirect { owner, grant, offset } => {
+                let o = self.resolve(owner)?;
+                match self.proc(o).space.check_grant(grant, granter, access, offset, len)? {
+                    GrantTarget::Direct(addr) => Ok((o, addr)),
+                    GrantTarget::Indirect { .. } => Err(KernelError::BadGrant),
+                }
+            }
+        }
     }
 
     pub fn revoke(&mut self, caller: Slot, id: GrantId) {
@@ -1214,9 +1257,8 @@ impl KernelCore {
         offset: u64,
         out: &mut [u8],
     ) -> Result<(), KernelError> {
-        let g = self.resolve(granter)?;
         let me = self.proc(caller).ep;
-        let addr = self.proc(g).space.check_grant(id, me, Access::Read, offset, out.len())?;
+        let (g, addr) = self.grant_target(granter, id, me, Access::Read, offset, out.len())?;
         self.proc(g).space.read(&self.mem, addr, out)
     }
 
@@ -1229,9 +1271,8 @@ impl KernelCore {
         offset: u64,
         data: &[u8],
     ) -> Result<(), KernelError> {
-        let g = self.resolve(granter)?;
         let me = self.proc(caller).ep;
-        let addr = self.proc(g).space.check_grant(id, me, Access::Write, offset, data.len())?;
+        let (g, addr) = self.grant_target(granter, id, me, Access::Write, offset, data.len())?;
         let p = self.slots[g].proc.as_deref().expect("resolved");
         p.space.write(&mut self.mem, addr, data)
     }

@@ -1,5 +1,5 @@
-//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs and ds from the manifest),
-//! the user programs, and init running a workload.
+//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds, mfs and memdisk
+//! from the manifest), the user programs, and init running a workload.
 
 use crate::fault::{FaultSpec, Injector};
 use crate::libc::Sys;
@@ -7,7 +7,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{ds, memdisk, pm, programs, vfs, vm};
+use crate::{ds, memdisk, mfs, pm, programs, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -117,6 +117,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
     system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));
     system.register_program(ds::Ds::NAME, service_program::<ds::Ds>(env.clone()));
     system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env.clone()));
+    system.register_program(mfs::Mfs::NAME, service_program::<mfs::Mfs>(env.clone()));
     system.register_program(memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>(env));
     for &(name, main) in programs::registry() {
         system.register_program(

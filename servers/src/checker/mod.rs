@@ -8,6 +8,7 @@
 mod cross;
 pub mod ds;
 pub mod memdisk;
+pub mod mfs;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
@@ -15,6 +16,7 @@ pub mod vm;
 use crate::boot::Machine;
 use crate::ds::state::DsState;
 use crate::memdisk::state::MemdiskState;
+use crate::mfs::state::MfsState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;
@@ -52,6 +54,8 @@ pub struct Snapshot {
     pub ds: Option<DsState>,
     /// memdisk's state (`None` also when the system has no memdisk).
     pub memdisk: Option<MemdiskState>,
+    /// mfs's state.
+    pub mfs: Option<MfsState>,
 }
 
 impl Snapshot {
@@ -65,6 +69,7 @@ impl Snapshot {
             vfs: machine.vault.take("vfs"),
             ds: machine.vault.take("ds"),
             memdisk: machine.vault.take("memdisk"),
+            mfs: machine.vault.take("mfs"),
         }
     }
 }
@@ -72,9 +77,12 @@ impl Snapshot {
 /// Checks every invariant; an empty list means consistent.
 pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     let mut found = Vec::new();
-    for (name, present) in
-        [("pm", snapshot.pm.is_some()), ("vm", snapshot.vm.is_some()), ("vfs", snapshot.vfs.is_some())]
-    {
+    for (name, present) in [
+        ("pm", snapshot.pm.is_some()),
+        ("vm", snapshot.vm.is_some()),
+        ("vfs", snapshot.vfs.is_some()),
+        ("mfs", snapshot.mfs.is_some()),
+    ] {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
@@ -104,6 +112,9 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     }
     if let Some(vfs) = snapshot.vfs.as_mut() {
         found.extend(vfs::check(vfs));
+    }
+    if let Some(mfs) = snapshot.mfs.as_mut() {
+        found.extend(mfs::check(mfs));
     }
     found.extend(cross::check(snapshot));
     found
