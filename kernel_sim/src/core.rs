@@ -483,7 +483,8 @@ impl KernelCore {
             entry.inbox = old.inbox;
             entry.notifies = old.notifies;
             entry.deaths = old.deaths;
-            debug_assert_eq!(old.queued, 0, "an ended process's own messages died with it");
+            // And what the old one queued and the kernel kept (a stateful service's asynsends).
+            entry.queued = old.queued;
         }
         Ok(self.install(entry, body))
     }
@@ -669,20 +670,12 @@ impl KernelCore {
         let has_remains = p.remains.is_some();
         let name = p.name.to_string();
         let sigmgr = p.sigmgr;
-        let queued = std::mem::take(&mut p.queued);
-        // Its own queued messages die with it, as in MINIX. Most processes have none: the search
-        // of every inbox is for those that do.
-        if queued > 0 {
-            let mut dropped = 0;
-            for s in 0..self.slots.len() {
-                if let Some(other) = self.slots[s].proc.as_deref_mut() {
-                    let before = other.inbox.len();
-                    other.inbox.retain(|m| m.from != ep);
-                    dropped += before - other.inbox.len();
-                }
-            }
-            debug_assert_eq!(dropped, queued as usize, "{ep}'s queued messages are counted");
-        }
+        // Its own queued messages die with it, as in MINIX — but a stateful service's
+        // asynchronous ones: its next incarnation is the same endpoint, on the same state, and a
+        // request it handles again trusts its log that they were sent (they die if its slot is
+        // cleared instead).
+        let kept = self.drop_queued_by(ep, stateful);
+        self.proc_mut(slot).queued = kept;
         if !stateful {
             self.fail_waiters(slot);
         }
@@ -694,6 +687,27 @@ impl KernelCore {
             }
             None => self.clear(slot),
         }
+    }
+
+    /// Drops the messages `ep` has queued in other processes' inboxes, but its asynchronous ones
+    /// when `keep_async`; returns how many it still has queued. Most processes have none: the
+    /// search of every inbox is for those that do.
+    fn drop_queued_by(&mut self, ep: Endpoint, keep_async: bool) -> u32 {
+        let queued = self.slots[ep.slot()].proc.as_deref().filter(|p| p.ep == ep).map_or(0, |p| p.queued);
+        if queued == 0 {
+            return 0;
+        }
+        let (mut dropped, mut kept) = (0, 0);
+        for s in 0..self.slots.len() {
+            if let Some(other) = self.slots[s].proc.as_deref_mut() {
+                let before = other.inbox.len();
+                other.inbox.retain(|m| m.from != ep || (keep_async && m.prim == Primitive::AsynSend));
+                dropped += before - other.inbox.len();
+                kept += other.inbox.iter().filter(|m| m.from == ep).count();
+            }
+        }
+        debug_assert_eq!(dropped + kept, queued as usize, "{ep}'s queued messages are counted");
+        kept as u32
     }
 
     /// Whether `slot` holds a stateful service that ended and has not been cleared: its next
@@ -751,6 +765,10 @@ impl KernelCore {
     /// Whoever still waited on it learns it is gone for good.
     fn clear(&mut self, slot: Slot) {
         self.fail_waiters(slot);
+        let ep = self.proc(slot).ep;
+        let kept = self.drop_queued_by(ep, false);
+        debug_assert_eq!(kept, 0, "a cleared process keeps nothing queued");
+        self.proc_mut(slot).queued = 0;
         let p = self.slots[slot].proc.take().expect("clearing a process");
         debug_assert!(p.ended.is_some(), "only an ended process is cleared");
         self.log.push(self.now, EventKind::Clear { ep: p.ep });
