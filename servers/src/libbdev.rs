@@ -218,7 +218,7 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
             Some(ep) => ep,
             None => {
                 port.follow(driver.label)?;
-                let ep = port.lookup(driver.label)?;
+                let ep = lookup_published(port, driver.label)?;
                 driver.endpoint = Some(ep);
                 ep
             }
@@ -245,6 +245,18 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
             return Err(Errno::EDEADSRCDST);
         }
     }
+}
+
+/// The driver's endpoint, waiting for news while it is not published yet (at boot, its label may
+/// reach ds after the file system asks): ESRCH after DRIVER_TRIES waits.
+fn lookup_published(port: &mut impl Port, label: &str) -> Result<Endpoint, Errno> {
+    for _ in 0..DRIVER_TRIES {
+        match port.lookup(label) {
+            Err(Errno::ESRCH) => port.await_news(label),
+            found => return found,
+        }
+    }
+    port.lookup(label)
 }
 
 /// The id of a new request.

@@ -20,6 +20,28 @@ use servers::proto::{DS, ds};
 use servers::task::{Call, Handled, Server};
 use std::sync::Arc;
 
+/// mfs's own requests to memdisk at its mount come first (it opens the disk, asks its geometry
+/// and writes its boot tree's blocks): a test's fault on the n-th request of its own of a type is
+/// the driver's n-th after those.
+fn after_mount(spec: &str) -> String {
+    let parts: Vec<&str> = spec.split(':').collect();
+    let (nth, persistent) = match parts[4].strip_suffix('+') {
+        Some(n) => (n, "+"),
+        None => (parts[4], ""),
+    };
+    let before = match parts[2] {
+        "bdev_write" => {
+            let mut boot = servers::mfs::state::MfsState::empty();
+            servers::mfs::build_tree(&mut boot);
+            boot.dirty.len()
+        }
+        "bdev_open" | "bdev_ioctl" => 1,
+        _ => 0,
+    };
+    let nth = nth.parse::<usize>().expect("a numbered fault") + before;
+    format!("{}:{}:{}:{}:{nth}{persistent}", parts[0], parts[1], parts[2], parts[3])
+}
+
 /// memdisk's first endpoint (its slot's generation 0).
 const MEMDISK: Endpoint = Endpoint::new(8, 0);
 /// The disk's size as the manifest declares it: 1,024 pages.
@@ -64,11 +86,12 @@ fn ioctl(id: u32, request: u32) -> Message {
     Message::with(BDEV_IOCTL, &BdevIoctlRequest { id, minor: MEMDISK_MINOR, request })
 }
 
-/// Boots, runs `init` (which says what it saw), and returns what it said and the checker's verdict.
-fn run(
+/// Boots, runs `init` (which says what it saw), and returns what it said, the checker's verdict,
+/// the machine and the stopped system's snapshot (the checker's input).
+fn run_full(
     config: &MachineConfig,
     init: impl FnOnce(&Sys<'_>, &Log) + Send + 'static,
-) -> (Vec<String>, Vec<String>, Machine) {
+) -> (Vec<String>, Vec<String>, Machine, Snapshot) {
     let log = Log::default();
     let said = log.clone();
     let mut machine = boot(config, move |sys| {
@@ -76,8 +99,18 @@ fn run(
         0
     });
     machine.run();
-    let verdict = checker::check(&mut Snapshot::take(&machine)).iter().map(|v| v.to_string()).collect();
-    (log.lines(), verdict, machine)
+    let mut snapshot = Snapshot::take(&machine);
+    let verdict = checker::check(&mut snapshot).iter().map(|v| v.to_string()).collect();
+    (log.lines(), verdict, machine, snapshot)
+}
+
+/// [`run_full`] without the snapshot.
+fn run(
+    config: &MachineConfig,
+    init: impl FnOnce(&Sys<'_>, &Log) + Send + 'static,
+) -> (Vec<String>, Vec<String>, Machine) {
+    let (seen, verdict, machine, _) = run_full(config, init);
+    (seen, verdict, machine)
 }
 
 #[test]
@@ -284,7 +317,7 @@ fn a_driver_crash_mid_io_is_ridden_out() {
         let fault = &*format!("{fault} under {policy}");
         let mut config = config();
         config.policy = policy;
-        config.fault = Some(fault.split(' ').next().unwrap().parse::<FaultSpec>().unwrap());
+        config.fault = Some(after_mount(fault.split(' ').next().unwrap()).parse::<FaultSpec>().unwrap());
         let (seen, verdict, machine) = run(&config, block_io);
         assert!(machine.injector.as_ref().unwrap().fired(), "{fault} fired");
         assert_eq!(seen[..4], ["open: Ok(())", "size: Ok(4194304)", "write: Ok(())", "intact: true"], "{fault}");
@@ -457,7 +490,7 @@ fn a_driver_restart_is_found_again_through_ds_notification() {
     for (fault, policy) in faults.into_iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
         let mut config = block_user_config();
         config.policy = policy;
-        config.fault = Some(fault.parse::<FaultSpec>().unwrap());
+        config.fault = Some(after_mount(fault).parse::<FaultSpec>().unwrap());
         let (seen, verdict, machine, driver) = run_block_user(&config);
         let what = format!("{fault} under {policy}");
         assert!(machine.injector.as_ref().unwrap().fired(), "{what} fired");
@@ -503,8 +536,9 @@ fn the_checker_finds_broken_driver_state() {
     }
     let mut s = stopped();
     assert_eq!(checker::check(&mut s), [], "clean as it stopped");
-    let (&opener, held) = disk(&mut s).opens.iter().next().map(|(k, o)| (k, o.clone())).expect("BlockUser's open");
-    assert_eq!((Endpoint::from_raw(opener), held.count()), (BLOCK_USER, 1));
+    let opener = BLOCK_USER.raw();
+    let held = disk(&mut s).opens.get(&opener).cloned().expect("BlockUser's open");
+    assert_eq!(held.count(), 1);
 
     disk(&mut s).opens.insert(opener, Opening { ids: Vec::new(), ..held.clone() });
     assert_eq!(broken(&mut s), ["memdisk.open-count"]);
@@ -519,7 +553,16 @@ fn the_checker_finds_broken_driver_state() {
 
     let mut s = stopped();
     disk(&mut s).size.set(DISK_SIZE - 100);
-    assert_eq!(broken(&mut s), ["memdisk.geometry"]);
+    // mfs was told the size at its mount: its view disagrees now too.
+    assert_eq!(broken(&mut s), ["memdisk.geometry", "memdisk.client-size"]);
+
+    // mfs believes it holds an open the driver does not count.
+    let mut s = stopped();
+    let mfs = s.mfs.as_mut().expect("mfs left its state");
+    let mut view = mfs.disk.get().clone().expect("mfs mounted its disk");
+    view.opens += 1;
+    mfs.disk.set(Some(view));
+    assert_eq!(broken(&mut s), ["memdisk.client-opens"]);
 
     // An open held by a process the kernel does not run (a dead file system's leak).
     let mut s = stopped();
@@ -543,11 +586,89 @@ fn the_checker_finds_broken_driver_state() {
 #[test]
 fn a_persistent_driver_bug_is_a_controlled_halt() {
     let mut config = block_user_config();
-    config.fault = Some("panic:memdisk:bdev_write:start:3+".parse::<FaultSpec>().unwrap());
+    config.fault = Some(after_mount("panic:memdisk:bdev_write:start:3+").parse::<FaultSpec>().unwrap());
     let (seen, verdict, machine, _) = run_block_user(&config);
     assert_eq!(seen, ["open: Ok(1024)"], "the workload stopped in its writes");
     let decisions: Vec<String> = machine.decisions.records().iter().map(|d| d.to_string()).collect();
     assert_eq!(decisions.len(), 2, "{decisions:#?}");
     assert!(decisions[0].contains("restart+reprocess") && decisions[1].contains("fail-stop"), "{decisions:#?}");
     assert_eq!(verdict, Vec::<String>::new());
+}
+
+/// Bytes of the file the file-I/O tests write: eight of mfs's 1 KiB blocks and a bit.
+const FILE_BYTES: usize = 8 * 1024 + 100;
+
+fn file_bytes() -> Vec<u8> {
+    (0..FILE_BYTES).map(|i| (i * 13 % 251) as u8).collect()
+}
+
+/// A user writes a file through vfs and mfs in chunks and reads it back; what it saw.
+fn file_io(sys: &Sys<'_>, log: &Log) {
+    let data = file_bytes();
+    let fd = sys.creat("/tmp/big", 0o644).expect("creat");
+    let written: Result<usize, Errno> = data.chunks(1000).map(|c| sys.write(fd, c)).sum();
+    log.say(format!("written: {written:?}"));
+    sys.close(fd).unwrap();
+    let fd = sys.open("/tmp/big", 0, 0).expect("open");
+    let mut back = vec![0u8; FILE_BYTES + 10];
+    let mut got = 0;
+    while let Ok(n) = sys.read(fd, &mut back[got..]) {
+        if n == 0 {
+            break;
+        }
+        got += n;
+    }
+    log.say(format!("intact: {}", got == FILE_BYTES && back[..got] == data[..]));
+    sys.close(fd).unwrap();
+}
+
+/// mfs keeps its blocks on memdisk: a file's blocks are written to the driver, and the disk
+/// holds them as written (read back from the driver's memory through the kernel's table).
+#[test]
+fn mfs_writes_its_blocks_through_the_driver() {
+    let (seen, verdict, _, mut snapshot) = run_full(&MachineConfig::default(), file_io);
+    assert_eq!(seen, [format!("written: Ok({FILE_BYTES})"), "intact: true".to_string()]);
+    assert_eq!(verdict, Vec::<String>::new());
+    let mfs = snapshot.mfs.as_mut().expect("mfs left its state");
+    let view = mfs.disk.get().clone().expect("mfs opened its disk");
+    assert_eq!((view.endpoint, view.opens, view.size), (Some(MEMDISK), 1, Some(DISK_SIZE)));
+    assert!(mfs.dirty.is_empty(), "every block written back");
+}
+
+/// memdisk crashes in the middle of a user's file I/O (on a block write of the file, at the start
+/// or the end of the request, or hung): mfs's block write fails with the dead endpoint, mfs waits
+/// for ds's notification, finds the driver's new endpoint, re-opens and writes again. The user's
+/// I/O completes, the file reads back intact, and the checker (mfs's view of the disk against the
+/// driver's included) finds the system clean, under every recovering policy.
+#[test]
+fn a_driver_crash_in_the_middle_of_file_io_is_ridden_out() {
+    // The file's blocks are written after the mount's; mfs's own open is the mount's.
+    let faults = [
+        after_mount("panic:memdisk:bdev_write:start:3"),
+        after_mount("panic:memdisk:bdev_write:end:6"),
+        "panic:memdisk:bdev_open:start:1".to_string(),
+        "panic:memdisk:bdev_ioctl:end:1".to_string(),
+        after_mount("hang:memdisk:bdev_write:start:4"),
+    ];
+    let recovering = recovery::PolicyKind::ALL.into_iter().filter(|&p| p != recovery::PolicyKind::None);
+    for (fault, policy) in faults.iter().flat_map(|f| recovering.clone().map(move |p| (f, p))) {
+        let what = format!("{fault} under {policy}");
+        let config = MachineConfig {
+            policy,
+            fault: Some(fault.parse::<FaultSpec>().unwrap()),
+            check_invariants: true,
+            ..MachineConfig::default()
+        };
+        let (seen, verdict, machine, mut snapshot) = run_full(&config, file_io);
+        assert!(machine.injector.as_ref().unwrap().fired(), "{what} fired");
+        assert_eq!(seen, [format!("written: Ok({FILE_BYTES})"), "intact: true".to_string()], "{what}");
+        assert_eq!(verdict, Vec::<String>::new(), "{what}");
+        let view = snapshot.mfs.as_mut().unwrap().disk.get().clone().expect("mounted");
+        let now = view.endpoint.expect("looked up");
+        assert_eq!(
+            (now.slot(), now.generation(), view.opens),
+            (8, 1, 1),
+            "{what}: found at the driver's next endpoint"
+        );
+    }
 }

@@ -106,6 +106,13 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     if let Some(disk) = snapshot.memdisk.as_mut() {
         found.extend(memdisk::check(disk));
         found.extend(memdisk::check_openers(disk, &snapshot.procs));
+        // The file system's view of its disk (opens held, size) against the driver's.
+        let mfs_ep = snapshot.procs.iter().find(|p| !p.is_user && p.name == "mfs" && p.ended.is_none()).map(|p| p.ep);
+        if let (Some(ep), Some(mfs)) = (mfs_ep, snapshot.mfs.as_mut())
+            && let Some(view) = mfs.disk.get().clone()
+        {
+            found.extend(memdisk::check_client(disk, &snapshot.procs, ep, &view));
+        }
     }
     if let Some(vm) = snapshot.vm.as_mut() {
         found.extend(vm::check(vm, &snapshot.procs));

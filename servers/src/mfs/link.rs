@@ -135,7 +135,10 @@ fn entry_of(ctx: &mut MfsCtx<'_>) -> Result<(EntryRequest, Vec<u8>, Cred), Errno
 
 /// REQ_CREATE: a new regular file; the reply names it, with one reference for vfs's vnode.
 pub fn do_create(ctx: &mut MfsCtx<'_>) -> Handled {
-    Handled::Reply(create_file(ctx).map(|r| Message::with(0, &r)))
+    let handled = Handled::Reply(create_file(ctx).map(|r| Message::with(0, &r)));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn create_file(ctx: &mut MfsCtx<'_>) -> Result<crate::proto::fs::NodeReply, Errno> {
@@ -150,7 +153,10 @@ fn create_file(ctx: &mut MfsCtx<'_>) -> Result<crate::proto::fs::NodeReply, Errn
 
 /// REQ_MKDIR: make a directory.
 pub fn do_mkdir(ctx: &mut MfsCtx<'_>) -> Handled {
-    status(mkdir(ctx))
+    let handled = status(mkdir(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn mkdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
@@ -163,7 +169,10 @@ fn mkdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
 
 /// REQ_RMDIR: remove an empty directory.
 pub fn do_rmdir(ctx: &mut MfsCtx<'_>) -> Handled {
-    status(rmdir(ctx))
+    let handled = status(rmdir(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn rmdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
@@ -198,7 +207,10 @@ fn rmdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
 
 /// REQ_UNLINK: remove a name of a file (not a directory: EISDIR).
 pub fn do_unlink(ctx: &mut MfsCtx<'_>) -> Handled {
-    status(unlink(ctx))
+    let handled = status(unlink(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn unlink(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
@@ -232,7 +244,10 @@ fn check_new_name(state: &mut MfsState, cred: Cred, dir: Ino, trailing_slash: bo
 
 /// REQ_LINK: a new name for an existing file (not a directory: EPERM).
 pub fn do_link(ctx: &mut MfsCtx<'_>) -> Handled {
-    status(link(ctx))
+    let handled = status(link(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn link(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
@@ -260,7 +275,10 @@ fn link(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
 /// REQ_RENAME: move a name, replacing what the new name named (a file by a file, an empty
 /// directory by a directory).
 pub fn do_rename(ctx: &mut MfsCtx<'_>) -> Handled {
-    status(rename(ctx))
+    let handled = status(rename(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn rename(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {

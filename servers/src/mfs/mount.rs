@@ -1,5 +1,5 @@
-//! REQ_READSUPER (vfs mounts this file system as the root) and REQ_PUTNODE (vfs gives back
-//! references on an inode).
+//! REQ_READSUPER (vfs mounts this file system as the root: mfs opens its disk through the block
+//! driver and writes its tree there) and REQ_PUTNODE (vfs gives back references on an inode).
 //!
 //! A mount voids every reference the previous mount held (a vfs that mounts again started
 //! afresh: its vnodes are gone) and gives the new one one reference on the root. A putnode of
@@ -17,6 +17,11 @@ use kernel_sim::Message;
 /// REQ_READSUPER: mount as the root; the reply names the root directory.
 pub fn do_readsuper(ctx: &mut MfsCtx<'_>) -> Handled {
     if let Err(e) = client(ctx) {
+        return Handled::Reply(Err(e));
+    }
+    // The disk: found through ds, opened, checked to hold the file system, and the tree written
+    // to it. A file system that cannot reach its disk does not mount.
+    if let Err(e) = super::block::write_back(ctx) {
         return Handled::Reply(Err(e));
     }
     for ino in 1..NR_INODES as Ino {

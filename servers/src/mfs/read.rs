@@ -42,7 +42,10 @@ fn read(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
 
 /// REQ_WRITE: `len` bytes of the granted buffer to `pos`, growing the file.
 pub fn do_write(ctx: &mut MfsCtx<'_>) -> Handled {
-    io_reply(write(ctx))
+    let written = write(ctx);
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    io_reply(written)
 }
 
 fn write(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
@@ -118,7 +121,10 @@ fn getdents(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
 
 /// REQ_FTRUNC: set a regular file's size (shorter frees blocks, longer reads as zeros).
 pub fn do_ftrunc(ctx: &mut MfsCtx<'_>) -> Handled {
-    Handled::status(ftrunc(ctx).map(|()| 0))
+    let handled = Handled::status(ftrunc(ctx).map(|()| 0));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
 }
 
 fn ftrunc(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {

@@ -4,6 +4,9 @@
 //! allocator; `block.rs` the block interface, `fs.rs` what moves bytes (file data, directory
 //! entries).
 //!
+//! The blocks are a cache of the whole disk, authoritative while mfs runs (and rolled back with
+//! it); what a request wrote goes to the block device at its end (`block.rs`'s write-back).
+//!
 //! Classes: all global (any process's call through vfs may reach any inode or block).
 //!
 //! Invariants (checked as a whole by `checker::mfs`, asserted here where they are kept):
@@ -14,7 +17,8 @@
 //!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
 
 use crate::errno::Errno;
-use recovery::{Journal, StateClass, TrackedVec, tracked_state};
+use crate::libbdev::Driver;
+use recovery::{Journal, StateClass, TrackedCell, TrackedMap, TrackedVec, tracked_state};
 
 /// Bytes in a block (MINIX's default block size).
 pub const BLOCK_SIZE: usize = 1024;
@@ -121,9 +125,14 @@ pub struct MfsState {
     pub blocks: TrackedVec<Vec<u8>>,
     /// The free blocks, a stack: allocation pops the last.
     pub free_blocks: TrackedVec<BlockNo>,
+    /// The block device the blocks are kept on, as libbdev knows it (found by name through ds,
+    /// opened at the first write-back); `None` until then.
+    pub disk: TrackedCell<Option<Driver>>,
+    /// Blocks written since their last write-back to the device (MINIX's dirty buffers).
+    pub dirty: TrackedMap<BlockNo, ()>,
 }
 
-tracked_state!(MfsState { journal: journal, fields: [inodes, blocks, free_blocks] });
+tracked_state!(MfsState { journal: journal, fields: [inodes, blocks, free_blocks, disk, dirty] });
 
 impl MfsState {
     /// An empty disk (not even a root directory).
@@ -135,6 +144,8 @@ impl MfsState {
             inodes: TrackedVec::from_vec(&journal, "mfs.inodes", StateClass::Global, vec![None; NR_INODES]),
             blocks: TrackedVec::from_vec(&journal, "mfs.blocks", StateClass::Global, vec![Vec::new(); NR_BLOCKS]),
             free_blocks: TrackedVec::from_vec(&journal, "mfs.free_blocks", StateClass::Global, free),
+            disk: TrackedCell::new(&journal, "mfs.disk", StateClass::Global, None),
+            dirty: TrackedMap::new(&journal, "mfs.dirty", StateClass::Global),
             journal,
         }
     }
