@@ -1175,6 +1175,27 @@ impl KernelCore {
         self.service_memory.get(&slot).map_or(0, |&(_, pages)| pages * PAGE_SIZE as u64)
     }
 
+    /// Copies `out.len()` bytes at `offset` of the memory the manifest declares for the service in
+    /// `slot` (whatever incarnation, or none, runs there): for the harness, which reads a stopped
+    /// system's RAM disk. `Invalid` past its end.
+    pub fn read_service_memory(&self, slot: Slot, offset: u64, out: &mut [u8]) -> Result<(), KernelError> {
+        let &(first, pages) = self.service_memory.get(&slot).ok_or(KernelError::Invalid)?;
+        let end = offset.checked_add(out.len() as u64).ok_or(KernelError::Invalid)?;
+        if end > pages * PAGE_SIZE as u64 {
+            return Err(KernelError::Invalid);
+        }
+        let mut done = 0;
+        while done < out.len() {
+            let at = offset + done as u64;
+            let within = (at % PAGE_SIZE as u64) as usize;
+            let chunk = (PAGE_SIZE - within).min(out.len() - done);
+            let frame = first + (at / PAGE_SIZE as u64) as Frame;
+            self.mem.read(frame, within, &mut out[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
     /// Whether `frame` is one of vm's (a vmctl call may not reach a service's declared memory).
     fn in_pool(&self, frame: Frame) -> Result<(), KernelError> {
         if (frame as usize) < self.pool_frames { Ok(()) } else { Err(KernelError::Invalid) }

@@ -45,7 +45,7 @@ impl PhysMem {
         if i < self.frames.len() { Ok(i) } else { Err(KernelError::Invalid) }
     }
 
-    fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) {
+    pub(crate) fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) {
         match &self.frames[frame as usize] {
             Some(data) => out.copy_from_slice(&data[offset..offset + out.len()]),
             None => out.fill(0),

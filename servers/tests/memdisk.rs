@@ -46,6 +46,10 @@ fn after_mount(spec: &str) -> String {
 const MEMDISK: Endpoint = Endpoint::new(8, 0);
 /// The disk's size as the manifest declares it: 1,024 pages.
 const DISK_SIZE: u64 = 1024 * 4096;
+/// Where the tests' own blocks go: the disk's last 16 blocks, which mfs (whose file system is on
+/// the same disk, allocating from its start) does not reach in these tests — the checker compares
+/// the blocks mfs holds with the disk.
+const TEST_AREA: u64 = DISK_SIZE - 16 * 4096;
 
 /// The system's manifest, with user processes allowed to send bdev requests to memdisk (the test
 /// plays the file system's part).
@@ -134,11 +138,11 @@ fn every_request_answers_its_errors_and_the_checker_is_clean() {
         let block: Vec<u8> = (0..4096u32).map(|i| (i * 7 % 251) as u8).collect();
         p.mem_write(SCRATCH, &block).unwrap();
         let lent = p.grant(MEMDISK, SCRATCH, 4096, Access::Read);
-        say("write block 3", status(sys, io(BDEV_WRITE, 10, lent, 3 * 4096, 4096)));
+        say("write a block", status(sys, io(BDEV_WRITE, 10, lent, TEST_AREA, 4096)));
         p.revoke(lent);
         let into = SCRATCH + 8192;
         let lent = p.grant(MEMDISK, into, 4096, Access::Write);
-        say("read block 3", status(sys, io(BDEV_READ, 11, lent, 3 * 4096, 4096)));
+        say("read it", status(sys, io(BDEV_READ, 11, lent, TEST_AREA, 4096)));
         let mut back = vec![0u8; 4096];
         p.mem_read(into, &mut back).unwrap();
         log.say(format!("read back equal: {}", back == block));
@@ -188,8 +192,8 @@ fn every_request_answers_its_errors_and_the_checker_is_clean() {
         "open rw: Ok(0)",
         "geometry: 4194304 bytes, blocks of 4096",
         "ioctl unknown: Err(ENOTTY)",
-        "write block 3: Ok(4096)",
-        "read block 3: Ok(4096)",
+        "write a block: Ok(4096)",
+        "read it: Ok(4096)",
         "read back equal: true",
         "unaligned position: Err(EINVAL)",
         "unaligned count: Err(EINVAL)",
@@ -280,13 +284,13 @@ fn block_io(sys: &Sys<'_>, log: &Log) {
     log.say(format!("open: {opened:?}"));
     let size = libbdev::geometry(&mut port, &mut driver).map(|g| g.size);
     log.say(format!("size: {size:?}"));
-    let written: Result<(), Errno> =
-        (0..FILE_BLOCKS).try_for_each(|n| libbdev::write(&mut port, &mut driver, n * BLOCK_SIZE, &block_of(n)));
+    let written: Result<(), Errno> = (0..FILE_BLOCKS)
+        .try_for_each(|n| libbdev::write(&mut port, &mut driver, TEST_AREA + n * BLOCK_SIZE, &block_of(n)));
     log.say(format!("write: {written:?}"));
     let mut intact = true;
     for n in 0..FILE_BLOCKS {
         let mut back = vec![0u8; BLOCK_SIZE as usize];
-        let read = libbdev::read(&mut port, &mut driver, n * BLOCK_SIZE, &mut back);
+        let read = libbdev::read(&mut port, &mut driver, TEST_AREA + n * BLOCK_SIZE, &mut back);
         intact &= read.is_ok() && back == block_of(n);
     }
     log.say(format!("intact: {intact}"));
@@ -374,14 +378,16 @@ fn do_open(ctx: &mut BlockCtx<'_>) -> Handled {
 
 fn do_write(ctx: &mut BlockCtx<'_>) -> Handled {
     let n = ctx.m.get::<BlockRequest>().block;
-    Handled::status(with_driver(ctx, |ctx, d| libbdev::write(ctx, d, n * BLOCK_SIZE, &block_of(n))).map(|()| 0))
+    Handled::status(
+        with_driver(ctx, |ctx, d| libbdev::write(ctx, d, TEST_AREA + n * BLOCK_SIZE, &block_of(n))).map(|()| 0),
+    )
 }
 
 /// T_READ: 1 when the block reads back as written, 0 when not.
 fn do_read(ctx: &mut BlockCtx<'_>) -> Handled {
     let n = ctx.m.get::<BlockRequest>().block;
     let mut back = vec![0u8; BLOCK_SIZE as usize];
-    let read = with_driver(ctx, |ctx, d| libbdev::read(ctx, d, n * BLOCK_SIZE, &mut back));
+    let read = with_driver(ctx, |ctx, d| libbdev::read(ctx, d, TEST_AREA + n * BLOCK_SIZE, &mut back));
     Handled::status(read.map(|()| i32::from(back == block_of(n))))
 }
 
@@ -574,6 +580,12 @@ fn the_checker_finds_broken_driver_state() {
     let earlier = Endpoint::new(8, 7);
     disk(&mut s).opens.insert(Endpoint::new(12, 3).raw(), Opening { via: earlier, ..held });
     assert_eq!(checker::check(&mut s), []);
+
+    // A block mfs wrote back reads otherwise on the disk (a lost or damaged write).
+    let mut s = stopped();
+    assert!(!s.disk_blocks.is_empty(), "mfs's tree is on the disk");
+    s.disk_blocks[0].1[5] ^= 0x10;
+    assert_eq!(broken(&mut s), ["mfs.disk-blocks"]);
 
     let mut s = stopped();
     s.memdisk = None;

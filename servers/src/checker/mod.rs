@@ -56,20 +56,26 @@ pub struct Snapshot {
     pub memdisk: Option<MemdiskState>,
     /// mfs's state.
     pub mfs: Option<MfsState>,
+    /// What the disk holds, as the kernel keeps the driver's memory, of every block mfs holds in
+    /// a file or directory and has written back (not dirty): `(block, its bytes on the disk)`.
+    pub disk_blocks: Vec<(u32, Vec<u8>)>,
 }
 
 impl Snapshot {
     /// Takes the stopped machine's snapshot (the servers' states leave the vault; the process
     /// table is the kernel's as the run stopped).
     pub fn take(machine: &Machine) -> Snapshot {
+        let mut mfs: Option<MfsState> = machine.vault.take("mfs");
+        let disk_blocks = mfs.as_mut().map(|m| memdisk::disk_copies(machine, m)).unwrap_or_default();
         Snapshot {
+            disk_blocks,
             procs: machine.stopped_procs.clone(),
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
             ds: machine.vault.take("ds"),
             memdisk: machine.vault.take("memdisk"),
-            mfs: machine.vault.take("mfs"),
+            mfs,
         }
     }
 }
@@ -112,6 +118,9 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
             && let Some(view) = mfs.disk.get().clone()
         {
             found.extend(memdisk::check_client(disk, &snapshot.procs, ep, &view));
+        }
+        if let Some(mfs) = snapshot.mfs.as_mut() {
+            found.extend(memdisk::check_disk_blocks(mfs, &snapshot.disk_blocks));
         }
     }
     if let Some(vm) = snapshot.vm.as_mut() {
