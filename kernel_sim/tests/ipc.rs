@@ -943,3 +943,62 @@ fn declared_service_memory_outlives_its_incarnations() {
     assert!(seen.contains(&"vmctl on declared memory: Err(Invalid)".to_string()), "{seen:?}");
     assert!(seen.contains(&"second incarnation reads \"kept!\" of 16384 bytes".to_string()), "{seen:?}");
 }
+
+/// A stateful service's asynchronous messages still queued when it crashes outlive it: its next
+/// incarnation is the same endpoint on the same state, and a request it handles again replays
+/// its log, which says they were sent. (A stateless one's die with it: see above.)
+#[test]
+fn a_stateful_services_queued_asynsends_outlive_its_crash() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let text = RESTART_MANIFEST.replace("user { ipc worker;", "user { ipc keeper worker;");
+        let manifest = Manifest::parse(&text, "restart.conf", &|_| None).unwrap();
+        let sys =
+            System::new(Arc::new(manifest), Config { engine, seed: 4, time_limit: 10_000_000, ..Config::default() });
+        let worker = Endpoint::new(2, 0);
+        let restarted: kernel_sim::Program = Arc::new(|p: &Proc, _start: kernel_sim::Start| {
+            loop {
+                let _ = p.receive(Endpoint::ANY);
+            }
+        });
+        sys.register_program("worker", restarted);
+        sys.spawn_service("worker", |p| {
+            // Told by the keeper that the client waits for the keeper's answer, it queues a
+            // message for the client (which takes none before that answer) and crashes.
+            let m = p.receive(Endpoint::new(1, 0)).unwrap();
+            let client = Endpoint::from_raw(value(&m) as u32);
+            p.asynsend(client, msg(0, 7)).unwrap();
+            panic!("the worker crashes with a message queued");
+        })
+        .unwrap();
+        sys.spawn_service("keeper", move |p| {
+            let (mut client, mut restarted) = (None, false);
+            loop {
+                let m = p.receive(Endpoint::ANY).unwrap();
+                if m.source == Endpoint::KERNEL {
+                    while let Some(death) = p.sys_next_death().unwrap() {
+                        let _ = p.sys_take_remains(death.ep);
+                        p.sys_spawn_service("worker", None).unwrap();
+                        restarted = true;
+                    }
+                } else if m.source != worker {
+                    client = Some(m.source);
+                    p.send(worker, msg(1, u64::from(m.source.raw()))).unwrap();
+                }
+                if restarted && let Some(c) = client.take() {
+                    p.sendnb(c, msg(0, 1)).unwrap();
+                }
+            }
+        })
+        .unwrap();
+        let n = notes();
+        let nu = n.clone();
+        sys.spawn_user("client", move |p| {
+            p.sendrec(Endpoint::new(1, 0), msg(1, 0)).unwrap();
+            note(&nu, format!("from the worker: {:?}", p.receive(worker).map(|m| value(&m))));
+        })
+        .unwrap();
+        let mut sys = sys;
+        sys.run();
+        assert_eq!(taken(&n), ["from the worker: Ok(7)"], "{engine}");
+    }
+}

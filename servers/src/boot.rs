@@ -1,5 +1,5 @@
-//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds and sched from the manifest),
-//! the user programs, and init running a workload.
+//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds, sched, mfs and
+//! memdisk from the manifest), the user programs, and init running a workload.
 
 use crate::fault::{FaultSpec, Injector};
 use crate::libc::Sys;
@@ -7,7 +7,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{ds, memdisk, pm, programs, sched, vfs, vm};
+use crate::{ds, memdisk, mfs, pm, programs, sched, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -92,6 +92,7 @@ const SERVICES: &[(&str, MakeProgram)] = &[
     (vfs::Vfs::NAME, service_program::<vfs::Vfs>),
     (ds::Ds::NAME, service_program::<ds::Ds>),
     (sched::Sched::NAME, service_program::<sched::Sched>),
+    (mfs::Mfs::NAME, service_program::<mfs::Mfs>),
     (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>),
 ];
 

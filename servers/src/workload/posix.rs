@@ -121,6 +121,7 @@ const TESTS: &[Test] = &[
     dup_and_dup2,
     pipe_between_parent_and_child,
     link_counts,
+    rename_and_truncate,
     directories,
     heap_growth,
     anonymous_mappings,
@@ -531,6 +532,35 @@ fn link_counts(sys: &Sys<'_>, rec: &Checks) {
     }
     ok(rec, "posix.link.unlink-second", sys.unlink(&second));
     fails(rec, "posix.link.gone-enoent", sys.stat(&second), Errno::ENOENT);
+}
+
+/// O_TRUNC empties an existing file; rename moves a name, replaces a file, refuses to move a
+/// directory below itself (EINVAL) and a missing name (ENOENT).
+fn rename_and_truncate(sys: &Sys<'_>, rec: &Checks) {
+    let (first, second, dir) = (path("rename-a"), path("rename-b"), path("rename-dir"));
+    let Some(fd) = ok(rec, "posix.rename.create", sys.open(&first, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.rename.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.rename.close", sys.close(fd));
+    ok(rec, "posix.rename.rename", sys.rename(&first, &second));
+    fails(rec, "posix.rename.old-name-enoent", sys.stat(&first), Errno::ENOENT);
+    rec.expect_eq("posix.rename.new-name-has-the-bytes", sys.stat(&second).map(|s| s.size), Ok(GREETING.len() as u64));
+    fails(rec, "posix.rename.missing-enoent", sys.rename(&first, &second), Errno::ENOENT);
+    if let Some(fd) = ok(rec, "posix.rename.recreate", sys.open(&first, O_CREAT | O_WRONLY | O_EXCL, FILE_MODE)) {
+        ok(rec, "posix.rename.close-recreated", sys.close(fd));
+    }
+    ok(rec, "posix.rename.replace-a-file", sys.rename(&second, &first));
+    rec.expect_eq("posix.rename.replaced-has-the-bytes", sys.stat(&first).map(|s| s.size), Ok(GREETING.len() as u64));
+    if let Some(fd) = ok(rec, "posix.truncate.open-o-trunc", sys.open(&first, O_WRONLY | O_TRUNC, 0)) {
+        rec.expect_eq("posix.truncate.emptied", sys.fstat(fd).map(|s| (s.size, s.blocks)), Ok((0, 0)));
+        ok(rec, "posix.truncate.close", sys.close(fd));
+    }
+    ok(rec, "posix.rename.unlink", sys.unlink(&first));
+    if ok(rec, "posix.rename.mkdir", sys.mkdir(&dir, DIR_MODE)).is_some() {
+        fails(rec, "posix.rename.dir-below-itself-einval", sys.rename(&dir, &format!("{dir}/sub")), Errno::EINVAL);
+        ok(rec, "posix.rename.rmdir", sys.rmdir(&dir));
+    }
 }
 
 /// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.
