@@ -37,7 +37,7 @@ fn manifest_json_is_machine_readable() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     let services = v["services"].as_array().unwrap();
-    assert_eq!(services.len(), 4);
+    assert_eq!(services.len(), 5, "rs, pm, vm, vfs, mfs");
     let vm = services.iter().find(|s| s["name"] == "vm").unwrap();
     assert_eq!(vm["slot"], 3);
     assert!(vm["privileges"]["kernel"].as_array().unwrap().contains(&serde_json::json!("vmctl")));
