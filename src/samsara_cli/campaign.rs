@@ -87,9 +87,9 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
     refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
-        if !["pm", "vm", "vfs"].contains(&s.as_str()) {
+        if !["pm", "vm", "vfs", "mfs"].contains(&s.as_str()) {
             return Err(format!(
-                "--servers: `{s}` takes no faults (pm, vm, vfs; rs and the kernel are the reliable base)"
+                "--servers: `{s}` takes no faults (pm, vm, vfs, mfs; rs and the kernel are the reliable base)"
             ));
         }
     }

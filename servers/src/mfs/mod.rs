@@ -5,7 +5,7 @@
 //! Files: `state.rs` (all mutable state, the inode allocator), `block.rs` (the block interface:
 //! read, write, allocate, free), `fs.rs` (file data and directory entries), `table.rs` (request
 //! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, unlink, rmdir, link,
-//! rename), `read.rs` (read, write, peek, getdents, ftrunc), `stat.rs` (stat, chmod, chown),
+//! rename), `read.rs` (read, write, peek, getdents, ftrunc), `stat.rs` (stat, chmod, chown, statvfs),
 //! `mount.rs` (readsuper, putnode).
 //!
 //! Duties: it serves vfs only (anyone else gets EPERM); every bad request (an inode number that is

@@ -24,6 +24,7 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_GETDENTS, name: "req_getdents", handler: read::do_getdents },
     Call { m_type: REQ_PUTNODE, name: "req_putnode", handler: mount::do_putnode },
     Call { m_type: REQ_PEEK, name: "req_peek", handler: read::do_peek },
+    Call { m_type: REQ_STATVFS, name: "req_statvfs", handler: stat::do_statvfs },
 ];
 
 #[cfg(test)]

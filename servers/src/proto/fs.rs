@@ -51,6 +51,8 @@ pub const REQ_GETDENTS: MsgType = FS_BASE + 0x0E;
 pub const REQ_PUTNODE: MsgType = FS_BASE + 0x0F;
 /// At most PEEK_MAX bytes of a file, in the reply (exec's program header).
 pub const REQ_PEEK: MsgType = FS_BASE + 0x10;
+/// The file system's totals: block size, blocks, inodes, free ones (`proto::vfs::StatvfsReply`).
+pub const REQ_STATVFS: MsgType = FS_BASE + 0x11;
 
 /// The most bytes REQ_PEEK returns: the reply's payload less its count.
 pub const PEEK_MAX: usize = 48;
@@ -79,7 +81,8 @@ pub use super::vfs::kind;
 payload! {
     /// Requests naming one inode: REQ_STAT; REQ_PUTNODE gives back `count` references; REQ_FTRUNC
     /// sets the size to `size`; REQ_CHMOD sets permission bits `mode`, REQ_CHOWN owner `uid` and
-    /// group `gid`, both as the caller whose uid is in `count`. REQ_READSUPER carries nothing.
+    /// group `gid` (vfs checked the caller may, as MINIX's vfs does). REQ_READSUPER and
+    /// REQ_STATVFS carry nothing.
     pub struct InodeRequest { pub ino: u32, pub count: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: u64 }
 }
 payload! {
@@ -177,6 +180,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         REQ_GETDENTS => "req_getdents",
         REQ_PUTNODE => "req_putnode",
         REQ_PEEK => "req_peek",
+        REQ_STATVFS => "req_statvfs",
         _ => return None,
     })
 }

@@ -9,7 +9,8 @@
 //! their references on the file system), `table.rs` (message type -> handler), `path.rs` (reading
 //! paths), `open.rs` (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and
 //! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs`
-//! (stat, fstat, chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's
+//! (stat, fstat, chdir), `attr.rs` (chmod, fchmod, chown, fchown, truncate, ftruncate, access,
+//! statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's
 //! notices).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
@@ -19,6 +20,7 @@
 //! (checks come before the first write), except that a write cut short by a full disk keeps what
 //! it wrote.
 
+pub mod attr;
 pub mod dup;
 pub mod exec;
 pub mod link;

@@ -2,7 +2,7 @@
 //! requests).
 
 use super::state::VfsState;
-use super::{dup, exec, link, open, pipe, procs, read, stat};
+use super::{attr, dup, exec, link, open, pipe, procs, read, stat};
 use crate::proto::pm::*;
 use crate::proto::vfs::*;
 use crate::task::Call;
@@ -26,6 +26,15 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_CHDIR, name: "chdir", handler: stat::do_chdir },
     Call { m_type: VFS_LINK, name: "link", handler: link::do_link },
     Call { m_type: VFS_RENAME, name: "rename", handler: link::do_rename },
+    Call { m_type: VFS_CHMOD, name: "chmod", handler: attr::do_chmod },
+    Call { m_type: VFS_FCHMOD, name: "fchmod", handler: attr::do_fchmod },
+    Call { m_type: VFS_CHOWN, name: "chown", handler: attr::do_chown },
+    Call { m_type: VFS_FCHOWN, name: "fchown", handler: attr::do_fchown },
+    Call { m_type: VFS_TRUNCATE, name: "truncate", handler: attr::do_truncate },
+    Call { m_type: VFS_FTRUNCATE, name: "ftruncate", handler: attr::do_ftruncate },
+    Call { m_type: VFS_ACCESS, name: "access", handler: attr::do_access },
+    Call { m_type: VFS_STATVFS, name: "statvfs", handler: attr::do_statvfs },
+    Call { m_type: VFS_FSTATVFS, name: "fstatvfs", handler: attr::do_fstatvfs },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },

@@ -27,10 +27,11 @@
 
 use crate::errno::Errno;
 use crate::libc::Sys;
+use crate::proto::fs::{R_OK, W_OK, X_OK};
 use crate::proto::pm::{WNOHANG, exit_status, sig, signal_status};
 use crate::proto::vfs::flags::{O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::proto::vfs::kind;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::proto::vfs::{F_OK, KEEP_ID, kind};
 use crate::proto::vm::layout::{HEAP_LIMIT, PAGE};
 use crate::proto::{INIT_PID, Pid};
 use crate::vfs::state::OPEN_MAX;
@@ -106,6 +107,7 @@ const TESTS: &[Test] = &[
     pipe_between_parent_and_child,
     link_counts,
     rename_and_truncate,
+    file_attributes,
     directories,
     heap_growth,
     anonymous_mappings,
@@ -535,6 +537,88 @@ fn rename_and_truncate(sys: &Sys<'_>, rec: &Checks) {
         fails(rec, "posix.rename.dir-below-itself-einval", sys.rename(&dir, &format!("{dir}/sub")), Errno::EINVAL);
         ok(rec, "posix.rename.rmdir", sys.rmdir(&dir));
     }
+}
+
+/// chmod, fchmod, chown, fchown, truncate, ftruncate, access, statvfs and fstatvfs as root, with
+/// their errors; then, as an unprivileged child, what only owners and root may do.
+fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
+    let file = path("attrs");
+    let Some(fd) = ok(rec, "posix.attr.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.attr.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.attr.chmod", sys.chmod(&file, 0o600));
+    rec.expect_eq("posix.attr.chmod-shows", sys.stat(&file).map(|s| s.mode), Ok(0o600));
+    ok(rec, "posix.attr.fchmod", sys.fchmod(fd, 0o640));
+    rec.expect_eq("posix.attr.fchmod-shows", sys.fstat(fd).map(|s| s.mode), Ok(0o640));
+    fails(rec, "posix.attr.chmod-missing-enoent", sys.chmod(&path("nope"), 0o600), Errno::ENOENT);
+    fails(rec, "posix.attr.fchmod-closed-ebadf", sys.fchmod(NEVER_OPEN_FD, 0o600), Errno::EBADF);
+    ok(rec, "posix.attr.chown", sys.chown(&file, UNPRIVILEGED_UID, UNPRIVILEGED_UID));
+    ok(rec, "posix.attr.fchown-keeps-owner", sys.fchown(fd, KEEP_ID, 0));
+    rec.expect_eq("posix.attr.chown-shows", sys.stat(&file).map(|s| (s.uid, s.gid)), Ok((UNPRIVILEGED_UID, 0)));
+    // Sizes.
+    ok(rec, "posix.attr.truncate-shorter", sys.truncate(&file, 5));
+    rec.expect_eq("posix.attr.truncated-size", sys.fstat(fd).map(|s| s.size), Ok(5));
+    ok(rec, "posix.attr.ftruncate-longer", sys.ftruncate(fd, 3000));
+    rec.expect_eq("posix.attr.extended", sys.stat(&file).map(|s| (s.size, s.blocks)), Ok((3000, 3)));
+    rec.expect_eq("posix.attr.seek-end-follows", sys.lseek(fd, 0, SEEK_END), Ok(3000));
+    rec.expect_eq("posix.attr.rewind", sys.lseek(fd, 0, SEEK_SET), Ok(0));
+    let mut head = [0u8; 8];
+    rec.expect_eq("posix.attr.read-extended", sys.read(fd, &mut head), Ok(8));
+    rec.expect_eq("posix.attr.kept-then-zeros", &head[..], &[&GREETING[..5], &[0, 0, 0]].concat()[..]);
+    fails(rec, "posix.attr.truncate-negative-einval", sys.truncate(&file, -1), Errno::EINVAL);
+    fails(rec, "posix.attr.truncate-dir-eisdir", sys.truncate(DIR, 0), Errno::EISDIR);
+    fails(rec, "posix.attr.truncate-too-big-efbig", sys.truncate(&file, i64::MAX), Errno::EFBIG);
+    if let Some(ro) = ok(rec, "posix.attr.open-read-only", sys.open(&file, O_RDONLY, 0)) {
+        fails(rec, "posix.attr.ftruncate-read-only-ebadf", sys.ftruncate(ro, 0), Errno::EBADF);
+        ok(rec, "posix.attr.close-read-only", sys.close(ro));
+    }
+    if let Some((r, w)) = ok(rec, "posix.attr.pipe", sys.pipe()) {
+        fails(rec, "posix.attr.ftruncate-pipe-einval", sys.ftruncate(w, 0), Errno::EINVAL);
+        fails(rec, "posix.attr.fstatvfs-pipe-einval", sys.fstatvfs(r), Errno::EINVAL);
+        ok(rec, "posix.attr.fchmod-pipe", sys.fchmod(r, 0o400));
+        rec.expect_eq("posix.attr.fchmod-pipe-shows", sys.fstat(w).map(|s| s.mode), Ok(0o400));
+        ok(rec, "posix.attr.close-r", sys.close(r));
+        ok(rec, "posix.attr.close-w", sys.close(w));
+    }
+    // access.
+    ok(rec, "posix.attr.access-exists", sys.access(&file, F_OK));
+    ok(rec, "posix.attr.access-rw-root", sys.access(&file, R_OK | W_OK));
+    fails(rec, "posix.attr.access-x-no-bit-eacces", sys.access(&file, X_OK), Errno::EACCES);
+    fails(rec, "posix.attr.access-missing-enoent", sys.access(&path("nope"), F_OK), Errno::ENOENT);
+    fails(rec, "posix.attr.access-bad-mode-einval", sys.access(&file, 0o10), Errno::EINVAL);
+    // statvfs: the file's three blocks are not free.
+    match (sys.statvfs("/"), sys.fstatvfs(fd)) {
+        (Ok(all), Ok(same)) => {
+            rec.expect_eq("posix.statvfs.block-size", all.bsize, 1024);
+            rec.check("posix.statvfs.some-blocks-used", all.bfree + 3 <= all.blocks, || format!("{all:?}"));
+            rec.check("posix.statvfs.some-inodes-used", all.ffree < all.files, || format!("{all:?}"));
+            rec.expect_eq("posix.statvfs.fstatvfs-agrees", same, all);
+        }
+        other => {
+            rec.check("posix.statvfs.answers", false, || format!("{other:?}"));
+        }
+    }
+    fails(rec, "posix.statvfs.missing-enoent", sys.statvfs(&path("nope")), Errno::ENOENT);
+    ok(rec, "posix.attr.close", sys.close(fd));
+    // What an unprivileged process may not do.
+    ok(rec, "posix.attr.give-back", sys.chown(&file, ROOT_UID, 0));
+    let (child_rec, child_file) = (rec.clone(), file.clone());
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.attr.become-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.attr.chmod-not-owner-eperm", c.chmod(&child_file, 0o666), Errno::EPERM);
+        fails(&rec, "posix.attr.chown-not-root-eperm", c.chown(&child_file, UNPRIVILEGED_UID, KEEP_ID), Errno::EPERM);
+        fails(&rec, "posix.attr.truncate-no-write-eacces", c.truncate(&child_file, 0), Errno::EACCES);
+        fails(&rec, "posix.attr.access-w-eacces", c.access(&child_file, W_OK), Errno::EACCES);
+        ok(&rec, "posix.attr.access-r", c.access(&child_file, R_OK));
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.attr.fork", forked) {
+        reap(sys, rec, "posix.attr.child-status", pid, exit_status(0));
+    }
+    rec.expect_eq("posix.attr.unchanged-by-the-user", sys.stat(&file).map(|s| (s.mode, s.size)), Ok((0o640, 3000)));
+    ok(rec, "posix.attr.unlink", sys.unlink(&file));
 }
 
 /// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.
