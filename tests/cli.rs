@@ -37,7 +37,8 @@ fn manifest_json_is_machine_readable() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     let services = v["services"].as_array().unwrap();
-    assert_eq!(services.len(), 5, "rs, pm, vm, vfs, mfs");
+    assert_eq!(services.len(), servers::boot::default_manifest().services.len());
+    assert!(services.iter().any(|s| s["name"] == "ds"), "ds is a service");
     let vm = services.iter().find(|s| s["name"] == "vm").unwrap();
     assert_eq!(vm["slot"], 3);
     assert!(vm["privileges"]["kernel"].as_array().unwrap().contains(&serde_json::json!("vmctl")));
@@ -115,4 +116,94 @@ fn the_readme_fault_examples_fire() {
         let fault = out.lines().find(|l| l.starts_with("fault")).unwrap_or_default();
         assert!(fault.contains("fired") && !fault.contains("never fired"), "{spec}: {fault}");
     }
+}
+
+#[test]
+fn merge_refuses_a_missing_shard_and_writes_the_summary_and_report_of_a_whole_campaign() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-merge");
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let path = |name: &str| dir.join(name).to_str().expect("utf-8 path").to_string();
+    for shard in ["0/2", "1/2"] {
+        let out = path(&format!("s{}.jsonl", &shard[..1]));
+        let (code, _, err) =
+            samsara(&["campaign", "--faults", "2", "--policies", "none,table", "--shard", shard, "--out", &out]);
+        assert_eq!(code, 0, "{err}");
+    }
+    let (code, _, err) = samsara(&["merge", &path("m.jsonl"), &path("s0.jsonl")]);
+    assert_eq!(code, 1, "a shard missing: {err}");
+    assert!(err.contains("shard 1/2 is missing"), "{err}");
+    let (code, out, err) = samsara(&["merge", &path("m.jsonl"), &path("s0.jsonl"), &path("s1.jsonl")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("merged 2 shards: 4 runs"), "{out}");
+    let csv = std::fs::read_to_string(dir.join("m.csv")).expect("the summary beside the merged file");
+    assert!(csv.lines().any(|l| l.starts_with("all,table,")), "{csv}");
+    let html = std::fs::read_to_string(dir.join("m.html")).expect("the report beside the merged file");
+    assert!(html.contains("<svg"), "the report has its charts");
+}
+
+#[test]
+fn replay_refuses_a_record_its_plan_does_not_account_for() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-forged");
+    std::fs::create_dir_all(&dir).expect("mkdir");
+    let results = dir.join("c.jsonl");
+    let results = results.to_str().expect("utf-8 path");
+    let (code, _, err) = samsara(&["campaign", "--faults", "1", "--policies", "table", "--out", results]);
+    assert_eq!(code, 0, "{err}");
+    // A record whose fault was edited: replay would run a fault the campaign never planned.
+    let text = std::fs::read_to_string(results).expect("results");
+    let mut lines: Vec<String> = text.lines().map(String::from).collect();
+    let mut record: serde_json::Value = serde_json::from_str(&lines[1]).expect("a record");
+    record["fault"] = "panic:pm:fork:start".into();
+    lines[1] = record.to_string();
+    std::fs::write(results, lines.join("\n") + "\n").expect("write");
+    let (code, _, err) = samsara(&["replay", "f00000-table", "--results", results]);
+    assert_eq!(code, 1, "{err}");
+    assert!(err.contains("c.jsonl:2: run f00000-table holds fault `panic:pm:fork:start`"), "{err}");
+}
+
+/// `samsara` with nothing on PATH: no graphviz, no other program to lean on.
+fn samsara_without_path(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(env!("CARGO_BIN_EXE_samsara"))
+        .args(args)
+        .env("PATH", "")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run samsara");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into(),
+        String::from_utf8_lossy(&out.stderr).into(),
+    )
+}
+
+#[test]
+fn analyze_draws_every_call_graph_as_svg_with_no_graphviz() {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-graphs");
+    let _ = std::fs::remove_dir_all(&dir);
+    let (code, out, err) = samsara_without_path(&["analyze", "--graphs", dir.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("SERVER.CALL.svg"), "{out}");
+    let fork = std::fs::read_to_string(dir.join("pm.fork.svg")).expect("pm's fork drawn");
+    assert!(fork.starts_with("<svg") && fork.contains(">VM_FORK<"), "the fused request to vm is on the picture");
+    let dots = std::fs::read_dir(&dir)
+        .expect("the graphs")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "dot")))
+        .count();
+    let svgs = std::fs::read_dir(&dir)
+        .expect("the graphs")
+        .filter(|e| e.as_ref().is_ok_and(|e| e.path().extension().is_some_and(|x| x == "svg")))
+        .count();
+    assert!(dots > 20 && svgs == dots, "a picture for every entry point: {svgs} SVG, {dots} DOT");
+}
+
+#[test]
+fn the_demo_page_draws_the_analysis_graph_with_no_graphviz() {
+    let page = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-demo-graph").join("window.html");
+    let (code, _, err) = samsara_without_path(&["demo", "window", "--html", page.to_str().expect("utf-8 path")]);
+    assert_eq!(code, 0, "{err}");
+    let html = std::fs::read_to_string(&page).expect("the page");
+    assert!(html.contains("class=\"graph-box analysis-graph\"><img"), "the analysis's graph is drawn");
+    assert!(html.contains("data:image/svg+xml"), "inline, as SVG");
+    assert!(!html.contains("install graphviz") && !html.contains("No such file"), "no call to a missing program");
 }

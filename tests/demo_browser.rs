@@ -146,3 +146,54 @@ fn the_page_loads_in_chromium_and_its_charts_match_the_runs() {
     assert!(size > 0, "no screenshot at {}", shot.display());
     say(&format!("screenshot of the window scenario's page: {} ({size} bytes)", shot.display()));
 }
+
+/// Measures the campaign report as chromium lays it out: every bar chart's labels centred on their
+/// bars, bars apart, the axis's last tick inside the chart; no replay command wrapped; nothing wider
+/// than the window. The report has no script: the test runs this one on a copy of it.
+const REPORT_CHECK: &str = r#"<script>
+const problems = [];
+for (const svg of document.querySelectorAll('svg')) {
+  const box = svg.getBoundingClientRect();
+  const bars = [...svg.querySelectorAll('rect')].filter(r => r.getAttribute('fill') !== '#FFFFFF')
+    .map(r => r.getBoundingClientRect());
+  const rows = [...new Map(bars.map(b => [Math.round(b.top), b])).values()].sort((a, b) => a.top - b.top);
+  for (let i = 1; i < rows.length; i++)
+    if (rows[i].top - rows[i - 1].bottom < 4) problems.push('bars touch in ' + svg.textContent.trim().split('\n')[0]);
+  for (const t of svg.querySelectorAll('text[text-anchor="end"]')) {
+    const label = t.textContent.trim();
+    if (!label) continue;
+    const r = t.getBoundingClientRect(), mid = (r.top + r.bottom) / 2;
+    if (!rows.some(b => Math.abs(mid - (b.top + b.bottom) / 2) < 5)) problems.push('label ' + label + ' off its bar');
+  }
+  for (const t of svg.querySelectorAll('text'))
+    if (t.textContent.trim() === '100' && t.getBoundingClientRect().right > box.right) problems.push('100 clipped');
+}
+for (const c of document.querySelectorAll('code'))
+  if (c.getClientRects().length > 1) problems.push('wrapped: ' + c.textContent);
+if (document.documentElement.scrollWidth > window.innerWidth) problems.push('wider than the window');
+document.body.dataset.problems = problems.join('; ');
+document.body.dataset.checked = 'true';
+</script>"#;
+
+#[test]
+fn the_campaign_report_reads_well_in_chromium() {
+    if !Path::new(CHROMIUM).exists() {
+        println!(
+            "SKIPPED: {CHROMIUM} is absent (Debian's chromium; .ci/run installs it) — the browser check did not run"
+        );
+        return;
+    }
+    let dir = artifacts();
+    let results = dir.join("report.jsonl");
+    samsara(&["campaign", "--faults", "30", "--seed", "3", "--out", results.to_str().expect("utf-8 path")]);
+    let report = std::fs::read_to_string(dir.join("report.html")).expect("the report beside the results");
+    assert!(!report.contains("<script"), "the report itself runs no script");
+    let page = dir.join("report-checked.html");
+    std::fs::write(&page, report.replace("</body>", &format!("{REPORT_CHECK}</body>"))).expect("write");
+    let out = chromium(&page, &["--dump-dom".to_string(), format!("--window-size={WINDOW}")], "report");
+    assert!(out.ok, "chromium failed: {}", out.stderr);
+    let body = &out.stdout[out.stdout.find("<body").expect("a body")..];
+    let body = &body[..body.find('>').expect("a closed tag")];
+    assert_eq!(attr(body, "data-checked"), Some("true"), "the check ran: {body}");
+    assert_eq!(attr(body, "data-problems"), Some(""), "the report as laid out");
+}

@@ -37,6 +37,7 @@ pub mod compensate;
 pub mod components;
 pub mod consts;
 #[cfg(feature = "dynamic")]
+pub mod draw;
 pub mod dynamic;
 pub mod error;
 pub mod fuse;

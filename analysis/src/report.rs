@@ -1,24 +1,23 @@
 //! What people and scripts read: the table in the shape of the fusing paper's Table 4, the fusing
-//! statistics of its Tables 1-3, per entry point call graphs in DOT (clustered by component, like
-//! its figures) rendered to SVG when graphviz is installed, and everything as JSON.
+//! statistics of its Tables 1-3, per entry point call graphs (clustered by component, like its
+//! figures) drawn as SVG here and written as DOT too, and everything as JSON.
 //!
 //! Invariant: every output is a pure function of the analysis (sorted, no clocks, no paths of the
 //! machine it ran on), so two runs on the same source print the same bytes.
 
 use crate::Analysis;
 use crate::classify::{EntryPoint, KERNEL_COMPONENT};
+use crate::draw::{EdgeKind, Graph, GraphEdge, GraphNode};
 use crate::fuse::{Edge, Node, Target};
 use crate::stats::Statistics;
 use recovery::{RecoveryTable, StateClass};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Where `samsara analyze` writes its graphs unless told otherwise.
 pub const DEFAULT_GRAPH_DIR: &str = "target/analysis";
-/// The graphviz program that renders DOT to SVG.
-const DOT_PROGRAM: &str = "dot";
 
 fn class_letter(c: StateClass) -> &'static str {
     match c {
@@ -207,18 +206,14 @@ pub fn stats_text(s: &Statistics) -> String {
     out
 }
 
-fn dot_escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('"', "\\\"")
-}
-
 fn file_stem(e: &EntryPoint) -> String {
     let call: String = e.call.chars().map(|c| if c.is_ascii_alphanumeric() || c == '_' { c } else { '_' }).collect();
     format!("{}.{call}", e.server)
 }
 
-/// One entry point's call graph in DOT: a cluster per component, the functions it runs there
-/// (with the fields each writes), call edges, fused IPC edges (dashed) and kernel calls.
-pub fn entry_dot(a: &Analysis, entry: usize) -> String {
+/// One entry point's call graph: a cluster per component, the functions it runs there (with the
+/// fields each writes), call edges, fused IPC edges and kernel calls.
+pub fn entry_graph(a: &Analysis, entry: usize) -> Graph {
     let e = &a.entries[entry];
     let mut involved: Vec<usize> = vec![entry];
     involved.extend(e.closure.iter().copied().filter(|&r| r != entry));
@@ -227,17 +222,17 @@ pub fn entry_dot(a: &Analysis, entry: usize) -> String {
     for &i in &involved {
         clusters.entry(a.entries[i].server.clone()).or_default().extend(a.entries[i].reach.iter().copied());
     }
-    let id = |server: &str, f: usize| format!("\"{server}:{}\"", a.names.of(f));
-    let mut out = String::new();
-    let _ = writeln!(out, "digraph \"{}\" {{", dot_escape(&file_stem(e)));
-    let _ = writeln!(out, "  label=\"{} at {} ({}): class {}\";", e.call, e.server, a.names.of(e.handler), e.class);
-    let _ = writeln!(out, "  labelloc=t; compound=true; node [shape=box, fontname=\"monospace\", fontsize=10];");
+    let id = |server: &str, f: usize| format!("{server}:{}", a.names.of(f));
+    let mut graph = Graph {
+        name: file_stem(e),
+        title: format!("{} at {} ({}): class {}", e.call, e.server, a.names.of(e.handler), e.class),
+        ..Graph::default()
+    };
     let handlers: BTreeSet<(String, usize)> =
         involved.iter().map(|&i| (a.entries[i].server.clone(), a.entries[i].handler)).collect();
     for (server, fns) in &clusters {
-        let _ = writeln!(out, "  subgraph \"cluster_{server}\" {{\n    label=\"{server}\"; style=rounded;");
         for &f in fns {
-            let mut label = a.names.of(f).to_string();
+            let mut lines = vec![a.names.of(f).to_string()];
             let mut written: BTreeSet<String> = BTreeSet::new();
             for wr in &a.facts[f].writes {
                 for &field in &wr.fields {
@@ -249,40 +244,44 @@ pub fn entry_dot(a: &Analysis, entry: usize) -> String {
                 }
             }
             if !written.is_empty() {
-                label.push_str("\\nwrites ");
-                label.push_str(&written.into_iter().collect::<Vec<_>>().join(", "));
+                lines.push(format!("writes {}", written.into_iter().collect::<Vec<_>>().join(", ")));
             }
-            let style = if handlers.contains(&(server.clone(), f)) { ", style=bold" } else { "" };
-            let _ = writeln!(
-                out,
-                "    {} [label=\"{}\"{style}];",
-                id(server, f),
-                dot_escape(&label).replace("\\\\n", "\\n")
-            );
+            graph.nodes.push(GraphNode {
+                id: id(server, f),
+                cluster: server.clone(),
+                lines,
+                bold: handlers.contains(&(server.clone(), f)),
+                round: false,
+            });
         }
-        let _ = writeln!(out, "  }}");
     }
-    let mut kernel_calls: BTreeSet<String> = BTreeSet::new();
-    let mut edges: BTreeSet<String> = BTreeSet::new();
     for (server, fns) in &clusters {
         for &f in fns {
             let Some(&from) = a.fusion.node_of.get(&f) else { continue };
             for edge in a.fusion.graph.edges(from) {
                 use petgraph::visit::EdgeRef;
-                match (edge.weight(), &a.fusion.graph[edge.target()]) {
-                    (Edge::Call, Node::Fn(g)) if fns.contains(g) => {
-                        edges.insert(format!("  {} -> {};", id(server, f), id(server, *g)));
-                    }
-                    _ => {}
+                if let (Edge::Call, Node::Fn(g)) = (edge.weight(), &a.fusion.graph[edge.target()])
+                    && fns.contains(g)
+                {
+                    graph.edges.insert(GraphEdge {
+                        from: id(server, f),
+                        to: id(server, *g),
+                        kind: EdgeKind::Call,
+                        label: None,
+                    });
                 }
             }
         }
     }
+    let mut extra_nodes: BTreeMap<String, GraphNode> = BTreeMap::new();
+    // Components in the order the request reaches them.
+    let mut reached: Vec<String> = vec![e.server.clone()];
     for &i in &involved {
         let ep = &a.entries[i];
         for &c in &ep.contexts {
             let fused = &a.fusion.fused[c];
             let site = &a.fusion.sites[fused.site];
+            let from = id(&ep.server, site.f);
             for t in &fused.targets {
                 match t {
                     Target::Handler { server, handler, m_type } => {
@@ -291,45 +290,63 @@ pub fn entry_dot(a: &Analysis, entry: usize) -> String {
                             .iter()
                             .find(|x| x.server == *server && x.m_type == *m_type)
                             .map_or("?", |x| &x.const_name);
-                        edges.insert(format!(
-                            "  {} -> {} [style=dashed, color=blue, label=\"{name}\"];",
-                            id(&ep.server, site.f),
-                            id(server, *handler)
-                        ));
+                        if !reached.contains(server) {
+                            reached.push(server.clone());
+                        }
+                        let to = id(server, *handler);
+                        graph.edges.insert(GraphEdge {
+                            from: from.clone(),
+                            to,
+                            kind: EdgeKind::Ipc,
+                            label: Some(name.to_string()),
+                        });
                     }
                     Target::Kernel { call, .. } => {
-                        kernel_calls.insert(call.clone());
-                        edges.insert(format!(
-                            "  {} -> \"{KERNEL_COMPONENT}:{call}\" [style=dashed, color=red];",
-                            id(&ep.server, site.f)
-                        ));
+                        let to = format!("{KERNEL_COMPONENT}:{call}");
+                        extra_nodes.entry(to.clone()).or_insert_with(|| GraphNode {
+                            id: to.clone(),
+                            cluster: KERNEL_COMPONENT.to_string(),
+                            lines: vec![call.clone()],
+                            bold: false,
+                            round: true,
+                        });
+                        graph.edges.insert(GraphEdge { from: from.clone(), to, kind: EdgeKind::Kernel, label: None });
                     }
                     Target::Unhandled { server, m_type } => {
-                        edges.insert(format!(
-                            "  {} -> \"{server}:unhandled {m_type:#x}\" [style=dotted];",
-                            id(&ep.server, site.f)
-                        ));
+                        let to = format!("{server}:unhandled {m_type:#x}");
+                        extra_nodes.entry(to.clone()).or_insert_with(|| GraphNode {
+                            id: to.clone(),
+                            cluster: server.clone(),
+                            lines: vec![format!("unhandled {m_type:#x}")],
+                            bold: false,
+                            round: true,
+                        });
+                        graph.edges.insert(GraphEdge {
+                            from: from.clone(),
+                            to,
+                            kind: EdgeKind::Unhandled,
+                            label: None,
+                        });
                     }
                     Target::NotAServer { .. } => {}
                 }
             }
         }
     }
-    if !kernel_calls.is_empty() {
-        let _ = writeln!(
-            out,
-            "  subgraph \"cluster_{KERNEL_COMPONENT}\" {{\n    label=\"{KERNEL_COMPONENT}\"; style=rounded;"
-        );
-        for k in &kernel_calls {
-            let _ = writeln!(out, "    \"{KERNEL_COMPONENT}:{k}\" [label=\"{k}\", shape=ellipse];");
-        }
-        let _ = writeln!(out, "  }}");
+    graph.nodes.extend(extra_nodes.into_values());
+    let mut all: BTreeSet<String> = graph.nodes.iter().map(|n| n.cluster.clone()).collect();
+    all.remove(KERNEL_COMPONENT);
+    graph.clusters = reached.into_iter().filter(|c| all.remove(c)).collect();
+    graph.clusters.extend(all);
+    if graph.nodes.iter().any(|n| n.cluster == KERNEL_COMPONENT) {
+        graph.clusters.push(KERNEL_COMPONENT.to_string());
     }
-    for e in edges {
-        let _ = writeln!(out, "{e}");
-    }
-    let _ = writeln!(out, "}}");
-    out
+    graph
+}
+
+/// One entry point's call graph in DOT.
+pub fn entry_dot(a: &Analysis, entry: usize) -> String {
+    entry_graph(a, entry).dot()
 }
 
 /// What writing the graphs did.
@@ -337,45 +354,22 @@ pub fn entry_dot(a: &Analysis, entry: usize) -> String {
 pub struct GraphOutput {
     /// The directory.
     pub dir: String,
-    /// The DOT files written (names in `dir`).
-    pub dot_files: Vec<String>,
-    /// Whether SVGs were rendered next to them.
-    pub svg_rendered: bool,
-    /// Why not, or what failed.
-    pub note: Option<String>,
+    /// The graphs written (file stems in `dir`: each has a `.dot` and an `.svg`).
+    pub graphs: Vec<String>,
 }
 
-/// Writes every entry point's graph to `dir` as `SERVER.CALL.dot`, and renders each to SVG when
-/// graphviz's `dot` is on PATH (skipped quietly otherwise: the output says so).
+/// Writes every entry point's graph to `dir` as `SERVER.CALL.svg`, drawn here, and
+/// `SERVER.CALL.dot` for graphviz users.
 pub fn write_graphs(a: &Analysis, dir: &Path) -> std::io::Result<GraphOutput> {
     std::fs::create_dir_all(dir)?;
-    let mut files = Vec::new();
+    let mut graphs = Vec::new();
     for i in 0..a.entries.len() {
-        let name = format!("{}.dot", file_stem(&a.entries[i]));
-        std::fs::write(dir.join(&name), entry_dot(a, i))?;
-        files.push(name);
+        let graph = entry_graph(a, i);
+        std::fs::write(dir.join(format!("{}.dot", graph.name)), graph.dot())?;
+        std::fs::write(dir.join(format!("{}.svg", graph.name)), graph.svg())?;
+        graphs.push(graph.name);
     }
-    let has_dot = std::process::Command::new(DOT_PROGRAM)
-        .arg("-V")
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success());
-    let mut note = None;
-    if has_dot {
-        for name in &files {
-            let dot: PathBuf = dir.join(name);
-            let svg = dot.with_extension("svg");
-            let status = std::process::Command::new(DOT_PROGRAM).arg("-Tsvg").arg(&dot).arg("-o").arg(&svg).status();
-            if !status.is_ok_and(|s| s.success()) {
-                note = Some(format!("graphviz failed on {name}"));
-                break;
-            }
-        }
-    } else {
-        note = Some("graphviz `dot` is not on PATH: DOT files only, SVG rendering skipped".into());
-    }
-    Ok(GraphOutput { dir: dir.display().to_string(), dot_files: files, svg_rendered: has_dot && note.is_none(), note })
+    Ok(GraphOutput { dir: dir.display().to_string(), graphs })
 }
 
 /// Everything `samsara analyze --json` prints.

@@ -1,5 +1,5 @@
 //! Campaign throughput: fault-injection runs per second of a real campaign (`Campaign::run`: the
-//! posix workload, sampled faults in pm, vm and vfs, every fault under all six policies, results
+//! posix workload, sampled faults in pm, vm and vfs, every fault under every policy, results
 //! written as JSON lines) on 1 to all cores, against the same workload's fault-free runs back to
 //! back on one core.
 //!
@@ -8,8 +8,9 @@
 use crate::measure::Spread;
 use crate::plan::{Mode, Plan};
 use crate::report::{Curve, Figure, Section, Series, Unit};
-use campaign::execute::{Campaign, Golden};
+use campaign::execute::{Campaign, Golden, Options};
 use campaign::plan::CampaignSpec;
+use recovery::PolicyKind;
 use servers::boot::default_table;
 use servers::run::{Outcome, RunSpec, execute};
 use std::path::PathBuf;
@@ -72,7 +73,7 @@ pub struct CampaignRun {
 }
 
 impl CampaignRun {
-    /// `faults` sampled faults, each under all six policies.
+    /// `faults` sampled faults, each under every policy.
     pub fn new(faults: usize) -> Result<CampaignRun, String> {
         let spec = CampaignSpec { faults, ..CampaignSpec::default() };
         let campaign = Campaign { spec, workload: workload(), table: default_table() };
@@ -90,7 +91,7 @@ impl CampaignRun {
     pub fn run(&self, threads: usize) -> Result<(usize, f64), String> {
         let e = self
             .campaign
-            .run(&self.golden, &self.out, None, false, Some(threads.max(1)), false)
+            .run(&self.golden, &self.out, Options { threads: Some(threads.max(1)), ..Options::default() })
             .map_err(|e| e.to_string())?;
         Ok((e.ran, e.seconds))
     }
@@ -189,9 +190,10 @@ pub fn sections(rates: &CampaignRates, throughput: &mut Section, scaling: &mut S
             rates.fault_free,
         )
         .with_note(format!(
-            "{} runs of the posix workload ({} faults x 6 policies), results written as JSON lines",
+            "{} runs of the posix workload ({} faults x {} policies), results written as JSON lines",
             rates.runs,
-            rates.runs / 6
+            rates.runs / PolicyKind::ALL.len(),
+            PolicyKind::ALL.len()
         ));
         let met = threads >= TARGET_CORES && rate.median >= TARGET_RUNS_PER_S;
         throughput.push(f.with_target(format!("at least {TARGET_RUNS_PER_S:.0} runs/s on {TARGET_CORES} cores"), met));
@@ -214,9 +216,10 @@ pub fn sections(rates: &CampaignRates, throughput: &mut Section, scaling: &mut S
         y_label: "runs per second".into(),
         log_x: false,
         log_y: false,
+        whole_x: true,
         series: vec![
             Series {
-                name: "campaign (posix, 6 policies)".into(),
+                name: format!("campaign (posix, {} policies)", PolicyKind::ALL.len()),
                 points: rates.by_threads.iter().map(|(t, s)| (*t as f64, s.median)).collect(),
             },
             Series {

@@ -254,6 +254,9 @@ pub struct Curve {
     pub log_x: bool,
     /// Whether y is drawn on a log scale.
     pub log_y: bool,
+    /// Whether x counts whole things (threads, processes): its ticks are whole numbers only.
+    #[serde(default)]
+    pub whole_x: bool,
     /// Its lines.
     pub series: Vec<Series>,
 }

@@ -122,6 +122,7 @@ pub fn checkpoint_cost(plan: &Plan, s: &mut Section) -> Curve {
         y_label: "ns per request".into(),
         log_x: true,
         log_y: true,
+        whole_x: true,
         series: vec![
             Series { name: "checkpointing's cost (on - off, entries in cache)".into(), points: cost },
             Series { name: "whole request, checkpointing on".into(), points: cold_on },
@@ -192,6 +193,7 @@ pub fn live_processes(plan: &Plan, s: &mut Section) -> Curve {
         y_label: "operations per second".into(),
         log_x: true,
         log_y: true,
+        whole_x: true,
         series,
     }
 }

@@ -7,7 +7,7 @@
 //! down: it is recorded as a `crash` with the panic message, and summaries count it apart.
 
 use crate::plan::{CampaignSpec, RunId, Shard, runs, sample_faults};
-use crate::results::{self, Header, ResultsError, RunRecord, Writer};
+use crate::results::{self, BadRecords, Dropped, Header, ResultsError, RunRecord, Writer};
 use indicatif::{ProgressBar, ProgressStyle};
 use rayon::prelude::*;
 use recovery::{PolicyKind, RecoveryTable};
@@ -51,12 +51,28 @@ fn panic_message(payload: &(dyn std::any::Any + Send)) -> String {
         .unwrap_or_else(|| "(a panic without a message)".to_string())
 }
 
+/// How to execute a campaign's runs (by default: all of them, afresh, on every core, quietly).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Options {
+    /// Run only this shard's runs.
+    pub shard: Option<Shard>,
+    /// Keep the runs already in the results file and run the rest; `None`: start afresh. The
+    /// file's records are checked against the plan; the bad ones refused or dropped.
+    pub resume: Option<BadRecords>,
+    /// Worker threads (`None`: every core).
+    pub threads: Option<usize>,
+    /// Show a progress bar.
+    pub progress: bool,
+}
+
 /// How a campaign execution went.
 pub struct Execution {
     /// Runs done by this execution.
     pub ran: usize,
     /// Runs found already done in the results file (a resumed campaign).
     pub already_done: usize,
+    /// Records of the resumed file dropped as not of its plan (under [`BadRecords::Drop`]).
+    pub dropped: Vec<Dropped>,
     /// Wall seconds this execution took.
     pub seconds: f64,
 }
@@ -99,7 +115,6 @@ impl Campaign {
 
     /// One run: `fault` under `policy`.
     pub fn run_one(&self, id: RunId, fault: &FaultSpec, policy: PolicyKind) -> RunRecord {
-        let start = Instant::now();
         let spec = self.spec_for(Some(fault.clone()), policy, false);
         let handler = match &fault.trigger {
             Trigger::Site { handler, .. } => handler.clone(),
@@ -126,10 +141,9 @@ impl Campaign {
             workload_failures: Vec::new(),
             srs: BTreeMap::new(),
             virtual_us: 0,
-            wall_us: 0,
         };
         // The machine is dropped with the unwind: nothing of it is read after a panic.
-        let record = match catch_unwind(AssertUnwindSafe(|| self.execute(&spec))) {
+        match catch_unwind(AssertUnwindSafe(|| self.execute(&spec))) {
             Ok(r) => RunRecord {
                 outcome: r.outcome,
                 checker: r.checker,
@@ -144,38 +158,40 @@ impl Campaign {
                 ..record
             },
             Err(payload) => RunRecord { simulator_panic: Some(panic_message(payload.as_ref())), ..record },
-        };
-        RunRecord { wall_us: start.elapsed().as_micros() as u64, ..record }
+        }
     }
 
-    /// Runs every planned run of `shard` not yet in `out` (all of them unless `resume`), on
-    /// `threads` threads (all cores if `None`), appending to `out`.
-    pub fn run(
-        &self,
-        golden: &Golden,
-        out: &Path,
-        shard: Option<Shard>,
-        resume: bool,
-        threads: Option<usize>,
-        progress: bool,
-    ) -> Result<Execution, ResultsError> {
+    /// Runs every planned run of the shard not yet in `out` (all of them unless resuming),
+    /// appending each to `out` as it finishes; at the end the file is put in the plan's order.
+    pub fn run(&self, golden: &Golden, out: &Path, options: Options) -> Result<Execution, ResultsError> {
+        let Options { shard, resume, threads, progress } = options;
         let started = Instant::now();
         let faults = self.faults(golden);
-        let header = Header { campaign: self.spec.clone(), shard, planned_faults: faults.len() };
+        let header = Header {
+            campaign: self.spec.clone(),
+            shard,
+            planned_faults: faults.len(),
+            plan: faults.iter().map(|f| f.to_string()).collect(),
+        };
         let io = |e: std::io::Error| ResultsError { file: out.to_path_buf(), line: 0, message: e.to_string() };
-        let (mut writer, done): (Writer, BTreeSet<RunId>) = if resume && out.exists() {
-            let existing = results::read(out)?;
-            if existing.header != header {
-                return Err(ResultsError {
-                    file: out.to_path_buf(),
-                    line: 1,
-                    message: "holds another campaign (spec, shard or plan differ): resume only the same campaign"
-                        .into(),
-                });
+        let (mut writer, done, dropped) = match resume {
+            Some(bad) if out.exists() => {
+                let mut existing = results::read(out)?;
+                if existing.header != header {
+                    return Err(ResultsError {
+                        file: out.to_path_buf(),
+                        line: 1,
+                        message: "holds another campaign (spec, shard or plan differ): resume only the same campaign"
+                            .into(),
+                    });
+                }
+                let dropped = results::check_plan(out, &mut existing, bad)?;
+                let done: BTreeSet<RunId> = existing.runs.iter().map(|r| r.id).collect();
+                // What is kept, whole and in order, before anything is appended.
+                results::rewrite(out, &header, existing.runs).map_err(io)?;
+                (Writer::append(out).map_err(io)?, done, dropped)
             }
-            (Writer::append(out).map_err(io)?, existing.runs.iter().map(|r| r.id).collect())
-        } else {
-            (Writer::create(out, &header).map_err(io)?, BTreeSet::new())
+            _ => (Writer::create(out, &header).map_err(io)?, BTreeSet::new(), Vec::new()),
         };
         let todo: Vec<RunId> =
             runs(faults.len(), &self.spec.policies, shard).into_iter().filter(|id| !done.contains(id)).collect();
@@ -210,6 +226,10 @@ impl Campaign {
             Ok(ran)
         })?;
         bar.finish_and_clear();
-        Ok(Execution { ran, already_done: done.len(), seconds: started.elapsed().as_secs_f64() })
+        drop(writer);
+        // Runs finish in thread-timing order; the file a seed gives is the plan's order.
+        let finished = results::read(out)?;
+        results::rewrite(out, &header, finished.runs).map_err(io)?;
+        Ok(Execution { ran, already_done: done.len(), dropped, seconds: started.elapsed().as_secs_f64() })
     }
 }

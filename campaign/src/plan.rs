@@ -52,7 +52,7 @@ impl Default for CampaignSpec {
             exhaustive: false,
             policies: PolicyKind::ALL.to_vec(),
             kinds: FaultKind::ALL.to_vec(),
-            servers: vec!["pm".into(), "vm".into(), "vfs".into(), "mfs".into()],
+            servers: servers::fault::FAULTABLE_SERVERS.iter().map(|s| s.to_string()).collect(),
             check_invariants: false,
             persistence: Persistence::ALL.to_vec(),
         }

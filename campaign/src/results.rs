@@ -1,15 +1,23 @@
-//! The results file: JSON lines, a header line with the campaign spec, then one line per run.
+//! The results file: JSON lines, a header line with the campaign spec and its plan, then one line
+//! per run. The schema is in `docs/results-file.md`.
 //!
 //! Lines are appended and flushed one at a time, so a campaign killed mid-way leaves every
 //! finished run on disk; a torn last line (the kill came mid-write) is dropped on reading and
-//! reported. Any other malformed line is an error naming the file and the line.
+//! reported. Any other malformed line is an error naming the file and the line. A finished
+//! campaign's file is in the plan's order, so a seed gives the same file byte for byte whatever the
+//! thread count.
+//!
+//! Integrity: a file cannot hold a run its plan does not account for without a word. Resume,
+//! merge and replay check every record against the header's plan ([`check_plan`]): its id must be
+//! one of the plan's (in its shard), its fault the plan's fault for that id, and no id may appear
+//! twice; a record that fails is refused naming file and line, or dropped and counted when asked.
 
-use crate::plan::{CampaignSpec, RunId, Shard};
+use crate::plan::{CampaignSpec, RunId, Shard, runs};
 use recovery::{PolicyKind, SrsCounters};
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, Persistence};
+use servers::fault::{FaultKind, FaultSpec, Persistence};
 use servers::run::{Outcome, Verdict};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -23,6 +31,55 @@ pub struct Header {
     pub shard: Option<Shard>,
     /// Faults the plan has (runs = faults x policies).
     pub planned_faults: usize,
+    /// The plan's faults in order, as `samsara run --inject` takes them: fault N of a run id is
+    /// `plan[N]`. Files older than it have none; their records are checked for ids only.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub plan: Vec<String>,
+}
+
+impl Header {
+    /// The runs this file is to hold, in the plan's order.
+    pub fn planned_runs(&self) -> Vec<RunId> {
+        runs(self.planned_faults, &self.campaign.policies, self.shard)
+    }
+
+    /// Why `record` is not one of this file's planned runs, if it is not.
+    pub fn refuses(&self, record: &RunRecord) -> Option<String> {
+        let id = record.id;
+        let policies = &self.campaign.policies;
+        let Some(policy_at) = policies.iter().position(|&p| p == id.policy) else {
+            return Some(format!("run {id}: `{}` is not one of the campaign's policies", id.policy));
+        };
+        if id.fault >= self.planned_faults {
+            return Some(format!("run {id}: the plan has {} faults", self.planned_faults));
+        }
+        if let Some(shard) = self.shard
+            && (id.fault * policies.len() + policy_at) % shard.count != shard.index
+        {
+            return Some(format!("run {id} belongs to another shard than {shard}"));
+        }
+        if record.policy != id.policy {
+            return Some(format!("run {id} records policy `{}`", record.policy));
+        }
+        if let Some(planned) = self.plan.get(id.fault)
+            && *planned != record.fault
+        {
+            return Some(format!(
+                "run {id} holds fault `{}`, the plan's fault {} is `{planned}`",
+                record.fault, id.fault
+            ));
+        }
+        match record.fault.parse::<FaultSpec>() {
+            Err(e) => Some(format!("run {id}: its fault does not parse: {e}")),
+            Ok(f)
+                if (f.kind, f.server.as_str(), f.persistence)
+                    != (record.kind, record.server.as_str(), record.persistence) =>
+            {
+                Some(format!("run {id}: its kind, server or persistence is not its fault's ({})", record.fault))
+            }
+            Ok(_) => None,
+        }
+    }
 }
 
 /// One run's line.
@@ -68,17 +125,9 @@ pub struct RunRecord {
     pub workload_failures: Vec<String>,
     /// SRS counters per server.
     pub srs: BTreeMap<String, SrsCounters>,
-    /// Virtual time the run took (deterministic).
+    /// Virtual time the run took (deterministic; the wall time is not recorded, so that a file
+    /// depends on its plan only, not on the machine or the thread count).
     pub virtual_us: u64,
-    /// Wall time the run took on this machine (not deterministic).
-    pub wall_us: u64,
-}
-
-impl RunRecord {
-    /// The record without its wall time: what must not depend on the machine or the thread count.
-    pub fn deterministic(&self) -> RunRecord {
-        RunRecord { wall_us: 0, ..self.clone() }
-    }
 }
 
 /// A results file that cannot be read.
@@ -110,6 +159,8 @@ pub struct ResultsFile {
     pub header: Header,
     /// Its runs, in file order.
     pub runs: Vec<RunRecord>,
+    /// The line each run is on (1-based), for messages.
+    pub lines: Vec<usize>,
     /// Whether a torn last line was dropped (a campaign killed mid-write).
     pub dropped_torn_line: bool,
 }
@@ -126,19 +177,103 @@ pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
     let Some(first) = lines.first() else { return Err(error(0, "empty: no header line".into())) };
     let header: Header = serde_json::from_str(first)
         .map_err(|e| error(1, format!("not a campaign header: {e} (column {})", e.column())))?;
-    let mut runs = Vec::new();
+    let (mut runs, mut run_lines) = (Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate().skip(1) {
         match serde_json::from_str::<RunRecord>(line) {
             Ok(mut r) => {
                 // A file written before runs recorded the verdict: its findings are the verdict.
                 r.checker = r.checker.max(Verdict::of(&r.violations));
-                runs.push(r)
+                runs.push(r);
+                run_lines.push(i + 1);
             }
             Err(_) if i == lines.len() - 1 && !complete => dropped_torn_line = true,
             Err(e) => return Err(error(i + 1, format!("not a run record: {e} (column {})", e.column()))),
         }
     }
-    Ok(ResultsFile { header, runs, dropped_torn_line })
+    Ok(ResultsFile { header, runs, lines: run_lines, dropped_torn_line })
+}
+
+/// What to do with a record its file's plan does not account for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum BadRecords {
+    /// An error naming the file and line (the default: nothing is silently lost or kept).
+    Refuse,
+    /// Leave it out, and count it.
+    Drop,
+}
+
+/// A record left out of a file, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Dropped {
+    /// The file.
+    pub file: PathBuf,
+    /// Its line.
+    pub line: usize,
+    /// Why.
+    pub why: String,
+}
+
+impl std::fmt::Display for Dropped {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file.display(), self.line, self.why)
+    }
+}
+
+/// Checks every run of `file` (read from `path`) against its header's plan, and that no run
+/// appears twice. Under [`BadRecords::Refuse`] the first bad record is an error naming its line;
+/// under [`BadRecords::Drop`] the bad records (for a repeated run, the later copies) are left out
+/// of `file` and returned.
+pub fn check_plan(path: &Path, file: &mut ResultsFile, bad: BadRecords) -> Result<Vec<Dropped>, ResultsError> {
+    let mut first_line: HashMap<RunId, usize> = HashMap::new();
+    let mut dropped = Vec::new();
+    let mut keep = Vec::with_capacity(file.runs.len());
+    for (record, &line) in file.runs.iter().zip(&file.lines) {
+        let why = file.header.refuses(record).or_else(|| {
+            first_line.get(&record.id).map(|first| format!("run {} appears twice (first on line {first})", record.id))
+        });
+        match (why, bad) {
+            (None, _) => {
+                first_line.insert(record.id, line);
+                keep.push(true);
+            }
+            (Some(why), BadRecords::Refuse) => {
+                return Err(ResultsError { file: path.to_path_buf(), line, message: why });
+            }
+            (Some(why), BadRecords::Drop) => {
+                dropped.push(Dropped { file: path.to_path_buf(), line, why });
+                keep.push(false);
+            }
+        }
+    }
+    let mut keep = keep.into_iter();
+    let mut keep_line = keep.clone();
+    file.runs.retain(|_| keep.next().unwrap_or(true));
+    file.lines.retain(|_| keep_line.next().unwrap_or(true));
+    Ok(dropped)
+}
+
+/// `runs` sorted in the plan's order (fault, then the campaign's policy order).
+fn in_plan_order(header: &Header, runs: &mut [RunRecord]) {
+    let policy_at = |p: PolicyKind| header.campaign.policies.iter().position(|&q| q == p).unwrap_or(usize::MAX);
+    runs.sort_by_key(|r| (r.id.fault, policy_at(r.id.policy)));
+}
+
+/// Writes `header` and `runs`, in the plan's order, to `path`, through a file beside it renamed
+/// over it (a kill mid-way leaves the old file whole).
+pub fn rewrite(path: &Path, header: &Header, mut runs: Vec<RunRecord>) -> std::io::Result<()> {
+    in_plan_order(header, &mut runs);
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut name = path.file_name().unwrap_or_default().to_os_string();
+    name.push(".rewrite");
+    let temporary = path.with_file_name(name);
+    let mut w = Writer::create(&temporary, header)?;
+    for r in &runs {
+        w.write(r)?;
+    }
+    drop(w);
+    std::fs::rename(&temporary, path)
 }
 
 /// Appends run records to a results file, one flushed line each.
@@ -176,54 +311,93 @@ impl Writer {
 }
 
 /// What a merge did.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub struct Merged {
-    /// Runs in the merged file.
-    pub runs: usize,
-    /// Shards whose torn last line (a campaign killed while writing it) was dropped: their runs
-    /// are incomplete; resume them before merging again.
-    pub torn: Vec<PathBuf>,
+    /// The merged file's header (the campaign, no shard).
+    pub header: Header,
+    /// The runs in the merged file, in the plan's order.
+    pub runs: Vec<RunRecord>,
+    /// Records left out under [`BadRecords::Drop`].
+    pub dropped: Vec<Dropped>,
 }
 
-/// Merges shard files of one campaign into one file at `out`, in canonical run order. The shards
-/// must share the campaign spec and plan, and no run may appear twice.
-pub fn merge(shards: &[PathBuf], out: &Path) -> Result<Merged, ResultsError> {
-    let whole = |message: String| ResultsError { file: out.to_path_buf(), line: 0, message };
+/// Merges the shard files of one campaign into one file at `out`, in the plan's order. Refused,
+/// naming the file: shards of different campaigns or plans, a shard given twice or missing, a
+/// shard with a torn last line or lacking any of its runs (resume it first), a record its plan
+/// does not account for (unless dropped), a run in two shards.
+pub fn merge(shards: &[PathBuf], out: &Path, bad: BadRecords) -> Result<Merged, ResultsError> {
+    let whole = |file: &Path, message: String| ResultsError { file: file.to_path_buf(), line: 0, message };
     let mut header: Option<Header> = None;
-    let mut runs: BTreeMap<RunId, RunRecord> = BTreeMap::new();
-    let mut torn = Vec::new();
+    let mut split: Option<usize> = None;
+    let mut by_shard: BTreeMap<usize, &PathBuf> = BTreeMap::new();
+    let mut merged: BTreeMap<RunId, (RunRecord, &PathBuf)> = BTreeMap::new();
+    let mut dropped = Vec::new();
     for path in shards {
-        let file = read(path)?;
+        let mut file = read(path)?;
         if file.dropped_torn_line {
-            torn.push(path.clone());
+            let message = "ends in a torn line (a campaign killed while writing it): resume this shard before merging";
+            return Err(whole(path, message.into()));
         }
+        dropped.extend(check_plan(path, &mut file, bad)?);
+        let shard = file.header.shard.unwrap_or(Shard { index: 0, count: 1 });
+        let unsharded = Header { shard: None, ..file.header.clone() };
         match &header {
-            None => header = Some(Header { shard: None, ..file.header.clone() }),
-            Some(h) if h.campaign != file.header.campaign || h.planned_faults != file.header.planned_faults => {
+            None => header = Some(unsharded),
+            Some(h) if *h != unsharded => {
                 return Err(ResultsError {
                     file: path.clone(),
                     line: 1,
-                    message: "another campaign than the first shard".into(),
+                    message: "another campaign or plan than the first shard".into(),
                 });
             }
             Some(_) => {}
         }
+        match split {
+            None => split = Some(shard.count),
+            Some(count) if count != shard.count => {
+                return Err(whole(
+                    path,
+                    format!("shard {shard} is of another split than the first shard's (into {count})"),
+                ));
+            }
+            Some(_) => {}
+        }
+        if let Some(other) = by_shard.insert(shard.index, path) {
+            return Err(whole(path, format!("shard {shard} is given twice (also {})", other.display())));
+        }
+        let planned = file.header.planned_runs();
+        let present: BTreeSet<RunId> = file.runs.iter().map(|r| r.id).collect();
+        let missing: Vec<&RunId> = planned.iter().filter(|id| !present.contains(id)).collect();
+        if let Some(first) = missing.first() {
+            return Err(whole(
+                path,
+                format!(
+                    "shard {shard} lacks {} of its {} runs (first: {first}): resume it (`samsara campaign --resume --shard {shard} ...`) before merging",
+                    missing.len(),
+                    planned.len()
+                ),
+            ));
+        }
         for r in file.runs {
-            if let Some(previous) = runs.insert(r.id, r) {
-                return Err(ResultsError {
-                    file: path.clone(),
-                    line: 0,
-                    message: format!("run {} appears twice", previous.id),
-                });
+            let id = r.id;
+            if let Some((_, other)) = merged.insert(id, (r, path)) {
+                return Err(whole(path, format!("run {id} appears twice (also in {})", other.display())));
             }
         }
     }
-    let header = header.ok_or_else(|| whole("no shard files given".into()))?;
-    let mut w = Writer::create(out, &header).map_err(|e| whole(e.to_string()))?;
-    for r in runs.values() {
-        w.write(r).map_err(|e| whole(e.to_string()))?;
+    let header = header.ok_or_else(|| whole(out, "no shard files given".into()))?;
+    let count = split.unwrap_or(1);
+    let absent: Vec<String> =
+        (0..count).filter(|i| !by_shard.contains_key(i)).map(|i| Shard { index: i, count }.to_string()).collect();
+    if !absent.is_empty() {
+        let (shards, are) = if absent.len() == 1 { ("shard", "is") } else { ("shards", "are") };
+        let message = format!("{shards} {} {are} missing: every shard of the campaign is needed", absent.join(", "));
+        return Err(whole(out, message));
     }
-    Ok(Merged { runs: runs.len(), torn })
+    let mut runs: Vec<RunRecord> = merged.into_values().map(|(r, _)| r).collect();
+    in_plan_order(&header, &mut runs);
+    rewrite(out, &header, runs.clone()).map_err(|e| whole(out, e.to_string()))?;
+    Ok(Merged { header, runs, dropped })
 }
 
 #[cfg(test)]
@@ -235,8 +409,13 @@ mod tests {
         let dir = std::env::temp_dir().join(format!("samsara-results-old-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
         let path = dir.join("old.jsonl");
-        let mut header =
-            serde_json::to_value(Header { campaign: CampaignSpec::default(), shard: None, planned_faults: 1 }).unwrap();
+        let mut header = serde_json::to_value(Header {
+            campaign: CampaignSpec::default(),
+            shard: None,
+            planned_faults: 1,
+            plan: vec![],
+        })
+        .unwrap();
         header["campaign"].as_object_mut().unwrap().remove("persistence");
         // A line as campaigns wrote it before run ids were text and runs recorded their verdict.
         let old = r#"{"id":{"fault":0,"policy":"rollback"},"fault":"hang@pm:fork:a.rs:1#1","kind":"hang","server":"pm","handler":"fork","policy":"rollback","outcome":"fail-stop","fault_fired":true,"decisions":["fail-stop"],"reason":null,"violations":["pm.children: 12 is nobody's child"],"workload_failures":[],"srs":{},"virtual_us":5,"wall_us":9}"#;

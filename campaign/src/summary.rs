@@ -329,11 +329,12 @@ impl Summary {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::plan::RunId;
 
-    fn record(fault: usize, policy: PolicyKind, outcome: Outcome, violations: &[&str]) -> RunRecord {
+    /// A run of fault `fault` (a hang in pm's fork) under `policy`.
+    pub(crate) fn record(fault: usize, policy: PolicyKind, outcome: Outcome, violations: &[&str]) -> RunRecord {
         RunRecord {
             id: RunId { fault, policy },
             fault: "hang@pm:fork:a.rs:1#1".into(),
@@ -353,7 +354,6 @@ mod tests {
             workload_failures: Vec::new(),
             srs: BTreeMap::new(),
             virtual_us: 0,
-            wall_us: 0,
         }
     }
 

@@ -4,7 +4,7 @@
 //! kernel_sim fixed, used to take the whole campaign down; now it is a recorded crash that the
 //! summary counts, and this test wants none.)
 
-use campaign::execute::Campaign;
+use campaign::execute::{Campaign, Options};
 use campaign::plan::{CampaignSpec, RunId, runs};
 use campaign::results;
 use campaign::summary::summarise;
@@ -38,7 +38,7 @@ fn exhaustive_hangs_in_pm(workload: &str) {
         assert!(faults.iter().any(|f| f.persistence == p), "the exhaustive plan takes every fault as {p} too");
     }
     let out = std::env::temp_dir().join(format!("samsara-exhaustive-{}-{workload}.jsonl", std::process::id()));
-    let execution = c.run(&golden, &out, None, false, None, false).unwrap();
+    let execution = c.run(&golden, &out, Options::default()).unwrap();
     let file = results::read(&out).unwrap();
     let planned: BTreeSet<RunId> = runs(faults.len(), &c.spec.policies, None).into_iter().collect();
     let done: BTreeSet<RunId> = file.runs.iter().map(|r| r.id).collect();

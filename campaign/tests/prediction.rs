@@ -2,7 +2,7 @@
 //! faults, `table` and `srs` leave the system inconsistent zero times, while `restart` and
 //! `rollback` do sometimes; `none` mostly crashes. And any run replays to the same event log.
 
-use campaign::execute::Campaign;
+use campaign::execute::{Campaign, Options};
 use campaign::plan::CampaignSpec;
 use campaign::summary::summarise;
 use recovery::PolicyKind;
@@ -26,7 +26,7 @@ fn table_and_srs_never_leave_panics_and_hangs_inconsistent() {
     let c = posix_campaign(80, vec![FaultKind::Panic, FaultKind::Hang]);
     let golden = c.golden().unwrap();
     let out = std::env::temp_dir().join(format!("samsara-prediction-{}.jsonl", std::process::id()));
-    c.run(&golden, &out, None, false, None, false).unwrap();
+    c.run(&golden, &out, Options::default()).unwrap();
     let records = campaign::results::read(&out).unwrap().runs;
     let s = summarise(&records, None);
     let count = |p: PolicyKind, o: Outcome| s.by_policy[&p].get(o);

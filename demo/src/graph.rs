@@ -1,42 +1,25 @@
 //! The call graph of the crashed entry point, two ways.
 //!
-//! - From the static analysis: `samsara analyze` writes a DOT graph per entry point (a cluster per
-//!   component, the functions the request runs there with the fields each writes, fused IPC edges).
-//!   The command line hands that DOT text in; [`render_dot`] turns it into inline SVG with
-//!   graphviz's `dot` when it is installed, and the page shows the DOT text otherwise.
+//! - From the static analysis: `samsara analyze` draws a graph per entry point (a cluster per
+//!   component, the functions the request runs there with the fields each writes, fused IPC edges)
+//!   as SVG, with its DOT text beside it; the command line hands both in ([`AnalysisGraph`]).
 //! - From the recovery-class table alone ([`table_svg`]): the entry point, the requests it sends
 //!   (its send sites) and, transitively, theirs, each with the fields it may write and its class —
-//!   a picture that needs neither the source nor graphviz.
+//!   a picture that needs the table only.
+//!
+//! Neither needs a program the README did not ask for (no graphviz).
 
 use crate::chart::esc;
 use recovery::{RecoveryTable, TableRow};
 use std::fmt::Write;
-use std::io::Write as _;
-use std::process::{Command, Stdio};
 
-/// graphviz's layout program.
-pub const DOT_PROGRAM: &str = "dot";
-
-/// Renders DOT text to SVG with graphviz (`dot -Tsvg`), ready to inline in HTML (no XML prolog);
-/// an error says why not (graphviz missing, or it rejected the graph).
-pub fn render_dot(dot: &str) -> Result<String, String> {
-    let mut child = Command::new(DOT_PROGRAM)
-        .arg("-Tsvg")
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .map_err(|e| format!("graphviz `{DOT_PROGRAM}` is not available ({e})"))?;
-    if let Some(mut stdin) = child.stdin.take() {
-        stdin.write_all(dot.as_bytes()).map_err(|e| format!("writing to `{DOT_PROGRAM}`: {e}"))?;
-    }
-    let out = child.wait_with_output().map_err(|e| format!("running `{DOT_PROGRAM}`: {e}"))?;
-    if !out.status.success() {
-        return Err(format!("`{DOT_PROGRAM}` failed: {}", String::from_utf8_lossy(&out.stderr).trim()));
-    }
-    let text = String::from_utf8_lossy(&out.stdout);
-    let start = text.find("<svg").ok_or_else(|| format!("`{DOT_PROGRAM}` printed no <svg>"))?;
-    Ok(text[start..].to_string())
+/// The analysis's graph of one entry point, as the command line hands it in.
+#[derive(Clone, Debug)]
+pub struct AnalysisGraph {
+    /// Drawn, a standalone SVG document.
+    pub svg: String,
+    /// The same graph in DOT, for graphviz users.
+    pub dot: String,
 }
 
 /// How deep the table graph follows send sites (an entry point's requests, theirs, and so on).

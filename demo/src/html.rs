@@ -1,7 +1,7 @@
 //! The demo as one offline HTML page: per run, the verdict, the message sequence chart beside the
 //! narrated story, and the call graph of the crashed entry point. No external resource: styles
-//! inline, pictures inline SVG (graphviz's output as a data URI image, so its ids and classes stay
-//! its own).
+//! inline, pictures inline SVG (the analysis's call graph as a data URI image, so its ids and
+//! classes stay its own).
 //!
 //! A tiny script checks the page after load: in every chart it counts the lifelines and message
 //! arrows drawn against the numbers the chart declares, and sets `data-ok` on `<body>` ("true" or
@@ -15,8 +15,8 @@ use crate::{Demo, DemoRun};
 use recovery::RecoveryTable;
 use std::fmt::Write;
 
-/// Gives the analysis's DOT graph of an entry point (server, message type), when there is one.
-pub type DotSource<'a> = &'a dyn Fn(&str, i32) -> Option<String>;
+/// Gives the analysis's call graph of an entry point (server, message type), when there is one.
+pub type GraphSource<'a> = &'a dyn Fn(&str, i32) -> Option<graph::AnalysisGraph>;
 
 const STYLE: &str = r#"
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; margin: 0; color: #111827; background: #f9fafb; }
@@ -73,7 +73,7 @@ const SCRIPT: &str = r#"
 "#;
 
 /// The page of one or more scenarios.
-pub fn render(demos: &[Demo], table: &RecoveryTable, dots: DotSource<'_>) -> String {
+pub fn render(demos: &[Demo], table: &RecoveryTable, graphs: GraphSource<'_>) -> String {
     let title = match demos {
         [one] => format!("samsara demo: {}", one.scenario),
         _ => "samsara demo: every scenario".to_string(),
@@ -90,13 +90,13 @@ pub fn render(demos: &[Demo], table: &RecoveryTable, dots: DotSource<'_>) -> Str
         esc(&title)
     );
     for demo in demos {
-        scenario(&mut out, demo, table, dots);
+        scenario(&mut out, demo, table, graphs);
     }
     let _ = write!(out, "<script>{SCRIPT}</script>\n</body>\n</html>\n");
     out
 }
 
-fn scenario(out: &mut String, demo: &Demo, table: &RecoveryTable, dots: DotSource<'_>) {
+fn scenario(out: &mut String, demo: &Demo, table: &RecoveryTable, graphs: GraphSource<'_>) {
     let _ = writeln!(
         out,
         "<section class=\"scenario\" id=\"{0}\" data-scenario=\"{0}\"><h2>{0}</h2><p>{1}</p>",
@@ -104,7 +104,7 @@ fn scenario(out: &mut String, demo: &Demo, table: &RecoveryTable, dots: DotSourc
         esc(demo.scenario.summary())
     );
     for (i, run) in demo.runs.iter().enumerate() {
-        run_article(out, demo, i, run, table, dots);
+        run_article(out, demo, i, run, table, graphs);
     }
     out.push_str("</section>\n");
 }
@@ -113,7 +113,14 @@ fn card(out: &mut String, class: &str, label: &str, value: &str) {
     let _ = write!(out, "<div class=\"card {class}\"><b>{}</b>{}</div>", esc(label), esc(value));
 }
 
-fn run_article(out: &mut String, demo: &Demo, index: usize, run: &DemoRun, table: &RecoveryTable, dots: DotSource<'_>) {
+fn run_article(
+    out: &mut String,
+    demo: &Demo,
+    index: usize,
+    run: &DemoRun,
+    table: &RecoveryTable,
+    graphs: GraphSource<'_>,
+) {
     let r = &run.result;
     let _ = writeln!(
         out,
@@ -173,7 +180,7 @@ fn run_article(out: &mut String, demo: &Demo, index: usize, run: &DemoRun, table
         out.push_str("</ol></section>");
     }
     out.push_str("</div></div>\n");
-    call_graph(out, run, table, dots);
+    call_graph(out, run, table, graphs);
     out.push_str("</article>\n");
 }
 
@@ -190,7 +197,7 @@ const LEGEND: &str = concat!(
     "</div>\n"
 );
 
-fn call_graph(out: &mut String, run: &DemoRun, table: &RecoveryTable, dots: DotSource<'_>) {
+fn call_graph(out: &mut String, run: &DemoRun, table: &RecoveryTable, graphs: GraphSource<'_>) {
     let Some(inc) = run.incident() else { return };
     let Some((call, m_type)) = inc.record.call.clone() else { return };
     let _ = writeln!(out, "<h3>Call graph of the crashed entry point: {} / {}</h3>", esc(&inc.server), esc(&call));
@@ -210,29 +217,18 @@ fn call_graph(out: &mut String, run: &DemoRun, table: &RecoveryTable, dots: DotS
             );
         }
     }
-    let Some(dot) = dots(&inc.server, m_type) else {
+    let Some(drawn) = graphs(&inc.server, m_type) else {
         out.push_str("<p>The static analysis's function-level graph is not available here (run <code>samsara analyze</code> in the workspace).</p>");
         return;
     };
-    match graph::render_dot(&dot) {
-        Ok(svg) => {
-            let _ = write!(
-                out,
-                "<p>From the static analysis (<code>samsara analyze</code>): the functions the request runs in each component, the fields they write, fused IPC edges dashed.</p><div class=\"graph-box analysis-graph\"><img alt=\"call graph of {} / {}\" src=\"data:image/svg+xml;charset=utf-8,{}\"></div>",
-                esc(&inc.server),
-                esc(&call),
-                data_uri_escape(&svg)
-            );
-        }
-        Err(why) => {
-            let _ = write!(
-                out,
-                "<p>The static analysis's graph in DOT ({}; install graphviz to see it drawn):</p><details open><summary>DOT</summary><pre class=\"dot\">{}</pre></details>",
-                esc(&why),
-                esc(&dot)
-            );
-        }
-    }
+    let _ = write!(
+        out,
+        "<p>From the static analysis (<code>samsara analyze</code>): the functions the request runs in each component, the fields they write, fused IPC edges dashed.</p><div class=\"graph-box analysis-graph\"><img alt=\"call graph of {} / {}\" src=\"data:image/svg+xml;charset=utf-8,{}\"></div><details><summary>the same graph in DOT, for graphviz</summary><pre class=\"dot\">{}</pre></details>",
+        esc(&inc.server),
+        esc(&call),
+        data_uri_escape(&drawn.svg),
+        esc(&drawn.dot)
+    );
 }
 
 /// Percent-escapes the characters a `data:` URI in an attribute cannot hold as they are.

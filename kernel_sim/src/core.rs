@@ -435,12 +435,20 @@ impl KernelCore {
     }
 
     /// Starts the manifest service `name` in its slot: a fresh start, or, when the slot holds its
-    /// ended predecessor, a new incarnation under the same endpoint (MINIX's transparent restart).
+    /// ended predecessor, a new incarnation: a stateful service's under the same endpoint (MINIX's
+    /// transparent restart), any other's under the slot's next generation (MINIX's default reset
+    /// with a new endpoint: what was addressed to the old one fails with a dead endpoint).
     pub fn spawn_service(&mut self, name: &str, body: Body) -> Result<Endpoint, KernelError> {
         let (index, slot) = match self.manifest.services.iter().position(|s| s.name == name) {
             Some(i) => (i, self.manifest.services[i].slot),
             None => return Err(KernelError::NoSuchProgram),
         };
+        let stateless_predecessor = self.slots[slot].proc.as_ref().is_some_and(|p| p.ended.is_some())
+            && !self.manifest.services[index].stateful;
+        if stateless_predecessor {
+            // Its waiters already failed when it ended; clearing makes its endpoint stale.
+            self.clear(slot);
+        }
         let ep = match &self.slots[slot].proc {
             None => Endpoint::new(slot, self.slots[slot].generation),
             Some(p) if p.ended.is_some() => p.ep,
@@ -882,9 +890,11 @@ impl KernelCore {
         self.receive(caller, src)
     }
 
-    /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it.
+    /// Sets `from`'s notification bit at `dst`, or delivers it at once if `dst` waits for it. A
+    /// process waiting for the answer to its sendrec is not waiting for a notification, even from
+    /// the server it called (MINIX's MF_REPLY_PEND): the bit waits for its next receive.
     fn post_notify(&mut self, from: Endpoint, dst: Slot) {
-        if self.accepts_from(dst, from) {
+        if self.accepts_from(dst, from) && !self.awaits_answer_from(dst, from) {
             let mut msg = Message::new(NOTIFY_MESSAGE);
             msg.source = from;
             self.deliver_now(dst, msg);

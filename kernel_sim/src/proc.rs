@@ -425,7 +425,7 @@ impl Proc {
     }
 
     /// Starts the manifest service `name` from the program of the same name, handing it `handoff`;
-    /// a restart keeps the service's endpoint.
+    /// a stateful service's restart keeps its endpoint, any other's takes the slot's next generation.
     pub fn sys_spawn_service(&self, name: &str, handoff: Option<Box<dyn Any + Send>>) -> Result<Endpoint, KernelError> {
         self.kernel_call(KernelCall::Spawn, |k, _| {
             let program = k.program(name).ok_or(KernelError::NoSuchProgram)?;

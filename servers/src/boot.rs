@@ -1,4 +1,5 @@
-//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs and mfs from the manifest),
+//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds and mfs from the
+//! manifest),
 //! the user programs, and init running a workload.
 
 use crate::fault::{FaultSpec, Injector};
@@ -7,7 +8,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{mfs, pm, programs, vfs, vm};
+use crate::{ds, mfs, pm, programs, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -115,6 +116,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
     };
     system.register_program(pm::Pm::NAME, service_program::<pm::Pm>(env.clone()));
     system.register_program(vm::Vm::NAME, service_program::<vm::Vm>(env.clone()));
+    system.register_program(ds::Ds::NAME, service_program::<ds::Ds>(env.clone()));
     system.register_program(vfs::Vfs::NAME, service_program::<vfs::Vfs>(env.clone()));
     system.register_program(mfs::Mfs::NAME, service_program::<mfs::Mfs>(env));
     for &(name, main) in programs::registry() {

@@ -3,8 +3,8 @@
 //!
 //! Sites are every tracked-state write and every IPC call (kernel calls included) in server code,
 //! named by server, handler (the entry point being served) and `file:line` — found by the
-//! containers' and `Ctx`'s `#[track_caller]`, with no manual markers. Faults go into pm, vm and
-//! vfs only: rs and the kernel are the reliable computing base, as in OSIRIS.
+//! containers' and `Ctx`'s `#[track_caller]`, with no manual markers. Faults go into every server
+//! but rs ([`FAULTABLE_SERVERS`]): rs and the kernel are the reliable computing base, as in OSIRIS.
 //!
 //! Two spellings:
 //! - a request point, `KIND:SERVER:CALL[:POINT[:NTH[+]]]`, e.g. `panic:pm:fork:after-ipc-1`, where
@@ -274,6 +274,9 @@ pub struct FaultSpec {
     pub persistence: Persistence,
 }
 
+/// The servers faults may go into: every server but rs (rs and the kernel are the reliable base).
+pub const FAULTABLE_SERVERS: &[&str] = &["pm", "vm", "vfs", "ds", "mfs"];
+
 /// The calls `server` dispatches (its call table), by name and message type.
 fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
     fn named<S>(calls: &[crate::task::Call<S>]) -> Vec<(&'static str, MsgType)> {
@@ -283,16 +286,20 @@ fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
         "pm" => named(crate::pm::table::CALLS),
         "vm" => named(crate::vm::table::CALLS),
         "vfs" => named(crate::vfs::table::CALLS),
+        "ds" => named(crate::ds::table::CALLS),
         "mfs" => named(crate::mfs::table::CALLS),
         _ => Vec::new(),
     }
 }
 
 fn check_server(text: &str, server: &str) -> Result<(), String> {
-    if ["pm", "vm", "vfs", "mfs"].contains(&server) {
+    if FAULTABLE_SERVERS.contains(&server) {
         Ok(())
     } else {
-        Err(format!("fault `{text}`: faults go into pm, vm, vfs or mfs (rs and the kernel are the reliable base)"))
+        Err(format!(
+            "fault `{text}`: faults go into {} (rs and the kernel are the reliable base)",
+            FAULTABLE_SERVERS.join(", ")
+        ))
     }
 }
 

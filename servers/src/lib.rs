@@ -1,4 +1,4 @@
-//! samsara's system servers (pm, vm, vfs, rs), the user-side syscall library, user programs,
+//! samsara's system servers (pm, vm, vfs, ds, rs), the user-side syscall library, user programs,
 //! workloads, and the cross-server consistency checker.
 //!
 //! Every server has the same shape (MINIX's): `state.rs` (all mutable state, in `recovery`'s
@@ -8,6 +8,7 @@
 
 pub mod boot;
 pub mod checker;
+pub mod ds;
 pub mod errno;
 pub mod fault;
 pub mod fuzz;

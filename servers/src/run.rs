@@ -255,6 +255,7 @@ pub fn execute(
         ("vm", snapshot.vm.as_mut().map(|s| s.srs_report())),
         ("vfs", snapshot.vfs.as_mut().map(|s| s.srs_report())),
         ("mfs", snapshot.mfs.as_mut().map(|s| s.srs_report())),
+        ("ds", snapshot.ds.as_mut().map(|s| s.srs_report())),
     ] {
         if let Some(r) = report {
             srs.insert(name.to_string(), r.total);

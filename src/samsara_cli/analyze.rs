@@ -1,6 +1,6 @@
 //! `samsara analyze`: the static fusing analysis of the servers' source. Prints the
 //! recovery-class table (the fusing paper's Table 4 shape) and the fusing statistics (its Tables
-//! 1-3), writes per entry point call graphs (DOT, SVG when graphviz is installed), regenerates the
+//! 1-3), writes per entry point call graphs (SVG drawn by samsara itself, and DOT), regenerates the
 //! table files with `--write-table`, and prints everything as JSON with `--json`.
 
 use super::Cli;
@@ -90,14 +90,10 @@ pub fn analyze(cli: &Cli, args: &AnalyzeArgs) -> Result<i32, String> {
     print!("{}", report::stats_text(&stats));
     if let Some(g) = &graphs {
         println!(
-            "\nCall graphs: {} DOT files in {}{}",
-            g.dot_files.len(),
-            shown(&root, Path::new(&g.dir)),
-            if g.svg_rendered { ", rendered to SVG".to_string() } else { String::new() }
+            "\nCall graphs: {} entry points in {} (SERVER.CALL.svg to view, .dot for graphviz)",
+            g.graphs.len(),
+            shown(&root, Path::new(&g.dir))
         );
-        if let Some(note) = &g.note {
-            println!("  {note}");
-        }
     }
     if args.write_table {
         println!("Wrote {} and {}", analysis::TABLE_JSON, analysis::TABLE_POSTCARD);

@@ -1,9 +1,9 @@
 //! `samsara campaign`, `samsara merge` and `samsara replay`.
 
 use super::Cli;
-use campaign::execute::{Campaign, WorkloadFn};
+use campaign::execute::{Campaign, Options, WorkloadFn};
 use campaign::plan::{CampaignSpec, DEFAULT_FAULTS, RunId, Shard};
-use campaign::results;
+use campaign::results::{self, BadRecords, Dropped};
 use campaign::summary::{GoldenFigures, summarise};
 use clap::Args;
 use recovery::PolicyKind;
@@ -39,14 +39,20 @@ pub struct CampaignArgs {
     #[arg(long, value_delimiter = ',', default_value = "transient,persistent")]
     pub persistence: Vec<Persistence>,
     /// Servers to inject into (rs and the kernel are the reliable base).
-    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs")]
+    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs,ds")]
     pub servers: Vec<String>,
     /// Results file (JSON lines); a CSV summary and an HTML report are written beside it.
     #[arg(long, default_value = "results/campaign.jsonl")]
     pub out: PathBuf,
-    /// Continue a killed campaign: keep the runs already in `--out`, run the rest.
+    /// Continue a killed campaign: keep the runs already in `--out`, run the rest. A record the
+    /// plan does not account for (an unknown or repeated run id, a fault other than the plan's) is
+    /// refused, naming its line.
     #[arg(long)]
     pub resume: bool,
+    /// With --resume: drop the records the plan does not account for (counted, and run again)
+    /// instead of refusing the file.
+    #[arg(long, requires = "resume")]
+    pub drop_bad: bool,
     /// Run only shard I of N (`I/N`), for running a campaign across machines; `samsara merge`
     /// combines the shards.
     #[arg(long)]
@@ -87,9 +93,11 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
     refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
-        if !["pm", "vm", "vfs", "mfs"].contains(&s.as_str()) {
+        let faultable = servers::fault::FAULTABLE_SERVERS;
+        if !faultable.contains(&s.as_str()) {
             return Err(format!(
-                "--servers: `{s}` takes no faults (pm, vm, vfs, mfs; rs and the kernel are the reliable base)"
+                "--servers: `{s}` takes no faults ({}; rs and the kernel are the reliable base)",
+                faultable.join(", ")
             ));
         }
     }
@@ -107,8 +115,14 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     let c = Campaign { spec, workload: workload_fn(args.workload.clone())?, table: default_table() };
     let golden = c.golden()?;
     let progress = std::io::stderr().is_terminal() && !cli.json;
-    let execution =
-        c.run(&golden, &args.out, args.shard, args.resume, args.threads, progress).map_err(|e| e.to_string())?;
+    let options = Options {
+        shard: args.shard,
+        resume: args.resume.then_some(if args.drop_bad { BadRecords::Drop } else { BadRecords::Refuse }),
+        threads: args.threads,
+        progress,
+    };
+    let execution = c.run(&golden, &args.out, options).map_err(|e| e.to_string())?;
+    report_dropped(&execution.dropped);
     let file = results::read(&args.out).map_err(|e| e.to_string())?;
     let summary = summarise(&file.runs, Some(GoldenFigures::of(&golden.profile, &c.spec.policies)));
     let csv = args.out.with_extension("csv");
@@ -147,7 +161,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         );
         print!("{}", summary.render());
         println!(
-            "\nreplay any run: samsara replay RUN_ID --results {} (run ids are in the results file)",
+            "\nreplay any run: samsara replay RUN_ID --results {} (run ids like f00000-table are each line's `id`)",
             args.out.display()
         );
     }
@@ -157,23 +171,52 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
 /// Options of `samsara merge`.
 #[derive(Args, Debug)]
 pub struct MergeArgs {
-    /// The merged results file to write.
+    /// The merged results file to write (its CSV summary and HTML report are written beside it).
     pub out: PathBuf,
-    /// The shard results files.
+    /// The shard results files: every shard of one campaign, each complete.
     #[arg(required = true)]
     pub shards: Vec<PathBuf>,
+    /// Drop the records a shard's plan does not account for (counted) instead of refusing.
+    #[arg(long)]
+    pub drop_bad: bool,
 }
 
-/// Merges shards.
-pub fn merge(args: &MergeArgs) -> Result<i32, String> {
-    let merged = results::merge(&args.shards, &args.out).map_err(|e| e.to_string())?;
-    for shard in &merged.torn {
-        eprintln!(
-            "samsara: {}: dropped a torn last line (a campaign killed while writing it); resume that shard to finish it",
-            shard.display()
-        );
+/// Says on stderr which records were dropped.
+fn report_dropped(dropped: &[Dropped]) {
+    if dropped.is_empty() {
+        return;
     }
-    println!("merged {} shards: {} runs into {}", args.shards.len(), merged.runs, args.out.display());
+    let records = if dropped.len() == 1 { "record" } else { "records" };
+    eprintln!("samsara: dropped {} {records} not of the plan:", dropped.len());
+    for d in dropped {
+        eprintln!("  {d}");
+    }
+}
+
+/// Merges shards into one results file, with its summary and report.
+pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<i32, String> {
+    let bad = if args.drop_bad { BadRecords::Drop } else { BadRecords::Refuse };
+    let merged = results::merge(&args.shards, &args.out, bad).map_err(|e| e.to_string())?;
+    report_dropped(&merged.dropped);
+    let summary = summarise(&merged.runs, None);
+    let csv = args.out.with_extension("csv");
+    std::fs::write(&csv, summary.csv()).map_err(|e| format!("{}: {e}", csv.display()))?;
+    let html = args.out.with_extension("html");
+    campaign::report::write_html(&html, &merged.header.campaign, &summary, &merged.runs, &args.out)
+        .map_err(|e| format!("{}: {e}", html.display()))?;
+    if cli.json {
+        println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
+    } else {
+        println!(
+            "merged {} shards: {} runs into {}, summary: {}, report: {}\n",
+            args.shards.len(),
+            merged.runs.len(),
+            args.out.display(),
+            csv.display(),
+            html.display()
+        );
+        print!("{}", summary.render());
+    }
     Ok(0)
 }
 
@@ -193,11 +236,15 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
     if file.dropped_torn_line {
         eprintln!("samsara: {}: dropped a torn last line (a campaign killed while writing it)", args.results.display());
     }
-    let record = file
+    let (record, line) = file
         .runs
         .iter()
-        .find(|r| r.id == args.run)
+        .zip(&file.lines)
+        .find(|(r, _)| r.id == args.run)
         .ok_or_else(|| format!("{}: no run {}", args.results.display(), args.run))?;
+    if let Some(why) = file.header.refuses(record) {
+        return Err(format!("{}:{line}: {why}: not replayed", args.results.display()));
+    }
     let workload: Workload =
         file.header.campaign.workload.parse().map_err(|e: servers::workload::BadWorkloadName| e.to_string())?;
     let workload = workload.prepare().map_err(|e| e.to_string())?;

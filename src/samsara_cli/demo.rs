@@ -71,12 +71,13 @@ pub fn demo(cli: &Cli, args: &DemoArgs) -> Result<i32, String> {
     if let Some(path) = &args.html {
         let root = workspace(args.root.as_ref());
         let analysis: OnceCell<Option<analysis::Analysis>> = OnceCell::new();
-        let dots = |server: &str, m_type: i32| -> Option<String> {
+        let graphs = |server: &str, m_type: i32| -> Option<demo::graph::AnalysisGraph> {
             let a = analysis.get_or_init(|| analysis::analyze_workspace(&root).ok()).as_ref()?;
             let entry = a.entries.iter().position(|e| e.server == server && e.m_type == i128::from(m_type))?;
-            Some(analysis::report::entry_dot(a, entry))
+            let graph = analysis::report::entry_graph(a, entry);
+            Some(demo::graph::AnalysisGraph { svg: graph.svg(), dot: graph.dot() })
         };
-        let page = demo::html::render(&demos, &table, &dots);
+        let page = demo::html::render(&demos, &table, &graphs);
         // A page into a folder not made yet, as the other commands' outputs go.
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
             std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;

@@ -46,7 +46,7 @@ pub struct Cli {
 /// What to do.
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Run a fault-injection campaign: a golden run, then sampled faults in pm, vm and vfs, each
+    /// Run a fault-injection campaign: a golden run, then sampled faults in every server but rs, each
     /// under every recovery policy side by side; prints outcome shares per policy, server and
     /// fault type. Results are JSON lines (resumable, shardable) with a CSV summary.
     Campaign(campaign::CampaignArgs),
@@ -91,7 +91,7 @@ fn dispatch(cli: &Cli) -> Result<i32, String> {
     match &cli.command {
         Command::Campaign(args) => campaign::campaign(cli, args),
         Command::Run(args) => run::run(cli, args),
-        Command::Merge(args) => campaign::merge(args),
+        Command::Merge(args) => campaign::merge(cli, args),
         Command::Replay(args) => campaign::replay(cli, args),
         Command::Analyze(args) => analyze::analyze(cli, args),
         Command::Demo(args) => demo::demo(cli, args),

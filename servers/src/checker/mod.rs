@@ -7,12 +7,14 @@
 
 mod cross;
 pub mod mfs;
+pub mod ds;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
 
 use crate::boot::Machine;
 use crate::mfs::state::MfsState;
+use crate::ds::state::DsState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;
@@ -48,6 +50,8 @@ pub struct Snapshot {
     pub vfs: Option<VfsState>,
     /// mfs's state.
     pub mfs: Option<MfsState>,
+    /// ds's state.
+    pub ds: Option<DsState>,
 }
 
 impl Snapshot {
@@ -60,6 +64,7 @@ impl Snapshot {
             vm: machine.vault.take("vm"),
             vfs: machine.vault.take("vfs"),
             mfs: machine.vault.take("mfs"),
+            ds: machine.vault.take("ds"),
         }
     }
 }
@@ -76,6 +81,14 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
+    }
+    // ds is checked where the manifest has it (its slot is in the process table, dead or alive).
+    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "ds") && snapshot.ds.is_none() {
+        found.push(Violation { invariant: "server.state", detail: "ds left no state: it is dead".into() });
+    }
+    if let Some(ds) = snapshot.ds.as_mut() {
+        found.extend(ds::check(ds));
+        found.extend(ds::check_labels(ds, &snapshot.procs));
     }
     if let Some(pm) = snapshot.pm.as_mut() {
         found.extend(pm::check(pm));

@@ -13,17 +13,23 @@
 //! rs is part of the reliable computing base, with the kernel (as in OSIRIS): faults are not
 //! injected into it, so its state is plain data, not tracked.
 //!
-//! Invariant: rs never blocks on a supervised service — it only notifies them and receives — so a
-//! hung service cannot hang rs.
+//! It publishes every service's label -> endpoint in ds at each (re)start (and all of them again
+//! when ds restarts fresh), so a stateless service that comes back under a new endpoint is found
+//! again by name.
+//!
+//! Invariant: rs never blocks on a supervised service — it only notifies them, posts labels to ds
+//! asynchronously and receives — so a hung service (ds included) cannot hang rs.
 
 pub mod decisions;
 pub mod pacing;
 
+use crate::proto::DS;
+use crate::proto::ds::{DS_PUBLISH, DSF_OVERWRITE, DsPublishRequest, DsValue, encode_name};
 use crate::task::{Handoff, Remains, Resumed, Vault};
 use decisions::{DecisionLog, DecisionRecord};
 use kernel_sim::manifest::{FIRST_USER_SLOT, Manifest};
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
-use kernel_sim::{Death, EndCause, Endpoint, Micros, Proc, ProcState};
+use kernel_sim::{Death, EndCause, Endpoint, Message, Micros, Proc, ProcState};
 use pacing::{Pacing, Verdict};
 use recovery::policy::RequestFate;
 use recovery::{CrashFacts, Decision, PolicyKind, RecoveryTable, StateAction, decide};
@@ -126,11 +132,23 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
             },
         );
     }
+    // Every service's label -> endpoint, rs's own included, once ds can queue them.
+    publish_label(proc, &rs.services, "rs", me);
+    for s in rs.services.values() {
+        publish_label(proc, &rs.services, &s.name, s.ep);
+    }
     rs.tick = rs.services.values().filter_map(|s| s.heartbeat).min();
     rs.next_round = proc.now() + rs.tick.unwrap_or(0);
     rs.arm(proc);
     loop {
         let Ok(m) = proc.receive(Endpoint::ANY) else { continue };
+        if m.m_type != NOTIFY_MESSAGE && is_ds(&rs.services, m.source) {
+            // ds's answer to a label rs posted: nothing waits for it (rs never waits for ds).
+            if m.m_type < 0 {
+                proc.note(&format!("rs: ds refused a label: status {}", m.m_type));
+            }
+            continue;
+        }
         if m.m_type != NOTIFY_MESSAGE {
             // rs serves no calls: anything else is a stranger's mistake.
             let _ = proc.sendnb(m.source, kernel_sim::Message::new(crate::errno::Errno::ENOSYS.status()));
@@ -299,8 +317,28 @@ impl Rs {
             handoff: Handoff { state: None, undo: Vec::new(), request: None },
             end_requester: None,
         });
+        let fresh = handoff.state.is_none();
         match proc.sys_spawn_service(&s.name, Some(Box::new(handoff))) {
-            Ok(_) => s.life = Life::Up { last_seen: proc.now() },
+            Ok(new_ep) => {
+                s.life = Life::Up { last_seen: proc.now() };
+                let name = s.name.clone();
+                if new_ep != ep {
+                    // A stateless service comes back under the slot's next generation.
+                    let mut moved = self.services.remove(&ep).expect("supervised");
+                    moved.ep = new_ep;
+                    self.services.insert(new_ep, moved);
+                    proc.note(&format!("rs: {name} restarted under a new endpoint {new_ep} (was {ep})"));
+                }
+                if name == DS_LABEL && fresh {
+                    // A fresh ds knows nothing: every label again, its own included.
+                    publish_label(proc, &self.services, "rs", proc.endpoint());
+                    for s in self.services.values() {
+                        publish_label(proc, &self.services, &s.name, s.ep);
+                    }
+                } else {
+                    publish_label(proc, &self.services, &name, new_ep);
+                }
+            }
             Err(e) => {
                 s.life = Life::Down;
                 let (core, name) = (s.core, s.name.clone());
@@ -328,6 +366,32 @@ impl Rs {
             s.life = Life::Down;
         }
         let _ = proc.sys_shutdown(&format!("fail-stop: {reason}"));
+    }
+}
+
+/// The label ds runs under in the manifest.
+const DS_LABEL: &str = "ds";
+
+/// Whether `ep` is ds.
+fn is_ds(services: &BTreeMap<Endpoint, Supervised>, ep: Endpoint) -> bool {
+    services.get(&ep).is_some_and(|s| s.name == DS_LABEL)
+}
+
+/// Publishes `label` -> `ep` in ds, without waiting: the message queues at ds (or for its next
+/// incarnation) and ds's answer, if any, is read and dropped by the loop. Nothing to do when the
+/// manifest has no ds.
+fn publish_label(proc: &Proc, services: &BTreeMap<Endpoint, Supervised>, label: &str, ep: Endpoint) {
+    if !services.values().any(|s| s.name == DS_LABEL) {
+        return;
+    }
+    // ds is stateful: its endpoint never changes.
+    let published = encode_name(label).and_then(|name| {
+        let (kind, value) = DsValue::Endpoint(ep).encode();
+        let request = DsPublishRequest { name, kind, flags: DSF_OVERWRITE, value };
+        proc.asynsend(DS, Message::with(DS_PUBLISH, &request)).map_err(crate::errno::Errno::from)
+    });
+    if let Err(e) = published {
+        proc.note(&format!("rs: could not publish {label} = {ep} in ds: {e}"));
     }
 }
 
