@@ -6,15 +6,15 @@
 //! tracked containers' API, so an SRS suspect is seen as the next reader would see it.
 
 mod cross;
-pub mod mfs;
 pub mod ds;
+pub mod mfs;
 pub mod pm;
 pub mod vfs;
 pub mod vm;
 
 use crate::boot::Machine;
-use crate::mfs::state::MfsState;
 use crate::ds::state::DsState;
+use crate::mfs::state::MfsState;
 use crate::pm::state::PmState;
 use crate::vfs::state::VfsState;
 use crate::vm::state::VmState;

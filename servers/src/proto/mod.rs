@@ -5,8 +5,8 @@
 //! at compile time to fit in a 64-byte message. A reply's `m_type` is its status (`-errno` on
 //! failure); its payload layout is named `...Reply` next to the request's.
 
-pub mod fs;
 pub mod ds;
+pub mod fs;
 pub mod pm;
 pub mod sched;
 pub mod sef;
