@@ -6,7 +6,7 @@
 
 use crate::log::{Entry, Kind};
 use kernel_sim::Endpoint;
-use servers::proto::{INIT, PM, RS, VFS, VM};
+use servers::proto::{DS, INIT, MFS_BOOT, PM, RS, VFS, VM};
 
 /// One process of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,7 +29,8 @@ pub struct Cast {
 }
 
 /// The servers, in the order charts show them.
-const SERVERS: [(Endpoint, &str); 4] = [(RS, "rs"), (PM, "pm"), (VM, "vm"), (VFS, "vfs")];
+const SERVERS: [(Endpoint, &str); 6] =
+    [(RS, "rs"), (PM, "pm"), (VM, "vm"), (VFS, "vfs"), (MFS_BOOT, "mfs"), (DS, "ds")];
 
 impl Cast {
     /// The processes the log's spawn events name (a server's next incarnation is not a new one).
