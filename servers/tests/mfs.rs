@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 /// The inode `path` names on a stopped mfs.
 fn ino_of(mfs: &mut MfsState, path: &[u8]) -> Ino {
-    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path).unwrap().found.unwrap()
+    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path, true).unwrap().found.unwrap()
 }
 
 /// vfs's vnode of inode `ino`, if it has one.

@@ -1,7 +1,7 @@
 //! File-system calls (to vfs): open, creat, close, read, write (and their raw-address forms
 //! `read_at`/`write_at`), lseek, unlink, mkdir, rmdir, stat, fstat, dup, dup2, pipe, getdents,
 //! chdir, link, rename, chmod, fchmod, chown, fchown, truncate, ftruncate, access, statvfs,
-//! fstatvfs.
+//! fstatvfs, symlink, readlink, lstat.
 //!
 //! Paths are staged at the start of the scratch buffer (two paths back to back for link and
 //! rename); data between DATA_OFFSET and the end of the scratch buffer, so large transfers loop
@@ -354,6 +354,42 @@ impl Sys<'_> {
     /// The totals of the file system the file `fd` is open on is on.
     pub fn fstatvfs(&self, fd: i32) -> Result<StatvfsReply, Errno> {
         Ok(self.call(VFS, Message::with(VFS_FSTATVFS, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 }))?.get())
+    }
+}
+
+impl Sys<'_> {
+    /// Makes `link` a symbolic link naming `target` (stored as given).
+    pub fn symlink(&self, target: &str, link: &str) -> Result<(), Errno> {
+        self.two_path_call(VFS_SYMLINK, target, link)
+    }
+
+    /// The attributes of what `path` names, a symbolic link itself rather than its target.
+    pub fn lstat(&self, path: &str) -> Result<Stat, Errno> {
+        Ok(self.path_call(VFS_LSTAT, path, 0, 0)?.get::<StatReply>().into())
+    }
+
+    /// The target the symbolic link `path` names.
+    pub fn readlink(&self, path: &str) -> Result<Vec<u8>, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.len() as u64 > DATA_OFFSET {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let at = self.stage(0, bytes)?;
+        let buf = self.stage(DATA_OFFSET, &[])?;
+        let (name, into) = (
+            Lent::new(self.proc(), at, bytes.len() as u64, Access::Read),
+            Lent::new(self.proc(), buf, crate::proto::PATH_MAX as u64, Access::Write),
+        );
+        let request = ReadlinkRequest {
+            grant: name.id,
+            len: bytes.len() as u32,
+            buf_grant: into.id,
+            buf_len: crate::proto::PATH_MAX as u64,
+        };
+        let n = self.call(VFS, Message::with(VFS_READLINK, &request))?.m_type as usize;
+        let mut target = vec![0u8; n];
+        self.proc().mem_read(buf, &mut target)?;
+        Ok(target)
     }
 }
 

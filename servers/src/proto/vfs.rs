@@ -74,6 +74,14 @@ pub const VFS_STATVFS: MsgType = VFS_BASE + 0x57;
 /// fstatvfs: the totals of the file system a descriptor's file is on.
 pub const VFS_FSTATVFS: MsgType = VFS_BASE + 0x58;
 
+/// symlink(target, linkpath): both paths in one grant (`TwoPathRequest`, the target first).
+pub const VFS_SYMLINK: MsgType = VFS_BASE + 0x59;
+/// readlink: a symbolic link's target into the caller's buffer (`ReadlinkRequest`); the reply's
+/// status is the byte count.
+pub const VFS_READLINK: MsgType = VFS_BASE + 0x5A;
+/// lstat: the attributes of what a path names, a symbolic link itself rather than its target.
+pub const VFS_LSTAT: MsgType = VFS_BASE + 0x5B;
+
 /// chown's owner or group that stays as it is (POSIX's `(uid_t)-1`).
 pub const KEEP_ID: u32 = u32::MAX;
 /// access's test of existence alone.
@@ -126,6 +134,8 @@ pub mod kind {
     pub const DIRECTORY: u32 = 2;
     /// A pipe.
     pub const FIFO: u32 = 3;
+    /// A symbolic link (lstat; every other call follows it).
+    pub const SYMLINK: u32 = 4;
 }
 
 /// Permission bits of `StatReply::mode` beyond rwx.
@@ -176,6 +186,10 @@ payload! {
     pub struct PathAttrRequest { pub grant: u32, pub len: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: i64 }
 }
 payload! {
+    /// readlink: the path under a read grant, the buffer under a write grant.
+    pub struct ReadlinkRequest { pub grant: u32, pub len: u32, pub buf_grant: u32, pub buf_len: u64 }
+}
+payload! {
     /// fchmod, fchown, ftruncate: a descriptor and the attributes to set.
     pub struct FdAttrRequest { pub fd: i32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: i64 }
 }
@@ -217,6 +231,9 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_ACCESS => "access",
         VFS_STATVFS => "statvfs",
         VFS_FSTATVFS => "fstatvfs",
+        VFS_SYMLINK => "symlink",
+        VFS_READLINK => "readlink",
+        VFS_LSTAT => "lstat",
         _ => return None,
     })
 }

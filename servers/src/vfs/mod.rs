@@ -8,8 +8,8 @@
 //! Files: `state.rs` (all mutable state and its allocators), `vnode.rs` (lookups, vnodes and
 //! their references on the file system), `table.rs` (message type -> handler), `path.rs` (reading
 //! paths), `open.rs` (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and
-//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs`
-//! (stat, fstat, chdir), `attr.rs` (chmod, fchmod, chown, fchown, truncate, ftruncate, access,
+//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir, symlink),
+//! `stat.rs` (stat, lstat, fstat, readlink, chdir), `attr.rs` (chmod, fchmod, chown, fchown, truncate, ftruncate, access,
 //! statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's
 //! notices).
 //!

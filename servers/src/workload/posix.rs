@@ -108,6 +108,7 @@ const TESTS: &[Test] = &[
     link_counts,
     rename_and_truncate,
     file_attributes,
+    symbolic_links,
     directories,
     heap_growth,
     anonymous_mappings,
@@ -218,7 +219,8 @@ fn remove_below(sys: &Sys<'_>, dir: &str) -> Result<Vec<String>, Errno> {
     let mut found = Vec::new();
     for name in list(sys, dir)? {
         let path = format!("{dir}/{name}");
-        if sys.stat(&path).is_ok_and(|s| s.kind == kind::DIRECTORY) {
+        // lstat: a symbolic link to a directory is removed, not walked into.
+        if sys.lstat(&path).is_ok_and(|s| s.kind == kind::DIRECTORY) {
             found.extend(remove_below(sys, &path)?);
             sys.rmdir(&path)?;
         } else {
@@ -619,6 +621,64 @@ fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
     }
     rec.expect_eq("posix.attr.unchanged-by-the-user", sys.stat(&file).map(|s| (s.mode, s.size)), Ok((0o640, 3000)));
     ok(rec, "posix.attr.unlink", sys.unlink(&file));
+}
+
+/// symlink, readlink and lstat; open and stat follow links (on the way and at the end), unlink
+/// and rename act on the link; a dangling link is ENOENT, a loop ELOOP.
+fn symbolic_links(sys: &Sys<'_>, rec: &Checks) {
+    let (target, link, dir_link) = (path("sym-target"), path("sym-link"), path("sym-dir"));
+    let (dangling, looping, moved) = (path("sym-dangling"), path("sym-loop"), path("sym-moved"));
+    let Some(fd) = ok(rec, "posix.symlink.create-target", sys.open(&target, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE))
+    else {
+        return;
+    };
+    rec.expect_eq("posix.symlink.write-target", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.symlink.close-target", sys.close(fd));
+    ok(rec, "posix.symlink.symlink", sys.symlink(&target, &link));
+    rec.expect_eq("posix.symlink.readlink", sys.readlink(&link), Ok(target.as_bytes().to_vec()));
+    rec.expect_eq(
+        "posix.symlink.lstat-is-the-link",
+        sys.lstat(&link).map(|s| (s.kind, s.size)),
+        Ok((kind::SYMLINK, target.len() as u64)),
+    );
+    rec.expect_eq(
+        "posix.symlink.stat-follows",
+        sys.stat(&link).map(|s| (s.kind, s.size)),
+        Ok((kind::REGULAR, GREETING.len() as u64)),
+    );
+    if let Some(fd) = ok(rec, "posix.symlink.open-follows", sys.open(&link, O_RDONLY, 0)) {
+        rec.expect_eq("posix.symlink.read-through", read_all(sys, fd), Ok(GREETING.to_vec()));
+        ok(rec, "posix.symlink.close", sys.close(fd));
+    }
+    fails(rec, "posix.symlink.existing-eexist", sys.symlink(&target, &link), Errno::EEXIST);
+    fails(rec, "posix.symlink.readlink-file-einval", sys.readlink(&target), Errno::EINVAL);
+    fails(rec, "posix.symlink.empty-target-enoent", sys.symlink("", &path("sym-empty")), Errno::ENOENT);
+    ok(rec, "posix.symlink.to-a-directory", sys.symlink(DIR, &dir_link));
+    rec.expect_eq(
+        "posix.symlink.on-the-way",
+        sys.stat(&format!("{dir_link}/sym-target")).map(|s| s.size),
+        Ok(GREETING.len() as u64),
+    );
+    // A relative target is resolved from the link's directory.
+    ok(rec, "posix.symlink.dangling", sys.symlink("nowhere", &dangling));
+    fails(rec, "posix.symlink.dangling-stat-enoent", sys.stat(&dangling), Errno::ENOENT);
+    fails(
+        rec,
+        "posix.symlink.dangling-creat-enoent",
+        sys.open(&dangling, O_CREAT | O_WRONLY, FILE_MODE),
+        Errno::ENOENT,
+    );
+    ok(rec, "posix.symlink.loop", sys.symlink(&looping, &looping));
+    fails(rec, "posix.symlink.loop-eloop", sys.stat(&looping), Errno::ELOOP);
+    ok(rec, "posix.symlink.rename-the-link", sys.rename(&dangling, &moved));
+    rec.expect_eq("posix.symlink.moved-link", sys.readlink(&moved), Ok(b"nowhere".to_vec()));
+    ok(rec, "posix.symlink.unlink-the-link", sys.unlink(&link));
+    fails(rec, "posix.symlink.link-gone-enoent", sys.lstat(&link), Errno::ENOENT);
+    rec.expect_eq("posix.symlink.target-stays", sys.stat(&target).map(|s| s.nlink), Ok(1));
+    for name in [&target, &dir_link, &looping, &moved] {
+        ok(rec, "posix.symlink.unlink", sys.unlink(name));
+    }
+    rec.expect_eq("posix.symlink.dir-stays", sys.stat(DIR).map(|s| s.kind), Ok(kind::DIRECTORY));
 }
 
 /// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.
