@@ -140,3 +140,20 @@ fn mfs_serves_vfs_only() {
     });
     assert_eq!(machine.run().end, RunEnd::Finished);
 }
+
+#[test]
+fn a_symbolic_link_without_a_target_is_found() {
+    let mut machine = boot(&MachineConfig::default(), |sys| {
+        sys.symlink("/etc/motd", "/tmp/motd-link").unwrap();
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let mfs = snap.mfs.as_mut().unwrap();
+    let link = walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, b"/tmp/motd-link", false).unwrap().found.unwrap();
+    assert_eq!(mfs.live(link).size, b"/etc/motd".len() as u64);
+    mfs.truncate(link);
+    let found: Vec<&str> = checker::check(&mut snap).iter().map(|v| v.invariant).collect();
+    assert_eq!(found, ["mfs.symlink-target"]);
+}
