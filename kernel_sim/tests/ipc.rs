@@ -91,6 +91,7 @@ both_engines!(
     panic_is_a_crash_and_others_go_on,
     killed_while_blocked_in_receive,
     grants_and_safecopy_are_checked,
+    indirect_grants_pass_on_no_more_than_was_granted,
     kernel_calls_are_checked_against_the_mask,
     alarms_arrive_as_kernel_notifications,
     a_dead_senders_queued_messages_die_with_it,
@@ -453,6 +454,69 @@ fn grants_and_safecopy_are_checked(engine: EngineKind) {
             "past the grant: Some(Fault)",
             "write through a read grant: Some(BadGrant)",
             "stranger: Some(BadGrant)"
+        ]
+    );
+}
+
+/// An indirect grant (vfs passing a user's buffer on to a file system): the grantee copies through
+/// it within its range and access, nobody else may, and it is worth nothing once the grant it
+/// names is revoked.
+fn indirect_grants_pass_on_no_more_than_was_granted(engine: EngineKind) {
+    let mut sys = boot(engine, 11);
+    let n = notes();
+    let user = Endpoint::new(16, 0);
+    sys.spawn_service("a", move |p| {
+        // Act as vm, then as vfs: map the user's page, then pass its grant on to b.
+        p.sys_vm_map(user, 1, 5, true).unwrap();
+        let m = p.receive(user).unwrap();
+        let passed = p.grant_indirect(B, user, value(&m) as u32, 6, 5, Access::Read);
+        p.sendrec(B, msg(0x01, u64::from(passed))).unwrap();
+        p.sendnb(user, msg(0, 0)).unwrap();
+        // The user revoked its grant: b tries again.
+        p.receive(user).unwrap();
+        p.sendrec(B, msg(0x02, u64::from(passed))).unwrap();
+        p.sendnb(user, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    let nb = n.clone();
+    sys.spawn_service("b", move |p| {
+        let m = p.receive(A).unwrap();
+        let passed = value(&m) as u32;
+        let mut buf = [0u8; 5];
+        p.safecopy_from(A, passed, 0, &mut buf).unwrap();
+        note(&nb, String::from_utf8_lossy(&buf).to_string());
+        let mut too_far = [0u8; 6];
+        note(&nb, format!("past the range: {:?}", p.safecopy_from(A, passed, 0, &mut too_far).err()));
+        note(&nb, format!("write through it: {:?}", p.safecopy_to(A, passed, 0, b"x").err()));
+        note(&nb, format!("as the owner's own grant: {:?}", p.safecopy_from(user, passed, 0, &mut buf).err()));
+        p.sendnb(A, msg(0, 0)).unwrap();
+        let m = p.receive(A).unwrap();
+        note(&nb, format!("after the revoke: {:?}", p.safecopy_from(A, value(&m) as u32, 0, &mut buf).err()));
+        p.sendnb(A, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        sys.spawn_user("owner", move |p| {
+            while p.mem_write(4096 + 10, b"hello world").is_err() {
+                p.yield_now();
+            }
+            let g = p.grant(A, 4096 + 10, 11, Access::ReadWrite);
+            p.sendrec(A, msg(0x01, u64::from(g))).unwrap();
+            p.revoke(g);
+            p.sendrec(A, msg(0x02, 0)).unwrap();
+        })
+        .unwrap(),
+        user
+    );
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    assert_eq!(
+        taken(&n),
+        [
+            "world",
+            "past the range: Some(Fault)",
+            "write through it: Some(BadGrant)",
+            "as the owner's own grant: Some(BadGrant)",
+            "after the revoke: Some(BadGrant)"
         ]
     );
 }

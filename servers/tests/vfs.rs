@@ -32,7 +32,7 @@ use servers::vfs::state::{Filp, Fproc, MAX_FILE_SIZE, PIPE_BUF, Vnode, VnodeKind
 
 /// The inode `path` names on a stopped mfs, walked as root.
 fn resolve(mfs: &mut MfsState, path: &[u8]) -> Ino {
-    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path).unwrap().found.unwrap()
+    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path, true).unwrap().found.unwrap()
 }
 
 const ENGINES: [EngineKind; 2] = [EngineKind::Sim, EngineKind::Threads];

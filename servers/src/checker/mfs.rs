@@ -8,6 +8,7 @@
 use super::Violation;
 use crate::mfs::fs::DIRENT_SIZE;
 use crate::mfs::state::{BlockNo, Ino, Inode, MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, blocks_for};
+use crate::proto::PATH_MAX;
 use std::collections::{BTreeMap, BTreeSet};
 
 fn violation(invariant: &'static str, detail: String) -> Violation {
@@ -16,7 +17,7 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 
 /// Every invariant of `mfs::state` mfs can see alone: no block is both free and used or used
 /// twice, free plus used equals the disk, a free block holds no data, a file holds one block per
-/// started BLOCK_SIZE bytes; each inode's link count equals the directory entries naming it (`.`
+/// started BLOCK_SIZE bytes, a symbolic link 1..=PATH_MAX bytes of target; each inode's link count equals the directory entries naming it (`.`
 /// and `..` included), entries name live inodes, and no inode is both nameless and unreferenced;
 /// the root is a live directory.
 pub fn check(mfs: &mut MfsState) -> Vec<Violation> {
@@ -38,6 +39,9 @@ fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut V
     let mut sane = BTreeSet::new();
     for (&ino, inode) in inodes {
         let mut ok = true;
+        if inode.is_symlink() && !(1..=PATH_MAX as u64).contains(&inode.size) {
+            found.push(violation("mfs.symlink-target", format!("symbolic link {ino} holds {} bytes", inode.size)));
+        }
         if inode.blocks.len() != blocks_for(inode.size) {
             found.push(violation(
                 "mfs.inode-size",

@@ -9,11 +9,11 @@
 //! is some process's working directory (vfs says so with `entry::BUSY`); an inode whose last name
 //! goes while vfs holds a reference lives on, nameless, until REQ_PUTNODE gives the last back.
 
-use super::path::{Cred, node_reply, read_name};
+use super::path::{Cred, copy_from_vfs, node_reply, read_name};
 use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, NR_INODES, ROOT_INO, ROOT_UID};
 use super::{MfsCtx, client};
 use crate::errno::Errno;
-use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, W_OK, X_OK, entry};
+use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, SlinkRequest, W_OK, X_OK, entry};
 use crate::proto::vfs::mode::{PERM_MASK, S_ISVTX};
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -57,7 +57,8 @@ pub fn create(
     if !state.has_free_inode() {
         return Err(Errno::ENOSPC);
     }
-    let blocks = state.dir_blocks_needed(dir)? + usize::from(is_dir);
+    // A directory's first block holds its dots, a link's its target (at most PATH_MAX bytes).
+    let blocks = state.dir_blocks_needed(dir)? + usize::from(kind != InodeKind::Regular);
     if state.free_block_count() < blocks {
         return Err(Errno::ENOSPC);
     }
@@ -120,6 +121,9 @@ fn remove_dir(state: &mut MfsState, parent: Ino, ino: Ino) {
     parent.nlink -= 1;
 }
 
+/// A symbolic link's permission bits: everyone (what matters is the target's).
+const SYMLINK_MODE: u32 = 0o777;
+
 fn status(r: Result<(), Errno>) -> Handled {
     Handled::status(r.map(|()| 0))
 }
@@ -149,6 +153,34 @@ fn create_file(ctx: &mut MfsCtx<'_>) -> Result<crate::proto::fs::NodeReply, Errn
     let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Regular, req.mode)?;
     ctx.state.take_ref(ino);
     Ok(node_reply(ctx.state, req.dir, ino))
+}
+
+/// REQ_SLINK: make a symbolic link (permission bits 0777, as POSIX's links have) holding its
+/// target; an empty target is ENOENT, as POSIX's symlink says.
+pub fn do_slink(ctx: &mut MfsCtx<'_>) -> Handled {
+    status(slink(ctx))
+}
+
+fn slink(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    client(ctx)?;
+    let req: SlinkRequest = ctx.m.get();
+    let cred = Cred { uid: req.uid, gid: req.gid };
+    named_dir(ctx.state, req.dir)?;
+    let name = read_name(ctx, req.grant, req.name_offset.into(), req.name_len.into())?;
+    if req.target_len == 0 {
+        return Err(Errno::ENOENT);
+    }
+    let target = copy_from_vfs(ctx, req.grant, req.target_offset.into(), req.target_len.into())?;
+    if target.contains(&0) {
+        return Err(Errno::EINVAL);
+    }
+    if ctx.state.dir_lookup(req.dir, &name).is_some() {
+        return Err(Errno::EEXIST);
+    }
+    let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Symlink, SYMLINK_MODE)?;
+    let written = ctx.state.write_data(ino, 0, &target);
+    assert_eq!(written, Ok(target.len()), "create kept a block for the target");
+    Ok(())
 }
 
 /// REQ_MKDIR: make a directory.

@@ -5,7 +5,7 @@
 //! Files: `state.rs` (all mutable state, the inode allocator), `block.rs` (the block interface:
 //! read, write, allocate, free), `fs.rs` (file data and directory entries), `table.rs` (request
 //! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, unlink, rmdir, link,
-//! rename), `read.rs` (read, write, peek, getdents, ftrunc), `stat.rs` (stat, chmod, chown),
+//! rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs` (stat, chmod, chown, statvfs),
 //! `mount.rs` (readsuper, putnode).
 //!
 //! Duties: it serves vfs only (anyone else gets EPERM); every bad request (an inode number that is
@@ -104,11 +104,11 @@ mod tests {
         let mut s = MfsState::empty();
         build_tree(&mut s);
         let root = Cred { uid: 0, gid: 0 };
-        let t = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/bin/true").unwrap().found.unwrap();
+        let t = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/bin/true", true).unwrap().found.unwrap();
         let mut expected = crate::programs::PROGRAM_MAGIC.to_vec();
         expected.extend_from_slice(b"true\n");
         assert_eq!(s.read_data(t, 0, 100), expected);
-        let tmp = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/tmp").unwrap().found.unwrap();
+        let tmp = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/tmp", true).unwrap().found.unwrap();
         assert_eq!(s.live(tmp).mode, TMP_MODE);
         assert_eq!(s.live(ROOT_INO).nlink, 5, "., .., and the .. of bin, tmp, etc");
         // At boot nothing holds the root yet: the checker expects vfs's mount to.

@@ -7,7 +7,7 @@
 //! and mfs's `refs` disagree, which the checker reports; mfs changes nothing then.
 
 use super::path::node_reply;
-use super::state::{Ino, NR_INODES, ROOT_INO};
+use super::state::{Ino, MfsState, NR_INODES, ROOT_INO};
 use super::{MfsCtx, client};
 use crate::errno::Errno;
 use crate::proto::fs::InodeRequest;
@@ -44,11 +44,46 @@ pub fn do_putnode(ctx: &mut MfsCtx<'_>) -> Handled {
 fn putnode(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
     let req: InodeRequest = ctx.m.get();
-    let refs = ctx.state.named(req.ino)?.refs;
-    if req.count == 0 || req.count > refs {
+    give_back(ctx.state, req.ino, req.count)
+}
+
+/// Takes `count` references on inode `ino` back: EINVAL (nothing changed) for an inode that is
+/// not live or holds fewer references.
+pub fn give_back(state: &mut MfsState, ino: Ino, count: u32) -> Result<(), Errno> {
+    let refs = state.named(ino)?.refs;
+    if count == 0 || count > refs {
         return Err(Errno::EINVAL);
     }
-    ctx.state.live_mut(req.ino).refs -= req.count;
-    ctx.state.release_if_unused(req.ino);
+    state.live_mut(ino).refs -= count;
+    state.release_if_unused(ino);
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mfs::state::{Inode, InodeKind};
+
+    #[test]
+    fn a_putnode_of_references_not_held_is_einval_and_changes_nothing() {
+        let mut s = MfsState::empty();
+        crate::mfs::build_tree(&mut s);
+        s.take_ref(ROOT_INO);
+        assert_eq!(give_back(&mut s, ROOT_INO, 2), Err(Errno::EINVAL), "more than vfs holds");
+        assert_eq!(give_back(&mut s, ROOT_INO, 0), Err(Errno::EINVAL), "none at all");
+        assert_eq!(give_back(&mut s, 0, 1), Err(Errno::EINVAL), "inode 0 is never live");
+        assert_eq!(give_back(&mut s, 900, 1), Err(Errno::EINVAL), "a free inode");
+        assert_eq!(give_back(&mut s, u32::MAX, 1), Err(Errno::EINVAL), "past the table");
+        assert_eq!(s.live(ROOT_INO).refs, 1, "the failed putnodes changed nothing");
+        // The last reference on a nameless inode frees it with its blocks.
+        let ino = s.alloc_inode(Inode::new(InodeKind::Regular, 0o644, 0, 0)).unwrap();
+        s.take_ref(ino);
+        let free = s.free_block_count();
+        assert_eq!(s.write_data(ino, 0, &[1; 2000]), Ok(2000));
+        assert_eq!(give_back(&mut s, ino, 1), Ok(()));
+        assert!(s.inode(ino).is_none());
+        assert_eq!(s.free_block_count(), free, "its blocks came back");
+        assert_eq!(give_back(&mut s, ino, 1), Err(Errno::EINVAL), "a putnode of a freed inode");
+        assert_eq!(s.check_invariants(), Vec::<String>::new());
+    }
 }

@@ -53,12 +53,16 @@ pub fn read_name(ctx: &mut MfsCtx<'_>, grant: u32, offset: u32, len: u32) -> Res
     Ok(name)
 }
 
+/// Symbolic links one walk follows at most before it gives up with ELOOP (MINIX's SYMLOOP_MAX).
+pub const SYMLOOP_MAX: u32 = 16;
+
 /// A walked path: the directory its last component is in, that component, and what it names.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Walked {
     /// The directory holding the last component.
     pub dir: Ino,
-    /// Where the last component is in the path (empty for a path of slashes only: `.`).
+    /// Where the last component is in the path (empty for a path of slashes only: `.`). Links
+    /// followed on the way rewrite what comes before it, never it, unless it was followed itself.
     pub last: Range<usize>,
     /// The last component.
     pub name: Vec<u8>,
@@ -66,6 +70,9 @@ pub struct Walked {
     pub found: Option<Ino>,
     /// Whether the path ended in a slash (it must name a directory).
     pub trailing_slash: bool,
+    /// Whether the last component was a symbolic link, followed (`dir` and `name` are then the
+    /// target's, not in the path).
+    pub followed_last: bool,
 }
 
 /// Looks `name` up in directory `dir` as `cred`: `dir` must be a directory (ENOTDIR) that `cred`
@@ -81,9 +88,33 @@ pub fn step(state: &mut MfsState, cred: Cred, dir: Ino, name: &[u8]) -> Result<O
     Ok(state.dir_lookup(dir, name))
 }
 
+/// The non-empty components of `path`, with their places in it; ENAMETOOLONG for a long one.
+fn components(path: &[u8]) -> Result<Vec<Range<usize>>, Errno> {
+    let mut found = Vec::new();
+    let mut at = 0;
+    for piece in path.split(|&b| b == b'/') {
+        if piece.len() > NAME_MAX {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        if !piece.is_empty() {
+            found.push(at..at + piece.len());
+        }
+        at += piece.len() + 1;
+    }
+    Ok(found)
+}
+
 /// Walks `path` as `cred` down to its last component, from `start` (or `root` for a path that
-/// starts with a slash).
-pub fn walk(state: &mut MfsState, cred: Cred, start: Ino, root: Ino, path: &[u8]) -> Result<Walked, Errno> {
+/// starts with a slash), following symbolic links on the way, and the last component too when
+/// `follow_last` (or the path ends in a slash).
+pub fn walk(
+    state: &mut MfsState,
+    cred: Cred,
+    start: Ino,
+    root: Ino,
+    path: &[u8],
+    follow_last: bool,
+) -> Result<Walked, Errno> {
     if path.is_empty() {
         return Err(Errno::EINVAL);
     }
@@ -92,36 +123,56 @@ pub fn walk(state: &mut MfsState, cred: Cred, start: Ino, root: Ino, path: &[u8]
             return Err(Errno::EINVAL);
         }
     }
-    let mut components = Vec::new();
-    let mut at = 0;
-    for piece in path.split(|&b| b == b'/') {
-        if !piece.is_empty() {
-            components.push(at..at + piece.len());
-        }
-        at += piece.len() + 1;
-    }
-    if components.iter().any(|c| c.len() > NAME_MAX) {
-        return Err(Errno::ENAMETOOLONG);
-    }
+    let places = components(path)?;
     let trailing_slash = path.ends_with(b"/");
-    let mut dir = if path[0] == b'/' { root } else { start };
-    let Some((last, walk)) = components.split_last() else {
+    let Some(last) = places.last().cloned() else {
         // Only slashes: the root itself, as its own ".".
         let found = step(state, cred, root, b".")?;
-        return Ok(Walked { dir: root, last: 0..0, name: b".".to_vec(), found, trailing_slash });
+        return Ok(Walked { dir: root, last: 0..0, name: b".".to_vec(), found, trailing_slash, followed_last: false });
     };
-    for c in walk {
-        dir = step(state, cred, dir, &path[c.clone()])?.ok_or(Errno::ENOENT)?;
+    let mut rest: std::collections::VecDeque<Vec<u8>> = places.iter().map(|c| path[c.clone()].to_vec()).collect();
+    let mut dir = if path[0] == b'/' { root } else { start };
+    let (mut links, mut followed_last) = (0, false);
+    loop {
+        let name = rest.pop_front().expect("a walk ends at its last component");
+        let is_last = rest.is_empty();
+        let found = step(state, cred, dir, &name)?;
+        if let Some(ino) = found
+            && state.live(ino).is_symlink()
+            && (!is_last || follow_last || trailing_slash)
+        {
+            links += 1;
+            if links > SYMLOOP_MAX {
+                return Err(Errno::ELOOP);
+            }
+            followed_last |= is_last;
+            let size = state.live(ino).size;
+            let target = state.read_data(ino, 0, size);
+            if target.first() == Some(&b'/') {
+                dir = root;
+            }
+            let mut pieces: Vec<Vec<u8>> = components(&target)?.into_iter().map(|c| target[c].to_vec()).collect();
+            if pieces.is_empty() {
+                // A link to "/": the root, as its own ".".
+                pieces.push(b".".to_vec());
+            }
+            for piece in pieces.into_iter().rev() {
+                rest.push_front(piece);
+            }
+            continue;
+        }
+        if !is_last {
+            dir = found.ok_or(Errno::ENOENT)?;
+            continue;
+        }
+        if trailing_slash
+            && let Some(ino) = found
+            && !state.live(ino).is_dir()
+        {
+            return Err(Errno::ENOTDIR);
+        }
+        return Ok(Walked { dir, last: last.clone(), name, found, trailing_slash, followed_last });
     }
-    let name = path[last.clone()].to_vec();
-    let found = step(state, cred, dir, &name)?;
-    if trailing_slash
-        && let Some(ino) = found
-        && !state.live(ino).is_dir()
-    {
-        return Err(Errno::ENOTDIR);
-    }
-    Ok(Walked { dir, last: last.clone(), name, found, trailing_slash })
 }
 
 /// The reply naming inode `ino` (0: none) beside directory `dir`.
@@ -160,10 +211,10 @@ fn lookup_path(ctx: &mut MfsCtx<'_>) -> Result<NodeReply, Errno> {
     let req: LookupRequest = ctx.m.get();
     let path = copy_from_vfs(ctx, req.grant, req.offset, req.len)?;
     let cred = Cred { uid: req.uid, gid: req.gid };
-    let w = walk(ctx.state, cred, req.dir, req.root, &path)?;
+    let w = walk(ctx.state, cred, req.dir, req.root, &path, req.flags & lookup::NOFOLLOW == 0)?;
     let found = match w.found {
         Some(ino) => ino,
-        None if req.flags & lookup::PARENT != 0 => 0,
+        None if req.flags & lookup::PARENT != 0 && !w.followed_last => 0,
         None => return Err(Errno::ENOENT),
     };
     if found != 0 && req.flags & lookup::TAKE != 0 {
@@ -235,7 +286,7 @@ pub fn path_of(state: &mut MfsState, dir: Ino, root: Ino) -> Result<Vec<u8>, Err
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mfs::state::ROOT_INO;
+    use crate::mfs::state::{InodeKind, ROOT_INO};
 
     fn tree() -> (MfsState, Ino, Ino) {
         let mut s = MfsState::empty();
@@ -248,7 +299,7 @@ mod tests {
     const ROOT: Cred = Cred { uid: 0, gid: 0 };
 
     fn resolve(s: &mut MfsState, cred: Cred, cwd: Ino, path: &[u8]) -> Result<Ino, Errno> {
-        walk(s, cred, cwd, ROOT_INO, path)?.found.ok_or(Errno::ENOENT)
+        walk(s, cred, cwd, ROOT_INO, path, true)?.found.ok_or(Errno::ENOENT)
     }
 
     #[test]
@@ -262,7 +313,7 @@ mod tests {
         assert_eq!(resolve(&mut s, ROOT, etc, b"/"), Ok(ROOT_INO));
         assert_eq!(resolve(&mut s, ROOT, etc, b"etc/"), Err(Errno::ENOENT));
         assert_eq!(resolve(&mut s, ROOT, etc, b"/etc/"), Ok(etc));
-        let w = walk(&mut s, ROOT, ROOT_INO, ROOT_INO, b"/etc//motd").unwrap();
+        let w = walk(&mut s, ROOT, ROOT_INO, ROOT_INO, b"/etc//motd", true).unwrap();
         assert_eq!((w.dir, w.last, w.found), (etc, 6..10, Some(motd)), "the last component's place in the path");
     }
 
@@ -288,5 +339,29 @@ mod tests {
         assert_eq!(path_of(&mut s, deep, ROOT_INO), Ok(b"/etc/deep".to_vec()));
         assert_eq!(path_of(&mut s, motd, ROOT_INO), Err(Errno::ENOTDIR));
         assert_eq!(path_of(&mut s, 999, ROOT_INO), Err(Errno::EINVAL), "not a live inode");
+    }
+
+    #[test]
+    fn symbolic_links_are_followed_on_the_way_and_at_the_end_unless_told_not_to() {
+        let (mut s, etc, motd) = tree();
+        let link = |s: &mut MfsState, dir: Ino, name: &[u8], target: &[u8]| {
+            let ino = crate::mfs::link::create(s, ROOT, dir, name, InodeKind::Symlink, 0o777).unwrap();
+            assert_eq!(s.write_data(ino, 0, target), Ok(target.len()));
+            ino
+        };
+        let to_etc = link(&mut s, ROOT_INO, b"e", b"/etc");
+        let to_motd = link(&mut s, etc, b"m", b"motd");
+        link(&mut s, ROOT_INO, b"slash", b"/");
+        link(&mut s, ROOT_INO, b"loop", b"loop");
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/e/motd"), Ok(motd), "through a link on the way");
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/e/m"), Ok(motd), "two links, one relative");
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/slash/etc"), Ok(etc));
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/e/"), Ok(etc));
+        let w = walk(&mut s, ROOT, ROOT_INO, ROOT_INO, b"/e/m", false).unwrap();
+        assert_eq!((w.dir, w.found, w.last, w.followed_last), (etc, Some(to_motd), 3..4, false), "not the last");
+        assert_eq!(walk(&mut s, ROOT, ROOT_INO, ROOT_INO, b"/e", false).unwrap().found, Some(to_etc));
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/loop"), Err(Errno::ELOOP));
+        assert_eq!(resolve(&mut s, ROOT, ROOT_INO, b"/loop/x"), Err(Errno::ELOOP));
+        assert_eq!(s.check_invariants(), Vec::<String>::new());
     }
 }

@@ -15,9 +15,17 @@ use crate::proto::vfs::DIRENT_HEADER;
 use crate::task::Handled;
 use kernel_sim::Message;
 
-/// A regular file named by a request: EINVAL unless live, EISDIR for a directory.
+/// A regular file named by a request: EINVAL unless live (or for a symbolic link, which vfs
+/// never reads or writes as a file), EISDIR for a directory.
 fn regular(state: &mut MfsState, ino: Ino) -> Result<(), Errno> {
-    if state.named(ino)?.is_dir() { Err(Errno::EISDIR) } else { Ok(()) }
+    let inode = state.named(ino)?;
+    if inode.is_dir() {
+        Err(Errno::EISDIR)
+    } else if inode.is_symlink() {
+        Err(Errno::EINVAL)
+    } else {
+        Ok(())
+    }
 }
 
 fn io_reply(result: Result<IoReply, Errno>) -> Handled {
@@ -117,6 +125,24 @@ fn getdents(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
     }
     ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &out)?;
     Ok(IoReply { count: out.len() as u64, size, pos: resume })
+}
+
+/// REQ_RDLINK: a symbolic link's target (at most `len` bytes of it) into the granted buffer;
+/// EINVAL for anything else.
+pub fn do_rdlink(ctx: &mut MfsCtx<'_>) -> Handled {
+    io_reply(rdlink(ctx))
+}
+
+fn rdlink(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
+    client(ctx)?;
+    let req: IoRequest = ctx.m.get();
+    if !ctx.state.named(req.ino)?.is_symlink() {
+        return Err(Errno::EINVAL);
+    }
+    let data = ctx.state.read_data(req.ino, 0, req.len);
+    ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
+    let size = ctx.state.live(req.ino).size;
+    Ok(IoReply { count: data.len() as u64, size, pos: data.len() as u64 })
 }
 
 /// REQ_FTRUNC: set a regular file's size (shorter frees blocks, longer reads as zeros).

@@ -1,10 +1,12 @@
-//! REQ_STAT, REQ_CHMOD, REQ_CHOWN: an inode's attributes, read and changed.
+//! REQ_STAT, REQ_CHMOD, REQ_CHOWN: an inode's attributes, read and changed (vfs checked that the
+//! caller may change them, as MINIX's vfs does); REQ_STATVFS: the file system's totals.
 
+use super::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES};
 use super::{MfsCtx, client};
 use crate::errno::Errno;
-use crate::proto::fs::{InodeRequest, ROOT_UID};
-use crate::proto::vfs::StatReply;
+use crate::proto::fs::InodeRequest;
 use crate::proto::vfs::mode::PERM_MASK;
+use crate::proto::vfs::{NAME_MAX, StatReply, StatvfsReply};
 use crate::task::Handled;
 use kernel_sim::Message;
 
@@ -29,7 +31,7 @@ fn stat(ctx: &mut MfsCtx<'_>) -> Result<StatReply, Errno> {
     })
 }
 
-/// REQ_CHMOD: new permission bits, set by the owner or root (EPERM for anyone else).
+/// REQ_CHMOD: new permission bits.
 pub fn do_chmod(ctx: &mut MfsCtx<'_>) -> Handled {
     Handled::status(chmod(ctx).map(|()| 0))
 }
@@ -37,15 +39,12 @@ pub fn do_chmod(ctx: &mut MfsCtx<'_>) -> Handled {
 fn chmod(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
     let req: InodeRequest = ctx.m.get();
-    let owner = ctx.state.named(req.ino)?.uid;
-    if req.count != ROOT_UID && req.count != owner {
-        return Err(Errno::EPERM);
-    }
+    ctx.state.named(req.ino)?;
     ctx.state.live_mut(req.ino).mode = req.mode & PERM_MASK;
     Ok(())
 }
 
-/// REQ_CHOWN: a new owner and group, set by root only (EPERM for anyone else).
+/// REQ_CHOWN: a new owner and group.
 pub fn do_chown(ctx: &mut MfsCtx<'_>) -> Handled {
     Handled::status(chown(ctx).map(|()| 0))
 }
@@ -54,11 +53,27 @@ fn chown(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
     let req: InodeRequest = ctx.m.get();
     ctx.state.named(req.ino)?;
-    if req.count != ROOT_UID {
-        return Err(Errno::EPERM);
-    }
     let inode = ctx.state.live_mut(req.ino);
     inode.uid = req.uid;
     inode.gid = req.gid;
     Ok(())
+}
+
+/// REQ_STATVFS: block size, blocks and inodes, in all and free.
+pub fn do_statvfs(ctx: &mut MfsCtx<'_>) -> Handled {
+    Handled::Reply(statvfs(ctx).map(|s| Message::with(0, &s)))
+}
+
+fn statvfs(ctx: &mut MfsCtx<'_>) -> Result<StatvfsReply, Errno> {
+    client(ctx)?;
+    let free_inodes = (1..NR_INODES as u32).filter(|&i| ctx.state.inode(i).is_none()).count();
+    Ok(StatvfsReply {
+        bsize: BLOCK_SIZE as u32,
+        namemax: NAME_MAX as u32,
+        blocks: NR_BLOCKS as u64,
+        bfree: ctx.state.free_block_count() as u64,
+        // Inode 0 is never used.
+        files: (NR_INODES - 1) as u64,
+        ffree: free_inodes as u64,
+    })
 }

@@ -50,12 +50,14 @@ pub enum InodeKind {
     Regular,
     /// A directory: its blocks hold 64-byte entries (see `fs.rs`).
     Directory,
+    /// A symbolic link: its bytes (in its blocks) are the path it names.
+    Symlink,
 }
 
 /// One inode (MINIX's `struct inode`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Inode {
-    /// Regular file or directory.
+    /// Regular file, directory or symbolic link.
     pub kind: InodeKind,
     /// Permission bits (`proto::vfs::mode::PERM_MASK`).
     pub mode: u32,
@@ -94,11 +96,17 @@ impl Inode {
         self.kind == InodeKind::Regular
     }
 
+    /// Whether it is a symbolic link.
+    pub fn is_symlink(&self) -> bool {
+        self.kind == InodeKind::Symlink
+    }
+
     /// Its kind on the wire (`proto::fs::kind`).
     pub fn wire_kind(&self) -> u32 {
         match self.kind {
             InodeKind::Regular => crate::proto::fs::kind::REGULAR,
             InodeKind::Directory => crate::proto::fs::kind::DIRECTORY,
+            InodeKind::Symlink => crate::proto::fs::kind::SYMLINK,
         }
     }
 

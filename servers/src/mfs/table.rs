@@ -24,6 +24,9 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_GETDENTS, name: "req_getdents", handler: read::do_getdents },
     Call { m_type: REQ_PUTNODE, name: "req_putnode", handler: mount::do_putnode },
     Call { m_type: REQ_PEEK, name: "req_peek", handler: read::do_peek },
+    Call { m_type: REQ_STATVFS, name: "req_statvfs", handler: stat::do_statvfs },
+    Call { m_type: REQ_SLINK, name: "req_slink", handler: link::do_slink },
+    Call { m_type: REQ_RDLINK, name: "req_rdlink", handler: read::do_rdlink },
     Call { m_type: REQ_PATHNAME, name: "req_pathname", handler: path::do_pathname },
 ];
 

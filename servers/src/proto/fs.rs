@@ -51,6 +51,12 @@ pub const REQ_GETDENTS: MsgType = FS_BASE + 0x0E;
 pub const REQ_PUTNODE: MsgType = FS_BASE + 0x0F;
 /// At most PEEK_MAX bytes of a file, in the reply (exec's program header).
 pub const REQ_PEEK: MsgType = FS_BASE + 0x10;
+/// The file system's totals: block size, blocks, inodes, free ones (`proto::vfs::StatvfsReply`).
+pub const REQ_STATVFS: MsgType = FS_BASE + 0x11;
+/// Make a symbolic link named in a directory (`SlinkRequest`).
+pub const REQ_SLINK: MsgType = FS_BASE + 0x12;
+/// A symbolic link's target into a granted buffer (`IoRequest`); the status is the byte count.
+pub const REQ_RDLINK: MsgType = FS_BASE + 0x13;
 
 /// The absolute path of a directory into a granted buffer (`PathnameRequest`): getcwd's walk up
 /// `..`, done where the directories are. Far from the other requests' numbers so that the file
@@ -67,6 +73,11 @@ pub mod lookup {
     pub const PARENT: u32 = 1;
     /// Take a reference on the inode found (what vfs keeps past the request).
     pub const TAKE: u32 = 2;
+    /// Do not follow the last component if it is a symbolic link (lstat, readlink, and every
+    /// call that names the link itself: unlink, rename...). Links on the way are followed; a
+    /// followed last component that names nothing is ENOENT, even with PARENT (nothing is made
+    /// through a dangling link).
+    pub const NOFOLLOW: u32 = 4;
 }
 
 /// Flags of the requests that name a directory entry.
@@ -84,7 +95,8 @@ pub use super::vfs::kind;
 payload! {
     /// Requests naming one inode: REQ_STAT; REQ_PUTNODE gives back `count` references; REQ_FTRUNC
     /// sets the size to `size`; REQ_CHMOD sets permission bits `mode`, REQ_CHOWN owner `uid` and
-    /// group `gid`, both as the caller whose uid is in `count`. REQ_READSUPER carries nothing.
+    /// group `gid` (vfs checked the caller may, as MINIX's vfs does). REQ_READSUPER and
+    /// REQ_STATVFS carry nothing.
     pub struct InodeRequest { pub ino: u32, pub count: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: u64 }
 }
 payload! {
@@ -106,6 +118,11 @@ payload! {
     /// `grant` in directory `dir`, as `uid`/`gid`, with permission bits `mode` (create, mkdir) and
     /// `entry::*` flags.
     pub struct EntryRequest { pub dir: u32, pub grant: u32, pub offset: u32, pub len: u32, pub uid: u32, pub gid: u32, pub mode: u32, pub flags: u32 }
+}
+payload! {
+    /// REQ_SLINK: a symbolic link named `[name_offset, +name_len)` in `dir`, whose target is
+    /// `[target_offset, +target_len)`, both under `grant`, owned by `uid`/`gid`.
+    pub struct SlinkRequest { pub dir: u32, pub grant: u32, pub name_offset: u16, pub name_len: u16, pub target_offset: u16, pub target_len: u16, pub uid: u32, pub gid: u32 }
 }
 payload! {
     /// REQ_LINK: a new entry for inode `ino`, named `[offset, offset+len)` under `grant` in `dir`.
@@ -188,6 +205,9 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         REQ_GETDENTS => "req_getdents",
         REQ_PUTNODE => "req_putnode",
         REQ_PEEK => "req_peek",
+        REQ_STATVFS => "req_statvfs",
+        REQ_SLINK => "req_slink",
+        REQ_RDLINK => "req_rdlink",
         REQ_PATHNAME => "req_pathname",
         _ => return None,
     })

@@ -1,4 +1,5 @@
-//! Names: link, unlink, rename, mkdir, rmdir. vfs reads and checks the paths, has the file system
+//! Names: link, unlink, rename, mkdir, rmdir, symlink. A symbolic link as the last component is
+//! the name itself (NOFOLLOW): unlink and rename act on the link, not on what it names. vfs reads and checks the paths, has the file system
 //! walk each to the directory holding its last component (REQ_LOOKUP with PARENT), and sends the
 //! request naming that directory and the name; the file system checks the rest (existence,
 //! permissions, room) before its first write, so a failure changes nothing. What only vfs knows
@@ -11,8 +12,8 @@ use super::vnode::{PassedOn, lookup, mount, pass_on};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::fs::{
-    EntryRequest, LinkRequest, NodeReply, REQ_LINK, REQ_MKDIR, REQ_RENAME, REQ_RMDIR, REQ_UNLINK, RenameRequest, entry,
-    lookup as how,
+    EntryRequest, LinkRequest, NodeReply, REQ_LINK, REQ_MKDIR, REQ_RENAME, REQ_RMDIR, REQ_SLINK, REQ_UNLINK,
+    RenameRequest, SlinkRequest, entry, lookup as how,
 };
 use crate::proto::vfs::{PathRequest, TwoPathRequest, kind};
 use crate::task::Handled;
@@ -73,7 +74,7 @@ fn one_path(ctx: &mut VfsCtx<'_>, m_type: MsgType) -> Result<(), Errno> {
     let fp = caller(ctx)?;
     read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
     let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
-    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT)?;
+    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::NOFOLLOW)?;
     match m_type {
         REQ_MKDIR if found.ino != 0 => return Err(Errno::EEXIST),
         REQ_UNLINK | REQ_RMDIR if found.ino == 0 => return Err(Errno::ENOENT),
@@ -113,7 +114,7 @@ fn link(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     if src.kind == kind::DIRECTORY {
         return Err(Errno::EPERM);
     }
-    let to = lookup(ctx, &fp, &paths, req.old_len, req.new_len, how::PARENT)?;
+    let to = lookup(ctx, &fp, &paths, req.old_len, req.new_len, how::PARENT | how::NOFOLLOW)?;
     if to.ino != 0 {
         return Err(Errno::EEXIST);
     }
@@ -142,11 +143,11 @@ fn rename(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     let fp = caller(ctx)?;
     read_two_paths(ctx.proc, ctx.who(), req.grant, req.old_len, req.new_len)?;
     let paths = pass_on(ctx, req.grant, u64::from(req.old_len) + u64::from(req.new_len), Access::Read);
-    let from = lookup(ctx, &fp, &paths, 0, req.old_len, how::PARENT)?;
+    let from = lookup(ctx, &fp, &paths, 0, req.old_len, how::PARENT | how::NOFOLLOW)?;
     if from.ino == 0 {
         return Err(Errno::ENOENT);
     }
-    let to = lookup(ctx, &fp, &paths, req.old_len, req.new_len, how::PARENT)?;
+    let to = lookup(ctx, &fp, &paths, req.old_len, req.new_len, how::PARENT | how::NOFOLLOW)?;
     // Offsets and lengths within two paths of at most PATH_MAX bytes each fit a u16.
     let narrow = |n: u32| u16::try_from(n).expect("a path is at most PATH_MAX bytes");
     let rename = RenameRequest {
@@ -163,4 +164,39 @@ fn rename(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     };
     let fs = mount(ctx).fs;
     ctx.sendrec(fs, Message::with(REQ_RENAME, &rename)).map(drop)
+}
+
+/// VFS_SYMLINK: a symbolic link at the second path naming the first (stored as given: it is
+/// resolved when followed).
+pub fn do_symlink(ctx: &mut VfsCtx<'_>) -> Handled {
+    status(symlink(ctx))
+}
+
+fn symlink(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let req: TwoPathRequest = ctx.m.get();
+    let fp = caller(ctx)?;
+    if req.old_len == 0 {
+        // POSIX: an empty target names nothing.
+        return Err(Errno::ENOENT);
+    }
+    read_two_paths(ctx.proc, ctx.who(), req.grant, req.old_len, req.new_len)?;
+    let paths = pass_on(ctx, req.grant, u64::from(req.old_len) + u64::from(req.new_len), Access::Read);
+    let at = lookup(ctx, &fp, &paths, req.old_len, req.new_len, how::PARENT | how::NOFOLLOW)?;
+    if at.ino != 0 {
+        return Err(Errno::EEXIST);
+    }
+    // Offsets and lengths within two paths of at most PATH_MAX bytes each fit a u16.
+    let narrow = |n: u32| u16::try_from(n).expect("a path is at most PATH_MAX bytes");
+    let slink = SlinkRequest {
+        dir: at.dir,
+        grant: paths.id,
+        name_offset: narrow(req.old_len + at.last_offset),
+        name_len: narrow(at.last_len),
+        target_offset: 0,
+        target_len: narrow(req.old_len),
+        uid: fp.uid,
+        gid: fp.gid,
+    };
+    let fs = mount(ctx).fs;
+    ctx.sendrec(fs, Message::with(REQ_SLINK, &slink)).map(drop)
 }

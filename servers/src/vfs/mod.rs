@@ -8,10 +8,11 @@
 //! Files: `state.rs` (all mutable state and its allocators), `vnode.rs` (lookups, vnodes and
 //! their references on the file system), `table.rs` (message type -> handler), `path.rs` (reading
 //! paths), `open.rs` (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and
-//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs`
-//! (stat, fstat, chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's
-//! notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd, close-on-exec), `poll.rs` (poll,
-//! its waits and their deadlines on vfs's alarm).
+//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir, symlink),
+//! `stat.rs` (stat, lstat, fstat, readlink, chdir), `attr.rs` (chmod, fchmod, chown, fchown,
+//! truncate, ftruncate, access, statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec
+//! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
+//! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
@@ -20,6 +21,7 @@
 //! (checks come before the first write), except that a write cut short by a full disk keeps what
 //! it wrote.
 
+pub mod attr;
 pub mod dup;
 pub mod exec;
 pub mod fcntl;

@@ -1,4 +1,4 @@
-//! stat, fstat and chdir: reading a file's attributes (the file system's, REQ_STAT; a pipe's are
+//! stat, lstat, fstat, readlink and chdir: reading a file's attributes (the file system's, REQ_STAT; a pipe's are
 //! vfs's), and moving a process's working directory.
 //!
 //! Invariant kept: a working directory is a directory vnode the process holds a reference on
@@ -9,8 +9,8 @@ use super::state::VnodeId;
 use super::vnode::{get_vnode, lookup, mount, pass_on, put_vnode, unget_vnode};
 use super::{VfsCtx, caller, caller_filp};
 use crate::errno::Errno;
-use crate::proto::fs::{InodeRequest, REQ_STAT, X_OK, lookup as how};
-use crate::proto::vfs::{FdRequest, PathRequest, StatReply, kind};
+use crate::proto::fs::{InodeRequest, IoReply, REQ_RDLINK, REQ_STAT, X_OK, lookup as how};
+use crate::proto::vfs::{FdRequest, PathRequest, ReadlinkRequest, StatReply, kind};
 use crate::task::Handled;
 use kernel_sim::Message;
 use kernel_sim::memory::Access;
@@ -39,16 +39,46 @@ fn reply(result: Result<StatReply, Errno>) -> Handled {
 
 /// VFS_STAT: the attributes of the file a path names.
 pub fn do_stat(ctx: &mut VfsCtx<'_>) -> Handled {
-    reply(stat(ctx))
+    reply(stat(ctx, 0))
 }
 
-fn stat(ctx: &mut VfsCtx<'_>) -> Result<StatReply, Errno> {
+fn stat(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<StatReply, Errno> {
     let req: PathRequest = ctx.m.get();
     let fp = caller(ctx)?;
     read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
     let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
-    let found = lookup(ctx, &fp, &path, 0, req.len, 0)?;
+    let found = lookup(ctx, &fp, &path, 0, req.len, flags)?;
     stat_inode(ctx, found.ino)
+}
+
+/// VFS_LSTAT: the attributes of what a path names, a symbolic link itself.
+pub fn do_lstat(ctx: &mut VfsCtx<'_>) -> Handled {
+    reply(stat(ctx, how::NOFOLLOW))
+}
+
+/// VFS_READLINK: a symbolic link's target into the caller's buffer, at most its length (no NUL
+/// added); EINVAL for anything but a link.
+pub fn do_readlink(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(readlink(ctx))
+}
+
+fn readlink(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
+    let req: ReadlinkRequest = ctx.m.get();
+    let fp = caller(ctx)?;
+    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
+    let link = {
+        let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
+        lookup(ctx, &fp, &path, 0, req.len, how::NOFOLLOW)?
+    };
+    if link.kind != kind::SYMLINK {
+        return Err(Errno::EINVAL);
+    }
+    let buffer = pass_on(ctx, req.buf_grant, req.buf_len, Access::Write);
+    let io = crate::proto::fs::IoRequest { ino: link.ino, grant: buffer.id, pos: 0, len: req.buf_len };
+    let fs = mount(ctx).fs;
+    let answer: IoReply = ctx.sendrec(fs, Message::with(REQ_RDLINK, &io))?.get();
+    // A target is at most PATH_MAX bytes.
+    Ok(i32::try_from(answer.count).expect("a link's target fits a status"))
 }
 
 /// VFS_FSTAT: the attributes of the file a descriptor is open on.
