@@ -96,8 +96,10 @@ const SERVICES: &[(&str, MakeProgram)] = &[
     (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>),
 ];
 
-/// The services a manifest must declare to boot: rs starts the rest, init needs these to run.
-const REQUIRED: [&str; 4] = ["rs", "pm", "vm", "vfs"];
+/// The services a manifest must declare to boot: rs starts the rest, init needs these to run
+/// (vfs mounts its root on mfs at boot, and mfs's disk is memdisk's, found through ds: without
+/// them vfs cannot mount).
+const REQUIRED: [&str; 7] = ["rs", "pm", "vm", "vfs", "mfs", "ds", "memdisk"];
 
 /// Whether `manifest` can boot samsara: every service it declares has a program here, and the
 /// services the boot and init need are declared. The error names the service and its line.
