@@ -1274,6 +1274,12 @@ fn fchdir_and_getcwd_follow_the_working_directory() {
             let file = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
             log.say(format!("a file: {:?}", sys.fchdir(file)));
             log.say(format!("closed: {:?}", sys.fchdir(20)));
+            // A directory removed while open is no working directory (mfs knows it has no link).
+            sys.mkdir("/tmp/gone", 0o755).unwrap();
+            let gone = sys.open("/tmp/gone", O_RDONLY | O_DIRECTORY, 0).unwrap();
+            sys.rmdir("/tmp/gone").unwrap();
+            log.say(format!("removed: {:?} {:?}", sys.fchdir(gone), sys.getcwd()));
+            sys.close(gone).unwrap();
             sys.chdir("/").unwrap();
             sys.close(file).unwrap();
             sys.close(dir).unwrap();
@@ -1288,6 +1294,7 @@ fn fchdir_and_getcwd_follow_the_working_directory() {
                 "after a rename: Ok(\"/tmp/c/b\")",
                 "a file: Err(ENOTDIR)",
                 "closed: Err(EBADF)",
+                "removed: Err(ENOENT) Ok(\"/tmp/c/b\")",
             ],
             "{engine}"
         );
