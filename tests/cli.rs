@@ -302,6 +302,13 @@ fn every_command_that_boots_uses_the_manifest_and_refuses_a_bad_one() {
         assert_eq!(code, 1, "{command:?}");
         assert!(err.contains("ghost.conf:5: service `ghost` has no program"), "{command:?}: {err}");
     }
+    // Without its file system (mfs, its disk's driver memdisk, and ds to find it) vfs cannot mount
+    // its root: refused before boot rather than left hanging.
+    let no_fs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("no-fs.conf");
+    std::fs::write(&no_fs, "service rs { slot 1; ipc ALL; kernel ALL; core; };\nservice pm { slot 2; };\nservice vm { slot 3; };\nservice vfs { slot 4; };\nuser { ipc pm; };\n").expect("write");
+    let (code, _, err) = samsara(&["--manifest", no_fs.to_str().expect("utf-8 path"), "run"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("no-fs.conf: no service `mfs`"), "{err}");
     let (code, _, err) = samsara(&["--manifest", slow, "bench", "--quick"]);
     assert_eq!(code, 1);
     assert!(err.contains("--manifest does not apply"), "{err}");

@@ -107,7 +107,7 @@ fn html_writes_one_page_and_says_where() {
     assert!(out.contains(&format!("wrote {}", path.display())), "{out}");
     let page = std::fs::read_to_string(&path).expect("written");
     assert!(
-        page.contains("class=\"sequence-chart\"") && page.contains("SRS vfs vfs.blocks"),
+        page.contains("class=\"sequence-chart\"") && page.contains("SRS vfs vfs.filps"),
         "the chart and the SRS detail"
     );
 }

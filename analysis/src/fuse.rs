@@ -4,8 +4,9 @@
 //! A context's destination slot names a server (the manifest's slots); its message type picks the
 //! row of that server's call table - the receive loop pruned to the one branch the message takes
 //! (`task::run` dispatches by binary search on the table, so the pruned loop is exactly the
-//! handler). A destination known only at run time fans out to every server; a message type known
-//! only at run time fans out to every row of the destination's table. A request whose type the
+//! handler). A destination known only at run time fans out to the servers whose tables serve its
+//! (constant) message type, else to every server; a message type known only at run time fans out
+//! to every row of the destination's table. A request whose type the
 //! destination's table lacks is answered `ENOSYS` by the task loop and changes nothing there.
 //! Kernel calls go to the kernel node.
 //!
@@ -88,6 +89,9 @@ pub enum Target {
 pub enum Fusing {
     /// To exactly one handler.
     Exact,
+    /// To exactly one handler, through its message type: the destination is a run-time value
+    /// (an endpoint from the mount table or ds), and one server's call table serves the type.
+    ByType,
     /// To several possible handlers (a destination or type known only at run time).
     Multiple,
     /// To a server that has no handler for the type, or to a user process: no receiver state.
@@ -173,8 +177,23 @@ fn targets_of(components: &Components, context: &Context, primitive: Primitive) 
         return (targets, Fusing::Kernel);
     }
     let mut slots: Vec<u64> = context.dst.consts.iter().map(|(s, _)| *s as u64).collect();
+    // A destination known only at run time (an endpoint from the mount table, from ds): with a
+    // constant message type, only a server whose call table serves that type can change state on
+    // it (any other answers ENOSYS and changes nothing), so it fans out to those servers; with no
+    // such server, or a type known only at run time too, to every server.
+    let by_type = !context.dst.all_constant() && context.m_type.all_constant();
+    let serving: Vec<u64> = components
+        .servers
+        .iter()
+        .filter(|s| s.calls.iter().any(|c| context.m_type.consts.iter().any(|(t, _)| *t == c.m_type)))
+        .filter_map(|s| s.slot)
+        .collect();
     if !context.dst.all_constant() {
-        slots.extend(components.servers.iter().filter_map(|s| s.slot));
+        if by_type && !serving.is_empty() {
+            slots.extend(serving);
+        } else {
+            slots.extend(components.servers.iter().filter_map(|s| s.slot));
+        }
     }
     slots.sort();
     slots.dedup();
@@ -200,6 +219,7 @@ fn targets_of(components: &Components, context: &Context, primitive: Primitive) 
     let handlers = targets.iter().filter(|t| matches!(t, Target::Handler { .. })).count();
     let exact = context.dst.exact().is_some() && context.m_type.exact().is_some();
     let fusing = match (exact, handlers) {
+        (false, 1) if by_type && context.m_type.exact().is_some() => Fusing::ByType,
         (true, 1) => Fusing::Exact,
         (true, 0) => Fusing::NoHandler,
         (false, 0) if !targets.is_empty() => Fusing::NoHandler,

@@ -108,6 +108,8 @@ pub struct FusingStats {
     pub ipc_contexts: usize,
     /// Fused to exactly one handler.
     pub exact: usize,
+    /// Of those, through the message type alone: a run-time destination, one server serving the type.
+    pub exact_by_type: usize,
     /// Fused to several possible handlers.
     pub multiple: usize,
     /// Reaching no handler (a type the destination does not serve, or a user process).
@@ -206,6 +208,7 @@ impl Statistics {
         let mut unresolved = Vec::new();
         let (mut constant_dst, mut runtime_dst, mut resolved, mut inlined) = (0, 0, 0, 0);
         let (mut ipc, mut exact, mut multiple, mut no_handler, mut kernel) = (0, 0, 0, 0, 0);
+        let mut by_type = 0;
         let mut no_handler_sites = Vec::new();
         for fused in &a.fusion.fused {
             let site = &a.fusion.sites[fused.site];
@@ -232,6 +235,10 @@ impl Statistics {
             }
             match fused.fusing {
                 Fusing::Exact => exact += 1,
+                Fusing::ByType => {
+                    exact += 1;
+                    by_type += 1;
+                }
                 Fusing::Multiple => multiple += 1,
                 Fusing::NoHandler => {
                     no_handler += 1;
@@ -327,6 +334,7 @@ impl Statistics {
             fusing: FusingStats {
                 ipc_contexts: ipc,
                 exact,
+                exact_by_type: by_type,
                 multiple,
                 no_handler,
                 kernel,

@@ -1,7 +1,7 @@
 //! Who is who in a run: the processes of its event log, named for people and ordered for charts.
 //!
 //! The system servers go by their service names (every process in a service slot: rs, pm, vm, vfs,
-//! ds, memdisk... as the manifest has them; a restarted server keeps its slot, so it stays one
+//! ds, sched, mfs, memdisk as the manifest has them; a restarted server keeps its slot, so it stays one
 //! participant across incarnations, even one that comes back under a new endpoint); init by its
 //! name; every other user process by its endpoint (`child 17.0`), since a fork gives a child its
 //! parent's program name.

@@ -61,9 +61,10 @@ pub struct Plan {
 pub const DEMO_SEED: u64 = 1;
 
 /// How many times init gives the processor away so a child it just forked runs until it blocks
-/// (the scheduler picks at random among the ready; 16 turns leave a ready child unscheduled with
-/// a probability far below one in a million).
-const SETTLE_TURNS: usize = 16;
+/// (the scheduler picks at random among the ready; a child's file calls each take several hops,
+/// vfs to mfs and back, and 64 turns leave it short of its blocking call with a probability far
+/// below one in a million).
+const SETTLE_TURNS: usize = 64;
 
 impl Scenario {
     /// Every scenario, in listing order.
@@ -114,7 +115,7 @@ impl Scenario {
                 "pm crashes in fork after vm built the child, and again when it handles fork again (a persistent bug): rs rolls pm back and undoes vm_fork by its declared inverse (the child ends, and the exit path frees what vm and vfs made for it); init's fork fails cleanly"
             }
             Scenario::Srs => {
-                "vfs crashes at the end of a write, and again when it handles the write again (a persistent bug); SRS suppresses the crash and drops the write: dirtied entries are restored only when read again, or cleanse themselves when overwritten"
+                "vfs crashes at the end of an lseek, and again when it handles the lseek again (a persistent bug); SRS suppresses the crash and drops the lseek: the entries it dirtied are restored only when read again (a write cannot be dropped so: its bytes are already in mfs)"
             }
             Scenario::Hang => {
                 "vfs stops answering in the middle of a write; rs's heartbeats find it; rs kills it and recovery follows"
@@ -177,9 +178,9 @@ impl Scenario {
             }],
             Scenario::Srs => vec![Plan {
                 policy: PolicyKind::Srs,
-                fault: "panic:vfs:write:end:2+",
+                fault: "panic:vfs:lseek:end:1+",
                 workload: rewrite_then_unlink,
-                watch: "which dirtied entries are restored on demand and which cleanse themselves",
+                watch: "which dirtied entries are restored on demand, and when",
             }],
             Scenario::Hang => vec![Plan {
                 policy: PolicyKind::Table,

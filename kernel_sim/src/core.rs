@@ -21,7 +21,8 @@ use crate::endpoint::{Endpoint, MAX_SLOTS, Slot};
 use crate::error::KernelError;
 use crate::manifest::{FIRST_USER_SLOT, KernelCall, KernelCallSet, Manifest, Privileges, TargetSet, USER_TARGET};
 use crate::memory::{
-    Access, AddressSpace, Frame, Grant, GrantId, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE, VirtAddr,
+    Access, AddressSpace, Frame, Grant, GrantId, GrantTarget, Mapping, PAGE_SIZE, PhysMem, SERVICE_MEMORY_BASE,
+    VirtAddr,
 };
 use crate::message::{Message, MsgType};
 use crate::msgtype::NOTIFY_MESSAGE;
@@ -526,7 +527,8 @@ impl KernelCore {
             entry.notifies = old.notifies;
             entry.deaths = old.deaths;
             entry.expired = old.expired;
-            debug_assert_eq!(old.queued, 0, "an ended process's own messages died with it");
+            // And what the old one queued and the kernel kept (a stateful service's asynsends).
+            entry.queued = old.queued;
         }
         Ok(self.install(entry, body))
     }
@@ -712,20 +714,12 @@ impl KernelCore {
         let has_remains = p.remains.is_some();
         let name = p.name.to_string();
         let sigmgr = p.sigmgr;
-        let queued = std::mem::take(&mut p.queued);
-        // Its own queued messages die with it, as in MINIX. Most processes have none: the search
-        // of every inbox is for those that do.
-        if queued > 0 {
-            let mut dropped = 0;
-            for s in 0..self.slots.len() {
-                if let Some(other) = self.slots[s].proc.as_deref_mut() {
-                    let before = other.inbox.len();
-                    other.inbox.retain(|m| m.from != ep);
-                    dropped += before - other.inbox.len();
-                }
-            }
-            debug_assert_eq!(dropped, queued as usize, "{ep}'s queued messages are counted");
-        }
+        // Its own queued messages die with it, as in MINIX — but a stateful service's
+        // asynchronous ones: its next incarnation is the same endpoint, on the same state, and a
+        // request it handles again trusts its log that they were sent (they die if its slot is
+        // cleared instead).
+        let kept = self.drop_queued_by(ep, stateful);
+        self.proc_mut(slot).queued = kept;
         if !stateful {
             self.fail_waiters(slot);
         }
@@ -737,6 +731,27 @@ impl KernelCore {
             }
             None => self.clear(slot),
         }
+    }
+
+    /// Drops the messages `ep` has queued in other processes' inboxes, but its asynchronous ones
+    /// when `keep_async`; returns how many it still has queued. Most processes have none: the
+    /// search of every inbox is for those that do.
+    fn drop_queued_by(&mut self, ep: Endpoint, keep_async: bool) -> u32 {
+        let queued = self.slots[ep.slot()].proc.as_deref().filter(|p| p.ep == ep).map_or(0, |p| p.queued);
+        if queued == 0 {
+            return 0;
+        }
+        let (mut dropped, mut kept) = (0, 0);
+        for s in 0..self.slots.len() {
+            if let Some(other) = self.slots[s].proc.as_deref_mut() {
+                let before = other.inbox.len();
+                other.inbox.retain(|m| m.from != ep || (keep_async && m.prim == Primitive::AsynSend));
+                dropped += before - other.inbox.len();
+                kept += other.inbox.iter().filter(|m| m.from == ep).count();
+            }
+        }
+        debug_assert_eq!(dropped + kept, queued as usize, "{ep}'s queued messages are counted");
+        kept as u32
     }
 
     /// Whether `slot` holds a stateful service that ended and has not been cleared: its next
@@ -794,6 +809,10 @@ impl KernelCore {
     /// Whoever still waited on it learns it is gone for good.
     fn clear(&mut self, slot: Slot) {
         self.fail_waiters(slot);
+        let ep = self.proc(slot).ep;
+        let kept = self.drop_queued_by(ep, false);
+        debug_assert_eq!(kept, 0, "a cleared process keeps nothing queued");
+        self.proc_mut(slot).queued = 0;
         let p = self.slots[slot].proc.take().expect("clearing a process");
         debug_assert!(p.ended.is_some(), "only an ended process is cleared");
         self.log.push(self.now, EventKind::Clear { ep: p.ep });
@@ -1311,6 +1330,27 @@ impl KernelCore {
         self.service_memory.get(&slot).map_or(0, |&(_, pages)| pages * PAGE_SIZE as u64)
     }
 
+    /// Copies `out.len()` bytes at `offset` of the memory the manifest declares for the service in
+    /// `slot` (whatever incarnation, or none, runs there): for the harness, which reads a stopped
+    /// system's RAM disk. `Invalid` past its end.
+    pub fn read_service_memory(&self, slot: Slot, offset: u64, out: &mut [u8]) -> Result<(), KernelError> {
+        let &(first, pages) = self.service_memory.get(&slot).ok_or(KernelError::Invalid)?;
+        let end = offset.checked_add(out.len() as u64).ok_or(KernelError::Invalid)?;
+        if end > pages * PAGE_SIZE as u64 {
+            return Err(KernelError::Invalid);
+        }
+        let mut done = 0;
+        while done < out.len() {
+            let at = offset + done as u64;
+            let within = (at % PAGE_SIZE as u64) as usize;
+            let chunk = (PAGE_SIZE - within).min(out.len() - done);
+            let frame = first + (at / PAGE_SIZE as u64) as Frame;
+            self.mem.read(frame, within, &mut out[done..done + chunk]);
+            done += chunk;
+        }
+        Ok(())
+    }
+
     /// Whether `frame` is one of vm's (a vmctl call may not reach a service's declared memory).
     fn in_pool(&self, frame: Frame) -> Result<(), KernelError> {
         if (frame as usize) < self.pool_frames { Ok(()) } else { Err(KernelError::Invalid) }
@@ -1351,7 +1391,49 @@ impl KernelCore {
     }
 
     pub fn grant(&mut self, caller: Slot, grantee: Endpoint, addr: VirtAddr, len: u64, access: Access) -> GrantId {
-        self.proc_mut(caller).space.add_grant(Grant { grantee, addr, len, access })
+        self.proc_mut(caller).space.add_grant(Grant { grantee, addr, len, access, via: None })
+    }
+
+    /// Passes on `owner`'s grant `grant` (made to the caller): `grantee` may copy `[offset,
+    /// offset+len)` of it as `access` allows, as far as the caller may (MINIX's indirect grant).
+    #[allow(clippy::too_many_arguments)]
+    pub fn grant_indirect(
+        &mut self,
+        caller: Slot,
+        grantee: Endpoint,
+        owner: Endpoint,
+        grant: GrantId,
+        offset: u64,
+        len: u64,
+        access: Access,
+    ) -> GrantId {
+        let via = Some((owner, grant));
+        self.proc_mut(caller).space.add_grant(Grant { grantee, addr: offset, len, access, via })
+    }
+
+    /// Follows grant `id` of `granter` for `me`: the slot and address the copy touches. An
+    /// indirect grant is followed once (the grant it names must be a direct one, made to the
+    /// indirect grant's owner).
+    fn grant_target(
+        &self,
+        granter: Endpoint,
+        id: GrantId,
+        me: Endpoint,
+        access: Access,
+        offset: u64,
+        len: usize,
+    ) -> Result<(Slot, VirtAddr), KernelError> {
+        let g = self.resolve(granter)?;
+        match self.proc(g).space.check_grant(id, me, access, offset, len)? {
+            GrantTarget::Direct(addr) => Ok((g, addr)),
+            GrantTarget::Indirect { owner, grant, offset } => {
+                let o = self.resolve(owner)?;
+                match self.proc(o).space.check_grant(grant, granter, access, offset, len)? {
+                    GrantTarget::Direct(addr) => Ok((o, addr)),
+                    GrantTarget::Indirect { .. } => Err(KernelError::BadGrant),
+                }
+            }
+        }
     }
 
     pub fn revoke(&mut self, caller: Slot, id: GrantId) {
@@ -1369,9 +1451,8 @@ impl KernelCore {
         offset: u64,
         out: &mut [u8],
     ) -> Result<(), KernelError> {
-        let g = self.resolve(granter)?;
         let me = self.proc(caller).ep;
-        let addr = self.proc(g).space.check_grant(id, me, Access::Read, offset, out.len())?;
+        let (g, addr) = self.grant_target(granter, id, me, Access::Read, offset, out.len())?;
         self.proc(g).space.read(&self.mem, addr, out)
     }
 
@@ -1384,9 +1465,8 @@ impl KernelCore {
         offset: u64,
         data: &[u8],
     ) -> Result<(), KernelError> {
-        let g = self.resolve(granter)?;
         let me = self.proc(caller).ep;
-        let addr = self.proc(g).space.check_grant(id, me, Access::Write, offset, data.len())?;
+        let (g, addr) = self.grant_target(granter, id, me, Access::Write, offset, data.len())?;
         let p = self.slots[g].proc.as_deref().expect("resolved");
         p.space.write(&mut self.mem, addr, data)
     }

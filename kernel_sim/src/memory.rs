@@ -45,7 +45,7 @@ impl PhysMem {
         if i < self.frames.len() { Ok(i) } else { Err(KernelError::Invalid) }
     }
 
-    fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) {
+    pub(crate) fn read(&self, frame: Frame, offset: usize, out: &mut [u8]) {
         match &self.frames[frame as usize] {
             Some(data) => out.copy_from_slice(&data[offset..offset + out.len()]),
             None => out.fill(0),
@@ -99,13 +99,25 @@ impl Access {
 /// A grant's number in its owner's grant table; travels in messages.
 pub type GrantId = u32;
 
-/// One entry of a process's grant table (MINIX's direct grant).
+/// One entry of a process's grant table: MINIX's direct grant, or its indirect grant (a grant
+/// passed on: vfs lets a file-system server copy a user's buffer the user granted to vfs).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Grant {
     pub grantee: Endpoint,
+    /// For a direct grant, the address in the granter's memory; for an indirect one, the offset
+    /// in the grant it passes on.
     pub addr: VirtAddr,
     pub len: u64,
     pub access: Access,
+    /// An indirect grant: whose grant it passes on, and which.
+    pub via: Option<(Endpoint, GrantId)>,
+}
+
+/// Where a checked grant leads: an address in the granter's memory, or another process's grant
+/// (an indirect grant), at an offset.
+pub(crate) enum GrantTarget {
+    Direct(VirtAddr),
+    Indirect { owner: Endpoint, grant: GrantId, offset: u64 },
 }
 
 /// A process's memory: page table and grant table.
@@ -179,7 +191,7 @@ impl AddressSpace {
         access: Access,
         offset: u64,
         len: usize,
-    ) -> Result<VirtAddr, KernelError> {
+    ) -> Result<GrantTarget, KernelError> {
         let g = self.grants.get(id as usize).copied().flatten().ok_or(KernelError::BadGrant)?;
         if g.grantee != grantee || !g.access.allows(access) {
             return Err(KernelError::BadGrant);
@@ -188,6 +200,9 @@ impl AddressSpace {
         if end > g.len {
             return Err(KernelError::Fault);
         }
-        Ok(g.addr + offset)
+        Ok(match g.via {
+            None => GrantTarget::Direct(g.addr + offset),
+            Some((owner, grant)) => GrantTarget::Indirect { owner, grant, offset: g.addr + offset },
+        })
     }
 }

@@ -380,6 +380,20 @@ impl Proc {
         self.enter(|k, s| k.grant(s, grantee, addr, len, access))
     }
 
+    /// Passes on `owner`'s grant `grant` to `grantee`: it may copy `[offset, offset+len)` of it as
+    /// `access` allows (MINIX's indirect grant: vfs hands a user's buffer to a file system).
+    pub fn grant_indirect(
+        &self,
+        grantee: Endpoint,
+        owner: Endpoint,
+        grant: GrantId,
+        offset: u64,
+        len: u64,
+        access: Access,
+    ) -> GrantId {
+        self.enter(|k, s| k.grant_indirect(s, grantee, owner, grant, offset, len, access))
+    }
+
     /// Revokes a grant.
     pub fn revoke(&self, id: GrantId) {
         self.enter(|k, s| k.revoke(s, id))

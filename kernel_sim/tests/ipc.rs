@@ -91,6 +91,7 @@ both_engines!(
     panic_is_a_crash_and_others_go_on,
     killed_while_blocked_in_receive,
     grants_and_safecopy_are_checked,
+    indirect_grants_pass_on_no_more_than_was_granted,
     kernel_calls_are_checked_against_the_mask,
     alarms_arrive_as_kernel_notifications,
     a_dead_senders_queued_messages_die_with_it,
@@ -453,6 +454,69 @@ fn grants_and_safecopy_are_checked(engine: EngineKind) {
             "past the grant: Some(Fault)",
             "write through a read grant: Some(BadGrant)",
             "stranger: Some(BadGrant)"
+        ]
+    );
+}
+
+/// An indirect grant (vfs passing a user's buffer on to a file system): the grantee copies through
+/// it within its range and access, nobody else may, and it is worth nothing once the grant it
+/// names is revoked.
+fn indirect_grants_pass_on_no_more_than_was_granted(engine: EngineKind) {
+    let mut sys = boot(engine, 11);
+    let n = notes();
+    let user = Endpoint::new(16, 0);
+    sys.spawn_service("a", move |p| {
+        // Act as vm, then as vfs: map the user's page, then pass its grant on to b.
+        p.sys_vm_map(user, 1, 5, true).unwrap();
+        let m = p.receive(user).unwrap();
+        let passed = p.grant_indirect(B, user, value(&m) as u32, 6, 5, Access::Read);
+        p.sendrec(B, msg(0x01, u64::from(passed))).unwrap();
+        p.sendnb(user, msg(0, 0)).unwrap();
+        // The user revoked its grant: b tries again.
+        p.receive(user).unwrap();
+        p.sendrec(B, msg(0x02, u64::from(passed))).unwrap();
+        p.sendnb(user, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    let nb = n.clone();
+    sys.spawn_service("b", move |p| {
+        let m = p.receive(A).unwrap();
+        let passed = value(&m) as u32;
+        let mut buf = [0u8; 5];
+        p.safecopy_from(A, passed, 0, &mut buf).unwrap();
+        note(&nb, String::from_utf8_lossy(&buf).to_string());
+        let mut too_far = [0u8; 6];
+        note(&nb, format!("past the range: {:?}", p.safecopy_from(A, passed, 0, &mut too_far).err()));
+        note(&nb, format!("write through it: {:?}", p.safecopy_to(A, passed, 0, b"x").err()));
+        note(&nb, format!("as the owner's own grant: {:?}", p.safecopy_from(user, passed, 0, &mut buf).err()));
+        p.sendnb(A, msg(0, 0)).unwrap();
+        let m = p.receive(A).unwrap();
+        note(&nb, format!("after the revoke: {:?}", p.safecopy_from(A, value(&m) as u32, 0, &mut buf).err()));
+        p.sendnb(A, msg(0, 0)).unwrap();
+    })
+    .unwrap();
+    assert_eq!(
+        sys.spawn_user("owner", move |p| {
+            while p.mem_write(4096 + 10, b"hello world").is_err() {
+                p.yield_now();
+            }
+            let g = p.grant(A, 4096 + 10, 11, Access::ReadWrite);
+            p.sendrec(A, msg(0x01, u64::from(g))).unwrap();
+            p.revoke(g);
+            p.sendrec(A, msg(0x02, 0)).unwrap();
+        })
+        .unwrap(),
+        user
+    );
+    assert_eq!(sys.run().end, RunEnd::Finished);
+    assert_eq!(
+        taken(&n),
+        [
+            "world",
+            "past the range: Some(Fault)",
+            "write through it: Some(BadGrant)",
+            "as the owner's own grant: Some(BadGrant)",
+            "after the revoke: Some(BadGrant)"
         ]
     );
 }
@@ -942,4 +1006,63 @@ fn declared_service_memory_outlives_its_incarnations() {
     assert!(seen.contains(&format!("frames for vm: {pool}")), "{seen:?}");
     assert!(seen.contains(&"vmctl on declared memory: Err(Invalid)".to_string()), "{seen:?}");
     assert!(seen.contains(&"second incarnation reads \"kept!\" of 16384 bytes".to_string()), "{seen:?}");
+}
+
+/// A stateful service's asynchronous messages still queued when it crashes outlive it: its next
+/// incarnation is the same endpoint on the same state, and a request it handles again replays
+/// its log, which says they were sent. (A stateless one's die with it: see above.)
+#[test]
+fn a_stateful_services_queued_asynsends_outlive_its_crash() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let text = RESTART_MANIFEST.replace("user { ipc worker;", "user { ipc keeper worker;");
+        let manifest = Manifest::parse(&text, "restart.conf", &|_| None).unwrap();
+        let sys =
+            System::new(Arc::new(manifest), Config { engine, seed: 4, time_limit: 10_000_000, ..Config::default() });
+        let worker = Endpoint::new(2, 0);
+        let restarted: kernel_sim::Program = Arc::new(|p: &Proc, _start: kernel_sim::Start| {
+            loop {
+                let _ = p.receive(Endpoint::ANY);
+            }
+        });
+        sys.register_program("worker", restarted);
+        sys.spawn_service("worker", |p| {
+            // Told by the keeper that the client waits for the keeper's answer, it queues a
+            // message for the client (which takes none before that answer) and crashes.
+            let m = p.receive(Endpoint::new(1, 0)).unwrap();
+            let client = Endpoint::from_raw(value(&m) as u32);
+            p.asynsend(client, msg(0, 7)).unwrap();
+            panic!("the worker crashes with a message queued");
+        })
+        .unwrap();
+        sys.spawn_service("keeper", move |p| {
+            let (mut client, mut restarted) = (None, false);
+            loop {
+                let m = p.receive(Endpoint::ANY).unwrap();
+                if m.source == Endpoint::KERNEL {
+                    while let Some(death) = p.sys_next_death().unwrap() {
+                        let _ = p.sys_take_remains(death.ep);
+                        p.sys_spawn_service("worker", None).unwrap();
+                        restarted = true;
+                    }
+                } else if m.source != worker {
+                    client = Some(m.source);
+                    p.send(worker, msg(1, u64::from(m.source.raw()))).unwrap();
+                }
+                if restarted && let Some(c) = client.take() {
+                    p.sendnb(c, msg(0, 1)).unwrap();
+                }
+            }
+        })
+        .unwrap();
+        let n = notes();
+        let nu = n.clone();
+        sys.spawn_user("client", move |p| {
+            p.sendrec(Endpoint::new(1, 0), msg(1, 0)).unwrap();
+            note(&nu, format!("from the worker: {:?}", p.receive(worker).map(|m| value(&m))));
+        })
+        .unwrap();
+        let mut sys = sys;
+        sys.run();
+        assert_eq!(taken(&n), ["from the worker: Ok(7)"], "{engine}");
+    }
 }

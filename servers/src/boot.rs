@@ -1,5 +1,5 @@
-//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds and sched from the manifest),
-//! the user programs, and init running a workload.
+//! Booting a whole samsara system: the kernel, rs (which starts pm, vm, vfs, ds, sched, mfs and
+//! memdisk from the manifest), the user programs, and init running a workload.
 
 use crate::fault::{FaultSpec, Injector};
 use crate::libc::Sys;
@@ -7,7 +7,7 @@ use crate::proto::{INIT, PM, VFS, VM};
 use crate::rs::decisions::DecisionLog;
 use crate::rs::{self, RecoveryConfig};
 use crate::task::{self, Server, ServerEnv, Vault};
-use crate::{ds, memdisk, pm, programs, sched, vfs, vm};
+use crate::{ds, memdisk, mfs, pm, programs, sched, vfs, vm};
 use kernel_sim::{Config, Manifest, Proc, Program, RunReport, Start, System};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::Arc;
@@ -92,11 +92,14 @@ const SERVICES: &[(&str, MakeProgram)] = &[
     (vfs::Vfs::NAME, service_program::<vfs::Vfs>),
     (ds::Ds::NAME, service_program::<ds::Ds>),
     (sched::Sched::NAME, service_program::<sched::Sched>),
+    (mfs::Mfs::NAME, service_program::<mfs::Mfs>),
     (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>),
 ];
 
-/// The services a manifest must declare to boot: rs starts the rest, init needs these to run.
-const REQUIRED: [&str; 4] = ["rs", "pm", "vm", "vfs"];
+/// The services a manifest must declare to boot: rs starts the rest, init needs these to run
+/// (vfs mounts its root on mfs at boot, and mfs's disk is memdisk's, found through ds: without
+/// them vfs cannot mount).
+const REQUIRED: [&str; 7] = ["rs", "pm", "vm", "vfs", "mfs", "ds", "memdisk"];
 
 /// Whether `manifest` can boot samsara: every service it declares has a program here, and the
 /// services the boot and init need are declared. The error names the service and its line.

@@ -2021,7 +2021,7 @@ pub fn leaks(s: &mut Snapshot) -> Vec<String> {
         if !open.is_empty() {
             out.push(format!("vfs still has open files {open:?} that no descriptor of init holds"));
         }
-        let pipes = vfs.inodes.iter().flatten().filter(|i| i.pipe().is_some()).count();
+        let pipes = vfs.vnodes.iter().flatten().filter(|v| v.pipe().is_some()).count();
         if pipes > 0 {
             out.push(format!("vfs still has {pipes} pipes"));
         }

@@ -15,6 +15,7 @@ pub mod fuzz;
 pub mod libbdev;
 pub mod libc;
 pub mod memdisk;
+pub mod mfs;
 pub mod pm;
 pub mod programs;
 pub mod proto;

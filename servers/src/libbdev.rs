@@ -15,7 +15,10 @@
 //! believes of the driver.
 
 use crate::errno::Errno;
+use crate::proto::DS;
 use crate::proto::bdev::*;
+use crate::proto::ds::{DsValue, ds_check, ds_retrieve_endpoint, ds_subscribe};
+use crate::task::Ctx;
 use kernel_sim::memory::{Access, GrantId, VirtAddr};
 use kernel_sim::{Endpoint, Message, Proc};
 
@@ -29,10 +32,53 @@ pub trait Port {
     fn proc(&self) -> &Proc;
     /// Sends `m` to `driver` and waits for the answer (a negative status comes back as its errno).
     fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno>;
+    /// Starts following `label` (a ds subscription), before its first lookup.
+    fn follow(&mut self, label: &str) -> Result<(), Errno>;
     /// The endpoint the driver is published under `label` now.
     fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno>;
     /// Waits for news of `label` (ds's notification of a change), after the driver was found dead.
     fn await_news(&mut self, label: &str);
+}
+
+/// How many of ds's notifications a server waits through for news of its driver before it looks
+/// it up anyway (each restart of the driver is one; other entries may change meanwhile).
+pub const NEWS_WAITS: u32 = 8;
+
+/// A server's port: its requests go through its task loop's `Ctx` (recorded in its recovery
+/// window and replayed when a request is handled again); it finds the driver in ds and learns of
+/// a new endpoint from ds's notification, as MINIX's file systems do.
+impl<S> Port for Ctx<'_, S> {
+    fn proc(&self) -> &Proc {
+        self.proc
+    }
+
+    fn request(&mut self, driver: Endpoint, m: Message) -> Result<Message, Errno> {
+        self.sendrec(driver, m)
+    }
+
+    fn follow(&mut self, label: &str) -> Result<(), Errno> {
+        ds_subscribe(self, label, 0)
+    }
+
+    fn lookup(&mut self, label: &str) -> Result<Endpoint, Errno> {
+        ds_retrieve_endpoint(self, label)
+    }
+
+    fn await_news(&mut self, label: &str) {
+        for _ in 0..NEWS_WAITS {
+            // Changes ds noted before (a notification the loop top took) come first; then wait.
+            loop {
+                match ds_check(self) {
+                    Ok(change) if change.name == label && matches!(change.value, Some(DsValue::Endpoint(_))) => return,
+                    Ok(_) => {}
+                    Err(_) => break,
+                }
+            }
+            if self.await_notification(DS).is_err() {
+                return;
+            }
+        }
+    }
 }
 
 /// What a client knows of its driver.
@@ -54,13 +100,15 @@ pub struct Driver {
     pub access: u32,
     /// The id the next request carries.
     pub next_id: u32,
+    /// The device's size in bytes as the driver last gave it (DIOCGETP), once asked.
+    pub size: Option<u64>,
 }
 
 impl Driver {
     /// A driver known by `label`, not yet looked up, whose transfers go through
     /// `[buffer, buffer + buffer_len)` of the client's memory.
     pub fn new(label: &'static str, minor: u32, buffer: VirtAddr, buffer_len: u64) -> Driver {
-        Driver { label, minor, buffer, buffer_len, endpoint: None, opens: 0, access: 0, next_id: 1 }
+        Driver { label, minor, buffer, buffer_len, endpoint: None, opens: 0, access: 0, next_id: 1, size: None }
     }
 }
 
@@ -130,6 +178,7 @@ pub fn close(port: &mut impl Port, driver: &mut Driver) -> Result<(), Errno> {
 pub fn geometry(port: &mut impl Port, driver: &mut Driver) -> Result<Geometry, Errno> {
     let answer = call(port, driver, &Request::Ioctl { request: DIOCGETP })?;
     let reply: BdevGeometryReply = answer.get();
+    driver.size = Some(reply.size);
     Ok(Geometry { size: reply.size, block_size: reply.block_size })
 }
 
@@ -155,8 +204,12 @@ fn transfer_len(driver: &Driver, len: usize) -> Result<u64, Errno> {
 }
 
 /// Sends `request` until the driver answers it, through its restarts: its answer (a BDEV_REPLY
-/// whose status is not an error).
+/// whose status is not an error). The request keeps one id however often it is sent, and so do
+/// the re-opens: the driver knows a request it handled already (a restarted driver handles its
+/// predecessor's request again) when it comes again.
 fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<Message, Errno> {
+    let id = take_id(driver);
+    let mut reopen_ids = Vec::new();
     // Restarts seen and stale answers taken, together bounded.
     let mut retries = 0;
     let mut reopen = false;
@@ -164,18 +217,19 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
         let endpoint = match driver.endpoint {
             Some(ep) => ep,
             None => {
-                let ep = port.lookup(driver.label)?;
+                port.follow(driver.label)?;
+                let ep = lookup_published(port, driver.label)?;
                 driver.endpoint = Some(ep);
                 ep
             }
         };
-        let outcome = if reopen { reopen_all(port, driver, endpoint)? } else { Attempt::Answered(Ok(Message::new(0))) };
-        let outcome = match outcome {
-            Attempt::Answered(_) => {
+        let reopened = if reopen { reopen_all(port, driver, endpoint, &mut reopen_ids)? } else { None };
+        let outcome = match reopened {
+            Some(failed) => failed,
+            None => {
                 reopen = false;
-                attempt(port, driver, endpoint, request)
+                attempt(port, driver, endpoint, request, id)
             }
-            other => other,
         };
         match outcome {
             Attempt::Answered(result) => return result,
@@ -193,6 +247,25 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
     }
 }
 
+/// The driver's endpoint, waiting for news while it is not published yet (at boot, its label may
+/// reach ds after the file system asks): ESRCH after DRIVER_TRIES waits.
+fn lookup_published(port: &mut impl Port, label: &str) -> Result<Endpoint, Errno> {
+    for _ in 0..DRIVER_TRIES {
+        match port.lookup(label) {
+            Err(Errno::ESRCH) => port.await_news(label),
+            found => return found,
+        }
+    }
+    port.lookup(label)
+}
+
+/// The id of a new request.
+fn take_id(driver: &mut Driver) -> u32 {
+    let id = driver.next_id;
+    driver.next_id = driver.next_id.wrapping_add(1);
+    id
+}
+
 /// How one attempt at a request went.
 enum Attempt {
     /// The driver answered this request.
@@ -203,9 +276,7 @@ enum Attempt {
     DriverDied,
 }
 
-fn attempt(port: &mut impl Port, driver: &mut Driver, endpoint: Endpoint, request: &Request) -> Attempt {
-    let id = driver.next_id;
-    driver.next_id = driver.next_id.wrapping_add(1);
+fn attempt(port: &mut impl Port, driver: &Driver, endpoint: Endpoint, request: &Request, id: u32) -> Attempt {
     let grant = request.grant().map(|(len, access)| port.proc().grant(endpoint, driver.buffer, len, access));
     let answer = port.request(endpoint, request.message(id, driver.minor, grant.unwrap_or(GrantId::MAX)));
     if let Some(grant) = grant {
@@ -223,22 +294,31 @@ fn attempt(port: &mut impl Port, driver: &mut Driver, endpoint: Endpoint, reques
 }
 
 /// Re-makes the client's opens on a restarted driver, which knows none of them (an open in
-/// flight is not among them: it is the request sent again). `Answered` once all are made; an
-/// open the driver refuses is the request's error.
-fn reopen_all(port: &mut impl Port, driver: &mut Driver, endpoint: Endpoint) -> Result<Attempt, Errno> {
+/// flight is not among them: it is the request sent again); the k-th re-open keeps its id across
+/// restarts (`ids`). `None` once all are made; how an attempt failed otherwise; an open the
+/// driver refuses is the request's error.
+fn reopen_all(
+    port: &mut impl Port,
+    driver: &mut Driver,
+    endpoint: Endpoint,
+    ids: &mut Vec<u32>,
+) -> Result<Option<Attempt>, Errno> {
     let open = Request::Open { access: driver.access };
-    let (mut made, mut stale) = (0, 0);
-    while made < driver.opens {
-        match attempt(port, driver, endpoint, &open) {
+    let mut stale = 0;
+    let mut k = 0;
+    while k < driver.opens as usize {
+        if ids.len() == k {
+            ids.push(take_id(driver));
+        }
+        match attempt(port, driver, endpoint, &open, ids[k]) {
             Attempt::Answered(result) => {
                 result?;
-                made += 1;
+                k += 1;
             }
-            // A stale answer: this open is sent again (the driver did not count it).
+            // A stale answer: this open is sent again, under its id (the driver counts it once).
             Attempt::Stale if stale < DRIVER_TRIES => stale += 1,
-            // Dead again: the next incarnation knows none of the opens made here.
-            other => return Ok(other),
+            other => return Ok(Some(other)),
         }
     }
-    Ok(Attempt::Answered(Ok(Message::new(0))))
+    Ok(None)
 }

@@ -261,6 +261,7 @@ pub fn execute(
         ("vfs", snapshot.vfs.as_mut().map(|s| s.srs_report())),
         ("ds", snapshot.ds.as_mut().map(|s| s.srs_report())),
         ("sched", snapshot.sched.as_mut().map(|s| s.srs_report())),
+        ("mfs", snapshot.mfs.as_mut().map(|s| s.srs_report())),
     ] {
         if let Some(r) = report {
             srs.insert(name.to_string(), r.total);

@@ -741,6 +741,21 @@ impl<S> Ctx<'_, S> {
         sent
     }
 
+    /// Waits for a notification from `from` (ds telling a subscriber that an entry changed: a
+    /// file system waiting for its restarted driver's new endpoint), and keeps it in the
+    /// request's log: handling the request again does not wait for it a second time. Other
+    /// messages that arrive meanwhile wait in the kernel for the loop's next receive.
+    pub fn await_notification(&mut self, from: Endpoint) -> Result<(), Errno> {
+        let message = Message::new(NOTIFY_MESSAGE);
+        let result = match self.replayed(from, &message) {
+            Some(Completed::Delivered(result)) => result,
+            // ds sends a subscriber nothing but notifications.
+            _ => self.proc.receive(from).map(drop).map_err(Errno::from),
+        };
+        self.log.push(Sent { to: from, message, completed: Some(Completed::Delivered(result)) });
+        result
+    }
+
     /// Copies `len` bytes from `owner`'s memory under `grant`, and keeps them in the request's log:
     /// handling the request again reads what the first attempt read, even where the request
     /// itself changed that memory (exec replaces the image it reads the program's path from).

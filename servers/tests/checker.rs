@@ -117,25 +117,29 @@ fn per_process_state_left_after_everyone_exited_is_found() {
     let mut s = Snapshot::take(&machine);
     assert_eq!(checker::check(&mut s), [], "everyone exited cleanly");
     let stray = Endpoint::new(30, 0);
-    s.vfs.as_mut().unwrap().fprocs.insert_global(key_of(stray), servers::vfs::state::Fproc::new(stray));
+    let vfs = s.vfs.as_mut().unwrap();
+    let root = vfs.root_mount().root;
+    vfs.fprocs.insert_global(key_of(stray), servers::vfs::state::Fproc::new(stray, root));
+    vfs.live_vnode_mut(root).refs += 1;
     let found = invariants(&mut s);
     assert!(found.contains(&"cleanup.vfs") && found.contains(&"vfs.process-entry"), "{found:?}");
 }
 
 /// A pipe's bytes and a process's suspended call live in tracked fields of their own, beside the
-/// inode and the fproc: bytes buffered for an inode that is no pipe, a pipe overfull, a process
+/// vnode and the fproc: bytes buffered for a vnode that is no pipe, a pipe overfull, a process
 /// without its suspension entry or a suspended call on a descriptor it does not hold are named.
 #[test]
 fn damaged_pipe_buffers_and_suspension_entries_are_found() {
-    use servers::vfs::state::{PIPE_BUF, ROOT_INO, Suspended};
+    use servers::vfs::state::{PIPE_BUF, Suspended};
     let mut s = stopped_with_a_live_child();
     let vfs = s.vfs.as_mut().unwrap();
     let waiting: Vec<(u32, Suspended)> = vfs.suspended.iter().filter_map(|(k, call)| Some((*k, (*call)?))).collect();
     assert_eq!(waiting.len(), 1, "the grandchild waits in its pipe read");
     let (reader, call) = waiting[0];
-    let pipe = vfs.filp(call.filp().unwrap()).unwrap().ino;
+    let pipe = vfs.filp(call.filp().unwrap()).unwrap().vnode;
+    let root = vfs.root_mount().root;
 
-    vfs.pipe_bufs.set(ROOT_INO as usize, b"stray".to_vec());
+    vfs.pipe_bufs.set(root as usize, b"stray".to_vec());
     assert_eq!(invariants(&mut s), ["vfs.pipe-buffer"]);
 
     let mut s = stopped_with_a_live_child();

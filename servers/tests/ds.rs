@@ -347,7 +347,8 @@ fn a_fresh_ds_gets_every_label_again_from_rs() {
         },
         manifest: manifest(),
         policy: PolicyKind::Restart,
-        fault: Some("panic:ds:ds_retrieve:start:2".parse().unwrap()),
+        // The test's second retrieve: mfs's lookup of its disk's driver at its mount is the first.
+        fault: Some("panic:ds:ds_retrieve:start:3".parse().unwrap()),
         ..MachineConfig::default()
     };
     let mut machine = boot(&config, move |sys| {

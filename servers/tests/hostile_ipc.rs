@@ -181,13 +181,16 @@ fn parts(s: &mut Snapshot) -> Vec<(&'static str, String)> {
     out.push(("vm.free (as a set)", format!("{:?}", vm.free.iter().collect::<BTreeSet<_>>())));
     out.push(("vm.spaces", format!("{:?}", vm.spaces.iter().collect::<Vec<_>>())));
     let vfs = s.vfs.as_mut().expect("vfs left its state");
-    out.push(("vfs.inodes", format!("{:?}", vfs.inodes.iter().collect::<Vec<_>>())));
-    out.push(("vfs.blocks", format!("{:?}", vfs.blocks.iter().collect::<Vec<_>>())));
+    out.push(("vfs.vnodes", format!("{:?}", vfs.vnodes.iter().collect::<Vec<_>>())));
+    out.push(("vfs.mount", format!("{:?}", vfs.mount.get())));
     out.push(("vfs.pipe_bufs", format!("{:?}", vfs.pipe_bufs.iter().collect::<Vec<_>>())));
-    out.push(("vfs.free_blocks (as a set)", format!("{:?}", vfs.free_blocks.iter().collect::<BTreeSet<_>>())));
     out.push(("vfs.filps", format!("{:?}", vfs.filps.iter().collect::<Vec<_>>())));
     out.push(("vfs.fprocs", format!("{:?}", vfs.fprocs.iter().collect::<Vec<_>>())));
     out.push(("vfs.suspended", format!("{:?}", vfs.suspended.iter().collect::<Vec<_>>())));
+    let mfs = s.mfs.as_mut().expect("mfs left its state");
+    out.push(("mfs.inodes", format!("{:?}", mfs.inodes.iter().collect::<Vec<_>>())));
+    out.push(("mfs.blocks", format!("{:?}", mfs.blocks.iter().collect::<Vec<_>>())));
+    out.push(("mfs.free_blocks (as a set)", format!("{:?}", mfs.free_blocks.iter().collect::<BTreeSet<_>>())));
     out.push(("kernel.procs", format!("{:?}", s.procs)));
     out
 }

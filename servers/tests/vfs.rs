@@ -21,6 +21,8 @@ use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot, Violation};
 use servers::errno::Errno;
 use servers::libc::{DirEntry, Sys};
+use servers::mfs::path::{Cred, walk};
+use servers::mfs::state::{Ino, MfsState, ROOT_INO};
 use servers::programs::PROGRAM_MAGIC;
 use servers::proto::pm::{ExecRequest, PM_EXEC, exit_status, sig, signal_status};
 use servers::proto::vfs::flags::*;
@@ -28,8 +30,13 @@ use servers::proto::vfs::whence::*;
 use servers::proto::vfs::*;
 use servers::proto::vm::layout::SCRATCH;
 use servers::proto::{PATH_MAX, PM, VFS};
-use servers::vfs::state::{Filp, MAX_FILE_SIZE, PIPE_BUF, ROOT_INO};
-use servers::vfs::{MOTD, path::resolve, state::Fproc};
+use servers::vfs::MOTD;
+use servers::vfs::state::{Filp, Fproc, MAX_FILE_SIZE, PIPE_BUF, Vnode, VnodeKind};
+
+/// The inode `path` names on a stopped mfs, walked as root.
+fn resolve(mfs: &mut MfsState, path: &[u8]) -> Ino {
+    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path, true).unwrap().found.unwrap()
+}
 
 const ENGINES: [EngineKind; 2] = [EngineKind::Sim, EngineKind::Threads];
 
@@ -1025,36 +1032,46 @@ fn the_checker_catches_broken_open_counts_link_counts_and_blocks() {
         names.dedup();
         names
     };
-    let vfs = snap.vfs.as_mut().unwrap();
-    let kept = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/tmp/kept").unwrap();
+    let mfs = snap.mfs.as_mut().unwrap();
+    let kept = resolve(mfs, b"/tmp/kept");
     // An open file whose count says two descriptors point at it, where none does.
-    vfs.filps.set(7, Some(Filp { ino: kept, flags: O_RDONLY, offset: 0, count: 2 }));
-    vfs.live_mut(kept).opens += 1;
+    let vfs = snap.vfs.as_mut().unwrap();
+    let root = vfs.root_mount().root;
+    vfs.filps.set(7, Some(Filp { vnode: root, flags: O_RDONLY, offset: 0, count: 2 }));
+    vfs.live_vnode_mut(root).refs += 1;
     assert_eq!(invariants(&mut snap), ["vfs.filp-count"]);
     let vfs = snap.vfs.as_mut().unwrap();
     vfs.filps.set(7, None);
-    vfs.live_mut(kept).opens -= 1;
+    vfs.live_vnode_mut(root).refs -= 1;
     assert_eq!(invariants(&mut snap), Vec::<&str>::new());
+    // A reference mfs counts that no vnode of vfs holds (a putnode lost).
+    snap.mfs.as_mut().unwrap().live_mut(kept).refs += 1;
+    assert_eq!(invariants(&mut snap), ["vfs-mfs.inode-refs"]);
+    snap.mfs.as_mut().unwrap().live_mut(kept).refs -= 1;
+    // A vnode whose reference mfs does not count (a lookup's reference lost).
+    snap.vfs.as_mut().unwrap().live_vnode_mut(root).fs_refs += 1;
+    assert_eq!(invariants(&mut snap), ["vfs-mfs.inode-refs"]);
+    snap.vfs.as_mut().unwrap().live_vnode_mut(root).fs_refs -= 1;
     // A link count one too high.
-    let vfs = snap.vfs.as_mut().unwrap();
-    vfs.live_mut(ROOT_INO).nlink += 1;
+    let mfs = snap.mfs.as_mut().unwrap();
+    mfs.live_mut(ROOT_INO).nlink += 1;
     let found = checker::check(&mut snap);
-    assert_eq!(found.iter().map(|v| v.invariant).collect::<Vec<_>>(), ["vfs.link-count"]);
+    assert_eq!(found.iter().map(|v| v.invariant).collect::<Vec<_>>(), ["mfs.link-count"]);
     assert!(found[0].detail.contains("inode 1 counts 6 links but 5 entries name it"), "{}", found[0]);
-    let vfs = snap.vfs.as_mut().unwrap();
-    vfs.live_mut(ROOT_INO).nlink -= 1;
+    let mfs = snap.mfs.as_mut().unwrap();
+    mfs.live_mut(ROOT_INO).nlink -= 1;
     // A used block put back on the free list.
-    let block = vfs.live(kept).blocks[0];
-    vfs.free_blocks.push(block);
-    assert_eq!(invariants(&mut snap), ["vfs.block-free-and-used", "vfs.block-accounting"]);
-    let vfs = snap.vfs.as_mut().unwrap();
-    vfs.free_blocks.pop();
+    let block = mfs.live(kept).blocks[0];
+    mfs.free_blocks.push(block);
+    assert_eq!(invariants(&mut snap), ["mfs.block-free-and-used", "mfs.block-accounting"]);
+    let mfs = snap.mfs.as_mut().unwrap();
+    mfs.free_blocks.pop();
     // A file claiming a block another file holds.
-    let motd = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/etc/motd").unwrap();
-    let stolen = vfs.live(motd).blocks[0];
-    vfs.live_mut(kept).blocks[0] = stolen;
+    let motd = resolve(mfs, b"/etc/motd");
+    let stolen = mfs.live(motd).blocks[0];
+    mfs.live_mut(kept).blocks[0] = stolen;
     let names = invariants(&mut snap);
-    assert!(names.contains(&"vfs.block-shared") && names.contains(&"vfs.block-accounting"), "{names:?}");
+    assert!(names.contains(&"mfs.block-shared") && names.contains(&"mfs.block-accounting"), "{names:?}");
 }
 
 // ---- fcntl, umask, pipe2, fchdir, getcwd, poll -------------------------------------------------
@@ -1260,6 +1277,12 @@ fn fchdir_and_getcwd_follow_the_working_directory() {
             let file = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
             log.say(format!("a file: {:?}", sys.fchdir(file)));
             log.say(format!("closed: {:?}", sys.fchdir(20)));
+            // A directory removed while open is no working directory (mfs knows it has no link).
+            sys.mkdir("/tmp/gone", 0o755).unwrap();
+            let gone = sys.open("/tmp/gone", O_RDONLY | O_DIRECTORY, 0).unwrap();
+            sys.rmdir("/tmp/gone").unwrap();
+            log.say(format!("removed: {:?} {:?}", sys.fchdir(gone), sys.getcwd()));
+            sys.close(gone).unwrap();
             sys.chdir("/").unwrap();
             sys.close(file).unwrap();
             sys.close(dir).unwrap();
@@ -1274,6 +1297,7 @@ fn fchdir_and_getcwd_follow_the_working_directory() {
                 "after a rename: Ok(\"/tmp/c/b\")",
                 "a file: Err(ENOTDIR)",
                 "closed: Err(EBADF)",
+                "removed: Err(ENOENT) Ok(\"/tmp/c/b\")",
             ],
             "{engine}"
         );
@@ -1362,14 +1386,29 @@ fn a_process_killed_in_poll_is_forgotten_and_the_checker_sees_a_ready_waiter() {
     assert_eq!(m.run().end, RunEnd::Finished);
     let mut snap = Snapshot::take(&m);
     assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let kept = resolve(snap.mfs.as_mut().unwrap(), b"/tmp/kept");
     let vfs = snap.vfs.as_mut().unwrap();
-    let kept = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/tmp/kept").unwrap();
+    let fs = vfs.root_mount().fs;
+    // Its vnode, held by the made-up open file alone.
+    let vnode = vfs
+        .alloc_vnode(Vnode {
+            kind: VnodeKind::Regular,
+            inode: Some((fs, kept)),
+            refs: 1,
+            fs_refs: 1,
+            mode: 0o644,
+            uid: 0,
+            gid: 0,
+            size: 0,
+        })
+        .unwrap();
     let ep = kernel_sim::Endpoint::new(kernel_sim::manifest::FIRST_USER_SLOT + 3, 0);
     let key = servers::proto::key_of(ep);
     let (filp, spare_fd) = (7u32, 9);
-    vfs.filps.set(filp as usize, Some(Filp { ino: kept, flags: O_RDONLY, offset: 0, count: 1 }));
-    vfs.live_mut(kept).opens += 1;
-    let mut fp = Fproc::new(ep);
+    vfs.filps.set(filp as usize, Some(Filp { vnode, flags: O_RDONLY, offset: 0, count: 1 }));
+    let root = vfs.root_mount().root;
+    vfs.dup_vnode(root);
+    let mut fp = Fproc::new(ep, root);
     fp.fds[0] = Some(filp);
     vfs.fprocs.insert_global(key, fp);
     vfs.suspended.insert_global(key, None);
@@ -1476,18 +1515,15 @@ fn a_process_killed_waiting_for_a_flock_is_forgotten_and_the_checker_sees_lock_d
         sys.unlink("/tmp/held").unwrap();
     });
     assert_eq!(lines, ["killed: true", "still held: Ok(())"]);
-    // Two exclusive locks on one file, and a lock on a free open file.
-    let mut m = boot(&config(EngineKind::Sim), |sys| {
-        let fd = sys.creat("/tmp/kept", 0o644).unwrap();
-        sys.close(fd).unwrap();
-        0
-    });
+    // Two exclusive locks on one file (the root directory's vnode, which the mount holds), and a
+    // lock on a free open file.
+    let mut m = boot(&config(EngineKind::Sim), |_| 0);
     assert_eq!(m.run().end, RunEnd::Finished);
     let mut snap = Snapshot::take(&m);
     let vfs = snap.vfs.as_mut().unwrap();
-    let kept = resolve(vfs, &Fproc::new(servers::proto::INIT), b"/tmp/kept").unwrap();
+    let root = vfs.mount.get().as_ref().expect("the root is mounted").root;
     for id in [3usize, 4] {
-        vfs.filps.set(id, Some(Filp { ino: kept, flags: O_RDONLY, offset: 0, count: 0 }));
+        vfs.filps.set(id, Some(Filp { vnode: root, flags: O_RDONLY, offset: 0, count: 0 }));
         vfs.flocks.set(id, Some(servers::vfs::state::Flock::Exclusive));
     }
     vfs.flocks.set(9, Some(servers::vfs::state::Flock::Shared));

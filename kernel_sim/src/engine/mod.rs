@@ -232,6 +232,16 @@ impl System {
         self.with_core(|k| k.log.render())
     }
 
+    /// Reads the manifest-declared memory of the service `name` (a RAM disk), at `offset`, into
+    /// `out`: for the harness and the checker, after a run. `Invalid` for a service without
+    /// declared memory or past its end.
+    pub fn read_service_memory(&self, name: &str, offset: u64, out: &mut [u8]) -> Result<(), KernelError> {
+        self.with_core(|k| {
+            let slot = k.manifest.service(name).map(|s| s.slot).ok_or(KernelError::Invalid)?;
+            k.read_service_memory(slot, offset, out)
+        })
+    }
+
     /// Every process still in the process table.
     pub fn procs(&self) -> Vec<ProcInfo> {
         self.with_core(|k| k.all_procs())

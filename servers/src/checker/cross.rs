@@ -1,6 +1,7 @@
-//! Invariants across pm, vm, vfs and the kernel: one entry per live process everywhere, nothing
-//! for anyone else; nothing per-process left once every user process is gone. (pm's own, unique
-//! pids among them, are `pm.rs`'s.)
+//! Invariants across pm, vm, vfs, mfs and the kernel: one entry per live process everywhere,
+//! nothing for anyone else; nothing per-process left once every user process is gone; the
+//! references vfs's vnodes hold on mfs's inodes are exactly the references mfs counts. (pm's own,
+//! unique pids among them, are `pm.rs`'s.)
 
 use super::{Snapshot, Violation};
 use crate::pm::state::Phase;
@@ -14,6 +15,9 @@ fn violation(invariant: &'static str, detail: String) -> Violation {
 
 pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
     let mut found = Vec::new();
+    if let (Some(vfs), Some(mfs)) = (s.vfs.as_mut(), s.mfs.as_mut()) {
+        check_vnodes(vfs, mfs, &mut found);
+    }
     // The living, as each party sees them: key -> endpoint.
     let kernel: BTreeMap<ProcKey, Endpoint> =
         s.procs.iter().filter(|p| p.is_user && p.ended.is_none()).map(|p| (p.ep.slot() as ProcKey, p.ep)).collect();
@@ -138,6 +142,54 @@ fn compare(
     for (key, &ep) in theirs {
         if !pm_living.contains_key(key) {
             found.push(violation(invariant, format!("{what} of {ep} belongs to no live process")));
+        }
+    }
+}
+
+/// Each vnode on the file system names a live inode of the kind it caches, and a regular file's
+/// vnode its size (vfs changes a file's size only through its own requests; a directory's grows
+/// with entries the file system adds, and vfs asks for it when it needs it); each inode's
+/// references (MINIX's `i_count`) equal the references vfs's vnodes hold on it.
+fn check_vnodes(
+    vfs: &mut crate::vfs::state::VfsState,
+    mfs: &mut crate::mfs::state::MfsState,
+    found: &mut Vec<Violation>,
+) {
+    use crate::vfs::state::VnodeKind;
+    let mut held: BTreeMap<u32, u32> = BTreeMap::new();
+    let vnodes: Vec<(usize, crate::vfs::state::Vnode)> =
+        vfs.vnodes.iter().enumerate().filter_map(|(i, v)| Some((i, v.clone()?))).collect();
+    for (id, v) in vnodes {
+        let Some((_, ino)) = v.inode else { continue };
+        *held.entry(ino).or_default() += v.fs_refs;
+        let Some(inode) = mfs.inode(ino) else {
+            found.push(violation("vfs-mfs.vnode-inode", format!("vnode {id} names free inode {ino}")));
+            continue;
+        };
+        let kind_ok = match v.kind {
+            VnodeKind::Regular => inode.is_regular(),
+            VnodeKind::Directory => inode.is_dir(),
+            VnodeKind::Pipe(_) => false,
+        };
+        if !kind_ok || (inode.is_regular() && v.size != inode.size) {
+            found.push(violation(
+                "vfs-mfs.vnode-cache",
+                format!(
+                    "vnode {id} caches {:?} of {} bytes but inode {ino} is {:?} of {}",
+                    v.kind, v.size, inode.kind, inode.size
+                ),
+            ));
+        }
+    }
+    let inodes: Vec<(u32, u32)> =
+        mfs.inodes.iter().enumerate().filter_map(|(i, n)| Some((i as u32, n.as_ref()?.refs))).collect();
+    for (ino, refs) in inodes {
+        let n = held.get(&ino).copied().unwrap_or(0);
+        if refs != n {
+            found.push(violation(
+                "vfs-mfs.inode-refs",
+                format!("inode {ino} counts {refs} references but vfs's vnodes hold {n}"),
+            ));
         }
     }
 }

@@ -8,6 +8,7 @@
 mod cross;
 pub mod ds;
 pub mod memdisk;
+pub mod mfs;
 pub mod pm;
 pub mod sched;
 pub mod vfs;
@@ -16,6 +17,7 @@ pub mod vm;
 use crate::boot::Machine;
 use crate::ds::state::DsState;
 use crate::memdisk::state::MemdiskState;
+use crate::mfs::state::MfsState;
 use crate::pm::state::PmState;
 use crate::sched::state::SchedState;
 use crate::vfs::state::VfsState;
@@ -56,13 +58,21 @@ pub struct Snapshot {
     pub sched: Option<SchedState>,
     /// memdisk's state (`None` also when the system has no memdisk).
     pub memdisk: Option<MemdiskState>,
+    /// mfs's state.
+    pub mfs: Option<MfsState>,
+    /// What the disk holds, as the kernel keeps the driver's memory, of every block mfs holds in
+    /// a file or directory and has written back (not dirty): `(block, its bytes on the disk)`.
+    pub disk_blocks: Vec<(u32, Vec<u8>)>,
 }
 
 impl Snapshot {
     /// Takes the stopped machine's snapshot (the servers' states leave the vault; the process
     /// table is the kernel's as the run stopped).
     pub fn take(machine: &Machine) -> Snapshot {
+        let mut mfs: Option<MfsState> = machine.vault.take("mfs");
+        let disk_blocks = mfs.as_mut().map(|m| memdisk::disk_copies(machine, m)).unwrap_or_default();
         Snapshot {
+            disk_blocks,
             procs: machine.stopped_procs.clone(),
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
@@ -70,6 +80,7 @@ impl Snapshot {
             ds: machine.vault.take("ds"),
             sched: machine.vault.take("sched"),
             memdisk: machine.vault.take("memdisk"),
+            mfs,
         }
     }
 }
@@ -77,9 +88,12 @@ impl Snapshot {
 /// Checks every invariant; an empty list means consistent.
 pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     let mut found = Vec::new();
-    for (name, present) in
-        [("pm", snapshot.pm.is_some()), ("vm", snapshot.vm.is_some()), ("vfs", snapshot.vfs.is_some())]
-    {
+    for (name, present) in [
+        ("pm", snapshot.pm.is_some()),
+        ("vm", snapshot.vm.is_some()),
+        ("vfs", snapshot.vfs.is_some()),
+        ("mfs", snapshot.mfs.is_some()),
+    ] {
         if !present {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
@@ -112,12 +126,25 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     if let Some(disk) = snapshot.memdisk.as_mut() {
         found.extend(memdisk::check(disk));
         found.extend(memdisk::check_openers(disk, &snapshot.procs));
+        // The file system's view of its disk (opens held, size) against the driver's.
+        let mfs_ep = snapshot.procs.iter().find(|p| !p.is_user && p.name == "mfs" && p.ended.is_none()).map(|p| p.ep);
+        if let (Some(ep), Some(mfs)) = (mfs_ep, snapshot.mfs.as_mut())
+            && let Some(view) = mfs.disk.get().clone()
+        {
+            found.extend(memdisk::check_client(disk, &snapshot.procs, ep, &view));
+        }
+        if let Some(mfs) = snapshot.mfs.as_mut() {
+            found.extend(memdisk::check_disk_blocks(mfs, &snapshot.disk_blocks));
+        }
     }
     if let Some(vm) = snapshot.vm.as_mut() {
         found.extend(vm::check(vm, &snapshot.procs));
     }
     if let Some(vfs) = snapshot.vfs.as_mut() {
         found.extend(vfs::check(vfs));
+    }
+    if let Some(mfs) = snapshot.mfs.as_mut() {
+        found.extend(mfs::check(mfs));
     }
     found.extend(cross::check(snapshot));
     found

@@ -1,57 +1,51 @@
-//! vfs's invariants: descriptors and open-file counts, inode opens and pipe ends, link counts
-//! against directory entries, block ownership and accounting, working directories, suspended
-//! calls.
+//! vfs's invariants: descriptors and open-file counts, vnode references against their holders,
+//! pipe ends and buffers, working directories, the mount, suspended calls. (Vnodes against the
+//! file system's inodes are `cross.rs`'s.)
 //!
 //! It reads a stopped (or crashed) vfs's state and must not panic on damage: every index is
-//! checked before it is followed, and a directory is parsed only when its blocks are sane.
+//! checked before it is followed.
 
 use super::Violation;
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
-use crate::vfs::fs::DIRENT_SIZE;
 use crate::vfs::state::{
-    BlockNo, Filp, FilpId, Flock, Fproc, Ino, Inode, InodeKind, NR_BLOCKS, NR_FILPS, NR_INODES, OPEN_MAX, PIPE_BUF,
-    ROOT_INO, Suspended, UMASK_MAX, VfsState, blocks_for,
+    Filp, FilpId, Flock, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode,
+    VnodeId, VnodeKind,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 fn violation(invariant: &'static str, detail: String) -> Violation {
     Violation { invariant, detail }
 }
 
-/// Every invariant of `vfs::state`: each open file's count equals the descriptors pointing at it;
-/// each descriptor points at a live open file and each open file at a live inode; each inode's
-/// opens (and a pipe's readers and writers) match the open files on it; each inode's link count
-/// equals the directory entries naming it (`.` and `..` included) and no inode is both nameless
-/// and closed; each pipe buffers at most PIPE_BUF bytes, and nothing else buffers any; no block is
-/// both free and used or used twice, and free plus used equals the disk; each cwd is a live
-/// directory; each suspended call waits on a pipe the process has open; a suspended poll watches
-/// open descriptors none of which is ready; close-on-exec flags are on open descriptors only,
-/// masks within UMASK_MAX, open files keep only their access mode and status flags; flocks are
-/// held by live open files, an exclusive one alone, and a suspended flock waits on a conflict.
+/// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
+/// descriptors pointing at it; each descriptor points at a live open file and each open file at a
+/// live vnode; each vnode's references equal its open files, the working directories that are it
+/// and the mount, and a pipe's readers and writers its open files by access mode; no vnode is
+/// unreferenced, and no two name one inode; each pipe buffers at most PIPE_BUF bytes, and nothing
+/// else buffers any; the mount's root is a directory vnode; each cwd is a directory vnode; each
+/// suspended call waits on a pipe the process has open; a suspended poll watches open
+/// descriptors none of which is ready; close-on-exec flags are on open descriptors only, masks
+/// within UMASK_MAX, open files keep only their access mode and status flags; flocks are held by live
+/// open files, an exclusive one alone, and a suspended flock waits on a conflict.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let mut found = Vec::new();
-    let inodes: BTreeMap<Ino, Inode> =
-        vfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
+    let vnodes: BTreeMap<VnodeId, Vnode> =
+        vfs.vnodes.iter().enumerate().filter_map(|(i, slot)| Some((i as VnodeId, slot.clone()?))).collect();
     let filps: BTreeMap<FilpId, Filp> =
         vfs.filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.clone()?))).collect();
     let fprocs: BTreeMap<ProcKey, Fproc> = vfs.fprocs.iter().map(|(k, f)| (*k, f.clone())).collect();
     let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
-    if vfs.inodes.len() != NR_INODES
-        || vfs.pipe_bufs.len() != NR_INODES
-        || vfs.filps.len() != NR_FILPS
-        || vfs.blocks.len() != NR_BLOCKS
-    {
+    let mount = *vfs.mount.get();
+    if vfs.vnodes.len() != NR_VNODES || vfs.pipe_bufs.len() != NR_VNODES || vfs.filps.len() != NR_FILPS {
         found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
     }
     check_descriptors(fprocs.values(), &filps, &mut found);
-    check_opens(&inodes, &filps, &mut found);
-    check_pipe_buffers(vfs, &inodes, &mut found);
-    let sane = check_blocks(vfs, &inodes, &mut found);
-    check_links(vfs, &inodes, &sane, &mut found);
-    check_processes(&fprocs, &suspended, &inodes, &filps, &mut found);
+    check_vnode_refs(&vnodes, &filps, &fprocs, mount, &mut found);
+    check_pipe_buffers(vfs, &vnodes, &mut found);
+    check_processes(&fprocs, &suspended, &vnodes, &filps, &mut found);
     check_flags(&fprocs, &filps, &mut found);
-    check_polls(vfs, &fprocs, &suspended, &inodes, &filps, &mut found);
+    check_polls(vfs, &fprocs, &suspended, &vnodes, &filps, &mut found);
     check_flocks(vfs, &fprocs, &suspended, &filps, &mut found);
     found
 }
@@ -68,29 +62,30 @@ fn check_flocks(
     if vfs.flocks.len() != NR_FILPS {
         found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
     }
-    let mut held: BTreeMap<Ino, Vec<(FilpId, Flock)>> = BTreeMap::new();
+    let mut held: BTreeMap<VnodeId, Vec<(FilpId, Flock)>> = BTreeMap::new();
     for (id, lock) in vfs.flocks.iter().enumerate() {
         let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
         match filps.get(&id) {
-            Some(filp) => held.entry(filp.ino).or_default().push((id, lock)),
+            Some(filp) => held.entry(filp.vnode).or_default().push((id, lock)),
             None => found.push(violation("vfs.flock-live", format!("free open file {id} holds a {lock:?} flock"))),
         }
     }
-    for (ino, locks) in &held {
+    for (vnode, locks) in &held {
         if locks.len() > 1 && locks.iter().any(|(_, l)| *l == Flock::Exclusive) {
-            found.push(violation("vfs.flock-conflict", format!("inode {ino} has an exclusive flock among {locks:?}")));
+            found
+                .push(violation("vfs.flock-conflict", format!("vnode {vnode} has an exclusive flock among {locks:?}")));
         }
     }
     for (key, call) in suspended {
         let (Some(fp), Some(Suspended::Flock { filp, exclusive })) = (fprocs.get(key), call) else { continue };
-        let Some(ino) = filps.get(filp).map(|f| f.ino) else { continue };
-        let blocked = held.get(&ino).is_some_and(|locks| {
+        let Some(vnode) = filps.get(filp).map(|f| f.vnode) else { continue };
+        let blocked = held.get(&vnode).is_some_and(|locks| {
             locks.iter().any(|(other, l)| other != filp && (*exclusive || *l == Flock::Exclusive))
         });
         if !blocked {
             found.push(violation(
                 "vfs.flock-wait",
-                format!("{} waits to lock open file {filp} (inode {ino}) though nothing conflicts", fp.ep),
+                format!("{} waits to lock open file {filp} (vnode {vnode}) though nothing conflicts", fp.ep),
             ));
         }
     }
@@ -124,7 +119,7 @@ fn check_polls(
     vfs: &mut VfsState,
     fprocs: &BTreeMap<ProcKey, Fproc>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
-    inodes: &BTreeMap<Ino, Inode>,
+    vnodes: &BTreeMap<VnodeId, Vnode>,
     filps: &BTreeMap<FilpId, Filp>,
     found: &mut Vec<Violation>,
 ) {
@@ -141,19 +136,19 @@ fn check_polls(
                 found.push(violation("vfs.poll-wait", format!("{} polls closed descriptor {fd}", fp.ep)));
                 continue;
             };
-            let Some(InodeKind::Pipe(pipe)) = inodes.get(&filp.ino).map(|i| &i.kind) else {
+            let Some(VnodeKind::Pipe(pipe)) = vnodes.get(&filp.vnode).map(|v| &v.kind) else {
                 // A file or directory is always ready.
                 found.push(violation("vfs.poll-ready", format!("{} waits in poll on ready file {fd}", fp.ep)));
                 continue;
             };
-            let buffered = vfs.pipe_bufs.get(filp.ino as usize).map_or(0, Vec::len);
+            let buffered = vfs.pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
             let bit = 1u32 << fd;
             let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable & bit != 0 && buffered > 0)))
                 || (filp.writable() && (pipe.readers == 0 || (wait.writable & bit != 0 && buffered < PIPE_BUF)));
             if ready {
                 found.push(violation(
                     "vfs.poll-ready",
-                    format!("{} waits in poll though descriptor {fd} (pipe {}) is ready", fp.ep, filp.ino),
+                    format!("{} waits in poll though descriptor {fd} (pipe {}) is ready", fp.ep, filp.vnode),
                 ));
             }
         }
@@ -183,179 +178,112 @@ fn check_descriptors<'a>(
         if filp.count != n {
             found.push(violation(
                 "vfs.filp-count",
-                format!("open file {id} (inode {}) counts {} descriptors but {n} point at it", filp.ino, filp.count),
+                format!("open file {id} (vnode {}) counts {} descriptors but {n} point at it", filp.vnode, filp.count),
             ));
         }
     }
 }
 
-/// Open files are on live inodes; opens and pipe ends add up.
-fn check_opens(inodes: &BTreeMap<Ino, Inode>, filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
-    let mut opens: BTreeMap<Ino, (u32, u32, u32)> = BTreeMap::new();
+/// Open files are on live vnodes; each vnode's references are its holders; pipe ends add up; the
+/// mount's root is a directory; no two vnodes name one inode.
+fn check_vnode_refs(
+    vnodes: &BTreeMap<VnodeId, Vnode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    mount: Option<Mount>,
+    found: &mut Vec<Violation>,
+) {
+    // Per vnode: holders, readers, writers.
+    let mut held: BTreeMap<VnodeId, (u32, u32, u32)> = BTreeMap::new();
     for (&id, filp) in filps {
-        if !inodes.contains_key(&filp.ino) {
-            found.push(violation("vfs.filp-inode", format!("open file {id} is on free inode {}", filp.ino)));
+        if !vnodes.contains_key(&filp.vnode) {
+            found.push(violation("vfs.filp-vnode", format!("open file {id} is on free vnode {}", filp.vnode)));
             continue;
         }
-        let e = opens.entry(filp.ino).or_default();
+        let e = held.entry(filp.vnode).or_default();
         e.0 += 1;
         e.1 += u32::from(filp.readable());
         e.2 += u32::from(filp.writable());
     }
-    for (&ino, inode) in inodes {
-        let (n, readers, writers) = opens.get(&ino).copied().unwrap_or_default();
-        if inode.opens != n {
+    for fp in fprocs.values() {
+        held.entry(fp.cwd).or_default().0 += 1;
+    }
+    match mount {
+        Some(m) if vnodes.get(&m.root).is_some_and(Vnode::is_dir) => held.entry(m.root).or_default().0 += 1,
+        Some(m) => {
+            found.push(violation("vfs.mount-root", format!("the root mount's vnode {} is no directory", m.root)))
+        }
+        None => found.push(violation("vfs.mount-root", "no root file system is mounted".into())),
+    }
+    let mut named: BTreeMap<(kernel_sim::Endpoint, u32), VnodeId> = BTreeMap::new();
+    for (&id, v) in vnodes {
+        let (n, readers, writers) = held.get(&id).copied().unwrap_or_default();
+        if v.refs != n || n == 0 {
             found.push(violation(
-                "vfs.inode-opens",
-                format!("inode {ino} counts {} opens but {n} open files are on it", inode.opens),
+                "vfs.vnode-refs",
+                format!("vnode {id} counts {} references but {n} open files, cwds and mounts hold it", v.refs),
             ));
         }
-        if let InodeKind::Pipe(pipe) = &inode.kind
+        if let Some(pipe) = v.pipe()
             && (pipe.readers, pipe.writers) != (readers, writers)
         {
             found.push(violation(
                 "vfs.pipe-ends",
                 format!(
-                    "pipe {ino} counts {} readers and {} writers but has {readers} and {writers}",
+                    "pipe {id} counts {} readers and {} writers but has {readers} and {writers}",
                     pipe.readers, pipe.writers
                 ),
             ));
         }
+        match v.inode {
+            Some(inode) => {
+                if let Some(other) = named.insert(inode, id) {
+                    found.push(violation(
+                        "vfs.vnode-unique",
+                        format!("vnodes {other} and {id} both name inode {} of {}", inode.1, inode.0),
+                    ));
+                }
+                if v.fs_refs == 0 {
+                    found.push(violation("vfs.vnode-refs", format!("vnode {id} holds no reference on its inode")));
+                }
+            }
+            None if v.pipe().is_none() => {
+                found.push(violation("vfs.vnode-inode", format!("vnode {id} is neither a pipe nor on a file system")))
+            }
+            None => {}
+        }
+    }
+    for (&id, _) in held.iter().filter(|(id, _)| !vnodes.contains_key(id)) {
+        found.push(violation("vfs.vnode-live", format!("free vnode {id} is held (a cwd or the mount)")));
     }
 }
 
-/// Each pipe buffers at most PIPE_BUF bytes and keeps no size of its own; no other inode number
-/// has bytes in a pipe buffer.
-fn check_pipe_buffers(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) {
-    for (ino, bytes) in vfs.pipe_bufs.iter().enumerate() {
-        let ino = ino as Ino;
-        let detail = match inodes.get(&ino) {
-            Some(inode) if inode.pipe().is_some() => (bytes.len() > PIPE_BUF || inode.size != 0)
-                .then(|| format!("pipe {ino} buffers {} bytes with size {}", bytes.len(), inode.size)),
-            _ => (!bytes.is_empty()).then(|| format!("inode {ino}, not a pipe, buffers {} bytes", bytes.len())),
+/// Each pipe buffers at most PIPE_BUF bytes; no other vnode has bytes in a pipe buffer.
+fn check_pipe_buffers(vfs: &mut VfsState, vnodes: &BTreeMap<VnodeId, Vnode>, found: &mut Vec<Violation>) {
+    for (id, bytes) in vfs.pipe_bufs.iter().enumerate() {
+        let id = id as VnodeId;
+        let detail = match vnodes.get(&id) {
+            Some(v) if v.pipe().is_some() => {
+                (bytes.len() > PIPE_BUF).then(|| format!("pipe {id} buffers {} bytes", bytes.len()))
+            }
+            _ => (!bytes.is_empty()).then(|| format!("vnode {id}, not a pipe, buffers {} bytes", bytes.len())),
         };
         found.extend(detail.map(|detail| violation("vfs.pipe-buffer", detail)));
     }
 }
 
-/// Each block is free or in one file, the free list holds no data, and the counts add up.
-/// Returns the inodes whose block lists are sane (safe to read).
-fn check_blocks(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) -> BTreeSet<Ino> {
-    let mut owner: BTreeMap<BlockNo, Ino> = BTreeMap::new();
-    let mut sane = BTreeSet::new();
-    for (&ino, inode) in inodes {
-        let mut ok = true;
-        if inode.blocks.len() != blocks_for(inode.size) && inode.pipe().is_none() {
-            found.push(violation(
-                "vfs.inode-size",
-                format!("inode {ino} of {} bytes holds {} blocks", inode.size, inode.blocks.len()),
-            ));
-            ok = false;
-        }
-        if inode.pipe().is_some() && !inode.blocks.is_empty() {
-            found.push(violation("vfs.inode-size", format!("pipe {ino} holds blocks")));
-        }
-        for &block in &inode.blocks {
-            if block as usize >= NR_BLOCKS {
-                found.push(violation("vfs.block-range", format!("inode {ino} holds block {block} past the disk")));
-                ok = false;
-            } else if let Some(other) = owner.insert(block, ino) {
-                found.push(violation("vfs.block-shared", format!("block {block} is in inodes {other} and {ino}")));
-            }
-        }
-        if ok {
-            sane.insert(ino);
-        }
-    }
-    let free: Vec<BlockNo> = vfs.free_blocks.iter().copied().collect();
-    let mut free_set = BTreeSet::new();
-    for &block in &free {
-        if block as usize >= NR_BLOCKS {
-            found.push(violation("vfs.block-range", format!("the free list holds block {block} past the disk")));
-        } else if !free_set.insert(block) {
-            found.push(violation("vfs.block-free-twice", format!("block {block} is on the free list twice")));
-        } else if let Some(ino) = owner.get(&block) {
-            found.push(violation("vfs.block-free-and-used", format!("block {block} is free and in inode {ino}")));
-        } else if vfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty()) {
-            found.push(violation("vfs.block-free-data", format!("free block {block} holds data")));
-        }
-    }
-    if free.len() + owner.len() != NR_BLOCKS {
-        found.push(violation(
-            "vfs.block-accounting",
-            format!("{} free + {} used blocks != {NR_BLOCKS} on the disk", free.len(), owner.len()),
-        ));
-    }
-    sane
-}
-
-/// Link counts equal the entries naming each inode; entries name live inodes; directories hold
-/// their `.` and `..`; nothing is nameless and closed; the root is a live directory.
-fn check_links(vfs: &mut VfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSet<Ino>, found: &mut Vec<Violation>) {
-    let mut names: BTreeMap<Ino, u32> = BTreeMap::new();
-    let mut unparsed = false;
-    for (&dir, inode) in inodes.iter().filter(|(_, i)| i.is_dir()) {
-        if !sane.contains(&dir) || inode.size % DIRENT_SIZE as u64 != 0 {
-            found.push(violation("vfs.dir-format", format!("directory {dir} cannot be read ({} bytes)", inode.size)));
-            unparsed = true;
-            continue;
-        }
-        let entries = vfs.dir_entries(dir);
-        for e in &entries {
-            if inodes.contains_key(&e.ino) {
-                *names.entry(e.ino).or_default() += 1;
-            } else {
-                let name = String::from_utf8_lossy(&e.name);
-                found.push(violation(
-                    "vfs.dirent-live",
-                    format!("entry {name:?} of directory {dir} names free inode {}", e.ino),
-                ));
-            }
-        }
-        if inode.nlink > 0 {
-            let dot = entries.iter().find(|e| e.name == b".").map(|e| e.ino);
-            let dotdot = entries.iter().find(|e| e.name == b"..").map(|e| e.ino);
-            let parent_ok = dotdot.is_some_and(|p| inodes.get(&p).is_some_and(Inode::is_dir));
-            if dot != Some(dir) || !parent_ok {
-                found.push(violation("vfs.dir-dots", format!("directory {dir} has . = {dot:?} and .. = {dotdot:?}")));
-            }
-        }
-    }
-    if unparsed {
-        return;
-    }
-    for (&ino, inode) in inodes {
-        let n = names.get(&ino).copied().unwrap_or(0);
-        if inode.nlink != n {
-            found.push(violation(
-                "vfs.link-count",
-                format!("inode {ino} counts {} links but {n} entries name it", inode.nlink),
-            ));
-        }
-        if inode.nlink == 0 && inode.opens == 0 {
-            found.push(violation(
-                "vfs.inode-leak",
-                format!("inode {ino} has no name and is not open, yet is not freed"),
-            ));
-        }
-    }
-    if !inodes.get(&ROOT_INO).is_some_and(Inode::is_dir) {
-        found.push(violation("vfs.root", "the root directory is missing".into()));
-    }
-}
-
-/// Working directories are live directories; every process has one suspension entry and no other
+/// Working directories are directory vnodes; every process has one suspension entry and no other
 /// slot has one; suspended calls wait on a pipe the process holds.
 fn check_processes(
     fprocs: &BTreeMap<ProcKey, Fproc>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
-    inodes: &BTreeMap<Ino, Inode>,
+    vnodes: &BTreeMap<VnodeId, Vnode>,
     filps: &BTreeMap<FilpId, Filp>,
     found: &mut Vec<Violation>,
 ) {
     for fp in fprocs.values() {
-        if !inodes.get(&fp.cwd).is_some_and(Inode::is_dir) {
-            found.push(violation("vfs.cwd-live", format!("{} works in inode {}, not a live directory", fp.ep, fp.cwd)));
+        if !vnodes.get(&fp.cwd).is_some_and(Vnode::is_dir) {
+            found.push(violation("vfs.cwd-live", format!("{} works in vnode {}, not a directory", fp.ep, fp.cwd)));
         }
     }
     if !fprocs.keys().eq(suspended.keys()) {
@@ -378,7 +306,7 @@ fn check_processes(
             }
             continue;
         }
-        let on_pipe = filps.get(&id).and_then(|f| inodes.get(&f.ino)).is_some_and(|i| i.pipe().is_some());
+        let on_pipe = filps.get(&id).and_then(|f| vnodes.get(&f.vnode)).is_some_and(|v| v.pipe().is_some());
         if !on_pipe || !fp.fds.contains(&Some(id)) {
             found.push(violation(
                 "vfs.suspended-call",

@@ -1,6 +1,7 @@
 //! File-system calls (to vfs): open, creat, close, read, write (and their raw-address forms
 //! `read_at`/`write_at`), lseek, unlink, mkdir, rmdir, stat, fstat, dup, dup2, pipe, getdents,
-//! chdir, link, rename, fcntl, umask, pipe2, fchdir, getcwd, poll, flock.
+//! chdir, link, rename, fcntl, umask, pipe2, fchdir, getcwd, poll, flock, chmod, fchmod, chown,
+//! fchown, truncate, ftruncate, access, statvfs, fstatvfs, symlink, readlink, lstat.
 //!
 //! Paths are staged at the start of the scratch buffer (two paths back to back for link and
 //! rename); data between DATA_OFFSET and the end of the scratch buffer, so large transfers loop
@@ -146,6 +147,22 @@ impl Sys<'_> {
         let grant = Lent::new(self.proc(), addr, (old.len() + new.len()) as u64, Access::Read);
         let request = TwoPathRequest { grant: grant.id, old_len: old.len() as u32, new_len: new.len() as u32 };
         self.call(VFS, Message::with(m_type, &request)).map(drop)
+    }
+
+    /// A call naming a path and attributes (chmod, chown, truncate, access, statvfs).
+    fn path_attr_call(&self, m_type: i32, path: &str, attrs: PathAttrRequest) -> Result<Message, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.len() as u64 > DATA_OFFSET {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let addr = self.stage(0, bytes)?;
+        let grant = Lent::new(self.proc(), addr, bytes.len() as u64, Access::Read);
+        let request = PathAttrRequest { grant: grant.id, len: bytes.len() as u32, ..attrs };
+        self.call(VFS, Message::with(m_type, &request))
+    }
+
+    fn fd_attr_call(&self, m_type: i32, attrs: FdAttrRequest) -> Result<(), Errno> {
+        self.call(VFS, Message::with(m_type, &attrs)).map(drop)
     }
 
     fn fd_call(&self, m_type: i32, fd: i32) -> Result<Message, Errno> {
@@ -376,7 +393,92 @@ impl Sys<'_> {
         let r = self.call(VFS, Message::with(VFS_POLL, &PollRequest { grant: grant.id, nfds, timeout_ms }))?;
         Ok(r.m_type as usize)
     }
+
+    /// Sets the permission bits of the file `path` names.
+    pub fn chmod(&self, path: &str, mode: u32) -> Result<(), Errno> {
+        self.path_attr_call(VFS_CHMOD, path, PathAttrRequest { mode, ..NO_ATTRS }).map(drop)
+    }
+
+    /// Sets the permission bits of the file `fd` is open on.
+    pub fn fchmod(&self, fd: i32, mode: u32) -> Result<(), Errno> {
+        self.fd_attr_call(VFS_FCHMOD, FdAttrRequest { fd, mode, uid: 0, gid: 0, size: 0 })
+    }
+
+    /// Sets the owner and group of the file `path` names (`KEEP_ID` leaves one as it is).
+    pub fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<(), Errno> {
+        self.path_attr_call(VFS_CHOWN, path, PathAttrRequest { uid, gid, ..NO_ATTRS }).map(drop)
+    }
+
+    /// Sets the owner and group of the file `fd` is open on.
+    pub fn fchown(&self, fd: i32, uid: u32, gid: u32) -> Result<(), Errno> {
+        self.fd_attr_call(VFS_FCHOWN, FdAttrRequest { fd, mode: 0, uid, gid, size: 0 })
+    }
+
+    /// Cuts or extends the regular file `path` names to `size` bytes.
+    pub fn truncate(&self, path: &str, size: i64) -> Result<(), Errno> {
+        self.path_attr_call(VFS_TRUNCATE, path, PathAttrRequest { size, ..NO_ATTRS }).map(drop)
+    }
+
+    /// Cuts or extends the regular file `fd` is open on (for writing) to `size` bytes.
+    pub fn ftruncate(&self, fd: i32, size: i64) -> Result<(), Errno> {
+        self.fd_attr_call(VFS_FTRUNCATE, FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size })
+    }
+
+    /// Whether this process may access the file `path` names as `mode` (`proto::fs::R_OK`...,
+    /// or `F_OK`: whether it exists).
+    pub fn access(&self, path: &str, mode: u32) -> Result<(), Errno> {
+        self.path_attr_call(VFS_ACCESS, path, PathAttrRequest { mode, ..NO_ATTRS }).map(drop)
+    }
+
+    /// The totals of the file system `path` is on.
+    pub fn statvfs(&self, path: &str) -> Result<StatvfsReply, Errno> {
+        Ok(self.path_attr_call(VFS_STATVFS, path, NO_ATTRS)?.get())
+    }
+
+    /// The totals of the file system the file `fd` is open on is on.
+    pub fn fstatvfs(&self, fd: i32) -> Result<StatvfsReply, Errno> {
+        Ok(self.call(VFS, Message::with(VFS_FSTATVFS, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 }))?.get())
+    }
 }
+
+impl Sys<'_> {
+    /// Makes `link` a symbolic link naming `target` (stored as given).
+    pub fn symlink(&self, target: &str, link: &str) -> Result<(), Errno> {
+        self.two_path_call(VFS_SYMLINK, target, link)
+    }
+
+    /// The attributes of what `path` names, a symbolic link itself rather than its target.
+    pub fn lstat(&self, path: &str) -> Result<Stat, Errno> {
+        Ok(self.path_call(VFS_LSTAT, path, 0, 0)?.get::<StatReply>().into())
+    }
+
+    /// The target the symbolic link `path` names.
+    pub fn readlink(&self, path: &str) -> Result<Vec<u8>, Errno> {
+        let bytes = path.as_bytes();
+        if bytes.len() as u64 > DATA_OFFSET {
+            return Err(Errno::ENAMETOOLONG);
+        }
+        let at = self.stage(0, bytes)?;
+        let buf = self.stage(DATA_OFFSET, &[])?;
+        let (name, into) = (
+            Lent::new(self.proc(), at, bytes.len() as u64, Access::Read),
+            Lent::new(self.proc(), buf, crate::proto::PATH_MAX as u64, Access::Write),
+        );
+        let request = ReadlinkRequest {
+            grant: name.id,
+            len: bytes.len() as u32,
+            buf_grant: into.id,
+            buf_len: crate::proto::PATH_MAX as u64,
+        };
+        let n = self.call(VFS, Message::with(VFS_READLINK, &request))?.m_type as usize;
+        let mut target = vec![0u8; n];
+        self.proc().mem_read(buf, &mut target)?;
+        Ok(target)
+    }
+}
+
+/// A path request's attributes, all unset (the grant and length are filled in per call).
+const NO_ATTRS: PathAttrRequest = PathAttrRequest { grant: 0, len: 0, mode: 0, uid: 0, gid: 0, size: 0 };
 
 #[cfg(test)]
 mod tests {

@@ -31,7 +31,10 @@ pub fn opening_of_requester(ctx: &mut MemdiskCtx<'_>) -> Result<Opening, Errno> 
 }
 
 /// BDEV_OPEN: one more open by the requester. An opening made to an earlier incarnation is
-/// replaced: the opener re-opens after a restart, and its count starts again.
+/// replaced: the opener re-opens after a restart, and its count starts again. An open whose id
+/// the opening holds already is answered without counting it again: the opener sent it again
+/// after a restart whose new incarnation had handled it (rs has a server's request handled
+/// again), and it waits for one answer.
 pub fn do_open(ctx: &mut MemdiskCtx<'_>) -> Handled {
     let result = open(ctx).map(|()| 0);
     answer(ctx, result)
@@ -45,8 +48,12 @@ fn open(ctx: &mut MemdiskCtx<'_>) -> Result<(), Errno> {
     }
     let (who, me) = (ctx.who(), ctx.proc.endpoint());
     let opening = match ctx.state.opening(who, me) {
-        Some(held) => Opening { count: held.count + 1, access: held.access | req.access, via: me },
-        None => Opening { count: 1, access: req.access, via: me },
+        Some(held) if held.ids.contains(&req.id) => return Ok(()),
+        Some(mut held) => {
+            held.ids.push(req.id);
+            Opening { access: held.access | req.access, ..held }
+        }
+        None => Opening { ids: vec![req.id], access: req.access, via: me },
     };
     ctx.state.opens.insert(who.raw(), opening);
     Ok(())
@@ -61,12 +68,13 @@ pub fn do_close(ctx: &mut MemdiskCtx<'_>) -> Handled {
 fn close(ctx: &mut MemdiskCtx<'_>) -> Result<(), Errno> {
     let req: BdevMinorRequest = ctx.m.get();
     check_minor(req.minor)?;
-    let held = opening_of_requester(ctx)?;
+    let mut held = opening_of_requester(ctx)?;
     let who = ctx.who().raw();
-    if held.count == 1 {
+    held.ids.pop();
+    if held.ids.is_empty() {
         ctx.state.opens.remove(&who);
     } else {
-        ctx.state.opens.insert(who, Opening { count: held.count - 1, ..held });
+        ctx.state.opens.insert(who, held);
     }
     Ok(())
 }

@@ -8,7 +8,8 @@
 //! file system whose write was cut short by a crash sends it again to the new incarnation.
 //!
 //! Invariants (`checker/memdisk.rs`, also the loop-top self-check): the size is a positive whole
-//! number of blocks; every opening has a positive count and a valid, non-empty access mode.
+//! number of blocks; every opening has a positive count of distinct open ids and a valid,
+//! non-empty access mode.
 //! Openings made to an earlier incarnation (under an older endpoint of the driver) are stale: the
 //! opener re-opens after every restart, which replaces them.
 
@@ -20,8 +21,10 @@ use recovery::{Journal, StateClass, TrackedCell, TrackedMap, tracked_state};
 /// checker can match each file system's count).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Opening {
-    /// How many opens the opener has not closed.
-    pub count: u32,
+    /// The request ids of the opens the opener has not closed, oldest first: their number is its
+    /// count, and an open whose id is among them is one the opener sent again (after a restart
+    /// whose new incarnation handled it already), not another open.
+    pub ids: Vec<u32>,
     /// The access modes it opened with (`BDEV_R_BIT | BDEV_W_BIT`), joined.
     pub access: u32,
     /// The driver's endpoint the opens were made to: another incarnation's means stale.
@@ -29,6 +32,11 @@ pub struct Opening {
 }
 
 impl Opening {
+    /// How many opens the opener has not closed.
+    pub fn count(&self) -> u32 {
+        self.ids.len() as u32
+    }
+
     /// Whether it may read (`BDEV_R_BIT`) or write (`BDEV_W_BIT`).
     pub fn allows(&self, bit: u32) -> bool {
         self.access & bit != 0

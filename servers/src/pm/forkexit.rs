@@ -193,8 +193,15 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
     let key = key_of(ep);
     let Some(dead) = ctx.state.procs.get(key).filter(|p| p.ep == ep).cloned() else { return };
     let Phase::Exiting { status, .. } = dead.phase else { return };
-    // Orphans go to init.
+    // Orphans go to init. init's own, when init ends (the workload's end), have nobody left to
+    // wait for them: its zombies are freed, or pm would keep them for ever.
     for child_key in ctx.state.children_of(dead.pid) {
+        if dead.pid == INIT_PID {
+            if ctx.state.procs.get(child_key).is_some_and(|c| matches!(c.phase, Phase::Zombie { .. })) {
+                ctx.state.remove_proc(child_key);
+            }
+            continue;
+        }
         ctx.state.reparent(child_key, INIT_PID);
         reap_if_waited(ctx, child_key);
     }

@@ -7,6 +7,7 @@
 
 pub mod bdev;
 pub mod ds;
+pub mod fs;
 pub mod pm;
 pub mod sched;
 pub mod sef;
@@ -27,6 +28,9 @@ pub const VFS: Endpoint = Endpoint::new(4, 0);
 pub const DS: Endpoint = Endpoint::new(5, 0);
 /// The scheduler (stateful: its endpoint never changes).
 pub const SCHED: Endpoint = Endpoint::new(6, 0);
+/// The root file system's server at boot (slot 7): vfs mounts it at boot and from then on finds it
+/// in its mount table, a run-time value (a restarted file system may come back elsewhere).
+pub const MFS_BOOT: Endpoint = Endpoint::new(7, 0);
 
 /// A process id.
 pub type Pid = i32;
@@ -59,6 +63,7 @@ pub fn call_name(m_type: kernel_sim::MsgType) -> &'static str {
         .or_else(|| vfs::name(m_type))
         .or_else(|| ds::name(m_type))
         .or_else(|| sched::name(m_type))
+        .or_else(|| fs::name(m_type))
         .or_else(|| sef::name(m_type))
         .or_else(|| bdev::name(m_type))
         .unwrap_or("?")

@@ -73,6 +73,38 @@ pub const VFS_GETCWD: MsgType = VFS_BASE + 0x25;
 /// operations in [`flock`]). MINIX's libc builds flock on fcntl's record locks; samsara keeps BSD's
 /// semantics: the lock belongs to the open file and goes when its last descriptor closes.
 pub const VFS_FLOCK: MsgType = VFS_BASE + 0x26;
+/// chmod: new permission bits for the file a path names (`PathAttrRequest`).
+pub const VFS_CHMOD: MsgType = VFS_BASE + 0x50;
+/// fchmod: new permission bits for the file a descriptor is open on (`FdAttrRequest`).
+pub const VFS_FCHMOD: MsgType = VFS_BASE + 0x51;
+/// chown: a new owner and group (`KEEP_ID`: unchanged) for the file a path names.
+pub const VFS_CHOWN: MsgType = VFS_BASE + 0x52;
+/// fchown: a new owner and group for the file a descriptor is open on.
+pub const VFS_FCHOWN: MsgType = VFS_BASE + 0x53;
+/// truncate: a new size for the regular file a path names.
+pub const VFS_TRUNCATE: MsgType = VFS_BASE + 0x54;
+/// ftruncate: a new size for the regular file a descriptor is open on for writing.
+pub const VFS_FTRUNCATE: MsgType = VFS_BASE + 0x55;
+/// access: whether the caller may read, write or execute (`mode`: R_OK|W_OK|X_OK, or F_OK for
+/// existence) the file a path names.
+pub const VFS_ACCESS: MsgType = VFS_BASE + 0x56;
+/// statvfs: the totals of the file system a path is on (`StatvfsReply`).
+pub const VFS_STATVFS: MsgType = VFS_BASE + 0x57;
+/// fstatvfs: the totals of the file system a descriptor's file is on.
+pub const VFS_FSTATVFS: MsgType = VFS_BASE + 0x58;
+
+/// symlink(target, linkpath): both paths in one grant (`TwoPathRequest`, the target first).
+pub const VFS_SYMLINK: MsgType = VFS_BASE + 0x59;
+/// readlink: a symbolic link's target into the caller's buffer (`ReadlinkRequest`); the reply's
+/// status is the byte count.
+pub const VFS_READLINK: MsgType = VFS_BASE + 0x5A;
+/// lstat: the attributes of what a path names, a symbolic link itself rather than its target.
+pub const VFS_LSTAT: MsgType = VFS_BASE + 0x5B;
+
+/// chown's owner or group that stays as it is (POSIX's `(uid_t)-1`).
+pub const KEEP_ID: u32 = u32::MAX;
+/// access's test of existence alone.
+pub const F_OK: u32 = 0;
 
 /// The longest name of one directory entry, in bytes: a directory entry is 64 bytes on disk, 4 of
 /// them the inode number (MINIX V3's `struct direct`).
@@ -189,6 +221,8 @@ pub mod kind {
     pub const DIRECTORY: u32 = 2;
     /// A pipe.
     pub const FIFO: u32 = 3;
+    /// A symbolic link (lstat; every other call follows it).
+    pub const SYMLINK: u32 = 4;
 }
 
 /// Permission bits of `StatReply::mode` beyond rwx.
@@ -252,6 +286,23 @@ payload! {
     pub struct PipeReply { pub read_fd: i32, pub write_fd: i32 }
 }
 payload! {
+    /// chmod (`mode`), chown (`uid`, `gid`), truncate (`size`), access (`mode`): a path in the
+    /// caller's memory under a read grant, and the attributes to set or test.
+    pub struct PathAttrRequest { pub grant: u32, pub len: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: i64 }
+}
+payload! {
+    /// readlink: the path under a read grant, the buffer under a write grant.
+    pub struct ReadlinkRequest { pub grant: u32, pub len: u32, pub buf_grant: u32, pub buf_len: u64 }
+}
+payload! {
+    /// fchmod, fchown, ftruncate: a descriptor and the attributes to set.
+    pub struct FdAttrRequest { pub fd: i32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: i64 }
+}
+payload! {
+    /// statvfs and fstatvfs reply: block size, longest name, blocks and inodes in all and free.
+    pub struct StatvfsReply { pub bsize: u32, pub namemax: u32, pub blocks: u64, pub bfree: u64, pub files: u64, pub ffree: u64 }
+}
+payload! {
     /// stat and fstat reply.
     pub struct StatReply { pub ino: u32, pub kind: u32, pub mode: u32, pub nlink: u32, pub uid: u32, pub gid: u32, pub size: u64, pub blocks: u64 }
 }
@@ -283,6 +334,18 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_POLL => "poll",
         VFS_GETCWD => "getcwd",
         VFS_FLOCK => "flock",
+        VFS_CHMOD => "chmod",
+        VFS_FCHMOD => "fchmod",
+        VFS_CHOWN => "chown",
+        VFS_FCHOWN => "fchown",
+        VFS_TRUNCATE => "truncate",
+        VFS_FTRUNCATE => "ftruncate",
+        VFS_ACCESS => "access",
+        VFS_STATVFS => "statvfs",
+        VFS_FSTATVFS => "fstatvfs",
+        VFS_SYMLINK => "symlink",
+        VFS_READLINK => "readlink",
+        VFS_LSTAT => "lstat",
         _ => return None,
     })
 }

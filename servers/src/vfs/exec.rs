@@ -1,5 +1,6 @@
-//! exec's file side (PM_VFS_EXEC from pm): read the path through the user's grant, check the file,
-//! read the program name it stores, have vm replace the memory, and answer pm.
+//! exec's file side (PM_VFS_EXEC from pm): read the path through the user's grant, have the file
+//! system walk it, check the file, read the program name it stores (REQ_PEEK), have vm replace
+//! the memory, and answer pm.
 //!
 //! A program file is a regular file the process may execute (EACCES otherwise) that starts with
 //! `programs::PROGRAM_MAGIC` followed by the name of a registered program, up to a newline or the
@@ -10,15 +11,23 @@
 //! the new image is mapped, the descriptors marked close-on-exec are closed.
 
 use super::VfsCtx;
-use super::path::{X_OK, read_path_kept, resolve};
+use super::path::read_path_kept;
+use super::vnode::{PassedOn, lookup, mount};
 use crate::errno::Errno;
 use crate::programs::PROGRAM_MAGIC;
+use crate::proto::fs::{IoRequest, PEEK_MAX, REQ_PEEK, X_OK};
 use crate::proto::pm::{VFS_PM_EXEC_REPLY, VfsExecReply, VfsExecRequest};
+use crate::proto::vfs::kind;
 use crate::proto::vm::{VM_EXEC_NEWMEM, VmExecRequest, exec_image_lost};
 use crate::proto::{PM, PROGRAM_NAME_MAX, VM, key_of};
 use crate::task::Handled;
 use kernel_sim::Message;
+use kernel_sim::memory::Access;
 use recovery::Requester;
+
+/// The bytes of a program file that matter: the magic, the longest name, and its newline.
+const PROGRAM_HEAD: usize = PROGRAM_MAGIC.len() + PROGRAM_NAME_MAX + 1;
+const _: () = assert!(PROGRAM_HEAD <= PEEK_MAX, "a program file's head comes back in one peek");
 
 /// Why an exec failed, and whether the old image survived.
 struct Failure {
@@ -61,16 +70,20 @@ fn load(ctx: &mut VfsCtx<'_>, req: &VfsExecRequest) -> Result<[u8; PROGRAM_NAME_
         // descriptors it waits on (close-on-exec), so it is refused as any other call is.
         return Err(Errno::EBUSY.into());
     }
-    let path = read_path_kept(ctx, req.proc, req.path_grant, req.path_len)?;
-    let ino = resolve(ctx.state, &fp, &path)?;
-    let inode = ctx.state.live(ino);
-    if !inode.is_regular() || !super::path::permitted(inode, fp.uid, fp.gid, X_OK) {
+    read_path_kept(ctx, req.proc, req.path_grant, req.path_len)?;
+    let fs = mount(ctx).fs;
+    let path = PassedOn::new(ctx.proc, fs, req.proc, req.path_grant, req.path_len.into(), Access::Read);
+    let file = lookup(ctx, &fp, &path, 0, req.path_len, 0)?;
+    drop(path);
+    let executable = crate::proto::fs::permitted(file.mode, file.uid, file.gid, false, fp.uid, fp.gid, X_OK);
+    if file.kind != kind::REGULAR || !executable {
         return Err(Errno::EACCES.into());
     }
-    let size = inode.size;
-    // The magic, the longest name, and its newline: nothing else of the file matters.
-    let head = ctx.state.read_data(ino, 0, (PROGRAM_MAGIC.len() + PROGRAM_NAME_MAX + 1) as u64);
-    let name = program_name(&head).ok_or(Errno::ENOEXEC)?;
+    let size = file.size;
+    let peek = IoRequest { ino: file.ino, grant: 0, pos: 0, len: PROGRAM_HEAD as u64 };
+    let answer = ctx.sendrec(fs, Message::with(REQ_PEEK, &peek))?;
+    let count = usize::try_from(answer.m_type).unwrap_or(0).min(PEEK_MAX);
+    let name = program_name(&answer.payload[..count]).ok_or(Errno::ENOEXEC)?;
     let known = std::str::from_utf8(name).ok().is_some_and(|n| ctx.proc.sys_has_program(n).unwrap_or(false));
     if !known {
         return Err(Errno::ENOEXEC.into());

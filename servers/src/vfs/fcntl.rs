@@ -11,16 +11,20 @@
 //! descriptor changes); a mask is within UMASK_MAX; an open file keeps only its access mode and
 //! SETFL_MASK's flags.
 
-use super::path::{X_OK, check_access};
-use super::state::{Ino, OPEN_MAX, ROOT_INO, UMASK_MAX, VfsState};
+use super::path::X_OK;
+use super::stat::stat_of;
+use super::state::{OPEN_MAX, UMASK_MAX};
+use super::vnode::{mount, pass_on, put_vnode};
 use super::{VfsCtx, caller, close_filp, set_cloexec, set_fd};
 use crate::errno::Errno;
 use crate::proto::PATH_MAX;
+use crate::proto::fs::{PathnameRequest, REQ_PATHNAME};
 use crate::proto::vfs::fcntl::*;
 use crate::proto::vfs::flags::{O_CLOEXEC, O_NONBLOCK, SETFL_MASK};
 use crate::proto::vfs::{FcntlRequest, FdRequest, FlagsRequest, IoRequest};
 use crate::task::Handled;
 use kernel_sim::Message;
+use kernel_sim::memory::Access;
 use recovery::Requester;
 
 /// VFS_FCNTL: one of the commands of `proto::vfs::fcntl` on a descriptor.
@@ -95,22 +99,30 @@ pub fn do_fchdir(ctx: &mut VfsCtx<'_>) -> Handled {
 fn fchdir(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     let fd = ctx.m.get::<FdRequest>().fd;
     let fp = caller(ctx)?;
-    let ino = ctx.state.live_filp(fp.filp_of(fd)?).ino;
-    if !ctx.state.live(ino).is_dir() {
+    let vnode = ctx.state.live_filp(fp.filp_of(fd)?).vnode;
+    let v = ctx.state.live_vnode(vnode).clone();
+    if !v.is_dir() {
         return Err(Errno::ENOTDIR);
     }
-    if ctx.state.live(ino).nlink == 0 {
-        // Removed while open: a working directory is a live, named directory.
+    // Removed while open: a working directory is a live, named directory (its file system knows
+    // its links).
+    if stat_of(ctx, vnode)?.nlink == 0 {
         return Err(Errno::ENOENT);
     }
-    check_access(ctx.state, &fp, ino, X_OK)?;
+    if !v.permits(fp.uid, fp.gid, X_OK) {
+        return Err(Errno::EACCES);
+    }
+    // The working directory holds a reference of its own on the vnode; the old one's goes back.
+    ctx.state.dup_vnode(vnode);
     let who = ctx.requester();
-    ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`").cwd = ino;
+    ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`").cwd = vnode;
+    put_vnode(ctx, fp.cwd);
     Ok(())
 }
 
 /// VFS_GETCWD: the working directory's absolute path into the caller's buffer (no NUL); EINVAL
-/// for an empty buffer, ERANGE for one too small.
+/// for an empty buffer, ERANGE for one too small. The file system walks the names
+/// (REQ_PATHNAME), writing through the caller's buffer passed on.
 pub fn do_getcwd(ctx: &mut VfsCtx<'_>) -> Handled {
     Handled::status(getcwd(ctx))
 }
@@ -121,42 +133,15 @@ fn getcwd(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
         return Err(Errno::EINVAL);
     }
     let fp = caller(ctx)?;
-    let path = path_of(ctx.state, fp.cwd)?;
-    if path.len() as u64 > req.len {
-        return Err(Errno::ERANGE);
-    }
-    ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &path).map_err(Errno::from)?;
-    Ok(path.len() as i32)
-}
-
-/// The absolute path of directory `dir`, found by walking `..` up to the root and looking each
-/// directory's name up in its parent (MINIX's libc getcwd does the same walk with stat and
-/// readdir; vfs can do it in one call). ENAMETOOLONG past PATH_MAX.
-pub fn path_of(state: &mut VfsState, dir: Ino) -> Result<Vec<u8>, Errno> {
-    let mut names: Vec<Vec<u8>> = Vec::new();
-    let mut at = dir;
-    let mut length = 0;
-    while at != ROOT_INO {
-        // A live directory other than the root has a parent that names it: the invariants of
-        // `state.rs` (checked by the checker) say so, so a miss here is damage, not a user error.
-        let parent = state.dir_lookup(at, b"..").expect("a directory has `..`");
-        let name = state
-            .dir_entries(parent)
-            .into_iter()
-            .find(|e| e.ino == at && e.name != b"." && e.name != b"..")
-            .map(|e| e.name)
-            .expect("a linked directory is named in its parent");
-        length += name.len() + 1;
-        if length > PATH_MAX {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        names.push(name);
-        at = parent;
-    }
-    if names.is_empty() {
-        return Ok(b"/".to_vec());
-    }
-    Ok(names.iter().rev().flat_map(|name| [b"/".as_slice(), name].concat()).collect())
+    let m = mount(ctx);
+    let root = ctx.state.live_vnode(m.root).ino();
+    let dir = ctx.state.live_vnode(fp.cwd).ino();
+    // At most PATH_MAX bytes are ever written: the grant passed on need not cover more.
+    let len = req.len.min(PATH_MAX as u64);
+    let buffer = pass_on(ctx, req.grant, len, Access::Write);
+    let ask = PathnameRequest { dir, root, grant: buffer.id, len: req.len };
+    let reply = ctx.sendrec(m.fs, Message::with(REQ_PATHNAME, &ask))?;
+    Ok(reply.m_type)
 }
 
 /// Closes every descriptor of process `owner` marked close-on-exec (exec's new image is mapped:

@@ -11,7 +11,7 @@
 //! Invariants (checked by `checker::vfs`): only live open files hold locks; an exclusive lock is
 //! the only lock on its file; a suspended flock conflicts with a held lock.
 
-use super::state::{FilpId, Flock, Ino, Suspended, VfsState};
+use super::state::{FilpId, Flock, Suspended, VfsState, VnodeId};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -20,9 +20,9 @@ use crate::proto::vfs::flock::{LOCK_EX, LOCK_NB, LOCK_SH, LOCK_UN};
 use crate::task::Handled;
 use kernel_sim::{Endpoint, Message};
 
-/// Whether open file `id` (on inode `ino`) may take `want` now: no other open file on the inode
+/// Whether open file `id` (on vnode `ino`) may take `want` now: no other open file on the vnode
 /// holds a lock that conflicts.
-pub fn grantable(state: &mut VfsState, id: FilpId, ino: Ino, want: Flock) -> bool {
+pub fn grantable(state: &mut VfsState, id: FilpId, ino: VnodeId, want: Flock) -> bool {
     let held: Vec<(FilpId, Flock)> = state
         .flocks
         .iter()
@@ -31,7 +31,7 @@ pub fn grantable(state: &mut VfsState, id: FilpId, ino: Ino, want: Flock) -> boo
         .filter(|&(other, _)| other != id)
         .collect();
     held.into_iter().all(|(other, lock)| {
-        let same_file = state.filp(other).is_some_and(|f| f.ino == ino);
+        let same_file = state.filp(other).is_some_and(|f| f.vnode == ino);
         !same_file || (want == Flock::Shared && lock == Flock::Shared)
     })
 }
@@ -56,7 +56,7 @@ fn flock(ctx: &mut VfsCtx<'_>) -> Result<bool, Errno> {
         LOCK_UN => None,
         _ => return Err(Errno::EINVAL),
     };
-    let ino = ctx.state.live_filp(id).ino;
+    let ino = ctx.state.live_filp(id).vnode;
     let slot = id as usize;
     let Some(want) = want else {
         if ctx.state.flocks.get(slot).copied().flatten().is_some() {
@@ -83,17 +83,17 @@ fn flock(ctx: &mut VfsCtx<'_>) -> Result<bool, Errno> {
     Ok(false)
 }
 
-/// Open file `id` (on inode `ino`) was freed: its lock goes, and waiters on the file may go on.
-pub fn release(ctx: &mut VfsCtx<'_>, id: FilpId, ino: Ino) {
+/// Open file `id` (on vnode `ino`) was freed: its lock goes, and waiters on the file may go on.
+pub fn release(ctx: &mut VfsCtx<'_>, id: FilpId, ino: VnodeId) {
     if ctx.state.flocks.get(id as usize).copied().flatten().is_some() {
         ctx.state.flocks.set(id as usize, None);
         revive(ctx, ino);
     }
 }
 
-/// Grants, in slot order, every suspended flock on inode `ino` that no longer conflicts, answering
+/// Grants, in slot order, every suspended flock on vnode `ino` that no longer conflicts, answering
 /// each waiter.
-pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
+pub fn revive(ctx: &mut VfsCtx<'_>, ino: VnodeId) {
     let waiting: Vec<(ProcKey, FilpId, bool)> = ctx
         .state
         .suspended
@@ -104,7 +104,7 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
         })
         .collect();
     for (key, id, exclusive) in waiting {
-        if ctx.state.filp(id).is_none_or(|f| f.ino != ino) {
+        if ctx.state.filp(id).is_none_or(|f| f.vnode != ino) {
             continue;
         }
         let want = if exclusive { Flock::Exclusive } else { Flock::Shared };

@@ -1,26 +1,32 @@
-//! vfs, the virtual file system: an in-memory file system (inodes, directories, data in blocks),
-//! the global open-file table shared by descriptors after fork and dup, per-process descriptor
-//! tables and working directories, pipes, exec's program loading, and pm's process notices.
+//! vfs, the virtual file system: the per-process side of files (MINIX's vfs). Descriptor tables
+//! and working directories, the global open-file table shared by descriptors after fork and dup,
+//! the vnode table (the files in use, each a reference on its file system's inode), the mount
+//! table, pipes (vfs's own), exec's program loading, and pm's process notices. Files, directories
+//! and blocks belong to the file-system server (mfs), which vfs finds through its mount table and
+//! speaks to with REQ_* requests (`proto::fs`).
 //!
-//! Files: `state.rs` (all mutable state and its allocators), `fs.rs` (file data and directory
-//! entries), `table.rs` (message type -> handler), `path.rs` (paths and permissions), `open.rs`
-//! (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and the suspended
-//! readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir), `stat.rs` (stat, fstat,
-//! chdir), `dup.rs` (dup, dup2), `exec.rs` (pm's exec request), `procs.rs` (pm's notices),
-//! `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd, close-on-exec), `poll.rs` (poll, its waits and
-//! their deadlines on vfs's alarm), `flock.rs` (whole-file advisory locks and their waits).
+//! Files: `state.rs` (all mutable state and its allocators), `vnode.rs` (lookups, vnodes and
+//! their references on the file system), `table.rs` (message type -> handler), `path.rs` (reading
+//! paths), `open.rs` (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and
+//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir, symlink),
+//! `stat.rs` (stat, lstat, fstat, readlink, chdir), `attr.rs` (chmod, fchmod, chown, fchown,
+//! truncate, ftruncate, access, statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec
+//! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
+//! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm), `flock.rs`
+//! (whole-file advisory locks and their waits).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
-//! broken internal invariants. File data crosses address spaces only by safecopy on the caller's
-//! grants. A failed call changes nothing (checks come before the first write), except that a write
-//! cut short by a full disk keeps what it wrote.
+//! broken internal invariants. File data crosses address spaces only by safecopy on grants (the
+//! caller's, passed on to the file system by an indirect grant). A failed call changes nothing
+//! (checks come before the first write), except that a write cut short by a full disk keeps what
+//! it wrote.
 
+pub mod attr;
 pub mod dup;
 pub mod exec;
 pub mod fcntl;
 pub mod flock;
-pub mod fs;
 pub mod link;
 pub mod open;
 pub mod path;
@@ -31,28 +37,19 @@ pub mod read;
 pub mod stat;
 pub mod state;
 pub mod table;
+pub mod vnode;
 
 use crate::errno::Errno;
-use crate::proto::{INIT, key_of};
+use crate::proto::fs::{NodeReply, REQ_READSUPER};
+use crate::proto::{INIT, MFS_BOOT, key_of};
 use crate::task::{Call, Ctx, Server};
-use kernel_sim::Proc;
-use state::{FilpId, Fproc, ROOT_INO, VfsState};
+use kernel_sim::{KernelError, Message, Proc};
+use state::{FilpId, Fproc, Mount, VfsState, Vnode, VnodeKind};
 
 /// A handler's context in vfs.
 pub type VfsCtx<'a> = Ctx<'a, VfsState>;
 
-/// The root directory's mode: everyone may list and search it, only root may change it.
-pub const ROOT_MODE: u32 = 0o755;
-/// `/bin`'s mode, and the mode of each program file in it (everyone may execute).
-pub const BIN_MODE: u32 = 0o755;
-/// `/tmp`'s mode: everyone may create files; the sticky bit keeps them from removing others'.
-pub const TMP_MODE: u32 = 0o1777;
-/// `/etc`'s mode.
-pub const ETC_MODE: u32 = 0o755;
-/// The mode of `/etc/motd`: readable by all, executable by none.
-pub const MOTD_MODE: u32 = 0o644;
-/// `/etc/motd`'s contents.
-pub const MOTD: &[u8] = b"samsara: a multiserver system that recovers from its own crashes\n";
+pub use crate::mfs::MOTD;
 
 /// The virtual file system.
 pub struct Vfs;
@@ -69,10 +66,11 @@ impl Server for Vfs {
         state.check_invariants()
     }
 
-    fn boot(_proc: &Proc) -> VfsState {
+    fn boot(proc: &Proc) -> VfsState {
         let mut state = VfsState::empty();
-        build_tree(&mut state);
-        state.fprocs.insert_global(key_of(INIT), Fproc::new(INIT));
+        let root = mount_root(proc, &mut state);
+        state.dup_vnode(root);
+        state.fprocs.insert_global(key_of(INIT), Fproc::new(INIT, root));
         state.suspended.insert_global(key_of(INIT), None);
         state
     }
@@ -82,21 +80,34 @@ impl Server for Vfs {
     }
 }
 
-/// The file tree at boot: `/`, `/bin` with one program file per registered program, `/tmp`,
-/// `/etc/motd`.
-fn build_tree(state: &mut VfsState) {
-    const BOOT: &str = "the boot tree fits an empty disk";
-    state.make_root(ROOT_MODE);
-    let bin = state.make_dir(Some(ROOT_INO), b"bin", BIN_MODE, 0, 0).expect(BOOT);
-    for &(name, _) in crate::programs::registry() {
-        let mut contents = crate::programs::PROGRAM_MAGIC.to_vec();
-        contents.extend_from_slice(name.as_bytes());
-        contents.push(b'\n');
-        state.make_file(bin, name.as_bytes(), BIN_MODE, &contents).expect(BOOT);
-    }
-    state.make_dir(Some(ROOT_INO), b"tmp", TMP_MODE, 0, 0).expect(BOOT);
-    let etc = state.make_dir(Some(ROOT_INO), b"etc", ETC_MODE, 0, 0).expect(BOOT);
-    state.make_file(etc, b"motd", MOTD_MODE, MOTD).expect(BOOT);
+/// Mounts the root file system (REQ_READSUPER to the server at MFS_BOOT, which rs starts beside
+/// vfs: until it runs, vfs waits) and records it in the mount table; returns the root's vnode,
+/// which the mount holds a reference on. Before the task loop: no request is being handled.
+fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
+    let fs = MFS_BOOT;
+    let answer = loop {
+        match proc.sendrec(fs, Message::new(REQ_READSUPER)) {
+            Err(KernelError::DeadEndpoint | KernelError::BadEndpoint) => proc.yield_now(),
+            answer => break answer,
+        }
+    };
+    let root: NodeReply = match answer {
+        Ok(m) if m.m_type == 0 => m.get(),
+        other => panic!("vfs cannot mount its root file system: {other:?}"),
+    };
+    let vnode = Vnode {
+        kind: VnodeKind::from_wire(root.kind).filter(|k| *k == VnodeKind::Directory).expect("the root is a directory"),
+        inode: Some((fs, root.ino)),
+        refs: 1,
+        fs_refs: 1,
+        mode: root.mode,
+        uid: root.uid,
+        gid: root.gid,
+        size: root.size,
+    };
+    let id = state.alloc_vnode(vnode).expect("an empty vnode table has room for the root");
+    state.mount.set(Some(Mount { fs, root: id }));
+    id
 }
 
 /// The requester's process entry; ESRCH for a process vfs does not know.
@@ -132,15 +143,17 @@ pub fn set_fd(ctx: &mut VfsCtx<'_>, fd: usize, filp: Option<FilpId>) {
     fp.cloexec &= !(1 << fd);
 }
 
-/// Drops a descriptor's reference to an open file. When the last reference goes, the inode loses
-/// an open, the open file's flock goes, and a pipe's other end learns of it (readers see EOF,
-/// writers EPIPE).
+/// Drops a descriptor's reference to an open file. When the last reference goes, its flock goes
+/// (a waiter for that lock may go on), a pipe's other end learns of it (readers see EOF, writers
+/// EPIPE) and the vnode loses the open file's reference (the last one goes back to the file
+/// system).
 pub fn close_filp(ctx: &mut VfsCtx<'_>, id: FilpId) {
-    let Some(ino) = ctx.state.put_filp(id) else { return };
-    // The open file is gone, and its flock with it: a waiter for that lock may go on.
-    flock::release(ctx, id, ino);
-    if ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some()) {
-        pipe::revive(ctx, ino);
+    if let Some(vnode) = ctx.state.put_filp(id) {
+        flock::release(ctx, id, vnode);
+        if ctx.state.live_vnode(vnode).pipe().is_some() {
+            pipe::revive(ctx, vnode);
+        }
+        vnode::put_vnode(ctx, vnode);
     }
 }
 
@@ -153,28 +166,5 @@ pub fn set_cloexec(ctx: &mut VfsCtx<'_>, fd: usize, on: bool) {
         fp.cloexec |= 1 << fd;
     } else {
         fp.cloexec &= !(1 << fd);
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::vfs::path::resolve;
-
-    #[test]
-    fn the_boot_tree_has_bin_tmp_etc_and_is_consistent() {
-        let mut s = VfsState::empty();
-        build_tree(&mut s);
-        let fp = Fproc::new(INIT);
-        let t = resolve(&mut s, &fp, b"/bin/true").unwrap();
-        let mut expected = crate::programs::PROGRAM_MAGIC.to_vec();
-        expected.extend_from_slice(b"true\n");
-        assert_eq!(s.read_data(t, 0, 100), expected);
-        let tmp = resolve(&mut s, &fp, b"/tmp").unwrap();
-        assert_eq!(s.live(tmp).mode, TMP_MODE);
-        assert_eq!(s.live(ROOT_INO).nlink, 5, "., .., and the .. of bin, tmp, etc");
-        s.fprocs.insert_global(key_of(INIT), fp);
-        s.suspended.insert_global(key_of(INIT), None);
-        assert_eq!(s.check_invariants(), Vec::<String>::new());
     }
 }

@@ -1,17 +1,22 @@
 //! open (with O_CREAT, O_EXCL, O_TRUNC, O_APPEND, O_NONBLOCK, O_DIRECTORY, O_CLOEXEC) and close.
 //!
 //! open checks, in order, before changing anything: the access mode, a free descriptor (EMFILE),
-//! a free open-file slot (ENFILE), the path, existence and O_EXCL, the file's kind against the
-//! flags, and permissions; only then does it create or truncate the file and take the slot.
+//! a free open-file slot (ENFILE), the path (walked by the file system, which takes a reference on
+//! the file found), existence and O_EXCL, the file's kind against the flags, and permissions; only
+//! then does it truncate the file or have the file system create it, and take the slot. A check
+//! that fails after the lookup gives the reference back.
 
-use super::link::create;
-use super::path::{R_OK, W_OK, check_access, lookup, read_path};
-use super::state::InodeKind;
+use super::path::read_path;
+use super::state::VnodeId;
+use super::vnode::{PassedOn, get_vnode, lookup, mount, pass_on, unget_vnode};
 use super::{VfsCtx, caller, close_filp, set_fd};
 use crate::errno::Errno;
+use crate::proto::fs::{EntryRequest, InodeRequest, NodeReply, R_OK, REQ_CREATE, REQ_FTRUNC, W_OK, lookup as how};
 use crate::proto::vfs::flags::*;
 use crate::proto::vfs::{FdRequest, PathRequest};
 use crate::task::Handled;
+use kernel_sim::Message;
+use kernel_sim::memory::Access;
 
 /// The flags an open file keeps; the others only matter while opening.
 const KEPT_FLAGS: u32 = O_ACCMODE | SETFL_MASK;
@@ -33,45 +38,89 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
     if !ctx.state.has_free_filps(1) {
         return Err(Errno::ENFILE);
     }
-    let path = read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
-    let l = lookup(ctx.state, &fp, &path)?;
-    let ino = match l.found {
-        Some(ino) => {
-            if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
-                return Err(Errno::EEXIST);
-            }
-            let inode = ctx.state.live(ino);
-            let (is_dir, is_regular) = (inode.is_dir(), inode.is_regular());
-            if is_dir && (access != O_RDONLY || flags & O_CREAT != 0) {
-                return Err(Errno::EISDIR);
-            }
-            if !is_dir && flags & O_DIRECTORY != 0 {
-                return Err(Errno::ENOTDIR);
-            }
-            let mut want = 0;
-            if access != O_WRONLY {
-                want |= R_OK;
-            }
-            if access != O_RDONLY || flags & O_TRUNC != 0 {
-                want |= W_OK;
-            }
-            check_access(ctx.state, &fp, ino, want)?;
-            if flags & O_TRUNC != 0 && is_regular {
-                ctx.state.truncate(ino);
-            }
-            ino
+    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
+    let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
+    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::TAKE)?;
+    let vnode = if found.ino != 0 {
+        let vnode = get_vnode(ctx, &found)?;
+        if let Err(e) = check_existing(ctx, &fp, vnode, flags) {
+            unget_vnode(ctx, vnode);
+            return Err(e);
         }
-        None if flags & O_CREAT == 0 => return Err(Errno::ENOENT),
-        None if flags & O_DIRECTORY != 0 => return Err(Errno::EINVAL),
-        None if l.trailing_slash => return Err(Errno::EISDIR),
-        None => create(ctx.state, &fp, l.dir, &l.name, InodeKind::Regular, req.mode)?,
+        vnode
+    } else if flags & O_CREAT == 0 {
+        return Err(Errno::ENOENT);
+    } else if flags & O_DIRECTORY != 0 {
+        return Err(Errno::EINVAL);
+    } else if found.trailing_slash != 0 {
+        return Err(Errno::EISDIR);
+    } else {
+        create(ctx, &fp, &path, &found, req.mode)?
     };
-    let id = ctx.state.open_filp(ino, flags & KEPT_FLAGS)?;
+    let id = ctx.state.open_filp(vnode, flags & KEPT_FLAGS).expect("a free slot was checked");
     set_fd(ctx, fd, Some(id));
     if flags & O_CLOEXEC != 0 {
         super::set_cloexec(ctx, fd, true);
     }
     Ok(fd as i32)
+}
+
+/// An existing file may be opened with `flags` by `fp`: O_EXCL, the kind, the permissions; then
+/// O_TRUNC cuts a regular file.
+fn check_existing(ctx: &mut VfsCtx<'_>, fp: &super::state::Fproc, vnode: VnodeId, flags: u32) -> Result<(), Errno> {
+    let access = flags & O_ACCMODE;
+    if flags & O_CREAT != 0 && flags & O_EXCL != 0 {
+        return Err(Errno::EEXIST);
+    }
+    let v = ctx.state.live_vnode(vnode).clone();
+    if v.is_dir() && (access != O_RDONLY || flags & O_CREAT != 0) {
+        return Err(Errno::EISDIR);
+    }
+    if !v.is_dir() && flags & O_DIRECTORY != 0 {
+        return Err(Errno::ENOTDIR);
+    }
+    let mut want = 0;
+    if access != O_WRONLY {
+        want |= R_OK;
+    }
+    if access != O_RDONLY || flags & O_TRUNC != 0 {
+        want |= W_OK;
+    }
+    if !v.permits(fp.uid, fp.gid, want) {
+        return Err(Errno::EACCES);
+    }
+    if flags & O_TRUNC != 0 && v.is_regular() {
+        let req = InodeRequest { ino: v.ino(), count: 0, mode: 0, uid: 0, gid: 0, size: 0 };
+        let fs = mount(ctx).fs;
+        ctx.sendrec(fs, Message::with(REQ_FTRUNC, &req))?;
+        ctx.state.live_vnode_mut(vnode).size = 0;
+    }
+    Ok(())
+}
+
+/// Has the file system create the regular file the lookup `found` missing; the new file's
+/// reference becomes a vnode.
+fn create(
+    ctx: &mut VfsCtx<'_>,
+    fp: &super::state::Fproc,
+    path: &PassedOn<'_>,
+    found: &NodeReply,
+    mode: u32,
+) -> Result<VnodeId, Errno> {
+    let req = EntryRequest {
+        dir: found.dir,
+        grant: path.id,
+        offset: found.last_offset,
+        len: found.last_len,
+        uid: fp.uid,
+        gid: fp.gid,
+        // The creator's file-creation mask clears permission bits (MINIX's vfs applies it).
+        mode: mode & !fp.umask,
+        flags: 0,
+    };
+    let fs = mount(ctx).fs;
+    let made: NodeReply = ctx.sendrec(fs, Message::with(REQ_CREATE, &req))?.get();
+    get_vnode(ctx, &made)
 }
 
 /// VFS_CLOSE: close a descriptor.

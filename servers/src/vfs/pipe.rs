@@ -14,10 +14,10 @@
 //! returns their count). Every change of a pipe also wakes the polls that may watch it.
 //!
 //! Invariant: a suspended call names a live open file on a pipe that the process holds a
-//! descriptor for; a pipe's buffer (`pipe_bufs`, beside its inode) never holds more than PIPE_BUF
-//! bytes. Moving bytes writes the buffer only: the inode changes when an end opens or closes.
+//! descriptor for; a pipe's buffer (`pipe_bufs`, beside its vnode) never holds more than PIPE_BUF
+//! bytes. Moving bytes writes the buffer only: the vnode changes when an end opens or closes.
 
-use super::state::{FilpId, Ino, Inode, InodeKind, PIPE_BUF, Pipe, Suspended};
+use super::state::{FilpId, PIPE_BUF, Pipe, Suspended, Vnode, VnodeId, VnodeKind};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -51,8 +51,18 @@ pub fn pipe_with(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<PipeReply, Errno> {
     if !ctx.state.has_free_filps(2) {
         return Err(Errno::ENFILE);
     }
-    let inode = Inode::new(InodeKind::Pipe(Pipe::default()), PIPE_MODE, fp.uid, fp.gid);
-    let ino = ctx.state.alloc_inode(inode).map_err(|_| Errno::ENFILE)?;
+    // Its two open files hold its two references.
+    let vnode = Vnode {
+        kind: VnodeKind::Pipe(Pipe::default()),
+        inode: None,
+        refs: 2,
+        fs_refs: 0,
+        mode: PIPE_MODE,
+        uid: fp.uid,
+        gid: fp.gid,
+        size: 0,
+    };
+    let ino = ctx.state.alloc_vnode(vnode)?;
     let read_end = ctx.state.open_filp(ino, O_RDONLY | status).expect("two free slots were checked");
     let write_end = ctx.state.open_filp(ino, O_WRONLY | status).expect("two free slots were checked");
     super::set_fd(ctx, read_fd, Some(read_end));
@@ -73,17 +83,17 @@ enum Step {
 }
 
 /// The ends of pipe `ino`, which a live open file is on.
-fn pipe_of(ctx: &mut VfsCtx<'_>, ino: Ino) -> Pipe {
-    *ctx.state.live(ino).pipe().expect("the open file is on a pipe")
+fn pipe_of(ctx: &mut VfsCtx<'_>, ino: VnodeId) -> Pipe {
+    *ctx.state.live_vnode(ino).pipe().expect("the open file is on a pipe")
 }
 
 /// The bytes pipe `ino` buffers.
-fn buffered<'s>(ctx: &'s mut VfsCtx<'_>, ino: Ino) -> &'s Vec<u8> {
-    ctx.state.pipe_bufs.get(ino as usize).expect("a live inode has a buffer")
+fn buffered<'s>(ctx: &'s mut VfsCtx<'_>, ino: VnodeId) -> &'s Vec<u8> {
+    ctx.state.pipe_bufs.get(ino as usize).expect("a vnode has a buffer")
 }
 
 /// Moves up to `len` buffered bytes of pipe `ino` into `who`'s buffer under `grant`.
-fn read_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64) -> Step {
+fn read_step(ctx: &mut VfsCtx<'_>, ino: VnodeId, who: Endpoint, grant: u32, len: u64) -> Step {
     let pipe = pipe_of(ctx, ino);
     if len == 0 {
         return Step::Done(Ok(0));
@@ -98,13 +108,13 @@ fn read_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64
     if let Err(e) = ctx.proc.safecopy_to(who, grant, 0, &chunk) {
         return Step::Done(Err(e.into()));
     }
-    ctx.state.pipe_bufs.get_mut(ino as usize).expect("a live inode has a buffer").drain(..n);
+    ctx.state.pipe_bufs.get_mut(ino as usize).expect("a vnode has a buffer").drain(..n);
     Step::Done(Ok(n as u64))
 }
 
 /// Moves as much of `who`'s `len` bytes under `grant` as fits into pipe `ino`, `done` of them
 /// being in already.
-fn write_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u64, done: u64) -> Step {
+fn write_step(ctx: &mut VfsCtx<'_>, ino: VnodeId, who: Endpoint, grant: u32, len: u64, done: u64) -> Step {
     let pipe = pipe_of(ctx, ino);
     if pipe.readers == 0 {
         return Step::Done(if done > 0 { Ok(done) } else { Err(Errno::EPIPE) });
@@ -123,7 +133,7 @@ fn write_step(ctx: &mut VfsCtx<'_>, ino: Ino, who: Endpoint, grant: u32, len: u6
         let e = Errno::from(e);
         return Step::Done(if done > 0 { Ok(done) } else { Err(e) });
     }
-    let data = ctx.state.pipe_bufs.get_mut(ino as usize).expect("a live inode has a buffer");
+    let data = ctx.state.pipe_bufs.get_mut(ino as usize).expect("a vnode has a buffer");
     data.extend_from_slice(&chunk);
     assert!(data.len() <= PIPE_BUF, "a pipe buffers at most PIPE_BUF bytes");
     let done = done + n as u64;
@@ -139,8 +149,8 @@ fn answer(result: Result<u64, Errno>) -> Message {
     }
 }
 
-/// read on pipe open file `filp` (on inode `ino`): the bytes there, end of file, or suspension.
-pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) -> Handled {
+/// read on pipe open file `filp` (on vnode `ino`): the bytes there, end of file, or suspension.
+pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: VnodeId, grant: u32, len: u64) -> Handled {
     let who = ctx.who();
     match read_step(ctx, ino, who, grant, len) {
         Step::Done(result) => {
@@ -159,8 +169,8 @@ pub fn read(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) 
     }
 }
 
-/// write on pipe open file `filp` (on inode `ino`): all of it, EPIPE, or suspension.
-pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: Ino, grant: u32, len: u64) -> Handled {
+/// write on pipe open file `filp` (on vnode `ino`): all of it, EPIPE, or suspension.
+pub fn write(ctx: &mut VfsCtx<'_>, filp: FilpId, ino: VnodeId, grant: u32, len: u64) -> Handled {
     let who = ctx.who();
     match write_step(ctx, ino, who, grant, len, 0) {
         Step::Done(result) => {
@@ -206,13 +216,12 @@ fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) -> bool {
 }
 
 /// The processes suspended on pipe `ino`, in slot order.
-fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspended)> {
+fn suspended_on(ctx: &mut VfsCtx<'_>, ino: VnodeId) -> Vec<(ProcKey, Endpoint, Suspended)> {
     let waiting: Vec<(ProcKey, Suspended)> =
         ctx.state.suspended.iter().filter_map(|(key, call)| Some((*key, (*call)?))).collect();
     let mut on_pipe = Vec::new();
     for (key, call) in waiting {
-        let (Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. }) = call else { continue };
-        if ctx.state.filp(filp).is_some_and(|f| f.ino == ino) {
+        if call.filp().and_then(|id| ctx.state.filp(id)).is_some_and(|f| f.vnode == ino) {
             let ep = ctx.state.fprocs.get(key).expect("a suspended process has an entry").ep;
             on_pipe.push((key, ep, call));
         }
@@ -222,8 +231,8 @@ fn suspended_on(ctx: &mut VfsCtx<'_>, ino: Ino) -> Vec<(ProcKey, Endpoint, Suspe
 
 /// Finishes every call suspended on pipe `ino` that can finish now, answering each caller;
 /// repeats while anything moves (a reader's read makes room for a writer and the other way round).
-pub fn revive(ctx: &mut VfsCtx<'_>, ino: Ino) {
-    while ctx.state.inode(ino).is_some_and(|i| i.pipe().is_some()) {
+pub fn revive(ctx: &mut VfsCtx<'_>, ino: VnodeId) {
+    while ctx.state.vnode(ino).is_some_and(|v| v.pipe().is_some()) {
         let mut moved = false;
         for (key, ep, call) in suspended_on(ctx, ino) {
             let (step, before) = match call {

@@ -59,8 +59,8 @@ fn revents(state: &mut VfsState, fp: &Fproc, fd: i32, events: u16) -> u16 {
 /// What is ready on an open file on a pipe (every event that holds, before masking); none for
 /// another kind of file (always ready).
 fn pipe_revents(state: &mut VfsState, filp: &Filp) -> Option<u16> {
-    let pipe = *state.live(filp.ino).pipe()?;
-    let buffered = state.pipe_bufs.get(filp.ino as usize).map_or(0, Vec::len);
+    let pipe = *state.live_vnode(filp.vnode).pipe()?;
+    let buffered = state.pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
     let mut ready = 0;
     if filp.readable() {
         if buffered > 0 {

@@ -1,5 +1,6 @@
-//! pm's notices: fork (copy the descriptor table, the open files become shared), exit (close every
-//! descriptor), id changes, and shutdown. vfs answers each with a message to pm.
+//! pm's notices: fork (copy the descriptor table, the open files become shared, the working
+//! directory gains a reference), exit (close every descriptor, give the working directory's
+//! reference back), id changes, and shutdown. vfs answers each with a message to pm.
 //!
 //! Each notice acts on behalf of the process its payload names, so writes to that process's entry
 //! are process-local (`Requester::new(key_of(proc))`); the child's new entry at fork is global.
@@ -8,6 +9,7 @@
 
 use super::VfsCtx;
 use super::state::Fproc;
+use super::vnode::put_vnode;
 use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::{PM, key_of};
@@ -36,8 +38,9 @@ pub fn do_pm_fork(ctx: &mut VfsCtx<'_>) -> Handled {
             }
             Fproc { ep: notice.child, ..parent }
         }
-        None => Fproc::new(notice.child),
+        None => Fproc::new(notice.child, ctx.state.root_mount().root),
     };
+    ctx.state.dup_vnode(child.cwd);
     ctx.state.fprocs.insert_global(key_of(notice.child), child);
     ctx.state.suspended.insert_global(key_of(notice.child), None);
     answer(ctx, VFS_PM_FORK_REPLY, notice.child, 0);
@@ -59,11 +62,11 @@ pub fn do_pm_exit(ctx: &mut VfsCtx<'_>) -> Handled {
         for id in fp.fds.iter().flatten() {
             super::close_filp(ctx, *id);
         }
+        put_vnode(ctx, fp.cwd);
     }
     answer(ctx, VFS_PM_EXIT_REPLY, ep, 0);
     Handled::NoReply
 }
-
 /// PM_VFS_SETID: the process's ids changed.
 pub fn do_pm_setid(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {

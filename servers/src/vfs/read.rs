@@ -1,20 +1,25 @@
-//! read, write, lseek and getdents: the calls that move bytes between a caller's memory (through
-//! its grant, by safecopy) and a file, a directory or a pipe (pipes are handed to `pipe.rs`).
+//! read, write, lseek and getdents: the calls that move bytes between a caller's memory and a
+//! file, a directory or a pipe (pipes are handed to `pipe.rs`). A file's bytes are the file
+//! system's: vfs passes the caller's buffer on by an indirect grant (REQ_READ, REQ_WRITE,
+//! REQ_GETDENTS) and moves the shared offset by what the file system answers.
 //!
 //! A regular file's read returns fewer bytes at the end of file and 0 past it; a write goes to the
 //! shared offset (or the end, with O_APPEND), grows the file, and stops short at a full disk
-//! (ENOSPC if nothing fit) or at MAX_FILE_SIZE (EFBIG if nothing fit). The caller's buffer is
-//! copied before the file changes (write) or before the offset moves (read), so a bad buffer
-//! (EFAULT, or EPERM for a bad grant) leaves everything as it was.
+//! (ENOSPC if nothing fit) or at MAX_FILE_SIZE (EFBIG if nothing fit). A bad buffer (EFAULT, or
+//! EPERM for a bad grant) leaves everything as it was: the file system copies before it changes
+//! the file, and vfs moves the offset only after a success.
 
 use super::pipe;
-use super::state::{Filp, FilpId, MAX_FILE_SIZE};
+use super::state::{Filp, FilpId};
+use super::vnode::{mount, pass_on};
 use super::{VfsCtx, caller_filp};
 use crate::errno::Errno;
+use crate::proto::fs::{IoReply, REQ_GETDENTS, REQ_READ, REQ_WRITE};
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
-use crate::proto::vfs::{DIRENT_HEADER, IoRequest, SeekReply, SeekRequest};
+use crate::proto::vfs::{IoRequest, SeekReply, SeekRequest};
 use crate::task::Handled;
 use kernel_sim::Message;
+use kernel_sim::memory::Access;
 
 /// The descriptor's open file, by id and value.
 fn open_file(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(FilpId, Filp), Errno> {
@@ -22,9 +27,28 @@ fn open_file(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(FilpId, Filp), Errno> {
     Ok((id, ctx.state.live_filp(id)))
 }
 
-fn count(n: usize) -> Handled {
+fn count(n: u64) -> Handled {
     // Byte counts are bounded by MAX_FILE_SIZE (1 MiB), far below i32::MAX.
     Handled::status(Ok(i32::try_from(n).expect("a byte count fits a status")))
+}
+
+/// Has the file system move `len` bytes at `pos` of the open file's inode through the caller's
+/// buffer under `grant` (`access`: what the file system does to the buffer).
+fn file_io(
+    ctx: &mut VfsCtx<'_>,
+    filp: &Filp,
+    m_type: kernel_sim::MsgType,
+    grant: u32,
+    pos: u64,
+    len: u64,
+    access: Access,
+) -> Result<IoReply, Errno> {
+    let ino = ctx.state.live_vnode(filp.vnode).ino();
+    let buffer = pass_on(ctx, grant, len, access);
+    let req = crate::proto::fs::IoRequest { ino, grant: buffer.id, pos, len };
+    let fs = mount(ctx).fs;
+    let reply: IoReply = ctx.sendrec(fs, Message::with(m_type, &req))?.get();
+    Ok(reply)
 }
 
 /// VFS_READ: up to `len` bytes from the descriptor into the caller's buffer.
@@ -37,19 +61,20 @@ pub fn do_read(ctx: &mut VfsCtx<'_>) -> Handled {
     if !filp.readable() {
         return Handled::Reply(Err(Errno::EBADF));
     }
-    let inode = ctx.state.live(filp.ino);
-    if inode.pipe().is_some() {
-        return pipe::read(ctx, id, filp.ino, req.grant, req.len);
+    let vnode = ctx.state.live_vnode(filp.vnode);
+    if vnode.pipe().is_some() {
+        return pipe::read(ctx, id, filp.vnode, req.grant, req.len);
     }
-    if inode.is_dir() {
+    if vnode.is_dir() {
         return Handled::Reply(Err(Errno::EISDIR));
     }
-    let data = ctx.state.read_data(filp.ino, filp.offset, req.len);
-    if let Err(e) = ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data) {
-        return Handled::Reply(Err(e.into()));
+    match file_io(ctx, &filp, REQ_READ, req.grant, filp.offset, req.len, Access::Write) {
+        Ok(r) => {
+            ctx.state.live_filp_mut(id).offset += r.count;
+            count(r.count)
+        }
+        Err(e) => Handled::Reply(Err(e)),
     }
-    ctx.state.live_filp_mut(id).offset += data.len() as u64;
-    count(data.len())
 }
 
 /// VFS_WRITE: `len` bytes from the caller's buffer to the descriptor.
@@ -62,28 +87,20 @@ pub fn do_write(ctx: &mut VfsCtx<'_>) -> Handled {
     if !filp.writable() {
         return Handled::Reply(Err(Errno::EBADF));
     }
-    let inode = ctx.state.live(filp.ino);
-    if inode.pipe().is_some() {
-        return pipe::write(ctx, id, filp.ino, req.grant, req.len);
+    let vnode = ctx.state.live_vnode(filp.vnode);
+    if vnode.pipe().is_some() {
+        return pipe::write(ctx, id, filp.vnode, req.grant, req.len);
     }
-    assert!(inode.is_regular(), "directories are never open for writing");
+    assert!(vnode.is_regular(), "directories are never open for writing");
     if req.len == 0 {
         return count(0);
     }
-    let offset = if filp.flags & crate::proto::vfs::flags::O_APPEND != 0 { inode.size } else { filp.offset };
-    if offset >= MAX_FILE_SIZE {
-        return Handled::Reply(Err(Errno::EFBIG));
-    }
-    // At most up to the largest file: never more than 1 MiB staged, whatever `len` says.
-    let n = req.len.min(MAX_FILE_SIZE - offset) as usize;
-    let mut data = vec![0u8; n];
-    if let Err(e) = ctx.proc.safecopy_from(ctx.who(), req.grant, 0, &mut data) {
-        return Handled::Reply(Err(e.into()));
-    }
-    match ctx.state.write_data(filp.ino, offset, &data) {
-        Ok(written) => {
-            ctx.state.live_filp_mut(id).offset = offset + written as u64;
-            count(written)
+    let offset = if filp.flags & crate::proto::vfs::flags::O_APPEND != 0 { vnode.size } else { filp.offset };
+    match file_io(ctx, &filp, REQ_WRITE, req.grant, offset, req.len, Access::Read) {
+        Ok(r) => {
+            ctx.state.live_vnode_mut(filp.vnode).size = r.size;
+            ctx.state.live_filp_mut(id).offset = offset + r.count;
+            count(r.count)
         }
         Err(e) => Handled::Reply(Err(e)),
     }
@@ -100,14 +117,15 @@ pub fn do_lseek(ctx: &mut VfsCtx<'_>) -> Handled {
 fn lseek(ctx: &mut VfsCtx<'_>) -> Result<i64, Errno> {
     let req: SeekRequest = ctx.m.get();
     let (id, filp) = open_file(ctx, req.fd)?;
-    let inode = ctx.state.live(filp.ino);
-    if inode.pipe().is_some() {
+    let vnode = ctx.state.live_vnode(filp.vnode).clone();
+    if vnode.pipe().is_some() {
         return Err(Errno::ESPIPE);
     }
     let base = match req.whence {
         SEEK_SET => 0,
         SEEK_CUR => filp.offset,
-        SEEK_END => inode.size,
+        SEEK_END if vnode.is_dir() => super::stat::stat_of(ctx, filp.vnode)?.size,
+        SEEK_END => vnode.size,
         _ => return Err(Errno::EINVAL),
     };
     let base = i64::try_from(base).map_err(|_| Errno::EINVAL)?;
@@ -124,33 +142,19 @@ pub fn do_getdents(ctx: &mut VfsCtx<'_>) -> Handled {
         Ok(f) => f,
         Err(e) => return Handled::Reply(Err(e)),
     };
-    if !ctx.state.live(filp.ino).is_dir() {
+    if !ctx.state.live_vnode(filp.vnode).is_dir() {
         return Handled::Reply(Err(Errno::ENOTDIR));
     }
     if !filp.readable() {
         return Handled::Reply(Err(Errno::EBADF));
     }
-    let mut out = Vec::new();
-    let mut resume = filp.offset;
-    for entry in ctx.state.dir_entries(filp.ino).into_iter().filter(|e| e.offset >= filp.offset) {
-        let record = DIRENT_HEADER + entry.name.len();
-        if (out.len() + record) as u64 > req.len {
-            if out.is_empty() {
-                return Handled::Reply(Err(Errno::EINVAL));
+    match file_io(ctx, &filp, REQ_GETDENTS, req.grant, filp.offset, req.len, Access::Write) {
+        Ok(r) => {
+            if r.count > 0 {
+                ctx.state.live_filp_mut(id).offset = r.pos;
             }
-            break;
+            count(r.count)
         }
-        out.extend_from_slice(&entry.ino.to_le_bytes());
-        out.push(u8::try_from(entry.name.len()).expect("names are at most NAME_MAX bytes"));
-        out.extend_from_slice(&entry.name);
-        resume = entry.offset + super::fs::DIRENT_SIZE as u64;
+        Err(e) => Handled::Reply(Err(e)),
     }
-    if out.is_empty() {
-        return count(0);
-    }
-    if let Err(e) = ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &out) {
-        return Handled::Reply(Err(e.into()));
-    }
-    ctx.state.live_filp_mut(id).offset = resume;
-    count(out.len())
 }

@@ -1,23 +1,22 @@
-//! vfs's state: the in-memory file system (inode table, block pool with its free list; directory
-//! entries live in the directories' blocks; pipes' bytes in their own buffers), the global
-//! open-file table, and the per-process descriptor tables. This file holds the types and the
-//! allocators; `fs.rs` holds what moves bytes (file data, directory entries), `pipe.rs` a pipe's.
+//! vfs's state: the vnode table (one vnode per file in use: the file system's endpoint and inode
+//! number, or a pipe, with the references vfs holds and the attributes it caches, as MINIX's
+//! vnode), the mount table (the root file system), pipes' bytes, the global open-file table, and
+//! the per-process descriptor tables. Files, directories and their blocks are mfs's.
 //!
-//! Classes: the inode table, the blocks, the pipe buffers, the free list and the open-file table
-//! are global (any process may reach them); `fprocs` (descriptors, cwd, ids) and `suspended` (the
-//! call a process is blocked in) are per process.
+//! Classes: the vnodes, the mount, the pipe buffers and the open-file table are global (any
+//! process may reach them); `fprocs` (descriptors, cwd, ids) and `suspended` (the call a process
+//! is blocked in) are per process.
 //!
-//! Invariants (checked as a whole by `checker::vfs`, asserted here where they are kept):
+//! Invariants (checked as a whole by `checker::vfs`, and against mfs by `checker::cross`):
 //! - An open file's `count` equals the descriptors, in all processes, that point at it; a free
 //!   slot of the open-file table has none.
-//! - An inode's `opens` equals the open files on it; a pipe's `readers` and `writers` count the
-//!   open files on it by access mode.
-//! - An inode's `nlink` equals the directory entries naming it, `.` and `..` included; an inode
-//!   with neither links nor opens is freed at once.
-//! - A block is on the free list (holding no data) or in exactly one inode's block list; a file of
-//!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
-//! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); its inode has no blocks and size
-//!   0. Every other inode number's buffer is empty.
+//! - A vnode's `refs` equals the open files on it, the working directories that are it, and the
+//!   mount if it is the root; a vnode with no reference is freed at once. A pipe's `readers` and
+//!   `writers` count the open files on it by access mode.
+//! - A file system's vnode is the only one naming its inode; the file system counts `fs_refs`
+//!   references for it (summed over vnodes, the inode's `refs` in mfs).
+//! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); every other vnode's buffer is
+//!   empty.
 //! - FD_CLOEXEC flags (`Fproc::cloexec`) are set only on open descriptors; a file-creation mask is
 //!   within UMASK_MAX; an open file keeps only its access mode and the status flags.
 //! - A suspended poll watches open descriptors only, none of them ready (`poll.rs`).
@@ -28,55 +27,58 @@ use crate::errno::Errno;
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
 use kernel_sim::Endpoint;
-use recovery::{Journal, ProcTable, StateClass, TrackedVec, tracked_state};
+use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, tracked_state};
 
-/// Bytes in a block (MINIX's default block size).
-pub const BLOCK_SIZE: usize = 1024;
-/// Blocks on the disk: 4 MiB, enough for every workload, small enough that a test fills it.
-pub const NR_BLOCKS: usize = 4096;
-/// Blocks one file may hold (only direct blocks): caps a file at 1 MiB; past it, EFBIG.
-pub const MAX_FILE_BLOCKS: usize = 1024;
-/// The largest file, in bytes.
-pub const MAX_FILE_SIZE: u64 = (MAX_FILE_BLOCKS * BLOCK_SIZE) as u64;
-/// Slots of the inode table; inode 0 is never used (it marks a free directory entry), so this
-/// many minus one files, directories and pipes can exist at once.
-pub const NR_INODES: usize = 1024;
+/// The largest file, in bytes (the file system's limit, which lseek and the libc know).
+pub use crate::mfs::state::MAX_FILE_SIZE;
+/// Slots of the vnode table: files in use (open, a working directory, the root) and pipes at once
+/// (MINIX's NR_VNODES). As many as mfs has inodes: a pipe is a vnode of its own.
+pub const NR_VNODES: usize = 1024;
+/// References vfs lets one vnode collect on its file system before giving the extra ones back
+/// (MINIX's vnode_clean_refs at 256): each lookup that takes a reference on a file vfs already
+/// has a vnode for adds one.
+pub const FS_REFS_CLEAN_AT: u32 = 256;
 /// Descriptors per process (MINIX's OPEN_MAX).
 pub const OPEN_MAX: usize = 32;
 /// Entries in the open-file table (MINIX's NR_FILPS).
 pub const NR_FILPS: usize = 512;
-/// The most links one inode may have (MINIX's LINK_MAX for its V3 file system is larger; a small
-/// limit keeps EMLINK reachable).
-pub const LINK_MAX: u32 = 127;
 /// Bytes a pipe buffers (POSIX's PIPE_BUF): a write of at most this many bytes is atomic; a writer
 /// finding the pipe full waits for a reader.
 pub const PIPE_BUF: usize = 4096;
-/// The uid of the superuser, who passes every permission check but execute-with-no-x-bit.
-pub const ROOT_UID: u32 = 0;
+pub use crate::proto::fs::ROOT_UID;
 
-/// An inode number.
+/// An inode number on a file system.
 pub type Ino = u32;
-/// The root directory's inode.
-pub const ROOT_INO: Ino = 1;
+/// An index in the vnode table.
+pub type VnodeId = u32;
 /// An index in the open-file table.
 pub type FilpId = u32;
-/// A block number.
-pub type BlockNo = u32;
 
-/// What an inode is, with the data only that kind has.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum InodeKind {
-    /// A regular file: its bytes are in its blocks.
+/// What a vnode is, with the data only that kind has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum VnodeKind {
+    /// A regular file on a file system.
     Regular,
-    /// A directory: its blocks hold 64-byte entries (see `fs.rs`).
+    /// A directory on a file system.
     Directory,
-    /// A pipe: no name, no blocks; the bytes written and not yet read wait in its buffer
-    /// (`VfsState::pipe_bufs`).
+    /// A pipe: vfs's own (MINIX puts them on pfs; here vfs keeps them), no inode anywhere; the
+    /// bytes written and not yet read wait in its buffer (`VfsState::pipe_bufs`).
     Pipe(Pipe),
 }
 
+impl VnodeKind {
+    /// A file system's kind on the wire (`proto::fs::kind`), `None` for anything else.
+    pub fn from_wire(kind: u32) -> Option<VnodeKind> {
+        match kind {
+            crate::proto::fs::kind::REGULAR => Some(VnodeKind::Regular),
+            crate::proto::fs::kind::DIRECTORY => Some(VnodeKind::Directory),
+            _ => None,
+        }
+    }
+}
+
 /// A pipe's ends. Its bytes are not here: moving bytes through a pipe writes its buffer only, so
-/// that each request logs the bytes, not the inode.
+/// that each request logs the bytes, not the vnode.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Pipe {
     /// Open files reading from it.
@@ -85,52 +87,44 @@ pub struct Pipe {
     pub writers: u32,
 }
 
-/// One inode (MINIX's `struct inode`).
-#[derive(Debug, PartialEq, Eq)]
-pub struct Inode {
+/// One file in use (MINIX's `struct vnode`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Vnode {
     /// Regular file, directory or pipe.
-    pub kind: InodeKind,
-    /// Permission bits (`proto::vfs::mode::PERM_MASK`).
+    pub kind: VnodeKind,
+    /// The file system's endpoint (from the mount table) and the inode there; none for a pipe.
+    pub inode: Option<(kernel_sim::Endpoint, Ino)>,
+    /// References vfs holds: open files on it, working directories that are it, the mount.
+    pub refs: u32,
+    /// References the file system counts for this vnode (MINIX's `v_fs_count`): one per lookup
+    /// that took one; given back with REQ_PUTNODE when `refs` falls to zero.
+    pub fs_refs: u32,
+    /// Cached attributes: permission bits, owner, group (for vfs's permission checks).
     pub mode: u32,
     /// Owner.
     pub uid: u32,
     /// Group.
     pub gid: u32,
-    /// Directory entries naming it.
-    pub nlink: u32,
-    /// Open files on it (MINIX's `i_count`).
-    pub opens: u32,
-    /// Bytes (0 for a pipe: its buffer holds its bytes).
+    /// Cached size in bytes of a regular file (O_APPEND, SEEK_END): vfs updates it from every
+    /// reply that changes it. A directory's grows as the file system adds entries: vfs asks.
     pub size: u64,
-    /// Its blocks, in file order; `ceil(size / BLOCK_SIZE)` of them.
-    pub blocks: Vec<BlockNo>,
 }
 
-// An inode's or fproc's pre-image is cloned into a spent one on the first write of each request:
-// field by field, so that its block list or descriptors are copied into the spent one's.
-recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, opens, size, blocks });
-recovery::clone_fields!(Fproc { ep, fds, cloexec, cwd, uid, gid, umask });
-
-impl Inode {
-    /// A new inode with no links, no opens and no data.
-    pub fn new(kind: InodeKind, mode: u32, uid: u32, gid: u32) -> Inode {
-        Inode { kind, mode, uid, gid, nlink: 0, opens: 0, size: 0, blocks: Vec::new() }
-    }
-
+impl Vnode {
     /// Whether it is a directory.
     pub fn is_dir(&self) -> bool {
-        self.kind == InodeKind::Directory
+        self.kind == VnodeKind::Directory
     }
 
     /// Whether it is a regular file.
     pub fn is_regular(&self) -> bool {
-        self.kind == InodeKind::Regular
+        self.kind == VnodeKind::Regular
     }
 
     /// Its pipe, if it is one.
     pub fn pipe(&self) -> Option<&Pipe> {
         match &self.kind {
-            InodeKind::Pipe(p) => Some(p),
+            VnodeKind::Pipe(p) => Some(p),
             _ => None,
         }
     }
@@ -138,22 +132,39 @@ impl Inode {
     /// Its pipe, if it is one, to modify.
     pub fn pipe_mut(&mut self) -> Option<&mut Pipe> {
         match &mut self.kind {
-            InodeKind::Pipe(p) => Some(p),
+            VnodeKind::Pipe(p) => Some(p),
             _ => None,
         }
     }
+
+    /// The inode number on its file system (0 for a pipe).
+    pub fn ino(&self) -> Ino {
+        self.inode.map_or(0, |(_, ino)| ino)
+    }
+
+    /// Whether ids `uid`/`gid` may access it as `want` (`proto::fs::permitted`, on the cache).
+    pub fn permits(&self, uid: u32, gid: u32, want: u32) -> bool {
+        crate::proto::fs::permitted(self.mode, self.uid, self.gid, self.is_dir(), uid, gid, want)
+    }
 }
 
-/// The blocks a file of `size` bytes holds.
-pub fn blocks_for(size: u64) -> usize {
-    size.div_ceil(BLOCK_SIZE as u64) as usize
+/// The mount table's one entry: the root file system.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mount {
+    /// The file system's endpoint, learnt when it was mounted (REQ_READSUPER).
+    pub fs: kernel_sim::Endpoint,
+    /// The root directory's vnode (the mount holds one reference on it).
+    pub root: VnodeId,
 }
+
+// A vnode's or fproc's pre-image is cloned into a spent one on the first write of each request.
+recovery::clone_fields!(Fproc { ep, fds, cloexec, cwd, uid, gid, umask });
 
 /// One open file, shared by every descriptor that points at it (after fork and dup).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Filp {
-    /// The inode it is open on.
-    pub ino: Ino,
+    /// The vnode it is open on.
+    pub vnode: VnodeId,
     /// The open flags it keeps: access mode and the status flags (O_APPEND, O_NONBLOCK).
     pub flags: u32,
     /// The shared file offset (for a directory: the byte offset of the next entry getdents reads).
@@ -262,8 +273,8 @@ pub struct Fproc {
     /// Its descriptors' FD_CLOEXEC flags, bit `fd` (OPEN_MAX is 32): set only on open descriptors;
     /// exec closes these when it succeeds.
     pub cloexec: u32,
-    /// Its working directory (a live directory: rmdir refuses a cwd).
-    pub cwd: Ino,
+    /// Its working directory's vnode (it holds a reference on it).
+    pub cwd: VnodeId,
     /// Effective user id, for permission checks.
     pub uid: u32,
     /// Effective group id.
@@ -281,9 +292,10 @@ pub const DEFAULT_UMASK: u32 = 0;
 const _: () = assert!(OPEN_MAX <= u32::BITS as usize);
 
 impl Fproc {
-    /// A process with no descriptors, in `/`, as root.
-    pub fn new(ep: Endpoint) -> Fproc {
-        Fproc { ep, fds: vec![None; OPEN_MAX], cloexec: 0, cwd: ROOT_INO, uid: ROOT_UID, gid: 0, umask: DEFAULT_UMASK }
+    /// A process with no descriptors, working in `cwd`, as root (the caller counts the cwd's
+    /// reference).
+    pub fn new(ep: Endpoint, cwd: VnodeId) -> Fproc {
+        Fproc { ep, fds: vec![None; OPEN_MAX], cloexec: 0, cwd, uid: ROOT_UID, gid: 0, umask: DEFAULT_UMASK }
     }
 
     /// Whether descriptor `fd` (open or not) is marked close-on-exec.
@@ -307,17 +319,14 @@ impl Fproc {
 pub struct VfsState {
     /// The journal of the recovery window.
     pub journal: Journal,
-    /// The inode table, indexed by inode number (slot 0 stays empty).
-    pub inodes: TrackedVec<Option<Inode>>,
-    /// The disk: every block's bytes. A block holds at most BLOCK_SIZE bytes; bytes past its
-    /// length read as zeros (blocks are zero-filled lazily, and a free block holds none).
-    pub blocks: TrackedVec<Vec<u8>>,
+    /// The vnode table.
+    pub vnodes: TrackedVec<Option<Vnode>>,
+    /// The mount table: the root file system, once mounted.
+    pub mount: TrackedCell<Option<Mount>>,
     /// Each pipe's bytes, written and not yet read, oldest first (at most PIPE_BUF), indexed by
-    /// the pipe's inode number; empty for every other inode number. Beside the inode table, as a
-    /// file's bytes are in blocks: a pipe read or write logs the bytes it moves, not the inode.
+    /// the pipe's vnode; empty for every other vnode. Beside the vnode table: a pipe read or write
+    /// logs the bytes it moves, not the vnode.
     pub pipe_bufs: TrackedVec<Vec<u8>>,
-    /// The free blocks, a stack: allocation pops the last.
-    pub free_blocks: TrackedVec<BlockNo>,
     /// The open-file table.
     pub filps: TrackedVec<Option<Filp>>,
     /// Per-process descriptor tables, keyed by slot.
@@ -332,22 +341,16 @@ pub struct VfsState {
     pub flocks: TrackedVec<Option<Flock>>,
 }
 
-tracked_state!(VfsState {
-    journal: journal,
-    fields: [inodes, blocks, pipe_bufs, free_blocks, filps, fprocs, suspended, flocks],
-});
+tracked_state!(VfsState { journal: journal, fields: [vnodes, mount, pipe_bufs, filps, fprocs, suspended, flocks] });
 
 impl VfsState {
-    /// An empty disk (not even a root directory), no open files, no processes.
+    /// Nothing mounted, no open files, no processes.
     pub fn empty() -> VfsState {
         let journal = Journal::new();
-        // Reversed, so that allocation (a pop) hands out blocks 0, 1, 2... in order.
-        let free: Vec<BlockNo> = (0..NR_BLOCKS as BlockNo).rev().collect();
         VfsState {
-            inodes: TrackedVec::from_vec(&journal, "vfs.inodes", StateClass::Global, vec![None; NR_INODES]),
-            blocks: TrackedVec::from_vec(&journal, "vfs.blocks", StateClass::Global, vec![Vec::new(); NR_BLOCKS]),
-            pipe_bufs: TrackedVec::from_vec(&journal, "vfs.pipe_bufs", StateClass::Global, vec![Vec::new(); NR_INODES]),
-            free_blocks: TrackedVec::from_vec(&journal, "vfs.free_blocks", StateClass::Global, free),
+            vnodes: TrackedVec::from_vec(&journal, "vfs.vnodes", StateClass::Global, vec![None; NR_VNODES]),
+            mount: TrackedCell::new(&journal, "vfs.mount", StateClass::Global, None),
+            pipe_bufs: TrackedVec::from_vec(&journal, "vfs.pipe_bufs", StateClass::Global, vec![Vec::new(); NR_VNODES]),
             filps: TrackedVec::from_vec(&journal, "vfs.filps", StateClass::Global, vec![None; NR_FILPS]),
             fprocs: ProcTable::new(&journal, "vfs.fprocs"),
             suspended: ProcTable::new(&journal, "vfs.suspended"),
@@ -356,92 +359,59 @@ impl VfsState {
         }
     }
 
-    /// The whole-state self-check: every invariant of the module doc, as readable lines (empty
-    /// when consistent). The recovery loop may call it after a recovery.
+    /// The whole-state self-check: every invariant of the module doc vfs can see alone, as
+    /// readable lines (empty when consistent).
     pub fn check_invariants(&mut self) -> Vec<String> {
         crate::checker::vfs::check(self).into_iter().map(|v| v.to_string()).collect()
     }
 
-    // ---- inodes -----------------------------------------------------------------------------
-
-    /// Reads inode `ino`, `None` if it is free or out of range.
-    pub fn inode(&mut self, ino: Ino) -> Option<&Inode> {
-        self.inodes.get(ino as usize).and_then(Option::as_ref)
+    /// The root mount; vfs mounts it at boot, before it serves anything.
+    pub fn root_mount(&mut self) -> Mount {
+        self.mount.get().expect("the root file system is mounted at boot")
     }
 
-    /// Modifies inode `ino`, `None` if it is free or out of range.
+    // ---- vnodes -------------------------------------------------------------------------------
+
+    /// Reads vnode `id`, `None` if free or out of range.
+    pub fn vnode(&mut self, id: VnodeId) -> Option<&Vnode> {
+        self.vnodes.get(id as usize).and_then(Option::as_ref)
+    }
+
+    /// Vnode `id`, which the caller knows is in use (an open file, a cwd or the mount holds it).
+    pub fn live_vnode(&mut self, id: VnodeId) -> &Vnode {
+        self.vnode(id).unwrap_or_else(|| panic!("vnode {id} is in use"))
+    }
+
+    /// Vnode `id` to modify, which the caller knows is in use.
     #[track_caller]
-    pub fn inode_mut(&mut self, ino: Ino) -> Option<&mut Inode> {
-        if (ino as usize) >= NR_INODES || self.inodes.get(ino as usize).is_none_or(Option::is_none) {
-            return None;
-        }
-        self.inodes.get_mut(ino as usize).and_then(Option::as_mut)
+    pub fn live_vnode_mut(&mut self, id: VnodeId) -> &mut Vnode {
+        let slot = self.vnodes.get_mut(id as usize);
+        slot.and_then(Option::as_mut).unwrap_or_else(|| panic!("vnode {id} is in use"))
     }
 
-    /// Inode `ino`, which the caller knows is live (a descriptor, a cwd or an entry names it).
-    pub fn live(&mut self, ino: Ino) -> &Inode {
-        self.inode(ino).unwrap_or_else(|| panic!("inode {ino} is live"))
+    /// The vnode of inode `ino` on file system `fs`, if vfs has one.
+    pub fn find_vnode(&mut self, fs: kernel_sim::Endpoint, ino: Ino) -> Option<VnodeId> {
+        self.vnodes.iter().position(|v| v.as_ref().is_some_and(|v| v.inode == Some((fs, ino)))).map(|i| i as VnodeId)
     }
 
-    /// Inode `ino` to modify, which the caller knows is live.
-    #[track_caller]
-    pub fn live_mut(&mut self, ino: Ino) -> &mut Inode {
-        self.inode_mut(ino).unwrap_or_else(|| panic!("inode {ino} is live"))
+    /// Whether a vnode slot is free.
+    pub fn has_free_vnode(&mut self) -> bool {
+        self.vnodes.iter().any(Option::is_none)
     }
 
-    /// Whether an inode is free.
-    pub fn has_free_inode(&mut self) -> bool {
-        (1..NR_INODES).any(|i| self.inodes.get(i).is_some_and(Option::is_none))
+    /// Takes the lowest free vnode slot for `vnode`; ENFILE when the table is full.
+    pub fn alloc_vnode(&mut self, vnode: Vnode) -> Result<VnodeId, Errno> {
+        let id = self.vnodes.iter().position(Option::is_none).ok_or(Errno::ENFILE)?;
+        assert!(self.pipe_bufs.get(id).is_some_and(Vec::is_empty), "free vnode {id} buffers no pipe bytes");
+        self.vnodes.set(id, Some(vnode));
+        Ok(id as VnodeId)
     }
 
-    /// Takes the lowest free inode for `inode`; ENOSPC when the table is full.
-    pub fn alloc_inode(&mut self, inode: Inode) -> Result<Ino, Errno> {
-        assert!(inode.nlink == 0 && inode.opens == 0 && inode.blocks.is_empty(), "a new inode is bare");
-        let ino = (1..NR_INODES).find(|&i| self.inodes.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENOSPC)?;
-        assert!(self.pipe_bufs.get(ino).is_some_and(Vec::is_empty), "free inode {ino} buffers no pipe bytes");
-        self.inodes.set(ino, Some(inode));
-        Ok(ino as Ino)
-    }
-
-    /// Frees inode `ino` and its blocks if nothing names it and nothing has it open. Returns
-    /// whether it was freed.
-    pub fn release_if_unused(&mut self, ino: Ino) -> bool {
-        let inode = self.live(ino);
-        if inode.nlink > 0 || inode.opens > 0 {
-            return false;
-        }
-        assert!(ino != ROOT_INO, "the root directory is never freed");
-        let unread = self.pipe_bufs.get(ino as usize).is_some_and(|bytes| !bytes.is_empty());
-        if unread {
-            // A pipe whose last end closed with bytes in it: they go with it.
-            self.pipe_bufs.set(ino as usize, Vec::new());
-        }
-        self.truncate(ino);
-        self.inodes.set(ino as usize, None);
-        true
-    }
-
-    // ---- blocks -----------------------------------------------------------------------------
-
-    /// Free blocks left.
-    pub fn free_block_count(&mut self) -> usize {
-        self.free_blocks.len()
-    }
-
-    /// Takes a free block (it holds no data, so it reads as zeros); ENOSPC when the disk is full.
-    pub fn alloc_block(&mut self) -> Result<BlockNo, Errno> {
-        let block = self.free_blocks.pop().ok_or(Errno::ENOSPC)?;
-        assert!((block as usize) < NR_BLOCKS, "free list holds block {block} past the disk");
-        assert!(self.blocks.get(block as usize).is_some_and(Vec::is_empty), "free block {block} holds no data");
-        Ok(block)
-    }
-
-    /// Returns a block to the free list, dropping its data.
-    pub fn free_block(&mut self, block: BlockNo) {
-        assert!((block as usize) < NR_BLOCKS, "freeing block {block} past the disk");
-        self.blocks.set(block as usize, Vec::new());
-        self.free_blocks.push(block);
-        assert!(self.free_blocks.len() <= NR_BLOCKS, "more free blocks than the disk holds");
+    /// One more vfs reference on vnode `id` (fork copies a cwd, open keeps what it looked up).
+    pub fn dup_vnode(&mut self, id: VnodeId) {
+        let v = self.live_vnode_mut(id);
+        assert!(v.refs > 0, "vnode {id} is referenced");
+        v.refs += 1;
     }
 
     // ---- the open-file table ----------------------------------------------------------------
@@ -468,15 +438,13 @@ impl VfsState {
         (0..NR_FILPS).filter(|&i| self.filps.get(i).is_some_and(Option::is_none)).take(want).count() == want
     }
 
-    /// Opens inode `ino` with `flags` (one descriptor will point at it); ENFILE when the table is
-    /// full.
-    pub fn open_filp(&mut self, ino: Ino, flags: u32) -> Result<FilpId, Errno> {
+    /// Opens vnode `vnode` with `flags`, taking over one reference the caller holds on it (one
+    /// descriptor will point at the open file); ENFILE when the table is full.
+    pub fn open_filp(&mut self, vnode: VnodeId, flags: u32) -> Result<FilpId, Errno> {
         let id = (0..NR_FILPS).find(|&i| self.filps.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENFILE)?;
-        let filp = Filp { ino, flags, offset: 0, count: 1 };
+        let filp = Filp { vnode, flags, offset: 0, count: 1 };
         let (reads, writes) = (filp.readable(), filp.writable());
-        let inode = self.live_mut(ino);
-        inode.opens += 1;
-        if let Some(pipe) = inode.pipe_mut() {
+        if let Some(pipe) = self.live_vnode_mut(vnode).pipe_mut() {
             pipe.readers += u32::from(reads);
             pipe.writers += u32::from(writes);
         }
@@ -491,10 +459,10 @@ impl VfsState {
         filp.count += 1;
     }
 
-    /// Drops one descriptor's reference to an open file. At zero the open file is freed and the
-    /// inode loses an open (and is freed if nothing names it either); returns the inode then, so
-    /// the caller can wake the other end of a pipe.
-    pub fn put_filp(&mut self, id: FilpId) -> Option<Ino> {
+    /// Drops one descriptor's reference to an open file. At zero the open file is freed and a
+    /// pipe loses an end; returns the vnode then, whose reference the caller now gives back
+    /// (`vnode::put_vnode`).
+    pub fn put_filp(&mut self, id: FilpId) -> Option<VnodeId> {
         let filp = self.live_filp_mut(id);
         assert!(filp.count > 0, "open file {id} has a positive count while referenced");
         filp.count -= 1;
@@ -503,66 +471,16 @@ impl VfsState {
         }
         let filp = filp.clone();
         self.filps.set(id as usize, None);
-        let inode = self.live_mut(filp.ino);
-        assert!(inode.opens > 0, "inode {} counts open file {id}", filp.ino);
-        inode.opens -= 1;
-        if let Some(pipe) = inode.pipe_mut() {
+        if let Some(pipe) = self.live_vnode_mut(filp.vnode).pipe_mut() {
             if filp.readable() {
-                assert!(pipe.readers > 0, "pipe {} counts its reader", filp.ino);
+                assert!(pipe.readers > 0, "pipe {} counts its reader", filp.vnode);
                 pipe.readers -= 1;
             }
             if filp.writable() {
-                assert!(pipe.writers > 0, "pipe {} counts its writer", filp.ino);
+                assert!(pipe.writers > 0, "pipe {} counts its writer", filp.vnode);
                 pipe.writers -= 1;
             }
         }
-        self.release_if_unused(filp.ino);
-        Some(filp.ino)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn blocks_are_handed_out_in_order_and_come_back() {
-        let mut s = VfsState::empty();
-        assert_eq!(s.alloc_block(), Ok(0));
-        assert_eq!(s.alloc_block(), Ok(1));
-        s.free_block(0);
-        assert_eq!(s.free_block_count(), NR_BLOCKS - 1);
-        assert_eq!(s.alloc_block(), Ok(0));
-    }
-
-    fn disk() -> VfsState {
-        let mut s = VfsState::empty();
-        s.make_root(0o755);
-        s
-    }
-
-    #[test]
-    fn the_last_close_of_an_unlinked_file_frees_it() {
-        let mut s = disk();
-        let ino = s.alloc_inode(Inode::new(InodeKind::Regular, 0o644, 0, 0)).unwrap();
-        let id = s.open_filp(ino, O_RDWR).unwrap();
-        s.dup_filp(id);
-        assert_eq!(s.put_filp(id), None);
-        assert_eq!(s.put_filp(id), Some(ino));
-        assert!(s.inode(ino).is_none());
-        assert!(s.filp(id).is_none());
-    }
-
-    #[test]
-    fn pipe_ends_are_counted_by_access_mode() {
-        let mut s = disk();
-        let ino = s.alloc_inode(Inode::new(InodeKind::Pipe(Pipe::default()), 0o600, 0, 0)).unwrap();
-        let r = s.open_filp(ino, O_RDONLY).unwrap();
-        let w = s.open_filp(ino, O_WRONLY).unwrap();
-        assert_eq!(s.live(ino).pipe().map(|p| (p.readers, p.writers)), Some((1, 1)));
-        s.put_filp(w);
-        assert_eq!(s.live(ino).pipe().map(|p| (p.readers, p.writers)), Some((1, 0)));
-        s.put_filp(r);
-        assert!(s.inode(ino).is_none());
+        Some(filp.vnode)
     }
 }

@@ -2,7 +2,7 @@
 //! requests, then notifications: the kernel's alarm, for poll's timeouts).
 
 use super::state::VfsState;
-use super::{dup, exec, fcntl, flock, link, open, pipe, poll, procs, read, stat};
+use super::{attr, dup, exec, fcntl, flock, link, open, pipe, poll, procs, read, stat};
 use crate::proto::pm::*;
 use crate::proto::vfs::*;
 use crate::task::Call;
@@ -34,6 +34,18 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_POLL, name: "poll", handler: poll::do_poll },
     Call { m_type: VFS_GETCWD, name: "getcwd", handler: fcntl::do_getcwd },
     Call { m_type: VFS_FLOCK, name: "flock", handler: flock::do_flock },
+    Call { m_type: VFS_CHMOD, name: "chmod", handler: attr::do_chmod },
+    Call { m_type: VFS_FCHMOD, name: "fchmod", handler: attr::do_fchmod },
+    Call { m_type: VFS_CHOWN, name: "chown", handler: attr::do_chown },
+    Call { m_type: VFS_FCHOWN, name: "fchown", handler: attr::do_fchown },
+    Call { m_type: VFS_TRUNCATE, name: "truncate", handler: attr::do_truncate },
+    Call { m_type: VFS_FTRUNCATE, name: "ftruncate", handler: attr::do_ftruncate },
+    Call { m_type: VFS_ACCESS, name: "access", handler: attr::do_access },
+    Call { m_type: VFS_STATVFS, name: "statvfs", handler: attr::do_statvfs },
+    Call { m_type: VFS_FSTATVFS, name: "fstatvfs", handler: attr::do_fstatvfs },
+    Call { m_type: VFS_SYMLINK, name: "symlink", handler: link::do_symlink },
+    Call { m_type: VFS_READLINK, name: "readlink", handler: stat::do_readlink },
+    Call { m_type: VFS_LSTAT, name: "lstat", handler: stat::do_lstat },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },

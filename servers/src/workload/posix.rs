@@ -37,14 +37,15 @@
 use crate::errno::Errno;
 use crate::libc::Sys;
 use crate::libc::{Itimer, SigAction, Timespec};
+use crate::proto::fs::{R_OK, W_OK, X_OK};
 use crate::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, ITIMER_VIRTUAL, NGROUPS_MAX, RUSAGE_SELF, SA_RESETHAND, SIG_BLOCK,
     SIG_SETMASK, SIG_UNBLOCK, WNOHANG, exit_status, sig, sig_bit, signal_status,
 };
 use crate::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use crate::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
-use crate::proto::vfs::kind;
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
+use crate::proto::vfs::{F_OK, KEEP_ID, kind};
 use crate::proto::vm::layout::{HEAP_LIMIT, PAGE};
 use crate::proto::{INIT_PID, Pid};
 use crate::vfs::state::OPEN_MAX;
@@ -123,6 +124,9 @@ const TESTS: &[Test] = &[
     dup_and_dup2,
     pipe_between_parent_and_child,
     link_counts,
+    rename_and_truncate,
+    file_attributes,
+    symbolic_links,
     directories,
     heap_growth,
     anonymous_mappings,
@@ -244,7 +248,8 @@ fn remove_below(sys: &Sys<'_>, dir: &str) -> Result<Vec<String>, Errno> {
     let mut found = Vec::new();
     for name in list(sys, dir)? {
         let path = format!("{dir}/{name}");
-        if sys.stat(&path).is_ok_and(|s| s.kind == kind::DIRECTORY) {
+        // lstat: a symbolic link to a directory is removed, not walked into.
+        if sys.lstat(&path).is_ok_and(|s| s.kind == kind::DIRECTORY) {
             found.extend(remove_below(sys, &path)?);
             sys.rmdir(&path)?;
         } else {
@@ -534,6 +539,175 @@ fn link_counts(sys: &Sys<'_>, rec: &Checks) {
     }
     ok(rec, "posix.link.unlink-second", sys.unlink(&second));
     fails(rec, "posix.link.gone-enoent", sys.stat(&second), Errno::ENOENT);
+}
+
+/// O_TRUNC empties an existing file; rename moves a name, replaces a file, refuses to move a
+/// directory below itself (EINVAL) and a missing name (ENOENT).
+fn rename_and_truncate(sys: &Sys<'_>, rec: &Checks) {
+    let (first, second, dir) = (path("rename-a"), path("rename-b"), path("rename-dir"));
+    let Some(fd) = ok(rec, "posix.rename.create", sys.open(&first, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.rename.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.rename.close", sys.close(fd));
+    ok(rec, "posix.rename.rename", sys.rename(&first, &second));
+    fails(rec, "posix.rename.old-name-enoent", sys.stat(&first), Errno::ENOENT);
+    rec.expect_eq("posix.rename.new-name-has-the-bytes", sys.stat(&second).map(|s| s.size), Ok(GREETING.len() as u64));
+    fails(rec, "posix.rename.missing-enoent", sys.rename(&first, &second), Errno::ENOENT);
+    if let Some(fd) = ok(rec, "posix.rename.recreate", sys.open(&first, O_CREAT | O_WRONLY | O_EXCL, FILE_MODE)) {
+        ok(rec, "posix.rename.close-recreated", sys.close(fd));
+    }
+    ok(rec, "posix.rename.replace-a-file", sys.rename(&second, &first));
+    rec.expect_eq("posix.rename.replaced-has-the-bytes", sys.stat(&first).map(|s| s.size), Ok(GREETING.len() as u64));
+    if let Some(fd) = ok(rec, "posix.truncate.open-o-trunc", sys.open(&first, O_WRONLY | O_TRUNC, 0)) {
+        rec.expect_eq("posix.truncate.emptied", sys.fstat(fd).map(|s| (s.size, s.blocks)), Ok((0, 0)));
+        ok(rec, "posix.truncate.close", sys.close(fd));
+    }
+    ok(rec, "posix.rename.unlink", sys.unlink(&first));
+    if ok(rec, "posix.rename.mkdir", sys.mkdir(&dir, DIR_MODE)).is_some() {
+        fails(rec, "posix.rename.dir-below-itself-einval", sys.rename(&dir, &format!("{dir}/sub")), Errno::EINVAL);
+        ok(rec, "posix.rename.rmdir", sys.rmdir(&dir));
+    }
+}
+
+/// chmod, fchmod, chown, fchown, truncate, ftruncate, access, statvfs and fstatvfs as root, with
+/// their errors; then, as an unprivileged child, what only owners and root may do.
+fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
+    let file = path("attrs");
+    let Some(fd) = ok(rec, "posix.attr.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    rec.expect_eq("posix.attr.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.attr.chmod", sys.chmod(&file, 0o600));
+    rec.expect_eq("posix.attr.chmod-shows", sys.stat(&file).map(|s| s.mode), Ok(0o600));
+    ok(rec, "posix.attr.fchmod", sys.fchmod(fd, 0o640));
+    rec.expect_eq("posix.attr.fchmod-shows", sys.fstat(fd).map(|s| s.mode), Ok(0o640));
+    fails(rec, "posix.attr.chmod-missing-enoent", sys.chmod(&path("nope"), 0o600), Errno::ENOENT);
+    fails(rec, "posix.attr.fchmod-closed-ebadf", sys.fchmod(NEVER_OPEN_FD, 0o600), Errno::EBADF);
+    ok(rec, "posix.attr.chown", sys.chown(&file, UNPRIVILEGED_UID, UNPRIVILEGED_UID));
+    ok(rec, "posix.attr.fchown-keeps-owner", sys.fchown(fd, KEEP_ID, 0));
+    rec.expect_eq("posix.attr.chown-shows", sys.stat(&file).map(|s| (s.uid, s.gid)), Ok((UNPRIVILEGED_UID, 0)));
+    // Sizes.
+    ok(rec, "posix.attr.truncate-shorter", sys.truncate(&file, 5));
+    rec.expect_eq("posix.attr.truncated-size", sys.fstat(fd).map(|s| s.size), Ok(5));
+    ok(rec, "posix.attr.ftruncate-longer", sys.ftruncate(fd, 3000));
+    rec.expect_eq("posix.attr.extended", sys.stat(&file).map(|s| (s.size, s.blocks)), Ok((3000, 3)));
+    rec.expect_eq("posix.attr.seek-end-follows", sys.lseek(fd, 0, SEEK_END), Ok(3000));
+    rec.expect_eq("posix.attr.rewind", sys.lseek(fd, 0, SEEK_SET), Ok(0));
+    let mut head = [0u8; 8];
+    rec.expect_eq("posix.attr.read-extended", sys.read(fd, &mut head), Ok(8));
+    rec.expect_eq("posix.attr.kept-then-zeros", &head[..], &[&GREETING[..5], &[0, 0, 0]].concat()[..]);
+    fails(rec, "posix.attr.truncate-negative-einval", sys.truncate(&file, -1), Errno::EINVAL);
+    fails(rec, "posix.attr.truncate-dir-eisdir", sys.truncate(DIR, 0), Errno::EISDIR);
+    fails(rec, "posix.attr.truncate-too-big-efbig", sys.truncate(&file, i64::MAX), Errno::EFBIG);
+    if let Some(ro) = ok(rec, "posix.attr.open-read-only", sys.open(&file, O_RDONLY, 0)) {
+        fails(rec, "posix.attr.ftruncate-read-only-ebadf", sys.ftruncate(ro, 0), Errno::EBADF);
+        ok(rec, "posix.attr.close-read-only", sys.close(ro));
+    }
+    if let Some((r, w)) = ok(rec, "posix.attr.pipe", sys.pipe()) {
+        fails(rec, "posix.attr.ftruncate-pipe-einval", sys.ftruncate(w, 0), Errno::EINVAL);
+        fails(rec, "posix.attr.fstatvfs-pipe-einval", sys.fstatvfs(r), Errno::EINVAL);
+        ok(rec, "posix.attr.fchmod-pipe", sys.fchmod(r, 0o400));
+        rec.expect_eq("posix.attr.fchmod-pipe-shows", sys.fstat(w).map(|s| s.mode), Ok(0o400));
+        ok(rec, "posix.attr.close-r", sys.close(r));
+        ok(rec, "posix.attr.close-w", sys.close(w));
+    }
+    // access.
+    ok(rec, "posix.attr.access-exists", sys.access(&file, F_OK));
+    ok(rec, "posix.attr.access-rw-root", sys.access(&file, R_OK | W_OK));
+    fails(rec, "posix.attr.access-x-no-bit-eacces", sys.access(&file, X_OK), Errno::EACCES);
+    fails(rec, "posix.attr.access-missing-enoent", sys.access(&path("nope"), F_OK), Errno::ENOENT);
+    fails(rec, "posix.attr.access-bad-mode-einval", sys.access(&file, 0o10), Errno::EINVAL);
+    // statvfs: the file's three blocks are not free.
+    match (sys.statvfs("/"), sys.fstatvfs(fd)) {
+        (Ok(all), Ok(same)) => {
+            rec.expect_eq("posix.statvfs.block-size", all.bsize, 1024);
+            rec.check("posix.statvfs.some-blocks-used", all.bfree + 3 <= all.blocks, || format!("{all:?}"));
+            rec.check("posix.statvfs.some-inodes-used", all.ffree < all.files, || format!("{all:?}"));
+            rec.expect_eq("posix.statvfs.fstatvfs-agrees", same, all);
+        }
+        other => {
+            rec.check("posix.statvfs.answers", false, || format!("{other:?}"));
+        }
+    }
+    fails(rec, "posix.statvfs.missing-enoent", sys.statvfs(&path("nope")), Errno::ENOENT);
+    ok(rec, "posix.attr.close", sys.close(fd));
+    // What an unprivileged process may not do.
+    ok(rec, "posix.attr.give-back", sys.chown(&file, ROOT_UID, 0));
+    let (child_rec, child_file) = (rec.clone(), file.clone());
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.attr.become-user", c.setuid(UNPRIVILEGED_UID));
+        fails(&rec, "posix.attr.chmod-not-owner-eperm", c.chmod(&child_file, 0o666), Errno::EPERM);
+        fails(&rec, "posix.attr.chown-not-root-eperm", c.chown(&child_file, UNPRIVILEGED_UID, KEEP_ID), Errno::EPERM);
+        fails(&rec, "posix.attr.truncate-no-write-eacces", c.truncate(&child_file, 0), Errno::EACCES);
+        fails(&rec, "posix.attr.access-w-eacces", c.access(&child_file, W_OK), Errno::EACCES);
+        ok(&rec, "posix.attr.access-r", c.access(&child_file, R_OK));
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.attr.fork", forked) {
+        reap(sys, rec, "posix.attr.child-status", pid, exit_status(0));
+    }
+    rec.expect_eq("posix.attr.unchanged-by-the-user", sys.stat(&file).map(|s| (s.mode, s.size)), Ok((0o640, 3000)));
+    ok(rec, "posix.attr.unlink", sys.unlink(&file));
+}
+
+/// symlink, readlink and lstat; open and stat follow links (on the way and at the end), unlink
+/// and rename act on the link; a dangling link is ENOENT, a loop ELOOP.
+fn symbolic_links(sys: &Sys<'_>, rec: &Checks) {
+    let (target, link, dir_link) = (path("sym-target"), path("sym-link"), path("sym-dir"));
+    let (dangling, looping, moved) = (path("sym-dangling"), path("sym-loop"), path("sym-moved"));
+    let Some(fd) = ok(rec, "posix.symlink.create-target", sys.open(&target, O_CREAT | O_WRONLY | O_TRUNC, FILE_MODE))
+    else {
+        return;
+    };
+    rec.expect_eq("posix.symlink.write-target", sys.write(fd, GREETING), Ok(GREETING.len()));
+    ok(rec, "posix.symlink.close-target", sys.close(fd));
+    ok(rec, "posix.symlink.symlink", sys.symlink(&target, &link));
+    rec.expect_eq("posix.symlink.readlink", sys.readlink(&link), Ok(target.as_bytes().to_vec()));
+    rec.expect_eq(
+        "posix.symlink.lstat-is-the-link",
+        sys.lstat(&link).map(|s| (s.kind, s.size)),
+        Ok((kind::SYMLINK, target.len() as u64)),
+    );
+    rec.expect_eq(
+        "posix.symlink.stat-follows",
+        sys.stat(&link).map(|s| (s.kind, s.size)),
+        Ok((kind::REGULAR, GREETING.len() as u64)),
+    );
+    if let Some(fd) = ok(rec, "posix.symlink.open-follows", sys.open(&link, O_RDONLY, 0)) {
+        rec.expect_eq("posix.symlink.read-through", read_all(sys, fd), Ok(GREETING.to_vec()));
+        ok(rec, "posix.symlink.close", sys.close(fd));
+    }
+    fails(rec, "posix.symlink.existing-eexist", sys.symlink(&target, &link), Errno::EEXIST);
+    fails(rec, "posix.symlink.readlink-file-einval", sys.readlink(&target), Errno::EINVAL);
+    fails(rec, "posix.symlink.empty-target-enoent", sys.symlink("", &path("sym-empty")), Errno::ENOENT);
+    ok(rec, "posix.symlink.to-a-directory", sys.symlink(DIR, &dir_link));
+    rec.expect_eq(
+        "posix.symlink.on-the-way",
+        sys.stat(&format!("{dir_link}/sym-target")).map(|s| s.size),
+        Ok(GREETING.len() as u64),
+    );
+    // A relative target is resolved from the link's directory.
+    ok(rec, "posix.symlink.dangling", sys.symlink("nowhere", &dangling));
+    fails(rec, "posix.symlink.dangling-stat-enoent", sys.stat(&dangling), Errno::ENOENT);
+    fails(
+        rec,
+        "posix.symlink.dangling-creat-enoent",
+        sys.open(&dangling, O_CREAT | O_WRONLY, FILE_MODE),
+        Errno::ENOENT,
+    );
+    ok(rec, "posix.symlink.loop", sys.symlink(&looping, &looping));
+    fails(rec, "posix.symlink.loop-eloop", sys.stat(&looping), Errno::ELOOP);
+    ok(rec, "posix.symlink.rename-the-link", sys.rename(&dangling, &moved));
+    rec.expect_eq("posix.symlink.moved-link", sys.readlink(&moved), Ok(b"nowhere".to_vec()));
+    ok(rec, "posix.symlink.unlink-the-link", sys.unlink(&link));
+    fails(rec, "posix.symlink.link-gone-enoent", sys.lstat(&link), Errno::ENOENT);
+    rec.expect_eq("posix.symlink.target-stays", sys.stat(&target).map(|s| s.nlink), Ok(1));
+    for name in [&target, &dir_link, &looping, &moved] {
+        ok(rec, "posix.symlink.unlink", sys.unlink(name));
+    }
+    rec.expect_eq("posix.symlink.dir-stays", sys.stat(DIR).map(|s| s.kind), Ok(kind::DIRECTORY));
 }
 
 /// mkdir, EEXIST, getdents listing, ENOTEMPTY, chdir with relative paths, rmdir.

@@ -1,6 +1,6 @@
-//! The file system proper, on vfs's state: file data in blocks (read, write, truncate) and
+//! The file system proper, on mfs's state: file data in blocks (read, write, truncate) and
 //! directories as files of fixed-size entries (lookup, insert, remove, list), plus building the
-//! boot tree.
+//! boot tree. Blocks are reached through `block.rs` only.
 //!
 //! Directory format (MINIX V3's `struct direct`): a directory's bytes are DIRENT_SIZE-byte slots,
 //! each an inode number (u32, little-endian; 0 = a free slot) and a name of up to NAME_MAX bytes,
@@ -12,7 +12,7 @@
 //! every block up to it, zero-filled); a write that cannot get every block it needs writes what
 //! fits and gives the rest back; no name appears twice in one directory.
 
-use super::state::{BLOCK_SIZE, BlockNo, Ino, Inode, InodeKind, MAX_FILE_SIZE, ROOT_INO, VfsState, blocks_for};
+use super::state::{BLOCK_SIZE, BlockNo, Ino, Inode, InodeKind, MAX_FILE_SIZE, MfsState, ROOT_INO, blocks_for};
 use crate::errno::Errno;
 use crate::proto::vfs::NAME_MAX;
 
@@ -45,13 +45,12 @@ fn decode_dirent(raw: &[u8]) -> (Ino, Vec<u8>) {
     (ino, name[..len].to_vec())
 }
 
-impl VfsState {
+impl MfsState {
     // ---- file data ----------------------------------------------------------------------------
 
     /// Up to `len` bytes of regular file or directory `ino` from `offset` (fewer at the end).
     pub fn read_data(&mut self, ino: Ino, offset: u64, len: u64) -> Vec<u8> {
         let inode = self.live(ino);
-        assert!(inode.pipe().is_none(), "pipes keep their bytes in their buffers");
         let end = offset.saturating_add(len).min(inode.size);
         if offset >= end {
             return Vec::new();
@@ -64,7 +63,7 @@ impl VfsState {
         for block in blocks {
             let within = (pos % BLOCK_SIZE as u64) as usize;
             let chunk = (BLOCK_SIZE - within).min((end - pos) as usize);
-            let data = self.blocks.get(block as usize).unwrap_or_else(|| panic!("block {block} is on the disk"));
+            let data = self.read_block(block);
             // Bytes past the block's data are zeros (lazy zero-fill).
             let stored = data.get(within..data.len().min(within + chunk)).unwrap_or(&[]);
             out.extend_from_slice(stored);
@@ -86,7 +85,6 @@ impl VfsState {
             return Err(Errno::EFBIG);
         }
         let inode = self.live(ino);
-        assert!(inode.pipe().is_none(), "pipes keep their bytes in their buffers");
         let (had, size) = (inode.blocks.len(), inode.size);
         assert_eq!(had, blocks_for(size), "inode {ino} holds one block per started BLOCK_SIZE bytes");
         let mut end = offset.saturating_add(data.len() as u64).min(MAX_FILE_SIZE);
@@ -119,12 +117,7 @@ impl VfsState {
             let chunk = (BLOCK_SIZE - within).min((end - pos) as usize);
             let block = blocks[(pos / BLOCK_SIZE as u64) as usize];
             let from = (pos - offset) as usize;
-            let stored = self.blocks.get_mut(block as usize).unwrap_or_else(|| panic!("block {block} is on the disk"));
-            if stored.len() < within + chunk {
-                stored.resize(within + chunk, 0);
-            }
-            stored[within..within + chunk].copy_from_slice(&data[from..from + chunk]);
-            assert!(stored.len() <= BLOCK_SIZE, "a block holds at most BLOCK_SIZE bytes");
+            self.write_block(block, within, &data[from..from + chunk]);
             pos += chunk as u64;
         }
         Ok((end - offset) as usize)
@@ -138,6 +131,39 @@ impl VfsState {
         for block in blocks {
             self.free_block(block);
         }
+    }
+
+    /// Sets regular file `ino`'s size to `size`: a shorter file frees the blocks past its end (and
+    /// the bytes past it in its last block read as zeros again); a longer one gets zero-filled
+    /// blocks up to it, all or none (ENOSPC), at most MAX_FILE_SIZE (EFBIG).
+    pub fn resize(&mut self, ino: Ino, size: u64) -> Result<(), Errno> {
+        if size > MAX_FILE_SIZE {
+            return Err(Errno::EFBIG);
+        }
+        let (old, had) = (self.live(ino).size, self.live(ino).blocks.len());
+        let want = blocks_for(size);
+        if want > had && self.free_block_count() < want - had {
+            return Err(Errno::ENOSPC);
+        }
+        let mut grown = Vec::new();
+        for _ in had..want {
+            grown.push(self.alloc_block().expect("room was checked"));
+        }
+        let inode = self.live_mut(ino);
+        let cut = inode.blocks.split_off(want.min(had));
+        inode.blocks.extend_from_slice(&grown);
+        inode.size = size;
+        let last = inode.blocks.last().copied();
+        for block in cut {
+            self.free_block(block);
+        }
+        if size < old
+            && let Some(last) = last
+        {
+            let keep = size as usize - (want - 1) * BLOCK_SIZE;
+            self.cut_block(last, keep);
+        }
+        Ok(())
     }
 
     // ---- directories --------------------------------------------------------------------------
@@ -261,10 +287,10 @@ impl VfsState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::vfs::state::{MAX_FILE_BLOCKS, NR_BLOCKS};
+    use crate::mfs::state::{MAX_FILE_BLOCKS, NR_BLOCKS};
 
-    fn disk() -> VfsState {
-        let mut s = VfsState::empty();
+    fn disk() -> MfsState {
+        let mut s = MfsState::empty();
         s.make_root(0o755);
         s
     }
@@ -327,5 +353,21 @@ mod tests {
         let long = [b'x'; NAME_MAX];
         s.dir_insert(ROOT_INO, &long, a).unwrap();
         assert_eq!(s.dir_lookup(ROOT_INO, &long), Some(a));
+    }
+
+    #[test]
+    fn resizing_frees_or_zero_fills_blocks() {
+        let mut s = disk();
+        let f = s.make_file(ROOT_INO, b"f", 0o644, &[9u8; 3000]).unwrap();
+        let free = s.free_block_count();
+        assert_eq!(s.resize(f, 1500), Ok(()));
+        assert_eq!((s.live(f).size, s.live(f).blocks.len(), s.free_block_count()), (1500, 2, free + 1));
+        assert_eq!(s.resize(f, 2500), Ok(()));
+        let all = s.read_data(f, 0, 3000);
+        assert!(
+            all[..1500].iter().all(|&b| b == 9) && all[1500..].iter().all(|&b| b == 0),
+            "the cut bytes read as zeros"
+        );
+        assert_eq!(s.resize(f, MAX_FILE_SIZE + 1), Err(Errno::EFBIG));
     }
 }

@@ -1,0 +1,131 @@
+//! mfs's block interface: read block n, write block n, allocate, free. Everything else in mfs
+//! reaches the disk only through these four, so that moving the blocks behind a block-device
+//! driver changes this file alone.
+//!
+//! The pool is in mfs's own tracked state (`MfsState::blocks`, with the free list): a cache of
+//! the whole disk, as MINIX's buffer cache holds blocks, authoritative while mfs runs and rolled
+//! back with it. The disk itself is a block device (memdisk) found by name through ds: the
+//! blocks a request wrote are dirty, and written back through the driver at the request's end
+//! (`write_back`), with libbdev riding out the driver's restarts. Freed blocks are not written:
+//! the cache says they hold nothing, and an allocation reads them as zeros from it.
+
+use super::MfsCtx;
+use super::state::{BLOCK_SIZE, BlockNo, MfsState, NR_BLOCKS};
+use crate::errno::Errno;
+use crate::libbdev::{self, Driver};
+use crate::proto::bdev::{BDEV_R_BIT, BDEV_W_BIT, MEMDISK_LABEL, MEMDISK_MINOR};
+use kernel_sim::memory::SERVICE_MEMORY_BASE;
+
+/// Where mfs's transfer buffer is: the start of its manifest-declared memory, one block long.
+pub const TRANSFER_BUFFER: u64 = SERVICE_MEMORY_BASE;
+
+/// Writes back every dirty block to the disk, opening the disk first if mfs has not yet (at the
+/// mount, or after a fresh restart, whose rebuilt tree is all dirty). A block that cannot be
+/// written stays dirty for the next write-back: the cache keeps the data, as MINIX's does when a
+/// write-back fails. Returns the first error.
+pub fn write_back(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    if ctx.state.dirty.is_empty() && ctx.state.disk.get().is_some() {
+        return Ok(());
+    }
+    let mut driver = match ctx.state.disk.get().clone() {
+        Some(driver) => driver,
+        None => open_disk(ctx)?,
+    };
+    let dirty: Vec<BlockNo> = ctx.state.dirty.iter().map(|(&b, ())| b).collect();
+    let mut result = Ok(());
+    for block in dirty {
+        let mut data = ctx.state.read_block(block).to_vec();
+        data.resize(BLOCK_SIZE, 0);
+        match libbdev::write(ctx, &mut driver, block as u64 * BLOCK_SIZE as u64, &data) {
+            Ok(()) => {
+                ctx.state.dirty.remove(&block);
+            }
+            Err(e) => {
+                result = Err(e);
+                break;
+            }
+        }
+    }
+    ctx.state.disk.set(Some(driver));
+    result
+}
+
+/// Opens the disk for reading and writing and checks it holds the file system: EIO when it is
+/// smaller than NR_BLOCKS blocks.
+fn open_disk(ctx: &mut MfsCtx<'_>) -> Result<Driver, Errno> {
+    let mut driver = Driver::new(MEMDISK_LABEL, MEMDISK_MINOR, TRANSFER_BUFFER, BLOCK_SIZE as u64);
+    libbdev::open(ctx, &mut driver, BDEV_R_BIT | BDEV_W_BIT)?;
+    let geometry = libbdev::geometry(ctx, &mut driver)?;
+    // Kept even when too small: the open is held, and the checker compares the sizes.
+    ctx.state.disk.set(Some(driver.clone()));
+    if geometry.size < (NR_BLOCKS * BLOCK_SIZE) as u64 {
+        return Err(Errno::EIO);
+    }
+    Ok(driver)
+}
+
+impl MfsState {
+    /// The bytes block `block` stores (possibly fewer than BLOCK_SIZE: the rest reads as zeros).
+    pub fn read_block(&mut self, block: BlockNo) -> &[u8] {
+        self.blocks.get(block as usize).unwrap_or_else(|| panic!("block {block} is on the disk"))
+    }
+
+    /// Writes `data` into block `block` at byte `within`, zero-filling any gap before it.
+    pub fn write_block(&mut self, block: BlockNo, within: usize, data: &[u8]) {
+        assert!(within + data.len() <= BLOCK_SIZE, "a write stays inside its block");
+        let stored = self.blocks.get_mut(block as usize).unwrap_or_else(|| panic!("block {block} is on the disk"));
+        if stored.len() < within + data.len() {
+            stored.resize(within + data.len(), 0);
+        }
+        stored[within..within + data.len()].copy_from_slice(data);
+        self.dirty.insert(block, ());
+    }
+
+    /// Cuts block `block` to its first `keep` bytes (the rest reads as zeros again).
+    pub fn cut_block(&mut self, block: BlockNo, keep: usize) {
+        let stored = self.blocks.get(block as usize).unwrap_or_else(|| panic!("block {block} is on the disk"));
+        if stored.len() > keep {
+            self.blocks.get_mut(block as usize).expect("checked just now").truncate(keep);
+            self.dirty.insert(block, ());
+        }
+    }
+
+    /// Free blocks left.
+    pub fn free_block_count(&mut self) -> usize {
+        self.free_blocks.len()
+    }
+
+    /// Takes a free block (it holds no data, so it reads as zeros); ENOSPC when the disk is full.
+    pub fn alloc_block(&mut self) -> Result<BlockNo, Errno> {
+        let block = self.free_blocks.pop().ok_or(Errno::ENOSPC)?;
+        assert!((block as usize) < NR_BLOCKS, "free list holds block {block} past the disk");
+        assert!(self.blocks.get(block as usize).is_some_and(Vec::is_empty), "free block {block} holds no data");
+        Ok(block)
+    }
+
+    /// Returns a block to the free list, dropping its data.
+    pub fn free_block(&mut self, block: BlockNo) {
+        assert!((block as usize) < NR_BLOCKS, "freeing block {block} past the disk");
+        self.blocks.set(block as usize, Vec::new());
+        if self.dirty.contains_key(&block) {
+            self.dirty.remove(&block);
+        }
+        self.free_blocks.push(block);
+        assert!(self.free_blocks.len() <= NR_BLOCKS, "more free blocks than the disk holds");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn blocks_are_handed_out_in_order_and_come_back() {
+        let mut s = MfsState::empty();
+        assert_eq!(s.alloc_block(), Ok(0));
+        assert_eq!(s.alloc_block(), Ok(1));
+        s.free_block(0);
+        assert_eq!(s.free_block_count(), NR_BLOCKS - 1);
+        assert_eq!(s.alloc_block(), Ok(0));
+    }
+}
