@@ -20,7 +20,7 @@ use recovery::TrackedState;
 use servers::checker::Snapshot;
 use servers::errno::Errno;
 use servers::fault::{SiteKind, SiteProfile};
-use servers::libc::{SigAction, Sys};
+use servers::libc::{SigAction, Sys, count_handler_run, handler_runs};
 use servers::proto::pm::sig;
 use servers::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
 use servers::proto::vfs::whence::SEEK_SET;
@@ -165,33 +165,15 @@ pub fn run_op(sys: &Sys<'_>, op: Op, n: u32) -> Result<f64, String> {
     }
 }
 
-/// Where the signal loop's handler counts its runs: the top of the stack region, which the
-/// syscall library leaves alone.
-const HANDLER_RUNS: u64 = servers::proto::vm::layout::STACK_TOP - 8;
-
-fn handler_runs(sys: &Sys<'_>) -> Result<u32, String> {
-    let mut raw = [0u8; 4];
-    sys.proc().mem_read(HANDLER_RUNS, &mut raw).map_err(|e| format!("reading the handler count: {e}"))?;
-    Ok(u32::from_le_bytes(raw))
-}
-
-/// The signal loop's handler: counts its runs (one memory write), so the loop can tell every
-/// signal was handled.
-fn on_signal(sys: &Sys<'_>, _signo: i32) {
-    if let Ok(runs) = handler_runs(sys) {
-        let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
-    }
-}
-
 /// Self-kills with a handler installed; the default action is back afterwards.
 fn signal_rounds(sys: &Sys<'_>, n: u32) -> Result<f64, String> {
-    let handler = SigAction::Handler { handler: on_signal, mask: 0, flags: 0 };
+    let handler = SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 };
     sys.sigaction(sig::SIGUSR1, Some(handler)).map_err(errno("sigaction"))?;
-    let before = handler_runs(sys)?;
+    let before = handler_runs(sys).map_err(errno("reading the handler count"))?;
     let me = sys.getpid().map_err(errno("getpid"))?;
     let r = timed(n, || sys.kill(me, sig::SIGUSR1).map_err(errno("kill")))?;
     sys.sigaction(sig::SIGUSR1, Some(SigAction::Default)).map_err(errno("sigaction"))?;
-    let handled = handler_runs(sys)?.wrapping_sub(before);
+    let handled = handler_runs(sys).map_err(errno("reading the handler count"))?.wrapping_sub(before);
     let sent = warm_up(n) + n;
     if handled != sent { Err(format!("{sent} signals sent, {handled} handled")) } else { Ok(r) }
 }

@@ -6,28 +6,17 @@ use kernel_sim::EngineKind;
 use servers::boot::{MachineConfig, boot};
 use servers::checker::{self, Snapshot};
 use servers::errno::Errno;
-use servers::libc::{SigAction, Sys};
+use servers::libc::{SigAction, Sys, count_handler_run, handler_runs};
 use servers::proto::pm::*;
-use servers::proto::vm::layout::STACK_TOP;
 use std::sync::mpsc;
 
-/// Where the tests' handler counts its runs: the top of the stack region, which nothing else
-/// uses (each process its own, fork copies it).
-const COUNTER: u64 = STACK_TOP - 8;
-
-fn count_runs(sys: &Sys<'_>, _signo: i32) {
-    let n = runs(sys);
-    sys.proc().mem_write(COUNTER, &(n + 1).to_le_bytes()).unwrap();
-}
-
+/// How often the handler ran in this process.
 fn runs(sys: &Sys<'_>) -> u32 {
-    let mut raw = [0u8; 4];
-    sys.proc().mem_read(COUNTER, &mut raw).unwrap();
-    u32::from_le_bytes(raw)
+    handler_runs(sys).unwrap()
 }
 
 fn catch(sys: &Sys<'_>, signo: i32) {
-    let action = SigAction::Handler { handler: count_runs, mask: 0, flags: 0 };
+    let action = SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 };
     sys.sigaction(signo, Some(action)).unwrap();
 }
 
@@ -204,7 +193,7 @@ fn sigchld_reaches_a_catching_parent_after_its_wait_got_the_child() {
 #[test]
 fn sigkill_and_sigstop_cannot_be_caught_ignored_or_blocked() {
     let (got, violations) = run(EngineKind::Sim, |sys| {
-        let handler = SigAction::Handler { handler: count_runs, mask: 0, flags: 0 };
+        let handler = SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 };
         let caught = sys.sigaction(sig::SIGKILL, Some(handler)).err();
         let ignored = sys.sigaction(sig::SIGSTOP, Some(SigAction::Ignore)).err();
         let bad = sys.sigaction(0, None).err();

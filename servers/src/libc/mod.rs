@@ -17,7 +17,7 @@ mod time;
 
 pub use fs::{DirEntry, PollFd, Stat};
 pub use mem::MapEntry;
-pub use signal::{Itimer, SigAction, SigHandler};
+pub use signal::{Itimer, SigAction, SigHandler, count_handler_run, handler_runs, reset_handler_runs};
 pub use time::{Rusage, Timespec};
 
 use crate::errno::Errno;

@@ -17,7 +17,7 @@ use super::Sys;
 use crate::errno::Errno;
 use crate::proto::PM;
 use crate::proto::pm::*;
-use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN};
+use crate::proto::vm::layout::{SCRATCH, SCRATCH_LEN, STACK_TOP};
 use kernel_sim::Message;
 use std::sync::Mutex;
 
@@ -210,4 +210,28 @@ impl Sys<'_> {
         let r = self.call(PM, Message::with(PM_GETITIMER, &GetitimerRequest { which }))?.get::<ItimerReply>();
         Ok(Itimer { value_us: r.value_us, interval_us: r.interval_us })
     }
+}
+
+/// Where [`count_handler_run`] keeps its count: the top word of the stack region, which the
+/// syscall library leaves alone (each process its own; fork copies it, exec clears it).
+const HANDLER_RUNS: u64 = STACK_TOP - 8;
+
+/// A handler that only counts its runs, in the process's own memory: what the POSIX suite,
+/// unixbench, strace replay (for a handler the log does not hold) and the benchmarks install to
+/// tell that every signal was handled.
+pub fn count_handler_run(sys: &Sys<'_>, _signo: i32) {
+    let runs = handler_runs(sys).unwrap_or(0);
+    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
+}
+
+/// How often [`count_handler_run`] ran in this process since its count was last reset.
+pub fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
+    let mut raw = [0u8; 4];
+    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
+    Ok(u32::from_le_bytes(raw))
+}
+
+/// Sets [`count_handler_run`]'s count back to zero.
+pub fn reset_handler_runs(sys: &Sys<'_>) -> Result<(), Errno> {
+    Ok(sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes())?)
 }

@@ -36,7 +36,7 @@
 
 use crate::errno::Errno;
 use crate::libc::Sys;
-use crate::libc::{Itimer, SigAction, Timespec};
+use crate::libc::{Itimer, SigAction, Timespec, count_handler_run, handler_runs, reset_handler_runs};
 use crate::proto::fs::{R_OK, W_OK, X_OK};
 use crate::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, ITIMER_VIRTUAL, NGROUPS_MAX, RUSAGE_SELF, SA_RESETHAND, SIG_BLOCK,
@@ -939,9 +939,6 @@ fn priorities(sys: &Sys<'_>, rec: &Checks) {
 
 // ---- signals, timers, groups, ids, clocks ---------------------------------------------------------
 
-/// Where the suite's signal handler counts its runs: the top of the stack region, which the
-/// syscall library leaves alone (each process its own copy; fork copies it).
-const HANDLER_RUNS: u64 = crate::proto::vm::layout::STACK_TOP - 8;
 /// An ITIMER_REAL short enough for the suite (wall time under `threads`), long enough that the
 /// call it interrupts is blocked by then: 10 ms.
 const SHORT_TIMER_US: u64 = 10_000;
@@ -960,25 +957,8 @@ const NO_SUCH_WHICH: i32 = 9;
 /// Pages of the stack region, which getrusage reports as vm's part.
 const STACK_PAGES: u64 = crate::proto::vm::layout::STACK_PAGES;
 
-/// The suite's handler: counts its runs.
-fn count_handler_runs(sys: &Sys<'_>, _signo: i32) {
-    let runs = handler_runs(sys).unwrap_or(0);
-    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
-}
-
-/// How often the handler ran in this process.
-fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
-    let mut raw = [0u8; 4];
-    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
-    Ok(u32::from_le_bytes(raw))
-}
-
-fn reset_handler_runs(sys: &Sys<'_>) -> Result<(), Errno> {
-    Ok(sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes())?)
-}
-
 fn counting(flags: u32) -> SigAction {
-    SigAction::Handler { handler: count_handler_runs, mask: 0, flags }
+    SigAction::Handler { handler: count_handler_run, mask: 0, flags }
 }
 
 /// A handler runs for each signal the process sends itself, sigaction answers the old action,

@@ -21,12 +21,11 @@
 //! fast; throughput runs pass larger ones.
 
 use crate::errno::Errno;
-use crate::libc::{PollFd, SigAction, Sys};
+use crate::libc::{PollFd, SigAction, Sys, count_handler_run, handler_runs, reset_handler_runs};
 use crate::proto::pm::{exit_status, sig};
 use crate::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use crate::proto::vfs::poll::{INFTIM, POLLIN};
 use crate::proto::vfs::whence::SEEK_SET;
-use crate::proto::vm::layout::STACK_TOP;
 use crate::workload::report::Recorder;
 use crate::workload::status_text;
 use std::sync::{Arc, Mutex};
@@ -388,25 +387,10 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
     error.record(rec, &format!("unixbench.{name}"));
 }
 
-/// Where the signal loop's handler counts its runs: the top of the stack region, which the
-/// syscall library leaves alone.
-const HANDLER_RUNS: u64 = STACK_TOP - 16;
-
-fn count_run(sys: &Sys<'_>, _signo: i32) {
-    let runs = handler_runs(sys).unwrap_or(0);
-    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
-}
-
-fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
-    let mut raw = [0u8; 4];
-    sys.proc().mem_read(HANDLER_RUNS, &mut raw)?;
-    Ok(u32::from_le_bytes(raw))
-}
-
 fn signal(sys: &Sys<'_>, rec: &Recorder, n: u32) {
     let mut error = FirstError::default();
-    let handler = SigAction::Handler { handler: count_run, mask: 0, flags: 0 };
-    let set_up = sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes()).map_err(Errno::from).and_then(|()| {
+    let handler = SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 };
+    let set_up = reset_handler_runs(sys).and_then(|()| {
         sys.sigaction(sig::SIGUSR1, Some(handler))?;
         sys.getpid()
     });

@@ -59,7 +59,7 @@ use super::{
     TraceStep, Whence,
 };
 use crate::errno::Errno;
-use crate::libc::{Itimer, PollFd, SigAction, Sys};
+use crate::libc::{Itimer, PollFd, SigAction, Sys, count_handler_run, handler_runs, reset_handler_runs};
 use crate::proto::Pid;
 use crate::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, RUSAGE_CHILDREN, RUSAGE_SELF, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK,
@@ -126,22 +126,6 @@ fn signal_number(name: &str) -> Option<i32> {
     }
     let bare = name.strip_prefix("SIG")?;
     SIGNAL_NAMES.iter().position(|known| *known == bare).map(|index| index as i32 + 1)
-}
-
-/// Where the stand-in handler counts its runs: the top of the stack region, which the syscall
-/// library leaves alone (a forked replayer starts its own count).
-const HANDLER_RUNS: u64 = crate::proto::vm::layout::STACK_TOP - 8;
-
-/// What runs for a signal the traced program caught: its own handler is code the log does not
-/// hold, so the replay counts the run (`replay.signals-handled`).
-fn stand_in_handler(sys: &Sys<'_>, _signo: i32) {
-    let runs = handler_runs(sys);
-    let _ = sys.proc().mem_write(HANDLER_RUNS, &(runs + 1).to_le_bytes());
-}
-
-fn handler_runs(sys: &Sys<'_>) -> u32 {
-    let mut raw = [0u8; 4];
-    sys.proc().mem_read(HANDLER_RUNS, &mut raw).map_or(0, |()| u32::from_le_bytes(raw))
 }
 
 /// The wait status a process's recorded end stands for.
@@ -700,7 +684,7 @@ impl Replayer {
         let killed =
             matches!(self.plan.tree.get(self.plan.pid).and_then(|n| n.end.as_ref()), Some(ProcessEnd::Killed { .. }));
         self.count(if killed { "replay.killed-processes-reported" } else { "replay.processes-reported" }, 1);
-        let handled = handler_runs(sys);
+        let handled = handler_runs(sys).unwrap_or(0);
         if handled > 0 {
             self.count("replay.signals-handled", u64::from(handled));
         }
@@ -745,7 +729,7 @@ impl Replayer {
     /// Replays this process's steps; returns its exit status.
     fn run(mut self, sys: &Sys<'_>) -> i32 {
         // A forked replayer counts its own handler runs, not its parent's.
-        let _ = sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes());
+        let _ = reset_handler_runs(sys);
         let steps = std::mem::take(&mut self.plan.steps);
         for index in 0..steps.len() {
             if steps[index].pid != self.plan.pid {
@@ -1042,7 +1026,9 @@ impl Replayer {
                 let action = action.map(|a| match a {
                     SignalAction::Default => SigAction::Default,
                     SignalAction::Ignore => SigAction::Ignore,
-                    SignalAction::Handler => SigAction::Handler { handler: stand_in_handler, mask: 0, flags: 0 },
+                    // The program's own handler is code the log does not hold: the run is counted
+                    // (`replay.signals-handled`).
+                    SignalAction::Handler => SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 },
                 });
                 let set = sys.sigaction(number, action);
                 self.compare(step, set.map(|_| 0), Values::Exact);
