@@ -301,7 +301,23 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Unlink { path } => format!("unlink({path})"),
         TraceOp::Mkdir { path, .. } => format!("mkdir({path})"),
         TraceOp::Rmdir { path } => format!("rmdir({path})"),
-        TraceOp::Rename { from, to } => format!("rename({from}, {to})"),
+        TraceOp::Rename { from, to, noreplace } => {
+            format!("rename({from}, {to}{})", if *noreplace { ", RENAME_NOREPLACE" } else { "" })
+        }
+        TraceOp::Lstat { path } => format!("lstat({path})"),
+        TraceOp::Access { path, mode } => format!("access({path}, {mode:o})"),
+        TraceOp::Readlink { path, .. } => format!("readlink({path})"),
+        TraceOp::Symlink { target, path } => format!("symlink({target}, {path})"),
+        TraceOp::Link { from, to } => format!("link({from}, {to})"),
+        TraceOp::Chmod { path, mode } => format!("chmod({path}, {mode:o})"),
+        TraceOp::Fchmod { fd, mode } => format!("fchmod({fd}, {mode:o})"),
+        TraceOp::Chown { path, uid, gid } => format!("chown({path}, {uid}, {gid})"),
+        TraceOp::Fchown { fd, uid, gid } => format!("fchown({fd}, {uid}, {gid})"),
+        TraceOp::Truncate { path, len } => format!("truncate({path}, {len})"),
+        TraceOp::Ftruncate { fd, len } => format!("ftruncate({fd}, {len})"),
+        TraceOp::Statfs { path } => format!("statfs({path})"),
+        TraceOp::Fstatfs { fd } => format!("fstatfs({fd})"),
+        TraceOp::Pread { fd, len, offset } => format!("pread64({fd}, {len}, {offset})"),
         TraceOp::Chdir { path } => format!("chdir({path})"),
         TraceOp::Stat { path } => format!("stat({path})"),
         TraceOp::Fstat { fd } => format!("fstat({fd})"),
@@ -520,6 +536,18 @@ impl Replay {
                 rec.count("replay.setup.dirs", built.dirs);
                 rec.count("replay.setup.files", built.files);
                 rec.count("replay.setup.bytes", built.bytes);
+                rec.count("replay.setup.links", built.links);
+                // What existed before the trace began, one counter a path: `replay.setup.file:PATH`
+                // counts its bytes, the others 1.
+                for (path, standin) in &self.setup.entries {
+                    let (kind, n) = match standin {
+                        sandbox::Standin::Dir => ("dir", 1),
+                        sandbox::Standin::File { size } => ("file", *size),
+                        sandbox::Standin::Program => ("program", 1),
+                        sandbox::Standin::Symlink { .. } => ("symlink", 1),
+                    };
+                    rec.count(&format!("replay.setup.{kind}:{path}"), n);
+                }
                 rec.check("replay.setup", true, String::new)
             }
             Err((path, e)) => rec.check("replay.setup", false, || format!("making {path} failed with {e}")),
@@ -898,7 +926,15 @@ impl Replayer {
             TraceOp::Read { fd, len } => {
                 let Some(sfd) = self.fd(step, *fd, "read") else { return Flow::Next };
                 let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
-                let read = sys.read(sfd, &mut buf);
+                let mut read = sys.read(sfd, &mut buf);
+                if let (Ok(n), Some(wanted)) = (read, value.and_then(|v| usize::try_from(v).ok()))
+                    && n > 0
+                    && n < wanted
+                    && sys.fstat(sfd).is_ok_and(|st| st.kind == crate::proto::vfs::kind::FIFO)
+                {
+                    read = read_pipe(sys, sfd, &mut buf, n, wanted);
+                    self.count("replay.pipe-reads-joined", 1);
+                }
                 if let Ok(n) = read {
                     self.count("replay.bytes-read", n as u64);
                 }
@@ -954,10 +990,92 @@ impl Replayer {
                 let done = sys.rmdir(&sandbox::replay_path(&self.plan.cwd, path));
                 self.compare(step, done.map(|()| 0), Values::Exact);
             }
-            TraceOp::Rename { from, to } => {
+            TraceOp::Rename { from, to, noreplace } => {
                 let (from, to) = (sandbox::replay_path(&self.plan.cwd, from), sandbox::replay_path(&self.plan.cwd, to));
-                let done = sys.rename(&from, &to);
+                // samsara's rename has no flags: RENAME_NOREPLACE is played as a C library without
+                // renameat2 plays it, a look at `to` first (no other replayed process runs
+                // between the two calls of this one's step in the log's order).
+                let done = match *noreplace && sys.lstat(&to).is_ok() {
+                    true => Err(Errno::EEXIST),
+                    false => sys.rename(&from, &to),
+                };
                 self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Lstat { path } => {
+                let done = sys.lstat(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Access { path, mode } => {
+                let done = sys.access(&sandbox::replay_path(&self.plan.cwd, path), *mode);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Readlink { path, target } => {
+                let got = sys.readlink(&sandbox::replay_path(&self.plan.cwd, path));
+                if let (Ok(bytes), Some(target)) = (&got, target) {
+                    // An absolute target was made to point inside the sandbox.
+                    let expected = sandbox::link_target(target);
+                    let got = String::from_utf8_lossy(bytes).into_owned();
+                    self.check(&format!("replay.line-{}.target", step.line), got == expected, || {
+                        format!("pid {} readlink({path}) gave {got}, recorded {target}", step.pid)
+                    });
+                }
+                // The length differs by the sandbox's prefix for an absolute target: the check
+                // above compares the target itself.
+                self.compare(step, got.map(|bytes| bytes.len() as i64), Values::Ignore);
+            }
+            TraceOp::Symlink { target, path } => {
+                let link = sandbox::replay_path(&self.plan.cwd, path);
+                let done = sys.symlink(&sandbox::link_target(target), &link);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Link { from, to } => {
+                let (from, to) = (sandbox::replay_path(&self.plan.cwd, from), sandbox::replay_path(&self.plan.cwd, to));
+                let done = sys.link(&from, &to);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Chmod { path, mode } => {
+                let done = sys.chmod(&sandbox::replay_path(&self.plan.cwd, path), *mode & PERM_MASK);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Fchmod { fd, mode } => {
+                let Some(sfd) = self.fd(step, *fd, "fchmod") else { return Flow::Next };
+                let done = sys.fchmod(sfd, *mode & PERM_MASK);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Chown { path, uid, gid } => {
+                let done = sys.chown(&sandbox::replay_path(&self.plan.cwd, path), *uid, *gid);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Fchown { fd, uid, gid } => {
+                let Some(sfd) = self.fd(step, *fd, "fchown") else { return Flow::Next };
+                let done = sys.fchown(sfd, *uid, *gid);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Truncate { path, len } => {
+                let done = sys.truncate(&sandbox::replay_path(&self.plan.cwd, path), *len);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Ftruncate { fd, len } => {
+                let Some(sfd) = self.fd(step, *fd, "ftruncate") else { return Flow::Next };
+                let done = sys.ftruncate(sfd, *len);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Statfs { path } => {
+                let done = sys.statvfs(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Fstatfs { fd } => {
+                let Some(sfd) = self.fd(step, *fd, "fstatfs") else { return Flow::Next };
+                let done = sys.fstatvfs(sfd);
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Pread { fd, len, offset } => {
+                let Some(sfd) = self.fd(step, *fd, "pread64") else { return Flow::Next };
+                let read = pread(sys, sfd, (*len).min(IO_MAX_BYTES) as usize, *offset);
+                if let Ok(n) = read {
+                    self.count("replay.bytes-read", n as u64);
+                }
+                self.compare(step, read.map(|n| n as i64), Values::Exact);
             }
             TraceOp::Chdir { path } => {
                 let done = sys.chdir(&sandbox::replay_path(&self.plan.cwd, path));
@@ -1324,6 +1442,33 @@ impl Replayer {
         };
         self.compare(step, Err(failed), Values::Ignore);
     }
+}
+
+/// `pread` as MINIX's C library makes it from samsara's calls: note the offset, seek, read, seek
+/// back (so a later plain read goes on where it was). ESPIPE on a pipe, as Linux answers.
+fn pread(sys: &Sys<'_>, fd: i32, len: usize, offset: u64) -> Result<usize, Errno> {
+    let offset = i64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+    let was = sys.lseek(fd, 0, SEEK_CUR)?;
+    sys.lseek(fd, offset, SEEK_SET)?;
+    let mut buf = vec![0u8; len];
+    let read = sys.read(fd, &mut buf);
+    let back = sys.lseek(fd, was, SEEK_SET);
+    read.and_then(|n| back.map(|_| n))
+}
+
+/// Reads from `fd` (a pipe) until `wanted` bytes came or the writers are gone: a pipe splits a
+/// stream over reads by its capacity and timing (Linux's holds 64 KiB, samsara's `PIPE_BUF`), and
+/// the log's count says how many bytes were there for the program at once.
+fn read_pipe(sys: &Sys<'_>, fd: i32, buf: &mut [u8], first: usize, wanted: usize) -> Result<usize, Errno> {
+    let (mut total, end) = (first, wanted.min(buf.len()));
+    while total < end {
+        match sys.read(fd, &mut buf[total..end]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(_) => break,
+        }
+    }
+    Ok(total)
 }
 
 /// Copies up to `limit` bytes from `from` to `to` at their offsets; the bytes copied.

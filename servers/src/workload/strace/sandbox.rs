@@ -62,7 +62,7 @@ pub const STDOUT: &str = "/tmp/replay/stdout";
 pub const STDERR: &str = "/tmp/replay/stderr";
 
 /// What a path of the sandbox must be before the replay starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Standin {
     /// A directory.
     Dir,
@@ -73,6 +73,12 @@ pub enum Standin {
     },
     /// A program file naming the `replay` program.
     Program,
+    /// A symbolic link to `target` (trace-side; an absolute target is made to point inside the
+    /// sandbox).
+    Symlink {
+        /// What the log's `readlink` answered.
+        target: String,
+    },
 }
 
 /// Everything the sandbox holds before the replay starts.
@@ -166,6 +172,8 @@ struct Planner {
     dirs: BTreeSet<String>,
     /// Furthest byte read per path, and the longest mapping of it.
     read_extent: BTreeMap<String, u64>,
+    /// What each path was used as by calls that follow links (a program wins over a file).
+    followed: BTreeMap<String, Standin>,
     mapped_len: BTreeMap<String, u64>,
     opens: Vec<OpenView>,
     procs: BTreeMap<u32, ProcView>,
@@ -241,7 +249,45 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.set_fd(step.pid, *fd, open);
                 }
             }
-            TraceOp::Stat { path } => p.exists(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Stat { path }
+            | TraceOp::Lstat { path }
+            | TraceOp::Chmod { path, .. }
+            | TraceOp::Chown { path, .. }
+            | TraceOp::Truncate { path, .. }
+            | TraceOp::Statfs { path } => p.exists(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Access { path, mode } => {
+                // A file the program may execute is a program file (its mode lets it).
+                let kind =
+                    if mode & crate::proto::fs::X_OK != 0 { Standin::Program } else { Standin::File { size: 0 } };
+                p.exists(&abs(path), ok, enoent, kind);
+            }
+            TraceOp::Readlink { path, target } => {
+                let abs = abs(path);
+                match (ok, target) {
+                    (true, Some(target)) => {
+                        p.require_ancestors(&abs);
+                        p.require(&abs, Standin::Symlink { target: target.clone() });
+                    }
+                    // Not a link (EINVAL), or a target strace cut: the path is there all the same.
+                    _ => {
+                        p.exists(&abs, ok || step.recorded.errno() == Some("EINVAL"), enoent, Standin::File { size: 0 })
+                    }
+                }
+            }
+            TraceOp::Symlink { path, .. } => {
+                let abs = abs(path);
+                if ok { p.create(&abs) } else { p.exists(&abs, eexist, enoent, Standin::File { size: 0 }) }
+            }
+            TraceOp::Link { from, to } => {
+                let (from, to) = (abs(from), abs(to));
+                p.exists(&from, ok || eexist, enoent, Standin::File { size: 0 });
+                if ok {
+                    p.create(&to);
+                } else {
+                    p.exists(&to, eexist, false, Standin::File { size: 0 });
+                }
+            }
+            TraceOp::Pread { fd, offset, .. } => p.read_at(step.pid, *fd, *offset, value),
             TraceOp::Chdir { path } => {
                 let abs = abs(path);
                 p.exists(&abs, ok, enoent, Standin::Dir);
@@ -276,12 +322,15 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.known.insert(abs, Known::Absent);
                 }
             }
-            TraceOp::Rename { from, to } => {
+            TraceOp::Rename { from, to, .. } => {
                 let (from, to) = (abs(from), abs(to));
-                p.exists(&from, ok, enoent, Standin::File { size: 0 });
+                p.exists(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
                     p.known.insert(from, Known::Absent);
                     p.create(&to);
+                } else if eexist {
+                    // RENAME_NOREPLACE found `to` there.
+                    p.exists(&to, true, false, Standin::File { size: 0 });
                 }
             }
             _ => {}
@@ -331,6 +380,15 @@ impl Planner {
         }
     }
 
+    /// A successful `pread` of `n` bytes at `offset`: the file held that much, the offset stays.
+    fn read_at(&mut self, pid: u32, fd: i32, offset: u64, n: Option<i64>) {
+        let (Some(open), Some(n)) = (self.open_of(pid, fd), n.and_then(|n| u64::try_from(n).ok())) else { return };
+        if let Some(path) = self.opens[open].path.clone() {
+            let extent = self.read_extent.entry(path).or_default();
+            *extent = (*extent).max(offset.saturating_add(n));
+        }
+    }
+
     fn seek(&mut self, pid: u32, fd: i32, offset: i64, whence: Whence, result: Option<i64>) {
         let (Some(open), Some(now)) = (self.open_of(pid, fd), result.and_then(|r| u64::try_from(r).ok())) else {
             return;
@@ -350,6 +408,10 @@ impl Planner {
     fn exists(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin) {
         if ok {
             self.require_ancestors(abs);
+            let followed = self.followed.entry(abs.to_string()).or_insert_with(|| kind.clone());
+            if kind == Standin::Program {
+                *followed = Standin::Program;
+            }
             self.require(abs, kind);
         } else if enoent {
             self.known.entry(abs.to_string()).or_insert(Known::Absent);
@@ -377,9 +439,9 @@ impl Planner {
         match self.known.get(abs) {
             Some(_) => {
                 if let Some(need) = self.needs.get_mut(abs)
-                    && kind == Standin::Program
+                    && matches!(kind, Standin::Program | Standin::Symlink { .. })
                 {
-                    *need = Standin::Program;
+                    *need = kind;
                 }
             }
             None => {
@@ -389,19 +451,52 @@ impl Planner {
         }
     }
 
+    /// What `path` must be for the uses the log made of it as `kind` (not a link).
+    fn plain(&self, path: &str, kind: &Standin) -> Standin {
+        if self.dirs.contains(path) {
+            Standin::Dir
+        } else if *kind == Standin::Program {
+            Standin::Program
+        } else {
+            let read = self.read_extent.get(path).copied().unwrap_or(0);
+            let mapped = self.mapped_len.get(path).copied().unwrap_or(0).min(STANDIN_MAX_BYTES);
+            Standin::File { size: read.max(mapped) }
+        }
+    }
+
     fn finish(self, cwd: String) -> Setup {
         let mut entries = BTreeMap::new();
         for (path, kind) in &self.needs {
-            let kind = if self.dirs.contains(path) {
-                Standin::Dir
-            } else if *kind == Standin::Program {
-                Standin::Program
-            } else {
-                let read = self.read_extent.get(path).copied().unwrap_or(0);
-                let mapped = self.mapped_len.get(path).copied().unwrap_or(0).min(STANDIN_MAX_BYTES);
-                Standin::File { size: read.max(mapped) }
+            let kind = match kind {
+                Standin::Symlink { .. } => kind.clone(),
+                _ => self.plain(path, kind),
             };
             entries.insert(path.clone(), kind);
+        }
+        // A link the log both read and went through (exec'd, opened, listed) needs its target
+        // as the thing those uses found, unless the log made or named the target itself.
+        for (path, kind) in &self.needs {
+            let (Standin::Symlink { target }, Some(followed)) = (kind, self.followed.get(path)) else { continue };
+            let parent = &path[..path.rfind('/').unwrap_or(0)];
+            let resolved = absolute(if parent.is_empty() { "/" } else { parent }, target);
+            let through = self.plain(path, followed);
+            match entries.get_mut(&resolved) {
+                // The log named the target too (readlink's EINVAL): it is what both uses say.
+                Some(named) => {
+                    *named = match (&*named, through) {
+                        (Standin::File { size: a }, Standin::File { size: b }) => Standin::File { size: (*a).max(b) },
+                        (Standin::File { .. }, through) => through,
+                        (kept, _) => kept.clone(),
+                    }
+                }
+                None if resolved == "/" || self.known.contains_key(&resolved) => {}
+                None => {
+                    for dir in ancestors(&resolved) {
+                        entries.entry(dir).or_insert(Standin::Dir);
+                    }
+                    entries.insert(resolved, through);
+                }
+            }
         }
         let stdin_bytes = self.read_extent.get(STDIN).copied().unwrap_or(0);
         Setup { entries, stdin_bytes, cwd }
@@ -451,6 +546,14 @@ pub struct Built {
     pub files: u64,
     /// Bytes written into them.
     pub bytes: u64,
+    /// Symbolic links made.
+    pub links: u64,
+}
+
+/// What a trace-side link target becomes in samsara: an absolute one points into the sandbox,
+/// a relative one stays as it is (it resolves from the link's own directory, inside the sandbox).
+pub fn link_target(target: &str) -> String {
+    if target.starts_with('/') { sandboxed(&absolute("/", target)) } else { target.to_string() }
 }
 
 /// Makes the sandbox root and every stand-in of `setup`; the first failure names its path.
@@ -475,6 +578,9 @@ pub fn build(sys: &Sys<'_>, setup: &Setup) -> Result<Built, (String, Errno)> {
                     built.files += 1;
                     built.bytes += contents.len() as u64;
                 })
+            }
+            Standin::Symlink { target: points_to } => {
+                sys.symlink(&link_target(points_to), &target).map(|()| built.links += 1)
             }
         };
         made.map_err(|e| (target, e))?;
