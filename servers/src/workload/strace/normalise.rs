@@ -1280,6 +1280,12 @@ impl Normaliser {
                     Some(Arg::Int(0)) => Some(Vec::new()),
                     _ => None,
                 };
+                if let Some(Arg::Array(items)) = call.arg(0).map(Arg::unnamed)
+                    && items.iter().any(|item| matches!(item, Arg::Other(rest) if rest == "..."))
+                {
+                    // strace printed the first records only (its -s limit): the rest are unknown.
+                    return Err(format!("{name}: a list strace cut short"));
+                }
                 let fds = need(records, name)?;
                 let timeout_ms = if name == "poll" {
                     Some(need(int_arg(call, 2), name)?).filter(|&ms| ms >= 0)

@@ -344,6 +344,29 @@ fn describe(op: &TraceOp) -> String {
     }
 }
 
+/// The limit of samsara's machine that answers `errno` to `op`, and where it is set, for a call
+/// that succeeded on the traced machine.
+fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
+    use crate::mfs::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES};
+    use crate::vfs::state::{NR_FILPS, OPEN_MAX};
+    Some(match (errno, op) {
+        (Errno::ENOMEM, _) => format!(
+            "the machine's memory ran out: RunSpec::frames, `samsara run --frames N`, {} frames of 4 KiB by default",
+            crate::run::DEFAULT_FRAMES
+        ),
+        (Errno::EAGAIN, TraceOp::Fork { .. }) => {
+            format!("pm's process table is full: {} processes (pm::state::NR_PROCS)", crate::pm::state::NR_PROCS)
+        }
+        (Errno::ENFILE, _) => format!("vfs's open-file table is full: {NR_FILPS} open files (vfs::state::NR_FILPS)"),
+        (Errno::EMFILE, _) => format!("a process has at most {OPEN_MAX} descriptors (vfs::state::OPEN_MAX)"),
+        (Errno::ENOSPC, _) => format!(
+            "the file system is full: {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes, {NR_INODES} inodes (mfs::state)"
+        ),
+        (Errno::EFBIG, _) => format!("a file holds at most {MAX_FILE_SIZE} bytes (mfs::state::MAX_FILE_SIZE)"),
+        _ => return None,
+    })
+}
+
 fn recorded_text(recorded: &CallResult) -> String {
     match recorded {
         CallResult::Value { value, .. } => value.to_string(),
@@ -692,7 +715,11 @@ impl Replayer {
         }
         let replayed_text = match replayed {
             Ok(v) => v.to_string(),
-            Err(e) => e.name().to_string(),
+            Err(e) => match (step.recorded.value(), machine_limit(&step.op, e)) {
+                // The program had what samsara ran out of: say which limit, and where it is set.
+                (Some(_), Some(limit)) => format!("{} ({limit})", e.name()),
+                _ => e.name().to_string(),
+            },
         };
         self.check(&format!("replay.line-{}", step.line), verdict, || {
             format!(
@@ -1512,6 +1539,17 @@ mod tests {
         assert_eq!(signal_number("SIGSYS"), Some(crate::proto::pm::sig::SIGSYS));
         assert_eq!(signal_number("SIGRTMIN"), None);
         assert_eq!(end_status(&ProcessEnd::Exited { status: 137 }), Some(exit_status(137)));
+    }
+
+    #[test]
+    fn a_machine_limit_is_named_with_where_it_is_set() {
+        let fork = TraceOp::Fork { child_pid: 7 };
+        assert!(machine_limit(&fork, Errno::ENOMEM).is_some_and(|why| why.contains("--frames")));
+        assert!(machine_limit(&fork, Errno::EAGAIN).is_some_and(|why| why.contains("NR_PROCS")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::EAGAIN).is_none());
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENFILE).is_some_and(|why| why.contains("NR_FILPS")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOSPC).is_some_and(|why| why.contains("inodes")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOENT).is_none());
     }
 
     #[test]

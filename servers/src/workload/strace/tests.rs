@@ -649,6 +649,7 @@ fn access_links_modes_owners_lengths_statfs_pread_and_noreplace_renames_map_onto
         "1  newfstatat(AT_FDCWD, \"link.txt\", {st_mode=S_IFLNK|0777, st_size=9, ...}, AT_SYMLINK_NOFOLLOW) = 0\n",
         "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_NOREPLACE) = 0\n",
         "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_EXCHANGE) = 0\n",
+        "1  poll([{fd=0, events=POLLIN|POLLOUT}, ...], 64, 0) = 64 ([{fd=0, revents=POLLIN|POLLHUP}, ...])\n",
     )));
     let path = |p: &str| p.to_string();
     assert_eq!(
@@ -682,6 +683,7 @@ fn access_links_modes_owners_lengths_statfs_pread_and_noreplace_renames_map_onto
     assert_eq!(trace.skipped.get("faccessat2: AT_SYMLINK_NOFOLLOW"), Some(&1));
     assert_eq!(trace.skipped.get("fchownat: AT_SYMLINK_NOFOLLOW (a link's own owner)"), Some(&1));
     assert_eq!(trace.skipped.get("renameat2: RENAME_EXCHANGE or RENAME_WHITEOUT"), Some(&1));
+    assert_eq!(trace.skipped.get("poll: a list strace cut short"), Some(&1));
 }
 
 #[test]
