@@ -396,3 +396,88 @@ fn a_log_with_access_links_modes_owners_lengths_statfs_and_pread_replays_with_a_
         assert!(!r.workload.counters.keys().any(|k| k.contains("again.txt") || k.contains("hosts")), "{engine}");
     }
 }
+
+/// A log (written by hand) of a shell-like parent with a SIGCHLD handler that waits for its second
+/// child while the first ends: in the log the second child ended first and the wait returned; in
+/// the replay the first child's SIGCHLD may interrupt the wait, which is timing, so the replay makes
+/// the wait again (counted) and the run passes with nothing mismatched.
+const SIGCHLD_DURING_WAIT_LOG: &str = "\
+300 rt_sigaction(SIGCHLD, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, NULL, 8) = 0
+300 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 301
+300 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 302
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 exit_group(0) = ?
+301 +++ exited with 0 +++
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 exit_group(3) = ?
+302 +++ exited with 3 +++
+300 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 302
+300 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=302, si_uid=0, si_status=3, si_utime=0, si_stime=0} ---
+300 rt_sigreturn({mask=[]}) = 302
+300 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 301
+300 exit_group(0) = ?
+300 +++ exited with 0 +++
+";
+
+#[test]
+fn a_wait_a_sigchld_interrupts_in_the_replay_but_not_in_the_log_is_made_again() {
+    let parsed = parse_log("sigchld-during-wait", SIGCHLD_DURING_WAIT_LOG.as_bytes()).expect("the log parses");
+    let trace = normalise(&parsed);
+    let mut restarted = 0;
+    for seed in 0..8 {
+        let r = run(EngineKind::Sim, seed, false, &strace(Replay::new(trace.clone())));
+        assert_pass(&format!("sigchld-during-wait, seed {seed}"), &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert_eq!(count("replay.mismatches"), 0, "seed {seed}: {:#?}", r.workload.failures);
+        restarted += count("replay.interrupted-calls-restarted");
+    }
+    assert!(restarted > 0, "no seed had the first child's SIGCHLD interrupt the wait");
+    let r = run(EngineKind::Threads, 0, false, &strace(Replay::new(trace)));
+    assert_pass("sigchld-during-wait under threads", &r);
+}

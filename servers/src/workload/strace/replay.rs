@@ -113,6 +113,10 @@ const HOST_COPY_REFUSALS: [&str; 4] = ["EXDEV", "EOPNOTSUPP", "ENOSYS", "EINVAL"
 /// crash dropped (ERECOVERED: rolled back, so trying again is safe): a second crash in the same
 /// run is rare, a third rarer still.
 const PLUMBING_ATTEMPTS: u32 = 3;
+/// Times a call the log shows returning is made while signals interrupt it here: each
+/// interruption is one signal the replay's timing brought (a child's end), and a process has few
+/// children, so more means the replay has gone astray.
+const INTERRUPTED_ATTEMPTS: u32 = 16;
 /// Bytes read per call when reading a plan or the results back.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -682,6 +686,22 @@ impl Replayer {
         self.plan.report.count(name, n);
     }
 
+    /// Makes a call the log shows returning (not interrupted) again while a signal interrupts
+    /// it here: when a child's SIGCHLD arrives is timing, and the replay's differs from the
+    /// log's (the handler ran, and is counted, either way).
+    fn uninterrupted<T>(&mut self, sys: &Sys<'_>, mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+        for _ in 1..INTERRUPTED_ATTEMPTS {
+            match call() {
+                Err(Errno::EINTR) => {
+                    self.count("replay.interrupted-calls-restarted", 1);
+                    sys.proc().yield_now();
+                }
+                done => return done,
+            }
+        }
+        call()
+    }
+
     /// Counts the current step's call as made (once per step).
     fn issue(&mut self) {
         if !self.issued {
@@ -953,7 +973,10 @@ impl Replayer {
             TraceOp::Read { fd, len } => {
                 let Some(sfd) = self.fd(step, *fd, "read") else { return Flow::Next };
                 let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
-                let mut read = sys.read(sfd, &mut buf);
+                let mut read = match value {
+                    Some(_) => self.uninterrupted(sys, || sys.read(sfd, &mut buf)),
+                    None => sys.read(sfd, &mut buf),
+                };
                 if let (Ok(n), Some(wanted)) = (read, value.and_then(|v| usize::try_from(v).ok()))
                     && n > 0
                     && n < wanted
@@ -1340,7 +1363,7 @@ impl Replayer {
                     return;
                 };
                 // The log's wait reaped this child: wait for it (a poll that found it did too).
-                let waited = sys.waitpid(child, 0);
+                let waited = self.uninterrupted(sys, || sys.waitpid(child, 0));
                 self.compare(
                     step,
                     waited.map(|(got, _)| if got == child { traced } else { i64::from(got) }),

@@ -43,6 +43,9 @@ pub const REPLAY_PROGRAM: &str = "replay";
 /// of them at about 100 KiB of setup, which costs less than the replay itself (64 KiB doubled a
 /// replay's time). Bytes the log actually read are never cut.
 pub const STANDIN_MAX_BYTES: u64 = 16 * 1024;
+/// Links a path is followed through when the planner looks for what it names (Linux's and
+/// samsara's `SYMLOOP_MAX` are larger; a log's chains are one or two long).
+const SYMLINKS_FOLLOWED: u32 = 8;
 /// Permission bits of stand-in directories (everyone may search them).
 const DIR_MODE: u32 = 0o755;
 /// Permission bits of stand-in regular files.
@@ -126,6 +129,14 @@ pub fn replay_path(cwd: &str, path: &str) -> String {
     if plain { path.to_string() } else { sandboxed(&absolute(cwd, path)) }
 }
 
+/// The directory holding absolute path `abs` (`/` for a name in the root).
+fn parent_of(abs: &str) -> &str {
+    match abs.rfind('/') {
+        Some(0) | None => "/",
+        Some(slash) => &abs[..slash],
+    }
+}
+
 /// The directories above `abs`, outermost first (not `/` itself).
 fn ancestors(abs: &str) -> Vec<String> {
     let mut found = Vec::new();
@@ -172,6 +183,8 @@ struct Planner {
     dirs: BTreeSet<String>,
     /// Furthest byte read per path, and the longest mapping of it.
     read_extent: BTreeMap<String, u64>,
+    /// Links the log made: path -> the target it resolves to (trace-side, absolute).
+    links: BTreeMap<String, String>,
     /// What each path was used as by calls that follow links (a program wins over a file).
     followed: BTreeMap<String, Standin>,
     mapped_len: BTreeMap<String, u64>,
@@ -249,8 +262,8 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.set_fd(step.pid, *fd, open);
                 }
             }
+            TraceOp::Lstat { path } => p.exists_here(&abs(path), ok, enoent, Standin::File { size: 0 }),
             TraceOp::Stat { path }
-            | TraceOp::Lstat { path }
             | TraceOp::Chmod { path, .. }
             | TraceOp::Chown { path, .. }
             | TraceOp::Truncate { path, .. }
@@ -270,21 +283,27 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     }
                     // Not a link (EINVAL), or a target strace cut: the path is there all the same.
                     _ => {
-                        p.exists(&abs, ok || step.recorded.errno() == Some("EINVAL"), enoent, Standin::File { size: 0 })
+                        let there = ok || step.recorded.errno() == Some("EINVAL");
+                        p.exists_here(&abs, there, enoent, Standin::File { size: 0 });
                     }
                 }
             }
-            TraceOp::Symlink { path, .. } => {
+            TraceOp::Symlink { path, target } => {
                 let abs = abs(path);
-                if ok { p.create(&abs) } else { p.exists(&abs, eexist, enoent, Standin::File { size: 0 }) }
+                if ok {
+                    p.create(&abs);
+                    p.links.insert(abs.clone(), absolute(parent_of(&abs), target));
+                } else {
+                    p.exists_here(&abs, eexist, enoent, Standin::File { size: 0 });
+                }
             }
             TraceOp::Link { from, to } => {
                 let (from, to) = (abs(from), abs(to));
-                p.exists(&from, ok || eexist, enoent, Standin::File { size: 0 });
+                p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
                     p.create(&to);
                 } else {
-                    p.exists(&to, eexist, false, Standin::File { size: 0 });
+                    p.exists_here(&to, eexist, false, Standin::File { size: 0 });
                 }
             }
             TraceOp::Pread { fd, offset, .. } => p.read_at(step.pid, *fd, *offset, value),
@@ -317,20 +336,20 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             }
             TraceOp::Unlink { path } => {
                 let abs = abs(path);
-                p.exists(&abs, ok, enoent, Standin::File { size: 0 });
+                p.exists_here(&abs, ok, enoent, Standin::File { size: 0 });
                 if ok {
                     p.known.insert(abs, Known::Absent);
                 }
             }
             TraceOp::Rename { from, to, .. } => {
                 let (from, to) = (abs(from), abs(to));
-                p.exists(&from, ok || eexist, enoent, Standin::File { size: 0 });
+                p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
                     p.known.insert(from, Known::Absent);
                     p.create(&to);
                 } else if eexist {
                     // RENAME_NOREPLACE found `to` there.
-                    p.exists(&to, true, false, Standin::File { size: 0 });
+                    p.exists_here(&to, true, false, Standin::File { size: 0 });
                 }
             }
             _ => {}
@@ -406,12 +425,28 @@ impl Planner {
 
     /// The log used `abs` (successfully if `ok`; it was missing if `enoent`) as a `kind`.
     fn exists(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin) {
-        if ok {
-            self.require_ancestors(abs);
+        self.exists_through(abs, ok, enoent, kind, SYMLINKS_FOLLOWED);
+    }
+
+    /// [`Planner::exists`], going on to the target when `abs` is a link the log made (at most
+    /// `links_left` links deep).
+    fn exists_through(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin, links_left: u32) {
+        if ok && links_left > 0 {
+            if let Some(target) = self.links.get(abs).cloned() {
+                self.exists_through(&target, true, false, kind.clone(), links_left - 1);
+            }
             let followed = self.followed.entry(abs.to_string()).or_insert_with(|| kind.clone());
             if kind == Standin::Program {
                 *followed = Standin::Program;
             }
+        }
+        self.exists_here(abs, ok, enoent, kind);
+    }
+
+    /// The log used `abs` itself, a link not followed (lstat, unlink, rename...).
+    fn exists_here(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin) {
+        if ok {
+            self.require_ancestors(abs);
             self.require(abs, kind);
         } else if enoent {
             self.known.entry(abs.to_string()).or_insert(Known::Absent);
@@ -464,7 +499,14 @@ impl Planner {
         }
     }
 
-    fn finish(self, cwd: String) -> Setup {
+    fn finish(mut self, cwd: String) -> Setup {
+        // What was read through a link the log made was read from its target.
+        for (link, target) in &self.links {
+            if let Some(&read) = self.read_extent.get(link) {
+                let extent = self.read_extent.entry(target.clone()).or_default();
+                *extent = (*extent).max(read);
+            }
+        }
         let mut entries = BTreeMap::new();
         for (path, kind) in &self.needs {
             let kind = match kind {
@@ -477,8 +519,7 @@ impl Planner {
         // as the thing those uses found, unless the log made or named the target itself.
         for (path, kind) in &self.needs {
             let (Standin::Symlink { target }, Some(followed)) = (kind, self.followed.get(path)) else { continue };
-            let parent = &path[..path.rfind('/').unwrap_or(0)];
-            let resolved = absolute(if parent.is_empty() { "/" } else { parent }, target);
+            let resolved = absolute(parent_of(path), target);
             let through = self.plain(path, followed);
             match entries.get_mut(&resolved) {
                 // The log named the target too (readlink's EINVAL): it is what both uses say.

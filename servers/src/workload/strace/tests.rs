@@ -707,6 +707,14 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
         "1  openat(AT_FDCWD, \"/lib/libc.so.6\", O_RDONLY|O_CLOEXEC) = 5\n",
         "1  pread64(5, \"\\6\\0\\0\\0\"..., 784, 64) = 784\n",
         "1  access(\"/usr/bin/tool\", X_OK) = 0\n",
+        // A link the log made and read through: its target was there before; one only looked
+        // at and removed needs nothing.
+        "1  symlink(\"lib/real.txt\", \"alias\") = 0\n",
+        "1  openat(AT_FDCWD, \"alias\", O_RDONLY) = 6\n",
+        "1  read(6, \"0123456\", 100) = 7\n",
+        "1  symlink(\"nowhere\", \"dangling\") = 0\n",
+        "1  lstat(\"dangling\", {st_mode=S_IFLNK|0777, st_size=7, ...}) = 0\n",
+        "1  unlink(\"dangling\") = 0\n",
     )));
     let setup = plan(&trace);
     let made: Vec<(&str, &Standin)> = setup.entries.iter().map(|(p, s)| (p.as_str(), s)).collect();
@@ -722,6 +730,8 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
             ("/w", &Standin::Dir),
             ("/w/.git", &Standin::Dir),
             ("/w/.git/objects", &Standin::Dir),
+            ("/w/lib", &Standin::Dir),
+            ("/w/lib/real.txt", &Standin::File { size: 7 }),
         ]
     );
 }
