@@ -2,12 +2,12 @@
 
 use super::Cli;
 use clap::Args;
+use os::fault::{FaultSpec, Site, Trigger};
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::fault::{FaultSpec, Site, Trigger};
-use servers::run::{RunResult, RunSpec, execute};
-use servers::workload::Workload;
 use std::fmt::Write;
+use testbed::boot::default_table;
+use testbed::run::{RunResult, RunSpec, execute};
+use userland::workload::Workload;
 
 /// Options of `samsara run`.
 #[derive(Args, Debug)]
@@ -36,7 +36,7 @@ pub struct RunArgs {
     pub trace: bool,
     /// The machine's memory in frames of 4 KiB (a real program's strace log that runs out of it
     /// says so, naming this option).
-    #[arg(long, value_name = "N", default_value_t = servers::run::DEFAULT_FRAMES, value_parser = parse_frames)]
+    #[arg(long, value_name = "N", default_value_t = testbed::run::DEFAULT_FRAMES, value_parser = parse_frames)]
     pub frames: usize,
 }
 
