@@ -27,9 +27,14 @@
 //! retries a call that a recovered crash dropped.
 //!
 //! Comparisons, where the recorded result is deterministic: success against failure of every
-//! call, and the errno name of failures; the byte counts of read, write and copy; lseek's offset;
-//! getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its traced
-//! pid) and its status against the child's recorded end. A mismatch is a failed check named
+//! call, and the errno name of failures; the byte counts of read, pread, write and copy; lseek's
+//! offset; getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its
+//! traced pid) and its status against the child's recorded end; readlink's target. What is timing
+//! on either side is not held against the log: a pipe read that got less than the log's count
+//! reads on to it (the bytes were there at once on Linux, whose pipes hold 64 KiB), and a wait or
+//! read the log shows returning is made again when a signal interrupts it here. A call that
+//! succeeded on Linux and fails here on a limit of samsara's machine (memory, process slots, open
+//! files, the disk) says which limit and where it is set. A mismatch is a failed check named
 //! `replay.line-N` saying what was recorded and what happened. Not compared: pids, addresses,
 //! fd numbers (fds are mapped: a traced fd stands for whatever samsara returned for it), stat
 //! contents.

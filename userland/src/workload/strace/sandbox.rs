@@ -12,12 +12,17 @@
 //! stdout and stderr) live in [`CONTROL_DIR`], outside the sandbox.
 //!
 //! Stand-in rule ([`plan`]): walking the trace in log order, a path the program used successfully
-//! before it created it itself (open without `O_CREAT`, stat, exec, chdir, rmdir, unlink, rename,
-//! an `EEXIST`) must exist beforehand, and so must every directory above a path it used; a path the
-//! log shows missing (`ENOENT`) is left missing. A directory is a directory when anything says so
-//! (chdir, getdents, `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file
-//! is a program file naming the `replay` program; any other is a regular file. A regular file
-//! holds exactly as many bytes as the log read from it (the furthest offset any read, copy or
+//! before it created it itself (open without `O_CREAT`, stat, access, exec, chdir, rmdir, unlink,
+//! rename, link's source, an `EEXIST`) must exist beforehand, and so must every directory above a
+//! path it used; a path the log shows missing (`ENOENT`) is left missing; what a successful
+//! creating call made (open with `O_CREAT`, mkdir, link, symlink, rename's target) was not there
+//! before and is not made. A directory is a directory when anything says so (chdir, getdents,
+//! `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file, or one `access`
+//! found executable, is a program file naming the `replay` program; a path `readlink` read before
+//! the log made it is a symbolic link to what it answered (and its target is set up too when the
+//! log went through the link); any other is a regular file. Going through a link the log made
+//! (a call that follows links: not lstat, unlink, rename or link) needs its target. A regular file
+//! holds exactly as many bytes as the log read from it (the furthest offset any read, pread, copy or
 //! `SEEK_END` reached), so replayed reads return what was recorded; when the program mapped the
 //! file, it is padded towards the mapped length, up to [`STANDIN_MAX_BYTES`]. Contents are a
 //! filler pattern: strace keeps only a prefix of the bytes read, and no comparison uses them.
