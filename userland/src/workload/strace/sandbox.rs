@@ -188,6 +188,11 @@ struct Planner {
     dirs: BTreeSet<String>,
     /// Furthest byte read per path, and the longest mapping of it.
     read_extent: BTreeMap<String, u64>,
+    /// Directories and files the log renamed, in log order: (new name, old name).
+    moved: Vec<(String, String)>,
+    /// A name the log gave an existing file (a hard link, a rename, a path under a renamed
+    /// directory) -> the name it had before.
+    aliases: BTreeMap<String, String>,
     /// Links the log made: path -> the target it resolves to (trace-side, absolute).
     links: BTreeMap<String, String>,
     /// What each path was used as by calls that follow links (a program wins over a file).
@@ -306,6 +311,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                 p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
                     p.create(&to);
+                    p.aliases.insert(to, from);
                 } else {
                     p.exists_here(&to, eexist, false, Standin::File { size: 0 });
                 }
@@ -349,8 +355,12 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                 let (from, to) = (abs(from), abs(to));
                 p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
-                    p.known.insert(from, Known::Absent);
+                    p.known.insert(from.clone(), Known::Absent);
                     p.create(&to);
+                    // What is under `to` now was under `from` before (a directory moves with
+                    // its contents), and what is read through `to` was `from`'s.
+                    p.moved.push((to.clone(), from.clone()));
+                    p.aliases.insert(to, from);
                 } else if eexist {
                     // RENAME_NOREPLACE found `to` there.
                     p.exists_here(&to, true, false, Standin::File { size: 0 });
@@ -485,7 +495,21 @@ impl Planner {
             }
             None => {
                 self.known.insert(abs.to_string(), Known::Present);
-                self.needs.insert(abs.to_string(), kind);
+                // Below a directory the log renamed, the path existed before under the old name.
+                let moved_from = self.moved.iter().rev().find_map(|(to, from)| {
+                    let rest = abs.strip_prefix(to.as_str()).filter(|rest| rest.starts_with('/'))?;
+                    Some(format!("{from}{rest}"))
+                });
+                match moved_from {
+                    Some(before) => {
+                        self.aliases.insert(abs.to_string(), before.clone());
+                        self.require_ancestors(&before);
+                        self.require(&before, kind);
+                    }
+                    None => {
+                        self.needs.insert(abs.to_string(), kind);
+                    }
+                }
             }
         }
     }
@@ -504,11 +528,28 @@ impl Planner {
     }
 
     fn finish(mut self, cwd: String) -> Setup {
-        // What was read through a link the log made was read from its target.
-        for (link, target) in &self.links {
-            if let Some(&read) = self.read_extent.get(link) {
-                let extent = self.read_extent.entry(target.clone()).or_default();
+        // What was read through a link the log made, a hard link or a new name was read from
+        // the file under its first name; a directory there was one under it.
+        let mut aliases = self.aliases.clone();
+        aliases.extend(self.links.iter().map(|(link, target)| (link.clone(), target.clone())));
+        for alias in aliases.keys() {
+            let mut original = alias;
+            for _ in 0..SYMLINKS_FOLLOWED {
+                match aliases.get(original) {
+                    Some(next) if next != alias => original = next,
+                    _ => break,
+                }
+            }
+            if let Some(&read) = self.read_extent.get(alias) {
+                let extent = self.read_extent.entry(original.clone()).or_default();
                 *extent = (*extent).max(read);
+            }
+            if let Some(&mapped) = self.mapped_len.get(alias) {
+                let longest = self.mapped_len.entry(original.clone()).or_default();
+                *longest = (*longest).max(mapped);
+            }
+            if self.dirs.contains(alias) {
+                self.dirs.insert(original.clone());
             }
         }
         let mut entries = BTreeMap::new();

@@ -715,6 +715,11 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
         "1  symlink(\"nowhere\", \"dangling\") = 0\n",
         "1  lstat(\"dangling\", {st_mode=S_IFLNK|0777, st_size=7, ...}) = 0\n",
         "1  unlink(\"dangling\") = 0\n",
+        // A directory renamed, then a file in it read under the new name: it was there before
+        // under the old one.
+        "1  renameat2(AT_FDCWD, \"t\", AT_FDCWD, \"t4\", RENAME_NOREPLACE) = 0\n",
+        "1  openat(AT_FDCWD, \"t4/g\", O_RDONLY) = 7\n",
+        "1  read(7, \"yo\\n\", 10) = 3\n",
     )));
     let setup = plan(&trace);
     let made: Vec<(&str, &Standin)> = setup.entries.iter().map(|(p, s)| (p.as_str(), s)).collect();
@@ -732,6 +737,8 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
             ("/w/.git/objects", &Standin::Dir),
             ("/w/lib", &Standin::Dir),
             ("/w/lib/real.txt", &Standin::File { size: 7 }),
+            ("/w/t", &Standin::Dir),
+            ("/w/t/g", &Standin::File { size: 3 }),
         ]
     );
 }
