@@ -127,6 +127,10 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
             assert_eq!(count("replay.mismatches"), 0, "{name} under {engine}");
             assert!(count("replay.compared") > 20, "{name} under {engine}: {} compared", count("replay.compared"));
             assert!(count("replay.setup.files") > 0, "{name} under {engine}: the program's files stand in");
+            if name.ends_with("_piped.log") {
+                // Recorded in a pipeline: stdin is a pipe its helper fed as far as the log read.
+                assert!(count("replay.stdin-pipe-bytes") > 0, "{name} under {engine}: {:?}", r.workload.counters);
+            }
         }
     }
     eprintln!("{} corpus logs under sim and threads: {:?} wall", logs.len(), started.elapsed());

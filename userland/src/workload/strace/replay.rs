@@ -30,8 +30,9 @@
 //! call, and the errno name of failures; the byte counts of read, pread, write and copy; lseek's
 //! offset; getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its
 //! traced pid) and its status against the child's recorded end; readlink's target. What is timing
-//! on either side is not held against the log: a pipe read that got less than the log's count
-//! reads on to it (the bytes were there at once on Linux, whose pipes hold 64 KiB), and a wait or
+//! on either side is not held against the log: a pipe read asks for no more than the log's read
+//! got (the writer's later bytes had not come yet on Linux) and reads on to that count when it got
+//! less (they were there at once on Linux, whose pipes hold 64 KiB), and a wait or
 //! read the log shows returning is made again when a signal interrupts it here, and a read of a
 //! file the host writes for each reader (`/proc/self/maps`) is compared as "none or some". A call that
 //! succeeded on Linux and fails here on a limit of samsara's machine (memory, process slots, open
@@ -73,7 +74,7 @@ use os::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, RUSAGE_CHILDREN, RUSAGE_SELF, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK,
     WNOHANG, exit_status, signal_status,
 };
-use os::proto::vfs::fcntl::{F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
+use os::proto::vfs::fcntl::{F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
 use os::proto::vfs::flags::O_NONBLOCK;
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use os::proto::vfs::mode::PERM_MASK;
@@ -123,6 +124,8 @@ const PLUMBING_ATTEMPTS: u32 = 3;
 /// interruption is one signal the replay's timing brought (a child's end), and a process has few
 /// children, so more means the replay has gone astray.
 const INTERRUPTED_ATTEMPTS: u32 = 16;
+/// The lowest fd a stdio pipe's end is kept at in init, above stdin, stdout and stderr.
+const FIRST_PIPE_FD: i32 = 3;
 /// Where the host keeps files it writes for each reader (`/proc/self/maps` lists the reader's
 /// own mappings): two processes of a log read different lengths from one such path.
 const PER_READER_FILES: &str = "/proc/";
@@ -169,6 +172,9 @@ struct Fd {
     /// gets is a fact of the traced process, not of a file, so only "none or some" is compared.
     #[serde(default)]
     per_reader: bool,
+    /// Whether it is a pipe (one the log made, or a stdio pipe).
+    #[serde(default)]
+    pipe: bool,
 }
 
 /// What one replaying process carries, and what crosses an exec in its plan file.
@@ -508,6 +514,13 @@ impl Replay {
             return;
         }
         let collected = Reports::default();
+        let pipes = match self.stdio_pipes(sys, &collected) {
+            Ok(pipes) => pipes,
+            Err(why) => {
+                rec.check("replay.stdio-pipes", false, || why);
+                return;
+            }
+        };
         let mut roots = BTreeMap::new();
         for root in trace.processes.roots() {
             let plan = Plan {
@@ -515,14 +528,21 @@ impl Replay {
                 steps: steps_of_family(&trace.steps, &trace.processes, root),
                 tree: trace.processes.clone(),
                 cwd: self.setup.cwd.clone(),
-                fds: STDIO.iter().map(|&(fd, _, _)| (fd, Fd { fd, close_on_exec: false, per_reader: false })).collect(),
+                fds: STDIO
+                    .iter()
+                    .map(|&(fd, _, _)| {
+                        let pipe = self.setup.stdio_pipes[fd as usize];
+                        (fd, Fd { fd, close_on_exec: false, per_reader: false, pipe })
+                    })
+                    .collect(),
                 children: BTreeMap::new(),
                 report: WorkloadReport::default(),
                 first_failure: None,
             };
             let replayer =
                 Replayer { plan, collected: Some(collected.clone()), memory: Memory::default(), issued: false };
-            match sys.fork(move |c| replayer.start(c)) {
+            let root_pipes = pipes.clone();
+            match sys.fork(move |c| replayer.start(c, &root_pipes)) {
                 Ok(pid) => {
                     roots.insert(pid, root);
                 }
@@ -534,6 +554,12 @@ impl Replay {
                     });
                 }
             }
+        }
+        // The roots and the helpers hold the pipes now: the stdout and stderr helpers see the
+        // end of their pipe once the last traced process closed it.
+        for pipe in &pipes {
+            let _ = close(sys, pipe.program_end);
+            let _ = close(sys, pipe.helper_end);
         }
         let ends = self.reap(sys, &roots);
         let first = self.gather(sys, rec, &collected);
@@ -592,6 +618,27 @@ impl Replay {
             }
             Err((path, e)) => rec.check("replay.setup", false, || format!("making {path} failed with {e}")),
         }
+    }
+
+    /// The pipes standing in for the stdio fds the log shows were pipes or terminals, each with
+    /// a helper process forked at its other end: stdin's writes the bytes the log read from it,
+    /// stdout's and stderr's read until the traced processes closed them.
+    fn stdio_pipes(&self, sys: &Sys<'_>, collected: &Reports) -> Result<Vec<StdioPipe>, String> {
+        let mut pipes = Vec::new();
+        for (fd, _, _) in STDIO.into_iter().filter(|&(fd, _, _)| self.setup.stdio_pipes[fd as usize]) {
+            let made = sys
+                .pipe()
+                .and_then(|(read_end, write_end)| Ok((above_stdio(sys, read_end)?, above_stdio(sys, write_end)?)));
+            let (read_end, write_end) = made.map_err(|e| format!("pipe for fd {fd} failed with {e}"))?;
+            let (program_end, helper_end) = if fd == 0 { (read_end, write_end) } else { (write_end, read_end) };
+            pipes.push(StdioPipe { fd, program_end, helper_end });
+        }
+        for pipe in &pipes {
+            let (pipe, all, stdin_bytes, collected) = (*pipe, pipes.clone(), self.setup.stdin_bytes, collected.clone());
+            sys.fork(move |c| stdio_helper(c, pipe, &all, stdin_bytes, &collected))
+                .map_err(|e| format!("fork of the helper of fd {} failed with {e}", pipe.fd))?;
+        }
+        Ok(pipes)
     }
 
     /// Waits until no child is left: the roots and every orphan init adopted. Returns each root's
@@ -792,9 +839,16 @@ impl Replayer {
 
     // ---- the process's life ---------------------------------------------------------------------
 
-    /// A root's start, in the process init forked: stdio on fds 0, 1, 2, the working directory.
-    fn start(mut self, sys: &Sys<'_>) -> i32 {
+    /// A root's start, in the process init forked: stdio on fds 0, 1, 2 (files, or the ends of
+    /// `pipes`), the working directory.
+    fn start(mut self, sys: &Sys<'_>, pipes: &[StdioPipe]) -> i32 {
         for (fd, path, flags) in STDIO {
+            if let Some(pipe) = pipes.iter().find(|pipe| pipe.fd == fd) {
+                if let Err(e) = sys.dup2(pipe.program_end, fd) {
+                    self.check("replay.stdio", false, || format!("fd {fd} on its pipe: {e}"));
+                }
+                continue;
+            }
             let placed = sys.open(path, flags, 0).and_then(|got| {
                 if got == fd {
                     return Ok(());
@@ -806,6 +860,10 @@ impl Replayer {
             if let Err(e) = placed {
                 self.check("replay.stdio", false, || format!("fd {fd} on {path}: {e}"));
             }
+        }
+        for pipe in pipes {
+            let _ = sys.close(pipe.program_end);
+            let _ = sys.close(pipe.helper_end);
         }
         let cwd = sandbox::sandboxed(&self.plan.cwd);
         if let Err(e) = sys.chdir(&cwd) {
@@ -867,6 +925,11 @@ impl Replayer {
             }
             None => Some(NEVER_OPEN_FD),
         }
+    }
+
+    /// Whether traced `fd` is a pipe.
+    fn is_pipe(&self, fd: i32) -> bool {
+        self.plan.fds.get(&fd).is_some_and(|mapped| mapped.pipe)
     }
 
     /// Whether traced `fd` reads a file the host made up for its reader.
@@ -986,21 +1049,31 @@ impl Replayer {
                 if let (Ok(fd), Some(traced)) = (opened, value.and_then(|v| i32::try_from(v).ok())) {
                     let absolute = sandbox::absolute(&self.plan.cwd, path);
                     let per_reader = absolute.starts_with(PER_READER_FILES);
-                    self.map_fd(sys, traced, Fd { fd, close_on_exec: flags.close_on_exec, per_reader });
+                    let close_on_exec = flags.close_on_exec;
+                    self.map_fd(sys, traced, Fd { fd, close_on_exec, per_reader, pipe: false });
                 }
                 self.compare(step, opened.map(i64::from), Values::Ignore);
             }
             TraceOp::Read { fd, len } => {
                 let Some(sfd) = self.fd(step, *fd, "read") else { return Flow::Next };
-                let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
+                let pipe = self.is_pipe(*fd);
+                let recorded = value.and_then(|v| usize::try_from(v).ok());
+                let len = (*len).min(IO_MAX_BYTES) as usize;
+                // How a pipe's stream was split over reads is timing (when the writer wrote):
+                // ask no more than the log's read got, and join reads up to it.
+                let ask = match recorded {
+                    Some(n) if pipe && n > 0 => n.min(len),
+                    _ => len,
+                };
+                let mut buf = vec![0u8; ask];
                 let mut read = match value {
                     Some(_) => self.uninterrupted(sys, || sys.read(sfd, &mut buf)),
                     None => sys.read(sfd, &mut buf),
                 };
-                if let (Ok(n), Some(wanted)) = (read, value.and_then(|v| usize::try_from(v).ok()))
+                if let (Ok(n), Some(wanted)) = (read, recorded)
+                    && pipe
                     && n > 0
                     && n < wanted
-                    && sys.fstat(sfd).is_ok_and(|st| st.kind == os::proto::vfs::kind::FIFO)
                 {
                     read = read_pipe(sys, sfd, &mut buf, n, wanted);
                     self.count("replay.pipe-reads-joined", 1);
@@ -1174,24 +1247,24 @@ impl Replayer {
             TraceOp::Pipe { fds, nonblocking, close_on_exec } => {
                 let made = if *nonblocking { sys.pipe2(O_NONBLOCK) } else { sys.pipe() };
                 if let (Ok((read_end, write_end)), Some([traced_read, traced_write])) = (made, fds) {
-                    let (close_on_exec, per_reader) = (*close_on_exec, false);
-                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec, per_reader });
-                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec, per_reader });
+                    let (close_on_exec, per_reader, pipe) = (*close_on_exec, false, true);
+                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec, per_reader, pipe });
+                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec, per_reader, pipe });
                 }
                 self.compare(step, made.map(|_| 0), Values::Exact);
             }
             TraceOp::Dup { fd, .. } => {
                 let Some(sfd) = self.fd(step, *fd, "dup") else { return Flow::Next };
-                let per_reader = self.per_reader(*fd);
+                let (per_reader, pipe) = (self.per_reader(*fd), self.is_pipe(*fd));
                 let copy = sys.dup(sfd);
                 if let (Ok(new), Some(traced)) = (copy, value.and_then(|v| i32::try_from(v).ok())) {
-                    self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false, per_reader });
+                    self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false, per_reader, pipe });
                 }
                 self.compare(step, copy.map(i64::from), Values::Ignore);
             }
             TraceOp::Dup2 { old, new } => {
                 let Some(sold) = self.fd(step, *old, "dup2") else { return Flow::Next };
-                let per_reader = self.per_reader(*old);
+                let (per_reader, pipe) = (self.per_reader(*old), self.is_pipe(*old));
                 // Onto what `new` stands for, else onto `new` itself unless another traced fd
                 // uses that number, else the lowest free fd.
                 let target = match self.plan.fds.get(new) {
@@ -1206,7 +1279,7 @@ impl Replayer {
                 if let Ok(got) = copy
                     && value.is_some()
                 {
-                    self.map_fd(sys, *new, Fd { fd: got, close_on_exec: false, per_reader });
+                    self.map_fd(sys, *new, Fd { fd: got, close_on_exec: false, per_reader, pipe });
                 }
                 self.compare(step, copy.map(|_| i64::from(*new)), Values::Exact);
             }
@@ -1523,6 +1596,62 @@ impl Replayer {
         };
         self.compare(step, Err(failed), Values::Ignore);
     }
+}
+
+/// A pipe standing in for a stdio fd the log shows was a pipe or a terminal on the host.
+#[derive(Clone, Copy, Debug)]
+struct StdioPipe {
+    /// 0, 1 or 2.
+    fd: i32,
+    /// The end the traced program gets as `fd` (the read end for stdin).
+    program_end: i32,
+    /// The end init's helper holds.
+    helper_end: i32,
+}
+
+/// `fd` moved at or above `FIRST_PIPE_FD`, so placing stdio on 0, 1 and 2 cannot close it.
+fn above_stdio(sys: &Sys<'_>, fd: i32) -> Result<i32, Errno> {
+    if fd >= FIRST_PIPE_FD {
+        return Ok(fd);
+    }
+    let moved = sys.fcntl(fd, F_DUPFD, FIRST_PIPE_FD)?;
+    sys.close(fd)?;
+    Ok(moved)
+}
+
+/// The helper at the other end of a stdio pipe: writes stdin's bytes (as much as the log read),
+/// or reads stdout or stderr until every traced process closed it; reports the bytes it moved.
+fn stdio_helper(sys: &Sys<'_>, pipe: StdioPipe, all: &[StdioPipe], stdin_bytes: u64, collected: &Reports) -> i32 {
+    for end in all.iter().flat_map(|p| [p.program_end, p.helper_end]).filter(|&end| end != pipe.helper_end) {
+        let _ = sys.close(end);
+    }
+    let mut report = WorkloadReport::default();
+    if pipe.fd == 0 {
+        // A program that stops reading early closes its end: the rest is not wanted.
+        let _ = sys.sigaction(os::proto::pm::sig::SIGPIPE, Some(SigAction::Ignore));
+        let bytes = sandbox::filler(stdin_bytes as usize);
+        let mut written = 0;
+        while written < bytes.len() {
+            match sys.write(pipe.helper_end, &bytes[written..]) {
+                Ok(n) if n > 0 => written += n,
+                _ => break,
+            }
+        }
+        report.count("replay.stdin-pipe-bytes", written as u64);
+    } else {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut drained = 0u64;
+        while let Ok(n) = sys.read(pipe.helper_end, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            drained += n as u64;
+        }
+        report.count(if pipe.fd == 1 { "replay.stdout-pipe-bytes" } else { "replay.stderr-pipe-bytes" }, drained);
+    }
+    let _ = sys.close(pipe.helper_end);
+    collected.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+    0
 }
 
 /// `pread` as MINIX's C library makes it from samsara's calls: note the offset, seek, read, seek

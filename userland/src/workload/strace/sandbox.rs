@@ -98,6 +98,10 @@ pub struct Setup {
     pub stdin_bytes: u64,
     /// The trace-side working directory the program starts in.
     pub cwd: String,
+    /// Which of stdin, stdout and stderr the log shows were pipes (or terminals) on the host: a
+    /// seek there failed with `ESPIPE`. The replay makes those pipes, not files.
+    #[serde(default)]
+    pub stdio_pipes: [bool; 3],
 }
 
 /// `path` made absolute from `cwd` and lexically normalised (`.`, `..`, repeated `/`; `..` stops at
@@ -201,6 +205,10 @@ struct Planner {
     opens: Vec<OpenView>,
     procs: BTreeMap<u32, ProcView>,
     stdin_open: usize,
+    /// The opens of the roots' fds 0, 1 and 2.
+    stdio: [usize; 3],
+    /// Which of them the log showed were not files.
+    stdio_pipes: [bool; 3],
 }
 
 /// Plans the sandbox `trace` needs (see the module's stand-in rule).
@@ -211,6 +219,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
     p.stdin_open = 0;
     let stdout = p.new_open(None);
     let stderr = p.new_open(None);
+    p.stdio = [p.stdin_open, stdout, stderr];
     for root in trace.processes.roots() {
         let fds = BTreeMap::from([(0, p.stdin_open), (1, stdout), (2, stderr)]);
         p.procs.insert(root, ProcView { cwd: cwd.clone(), fds });
@@ -248,6 +257,13 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             TraceOp::Read { fd, .. } => p.read(step.pid, *fd, value),
             TraceOp::Copy { from_fd, .. } => p.read(step.pid, *from_fd, value),
             TraceOp::Lseek { fd, offset, whence } if ok => p.seek(step.pid, *fd, *offset, *whence, value),
+            TraceOp::Lseek { fd, .. } | TraceOp::Pread { fd, .. } if step.recorded.errno() == Some("ESPIPE") => {
+                if let Some(open) = p.open_of(step.pid, *fd)
+                    && let Some(stdio) = p.stdio.iter().position(|&o| o == open)
+                {
+                    p.stdio_pipes[stdio] = true;
+                }
+            }
             TraceOp::Mmap { len, fd: Some(fd) } if ok => {
                 if let Some(path) = p.path_of(step.pid, *fd) {
                     let longest = p.mapped_len.entry(path).or_default();
@@ -585,7 +601,7 @@ impl Planner {
             }
         }
         let stdin_bytes = self.read_extent.get(STDIN).copied().unwrap_or(0);
-        Setup { entries, stdin_bytes, cwd }
+        Setup { entries, stdin_bytes, cwd, stdio_pipes: self.stdio_pipes }
     }
 }
 

@@ -742,3 +742,22 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
         ]
     );
 }
+
+#[test]
+fn stdio_the_log_shows_unseekable_is_a_pipe_in_the_setup() {
+    use super::sandbox::plan;
+    let trace = normalise(&parse(concat!(
+        "1  lseek(0, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+        "1  read(0, \"q\\nz\\n\", 8192) = 4\n",
+        "1  lseek(2, 0, SEEK_CUR) = 0\n",
+        "1  dup(1) = 3\n",
+        "1  lseek(3, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+        "1  pipe2([4, 5], 0) = 0\n",
+        "1  lseek(4, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+    )));
+    let setup = plan(&trace);
+    // stdin was seen unseekable, stdout through its dup, stderr was a file; the log's own pipe
+    // is no stdio.
+    assert_eq!(setup.stdio_pipes, [true, true, false]);
+    assert_eq!(setup.stdin_bytes, 4);
+}
