@@ -274,6 +274,34 @@ pub enum TraceOp {
         /// An fd on the file system.
         fd: i32,
     },
+    /// `fsync` or `fdatasync`.
+    Fsync {
+        /// The fd.
+        fd: i32,
+        /// `fdatasync`: the data, not every attribute.
+        data_only: bool,
+    },
+    /// `sync`.
+    Sync,
+    /// `getgroups`; the recorded result is how many groups (the host's).
+    Getgroups {
+        /// The room the call gave (0: only count them).
+        size: i32,
+    },
+    /// `getpgid(0)` or `getsid(0)`: the caller's process group or session.
+    OwnGroup {
+        /// `getpgid` or `getsid`.
+        call: String,
+    },
+    /// `setpgid(0, 0)`: the caller leads a process group of its own.
+    Setpgid,
+    /// `getitimer`.
+    Getitimer {
+        /// `ITIMER_REAL`, `ITIMER_VIRTUAL` or `ITIMER_PROF`.
+        which: String,
+    },
+    /// `rt_sigpending` or `sigpending`.
+    Sigpending,
     /// `pread64`: a read at `offset` that leaves the fd's offset where it was; the recorded result
     /// is the bytes read.
     Pread {
@@ -991,6 +1019,23 @@ impl Normaliser {
             }
             "clock_gettime" => TraceOp::ClockGettime { clock: need(first_flag(call.arg(0)), name)? },
             "gettimeofday" => TraceOp::Gettimeofday,
+            "fsync" | "fdatasync" => {
+                TraceOp::Fsync { fd: need(fd_arg(call, 0), name)?, data_only: name == "fdatasync" }
+            }
+            "sync" => TraceOp::Sync,
+            "getgroups" => {
+                TraceOp::Getgroups { size: need(int_arg(call, 0).and_then(|size| i32::try_from(size).ok()), name)? }
+            }
+            "getpgid" | "getsid" => match need(int_arg(call, 0), name)? {
+                0 => TraceOp::OwnGroup { call: name.to_string() },
+                _ => return Err(format!("{name}: of another process")),
+            },
+            "setpgid" => match (need(int_arg(call, 0), name)?, need(int_arg(call, 1), name)?) {
+                (0, 0) => TraceOp::Setpgid,
+                _ => return Err("setpgid: of another process or into another group".to_string()),
+            },
+            "getitimer" => TraceOp::Getitimer { which: need(first_flag(call.arg(0)), name)? },
+            "rt_sigpending" | "sigpending" => TraceOp::Sigpending,
             "times" => TraceOp::Times,
             "getrusage" => TraceOp::Getrusage { who: need(first_flag(call.arg(0)), name)? },
             "alarm" => TraceOp::Alarm { seconds: need(int_arg(call, 0).and_then(|s| u32::try_from(s).ok()), name)? },

@@ -353,6 +353,13 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::IdCall { call } => format!("{call}()"),
         TraceOp::ClockGettime { clock } => format!("clock_gettime({clock})"),
         TraceOp::Gettimeofday => "gettimeofday()".into(),
+        TraceOp::Fsync { fd, data_only } => format!("{}({fd})", if *data_only { "fdatasync" } else { "fsync" }),
+        TraceOp::Sync => "sync()".into(),
+        TraceOp::Getgroups { size } => format!("getgroups({size})"),
+        TraceOp::OwnGroup { call } => format!("{call}(0)"),
+        TraceOp::Setpgid => "setpgid(0, 0)".into(),
+        TraceOp::Getitimer { which } => format!("getitimer({which})"),
+        TraceOp::Sigpending => "rt_sigpending()".into(),
         TraceOp::Times => "times()".into(),
         TraceOp::Getrusage { who } => format!("getrusage({who})"),
         TraceOp::Alarm { seconds } => format!("alarm({seconds})"),
@@ -1342,6 +1349,31 @@ impl Replayer {
                 self.compare(step, sys.clock_gettime(clock).map(|_| 0), Values::Exact);
             }
             TraceOp::Gettimeofday => self.compare(step, sys.gettimeofday().map(|_| 0), Values::Exact),
+            TraceOp::Fsync { fd, data_only } => {
+                let Some(sfd) = self.fd(step, *fd, "fsync") else { return Flow::Next };
+                let done = if *data_only { sys.fdatasync(sfd) } else { sys.fsync(sfd) };
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Sync => self.compare(step, sys.sync().map(|()| 0), Values::Exact),
+            TraceOp::Getgroups { size } => {
+                // The groups are the tracing host's: success and failure must agree.
+                let got = sys.getgroups(*size).map(|(count, _)| i64::from(count));
+                self.compare(step, got, Values::Ignore);
+            }
+            TraceOp::OwnGroup { call } => {
+                let got = if call == "getsid" { sys.getsid(0) } else { sys.getpgid(0) };
+                // The host's pids, not samsara's.
+                self.compare(step, got.map(i64::from), Values::Ignore);
+            }
+            TraceOp::Setpgid => self.compare(step, sys.setpgid(0, 0).map(|()| 0), Values::Exact),
+            TraceOp::Getitimer { which } => {
+                if which != "ITIMER_REAL" {
+                    self.skip("getitimer: a CPU-time timer");
+                    return Flow::Next;
+                }
+                self.compare(step, sys.getitimer(ITIMER_REAL).map(|_| 0), Values::Exact);
+            }
+            TraceOp::Sigpending => self.compare(step, sys.sigpending().map(|_| 0), Values::Exact),
             TraceOp::Times => self.compare(step, sys.times().map(|t| t as i64), Values::Ignore),
             TraceOp::Getrusage { who } => {
                 let who = match who.as_str() {

@@ -650,6 +650,17 @@ fn access_links_modes_owners_lengths_statfs_pread_and_noreplace_renames_map_onto
         "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_NOREPLACE) = 0\n",
         "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_EXCHANGE) = 0\n",
         "1  poll([{fd=0, events=POLLIN|POLLOUT}, ...], 64, 0) = 64 ([{fd=0, revents=POLLIN|POLLHUP}, ...])\n",
+        "1  fsync(3) = 0\n",
+        "1  fdatasync(3) = 0\n",
+        "1  sync() = 0\n",
+        "1  getgroups(0, NULL) = 1\n",
+        "1  getpgid(0) = 1\n",
+        "1  getsid(0) = 1\n",
+        "1  getpgid(7) = 7\n",
+        "1  setpgid(0, 0) = 0\n",
+        "1  setpgid(7, 1) = 0\n",
+        "1  getitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=0}}) = 0\n",
+        "1  rt_sigpending([], 8) = 0\n",
     )));
     let path = |p: &str| p.to_string();
     assert_eq!(
@@ -678,12 +689,23 @@ fn access_links_modes_owners_lengths_statfs_pread_and_noreplace_renames_map_onto
             &TraceOp::Lstat { path: path("a") },
             &TraceOp::Lstat { path: path("link.txt") },
             &TraceOp::Rename { from: path("a"), to: path("d"), noreplace: true },
+            &TraceOp::Fsync { fd: 3, data_only: false },
+            &TraceOp::Fsync { fd: 3, data_only: true },
+            &TraceOp::Sync,
+            &TraceOp::Getgroups { size: 0 },
+            &TraceOp::OwnGroup { call: path("getpgid") },
+            &TraceOp::OwnGroup { call: path("getsid") },
+            &TraceOp::Setpgid,
+            &TraceOp::Getitimer { which: path("ITIMER_REAL") },
+            &TraceOp::Sigpending,
         ]
     );
     assert_eq!(trace.skipped.get("faccessat2: AT_SYMLINK_NOFOLLOW"), Some(&1));
     assert_eq!(trace.skipped.get("fchownat: AT_SYMLINK_NOFOLLOW (a link's own owner)"), Some(&1));
     assert_eq!(trace.skipped.get("renameat2: RENAME_EXCHANGE or RENAME_WHITEOUT"), Some(&1));
     assert_eq!(trace.skipped.get("poll: a list strace cut short"), Some(&1));
+    assert_eq!(trace.skipped.get("getpgid: of another process"), Some(&1));
+    assert_eq!(trace.skipped.get("setpgid: of another process or into another group"), Some(&1));
 }
 
 #[test]
