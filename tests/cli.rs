@@ -448,3 +448,20 @@ fn every_json_output_has_the_documented_fields() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+#[test]
+fn a_machine_too_small_for_a_real_program_says_which_limit_and_where_it_is_set() {
+    let log = concat!(env!("CARGO_MANIFEST_DIR"), "/userland/fixtures/strace/corpus/find_xargs.log");
+    let workload = format!("strace:{log}");
+    // 16 MiB, the old default: xargs's fork of cat finds no memory for the copy.
+    let (code, out, err) = samsara(&["run", "--workload", &workload, "--frames", "4096"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outcome    workload-failed"), "{out}");
+    assert!(out.contains("replayed ENOMEM (the machine's memory ran out") && out.contains("--frames N"), "{out}");
+    let (code, out, err) = samsara(&["run", "--workload", &workload]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("outcome    pass"), "the default machine holds it: {out}");
+    let (code, _, err) = samsara(&["run", "--frames", "10"]);
+    assert_ne!(code, 0);
+    assert!(err.contains("10 frames: a machine has 256 to 1048576 frames of 4 KiB"), "{err}");
+}

@@ -34,6 +34,26 @@ pub struct RunArgs {
     /// Print the kernel's full event log too.
     #[arg(long)]
     pub trace: bool,
+    /// The machine's memory in frames of 4 KiB (a real program's strace log that runs out of it
+    /// says so, naming this option).
+    #[arg(long, value_name = "N", default_value_t = testbed::run::DEFAULT_FRAMES, value_parser = parse_frames)]
+    pub frames: usize,
+}
+
+/// Frames a machine may have: from 1 MiB (fewer do not hold the system and a workload) to 4 GiB
+/// (the kernel's and vm's tables of frames, one entry a frame, stay a few MiB of the host's).
+const FRAMES_RANGE: std::ops::RangeInclusive<usize> = 256..=1 << 20;
+
+fn parse_frames(text: &str) -> Result<usize, String> {
+    let frames: usize = text.parse().map_err(|_| format!("`{text}` is not a number of frames"))?;
+    if !FRAMES_RANGE.contains(&frames) {
+        return Err(format!(
+            "{frames} frames: a machine has {} to {} frames of 4 KiB (1 MiB to 4 GiB)",
+            FRAMES_RANGE.start(),
+            FRAMES_RANGE.end()
+        ));
+    }
+    Ok(frames)
 }
 
 /// Runs it and prints the verdicts.
@@ -47,6 +67,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         fault: args.inject.clone(),
         check_invariants: args.check_invariants,
         record_events: args.trace,
+        frames: args.frames,
         manifest: Some(manifest),
         ..RunSpec::default()
     };

@@ -141,8 +141,11 @@ fn default_frames() -> usize {
     DEFAULT_FRAMES
 }
 
-/// Frames a run's machine has: 16 MiB, plenty for the workloads, cheap to boot thousands of times.
-pub const DEFAULT_FRAMES: usize = 4096;
+/// Frames a run's machine has: 64 MiB, a small real machine's memory, which real programs' strace
+/// logs need (a shell pipeline of three dynamically linked programs maps about 40 MiB, each fork
+/// copying its parent's); frames are materialised only when touched and vm's free list is one
+/// vector, so booting thousands of runs costs what it did with 16 MiB (README, "Measured").
+pub const DEFAULT_FRAMES: usize = 16384;
 
 impl Default for RunSpec {
     fn default() -> Self {

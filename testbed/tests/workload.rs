@@ -24,7 +24,12 @@ fn assert_pass(what: &str, r: &RunResult) {
 }
 
 fn fixtures() -> Vec<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../userland/fixtures/strace");
+    logs_in("strace")
+}
+
+/// The `.log` files of `dir` (under userland's fixtures), sorted.
+fn logs_in(dir: &str) -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../userland/fixtures").join(dir);
     let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
         .expect("the fixtures directory")
         .map(|entry| entry.expect("a directory entry").path())
@@ -99,6 +104,36 @@ fn every_strace_fixture_replays_cleanly() {
             count("replay.execs"),
         );
     }
+}
+
+/// Issue 19's corpus: everyday programs (coreutils, find | xargs, a shell script, tar, gzip, git,
+/// make, python3) recorded by `userland/fixtures/strace/corpus/record.sh`. Each log replays to `pass` under
+/// both engines with a clean check, no mismatch, and the setup making only what existed before
+/// the trace began (it never fails).
+#[test]
+fn corpus_logs_replay_to_a_pass_under_both_engines() {
+    let logs = logs_in("strace/corpus");
+    assert!(logs.len() >= 12, "the corpus holds {} logs", logs.len());
+    let started = Instant::now();
+    for log in &logs {
+        let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        assert!(log.with_extension("cmd").exists(), "{name}: its .cmd says how it was recorded");
+        let workload = format!("strace:{}", log.display()).parse::<Workload>().expect("a strace workload name");
+        let workload = workload.prepare().unwrap_or_else(|e| panic!("{name}: {e}"));
+        for engine in [EngineKind::Sim, EngineKind::Threads] {
+            let r = run(engine, 19, false, &workload);
+            assert_pass(&format!("{name} under {engine}"), &r);
+            let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+            assert_eq!(count("replay.mismatches"), 0, "{name} under {engine}");
+            assert!(count("replay.compared") > 20, "{name} under {engine}: {} compared", count("replay.compared"));
+            assert!(count("replay.setup.files") > 0, "{name} under {engine}: the program's files stand in");
+            if name.ends_with("_piped.log") {
+                // Recorded in a pipeline: stdin is a pipe its helper fed as far as the log read.
+                assert!(count("replay.stdin-pipe-bytes") > 0, "{name} under {engine}: {:?}", r.workload.counters);
+            }
+        }
+    }
+    eprintln!("{} corpus logs under sim and threads: {:?} wall", logs.len(), started.elapsed());
 }
 
 fn fixture(name: &str) -> Replay {
@@ -306,4 +341,147 @@ fn a_log_with_fcntl_pipe2_poll_umask_flock_mprotect_and_mremap_replays_with_a_cl
         assert_eq!(count("replay.skipped"), 0, "{engine}");
         assert!(count("replay.compared") >= 20, "{engine}: {} compared", count("replay.compared"));
     }
+}
+
+/// A log (written by hand in strace's format) of the file calls issue 19 mapped onto samsara's:
+/// access, readlink of a link the setup makes and of one the log makes, symlink, link, chmod,
+/// chown, truncate, statfs, pread64 (which leaves the offset alone), lstat and a
+/// RENAME_NOREPLACE that finds its target there.
+const FILE_CALLS_LOG: &str = "\
+200 getcwd(\"/work\", 4096) = 6
+200 access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory)
+200 access(\"in.txt\", R_OK|W_OK) = 0
+200 faccessat2(AT_FDCWD, \"/usr/bin/tool\", X_OK, AT_EACCESS) = 0
+200 readlink(\"/usr/bin/python3\", \"python3.11\", 4096) = 10
+200 readlink(\"in.txt\", 0x7ffd0000, 4096) = -1 EINVAL (Invalid argument)
+200 symlinkat(\"/etc/hosts\", AT_FDCWD, \"hosts\") = 0
+200 readlinkat(AT_FDCWD, \"hosts\", \"/etc/hosts\", 4096) = 10
+200 newfstatat(AT_FDCWD, \"hosts\", {st_mode=S_IFLNK|0777, st_size=10, ...}, AT_SYMLINK_NOFOLLOW) = 0
+200 link(\"in.txt\", \"again.txt\") = 0
+200 link(\"in.txt\", \"again.txt\") = -1 EEXIST (File exists)
+200 chmod(\"again.txt\", 0600) = 0
+200 fchmodat(AT_FDCWD, \"missing\", 0600) = -1 ENOENT (No such file or directory)
+200 chown(\"again.txt\", 0, -1) = 0
+200 openat(AT_FDCWD, \"in.txt\", O_RDWR) = 3
+200 pread64(3, \"abcd\", 4, 8) = 4
+200 read(3, \"abcdefgh\", 8) = 8
+200 fchmod(3, 0644) = 0
+200 fchown(3, -1, 0) = 0
+200 fstatfs(3, {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, f_blocks=1}) = 0
+200 ftruncate(3, 4) = 0
+200 lseek(3, 0, SEEK_END) = 4
+200 close(3) = 0
+200 truncate(\"again.txt\", 2) = 0
+200 statfs(\"/work\", {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, f_blocks=1}) = 0
+200 lstat(\"again.txt\", {st_mode=S_IFREG|0600, st_size=2, ...}) = 0
+200 renameat2(AT_FDCWD, \"again.txt\", AT_FDCWD, \"in.txt\", RENAME_NOREPLACE) = -1 EEXIST (File exists)
+200 renameat2(AT_FDCWD, \"again.txt\", AT_FDCWD, \"moved.txt\", RENAME_NOREPLACE) = 0
+200 unlink(\"hosts\") = 0
+200 exit_group(0) = ?
+200 +++ exited with 0 +++
+";
+
+#[test]
+fn a_log_with_access_links_modes_owners_lengths_statfs_and_pread_replays_with_a_clean_check() {
+    let parsed = parse_log("file-calls", FILE_CALLS_LOG.as_bytes()).expect("the log parses");
+    let trace = normalise(&parsed);
+    assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let r = run(engine, 7, false, &strace(Replay::new(trace.clone())));
+        assert_pass(&format!("file-calls under {engine}"), &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert_eq!(count("replay.mismatches"), 0, "{engine}: {:#?}", r.workload.failures);
+        assert_eq!(count("replay.skipped"), 0, "{engine}");
+        assert_eq!(count("replay.compared"), 29, "{engine}: every call but the exit compared");
+        // The setup made the link the log read and nothing the log made itself.
+        assert_eq!(count("replay.setup.symlink:/usr/bin/python3"), 1, "{engine}");
+        assert_eq!(count("replay.setup.program:/usr/bin/tool"), 1, "{engine}");
+        assert_eq!(count("replay.setup.file:/work/in.txt"), 12, "{engine}: as far as pread read (8 + 4)");
+        assert!(!r.workload.counters.keys().any(|k| k.contains("again.txt") || k.contains("hosts")), "{engine}");
+    }
+}
+
+/// A log (written by hand) of a shell-like parent with a SIGCHLD handler that waits for its second
+/// child while the first ends: in the log the second child ended first and the wait returned; in
+/// the replay the first child's SIGCHLD may interrupt the wait, which is timing, so the replay makes
+/// the wait again (counted) and the run passes with nothing mismatched.
+const SIGCHLD_DURING_WAIT_LOG: &str = "\
+300 rt_sigaction(SIGCHLD, {sa_handler=0x5600, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f00}, NULL, 8) = 0
+300 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 301
+300 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 302
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 getppid() = 300
+301 exit_group(0) = ?
+301 +++ exited with 0 +++
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 getppid() = 300
+302 exit_group(3) = ?
+302 +++ exited with 3 +++
+300 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 3}], 0, NULL) = 302
+300 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=302, si_uid=0, si_status=3, si_utime=0, si_stime=0} ---
+300 rt_sigreturn({mask=[]}) = 302
+300 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 301
+300 exit_group(0) = ?
+300 +++ exited with 0 +++
+";
+
+#[test]
+fn a_wait_a_sigchld_interrupts_in_the_replay_but_not_in_the_log_is_made_again() {
+    let parsed = parse_log("sigchld-during-wait", SIGCHLD_DURING_WAIT_LOG.as_bytes()).expect("the log parses");
+    let trace = normalise(&parsed);
+    let mut restarted = 0;
+    for seed in 0..8 {
+        let r = run(EngineKind::Sim, seed, false, &strace(Replay::new(trace.clone())));
+        assert_pass(&format!("sigchld-during-wait, seed {seed}"), &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert_eq!(count("replay.mismatches"), 0, "seed {seed}: {:#?}", r.workload.failures);
+        restarted += count("replay.interrupted-calls-restarted");
+    }
+    assert!(restarted > 0, "no seed had the first child's SIGCHLD interrupt the wait");
+    let r = run(EngineKind::Threads, 0, false, &strace(Replay::new(trace)));
+    assert_pass("sigchld-during-wait under threads", &r);
 }

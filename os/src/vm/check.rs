@@ -54,6 +54,44 @@ impl std::fmt::Display for Holder {
     }
 }
 
+/// Who holds each frame: a table indexed by frame number (the audit's one pass over the whole
+/// machine stays linear, however many frames it has), and a map for numbers past it (damage).
+struct Holders {
+    /// Frames `0..indexed.len()`; sized by the frames held, not by the total, so a damaged total
+    /// cannot make it huge.
+    indexed: Vec<Option<Holder>>,
+    /// Frames at or past `indexed.len()`.
+    beyond: BTreeMap<Frame, Holder>,
+}
+
+impl Holders {
+    fn new(total: u64, held_pages: usize) -> Holders {
+        let len = usize::try_from(total).unwrap_or(usize::MAX).min(held_pages);
+        Holders { indexed: vec![None; len], beyond: BTreeMap::new() }
+    }
+
+    fn get(&self, f: Frame) -> Option<Holder> {
+        match self.indexed.get(f as usize) {
+            Some(held) => *held,
+            None => self.beyond.get(&f).copied(),
+        }
+    }
+
+    /// Records `holder` for `f`; what held it before, if anything.
+    fn insert(&mut self, f: Frame, holder: Holder) -> Option<Holder> {
+        match self.indexed.get_mut(f as usize) {
+            Some(held) => held.replace(holder),
+            None => self.beyond.insert(f, holder),
+        }
+    }
+
+    /// How many frames below `total` have a holder.
+    fn held_below(&self, total: u64) -> u64 {
+        let indexed = self.indexed.iter().take(usize::try_from(total).unwrap_or(usize::MAX)).flatten().count();
+        indexed as u64 + self.beyond.keys().filter(|&&f| u64::from(f) < total).count() as u64
+    }
+}
+
 /// `items` as a readable list, the first few named and the rest counted.
 pub fn listing<T: Display>(items: &[T]) -> String {
     let named: Vec<String> = items.iter().take(LISTED_MAX).map(ToString::to_string).collect();
@@ -72,7 +110,8 @@ impl VmState {
         let free: Vec<Frame> = self.free.iter().copied().collect();
         let spaces: Vec<_> = self.spaces.iter().map(|(&k, s)| (k, s.clone())).collect();
 
-        let mut holders: BTreeMap<Frame, Holder> = BTreeMap::new();
+        let held_pages = free.len() + spaces.iter().map(|(_, s)| s.pages() as usize).sum::<usize>();
+        let mut holders = Holders::new(total, held_pages);
         let mut out_of_range = Vec::new();
         let mut duplicates = Vec::new();
         for &f in &free {
@@ -101,7 +140,7 @@ impl VmState {
                     if u64::from(f) >= total {
                         out_of_range.push(format!("{f} ({here})"));
                     }
-                    match holders.get(&f).copied() {
+                    match holders.get(f) {
                         None => {
                             holders.insert(f, here);
                         }
@@ -118,10 +157,9 @@ impl VmState {
             breach("vm.frame-range", format!("frames past the machine's {total}: {}", listing(&out_of_range)));
         }
         // Counted, not listed one by one: a damaged total must not make the check run for ever.
-        let held = holders.keys().filter(|&&f| u64::from(f) < total).count() as u64;
+        let held = holders.held_below(total);
         if held < total {
-            let first: Vec<u64> =
-                (0..total).filter(|&f| !holders.contains_key(&(f as Frame))).take(LISTED_MAX).collect();
+            let first: Vec<u64> = (0..total).filter(|&f| holders.get(f as Frame).is_none()).take(LISTED_MAX).collect();
             breach(
                 "vm.frame-lost",
                 format!("{} frames are neither free nor used, the first {}", total - held, listing(&first)),

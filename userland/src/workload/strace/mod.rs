@@ -15,8 +15,10 @@
 //! before the replay; [`replay`] plays the trace back with its process tree and real execs, and
 //! compares results with the recorded ones.
 //!
-//! Recorded fixtures of real programs live in `userland/fixtures/strace/` (each `NAME.log` with a `NAME.cmd`
-//! giving the command and the strace version; `record.sh` re-records them).
+//! Recorded fixtures of real programs live in `userland/fixtures/strace/` (each `NAME.log` with a
+//! `NAME.cmd` giving the command and the strace version; `record.sh` re-records them), and the
+//! corpus of everyday programs that must replay to a pass in its `corpus/` (with its own
+//! `record.sh`).
 
 mod error;
 mod event;

@@ -161,12 +161,14 @@ pub enum TraceOp {
         /// The directory removed.
         path: String,
     },
-    /// `rename`, `renameat` or `renameat2` without flags.
+    /// `rename`, `renameat` or `renameat2` without flags or with `RENAME_NOREPLACE`.
     Rename {
         /// The old name.
         from: String,
         /// The new name.
         to: String,
+        /// `RENAME_NOREPLACE`: fail with `EEXIST` rather than replace `to`.
+        noreplace: bool,
     },
     /// `chdir`, or `fchdir` on a directory fd whose path is known.
     Chdir {
@@ -182,6 +184,105 @@ pub enum TraceOp {
     Fstat {
         /// The fd examined.
         fd: i32,
+    },
+    /// `lstat`, or `newfstatat`/`statx` with `AT_SYMLINK_NOFOLLOW`: a symbolic link itself.
+    Lstat {
+        /// The path examined.
+        path: String,
+    },
+    /// `access`, `faccessat` or `faccessat2`.
+    Access {
+        /// The path checked.
+        path: String,
+        /// `F_OK`, or the `R_OK`/`W_OK`/`X_OK` bits (Linux's and samsara's are the same).
+        mode: u32,
+    },
+    /// `readlink` or `readlinkat`; the recorded result is the target's length.
+    Readlink {
+        /// The link.
+        path: String,
+        /// The target strace printed, when it printed all of it.
+        target: Option<String>,
+    },
+    /// `symlink` or `symlinkat`.
+    Symlink {
+        /// What the link points to, as given.
+        target: String,
+        /// The link made.
+        path: String,
+    },
+    /// `link` or `linkat`.
+    Link {
+        /// The existing name.
+        from: String,
+        /// The new name.
+        to: String,
+    },
+    /// `chmod` or `fchmodat`.
+    Chmod {
+        /// The file.
+        path: String,
+        /// Its new permission bits.
+        mode: u32,
+    },
+    /// `fchmod`.
+    Fchmod {
+        /// The fd.
+        fd: i32,
+        /// Its new permission bits.
+        mode: u32,
+    },
+    /// `chown`, or `fchownat` following links; `-1` (`KEEP_ID`) keeps an id.
+    Chown {
+        /// The file.
+        path: String,
+        /// The new owner.
+        uid: u32,
+        /// The new group.
+        gid: u32,
+    },
+    /// `fchown`.
+    Fchown {
+        /// The fd.
+        fd: i32,
+        /// The new owner.
+        uid: u32,
+        /// The new group.
+        gid: u32,
+    },
+    /// `truncate`.
+    Truncate {
+        /// The file.
+        path: String,
+        /// Its new length.
+        len: i64,
+    },
+    /// `ftruncate`.
+    Ftruncate {
+        /// The fd.
+        fd: i32,
+        /// Its new length.
+        len: i64,
+    },
+    /// `statfs`: samsara's `statvfs`.
+    Statfs {
+        /// A path on the file system.
+        path: String,
+    },
+    /// `fstatfs`: samsara's `fstatvfs`.
+    Fstatfs {
+        /// An fd on the file system.
+        fd: i32,
+    },
+    /// `pread64`: a read at `offset` that leaves the fd's offset where it was; the recorded result
+    /// is the bytes read.
+    Pread {
+        /// The fd read from.
+        fd: i32,
+        /// Bytes asked for.
+        len: u64,
+        /// Where in the file.
+        offset: u64,
     },
     /// `pipe` or `pipe2`.
     Pipe {
@@ -643,6 +744,33 @@ fn addr_arg(call: &Call, index: usize) -> Option<u64> {
     int_arg(call, index).map(|addr| addr as u64)
 }
 
+/// A uid or gid argument; `-1` (keep the id) is samsara's `KEEP_ID`.
+fn id_arg(call: &Call, index: usize) -> Option<u32> {
+    match int_arg(call, index)? {
+        -1 => Some(os::proto::vfs::KEEP_ID),
+        id => u32::try_from(id).ok(),
+    }
+}
+
+/// `access`'s mode: `F_OK`, or `R_OK|W_OK|X_OK` bits (numbered as samsara numbers them).
+fn access_bits(arg: &Arg) -> Option<u32> {
+    use os::proto::fs::{R_OK, W_OK, X_OK};
+    match arg.unnamed() {
+        Arg::Int(bits) => u32::try_from(*bits).ok(),
+        Arg::Flags(names) => names.iter().try_fold(0, |all, name| {
+            let bit = match name.as_str() {
+                "F_OK" => 0,
+                "R_OK" => R_OK,
+                "W_OK" => W_OK,
+                "X_OK" => X_OK,
+                _ => return None,
+            };
+            Some(all | bit)
+        }),
+        _ => None,
+    }
+}
+
 fn first_flag(arg: Option<&Arg>) -> Option<String> {
     match arg.map(Arg::unnamed) {
         Some(Arg::Flags(names)) => names.first().cloned(),
@@ -952,13 +1080,86 @@ impl Normaliser {
                 mode: need(call.arg(2).and_then(mode_bits), name)?,
             },
             "rmdir" => TraceOp::Rmdir { path: Self::path(call, 0)? },
-            "rename" => TraceOp::Rename { from: Self::path(call, 0)?, to: Self::path(call, 1)? },
+            "rename" => TraceOp::Rename { from: Self::path(call, 0)?, to: Self::path(call, 1)?, noreplace: false },
             "renameat" | "renameat2" => {
-                if name == "renameat2" && int_arg(call, 4) != Some(0) {
-                    return Err("renameat2: flags".to_string());
+                let flags = call.arg(4);
+                let noreplace = flags.is_some_and(|flags| flags.has_flag("RENAME_NOREPLACE"));
+                let other_flags = match flags.map(Arg::unnamed) {
+                    None | Some(Arg::Int(0)) => false,
+                    Some(Arg::Flags(names)) => names.iter().any(|flag| flag != "RENAME_NOREPLACE"),
+                    Some(_) => true,
+                };
+                if other_flags {
+                    return Err("renameat2: RENAME_EXCHANGE or RENAME_WHITEOUT".to_string());
                 }
-                TraceOp::Rename { from: self.resolve(pid, call, 0, 1)?, to: self.resolve(pid, call, 2, 3)? }
+                TraceOp::Rename { from: self.resolve(pid, call, 0, 1)?, to: self.resolve(pid, call, 2, 3)?, noreplace }
             }
+            "access" | "faccessat" | "faccessat2" => {
+                let (path, mode) = match name {
+                    "access" => (Self::path(call, 0)?, call.arg(1)),
+                    _ => (self.resolve(pid, call, 0, 1)?, call.arg(2)),
+                };
+                if call.arg(3).is_some_and(|flags| flags.has_flag("AT_SYMLINK_NOFOLLOW")) {
+                    return Err(format!("{name}: AT_SYMLINK_NOFOLLOW"));
+                }
+                TraceOp::Access { path, mode: need(mode.and_then(access_bits), name)? }
+            }
+            "readlink" | "readlinkat" => {
+                let (path, buf) = match name {
+                    "readlink" => (Self::path(call, 0)?, call.arg(1)),
+                    _ => (self.resolve(pid, call, 0, 1)?, call.arg(2)),
+                };
+                let target = match buf.map(Arg::unnamed) {
+                    Some(Arg::Str { bytes, truncated: false }) if succeeded => {
+                        Some(String::from_utf8_lossy(bytes).into_owned())
+                    }
+                    _ => None,
+                };
+                TraceOp::Readlink { path, target }
+            }
+            "symlink" => TraceOp::Symlink { target: Self::path(call, 0)?, path: Self::path(call, 1)? },
+            "symlinkat" => TraceOp::Symlink { target: Self::path(call, 0)?, path: self.resolve(pid, call, 1, 2)? },
+            "link" => TraceOp::Link { from: Self::path(call, 0)?, to: Self::path(call, 1)? },
+            "linkat" => {
+                if call.arg(4).is_some_and(|flags| flags.has_flag("AT_EMPTY_PATH")) {
+                    return Err("linkat: AT_EMPTY_PATH".to_string());
+                }
+                TraceOp::Link { from: self.resolve(pid, call, 0, 1)?, to: self.resolve(pid, call, 2, 3)? }
+            }
+            "chmod" => {
+                TraceOp::Chmod { path: Self::path(call, 0)?, mode: need(call.arg(1).and_then(mode_bits), name)? }
+            }
+            "fchmodat" => TraceOp::Chmod {
+                path: self.resolve(pid, call, 0, 1)?,
+                mode: need(call.arg(2).and_then(mode_bits), name)?,
+            },
+            "fchmod" => {
+                TraceOp::Fchmod { fd: need(fd_arg(call, 0), name)?, mode: need(call.arg(1).and_then(mode_bits), name)? }
+            }
+            "chown" | "fchownat" => {
+                let (path, ids) = match name {
+                    "chown" => (Self::path(call, 0)?, 1),
+                    _ => (self.resolve(pid, call, 0, 1)?, 2),
+                };
+                if name == "fchownat" && call.arg(4).is_some_and(|flags| flags.has_flag("AT_SYMLINK_NOFOLLOW")) {
+                    return Err("fchownat: AT_SYMLINK_NOFOLLOW (a link's own owner)".to_string());
+                }
+                TraceOp::Chown { path, uid: need(id_arg(call, ids), name)?, gid: need(id_arg(call, ids + 1), name)? }
+            }
+            "fchown" => TraceOp::Fchown {
+                fd: need(fd_arg(call, 0), name)?,
+                uid: need(id_arg(call, 1), name)?,
+                gid: need(id_arg(call, 2), name)?,
+            },
+            "truncate" => TraceOp::Truncate { path: Self::path(call, 0)?, len: need(int_arg(call, 1), name)? },
+            "ftruncate" => TraceOp::Ftruncate { fd: need(fd_arg(call, 0), name)?, len: need(int_arg(call, 1), name)? },
+            "statfs" => TraceOp::Statfs { path: Self::path(call, 0)? },
+            "fstatfs" => TraceOp::Fstatfs { fd: need(fd_arg(call, 0), name)? },
+            "pread64" => TraceOp::Pread {
+                fd: need(fd_arg(call, 0), name)?,
+                len: need(len_arg(call, 2), name)?,
+                offset: need(len_arg(call, 3), name)?,
+            },
             "chdir" | "fchdir" => {
                 let path = if name == "chdir" {
                     Self::path(call, 0)?
@@ -971,13 +1172,17 @@ impl Normaliser {
                 }
                 TraceOp::Chdir { path }
             }
-            "stat" | "lstat" | "stat64" | "lstat64" => TraceOp::Stat { path: Self::path(call, 0)? },
+            "stat" | "stat64" => TraceOp::Stat { path: Self::path(call, 0)? },
+            "lstat" | "lstat64" => TraceOp::Lstat { path: Self::path(call, 0)? },
             "fstat" | "fstat64" => TraceOp::Fstat { fd: need(fd_arg(call, 0), name)? },
             "newfstatat" | "fstatat64" | "statx" => {
                 let flags_index = if name == "statx" { 2 } else { 3 };
                 let empty_path = call.arg(1).and_then(Arg::as_bytes).is_some_and(<[u8]>::is_empty);
-                if empty_path && call.arg(flags_index).is_some_and(|flags| flags.has_flag("AT_EMPTY_PATH")) {
+                let flags = call.arg(flags_index);
+                if empty_path && flags.is_some_and(|flags| flags.has_flag("AT_EMPTY_PATH")) {
                     TraceOp::Fstat { fd: need(fd_arg(call, 0), name)? }
+                } else if flags.is_some_and(|flags| flags.has_flag("AT_SYMLINK_NOFOLLOW")) {
+                    TraceOp::Lstat { path: self.resolve(pid, call, 0, 1)? }
                 } else {
                     TraceOp::Stat { path: self.resolve(pid, call, 0, 1)? }
                 }
@@ -1075,6 +1280,12 @@ impl Normaliser {
                     Some(Arg::Int(0)) => Some(Vec::new()),
                     _ => None,
                 };
+                if let Some(Arg::Array(items)) = call.arg(0).map(Arg::unnamed)
+                    && items.iter().any(|item| matches!(item, Arg::Other(rest) if rest == "..."))
+                {
+                    // strace printed the first records only (its -s limit): the rest are unknown.
+                    return Err(format!("{name}: a list strace cut short"));
+                }
                 let fds = need(records, name)?;
                 let timeout_ms = if name == "poll" {
                     Some(need(int_arg(call, 2), name)?).filter(|&ms| ms >= 0)

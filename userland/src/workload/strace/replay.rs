@@ -27,9 +27,16 @@
 //! retries a call that a recovered crash dropped.
 //!
 //! Comparisons, where the recorded result is deterministic: success against failure of every
-//! call, and the errno name of failures; the byte counts of read, write and copy; lseek's offset;
-//! getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its traced
-//! pid) and its status against the child's recorded end. A mismatch is a failed check named
+//! call, and the errno name of failures; the byte counts of read, pread, write and copy; lseek's
+//! offset; getdents's "empty or not"; brk's "moved where asked"; wait's child (mapped back to its
+//! traced pid) and its status against the child's recorded end; readlink's target. What is timing
+//! on either side is not held against the log: a pipe read asks for no more than the log's read
+//! got (the writer's later bytes had not come yet on Linux) and reads on to that count when it got
+//! less (they were there at once on Linux, whose pipes hold 64 KiB), and a wait or
+//! read the log shows returning is made again when a signal interrupts it here, and a read of a
+//! file the host writes for each reader (`/proc/self/maps`) is compared as "none or some". A call that
+//! succeeded on Linux and fails here on a limit of samsara's machine (memory, process slots, open
+//! files, the disk) says which limit and where it is set. A mismatch is a failed check named
 //! `replay.line-N` saying what was recorded and what happened. Not compared: pids, addresses,
 //! fd numbers (fds are mapped: a traced fd stands for whatever samsara returned for it), stat
 //! contents.
@@ -67,7 +74,7 @@ use os::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, RUSAGE_CHILDREN, RUSAGE_SELF, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK,
     WNOHANG, exit_status, signal_status,
 };
-use os::proto::vfs::fcntl::{F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
+use os::proto::vfs::fcntl::{F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
 use os::proto::vfs::flags::O_NONBLOCK;
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use os::proto::vfs::mode::PERM_MASK;
@@ -113,6 +120,15 @@ const HOST_COPY_REFUSALS: [&str; 4] = ["EXDEV", "EOPNOTSUPP", "ENOSYS", "EINVAL"
 /// crash dropped (ERECOVERED: rolled back, so trying again is safe): a second crash in the same
 /// run is rare, a third rarer still.
 const PLUMBING_ATTEMPTS: u32 = 3;
+/// Times a call the log shows returning is made while signals interrupt it here: each
+/// interruption is one signal the replay's timing brought (a child's end), and a process has few
+/// children, so more means the replay has gone astray.
+const INTERRUPTED_ATTEMPTS: u32 = 16;
+/// The lowest fd a stdio pipe's end is kept at in init, above stdin, stdout and stderr.
+const FIRST_PIPE_FD: i32 = 3;
+/// Where the host keeps files it writes for each reader (`/proc/self/maps` lists the reader's
+/// own mappings): two processes of a log read different lengths from one such path.
+const PER_READER_FILES: &str = "/proc/";
 /// Bytes read per call when reading a plan or the results back.
 const READ_CHUNK: usize = 16 * 1024;
 
@@ -152,6 +168,13 @@ struct Fd {
     fd: i32,
     /// Whether the log opened it close-on-exec.
     close_on_exec: bool,
+    /// Whether it reads a file the host made up for its reader (`/proc`): how many bytes a read
+    /// gets is a fact of the traced process, not of a file, so only "none or some" is compared.
+    #[serde(default)]
+    per_reader: bool,
+    /// Whether it is a pipe (one the log made, or a stdio pipe).
+    #[serde(default)]
+    pipe: bool,
 }
 
 /// What one replaying process carries, and what crosses an exec in its plan file.
@@ -301,7 +324,23 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Unlink { path } => format!("unlink({path})"),
         TraceOp::Mkdir { path, .. } => format!("mkdir({path})"),
         TraceOp::Rmdir { path } => format!("rmdir({path})"),
-        TraceOp::Rename { from, to } => format!("rename({from}, {to})"),
+        TraceOp::Rename { from, to, noreplace } => {
+            format!("rename({from}, {to}{})", if *noreplace { ", RENAME_NOREPLACE" } else { "" })
+        }
+        TraceOp::Lstat { path } => format!("lstat({path})"),
+        TraceOp::Access { path, mode } => format!("access({path}, {mode:o})"),
+        TraceOp::Readlink { path, .. } => format!("readlink({path})"),
+        TraceOp::Symlink { target, path } => format!("symlink({target}, {path})"),
+        TraceOp::Link { from, to } => format!("link({from}, {to})"),
+        TraceOp::Chmod { path, mode } => format!("chmod({path}, {mode:o})"),
+        TraceOp::Fchmod { fd, mode } => format!("fchmod({fd}, {mode:o})"),
+        TraceOp::Chown { path, uid, gid } => format!("chown({path}, {uid}, {gid})"),
+        TraceOp::Fchown { fd, uid, gid } => format!("fchown({fd}, {uid}, {gid})"),
+        TraceOp::Truncate { path, len } => format!("truncate({path}, {len})"),
+        TraceOp::Ftruncate { fd, len } => format!("ftruncate({fd}, {len})"),
+        TraceOp::Statfs { path } => format!("statfs({path})"),
+        TraceOp::Fstatfs { fd } => format!("fstatfs({fd})"),
+        TraceOp::Pread { fd, len, offset } => format!("pread64({fd}, {len}, {offset})"),
         TraceOp::Chdir { path } => format!("chdir({path})"),
         TraceOp::Stat { path } => format!("stat({path})"),
         TraceOp::Fstat { fd } => format!("fstat({fd})"),
@@ -326,6 +365,29 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Mremap { addr, old_len, new_len, .. } => format!("mremap({addr:#x}, {old_len}, {new_len})"),
         TraceOp::Mprotect { addr, len, writable } => format!("mprotect({addr:#x}, {len}, writable {writable})"),
     }
+}
+
+/// The limit of samsara's machine that answers `errno` to `op`, and where it is set, for a call
+/// that succeeded on the traced machine.
+fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
+    use os::mfs::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES};
+    use os::vfs::state::{NR_FILPS, OPEN_MAX};
+    Some(match (errno, op) {
+        (Errno::ENOMEM, _) => {
+            "the machine's memory ran out: its frames of 4 KiB are RunSpec::frames, `samsara run --frames N`"
+                .to_string()
+        }
+        (Errno::EAGAIN, TraceOp::Fork { .. }) => {
+            format!("pm's process table is full: {} processes (pm::state::NR_PROCS)", os::pm::state::NR_PROCS)
+        }
+        (Errno::ENFILE, _) => format!("vfs's open-file table is full: {NR_FILPS} open files (vfs::state::NR_FILPS)"),
+        (Errno::EMFILE, _) => format!("a process has at most {OPEN_MAX} descriptors (vfs::state::OPEN_MAX)"),
+        (Errno::ENOSPC, _) => format!(
+            "the file system is full: {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes, {NR_INODES} inodes (mfs::state)"
+        ),
+        (Errno::EFBIG, _) => format!("a file holds at most {MAX_FILE_SIZE} bytes (mfs::state::MAX_FILE_SIZE)"),
+        _ => return None,
+    })
 }
 
 fn recorded_text(recorded: &CallResult) -> String {
@@ -452,6 +514,13 @@ impl Replay {
             return;
         }
         let collected = Reports::default();
+        let pipes = match self.stdio_pipes(sys, &collected) {
+            Ok(pipes) => pipes,
+            Err(why) => {
+                rec.check("replay.stdio-pipes", false, || why);
+                return;
+            }
+        };
         let mut roots = BTreeMap::new();
         for root in trace.processes.roots() {
             let plan = Plan {
@@ -459,14 +528,21 @@ impl Replay {
                 steps: steps_of_family(&trace.steps, &trace.processes, root),
                 tree: trace.processes.clone(),
                 cwd: self.setup.cwd.clone(),
-                fds: STDIO.iter().map(|&(fd, _, _)| (fd, Fd { fd, close_on_exec: false })).collect(),
+                fds: STDIO
+                    .iter()
+                    .map(|&(fd, _, _)| {
+                        let pipe = self.setup.stdio_pipes[fd as usize];
+                        (fd, Fd { fd, close_on_exec: false, per_reader: false, pipe })
+                    })
+                    .collect(),
                 children: BTreeMap::new(),
                 report: WorkloadReport::default(),
                 first_failure: None,
             };
             let replayer =
                 Replayer { plan, collected: Some(collected.clone()), memory: Memory::default(), issued: false };
-            match sys.fork(move |c| replayer.start(c)) {
+            let root_pipes = pipes.clone();
+            match sys.fork(move |c| replayer.start(c, &root_pipes)) {
                 Ok(pid) => {
                     roots.insert(pid, root);
                 }
@@ -478,6 +554,12 @@ impl Replay {
                     });
                 }
             }
+        }
+        // The roots and the helpers hold the pipes now: the stdout and stderr helpers see the
+        // end of their pipe once the last traced process closed it.
+        for pipe in &pipes {
+            let _ = close(sys, pipe.program_end);
+            let _ = close(sys, pipe.helper_end);
         }
         let ends = self.reap(sys, &roots);
         let first = self.gather(sys, rec, &collected);
@@ -520,10 +602,43 @@ impl Replay {
                 rec.count("replay.setup.dirs", built.dirs);
                 rec.count("replay.setup.files", built.files);
                 rec.count("replay.setup.bytes", built.bytes);
+                rec.count("replay.setup.links", built.links);
+                // What existed before the trace began, one counter a path: `replay.setup.file:PATH`
+                // counts its bytes, the others 1.
+                for (path, standin) in &self.setup.entries {
+                    let (kind, n) = match standin {
+                        sandbox::Standin::Dir => ("dir", 1),
+                        sandbox::Standin::File { size } => ("file", *size),
+                        sandbox::Standin::Program => ("program", 1),
+                        sandbox::Standin::Symlink { .. } => ("symlink", 1),
+                    };
+                    rec.count(&format!("replay.setup.{kind}:{path}"), n);
+                }
                 rec.check("replay.setup", true, String::new)
             }
             Err((path, e)) => rec.check("replay.setup", false, || format!("making {path} failed with {e}")),
         }
+    }
+
+    /// The pipes standing in for the stdio fds the log shows were pipes or terminals, each with
+    /// a helper process forked at its other end: stdin's writes the bytes the log read from it,
+    /// stdout's and stderr's read until the traced processes closed them.
+    fn stdio_pipes(&self, sys: &Sys<'_>, collected: &Reports) -> Result<Vec<StdioPipe>, String> {
+        let mut pipes = Vec::new();
+        for (fd, _, _) in STDIO.into_iter().filter(|&(fd, _, _)| self.setup.stdio_pipes[fd as usize]) {
+            let made = sys
+                .pipe()
+                .and_then(|(read_end, write_end)| Ok((above_stdio(sys, read_end)?, above_stdio(sys, write_end)?)));
+            let (read_end, write_end) = made.map_err(|e| format!("pipe for fd {fd} failed with {e}"))?;
+            let (program_end, helper_end) = if fd == 0 { (read_end, write_end) } else { (write_end, read_end) };
+            pipes.push(StdioPipe { fd, program_end, helper_end });
+        }
+        for pipe in &pipes {
+            let (pipe, all, stdin_bytes, collected) = (*pipe, pipes.clone(), self.setup.stdin_bytes, collected.clone());
+            sys.fork(move |c| stdio_helper(c, pipe, &all, stdin_bytes, &collected))
+                .map_err(|e| format!("fork of the helper of fd {} failed with {e}", pipe.fd))?;
+        }
+        Ok(pipes)
     }
 
     /// Waits until no child is left: the roots and every orphan init adopted. Returns each root's
@@ -631,6 +746,22 @@ impl Replayer {
         self.plan.report.count(name, n);
     }
 
+    /// Makes a call the log shows returning (not interrupted) again while a signal interrupts
+    /// it here: when a child's SIGCHLD arrives is timing, and the replay's differs from the
+    /// log's (the handler ran, and is counted, either way).
+    fn uninterrupted<T>(&mut self, sys: &Sys<'_>, mut call: impl FnMut() -> Result<T, Errno>) -> Result<T, Errno> {
+        for _ in 1..INTERRUPTED_ATTEMPTS {
+            match call() {
+                Err(Errno::EINTR) => {
+                    self.count("replay.interrupted-calls-restarted", 1);
+                    sys.proc().yield_now();
+                }
+                done => return done,
+            }
+        }
+        call()
+    }
+
     /// Counts the current step's call as made (once per step).
     fn issue(&mut self) {
         if !self.issued {
@@ -664,7 +795,11 @@ impl Replayer {
         }
         let replayed_text = match replayed {
             Ok(v) => v.to_string(),
-            Err(e) => e.name().to_string(),
+            Err(e) => match (step.recorded.value(), machine_limit(&step.op, e)) {
+                // The program had what samsara ran out of: say which limit, and where it is set.
+                (Some(_), Some(limit)) => format!("{} ({limit})", e.name()),
+                _ => e.name().to_string(),
+            },
         };
         self.check(&format!("replay.line-{}", step.line), verdict, || {
             format!(
@@ -704,9 +839,16 @@ impl Replayer {
 
     // ---- the process's life ---------------------------------------------------------------------
 
-    /// A root's start, in the process init forked: stdio on fds 0, 1, 2, the working directory.
-    fn start(mut self, sys: &Sys<'_>) -> i32 {
+    /// A root's start, in the process init forked: stdio on fds 0, 1, 2 (files, or the ends of
+    /// `pipes`), the working directory.
+    fn start(mut self, sys: &Sys<'_>, pipes: &[StdioPipe]) -> i32 {
         for (fd, path, flags) in STDIO {
+            if let Some(pipe) = pipes.iter().find(|pipe| pipe.fd == fd) {
+                if let Err(e) = sys.dup2(pipe.program_end, fd) {
+                    self.check("replay.stdio", false, || format!("fd {fd} on its pipe: {e}"));
+                }
+                continue;
+            }
             let placed = sys.open(path, flags, 0).and_then(|got| {
                 if got == fd {
                     return Ok(());
@@ -718,6 +860,10 @@ impl Replayer {
             if let Err(e) = placed {
                 self.check("replay.stdio", false, || format!("fd {fd} on {path}: {e}"));
             }
+        }
+        for pipe in pipes {
+            let _ = sys.close(pipe.program_end);
+            let _ = sys.close(pipe.helper_end);
         }
         let cwd = sandbox::sandboxed(&self.plan.cwd);
         if let Err(e) = sys.chdir(&cwd) {
@@ -779,6 +925,16 @@ impl Replayer {
             }
             None => Some(NEVER_OPEN_FD),
         }
+    }
+
+    /// Whether traced `fd` is a pipe.
+    fn is_pipe(&self, fd: i32) -> bool {
+        self.plan.fds.get(&fd).is_some_and(|mapped| mapped.pipe)
+    }
+
+    /// Whether traced `fd` reads a file the host made up for its reader.
+    fn per_reader(&self, fd: i32) -> bool {
+        self.plan.fds.get(&fd).is_some_and(|mapped| mapped.per_reader)
     }
 
     /// Maps traced `fd` to samsara's `to`, closing what it stood for before (unless shared).
@@ -891,16 +1047,43 @@ impl Replayer {
                 let mode = mode.unwrap_or(DEFAULT_CREATE_MODE) & PERM_MASK;
                 let opened = sys.open(&target, open_flags(flags), mode);
                 if let (Ok(fd), Some(traced)) = (opened, value.and_then(|v| i32::try_from(v).ok())) {
-                    self.map_fd(sys, traced, Fd { fd, close_on_exec: flags.close_on_exec });
+                    let absolute = sandbox::absolute(&self.plan.cwd, path);
+                    let per_reader = absolute.starts_with(PER_READER_FILES);
+                    let close_on_exec = flags.close_on_exec;
+                    self.map_fd(sys, traced, Fd { fd, close_on_exec, per_reader, pipe: false });
                 }
                 self.compare(step, opened.map(i64::from), Values::Ignore);
             }
             TraceOp::Read { fd, len } => {
                 let Some(sfd) = self.fd(step, *fd, "read") else { return Flow::Next };
-                let mut buf = vec![0u8; (*len).min(IO_MAX_BYTES) as usize];
-                let read = sys.read(sfd, &mut buf);
+                let pipe = self.is_pipe(*fd);
+                let recorded = value.and_then(|v| usize::try_from(v).ok());
+                let len = (*len).min(IO_MAX_BYTES) as usize;
+                // How a pipe's stream was split over reads is timing (when the writer wrote):
+                // ask no more than the log's read got, and join reads up to it.
+                let ask = match recorded {
+                    Some(n) if pipe && n > 0 => n.min(len),
+                    _ => len,
+                };
+                let mut buf = vec![0u8; ask];
+                let mut read = match value {
+                    Some(_) => self.uninterrupted(sys, || sys.read(sfd, &mut buf)),
+                    None => sys.read(sfd, &mut buf),
+                };
+                if let (Ok(n), Some(wanted)) = (read, recorded)
+                    && pipe
+                    && n > 0
+                    && n < wanted
+                {
+                    read = read_pipe(sys, sfd, &mut buf, n, wanted);
+                    self.count("replay.pipe-reads-joined", 1);
+                }
                 if let Ok(n) = read {
                     self.count("replay.bytes-read", n as u64);
+                }
+                if self.per_reader(*fd) {
+                    self.compare(step, read.map(|n| n as i64), Values::ZeroOrNot);
+                    return Flow::Next;
                 }
                 self.compare(step, read.map(|n| n as i64), Values::Exact);
             }
@@ -954,10 +1137,96 @@ impl Replayer {
                 let done = sys.rmdir(&sandbox::replay_path(&self.plan.cwd, path));
                 self.compare(step, done.map(|()| 0), Values::Exact);
             }
-            TraceOp::Rename { from, to } => {
+            TraceOp::Rename { from, to, noreplace } => {
                 let (from, to) = (sandbox::replay_path(&self.plan.cwd, from), sandbox::replay_path(&self.plan.cwd, to));
-                let done = sys.rename(&from, &to);
+                // samsara's rename has no flags: RENAME_NOREPLACE is played as a C library without
+                // renameat2 plays it, a look at `to` first (no other replayed process runs
+                // between the two calls of this one's step in the log's order).
+                let done = match *noreplace && sys.lstat(&to).is_ok() {
+                    true => Err(Errno::EEXIST),
+                    false => sys.rename(&from, &to),
+                };
                 self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Lstat { path } => {
+                let done = sys.lstat(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Access { path, mode } => {
+                let done = sys.access(&sandbox::replay_path(&self.plan.cwd, path), *mode);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Readlink { path, target } => {
+                let got = sys.readlink(&sandbox::replay_path(&self.plan.cwd, path));
+                if let (Ok(bytes), Some(target)) = (&got, target) {
+                    // An absolute target was made to point inside the sandbox.
+                    let expected = sandbox::link_target(target);
+                    let got = String::from_utf8_lossy(bytes).into_owned();
+                    self.check(&format!("replay.line-{}.target", step.line), got == expected, || {
+                        format!("pid {} readlink({path}) gave {got}, recorded {target}", step.pid)
+                    });
+                }
+                // The length differs by the sandbox's prefix for an absolute target: the check
+                // above compares the target itself.
+                self.compare(step, got.map(|bytes| bytes.len() as i64), Values::Ignore);
+            }
+            TraceOp::Symlink { target, path } => {
+                let link = sandbox::replay_path(&self.plan.cwd, path);
+                let done = sys.symlink(&sandbox::link_target(target), &link);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Link { from, to } => {
+                let (from, to) = (sandbox::replay_path(&self.plan.cwd, from), sandbox::replay_path(&self.plan.cwd, to));
+                let done = sys.link(&from, &to);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Chmod { path, mode } => {
+                let done = sys.chmod(&sandbox::replay_path(&self.plan.cwd, path), *mode & PERM_MASK);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Fchmod { fd, mode } => {
+                let Some(sfd) = self.fd(step, *fd, "fchmod") else { return Flow::Next };
+                let done = sys.fchmod(sfd, *mode & PERM_MASK);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Chown { path, uid, gid } => {
+                let done = sys.chown(&sandbox::replay_path(&self.plan.cwd, path), *uid, *gid);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Fchown { fd, uid, gid } => {
+                let Some(sfd) = self.fd(step, *fd, "fchown") else { return Flow::Next };
+                let done = sys.fchown(sfd, *uid, *gid);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Truncate { path, len } => {
+                let done = sys.truncate(&sandbox::replay_path(&self.plan.cwd, path), *len);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Ftruncate { fd, len } => {
+                let Some(sfd) = self.fd(step, *fd, "ftruncate") else { return Flow::Next };
+                let done = sys.ftruncate(sfd, *len);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Statfs { path } => {
+                let done = sys.statvfs(&sandbox::replay_path(&self.plan.cwd, path));
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Fstatfs { fd } => {
+                let Some(sfd) = self.fd(step, *fd, "fstatfs") else { return Flow::Next };
+                let done = sys.fstatvfs(sfd);
+                self.compare(step, done.map(|_| 0), Values::Exact);
+            }
+            TraceOp::Pread { fd, len, offset } => {
+                let Some(sfd) = self.fd(step, *fd, "pread64") else { return Flow::Next };
+                let read = pread(sys, sfd, (*len).min(IO_MAX_BYTES) as usize, *offset);
+                if let Ok(n) = read {
+                    self.count("replay.bytes-read", n as u64);
+                }
+                if self.per_reader(*fd) {
+                    self.compare(step, read.map(|n| n as i64), Values::ZeroOrNot);
+                    return Flow::Next;
+                }
+                self.compare(step, read.map(|n| n as i64), Values::Exact);
             }
             TraceOp::Chdir { path } => {
                 let done = sys.chdir(&sandbox::replay_path(&self.plan.cwd, path));
@@ -978,21 +1247,24 @@ impl Replayer {
             TraceOp::Pipe { fds, nonblocking, close_on_exec } => {
                 let made = if *nonblocking { sys.pipe2(O_NONBLOCK) } else { sys.pipe() };
                 if let (Ok((read_end, write_end)), Some([traced_read, traced_write])) = (made, fds) {
-                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec: *close_on_exec });
-                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec: *close_on_exec });
+                    let (close_on_exec, per_reader, pipe) = (*close_on_exec, false, true);
+                    self.map_fd(sys, *traced_read, Fd { fd: read_end, close_on_exec, per_reader, pipe });
+                    self.map_fd(sys, *traced_write, Fd { fd: write_end, close_on_exec, per_reader, pipe });
                 }
                 self.compare(step, made.map(|_| 0), Values::Exact);
             }
             TraceOp::Dup { fd, .. } => {
                 let Some(sfd) = self.fd(step, *fd, "dup") else { return Flow::Next };
+                let (per_reader, pipe) = (self.per_reader(*fd), self.is_pipe(*fd));
                 let copy = sys.dup(sfd);
                 if let (Ok(new), Some(traced)) = (copy, value.and_then(|v| i32::try_from(v).ok())) {
-                    self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false });
+                    self.map_fd(sys, traced, Fd { fd: new, close_on_exec: false, per_reader, pipe });
                 }
                 self.compare(step, copy.map(i64::from), Values::Ignore);
             }
             TraceOp::Dup2 { old, new } => {
                 let Some(sold) = self.fd(step, *old, "dup2") else { return Flow::Next };
+                let (per_reader, pipe) = (self.per_reader(*old), self.is_pipe(*old));
                 // Onto what `new` stands for, else onto `new` itself unless another traced fd
                 // uses that number, else the lowest free fd.
                 let target = match self.plan.fds.get(new) {
@@ -1007,7 +1279,7 @@ impl Replayer {
                 if let Ok(got) = copy
                     && value.is_some()
                 {
-                    self.map_fd(sys, *new, Fd { fd: got, close_on_exec: false });
+                    self.map_fd(sys, *new, Fd { fd: got, close_on_exec: false, per_reader, pipe });
                 }
                 self.compare(step, copy.map(|_| i64::from(*new)), Values::Exact);
             }
@@ -1195,7 +1467,7 @@ impl Replayer {
                     return;
                 };
                 // The log's wait reaped this child: wait for it (a poll that found it did too).
-                let waited = sys.waitpid(child, 0);
+                let waited = self.uninterrupted(sys, || sys.waitpid(child, 0));
                 self.compare(
                     step,
                     waited.map(|(got, _)| if got == child { traced } else { i64::from(got) }),
@@ -1326,6 +1598,89 @@ impl Replayer {
     }
 }
 
+/// A pipe standing in for a stdio fd the log shows was a pipe or a terminal on the host.
+#[derive(Clone, Copy, Debug)]
+struct StdioPipe {
+    /// 0, 1 or 2.
+    fd: i32,
+    /// The end the traced program gets as `fd` (the read end for stdin).
+    program_end: i32,
+    /// The end init's helper holds.
+    helper_end: i32,
+}
+
+/// `fd` moved at or above `FIRST_PIPE_FD`, so placing stdio on 0, 1 and 2 cannot close it.
+fn above_stdio(sys: &Sys<'_>, fd: i32) -> Result<i32, Errno> {
+    if fd >= FIRST_PIPE_FD {
+        return Ok(fd);
+    }
+    let moved = sys.fcntl(fd, F_DUPFD, FIRST_PIPE_FD)?;
+    sys.close(fd)?;
+    Ok(moved)
+}
+
+/// The helper at the other end of a stdio pipe: writes stdin's bytes (as much as the log read),
+/// or reads stdout or stderr until every traced process closed it; reports the bytes it moved.
+fn stdio_helper(sys: &Sys<'_>, pipe: StdioPipe, all: &[StdioPipe], stdin_bytes: u64, collected: &Reports) -> i32 {
+    for end in all.iter().flat_map(|p| [p.program_end, p.helper_end]).filter(|&end| end != pipe.helper_end) {
+        let _ = sys.close(end);
+    }
+    let mut report = WorkloadReport::default();
+    if pipe.fd == 0 {
+        // A program that stops reading early closes its end: the rest is not wanted.
+        let _ = sys.sigaction(os::proto::pm::sig::SIGPIPE, Some(SigAction::Ignore));
+        let bytes = sandbox::filler(stdin_bytes as usize);
+        let mut written = 0;
+        while written < bytes.len() {
+            match sys.write(pipe.helper_end, &bytes[written..]) {
+                Ok(n) if n > 0 => written += n,
+                _ => break,
+            }
+        }
+        report.count("replay.stdin-pipe-bytes", written as u64);
+    } else {
+        let mut buf = vec![0u8; READ_CHUNK];
+        let mut drained = 0u64;
+        while let Ok(n) = sys.read(pipe.helper_end, &mut buf) {
+            if n == 0 {
+                break;
+            }
+            drained += n as u64;
+        }
+        report.count(if pipe.fd == 1 { "replay.stdout-pipe-bytes" } else { "replay.stderr-pipe-bytes" }, drained);
+    }
+    let _ = sys.close(pipe.helper_end);
+    collected.lock().unwrap_or_else(|e| e.into_inner()).push(report);
+    0
+}
+
+/// `pread` as MINIX's C library makes it from samsara's calls: note the offset, seek, read, seek
+/// back (so a later plain read goes on where it was). ESPIPE on a pipe, as Linux answers.
+fn pread(sys: &Sys<'_>, fd: i32, len: usize, offset: u64) -> Result<usize, Errno> {
+    let offset = i64::try_from(offset).map_err(|_| Errno::EINVAL)?;
+    let was = sys.lseek(fd, 0, SEEK_CUR)?;
+    sys.lseek(fd, offset, SEEK_SET)?;
+    let mut buf = vec![0u8; len];
+    let read = sys.read(fd, &mut buf);
+    let back = sys.lseek(fd, was, SEEK_SET);
+    read.and_then(|n| back.map(|_| n))
+}
+
+/// Reads from `fd` (a pipe) until `wanted` bytes came or the writers are gone: a pipe splits a
+/// stream over reads by its capacity and timing (Linux's holds 64 KiB, samsara's `PIPE_BUF`), and
+/// the log's count says how many bytes were there for the program at once.
+fn read_pipe(sys: &Sys<'_>, fd: i32, buf: &mut [u8], first: usize, wanted: usize) -> Result<usize, Errno> {
+    let (mut total, end) = (first, wanted.min(buf.len()));
+    while total < end {
+        match sys.read(fd, &mut buf[total..end]) {
+            Ok(0) => break,
+            Ok(n) => total += n,
+            Err(_) => break,
+        }
+    }
+    Ok(total)
+}
+
 /// Copies up to `limit` bytes from `from` to `to` at their offsets; the bytes copied.
 fn copy(sys: &Sys<'_>, from: i32, to: i32, limit: u64) -> Result<u64, Errno> {
     let mut buf = vec![0u8; COPY_CHUNK];
@@ -1367,6 +1722,17 @@ mod tests {
         assert_eq!(signal_number("SIGSYS"), Some(os::proto::pm::sig::SIGSYS));
         assert_eq!(signal_number("SIGRTMIN"), None);
         assert_eq!(end_status(&ProcessEnd::Exited { status: 137 }), Some(exit_status(137)));
+    }
+
+    #[test]
+    fn a_machine_limit_is_named_with_where_it_is_set() {
+        let fork = TraceOp::Fork { child_pid: 7 };
+        assert!(machine_limit(&fork, Errno::ENOMEM).is_some_and(|why| why.contains("--frames")));
+        assert!(machine_limit(&fork, Errno::EAGAIN).is_some_and(|why| why.contains("NR_PROCS")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::EAGAIN).is_none());
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENFILE).is_some_and(|why| why.contains("NR_FILPS")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOSPC).is_some_and(|why| why.contains("inodes")));
+        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOENT).is_none());
     }
 
     #[test]

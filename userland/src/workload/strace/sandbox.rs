@@ -12,12 +12,17 @@
 //! stdout and stderr) live in [`CONTROL_DIR`], outside the sandbox.
 //!
 //! Stand-in rule ([`plan`]): walking the trace in log order, a path the program used successfully
-//! before it created it itself (open without `O_CREAT`, stat, exec, chdir, rmdir, unlink, rename,
-//! an `EEXIST`) must exist beforehand, and so must every directory above a path it used; a path the
-//! log shows missing (`ENOENT`) is left missing. A directory is a directory when anything says so
-//! (chdir, getdents, `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file
-//! is a program file naming the `replay` program; any other is a regular file. A regular file
-//! holds exactly as many bytes as the log read from it (the furthest offset any read, copy or
+//! before it created it itself (open without `O_CREAT`, stat, access, exec, chdir, rmdir, unlink,
+//! rename, link's source, an `EEXIST`) must exist beforehand, and so must every directory above a
+//! path it used; a path the log shows missing (`ENOENT`) is left missing; what a successful
+//! creating call made (open with `O_CREAT`, mkdir, link, symlink, rename's target) was not there
+//! before and is not made. A directory is a directory when anything says so (chdir, getdents,
+//! `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file, or one `access`
+//! found executable, is a program file naming the `replay` program; a path `readlink` read before
+//! the log made it is a symbolic link to what it answered (and its target is set up too when the
+//! log went through the link); any other is a regular file. Going through a link the log made
+//! (a call that follows links: not lstat, unlink, rename or link) needs its target. A regular file
+//! holds exactly as many bytes as the log read from it (the furthest offset any read, pread, copy or
 //! `SEEK_END` reached), so replayed reads return what was recorded; when the program mapped the
 //! file, it is padded towards the mapped length, up to [`STANDIN_MAX_BYTES`]. Contents are a
 //! filler pattern: strace keeps only a prefix of the bytes read, and no comparison uses them.
@@ -43,6 +48,9 @@ pub const REPLAY_PROGRAM: &str = "replay";
 /// of them at about 100 KiB of setup, which costs less than the replay itself (64 KiB doubled a
 /// replay's time). Bytes the log actually read are never cut.
 pub const STANDIN_MAX_BYTES: u64 = 16 * 1024;
+/// Links a path is followed through when the planner looks for what it names (Linux's and
+/// samsara's `SYMLOOP_MAX` are larger; a log's chains are one or two long).
+const SYMLINKS_FOLLOWED: u32 = 8;
 /// Permission bits of stand-in directories (everyone may search them).
 const DIR_MODE: u32 = 0o755;
 /// Permission bits of stand-in regular files.
@@ -62,7 +70,7 @@ pub const STDOUT: &str = "/tmp/replay/stdout";
 pub const STDERR: &str = "/tmp/replay/stderr";
 
 /// What a path of the sandbox must be before the replay starts.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Standin {
     /// A directory.
     Dir,
@@ -73,6 +81,12 @@ pub enum Standin {
     },
     /// A program file naming the `replay` program.
     Program,
+    /// A symbolic link to `target` (trace-side; an absolute target is made to point inside the
+    /// sandbox).
+    Symlink {
+        /// What the log's `readlink` answered.
+        target: String,
+    },
 }
 
 /// Everything the sandbox holds before the replay starts.
@@ -84,6 +98,10 @@ pub struct Setup {
     pub stdin_bytes: u64,
     /// The trace-side working directory the program starts in.
     pub cwd: String,
+    /// Which of stdin, stdout and stderr the log shows were pipes (or terminals) on the host: a
+    /// seek there failed with `ESPIPE`. The replay makes those pipes, not files.
+    #[serde(default)]
+    pub stdio_pipes: [bool; 3],
 }
 
 /// `path` made absolute from `cwd` and lexically normalised (`.`, `..`, repeated `/`; `..` stops at
@@ -118,6 +136,14 @@ pub fn replay_path(cwd: &str, path: &str) -> String {
     let plain =
         !path.is_empty() && !path.starts_with('/') && path.split('/').all(|p| !p.is_empty() && p != "." && p != "..");
     if plain { path.to_string() } else { sandboxed(&absolute(cwd, path)) }
+}
+
+/// The directory holding absolute path `abs` (`/` for a name in the root).
+fn parent_of(abs: &str) -> &str {
+    match abs.rfind('/') {
+        Some(0) | None => "/",
+        Some(slash) => &abs[..slash],
+    }
 }
 
 /// The directories above `abs`, outermost first (not `/` itself).
@@ -166,10 +192,23 @@ struct Planner {
     dirs: BTreeSet<String>,
     /// Furthest byte read per path, and the longest mapping of it.
     read_extent: BTreeMap<String, u64>,
+    /// Directories and files the log renamed, in log order: (new name, old name).
+    moved: Vec<(String, String)>,
+    /// A name the log gave an existing file (a hard link, a rename, a path under a renamed
+    /// directory) -> the name it had before.
+    aliases: BTreeMap<String, String>,
+    /// Links the log made: path -> the target it resolves to (trace-side, absolute).
+    links: BTreeMap<String, String>,
+    /// What each path was used as by calls that follow links (a program wins over a file).
+    followed: BTreeMap<String, Standin>,
     mapped_len: BTreeMap<String, u64>,
     opens: Vec<OpenView>,
     procs: BTreeMap<u32, ProcView>,
     stdin_open: usize,
+    /// The opens of the roots' fds 0, 1 and 2.
+    stdio: [usize; 3],
+    /// Which of them the log showed were not files.
+    stdio_pipes: [bool; 3],
 }
 
 /// Plans the sandbox `trace` needs (see the module's stand-in rule).
@@ -180,6 +219,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
     p.stdin_open = 0;
     let stdout = p.new_open(None);
     let stderr = p.new_open(None);
+    p.stdio = [p.stdin_open, stdout, stderr];
     for root in trace.processes.roots() {
         let fds = BTreeMap::from([(0, p.stdin_open), (1, stdout), (2, stderr)]);
         p.procs.insert(root, ProcView { cwd: cwd.clone(), fds });
@@ -217,6 +257,13 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             TraceOp::Read { fd, .. } => p.read(step.pid, *fd, value),
             TraceOp::Copy { from_fd, .. } => p.read(step.pid, *from_fd, value),
             TraceOp::Lseek { fd, offset, whence } if ok => p.seek(step.pid, *fd, *offset, *whence, value),
+            TraceOp::Lseek { fd, .. } | TraceOp::Pread { fd, .. } if step.recorded.errno() == Some("ESPIPE") => {
+                if let Some(open) = p.open_of(step.pid, *fd)
+                    && let Some(stdio) = p.stdio.iter().position(|&o| o == open)
+                {
+                    p.stdio_pipes[stdio] = true;
+                }
+            }
             TraceOp::Mmap { len, fd: Some(fd) } if ok => {
                 if let Some(path) = p.path_of(step.pid, *fd) {
                     let longest = p.mapped_len.entry(path).or_default();
@@ -241,7 +288,51 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.set_fd(step.pid, *fd, open);
                 }
             }
-            TraceOp::Stat { path } => p.exists(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Lstat { path } => p.exists_here(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Stat { path }
+            | TraceOp::Chmod { path, .. }
+            | TraceOp::Chown { path, .. }
+            | TraceOp::Truncate { path, .. }
+            | TraceOp::Statfs { path } => p.exists(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Access { path, mode } => {
+                // A file the program may execute is a program file (its mode lets it).
+                let kind = if mode & os::proto::fs::X_OK != 0 { Standin::Program } else { Standin::File { size: 0 } };
+                p.exists(&abs(path), ok, enoent, kind);
+            }
+            TraceOp::Readlink { path, target } => {
+                let abs = abs(path);
+                match (ok, target) {
+                    (true, Some(target)) => {
+                        p.require_ancestors(&abs);
+                        p.require(&abs, Standin::Symlink { target: target.clone() });
+                    }
+                    // Not a link (EINVAL), or a target strace cut: the path is there all the same.
+                    _ => {
+                        let there = ok || step.recorded.errno() == Some("EINVAL");
+                        p.exists_here(&abs, there, enoent, Standin::File { size: 0 });
+                    }
+                }
+            }
+            TraceOp::Symlink { path, target } => {
+                let abs = abs(path);
+                if ok {
+                    p.create(&abs);
+                    p.links.insert(abs.clone(), absolute(parent_of(&abs), target));
+                } else {
+                    p.exists_here(&abs, eexist, enoent, Standin::File { size: 0 });
+                }
+            }
+            TraceOp::Link { from, to } => {
+                let (from, to) = (abs(from), abs(to));
+                p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
+                if ok {
+                    p.create(&to);
+                    p.aliases.insert(to, from);
+                } else {
+                    p.exists_here(&to, eexist, false, Standin::File { size: 0 });
+                }
+            }
+            TraceOp::Pread { fd, offset, .. } => p.read_at(step.pid, *fd, *offset, value),
             TraceOp::Chdir { path } => {
                 let abs = abs(path);
                 p.exists(&abs, ok, enoent, Standin::Dir);
@@ -271,17 +362,24 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             }
             TraceOp::Unlink { path } => {
                 let abs = abs(path);
-                p.exists(&abs, ok, enoent, Standin::File { size: 0 });
+                p.exists_here(&abs, ok, enoent, Standin::File { size: 0 });
                 if ok {
                     p.known.insert(abs, Known::Absent);
                 }
             }
-            TraceOp::Rename { from, to } => {
+            TraceOp::Rename { from, to, .. } => {
                 let (from, to) = (abs(from), abs(to));
-                p.exists(&from, ok, enoent, Standin::File { size: 0 });
+                p.exists_here(&from, ok || eexist, enoent, Standin::File { size: 0 });
                 if ok {
-                    p.known.insert(from, Known::Absent);
+                    p.known.insert(from.clone(), Known::Absent);
                     p.create(&to);
+                    // What is under `to` now was under `from` before (a directory moves with
+                    // its contents), and what is read through `to` was `from`'s.
+                    p.moved.push((to.clone(), from.clone()));
+                    p.aliases.insert(to, from);
+                } else if eexist {
+                    // RENAME_NOREPLACE found `to` there.
+                    p.exists_here(&to, true, false, Standin::File { size: 0 });
                 }
             }
             _ => {}
@@ -331,6 +429,15 @@ impl Planner {
         }
     }
 
+    /// A successful `pread` of `n` bytes at `offset`: the file held that much, the offset stays.
+    fn read_at(&mut self, pid: u32, fd: i32, offset: u64, n: Option<i64>) {
+        let (Some(open), Some(n)) = (self.open_of(pid, fd), n.and_then(|n| u64::try_from(n).ok())) else { return };
+        if let Some(path) = self.opens[open].path.clone() {
+            let extent = self.read_extent.entry(path).or_default();
+            *extent = (*extent).max(offset.saturating_add(n));
+        }
+    }
+
     fn seek(&mut self, pid: u32, fd: i32, offset: i64, whence: Whence, result: Option<i64>) {
         let (Some(open), Some(now)) = (self.open_of(pid, fd), result.and_then(|r| u64::try_from(r).ok())) else {
             return;
@@ -348,6 +455,26 @@ impl Planner {
 
     /// The log used `abs` (successfully if `ok`; it was missing if `enoent`) as a `kind`.
     fn exists(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin) {
+        self.exists_through(abs, ok, enoent, kind, SYMLINKS_FOLLOWED);
+    }
+
+    /// [`Planner::exists`], going on to the target when `abs` is a link the log made (at most
+    /// `links_left` links deep).
+    fn exists_through(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin, links_left: u32) {
+        if ok && links_left > 0 {
+            if let Some(target) = self.links.get(abs).cloned() {
+                self.exists_through(&target, true, false, kind.clone(), links_left - 1);
+            }
+            let followed = self.followed.entry(abs.to_string()).or_insert_with(|| kind.clone());
+            if kind == Standin::Program {
+                *followed = Standin::Program;
+            }
+        }
+        self.exists_here(abs, ok, enoent, kind);
+    }
+
+    /// The log used `abs` itself, a link not followed (lstat, unlink, rename...).
+    fn exists_here(&mut self, abs: &str, ok: bool, enoent: bool, kind: Standin) {
         if ok {
             self.require_ancestors(abs);
             self.require(abs, kind);
@@ -377,34 +504,104 @@ impl Planner {
         match self.known.get(abs) {
             Some(_) => {
                 if let Some(need) = self.needs.get_mut(abs)
-                    && kind == Standin::Program
+                    && matches!(kind, Standin::Program | Standin::Symlink { .. })
                 {
-                    *need = Standin::Program;
+                    *need = kind;
                 }
             }
             None => {
                 self.known.insert(abs.to_string(), Known::Present);
-                self.needs.insert(abs.to_string(), kind);
+                // Below a directory the log renamed, the path existed before under the old name.
+                let moved_from = self.moved.iter().rev().find_map(|(to, from)| {
+                    let rest = abs.strip_prefix(to.as_str()).filter(|rest| rest.starts_with('/'))?;
+                    Some(format!("{from}{rest}"))
+                });
+                match moved_from {
+                    Some(before) => {
+                        self.aliases.insert(abs.to_string(), before.clone());
+                        self.require_ancestors(&before);
+                        self.require(&before, kind);
+                    }
+                    None => {
+                        self.needs.insert(abs.to_string(), kind);
+                    }
+                }
             }
         }
     }
 
-    fn finish(self, cwd: String) -> Setup {
+    /// What `path` must be for the uses the log made of it as `kind` (not a link).
+    fn plain(&self, path: &str, kind: &Standin) -> Standin {
+        if self.dirs.contains(path) {
+            Standin::Dir
+        } else if *kind == Standin::Program {
+            Standin::Program
+        } else {
+            let read = self.read_extent.get(path).copied().unwrap_or(0);
+            let mapped = self.mapped_len.get(path).copied().unwrap_or(0).min(STANDIN_MAX_BYTES);
+            Standin::File { size: read.max(mapped) }
+        }
+    }
+
+    fn finish(mut self, cwd: String) -> Setup {
+        // What was read through a link the log made, a hard link or a new name was read from
+        // the file under its first name; a directory there was one under it.
+        let mut aliases = self.aliases.clone();
+        aliases.extend(self.links.iter().map(|(link, target)| (link.clone(), target.clone())));
+        for alias in aliases.keys() {
+            let mut original = alias;
+            for _ in 0..SYMLINKS_FOLLOWED {
+                match aliases.get(original) {
+                    Some(next) if next != alias => original = next,
+                    _ => break,
+                }
+            }
+            if let Some(&read) = self.read_extent.get(alias) {
+                let extent = self.read_extent.entry(original.clone()).or_default();
+                *extent = (*extent).max(read);
+            }
+            if let Some(&mapped) = self.mapped_len.get(alias) {
+                let longest = self.mapped_len.entry(original.clone()).or_default();
+                *longest = (*longest).max(mapped);
+            }
+            if self.dirs.contains(alias) {
+                self.dirs.insert(original.clone());
+            }
+        }
         let mut entries = BTreeMap::new();
         for (path, kind) in &self.needs {
-            let kind = if self.dirs.contains(path) {
-                Standin::Dir
-            } else if *kind == Standin::Program {
-                Standin::Program
-            } else {
-                let read = self.read_extent.get(path).copied().unwrap_or(0);
-                let mapped = self.mapped_len.get(path).copied().unwrap_or(0).min(STANDIN_MAX_BYTES);
-                Standin::File { size: read.max(mapped) }
+            let kind = match kind {
+                Standin::Symlink { .. } => kind.clone(),
+                _ => self.plain(path, kind),
             };
             entries.insert(path.clone(), kind);
         }
+        // A link the log both read and went through (exec'd, opened, listed) needs its target
+        // as the thing those uses found, unless the log made or named the target itself.
+        for (path, kind) in &self.needs {
+            let (Standin::Symlink { target }, Some(followed)) = (kind, self.followed.get(path)) else { continue };
+            let resolved = absolute(parent_of(path), target);
+            let through = self.plain(path, followed);
+            match entries.get_mut(&resolved) {
+                // The log named the target too (readlink's EINVAL): it is what both uses say.
+                Some(named) => {
+                    *named = match (&*named, through) {
+                        (Standin::File { size: a }, Standin::File { size: b }) => Standin::File { size: (*a).max(b) },
+                        (Standin::File { .. }, through) => through,
+                        (kept, _) => kept.clone(),
+                    }
+                }
+                None if resolved == "/" || self.known.contains_key(&resolved) => {}
+                None => {
+                    for dir in ancestors(&resolved) {
+                        entries.entry(dir).or_insert(Standin::Dir);
+                    }
+                    entries.insert(resolved, through);
+                }
+            }
+        }
         let stdin_bytes = self.read_extent.get(STDIN).copied().unwrap_or(0);
-        Setup { entries, stdin_bytes, cwd }
+        Setup { entries, stdin_bytes, cwd, stdio_pipes: self.stdio_pipes }
     }
 }
 
@@ -451,6 +648,14 @@ pub struct Built {
     pub files: u64,
     /// Bytes written into them.
     pub bytes: u64,
+    /// Symbolic links made.
+    pub links: u64,
+}
+
+/// What a trace-side link target becomes in samsara: an absolute one points into the sandbox,
+/// a relative one stays as it is (it resolves from the link's own directory, inside the sandbox).
+pub fn link_target(target: &str) -> String {
+    if target.starts_with('/') { sandboxed(&absolute("/", target)) } else { target.to_string() }
 }
 
 /// Makes the sandbox root and every stand-in of `setup`; the first failure names its path.
@@ -475,6 +680,9 @@ pub fn build(sys: &Sys<'_>, setup: &Setup) -> Result<Built, (String, Errno)> {
                     built.files += 1;
                     built.bytes += contents.len() as u64;
                 })
+            }
+            Standin::Symlink { target: points_to } => {
+                sys.symlink(&link_target(points_to), &target).map(|()| built.links += 1)
             }
         };
         made.map_err(|e| (target, e))?;

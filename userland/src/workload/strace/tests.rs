@@ -130,7 +130,7 @@ fn directory_fds_and_fchdir_resolve_to_paths() {
                 mode: None
             },
             &TraceOp::Open { path: "dir/a.txt".into(), flags: read_only, mode: None },
-            &TraceOp::Stat { path: "dir/b.txt".into() },
+            &TraceOp::Lstat { path: "dir/b.txt".into() },
             &TraceOp::Fstat { fd: 5 },
             &TraceOp::Rmdir { path: "dir/sub".into() },
             &TraceOp::Chdir { path: "dir".into() },
@@ -616,4 +616,148 @@ fn fcntl_pipe2_umask_poll_mprotect_and_mremap_map_onto_samsaras_calls() {
     assert_eq!(trace.skipped.get("mremap: to a fixed address"), Some(&1));
     assert_eq!(trace.skipped.get("fcntl: F_SETLK"), Some(&1));
     assert_eq!(trace.skipped.get("mprotect: without PROT_READ (samsara's pages are readable)"), Some(&1));
+}
+
+#[test]
+fn access_links_modes_owners_lengths_statfs_pread_and_noreplace_renames_map_onto_samsaras_calls() {
+    use os::proto::fs::{R_OK, X_OK};
+    use os::proto::vfs::KEEP_ID;
+    let trace = normalise(&parse(concat!(
+        "1  access(\"/etc/ld.so.preload\", R_OK) = -1 ENOENT (No such file or directory)\n",
+        "1  faccessat2(AT_FDCWD, \"bin/tool\", R_OK|X_OK, AT_EACCESS) = 0\n",
+        "1  faccessat(AT_FDCWD, \"x\", F_OK) = 0\n",
+        "1  faccessat2(AT_FDCWD, \"x\", F_OK, AT_SYMLINK_NOFOLLOW) = 0\n",
+        "1  readlink(\"/usr/bin/python3\", \"python3.11\", 4096) = 10\n",
+        "1  readlinkat(AT_FDCWD, \"/proc/self/exe\", \"/usr/bin/python3.1\"..., 18) = 18\n",
+        "1  symlinkat(\"upper.txt\", AT_FDCWD, \"link.txt\") = 0\n",
+        "1  symlink(\"/etc/motd\", \"motd\") = 0\n",
+        "1  link(\"a\", \"b\") = 0\n",
+        "1  linkat(AT_FDCWD, \"a\", AT_FDCWD, \"c\", 0) = 0\n",
+        "1  chmod(\"a\", 0600) = 0\n",
+        "1  fchmodat(AT_FDCWD, \"a\", 0644) = 0\n",
+        "1  fchmod(3, 0755) = 0\n",
+        "1  chown(\"a\", 0, -1) = 0\n",
+        "1  fchownat(AT_FDCWD, \"a\", -1, 0, 0) = 0\n",
+        "1  fchownat(AT_FDCWD, \"a\", 0, 0, AT_SYMLINK_NOFOLLOW) = 0\n",
+        "1  fchown(3, 0, 0) = 0\n",
+        "1  truncate(\"a\", 10) = 0\n",
+        "1  ftruncate(3, 0) = 0\n",
+        "1  statfs(\"/\", {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, f_blocks=1}) = 0\n",
+        "1  fstatfs(3, {f_type=EXT2_SUPER_MAGIC, f_bsize=4096, f_blocks=1}) = 0\n",
+        "1  pread64(3, \"\\6\\0\\0\\0\"..., 784, 64) = 784\n",
+        "1  lstat(\"a\", {st_mode=S_IFREG|0644, st_size=0, ...}) = 0\n",
+        "1  newfstatat(AT_FDCWD, \"link.txt\", {st_mode=S_IFLNK|0777, st_size=9, ...}, AT_SYMLINK_NOFOLLOW) = 0\n",
+        "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_NOREPLACE) = 0\n",
+        "1  renameat2(AT_FDCWD, \"a\", AT_FDCWD, \"d\", RENAME_EXCHANGE) = 0\n",
+        "1  poll([{fd=0, events=POLLIN|POLLOUT}, ...], 64, 0) = 64 ([{fd=0, revents=POLLIN|POLLHUP}, ...])\n",
+    )));
+    let path = |p: &str| p.to_string();
+    assert_eq!(
+        ops_of(&trace, 1),
+        vec![
+            &TraceOp::Access { path: path("/etc/ld.so.preload"), mode: R_OK },
+            &TraceOp::Access { path: path("bin/tool"), mode: R_OK | X_OK },
+            &TraceOp::Access { path: path("x"), mode: 0 },
+            &TraceOp::Readlink { path: path("/usr/bin/python3"), target: Some(path("python3.11")) },
+            &TraceOp::Readlink { path: path("/proc/self/exe"), target: None },
+            &TraceOp::Symlink { target: path("upper.txt"), path: path("link.txt") },
+            &TraceOp::Symlink { target: path("/etc/motd"), path: path("motd") },
+            &TraceOp::Link { from: path("a"), to: path("b") },
+            &TraceOp::Link { from: path("a"), to: path("c") },
+            &TraceOp::Chmod { path: path("a"), mode: 0o600 },
+            &TraceOp::Chmod { path: path("a"), mode: 0o644 },
+            &TraceOp::Fchmod { fd: 3, mode: 0o755 },
+            &TraceOp::Chown { path: path("a"), uid: 0, gid: KEEP_ID },
+            &TraceOp::Chown { path: path("a"), uid: KEEP_ID, gid: 0 },
+            &TraceOp::Fchown { fd: 3, uid: 0, gid: 0 },
+            &TraceOp::Truncate { path: path("a"), len: 10 },
+            &TraceOp::Ftruncate { fd: 3, len: 0 },
+            &TraceOp::Statfs { path: path("/") },
+            &TraceOp::Fstatfs { fd: 3 },
+            &TraceOp::Pread { fd: 3, len: 784, offset: 64 },
+            &TraceOp::Lstat { path: path("a") },
+            &TraceOp::Lstat { path: path("link.txt") },
+            &TraceOp::Rename { from: path("a"), to: path("d"), noreplace: true },
+        ]
+    );
+    assert_eq!(trace.skipped.get("faccessat2: AT_SYMLINK_NOFOLLOW"), Some(&1));
+    assert_eq!(trace.skipped.get("fchownat: AT_SYMLINK_NOFOLLOW (a link's own owner)"), Some(&1));
+    assert_eq!(trace.skipped.get("renameat2: RENAME_EXCHANGE or RENAME_WHITEOUT"), Some(&1));
+    assert_eq!(trace.skipped.get("poll: a list strace cut short"), Some(&1));
+}
+
+#[test]
+fn the_setup_makes_only_what_existed_before_the_trace_began() {
+    use super::sandbox::{Standin, plan};
+    // git's way of storing an object: a directory and a temporary file made, linked under the
+    // object's name, unlinked; the object read back later. Beside it, a symbolic link the log
+    // read and one it made, and a library read with pread.
+    let trace = normalise(&parse(concat!(
+        "1  getcwd(\"/w\", 4096) = 3\n",
+        "1  openat(AT_FDCWD, \".git/objects/00/tmp_1\", O_RDWR|O_CREAT|O_EXCL, 0444) = -1 ENOENT (No such file or directory)\n",
+        "1  mkdir(\".git/objects/00\", 0777) = 0\n",
+        "1  openat(AT_FDCWD, \".git/objects/00/tmp_1\", O_RDWR|O_CREAT|O_EXCL, 0444) = 3\n",
+        "1  close(3) = 0\n",
+        "1  link(\".git/objects/00/tmp_1\", \".git/objects/00/ab\") = 0\n",
+        "1  unlink(\".git/objects/00/tmp_1\") = 0\n",
+        "1  openat(AT_FDCWD, \".git/objects/00/ab\", O_RDONLY|O_CLOEXEC) = 4\n",
+        "1  readlink(\"/usr/bin/python3\", \"python3.11\", 4096) = 10\n",
+        "1  symlink(\"in.txt\", \"made\") = 0\n",
+        "1  lstat(\"made\", {st_mode=S_IFLNK|0777, st_size=6, ...}) = 0\n",
+        "1  openat(AT_FDCWD, \"/lib/libc.so.6\", O_RDONLY|O_CLOEXEC) = 5\n",
+        "1  pread64(5, \"\\6\\0\\0\\0\"..., 784, 64) = 784\n",
+        "1  access(\"/usr/bin/tool\", X_OK) = 0\n",
+        // A link the log made and read through: its target was there before; one only looked
+        // at and removed needs nothing.
+        "1  symlink(\"lib/real.txt\", \"alias\") = 0\n",
+        "1  openat(AT_FDCWD, \"alias\", O_RDONLY) = 6\n",
+        "1  read(6, \"0123456\", 100) = 7\n",
+        "1  symlink(\"nowhere\", \"dangling\") = 0\n",
+        "1  lstat(\"dangling\", {st_mode=S_IFLNK|0777, st_size=7, ...}) = 0\n",
+        "1  unlink(\"dangling\") = 0\n",
+        // A directory renamed, then a file in it read under the new name: it was there before
+        // under the old one.
+        "1  renameat2(AT_FDCWD, \"t\", AT_FDCWD, \"t4\", RENAME_NOREPLACE) = 0\n",
+        "1  openat(AT_FDCWD, \"t4/g\", O_RDONLY) = 7\n",
+        "1  read(7, \"yo\\n\", 10) = 3\n",
+    )));
+    let setup = plan(&trace);
+    let made: Vec<(&str, &Standin)> = setup.entries.iter().map(|(p, s)| (p.as_str(), s)).collect();
+    assert_eq!(
+        made,
+        vec![
+            ("/lib", &Standin::Dir),
+            ("/lib/libc.so.6", &Standin::File { size: 848 }),
+            ("/usr", &Standin::Dir),
+            ("/usr/bin", &Standin::Dir),
+            ("/usr/bin/python3", &Standin::Symlink { target: "python3.11".to_string() }),
+            ("/usr/bin/tool", &Standin::Program),
+            ("/w", &Standin::Dir),
+            ("/w/.git", &Standin::Dir),
+            ("/w/.git/objects", &Standin::Dir),
+            ("/w/lib", &Standin::Dir),
+            ("/w/lib/real.txt", &Standin::File { size: 7 }),
+            ("/w/t", &Standin::Dir),
+            ("/w/t/g", &Standin::File { size: 3 }),
+        ]
+    );
+}
+
+#[test]
+fn stdio_the_log_shows_unseekable_is_a_pipe_in_the_setup() {
+    use super::sandbox::plan;
+    let trace = normalise(&parse(concat!(
+        "1  lseek(0, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+        "1  read(0, \"q\\nz\\n\", 8192) = 4\n",
+        "1  lseek(2, 0, SEEK_CUR) = 0\n",
+        "1  dup(1) = 3\n",
+        "1  lseek(3, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+        "1  pipe2([4, 5], 0) = 0\n",
+        "1  lseek(4, 0, SEEK_CUR) = -1 ESPIPE (Illegal seek)\n",
+    )));
+    let setup = plan(&trace);
+    // stdin was seen unseekable, stdout through its dup, stderr was a file; the log's own pipe
+    // is no stdio.
+    assert_eq!(setup.stdio_pipes, [true, true, false]);
+    assert_eq!(setup.stdin_bytes, 4);
 }
