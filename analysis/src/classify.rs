@@ -61,7 +61,10 @@ pub struct EntryPoint {
     pub closure: BTreeSet<usize>,
     /// Every (field, effective class) it may write, its own and its receivers'.
     pub writes: BTreeSet<(usize, StateClass)>,
-    /// The worst class of its own writes (R when it writes nothing).
+    /// What it runs that the analysis does not follow (`kind: what at file:line`): unknown
+    /// effects, which make it class G.
+    pub unknown: BTreeSet<String>,
+    /// The worst class of its own writes (R when it writes nothing; G with unknown effects).
     pub local_class: RecoveryClass,
     /// Its class.
     pub class: RecoveryClass,
@@ -132,7 +135,29 @@ pub fn entry_points(
                     reach.contains(&site.f) && reach.contains(&fusion.fused[c].context.anchor)
                 })
                 .collect();
-            let local_class = local.keys().map(|(_, c)| RecoveryClass::of(*c)).max().unwrap_or(RecoveryClass::R);
+            let mut unknown = BTreeSet::new();
+            for &f in &reach {
+                let module = index.fns[f].module;
+                let file = &index.src.modules[module].file;
+                for n in &facts[f].not_followed {
+                    unknown.insert(format!("{}: {} at {file}:{}", n.kind, n.what, n.pos.0));
+                }
+            }
+            // Item macros not expanded in code it runs or in its own server: what they define is unknown.
+            let reached: BTreeSet<String> = reach.iter().map(|&f| index.component(index.fns[f].module)).collect();
+            for (m, name, line) in &index.src.unexpanded_items {
+                let component = index.component(*m);
+                if component == server.component || reached.contains(&component) {
+                    let file = &index.src.modules[*m].file;
+                    unknown.insert(format!("macro: {name}! items (not expanded) at {file}:{line}"));
+                }
+            }
+            let local_class = local
+                .keys()
+                .map(|(_, c)| RecoveryClass::of(*c))
+                .chain((!unknown.is_empty()).then_some(RecoveryClass::G))
+                .max()
+                .unwrap_or(RecoveryClass::R);
             by_key.insert((server.name.clone(), call.m_type), entries.len());
             entries.push(EntryPoint {
                 server: server.name.clone(),
@@ -144,6 +169,7 @@ pub fn entry_points(
                 reach,
                 local,
                 contexts,
+                unknown,
                 receivers: BTreeSet::new(),
                 closure: BTreeSet::new(),
                 writes: BTreeSet::new(),
@@ -308,6 +334,7 @@ pub fn table(
             fields,
             local_class: e.local_class,
             send_sites,
+            unknown_effects: e.unknown.iter().cloned().collect(),
             class,
         });
     }

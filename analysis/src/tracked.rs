@@ -23,6 +23,11 @@ use recovery::StateClass;
 use std::collections::BTreeMap;
 use syn::visit::Visit;
 
+/// The journal's type: a state's one untracked field (the undo log itself).
+const JOURNAL_TYPE: &str = "Journal";
+/// How deep state structs may nest (a cycle in malformed input must end).
+const MAX_STATE_NESTING: usize = 8;
+
 /// The class a mutator writes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteClass {
@@ -263,6 +268,52 @@ impl Tracked {
         (0..self.fields.len())
             .filter(|&i| self.fields[i].component == component && self.fields[i].container == container)
             .collect()
+    }
+
+    /// Checks a server's state type: every field is a tracked container, the journal, or a struct
+    /// of the servers made only of those (a nested state); anything else is state a rollback
+    /// cannot restore and neither fault injection nor the analysis can see, and is an error naming
+    /// the field.
+    pub fn check_state_shape(&self, index: &Index, state: &str) -> Result<(), crate::AnalysisError> {
+        self.check_struct(index, state, state, 0)
+    }
+
+    fn check_struct(&self, index: &Index, state: &str, path: &str, depth: usize) -> Result<(), crate::AnalysisError> {
+        let Some(def) = index.structs.get(path) else { return Ok(()) };
+        let owner = Ty::plain(path.to_string());
+        for (field, syn_ty) in &def.fields {
+            let ty = index.field_type(&owner, field);
+            let allowed = match &ty {
+                Some(t) if self.containers.contains_key(&t.path) || t.name() == JOURNAL_TYPE => true,
+                Some(t)
+                    if depth < MAX_STATE_NESTING
+                        && index
+                            .structs
+                            .get(&t.path)
+                            .is_some_and(|d| index.src.modules[d.module].krate == SERVERS_CRATE) =>
+                {
+                    self.check_struct(index, state, &t.path, depth + 1)?;
+                    true
+                }
+                _ => false,
+            };
+            if !allowed {
+                let file = index.src.modules[def.module].file.clone();
+                let (line, column) = crate::source::position(syn::spanned::Spanned::span(syn_ty));
+                let name = path.rsplit("::").next().unwrap_or(path);
+                return Err(crate::AnalysisError::at(
+                    file,
+                    line,
+                    column,
+                    format!(
+                        "`{name}.{field}` of the state `{state}` is not in a tracked container (recovery's \
+                         TrackedCell, TrackedVec, TrackedMap, ProcTable): a rollback cannot restore it and \
+                         the analysis cannot see its writes"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every field of `component`'s states with ident `ident`.

@@ -484,6 +484,7 @@ mod tests {
                     site: "x:1".into(),
                     inverse: inverse.map(String::from),
                 }],
+                unknown_effects: Vec::new(),
                 class: local.max(site),
             }],
         }
