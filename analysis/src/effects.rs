@@ -121,7 +121,7 @@ pub fn check_requesters(index: &Index, facts: &mut [Facts]) -> Vec<String> {
     let mut lying_components = BTreeSet::new();
     for (f, fact) in facts.iter().enumerate() {
         for (key, pos) in &fact.requesters_made {
-            if !prover.from_request(f, key, Some(*pos), 0) {
+            if !prover.comes_from_request(f, key, Some(*pos), 0) {
                 let module = index.fns[f].module;
                 unproven.push(format!("{}:{}", index.src.modules[module].file, pos.0));
                 lying_components.insert(index.component(module));
@@ -192,7 +192,7 @@ impl Prover<'_> {
 
     /// Whether the value of `expr` in `f` comes from the request being handled: its message
     /// (`ctx.m`, a payload read from it) or its sender (`ctx.who()`).
-    fn from_request(&self, f: FnId, expr: &syn::Expr, at: Option<Pos>, depth: usize) -> bool {
+    fn comes_from_request(&self, f: FnId, expr: &syn::Expr, at: Option<Pos>, depth: usize) -> bool {
         if depth > MAX_KEY_DEPTH {
             return false;
         }
@@ -200,11 +200,11 @@ impl Prover<'_> {
             syn::Expr::Field(fe) => {
                 let is_message =
                     matches!(&fe.member, syn::Member::Named(n) if n == "m") && self.is_ctx(f, &fe.base, at);
-                is_message || self.from_request(f, &fe.base, at, depth + 1)
+                is_message || self.comes_from_request(f, &fe.base, at, depth + 1)
             }
             syn::Expr::MethodCall(mc) => {
                 (mc.method == "who" && mc.args.is_empty() && self.is_ctx(f, &mc.receiver, at))
-                    || self.from_request(f, &mc.receiver, at, depth + 1)
+                    || self.comes_from_request(f, &mc.receiver, at, depth + 1)
             }
             syn::Expr::Call(c) => {
                 let syn::Expr::Path(p) = &*c.func else { return false };
@@ -212,18 +212,20 @@ impl Prover<'_> {
                 // A key made of an endpoint from the request (`key_of(ep)`, a conversion).
                 matches!(name.as_str(), "key_of" | "from" | "into")
                     && c.args.len() == 1
-                    && self.from_request(f, &c.args[0], at, depth + 1)
+                    && self.comes_from_request(f, &c.args[0], at, depth + 1)
             }
             syn::Expr::Path(_) => {
                 let Some(name) = ident_of(expr) else { return false };
                 if let Some(b) = self.binding(f, &name, at) {
                     return match &b.source {
-                        Some((source, _)) => self.from_request(f, source, Some(b.pos), depth + 1),
+                        Some((source, _)) => self.comes_from_request(f, source, Some(b.pos), depth + 1),
                         None => false,
                     };
                 }
                 let Some(i) = self.param_index(f, &name) else { return false };
-                self.every_caller_passes(f, i, depth, |caller, arg, pos| self.from_request(caller, arg, pos, depth + 1))
+                self.every_caller_passes(f, i, depth, |caller, arg, pos| {
+                    self.comes_from_request(caller, arg, pos, depth + 1)
+                })
             }
             _ => false,
         }
@@ -287,6 +289,42 @@ impl Prover<'_> {
                 })
             }
             _ => false,
+        }
+    }
+}
+
+/// Methods of the standard library's traits implemented by a server's types (`Drop::drop`,
+/// `Deref::deref`, operators, `Iterator::next`) run where the language calls them, not where the
+/// source names them. One with effects of its own (a write, a send, a call into the servers, a
+/// construct not followed) is made a callee of every function of its server's component, so every
+/// entry point of that server may run it.
+pub fn implicit_calls(index: &Index, facts: &mut [Facts], servers: &BTreeSet<String>) {
+    let mut by_component: BTreeMap<String, Vec<FnId>> = BTreeMap::new();
+    for (g, def) in index.fns.iter().enumerate() {
+        let Some(trait_path) = &def.trait_path else { continue };
+        let component = index.component(def.module);
+        let foreign_trait =
+            !index.is_servers_trait(trait_path) && !trait_path.starts_with(&format!("{SERVERS_CRATE}::"));
+        let fact = &facts[g];
+        let has_effects = !fact.writes.is_empty()
+            || !fact.sends.is_empty()
+            || !fact.not_followed.is_empty()
+            || !fact.dynamic_calls.is_empty()
+            || fact.calls.iter().any(|c| !c.as_value);
+        if foreign_trait && servers.contains(&component) && has_effects {
+            by_component.entry(component).or_default().push(g);
+        }
+    }
+    for (f, fact) in facts.iter_mut().enumerate() {
+        let Some(implicit) = by_component.get(&index.component(index.fns[f].module)) else { continue };
+        let callees: Vec<FnId> = implicit.iter().copied().filter(|&g| g != f).collect();
+        if !callees.is_empty() {
+            fact.calls.push(CallFact {
+                callee: Callee::Methods(callees),
+                args: Vec::new(),
+                pos: (0, 0),
+                as_value: false,
+            });
         }
     }
 }

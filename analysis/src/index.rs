@@ -490,7 +490,10 @@ impl Index {
         let impl_generics = generic_names(&imp.generics);
         let scope = TyScope { self_ty: None, generics: impl_generics.iter().map(String::as_str).collect() };
         let Some(self_ty) = self.resolve_type(m, &imp.self_ty, &scope) else { return };
-        let trait_path = imp.trait_.as_ref().and_then(|(p, _)| self.resolve_path(m, &segments(p), None));
+        // A trait outside the crates read (`Drop`, `Deref`) keeps its written path, marked foreign.
+        let trait_path = imp.trait_.as_ref().map(|(p, _)| {
+            self.resolve_path(m, &segments(p), None).unwrap_or_else(|| format!("?{}", segments(p).join("::")))
+        });
         if let Some(t) = &trait_path {
             self.impls_of.entry(self_ty.path.clone()).or_default().push(t.clone());
         }

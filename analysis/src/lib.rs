@@ -132,6 +132,8 @@ pub fn analyze(inputs: &Inputs) -> Result<Analysis, AnalysisError> {
         })
         .collect();
     effects::resolve_function_values(&index, &mut facts, &components.reach);
+    let server_components: BTreeSet<String> = components.servers.iter().map(|s| s.component.clone()).collect();
+    effects::implicit_calls(&index, &mut facts, &server_components);
     let unproven_requesters = effects::check_requesters(&index, &mut facts);
     let task_loops = (0..facts.len()).filter(|&f| facts[f].receive_loop && facts[f].table_dispatch);
     let program = fuse::program(&facts, &components.roots(task_loops));

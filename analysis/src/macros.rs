@@ -78,7 +78,7 @@ impl MacroDef {
     pub fn expand(&self, input: &TokenStream) -> Option<TokenStream> {
         let toks: Vec<TokenTree> = input.clone().into_iter().collect();
         for (matcher, transcriber) in &self.rules {
-            let Some(pats) = parse_matcher(matcher) else { return None };
+            let pats = parse_matcher(matcher)?;
             if let Some((bindings, used)) = match_prefix(&pats, &toks, None)
                 && used == toks.len()
             {

@@ -496,3 +496,45 @@ pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
     assert_eq!(e.file, display("pm/state.rs"), "{e}");
     assert!(e.message.contains("scratch"), "{e}");
 }
+
+#[test]
+fn a_write_in_a_drop_the_language_calls_is_seen() {
+    let copy = probe(
+        "drop",
+        r#"
+/// Moves the pid allocator on when the request's scope ends.
+struct BumpOnDrop<'a>(&'a mut PmState);
+
+impl Drop for BumpOnDrop<'_> {
+    fn drop(&mut self) {
+        self.0.next_pid.set(11);
+    }
+}
+
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
+    let _bump = BumpOnDrop(ctx.state);
+    done()
+}
+"#,
+    );
+    assert_writes(row(&analyzed(&copy)), "pm.next_pid");
+}
+
+#[test]
+fn an_interior_mutable_static_makes_the_row_pessimistic() {
+    let copy = probe(
+        "static-state",
+        r#"
+use std::sync::atomic::{AtomicU32, Ordering};
+
+/// Requests seen: state outside the tracked containers.
+static SEEN: AtomicU32 = AtomicU32::new(0);
+
+pub fn do_probe(_ctx: &mut Ctx<'_, PmState>) -> Handled {
+    SEEN.fetch_add(1, Ordering::Relaxed);
+    done()
+}
+"#,
+    );
+    assert_pessimistic(row(&analyzed(&copy)), "static");
+}
