@@ -555,7 +555,7 @@ impl<'a> BodyReader<'a> {
                                 .self_ty
                                 .as_ref()
                                 .is_some_and(|t| self.imported_types.contains(&t.path));
-                        self.index.src.modules[m].krate == crate::source::SERVERS_CRATE
+                        self.index.src.modules[m].krate == crate::source::OS_CRATE
                             && self.reachable_components.contains(&component)
                             && own_or_imported
                     })
@@ -634,7 +634,7 @@ impl<'a> BodyReader<'a> {
         } else {
             self.index.lookup(self.module(), &first)
         };
-        let Some(head) = head.filter(|h| h.starts_with(&format!("{}::", crate::source::SERVERS_CRATE))) else {
+        let Some(head) = head.filter(|h| h.starts_with(&format!("{}::", crate::source::OS_CRATE))) else {
             return false;
         };
         // An alias of a library type (`Ino = u32`): `Ino::from_le_bytes` is the library's.
@@ -707,7 +707,7 @@ impl<'a> BodyReader<'a> {
     /// Whether `f` is the servers' own code (calls into the kernel's or recovery's library code
     /// are not part of the fused program: the containers' methods are modelled as writes).
     fn in_servers(&self, f: FnId) -> bool {
-        self.index.src.modules[self.index.fns[f].module].krate == crate::source::SERVERS_CRATE
+        self.index.src.modules[self.index.fns[f].module].krate == crate::source::OS_CRATE
     }
 }
 
@@ -848,7 +848,7 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
             }
             PathTarget::Static(c) => {
                 let def = &self.index.consts[c];
-                if self.index.src.modules[def.module].krate == crate::source::SERVERS_CRATE && def.interior_mutable {
+                if self.index.src.modules[def.module].krate == crate::source::OS_CRATE && def.interior_mutable {
                     self.not_followed(
                         "static",
                         format!("`{}` (state outside the tracked containers)", def.path),

@@ -23,18 +23,18 @@
 use crate::classify::KERNEL_COMPONENT;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Event, EventKind, Primitive, Proc, Program, RunReport, Start};
+use os::task::{self, Call, Ctx, Handled, KERNEL_CALL_BASE, Server, ServerEnv};
 use recovery::{
     Journal, RecoveryClass, RecoveryTable, StateClass, TrackedState, WriteAction, WriteEvent, WriteObserver,
 };
 use serde::Serialize;
-use servers::boot::{Machine, MachineConfig, boot};
-use servers::libc::Sys;
-use servers::task::{self, Call, Ctx, Handled, KERNEL_CALL_BASE, Server, ServerEnv};
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
+use testbed::boot::{Machine, MachineConfig, boot};
+use userland::libc::Sys;
 
 /// What one executed entry point did at run time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct RecordedRun {
     pub writes: DynamicWrites,
 }
 
-/// Boots a machine as [`servers::boot::boot`] does, with every server that has a call table recorded, runs `init` as
+/// Boots a machine as [`testbed::boot::boot`] does, with every server that has a call table recorded, runs `init` as
 /// its workload, and returns what every executed entry point wrote and sent. The kernel's event
 /// log is turned on (the sends are read from it).
 pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static) -> RecordedRun {
@@ -216,13 +216,13 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
     };
     // Every server with a call table: each component's writes for a request are its own row's.
     let recorded: [(&str, Program); 7] = [
-        (servers::pm::Pm::NAME, recorded_program::<servers::pm::Pm>(env.clone(), session.clone())),
-        (servers::vm::Vm::NAME, recorded_program::<servers::vm::Vm>(env.clone(), session.clone())),
-        (servers::vfs::Vfs::NAME, recorded_program::<servers::vfs::Vfs>(env.clone(), session.clone())),
-        (servers::mfs::Mfs::NAME, recorded_program::<servers::mfs::Mfs>(env.clone(), session.clone())),
-        (servers::memdisk::Memdisk::NAME, recorded_program::<servers::memdisk::Memdisk>(env.clone(), session.clone())),
-        (servers::ds::Ds::NAME, recorded_program::<servers::ds::Ds>(env.clone(), session.clone())),
-        (servers::sched::Sched::NAME, recorded_program::<servers::sched::Sched>(env, session.clone())),
+        (os::pm::Pm::NAME, recorded_program::<os::pm::Pm>(env.clone(), session.clone())),
+        (os::vm::Vm::NAME, recorded_program::<os::vm::Vm>(env.clone(), session.clone())),
+        (os::vfs::Vfs::NAME, recorded_program::<os::vfs::Vfs>(env.clone(), session.clone())),
+        (os::mfs::Mfs::NAME, recorded_program::<os::mfs::Mfs>(env.clone(), session.clone())),
+        (os::memdisk::Memdisk::NAME, recorded_program::<os::memdisk::Memdisk>(env.clone(), session.clone())),
+        (os::ds::Ds::NAME, recorded_program::<os::ds::Ds>(env.clone(), session.clone())),
+        (os::sched::Sched::NAME, recorded_program::<os::sched::Sched>(env, session.clone())),
     ];
     let names: Vec<&str> = recorded.iter().map(|(n, _)| *n).collect();
     for (name, program) in recorded {
@@ -250,7 +250,7 @@ fn attribute_sends(events: &[Event], servers: &BTreeMap<usize, String>, writes: 
         match &ev.kind {
             EventKind::Deliver { from, to, m_type } if servers.contains_key(&to.slot()) => {
                 // Heartbeat pings are answered inside the receive wrapper, not by a handler.
-                let heartbeat = *from == servers::proto::RS && *m_type == NOTIFY_MESSAGE;
+                let heartbeat = *from == os::proto::RS && *m_type == NOTIFY_MESSAGE;
                 if !heartbeat {
                     current.insert(to.slot(), *m_type);
                 }

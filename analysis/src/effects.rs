@@ -16,7 +16,7 @@
 
 use crate::body::{CallFact, Callee, Facts, Pos, WriteFact, ident_of};
 use crate::index::{FnId, Index, Item};
-use crate::source::SERVERS_CRATE;
+use crate::source::OS_CRATE;
 use crate::tracked::WriteClass;
 use recovery::StateClass;
 use std::collections::{BTreeMap, BTreeSet};
@@ -55,12 +55,12 @@ pub fn address_taken(index: &Index, facts: &[Facts]) -> BTreeSet<FnId> {
         }
     }
     for def in &index.consts {
-        if index.src.modules[def.module].krate == SERVERS_CRATE {
+        if index.src.modules[def.module].krate == OS_CRATE {
             let mut paths = Paths { index, module: def.module, self_ty: def.self_ty.as_ref(), found: &mut taken };
             paths.visit_expr(&def.expr);
         }
     }
-    taken.retain(|&f| index.src.modules[index.fns[f].module].krate == SERVERS_CRATE);
+    taken.retain(|&f| index.src.modules[index.fns[f].module].krate == OS_CRATE);
     taken
 }
 
@@ -303,8 +303,7 @@ pub fn implicit_calls(index: &Index, facts: &mut [Facts], servers: &BTreeSet<Str
     for (g, def) in index.fns.iter().enumerate() {
         let Some(trait_path) = &def.trait_path else { continue };
         let component = index.component(def.module);
-        let foreign_trait =
-            !index.is_servers_trait(trait_path) && !trait_path.starts_with(&format!("{SERVERS_CRATE}::"));
+        let foreign_trait = !index.is_servers_trait(trait_path) && !trait_path.starts_with(&format!("{OS_CRATE}::"));
         let fact = &facts[g];
         let has_effects = !fact.writes.is_empty()
             || !fact.sends.is_empty()

@@ -18,7 +18,7 @@
 //! table pessimistic, never optimistic.
 
 use crate::index::{FnId, Index, Item, Ty};
-use crate::source::{RECOVERY_CRATE, SERVERS_CRATE};
+use crate::source::{OS_CRATE, RECOVERY_CRATE};
 use recovery::StateClass;
 use std::collections::BTreeMap;
 use syn::visit::Visit;
@@ -74,7 +74,7 @@ pub struct FieldDecl {
     pub class: StateClass,
     /// The component whose state it is (`pm`).
     pub component: String,
-    /// Where its class is declared (`servers/src/pm/state.rs:113`).
+    /// Where its class is declared (`os/src/pm/state.rs:113`).
     pub site: String,
 }
 
@@ -186,10 +186,10 @@ impl Tracked {
     }
 
     fn read_fields(&mut self, index: &Index) {
-        // State structs: structs of the servers' crate with at least one tracked field.
+        // State structs: structs of the OS crate with at least one tracked field.
         let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (path, def) in &index.structs {
-            if index.src.modules[def.module].krate != SERVERS_CRATE {
+            if index.src.modules[def.module].krate != OS_CRATE {
                 continue;
             }
             let owner = Ty::plain(path.clone());
@@ -204,7 +204,7 @@ impl Tracked {
         // Where each state struct is built: the container constructor behind each field.
         let mut found: BTreeMap<(String, String), (String, Option<StateClass>, String)> = BTreeMap::new();
         for (f, def) in index.fns.iter().enumerate() {
-            if index.src.modules[def.module].krate != SERVERS_CRATE {
+            if index.src.modules[def.module].krate != OS_CRATE {
                 continue;
             }
             let mut scan = BuildScan { index, f, lets: BTreeMap::new(), literals: Vec::new() };
@@ -290,7 +290,7 @@ impl Tracked {
                         && index
                             .structs
                             .get(&t.path)
-                            .is_some_and(|d| index.src.modules[d.module].krate == SERVERS_CRATE) =>
+                            .is_some_and(|d| index.src.modules[d.module].krate == OS_CRATE) =>
                 {
                     self.check_struct(index, state, &t.path, depth + 1)?;
                     true

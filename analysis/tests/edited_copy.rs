@@ -1,5 +1,5 @@
 //! The analysis works on whatever source it is given, not on a frozen copy: a new handler added to
-//! a copy of `servers/src` (a row in pm's table, a new file) that writes global state through a
+//! a copy of `os/src` (a row in pm's table, a new file) that writes global state through a
 //! helper in another file, or only through an IPC to another server whose type is a parameter of
 //! a helper (resolved by inlining the caller), comes out class G with no change to the analysis.
 //! Malformed input is an error naming the file and the position.
@@ -179,7 +179,7 @@ fn a_file_that_does_not_parse_is_an_error_naming_it() {
 fn a_file_outside_the_module_tree_must_still_parse() {
     let copy = Copy::new("stray");
     copy.write("vm/stray.rs", "fn (\n");
-    let e = copy.analyze().err().expect("every file under servers/src must parse");
+    let e = copy.analyze().err().expect("every file under os/src must parse");
     assert_eq!((e.file.clone(), e.line), (display("vm/stray.rs"), Some(1)), "{e}");
 }
 
@@ -193,11 +193,14 @@ fn a_table_row_whose_handler_does_not_exist_is_an_error_at_the_row() {
 }
 
 #[test]
-fn the_digest_covers_the_servers_and_their_shared_code_only() {
+fn the_digest_covers_every_file_of_the_os_but_its_root() {
     let copy = Copy::new("digest");
     let before = copy.analyze().expect("the copy analyses").table;
-    copy.edit("libc/mod.rs", |t| t + "\n// A comment in the user-side library.\n");
-    assert_eq!(copy.analyze().expect("analyses").table, before, "user-side code cannot change the table");
+    copy.edit("lib.rs", |t| t + "\n// A comment in the crate root.\n");
+    assert_eq!(copy.analyze().expect("analyses").table, before, "the crate root's text cannot change the table");
+    copy.edit("fault.rs", |t| t + "\n// A comment in the fault-injection instrumentation.\n");
+    let shared = copy.analyze().expect("analyses").table;
+    assert_ne!(shared.provenance, before.provenance, "code linked into the servers is part of the source version");
     copy.edit("pm/getset.rs", |t| t + "\n// A comment in pm.\n");
     let after = copy.analyze().expect("analyses").table;
     assert_ne!(after.provenance, before.provenance, "any edit of a server is a new source version");

@@ -10,9 +10,9 @@ pub fn workspace() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace").to_path_buf()
 }
 
-/// `SERVERS_SRC/file`, as the analysis names a file of the copy.
+/// `OS_SRC/file`, as the analysis names a file of the copy.
 pub fn display(file: &str) -> String {
-    format!("{}/{file}", analysis::source::SERVERS_SRC)
+    format!("{}/{file}", analysis::source::OS_SRC)
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -37,7 +37,7 @@ impl Copy {
     pub fn new(name: &str) -> Copy {
         let dir = std::env::temp_dir().join(format!("samsara-analysis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        copy_dir(&workspace().join(analysis::source::SERVERS_SRC), &dir.join("src"));
+        copy_dir(&workspace().join(analysis::source::OS_SRC), &dir.join("src"));
         Copy { dir }
     }
 
@@ -59,7 +59,7 @@ impl Copy {
 
     pub fn analyze(&self) -> Result<analysis::Analysis, AnalysisError> {
         let mut inputs = Inputs::workspace(&workspace());
-        inputs.servers_src = self.src();
+        inputs.os_src = self.src();
         analysis::analyze(&inputs)
     }
 }
