@@ -1,9 +1,11 @@
-//! What one function does, read from its body in one pass (closures and macro arguments
-//! included, since they run as part of it): the functions it calls, the state-changing requests
-//! it sends (the send primitives `sendrec`, `asynsend` and `kernel`), the answers and
-//! notifications it sends (out of scope), the tracked fields it writes, the kernel calls it makes
-//! behind the recovery window's back, its `let` bindings (for tracing values back), and whether it
-//! is a receive loop.
+//! What one function does, read from its body in one pass (closures, macro arguments and the
+//! expansions of the OS's own macros included, since they run as part of it): the functions it
+//! calls (directly, by method, through a trait, through a function value), the requests it sends
+//! (every primitive that reaches a receive loop - `sendrec`, `asynsend`, `send`, `sendnb`, `senda`,
+//! `notify` - and `kernel`), the answers it sends (out of scope), the tracked fields it writes, the
+//! kernel calls it makes behind the recovery window's back, the constructs it does not follow
+//! (each an unknown effect), its `let` bindings (for tracing values back), and whether it is a
+//! receive loop.
 //!
 //! Types are inferred only as far as needed to tell whose method is called and which tracked
 //! field a container expression is: parameters, `self`, struct fields (generic arguments
@@ -265,9 +267,6 @@ pub struct BodyReader<'a> {
     component: String,
     /// Components whose methods a call with an unknown receiver may reach.
     reachable_components: &'a BTreeSet<String>,
-    /// Types the function's module imports by name (a receiver of unknown type is more likely
-    /// one of these or one of its own component's).
-    imported_types: BTreeSet<String>,
     params: Vec<(String, Option<Ty>)>,
     facts: Facts,
     loop_depth: usize,
@@ -329,18 +328,12 @@ impl<'a> BodyReader<'a> {
     /// Reads function `f`.
     pub fn read(index: &'a Index, tracked: &'a Tracked, f: FnId, reachable_components: &'a BTreeSet<String>) -> Facts {
         let def = &index.fns[f];
-        let imported_types = index
-            .use_targets(def.module)
-            .into_iter()
-            .filter(|t| matches!(index.items.get(t), Some(Item::Struct | Item::Enum)))
-            .collect();
         let mut reader = BodyReader {
             index,
             tracked,
             f,
             component: index.component(def.module),
             reachable_components,
-            imported_types,
             params: index.params(f),
             facts: Facts::default(),
             loop_depth: 0,
@@ -547,17 +540,12 @@ impl<'a> BodyReader<'a> {
                     .into_iter()
                     .flatten()
                     .copied()
+                    // Any method of the name in the code the caller can name (its component and
+                    // the shared code it uses): a server reaches another's only by IPC.
                     .filter(|&f| {
                         let m = self.index.fns[f].module;
-                        let component = self.index.component(m);
-                        let own_or_imported = component == self.component
-                            || self.index.fns[f]
-                                .self_ty
-                                .as_ref()
-                                .is_some_and(|t| self.imported_types.contains(&t.path));
                         self.index.src.modules[m].krate == crate::source::OS_CRATE
-                            && self.reachable_components.contains(&component)
-                            && own_or_imported
+                            && self.reachable_components.contains(&self.index.component(m))
                     })
                     .collect();
                 (!candidates.is_empty()).then_some(Callee::Methods(candidates))

@@ -13,8 +13,11 @@
 //!    into them: every top-level module of the OS crate is one or the other (user programs and the
 //!    testbed live in crates of their own). Functions are named by component
 //!    ([`names`]: `mx_pm_do_fork`).
-//! 4. [`body`]: per function, its calls, its sends (the request primitives `sendrec`, `asynsend`,
-//!    `kernel`; answers and notifications are out of scope), its tracked writes ([`tracked`]).
+//! 4. [`body`]: per function, its calls, its sends (every primitive that reaches a receive loop,
+//!    and `kernel`; answers to a waiting `sendrec` are out of scope), its tracked writes
+//!    ([`tracked`]), what it does not follow; the OS's own macros expanded ([`macros`]); calls
+//!    through function values, implicit calls and requester keys resolved once every body is read
+//!    ([`effects`]).
 //! 5. [`trace`]: each send's destination and message type traced to constants, inlining callers.
 //! 6. [`fuse`]: each send context linked to the pruned receive loop (the handler) of its
 //!    destination; the whole-system call graph in petgraph.

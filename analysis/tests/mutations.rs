@@ -538,3 +538,31 @@ pub fn do_probe(_ctx: &mut Ctx<'_, PmState>) -> Handled {
     );
     assert_pessimistic(row(&analyzed(&copy)), "static");
 }
+
+#[test]
+fn a_tracked_field_its_state_macro_does_not_list_is_an_error_naming_it() {
+    let copy = probe(
+        "unlisted",
+        r#"
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
+    ctx.state.scratch.set(1);
+    done()
+}
+"#,
+    );
+    copy.edit("pm/state.rs", |t| {
+        let t = t.replacen(
+            "pub struct PmState {",
+            "pub struct PmState {\n    /// Tracked, but not checkpointed.\n    pub scratch: TrackedCell<u32>,",
+            1,
+        );
+        t.replacen(
+            "let mut state = PmState {",
+            "let mut state = PmState {\n            scratch: TrackedCell::new(&journal, \"pm.scratch\", StateClass::Global, 0),",
+            1,
+        )
+    });
+    let e = copy.analyze().err().expect("an unlisted tracked field is an error");
+    assert_eq!(e.file, display("pm/state.rs"), "{e}");
+    assert!(e.message.contains("PmState.scratch") && e.message.contains("tracked_state"), "{e}");
+}
