@@ -42,6 +42,37 @@ const DIRECT_KERNEL_PREFIX: &str = "sys_";
 /// nothing): any other `sys_*` call changes state outside the server, whatever label it is made
 /// under.
 pub const READ_ONLY_SYS_CALLS: [&str; 3] = ["sys_procinfo", "sys_has_program", "sys_total_frames"];
+/// The kernel's process handle (`kernel_sim::Proc`), whose every method is a kernel call.
+const PROC_TYPE: &str = "Proc";
+/// `Proc` methods other than the request primitives and `sys_*` calls whose effect is modelled:
+/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`...), receiving (changes only the
+/// caller), the answer's side (`safecopy_to` fills the requester's buffer, `grant`s and `revoke`
+/// are the server's own grants for the request), the driver's device memory (`mem_write`: the
+/// disk's contents, which outlive the driver's restarts like a device's), the end of a faulty
+/// request that recovery handles (`hang`, `crash`, `leave_remains`: the fault injector's and the
+/// task loop's). Any other `Proc` method called in server code is not followed.
+const MODELLED_PROC_METHODS: [&str; 20] = [
+    "hang",
+    "crash",
+    "leave_remains",
+    "endpoint",
+    "name",
+    "now",
+    "random_u64",
+    "yield_now",
+    "killed_by",
+    "mem_read",
+    "mem_write",
+    "service_memory_bytes",
+    "safecopy_from",
+    "safecopy_to",
+    "grant",
+    "grant_indirect",
+    "revoke",
+    "receive",
+    "reply_receive",
+    "reply",
+];
 /// Macros of the standard library whose arguments are expressions evaluated where they are written
 /// (or not at all): reading their arguments as expressions follows them exactly.
 const EXPRESSION_MACROS: [&str; 24] = [
@@ -982,6 +1013,13 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
                     }
                 }
             }
+        } else if is_primitive_site
+            && !MODELLED_PROC_METHODS.contains(&method.as_str())
+            && self.type_of(&e.receiver).is_some_and(|t| {
+                t.path.starts_with(&format!("{}::", crate::source::KERNEL_CRATE)) && t.name() == PROC_TYPE
+            })
+        {
+            self.not_followed("kernel call", format!("Proc::{method} (not modelled)"), pos);
         } else if let Some(callee) = self.method_callee(&e.receiver, &method) {
             let mut all = vec![(*e.receiver).clone()];
             all.extend(args.iter().cloned());

@@ -566,3 +566,17 @@ pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
     assert_eq!(e.file, display("pm/state.rs"), "{e}");
     assert!(e.message.contains("PmState.scratch") && e.message.contains("tracked_state"), "{e}");
 }
+
+#[test]
+fn a_kernel_call_the_analysis_does_not_model_makes_the_row_pessimistic() {
+    let copy = probe(
+        "proc-method",
+        r#"
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
+    ctx.proc.set_fork_body(None);
+    done()
+}
+"#,
+    );
+    assert_pessimistic(row(&analyzed(&copy)), "Proc::set_fork_body");
+}
