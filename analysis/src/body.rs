@@ -268,6 +268,9 @@ const REQUESTER_NEW: &str = "::Requester::new";
 const DERIVED_METHODS: [&str; 12] =
     ["default", "clone", "from", "into", "try_from", "eq", "ne", "cmp", "partial_cmp", "hash", "fmt", "to_string"];
 
+/// Functions and constructors the prelude gives every module (called by a bare name).
+const PRELUDE_FUNCTIONS: [&str; 6] = ["Some", "Ok", "Err", "drop", "None", "Box"];
+
 /// What a path names where a body uses it.
 enum PathTarget {
     /// A function of the servers.
@@ -646,7 +649,12 @@ impl<'a> BodyReader<'a> {
             return true;
         }
         if path.segments.len() < 2 {
-            return false;
+            // A bare name: imported from a library, the prelude's, or code the analysis cannot see
+            // (a function item nested in a body, one a foreign macro made).
+            return match self.index.use_path_of(self.module(), &first) {
+                Some(from) => from.first().is_some_and(|s| matches!(s.as_str(), "crate" | "self" | "super")),
+                None => !PRELUDE_FUNCTIONS.contains(&first.as_str()),
+            };
         }
         let head = if first == "Self" {
             self.self_ty().map(|t| t.path.clone())
@@ -844,6 +852,14 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
         for expr in macro_exprs(&mac.tokens) {
             self.visit_expr(&expr);
         }
+    }
+
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        if let syn::Expr::Verbatim(tokens) = e {
+            // Syntax syn keeps as bare tokens (unstable or reserved forms): nothing to read.
+            self.not_followed("syntax", format!("`{tokens}` (not parsed)"), pos_of(e));
+        }
+        syn::visit::visit_expr(self, e);
     }
 
     fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {

@@ -552,6 +552,11 @@ impl Index {
         uses.names.values().chain(uses.globs.iter()).cloned().collect()
     }
 
+    /// The path a `use` item of module `m` imports `name` from, as written.
+    pub fn use_path_of(&self, m: ModId, name: &str) -> Option<&Vec<String>> {
+        self.uses[m].names.get(name)
+    }
+
     /// The root module of `m`'s crate.
     pub fn crate_root(&self, m: ModId) -> ModId {
         let mut cur = m;

@@ -580,3 +580,20 @@ pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
     );
     assert_pessimistic(row(&analyzed(&copy)), "Proc::set_fork_body");
 }
+
+#[test]
+fn a_function_item_nested_in_a_body_makes_the_row_pessimistic() {
+    let copy = probe(
+        "nested-fn",
+        r#"
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
+    fn renumber(s: &mut PmState) {
+        s.next_pid.set(2);
+    }
+    renumber(ctx.state);
+    done()
+}
+"#,
+    );
+    assert_pessimistic(row(&analyzed(&copy)), "renumber");
+}
