@@ -101,13 +101,13 @@ pub fn stats_text(s: &Statistics) -> String {
     let _ = writeln!(w, "Fusing statistics (the fusing paper's Tables 1-3)");
     let _ = writeln!(
         w,
-        "  source                          {} files under os/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values not followed",
+        "  source                          {} files under os/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values (each to every address-taken function of its signature)",
         s.source.files,
         s.source.analysed_files,
         s.source.digest,
         s.source.functions,
         s.source.call_edges,
-        s.source.unfollowed_calls
+        s.source.function_value_calls
     );
     let roles: BTreeMap<String, Vec<&String>> = s.source.components.iter().fold(BTreeMap::new(), |mut m, (c, r)| {
         m.entry(format!("{r:?}").to_lowercase()).or_insert_with(Vec::new).push(c);

@@ -30,9 +30,9 @@ pub struct SourceStats {
     pub functions: usize,
     /// Call edges in the fused program (direct calls, methods, function values).
     pub call_edges: usize,
-    /// Calls through function values the analysis cannot follow, outside the task loop's
-    /// dispatch (which is modelled by fusing).
-    pub unfollowed_calls: usize,
+    /// Calls through function values, outside the task loop's dispatch (which is modelled by
+    /// fusing): each reaches every address-taken function with a matching signature.
+    pub function_value_calls: usize,
 }
 
 /// The send side (Table 1).
@@ -395,7 +395,7 @@ impl Statistics {
                 components: a.components.roles.clone(),
                 functions: program.len(),
                 call_edges: a.fusion.graph.edge_weights().filter(|e| **e == crate::fuse::Edge::Call).count(),
-                unfollowed_calls: program
+                function_value_calls: program
                     .iter()
                     .filter(|&&f| !a.facts[f].table_dispatch)
                     .map(|&f| a.facts[f].dynamic_calls.len())
