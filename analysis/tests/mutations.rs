@@ -597,3 +597,39 @@ pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
     );
     assert_pessimistic(row(&analyzed(&copy)), "renumber");
 }
+
+#[test]
+fn a_requester_key_passed_through_a_helper_is_traced_to_its_callers() {
+    let body = |key: &str| {
+        format!(
+            r#"
+use recovery::Requester;
+
+fn act_for(ctx: &mut Ctx<'_, PmState>, ep: kernel_sim::Endpoint) {{
+    let on_behalf = Requester::new(crate::proto::key_of(ep));
+    if let Some(p) = ctx.state.procs.get_own_mut(&on_behalf) {{
+        p.uid = 0;
+    }}
+}}
+
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {{
+    let ep = {key};
+    act_for(ctx, ep);
+    done()
+}}
+"#
+        )
+    };
+    let from_request = analyzed(&probe("helper-key-request", &body("ctx.m.source")));
+    assert_eq!(row(&from_request).fields["pm"], [("pm.procs".to_string(), StateClass::ProcessLocal)]);
+    let made_up = analyzed(&probe("helper-key-constant", &body("crate::proto::VFS")));
+    assert_writes(row(&made_up), "pm.procs");
+    assert!(
+        made_up
+            .statistics()
+            .not_followed
+            .iter()
+            .any(|n| n.kind == "requester" && n.site.starts_with(&display("pm/probe.rs:"))),
+        "the unproven key is listed with its place"
+    );
+}
