@@ -229,6 +229,18 @@ pub struct WriteFact {
     pub requester: Option<syn::Expr>,
 }
 
+/// A call through a function value.
+#[derive(Clone)]
+pub struct DynamicCall {
+    /// The arguments' types, where known.
+    pub args: Vec<Option<Ty>>,
+    /// Where.
+    pub pos: Pos,
+    /// The value comes out of a field or a container (it may be a closure stored by an earlier
+    /// request), not from a local or a parameter.
+    pub stored: bool,
+}
+
 /// Everything one function's body says.
 #[derive(Clone, Default)]
 pub struct Facts {
@@ -255,11 +267,13 @@ pub struct Facts {
     /// Calls through a function value (`step(..)`, `(call.handler)(..)`): the number of
     /// arguments, their types where known, and where. They reach every function whose address is
     /// taken with a matching signature (resolved once every body is read).
-    pub dynamic_calls: Vec<(Vec<Option<Ty>>, Pos)>,
+    pub dynamic_calls: Vec<DynamicCall>,
     /// Constructs it does not follow.
     pub not_followed: Vec<NotFollowed>,
     /// `Requester::new(key)` calls: the key and where.
     pub requesters_made: Vec<(syn::Expr, Pos)>,
+    /// It stores a closure in a struct, a field or a container.
+    pub stores_closure: bool,
 }
 
 /// The constructor of a requester token (`recovery::Requester::new`).
@@ -674,6 +688,9 @@ impl<'a> BodyReader<'a> {
 
     /// A call of a tracked container's method on `receiver`: a write when it is a mutator.
     fn container_call(&mut self, container: &str, receiver: &syn::Expr, method: &str, args: &[syn::Expr], pos: Pos) {
+        for arg in args {
+            self.note_stored_closure(arg);
+        }
         let Some(&class) = self.tracked.containers.get(container).and_then(|c| c.mutators.get(method)) else { return };
         let Some((_, fields, precise)) = self.tracked_target(receiver) else { return };
         let requester = match class {
@@ -693,7 +710,38 @@ impl<'a> BodyReader<'a> {
             .enumerate()
             .map(|(i, a)| self.type_of(a).or_else(|| declared.as_ref().and_then(|d| d[i].clone())))
             .collect();
-        self.facts.dynamic_calls.push((types, pos));
+        let stored = self.comes_from_storage(callee, 0);
+        self.facts.dynamic_calls.push(DynamicCall { args: types, pos, stored });
+    }
+
+    /// Whether a value comes out of a field, a container or a method's result (following `let`s).
+    fn comes_from_storage(&self, expr: &syn::Expr, depth: usize) -> bool {
+        if depth > MAX_TYPE_DEPTH {
+            return true;
+        }
+        match strip(expr) {
+            syn::Expr::Field(_) | syn::Expr::MethodCall(_) => true,
+            syn::Expr::Index(i) => self.comes_from_storage(&i.expr, depth + 1),
+            syn::Expr::Path(_) => match ident_of(expr).and_then(|n| self.binding(&n)) {
+                Some(Binding { source: Some((source, _)), .. }) => self.comes_from_storage(source, depth + 1),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A closure kept beyond the function (in a struct, a field, a container) may run in a later
+    /// request: what it does is attributed to this one, so the later caller cannot see it.
+    fn note_stored_closure(&mut self, value: &syn::Expr) {
+        let boxed = |e: &syn::Expr| match strip(e) {
+            syn::Expr::Call(c) if c.args.len() == 1 => Some(c.args[0].clone()),
+            _ => None,
+        };
+        let inner = boxed(value).unwrap_or_else(|| value.clone());
+        if matches!(strip(&inner), syn::Expr::Closure(_)) {
+            self.not_followed("closure", "stored (it may run in a later request)".into(), pos_of(value));
+            self.facts.stores_closure = true;
+        }
     }
 
     /// The input types of parameter `name`'s declared function type.
@@ -817,7 +865,17 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
         syn::visit::visit_expr_return(self, e);
     }
 
+    fn visit_expr_struct(&mut self, e: &'ast syn::ExprStruct) {
+        for field in &e.fields {
+            self.note_stored_closure(&field.expr);
+        }
+        syn::visit::visit_expr_struct(self, e);
+    }
+
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        if matches!(strip(&e.left), syn::Expr::Field(_) | syn::Expr::Index(_)) {
+            self.note_stored_closure(&e.right);
+        }
         self.facts.assigns.push(((*e.left).clone(), (*e.right).clone(), pos_of(&e.left)));
         syn::visit::visit_expr_assign(self, e);
     }

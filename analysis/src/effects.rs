@@ -14,7 +14,7 @@
 //!   key it cannot show to come from there is a lie: in that component, every accessor write whose
 //!   token is not the task loop's own is counted global.
 
-use crate::body::{CallFact, Callee, Facts, Pos, WriteFact, ident_of};
+use crate::body::{CallFact, Callee, Facts, NotFollowed, Pos, WriteFact, ident_of};
 use crate::index::{FnId, Index, Item};
 use crate::source::OS_CRATE;
 use crate::tracked::WriteClass;
@@ -72,10 +72,21 @@ pub fn resolve_function_values(index: &Index, facts: &mut [Facts], reach: &BTree
     let params: BTreeMap<FnId, Vec<Option<crate::index::Ty>>> =
         taken.iter().map(|&g| (g, index.params(g).into_iter().map(|(_, t)| t).collect())).collect();
     let empty = BTreeSet::new();
+    // A closure stored somewhere may be what a call through a stored value runs.
+    let closures_stored = facts.iter().any(|f| f.stores_closure);
     for (id, f) in facts.iter_mut().enumerate() {
         let nameable = reach.get(&index.component(index.fns[id].module)).unwrap_or(&empty);
         let mut added = Vec::new();
-        for (args, pos) in &f.dynamic_calls {
+        let mut unknown = Vec::new();
+        for call in &f.dynamic_calls {
+            let (args, pos) = (&call.args, &call.pos);
+            if call.stored && closures_stored {
+                unknown.push(NotFollowed {
+                    kind: "call",
+                    what: "through a stored function value (a stored closure may run here)".into(),
+                    pos: *pos,
+                });
+            }
             let candidates: Vec<FnId> = taken
                 .iter()
                 .copied()
@@ -99,6 +110,7 @@ pub fn resolve_function_values(index: &Index, facts: &mut [Facts], reach: &BTree
             }
         }
         f.calls.extend(added);
+        f.not_followed.extend(unknown);
     }
 }
 

@@ -633,3 +633,25 @@ pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {{
         "the unproven key is listed with its place"
     );
 }
+
+#[test]
+fn a_closure_kept_in_a_struct_makes_the_row_pessimistic() {
+    let copy = probe(
+        "stored-closure",
+        r#"
+/// A step kept for later.
+struct Hook {
+    run: fn(&mut PmState),
+}
+
+pub fn do_probe(ctx: &mut Ctx<'_, PmState>) -> Handled {
+    let hook = Hook { run: |s: &mut PmState| s.next_pid.set(1) };
+    (hook.run)(ctx.state);
+    done()
+}
+"#,
+    );
+    let a = analyzed(&copy);
+    assert_pessimistic(row(&a), "closure");
+    assert_pessimistic(row(&a), "stored function value");
+}
