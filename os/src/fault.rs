@@ -430,6 +430,9 @@ pub const RUNAWAY_FIRINGS: u64 = 100_000;
 #[derive(Debug)]
 pub struct Injector {
     spec: FaultSpec,
+    /// A site trigger's location as file and line, so that a site's execution is matched without
+    /// formatting its location.
+    place: Option<(String, u32)>,
     /// Requests of the spec's type the spec's server has started (request triggers).
     seen: AtomicU32,
     /// Executions of the spec's site (site triggers).
@@ -443,8 +446,15 @@ pub struct Injector {
 impl Injector {
     /// An injector for `spec`, not fired yet.
     pub fn new(spec: FaultSpec) -> Injector {
+        let place = match &spec.trigger {
+            Trigger::Site { location, .. } => {
+                location.rsplit_once(':').and_then(|(file, line)| Some((file.to_string(), line.parse().ok()?)))
+            }
+            Trigger::Request { .. } => None,
+        };
         Injector {
             spec,
+            place,
             seen: AtomicU32::new(0),
             hits: AtomicU64::new(0),
             firings: AtomicU64::new(0),
@@ -520,12 +530,11 @@ impl Injector {
         }
     }
 
-    /// A site executes: whether to inject there now.
-    pub fn site_hit(&self, server: &str, handler: &str, location: &str) -> Option<FaultKind> {
+    /// The site at `file`:`line` executes: whether to inject there now.
+    pub fn site_hit(&self, server: &str, handler: &str, file: &str, line: u32) -> Option<FaultKind> {
+        let here = self.place.as_ref().is_some_and(|(f, l)| *l == line && f == file);
         match &self.spec.trigger {
-            Trigger::Site { handler: h, location: l, nth }
-                if server == self.spec.server && h == handler && l == location =>
-            {
+            Trigger::Site { handler: h, nth, .. } if here && server == self.spec.server && h == handler => {
                 let count = self.hits.fetch_add(1, Ordering::SeqCst) + 1;
                 self.due(count, *nth).then(|| self.fire()).flatten()
             }
@@ -726,22 +735,22 @@ mod tests {
     #[test]
     fn site_faults_fire_on_the_nth_execution() {
         let inj = Injector::new("skip-write@vm:vm_exit:a.rs:9#2".parse().unwrap());
-        assert_eq!(inj.site_hit("vm", "vm_fork", "a.rs:9"), None, "another handler's execution");
-        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
-        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
-        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
+        assert_eq!(inj.site_hit("vm", "vm_fork", "a.rs", 9), None, "another handler's execution");
+        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs", 9), None);
+        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs", 9), Some(FaultKind::SkipWrite));
+        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs", 9), None);
         assert_eq!(inj.fired_times(), 1);
     }
 
     #[test]
     fn persistent_site_faults_fire_at_every_execution_from_the_nth_on() {
         let inj = Injector::new("skip-write@vm:vm_exit:a.rs:9#2+".parse().unwrap());
-        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), None);
-        assert_eq!(inj.site_hit("vm", "vm_fork", "a.rs:9"), None, "another handler's execution");
+        assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs", 9), None);
+        assert_eq!(inj.site_hit("vm", "vm_fork", "a.rs", 9), None, "another handler's execution");
         for _ in 0..3 {
-            assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
+            assert_eq!(inj.site_hit("vm", "vm_exit", "a.rs", 9), Some(FaultKind::SkipWrite));
         }
-        assert_eq!(inj.site_hit("pm", "vm_exit", "a.rs:9"), None, "another server");
+        assert_eq!(inj.site_hit("pm", "vm_exit", "a.rs", 9), None, "another server");
         assert_eq!(inj.fired_times(), 3);
     }
 
@@ -750,7 +759,7 @@ mod tests {
         let inj = Injector::new("skip-write@vfs:pm_vfs_exit:a.rs:9#1+".parse().unwrap());
         let spin = |inj: &Injector, turns: u64| {
             for _ in 0..turns {
-                assert_eq!(inj.site_hit("vfs", "pm_vfs_exit", "a.rs:9"), Some(FaultKind::SkipWrite));
+                assert_eq!(inj.site_hit("vfs", "pm_vfs_exit", "a.rs", 9), Some(FaultKind::SkipWrite));
             }
         };
         spin(&inj, RUNAWAY_FIRINGS - 1);
