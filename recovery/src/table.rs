@@ -112,7 +112,8 @@ pub struct TableRow {
     pub send_sites: Vec<SendSite>,
     /// What the analysis could not follow in the code this entry point runs, each `what at
     /// file:line` (a macro it cannot expand, a kernel call outside the recovery window that changes
-    /// state...): its effects are unknown, so any makes the row class G.
+    /// state...): its effects are unknown, so any makes the row class G, and G at every crash
+    /// point for the table's policies (a rollback may not restore what they changed).
     #[serde(default)]
     pub unknown_effects: Vec<String>,
     /// The class of the whole entry point.
