@@ -1,6 +1,6 @@
 //! Syscall throughput under each engine, checkpointing off and on (the same loops as
 //! `samsara bench`'s syscall section): getpid, fork+exit+wait, fork+exec+wait, a 1 KiB file
-//! write+read, a pipe round trip.
+//! write+read through mfs, a pipe round trip, a signal round trip, stat and getrusage.
 //!
 //! Target (issue 5): checkpointing on costs at most 3% over off.
 

@@ -56,6 +56,22 @@ pub struct SyscallCounts {
     pub pipe: PerEngine,
     /// Signal round trips (self-kill, handler, sigreturn).
     pub signal: PerEngine,
+    /// stat calls (vfs asks mfs to walk the path).
+    #[serde(default = "default_stat")]
+    pub stat: PerEngine,
+    /// getrusage calls (pm asks vm for its part).
+    #[serde(default = "default_rusage")]
+    pub rusage: PerEngine,
+}
+
+/// Plans written before the stat loop measured it as the quick plan does.
+fn default_stat() -> PerEngine {
+    QUICK_SYSCALLS.stat
+}
+
+/// Plans written before the getrusage loop measured it as the quick plan does.
+fn default_rusage() -> PerEngine {
+    QUICK_SYSCALLS.rusage
 }
 
 impl SyscallCounts {
@@ -72,6 +88,8 @@ impl SyscallCounts {
             file: s(base.file),
             pipe: s(base.pipe),
             signal: s(base.signal),
+            stat: s(base.stat),
+            rusage: s(base.rusage),
         }
     }
 }
@@ -84,6 +102,8 @@ const QUICK_SYSCALLS: SyscallCounts = SyscallCounts {
     file: PerEngine { sim: 30_000, threads: 5_000 },
     pipe: PerEngine { sim: 25_000, threads: 1_500 },
     signal: PerEngine { sim: 60_000, threads: 10_000 },
+    stat: PerEngine { sim: 40_000, threads: 5_000 },
+    rusage: PerEngine { sim: 60_000, threads: 10_000 },
 };
 
 /// Everything a run of `samsara bench` measures, and how long.

@@ -18,7 +18,7 @@ use crate::system::{Checkpointing, Setup, run_in_init};
 use kernel_sim::EngineKind;
 use os::errno::Errno;
 use os::fault::{SiteKind, SiteProfile};
-use os::proto::pm::sig;
+use os::proto::pm::{RUSAGE_SELF, sig};
 use os::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
 use os::proto::vfs::whence::SEEK_SET;
 use recovery::TrackedState;
@@ -36,6 +36,8 @@ const FILE: &str = "/tmp/bench.dat";
 const FILE_CHUNK: usize = 1024;
 /// Permission bits of the file.
 const FILE_MODE: u32 = 0o644;
+/// The file the stat loop looks up, in the boot tree.
+const STAT_PATH: &str = "/bin/true";
 
 /// One measured operation.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -53,11 +55,16 @@ pub enum Op {
     /// kill of itself with a handler installed: pm's frame through the kernel, the handler run by
     /// the syscall library, sigreturn.
     Signal,
+    /// stat of a program file: vfs has mfs walk the path (REQ_LOOKUP, REQ_STAT).
+    Stat,
+    /// getrusage of itself: pm answers with vm's part (a server-to-server request).
+    Rusage,
 }
 
 impl Op {
     /// Every operation, in report order.
-    pub const ALL: [Op; 6] = [Op::Getpid, Op::Spawn, Op::Exec, Op::FileWriteRead, Op::Pipe, Op::Signal];
+    pub const ALL: [Op; 8] =
+        [Op::Getpid, Op::Spawn, Op::Exec, Op::FileWriteRead, Op::Pipe, Op::Signal, Op::Stat, Op::Rusage];
 
     /// Its key in figure ids.
     pub fn id(self) -> &'static str {
@@ -68,6 +75,8 @@ impl Op {
             Op::FileWriteRead => "file",
             Op::Pipe => "pipe",
             Op::Signal => "signal",
+            Op::Stat => "stat",
+            Op::Rusage => "getrusage",
         }
     }
 
@@ -80,6 +89,8 @@ impl Op {
             Op::FileWriteRead => "file write+read 1 KiB",
             Op::Pipe => "pipe round trip",
             Op::Signal => "signal round trip",
+            Op::Stat => "stat (path through mfs)",
+            Op::Rusage => "getrusage (pm and vm)",
         }
     }
 
@@ -93,6 +104,8 @@ impl Op {
             Op::FileWriteRead => c.file,
             Op::Pipe => c.pipe,
             Op::Signal => c.signal,
+            Op::Stat => c.stat,
+            Op::Rusage => c.rusage,
         }
     }
 }
@@ -162,6 +175,8 @@ pub fn run_op(sys: &Sys<'_>, op: Op, n: u32) -> Result<f64, String> {
         }
         Op::Pipe => pipe_rounds(sys, n),
         Op::Signal => signal_rounds(sys, n),
+        Op::Stat => timed(n, || sys.stat(STAT_PATH).map(drop).map_err(errno("stat"))),
+        Op::Rusage => timed(n, || sys.getrusage(RUSAGE_SELF).map(drop).map_err(errno("getrusage"))),
     }
 }
 

@@ -1,5 +1,6 @@
 //! REQ_READSUPER (vfs mounts this file system as the root: mfs opens its disk through the block
-//! driver and writes its tree there) and REQ_PUTNODE (vfs gives back references on an inode).
+//! driver and writes its tree there), REQ_PUTNODE (vfs gives back references on an inode) and
+//! REQ_SYNC (what is dirty written back now).
 //!
 //! A mount voids every reference the previous mount held (a vfs that mounts again started
 //! afresh: its vnodes are gone) and gives the new one one reference on the root. A putnode of
@@ -13,6 +14,13 @@ use crate::errno::Errno;
 use crate::proto::fs::InodeRequest;
 use crate::task::Handled;
 use kernel_sim::Message;
+
+/// REQ_SYNC: every dirty block written back to the disk now (a block the driver refused stays
+/// dirty: EIO). A request's blocks are written back at its end anyway, so what this finds dirty
+/// is what an earlier write-back could not write.
+pub fn do_sync(ctx: &mut MfsCtx<'_>) -> Handled {
+    Handled::status(client(ctx).and_then(|()| super::block::write_back(ctx)).map(|()| 0))
+}
 
 /// REQ_READSUPER: mount as the root; the reply names the root directory.
 pub fn do_readsuper(ctx: &mut MfsCtx<'_>) -> Handled {

@@ -27,6 +27,7 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_STATVFS, name: "req_statvfs", handler: stat::do_statvfs },
     Call { m_type: REQ_SLINK, name: "req_slink", handler: link::do_slink },
     Call { m_type: REQ_RDLINK, name: "req_rdlink", handler: read::do_rdlink },
+    Call { m_type: REQ_SYNC, name: "req_sync", handler: mount::do_sync },
     Call { m_type: REQ_PATHNAME, name: "req_pathname", handler: path::do_pathname },
 ];
 

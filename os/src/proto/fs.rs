@@ -57,6 +57,9 @@ pub const REQ_STATVFS: MsgType = FS_BASE + 0x11;
 pub const REQ_SLINK: MsgType = FS_BASE + 0x12;
 /// A symbolic link's target into a granted buffer (`IoRequest`); the status is the byte count.
 pub const REQ_RDLINK: MsgType = FS_BASE + 0x13;
+/// Write every dirty block back to the disk (fsync, sync); EIO when the driver refused a block
+/// (it stays dirty, in the cache). Carries nothing.
+pub const REQ_SYNC: MsgType = FS_BASE + 0x14;
 
 /// The absolute path of a directory into a granted buffer (`PathnameRequest`): getcwd's walk up
 /// `..`, done where the directories are. Far from the other requests' numbers so that the file
@@ -208,6 +211,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         REQ_STATVFS => "req_statvfs",
         REQ_SLINK => "req_slink",
         REQ_RDLINK => "req_rdlink",
+        REQ_SYNC => "req_sync",
         REQ_PATHNAME => "req_pathname",
         _ => return None,
     })

@@ -100,6 +100,11 @@ pub const VFS_SYMLINK: MsgType = VFS_BASE + 0x59;
 pub const VFS_READLINK: MsgType = VFS_BASE + 0x5A;
 /// lstat: the attributes of what a path names, a symbolic link itself rather than its target.
 pub const VFS_LSTAT: MsgType = VFS_BASE + 0x5B;
+/// fsync(fd): the file system writes the file's data back to its disk (`FdAttrRequest`; MINIX's
+/// file systems write back everything dirty, and so does mfs). fdatasync is the same call.
+pub const VFS_FSYNC: MsgType = VFS_BASE + 0x5C;
+/// sync: every mounted file system writes back what is dirty. Carries nothing; always 0.
+pub const VFS_SYNC: MsgType = VFS_BASE + 0x5D;
 
 /// chown's owner or group that stays as it is (POSIX's `(uid_t)-1`).
 pub const KEEP_ID: u32 = u32::MAX;
@@ -346,6 +351,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_SYMLINK => "symlink",
         VFS_READLINK => "readlink",
         VFS_LSTAT => "lstat",
+        VFS_FSYNC => "fsync",
+        VFS_SYNC => "sync",
         _ => return None,
     })
 }

@@ -1,5 +1,6 @@
 //! A file's attributes changed or tested: chmod, fchmod, chown, fchown, truncate, ftruncate,
-//! access, and the file system's totals: statvfs, fstatvfs.
+//! access; the file system's totals: statvfs, fstatvfs; and its data made durable: fsync, sync
+//! (REQ_SYNC: a pipe has no disk, EINVAL, as Linux answers).
 //!
 //! As in MINIX, vfs decides who may (from the attributes the lookup reports, or its vnode's cache)
 //! and the file system applies (REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS); vfs then brings
@@ -15,7 +16,7 @@ use super::vnode::{lookup, mount, pass_on};
 use super::{VfsCtx, caller, caller_filp};
 use crate::errno::Errno;
 use crate::proto::fs::{
-    InodeRequest, NodeReply, R_OK, REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS, W_OK, X_OK, permitted,
+    InodeRequest, NodeReply, R_OK, REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS, REQ_SYNC, W_OK, X_OK, permitted,
 };
 use crate::proto::vfs::mode::PERM_MASK;
 use crate::proto::vfs::{F_OK, FdAttrRequest, KEEP_ID, PathAttrRequest, StatvfsReply, kind};
@@ -235,4 +236,26 @@ pub fn do_fstatvfs(ctx: &mut VfsCtx<'_>) -> Handled {
         Target::Pipe(_) => Err(Errno::EINVAL),
         Target::Inode { .. } => statvfs_of_root(ctx),
     }))
+}
+
+/// Has the mounted file system write back what is dirty.
+fn sync_root(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let fs = mount(ctx).fs;
+    ctx.sendrec(fs, Message::new(REQ_SYNC))?;
+    Ok(())
+}
+
+/// VFS_FSYNC: the file a descriptor is open on written back (a pipe has no disk: EINVAL).
+pub fn do_fsync(ctx: &mut VfsCtx<'_>) -> Handled {
+    Handled::status(by_fd(ctx).and_then(|(_, _, _, target)| match target {
+        Target::Pipe(_) => Err(Errno::EINVAL),
+        Target::Inode { .. } => sync_root(ctx).map(|()| 0),
+    }))
+}
+
+/// VFS_SYNC: every mounted file system written back (one: the root). sync cannot fail (POSIX);
+/// a write-back the driver refused stays dirty for the next one.
+pub fn do_sync(ctx: &mut VfsCtx<'_>) -> Handled {
+    let _ = sync_root(ctx);
+    Handled::status(Ok(0))
 }

@@ -439,6 +439,21 @@ impl Sys<'_> {
     pub fn fstatvfs(&self, fd: i32) -> Result<StatvfsReply, Errno> {
         Ok(self.call(VFS, Message::with(VFS_FSTATVFS, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 }))?.get())
     }
+
+    /// Has the file system write the file `fd` is open on back to its disk.
+    pub fn fsync(&self, fd: i32) -> Result<(), Errno> {
+        self.call(VFS, Message::with(VFS_FSYNC, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 })).map(drop)
+    }
+
+    /// fsync: mfs keeps no metadata apart from the blocks it writes back (MINIX's libc does the same).
+    pub fn fdatasync(&self, fd: i32) -> Result<(), Errno> {
+        self.fsync(fd)
+    }
+
+    /// Has every mounted file system write back what is dirty.
+    pub fn sync(&self) -> Result<(), Errno> {
+        self.call(VFS, Message::new(VFS_SYNC)).map(drop)
+    }
 }
 
 impl Sys<'_> {

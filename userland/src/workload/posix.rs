@@ -570,7 +570,8 @@ fn rename_and_truncate(sys: &Sys<'_>, rec: &Checks) {
     }
 }
 
-/// chmod, fchmod, chown, fchown, truncate, ftruncate, access, statvfs and fstatvfs as root, with
+/// chmod, fchmod, chown, fchown, truncate, ftruncate, access, statvfs, fstatvfs, fsync, fdatasync
+/// and sync as root, with
 /// their errors; then, as an unprivileged child, what only owners and root may do.
 fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
     let file = path("attrs");
@@ -607,6 +608,7 @@ fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
     if let Some((r, w)) = ok(rec, "posix.attr.pipe", sys.pipe()) {
         fails(rec, "posix.attr.ftruncate-pipe-einval", sys.ftruncate(w, 0), Errno::EINVAL);
         fails(rec, "posix.attr.fstatvfs-pipe-einval", sys.fstatvfs(r), Errno::EINVAL);
+        fails(rec, "posix.sync.fsync-pipe-einval", sys.fsync(w), Errno::EINVAL);
         ok(rec, "posix.attr.fchmod-pipe", sys.fchmod(r, 0o400));
         rec.expect_eq("posix.attr.fchmod-pipe-shows", sys.fstat(w).map(|s| s.mode), Ok(0o400));
         ok(rec, "posix.attr.close-r", sys.close(r));
@@ -631,7 +633,13 @@ fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
         }
     }
     fails(rec, "posix.statvfs.missing-enoent", sys.statvfs(&path("nope")), Errno::ENOENT);
+    // fsync, fdatasync, sync: the file system writes back (the checker compares the disk with its cache).
+    ok(rec, "posix.sync.fsync", sys.fsync(fd));
+    ok(rec, "posix.sync.fdatasync", sys.fdatasync(fd));
+    ok(rec, "posix.sync.sync", sys.sync());
+    fails(rec, "posix.sync.fsync-bad-fd-ebadf", sys.fsync(-1), Errno::EBADF);
     ok(rec, "posix.attr.close", sys.close(fd));
+    fails(rec, "posix.sync.fsync-closed-ebadf", sys.fsync(fd), Errno::EBADF);
     // What an unprivileged process may not do.
     ok(rec, "posix.attr.give-back", sys.chown(&file, ROOT_UID, 0));
     let (child_rec, child_file) = (rec.clone(), file.clone());
