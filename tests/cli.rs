@@ -379,6 +379,76 @@ fn a_site_fault_that_can_never_fire_is_refused_with_the_choices() {
     }
 }
 
+/// The documented top-level fields of `samsara --json COMMAND` (docs/json-outputs.md), with their
+/// shapes: the table under the heading `## samsara --json COMMAND...`.
+fn documented_fields(command: &str) -> Vec<(String, String)> {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/json-outputs.md")).unwrap();
+    let heading = format!("## samsara --json {command}");
+    let section = doc.split("\n## ").find(|s| format!("## {s}").starts_with(&heading)).expect("a section per command");
+    section
+        .lines()
+        .filter_map(|l| l.strip_prefix("| `"))
+        .map(|l| {
+            let (field, rest) = l.split_once("` | ").expect("a field row");
+            (field.to_string(), rest.split(" | ").next().unwrap().to_string())
+        })
+        .collect()
+}
+
+fn shape_of(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "bool",
+        serde_json::Value::Number(n) if n.is_f64() => "number",
+        serde_json::Value::Number(_) => "integer",
+        serde_json::Value::String(_) => "text",
+        serde_json::Value::Array(_) => "list",
+        serde_json::Value::Object(_) => "object",
+    }
+}
+
+/// `out`'s top-level fields are exactly the documented ones, each of its documented shape.
+fn assert_documented(command: &str, out: &str) {
+    let value: serde_json::Value = serde_json::from_str(out).unwrap_or_else(|e| panic!("{command}: {e}\n{out}"));
+    let object = value.as_object().unwrap_or_else(|| panic!("{command}: not an object"));
+    let documented = documented_fields(command);
+    let mut names: Vec<&str> = documented.iter().map(|(f, _)| f.as_str()).collect();
+    names.sort_unstable();
+    let printed: Vec<&str> = object.keys().map(String::as_str).collect();
+    assert_eq!(printed, names, "{command}: the printed fields against docs/json-outputs.md");
+    for (field, shape) in &documented {
+        let got = shape_of(&object[field]);
+        // `number` admits a whole number; `null or X` admits either.
+        let fits = shape == got
+            || (shape == "number" && got == "integer")
+            || shape.strip_prefix("null or ").is_some_and(|s| got == "null" || got == s);
+        assert!(fits, "{command}: `{field}` is {got}, documented as {shape}");
+    }
+}
+
+#[test]
+fn every_json_output_has_the_documented_fields() {
+    let dir = std::env::temp_dir().join(format!("samsara-json-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let results = dir.join("c.jsonl");
+    let results = results.to_str().unwrap();
+    let graphs = dir.join("graphs");
+    let checks: Vec<(&str, Vec<&str>)> = vec![
+        ("run", vec!["--json", "run", "--inject", "panic:pm:fork:start", "--policy", "table"]),
+        ("campaign", vec!["--json", "campaign", "--faults", "2", "--policies", "table,srs", "--out", results]),
+        ("replay", vec!["--json", "replay", "f00000-table", "--results", results]),
+        ("demo", vec!["--json", "demo", "restart"]),
+        ("manifest", vec!["--json", "manifest"]),
+        ("analyze", vec!["--json", "analyze", "--graphs", graphs.to_str().unwrap()]),
+    ];
+    for (command, args) in checks {
+        let (code, out, err) = samsara(&args);
+        assert_eq!(code, 0, "{command}: {err}");
+        assert_documented(command, &out);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
 #[test]
 fn a_machine_too_small_for_a_real_program_says_which_limit_and_where_it_is_set() {
     let log = concat!(env!("CARGO_MANIFEST_DIR"), "/userland/fixtures/strace/corpus/find_xargs.log");

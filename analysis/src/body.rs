@@ -1,9 +1,11 @@
-//! What one function does, read from its body in one pass (closures and macro arguments
-//! included, since they run as part of it): the functions it calls, the state-changing requests
-//! it sends (the send primitives `sendrec`, `asynsend` and `kernel`), the answers and
-//! notifications it sends (out of scope), the tracked fields it writes, the kernel calls it makes
-//! behind the recovery window's back, its `let` bindings (for tracing values back), and whether it
-//! is a receive loop.
+//! What one function does, read from its body in one pass (closures, macro arguments and the
+//! expansions of the OS's own macros included, since they run as part of it): the functions it
+//! calls (directly, by method, through a trait, through a function value), the requests it sends
+//! (every primitive that reaches a receive loop - `sendrec`, `asynsend`, `send`, `sendnb`, `senda`,
+//! `notify` - and `kernel`), the answers it sends (out of scope), the tracked fields it writes, the
+//! kernel calls it makes behind the recovery window's back, the constructs it does not follow
+//! (each an unknown effect), its `let` bindings (for tracing values back), and whether it is a
+//! receive loop.
 //!
 //! Types are inferred only as far as needed to tell whose method is called and which tracked
 //! field a container expression is: parameters, `self`, struct fields (generic arguments
@@ -21,14 +23,96 @@ use std::collections::{BTreeMap, BTreeSet};
 use syn::spanned::Spanned;
 use syn::visit::Visit;
 
-/// The send primitives that are state-changing requests (MINIX's sendrec and asynsend).
-pub const REQUEST_PRIMITIVES: [&str; 2] = ["sendrec", "asynsend"];
+/// The send primitives that deliver a message to the destination's receive loop, which
+/// dispatches on its type whatever the primitive: each is a request by its effect (`Ctx`'s and
+/// the kernel's `Proc`'s alike). `notify` sends the notification type.
+pub const REQUEST_PRIMITIVES: [&str; 5] = ["sendrec", "asynsend", "send", "sendnb", "senda"];
+/// A notification: a request of the notification type (a receiver's table may serve it).
+pub const NOTIFY_PRIMITIVE: &str = "notify";
+/// The notification message, as the kernel crate names it.
+const NOTIFY_MESSAGE_EXPR: &str = "kernel_sim::Message::new(kernel_sim::msgtype::NOTIFY_MESSAGE)";
 /// The request to the kernel: `ctx.kernel(KernelCall::X, |k| ..)`.
 pub const KERNEL_PRIMITIVE: &str = "kernel";
-/// Answers and notifications: out of scope, as MINIX's send, sendnb, senda and notify.
-pub const ANSWER_PRIMITIVES: [&str; 5] = ["reply", "reply_async", "send", "notify", "sendnb"];
-/// A process's own kernel calls (`proc.sys_fork(..)`), made without `ctx.kernel`.
+/// Answers: delivered to a caller blocked in `sendrec` for exactly this answer (the kernel hands it
+/// to that `sendrec`, never to a receive loop's dispatch), so they change no receiver's state.
+pub const ANSWER_PRIMITIVES: [&str; 2] = ["reply", "reply_async"];
+/// A process's own kernel calls (`proc.sys_fork(..)`).
 const DIRECT_KERNEL_PREFIX: &str = "sys_";
+/// The kernel calls that only read kernel state (`kernel_sim::Proc`'s `sys_*` methods that change
+/// nothing): any other `sys_*` call changes state outside the server, whatever label it is made
+/// under.
+pub const READ_ONLY_SYS_CALLS: [&str; 3] = ["sys_procinfo", "sys_has_program", "sys_total_frames"];
+/// The kernel's process handle (`kernel_sim::Proc`), whose every method is a kernel call.
+const PROC_TYPE: &str = "Proc";
+/// `Proc` methods other than the request primitives and `sys_*` calls whose effect is modelled:
+/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`...), receiving (changes only the
+/// caller), the answer's side (`safecopy_to` fills the requester's buffer, `grant`s and `revoke`
+/// are the server's own grants for the request), the driver's device memory (`mem_write`: the
+/// disk's contents, which outlive the driver's restarts like a device's), the end of a faulty
+/// request that recovery handles (`hang`, `crash`, `leave_remains`: the fault injector's and the
+/// task loop's). Any other `Proc` method called in server code is not followed.
+const MODELLED_PROC_METHODS: [&str; 20] = [
+    "hang",
+    "crash",
+    "leave_remains",
+    "endpoint",
+    "name",
+    "now",
+    "random_u64",
+    "yield_now",
+    "killed_by",
+    "mem_read",
+    "mem_write",
+    "service_memory_bytes",
+    "safecopy_from",
+    "safecopy_to",
+    "grant",
+    "grant_indirect",
+    "revoke",
+    "receive",
+    "reply_receive",
+    "reply",
+];
+/// Macros of the standard library whose arguments are expressions evaluated where they are written
+/// (or not at all): reading their arguments as expressions follows them exactly.
+const EXPRESSION_MACROS: [&str; 24] = [
+    "assert",
+    "assert_eq",
+    "assert_ne",
+    "debug_assert",
+    "debug_assert_eq",
+    "debug_assert_ne",
+    "format",
+    "format_args",
+    "print",
+    "println",
+    "eprint",
+    "eprintln",
+    "write",
+    "writeln",
+    "panic",
+    "unreachable",
+    "todo",
+    "unimplemented",
+    "vec",
+    "matches",
+    "dbg",
+    "concat",
+    "stringify",
+    "env",
+];
+
+/// A construct the analysis does not follow where it appears: its effects are unknown, so every
+/// entry point running it is class G, naming it.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct NotFollowed {
+    /// What kind of construct (`macro`, `call`, `kernel call`, `unsafe`, `static`).
+    pub kind: &'static str,
+    /// Which one (`set_each!`).
+    pub what: String,
+    /// Where.
+    pub pos: Pos,
+}
 
 /// A position in a file: (line, column), both 1-based.
 pub type Pos = (usize, usize);
@@ -78,6 +162,8 @@ pub struct CallFact {
     pub args: Vec<syn::Expr>,
     /// Where.
     pub pos: Pos,
+    /// A function used as a value (its address taken), not called here.
+    pub as_value: bool,
 }
 
 /// The primitive of a state-changing request.
@@ -88,6 +174,10 @@ pub enum Primitive {
     Sendrec,
     /// Send without waiting.
     Asynsend,
+    /// Send, blocking until it is taken (or not at all: `sendnb`, `senda`).
+    Send,
+    /// A notification.
+    Notify,
     /// A kernel call through `ctx.kernel`.
     Kernel,
 }
@@ -98,6 +188,8 @@ impl Primitive {
         match self {
             Primitive::Sendrec => "sendrec",
             Primitive::Asynsend => "asynsend",
+            Primitive::Send => "send",
+            Primitive::Notify => "notify",
             Primitive::Kernel => "kernel",
         }
     }
@@ -114,6 +206,8 @@ pub struct SendFact {
     pub msg: syn::Expr,
     /// Where.
     pub pos: Pos,
+    /// For a kernel call, the `sys_*` calls its closure makes: what it does, whatever its label.
+    pub effects: Vec<String>,
 }
 
 /// A write to tracked fields.
@@ -130,6 +224,21 @@ pub struct WriteFact {
     pub pos: Pos,
     /// Whether the field was identified by its receiver's type (not by name only).
     pub precise: bool,
+    /// For a requester's accessor (`get_own_mut(&who)`), the requester argument: the write is
+    /// process-local only if its key is shown to come from the request (`requester`).
+    pub requester: Option<syn::Expr>,
+}
+
+/// A call through a function value.
+#[derive(Clone)]
+pub struct DynamicCall {
+    /// The arguments' types, where known.
+    pub args: Vec<Option<Ty>>,
+    /// Where.
+    pub pos: Pos,
+    /// The value comes out of a field or a container (it may be a closure stored by an earlier
+    /// request), not from a local or a parameter.
+    pub stored: bool,
 }
 
 /// Everything one function's body says.
@@ -155,8 +264,47 @@ pub struct Facts {
     pub receive_loop: bool,
     /// It dispatches through a generic server's call table (`S::calls()`).
     pub table_dispatch: bool,
-    /// Calls through a function value it cannot follow (`(call.handler)(..)`).
-    pub dynamic_calls: usize,
+    /// Calls through a function value (`step(..)`, `(call.handler)(..)`): the number of
+    /// arguments, their types where known, and where. They reach every function whose address is
+    /// taken with a matching signature (resolved once every body is read).
+    pub dynamic_calls: Vec<DynamicCall>,
+    /// Constructs it does not follow.
+    pub not_followed: Vec<NotFollowed>,
+    /// `Requester::new(key)` calls: the key and where.
+    pub requesters_made: Vec<(syn::Expr, Pos)>,
+    /// It stores a closure in a struct, a field or a container.
+    pub stores_closure: bool,
+}
+
+/// The constructor of a requester token (`recovery::Requester::new`).
+const REQUESTER_NEW: &str = "::Requester::new";
+/// Methods the standard derives and blanket impls give a type (`PmState::default()`): library code.
+const DERIVED_METHODS: [&str; 12] =
+    ["default", "clone", "from", "into", "try_from", "eq", "ne", "cmp", "partial_cmp", "hash", "fmt", "to_string"];
+
+/// Functions and constructors the prelude gives every module (called by a bare name).
+const PRELUDE_FUNCTIONS: [&str; 6] = ["Some", "Ok", "Err", "drop", "None", "Box"];
+
+/// What a path names where a body uses it.
+enum PathTarget {
+    /// A function of the servers.
+    Fn(FnId),
+    /// A method of a servers' trait (`Trait::method(x)`): any implementation.
+    TraitMethod(String),
+    /// A tracked container's method in UFCS form (`TrackedVec::push(&mut v, x)`).
+    ContainerMethod(String, String),
+    /// `Requester::new`.
+    RequesterNew,
+    /// A static or constant of the servers (index in the index's consts).
+    Static(usize),
+    /// A local closure (its body is read where it is written).
+    Closure,
+    /// A local value or parameter: a function value when called.
+    Value,
+    /// Library code (the standard library, the kernel's, recovery's).
+    Foreign,
+    /// Into the servers' crate, but nothing the analysis can see.
+    Unresolved,
 }
 
 /// Reads one function.
@@ -167,14 +315,14 @@ pub struct BodyReader<'a> {
     component: String,
     /// Components whose methods a call with an unknown receiver may reach.
     reachable_components: &'a BTreeSet<String>,
-    /// Types the function's module imports by name (a receiver of unknown type is more likely
-    /// one of these or one of its own component's).
-    imported_types: BTreeSet<String>,
     params: Vec<(String, Option<Ty>)>,
     facts: Facts,
     loop_depth: usize,
-    /// Inside the arguments of `ctx.kernel(..)`: the closure's own kernel call is the recorded one.
-    in_kernel_call: usize,
+    /// Inside the arguments of `ctx.kernel(..)`: the index of its send (the closure's `sys_*`
+    /// calls are what it does).
+    in_kernel_call: Vec<usize>,
+    /// How deep inside macro expansions.
+    macro_depth: usize,
 }
 
 /// Whether a function is the definition of a primitive (a wrapper named like one, with `self`):
@@ -184,6 +332,7 @@ fn defines_primitive(index: &Index, f: FnId) -> bool {
     def.has_receiver()
         && (REQUEST_PRIMITIVES.contains(&def.ident.as_str())
             || ANSWER_PRIMITIVES.contains(&def.ident.as_str())
+            || def.ident == NOTIFY_PRIMITIVE
             || def.ident == KERNEL_PRIMITIVE)
 }
 
@@ -227,22 +376,17 @@ impl<'a> BodyReader<'a> {
     /// Reads function `f`.
     pub fn read(index: &'a Index, tracked: &'a Tracked, f: FnId, reachable_components: &'a BTreeSet<String>) -> Facts {
         let def = &index.fns[f];
-        let imported_types = index
-            .use_targets(def.module)
-            .into_iter()
-            .filter(|t| matches!(index.items.get(t), Some(Item::Struct | Item::Enum)))
-            .collect();
         let mut reader = BodyReader {
             index,
             tracked,
             f,
             component: index.component(def.module),
             reachable_components,
-            imported_types,
             params: index.params(f),
             facts: Facts::default(),
             loop_depth: 0,
-            in_kernel_call: 0,
+            in_kernel_call: Vec::new(),
+            macro_depth: 0,
         };
         reader.visit_block(&def.block);
         if let Some(syn::Stmt::Expr(tail, None)) = def.block.stmts.last() {
@@ -395,21 +539,47 @@ impl<'a> BodyReader<'a> {
     }
 
     fn record_call(&mut self, callee: Callee, args: Vec<syn::Expr>, pos: Pos) {
-        self.facts.calls.push(CallFact { callee, args, pos });
+        self.facts.calls.push(CallFact { callee, args, pos, as_value: false });
+    }
+
+    fn not_followed(&mut self, kind: &'static str, what: String, pos: Pos) {
+        self.facts.not_followed.push(NotFollowed { kind, what, pos });
+    }
+
+    /// Every method of the servers named `method` (a call through a generic bound, a trait
+    /// object or `Self` in a trait: any implementation, or the trait's default body).
+    fn every_implementation(&self, method: &str) -> Option<Callee> {
+        let candidates: Vec<FnId> = self
+            .index
+            .methods_by_name
+            .get(method)
+            .into_iter()
+            .flatten()
+            .copied()
+            .filter(|&f| self.in_servers(f))
+            .collect();
+        (!candidates.is_empty()).then_some(Callee::Methods(candidates))
     }
 
     /// The crate functions a method call may reach.
     fn method_callee(&self, receiver: &syn::Expr, method: &str) -> Option<Callee> {
         match self.type_of(receiver) {
-            Some(ty) if ty.path.starts_with('<') => None,
-            Some(ty) if ty.is_foreign() || self.tracked.container_of(&ty).is_some() => None,
-            Some(ty) => self
-                .index
-                .methods
-                .get(&ty.path)
-                .and_then(|m| m.get(method))
-                .filter(|&&f| self.in_servers(f))
-                .map(|&f| Callee::Fn(f)),
+            // A generic parameter or a trait's `Self`: any implementation.
+            Some(ty) if ty.path.starts_with('<') || self.index.is_servers_trait(&ty.path) => {
+                self.every_implementation(method)
+            }
+            Some(ty) if self.tracked.container_of(&ty).is_some() => None,
+            // A foreign type (`Box<dyn Trait>`, `&impl Trait`) calling a method of a servers'
+            // trait: any implementation.
+            Some(ty) if ty.is_foreign() => {
+                if self.index.servers_trait_methods.contains(method) {
+                    self.every_implementation(method)
+                } else {
+                    None
+                }
+            }
+            // Its own method, or the default body of a trait it implements.
+            Some(ty) => self.index.method_of(&ty.path, method).filter(|&f| self.in_servers(f)).map(Callee::Fn),
             None => {
                 let candidates: Vec<FnId> = self
                     .index
@@ -418,17 +588,12 @@ impl<'a> BodyReader<'a> {
                     .into_iter()
                     .flatten()
                     .copied()
+                    // Any method of the name in the code the caller can name (its component and
+                    // the shared code it uses): a server reaches another's only by IPC.
                     .filter(|&f| {
                         let m = self.index.fns[f].module;
-                        let component = self.index.component(m);
-                        let own_or_imported = component == self.component
-                            || self.index.fns[f]
-                                .self_ty
-                                .as_ref()
-                                .is_some_and(|t| self.imported_types.contains(&t.path));
                         self.index.src.modules[m].krate == crate::source::OS_CRATE
-                            && self.reachable_components.contains(&component)
-                            && own_or_imported
+                            && self.reachable_components.contains(&self.index.component(m))
                     })
                     .collect();
                 (!candidates.is_empty()).then_some(Callee::Methods(candidates))
@@ -436,16 +601,180 @@ impl<'a> BodyReader<'a> {
         }
     }
 
-    fn path_callee(&self, path: &syn::Path) -> Option<FnId> {
+    /// What a path in a body names, as far as calls are concerned.
+    fn path_target(&self, path: &syn::Path) -> PathTarget {
         if path.segments.len() == 1 {
             let name = path.segments[0].ident.to_string();
-            if self.binding(&name).is_some() || self.params.iter().any(|(p, _)| *p == name) {
-                return None;
+            if let Some(b) = self.binding(&name) {
+                let closure =
+                    b.source.as_ref().is_some_and(|(e, p)| p.is_empty() && matches!(strip(e), syn::Expr::Closure(_)));
+                return if closure { PathTarget::Closure } else { PathTarget::Value };
+            }
+            if self.params.iter().any(|(p, _)| *p == name) {
+                return PathTarget::Value;
             }
         }
-        let resolved = self.index.resolve_syn_path(self.module(), path, self.self_ty())?;
-        match self.index.items.get(&resolved)? {
-            Item::Fn(f) if self.in_servers(*f) => Some(*f),
+        let Some(resolved) = self.index.resolve_syn_path(self.module(), path, self.self_ty()) else {
+            return if self.names_servers_code(path) { PathTarget::Unresolved } else { PathTarget::Foreign };
+        };
+        match self.index.items.get(&resolved) {
+            Some(Item::Fn(f)) if self.in_servers(*f) => {
+                let owner = self.index.fns[*f].self_ty.as_ref().map(|t| t.path.clone()).unwrap_or_default();
+                if self.index.is_servers_trait(&owner) {
+                    PathTarget::TraitMethod(self.index.fns[*f].ident.clone())
+                } else {
+                    PathTarget::Fn(*f)
+                }
+            }
+            Some(Item::Fn(_)) => match resolved.rsplit_once("::") {
+                Some((owner, method)) if self.tracked.containers.contains_key(owner) => {
+                    PathTarget::ContainerMethod(owner.to_string(), method.to_string())
+                }
+                _ if resolved.starts_with(&format!("{}::", crate::source::RECOVERY_CRATE))
+                    && resolved.ends_with(REQUESTER_NEW) =>
+                {
+                    PathTarget::RequesterNew
+                }
+                _ => PathTarget::Foreign,
+            },
+            Some(Item::Const(c)) => PathTarget::Static(*c),
+            Some(_) => PathTarget::Foreign,
+            None => {
+                if self.names_servers_code(path) {
+                    PathTarget::Unresolved
+                } else {
+                    PathTarget::Foreign
+                }
+            }
+        }
+    }
+
+    /// Whether an unresolved path points into the servers' crate (`crate::x::f`, `super::f`,
+    /// `Type::f` for a type of the servers): code the analysis cannot see (made by a macro it did
+    /// not expand), not a library's. Methods the standard derives add (`Type::default`) are the
+    /// library's.
+    fn names_servers_code(&self, path: &syn::Path) -> bool {
+        let Some(first) = path.segments.first().map(|s| s.ident.to_string()) else { return false };
+        let last = path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        if DERIVED_METHODS.contains(&last.as_str()) {
+            return false;
+        }
+        if matches!(first.as_str(), "crate" | "self" | "super") {
+            return true;
+        }
+        if path.segments.len() < 2 {
+            // A bare name: imported from a library, the prelude's, or code the analysis cannot see
+            // (a function item nested in a body, one a foreign macro made).
+            return match self.index.use_path_of(self.module(), &first) {
+                Some(from) => from.first().is_some_and(|s| matches!(s.as_str(), "crate" | "self" | "super")),
+                None => !PRELUDE_FUNCTIONS.contains(&first.as_str()),
+            };
+        }
+        let head = if first == "Self" {
+            self.self_ty().map(|t| t.path.clone())
+        } else {
+            self.index.lookup(self.module(), &first)
+        };
+        let Some(head) = head.filter(|h| h.starts_with(&format!("{}::", crate::source::OS_CRATE))) else {
+            return false;
+        };
+        // An alias of a library type (`Ino = u32`): `Ino::from_le_bytes` is the library's.
+        if let Some(alias) = self.index.aliases.get(&head) {
+            let scope = TyScope { self_ty: None, generics: Vec::new() };
+            return self.index.resolve_type(alias.module, &alias.ty, &scope).is_none_or(|t| !t.is_foreign());
+        }
+        true
+    }
+
+    /// A call of a tracked container's method on `receiver`: a write when it is a mutator.
+    fn container_call(&mut self, container: &str, receiver: &syn::Expr, method: &str, args: &[syn::Expr], pos: Pos) {
+        for arg in args {
+            self.note_stored_closure(arg);
+        }
+        let Some(&class) = self.tracked.containers.get(container).and_then(|c| c.mutators.get(method)) else { return };
+        let Some((_, fields, precise)) = self.tracked_target(receiver) else { return };
+        let requester = match class {
+            WriteClass::Fixed(recovery::StateClass::ProcessLocal) => args.first().cloned(),
+            _ => None,
+        };
+        self.facts.writes.push(WriteFact { fields, class, method: method.to_string(), pos, precise, requester });
+    }
+
+    /// A call through the function value `callee` with `args`: the argument types where known,
+    /// else the input types the callee's declared type gives (`f: impl FnOnce(&Fproc) -> R`,
+    /// `f: fn(&mut S)`, `F: Fn(&X)`).
+    fn dynamic_call(&mut self, callee: &syn::Expr, args: &[syn::Expr], pos: Pos) {
+        let declared = ident_of(callee).and_then(|name| self.declared_inputs(&name)).filter(|d| d.len() == args.len());
+        let types = args
+            .iter()
+            .enumerate()
+            .map(|(i, a)| self.type_of(a).or_else(|| declared.as_ref().and_then(|d| d[i].clone())))
+            .collect();
+        let stored = self.comes_from_storage(callee, 0);
+        self.facts.dynamic_calls.push(DynamicCall { args: types, pos, stored });
+    }
+
+    /// Whether a value comes out of a field, a container or a method's result (following `let`s).
+    fn comes_from_storage(&self, expr: &syn::Expr, depth: usize) -> bool {
+        if depth > MAX_TYPE_DEPTH {
+            return true;
+        }
+        match strip(expr) {
+            syn::Expr::Field(_) | syn::Expr::MethodCall(_) => true,
+            syn::Expr::Index(i) => self.comes_from_storage(&i.expr, depth + 1),
+            syn::Expr::Path(_) => match ident_of(expr).and_then(|n| self.binding(&n)) {
+                Some(Binding { source: Some((source, _)), .. }) => self.comes_from_storage(source, depth + 1),
+                _ => false,
+            },
+            _ => false,
+        }
+    }
+
+    /// A closure kept beyond the function (in a struct, a field, a container) may run in a later
+    /// request: what it does is attributed to this one, so the later caller cannot see it.
+    fn note_stored_closure(&mut self, value: &syn::Expr) {
+        let boxed = |e: &syn::Expr| match strip(e) {
+            syn::Expr::Call(c) if c.args.len() == 1 => Some(c.args[0].clone()),
+            _ => None,
+        };
+        let inner = boxed(value).unwrap_or_else(|| value.clone());
+        if matches!(strip(&inner), syn::Expr::Closure(_)) {
+            self.not_followed("closure", "stored (it may run in a later request)".into(), pos_of(value));
+            self.facts.stores_closure = true;
+        }
+    }
+
+    /// The input types of parameter `name`'s declared function type.
+    fn declared_inputs(&self, name: &str) -> Option<Vec<Option<Ty>>> {
+        let def = &self.index.fns[self.f];
+        let ty = def.sig.inputs.iter().find_map(|arg| match arg {
+            syn::FnArg::Typed(pt) if matches!(&*pt.pat, syn::Pat::Ident(pi) if pi.ident == name) => Some(&*pt.ty),
+            _ => None,
+        })?;
+        let resolve = |t: &syn::Type| self.index.resolve_type(self.module(), t, &self.scope());
+        let from_bounds = |bounds: &syn::punctuated::Punctuated<syn::TypeParamBound, syn::Token![+]>| {
+            bounds.iter().find_map(|b| match b {
+                syn::TypeParamBound::Trait(tb) => match &tb.path.segments.last()?.arguments {
+                    syn::PathArguments::Parenthesized(p) => Some(p.inputs.iter().map(|i| resolve(&i.ty)).collect()),
+                    _ => None,
+                },
+                _ => None,
+            })
+        };
+        match ty {
+            syn::Type::ImplTrait(it) => from_bounds(&it.bounds),
+            syn::Type::FnPtr(bf) => Some(bf.inputs.iter().map(|i| resolve(&i.ty)).collect()),
+            syn::Type::Reference(r) => match &*r.elem {
+                syn::Type::TraitObject(to) => from_bounds(&to.bounds),
+                _ => None,
+            },
+            syn::Type::Path(p) if p.path.segments.len() == 1 => {
+                let generic = p.path.segments[0].ident.to_string();
+                def.sig.generics.params.iter().find_map(|g| match g {
+                    syn::GenericParam::Type(t) if t.ident == generic => from_bounds(&t.bounds),
+                    _ => None,
+                })
+            }
             _ => None,
         }
     }
@@ -536,21 +865,91 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
         syn::visit::visit_expr_return(self, e);
     }
 
+    fn visit_expr_struct(&mut self, e: &'ast syn::ExprStruct) {
+        for field in &e.fields {
+            self.note_stored_closure(&field.expr);
+        }
+        syn::visit::visit_expr_struct(self, e);
+    }
+
     fn visit_expr_assign(&mut self, e: &'ast syn::ExprAssign) {
+        if matches!(strip(&e.left), syn::Expr::Field(_) | syn::Expr::Index(_)) {
+            self.note_stored_closure(&e.right);
+        }
         self.facts.assigns.push(((*e.left).clone(), (*e.right).clone(), pos_of(&e.left)));
         syn::visit::visit_expr_assign(self, e);
     }
 
     fn visit_macro(&mut self, mac: &'ast syn::Macro) {
+        let name = mac.path.segments.last().map(|s| s.ident.to_string()).unwrap_or_default();
+        let pos = pos_of(&mac.path);
+        // The servers' own macro: expanded, its statements read in place.
+        if mac.path.segments.len() == 1 && self.index.src.macro_names.contains(&name) {
+            let expanded = self
+                .index
+                .src
+                .macros
+                .get(&name)
+                .and_then(|d| d.expand(&mac.tokens))
+                .and_then(|t| syn::parse2::<syn::Block>(quote_block(t)).ok());
+            match expanded {
+                Some(block) if self.macro_depth < crate::macros::MAX_EXPANSION_DEPTH => {
+                    self.macro_depth += 1;
+                    for stmt in &block.stmts {
+                        self.visit_stmt(stmt);
+                    }
+                    self.macro_depth -= 1;
+                }
+                _ => self.not_followed("macro", format!("{name}! (not expanded)"), pos),
+            }
+            return;
+        }
+        if !EXPRESSION_MACROS.contains(&name.as_str()) {
+            self.not_followed("macro", format!("{name}! (not the servers' and not a known expression macro)"), pos);
+        }
         for expr in macro_exprs(&mac.tokens) {
             self.visit_expr(&expr);
         }
     }
 
+    fn visit_expr(&mut self, e: &'ast syn::Expr) {
+        if let syn::Expr::Verbatim(tokens) = e {
+            // Syntax syn keeps as bare tokens (unstable or reserved forms): nothing to read.
+            self.not_followed("syntax", format!("`{tokens}` (not parsed)"), pos_of(e));
+        }
+        syn::visit::visit_expr(self, e);
+    }
+
+    fn visit_expr_unsafe(&mut self, e: &'ast syn::ExprUnsafe) {
+        self.not_followed("unsafe", "unsafe block".into(), pos_of(e));
+        syn::visit::visit_expr_unsafe(self, e);
+    }
+
     fn visit_expr_path(&mut self, e: &'ast syn::ExprPath) {
-        // A function used as a value (`.map(Region::pages)`): it may be called.
-        if let Some(f) = self.path_callee(&e.path) {
-            self.record_call(Callee::Fn(f), Vec::new(), pos_of(e));
+        match self.path_target(&e.path) {
+            // A function used as a value (`.map(Region::pages)`): its address is taken.
+            PathTarget::Fn(f) => self.facts.calls.push(CallFact {
+                callee: Callee::Fn(f),
+                args: Vec::new(),
+                pos: pos_of(e),
+                as_value: true,
+            }),
+            PathTarget::TraitMethod(m) => {
+                if let Some(callee) = self.every_implementation(&m) {
+                    self.facts.calls.push(CallFact { callee, args: Vec::new(), pos: pos_of(e), as_value: true });
+                }
+            }
+            PathTarget::Static(c) => {
+                let def = &self.index.consts[c];
+                if self.index.src.modules[def.module].krate == crate::source::OS_CRATE && def.interior_mutable {
+                    self.not_followed(
+                        "static",
+                        format!("`{}` (state outside the tracked containers)", def.path),
+                        pos_of(e),
+                    );
+                }
+            }
+            _ => {}
         }
     }
 
@@ -568,13 +967,47 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
                 if segs.last().is_some_and(|s| s == "receive") && self.loop_depth > 0 {
                     self.facts.receive_loop = true;
                 }
-                if let Some(f) = self.path_callee(&p.path) {
-                    self.record_call(Callee::Fn(f), e.args.iter().cloned().collect(), pos_of(&e.func));
+                let args: Vec<syn::Expr> = e.args.iter().cloned().collect();
+                let pos = pos_of(&e.func);
+                match self.path_target(&p.path) {
+                    PathTarget::Fn(f) => self.record_call(Callee::Fn(f), args, pos),
+                    PathTarget::TraitMethod(m) => {
+                        if let Some(callee) = self.every_implementation(&m) {
+                            self.record_call(callee, args, pos);
+                        }
+                    }
+                    PathTarget::ContainerMethod(container, method) => {
+                        // `TrackedVec::push(&mut v, x)`: `v.push(x)`.
+                        if let Some(receiver) = args.first() {
+                            self.container_call(&container, receiver, &method, &args[1..], pos);
+                        }
+                    }
+                    PathTarget::RequesterNew => {
+                        if let Some(key) = args.first() {
+                            self.facts.requesters_made.push((key.clone(), pos));
+                        }
+                    }
+                    PathTarget::Value => self.dynamic_call(&e.func, &args, pos),
+                    PathTarget::Unresolved => self.not_followed(
+                        "call",
+                        format!("`{}` (not found in the servers' source)", crate::trace::text(p)),
+                        pos,
+                    ),
+                    PathTarget::Static(_) | PathTarget::Closure | PathTarget::Foreign => {}
+                }
+                if p.qself.is_some()
+                    && matches!(self.path_target(&p.path), PathTarget::Foreign | PathTarget::Unresolved)
+                {
+                    self.not_followed("call", format!("`{}` (qualified path)", crate::trace::text(p)), pos);
                 }
             }
             other => {
-                if !matches!(strip(other), syn::Expr::Closure(_)) && ident_of(other).is_none() {
-                    self.facts.dynamic_calls += 1;
+                // `(call.handler)(ctx)` in the task loop is its call-table dispatch, which fusing follows.
+                let table_dispatch = self.facts.table_dispatch
+                    && matches!(strip(other), syn::Expr::Field(f) if matches!(&f.member, syn::Member::Named(n) if n == "handler"));
+                if !matches!(strip(other), syn::Expr::Closure(_)) && !table_dispatch {
+                    let args: Vec<syn::Expr> = e.args.iter().cloned().collect();
+                    self.dynamic_call(other, &args, pos_of(other));
                 }
                 self.visit_expr(other);
             }
@@ -591,10 +1024,8 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
         if method == "receive" && self.loop_depth > 0 {
             self.facts.receive_loop = true;
         }
-        if let Some((container, fields, precise)) = self.tracked_target(&e.receiver) {
-            if let Some(class) = self.tracked.containers.get(&container).and_then(|c| c.mutators.get(&method)) {
-                self.facts.writes.push(WriteFact { fields, class: *class, method, pos, precise });
-            }
+        if let Some((container, _, _)) = self.tracked_target(&e.receiver) {
+            self.container_call(&container, &e.receiver, &method, &args, pos);
             self.visit_expr(&e.receiver);
             for arg in &args {
                 self.visit_expr(arg);
@@ -603,21 +1034,66 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
         }
         let is_primitive_site = !defines_primitive(self.index, self.f);
         if is_primitive_site && REQUEST_PRIMITIVES.contains(&method.as_str()) && args.len() == 2 {
-            let primitive = if method == "sendrec" { Primitive::Sendrec } else { Primitive::Asynsend };
-            self.facts.sends.push(SendFact { primitive, dst: Some(args[0].clone()), msg: args[1].clone(), pos });
+            let primitive = match method.as_str() {
+                "sendrec" => Primitive::Sendrec,
+                "asynsend" => Primitive::Asynsend,
+                _ => Primitive::Send,
+            };
+            self.facts.sends.push(SendFact {
+                primitive,
+                dst: Some(args[0].clone()),
+                msg: args[1].clone(),
+                pos,
+                effects: Vec::new(),
+            });
+        } else if is_primitive_site && method == NOTIFY_PRIMITIVE && args.len() == 1 {
+            let msg: syn::Expr = syn::parse_str(NOTIFY_MESSAGE_EXPR).expect("a path");
+            self.facts.sends.push(SendFact {
+                primitive: Primitive::Notify,
+                dst: Some(args[0].clone()),
+                msg,
+                pos,
+                effects: Vec::new(),
+            });
         } else if is_primitive_site && method == KERNEL_PRIMITIVE && args.len() == 2 {
-            self.facts.sends.push(SendFact { primitive: Primitive::Kernel, dst: None, msg: args[0].clone(), pos });
+            self.facts.sends.push(SendFact {
+                primitive: Primitive::Kernel,
+                dst: None,
+                msg: args[0].clone(),
+                pos,
+                effects: Vec::new(),
+            });
             self.visit_expr(&e.receiver);
-            self.in_kernel_call += 1;
+            self.in_kernel_call.push(self.facts.sends.len() - 1);
             for arg in &args {
                 self.visit_expr(arg);
             }
-            self.in_kernel_call -= 1;
+            self.in_kernel_call.pop();
             return;
         } else if is_primitive_site && ANSWER_PRIMITIVES.contains(&method.as_str()) {
             self.facts.answers.push((method.clone(), pos));
-        } else if method.starts_with(DIRECT_KERNEL_PREFIX) && self.in_kernel_call == 0 {
-            self.facts.direct_kernel.push((method.clone(), pos));
+        } else if method.starts_with(DIRECT_KERNEL_PREFIX) {
+            match self.in_kernel_call.last() {
+                // What the kernel call does, whatever its label says.
+                Some(&send) => self.facts.sends[send].effects.push(method.clone()),
+                None => {
+                    self.facts.direct_kernel.push((method.clone(), pos));
+                    if !READ_ONLY_SYS_CALLS.contains(&method.as_str()) {
+                        self.not_followed(
+                            "kernel call",
+                            format!("{method} outside ctx.kernel (changes kernel state, not in the recovery window)"),
+                            pos,
+                        );
+                    }
+                }
+            }
+        } else if is_primitive_site
+            && !MODELLED_PROC_METHODS.contains(&method.as_str())
+            && self.type_of(&e.receiver).is_some_and(|t| {
+                t.path.starts_with(&format!("{}::", crate::source::KERNEL_CRATE)) && t.name() == PROC_TYPE
+            })
+        {
+            self.not_followed("kernel call", format!("Proc::{method} (not modelled)"), pos);
         } else if let Some(callee) = self.method_callee(&e.receiver, &method) {
             let mut all = vec![(*e.receiver).clone()];
             all.extend(args.iter().cloned());
@@ -628,6 +1104,11 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
             self.visit_expr(arg);
         }
     }
+}
+
+/// `{ tokens }`: a macro's expansion read as the statements of a block.
+fn quote_block(tokens: TokenStream) -> TokenStream {
+    TokenStream::from(TokenTree::Group(proc_macro2::Group::new(proc_macro2::Delimiter::Brace, tokens)))
 }
 
 /// The type after following `projs` from a value of type `ty`.

@@ -61,6 +61,9 @@ pub struct EntryPoint {
     pub closure: BTreeSet<usize>,
     /// Every (field, effective class) it may write, its own and its receivers'.
     pub writes: BTreeSet<(usize, StateClass)>,
+    /// What it runs that the analysis does not follow (`kind: what at file:line`): unknown
+    /// effects, which make it class G.
+    pub unknown: BTreeSet<String>,
     /// The worst class of its own writes (R when it writes nothing).
     pub local_class: RecoveryClass,
     /// Its class.
@@ -132,6 +135,23 @@ pub fn entry_points(
                     reach.contains(&site.f) && reach.contains(&fusion.fused[c].context.anchor)
                 })
                 .collect();
+            let mut unknown = BTreeSet::new();
+            for &f in &reach {
+                let module = index.fns[f].module;
+                let file = &index.src.modules[module].file;
+                for n in &facts[f].not_followed {
+                    unknown.insert(format!("{}: {} at {file}:{}", n.kind, n.what, n.pos.0));
+                }
+            }
+            // Item macros not expanded in code it runs or in its own server: what they define is unknown.
+            let reached: BTreeSet<String> = reach.iter().map(|&f| index.component(index.fns[f].module)).collect();
+            for (m, name, line) in &index.src.unexpanded_items {
+                let component = index.component(*m);
+                if component == server.component || reached.contains(&component) {
+                    let file = &index.src.modules[*m].file;
+                    unknown.insert(format!("macro: {name}! items (not expanded) at {file}:{line}"));
+                }
+            }
             let local_class = local.keys().map(|(_, c)| RecoveryClass::of(*c)).max().unwrap_or(RecoveryClass::R);
             by_key.insert((server.name.clone(), call.m_type), entries.len());
             entries.push(EntryPoint {
@@ -144,6 +164,7 @@ pub fn entry_points(
                 reach,
                 local,
                 contexts,
+                unknown,
                 receivers: BTreeSet::new(),
                 closure: BTreeSet::new(),
                 writes: BTreeSet::new(),
@@ -153,7 +174,10 @@ pub fn entry_points(
         }
     }
     // Direct receivers and kernel effects.
-    let mut own_class: Vec<RecoveryClass> = entries.iter().map(|e| e.local_class).collect();
+    // Unknown effects make the entry point G, but not its local class: the recovery policy takes
+    // the server's own writes as undone by the rollback, which an unknown effect may not be.
+    let mut own_class: Vec<RecoveryClass> =
+        entries.iter().map(|e| if e.unknown.is_empty() { e.local_class } else { RecoveryClass::G }).collect();
     for (i, e) in entries.iter_mut().enumerate() {
         for &c in &e.contexts {
             for t in &fusion.fused[c].targets {
@@ -295,8 +319,10 @@ pub fn table(
             .sort_by(|a, b| site_order(&a.0).cmp(&site_order(&b.0)).then(a.1.cmp(&b.1)).then(a.2.to.cmp(&b.2.to)));
         send_sites.dedup_by(|a, b| a.2 == b.2);
         let send_sites: Vec<SendSite> = send_sites.into_iter().map(|(_, _, s)| s).collect();
-        // The table's invariant: the row's class is the worst of its own and its sites' classes.
-        let class = send_sites.iter().map(|s| s.class).fold(e.local_class, RecoveryClass::max);
+        // The table's invariant: the row's class is the worst of its own, its unknown effects' (G)
+        // and its sites' classes.
+        let unknown_class = if e.unknown.is_empty() { RecoveryClass::R } else { RecoveryClass::G };
+        let class = send_sites.iter().map(|s| s.class).fold(e.local_class.max(unknown_class), RecoveryClass::max);
         assert_eq!(class, e.class, "{}/{}: the row's class agrees with the write-set fixpoint", e.server, e.call);
         rows.push(TableRow {
             server: e.server.clone(),
@@ -308,6 +334,7 @@ pub fn table(
             fields,
             local_class: e.local_class,
             send_sites,
+            unknown_effects: e.unknown.iter().cloned().collect(),
             class,
         });
     }

@@ -9,15 +9,17 @@
 //! - it is fused: some send site of the system sends the inverse to that receiver (the undo sets
 //!   a real flow going, not a message nobody sends);
 //! - it covers the forward request: every field the forward request's handler may write (in any
-//!   component) the inverse's may write too, and every kernel call it makes is undone by one the
-//!   inverse makes ([`KERNEL_INVERSES`]).
+//!   component, up to the requests it sends back to the declaring server: those start requests of
+//!   the declaring server's own, handled and recovered as such) the inverse's may write too, and
+//!   every kernel call it makes is undone by one the inverse makes ([`KERNEL_INVERSES`]).
 //!
 //! The send sites of the declaring server's rows that send the forward request then name their
 //! inverse (`SendSite::inverse`).
 
 use crate::AnalysisError;
-use crate::classify::KERNEL_COMPONENT;
+use crate::classify::{EntryPoint, KERNEL_COMPONENT};
 use crate::components::Components;
+use crate::tracked::Tracked;
 use recovery::{RecoveryTable, TableRow};
 use std::collections::BTreeSet;
 
@@ -26,8 +28,20 @@ use std::collections::BTreeSet;
 pub const KERNEL_INVERSES: &[(&str, &str)] =
     &[("kernel_fork", "kernel_clear"), ("kernel_vm_ctl", "kernel_vm_ctl"), ("kernel_schedule", "kernel_schedule")];
 
-fn fields(row: &TableRow) -> BTreeSet<&str> {
-    row.fields.values().flatten().map(|(f, _)| f.as_str()).collect()
+/// The fields entry point `start` may write before a request of its reaches `declaring` again.
+fn fields<'a>(tracked: &'a Tracked, entries: &[EntryPoint], start: usize, declaring: &str) -> BTreeSet<&'a str> {
+    let mut seen = BTreeSet::from([start]);
+    let mut todo = vec![start];
+    let mut out = BTreeSet::new();
+    while let Some(e) = todo.pop() {
+        out.extend(entries[e].local.keys().map(|(f, _)| tracked.fields[*f].name.as_str()));
+        for &r in &entries[e].receivers {
+            if entries[r].server != declaring && seen.insert(r) {
+                todo.push(r);
+            }
+        }
+    }
+    out
 }
 
 fn kernel_calls(row: &TableRow) -> BTreeSet<&str> {
@@ -36,7 +50,14 @@ fn kernel_calls(row: &TableRow) -> BTreeSet<&str> {
 
 /// Checks every declared compensation of `components` against `table` and records the inverses in
 /// its send sites.
-pub fn check_and_record(table: &mut RecoveryTable, components: &Components) -> Result<(), AnalysisError> {
+pub fn check_and_record(
+    table: &mut RecoveryTable,
+    components: &Components,
+    entries: &[EntryPoint],
+    tracked: &Tracked,
+) -> Result<(), AnalysisError> {
+    let entry =
+        |server: &str, m_type: i32| entries.iter().position(|e| e.server == server && e.m_type == m_type as i128);
     for server in &components.servers {
         for decl in &server.compensations {
             let fail = |why: String| {
@@ -64,7 +85,12 @@ pub fn check_and_record(table: &mut RecoveryTable, components: &Components) -> R
                     inverse_row.call
                 )));
             }
-            let uncovered: Vec<&str> = fields(forward_row).difference(&fields(inverse_row)).copied().collect();
+            let (Some(f), Some(i)) = (entry(&receiver, forward), entry(&receiver, inverse)) else {
+                return Err(fail(format!("{receiver}'s rows for {forward:#x} and {inverse:#x} are not entry points")));
+            };
+            let covered = fields(tracked, entries, i, &server.name);
+            let uncovered: Vec<&str> =
+                fields(tracked, entries, f, &server.name).difference(&covered).copied().collect();
             if !uncovered.is_empty() {
                 return Err(fail(format!(
                     "{} does not undo {}: it never writes {}",

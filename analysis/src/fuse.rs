@@ -158,8 +158,11 @@ pub fn program(facts: &[Facts], roots: &BTreeSet<FnId>) -> BTreeSet<FnId> {
     seen
 }
 
-fn targets_of(components: &Components, context: &Context, primitive: Primitive) -> (Vec<Target>, Fusing) {
-    if primitive == Primitive::Kernel {
+fn targets_of(components: &Components, context: &Context, send: &SendFact) -> (Vec<Target>, Fusing) {
+    if send.primitive == Primitive::Kernel {
+        // The class comes from what the closure does as well as from the label: a label that
+        // reads but a closure that changes kernel state changes kernel state.
+        let effects_change = send.effects.iter().any(|e| !crate::body::READ_ONLY_SYS_CALLS.contains(&e.as_str()));
         let mut targets: Vec<Target> = context
             .m_type
             .consts
@@ -167,7 +170,7 @@ fn targets_of(components: &Components, context: &Context, primitive: Primitive) 
             .map(|(code, name)| Target::Kernel {
                 call: name.clone(),
                 code: *code,
-                changes_state: !READ_ONLY_KERNEL_CALLS.contains(&name.as_str()),
+                changes_state: effects_change || !READ_ONLY_KERNEL_CALLS.contains(&name.as_str()),
             })
             .collect();
         if !context.m_type.all_constant() {
@@ -265,7 +268,7 @@ impl Fusion {
                 let site_id = sites.len();
                 let mut contexts = Vec::new();
                 for context in tracer.contexts(f, send) {
-                    let (targets, fusing) = targets_of(components, &context, send.primitive);
+                    let (targets, fusing) = targets_of(components, &context, send);
                     let id = fused.len();
                     for t in &targets {
                         let to = match t {

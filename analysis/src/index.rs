@@ -90,6 +90,19 @@ pub struct ConstDef {
     pub self_ty: Option<Ty>,
     /// Line of its name.
     pub line: usize,
+    /// A `static mut`, or a static of a type with interior mutability (an atomic, a lock, a cell):
+    /// state that lives outside the tracked containers.
+    pub interior_mutable: bool,
+}
+
+/// Types whose shared values can change (a static of one is mutable state).
+const INTERIOR_MUTABLE: [&str; 8] =
+    ["Atomic", "Mutex", "RwLock", "Cell", "RefCell", "OnceLock", "OnceCell", "LazyLock"];
+
+/// Whether a static of type `ty` (or `static mut`) holds mutable state.
+fn interior_mutable(ty: &syn::Type, mutable: bool) -> bool {
+    let text = crate::trace::text(ty);
+    mutable || INTERIOR_MUTABLE.iter().any(|n| text.split(|c: char| !c.is_alphanumeric()).any(|w| w.starts_with(n)))
 }
 
 /// A struct.
@@ -184,6 +197,13 @@ pub struct Index {
     pub methods_by_name: BTreeMap<String, Vec<FnId>>,
     /// Associated types of impls (`type State = PmState;`), by `TypePath::Name`.
     pub assoc_types: BTreeMap<String, Ty>,
+    /// Per type path, the traits it implements (paths).
+    pub impls_of: BTreeMap<String, Vec<String>>,
+    /// The servers' own traits (paths): their methods are indexed as methods of the trait's path
+    /// (a default body as written, a required method with an empty body).
+    pub servers_traits: std::collections::BTreeSet<String>,
+    /// The method names the servers' traits declare.
+    pub servers_trait_methods: std::collections::BTreeSet<String>,
     uses: Vec<Uses>,
 }
 
@@ -273,6 +293,9 @@ impl Index {
             methods: BTreeMap::new(),
             methods_by_name: BTreeMap::new(),
             assoc_types: BTreeMap::new(),
+            impls_of: BTreeMap::new(),
+            servers_traits: std::collections::BTreeSet::new(),
+            servers_trait_methods: std::collections::BTreeSet::new(),
         };
         // Pass 1: modules, named items and uses (enough to resolve any path).
         for m in 0..index.src.modules.len() {
@@ -340,7 +363,9 @@ impl Index {
                 self.add_const(m, format!("{mpath}::{}", c.ident), &c.ty, &c.expr, None, c.ident.span());
             }
             syn::Item::Static(s) => {
-                self.add_const(m, format!("{mpath}::{}", s.ident), &s.ty, &s.expr, None, s.ident.span());
+                let id = self.add_const(m, format!("{mpath}::{}", s.ident), &s.ty, &s.expr, None, s.ident.span());
+                self.consts[id].interior_mutable =
+                    interior_mutable(&s.ty, matches!(s.mutability, syn::StaticMutability::Mut(_)));
             }
             syn::Item::Struct(s) => {
                 let path = format!("{mpath}::{}", s.ident);
@@ -378,7 +403,11 @@ impl Index {
                     .insert(path, AliasDef { module: m, generics: generic_names(&t.generics), ty: (*t.ty).clone() });
             }
             syn::Item::Trait(t) => {
-                self.items.insert(format!("{mpath}::{}", t.ident), Item::Trait);
+                let path = format!("{mpath}::{}", t.ident);
+                self.items.insert(path.clone(), Item::Trait);
+                if self.src.modules[m].krate == crate::source::OS_CRATE {
+                    self.add_trait(m, path, t);
+                }
             }
             _ => {}
         }
@@ -392,7 +421,7 @@ impl Index {
         expr: &syn::Expr,
         self_ty: Option<Ty>,
         span: proc_macro2::Span,
-    ) {
+    ) -> usize {
         let id = self.consts.len();
         let path = self.insert_unique(path, Item::Const(id));
         self.consts.push(ConstDef {
@@ -402,14 +431,72 @@ impl Index {
             expr: expr.clone(),
             self_ty,
             line: position(span).0,
+            interior_mutable: false,
         });
+        id
+    }
+
+    /// A servers' trait: its methods become methods of the trait's path, so that a call on a
+    /// receiver whose type is the trait (`Self` in a default body) finds their signatures, and a
+    /// type that does not override a default body runs the trait's.
+    fn add_trait(&mut self, m: ModId, path: String, t: &syn::ItemTrait) {
+        self.servers_traits.insert(path.clone());
+        let self_ty = Ty::plain(path.clone());
+        for item in &t.items {
+            let syn::TraitItem::Fn(f) = item else { continue };
+            if crate::source::is_test_only(&f.attrs) {
+                continue;
+            }
+            let name = f.sig.ident.to_string();
+            self.servers_trait_methods.insert(name.clone());
+            let id = self.fns.len();
+            let fn_path = self.insert_unique(format!("{path}::{name}"), Item::Fn(id));
+            let mut generics = BTreeMap::new();
+            generic_bounds(&t.generics, &mut generics);
+            generic_bounds(&f.sig.generics, &mut generics);
+            let block = f.default.clone().unwrap_or_else(|| syn::parse_quote!({}));
+            self.fns.push(FnDef {
+                path: fn_path,
+                ident: name.clone(),
+                module: m,
+                self_ty: Some(self_ty.clone()),
+                trait_path: Some(path.clone()),
+                sig: f.sig.clone(),
+                block,
+                attrs: f.attrs.clone(),
+                line: position(f.sig.ident.span()).0,
+                public: true,
+                generics,
+            });
+            self.methods.entry(path.clone()).or_default().entry(name.clone()).or_insert(id);
+            self.methods_by_name.entry(name).or_default().push(id);
+        }
+    }
+
+    /// Whether `path` is one of the servers' traits.
+    pub fn is_servers_trait(&self, path: &str) -> bool {
+        self.servers_traits.contains(path)
+    }
+
+    /// Method `name` of type `ty`: its own, or the default body of a trait it implements.
+    pub fn method_of(&self, ty: &str, name: &str) -> Option<FnId> {
+        if let Some(&f) = self.methods.get(ty).and_then(|m| m.get(name)) {
+            return Some(f);
+        }
+        self.impls_of.get(ty)?.iter().find_map(|t| self.methods.get(t)?.get(name).copied())
     }
 
     fn add_impl(&mut self, m: ModId, imp: &syn::ItemImpl) {
         let impl_generics = generic_names(&imp.generics);
         let scope = TyScope { self_ty: None, generics: impl_generics.iter().map(String::as_str).collect() };
         let Some(self_ty) = self.resolve_type(m, &imp.self_ty, &scope) else { return };
-        let trait_path = imp.trait_.as_ref().and_then(|(p, _)| self.resolve_path(m, &segments(p), None));
+        // A trait outside the crates read (`Drop`, `Deref`) keeps its written path, marked foreign.
+        let trait_path = imp.trait_.as_ref().map(|(p, _)| {
+            self.resolve_path(m, &segments(p), None).unwrap_or_else(|| format!("?{}", segments(p).join("::")))
+        });
+        if let Some(t) = &trait_path {
+            self.impls_of.entry(self_ty.path.clone()).or_default().push(t.clone());
+        }
         for item in &imp.items {
             match item {
                 syn::ImplItem::Fn(f) => {
@@ -463,6 +550,11 @@ impl Index {
     pub fn use_paths(&self, m: ModId) -> Vec<Vec<String>> {
         let uses = &self.uses[m];
         uses.names.values().chain(uses.globs.iter()).cloned().collect()
+    }
+
+    /// The path a `use` item of module `m` imports `name` from, as written.
+    pub fn use_path_of(&self, m: ModId, name: &str) -> Option<&Vec<String>> {
+        self.uses[m].names.get(name)
     }
 
     /// The root module of `m`'s crate.

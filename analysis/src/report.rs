@@ -101,13 +101,13 @@ pub fn stats_text(s: &Statistics) -> String {
     let _ = writeln!(w, "Fusing statistics (the fusing paper's Tables 1-3)");
     let _ = writeln!(
         w,
-        "  source                          {} files under os/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values not followed",
+        "  source                          {} files under os/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values (each to every address-taken function of its signature)",
         s.source.files,
         s.source.analysed_files,
         s.source.digest,
         s.source.functions,
         s.source.call_edges,
-        s.source.unfollowed_calls
+        s.source.function_value_calls
     );
     let roles: BTreeMap<String, Vec<&String>> = s.source.components.iter().fold(BTreeMap::new(), |mut m, (c, r)| {
         m.entry(format!("{r:?}").to_lowercase()).or_insert_with(Vec::new).push(c);
@@ -121,7 +121,7 @@ pub fn stats_text(s: &Statistics) -> String {
     let out_of_scope: Vec<String> = s.send.out_of_scope_sites.iter().map(|(k, v)| format!("{k} {v}")).collect();
     let _ = writeln!(
         w,
-        "  request primitives              {} (out of scope, answers and notifications: {})",
+        "  request primitives              {} (by effect: each delivers to a receive loop; out of scope, answers to a waiting sendrec: {})",
         s.send.request_primitives.join(", "),
         if out_of_scope.is_empty() { "none".into() } else { out_of_scope.join(", ") }
     );
@@ -143,12 +143,16 @@ pub fn stats_text(s: &Statistics) -> String {
     );
     let _ = writeln!(
         w,
-        "  message types resolved          {} of {} = {:.1}% (target >= {:.0}%: {})",
+        "  message types resolved          {} of {}: requests and kernel calls {} of {} = {:.1}% (target >= {:.0}%: {}); by effect {} of {}",
         s.send.m_types_resolved,
         s.send.contexts,
+        s.send.request_contexts.1,
+        s.send.request_contexts.0,
         s.send.m_types_resolved_percent,
         s.targets.m_type_percent_min,
-        yes(s.targets.m_type_met)
+        yes(s.targets.m_type_met),
+        s.send.by_effect_contexts.1,
+        s.send.by_effect_contexts.0
     );
     for u in &s.send.unresolved {
         let _ = writeln!(w, "    unresolved: {u}");
@@ -174,16 +178,26 @@ pub fn stats_text(s: &Statistics) -> String {
     let _ = writeln!(w, "Fusing (Table 3)");
     let _ = writeln!(
         w,
-        "  IPC contexts fused              {}: {} to exact destinations ({} of them through the message type: a run-time destination) = {:.1}% (target >= {:.0}%: {}), {} to several, {} to no handler",
-        s.fusing.ipc_contexts,
-        s.fusing.exact,
-        s.fusing.exact_by_type,
+        "  IPC contexts fused              {}: {} to exact destinations ({} of them through the message type: a run-time destination), {} to several, {} to no handler",
+        s.fusing.ipc_contexts, s.fusing.exact, s.fusing.exact_by_type, s.fusing.multiple, s.fusing.no_handler
+    );
+    let _ = writeln!(
+        w,
+        "    requests (sendrec, asynsend)  {}: {} exact = {:.1}% (target >= {:.0}%: {})",
+        s.fusing.request_contexts,
+        s.fusing.request_exact,
         s.fusing.exact_percent,
         s.targets.exact_percent_min,
-        yes(s.targets.exact_met),
-        s.fusing.multiple,
-        s.fusing.no_handler
+        yes(s.targets.exact_met)
     );
+    let _ = writeln!(
+        w,
+        "    by effect (send, sendnb, senda, notify) {}: {} exact",
+        s.fusing.by_effect_contexts, s.fusing.by_effect_exact
+    );
+    for m in &s.fusing.multiple_sites {
+        let _ = writeln!(w, "    several: {m}");
+    }
     for n in &s.fusing.no_handler_sites {
         let _ = writeln!(w, "    no handler: {n}");
     }
@@ -202,6 +216,21 @@ pub fn stats_text(s: &Statistics) -> String {
         );
         for d in &s.writes.direct_kernel_calls {
             let _ = writeln!(w, "    {d}");
+        }
+    }
+    let _ = writeln!(w, "Not followed (each makes the entry points running it class G, naming it)");
+    let mut by_kind: BTreeMap<&str, Vec<&crate::stats::NotFollowedSite>> = BTreeMap::new();
+    for n in &s.not_followed {
+        by_kind.entry(n.kind.as_str()).or_default().push(n);
+    }
+    if by_kind.is_empty() {
+        let _ = writeln!(w, "  nothing: every construct in the fused program was followed");
+    }
+    for (kind, sites) in &by_kind {
+        let _ = writeln!(w, "  {kind:<31} {}", sites.len());
+        for n in sites {
+            let within = if n.within.is_empty() { String::new() } else { format!(" in {}", n.within) };
+            let _ = writeln!(w, "    {}: {}{within}", n.site, n.what);
         }
     }
     out

@@ -1,4 +1,4 @@
-//! Reading the source the analysis works on: the OS crate (`os/src`, the subject), the
+//! Reading the source the analysis works on: the servers' crate (`os/src`, the subject), the
 //! parts of `kernel_sim` and `recovery` it needs to understand the servers (message-type bases,
 //! endpoints, kernel calls; the tracked containers' API), and the manifest's slots.
 //!
@@ -33,7 +33,7 @@ impl Inputs {
     /// The inputs of the workspace at `root`.
     pub fn workspace(root: &Path) -> Inputs {
         Inputs {
-            os_src: root.join("os/src"),
+            os_src: root.join(OS_SRC),
             kernel_src: root.join("kernel_sim/src"),
             recovery_src: root.join("recovery/src"),
             manifest: root.join(DEFAULT_MANIFEST),
@@ -72,6 +72,14 @@ pub struct Sources {
     pub slots: BTreeMap<u64, String>,
     /// Things worth knowing that do not stop the analysis (a declared module with no file...).
     pub warnings: Vec<String>,
+    /// The servers' own `macro_rules!` macros, by name (a name defined twice is left out: which
+    /// one an invocation means depends on textual scope, which the analysis does not model).
+    pub macros: BTreeMap<String, crate::macros::MacroDef>,
+    /// Every name the servers define a `macro_rules!` macro under (expandable or not).
+    pub macro_names: std::collections::BTreeSet<String>,
+    /// Item macros of the servers' crate that could not be expanded (module, name, line): what
+    /// they define is unknown.
+    pub unexpanded_items: Vec<(ModId, String, usize)>,
 }
 
 /// The manifest the system boots with, relative to the workspace.
@@ -79,6 +87,8 @@ pub const DEFAULT_MANIFEST: &str = "etc/system.conf";
 
 /// The crate the analysis is about.
 pub const OS_CRATE: &str = "os";
+/// Its source, relative to the workspace (also how outputs name its files).
+pub const OS_SRC: &str = "os/src";
 /// The kernel crate (constants and enums only).
 pub const KERNEL_CRATE: &str = "kernel_sim";
 /// The recovery crate (the tracked containers' API only).
@@ -330,7 +340,7 @@ impl Sources {
     pub fn load(inputs: &Inputs) -> Result<Sources, AnalysisError> {
         let mut loader = Loader { modules: Vec::new(), loaded: BTreeMap::new(), warnings: Vec::new() };
         let mut crates = BTreeMap::new();
-        crates.insert(OS_CRATE.to_string(), loader.load_crate(OS_CRATE, &inputs.os_src, "os/src")?);
+        crates.insert(OS_CRATE.to_string(), loader.load_crate(OS_CRATE, &inputs.os_src, OS_SRC)?);
         let servers_loaded: Vec<PathBuf> = loader.loaded.keys().cloned().collect();
         crates.insert(KERNEL_CRATE.to_string(), loader.load_crate(KERNEL_CRATE, &inputs.kernel_src, "kernel_sim/src")?);
         crates.insert(
@@ -339,9 +349,9 @@ impl Sources {
         );
         // Every file under os/src must parse, in the module tree or not.
         let mut os_files = BTreeMap::new();
-        let files = rust_files(&inputs.os_src, "os/src")?;
+        let files = rust_files(&inputs.os_src, OS_SRC)?;
         for file in &files {
-            let display = display_name(file, &inputs.os_src, "os/src");
+            let display = display_name(file, &inputs.os_src, OS_SRC);
             let text = read(file, &display)?;
             if !servers_loaded.contains(file) {
                 parse(&text, &display)?;
@@ -355,6 +365,8 @@ impl Sources {
             fnv1a(&mut digest, text.as_bytes());
             os_files.insert(display, digest);
         }
+        let (macros, unexpanded_items) = expand_item_macros(&mut loader.modules, OS_CRATE);
+        let macro_names = local_macro_names(&loader.modules, OS_CRATE);
         let manifest_display = if inputs.manifest.ends_with(DEFAULT_MANIFEST) {
             DEFAULT_MANIFEST.to_string()
         } else {
@@ -362,8 +374,103 @@ impl Sources {
         };
         let manifest_text = read(&inputs.manifest, &manifest_display)?;
         let slots = manifest_slots(&manifest_text, &manifest_display)?;
-        Ok(Sources { modules: loader.modules, crates, os_files, slots, warnings: loader.warnings })
+        Ok(Sources {
+            modules: loader.modules,
+            crates,
+            os_files,
+            slots,
+            warnings: loader.warnings,
+            macros,
+            macro_names,
+            unexpanded_items,
+        })
     }
+}
+
+/// Every name `krate` defines a `macro_rules!` macro under.
+fn local_macro_names(modules: &[Module], krate: &str) -> std::collections::BTreeSet<String> {
+    let mut names = std::collections::BTreeSet::new();
+    for module in modules.iter().filter(|m| m.krate == krate) {
+        for item in &module.items {
+            if let syn::Item::Macro(m) = item
+                && m.mac.path.is_ident("macro_rules")
+                && let Some(name) = &m.ident
+            {
+                names.insert(name.to_string());
+            }
+        }
+    }
+    names
+}
+
+/// The `macro_rules!` definitions of `krate`, and its item macros replaced by the items they
+/// expand to. An invocation of one of the crate's own macros that cannot be expanded is kept and
+/// listed; invocations of other crates' macros (`tracked_state!`, `payload!`: the libraries'
+/// own code, like their functions) are kept as they are.
+#[allow(clippy::type_complexity)]
+fn expand_item_macros(
+    modules: &mut [Module],
+    krate: &str,
+) -> (BTreeMap<String, crate::macros::MacroDef>, Vec<(ModId, String, usize)>) {
+    let mut defs: BTreeMap<String, Option<crate::macros::MacroDef>> = BTreeMap::new();
+    let mut counts: BTreeMap<String, usize> = BTreeMap::new();
+    for module in modules.iter().filter(|m| m.krate == krate) {
+        for item in &module.items {
+            if let syn::Item::Macro(m) = item
+                && m.mac.path.is_ident("macro_rules")
+                && let Some(name) = &m.ident
+            {
+                defs.entry(name.to_string()).or_insert_with(|| crate::macros::MacroDef::parse(&m.mac.tokens));
+                *counts.entry(name.to_string()).or_default() += 1;
+            }
+        }
+    }
+    // A name defined more than once is ambiguous: dropped (its invocations are not expanded).
+    let macros: BTreeMap<String, crate::macros::MacroDef> = defs
+        .into_iter()
+        .filter(|(name, _)| counts.get(name) == Some(&1))
+        .filter_map(|(name, def)| def.map(|d| (name, d)))
+        .collect();
+    let mut unexpanded = Vec::new();
+    for (id, module) in modules.iter_mut().enumerate().filter(|(_, m)| m.krate == krate) {
+        let mut items = std::mem::take(&mut module.items);
+        for _ in 0..crate::macros::MAX_EXPANSION_DEPTH {
+            let mut changed = false;
+            let mut out = Vec::new();
+            for item in items {
+                let invoked = match &item {
+                    syn::Item::Macro(m) if m.ident.is_none() => m.mac.path.get_ident().map(|i| i.to_string()),
+                    _ => None,
+                };
+                let Some(name) = invoked.filter(|n| counts.contains_key(n)) else {
+                    out.push(item);
+                    continue;
+                };
+                let syn::Item::Macro(m) = &item else { unreachable!("matched above") };
+                let expanded = macros
+                    .get(&name)
+                    .and_then(|d| d.expand(&m.mac.tokens))
+                    .and_then(|t| syn::parse2::<syn::File>(t).ok());
+                match expanded {
+                    Some(file) => {
+                        out.extend(file.items.into_iter().filter(|i| !is_test_only(item_attrs(i))));
+                        changed = true;
+                    }
+                    None => {
+                        unexpanded.push((id, name, position(m.mac.path.segments[0].ident.span()).0));
+                    }
+                }
+            }
+            items = out;
+            if !changed {
+                break;
+            }
+        }
+        module.items = items;
+    }
+    unexpanded.sort();
+    unexpanded.dedup();
+    (macros, unexpanded)
 }
 
 #[cfg(test)]

@@ -30,9 +30,9 @@ pub struct SourceStats {
     pub functions: usize,
     /// Call edges in the fused program (direct calls, methods, function values).
     pub call_edges: usize,
-    /// Calls through function values the analysis cannot follow, outside the task loop's
-    /// dispatch (which is modelled by fusing).
-    pub unfollowed_calls: usize,
+    /// Calls through function values, outside the task loop's dispatch (which is modelled by
+    /// fusing): each reaches every address-taken function with a matching signature.
+    pub function_value_calls: usize,
 }
 
 /// The send side (Table 1).
@@ -60,7 +60,13 @@ pub struct SendStats {
     pub runtime_destinations: usize,
     /// Contexts whose message type (or kernel call) is a constant.
     pub m_types_resolved: usize,
-    /// The same, in percent of all contexts.
+    /// Contexts of the paper's primitives (sendrec, asynsend, kernel calls) and, of them, those
+    /// whose message type is a constant.
+    pub request_contexts: (usize, usize),
+    /// The same for the primitives fused by effect (send, sendnb, senda, notify: often answers
+    /// whose type is a status computed at run time).
+    pub by_effect_contexts: (usize, usize),
+    /// Resolved message types in percent of the paper's primitives' contexts (its measure).
     pub m_types_resolved_percent: f64,
     /// What could not be resolved, with where and why.
     pub unresolved: Vec<String>,
@@ -116,7 +122,18 @@ pub struct FusingStats {
     pub no_handler: usize,
     /// Kernel-call contexts (to the kernel node).
     pub kernel: usize,
-    /// `exact` in percent of IPC contexts.
+    /// Contexts of the request primitives the fusing paper fuses (sendrec, asynsend).
+    pub request_contexts: usize,
+    /// Of which fused exactly.
+    pub request_exact: usize,
+    /// Contexts of the primitives fused by their effect (send, sendnb, senda, notify: the
+    /// receiver dispatches on the type whatever the primitive).
+    pub by_effect_contexts: usize,
+    /// Of which fused exactly.
+    pub by_effect_exact: usize,
+    /// The contexts fused to several handlers, with where and how many.
+    pub multiple_sites: Vec<String>,
+    /// `request_exact` in percent of `request_contexts` (the paper's measure and target).
     pub exact_percent: f64,
     /// The contexts reaching no handler, with where.
     pub no_handler_sites: Vec<String>,
@@ -148,9 +165,25 @@ pub struct Targets {
     pub m_type_met: bool,
 }
 
+/// One construct the analysis did not follow, in code of the fused program.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct NotFollowedSite {
+    /// Its kind (`macro`, `call`, `kernel call`, `unsafe`, `static`, `requester`).
+    pub kind: String,
+    /// Which one.
+    pub what: String,
+    /// `file:line`.
+    pub site: String,
+    /// The function it is in (or the module, for an item macro).
+    pub within: String,
+}
+
 /// All statistics.
 #[derive(Clone, Debug, Serialize)]
 pub struct Statistics {
+    /// What the analysis did not follow in the fused program, by kind then place: each makes the
+    /// entry points running it class G.
+    pub not_followed: Vec<NotFollowedSite>,
     /// What was read.
     pub source: SourceStats,
     /// The send side.
@@ -175,6 +208,26 @@ impl Statistics {
         let program: Vec<usize> = a.fusion.node_of.keys().copied().collect();
         let mut out_of_scope: BTreeMap<String, usize> = BTreeMap::new();
         let mut direct_kernel = Vec::new();
+        let mut not_followed = Vec::new();
+        for (m, name, line) in &a.index.src.unexpanded_items {
+            let module = &a.index.src.modules[*m];
+            not_followed.push(NotFollowedSite {
+                kind: "macro".into(),
+                what: format!("{name}! items (not expanded)"),
+                site: format!("{}:{line}", module.file),
+                within: module.path.clone(),
+            });
+        }
+        for site in &a.unproven_requesters {
+            not_followed.push(NotFollowedSite {
+                kind: "requester".into(),
+                what:
+                    "a requester key not shown to come from the request: its component's accessor writes count global"
+                        .into(),
+                site: site.clone(),
+                within: String::new(),
+            });
+        }
         let (mut write_sites, mut approximate) = (0, 0);
         // Servers with a loop of their own (rs) keep no recovery window: their kernel calls are
         // not listed.
@@ -195,6 +248,18 @@ impl Statistics {
                     direct_kernel.push(format!("{file}:{}: {name} in {}", pos.0, a.names.of(f)));
                 }
             }
+            for n in &a.facts[f].not_followed {
+                if windowless.contains(&a.index.component(a.index.fns[f].module)) && n.kind == "kernel call" {
+                    // rs's own kernel calls: no entry point runs them (rs serves no requests).
+                    continue;
+                }
+                not_followed.push(NotFollowedSite {
+                    kind: n.kind.to_string(),
+                    what: n.what.clone(),
+                    site: format!("{file}:{}", n.pos.0),
+                    within: a.names.of(f).to_string(),
+                });
+            }
             write_sites += a.facts[f].writes.len();
             approximate += a.facts[f].writes.iter().filter(|w| !w.precise).count();
         }
@@ -210,12 +275,20 @@ impl Statistics {
         let (mut ipc, mut exact, mut multiple, mut no_handler, mut kernel) = (0, 0, 0, 0, 0);
         let mut by_type = 0;
         let mut no_handler_sites = Vec::new();
+        let mut multiple_sites = Vec::new();
+        let (mut m_request, mut m_by_effect) = ((0, 0), (0, 0));
+        let (mut request_contexts, mut request_exact, mut by_effect_contexts, mut by_effect_exact) = (0, 0, 0, 0);
         for fused in &a.fusion.fused {
             let site = &a.fusion.sites[fused.site];
             let is_kernel = site.send.primitive == Primitive::Kernel;
             if !fused.context.chain.is_empty() {
                 inlined += 1;
             }
+            let paper_primitive =
+                matches!(site.send.primitive, Primitive::Sendrec | Primitive::Asynsend | Primitive::Kernel);
+            let counted = if paper_primitive { &mut m_request } else { &mut m_by_effect };
+            counted.0 += 1;
+            counted.1 += usize::from(fused.context.m_type.all_constant());
             if fused.context.m_type.all_constant() {
                 resolved += 1;
             } else {
@@ -233,13 +306,27 @@ impl Statistics {
                 runtime_dst += 1;
                 unresolved.push(format!("{}: destination: {}", site.site, fused.context.dst.runtime.join("; ")));
             }
+            let is_request = matches!(site.send.primitive, Primitive::Sendrec | Primitive::Asynsend);
+            let is_exact = matches!(fused.fusing, Fusing::Exact | Fusing::ByType);
+            if is_request {
+                request_contexts += 1;
+                request_exact += usize::from(is_exact);
+            } else {
+                by_effect_contexts += 1;
+                by_effect_exact += usize::from(is_exact);
+            }
             match fused.fusing {
                 Fusing::Exact => exact += 1,
                 Fusing::ByType => {
                     exact += 1;
                     by_type += 1;
                 }
-                Fusing::Multiple => multiple += 1,
+                Fusing::Multiple => {
+                    multiple += 1;
+                    let handlers =
+                        fused.targets.iter().filter(|t| matches!(t, crate::fuse::Target::Handler { .. })).count();
+                    multiple_sites.push(format!("{} ({}): {handlers} handlers", site.site, site.send.primitive.name()));
+                }
                 Fusing::NoHandler => {
                     no_handler += 1;
                     let what: Vec<String> = fused
@@ -295,9 +382,12 @@ impl Statistics {
         let entry_points = servers.iter().map(|s| s.entry_points).sum();
         let contexts = a.fusion.fused.len();
         let (analysed_files, digest) = crate::analysed_source(&a.index, &a.components);
-        let exact_percent = percent(exact, ipc);
-        let m_types_resolved_percent = percent(resolved, contexts);
+        let exact_percent = percent(request_exact, request_contexts);
+        let m_types_resolved_percent = percent(m_request.1, m_request.0);
+        not_followed.sort();
+        not_followed.dedup();
         Statistics {
+            not_followed,
             source: SourceStats {
                 files: a.index.src.os_files.len(),
                 analysed_files,
@@ -305,18 +395,18 @@ impl Statistics {
                 components: a.components.roles.clone(),
                 functions: program.len(),
                 call_edges: a.fusion.graph.edge_weights().filter(|e| **e == crate::fuse::Edge::Call).count(),
-                unfollowed_calls: program
+                function_value_calls: program
                     .iter()
                     .filter(|&&f| !a.facts[f].table_dispatch)
-                    .map(|&f| a.facts[f].dynamic_calls)
+                    .map(|&f| a.facts[f].dynamic_calls.len())
                     .sum(),
             },
             send: SendStats {
-                request_primitives: vec![
-                    Primitive::Sendrec.name(),
-                    Primitive::Asynsend.name(),
-                    Primitive::Kernel.name(),
-                ],
+                request_primitives: crate::body::REQUEST_PRIMITIVES
+                    .iter()
+                    .copied()
+                    .chain([crate::body::NOTIFY_PRIMITIVE, crate::body::KERNEL_PRIMITIVE])
+                    .collect(),
                 out_of_scope_sites: out_of_scope,
                 callers,
                 call_sites: a.fusion.sites.len(),
@@ -327,6 +417,8 @@ impl Statistics {
                 constant_destinations: constant_dst,
                 runtime_destinations: runtime_dst,
                 m_types_resolved: resolved,
+                request_contexts: m_request,
+                by_effect_contexts: m_by_effect,
                 m_types_resolved_percent,
                 unresolved,
             },
@@ -338,6 +430,11 @@ impl Statistics {
                 multiple,
                 no_handler,
                 kernel,
+                request_contexts,
+                request_exact,
+                by_effect_contexts,
+                by_effect_exact,
+                multiple_sites,
                 exact_percent,
                 no_handler_sites,
             },

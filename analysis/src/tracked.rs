@@ -23,6 +23,45 @@ use recovery::StateClass;
 use std::collections::BTreeMap;
 use syn::visit::Visit;
 
+/// The macro that names a state's tracked fields for checkpoints and rollbacks.
+const TRACKED_STATE_MACRO: &str = "tracked_state";
+
+/// The dotted field paths in `State { .., fields: [a, b.c, ..] }` of a `tracked_state!`
+/// invocation's tokens.
+fn listed_fields(tokens: &[proc_macro2::TokenTree]) -> Vec<String> {
+    let body: Vec<proc_macro2::TokenTree> = tokens
+        .iter()
+        .find_map(|t| match t {
+            proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Brace => {
+                Some(g.stream().into_iter().collect())
+            }
+            _ => None,
+        })
+        .unwrap_or_default();
+    let tokens = &body;
+    let at = tokens.iter().position(|t| t.to_string() == "fields");
+    let group = at.and_then(|i| {
+        tokens[i..].iter().find_map(|t| match t {
+            proc_macro2::TokenTree::Group(g) if g.delimiter() == proc_macro2::Delimiter::Bracket => Some(g.stream()),
+            _ => None,
+        })
+    });
+    let Some(group) = group else { return Vec::new() };
+    let mut out = vec![String::new()];
+    for t in group {
+        match t.to_string().as_str() {
+            "," => out.push(String::new()),
+            piece => out.last_mut().expect("one at least").push_str(piece),
+        }
+    }
+    out.into_iter().filter(|f| !f.is_empty()).collect()
+}
+
+/// The journal's type: a state's one untracked field (the undo log itself).
+const JOURNAL_TYPE: &str = "Journal";
+/// How deep state structs may nest (a cycle in malformed input must end).
+const MAX_STATE_NESTING: usize = 8;
+
 /// The class a mutator writes with.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum WriteClass {
@@ -263,6 +302,110 @@ impl Tracked {
         (0..self.fields.len())
             .filter(|&i| self.fields[i].component == component && self.fields[i].container == container)
             .collect()
+    }
+
+    /// Checks a server's state type: every field is a tracked container, the journal, or a struct
+    /// of the servers made only of those (a nested state); anything else is state a rollback
+    /// cannot restore and neither fault injection nor the analysis can see, and is an error naming
+    /// the field.
+    pub fn check_state_shape(&self, index: &Index, state: &str) -> Result<(), crate::AnalysisError> {
+        self.check_struct(index, state, state, 0)?;
+        self.check_listed(index, state)
+    }
+
+    /// Every tracked container of the state (nested ones as `outer.inner`) is listed in its
+    /// `tracked_state!` (which checkpoints and rolls back exactly the listed fields).
+    fn check_listed(&self, index: &Index, state: &str) -> Result<(), crate::AnalysisError> {
+        let Some(def) = index.structs.get(state) else { return Ok(()) };
+        let name = state.rsplit("::").next().unwrap_or(state);
+        let module = &index.src.modules[def.module];
+        let listed = module.items.iter().find_map(|item| match item {
+            syn::Item::Macro(m) if m.mac.path.segments.last().is_some_and(|s| s.ident == TRACKED_STATE_MACRO) => {
+                let tokens: Vec<proc_macro2::TokenTree> = m.mac.tokens.clone().into_iter().collect();
+                (tokens.first().map(ToString::to_string).as_deref() == Some(name)).then(|| listed_fields(&tokens))
+            }
+            _ => None,
+        });
+        let Some(listed) = listed else {
+            return Err(crate::AnalysisError::file(
+                module.file.clone(),
+                format!("the state `{name}` has no `{TRACKED_STATE_MACRO}!`: its fields are never checkpointed"),
+            ));
+        };
+        let mut missing = Vec::new();
+        self.containers_of(index, state, String::new(), 0, &mut missing, &listed);
+        match missing.first() {
+            None => Ok(()),
+            Some(field) => Err(crate::AnalysisError::file(
+                module.file.clone(),
+                format!(
+                    "`{name}.{field}` is a tracked container its `{TRACKED_STATE_MACRO}!` does not list: it is never \
+                     checkpointed or rolled back"
+                ),
+            )),
+        }
+    }
+
+    fn containers_of(
+        &self,
+        index: &Index,
+        path: &str,
+        prefix: String,
+        depth: usize,
+        missing: &mut Vec<String>,
+        listed: &[String],
+    ) {
+        let Some(def) = index.structs.get(path) else { return };
+        let owner = Ty::plain(path.to_string());
+        for (field, _) in &def.fields {
+            let Some(ty) = index.field_type(&owner, field) else { continue };
+            let dotted = if prefix.is_empty() { field.clone() } else { format!("{prefix}.{field}") };
+            if self.containers.contains_key(&ty.path) {
+                if !listed.contains(&dotted) {
+                    missing.push(dotted);
+                }
+            } else if depth < MAX_STATE_NESTING && index.structs.contains_key(&ty.path) {
+                self.containers_of(index, &ty.path, dotted, depth + 1, missing, listed);
+            }
+        }
+    }
+
+    fn check_struct(&self, index: &Index, state: &str, path: &str, depth: usize) -> Result<(), crate::AnalysisError> {
+        let Some(def) = index.structs.get(path) else { return Ok(()) };
+        let owner = Ty::plain(path.to_string());
+        for (field, syn_ty) in &def.fields {
+            let ty = index.field_type(&owner, field);
+            let allowed = match &ty {
+                Some(t) if self.containers.contains_key(&t.path) || t.name() == JOURNAL_TYPE => true,
+                Some(t)
+                    if depth < MAX_STATE_NESTING
+                        && index
+                            .structs
+                            .get(&t.path)
+                            .is_some_and(|d| index.src.modules[d.module].krate == OS_CRATE) =>
+                {
+                    self.check_struct(index, state, &t.path, depth + 1)?;
+                    true
+                }
+                _ => false,
+            };
+            if !allowed {
+                let file = index.src.modules[def.module].file.clone();
+                let (line, column) = crate::source::position(syn::spanned::Spanned::span(syn_ty));
+                let name = path.rsplit("::").next().unwrap_or(path);
+                return Err(crate::AnalysisError::at(
+                    file,
+                    line,
+                    column,
+                    format!(
+                        "`{name}.{field}` of the state `{state}` is not in a tracked container (recovery's \
+                         TrackedCell, TrackedVec, TrackedMap, ProcTable): a rollback cannot restore it and \
+                         the analysis cannot see its writes"
+                    ),
+                ));
+            }
+        }
+        Ok(())
     }
 
     /// Every field of `component`'s states with ident `ident`.

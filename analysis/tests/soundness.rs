@@ -45,6 +45,7 @@ fn workload(sys: &Sys<'_>) -> i32 {
     });
     sys.waitpid(execer.expect("fork"), 0).expect("reap the exec'd child");
     sys.setuid(0).expect("setuid to itself");
+    sys.setgid(0).expect("setgid to its own group");
     let fd = sys.open("/tmp/soundness", O_CREAT | O_RDWR, 0o644).expect("open");
     sys.write(fd, b"written at run time").expect("write");
     sys.lseek(fd, 0, 0).expect("lseek");
@@ -110,10 +111,16 @@ fn a_table_missing_a_write_is_caught() {
     let fork = table.rows.iter_mut().find(|r| r.server == "pm" && r.call == "fork").expect("fork");
     fork.fields.get_mut("pm").expect("pm's fields").retain(|(f, _)| f != "pm.next_pid");
     fork.send_sites.retain(|s| s.to != "vm");
+    // And every kernel call the table knows of (rows pessimistic for an unknown kernel call keep it
+    // as a note).
+    for row in table.rows.iter_mut() {
+        row.send_sites.retain(|s| s.to != "kernel");
+    }
     let report = compare(&table, &recorded(EngineKind::Sim).writes);
     assert!(!report.is_sound());
     assert!(report.violations.iter().any(|v| v.contains("pm/fork wrote pm.next_pid")), "{report}");
     assert!(report.violations.iter().any(|v| v.contains("pm/fork sent type") && v.contains("to vm")), "{report}");
+    assert!(report.violations.iter().any(|v| v.contains("the kernel logged call")), "{report}");
 }
 
 /// The POSIX suite and every strace fixture, recorded: no entry point writes or sends outside its
@@ -154,4 +161,59 @@ fn the_posix_suite_and_the_strace_fixtures_stay_inside_the_table() {
         precisions.push(report.precision);
     }
     assert!(precisions.iter().all(|p| *p > 0.0 && *p <= 1.0), "{precisions:?}");
+}
+
+/// Every row of the table is run by some workload here (the spine workload, the POSIX suite, the
+/// strace fixtures), so the cross-check above can fail on any of them: a row no workload reaches
+/// is named.
+#[test]
+fn every_row_is_exercised_by_a_workload() {
+    use userland::workload::Workload;
+    use userland::workload::report::Recorder;
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
+    let table = analysis::analyze_workspace(root).expect("the servers analyse").table;
+    let mut executed: std::collections::BTreeSet<(String, i32)> =
+        recorded(EngineKind::Sim).writes.entries.keys().cloned().collect();
+    let fixtures = root.join("userland/fixtures/strace");
+    let mut names: Vec<String> = std::fs::read_dir(&fixtures)
+        .expect("the fixtures")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| p.extension().is_some_and(|x| x == "log"))
+        .map(|p| format!("strace:{}", p.display()))
+        .collect();
+    names.push("posix".to_string());
+    // The shutdown, last: a machine of its own.
+    let shutdown = MachineConfig {
+        kernel: Config { seed: 11, time_limit: TIME_LIMIT, ..Config::default() },
+        ..MachineConfig::default()
+    };
+    executed.extend(record_run(&shutdown, |sys| sys.reboot().map_or(1, |()| 0)).writes.entries.into_keys());
+    for name in names {
+        let workload: Workload = name.parse().expect("a workload name");
+        let workload = workload.prepare().expect("the fixture loads");
+        let config = MachineConfig {
+            kernel: Config { seed: 11, time_limit: TIME_LIMIT, ..Config::default() },
+            ..MachineConfig::default()
+        };
+        let rec = Recorder::default();
+        let run = record_run(&config, move |sys| {
+            workload.run(sys, &rec);
+            0
+        });
+        executed.extend(run.writes.entries.keys().cloned());
+    }
+    let missing: Vec<String> = table
+        .rows
+        .iter()
+        .filter(|r| !executed.contains(&(r.server.clone(), r.m_type)))
+        .map(|r| format!("{}/{}", r.server, r.call))
+        .collect();
+    // Rows only a recovery or a raw IPC reaches, which these workloads do not make yet: ds_delete
+    // (no server sends it; users may not call ds), ds_check (a file system asks it after its driver
+    // restarted), bdev_read and bdev_close (mfs neither reads its device nor closes it in these
+    // workloads). Listed so that the test fails on any other row nothing runs, and when one of
+    // these becomes exercised (the list only shrinks).
+    let known: Vec<String> =
+        ["ds/ds_delete", "ds/ds_check", "memdisk/bdev_close", "memdisk/bdev_read"].map(String::from).to_vec();
+    assert_eq!(missing, known, "rows no workload exercises ({} of {})", missing.len(), table.rows.len());
 }

@@ -195,6 +195,7 @@ mod tests {
             fields: BTreeMap::new(),
             local_class: class,
             send_sites: sends,
+            unknown_effects: Vec::new(),
             class,
         }
     }

@@ -420,8 +420,17 @@ pub struct ClassAt {
 /// The class that applies at the crash point: the worst of the server's own writes (undone by the
 /// rollback, so they count only as far as the requester's process is concerned) and of every
 /// state-changing IPC already sent, by the table's per-site classes — except those with a
-/// declared inverse (`compensable`), which are undone and so change nothing.
+/// declared inverse (`compensable`), which are undone and so change nothing. A row with unknown
+/// effects (code the analysis could not follow: a kernel call outside the window...) is G at every
+/// point: the rollback may not restore what they changed, and when they ran is not known.
 pub fn table_class(row: &TableRow, window: &Window, compensable: &[u32]) -> ClassAt {
+    if let Some(first) = row.unknown_effects.first() {
+        return ClassAt {
+            class: RecoveryClass::G,
+            compensated: Vec::new(),
+            why: format!("unknown effects ({first}{})", if row.unknown_effects.len() > 1 { ", ..." } else { "" }),
+        };
+    }
     let mut class = match row.local_class {
         // Local global writes are undone by the rollback: nobody else saw them yet.
         RecoveryClass::G => RecoveryClass::R,
@@ -484,6 +493,7 @@ mod tests {
                     site: "x:1".into(),
                     inverse: inverse.map(String::from),
                 }],
+                unknown_effects: Vec::new(),
                 class: local.max(site),
             }],
         }
@@ -522,6 +532,16 @@ mod tests {
         let after = decide(PolicyKind::Table, &facts(&window), &table);
         assert_eq!(after.label(), "fail-stop");
         assert!(after.reason().contains("table row pm/fork"), "{}", after.reason());
+    }
+
+    #[test]
+    fn a_row_with_unknown_effects_fail_stops_even_before_any_ipc() {
+        let mut table = row(RecoveryClass::G, RecoveryClass::G, None);
+        table.rows[0].unknown_effects.push("kernel call: sys_frame_zero outside ctx.kernel at x:1".into());
+        let window = Window::open(Journal::new().checkpoint());
+        let d = decide(PolicyKind::Table, &facts(&window), &table);
+        assert_eq!(d.label(), "fail-stop", "{}", d.reason());
+        assert!(d.reason().contains("unknown effects (kernel call"), "{}", d.reason());
     }
 
     #[test]

@@ -110,6 +110,12 @@ pub struct TableRow {
     pub local_class: RecoveryClass,
     /// Its outgoing state-changing IPC, in source order.
     pub send_sites: Vec<SendSite>,
+    /// What the analysis could not follow in the code this entry point runs, each `what at
+    /// file:line` (a macro it cannot expand, a kernel call outside the recovery window that changes
+    /// state...): its effects are unknown, so any makes the row class G, and G at every crash
+    /// point for the table's policies (a rollback may not restore what they changed).
+    #[serde(default)]
+    pub unknown_effects: Vec<String>,
     /// The class of the whole entry point.
     pub class: RecoveryClass,
 }
@@ -208,6 +214,7 @@ mod tests {
                     site: "os/src/pm/forkexit.rs:40".into(),
                     inverse: None,
                 }],
+                unknown_effects: Vec::new(),
                 class: RecoveryClass::G,
             }],
         }

@@ -39,7 +39,7 @@ fn workspace(args: &AnalyzeArgs) -> PathBuf {
         return root.clone();
     }
     let here = PathBuf::from(".");
-    if here.join("os/src").is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
+    if here.join(analysis::source::OS_SRC).is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
 }
 
 /// Runs `samsara analyze`; returns the exit code.

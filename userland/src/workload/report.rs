@@ -81,7 +81,7 @@ impl Recorder {
     /// Records that `actual` equals `expected`.
     pub fn expect_eq<T: PartialEq + std::fmt::Debug>(&self, name: &str, actual: T, expected: T) -> bool {
         let ok = actual == expected;
-        self.check(name, ok, || format!("expected {expected:?}, got {actual:?}"))
+        self.check(name, ok, || format!("expected {}, got {}", for_people(&expected), for_people(&actual)))
     }
 
     /// Adds `n` to counter `name`.
@@ -98,5 +98,56 @@ impl Recorder {
     /// The report so far.
     pub fn report(&self) -> WorkloadReport {
         self.with(|r| r.clone())
+    }
+}
+
+/// A call's result as a failure message shows it: `Ok(x)` as `x` (`Ok(())` as `success`),
+/// `Err(E)` as `error E`, and bytes that are printable text as a quoted string.
+pub fn for_people(value: &impl std::fmt::Debug) -> String {
+    let debug = format!("{value:?}");
+    let inner = |prefix: &str| debug.strip_prefix(prefix).and_then(|d| d.strip_suffix(')')).map(str::to_string);
+    if debug == "Ok(())" {
+        "success".to_string()
+    } else if let Some(ok) = inner("Ok(") {
+        bytes_as_text(&ok).unwrap_or(ok)
+    } else if let Some(err) = inner("Err(") {
+        format!("error {err}")
+    } else {
+        bytes_as_text(&debug).unwrap_or(debug)
+    }
+}
+
+/// `[104, 105]` as `"hi"` when every number is a printable ASCII byte (or a newline or tab).
+fn bytes_as_text(debug: &str) -> Option<String> {
+    let list = debug.strip_prefix('[')?.strip_suffix(']')?;
+    if list.is_empty() {
+        return None;
+    }
+    let bytes: Vec<u8> = list.split(", ").map(|n| n.parse::<u8>().ok()).collect::<Option<_>>()?;
+    let printable = bytes.iter().all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7F).contains(&b));
+    printable.then(|| format!("{:?}", String::from_utf8_lossy(&bytes)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use os::errno::Errno;
+
+    #[test]
+    fn results_read_as_values_and_errors_not_rust() {
+        assert_eq!(for_people(&Ok::<(), Errno>(())), "success");
+        assert_eq!(for_people(&Ok::<i32, Errno>(15)), "15");
+        assert_eq!(for_people(&Err::<i32, Errno>(Errno::ENOENT)), "error ENOENT");
+        assert_eq!(for_people(&Ok::<String, Errno>("/tmp".into())), "\"/tmp\"");
+        assert_eq!(for_people(&Ok::<Vec<u8>, Errno>(b"nowhere".to_vec())), "\"nowhere\"");
+        assert_eq!(for_people(&vec![0u8, 200]), "[0, 200]", "bytes that are not text stay numbers");
+        assert_eq!(for_people(&Ok::<(i32, i32), Errno>((3, 0))), "(3, 0)");
+    }
+
+    #[test]
+    fn a_failed_comparison_says_what_was_expected_in_those_words() {
+        let rec = Recorder::default();
+        rec.expect_eq("t.read", Err::<usize, Errno>(Errno::EBADF), Ok(3));
+        assert_eq!(rec.report().failures, vec!["t.read: expected 3, got error EBADF".to_string()]);
     }
 }
