@@ -31,6 +31,8 @@ pub const LAST_FEW: usize = 2;
 pub const PID_MAX: Pid = 30_000;
 /// The uid of the superuser.
 pub const ROOT_UID: u32 = 0;
+/// The node name uname gives until root sets another.
+pub const DEFAULT_NODENAME: &[u8] = b"samsara";
 
 // Every entry has a kernel slot, and pid allocation always finds a free pid.
 const _: () = assert!(FIRST_USER_SLOT + NR_PROCS <= kernel_sim::MAX_SLOTS);
@@ -195,6 +197,8 @@ pub struct PmState {
     pub sessions: TrackedMap<MemberLink, ()>,
     /// Microseconds CLOCK_REALTIME is ahead of the kernel's clock (clock_settime moves it).
     pub clock_offset: TrackedCell<i64>,
+    /// The node name uname gives (root sets it).
+    pub nodename: TrackedCell<Vec<u8>>,
 }
 
 tracked_state!(PmState {
@@ -213,7 +217,8 @@ tracked_state!(PmState {
         alarm_due,
         pgroups,
         sessions,
-        clock_offset
+        clock_offset,
+        nodename
     ]
 });
 
@@ -236,6 +241,7 @@ impl PmState {
             pgroups: TrackedMap::new(&journal, "pm.pgroups", StateClass::Global),
             sessions: TrackedMap::new(&journal, "pm.sessions", StateClass::Global),
             clock_offset: TrackedCell::new(&journal, "pm.clock_offset", StateClass::Global, 0),
+            nodename: TrackedCell::new(&journal, "pm.nodename", StateClass::Global, DEFAULT_NODENAME.to_vec()),
             journal,
         };
         let init_entry = MProc {

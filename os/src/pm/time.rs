@@ -209,6 +209,15 @@ pub fn do_clock_settime(ctx: &mut PmCtx<'_>) -> Handled {
     }
 }
 
+/// PM_CLOCK_GETRES: both clocks count the kernel's microseconds.
+pub fn do_clock_getres(ctx: &mut PmCtx<'_>) -> Handled {
+    let clock = ctx.m.get::<ClockRequest>().clock;
+    if clock != CLOCK_REALTIME && clock != CLOCK_MONOTONIC {
+        return Handled::Reply(Err(Errno::EINVAL));
+    }
+    Handled::Reply(Ok(Message::with(0, &TimespecPayload { clock, sec: 0, nsec: NANOS_PER_MICRO })))
+}
+
 /// PM_GETTIMEOFDAY: CLOCK_REALTIME in seconds and microseconds.
 pub fn do_gettimeofday(ctx: &mut PmCtx<'_>) -> Handled {
     let us = realtime_us(ctx);

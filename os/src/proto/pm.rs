@@ -82,6 +82,11 @@ pub const PM_CLOCK_GETTIME: MsgType = PM_BASE + 0x27;
 pub const PM_CLOCK_SETTIME: MsgType = PM_BASE + 0x28;
 /// gettimeofday().
 pub const PM_GETTIMEOFDAY: MsgType = PM_BASE + 0x29;
+/// clock_getres(clock): the clock's resolution (`ClockRequest`; reply `TimespecPayload`).
+pub const PM_CLOCK_GETRES: MsgType = PM_BASE + 0x2A;
+/// uname: the system's names into the caller's buffer (`UnameRequest`), or, by root, a new node
+/// name from it (MINIX's SYSUNAME).
+pub const PM_SYSUNAME: MsgType = PM_BASE + 0x2B;
 
 /// pm -> vfs: a process forked; copy its descriptor table.
 pub const PM_VFS_FORK: MsgType = PM_VFS_BASE + 0x01;
@@ -436,6 +441,17 @@ payload! {
     /// gettimeofday reply: seconds and microseconds since the Epoch.
     pub struct TimevalReply { pub sec: i64, pub usec: i64 }
 }
+payload! {
+    /// uname: get (`set` 0: every name, each `UTSNAME_FIELD` bytes NUL-padded, in `UTSNAME_FIELDS`
+    /// order, into `len` bytes of `grant`) or set (`set` 1: the node name from `len` bytes of
+    /// `grant`, root only).
+    pub struct UnameRequest { pub set: u32, pub grant: u32, pub len: u64 }
+}
+
+/// Bytes of each name uname gives, its NUL included (POSIX's `struct utsname`, as Linux sizes it).
+pub const UTSNAME_FIELD: usize = 65;
+/// The names uname gives, in order: sysname, nodename, release, version, machine.
+pub const UTSNAME_FIELDS: usize = 5;
 
 /// The name of a pm-related message type.
 pub fn name(t: MsgType) -> Option<&'static str> {
@@ -478,6 +494,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         PM_CLOCK_GETTIME => "clock_gettime",
         PM_CLOCK_SETTIME => "clock_settime",
         PM_GETTIMEOFDAY => "gettimeofday",
+        PM_CLOCK_GETRES => "clock_getres",
+        PM_SYSUNAME => "uname",
         PM_VFS_UNPAUSE => "pm_vfs_unpause",
         VFS_PM_UNPAUSE_REPLY => "vfs_pm_unpause_reply",
         PM_VFS_FORK => "pm_vfs_fork",

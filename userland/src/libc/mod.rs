@@ -14,11 +14,13 @@ mod priority;
 mod process;
 mod signal;
 mod time;
+mod uname;
 
 pub use fs::{DirEntry, PollFd, Stat};
 pub use mem::MapEntry;
 pub use signal::{Itimer, SigAction, SigHandler, count_handler_run, handler_runs, reset_handler_runs};
 pub use time::{Rusage, Timespec};
+pub use uname::Utsname;
 
 use kernel_sim::memory::{Access, GrantId};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};

@@ -1,4 +1,5 @@
-//! Time and usage calls (to pm): clock_gettime, clock_settime, gettimeofday, times, getrusage.
+//! Time and usage calls (to pm): clock_gettime, clock_getres, clock_settime, gettimeofday, times,
+//! getrusage.
 
 use super::Sys;
 use kernel_sim::Message;
@@ -36,6 +37,12 @@ impl Sys<'_> {
     /// The time of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC).
     pub fn clock_gettime(&self, clock: i32) -> Result<Timespec, Errno> {
         let r = self.call(PM, Message::with(PM_CLOCK_GETTIME, &ClockRequest { clock }))?.get::<TimespecPayload>();
+        Ok(Timespec { sec: r.sec, nsec: r.nsec })
+    }
+
+    /// The resolution of `clock` (CLOCK_REALTIME, CLOCK_MONOTONIC).
+    pub fn clock_getres(&self, clock: i32) -> Result<Timespec, Errno> {
+        let r = self.call(PM, Message::with(PM_CLOCK_GETRES, &ClockRequest { clock }))?.get::<TimespecPayload>();
         Ok(Timespec { sec: r.sec, nsec: r.nsec })
     }
 

@@ -1229,12 +1229,29 @@ fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
     }
 }
 
-/// clock_gettime, clock_settime (root only), gettimeofday, times and getrusage, with errors.
+/// clock_gettime, clock_getres, clock_settime (root only), gettimeofday, times, getrusage and
+/// uname (the node name root only), with errors.
 fn clocks_times_and_usage(sys: &Sys<'_>, rec: &Checks) {
     let first = ok(rec, "posix.clock.monotonic", sys.clock_gettime(CLOCK_MONOTONIC));
     let second = ok(rec, "posix.clock.monotonic-again", sys.clock_gettime(CLOCK_MONOTONIC));
     rec.check("posix.clock.monotonic-never-goes-back", first <= second, || format!("{first:?} then {second:?}"));
     fails(rec, "posix.clock.bad-clock-einval", sys.clock_gettime(NO_SUCH_CLOCK), Errno::EINVAL);
+    let microsecond = Timespec { sec: 0, nsec: 1000 };
+    rec.expect_eq("posix.clock.getres-realtime", sys.clock_getres(CLOCK_REALTIME), Ok(microsecond));
+    rec.expect_eq("posix.clock.getres-monotonic", sys.clock_getres(CLOCK_MONOTONIC), Ok(microsecond));
+    fails(rec, "posix.clock.getres-bad-clock-einval", sys.clock_getres(NO_SUCH_CLOCK), Errno::EINVAL);
+    let names = sys.uname();
+    rec.check(
+        "posix.uname.names",
+        names.as_ref().is_ok_and(|n| n.sysname == "samsara" && n.nodename == "samsara"),
+        || format!("{names:?}"),
+    );
+    ok(rec, "posix.uname.sethostname", sys.sethostname(b"minix-box"));
+    rec.expect_eq("posix.uname.new-nodename", sys.uname().map(|n| n.nodename), Ok("minix-box".to_string()));
+    fails(rec, "posix.uname.empty-einval", sys.sethostname(b""), Errno::EINVAL);
+    fails(rec, "posix.uname.too-long-einval", sys.sethostname(&[b'n'; 65]), Errno::EINVAL);
+    fails(rec, "posix.uname.nul-einval", sys.sethostname(b"a\0b"), Errno::EINVAL);
+    ok(rec, "posix.uname.restore", sys.sethostname(b"samsara"));
     let epoch = Timespec { sec: SOME_EPOCH_SECONDS, nsec: 0 };
     ok(rec, "posix.clock.settime", sys.clock_settime(CLOCK_REALTIME, epoch));
     let now = sys.gettimeofday();
@@ -1261,6 +1278,7 @@ fn clocks_times_and_usage(sys: &Sys<'_>, rec: &Checks) {
         let rec = child_rec;
         ok(&rec, "posix.clock.become-user", c.setuid(UNPRIVILEGED_UID));
         fails(&rec, "posix.clock.user-settime-eperm", c.clock_settime(CLOCK_REALTIME, epoch), Errno::EPERM);
+        fails(&rec, "posix.uname.user-sethostname-eperm", c.sethostname(b"mine"), Errno::EPERM);
         0
     });
     if let Some(pid) = ok(rec, "posix.clock.fork", forked) {
