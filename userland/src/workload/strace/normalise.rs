@@ -412,11 +412,15 @@ pub enum TraceOp {
         /// The call's name.
         call: String,
     },
-    /// `clock_gettime`.
+    /// `clock_gettime`, or `clock_getres` (`resolution`).
     ClockGettime {
         /// The clock's name (`CLOCK_MONOTONIC`).
         clock: String,
+        /// `clock_getres`: the clock's resolution, not its time.
+        resolution: bool,
     },
+    /// `uname`: the system's names (the host's, not compared; success and failure must agree).
+    Uname,
     /// `gettimeofday`.
     Gettimeofday,
     /// `times`.
@@ -1017,7 +1021,11 @@ impl Normaliser {
             "getuid" | "getgid" | "geteuid" | "getegid" | "getpgrp" | "setsid" => {
                 TraceOp::IdCall { call: name.to_string() }
             }
-            "clock_gettime" => TraceOp::ClockGettime { clock: need(first_flag(call.arg(0)), name)? },
+            "clock_gettime" | "clock_getres" => TraceOp::ClockGettime {
+                clock: need(first_flag(call.arg(0)), name)?,
+                resolution: name == "clock_getres",
+            },
+            "uname" => TraceOp::Uname,
             "gettimeofday" => TraceOp::Gettimeofday,
             "fsync" | "fdatasync" => {
                 TraceOp::Fsync { fd: need(fd_arg(call, 0), name)?, data_only: name == "fdatasync" }

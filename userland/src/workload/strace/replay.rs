@@ -351,7 +351,10 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Sigaction { signal, .. } => format!("rt_sigaction({signal})"),
         TraceOp::Sigprocmask { how, set } => format!("rt_sigprocmask({how}, {set:?})"),
         TraceOp::IdCall { call } => format!("{call}()"),
-        TraceOp::ClockGettime { clock } => format!("clock_gettime({clock})"),
+        TraceOp::ClockGettime { clock, resolution } => {
+            format!("{}({clock})", if *resolution { "clock_getres" } else { "clock_gettime" })
+        }
+        TraceOp::Uname => "uname()".into(),
         TraceOp::Gettimeofday => "gettimeofday()".into(),
         TraceOp::Fsync { fd, data_only } => format!("{}({fd})", if *data_only { "fdatasync" } else { "fsync" }),
         TraceOp::Sync => "sync()".into(),
@@ -1337,7 +1340,7 @@ impl Replayer {
                 // The ids are the tracing host's; success and failure must agree.
                 self.compare(step, got, Values::Ignore);
             }
-            TraceOp::ClockGettime { clock } => {
+            TraceOp::ClockGettime { clock, resolution } => {
                 let clock = match clock.as_str() {
                     "CLOCK_REALTIME" => CLOCK_REALTIME,
                     "CLOCK_MONOTONIC" => CLOCK_MONOTONIC,
@@ -1346,8 +1349,10 @@ impl Replayer {
                         return Flow::Next;
                     }
                 };
-                self.compare(step, sys.clock_gettime(clock).map(|_| 0), Values::Exact);
+                let got = if *resolution { sys.clock_getres(clock) } else { sys.clock_gettime(clock) };
+                self.compare(step, got.map(|_| 0), Values::Exact);
             }
+            TraceOp::Uname => self.compare(step, sys.uname().map(|_| 0), Values::Exact),
             TraceOp::Gettimeofday => self.compare(step, sys.gettimeofday().map(|_| 0), Values::Exact),
             TraceOp::Fsync { fd, data_only } => {
                 let Some(sfd) = self.fd(step, *fd, "fsync") else { return Flow::Next };
