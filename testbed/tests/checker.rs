@@ -98,6 +98,7 @@ fn a_pm_entry_with_no_kernel_process_is_found() {
         phase: Phase::Running,
         pgrp: 1,
         sid: 1,
+        tainted: false,
         groups: Vec::new(),
     };
     s.pm.as_mut().unwrap().procs.insert_global(key_of(ghost), entry);

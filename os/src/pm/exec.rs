@@ -61,6 +61,9 @@ pub fn do_vfs_exec_reply(ctx: &mut PmCtx<'_>) -> Handled {
     match outcome {
         Ok(()) => {
             entry.phase = Phase::Running;
+            // samsara's exec honours no set-user-id bits: a new image is tainted only when it
+            // runs with effective ids its process took before the exec (MINIX's exec.c).
+            entry.tainted = entry.euid != entry.uid || entry.egid != entry.gid;
             super::signal::reset_caught(ctx.state, key);
             super::signal::deliver_pending(ctx, key);
         }

@@ -45,6 +45,11 @@ pub fn do_getegid(ctx: &mut PmCtx<'_>) -> Handled {
     id_reply(me(ctx).map(|p| p.egid as i32))
 }
 
+/// PM_ISSETUGID: whether the caller's image is tainted (see `MProc::tainted`).
+pub fn do_issetugid(ctx: &mut PmCtx<'_>) -> Handled {
+    id_reply(me(ctx).map(|p| i32::from(p.tainted)))
+}
+
 /// PM_SETEUID: root may take any effective uid, anyone else only its real one.
 pub fn do_seteuid(ctx: &mut PmCtx<'_>) -> Handled {
     set_effective(ctx, true)

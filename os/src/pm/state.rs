@@ -110,6 +110,9 @@ pub struct MProc {
     pub sid: Pid,
     /// Its supplementary group ids (at most `NGROUPS_MAX`).
     pub groups: Vec<u32>,
+    /// MINIX's TAINTED: its image was exec'd with effective ids other than its real ones
+    /// (issetugid). Inherited at fork, decided anew at each exec.
+    pub tainted: bool,
 }
 
 /// The number of a signal's slot in the per-signal arrays (signal 0 is unused: kill's probe).
@@ -257,6 +260,7 @@ impl PmState {
             pgrp: INIT_PID,
             sid: INIT_PID,
             groups: Vec::new(),
+            tainted: false,
         };
         state.insert_proc(key_of(init), init_entry);
         state
@@ -466,6 +470,7 @@ mod tests {
             pgrp: INIT_PID,
             sid: INIT_PID,
             groups: Vec::new(),
+            tainted: false,
         };
         state.insert_proc(key, entry);
         (key, pid)

@@ -47,6 +47,7 @@ pub static CALLS: &[Call<PmState>] = &[
     Call { m_type: PM_GETTIMEOFDAY, name: "gettimeofday", handler: time::do_gettimeofday },
     Call { m_type: PM_CLOCK_GETRES, name: "clock_getres", handler: time::do_clock_getres },
     Call { m_type: PM_SYSUNAME, name: "uname", handler: misc::do_uname },
+    Call { m_type: PM_ISSETUGID, name: "issetugid", handler: ids::do_issetugid },
     Call { m_type: PM_GETPRIORITY, name: "getpriority", handler: priority::do_getpriority },
     Call { m_type: PM_SETPRIORITY, name: "setpriority", handler: priority::do_setpriority },
     Call { m_type: VFS_PM_FORK_REPLY, name: "vfs_pm_fork_reply", handler: forkexit::do_vfs_fork_reply },

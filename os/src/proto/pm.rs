@@ -87,6 +87,9 @@ pub const PM_CLOCK_GETRES: MsgType = PM_BASE + 0x2A;
 /// uname: the system's names into the caller's buffer (`UnameRequest`), or, by root, a new node
 /// name from it (MINIX's SYSUNAME).
 pub const PM_SYSUNAME: MsgType = PM_BASE + 0x2B;
+/// issetugid(): 1 when the caller's image runs with effective ids other than its real ones since
+/// its exec (MINIX's TAINTED), else 0.
+pub const PM_ISSETUGID: MsgType = PM_BASE + 0x2C;
 
 /// pm -> vfs: a process forked; copy its descriptor table.
 pub const PM_VFS_FORK: MsgType = PM_VFS_BASE + 0x01;
@@ -496,6 +499,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         PM_GETTIMEOFDAY => "gettimeofday",
         PM_CLOCK_GETRES => "clock_getres",
         PM_SYSUNAME => "uname",
+        PM_ISSETUGID => "issetugid",
         PM_VFS_UNPAUSE => "pm_vfs_unpause",
         VFS_PM_UNPAUSE_REPLY => "vfs_pm_unpause_reply",
         PM_VFS_FORK => "pm_vfs_fork",

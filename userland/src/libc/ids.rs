@@ -29,6 +29,11 @@ impl Sys<'_> {
         self.id_call(PM_GETEGID, Message::new(0)).map(|id| id as u32)
     }
 
+    /// Whether this image runs with effective ids other than its real ones since its exec.
+    pub fn issetugid(&self) -> Result<bool, Errno> {
+        self.id_call(PM_ISSETUGID, Message::new(0)).map(|tainted| tainted != 0)
+    }
+
     /// Sets the effective user id (root, or back to the real one).
     pub fn seteuid(&self, uid: u32) -> Result<(), Errno> {
         self.call(PM, Message::with(PM_SETEUID, &SetIdRequest { id: uid })).map(drop)

@@ -21,6 +21,7 @@ pub fn registry() -> &'static [(&'static str, UserMain)] {
         ("cat", coreutils::cat),
         ("exit_with", coreutils::exit_with),
         ("replay", workload::replay_main),
+        ("issetugid", issetugid_main),
     ]
 }
 
@@ -30,4 +31,12 @@ fn true_main(_: &Sys<'_>, _: &[String]) -> i32 {
 
 fn false_main(_: &Sys<'_>, _: &[String]) -> i32 {
     1
+}
+
+/// Exits 1 when its image is tainted (issetugid), 0 when not, 2 when the call fails.
+fn issetugid_main(sys: &Sys<'_>, _: &[String]) -> i32 {
+    match sys.issetugid() {
+        Ok(tainted) => i32::from(tainted),
+        Err(_) => 2,
+    }
 }

@@ -1196,9 +1196,21 @@ fn process_groups_and_sessions(sys: &Sys<'_>, rec: &Checks) {
     }
 }
 
-/// getgid, geteuid, getegid, seteuid, setegid, getgroups and setgroups, with their errors.
+/// The exit status of `/bin/issetugid` exec'd in a child of `sys`: 1 when the new image is tainted.
+fn exec_issetugid(sys: &Sys<'_>) -> Result<i32, Errno> {
+    let pid = sys.fork(|g| {
+        g.exec("/bin/issetugid", &["issetugid"]);
+        127
+    })?;
+    sys.waitpid(pid, 0).map(|(_, status)| status)
+}
+
+/// getgid, geteuid, getegid, seteuid, setegid, getgroups, setgroups and issetugid, with their
+/// errors.
 fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.ids.getgid", sys.getgid(), Ok(0));
+    rec.expect_eq("posix.ids.init-not-tainted", sys.issetugid(), Ok(false));
+    rec.expect_eq("posix.ids.exec-same-ids-not-tainted", exec_issetugid(sys), Ok(exit_status(0)));
     rec.expect_eq("posix.ids.geteuid", sys.geteuid(), Ok(ROOT_UID));
     rec.expect_eq("posix.ids.getegid", sys.getegid(), Ok(0));
     rec.expect_eq("posix.ids.no-groups", sys.getgroups(0), Ok((0, Vec::new())));
@@ -1213,6 +1225,8 @@ fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
         fails(&rec, "posix.ids.setgroups-too-many-einval", c.setgroups(&[0; NGROUPS_MAX + 1]), Errno::EINVAL);
         ok(&rec, "posix.ids.seteuid-user", c.seteuid(UNPRIVILEGED_UID));
         rec.expect_eq("posix.ids.euid-changed", c.geteuid(), Ok(UNPRIVILEGED_UID));
+        rec.expect_eq("posix.ids.not-tainted-before-exec", c.issetugid(), Ok(false));
+        rec.expect_eq("posix.ids.exec-other-euid-tainted", exec_issetugid(c), Ok(exit_status(1)));
         rec.expect_eq("posix.ids.real-uid-kept", c.getuid().map(|i| i.uid), Ok(ROOT_UID));
         fails(&rec, "posix.ids.user-writes-root-file-eacces", c.open(ROOT_FILE, O_WRONLY, 0), Errno::EACCES);
         fails(&rec, "posix.ids.user-setgroups-eperm", c.setgroups(&[]), Errno::EPERM);
