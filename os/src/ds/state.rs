@@ -1,7 +1,7 @@
 //! ds's state: the entries, the subscriptions, and each subscriber's changed entries not yet
 //! checked.
 //!
-//! Invariants (checked by `checker/ds.rs`, also the loop-top self-check): every entry's name is
+//! Invariants (checked by `check.rs`, also the loop-top self-check): every entry's name is
 //! a valid name and its value a valid value; every subscription's pattern is a valid name; the
 //! subscribers of one slot are one process (an earlier incarnation's subscriptions go when the
 //! next subscribes); every pending change belongs to a subscriber that has a subscription
@@ -49,7 +49,7 @@ impl DsState {
         }
     }
 
-    /// The whole-state self-check (`checker/ds.rs`), as readable lines (empty when consistent).
+    /// The whole-state self-check (`check.rs`), as readable lines (empty when consistent).
     pub fn check_invariants(&mut self) -> Vec<String> {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()
     }

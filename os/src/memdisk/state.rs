@@ -7,7 +7,7 @@
 //! undoes a block write, and a fresh restart does not lose the disk: a write is idempotent, and a
 //! file system whose write was cut short by a crash sends it again to the new incarnation.
 //!
-//! Invariants (`checker/memdisk.rs`, also the loop-top self-check): the size is a positive whole
+//! Invariants (`check.rs`, also the loop-top self-check): the size is a positive whole
 //! number of blocks; every opening has a positive count of distinct open ids and a valid,
 //! non-empty access mode.
 //! Openings made to an earlier incarnation (under an older endpoint of the driver) are stale: the
@@ -75,7 +75,7 @@ impl MemdiskState {
         self.opens.get(&opener.raw()).filter(|o| o.via == me).cloned()
     }
 
-    /// The whole-state self-check (`checker/memdisk.rs`), as readable lines.
+    /// The whole-state self-check (`check.rs`), as readable lines.
     pub fn check_invariants(&mut self) -> Vec<String> {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()
     }

@@ -9,7 +9,7 @@
 //!
 //! Classes: all global (any process's call through vfs may reach any inode or block).
 //!
-//! Invariants (checked as a whole by `checker::mfs`, asserted here where they are kept):
+//! Invariants (checked as a whole by `check.rs`, asserted here where they are kept):
 //! - An inode's `nlink` equals the directory entries naming it, `.` and `..` included; an inode
 //!   with neither links nor references is freed at once.
 //! - An inode's `refs` equals the references vfs's vnodes hold on it (`checker::cross`).

@@ -2,7 +2,7 @@
 //! (which tell vfs, as setuid does), getgroups, setgroups; and process groups and sessions:
 //! setsid, getpgrp, getsid, getpgid, setpgid (MINIX's `getset.c`).
 //!
-//! Invariants kept here (checked in `checker/pm.rs`): a group lies within one session; a session
+//! Invariants kept here (checked in `check.rs`): a group lies within one session; a session
 //! leader (pid = sid) leads its group too; a group or session id, while it has members, is no
 //! other process's pid (fork skips such pids); `pgroups` and `sessions` index exactly the table.
 

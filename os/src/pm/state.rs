@@ -11,7 +11,7 @@
 //!   `free_slots`, never both; no entry and no free slot is at or above `fresh_slot`.
 //!
 //! Entries are added and removed, and `parent` and zombie-ness change, only through the methods
-//! below, which keep the indexes; `checker/pm.rs` checks the whole state.
+//! below, which keep the indexes; `check.rs` checks the whole state.
 
 use crate::proto::pm::sig;
 use crate::proto::{INIT_PID, Pid, ProcKey, key_of};
@@ -266,7 +266,7 @@ impl PmState {
         state
     }
 
-    /// The whole-state self-check (`checker/pm.rs`), as readable lines (empty when consistent):
+    /// The whole-state self-check (`check.rs`), as readable lines (empty when consistent):
     /// for the loop-top checks.
     pub fn check_invariants(&mut self) -> Vec<String> {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()

@@ -1,6 +1,6 @@
 //! sched's state: one entry per scheduled user process (MINIX's `schedproc`), keyed by slot.
 //!
-//! Invariants (`checker/sched.rs`, also the loop-top self-check): each entry is filed under its
+//! Invariants (`check.rs`, also the loop-top self-check): each entry is filed under its
 //! endpoint's slot, its nice value is within [PRIO_MIN, PRIO_MAX], and its priority is a user
 //! queue no higher than its nice value allows. Across servers: sched schedules exactly pm's
 //! running processes.
@@ -70,7 +70,7 @@ impl SchedState {
         SchedState { journal, procs }
     }
 
-    /// The whole-state self-check (`checker/sched.rs`), as readable lines (empty when consistent).
+    /// The whole-state self-check (`check.rs`), as readable lines (empty when consistent).
     pub fn check_invariants(&mut self) -> Vec<String> {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()
     }

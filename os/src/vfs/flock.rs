@@ -8,7 +8,7 @@
 //! on a file grants, in slot order, each waiter that no longer conflicts. Changing a held lock
 //! (shared to exclusive or back) is checked against the other open files only.
 //!
-//! Invariants (checked by `checker::vfs`): only live open files hold locks; an exclusive lock is
+//! Invariants (checked by `check.rs`): only live open files hold locks; an exclusive lock is
 //! the only lock on its file; a suspended flock conflicts with a held lock.
 
 use super::state::{FilpId, Flock, Suspended, VfsState, VnodeId};

@@ -7,7 +7,7 @@
 //! process may reach them); `fprocs` (descriptors, cwd, ids) and `suspended` (the call a process
 //! is blocked in) are per process.
 //!
-//! Invariants (checked as a whole by `checker::vfs`, and against mfs by `checker::cross`):
+//! Invariants (checked as a whole by `check.rs`, and against mfs by the testbed's `checker/cross.rs`):
 //! - An open file's `count` equals the descriptors, in all processes, that point at it; a free
 //!   slot of the open-file table has none.
 //! - A vnode's `refs` equals the open files on it, the working directories that are it, and the
