@@ -1,5 +1,6 @@
 //! The everyday id calls pm answers alone: getppid, getgid, geteuid, getegid, seteuid, setegid
-//! (which tell vfs, as setuid does), getgroups, setgroups; and process groups and sessions:
+//! (which tell vfs, as setuid does), getgroups, setgroups, issetugid; who is at an endpoint and
+//! where a pid is (getepinfo, getprocnr); and process groups and sessions:
 //! setsid, getpgrp, getsid, getpgid, setpgid (MINIX's `getset.c`).
 //!
 //! Invariants kept here (checked in `check.rs`): a group lies within one session; a session
@@ -48,6 +49,38 @@ pub fn do_getegid(ctx: &mut PmCtx<'_>) -> Handled {
 /// PM_ISSETUGID: whether the caller's image is tainted (see `MProc::tainted`).
 pub fn do_issetugid(ctx: &mut PmCtx<'_>) -> Handled {
     id_reply(me(ctx).map(|p| i32::from(p.tainted)))
+}
+
+/// PM_GETEPINFO: the pid and effective ids of the process at an endpoint (of this incarnation:
+/// a stale endpoint is ESRCH).
+pub fn do_getepinfo(ctx: &mut PmCtx<'_>) -> Handled {
+    let ep = kernel_sim::Endpoint::from_raw(ctx.m.get::<EpRequest>().ep);
+    let found = ctx
+        .state
+        .procs
+        .get(crate::proto::key_of(ep))
+        .filter(|p| p.ep == ep && !matches!(p.phase, Phase::Zombie { .. }))
+        .cloned();
+    Handled::Reply(
+        found.map(|p| Message::with(0, &EpinfoReply { pid: p.pid, euid: p.euid, egid: p.egid })).ok_or(Errno::ESRCH),
+    )
+}
+
+/// PM_GETPROCNR: the endpoint of a pid (0: the caller's own), for root only.
+pub fn do_getprocnr(ctx: &mut PmCtx<'_>) -> Handled {
+    let pid = ctx.m.get::<PidRequest>().pid;
+    let result = me(ctx).and_then(|caller| {
+        if caller.euid != ROOT_UID {
+            return Err(Errno::EPERM);
+        }
+        if pid == 0 {
+            return Ok(caller.ep);
+        }
+        let key = ctx.state.key_of_pid(pid).ok_or(Errno::ESRCH)?;
+        let p = ctx.state.procs.get(key).ok_or(Errno::ESRCH)?;
+        if matches!(p.phase, Phase::Zombie { .. }) { Err(Errno::ESRCH) } else { Ok(p.ep) }
+    });
+    Handled::Reply(result.map(|ep| Message::with(0, &EpRequest { ep: ep.raw() })))
 }
 
 /// PM_SETEUID: root may take any effective uid, anyone else only its real one.

@@ -48,6 +48,8 @@ pub static CALLS: &[Call<PmState>] = &[
     Call { m_type: PM_CLOCK_GETRES, name: "clock_getres", handler: time::do_clock_getres },
     Call { m_type: PM_SYSUNAME, name: "uname", handler: misc::do_uname },
     Call { m_type: PM_ISSETUGID, name: "issetugid", handler: ids::do_issetugid },
+    Call { m_type: PM_GETEPINFO, name: "getepinfo", handler: ids::do_getepinfo },
+    Call { m_type: PM_GETPROCNR, name: "getprocnr", handler: ids::do_getprocnr },
     Call { m_type: PM_GETPRIORITY, name: "getpriority", handler: priority::do_getpriority },
     Call { m_type: PM_SETPRIORITY, name: "setpriority", handler: priority::do_setpriority },
     Call { m_type: VFS_PM_FORK_REPLY, name: "vfs_pm_fork_reply", handler: forkexit::do_vfs_fork_reply },

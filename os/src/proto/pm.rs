@@ -90,6 +90,12 @@ pub const PM_SYSUNAME: MsgType = PM_BASE + 0x2B;
 /// issetugid(): 1 when the caller's image runs with effective ids other than its real ones since
 /// its exec (MINIX's TAINTED), else 0.
 pub const PM_ISSETUGID: MsgType = PM_BASE + 0x2C;
+/// getepinfo(endpoint): the pid and effective ids of the process at an endpoint
+/// (`EpRequest`; reply `EpinfoReply`; ESRCH when no process pm knows is there).
+pub const PM_GETEPINFO: MsgType = PM_BASE + 0x2D;
+/// getprocnr(pid): the endpoint of a process (`PidRequest`, 0: the caller; reply `EpRequest`);
+/// root only, as MINIX keeps it for system processes; ESRCH for a pid nobody has.
+pub const PM_GETPROCNR: MsgType = PM_BASE + 0x2E;
 
 /// pm -> vfs: a process forked; copy its descriptor table.
 pub const PM_VFS_FORK: MsgType = PM_VFS_BASE + 0x01;
@@ -445,6 +451,14 @@ payload! {
     pub struct TimevalReply { pub sec: i64, pub usec: i64 }
 }
 payload! {
+    /// getepinfo request, getprocnr reply: an endpoint, raw.
+    pub struct EpRequest { pub ep: u32 }
+}
+payload! {
+    /// getepinfo reply: the process's pid and effective ids.
+    pub struct EpinfoReply { pub pid: Pid, pub euid: u32, pub egid: u32 }
+}
+payload! {
     /// uname: get (`set` 0: every name, each `UTSNAME_FIELD` bytes NUL-padded, in `UTSNAME_FIELDS`
     /// order, into `len` bytes of `grant`) or set (`set` 1: the node name from `len` bytes of
     /// `grant`, root only).
@@ -500,6 +514,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         PM_CLOCK_GETRES => "clock_getres",
         PM_SYSUNAME => "uname",
         PM_ISSETUGID => "issetugid",
+        PM_GETEPINFO => "getepinfo",
+        PM_GETPROCNR => "getprocnr",
         PM_VFS_UNPAUSE => "pm_vfs_unpause",
         VFS_PM_UNPAUSE_REPLY => "vfs_pm_unpause_reply",
         PM_VFS_FORK => "pm_vfs_fork",

@@ -29,6 +29,18 @@ impl Sys<'_> {
         self.id_call(PM_GETEGID, Message::new(0)).map(|id| id as u32)
     }
 
+    /// The pid and effective user and group ids of the process at `ep`.
+    pub fn getepinfo(&self, ep: kernel_sim::Endpoint) -> Result<(Pid, u32, u32), Errno> {
+        let r = self.call(PM, Message::with(PM_GETEPINFO, &EpRequest { ep: ep.raw() }))?.get::<EpinfoReply>();
+        Ok((r.pid, r.euid, r.egid))
+    }
+
+    /// The endpoint of process `pid` (0: this one); root only.
+    pub fn getprocnr(&self, pid: Pid) -> Result<kernel_sim::Endpoint, Errno> {
+        let r = self.call(PM, Message::with(PM_GETPROCNR, &PidRequest { pid }))?.get::<EpRequest>();
+        Ok(kernel_sim::Endpoint::from_raw(r.ep))
+    }
+
     /// Whether this image runs with effective ids other than its real ones since its exec.
     pub fn issetugid(&self) -> Result<bool, Errno> {
         self.id_call(PM_ISSETUGID, Message::new(0)).map(|tainted| tainted != 0)

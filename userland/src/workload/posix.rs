@@ -103,6 +103,8 @@ const ROOT_UID: u32 = 0;
 const STATUS_BYTE: Pid = 0xff;
 /// A pid no process has: the suite makes a few dozen processes in a fresh system.
 const NO_SUCH_PID: Pid = 9_999;
+/// An endpoint no process has: a user slot far above the few dozen the suite uses.
+const NOBODY_ENDPOINT: kernel_sim::Endpoint = kernel_sim::Endpoint::new(9_000, 0);
 /// The nice value init gives itself before forking (its child inherits it).
 const INHERITED_NICE: i32 = 5;
 /// What the child adds with nice().
@@ -1211,6 +1213,12 @@ fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
     rec.expect_eq("posix.ids.getgid", sys.getgid(), Ok(0));
     rec.expect_eq("posix.ids.init-not-tainted", sys.issetugid(), Ok(false));
     rec.expect_eq("posix.ids.exec-same-ids-not-tainted", exec_issetugid(sys), Ok(exit_status(0)));
+    let me = sys.proc().endpoint();
+    rec.expect_eq("posix.ids.getepinfo-self", sys.getepinfo(me), Ok((INIT_PID, ROOT_UID, 0)));
+    fails(rec, "posix.ids.getepinfo-nobody-esrch", sys.getepinfo(NOBODY_ENDPOINT), Errno::ESRCH);
+    rec.expect_eq("posix.ids.getprocnr-self", sys.getprocnr(0), Ok(me));
+    rec.expect_eq("posix.ids.getprocnr-own-pid", sys.getprocnr(INIT_PID), Ok(me));
+    fails(rec, "posix.ids.getprocnr-nobody-esrch", sys.getprocnr(NO_SUCH_PID), Errno::ESRCH);
     rec.expect_eq("posix.ids.geteuid", sys.geteuid(), Ok(ROOT_UID));
     rec.expect_eq("posix.ids.getegid", sys.getegid(), Ok(0));
     rec.expect_eq("posix.ids.no-groups", sys.getgroups(0), Ok((0, Vec::new())));
@@ -1236,6 +1244,9 @@ fn effective_ids_and_groups(sys: &Sys<'_>, rec: &Checks) {
         rec.expect_eq("posix.ids.egid-changed", c.getegid(), Ok(SOME_GROUPS[0]));
         ok(&rec, "posix.ids.setuid-user", c.setuid(UNPRIVILEGED_UID));
         fails(&rec, "posix.ids.user-seteuid-root-eperm", c.seteuid(ROOT_UID), Errno::EPERM);
+        fails(&rec, "posix.ids.user-getprocnr-eperm", c.getprocnr(0), Errno::EPERM);
+        let info = c.getepinfo(c.proc().endpoint()).map(|(_, euid, _)| euid);
+        rec.expect_eq("posix.ids.getepinfo-effective", info, Ok(UNPRIVILEGED_UID));
         0
     });
     if let Some(pid) = ok(rec, "posix.ids.fork", forked) {
