@@ -105,6 +105,16 @@ pub const VFS_LSTAT: MsgType = VFS_BASE + 0x5B;
 pub const VFS_FSYNC: MsgType = VFS_BASE + 0x5C;
 /// sync: every mounted file system writes back what is dirty. Carries nothing; always 0.
 pub const VFS_SYNC: MsgType = VFS_BASE + 0x5D;
+/// getvfsstat(buf, len, flags): the totals of every mounted file system, `StatvfsReply`
+/// layouts one after another into `len` bytes of `grant` (`GetvfsstatRequest`; `len` 0: none
+/// written); the status is how many were written, or with `len` 0 how many are mounted. `flags`
+/// is ST_WAIT or ST_NOWAIT (EINVAL otherwise).
+pub const VFS_GETVFSSTAT: MsgType = VFS_BASE + 0x5E;
+/// getvfsstat's flags: refresh the totals first (ST_WAIT) or give the last known (ST_NOWAIT);
+/// samsara's are always current.
+pub const ST_WAIT: u32 = 1;
+/// See [`ST_WAIT`].
+pub const ST_NOWAIT: u32 = 2;
 
 /// chown's owner or group that stays as it is (POSIX's `(uid_t)-1`).
 pub const KEEP_ID: u32 = u32::MAX;
@@ -308,6 +318,10 @@ payload! {
     pub struct StatvfsReply { pub bsize: u32, pub namemax: u32, pub blocks: u64, pub bfree: u64, pub files: u64, pub ffree: u64 }
 }
 payload! {
+    /// getvfsstat.
+    pub struct GetvfsstatRequest { pub grant: u32, pub flags: u32, pub len: u64 }
+}
+payload! {
     /// stat and fstat reply.
     pub struct StatReply { pub ino: u32, pub kind: u32, pub mode: u32, pub nlink: u32, pub uid: u32, pub gid: u32, pub size: u64, pub blocks: u64 }
 }
@@ -353,6 +367,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_LSTAT => "lstat",
         VFS_FSYNC => "fsync",
         VFS_SYNC => "sync",
+        VFS_GETVFSSTAT => "getvfsstat",
         _ => return None,
     })
 }

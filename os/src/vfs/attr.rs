@@ -1,5 +1,6 @@
 //! A file's attributes changed or tested: chmod, fchmod, chown, fchown, truncate, ftruncate,
-//! access; the file system's totals: statvfs, fstatvfs; and its data made durable: fsync, sync
+//! access; the file system's totals: statvfs, fstatvfs, getvfsstat; and its data made durable:
+//! fsync, sync
 //! (REQ_SYNC: a pipe has no disk, EINVAL, as Linux answers).
 //!
 //! As in MINIX, vfs decides who may (from the attributes the lookup reports, or its vnode's cache)
@@ -19,7 +20,9 @@ use crate::proto::fs::{
     InodeRequest, NodeReply, R_OK, REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS, REQ_SYNC, W_OK, X_OK, permitted,
 };
 use crate::proto::vfs::mode::PERM_MASK;
-use crate::proto::vfs::{F_OK, FdAttrRequest, KEEP_ID, PathAttrRequest, StatvfsReply, kind};
+use crate::proto::vfs::{
+    F_OK, FdAttrRequest, GetvfsstatRequest, KEEP_ID, PathAttrRequest, ST_NOWAIT, ST_WAIT, StatvfsReply, kind,
+};
 use crate::task::Handled;
 use kernel_sim::Message;
 use kernel_sim::memory::Access;
@@ -258,4 +261,28 @@ pub fn do_fsync(ctx: &mut VfsCtx<'_>) -> Handled {
 pub fn do_sync(ctx: &mut VfsCtx<'_>) -> Handled {
     let _ = sync_root(ctx);
     Handled::status(Ok(0))
+}
+
+/// VFS_GETVFSSTAT: the mounted file systems' totals (one: the root) into the caller's grant, as
+/// many as fit; with no room asked, how many are mounted. A bad grant is EFAULT.
+pub fn do_getvfsstat(ctx: &mut VfsCtx<'_>) -> Handled {
+    use kernel_sim::{PAYLOAD_SIZE, Payload};
+    let r: GetvfsstatRequest = ctx.m.get();
+    if r.flags != ST_WAIT && r.flags != ST_NOWAIT {
+        return Handled::status(Err(Errno::EINVAL));
+    }
+    const MOUNTED: i32 = 1;
+    if r.len == 0 {
+        return Handled::status(Ok(MOUNTED));
+    }
+    if r.len < StatvfsReply::SIZE as u64 {
+        return Handled::status(Ok(0));
+    }
+    let result = statvfs_of_root(ctx).and_then(|totals| {
+        let mut layout = [0u8; PAYLOAD_SIZE];
+        totals.write(&mut layout);
+        ctx.proc.safecopy_to(ctx.who(), r.grant, 0, &layout[..StatvfsReply::SIZE]).map_err(|_| Errno::EFAULT)?;
+        Ok(MOUNTED)
+    });
+    Handled::status(result)
 }

@@ -440,6 +440,37 @@ impl Sys<'_> {
         Ok(self.call(VFS, Message::with(VFS_FSTATVFS, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 }))?.get())
     }
 
+    /// How many file systems are mounted (getvfsstat with no room).
+    pub fn getvfsstat_count(&self, flags: u32) -> Result<usize, Errno> {
+        let request = GetvfsstatRequest { grant: 0, flags, len: 0 };
+        Ok(self.call(VFS, Message::with(VFS_GETVFSSTAT, &request))?.m_type as usize)
+    }
+
+    /// The totals of the mounted file systems, at most `max` of them.
+    pub fn getvfsstat(&self, max: usize, flags: u32) -> Result<Vec<StatvfsReply>, Errno> {
+        use kernel_sim::{PAYLOAD_SIZE, Payload};
+        let record = StatvfsReply::SIZE as u64;
+        let len = (max as u64).saturating_mul(record).min(CHUNK);
+        if len == 0 {
+            // No room: the call would answer how many are mounted, not fill anything.
+            return Ok(Vec::new());
+        }
+        let addr = self.stage(DATA_OFFSET, &[])?;
+        let grant = Lent::new(self.proc(), addr, len, Access::Write);
+        let request = GetvfsstatRequest { grant: grant.id, flags, len };
+        let written = self.call(VFS, Message::with(VFS_GETVFSSTAT, &request))?.m_type as u64;
+        let mut raw = vec![0u8; (written * record) as usize];
+        self.proc().mem_read(addr, &mut raw)?;
+        Ok(raw
+            .chunks_exact(record as usize)
+            .map(|r| {
+                let mut layout = [0u8; PAYLOAD_SIZE];
+                layout[..r.len()].copy_from_slice(r);
+                StatvfsReply::read(&layout)
+            })
+            .collect())
+    }
+
     /// Has the file system write the file `fd` is open on back to its disk.
     pub fn fsync(&self, fd: i32) -> Result<(), Errno> {
         self.call(VFS, Message::with(VFS_FSYNC, &FdAttrRequest { fd, mode: 0, uid: 0, gid: 0, size: 0 })).map(drop)

@@ -47,7 +47,7 @@ use os::proto::pm::{
 use os::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use os::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
-use os::proto::vfs::{F_OK, KEEP_ID, kind};
+use os::proto::vfs::{F_OK, KEEP_ID, ST_NOWAIT, ST_WAIT, kind};
 use os::proto::vm::layout::{HEAP_LIMIT, PAGE};
 use os::proto::{INIT_PID, Pid};
 use os::vfs::state::OPEN_MAX;
@@ -635,6 +635,11 @@ fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
         }
     }
     fails(rec, "posix.statvfs.missing-enoent", sys.statvfs(&path("nope")), Errno::ENOENT);
+    // getvfsstat: one file system mounted, the root, whose totals statvfs gives.
+    rec.expect_eq("posix.getvfsstat.count", sys.getvfsstat_count(ST_WAIT), Ok(1));
+    let root = sys.statvfs("/");
+    rec.expect_eq("posix.getvfsstat.the-root", sys.getvfsstat(4, ST_NOWAIT), root.map(|r| vec![r]));
+    fails(rec, "posix.getvfsstat.bad-flags-einval", sys.getvfsstat_count(ST_WAIT | ST_NOWAIT), Errno::EINVAL);
     // fsync, fdatasync, sync: the file system writes back (the checker compares the disk with its cache).
     ok(rec, "posix.sync.fsync", sys.fsync(fd));
     ok(rec, "posix.sync.fdatasync", sys.fdatasync(fd));
