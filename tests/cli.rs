@@ -312,6 +312,27 @@ fn every_command_that_boots_uses_the_manifest_and_refuses_a_bad_one() {
     let (code, _, err) = samsara(&["--manifest", slow, "bench", "--quick"]);
     assert_eq!(code, 1);
     assert!(err.contains("--manifest does not apply"), "{err}");
+    // analyze reads the manifest's slots: a manifest the system cannot boot is refused there too.
+    let (code, _, err) = samsara(&["--manifest", ghost, "analyze", "--no-graphs"]);
+    assert_eq!(code, 1);
+    assert!(err.contains("ghost.conf:5: service `ghost` has no program"), "{err}");
+}
+
+#[test]
+fn a_global_option_a_command_would_ignore_is_refused() {
+    for (args, option) in [
+        (&["--seed", "7", "replay", "f00000-table"][..], "--seed does not apply to replay"),
+        (&["--engine", "threads", "replay", "f00000-table"], "--engine does not apply to replay"),
+        (&["--manifest", "etc/system.conf", "replay", "f00000-table"], "--manifest does not apply to replay"),
+        (&["--manifest", "etc/system.conf", "merge", "m.jsonl", "s.jsonl"], "--manifest does not apply to merge"),
+        (&["--seed", "3", "analyze"], "--seed does not apply to analyze"),
+        (&["--engine", "threads", "manifest"], "--engine does not apply to manifest"),
+        (&["--seed", "3", "bench", "--quick"], "--seed does not apply to bench"),
+    ] {
+        let (code, _, err) = samsara(args);
+        assert_eq!(code, 1, "{args:?}");
+        assert!(err.contains(option), "{args:?}: {err}");
+    }
 }
 
 #[test]

@@ -47,7 +47,9 @@ pub fn analyze(cli: &Cli, args: &AnalyzeArgs) -> Result<i32, String> {
     let root = workspace(args);
     let mut inputs = analysis::Inputs::workspace(&root);
     if let Some(manifest) = &cli.manifest {
-        // The slots of the services decide which endpoint constant is which server.
+        // The slots of the services decide which endpoint constant is which server; a manifest the
+        // system could not boot is refused as every other command refuses it.
+        super::load_manifest(Some(manifest))?;
         inputs.manifest = manifest.clone();
     }
     let a = analysis::analyze(&inputs).map_err(|e| e.to_string())?;

@@ -16,8 +16,8 @@ const DEFAULT_MANIFEST_NAME: &str = "etc/system.conf (built in)";
 
 /// samsara: a userspace MINIX-3-style multiserver OS for studying how OS servers recover from crashes.
 ///
-/// A simulated microkernel runs single-threaded servers (pm, vm, vfs, rs) that talk by message IPC,
-/// exactly as MINIX 3's do. Every run is reproducible from one seed under the default `sim` engine.
+/// A simulated microkernel runs single-threaded servers (pm, vm, vfs, mfs, memdisk, ds, sched, rs)
+/// that talk by message IPC, exactly as MINIX 3's do. Every run is reproducible from one seed under the default `sim` engine.
 #[derive(Parser, Debug)]
 #[command(
     name = "samsara",
@@ -48,14 +48,15 @@ pub struct Cli {
 pub enum Command {
     /// Run a fault-injection campaign: a golden run, then sampled faults in every server but rs, each
     /// under every recovery policy side by side; prints outcome shares per policy, server and
-    /// fault type. Results are JSON lines (resumable, shardable) with a CSV summary.
+    /// fault type. Results are JSON lines (resumable, shardable) with a CSV summary and an HTML
+    /// report.
     Campaign(campaign::CampaignArgs),
     /// Boot the system and run one workload, optionally injecting one fault under one policy;
     /// prints the workload verdict, the decision trail and the consistency checker's verdict.
     Run(run::RunArgs),
     /// Merge the results files of a sharded campaign into one.
     Merge(campaign::MergeArgs),
-    /// Re-run one run of a campaign with its full event log.
+    /// Re-run one run of a campaign from its seed and tell it step by step (`--raw`: the event log).
     Replay(campaign::ReplayArgs),
     /// Validate and print the service manifest (per service: slot, IPC and kernel-call masks,
     /// heartbeat, restart pacing, core flag).
@@ -68,7 +69,7 @@ pub enum Command {
     /// each figure, its baseline from the same run, the ratio and the target; writes an SVG chart.
     Bench(bench::BenchArgs),
     /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, process-local,
-    /// srs, hang), each a real run told step by step from its event log; `--html` adds a message
+    /// srs, hang, reprocess, compensation), each a real run told step by step from its event log; `--html` adds a message
     /// sequence chart and the crashed entry point's call graph.
     Demo(demo::DemoArgs),
 }
@@ -96,7 +97,31 @@ pub fn load_manifest_text(path: Option<&PathBuf>) -> Result<(Manifest, Option<St
     Ok((manifest, path.map(|_| text)))
 }
 
+/// Refuses a global option the command would ignore: a replay runs with its campaign's seed,
+/// engine and manifest, a merge boots nothing, the analysis and the manifest run nothing, and the
+/// bench measures both engines of the built-in system.
+fn refuse_ignored_options(cli: &Cli) -> Result<(), String> {
+    let (name, seed, engine, manifest) = match &cli.command {
+        Command::Campaign(_) | Command::Run(_) | Command::Demo(_) => return Ok(()),
+        Command::Replay(_) => ("replay (it runs with the campaign's seed, engine and manifest)", false, false, false),
+        Command::Merge(_) => ("merge (it runs nothing)", false, false, false),
+        Command::Manifest => ("manifest (it runs nothing)", false, false, true),
+        Command::Analyze(_) => ("analyze (it runs nothing)", false, false, true),
+        Command::Bench(_) => ("bench (it measures both engines of the built-in system)", false, false, false),
+    };
+    let given = [
+        ("--seed", !seed && cli.seed != 0),
+        ("--engine", !engine && cli.engine != EngineKind::Sim),
+        ("--manifest", !manifest && cli.manifest.is_some()),
+    ];
+    match given.iter().find(|(_, ignored)| *ignored) {
+        Some((option, _)) => Err(format!("{option} does not apply to {name}")),
+        None => Ok(()),
+    }
+}
+
 fn dispatch(cli: &Cli) -> Result<i32, String> {
+    refuse_ignored_options(cli)?;
     match &cli.command {
         Command::Campaign(args) => campaign::campaign(cli, args),
         Command::Run(args) => run::run(cli, args),
