@@ -92,6 +92,10 @@ pub trait Server: 'static {
     fn compensations() -> &'static [Compensation] {
         &[]
     }
+    /// After a restart, before any request (MINIX's SEF restart init): what the kernel dropped
+    /// with the old incarnation (its alarm: `end` cancels a process's alarm) is set again from
+    /// the state this incarnation starts on, so state and kernel agree.
+    fn restarted(_proc: &Proc, _state: &mut Self::State) {}
 }
 
 /// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
@@ -792,7 +796,11 @@ impl<S> Ctx<'_, S> {
         self.out("kernel", &mut unused);
         self.window.record_request(Endpoint::KERNEL.raw(), code);
         let result = match replayed {
-            Some(Completed::Kernel(kept)) => kept.map(|k| R::back(k).expect("a replayed kernel call keeps its type")),
+            // An alarm died with the crashed incarnation (the kernel cancels it at a process's
+            // end): it is set again, which is idempotent, where other calls are not redone.
+            Some(Completed::Kernel(kept)) if call != KernelCall::Alarm => {
+                kept.map(|k| R::back(k).expect("a replayed kernel call keeps its type"))
+            }
             _ => f(self.proc).map_err(Errno::from),
         };
         let kept = result.as_ref().map(R::keep).map_err(|e| *e);
@@ -878,7 +886,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     let (state, undo, resumed) = match handoff {
         None => (S::boot(proc), Vec::new(), None),
         Some(Handoff { state, undo, request }) => {
-            let state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
+            let mut state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
+            S::restarted(proc, &mut state);
             (state, undo, request)
         }
     };

@@ -540,3 +540,42 @@ fn vfs_crashing_in_open_after_mfs_took_the_reference_is_replayed_or_shows_the_le
     assert_eq!(decision(&r), "fail-stop");
     assert!(r.violations.iter().any(|v| v.invariant == "vfs-mfs.inode-refs"), "{:#?}", r.violations);
 }
+
+/// A periodic ITIMER_REAL with a caught SIGALRM; the program waits for three of its rings in
+/// sigsuspend, then stops the timer.
+fn three_ticks_of_a_periodic_timer(sys: &Sys<'_>, rec: &Recorder) {
+    use servers::libc::{Itimer, SigAction, count_handler_run, handler_runs};
+    use servers::proto::pm::{ITIMER_REAL, sig};
+    const PERIOD_US: u64 = 10_000;
+    const TICKS: u32 = 3;
+    let action = SigAction::Handler { handler: count_handler_run, mask: 0, flags: 0 };
+    let caught = sys.sigaction(sig::SIGALRM, Some(action));
+    rec.check("sigaction", caught.is_ok(), || format!("{caught:?}"));
+    let set = sys.setitimer(ITIMER_REAL, Itimer { value_us: PERIOD_US, interval_us: PERIOD_US });
+    rec.check("setitimer", set.is_ok(), || format!("{set:?}"));
+    for _ in 0..TICKS {
+        let woken = sys.sigsuspend(0);
+        rec.check("sigsuspend", woken == Errno::EINTR, || format!("{woken:?}"));
+    }
+    let ran = handler_runs(sys);
+    rec.check("handler ran per tick", ran == Ok(TICKS), || format!("{ran:?}"));
+    let stopped = sys.setitimer(ITIMER_REAL, Itimer { value_us: 0, interval_us: 0 });
+    rec.check("stop", stopped.is_ok(), || format!("{stopped:?}"));
+}
+
+#[test]
+fn pm_crashing_while_its_alarm_is_set_sets_it_again_in_the_next_incarnation() {
+    // The first tick's sigreturn crashes pm after the tick re-armed pm's kernel alarm for the
+    // next one. The kernel cancels a process's alarm at its end: without the new incarnation
+    // setting it again from its timers, the next sigsuspend waited for ever (a hung system).
+    let fault = "panic:pm:sigreturn:start:1";
+    for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay"), (Rollback, "rollback")] {
+        let r = expect(policy, fault, three_ticks_of_a_periodic_timer, Outcome::Recovered, label);
+        if policy != Rollback {
+            assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
+        }
+    }
+    // Persistent: every sigreturn crashes, is given up with an error answer, and the ticks go on.
+    let r = run(Table, "panic:pm:sigreturn:start:1+", three_ticks_of_a_periodic_timer);
+    assert_ne!(r.outcome, Outcome::Crash, "{:#?}", r.decisions);
+}
