@@ -26,6 +26,44 @@ use std::fmt::Display;
 /// Items a detail lists before it only counts the rest.
 const LISTED_MAX: usize = 8;
 
+/// Frames whose holders the audit keeps in a table indexed by frame number (65,536 frames:
+/// a 256 MiB machine); any beyond (a larger machine, or a damaged frame number) go in a map. The
+/// loop-top self-check audits after every request that wrote, so the common case builds no map.
+const INDEXED_FRAMES_MAX: u64 = 1 << 16;
+
+/// Who holds each frame seen so far.
+struct Holders {
+    indexed: Vec<Option<Holder>>,
+    beyond: BTreeMap<Frame, Holder>,
+}
+
+impl Holders {
+    fn new(total: u64) -> Self {
+        Holders { indexed: vec![None; total.min(INDEXED_FRAMES_MAX) as usize], beyond: BTreeMap::new() }
+    }
+
+    fn get(&self, f: Frame) -> Option<Holder> {
+        match self.indexed.get(f as usize) {
+            Some(slot) => *slot,
+            None => self.beyond.get(&f).copied(),
+        }
+    }
+
+    /// Records `holder` for `f`; whether `f` already had one.
+    fn insert(&mut self, f: Frame, holder: Holder) -> bool {
+        match self.indexed.get_mut(f as usize) {
+            Some(slot) => slot.replace(holder).is_some(),
+            None => self.beyond.insert(f, holder).is_some(),
+        }
+    }
+
+    /// How many frames below `total` have a holder.
+    fn held_below(&self, total: u64) -> u64 {
+        let indexed = self.indexed.iter().filter(|h| h.is_some()).count() as u64;
+        indexed + self.beyond.keys().filter(|&&f| u64::from(f) < total).count() as u64
+    }
+}
+
 /// One broken invariant of vm's state.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Breach {
@@ -71,14 +109,14 @@ impl VmState {
         let free: Vec<Frame> = self.free.iter().copied().collect();
         let spaces: Vec<_> = self.spaces.iter().map(|(&k, s)| (k, s.clone())).collect();
 
-        let mut holders: BTreeMap<Frame, Holder> = BTreeMap::new();
+        let mut holders = Holders::new(total);
         let mut out_of_range = Vec::new();
         let mut duplicates = Vec::new();
         for &f in &free {
             if u64::from(f) >= total {
                 out_of_range.push(format!("{f} (free)"));
             }
-            if holders.insert(f, Holder::Free).is_some() {
+            if holders.insert(f, Holder::Free) {
                 duplicates.push(f);
             }
         }
@@ -100,7 +138,7 @@ impl VmState {
                     if u64::from(f) >= total {
                         out_of_range.push(format!("{f} ({here})"));
                     }
-                    match holders.get(&f).copied() {
+                    match holders.get(f) {
                         None => {
                             holders.insert(f, here);
                         }
@@ -117,10 +155,9 @@ impl VmState {
             breach("vm.frame-range", format!("frames past the machine's {total}: {}", listing(&out_of_range)));
         }
         // Counted, not listed one by one: a damaged total must not make the check run for ever.
-        let held = holders.keys().filter(|&&f| u64::from(f) < total).count() as u64;
+        let held = holders.held_below(total);
         if held < total {
-            let first: Vec<u64> =
-                (0..total).filter(|&f| !holders.contains_key(&(f as Frame))).take(LISTED_MAX).collect();
+            let first: Vec<u64> = (0..total).filter(|&f| holders.get(f as Frame).is_none()).take(LISTED_MAX).collect();
             breach(
                 "vm.frame-lost",
                 format!("{} frames are neither free nor used, the first {}", total - held, listing(&first)),
