@@ -62,7 +62,7 @@ fn manifest_json_is_machine_readable() {
     assert_eq!(code, 0);
     let v: serde_json::Value = serde_json::from_str(&out).expect("valid JSON");
     let services = v["services"].as_array().unwrap();
-    assert_eq!(services.len(), servers::boot::default_manifest().services.len());
+    assert_eq!(services.len(), testbed::boot::default_manifest().services.len());
     assert!(services.iter().any(|s| s["name"] == "ds"), "ds is a service");
     let vm = services.iter().find(|s| s["name"] == "vm").unwrap();
     assert_eq!(vm["slot"], 3);
@@ -131,8 +131,8 @@ fn the_readme_fault_examples_fire() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     for spec in [
         "panic:pm:fork:after-ipc-1",
-        "skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2",
-        "skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2+",
+        "skip-write@vm:vm_exit:os/src/vm/fork.rs:92#2",
+        "skip-write@vm:vm_exit:os/src/vm/fork.rs:92#2+",
         "panic:pm:fork:after-ipc-1:1+",
     ] {
         assert!(readme.contains(&format!("`{spec}`")), "the README shows {spec}");
@@ -367,13 +367,10 @@ fn replay_tells_the_run_as_the_demo_does_with_raw_json_and_html_too() {
 #[test]
 fn a_site_fault_that_can_never_fire_is_refused_with_the_choices() {
     for (spec, says) in [
-        ("skip-write@vm:vm_exit:servers/src/vm/fork.rs:95#2", "is not a site `vm_exit` runs (its sites"),
-        (
-            "skip-write@vm:nothing:servers/src/vm/fork.rs:92#2",
-            "never runs a `nothing` here (its handlers that run: brk",
-        ),
-        ("skip-write@vm:vm_exit:servers/src/vm/fork.rs:92#2000", "fewer than 2000"),
-        ("panic@nowhere:fork:servers/src/pm/forkexit.rs:1#1", "faults go into"),
+        ("skip-write@vm:vm_exit:os/src/vm/fork.rs:95#2", "is not a site `vm_exit` runs (its sites"),
+        ("skip-write@vm:nothing:os/src/vm/fork.rs:92#2", "never runs a `nothing` here (its handlers that run: brk"),
+        ("skip-write@vm:vm_exit:os/src/vm/fork.rs:92#2000", "fewer than 2000"),
+        ("panic@nowhere:fork:os/src/pm/forkexit.rs:1#1", "faults go into"),
     ] {
         // 1: refused by the run; 2: by the argument parser, as every bad option is.
         let (code, _, err) = samsara(&["run", "--inject", spec]);

@@ -101,7 +101,7 @@ fn corrupt_strace_logs_are_refused_with_their_file_line_and_column() {
 #[test]
 fn a_strace_log_truncated_anywhere_is_refused_with_its_line() {
     let dir = scratch("strace-cut");
-    let log = std::fs::read(workspace().join("servers/fixtures/strace/cp.log")).unwrap();
+    let log = std::fs::read(workspace().join("userland/fixtures/strace/cp.log")).unwrap();
     for cut in cut_points(log.len(), 24) {
         if log[cut - 1] == b'\n' {
             continue; // a cut at a line's end is a shorter, well-formed log
@@ -193,7 +193,7 @@ fn a_manifest_that_is_not_utf8_is_named_with_its_byte() {
 /// A workspace for `analyze --root`: the real servers' source (symlinked) and the given table files.
 fn table_root(name: &str, json: &[u8], postcard: &[u8]) -> PathBuf {
     let root = scratch(name);
-    for part in ["servers", "kernel_sim", "recovery"] {
+    for part in ["os", "kernel_sim", "recovery"] {
         std::os::unix::fs::symlink(workspace().join(part), root.join(part)).unwrap();
     }
     std::fs::create_dir_all(root.join("etc")).unwrap();

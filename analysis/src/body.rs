@@ -426,7 +426,7 @@ impl<'a> BodyReader<'a> {
                                 .self_ty
                                 .as_ref()
                                 .is_some_and(|t| self.imported_types.contains(&t.path));
-                        self.index.src.modules[m].krate == crate::source::SERVERS_CRATE
+                        self.index.src.modules[m].krate == crate::source::OS_CRATE
                             && self.reachable_components.contains(&component)
                             && own_or_imported
                     })
@@ -453,7 +453,7 @@ impl<'a> BodyReader<'a> {
     /// Whether `f` is the servers' own code (calls into the kernel's or recovery's library code
     /// are not part of the fused program: the containers' methods are modelled as writes).
     fn in_servers(&self, f: FnId) -> bool {
-        self.index.src.modules[self.index.fns[f].module].krate == crate::source::SERVERS_CRATE
+        self.index.src.modules[self.index.fns[f].module].krate == crate::source::OS_CRATE
     }
 }
 

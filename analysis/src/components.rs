@@ -1,21 +1,21 @@
 //! IPC destination points and the components of the fused program.
 //!
-//! - A *server* is a top-level module of the servers' crate that implements `task::Server` (its
+//! - A *server* is a top-level module of the OS crate that implements `task::Server` (its
 //!   receive loop is the shared `task::run`, which dispatches through `S::calls()`, the server's
 //!   call table) or whose `main` receives in a loop of its own (rs, which serves no calls). Its name
 //!   is its `NAME`, its endpoint's slot comes from the manifest, its entry points are its call
 //!   table's rows (`Call { m_type, name, handler }`).
 //! - The *fused program* is every function reachable by calls from the servers' receive loops and
-//!   call-table handlers. *Shared* components are the other top-level modules it runs code of
-//!   (`task`, `sef`, `proto`, `errno`, `fault`...): linked into every server, analysed as part of
-//!   whichever server calls them, owning no state of their own.
-//! - Everything else (`libc`, `programs`, `boot`, `checker`, `workload`...) is *outside*: user-side
-//!   or harness code, parsed but not part of the fused program (boot-time code such as vfs's boot
-//!   tree runs before any request, so it belongs to no entry point either).
+//!   call-table handlers. Every other top-level module of the OS crate is *shared* (`task`, `sef`,
+//!   `proto`, `errno`, `fault`...): linked into every server, analysed as part of whichever server
+//!   calls it, owning no state of its own. The OS crate holds nothing else by construction (user
+//!   programs and the testbed are crates of their own), so nothing it holds is left out; a module
+//!   no server runs or uses is reported. Boot-time code (vfs's mount, mfs's boot tree) runs before
+//!   any request, so it belongs to no entry point.
 
 use crate::error::AnalysisError;
 use crate::index::{ConstDef, FnId, Index, Item};
-use crate::source::{SERVERS_CRATE, position};
+use crate::source::{OS_CRATE, position};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use syn::spanned::Spanned;
@@ -29,8 +29,6 @@ pub enum Role {
     Server,
     /// Code linked into the servers (the task loop, the protocol, errno...).
     Shared,
-    /// Not part of any server (user-side library, programs, harness).
-    Outside,
 }
 
 /// One row of a server's call table.
@@ -44,7 +42,7 @@ pub struct CallEntry {
     pub call: String,
     /// The handler.
     pub handler: FnId,
-    /// Where the row is (`servers/src/pm/table.rs:13`).
+    /// Where the row is (`os/src/pm/table.rs:13`).
     pub site: String,
 }
 
@@ -55,7 +53,7 @@ pub struct CompensationDecl {
     pub forward: i128,
     /// The request that undoes it.
     pub inverse: i128,
-    /// Where it is declared (`servers/src/pm/forkexit.rs:30`).
+    /// Where it is declared (`os/src/pm/forkexit.rs:30`).
     pub site: String,
 }
 
@@ -89,7 +87,7 @@ pub enum ReceiveLoopKind {
 
 /// The components and servers.
 pub struct Components {
-    /// Every top-level module of the servers' crate and its role.
+    /// Every top-level module of the OS crate and its role.
     pub roles: BTreeMap<String, Role>,
     /// The servers, by name.
     pub servers: Vec<ServerDef>,
@@ -267,7 +265,7 @@ fn returned_table(index: &Index, ty: &str, method: &str) -> Result<Option<String
 impl Components {
     /// Finds the servers, their tables and receive loops, and every component's role.
     pub fn find(index: &Index) -> Result<Components, AnalysisError> {
-        let root = index.src.crates[SERVERS_CRATE];
+        let root = index.src.crates[OS_CRATE];
         let top: Vec<String> = index.src.modules[root].children.keys().cloned().collect();
         let mut servers = Vec::new();
         // Table servers: impls of `Server`.
@@ -275,7 +273,7 @@ impl Components {
         for def in &index.fns {
             if def.trait_path.as_deref().is_some_and(|t| t.ends_with("::Server"))
                 && let Some(ty) = &def.self_ty
-                && index.src.modules[def.module].krate == SERVERS_CRATE
+                && index.src.modules[def.module].krate == OS_CRATE
             {
                 server_types.insert(ty.path.clone());
             }
@@ -315,7 +313,7 @@ impl Components {
             if servers.iter().any(|s| &s.component == component) {
                 continue;
             }
-            let main = format!("{SERVERS_CRATE}::{component}::main");
+            let main = format!("{OS_CRATE}::{component}::main");
             if let Some(Item::Fn(f)) = index.items.get(&main)
                 && receives_in_a_loop(&index.fns[*f].block)
             {
@@ -335,7 +333,7 @@ impl Components {
         // Which component uses which (through `use` items).
         let mut uses: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (m, module) in index.src.modules.iter().enumerate() {
-            if module.krate != SERVERS_CRATE {
+            if module.krate != OS_CRATE {
                 continue;
             }
             let from = index.component(m);
@@ -345,11 +343,11 @@ impl Components {
                 index.use_targets(m).into_iter().map(|t| t.split("::").map(String::from).collect::<Vec<_>>());
             let written =
                 index.use_paths(m).into_iter().filter(|p| p.first().is_some_and(|s| s == "crate")).map(|mut p| {
-                    p[0] = SERVERS_CRATE.to_string();
+                    p[0] = OS_CRATE.to_string();
                     p
                 });
             for segs in resolved.chain(written) {
-                if segs.first().is_some_and(|s| s == SERVERS_CRATE)
+                if segs.first().is_some_and(|s| s == OS_CRATE)
                     && let Some(to) = segs.get(1)
                     && *to != from
                     && top.iter().any(|t| t == to)
@@ -368,10 +366,9 @@ impl Components {
                 .extend(uses.get(component).into_iter().flatten().filter(|c| !server_components.contains(*c)).cloned());
             reach.insert(component.clone(), direct);
         }
-        // Roles are settled once the program is known (`assign_roles`): until then, servers only.
         let roles = top
             .iter()
-            .map(|c| (c.clone(), if server_components.contains(c) { Role::Server } else { Role::Outside }))
+            .map(|c| (c.clone(), if server_components.contains(c) { Role::Server } else { Role::Shared }))
             .collect();
         Ok(Components { roles, servers, reach })
     }
@@ -390,20 +387,15 @@ impl Components {
         roots
     }
 
-    /// Settles every component's role from the functions of the fused program: a non-server
-    /// component is shared when the program runs some of its code or a server uses its items
-    /// directly, outside otherwise.
-    pub fn assign_roles(&mut self, index: &Index, program: &BTreeSet<FnId>) {
+    /// The shared components no server runs code of or uses an item of: OS code with no part in
+    /// the system, worth a warning.
+    pub fn unused(&self, index: &Index, program: &BTreeSet<FnId>) -> Vec<String> {
         let mut used: BTreeSet<String> = program.iter().map(|&f| index.component(index.fns[f].module)).collect();
         // Constants and types count too: a module the servers `use` directly is linked into them.
         for s in &self.servers {
             used.extend(self.reach.get(&s.component).into_iter().flatten().cloned());
         }
-        for (component, role) in self.roles.iter_mut() {
-            if *role != Role::Server {
-                *role = if used.contains(component) { Role::Shared } else { Role::Outside };
-            }
-        }
+        self.roles.iter().filter(|(c, r)| **r == Role::Shared && !used.contains(*c)).map(|(c, _)| c.clone()).collect()
     }
 
     /// The server whose endpoint has `slot`.
@@ -416,8 +408,8 @@ impl Components {
         self.servers.iter().find(|s| s.name == name)
     }
 
-    /// The role of a component (`Outside` for one that is not a top-level module).
-    pub fn role(&self, component: &str) -> Role {
-        self.roles.get(component).copied().unwrap_or(Role::Outside)
+    /// The role of a component (`None` for one that is not a top-level module of the OS).
+    pub fn role(&self, component: &str) -> Option<Role> {
+        self.roles.get(component).copied()
     }
 }

@@ -23,18 +23,18 @@
 use crate::classify::KERNEL_COMPONENT;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Event, EventKind, Primitive, Proc, Program, RunReport, Start};
+use os::task::{self, Call, Ctx, Handled, KERNEL_CALL_BASE, Server, ServerEnv};
 use recovery::{
     Journal, RecoveryClass, RecoveryTable, StateClass, TrackedState, WriteAction, WriteEvent, WriteObserver,
 };
 use serde::Serialize;
-use servers::boot::{Machine, MachineConfig, boot};
-use servers::libc::Sys;
-use servers::task::{self, Call, Ctx, Handled, KERNEL_CALL_BASE, Server, ServerEnv};
 use std::any::{Any, TypeId};
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::marker::PhantomData;
 use std::sync::{Arc, Mutex, OnceLock};
+use testbed::boot::{Machine, MachineConfig, boot};
+use userland::libc::Sys;
 
 /// What one executed entry point did at run time.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -196,7 +196,7 @@ pub struct RecordedRun {
     pub writes: DynamicWrites,
 }
 
-/// Boots a machine as [`servers::boot::boot`] does, with pm, vm and vfs recorded, runs `init` as
+/// Boots a machine as [`testbed::boot::boot`] does, with pm, vm and vfs recorded, runs `init` as
 /// its workload, and returns what every executed entry point wrote and sent. The kernel's event
 /// log is turned on (the sends are read from it).
 pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 'static) -> RecordedRun {
@@ -214,22 +214,16 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
         profile: config.profile.clone(),
         table: config.table.clone(),
     };
-    machine
-        .system
-        .register_program(servers::pm::Pm::NAME, recorded_program::<servers::pm::Pm>(env.clone(), session.clone()));
-    machine
-        .system
-        .register_program(servers::vm::Vm::NAME, recorded_program::<servers::vm::Vm>(env.clone(), session.clone()));
-    machine
-        .system
-        .register_program(servers::vfs::Vfs::NAME, recorded_program::<servers::vfs::Vfs>(env, session.clone()));
+    machine.system.register_program(os::pm::Pm::NAME, recorded_program::<os::pm::Pm>(env.clone(), session.clone()));
+    machine.system.register_program(os::vm::Vm::NAME, recorded_program::<os::vm::Vm>(env.clone(), session.clone()));
+    machine.system.register_program(os::vfs::Vfs::NAME, recorded_program::<os::vfs::Vfs>(env, session.clone()));
     let report = machine.run();
     SESSION.with(|s| s.borrow_mut().take());
     let servers: BTreeMap<usize, String> = config
         .manifest
         .services
         .iter()
-        .filter(|s| [servers::pm::Pm::NAME, servers::vm::Vm::NAME, servers::vfs::Vfs::NAME].contains(&s.name.as_str()))
+        .filter(|s| [os::pm::Pm::NAME, os::vm::Vm::NAME, os::vfs::Vfs::NAME].contains(&s.name.as_str()))
         .map(|s| (s.slot, s.name.clone()))
         .collect();
     let mut writes = std::mem::take(&mut session.lock().writes);
@@ -245,7 +239,7 @@ fn attribute_sends(events: &[Event], servers: &BTreeMap<usize, String>, writes: 
         match &ev.kind {
             EventKind::Deliver { from, to, m_type } if servers.contains_key(&to.slot()) => {
                 // Heartbeat pings are answered inside the receive wrapper, not by a handler.
-                let heartbeat = *from == servers::proto::RS && *m_type == NOTIFY_MESSAGE;
+                let heartbeat = *from == os::proto::RS && *m_type == NOTIFY_MESSAGE;
                 if !heartbeat {
                     current.insert(to.slot(), *m_type);
                 }

@@ -7,7 +7,7 @@ use std::fmt;
 /// call table or state declaration it cannot make sense of.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalysisError {
-    /// The file, as the outputs name it (`servers/src/pm/table.rs`).
+    /// The file, as the outputs name it (`os/src/pm/table.rs`).
     pub file: String,
     /// 1-based line, when known.
     pub line: Option<usize>,

@@ -45,7 +45,7 @@ impl Ty {
 
 /// A function or method.
 pub struct FnDef {
-    /// Its full path (`servers::pm::forkexit::do_fork`, `servers::vm::state::VmState::alloc_frames`).
+    /// Its full path (`os::pm::forkexit::do_fork`, `os::vm::state::VmState::alloc_frames`).
     pub path: String,
     /// Its name.
     pub ident: String,
@@ -699,17 +699,17 @@ impl Index {
             .collect()
     }
 
-    /// The component of a module of the servers' crate: its top-level module (`pm`, `vm`, `task`);
+    /// The component of a module of the OS crate: its top-level module (`pm`, `vm`, `task`);
     /// `lib` for the crate root; the crate's name for other crates.
     pub fn component(&self, m: ModId) -> String {
         let module = &self.src.modules[m];
-        if module.krate != crate::source::SERVERS_CRATE {
+        if module.krate != crate::source::OS_CRATE {
             return module.krate.clone();
         }
         module.path.split("::").nth(1).unwrap_or("lib").to_string()
     }
 
-    /// The file and line of a span in module `m`: `servers/src/pm/fork.rs:33`.
+    /// The file and line of a span in module `m`: `os/src/pm/fork.rs:33`.
     pub fn site(&self, m: ModId, span: proc_macro2::Span) -> String {
         format!("{}:{}", self.src.modules[m].file, position(span).0)
     }

@@ -4,7 +4,7 @@
 //! (same name in two files) get their module path too (`mx_vm_fork_do_exit`).
 
 use crate::index::{FnId, Index};
-use crate::source::SERVERS_CRATE;
+use crate::source::OS_CRATE;
 use std::collections::BTreeMap;
 
 /// The prefix of every fused name.
@@ -26,7 +26,7 @@ fn base_name(index: &Index, f: FnId) -> String {
 
 fn long_name(index: &Index, f: FnId) -> String {
     let def = &index.fns[f];
-    let path = def.path.strip_prefix(&format!("{SERVERS_CRATE}::")).unwrap_or(&def.path);
+    let path = def.path.strip_prefix(&format!("{OS_CRATE}::")).unwrap_or(&def.path);
     let cleaned: String = path.replace("::", "_").replace('#', "_");
     format!("{PREFIX}_{cleaned}")
 }

@@ -101,7 +101,7 @@ pub fn stats_text(s: &Statistics) -> String {
     let _ = writeln!(w, "Fusing statistics (the fusing paper's Tables 1-3)");
     let _ = writeln!(
         w,
-        "  source                          {} files under servers/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values not followed",
+        "  source                          {} files under os/src, {} of servers and shared code ({}); {} functions in the fused program, {} call edges, {} calls through function values not followed",
         s.source.files,
         s.source.analysed_files,
         s.source.digest,

@@ -1,10 +1,10 @@
-//! Reading the source the analysis works on: the servers' crate (`servers/src`, the subject), the
+//! Reading the source the analysis works on: the OS crate (`os/src`, the subject), the
 //! parts of `kernel_sim` and `recovery` it needs to understand the servers (message-type bases,
 //! endpoints, kernel calls; the tracked containers' API), and the manifest's slots.
 //!
 //! Duties: load each crate's module tree from its `lib.rs` as `rustc` would (`mod x;` is `x.rs` or
 //! `x/mod.rs`; inline `mod x { .. }` blocks are modules too), leaving out everything under
-//! `#[cfg(test)]`; parse every `.rs` file under `servers/src`, in the tree or not, so that a file
+//! `#[cfg(test)]`; parse every `.rs` file under `os/src`, in the tree or not, so that a file
 //! that does not parse is an error naming it and the position; digest every file, so the table
 //! can say exactly which source it was derived from.
 //!
@@ -19,8 +19,8 @@ use std::path::{Path, PathBuf};
 /// Where the analysis reads from.
 #[derive(Clone, Debug)]
 pub struct Inputs {
-    /// The servers' crate source, the subject of the analysis (`servers/src`).
-    pub servers_src: PathBuf,
+    /// The servers' crate source, the subject of the analysis (`os/src`).
+    pub os_src: PathBuf,
     /// The kernel's source, read for message-type bases, endpoints and kernel calls.
     pub kernel_src: PathBuf,
     /// The recovery crate's source, read for the tracked containers' API.
@@ -33,7 +33,7 @@ impl Inputs {
     /// The inputs of the workspace at `root`.
     pub fn workspace(root: &Path) -> Inputs {
         Inputs {
-            servers_src: root.join("servers/src"),
+            os_src: root.join("os/src"),
             kernel_src: root.join("kernel_sim/src"),
             recovery_src: root.join("recovery/src"),
             manifest: root.join(DEFAULT_MANIFEST),
@@ -48,9 +48,9 @@ pub type ModId = usize;
 pub struct Module {
     /// The crate it belongs to (`servers`, `kernel_sim`, `recovery`).
     pub krate: String,
-    /// Its full path (`servers::pm::forkexit`).
+    /// Its full path (`os::pm::forkexit`).
     pub path: String,
-    /// The file it is in, as outputs name it (`servers/src/pm/forkexit.rs`).
+    /// The file it is in, as outputs name it (`os/src/pm/forkexit.rs`).
     pub file: String,
     /// Its parent module (`None` for a crate root).
     pub parent: Option<ModId>,
@@ -66,8 +66,8 @@ pub struct Sources {
     pub modules: Vec<Module>,
     /// The root module of each crate.
     pub crates: BTreeMap<String, ModId>,
-    /// Every `.rs` file under `servers/src` (as outputs name it) with the digest of its contents.
-    pub servers_files: BTreeMap<String, u64>,
+    /// Every `.rs` file under `os/src` (as outputs name it) with the digest of its contents.
+    pub os_files: BTreeMap<String, u64>,
     /// Service slots from the manifest: slot -> service name.
     pub slots: BTreeMap<u64, String>,
     /// Things worth knowing that do not stop the analysis (a declared module with no file...).
@@ -78,7 +78,7 @@ pub struct Sources {
 pub const DEFAULT_MANIFEST: &str = "etc/system.conf";
 
 /// The crate the analysis is about.
-pub const SERVERS_CRATE: &str = "servers";
+pub const OS_CRATE: &str = "os";
 /// The kernel crate (constants and enums only).
 pub const KERNEL_CRATE: &str = "kernel_sim";
 /// The recovery crate (the tracked containers' API only).
@@ -330,18 +330,18 @@ impl Sources {
     pub fn load(inputs: &Inputs) -> Result<Sources, AnalysisError> {
         let mut loader = Loader { modules: Vec::new(), loaded: BTreeMap::new(), warnings: Vec::new() };
         let mut crates = BTreeMap::new();
-        crates.insert(SERVERS_CRATE.to_string(), loader.load_crate(SERVERS_CRATE, &inputs.servers_src, "servers/src")?);
+        crates.insert(OS_CRATE.to_string(), loader.load_crate(OS_CRATE, &inputs.os_src, "os/src")?);
         let servers_loaded: Vec<PathBuf> = loader.loaded.keys().cloned().collect();
         crates.insert(KERNEL_CRATE.to_string(), loader.load_crate(KERNEL_CRATE, &inputs.kernel_src, "kernel_sim/src")?);
         crates.insert(
             RECOVERY_CRATE.to_string(),
             loader.load_crate(RECOVERY_CRATE, &inputs.recovery_src, "recovery/src")?,
         );
-        // Every file under servers/src must parse, in the module tree or not.
-        let mut servers_files = BTreeMap::new();
-        let files = rust_files(&inputs.servers_src, "servers/src")?;
+        // Every file under os/src must parse, in the module tree or not.
+        let mut os_files = BTreeMap::new();
+        let files = rust_files(&inputs.os_src, "os/src")?;
         for file in &files {
-            let display = display_name(file, &inputs.servers_src, "servers/src");
+            let display = display_name(file, &inputs.os_src, "os/src");
             let text = read(file, &display)?;
             if !servers_loaded.contains(file) {
                 parse(&text, &display)?;
@@ -353,7 +353,7 @@ impl Sources {
             }
             let mut digest = FNV_OFFSET;
             fnv1a(&mut digest, text.as_bytes());
-            servers_files.insert(display, digest);
+            os_files.insert(display, digest);
         }
         let manifest_display = if inputs.manifest.ends_with(DEFAULT_MANIFEST) {
             DEFAULT_MANIFEST.to_string()
@@ -362,7 +362,7 @@ impl Sources {
         };
         let manifest_text = read(&inputs.manifest, &manifest_display)?;
         let slots = manifest_slots(&manifest_text, &manifest_display)?;
-        Ok(Sources { modules: loader.modules, crates, servers_files, slots, warnings: loader.warnings })
+        Ok(Sources { modules: loader.modules, crates, os_files, slots, warnings: loader.warnings })
     }
 }
 
@@ -381,8 +381,8 @@ mod tests {
 
     #[test]
     fn a_file_that_does_not_parse_is_named_with_its_position() {
-        let e = parse("fn main() {\n    let x = ;\n}\n", "servers/src/pm/bad.rs").err().expect("a syntax error");
-        assert_eq!((e.file.as_str(), e.line), ("servers/src/pm/bad.rs", Some(2)));
-        assert!(e.to_string().starts_with("servers/src/pm/bad.rs:2:"), "{e}");
+        let e = parse("fn main() {\n    let x = ;\n}\n", "os/src/pm/bad.rs").err().expect("a syntax error");
+        assert_eq!((e.file.as_str(), e.line), ("os/src/pm/bad.rs", Some(2)));
+        assert!(e.to_string().starts_with("os/src/pm/bad.rs:2:"), "{e}");
     }
 }

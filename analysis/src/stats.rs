@@ -18,7 +18,7 @@ pub const M_TYPE_TARGET_PERCENT: f64 = 98.0;
 /// What was read.
 #[derive(Clone, Debug, Serialize)]
 pub struct SourceStats {
-    /// `.rs` files under servers/src.
+    /// `.rs` files under os/src.
     pub files: usize,
     /// Of which the table depends on (servers and shared code).
     pub analysed_files: usize,
@@ -299,7 +299,7 @@ impl Statistics {
         let m_types_resolved_percent = percent(resolved, contexts);
         Statistics {
             source: SourceStats {
-                files: a.index.src.servers_files.len(),
+                files: a.index.src.os_files.len(),
                 analysed_files,
                 digest,
                 components: a.components.roles.clone(),

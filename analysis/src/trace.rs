@@ -480,7 +480,7 @@ impl<'a> Tracer<'a> {
         let syn::Expr::Path(p) = strip(func) else { return None };
         let path = self.index.resolve_syn_path(module, &p.path, self_ty)?;
         match self.index.items.get(&path)? {
-            Item::Fn(g) if self.index.src.modules[self.index.fns[*g].module].krate == crate::source::SERVERS_CRATE => {
+            Item::Fn(g) if self.index.src.modules[self.index.fns[*g].module].krate == crate::source::OS_CRATE => {
                 Some(*g)
             }
             _ => None,

@@ -18,7 +18,7 @@
 //! table pessimistic, never optimistic.
 
 use crate::index::{FnId, Index, Item, Ty};
-use crate::source::{RECOVERY_CRATE, SERVERS_CRATE};
+use crate::source::{OS_CRATE, RECOVERY_CRATE};
 use recovery::StateClass;
 use std::collections::BTreeMap;
 use syn::visit::Visit;
@@ -69,7 +69,7 @@ pub struct FieldDecl {
     pub class: StateClass,
     /// The component whose state it is (`pm`).
     pub component: String,
-    /// Where its class is declared (`servers/src/pm/state.rs:113`).
+    /// Where its class is declared (`os/src/pm/state.rs:113`).
     pub site: String,
 }
 
@@ -181,10 +181,10 @@ impl Tracked {
     }
 
     fn read_fields(&mut self, index: &Index) {
-        // State structs: structs of the servers' crate with at least one tracked field.
+        // State structs: structs of the OS crate with at least one tracked field.
         let mut states: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
         for (path, def) in &index.structs {
-            if index.src.modules[def.module].krate != SERVERS_CRATE {
+            if index.src.modules[def.module].krate != OS_CRATE {
                 continue;
             }
             let owner = Ty::plain(path.clone());
@@ -199,7 +199,7 @@ impl Tracked {
         // Where each state struct is built: the container constructor behind each field.
         let mut found: BTreeMap<(String, String), (String, Option<StateClass>, String)> = BTreeMap::new();
         for (f, def) in index.fns.iter().enumerate() {
-            if index.src.modules[def.module].krate != SERVERS_CRATE {
+            if index.src.modules[def.module].krate != OS_CRATE {
                 continue;
             }
             let mut scan = BuildScan { index, f, lets: BTreeMap::new(), literals: Vec::new() };

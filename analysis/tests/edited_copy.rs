@@ -1,5 +1,5 @@
 //! The analysis works on whatever source it is given, not on a frozen copy: a new handler added to
-//! a copy of `servers/src` (a row in pm's table, a new file) that writes global state through a
+//! a copy of `os/src` (a row in pm's table, a new file) that writes global state through a
 //! helper in another file, or only through an IPC to another server whose type is a parameter of
 //! a helper (resolved by inlining the caller), comes out class G with no change to the analysis.
 //! Malformed input is an error naming the file and the position.
@@ -25,7 +25,7 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// A fresh copy of servers/src in a directory of its own; removed when dropped.
+/// A fresh copy of os/src in a directory of its own; removed when dropped.
 struct Copy {
     dir: PathBuf,
 }
@@ -34,7 +34,7 @@ impl Copy {
     fn new(name: &str) -> Copy {
         let dir = std::env::temp_dir().join(format!("samsara-analysis-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
-        copy_dir(&workspace().join("servers/src"), &dir.join("src"));
+        copy_dir(&workspace().join("os/src"), &dir.join("src"));
         Copy { dir }
     }
 
@@ -54,7 +54,7 @@ impl Copy {
 
     fn analyze(&self) -> Result<analysis::Analysis, AnalysisError> {
         let mut inputs = Inputs::workspace(&workspace());
-        inputs.servers_src = self.src();
+        inputs.os_src = self.src();
         analysis::analyze(&inputs)
     }
 }
@@ -183,7 +183,7 @@ fn a_new_handler_writing_global_state_through_a_helper_and_through_ipc_is_class_
     assert_eq!(ipc.depends_on, ["vm"]);
     let site = &ipc.send_sites[0];
     assert_eq!((site.to.as_str(), site.call.as_str(), site.class), ("vm", "vm_fork", RecoveryClass::G));
-    assert!(site.site.starts_with("servers/src/pm/probe_helpers.rs:"), "{}", site.site);
+    assert!(site.site.starts_with("os/src/pm/probe_helpers.rs:"), "{}", site.site);
     let stats = a.statistics();
     assert!(stats.send.inlined_contexts >= 1, "the type was found by inlining do_probe_ipc");
 
@@ -226,17 +226,17 @@ fn a_file_that_does_not_parse_is_an_error_naming_it() {
     copy.write("pm/broken.rs", "//! broken\n\npub fn do_broken( {\n}\n");
     copy.edit("pm/mod.rs", |t| t.replacen("pub mod state;", "pub mod broken;\npub mod state;", 1));
     let e = copy.analyze().err().expect("a syntax error is an error");
-    assert_eq!(e.file, "servers/src/pm/broken.rs");
+    assert_eq!(e.file, "os/src/pm/broken.rs");
     assert_eq!(e.line, Some(3), "{e}");
-    assert!(e.to_string().starts_with("servers/src/pm/broken.rs:3:"), "{e}");
+    assert!(e.to_string().starts_with("os/src/pm/broken.rs:3:"), "{e}");
 }
 
 #[test]
 fn a_file_outside_the_module_tree_must_still_parse() {
     let copy = Copy::new("stray");
     copy.write("vm/stray.rs", "fn (\n");
-    let e = copy.analyze().err().expect("every file under servers/src must parse");
-    assert_eq!((e.file.as_str(), e.line), ("servers/src/vm/stray.rs", Some(1)), "{e}");
+    let e = copy.analyze().err().expect("every file under os/src must parse");
+    assert_eq!((e.file.as_str(), e.line), ("os/src/vm/stray.rs", Some(1)), "{e}");
 }
 
 #[test]
@@ -244,16 +244,19 @@ fn a_table_row_whose_handler_does_not_exist_is_an_error_at_the_row() {
     let copy = Copy::new("bad-table");
     copy.edit("vm/table.rs", |t| t.replacen("handler: info::do_info", "handler: info::do_nothing_at_all", 1));
     let e = copy.analyze().err().expect("an unknown handler is an error");
-    assert_eq!(e.file, "servers/src/vm/table.rs");
+    assert_eq!(e.file, "os/src/vm/table.rs");
     assert!(e.line.is_some() && e.message.contains("do_nothing_at_all"), "{e}");
 }
 
 #[test]
-fn the_digest_covers_the_servers_and_their_shared_code_only() {
+fn the_digest_covers_every_file_of_the_os_but_its_root() {
     let copy = Copy::new("digest");
     let before = copy.analyze().expect("the copy analyses").table;
-    copy.edit("libc/mod.rs", |t| t + "\n// A comment in the user-side library.\n");
-    assert_eq!(copy.analyze().expect("analyses").table, before, "user-side code cannot change the table");
+    copy.edit("lib.rs", |t| t + "\n// A comment in the crate root.\n");
+    assert_eq!(copy.analyze().expect("analyses").table, before, "the crate root's text cannot change the table");
+    copy.edit("fault.rs", |t| t + "\n// A comment in the fault-injection instrumentation.\n");
+    let shared = copy.analyze().expect("analyses").table;
+    assert_ne!(shared.provenance, before.provenance, "code linked into the servers is part of the source version");
     copy.edit("pm/getset.rs", |t| t + "\n// A comment in pm.\n");
     let after = copy.analyze().expect("analyses").table;
     assert_ne!(after.provenance, before.provenance, "any edit of a server is a new source version");

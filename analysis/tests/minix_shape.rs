@@ -94,9 +94,9 @@ fn kernel_calls_carry_the_window_codes() {
     let r = row(&a, "pm", "kill");
     let kill = r.send_sites.iter().find(|s| s.to == "kernel" && s.call == "kernel_kill").expect("kill asks the kernel");
     let sigsend = r.send_sites.iter().find(|s| s.call == "kernel_sig_send").expect("kill posts signal frames");
-    let sigsend_code = servers::task::KERNEL_CALL_BASE + kernel_sim::KernelCall::SigSend as u32;
+    let sigsend_code = os::task::KERNEL_CALL_BASE + kernel_sim::KernelCall::SigSend as u32;
     assert_eq!((sigsend.m_type as u32, sigsend.class), (sigsend_code, RecoveryClass::G));
-    let code = servers::task::KERNEL_CALL_BASE + kernel_sim::KernelCall::Kill as u32;
+    let code = os::task::KERNEL_CALL_BASE + kernel_sim::KernelCall::Kill as u32;
     assert_eq!(kill.m_type as u32, code);
     assert_eq!(kill.call, "kernel_kill");
     assert_eq!(kill.class, RecoveryClass::G);

@@ -5,11 +5,11 @@
 
 use analysis::dynamic::{RecordedRun, compare, record_run};
 use kernel_sim::{Config, EngineKind, RunEnd};
-use servers::boot::MachineConfig;
-use servers::libc::Sys;
-use servers::proto::pm::sig;
-use servers::proto::vfs::flags::{O_CREAT, O_RDWR};
+use os::proto::pm::sig;
+use os::proto::vfs::flags::{O_CREAT, O_RDWR};
 use std::path::Path;
+use testbed::boot::MachineConfig;
+use userland::libc::Sys;
 
 /// Virtual microseconds the workload may take before the run is cut (it needs far less).
 const TIME_LIMIT: u64 = 60_000_000;
@@ -120,11 +120,11 @@ fn a_table_missing_a_write_is_caught() {
 /// static row, and the precision (dynamic over static) is reported.
 #[test]
 fn the_posix_suite_and_the_strace_fixtures_stay_inside_the_table() {
-    use servers::workload::Workload;
-    use servers::workload::report::Recorder;
+    use userland::workload::Workload;
+    use userland::workload::report::Recorder;
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("the workspace");
     let table = analysis::analyze_workspace(root).expect("the servers analyse").table;
-    let fixtures = root.join("servers/fixtures/strace");
+    let fixtures = root.join("userland/fixtures/strace");
     let mut names: Vec<String> = std::fs::read_dir(&fixtures)
         .expect("the fixtures")
         .filter_map(|e| e.ok().map(|e| e.path()))

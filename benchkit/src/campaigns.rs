@@ -11,12 +11,12 @@ use crate::report::{Curve, Figure, Section, Series, Unit};
 use campaign::execute::{Campaign, Golden, Options};
 use campaign::plan::CampaignSpec;
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::run::{Outcome, RunSpec, execute};
 use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::Instant;
+use testbed::boot::default_table;
+use testbed::run::{Outcome, RunSpec, execute};
 
 /// The target: runs per second on [`TARGET_CORES`] cores.
 pub const TARGET_RUNS_PER_S: f64 = 500.0;
@@ -61,7 +61,7 @@ fn cpu_probe(threads: usize, iterations: u64) -> f64 {
 }
 
 fn workload() -> campaign::execute::WorkloadFn {
-    Arc::new(servers::workload::posix::run)
+    Arc::new(userland::workload::posix::run)
 }
 
 /// A campaign of the posix workload ready to run again and again (its golden run done), writing
@@ -109,7 +109,7 @@ pub fn fault_free_rate(runs: u32) -> Result<f64, String> {
     let table = default_table();
     let start = Instant::now();
     for _ in 0..runs.max(1) {
-        let r = execute(&spec, table.clone(), servers::workload::posix::run);
+        let r = execute(&spec, table.clone(), userland::workload::posix::run);
         if r.outcome != Outcome::Pass {
             return Err(format!("a fault-free posix run did not pass: {}", r.outcome));
         }

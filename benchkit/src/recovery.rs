@@ -23,13 +23,13 @@ use crate::report::{Figure, Section, Unit, duration};
 use crate::system::Setup;
 use crate::undo::{self, BenchState, Undo};
 use kernel_sim::{EndCause, EngineKind, Event, EventKind, Micros, RunEnd};
+use os::errno::Errno;
+use os::fault::FaultSpec;
+use os::proto::PM;
 use recovery::PolicyKind;
-use servers::boot::boot;
-use servers::errno::Errno;
-use servers::fault::FaultSpec;
-use servers::proto::PM;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+use testbed::boot::boot;
 
 /// The rollback target under `sim`, ns.
 pub const ROLLBACK_TARGET_NS: f64 = 10_000.0;
@@ -115,7 +115,7 @@ pub fn crash_once(engine: EngineKind, policy: PolicyKind) -> Result<CrashLatency
     let config = setup.machine_config();
     let seen: Arc<Mutex<Seen>> = Arc::default();
     let out = seen.clone();
-    let init = move |sys: &servers::libc::Sys<'_>| {
+    let init = move |sys: &userland::libc::Sys<'_>| {
         let record = |f: &mut dyn FnMut(&mut Seen)| f(&mut out.lock().unwrap_or_else(|e| e.into_inner()));
         for _ in 0..WARM_CALLS {
             let start = Instant::now();

@@ -16,16 +16,16 @@ use crate::plan::{PerEngine, Plan};
 use crate::report::{Figure, Section, Unit};
 use crate::system::{Checkpointing, Setup, run_in_init};
 use kernel_sim::EngineKind;
+use os::errno::Errno;
+use os::fault::{SiteKind, SiteProfile};
+use os::proto::pm::sig;
+use os::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
+use os::proto::vfs::whence::SEEK_SET;
 use recovery::TrackedState;
-use servers::checker::Snapshot;
-use servers::errno::Errno;
-use servers::fault::{SiteKind, SiteProfile};
-use servers::libc::{SigAction, Sys, count_handler_run, handler_runs};
-use servers::proto::pm::sig;
-use servers::proto::vfs::flags::{O_CREAT, O_RDWR, O_TRUNC};
-use servers::proto::vfs::whence::SEEK_SET;
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
+use testbed::checker::Snapshot;
+use userland::libc::{SigAction, Sys, count_handler_run, handler_runs};
 
 /// The overhead target, percent.
 pub const OVERHEAD_TARGET_PCT: f64 = 3.0;

@@ -6,12 +6,12 @@
 //! init exits, so a run finishes by itself.
 
 use kernel_sim::{Config, Endpoint, EngineKind, Micros, RunEnd, SchedMode};
-use servers::boot::{Machine, MachineConfig, boot};
-use servers::fault::{FaultSpec, SiteProfile};
-use servers::libc::Sys;
-use servers::proto::INIT;
-use servers::proto::pm::sig::SIGKILL;
+use os::fault::{FaultSpec, SiteProfile};
+use os::proto::INIT;
+use os::proto::pm::sig::SIGKILL;
 use std::sync::{Arc, Mutex};
+use testbed::boot::{Machine, MachineConfig, boot};
+use userland::libc::Sys;
 
 /// Whether the servers' task loop takes its checkpoint before every request.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

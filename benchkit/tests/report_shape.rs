@@ -7,8 +7,8 @@ use benchkit::plan::{Mode, Plan};
 use benchkit::report::{Report, Unit};
 use benchkit::syscalls::Op;
 use benchkit::{SectionId, chart};
+use os::pm::state::NR_PROCS;
 use serde_json::Value;
-use servers::pm::state::NR_PROCS;
 
 fn smoke_report() -> Report {
     let mut heard = Vec::new();

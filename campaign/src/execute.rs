@@ -10,17 +10,17 @@ use crate::plan::{CampaignSpec, RunId, Shard, runs, sample_faults};
 use crate::results::{self, BadRecords, Dropped, Header, ResultsError, RunRecord, Writer};
 use indicatif::{ProgressBar, ProgressStyle};
 use kernel_sim::Manifest;
+use os::fault::{FaultSpec, SiteProfile, Trigger};
 use rayon::prelude::*;
 use recovery::{PolicyKind, RecoveryTable};
-use servers::fault::{FaultSpec, SiteProfile, Trigger};
-use servers::libc::Sys;
-use servers::run::{Outcome, RunResult, RunSpec, Verdict, execute};
-use servers::workload::report::Recorder;
 use std::collections::{BTreeMap, BTreeSet};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
 use std::sync::Arc;
 use std::time::Instant;
+use testbed::run::{Outcome, RunResult, RunSpec, Verdict, execute};
+use userland::libc::Sys;
+use userland::workload::report::Recorder;
 
 /// A workload as campaigns run it: the init body of every run.
 pub type WorkloadFn = Arc<dyn Fn(&Sys<'_>, &Recorder) + Send + Sync>;
@@ -122,7 +122,7 @@ impl Campaign {
         let spec = self.spec_for(Some(fault.clone()), policy, false);
         let handler = match &fault.trigger {
             Trigger::Site { handler, .. } => handler.clone(),
-            Trigger::Request { m_type, .. } => servers::proto::call_name(*m_type).to_string(),
+            Trigger::Request { m_type, .. } => os::proto::call_name(*m_type).to_string(),
         };
         let record = RunRecord {
             id,

@@ -5,11 +5,11 @@
 //! faults in the same order on every machine, so shards run anywhere and merge into the unsharded
 //! campaign exactly.
 
+use os::fault::{FaultKind, FaultSpec, Persistence, Site, SiteProfile, Trigger};
 use rand::rngs::ChaCha8Rng;
 use rand::{Rng, SeedableRng};
 use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, FaultSpec, Persistence, Site, SiteProfile, Trigger};
 use std::collections::BTreeSet;
 use std::fmt;
 
@@ -55,7 +55,7 @@ impl Default for CampaignSpec {
             exhaustive: false,
             policies: PolicyKind::ALL.to_vec(),
             kinds: FaultKind::ALL.to_vec(),
-            servers: servers::fault::FAULTABLE_SERVERS.iter().map(|s| s.to_string()).collect(),
+            servers: os::fault::FAULTABLE_SERVERS.iter().map(|s| s.to_string()).collect(),
             check_invariants: false,
             persistence: Persistence::ALL.to_vec(),
             manifest: None,
@@ -217,7 +217,7 @@ pub fn runs(faults: usize, policies: &[PolicyKind], shard: Option<Shard>) -> Vec
 #[cfg(test)]
 mod tests {
     use super::*;
-    use servers::fault::{SiteKind, SiteStats};
+    use os::fault::{SiteKind, SiteStats};
 
     fn profile() -> SiteProfile {
         let mut p = SiteProfile::default();

@@ -9,10 +9,10 @@ use crate::results::RunRecord;
 use crate::summary::{Column, Counts, Summary};
 use plotters::prelude::*;
 use recovery::PolicyKind;
-use servers::run::{Outcome, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::path::Path;
+use testbed::run::{Outcome, Verdict};
 
 /// The colour of a table column, the same in every chart: a damaged fail-stop or crash is the
 /// darker shade of the clean one.

@@ -13,14 +13,14 @@
 //! twice; a record that fails is refused naming file and line, or dropped and counted when asked.
 
 use crate::plan::{CampaignSpec, RunId, Shard, runs};
+use os::fault::{FaultKind, FaultSpec, Persistence};
 use recovery::{PolicyKind, SrsCounters};
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, FaultSpec, Persistence};
-use servers::run::{Outcome, Verdict};
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fs::{File, OpenOptions};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
+use testbed::run::{Outcome, Verdict};
 
 /// The first line of a results file.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,12 +8,12 @@
 //! whose simulator panicked (samsara bugs, recorded as crashes) are counted apart too.
 
 use crate::results::RunRecord;
+use os::fault::{FaultKind, Persistence, SiteProfile};
 use recovery::PolicyKind;
 use serde::{Deserialize, Serialize};
-use servers::fault::{FaultKind, Persistence, SiteProfile};
-use servers::run::{Outcome, Verdict};
 use std::collections::BTreeMap;
 use std::fmt::Write;
+use testbed::run::{Outcome, Verdict};
 
 /// Outcome counts of a group of runs, with how many of each left a damaged system behind.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]

@@ -8,9 +8,9 @@ use campaign::execute::{Campaign, Options, WorkloadFn};
 use campaign::plan::{CampaignSpec, Shard};
 use campaign::results::{self, BadRecords};
 use recovery::PolicyKind;
-use servers::boot::default_table;
 use std::path::PathBuf;
 use std::sync::Arc;
+use testbed::boot::default_table;
 
 /// A small workload with forks, exits, waits and ids: enough sites in all three servers.
 fn small_workload() -> WorkloadFn {

@@ -8,12 +8,12 @@ use campaign::execute::{Campaign, Options};
 use campaign::plan::{CampaignSpec, RunId, runs};
 use campaign::results;
 use campaign::summary::summarise;
+use os::fault::{FaultKind, Persistence};
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::fault::{FaultKind, Persistence};
-use servers::workload::Workload;
 use std::collections::BTreeSet;
 use std::sync::Arc;
+use testbed::boot::default_table;
+use userland::workload::Workload;
 
 fn exhaustive_hangs_in_pm(workload: &str) {
     let w: Workload = workload.parse().unwrap();

@@ -5,12 +5,12 @@
 use campaign::execute::{Campaign, Options};
 use campaign::plan::CampaignSpec;
 use campaign::summary::summarise;
+use os::fault::FaultKind;
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::fault::FaultKind;
-use servers::run::{Outcome, RunSpec, execute};
-use servers::workload::Workload;
 use std::sync::Arc;
+use testbed::boot::default_table;
+use testbed::run::{Outcome, RunSpec, execute};
+use userland::workload::Workload;
 
 fn posix_campaign(faults: usize, kinds: Vec<FaultKind>) -> Campaign {
     let w: Workload = "posix".parse().unwrap();

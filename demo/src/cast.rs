@@ -9,7 +9,7 @@
 use crate::log::{Entry, Kind};
 use kernel_sim::Endpoint;
 use kernel_sim::manifest::FIRST_USER_SLOT;
-use servers::proto::INIT;
+use os::proto::INIT;
 
 /// One process of the run.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -77,7 +77,7 @@ impl Cast {
 
     /// The first endpoint of the server named `name` (`pm`, `vfs`...), as the manifest places it.
     pub fn server(name: &str) -> Option<Endpoint> {
-        let manifest = servers::boot::default_manifest();
+        let manifest = testbed::boot::default_manifest();
         manifest.services.iter().find(|s| s.name == name).map(|s| Endpoint::new(s.slot, 0))
     }
 
@@ -117,6 +117,6 @@ mod tests {
             "memdisk",
             "a driver back under a new endpoint is the same participant"
         );
-        assert_eq!(Cast::server("vfs"), Some(servers::proto::VFS));
+        assert_eq!(Cast::server("vfs"), Some(os::proto::VFS));
     }
 }

@@ -14,7 +14,7 @@ use crate::log::{Entry, Kind};
 use crate::story::message_text;
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Endpoint, Primitive};
-use servers::proto::RS;
+use os::proto::RS;
 use std::collections::BTreeMap;
 use std::fmt::Write;
 

@@ -7,8 +7,8 @@ use crate::story::Story;
 use crate::{Demo, DemoRun};
 use recovery::FieldSrs;
 use serde::Serialize;
-use servers::run::{Finding, Outcome};
 use std::collections::BTreeMap;
+use testbed::run::{Finding, Outcome};
 
 /// A scenario's facts.
 #[derive(Serialize)]

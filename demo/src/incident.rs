@@ -9,9 +9,9 @@
 use crate::cast::Cast;
 use crate::log::{Entry, Kind};
 use kernel_sim::{Endpoint, Primitive};
-use servers::errno::Errno;
-use servers::proto::RS;
-use servers::rs::decisions::DecisionRecord;
+use os::errno::Errno;
+use os::proto::RS;
+use os::rs::decisions::DecisionRecord;
 
 /// How the server's incarnation ended.
 #[derive(Clone, Debug, PartialEq, Eq)]

@@ -2,7 +2,7 @@
 //!
 //! Each scenario ([`scenario`]) is one or two real runs of the system under `sim` — a workload as
 //! init, one injected fault, one recovery policy — through the same harness as `samsara run`
-//! (`servers::run::execute`), with the kernel's event log recorded. The demo then reads that log
+//! (`testbed::run::execute`), with the kernel's event log recorded. The demo then reads that log
 //! back ([`log`]), names its processes ([`cast`]), ties rs's decisions to the events that tell them
 //! ([`incident`]) and narrates the run step by step ([`story`]): the messages, the checkpoint, the
 //! crash or hang, rs's detection, the decision with its reason, the next incarnation, the outcome
@@ -29,13 +29,13 @@ use cast::Cast;
 use incident::Incident;
 use kernel_sim::EngineKind;
 use log::Entry;
+use os::fault::FaultSpec;
 use recovery::{FieldSrs, PolicyKind, RecoveryTable, TableRow};
 use scenario::Scenario;
-use servers::fault::FaultSpec;
-use servers::run::{RunResult, RunSpec, execute};
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use story::Story;
+use testbed::run::{RunResult, RunSpec, execute};
 
 /// One run of a scenario (or a campaign run replayed), with everything the demo read from it.
 pub struct DemoRun {

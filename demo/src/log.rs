@@ -328,7 +328,7 @@ mod tests {
      5          8us sendrec  16.0 -> 3.0 type 0xc23
      7         47us sendnb   3.0 -> 16.0 type 0x0
      8         47us reply    3.0 -> 16.0 status -320
-    19         55us crash    2.0 at servers/src/task.rs:153:14: injected panic: at the start
+    19         55us crash    2.0 at os/src/task.rs:153:14: injected panic: at the start
     20         55us deliver  KERNEL -> 1.0 type 0x1000
     21         58us note     1.0: rs: pm crash (x) in getpid -> rollback: policy rollback: always
     39        107us fail     4.0 -> 2.0 type 0x984 EDEADSRCDST
@@ -361,7 +361,7 @@ mod tests {
         assert_eq!(entries[3].kind, Kind::Reply { from: Endpoint::new(3, 0), to: Endpoint::new(16, 0), status: -320 });
         match &entries[4].kind {
             Kind::Crash { location, message, .. } => {
-                assert_eq!(location, "servers/src/task.rs:153:14");
+                assert_eq!(location, "os/src/task.rs:153:14");
                 assert_eq!(message, "injected panic: at the start");
             }
             other => panic!("{other:?}"),

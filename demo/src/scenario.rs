@@ -5,11 +5,11 @@
 //! The workloads write notes into the event log (`Proc::note`) saying what they do and what each
 //! call returned, so the story's account of the programs is the run's own, not a script.
 
+use os::errno::Errno;
 use recovery::PolicyKind;
-use servers::errno::Errno;
-use servers::libc::Sys;
-use servers::workload::report::Recorder;
 use std::fmt;
+use userland::libc::Sys;
+use userland::workload::report::Recorder;
 
 /// A workload: what init runs.
 pub type Workload = fn(&Sys<'_>, &Recorder);
@@ -299,7 +299,7 @@ fn getpid_then_go_on(sys: &Sys<'_>, rec: &Recorder) {
         say(sys, &format!("waitpid({pid}) -> {}", shown(&waited.map(|(p, s)| format!("pid {p}, {}", wait_status(s))))));
     }
     rec.count(&format!("first-getpid-{}", shown(&first)), 1);
-    rec.expect_eq("getpid after recovery", second, Ok(servers::proto::INIT_PID));
+    rec.expect_eq("getpid after recovery", second, Ok(os::proto::INIT_PID));
 }
 
 /// `window`: one fork (the fault's target); then ask vm what it knows of init.
@@ -336,7 +336,7 @@ fn child_sets_its_uid(sys: &Sys<'_>, rec: &Recorder) {
     }
     let me = sys.getpid();
     say(sys, &format!("getpid() -> {}", shown(&me)));
-    rec.expect_eq("getpid after recovery", me, Ok(servers::proto::INIT_PID));
+    rec.expect_eq("getpid after recovery", me, Ok(os::proto::INIT_PID));
 }
 
 /// `srs`: write a file, rewrite it from the start (the second write is the fault's target),
@@ -390,7 +390,7 @@ mod tests {
             assert_eq!(s.name().parse::<Scenario>(), Ok(s));
             assert!(!s.summary().is_empty() && !s.plans().is_empty());
             for p in s.plans() {
-                assert!(p.fault.parse::<servers::fault::FaultSpec>().is_ok(), "{}", p.fault);
+                assert!(p.fault.parse::<os::fault::FaultSpec>().is_ok(), "{}", p.fault);
             }
         }
         let err = "nope".parse::<Scenario>().unwrap_err();

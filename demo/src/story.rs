@@ -12,12 +12,12 @@ use crate::incident::{Death, Incident, is_answer};
 use crate::log::{Entry, Kind};
 use kernel_sim::msgtype::NOTIFY_MESSAGE;
 use kernel_sim::{Endpoint, Micros, Primitive};
+use os::errno::Errno;
+use os::proto::{PM, RS, call_name};
 use recovery::policy::RequestFate;
 use recovery::{Decision, FieldSrs, PolicyKind, StateAction};
-use servers::errno::Errno;
-use servers::proto::{PM, RS, call_name};
-use servers::run::{Outcome, RunResult};
 use std::collections::{BTreeMap, BTreeSet};
+use testbed::run::{Outcome, RunResult};
 
 /// What part of the story a step tells.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -503,7 +503,7 @@ impl Builder<'_> {
             Kind::Spawn { ep, name } => {
                 let text = match self.inp.cast.actor(*ep) {
                     Some(a) if a.server => format!("{} starts ({ep})", a.name),
-                    Some(a) if *ep == servers::proto::INIT => format!("{} starts ({ep}): it runs the workload", a.name),
+                    Some(a) if *ep == os::proto::INIT => format!("{} starts ({ep}): it runs the workload", a.name),
                     _ => format!("{} is born ({ep}, a copy of {name})", self.name(*ep)),
                 };
                 self.line(e, Tone::Kernel, text);

@@ -9,9 +9,9 @@ use demo::story::Phase;
 use demo::{Demo, DemoRun};
 use kernel_sim::Endpoint;
 use recovery::{Decision, PolicyKind, RecoveryClass};
-use servers::boot::default_table;
-use servers::run::Outcome;
 use std::collections::{BTreeMap, BTreeSet};
+use testbed::boot::default_table;
+use testbed::run::Outcome;
 
 fn run(s: Scenario) -> Demo {
     demo::run(s, DEMO_SEED, default_table()).unwrap_or_else(|e| panic!("{s}: {e}"))
@@ -62,7 +62,7 @@ fn check_common(r: &DemoRun) {
     // The decision: rs's note in the log is the record, and the story's decision step says it.
     let decided = inc.decided.unwrap_or_else(|| panic!("{what}: rs's decision note is not in the log"));
     assert!(
-        matches!(&entry(r, decided).kind, Kind::Note { by, text } if *by == servers::proto::RS && *text == inc.record.to_string())
+        matches!(&entry(r, decided).kind, Kind::Note { by, text } if *by == os::proto::RS && *text == inc.record.to_string())
     );
     // Every decision has its step and its reason in the story (a persistent fault's retry
     // makes two).
@@ -141,7 +141,7 @@ fn rollback_answers_the_caller_with_an_error_and_goes_on() {
     assert_eq!(inc.record.call.as_ref().map(|(c, _)| c.as_str()), Some("getpid"));
     assert!(inc.checkpoint.is_some() && inc.window.is_empty(), "crashed at the start: nothing left pm");
     let reply = inc.error_reply.expect("the caller got an answer");
-    assert!(matches!(entry(r, reply).kind, Kind::Send { to, m_type: -320, .. } if to == servers::proto::INIT));
+    assert!(matches!(entry(r, reply).kind, Kind::Send { to, m_type: -320, .. } if to == os::proto::INIT));
     assert_eq!(r.result.outcome, Outcome::Recovered);
     assert!(r.result.violations.is_empty());
     let text = story_text(r);
@@ -159,7 +159,7 @@ fn window_blind_rollback_leaks_pessimistic_fail_stops_and_the_table_replays() {
         assert_eq!(inc.server, "pm");
         assert_eq!(inc.window.len(), 1, "vm_fork had left pm");
         let sent = entry(r, inc.window[0]);
-        assert!(matches!(sent.kind, Kind::Send { to, .. } if to == servers::proto::VM), "{sent:?}");
+        assert!(matches!(sent.kind, Kind::Send { to, .. } if to == os::proto::VM), "{sent:?}");
     }
     let (rollback, pessimistic, table) = (&d.runs[0], &d.runs[1], &d.runs[2]);
     assert_eq!(rollback.policy, PolicyKind::Rollback);
@@ -189,7 +189,7 @@ fn window_blind_rollback_leaks_pessimistic_fail_stops_and_the_table_replays() {
     let vm_forks = table
         .entries
         .iter()
-        .filter(|e| matches!(e.kind, Kind::Send { m_type, .. } if m_type == servers::proto::vm::VM_FORK))
+        .filter(|e| matches!(e.kind, Kind::Send { m_type, .. } if m_type == os::proto::vm::VM_FORK))
         .count();
     assert_eq!(vm_forks, 1);
 }
@@ -227,7 +227,7 @@ fn process_local_ends_the_caller_and_everyone_else_goes_on() {
     let requester = inc.requester.expect("a requester");
     assert!(r.cast.name(requester).starts_with("child"), "the child asked");
     let ended = inc.requester_ended.expect("rs ended the requester");
-    assert!(matches!(entry(r, ended).kind, Kind::Killed { ep, by } if ep == requester && by == servers::proto::RS));
+    assert!(matches!(entry(r, ended).kind, Kind::Killed { ep, by } if ep == requester && by == os::proto::RS));
     assert_eq!(r.result.outcome, Outcome::Recovered);
     assert!(r.result.violations.is_empty());
     let text = story_text(r);
@@ -249,7 +249,7 @@ fn compensation_undoes_what_fork_sent_and_leaves_the_system_clean() {
     assert!(text.contains("undo what the request sent (vm_fork)"), "{text}");
     // The child vm made is ended by the new pm, and its exit path frees vm's and vfs's parts.
     assert!(
-        r.entries.iter().any(|e| matches!(e.kind, Kind::Killed { by, .. } if by == servers::proto::PM)),
+        r.entries.iter().any(|e| matches!(e.kind, Kind::Killed { by, .. } if by == os::proto::PM)),
         "pm ends the orphaned child"
     );
     assert_eq!(r.result.outcome, Outcome::Recovered);
@@ -289,7 +289,7 @@ fn hang_is_found_by_heartbeats_and_recovered() {
     assert_eq!((inc.server.as_str(), inc.record.cause.as_str()), ("vfs", "hang"));
     let Some(Death::Hang { silent_from, noticed, seq }) = inc.death else { panic!("{:?}", inc.death) };
     assert!(silent_from.is_some() && noticed < seq);
-    assert!(matches!(entry(r, seq).kind, Kind::Killed { by, .. } if by == servers::proto::RS));
+    assert!(matches!(entry(r, seq).kind, Kind::Killed { by, .. } if by == os::proto::RS));
     assert_eq!(inc.record.decision.label(), "rollback+replay");
     assert_eq!(r.result.outcome, Outcome::Recovered);
     assert_eq!(step_titles(r, Phase::Detection)[0], "rs's heartbeats find vfs hung");

@@ -560,6 +560,11 @@ impl KernelCore {
         self.programs.get(name).cloned()
     }
 
+    /// The registered programs no manifest service runs: the boot image's user programs, by name.
+    pub fn user_programs(&self) -> Vec<String> {
+        self.programs.keys().filter(|name| self.manifest.service(name).is_none()).cloned().collect()
+    }
+
     pub fn take_starts(&mut self) -> Vec<(Slot, Body)> {
         std::mem::take(&mut self.starts)
     }

@@ -449,6 +449,11 @@ impl Proc {
         self.kernel_call(KernelCall::GetInfo, |k, _| Ok(k.program(program).is_some()))
     }
 
+    /// The boot image's user programs, by name (what a file system installs in `/bin`).
+    pub fn sys_user_programs(&self) -> Result<Vec<String>, KernelError> {
+        self.kernel_call(KernelCall::GetInfo, |k, _| Ok(k.user_programs()))
+    }
+
     /// Frees the slot of the ended process `target`; its endpoint becomes stale.
     pub fn sys_clear(&self, target: Endpoint) -> Result<(), KernelError> {
         self.kernel_call(KernelCall::Clear, |k, s| k.clear_ended(s, target))

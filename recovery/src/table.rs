@@ -205,7 +205,7 @@ mod tests {
                     m_type: 0xC02,
                     call: "vm_fork".into(),
                     class: RecoveryClass::G,
-                    site: "servers/src/pm/forkexit.rs:40".into(),
+                    site: "os/src/pm/forkexit.rs:40".into(),
                     inverse: None,
                 }],
                 class: RecoveryClass::G,

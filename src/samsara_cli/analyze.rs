@@ -28,7 +28,7 @@ pub struct AnalyzeArgs {
     /// Do not write the call graphs.
     #[arg(long)]
     pub no_graphs: bool,
-    /// The workspace to analyse: default, the current directory when it holds servers/src, else
+    /// The workspace to analyse: default, the current directory when it holds os/src, else
     /// the workspace samsara was built from.
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
@@ -39,7 +39,7 @@ fn workspace(args: &AnalyzeArgs) -> PathBuf {
         return root.clone();
     }
     let here = PathBuf::from(".");
-    if here.join("servers/src").is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
+    if here.join("os/src").is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
 }
 
 /// Runs `samsara analyze`; returns the exit code.

@@ -6,14 +6,14 @@ use campaign::plan::{CampaignSpec, DEFAULT_FAULTS, RunId, Shard};
 use campaign::results::{self, BadRecords, Dropped};
 use campaign::summary::{GoldenFigures, summarise};
 use clap::Args;
+use os::fault::{FaultKind, Persistence};
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::fault::{FaultKind, Persistence};
-use servers::run::{RunSpec, execute};
-use servers::workload::Workload;
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::Arc;
+use testbed::boot::default_table;
+use testbed::run::{RunSpec, execute};
+use userland::workload::Workload;
 
 /// Options of `samsara campaign`.
 #[derive(Args, Debug)]
@@ -93,7 +93,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
     refuse_repeats("--servers", args.servers.iter().cloned())?;
     for s in &args.servers {
-        let faultable = servers::fault::FAULTABLE_SERVERS;
+        let faultable = os::fault::FAULTABLE_SERVERS;
         if !faultable.contains(&s.as_str()) {
             return Err(format!(
                 "--servers: `{s}` takes no faults ({}; rs and the kernel are the reliable base)",
@@ -255,11 +255,11 @@ struct ReplayJson<'a> {
     run: String,
     fault: &'a str,
     policy: PolicyKind,
-    recorded_outcome: servers::run::Outcome,
+    recorded_outcome: testbed::run::Outcome,
     same_outcome: bool,
     /// The story's facts, as `samsara --json demo` gives a scenario's.
     facts: demo::facts::DemoFacts<'a>,
-    result: &'a servers::run::RunResult,
+    result: &'a testbed::run::RunResult,
 }
 
 /// Re-runs one campaign run from its seed with its event log, and tells it as the demo does;
@@ -279,14 +279,14 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
         return Err(format!("{}:{line}: {why}: not replayed", args.results.display()));
     }
     let workload: Workload =
-        file.header.campaign.workload.parse().map_err(|e: servers::workload::BadWorkloadName| e.to_string())?;
+        file.header.campaign.workload.parse().map_err(|e: userland::workload::BadWorkloadName| e.to_string())?;
     let workload = workload.prepare().map_err(|e| e.to_string())?;
     // The system the campaign booted: its manifest travels in the header.
     let manifest = match &file.header.campaign.manifest {
         Some(text) => {
             let name = format!("{} (the campaign's manifest)", args.results.display());
             let m = kernel_sim::Manifest::parse(text, &name, &|_| None).map_err(|e| e.to_string())?;
-            servers::boot::check_bootable(&m, &name)?;
+            testbed::boot::check_bootable(&m, &name)?;
             Some(Arc::new(m))
         }
         None => None,

@@ -4,10 +4,10 @@
 
 use super::Cli;
 use demo::scenario::{DEMO_SEED, Scenario};
-use servers::boot::default_table;
 use std::cell::OnceCell;
 use std::io::{BufRead, IsTerminal, Write};
 use std::path::PathBuf;
+use testbed::boot::default_table;
 
 /// Options of `samsara demo`.
 #[derive(clap::Args, Debug)]
@@ -33,7 +33,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
     /// The workspace whose servers' source the call graphs are read from (default: the current
-    /// directory when it holds servers/src, else the workspace samsara was built from).
+    /// directory when it holds os/src, else the workspace samsara was built from).
     #[arg(long, value_name = "DIR")]
     pub root: Option<PathBuf>,
 }
@@ -125,5 +125,5 @@ fn workspace(root: Option<&PathBuf>) -> PathBuf {
         return root.clone();
     }
     let here = PathBuf::from(".");
-    if here.join("servers/src").is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
+    if here.join("os/src").is_dir() { here } else { PathBuf::from(env!("CARGO_MANIFEST_DIR")) }
 }

@@ -92,7 +92,7 @@ pub fn load_manifest_text(path: Option<&PathBuf>) -> Result<(Manifest, Option<St
         None => (DEFAULT_MANIFEST.to_string(), DEFAULT_MANIFEST_NAME.to_string()),
     };
     let manifest = Manifest::parse(&text, &name, &|_| None).map_err(|e| e.to_string())?;
-    servers::boot::check_bootable(&manifest, &name)?;
+    testbed::boot::check_bootable(&manifest, &name)?;
     Ok((manifest, path.map(|_| text)))
 }
 

@@ -2,12 +2,12 @@
 
 use super::Cli;
 use clap::Args;
+use os::fault::{FaultSpec, Site, Trigger};
 use recovery::PolicyKind;
-use servers::boot::default_table;
-use servers::fault::{FaultSpec, Site, Trigger};
-use servers::run::{RunResult, RunSpec, execute};
-use servers::workload::Workload;
 use std::fmt::Write;
+use testbed::boot::default_table;
+use testbed::run::{RunResult, RunSpec, execute};
+use userland::workload::Workload;
 
 /// Options of `samsara run`.
 #[derive(Args, Debug)]

@@ -1,0 +1,245 @@
+//! mfs's state: the inode table (each inode with its link count and MINIX's `i_count`, the
+//! references vfs holds), and the block pool with its free list (directory entries live in the
+//! directories' blocks). This file holds the types and the inode
+//! allocator; `block.rs` the block interface, `fs.rs` what moves bytes (file data, directory
+//! entries).
+//!
+//! The blocks are a cache of the whole disk, authoritative while mfs runs (and rolled back with
+//! it); what a request wrote goes to the block device at its end (`block.rs`'s write-back).
+//!
+//! Classes: all global (any process's call through vfs may reach any inode or block).
+//!
+//! Invariants (checked as a whole by `checker::mfs`, asserted here where they are kept):
+//! - An inode's `nlink` equals the directory entries naming it, `.` and `..` included; an inode
+//!   with neither links nor references is freed at once.
+//! - An inode's `refs` equals the references vfs's vnodes hold on it (`checker::cross`).
+//! - A block is on the free list (holding no data) or in exactly one inode's block list; a file of
+//!   `size` bytes holds exactly `ceil(size / BLOCK_SIZE)` blocks (no holes).
+
+use crate::errno::Errno;
+use crate::libbdev::Driver;
+use recovery::{Journal, StateClass, TrackedCell, TrackedMap, TrackedVec, tracked_state};
+
+/// Bytes in a block (MINIX's default block size).
+pub const BLOCK_SIZE: usize = 1024;
+/// Blocks on the disk: 4 MiB, enough for every workload, small enough that a test fills it.
+pub const NR_BLOCKS: usize = 4096;
+/// Blocks one file may hold (only direct blocks): caps a file at 1 MiB; past it, EFBIG.
+pub const MAX_FILE_BLOCKS: usize = 1024;
+/// The largest file, in bytes.
+pub const MAX_FILE_SIZE: u64 = (MAX_FILE_BLOCKS * BLOCK_SIZE) as u64;
+/// Slots of the inode table; inode 0 is never used (it marks a free directory entry), so this
+/// many minus one files and directories can exist at once.
+pub const NR_INODES: usize = 1024;
+/// The most links one inode may have (MINIX's LINK_MAX for its V3 file system is larger; a small
+/// limit keeps EMLINK reachable).
+pub const LINK_MAX: u32 = 127;
+pub use crate::proto::fs::ROOT_UID;
+
+/// An inode number.
+pub type Ino = u32;
+/// The root directory's inode.
+pub const ROOT_INO: Ino = 1;
+/// A block number.
+pub type BlockNo = u32;
+
+/// What an inode is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InodeKind {
+    /// A regular file: its bytes are in its blocks.
+    Regular,
+    /// A directory: its blocks hold 64-byte entries (see `fs.rs`).
+    Directory,
+    /// A symbolic link: its bytes (in its blocks) are the path it names.
+    Symlink,
+}
+
+/// One inode (MINIX's `struct inode`).
+#[derive(Debug, PartialEq, Eq)]
+pub struct Inode {
+    /// Regular file, directory or symbolic link.
+    pub kind: InodeKind,
+    /// Permission bits (`proto::vfs::mode::PERM_MASK`).
+    pub mode: u32,
+    /// Owner.
+    pub uid: u32,
+    /// Group.
+    pub gid: u32,
+    /// Directory entries naming it.
+    pub nlink: u32,
+    /// References vfs holds on it (MINIX's `i_count`): given by lookups that take one, creates
+    /// and readsuper, given back by REQ_PUTNODE.
+    pub refs: u32,
+    /// Bytes.
+    pub size: u64,
+    /// Its blocks, in file order; `ceil(size / BLOCK_SIZE)` of them.
+    pub blocks: Vec<BlockNo>,
+}
+
+// An inode's pre-image is cloned into a spent one on the first write of each request: field by
+// field, so that its block list is copied into the spent one's.
+recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, refs, size, blocks });
+
+impl Inode {
+    /// A new inode with no links, no references and no data.
+    pub fn new(kind: InodeKind, mode: u32, uid: u32, gid: u32) -> Inode {
+        Inode { kind, mode, uid, gid, nlink: 0, refs: 0, size: 0, blocks: Vec::new() }
+    }
+
+    /// Whether it is a directory.
+    pub fn is_dir(&self) -> bool {
+        self.kind == InodeKind::Directory
+    }
+
+    /// Whether it is a regular file.
+    pub fn is_regular(&self) -> bool {
+        self.kind == InodeKind::Regular
+    }
+
+    /// Whether it is a symbolic link.
+    pub fn is_symlink(&self) -> bool {
+        self.kind == InodeKind::Symlink
+    }
+
+    /// Its kind on the wire (`proto::fs::kind`).
+    pub fn wire_kind(&self) -> u32 {
+        match self.kind {
+            InodeKind::Regular => crate::proto::fs::kind::REGULAR,
+            InodeKind::Directory => crate::proto::fs::kind::DIRECTORY,
+            InodeKind::Symlink => crate::proto::fs::kind::SYMLINK,
+        }
+    }
+
+    /// Whether ids `uid`/`gid` may access it as `want` (`proto::fs::permitted`).
+    pub fn permits(&self, uid: u32, gid: u32, want: u32) -> bool {
+        crate::proto::fs::permitted(self.mode, self.uid, self.gid, self.is_dir(), uid, gid, want)
+    }
+}
+
+/// The blocks a file of `size` bytes holds.
+pub fn blocks_for(size: u64) -> usize {
+    size.div_ceil(BLOCK_SIZE as u64) as usize
+}
+
+/// All of mfs's mutable state.
+pub struct MfsState {
+    /// The journal of the recovery window.
+    pub journal: Journal,
+    /// The inode table, indexed by inode number (slot 0 stays empty).
+    pub inodes: TrackedVec<Option<Inode>>,
+    /// The disk: every block's bytes, reached only through `block.rs`. A block holds at most
+    /// BLOCK_SIZE bytes; bytes past its length read as zeros (blocks are zero-filled lazily, and a
+    /// free block holds none).
+    pub blocks: TrackedVec<Vec<u8>>,
+    /// The free blocks, a stack: allocation pops the last.
+    pub free_blocks: TrackedVec<BlockNo>,
+    /// The block device the blocks are kept on, as libbdev knows it (found by name through ds,
+    /// opened at the first write-back); `None` until then.
+    pub disk: TrackedCell<Option<Driver>>,
+    /// Blocks written since their last write-back to the device (MINIX's dirty buffers).
+    pub dirty: TrackedMap<BlockNo, ()>,
+}
+
+tracked_state!(MfsState { journal: journal, fields: [inodes, blocks, free_blocks, disk, dirty] });
+
+impl MfsState {
+    /// An empty disk (not even a root directory).
+    pub fn empty() -> MfsState {
+        let journal = Journal::new();
+        // Reversed, so that allocation (a pop) hands out blocks 0, 1, 2... in order.
+        let free: Vec<BlockNo> = (0..NR_BLOCKS as BlockNo).rev().collect();
+        MfsState {
+            inodes: TrackedVec::from_vec(&journal, "mfs.inodes", StateClass::Global, vec![None; NR_INODES]),
+            blocks: TrackedVec::from_vec(&journal, "mfs.blocks", StateClass::Global, vec![Vec::new(); NR_BLOCKS]),
+            free_blocks: TrackedVec::from_vec(&journal, "mfs.free_blocks", StateClass::Global, free),
+            disk: TrackedCell::new(&journal, "mfs.disk", StateClass::Global, None),
+            dirty: TrackedMap::new(&journal, "mfs.dirty", StateClass::Global),
+            journal,
+        }
+    }
+
+    /// The whole-state self-check: every invariant of the module doc that mfs can see alone, as
+    /// readable lines (empty when consistent).
+    pub fn check_invariants(&mut self) -> Vec<String> {
+        super::check::check(self).into_iter().map(|v| v.to_string()).collect()
+    }
+
+    /// Reads inode `ino`, `None` if it is free or out of range.
+    pub fn inode(&mut self, ino: Ino) -> Option<&Inode> {
+        self.inodes.get(ino as usize).and_then(Option::as_ref)
+    }
+
+    /// Modifies inode `ino`, `None` if it is free or out of range.
+    #[track_caller]
+    pub fn inode_mut(&mut self, ino: Ino) -> Option<&mut Inode> {
+        if (ino as usize) >= NR_INODES || self.inodes.get(ino as usize).is_none_or(Option::is_none) {
+            return None;
+        }
+        self.inodes.get_mut(ino as usize).and_then(Option::as_mut)
+    }
+
+    /// Inode `ino`, which the caller knows is live (an entry names it, or it was checked).
+    pub fn live(&mut self, ino: Ino) -> &Inode {
+        self.inode(ino).unwrap_or_else(|| panic!("inode {ino} is live"))
+    }
+
+    /// Inode `ino` to modify, which the caller knows is live.
+    #[track_caller]
+    pub fn live_mut(&mut self, ino: Ino) -> &mut Inode {
+        self.inode_mut(ino).unwrap_or_else(|| panic!("inode {ino} is live"))
+    }
+
+    /// Inode `ino` named by a request: EINVAL for a number that names no live inode (vfs asked
+    /// about an inode it holds no vnode for: an errno, never a panic).
+    pub fn named(&mut self, ino: Ino) -> Result<&Inode, Errno> {
+        self.inode(ino).ok_or(Errno::EINVAL)
+    }
+
+    /// Whether an inode is free.
+    pub fn has_free_inode(&mut self) -> bool {
+        (1..NR_INODES).any(|i| self.inodes.get(i).is_some_and(Option::is_none))
+    }
+
+    /// Takes the lowest free inode for `inode`; ENOSPC when the table is full.
+    pub fn alloc_inode(&mut self, inode: Inode) -> Result<Ino, Errno> {
+        assert!(inode.nlink == 0 && inode.refs == 0 && inode.blocks.is_empty(), "a new inode is bare");
+        let ino = (1..NR_INODES).find(|&i| self.inodes.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENOSPC)?;
+        self.inodes.set(ino, Some(inode));
+        Ok(ino as Ino)
+    }
+
+    /// Frees inode `ino` and its blocks if nothing names it and vfs holds no reference on it.
+    /// Returns whether it was freed.
+    pub fn release_if_unused(&mut self, ino: Ino) -> bool {
+        let inode = self.live(ino);
+        if inode.nlink > 0 || inode.refs > 0 {
+            return false;
+        }
+        assert!(ino != ROOT_INO, "the root directory is never freed");
+        self.truncate(ino);
+        self.inodes.set(ino as usize, None);
+        true
+    }
+
+    /// One more reference on live inode `ino` (vfs keeps a vnode of it).
+    pub fn take_ref(&mut self, ino: Ino) {
+        self.live_mut(ino).refs += 1;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_unlinked_inode_lives_while_referenced() {
+        let mut s = MfsState::empty();
+        s.make_root(0o755);
+        let ino = s.alloc_inode(Inode::new(InodeKind::Regular, 0o644, 0, 0)).unwrap();
+        s.take_ref(ino);
+        assert!(!s.release_if_unused(ino), "a reference keeps it");
+        s.live_mut(ino).refs = 0;
+        assert!(s.release_if_unused(ino));
+        assert!(s.inode(ino).is_none());
+    }
+}

@@ -1,0 +1,313 @@
+//! vfs's invariants: descriptors and open-file counts, vnode references against their holders,
+//! pipe ends and buffers, working directories, the mount, suspended calls. (Vnodes against the
+//! file system's inodes are `cross.rs`'s.)
+//!
+//! It reads a stopped (or crashed) vfs's state and must not panic on damage: every index is
+//! checked before it is followed.
+
+use crate::invariant::{Violation, violation};
+use crate::proto::ProcKey;
+use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
+use crate::vfs::state::{
+    Filp, FilpId, Flock, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode,
+    VnodeId, VnodeKind,
+};
+use std::collections::BTreeMap;
+
+/// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
+/// descriptors pointing at it; each descriptor points at a live open file and each open file at a
+/// live vnode; each vnode's references equal its open files, the working directories that are it
+/// and the mount, and a pipe's readers and writers its open files by access mode; no vnode is
+/// unreferenced, and no two name one inode; each pipe buffers at most PIPE_BUF bytes, and nothing
+/// else buffers any; the mount's root is a directory vnode; each cwd is a directory vnode; each
+/// suspended call waits on a pipe the process has open; a suspended poll watches open
+/// descriptors none of which is ready; close-on-exec flags are on open descriptors only, masks
+/// within UMASK_MAX, open files keep only their access mode and status flags; flocks are held by live
+/// open files, an exclusive one alone, and a suspended flock waits on a conflict.
+pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
+    let mut found = Vec::new();
+    let vnodes: BTreeMap<VnodeId, Vnode> =
+        vfs.vnodes.iter().enumerate().filter_map(|(i, slot)| Some((i as VnodeId, slot.clone()?))).collect();
+    let filps: BTreeMap<FilpId, Filp> =
+        vfs.filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.clone()?))).collect();
+    let fprocs: BTreeMap<ProcKey, Fproc> = vfs.fprocs.iter().map(|(k, f)| (*k, f.clone())).collect();
+    let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
+    let mount = *vfs.mount.get();
+    if vfs.vnodes.len() != NR_VNODES || vfs.pipe_bufs.len() != NR_VNODES || vfs.filps.len() != NR_FILPS {
+        found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
+    }
+    check_descriptors(fprocs.values(), &filps, &mut found);
+    check_vnode_refs(&vnodes, &filps, &fprocs, mount, &mut found);
+    check_pipe_buffers(vfs, &vnodes, &mut found);
+    check_processes(&fprocs, &suspended, &vnodes, &filps, &mut found);
+    check_flags(&fprocs, &filps, &mut found);
+    check_polls(vfs, &fprocs, &suspended, &vnodes, &filps, &mut found);
+    check_flocks(vfs, &fprocs, &suspended, &filps, &mut found);
+    found
+}
+
+/// Only live open files hold flocks; an exclusive one is alone on its file; a suspended flock
+/// conflicts with a lock another open file holds (or it would have been granted).
+fn check_flocks(
+    vfs: &mut VfsState,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    if vfs.flocks.len() != NR_FILPS {
+        found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
+    }
+    let mut held: BTreeMap<VnodeId, Vec<(FilpId, Flock)>> = BTreeMap::new();
+    for (id, lock) in vfs.flocks.iter().enumerate() {
+        let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
+        match filps.get(&id) {
+            Some(filp) => held.entry(filp.vnode).or_default().push((id, lock)),
+            None => found.push(violation("vfs.flock-live", format!("free open file {id} holds a {lock:?} flock"))),
+        }
+    }
+    for (vnode, locks) in &held {
+        if locks.len() > 1 && locks.iter().any(|(_, l)| *l == Flock::Exclusive) {
+            found
+                .push(violation("vfs.flock-conflict", format!("vnode {vnode} has an exclusive flock among {locks:?}")));
+        }
+    }
+    for (key, call) in suspended {
+        let (Some(fp), Some(Suspended::Flock { filp, exclusive })) = (fprocs.get(key), call) else { continue };
+        let Some(vnode) = filps.get(filp).map(|f| f.vnode) else { continue };
+        let blocked = held.get(&vnode).is_some_and(|locks| {
+            locks.iter().any(|(other, l)| other != filp && (*exclusive || *l == Flock::Exclusive))
+        });
+        if !blocked {
+            found.push(violation(
+                "vfs.flock-wait",
+                format!("{} waits to lock open file {filp} (vnode {vnode}) though nothing conflicts", fp.ep),
+            ));
+        }
+    }
+}
+
+/// Descriptor flags only on open descriptors; masks within UMASK_MAX; an open file keeps only its
+/// access mode (a valid one) and the status flags.
+fn check_flags(fprocs: &BTreeMap<ProcKey, Fproc>, filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+    for fp in fprocs.values() {
+        let open: u32 = fp.fds.iter().enumerate().filter(|(_, f)| f.is_some()).map(|(fd, _)| 1u32 << fd).sum();
+        if fp.cloexec & !open != 0 {
+            found.push(violation(
+                "vfs.cloexec-open",
+                format!("{} marks closed descriptors close-on-exec (bits {:#x})", fp.ep, fp.cloexec & !open),
+            ));
+        }
+        if fp.umask & !UMASK_MAX != 0 {
+            found.push(violation("vfs.umask", format!("{} has mask {:#o}", fp.ep, fp.umask)));
+        }
+    }
+    for (&id, filp) in filps {
+        if filp.flags & !(O_ACCMODE | SETFL_MASK) != 0 || filp.flags & O_ACCMODE == O_ACCMODE {
+            found.push(violation("vfs.filp-flags", format!("open file {id} keeps flags {:#o}", filp.flags)));
+        }
+    }
+}
+
+/// A suspended poll watches only open descriptors (within OPEN_MAX), asks for reading or writing
+/// only on watched ones, and none of them is ready: a ready one ends the wait at once.
+fn check_polls(
+    vfs: &mut VfsState,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
+    vnodes: &BTreeMap<VnodeId, Vnode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    for (key, call) in suspended {
+        let (Some(fp), Some(Suspended::Poll(wait))) = (fprocs.get(key), call) else { continue };
+        if wait.nfds as usize > OPEN_MAX || (wait.readable | wait.writable) & !wait.watched != 0 {
+            found.push(violation(
+                "vfs.poll-wait",
+                format!("{} polls {} records, asking beyond what it watches", fp.ep, wait.nfds),
+            ));
+        }
+        for fd in (0..OPEN_MAX).filter(|&fd| wait.watched & (1 << fd) != 0) {
+            let Some(filp) = fp.fds.get(fd).copied().flatten().and_then(|id| filps.get(&id)) else {
+                found.push(violation("vfs.poll-wait", format!("{} polls closed descriptor {fd}", fp.ep)));
+                continue;
+            };
+            let Some(VnodeKind::Pipe(pipe)) = vnodes.get(&filp.vnode).map(|v| &v.kind) else {
+                // A file or directory is always ready.
+                found.push(violation("vfs.poll-ready", format!("{} waits in poll on ready file {fd}", fp.ep)));
+                continue;
+            };
+            let buffered = vfs.pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
+            let bit = 1u32 << fd;
+            let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable & bit != 0 && buffered > 0)))
+                || (filp.writable() && (pipe.readers == 0 || (wait.writable & bit != 0 && buffered < PIPE_BUF)));
+            if ready {
+                found.push(violation(
+                    "vfs.poll-ready",
+                    format!("{} waits in poll though descriptor {fd} (pipe {}) is ready", fp.ep, filp.vnode),
+                ));
+            }
+        }
+    }
+}
+
+/// Descriptors point at live open files; each open file's count is its descriptors.
+fn check_descriptors<'a>(
+    fprocs: impl Iterator<Item = &'a Fproc>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    let mut refs: BTreeMap<FilpId, u32> = BTreeMap::new();
+    for fp in fprocs {
+        for (fd, id) in fp.fds.iter().enumerate() {
+            let Some(id) = *id else { continue };
+            if filps.contains_key(&id) {
+                *refs.entry(id).or_default() += 1;
+            } else {
+                found
+                    .push(violation("vfs.descriptor-live", format!("{} fd {fd} points at free open file {id}", fp.ep)));
+            }
+        }
+    }
+    for (&id, filp) in filps {
+        let n = refs.get(&id).copied().unwrap_or(0);
+        if filp.count != n {
+            found.push(violation(
+                "vfs.filp-count",
+                format!("open file {id} (vnode {}) counts {} descriptors but {n} point at it", filp.vnode, filp.count),
+            ));
+        }
+    }
+}
+
+/// Open files are on live vnodes; each vnode's references are its holders; pipe ends add up; the
+/// mount's root is a directory; no two vnodes name one inode.
+fn check_vnode_refs(
+    vnodes: &BTreeMap<VnodeId, Vnode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    mount: Option<Mount>,
+    found: &mut Vec<Violation>,
+) {
+    // Per vnode: holders, readers, writers.
+    let mut held: BTreeMap<VnodeId, (u32, u32, u32)> = BTreeMap::new();
+    for (&id, filp) in filps {
+        if !vnodes.contains_key(&filp.vnode) {
+            found.push(violation("vfs.filp-vnode", format!("open file {id} is on free vnode {}", filp.vnode)));
+            continue;
+        }
+        let e = held.entry(filp.vnode).or_default();
+        e.0 += 1;
+        e.1 += u32::from(filp.readable());
+        e.2 += u32::from(filp.writable());
+    }
+    for fp in fprocs.values() {
+        held.entry(fp.cwd).or_default().0 += 1;
+    }
+    match mount {
+        Some(m) if vnodes.get(&m.root).is_some_and(Vnode::is_dir) => held.entry(m.root).or_default().0 += 1,
+        Some(m) => {
+            found.push(violation("vfs.mount-root", format!("the root mount's vnode {} is no directory", m.root)))
+        }
+        None => found.push(violation("vfs.mount-root", "no root file system is mounted".into())),
+    }
+    let mut named: BTreeMap<(kernel_sim::Endpoint, u32), VnodeId> = BTreeMap::new();
+    for (&id, v) in vnodes {
+        let (n, readers, writers) = held.get(&id).copied().unwrap_or_default();
+        if v.refs != n || n == 0 {
+            found.push(violation(
+                "vfs.vnode-refs",
+                format!("vnode {id} counts {} references but {n} open files, cwds and mounts hold it", v.refs),
+            ));
+        }
+        if let Some(pipe) = v.pipe()
+            && (pipe.readers, pipe.writers) != (readers, writers)
+        {
+            found.push(violation(
+                "vfs.pipe-ends",
+                format!(
+                    "pipe {id} counts {} readers and {} writers but has {readers} and {writers}",
+                    pipe.readers, pipe.writers
+                ),
+            ));
+        }
+        match v.inode {
+            Some(inode) => {
+                if let Some(other) = named.insert(inode, id) {
+                    found.push(violation(
+                        "vfs.vnode-unique",
+                        format!("vnodes {other} and {id} both name inode {} of {}", inode.1, inode.0),
+                    ));
+                }
+                if v.fs_refs == 0 {
+                    found.push(violation("vfs.vnode-refs", format!("vnode {id} holds no reference on its inode")));
+                }
+            }
+            None if v.pipe().is_none() => {
+                found.push(violation("vfs.vnode-inode", format!("vnode {id} is neither a pipe nor on a file system")))
+            }
+            None => {}
+        }
+    }
+    for (&id, _) in held.iter().filter(|(id, _)| !vnodes.contains_key(id)) {
+        found.push(violation("vfs.vnode-live", format!("free vnode {id} is held (a cwd or the mount)")));
+    }
+}
+
+/// Each pipe buffers at most PIPE_BUF bytes; no other vnode has bytes in a pipe buffer.
+fn check_pipe_buffers(vfs: &mut VfsState, vnodes: &BTreeMap<VnodeId, Vnode>, found: &mut Vec<Violation>) {
+    for (id, bytes) in vfs.pipe_bufs.iter().enumerate() {
+        let id = id as VnodeId;
+        let detail = match vnodes.get(&id) {
+            Some(v) if v.pipe().is_some() => {
+                (bytes.len() > PIPE_BUF).then(|| format!("pipe {id} buffers {} bytes", bytes.len()))
+            }
+            _ => (!bytes.is_empty()).then(|| format!("vnode {id}, not a pipe, buffers {} bytes", bytes.len())),
+        };
+        found.extend(detail.map(|detail| violation("vfs.pipe-buffer", detail)));
+    }
+}
+
+/// Working directories are directory vnodes; every process has one suspension entry and no other
+/// slot has one; suspended calls wait on a pipe the process holds.
+fn check_processes(
+    fprocs: &BTreeMap<ProcKey, Fproc>,
+    suspended: &BTreeMap<ProcKey, Option<Suspended>>,
+    vnodes: &BTreeMap<VnodeId, Vnode>,
+    filps: &BTreeMap<FilpId, Filp>,
+    found: &mut Vec<Violation>,
+) {
+    for fp in fprocs.values() {
+        if !vnodes.get(&fp.cwd).is_some_and(Vnode::is_dir) {
+            found.push(violation("vfs.cwd-live", format!("{} works in vnode {}, not a directory", fp.ep, fp.cwd)));
+        }
+    }
+    if !fprocs.keys().eq(suspended.keys()) {
+        let (procs, entries): (Vec<_>, Vec<_>) = (fprocs.keys().collect(), suspended.keys().collect());
+        found.push(violation(
+            "vfs.suspension-entries",
+            format!("processes in slots {procs:?} but suspension entries for {entries:?}"),
+        ));
+    }
+    for (key, call) in suspended {
+        let (Some(fp), Some(call)) = (fprocs.get(key), call) else { continue };
+        let Some(id) = call.filp() else { continue };
+        if matches!(call, Suspended::Flock { .. }) {
+            // A flock may wait on any kind of file; `check_flocks` checks what it waits for.
+            if !fp.fds.contains(&Some(id)) || !filps.contains_key(&id) {
+                found.push(violation(
+                    "vfs.suspended-call",
+                    format!("{} waits to lock open file {id}, which it does not hold", fp.ep),
+                ));
+            }
+            continue;
+        }
+        let on_pipe = filps.get(&id).and_then(|f| vnodes.get(&f.vnode)).is_some_and(|v| v.pipe().is_some());
+        if !on_pipe || !fp.fds.contains(&Some(id)) {
+            found.push(violation(
+                "vfs.suspended-call",
+                format!("{} waits on open file {id}, not a pipe it holds", fp.ep),
+            ));
+        }
+    }
+}

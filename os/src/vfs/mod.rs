@@ -1,0 +1,175 @@
+//! vfs, the virtual file system: the per-process side of files (MINIX's vfs). Descriptor tables
+//! and working directories, the global open-file table shared by descriptors after fork and dup,
+//! the vnode table (the files in use, each a reference on its file system's inode), the mount
+//! table, pipes (vfs's own), exec's program loading, and pm's process notices. Files, directories
+//! and blocks belong to the file-system server (mfs), which vfs finds through its mount table and
+//! speaks to with REQ_* requests (`proto::fs`).
+//!
+//! Files: `state.rs` (all mutable state and its allocators), `vnode.rs` (lookups, vnodes and
+//! their references on the file system), `table.rs` (message type -> handler), `path.rs` (reading
+//! paths), `open.rs` (open, close), `read.rs` (read, write, lseek, getdents), `pipe.rs` (pipe, and
+//! the suspended readers and writers), `link.rs` (link, unlink, rename, mkdir, rmdir, symlink),
+//! `stat.rs` (stat, lstat, fstat, readlink, chdir), `attr.rs` (chmod, fchmod, chown, fchown,
+//! truncate, ftruncate, access, statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec
+//! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
+//! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm), `flock.rs`
+//! (whole-file advisory locks and their waits).
+//!
+//! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
+//! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
+//! broken internal invariants. File data crosses address spaces only by safecopy on grants (the
+//! caller's, passed on to the file system by an indirect grant). A failed call changes nothing
+//! (checks come before the first write), except that a write cut short by a full disk keeps what
+//! it wrote.
+
+pub mod attr;
+pub mod check;
+pub mod dup;
+pub mod exec;
+pub mod fcntl;
+pub mod flock;
+pub mod link;
+pub mod open;
+pub mod path;
+pub mod pipe;
+pub mod poll;
+pub mod procs;
+pub mod read;
+pub mod stat;
+pub mod state;
+pub mod table;
+pub mod vnode;
+
+use crate::errno::Errno;
+use crate::proto::fs::{NodeReply, REQ_READSUPER};
+use crate::proto::{INIT, MFS_BOOT, key_of};
+use crate::task::{Call, Ctx, Server};
+use kernel_sim::{KernelError, Message, Proc};
+use state::{FilpId, Fproc, Mount, VfsState, Vnode, VnodeKind};
+
+/// A handler's context in vfs.
+pub type VfsCtx<'a> = Ctx<'a, VfsState>;
+
+pub use crate::mfs::MOTD;
+
+/// The virtual file system.
+pub struct Vfs;
+
+impl Server for Vfs {
+    const NAME: &'static str = "vfs";
+    type State = VfsState;
+
+    fn calls() -> &'static [Call<VfsState>] {
+        table::CALLS
+    }
+
+    fn check_invariants(state: &mut VfsState) -> Vec<String> {
+        state.check_invariants()
+    }
+
+    fn boot(proc: &Proc) -> VfsState {
+        let mut state = VfsState::empty();
+        let root = mount_root(proc, &mut state);
+        state.dup_vnode(root);
+        state.fprocs.insert_global(key_of(INIT), Fproc::new(INIT, root));
+        state.suspended.insert_global(key_of(INIT), None);
+        state
+    }
+
+    fn fresh(proc: &Proc) -> VfsState {
+        Vfs::boot(proc)
+    }
+
+    fn restarted(proc: &Proc, state: &mut VfsState) {
+        poll::rearm_after_restart(proc, state);
+    }
+}
+
+/// Mounts the root file system (REQ_READSUPER to the server at MFS_BOOT, which rs starts beside
+/// vfs: until it runs, vfs waits) and records it in the mount table; returns the root's vnode,
+/// which the mount holds a reference on. Before the task loop: no request is being handled.
+fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
+    let fs = MFS_BOOT;
+    let answer = loop {
+        match proc.sendrec(fs, Message::new(REQ_READSUPER)) {
+            Err(KernelError::DeadEndpoint | KernelError::BadEndpoint) => proc.yield_now(),
+            answer => break answer,
+        }
+    };
+    let root: NodeReply = match answer {
+        Ok(m) if m.m_type == 0 => m.get(),
+        other => panic!("vfs cannot mount its root file system: {other:?}"),
+    };
+    let vnode = Vnode {
+        kind: VnodeKind::from_wire(root.kind).filter(|k| *k == VnodeKind::Directory).expect("the root is a directory"),
+        inode: Some((fs, root.ino)),
+        refs: 1,
+        fs_refs: 1,
+        mode: root.mode,
+        uid: root.uid,
+        gid: root.gid,
+        size: root.size,
+    };
+    let id = state.alloc_vnode(vnode).expect("an empty vnode table has room for the root");
+    state.mount.set(Some(Mount { fs, root: id }));
+    id
+}
+
+/// The requester's process entry; ESRCH for a process vfs does not know.
+///
+/// A process with a call suspended (sent by asynsend or send, so it ran on) gets EBUSY for any
+/// other call: closing or replacing the descriptor its suspended call waits on would leave the
+/// suspension pointing at a freed open file.
+pub fn caller(ctx: &mut VfsCtx<'_>) -> Result<Fproc, Errno> {
+    with_caller(ctx, Fproc::clone)
+}
+
+/// The open file the requester's descriptor `fd` points at, checked as [`caller`] checks the
+/// requester but without copying its entry (read and write are the hot path).
+pub fn caller_filp(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<FilpId, Errno> {
+    with_caller(ctx, |fp| fp.filp_of(fd))?
+}
+
+fn with_caller<R>(ctx: &mut VfsCtx<'_>, f: impl FnOnce(&Fproc) -> R) -> Result<R, Errno> {
+    let (who, ep) = (ctx.requester(), ctx.who());
+    let r = f(ctx.state.fprocs.get_own(&who).filter(|f| f.ep == ep).ok_or(Errno::ESRCH)?);
+    if ctx.state.suspended.get_own(&who).is_some_and(Option::is_some) {
+        return Err(Errno::EBUSY);
+    }
+    Ok(r)
+}
+
+/// Points the requester's descriptor `fd` at `filp` (or closes it, without dropping a reference).
+/// The descriptor's FD_CLOEXEC flag is cleared: a new descriptor starts without it.
+pub fn set_fd(ctx: &mut VfsCtx<'_>, fd: usize, filp: Option<FilpId>) {
+    let who = ctx.requester();
+    let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
+    fp.fds[fd] = filp;
+    fp.cloexec &= !(1 << fd);
+}
+
+/// Drops a descriptor's reference to an open file. When the last reference goes, its flock goes
+/// (a waiter for that lock may go on), a pipe's other end learns of it (readers see EOF, writers
+/// EPIPE) and the vnode loses the open file's reference (the last one goes back to the file
+/// system).
+pub fn close_filp(ctx: &mut VfsCtx<'_>, id: FilpId) {
+    if let Some(vnode) = ctx.state.put_filp(id) {
+        flock::release(ctx, id, vnode);
+        if ctx.state.live_vnode(vnode).pipe().is_some() {
+            pipe::revive(ctx, vnode);
+        }
+        vnode::put_vnode(ctx, vnode);
+    }
+}
+
+/// Sets or clears the requester's descriptor `fd`'s FD_CLOEXEC flag (`fd` is open).
+pub fn set_cloexec(ctx: &mut VfsCtx<'_>, fd: usize, on: bool) {
+    let who = ctx.requester();
+    let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
+    assert!(fp.fds[fd].is_some(), "only an open descriptor carries FD_CLOEXEC");
+    if on {
+        fp.cloexec |= 1 << fd;
+    } else {
+        fp.cloexec &= !(1 << fd);
+    }
+}

@@ -1,0 +1,188 @@
+//! Invariants across pm, vm, vfs, mfs and the kernel: one entry per live process everywhere,
+//! nothing for anyone else; nothing per-process left once every user process is gone; the
+//! references vfs's vnodes hold on mfs's inodes are exactly the references mfs counts. (pm's own,
+//! unique pids among them, are `pm.rs`'s.)
+
+use super::Snapshot;
+use kernel_sim::{Endpoint, ProcState};
+use os::invariant::{Violation, violation};
+use os::pm::state::Phase;
+use os::proto::{PM, ProcKey};
+use std::collections::{BTreeMap, BTreeSet};
+
+pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
+    let mut found = Vec::new();
+    if let (Some(vfs), Some(mfs)) = (s.vfs.as_mut(), s.mfs.as_mut()) {
+        check_vnodes(vfs, mfs, &mut found);
+    }
+    // The living, as each party sees them: key -> endpoint.
+    let kernel: BTreeMap<ProcKey, Endpoint> =
+        s.procs.iter().filter(|p| p.is_user && p.ended.is_none()).map(|p| (p.ep.slot() as ProcKey, p.ep)).collect();
+    let kernel_ended: BTreeSet<Endpoint> =
+        s.procs.iter().filter(|p| p.is_user && p.ended.is_some()).map(|p| p.ep).collect();
+    let mut pm_living = BTreeMap::new();
+    if let Some(pm) = s.pm.as_mut() {
+        for (&key, p) in pm.procs.iter() {
+            match p.phase {
+                Phase::Zombie { .. } => {
+                    if kernel.contains_key(&key) && kernel[&key] == p.ep {
+                        found.push(violation(
+                            "pm.zombie-gone",
+                            format!("zombie pid {} ({}) still runs in the kernel", p.pid, p.ep),
+                        ));
+                    }
+                }
+                _ => {
+                    pm_living.insert(key, (p.ep, p.pid));
+                }
+            }
+        }
+        for (&key, &(ep, pid)) in &pm_living {
+            if kernel.get(&key) != Some(&ep) && !kernel_ended.contains(&ep) {
+                found.push(violation(
+                    "kernel.pm-process",
+                    format!("pm's pid {pid} ({ep}) has no process in the kernel"),
+                ));
+            }
+        }
+        for (&key, &ep) in &kernel {
+            if !pm_living.contains_key(&key) {
+                found.push(violation("pm.kernel-process", format!("kernel process {ep} has no pm entry")));
+            }
+        }
+        // A process the kernel holds stopped is one pm stopped.
+        for info in s.procs.iter().filter(|k| k.is_user && k.state == ProcState::Stopped) {
+            let stopped = pm.sigs.get(info.ep.slot() as ProcKey).map(|sigs| sigs.stopped);
+            if stopped != Some(true) {
+                found.push(violation(
+                    "pm.stopped",
+                    format!("the kernel has {} stopped, but pm's signal state says {stopped:?}", info.ep),
+                ));
+            }
+        }
+        // A process pm holds in sigsuspend waits for pm's answer in the kernel.
+        for (_, p) in pm.procs.iter() {
+            if !matches!(p.phase, Phase::Pausing { .. }) {
+                continue;
+            }
+            let state = s.procs.iter().find(|k| k.ep == p.ep).map(|k| k.state);
+            let blocked_on_pm =
+                matches!(state, Some(ProcState::Receiving(PM) | ProcState::Sending(PM) | ProcState::Ended) | None);
+            if !blocked_on_pm {
+                found.push(violation(
+                    "pm.sigsuspend-blocked",
+                    format!("pid {} ({}) is in sigsuspend but the kernel has it {state:?}", p.pid, p.ep),
+                ));
+            }
+        }
+    }
+    if let Some(vm) = s.vm.as_mut() {
+        let spaces: BTreeMap<ProcKey, Endpoint> = vm.spaces.iter().map(|(&k, a)| (k, a.ep)).collect();
+        compare("vm.address-space", "vm address space", &pm_living, &spaces, s.pm.is_some(), &mut found);
+    }
+    if let Some(vfs) = s.vfs.as_mut() {
+        let fprocs: BTreeMap<ProcKey, Endpoint> = vfs.fprocs.iter().map(|(&k, f)| (k, f.ep)).collect();
+        compare("vfs.process-entry", "vfs process entry", &pm_living, &fprocs, s.pm.is_some(), &mut found);
+    }
+    let anyone_left = !kernel.is_empty() || !kernel_ended.is_empty() || !pm_living.is_empty();
+    if !anyone_left {
+        if let Some(pm) = s.pm.as_mut()
+            && !pm.procs.is_empty()
+        {
+            found.push(violation(
+                "cleanup.pm",
+                format!("no user process is left but pm keeps {} entries", pm.procs.len()),
+            ));
+        }
+        if let Some(vm) = s.vm.as_mut()
+            && !vm.spaces.is_empty()
+        {
+            found.push(violation(
+                "cleanup.vm",
+                format!("no user process is left but vm keeps {} address spaces", vm.spaces.len()),
+            ));
+        }
+        if let Some(vfs) = s.vfs.as_mut()
+            && !vfs.fprocs.is_empty()
+        {
+            found.push(violation(
+                "cleanup.vfs",
+                format!("no user process is left but vfs keeps {} process entries", vfs.fprocs.len()),
+            ));
+        }
+    }
+    found
+}
+
+/// Each process pm knows alive has exactly one entry in `theirs`, under the same endpoint, and
+/// `theirs` has nothing for anyone else.
+fn compare(
+    invariant: &'static str,
+    what: &str,
+    pm_living: &BTreeMap<ProcKey, (Endpoint, i32)>,
+    theirs: &BTreeMap<ProcKey, Endpoint>,
+    pm_known: bool,
+    found: &mut Vec<Violation>,
+) {
+    if !pm_known {
+        return;
+    }
+    for (key, &(ep, pid)) in pm_living {
+        match theirs.get(key) {
+            None => found.push(violation(invariant, format!("pid {pid} ({ep}) has no {what}"))),
+            Some(&other) if other != ep => {
+                found.push(violation(invariant, format!("pid {pid} ({ep}) finds the {what} of {other} in its slot")))
+            }
+            Some(_) => {}
+        }
+    }
+    for (key, &ep) in theirs {
+        if !pm_living.contains_key(key) {
+            found.push(violation(invariant, format!("{what} of {ep} belongs to no live process")));
+        }
+    }
+}
+
+/// Each vnode on the file system names a live inode of the kind it caches, and a regular file's
+/// vnode its size (vfs changes a file's size only through its own requests; a directory's grows
+/// with entries the file system adds, and vfs asks for it when it needs it); each inode's
+/// references (MINIX's `i_count`) equal the references vfs's vnodes hold on it.
+fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::MfsState, found: &mut Vec<Violation>) {
+    use os::vfs::state::VnodeKind;
+    let mut held: BTreeMap<u32, u32> = BTreeMap::new();
+    let vnodes: Vec<(usize, os::vfs::state::Vnode)> =
+        vfs.vnodes.iter().enumerate().filter_map(|(i, v)| Some((i, v.clone()?))).collect();
+    for (id, v) in vnodes {
+        let Some((_, ino)) = v.inode else { continue };
+        *held.entry(ino).or_default() += v.fs_refs;
+        let Some(inode) = mfs.inode(ino) else {
+            found.push(violation("vfs-mfs.vnode-inode", format!("vnode {id} names free inode {ino}")));
+            continue;
+        };
+        let kind_ok = match v.kind {
+            VnodeKind::Regular => inode.is_regular(),
+            VnodeKind::Directory => inode.is_dir(),
+            VnodeKind::Pipe(_) => false,
+        };
+        if !kind_ok || (inode.is_regular() && v.size != inode.size) {
+            found.push(violation(
+                "vfs-mfs.vnode-cache",
+                format!(
+                    "vnode {id} caches {:?} of {} bytes but inode {ino} is {:?} of {}",
+                    v.kind, v.size, inode.kind, inode.size
+                ),
+            ));
+        }
+    }
+    let inodes: Vec<(u32, u32)> =
+        mfs.inodes.iter().enumerate().filter_map(|(i, n)| Some((i as u32, n.as_ref()?.refs))).collect();
+    for (ino, refs) in inodes {
+        let n = held.get(&ino).copied().unwrap_or(0);
+        if refs != n {
+            found.push(violation(
+                "vfs-mfs.inode-refs",
+                format!("inode {ino} counts {refs} references but vfs's vnodes hold {n}"),
+            ));
+        }
+    }
+}

@@ -1,0 +1,99 @@
+//! vm's invariants: frame accounting (free plus used equals total, no frame with two owners, no
+//! frame both free and used or neither, no duplicate on the free list), each space's layout, and
+//! the kernel's page tables.
+//!
+//! Page tables: every user process the kernel keeps (running, or ended but not yet cleared) has
+//! exactly the pages vm records for its endpoint, each to the recorded frame with the recorded
+//! writability, and nothing more (`vm.page-table`); every address space vm keeps belongs to a
+//! process the kernel knows (`vm.space-process`).
+
+use kernel_sim::memory::Mapping;
+use kernel_sim::{Endpoint, ProcInfo};
+use os::invariant::Violation;
+use os::proto::key_of;
+use os::vm::check::listing;
+use os::vm::state::VmState;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Every vm invariant broken in `vm` as the kernel's process table `procs` shows it.
+pub fn check(vm: &mut VmState, procs: &[ProcInfo]) -> Vec<Violation> {
+    let mut found: Vec<Violation> =
+        vm.audit().into_iter().map(|b| Violation { invariant: b.invariant, detail: b.detail }).collect();
+    // What vm records, per endpoint: virtual page -> mapping.
+    let recorded: BTreeMap<Endpoint, BTreeMap<u64, Mapping>> = vm
+        .spaces
+        .iter()
+        .filter(|&(&k, s)| k == key_of(s.ep))
+        .map(|(_, s)| {
+            let pages = s
+                .regions
+                .iter()
+                .flat_map(|r| {
+                    r.frames
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &frame)| (r.first_page() + i as u64, Mapping { frame, writable: r.writable }))
+                })
+                .collect();
+            (s.ep, pages)
+        })
+        .collect();
+    let empty = BTreeMap::new();
+    for p in procs.iter().filter(|p| p.is_user) {
+        let mine = recorded.get(&p.ep).unwrap_or(&empty);
+        let theirs: BTreeMap<u64, Mapping> = p.pages.iter().copied().collect();
+        let differences = page_differences(mine, &theirs);
+        if differences.is_empty() {
+            continue;
+        }
+        let whose = if recorded.contains_key(&p.ep) { "its address space" } else { "no address space (vm keeps none)" };
+        found.push(Violation {
+            invariant: "vm.page-table",
+            detail: format!(
+                "{} ({}): the kernel's page table differs from {whose} at {} pages: {}",
+                p.ep,
+                p.name,
+                differences.len(),
+                listing(&differences)
+            ),
+        });
+    }
+    let known: BTreeSet<Endpoint> = procs.iter().filter(|p| p.is_user).map(|p| p.ep).collect();
+    for (&key, space) in vm.spaces.iter() {
+        if !known.contains(&space.ep) {
+            found.push(Violation {
+                invariant: "vm.space-process",
+                detail: format!(
+                    "vm keeps the address space of {} (slot {key}, {} pages) but the kernel has no such process",
+                    space.ep,
+                    space.pages()
+                ),
+            });
+        }
+    }
+    found
+}
+
+fn describe(m: Option<&Mapping>) -> String {
+    match m {
+        None => "nothing".to_string(),
+        Some(m) => format!("frame {} ({})", m.frame, if m.writable { "rw" } else { "ro" }),
+    }
+}
+
+/// The pages where vm's record and the kernel's page table disagree, described.
+fn page_differences(vm: &BTreeMap<u64, Mapping>, kernel: &BTreeMap<u64, Mapping>) -> Vec<String> {
+    let pages: BTreeSet<u64> = vm.keys().chain(kernel.keys()).copied().collect();
+    pages
+        .into_iter()
+        .filter(|page| vm.get(page) != kernel.get(page))
+        .map(|page| {
+            format!(
+                "page {:#x}: vm records {}, the kernel maps {}",
+                page * os::proto::vm::layout::PAGE,
+                describe(vm.get(&page)),
+                describe(kernel.get(&page))
+            )
+        })
+        .collect()
+}

@@ -1,0 +1,159 @@
+//! The file-system stack end to end: vfs's vnodes and mfs's inode references (MINIX's
+//! `v_fs_count` and `i_count`) after open, close, chdir, fork and exit; both sides clean after the
+//! POSIX suite; mfs serving vfs alone.
+
+use kernel_sim::manifest::Manifest;
+use kernel_sim::{Message, RunEnd};
+use os::errno::Errno;
+use os::mfs::path::{Cred, walk};
+use os::mfs::state::{Ino, MfsState, ROOT_INO};
+use os::proto::MFS_BOOT;
+use os::proto::fs::{InodeRequest, REQ_PUTNODE, REQ_READSUPER};
+use os::proto::vfs::flags::O_RDONLY;
+use os::vfs::state::{FS_REFS_CLEAN_AT, VfsState, Vnode};
+use std::sync::Arc;
+use testbed::boot::{DEFAULT_MANIFEST, MachineConfig, boot};
+use testbed::checker::{self, Snapshot, Violation};
+use userland::workload::report::Recorder;
+
+/// The inode `path` names on a stopped mfs.
+fn ino_of(mfs: &mut MfsState, path: &[u8]) -> Ino {
+    walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, path, true).unwrap().found.unwrap()
+}
+
+/// vfs's vnode of inode `ino`, if it has one.
+fn vnode_of(vfs: &mut VfsState, ino: Ino) -> Option<Vnode> {
+    vfs.vnodes.iter().flatten().find(|v| v.inode.map(|(_, i)| i) == Some(ino)).cloned()
+}
+
+#[test]
+fn vnode_references_follow_open_close_chdir_fork_and_exit() {
+    let mut machine = boot(&MachineConfig::default(), |sys| {
+        let first = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
+        let second = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
+        let third = sys.open("/etc/motd", O_RDONLY, 0).unwrap();
+        sys.close(third).unwrap();
+        sys.chdir("/tmp").unwrap();
+        let (r, w) = sys.pipe().unwrap();
+        // A child and a grandchild inherit the descriptors and the cwd, and live on (the
+        // grandchild reads a pipe nobody writes) after init exits.
+        sys.fork(move |c| {
+            let _ = c.fork(move |g| {
+                let mut buf = [0u8; 1];
+                let _ = g.read(r, &mut buf);
+                0
+            });
+            let _ = c.wait();
+            0
+        })
+        .unwrap();
+        let _ = (first, second, w);
+        0
+    });
+    // The grandchild waits for ever: the run ends at its time limit, with everyone's state.
+    machine.run();
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let (vfs, mfs) = (snap.vfs.as_mut().unwrap(), snap.mfs.as_mut().unwrap());
+    let (motd, tmp) = (ino_of(mfs, b"/etc/motd"), ino_of(mfs, b"/tmp"));
+    // Two open files (shared by child and grandchild) hold motd's vnode; three lookups took a
+    // reference each, and the closed third's stays counted until the vnode goes (MINIX's rule).
+    let v = vnode_of(vfs, motd).unwrap();
+    assert_eq!((v.refs, v.fs_refs, mfs.live(motd).refs), (2, 3, 3));
+    // /tmp is the working directory of the child and the grandchild (init's went with it).
+    let v = vnode_of(vfs, tmp).unwrap();
+    assert_eq!((v.refs, v.fs_refs, mfs.live(tmp).refs), (2, 1, 1));
+    // The root: only the mount holds it now.
+    let v = vnode_of(vfs, ROOT_INO).unwrap();
+    assert_eq!((v.refs, v.fs_refs, mfs.live(ROOT_INO).refs), (1, 1, 1));
+    // Nothing else holds an inode.
+    let held: Vec<Ino> = (1..1024)
+        .filter(|&i| mfs.inode(i).is_some_and(|n| n.refs > 0) && ![motd, tmp, ROOT_INO].contains(&i))
+        .collect();
+    assert_eq!(held, Vec::<Ino>::new());
+}
+
+#[test]
+fn after_the_posix_suite_only_the_mount_holds_an_inode_and_the_checker_is_clean() {
+    let rec = Recorder::default();
+    let suite = rec.clone();
+    let mut machine = boot(&MachineConfig { check_invariants: true, ..MachineConfig::default() }, move |sys| {
+        userland::workload::posix::run(sys, &suite);
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    assert!(rec.report().ok(), "{:?}", rec.report());
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let (vfs, mfs) = (snap.vfs.as_mut().unwrap(), snap.mfs.as_mut().unwrap());
+    let vnodes: Vec<Vnode> = vfs.vnodes.iter().flatten().cloned().collect();
+    assert_eq!(vnodes.len(), 1, "only the root's vnode is left: {vnodes:?}");
+    assert_eq!(vnodes[0].inode, Some((MFS_BOOT, ROOT_INO)));
+    let refs: Vec<(Ino, u32)> =
+        (1..1024).filter_map(|i| Some((i, mfs.inode(i)?.refs))).filter(|&(_, r)| r > 0).collect();
+    // Each chdir("/") took a reference the root's vnode keeps counting (the mount never lets go).
+    assert_eq!(refs, [(ROOT_INO, vnodes[0].fs_refs)]);
+    assert_eq!(vnodes[0].refs, 1, "the mount's");
+}
+
+#[test]
+fn a_vnode_gives_back_the_references_it_collects_past_the_threshold() {
+    let mut machine = boot(&MachineConfig::default(), |sys| {
+        for _ in 0..FS_REFS_CLEAN_AT + 10 {
+            sys.chdir("/").unwrap();
+            sys.chdir("/tmp").unwrap();
+        }
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let root = vnode_of(snap.vfs.as_mut().unwrap(), ROOT_INO).unwrap();
+    assert!(root.fs_refs <= FS_REFS_CLEAN_AT, "{} references collected", root.fs_refs);
+    assert_eq!(snap.mfs.as_mut().unwrap().live(ROOT_INO).refs, root.fs_refs);
+}
+
+#[test]
+fn mfs_serves_vfs_only() {
+    // A mis-configured manifest that lets users send file-system requests: mfs's own check is
+    // all that is left, and a forged readsuper (which would void vfs's references) or putnode is
+    // refused.
+    let text =
+        DEFAULT_MANIFEST.replace("    ipc pm vfs vm;\n", "    ipc pm vfs vm mfs;\n    calls mfs 0x200..0x2FF;\n");
+    assert_ne!(text, DEFAULT_MANIFEST);
+    let manifest = Arc::new(Manifest::parse(&text, "permissive.conf", &|_| None).unwrap());
+    let mut machine = boot(&MachineConfig { manifest, ..MachineConfig::default() }, |sys| {
+        let putnode = InodeRequest { ino: ROOT_INO, count: 1, mode: 0, uid: 0, gid: 0, size: 0 };
+        assert_eq!(sys.call(MFS_BOOT, Message::with(REQ_PUTNODE, &putnode)).map(drop), Err(Errno::EPERM));
+        assert_eq!(sys.call(MFS_BOOT, Message::new(REQ_READSUPER)).map(drop), Err(Errno::EPERM));
+        // vfs still finds everything where it was.
+        assert!(sys.stat("/etc/motd").is_ok());
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    // Under the real manifest a user cannot even send to mfs.
+    let mut machine = boot(&MachineConfig::default(), |sys| {
+        assert!(sys.call(MFS_BOOT, Message::new(REQ_READSUPER)).is_err());
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+}
+
+#[test]
+fn a_symbolic_link_without_a_target_is_found() {
+    let mut machine = boot(&MachineConfig::default(), |sys| {
+        sys.symlink("/etc/motd", "/tmp/motd-link").unwrap();
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let mfs = snap.mfs.as_mut().unwrap();
+    let link = walk(mfs, Cred { uid: 0, gid: 0 }, ROOT_INO, ROOT_INO, b"/tmp/motd-link", false).unwrap().found.unwrap();
+    assert_eq!(mfs.live(link).size, b"/etc/motd".len() as u64);
+    mfs.truncate(link);
+    let found: Vec<&str> = checker::check(&mut snap).iter().map(|v| v.invariant).collect();
+    assert_eq!(found, ["mfs.symlink-target"]);
+}

@@ -1,0 +1,309 @@
+//! The workloads end to end: the POSIX suite under both engines, the Unixbench-like loops, the
+//! replay of every strace fixture, a malformed log named by its line, and determinism (same seed,
+//! same counters and event log). Every run must end `pass` with a clean consistency checker.
+
+use kernel_sim::EngineKind;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Instant;
+use testbed::boot::default_table;
+use testbed::run::{Outcome, RunResult, RunSpec, execute};
+use userland::workload::strace::replay::Replay;
+use userland::workload::strace::{normalise, parse_log};
+use userland::workload::{StraceSource, Workload, WorkloadError};
+
+fn run(engine: EngineKind, seed: u64, record_events: bool, workload: &Workload) -> RunResult {
+    let spec = RunSpec { engine, seed, record_events, ..RunSpec::default() };
+    let workload = workload.clone();
+    execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec))
+}
+
+fn assert_pass(what: &str, r: &RunResult) {
+    assert!(r.violations.is_empty(), "{what}: the checker found {:#?}", r.violations);
+    assert_eq!(r.outcome, Outcome::Pass, "{what}: {:?}, failures {:#?}", r.end, r.workload.failures);
+}
+
+fn fixtures() -> Vec<PathBuf> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../userland/fixtures/strace");
+    let mut logs: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("the fixtures directory")
+        .map(|entry| entry.expect("a directory entry").path())
+        .filter(|path| path.extension().is_some_and(|ext| ext == "log"))
+        .collect();
+    logs.sort();
+    assert!(!logs.is_empty(), "no fixture in {}", dir.display());
+    logs
+}
+
+#[test]
+fn posix_suite_passes_under_both_engines() {
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let started = Instant::now();
+        let r = run(engine, 1, false, &Workload::Posix);
+        let wall = started.elapsed();
+        assert_pass(&format!("posix under {engine}"), &r);
+        assert!(r.workload.passed > 100, "{engine}: only {} checks ran", r.workload.passed);
+        eprintln!("posix under {engine}: {} checks, {} events, {wall:?} wall", r.workload.passed, r.events);
+    }
+}
+
+#[test]
+fn posix_suite_passes_for_many_seeds() {
+    for seed in 0..8 {
+        assert_pass(&format!("posix seed {seed}"), &run(EngineKind::Sim, seed, false, &Workload::Posix));
+    }
+}
+
+#[test]
+fn unixbench_loops_pass_and_count() {
+    let iterations = 5;
+    let r = run(EngineKind::Sim, 2, false, &Workload::Unixbench { iterations });
+    assert_pass("unixbench", &r);
+    let count = |name: &str| r.workload.counters.get(name).copied().unwrap_or(0);
+    let n = u64::from(iterations);
+    assert_eq!(count("syscall.calls"), n);
+    assert_eq!(count("spawn.forks"), n);
+    assert_eq!(count("execl.execs"), n);
+    assert_eq!(count("filecopy.copies"), n);
+    assert!(count("filecopy.bytes") > 0);
+    assert_eq!(count("pipe.roundtrips"), n);
+    assert_eq!(count("pipe.bytes"), 2 * n);
+    assert_eq!(count("signal.handled"), n);
+    assert_eq!(count("poll.roundtrips"), n);
+    assert_eq!(count("poll.bytes"), 2 * n);
+    assert_pass("unixbench under threads", &run(EngineKind::Threads, 2, false, &Workload::Unixbench { iterations }));
+}
+
+#[test]
+fn every_strace_fixture_replays_cleanly() {
+    for log in fixtures() {
+        let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
+        let workload = format!("strace:{}", log.display()).parse::<Workload>().expect("a strace workload name");
+        let workload = workload.prepare().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let started = Instant::now();
+        let r = run(EngineKind::Sim, 3, false, &workload);
+        let wall = started.elapsed();
+        assert_pass(&name, &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert!(count("replay.calls") > 0, "{name}: nothing replayed");
+        assert!(count("replay.compared") > 0, "{name}: nothing compared");
+        assert_eq!(count("replay.mismatches"), 0, "{name}");
+        assert!(count("replay.processes-reported") > 0, "{name}");
+        eprintln!(
+            "{name}: {} steps, {} replayed, {} compared, {} skipped, {} processes, {} execs, {wall:?} wall",
+            count("replay.steps"),
+            count("replay.calls"),
+            count("replay.compared"),
+            count("replay.skipped"),
+            count("replay.processes"),
+            count("replay.execs"),
+        );
+    }
+}
+
+fn fixture(name: &str) -> Replay {
+    let log = fixtures().into_iter().find(|p| p.ends_with(format!("{name}.log"))).expect("the fixture exists");
+    Replay::load(&log).unwrap_or_else(|e| panic!("{name}: {e}"))
+}
+
+fn strace(replay: Replay) -> Workload {
+    Workload::Strace(StraceSource::Loaded(Arc::new(replay)))
+}
+
+#[test]
+fn a_replayed_exec_is_a_real_exec() {
+    let r = run(EngineKind::Sim, 4, true, &strace(fixture("pipeline")));
+    assert_pass("pipeline", &r);
+    // sh, cat and wc each exec'd: the kernel loaded the `replay` program three times.
+    assert_eq!(r.workload.counters.get("replay.execs"), Some(&3));
+    let log = r.event_log.expect("recorded events");
+    let loads = log
+        .lines()
+        .filter(|line| {
+            let fields: Vec<&str> = line.split_whitespace().collect();
+            fields.len() == 5 && fields[2] == "exec" && fields[4] == "replay"
+        })
+        .count();
+    assert_eq!(loads, 3, "the event log shows three exec events loading `replay`:\n{log}");
+}
+
+#[test]
+fn truncated_logs_replay_without_hanging_or_damage() {
+    // Every prefix of a log is a log whose processes never end, whose waits never return and
+    // whose pipes are left open: the replay must still finish and leave the system consistent.
+    const EVERY_NTH_LINE: usize = 17;
+    for log in fixtures() {
+        let text = std::fs::read(&log).expect("the fixture reads");
+        let lines: Vec<&[u8]> = text.split(|b| *b == b'\n').collect();
+        for cut in (1..lines.len()).step_by(EVERY_NTH_LINE) {
+            let mut prefix = lines[..cut].join(&b'\n');
+            prefix.push(b'\n');
+            let Ok(parsed) = parse_log("prefix", &prefix) else { continue };
+            let r = run(EngineKind::Sim, cut as u64, false, &strace(Replay::new(normalise(&parsed))));
+            let what = format!("{} cut at line {cut}", log.display());
+            assert!(r.violations.is_empty(), "{what}: {:#?}", r.violations);
+            assert!(
+                matches!(r.outcome, Outcome::Pass | Outcome::WorkloadFailed),
+                "{what}: {:?} {:?}",
+                r.outcome,
+                r.end
+            );
+        }
+    }
+}
+
+#[test]
+fn a_malformed_log_is_an_error_naming_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("samsara-workload-test-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).expect("a scratch directory");
+    let file = dir.join("broken.log");
+    std::fs::write(&file, "100 getpid() = 100\n100 open(\"/etc/motd\", O_RDONLY = 3\n").expect("write the log");
+    let workload = format!("strace:{}", file.display()).parse::<Workload>().expect("a strace workload name");
+    let err = match workload.prepare() {
+        Err(e @ WorkloadError::Strace(_)) => e.to_string(),
+        Ok(w) => panic!("a malformed log prepared: {w:?}"),
+    };
+    assert!(err.starts_with(&format!("{}:2:", file.display())), "{err}");
+    let missing = "strace:/no/such/file.log".parse::<Workload>().expect("a name").prepare();
+    assert!(missing.is_err_and(|e| e.to_string().contains("/no/such/file.log")));
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn workload_names_parse() {
+    assert!(matches!("posix".parse(), Ok(Workload::Posix)));
+    assert!(matches!("unixbench".parse(), Ok(Workload::Unixbench { .. })));
+    assert!(matches!("unixbench:3".parse(), Ok(Workload::Unixbench { iterations: 3 })));
+    assert!(matches!("strace:x.log".parse(), Ok(Workload::Strace(StraceSource::File(_)))));
+    for bad in ["", "posix:1", "unixbench:many", "strace:", "fuzz"] {
+        let err = bad.parse::<Workload>().expect_err(bad).to_string();
+        assert!(err.contains("expected"), "{bad}: {err}");
+    }
+    assert_eq!(Workload::KINDS.len(), 3);
+    assert!(!Workload::Posix.description().is_empty());
+}
+
+#[test]
+fn same_seed_same_counters_and_event_log() {
+    let workloads = [Workload::Posix, Workload::Unixbench { iterations: 3 }, strace(fixture("pipeline"))];
+    for workload in &workloads {
+        let (a, b) = (run(EngineKind::Sim, 11, true, workload), run(EngineKind::Sim, 11, true, workload));
+        assert_pass(&workload.to_string(), &a);
+        assert_eq!(a.workload, b.workload, "{workload}");
+        assert_eq!((a.events, a.time), (b.events, b.time), "{workload}");
+        assert!(a.event_log.is_some());
+        assert!(a.event_log == b.event_log, "{workload}: the event logs differ");
+        // Another seed schedules differently, yet the workload's verdict and counters hold.
+        let c = run(EngineKind::Sim, 12, false, workload);
+        assert_pass(&workload.to_string(), &c);
+    }
+}
+
+#[test]
+fn a_log_using_signals_ids_and_clocks_replays_with_a_clean_check() {
+    let log = b"\
+100 getpid() = 100
+100 rt_sigaction(SIGUSR1, {sa_handler=0x55d0c0a01230, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f1e2c842520}, NULL, 8) = 0
+100 rt_sigaction(SIGINT, NULL, {sa_handler=SIG_DFL, sa_mask=[], sa_flags=0}, 8) = 0
+100 kill(100, SIGUSR1) = 0
+100 --- SIGUSR1 {si_signo=SIGUSR1, si_code=SI_USER, si_pid=100, si_uid=1000} ---
+100 rt_sigreturn({mask=[]}) = 0
+100 rt_sigprocmask(SIG_BLOCK, [CHLD], [], 8) = 0
+100 rt_sigprocmask(SIG_SETMASK, ~[RTMIN RT_1], [CHLD], 8) = 0
+100 rt_sigprocmask(SIG_SETMASK, [], NULL, 8) = 0
+100 rt_sigaction(SIGKILL, {sa_handler=SIG_IGN, sa_mask=[], sa_flags=SA_RESTORER, sa_restorer=0x7f1e2c842520}, NULL, 8) = -1 EINVAL (Invalid argument)
+100 getppid() = 99
+100 getpgrp() = 99
+100 getuid() = 1000
+100 getgid() = 1000
+100 geteuid() = 1000
+100 getegid() = 1000
+100 clock_gettime(CLOCK_MONOTONIC, {tv_sec=1234, tv_nsec=5678}) = 0
+100 clock_gettime(CLOCK_REALTIME, {tv_sec=1700000000, tv_nsec=1}) = 0
+100 gettimeofday({tv_sec=1700000000, tv_usec=2}, NULL) = 0
+100 times({tms_utime=0, tms_stime=0, tms_cutime=0, tms_cstime=0}) = 1718000000
+100 getrusage(RUSAGE_SELF, {ru_utime={tv_sec=0, tv_usec=1000}, ru_stime={tv_sec=0, tv_usec=0}, ...}) = 0
+100 alarm(5) = 0
+100 alarm(0) = 5
+100 setitimer(ITIMER_REAL, {it_interval={tv_sec=0, tv_usec=0}, it_value={tv_sec=0, tv_usec=0}}, NULL) = 0
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f1e2c9c8a10) = 101
+101 setsid() = 101
+101 getpgrp() = 101
+101 exit_group(0) = ?
+101 +++ exited with 0 +++
+100 --- SIGCHLD {si_signo=SIGCHLD, si_code=CLD_EXITED, si_pid=101, si_uid=1000, si_status=0, si_utime=0, si_stime=0} ---
+100 wait4(101, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+";
+    let parsed = parse_log("signals.log", log).expect("the log parses");
+    let trace = normalise(&parsed);
+    assert!(
+        trace.skipped.keys().all(|k| k.starts_with("rt_sigreturn")),
+        "only rt_sigreturn is skipped: {:?}",
+        trace.skipped
+    );
+    let r = run(EngineKind::Sim, 5, false, &strace(Replay::new(trace)));
+    assert_pass("signals.log", &r);
+    let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+    assert_eq!(count("replay.mismatches"), 0);
+    assert_eq!(count("replay.signals-handled"), 1, "{:?}", r.workload.counters);
+    assert!(count("replay.compared") >= 25, "{:?}", r.workload.counters);
+}
+
+/// A log (written by hand in strace's format) of the descriptor and memory calls samsara learned
+/// with fcntl, pipe2 and poll: a shell-like parent polls a close-on-exec, non-blocking pipe that a
+/// child writes into, protects a page of a mapping read-only and grows the mapping.
+const FLAGS_AND_POLL_LOG: &str = "\
+100 getcwd(\"/home/user\", 4096) = 11
+100 umask(022) = 022
+100 pipe2([3, 4], O_CLOEXEC) = 0
+100 fcntl(3, F_GETFD) = 0x1 (flags FD_CLOEXEC)
+100 fcntl(3, F_SETFD, 0) = 0
+100 fcntl(3, F_GETFD) = 0
+100 fcntl(3, F_SETFL, O_RDONLY|O_NONBLOCK) = 0
+100 fcntl(3, F_GETFL) = 0x800 (flags O_RDONLY|O_NONBLOCK)
+100 read(3, 0x7ffd0000, 16) = -1 EAGAIN (Resource temporarily unavailable)
+100 poll([{fd=3, events=POLLIN}], 1, 0) = 0 (Timeout)
+100 clone(child_stack=NULL, flags=CLONE_CHILD_CLEARTID|CLONE_CHILD_SETTID|SIGCHLD, child_tidptr=0x7f00) = 101
+101 write(4, \"hi\", 2) = 2
+101 exit_group(0) = ?
+101 +++ exited with 0 +++
+100 poll([{fd=3, events=POLLIN}], 1, -1) = 1 ([{fd=3, revents=POLLIN}])
+100 poll([{fd=3, events=POLLIN}, {fd=4, events=POLLOUT}], 2, 0) = 2 ([{fd=3, revents=POLLIN}, {fd=4, revents=POLLOUT}])
+100 read(3, \"hi\", 16) = 2
+100 wait4(-1, [{WIFEXITED(s) && WEXITSTATUS(s) == 0}], 0, NULL) = 101
+100 mmap(NULL, 8192, PROT_READ|PROT_WRITE, MAP_PRIVATE|MAP_ANONYMOUS, -1, 0) = 0x7f0000000000
+100 mprotect(0x7f0000000000, 4096, PROT_READ) = 0
+100 mprotect(0x7f0000000000, 4096, PROT_READ|PROT_WRITE) = 0
+100 mremap(0x7f0000000000, 8192, 16384, MREMAP_MAYMOVE) = 0x7f0000100000
+100 munmap(0x7f0000100000, 16384) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDWR|O_CREAT|O_TRUNC, 0644) = 5
+100 flock(5, LOCK_EX) = 0
+100 openat(AT_FDCWD, \"lockfile\", O_RDONLY) = 6
+100 flock(6, LOCK_SH|LOCK_NB) = -1 EAGAIN (Resource temporarily unavailable)
+100 flock(5, LOCK_UN) = 0
+100 flock(6, LOCK_SH|LOCK_NB) = 0
+100 close(6) = 0
+100 close(5) = 0
+100 unlink(\"lockfile\") = 0
+100 close(3) = 0
+100 close(4) = 0
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+";
+
+#[test]
+fn a_log_with_fcntl_pipe2_poll_umask_flock_mprotect_and_mremap_replays_with_a_clean_check() {
+    let parsed = parse_log("flags-and-poll", FLAGS_AND_POLL_LOG.as_bytes()).expect("the log parses");
+    let trace = normalise(&parsed);
+    assert_eq!(trace.skipped_total(), 0, "every call maps: {:?}", trace.skipped);
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let r = run(engine, 6, false, &strace(Replay::new(trace.clone())));
+        assert_pass(&format!("flags-and-poll under {engine}"), &r);
+        let count = |key: &str| r.workload.counters.get(key).copied().unwrap_or(0);
+        assert_eq!(count("replay.mismatches"), 0, "{engine}: {:#?}", r.workload.failures);
+        assert_eq!(count("replay.skipped"), 0, "{engine}");
+        assert!(count("replay.compared") >= 20, "{engine}: {} compared", count("replay.compared"));
+    }
+}
