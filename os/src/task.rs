@@ -875,6 +875,28 @@ impl<S: Server> Drop for StateKeeper<'_, S> {
     }
 }
 
+/// The loop-top self-check of answers: a request whose caller still waits in its sendrec (the
+/// kernel says so) ends with that caller about to be answered, or suspended by its handler;
+/// otherwise the answer was lost (dropped, or a handler that forgot it) and the caller would
+/// wait for ever. Returns what was lost.
+fn answer_lost<S: Server>(
+    proc: &Proc,
+    request: &Message,
+    suspended: bool,
+    pending_answer: &Option<(Endpoint, Message)>,
+) -> Option<String> {
+    let caller = request.source;
+    let answering = pending_answer.as_ref().is_some_and(|(to, _)| *to == caller);
+    if suspended || answering || !proc.awaiting_my_answer().contains(&caller) {
+        return None;
+    }
+    Some(format!(
+        "{} invariant violated: answer-lost: {caller} waits for the answer to its request type {:#x}, which was neither sent nor suspended",
+        S::NAME,
+        request.m_type
+    ))
+}
+
 fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call<S>> {
     calls.binary_search_by_key(&m_type, |c| c.m_type).ok().map(|i| &calls[i])
 }
@@ -995,6 +1017,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             };
             (handled, fault)
         });
+        let suspended = matches!(outcome, Ok((Handled::Suspend, _)));
         match outcome {
             Ok((Handled::Reply(answer), fault)) => {
                 let mut msg = answer.unwrap_or_else(|e| Message::new(e.status()));
@@ -1014,6 +1037,15 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 keeper.leave_remains(state, m, crash.clone());
                 proc.crash(crash);
             }
+        }
+        if env.check_invariants
+            && let Some(lost) = answer_lost::<S>(proc, &m, suspended, &pending_answer)
+        {
+            // A crash of this request, whose window is still open: handled again, its answer goes.
+            let crash = Crash { message: lost, location: Location::caller().to_string() };
+            let state = keeper.state.take().expect("present until now");
+            keeper.leave_remains(state, m, crash.clone());
+            proc.crash(crash);
         }
         keeper.in_flight = None;
     }

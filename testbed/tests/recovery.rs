@@ -619,3 +619,37 @@ fn a_call_failing_for_good_does_not_leave_the_posix_suite_waiting_for_ever() {
         );
     }
 }
+
+/// An answer lost at the reply site (a `drop` fault: the handler finished, its answer never left)
+/// left the caller waiting for ever: a hung system. The loop-top self-check finds a caller the
+/// kernel has waiting whose request ended neither answered nor suspended, and makes it a crash of
+/// that request: handled again, its answer goes (a persistent drop ends in the error answer).
+#[test]
+fn an_answer_lost_at_the_reply_site_is_found_and_sent_again() {
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../os/src/task.rs")).unwrap();
+    let line =
+        1 + source.lines().position(|l| l.contains("\"reply\", window.outgoing().len()")).expect("the reply site");
+    // pm's second getpid is the workload's first (the boot probe asks first).
+    let fault = format!("drop@pm:getpid:os/src/task.rs:{line}#2");
+    let with_checks = |check_invariants: bool, fault: &str| {
+        let spec = RunSpec {
+            seed: 3,
+            policy: Table,
+            fault: Some(fault.parse().unwrap()),
+            check_invariants,
+            ..RunSpec::default()
+        };
+        execute(&spec, default_table(), getpid_twice)
+    };
+    let unchecked = with_checks(false, &fault);
+    assert!(unchecked.fault_fired);
+    assert_eq!(unchecked.outcome, Outcome::Crash, "without the check the caller waits for ever");
+    let r = with_checks(true, &fault);
+    assert_eq!((r.outcome, decision(&r)), (Outcome::Recovered, "rollback+replay"), "{:#?}", r.decisions);
+    assert!(r.decisions[0].to_string().contains("answer-lost"), "{}", r.decisions[0]);
+    assert_eq!(r.workload.counters.get("first-1"), Some(&1), "the caller got its pid: {:?}", r.workload);
+    // Every answer to getpid lost: the request is given up with the error answer, which gets
+    // through, and the system goes on.
+    let r = with_checks(true, &format!("{fault}+"));
+    assert_ne!(r.outcome, Outcome::Crash, "{:#?}", r.decisions);
+}
