@@ -30,7 +30,7 @@ pub struct CampaignSpec {
     pub kinds: Vec<FaultKind>,
     /// The servers to inject into.
     pub servers: Vec<String>,
-    /// Loop-top invariant checks in every run.
+    /// Loop-top invariant checks in every run (on unless `--no-check-invariants`).
     pub check_invariants: bool,
     /// Transient faults, persistent ones, or both (each sampled fault gets one from the seeded
     /// generator; an exhaustive plan takes every fault once as each). Results files older than
@@ -56,7 +56,7 @@ impl Default for CampaignSpec {
             policies: PolicyKind::ALL.to_vec(),
             kinds: FaultKind::ALL.to_vec(),
             servers: os::fault::FAULTABLE_SERVERS.iter().map(|s| s.to_string()).collect(),
-            check_invariants: false,
+            check_invariants: true,
             persistence: Persistence::ALL.to_vec(),
             manifest: None,
         }

@@ -1320,6 +1320,20 @@ impl KernelCore {
         })
     }
 
+    /// The live processes blocked waiting for the answer to a sendrec whose message the process
+    /// in `slot` took (a server's callers it has not answered yet).
+    pub fn awaiting_answer_from(&self, slot: Slot) -> Vec<Endpoint> {
+        let me = self.proc(slot).ep;
+        self.slots
+            .iter()
+            .filter_map(|s| s.proc.as_deref())
+            .filter(|p| {
+                p.ended.is_none() && matches!(p.ipc, IpcState::Receiving { from, for_sendrec: true } if from == me)
+            })
+            .map(|p| p.ep)
+            .collect()
+    }
+
     /// Every process in the table, by slot.
     pub fn all_procs(&self) -> Vec<ProcInfo> {
         self.slots.iter().filter_map(|s| s.proc.as_deref()).map(|p| self.proc_info(p.ep).expect("listed")).collect()

@@ -348,6 +348,14 @@ impl Proc {
 
     // ---- own memory, grants, fork body, remains (no kernel call) -----------------------------
 
+    /// The callers blocked waiting for this process's answer to their sendrec (its own callers
+    /// only, so no permission is needed; no kernel entry is charged: a server's loop-top
+    /// self-check reads it after every request).
+    pub fn awaiting_my_answer(&self) -> Vec<Endpoint> {
+        let slot = self.slot;
+        self.link.with_core(|k| k.awaiting_answer_from(slot))
+    }
+
     /// The clock (virtual microseconds under `sim`).
     pub fn now(&self) -> Micros {
         // Under `threads`, this entry brings the kernel's clock up to the wall clock.

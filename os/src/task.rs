@@ -92,6 +92,10 @@ pub trait Server: 'static {
     fn compensations() -> &'static [Compensation] {
         &[]
     }
+    /// After a restart, before any request (MINIX's SEF restart init): what the kernel dropped
+    /// with the old incarnation (its alarm: `end` cancels a process's alarm) is set again from
+    /// the state this incarnation starts on, so state and kernel agree.
+    fn restarted(_proc: &Proc, _state: &mut Self::State) {}
 }
 
 /// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
@@ -795,7 +799,11 @@ impl<S> Ctx<'_, S> {
         self.out("kernel", &mut unused);
         self.window.record_request(Endpoint::KERNEL.raw(), code);
         let result = match replayed {
-            Some(Completed::Kernel(kept)) => kept.map(|k| R::back(k).expect("a replayed kernel call keeps its type")),
+            // An alarm died with the crashed incarnation (the kernel cancels it at a process's
+            // end): it is set again, which is idempotent, where other calls are not redone.
+            Some(Completed::Kernel(kept)) if call != KernelCall::Alarm => {
+                kept.map(|k| R::back(k).expect("a replayed kernel call keeps its type"))
+            }
             _ => f(self.proc).map_err(Errno::from),
         };
         let kept = result.as_ref().map(R::keep).map_err(|e| *e);
@@ -870,6 +878,28 @@ impl<S: Server> Drop for StateKeeper<'_, S> {
     }
 }
 
+/// The loop-top self-check of answers: a request whose caller still waits in its sendrec (the
+/// kernel says so) ends with that caller about to be answered, or suspended by its handler;
+/// otherwise the answer was lost (dropped, or a handler that forgot it) and the caller would
+/// wait for ever. Returns what was lost.
+fn answer_lost<S: Server>(
+    proc: &Proc,
+    request: &Message,
+    suspended: bool,
+    pending_answer: &Option<(Endpoint, Message)>,
+) -> Option<String> {
+    let caller = request.source;
+    let answering = pending_answer.as_ref().is_some_and(|(to, _)| *to == caller);
+    if suspended || answering || !proc.awaiting_my_answer().contains(&caller) {
+        return None;
+    }
+    Some(format!(
+        "{} invariant violated: answer-lost: {caller} waits for the answer to its request type {:#x}, which was neither sent nor suspended",
+        S::NAME,
+        request.m_type
+    ))
+}
+
 fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call<S>> {
     calls.binary_search_by_key(&m_type, |c| c.m_type).ok().map(|i| &calls[i])
 }
@@ -881,7 +911,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     let (state, undo, resumed) = match handoff {
         None => (S::boot(proc), Vec::new(), None),
         Some(Handoff { state, undo, request }) => {
-            let state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
+            let mut state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
+            S::restarted(proc, &mut state);
             (state, undo, request)
         }
     };
@@ -974,7 +1005,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 None => Handled::Reply(Err(Errno::ENOSYS)),
             };
             probe.end(proc);
-            if env.check_invariants {
+            // Only a request that wrote (or tried to) can have broken an invariant.
+            if env.check_invariants && state.journal().written() {
                 let violations = S::check_invariants(state);
                 assert!(violations.is_empty(), "{} invariant violated: {}", S::NAME, violations.join("; "));
             }
@@ -988,6 +1020,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             };
             (handled, fault)
         });
+        let suspended = matches!(outcome, Ok((Handled::Suspend, _)));
         match outcome {
             Ok((Handled::Reply(answer), fault)) => {
                 let mut msg = answer.unwrap_or_else(|e| Message::new(e.status()));
@@ -1007,6 +1040,15 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 keeper.leave_remains(state, m, crash.clone());
                 proc.crash(crash);
             }
+        }
+        if env.check_invariants
+            && let Some(lost) = answer_lost::<S>(proc, &m, suspended, &pending_answer)
+        {
+            // A crash of this request, whose window is still open: handled again, its answer goes.
+            let crash = Crash { message: lost, location: Location::caller().to_string() };
+            let state = keeper.state.take().expect("present until now");
+            keeper.leave_remains(state, m, crash.clone());
+            proc.crash(crash);
         }
         keeper.in_flight = None;
     }

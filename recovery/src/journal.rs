@@ -59,6 +59,10 @@ struct Shared {
     /// Mirrors `observer.is_some()` so that an unobserved write costs one load and one branch.
     observer_installed: AtomicBool,
     observer: Mutex<Option<Box<dyn WriteObserver>>>,
+    /// Whether any tracked entry was written since the last checkpoint: a server's loop-top
+    /// self-check runs only after a request that changed its state (a read-only request cannot
+    /// break an invariant).
+    written: AtomicBool,
 }
 
 impl Journal {
@@ -69,6 +73,7 @@ impl Journal {
                 epoch: AtomicU64::new(Epoch::FIRST.0),
                 observer_installed: AtomicBool::new(false),
                 observer: Mutex::new(None),
+                written: AtomicBool::new(false),
             }),
         }
     }
@@ -89,7 +94,13 @@ impl Journal {
         let previous = self.shared.epoch.load(Ordering::Relaxed);
         assert!(previous < u64::MAX, "epoch counter exhausted");
         self.shared.epoch.store(previous + 1, Ordering::Relaxed);
+        self.shared.written.store(false, Ordering::Relaxed);
         Epoch(previous + 1)
+    }
+
+    /// Whether any tracked entry was written (or a write attempted) since the last checkpoint.
+    pub fn written(&self) -> bool {
+        self.shared.written.load(Ordering::Relaxed)
     }
 
     /// Whether `other` is a handle on this same journal.
@@ -121,6 +132,7 @@ impl Journal {
     /// observer is installed.
     #[inline]
     pub(crate) fn observe(&self, event: impl FnOnce() -> WriteEvent) -> WriteAction {
+        self.shared.written.store(true, Ordering::Relaxed);
         if !self.has_observer() {
             return WriteAction::Proceed;
         }
@@ -326,6 +338,25 @@ mod tests {
         assert_eq!(journal.epoch(), second);
         assert!(journal.same_as(&other_handle));
         assert!(!journal.same_as(&Journal::new()));
+    }
+
+    #[test]
+    fn a_window_is_written_from_its_first_write_even_a_skipped_one() {
+        let journal = Journal::new();
+        let mut cell = crate::TrackedCell::new(&journal, "test.cell", StateClass::Global, 0u32);
+        journal.checkpoint();
+        assert!(!journal.written(), "a new window starts clean");
+        let _ = *cell.get();
+        assert!(!journal.written(), "a read is not a write");
+        cell.set(1);
+        assert!(journal.written());
+        journal.checkpoint();
+        assert!(!journal.written());
+        // A fault that skips the write still leaves the state to be checked.
+        journal.set_observer(Box::new(|_: &WriteEvent| WriteAction::Skip));
+        cell.set(2);
+        assert_eq!(*cell.get(), 1);
+        assert!(journal.written());
     }
 
     #[test]

@@ -60,9 +60,13 @@ pub struct CampaignArgs {
     /// Worker threads (default: every core).
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Loop-top invariant checks in every run.
-    #[arg(long)]
+    /// Loop-top invariant checks in every run (the default; kept for older scripts).
+    #[arg(long, overrides_with = "no_check_invariants")]
     pub check_invariants: bool,
+    /// Servers skip their loop-top self-checks: the system without its assertions, where the
+    /// damage a silent fault leaves goes unseen until the checker's end-of-run verdict.
+    #[arg(long)]
+    pub no_check_invariants: bool,
 }
 
 fn workload_fn(workload: Workload) -> Result<WorkloadFn, String> {
@@ -110,7 +114,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         policies: args.policies.clone(),
         kinds: args.kinds.clone(),
         servers: args.servers.clone(),
-        check_invariants: args.check_invariants,
+        check_invariants: !args.no_check_invariants,
         persistence: args.persistence.clone(),
         manifest: manifest_text,
     };

@@ -325,3 +325,26 @@ fn a_process_the_kernel_holds_stopped_that_pm_does_not_is_found() {
     s.pm.as_mut().unwrap().sigs.get_mut_global(child).unwrap().stopped = false;
     assert!(invariants(&mut s).contains(&"pm.stopped"));
 }
+
+/// A process stopped in sigsuspend is alive and scheduled, and the checker finds the system
+/// clean; sched dropping it is found. Before, the checker called a scheduled process in
+/// sigsuspend "a zombie" (campaign runs halted with init in sigsuspend were counted damaged).
+#[test]
+fn a_process_in_sigsuspend_is_scheduled_and_clean() {
+    let config = MachineConfig::default();
+    let mut machine = boot(&config, |sys| {
+        let _ = sys.fork(|c| {
+            let _ = c.sigsuspend(0);
+            0
+        });
+        0
+    });
+    machine.run();
+    let mut s = Snapshot::take(&machine);
+    let child = live_children(&mut s)[0];
+    let pm = s.pm.as_mut().unwrap();
+    assert!(matches!(pm.procs.get(child).unwrap().phase, Phase::Pausing { .. }), "the child waits in sigsuspend");
+    assert_eq!(checker::check(&mut s), []);
+    s.sched.as_mut().unwrap().procs.remove(&child);
+    assert!(invariants(&mut s).contains(&"sched.pm-process"));
+}

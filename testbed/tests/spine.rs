@@ -130,3 +130,30 @@ fn a_crashing_user_process_dies_of_sigsegv() {
     assert_eq!(end, RunEnd::Finished);
     assert_eq!(*seen.lock().unwrap(), [true]);
 }
+
+/// init ends while a child of its runs (a group signal killed it, or it returned early): the
+/// child, when it exits later, has no parent left to wait for it, so pm frees its entry rather
+/// than keeping a zombie nobody reaps. Before, the checker found `cleanup.pm` (pm kept 1 entry
+/// after every process was gone): a campaign run where a failed setpgid let kill(0) take init.
+#[test]
+fn a_child_outliving_init_leaves_no_entry_behind() {
+    use testbed::checker::{self, Snapshot};
+    const CHILD_YIELDS: usize = 200;
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let mut m = boot(&machine(engine, 7), |sys| {
+            let forked = sys.fork(|c| {
+                for _ in 0..CHILD_YIELDS {
+                    c.proc().yield_now();
+                }
+                let _ = c.getpid();
+                0
+            });
+            i32::from(forked.is_err())
+        });
+        let report = m.run();
+        assert_eq!(report.end, RunEnd::Finished, "{engine:?}");
+        let mut snapshot = Snapshot::take(&m);
+        let found: Vec<String> = checker::check(&mut snapshot).iter().map(|v| v.to_string()).collect();
+        assert_eq!(found, Vec::<String>::new(), "{engine:?}");
+    }
+}

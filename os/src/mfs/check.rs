@@ -31,7 +31,10 @@ pub fn check(mfs: &mut MfsState) -> Vec<Violation> {
 /// Each block is free or in one file, the free list holds no data, and the counts add up.
 /// Returns the inodes whose block lists are sane (safe to read).
 fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) -> BTreeSet<Ino> {
-    let mut owner: BTreeMap<BlockNo, Ino> = BTreeMap::new();
+    // Indexed by block number (the disk is small and fixed): the loop-top self-check runs this
+    // after every request that wrote, so no map is built per block.
+    let mut owner: Vec<Option<Ino>> = vec![None; NR_BLOCKS];
+    let mut used = 0usize;
     let mut sane = BTreeSet::new();
     for (&ino, inode) in inodes {
         let mut ok = true;
@@ -46,11 +49,18 @@ fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut V
             ok = false;
         }
         for &block in &inode.blocks {
-            if block as usize >= NR_BLOCKS {
-                found.push(violation("mfs.block-range", format!("inode {ino} holds block {block} past the disk")));
-                ok = false;
-            } else if let Some(other) = owner.insert(block, ino) {
-                found.push(violation("mfs.block-shared", format!("block {block} is in inodes {other} and {ino}")));
+            match owner.get_mut(block as usize) {
+                None => {
+                    found.push(violation("mfs.block-range", format!("inode {ino} holds block {block} past the disk")));
+                    ok = false;
+                }
+                Some(Some(other)) => {
+                    found.push(violation("mfs.block-shared", format!("block {block} is in inodes {other} and {ino}")));
+                }
+                Some(slot) => {
+                    *slot = Some(ino);
+                    used += 1;
+                }
             }
         }
         if ok {
@@ -58,22 +68,22 @@ fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut V
         }
     }
     let free: Vec<BlockNo> = mfs.free_blocks.iter().copied().collect();
-    let mut free_set = BTreeSet::new();
+    let mut on_free_list = vec![false; NR_BLOCKS];
     for &block in &free {
         if block as usize >= NR_BLOCKS {
             found.push(violation("mfs.block-range", format!("the free list holds block {block} past the disk")));
-        } else if !free_set.insert(block) {
+        } else if std::mem::replace(&mut on_free_list[block as usize], true) {
             found.push(violation("mfs.block-free-twice", format!("block {block} is on the free list twice")));
-        } else if let Some(ino) = owner.get(&block) {
+        } else if let Some(ino) = owner[block as usize] {
             found.push(violation("mfs.block-free-and-used", format!("block {block} is free and in inode {ino}")));
         } else if mfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty()) {
             found.push(violation("mfs.block-free-data", format!("free block {block} holds data")));
         }
     }
-    if free.len() + owner.len() != NR_BLOCKS {
+    if free.len() + used != NR_BLOCKS {
         found.push(violation(
             "mfs.block-accounting",
-            format!("{} free + {} used blocks != {NR_BLOCKS} on the disk", free.len(), owner.len()),
+            format!("{} free + {used} used blocks != {NR_BLOCKS} on the disk", free.len()),
         ));
     }
     sane

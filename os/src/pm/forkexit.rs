@@ -205,7 +205,9 @@ fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
         ctx.state.reparent(child_key, INIT_PID);
         reap_if_waited(ctx, child_key);
     }
-    if dead.parent == 0 {
+    // Nobody can wait for a process without a parent: init itself, or a child of init after
+    // init ended (its own were left running, and init is not there to reap them).
+    if dead.parent == 0 || ctx.state.key_of_pid(dead.parent).is_none() {
         ctx.state.remove_proc(key);
         return;
     }

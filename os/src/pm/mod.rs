@@ -52,4 +52,8 @@ impl Server for Pm {
     fn compensations() -> &'static [Compensation] {
         forkexit::COMPENSATIONS
     }
+
+    fn restarted(proc: &Proc, state: &mut PmState) {
+        time::rearm_after_restart(proc, state);
+    }
 }

@@ -16,7 +16,7 @@ use crate::proto::pm::*;
 use crate::proto::vm::{VM_GETRUSAGE, VmProcRequest, VmUsageReply, layout::PAGE};
 use crate::proto::{ProcKey, VM};
 use crate::task::{Ctx, Handled};
-use kernel_sim::{KernelCall, Message, Micros};
+use kernel_sim::{KernelCall, Message, Micros, Proc};
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -131,6 +131,19 @@ fn set_kernel_alarm(ctx: &mut PmCtx<'_>) -> Result<(), Errno> {
     ctx.kernel(KernelCall::Alarm, |k| k.sys_setalarm(delay))?;
     ctx.state.alarm_due.set(soonest);
     Ok(())
+}
+
+/// After a restart: the kernel cancelled pm's alarm when the old incarnation ended, so it is set
+/// again for the soonest timer of the state this incarnation starts on (else every ITIMER_REAL
+/// would wait for a ring that never comes).
+pub fn rearm_after_restart(proc: &Proc, state: &mut PmState) {
+    let soonest = state.timers.range(..).next().map(|(&(due, _), _)| due);
+    let armed = match soonest {
+        // At least 1 µs: a delay of 0 would cancel the alarm; a passed due time rings at once.
+        Some(due) => proc.sys_setalarm(due.saturating_sub(proc.now()).max(1)).is_ok(),
+        None => false,
+    };
+    state.alarm_due.set(soonest.filter(|_| armed));
 }
 
 /// The kernel's alarm rang (or any notification from the kernel came): every expired timer

@@ -79,6 +79,10 @@ impl Server for Vfs {
     fn fresh(proc: &Proc) -> VfsState {
         Vfs::boot(proc)
     }
+
+    fn restarted(proc: &Proc, state: &mut VfsState) {
+        poll::rearm_after_restart(proc, state);
+    }
 }
 
 /// Mounts the root file system (REQ_READSUPER to the server at MFS_BOOT, which rs starts beside

@@ -23,7 +23,7 @@ use crate::proto::ProcKey;
 use crate::proto::vfs::PollRequest;
 use crate::proto::vfs::poll::*;
 use crate::task::Handled;
-use kernel_sim::{Endpoint, KernelCall, Message, Micros};
+use kernel_sim::{Endpoint, KernelCall, Message, Micros, Proc};
 
 /// Microseconds in one millisecond of poll's timeout.
 const MICROS_PER_MS: Micros = 1_000;
@@ -212,6 +212,25 @@ fn arm_alarm(ctx: &mut VfsCtx<'_>) {
     // Only vfs's own slot is named: the call fails only for a manifest without `alarm`, and then
     // polls wait without their timeout rather than vfs failing.
     let _ = ctx.kernel(KernelCall::Alarm, |p| p.sys_setalarm(delay));
+}
+
+/// After a restart: the kernel cancelled vfs's alarm when the old incarnation ended, so it is set
+/// again for the earliest deadline of the polls the state this incarnation starts on still has
+/// waiting (else they would wait past their timeout for ever).
+pub fn rearm_after_restart(proc: &Proc, state: &mut VfsState) {
+    let earliest = state
+        .suspended
+        .iter()
+        .filter_map(|(_, call)| match call {
+            Some(Suspended::Poll(wait)) => wait.deadline,
+            _ => None,
+        })
+        .min();
+    if let Some(earliest) = earliest {
+        // At least 1 µs: a delay of 0 would cancel the alarm. A failure is a manifest without
+        // `alarm` for vfs, where polls wait without their timeout (as `arm_alarm` says).
+        let _ = proc.sys_setalarm(earliest.saturating_sub(proc.now()).max(1));
+    }
 }
 
 /// A notification: from the kernel, vfs's alarm — every poll whose deadline has passed is

@@ -7,7 +7,7 @@ use os::sched::state::SchedState;
 use std::collections::BTreeMap;
 
 /// sched schedules exactly pm's running processes: every process in a flow of its own (running,
-/// forking, waiting, execing) is scheduled under its endpoint, and nothing is scheduled that pm
+/// forking, waiting, pausing in sigsuspend, execing) is scheduled under its endpoint, and nothing is scheduled that pm
 /// holds as a zombie or does not hold. A newborn (sched starts it when vfs has answered the fork)
 /// and an exiting process (sched stops it on the way out) may be either.
 pub fn check_against_pm(sched: &mut SchedState, pm: &mut PmState) -> Vec<Violation> {
@@ -18,8 +18,15 @@ pub fn check_against_pm(sched: &mut SchedState, pm: &mut PmState) -> Vec<Violati
         known.insert(key, (p.ep, p.pid, p.phase.clone()));
     }
     for (&key, (ep, pid, phase)) in &known {
-        let must =
-            matches!(phase, Phase::Running | Phase::Forking { .. } | Phase::Waiting { .. } | Phase::Execing { .. });
+        // A process in sigsuspend is alive like one in wait4: pm stops scheduling only at exit.
+        let must = matches!(
+            phase,
+            Phase::Running
+                | Phase::Forking { .. }
+                | Phase::Waiting { .. }
+                | Phase::Pausing { .. }
+                | Phase::Execing { .. }
+        );
         let may = must || matches!(phase, Phase::Newborn | Phase::Exiting { .. });
         match scheduled.get(&key) {
             Some(s) if s != ep => found.push(violation(
