@@ -42,16 +42,23 @@ const DIRECT_KERNEL_PREFIX: &str = "sys_";
 /// nothing): any other `sys_*` call changes state outside the server, whatever label it is made
 /// under.
 pub const READ_ONLY_SYS_CALLS: [&str; 3] = ["sys_procinfo", "sys_has_program", "sys_total_frames"];
+/// The kernel calls that write only the contents of frames the server's own tracked state has just
+/// taken from its free list, which no process maps yet (vm's zeroing and copying, `vm/space.rs`):
+/// a rollback puts those frames back on the free list, and a frame is zeroed or overwritten before
+/// any page maps it, so nothing they did is visible after recovery. Made outside `ctx.kernel` by
+/// design, they are modelled as the server's own writes, not as unknown effects.
+pub const FRESH_FRAME_SYS_CALLS: [&str; 2] = ["sys_frame_zero", "sys_frame_copy"];
 /// The kernel's process handle (`kernel_sim::Proc`), whose every method is a kernel call.
 const PROC_TYPE: &str = "Proc";
 /// `Proc` methods other than the request primitives and `sys_*` calls whose effect is modelled:
-/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`...), receiving (changes only the
+/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`, `awaiting_my_answer`...), receiving (changes only the
 /// caller), the answer's side (`safecopy_to` fills the requester's buffer, `grant`s and `revoke`
 /// are the server's own grants for the request), the driver's device memory (`mem_write`: the
 /// disk's contents, which outlive the driver's restarts like a device's), the end of a faulty
 /// request that recovery handles (`hang`, `crash`, `leave_remains`: the fault injector's and the
 /// task loop's). Any other `Proc` method called in server code is not followed.
-const MODELLED_PROC_METHODS: [&str; 20] = [
+const MODELLED_PROC_METHODS: [&str; 21] = [
+    "awaiting_my_answer",
     "hang",
     "crash",
     "leave_remains",
@@ -1078,7 +1085,9 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
                 Some(&send) => self.facts.sends[send].effects.push(method.clone()),
                 None => {
                     self.facts.direct_kernel.push((method.clone(), pos));
-                    if !READ_ONLY_SYS_CALLS.contains(&method.as_str()) {
+                    if !READ_ONLY_SYS_CALLS.contains(&method.as_str())
+                        && !FRESH_FRAME_SYS_CALLS.contains(&method.as_str())
+                    {
                         self.not_followed(
                             "kernel call",
                             format!("{method} outside ctx.kernel (changes kernel state, not in the recovery window)"),
