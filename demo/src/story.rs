@@ -428,8 +428,10 @@ impl Builder<'_> {
                     e,
                     Tone::Crash,
                     format!(
-                        "{} crashes: {message} (at {location}); {sent} message(s) had left {} in this request",
-                        inc.server, inc.server
+                        "{} crashes: {message} (at {location}); {} had left {} in this request",
+                        inc.server,
+                        recovery::counted(sent as u64, "message"),
+                        inc.server
                     ),
                 );
             }
@@ -466,7 +468,11 @@ impl Builder<'_> {
                 .collect();
             self.plain(
                 Tone::Window,
-                format!("the window holds {} outgoing message(s): {}", sent.len(), sent.join(", ")),
+                format!(
+                    "the window holds {}: {}",
+                    recovery::counted(sent.len() as u64, "outgoing message"),
+                    sent.join(", ")
+                ),
             );
         }
         self.plain(Tone::Decision, format!("reason: {}", d.reason()));
@@ -676,15 +682,18 @@ impl Builder<'_> {
             self.plain(
                 Tone::Bad,
                 format!(
-                    "consistency checker, on the halted system: {} finding(s) — damage the halt kept from running on",
-                    r.violations.len()
+                    "consistency checker, on the halted system: {} — damage the halt kept from running on",
+                    recovery::counted(r.violations.len() as u64, "finding")
                 ),
             );
             for v in &r.violations {
                 self.plain(Tone::Bad, format!("  {}: {}", v.invariant, v.detail));
             }
         } else {
-            self.plain(Tone::Bad, format!("consistency checker: {} finding(s)", r.violations.len()));
+            self.plain(
+                Tone::Bad,
+                format!("consistency checker: {}", recovery::counted(r.violations.len() as u64, "finding")),
+            );
             for v in &r.violations {
                 self.plain(Tone::Bad, format!("  {}: {}", v.invariant, v.detail));
             }

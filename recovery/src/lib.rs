@@ -55,3 +55,10 @@ const _: () = {
     assert_send::<Window>();
     assert_send::<Box<dyn WriteObserver>>();
 };
+
+/// `n` and its noun for people, as decisions and reports count things: "1 message", "3 messages"
+/// (nouns whose plural adds an s).
+pub fn counted(n: impl Into<u64>, noun: &str) -> String {
+    let n = n.into();
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}

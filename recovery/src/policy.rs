@@ -254,7 +254,10 @@ fn with_attempts(reason: String, crash: &CrashFacts<'_>, reprocess: bool) -> Str
         (true, 0) => format!("{reason}; the request is reprocessed"),
         (true, n) => format!("{reason}; the request is reprocessed (attempt {} of {})", n + 1, crash.max_attempts),
         (false, n) if n >= crash.max_attempts => {
-            format!("{reason}; the request crashed {n} more time(s) when reprocessed: it is dropped")
+            format!(
+                "{reason}; the request crashed again when reprocessed ({}): it is dropped",
+                crate::counted(u64::from(n), "time")
+            )
         }
         (false, _) => reason,
     }
@@ -271,8 +274,8 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
     if policy != PolicyKind::None && server_request_gives_up(crash) {
         return Decision::FailStop {
             reason: format!(
-                "policy {policy}: a request from a server crashed {} times when reprocessed (a persistent fault in a protocol step)",
-                crash.attempts
+                "policy {policy}: a request from a server crashed {} when reprocessed (a persistent fault in a protocol step)",
+                crate::counted(u64::from(crash.attempts), "time")
             ),
         };
     }
@@ -292,8 +295,8 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             if crash.window.has_outgoing() {
                 Decision::FailStop {
                     reason: format!(
-                        "policy pessimistic: {} message(s) left the server, window closed",
-                        crash.window.outgoing().len()
+                        "policy pessimistic: {} left the server, window closed",
+                        crate::counted(crash.window.outgoing().len() as u64, "message")
                     ),
                 }
             } else {
@@ -327,8 +330,8 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             // point known to crash again when reprocessed is not retried.
             if crash.replayable && crash.attempts < crash.max_attempts && crash.dropped_before == 0 {
                 let reason = format!(
-                    "policy {policy}: {} message(s) of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
-                    crash.window.outgoing().len(),
+                    "policy {policy}: {} of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
+                    crate::counted(crash.window.outgoing().len() as u64, "message"),
                     at.class,
                     at.why,
                     row_text(row)
@@ -350,8 +353,10 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             if crash.hung && crash.dropped_before > 0 {
                 return Decision::FailStop {
                     reason: format!(
-                        "policy {policy}: {} request(s) of {}/{} already dropped after crashing again when reprocessed, and this one hangs: a persistent hang in this entry point",
-                        crash.dropped_before, row.server, row.call
+                        "policy {policy}: {} of {}/{} already dropped after crashing again when reprocessed, and this one hangs: a persistent hang in this entry point",
+                        crate::counted(u64::from(crash.dropped_before), "request"),
+                        row.server,
+                        row.call
                     ),
                 };
             }

@@ -105,7 +105,10 @@ fn check_site_runs(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Re
     let mut handlers: Vec<&str> = of_server.iter().map(|s| s.handler.as_str()).collect();
     handlers.dedup();
     let why = if hits > 0 {
-        format!("`{location}` runs {hits} time(s) in `{handler}` without the fault, fewer than {nth}")
+        format!(
+            "`{location}` runs {} in `{handler}` without the fault, fewer than {nth}",
+            recovery::counted(hits, "time")
+        )
     } else if !handlers.contains(&handler.as_str()) {
         format!("`{}` never runs a `{handler}` here (its handlers that run: {})", fault.server, handlers.join(", "))
     } else {
@@ -117,14 +120,6 @@ fn check_site_runs(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Re
         format!("`{location}` is not a site `{handler}` runs (its sites, with their executions: {})", sites.join(", "))
     };
     Err(format!("fault `{fault}` can never fire in this run: {why}"))
-}
-
-/// `1 check`, `2 checks`.
-fn count(n: usize, thing: &str) -> String {
-    match n {
-        1 => format!("1 {thing}"),
-        n => format!("{n} {thing}s"),
-    }
 }
 
 fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
@@ -155,10 +150,12 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     };
     let _ = writeln!(out, "run end    {end} after {} us ({} kernel events)", r.time, r.events);
     let verdict = match r.workload.failures.len() {
+        // A workload the run stopped before its end passed nothing: its checks are not all in.
+        0 if r.end != kernel_sim::RunEnd::Finished => "did not finish".to_string(),
         0 => "pass".to_string(),
-        n => format!("FAIL ({})", count(n, "check")),
+        n => format!("FAIL ({})", recovery::counted(n as u64, "check")),
     };
-    let _ = writeln!(out, "workload   {verdict}: {} passed", count(r.workload.passed as usize, "check"));
+    let _ = writeln!(out, "workload   {verdict}: {} passed", recovery::counted(r.workload.passed, "check"));
     for f in &r.workload.failures {
         let _ = writeln!(out, "           - {f}");
     }
@@ -182,7 +179,8 @@ fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {
     if r.violations.is_empty() {
         let _ = writeln!(out, "checker    consistent");
     } else {
-        let _ = writeln!(out, "checker    {}: {}:", r.checker, count(r.violations.len(), "violation"));
+        let _ =
+            writeln!(out, "checker    {}: {}:", r.checker, recovery::counted(r.violations.len() as u64, "violation"));
         for v in &r.violations {
             let _ = writeln!(out, "           - {}: {}", v.invariant, v.detail);
         }

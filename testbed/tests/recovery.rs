@@ -385,8 +385,8 @@ fn fork_and_exec_crashed_at_every_point_leave_the_system_clean_under_table() {
         "pm_vfs_exec",
     ];
     let mut outcomes = std::collections::BTreeMap::new();
-    let workloads: [(&str, fn(&Sys<'_>, &Recorder)); 2] =
-        [("", userland::workload::posix::run), ("+", fork_exec_twice)];
+    type Workload = fn(&Sys<'_>, &Recorder);
+    let workloads: [(&str, Workload); 2] = [("", userland::workload::posix::run), ("+", fork_exec_twice)];
     for (persistence, workload) in workloads {
         let golden = RunSpec { profile: true, ..RunSpec::default() };
         let profile = execute(&golden, default_table(), workload).profile.expect("profiled");

@@ -62,7 +62,7 @@ impl fmt::Display for DecisionRecord {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "rs: {} {} ({})", self.server, self.cause, self.message)?;
         if let Some((call, _)) = &self.call {
-            write!(f, " in {call}, {} message(s) out", self.window.len())?;
+            write!(f, " in {call}, {} out", recovery::counted(self.window.len() as u64, "message"))?;
         }
         write!(f, " -> {}: {}", self.decision.label(), self.decision.reason())
     }

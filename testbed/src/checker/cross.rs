@@ -71,7 +71,12 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
             if !blocked_on_pm {
                 found.push(violation(
                     "pm.sigsuspend-blocked",
-                    format!("pid {} ({}) is in sigsuspend but the kernel has it {state:?}", p.pid, p.ep),
+                    format!(
+                        "pid {} ({}) is in sigsuspend but the kernel has it {}",
+                        p.pid,
+                        p.ep,
+                        state.map_or("nowhere".to_string(), |s| format!("{s:?}"))
+                    ),
                 ));
             }
         }

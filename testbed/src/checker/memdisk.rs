@@ -29,7 +29,10 @@ pub fn check_openers(disk: &mut MemdiskState, procs: &[ProcInfo]) -> Vec<Violati
         .map(|(opener, count)| {
             violation(
                 "memdisk.opener-alive",
-                format!("{opener}, not a live process, holds {count} open(s) of the disk"),
+                format!(
+                    "{opener}, not a live process, holds {} of the disk",
+                    recovery::counted(u64::from(count), "open")
+                ),
             )
         })
         .collect()
@@ -59,7 +62,10 @@ pub fn check_client(disk: &mut MemdiskState, procs: &[ProcInfo], client: Endpoin
     if counted != view.opens {
         found.push(violation(
             "memdisk.client-opens",
-            format!("{client} believes it holds {} open(s) of the disk; the driver counts {counted}", view.opens),
+            format!(
+                "{client} believes it holds {} of the disk; the driver counts {counted}",
+                recovery::counted(u64::from(view.opens), "open")
+            ),
         ));
     }
     found

@@ -313,7 +313,10 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Getpid => "getpid()".into(),
         TraceOp::Getppid => "getppid()".into(),
         TraceOp::Brk { addr } => format!("brk({addr:#x})"),
-        TraceOp::Mmap { len, fd } => format!("mmap({len}, fd {fd:?})"),
+        TraceOp::Mmap { len, fd } => match fd {
+            Some(fd) => format!("mmap({len}, fd {fd})"),
+            None => format!("mmap({len}, anonymous)"),
+        },
         TraceOp::Munmap { addr, len } => format!("munmap({addr:#x}, {len})"),
         TraceOp::Open { path, .. } => format!("open({path})"),
         TraceOp::Read { fd, len } => format!("read({fd}, {len})"),
@@ -384,8 +387,7 @@ fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
     use os::vfs::state::{NR_FILPS, OPEN_MAX};
     Some(match (errno, op) {
         (Errno::ENOMEM, _) => {
-            "the machine's memory ran out: its frames of 4 KiB are RunSpec::frames, `samsara run --frames N`"
-                .to_string()
+            "the machine's memory ran out: `samsara run --frames N` gives it N frames of 4 KiB".to_string()
         }
         (Errno::EAGAIN, TraceOp::Fork { .. }) => {
             format!("pm's process table is full: {} processes (pm::state::NR_PROCS)", os::pm::state::NR_PROCS)
