@@ -31,9 +31,9 @@ const SEED: &str = "7";
 const SHARDS: usize = 4;
 /// The first campaign: small, quick.
 const SMALL_FAULTS: usize = 40;
-/// The requeued campaign: each shard large enough (350 runs of seven policies) to be caught
-/// mid-way.
-const REQUEUE_FAULTS: usize = 200;
+/// The requeued campaign: each shard large enough (210 runs of seven policies, each with the
+/// servers' self-checks on) to be caught mid-way.
+const REQUEUE_FAULTS: usize = 120;
 /// The most one array may take, start to end, before the test gives up.
 const ARRAY_TIMEOUT: Duration = Duration::from_secs(150);
 
