@@ -227,7 +227,11 @@ fn say(sys: &Sys<'_>, text: &str) {
 /// A call's result as people read it: the value, or the error's name.
 fn shown<T: fmt::Debug>(r: &Result<T, Errno>) -> String {
     match r {
-        Ok(v) => format!("{v:?}"),
+        // A text result reads as the text, without Rust's quotes.
+        Ok(v) => {
+            let debug = format!("{v:?}");
+            debug.strip_prefix('"').and_then(|d| d.strip_suffix('"')).map_or_else(|| debug.clone(), str::to_string)
+        }
         Err(e) => e.name().to_string(),
     }
 }

@@ -236,7 +236,30 @@ pub fn build(inp: &Inputs<'_>) -> Story {
     }
     b.verdict();
     b.title_untitled();
-    Story { steps: b.steps.into_iter().filter(|s| !s.lines.is_empty()).collect() }
+    Story { steps: b.steps.into_iter().filter(|s| !s.lines.is_empty()).map(shortened).collect() }
+}
+
+/// Lines a step shows at its start and at its end when it has more than both: a long run's boot
+/// or a busy stretch of a workload would bury the crash and its recovery in thousands of lines.
+const STEP_HEAD_LINES: usize = 24;
+const STEP_TAIL_LINES: usize = 8;
+
+/// `step` with its middle told as a count when it is long (`--raw` prints every event).
+fn shortened(mut step: Step) -> Step {
+    let shown = STEP_HEAD_LINES + STEP_TAIL_LINES;
+    if step.lines.len() > shown + 1 {
+        let hidden = step.lines.len() - shown;
+        let tail = step.lines.split_off(step.lines.len() - STEP_TAIL_LINES);
+        step.lines.truncate(STEP_HEAD_LINES);
+        step.lines.push(Line {
+            seq: None,
+            time: None,
+            tone: Tone::Kernel,
+            text: format!("... {} more in this step (`--raw` prints every event)", recovery::counted(hidden as u64, "line")),
+        });
+        step.lines.extend(tail);
+    }
+    step
 }
 
 /// Index of the first event of the final teardown: from there on only the kernel stops processes
