@@ -255,7 +255,10 @@ fn shortened(mut step: Step) -> Step {
             seq: None,
             time: None,
             tone: Tone::Kernel,
-            text: format!("... {} more in this step (`--raw` prints every event)", recovery::counted(hidden as u64, "line")),
+            text: format!(
+                "... {} more in this step (`--raw` prints every event)",
+                recovery::counted(hidden as u64, "line")
+            ),
         });
         step.lines.extend(tail);
     }
