@@ -50,7 +50,7 @@ fn handler_of_number(number: u32) -> Option<SigHandler> {
 }
 
 /// What a signal does: sigaction's `struct sigaction`.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Copy)]
 pub enum SigAction {
     /// SIG_DFL.
     Default,
@@ -66,6 +66,18 @@ pub enum SigAction {
         /// `sa_flags`.
         flags: u32,
     },
+}
+
+/// Without the handler's address: it is the host's, different in every process, and a results
+/// file must read the same from every run of a seed.
+impl std::fmt::Debug for SigAction {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            SigAction::Default => f.write_str("Default"),
+            SigAction::Ignore => f.write_str("Ignore"),
+            SigAction::Handler { mask, flags, .. } => write!(f, "Handler {{ mask: {mask:#x}, flags: {flags:#x} }}"),
+        }
+    }
 }
 
 impl PartialEq for SigAction {
@@ -234,4 +246,17 @@ pub fn handler_runs(sys: &Sys<'_>) -> Result<u32, Errno> {
 /// Sets [`count_handler_run`]'s count back to zero.
 pub fn reset_handler_runs(sys: &Sys<'_>) -> Result<(), Errno> {
     Ok(sys.proc().mem_write(HANDLER_RUNS, &0u32.to_le_bytes())?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_action_prints_without_the_hosts_handler_address() {
+        fn on_signal(_: &Sys<'_>, _: i32) {}
+        let action = SigAction::Handler { handler: on_signal, mask: 0x4, flags: 0x8000_0000 };
+        assert_eq!(format!("{action:?}"), "Handler { mask: 0x4, flags: 0x80000000 }");
+        assert_eq!(format!("{:?}", SigAction::Ignore), "Ignore");
+    }
 }
