@@ -15,7 +15,9 @@
 //! A new incarnation may first undo what its predecessor's crashed request sent (declared
 //! inverses) and handle that request again before it receives anything: with the predecessor's
 //! log, each message or kernel call the handler makes again is replayed from the log (its answer,
-//! its result) rather than sent twice, until the log is spent.
+//! its result) rather than sent twice, until the log is spent. Two kinds of request go again: one
+//! the receiver refused (a refusal changed nothing there), and a block write (its bytes come
+//! through a grant and may be the crashed attempt's damaged ones; a rewrite is idempotent).
 //!
 //! A handler is `fn(&mut Ctx<S>) -> Handled`, found in the server's call table by message type.
 //! It reaches other processes only through `Ctx`'s IPC methods, whose names say what the message is
@@ -29,13 +31,14 @@
 
 use crate::errno::Errno;
 use crate::fault::{FaultKind, Injector, Point, RecoveringPolicies, Site, SiteKind, SiteProfile};
+use crate::proto::bdev::BDEV_WRITE;
 use crate::proto::{ProcKey, key_of};
 use crate::sef;
 use kernel_sim::manifest::FIRST_USER_SLOT;
 use kernel_sim::{Crash, Endpoint, KernelCall, Message, MsgType, Proc, Start, catch_crash, msgtype::NOTIFY_MESSAGE};
 use recovery::{
-    CrashFacts, Decision, IpcId, PolicyKind, Recoverable, RecoveryTable, Requester, TrackedState, Window, WriteAction,
-    WriteEvent, WriteObserver, WriteOp, decide,
+    CrashFacts, Decision, IpcId, OutgoingKind, PolicyKind, Recoverable, RecoveryTable, Requester, TrackedState, Window,
+    WriteAction, WriteEvent, WriteObserver, WriteOp, decide,
 };
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
@@ -96,6 +99,12 @@ pub trait Server: 'static {
     /// with the old incarnation (its alarm: `end` cancels a process's alarm) is set again from
     /// the state this incarnation starts on, so state and kernel agree.
     fn restarted(_proc: &Proc, _state: &mut Self::State) {}
+    /// The callers its state holds suspended, to be answered by a later request (none for a
+    /// server that answers every request as it handles it). The loop-top self-check compares
+    /// them with the callers the kernel says wait for its answer.
+    fn suspended(_state: &mut Self::State) -> Vec<Endpoint> {
+        Vec::new()
+    }
 }
 
 /// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
@@ -153,6 +162,9 @@ pub enum Completed {
     Answer(Result<Message, kernel_sim::KernelError>),
     /// A message that waits for no answer was handed to the kernel.
     Delivered(Result<(), Errno>),
+    /// A message that waits for no answer never reached the kernel (an injected drop): a
+    /// reprocessed request sends it.
+    Lost,
     /// A kernel call's result.
     Kernel(Result<KernelResult, Errno>),
     /// The bytes a copy from another process's memory read.
@@ -665,12 +677,15 @@ impl<S> Ctx<'_, S> {
         let mut msg = msg;
         let replayed = self.replayed(dst, &msg);
         let delivered = self.out(primitive, &mut msg);
-        let result = match replayed {
-            Some(Completed::Delivered(result)) => result,
-            _ if delivered => send(self.proc, msg).map_err(Errno::from),
-            _ => Ok(()),
+        let (result, completed) = match replayed {
+            Some(Completed::Delivered(result)) => (result, Completed::Delivered(result)),
+            _ if delivered => {
+                let result = send(self.proc, msg).map_err(Errno::from);
+                (result, Completed::Delivered(result))
+            }
+            _ => (Ok(()), Completed::Lost),
         };
-        self.log.push(Sent { to: dst, message: original, completed: Some(Completed::Delivered(result)) });
+        self.log.push(Sent { to: dst, message: original, completed: Some(completed) });
         result
     }
 
@@ -685,7 +700,11 @@ impl<S> Ctx<'_, S> {
         // Logged before it blocks: a crash while it waits leaves it incomplete.
         self.log.push(Sent { to: dst, message: original, completed: None });
         let answer = match replayed {
-            Some(Completed::Answer(answer)) => answer,
+            // Sent again instead: a refused request (it changed nothing at the receiver, which
+            // may have refused what the crashed attempt damaged on the way out), and a block
+            // write, whose data comes through a grant, not in the message: the crashed attempt
+            // may have written damaged bytes, and writing a block twice is idempotent.
+            Some(Completed::Answer(Ok(answer))) if answer.m_type >= 0 && original.m_type != BDEV_WRITE => Ok(answer),
             _ => {
                 if !delivered {
                     // A lost request: its sender waits for an answer that never comes.
@@ -878,26 +897,39 @@ impl<S: Server> Drop for StateKeeper<'_, S> {
     }
 }
 
-/// The loop-top self-check of answers: a request whose caller still waits in its sendrec (the
-/// kernel says so) ends with that caller about to be answered, or suspended by its handler;
-/// otherwise the answer was lost (dropped, or a handler that forgot it) and the caller would
-/// wait for ever. Returns what was lost.
-fn answer_lost<S: Server>(
+/// The loop-top self-check of answers. Every caller blocked waiting for this server's answer (the
+/// kernel says who) is the one about to be answered or one its state holds suspended; otherwise
+/// the answer was lost (dropped, or a handler that forgot it) and the caller would wait for ever.
+/// And no caller whose held call this request answered is still held: its state would say the
+/// call goes on. (Not the request's own caller: one that used no sendrec can make a second call
+/// while its first is held, and the kernel cannot say whether a held caller waits.) Returns what
+/// disagrees.
+fn answers_owed<S: Server>(
     proc: &Proc,
     request: &Message,
-    suspended: bool,
+    state: &mut S::State,
+    window: &Window,
     pending_answer: &Option<(Endpoint, Message)>,
 ) -> Option<String> {
-    let caller = request.source;
-    let answering = pending_answer.as_ref().is_some_and(|(to, _)| *to == caller);
-    if suspended || answering || !proc.awaiting_my_answer().contains(&caller) {
-        return None;
+    let held = S::suspended(state);
+    let answering = pending_answer.as_ref().map(|(to, _)| *to);
+    let mut found = Vec::new();
+    for caller in proc.awaiting_my_answer().into_iter().filter(|c| !held.contains(c) && Some(*c) != answering) {
+        let what = if caller == request.source {
+            format!("its request type {:#x}", request.m_type)
+        } else {
+            "a request suspended earlier".to_string()
+        };
+        found.push(format!("answer-lost: {caller} waits for the answer to {what}, which was neither sent nor held"));
     }
-    Some(format!(
-        "{} invariant violated: answer-lost: {caller} waits for the answer to its request type {:#x}, which was neither sent nor suspended",
-        S::NAME,
-        request.m_type
-    ))
+    let released =
+        window.outgoing().iter().filter(|o| o.kind == OutgoingKind::Reply && o.destination != request.source.raw());
+    for answered in released {
+        if let Some(caller) = held.iter().find(|h| h.raw() == answered.destination) {
+            found.push(format!("answer-held: {caller} was answered but is still held suspended"));
+        }
+    }
+    (!found.is_empty()).then(|| format!("{} invariant violated: {}", S::NAME, found.join("; ")))
 }
 
 fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call<S>> {
@@ -916,8 +948,9 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             (state, undo, request)
         }
     };
-    // Undo what the crashed request had sent, before anything else is served.
-    for sent in &undo {
+    // Undo what the crashed request had sent, before anything else is served (a lost message
+    // did nothing to undo).
+    for sent in undo.iter().filter(|s| s.completed != Some(Completed::Lost)) {
         if let Some(c) = S::compensations().iter().find(|c| c.forward == sent.message.m_type) {
             (c.undo)(proc, sent);
         }
@@ -1020,7 +1053,6 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             };
             (handled, fault)
         });
-        let suspended = matches!(outcome, Ok((Handled::Suspend, _)));
         match outcome {
             Ok((Handled::Reply(answer), fault)) => {
                 let mut msg = answer.unwrap_or_else(|e| Message::new(e.status()));
@@ -1042,7 +1074,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             }
         }
         if env.check_invariants
-            && let Some(lost) = answer_lost::<S>(proc, &m, suspended, &pending_answer)
+            && let Some(lost) =
+                answers_owed::<S>(proc, &m, keeper.state.as_mut().expect("present"), &keeper.window, &pending_answer)
         {
             // A crash of this request, whose window is still open: handled again, its answer goes.
             let crash = Crash { message: lost, location: Location::caller().to_string() };

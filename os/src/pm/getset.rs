@@ -7,6 +7,7 @@ use crate::proto::pm::*;
 use crate::proto::{VFS, key_of};
 use crate::task::{Ctx, Handled};
 use kernel_sim::Message;
+use recovery::Requester;
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -60,11 +61,9 @@ fn set_id(ctx: &mut PmCtx<'_>, user: bool) -> Handled {
         entry.gid = id;
         entry.egid = id;
     }
+    entry.phase = Phase::SettingIds;
     let notice = VfsSetIdNotice { proc: p.ep, uid: entry.euid, gid: entry.egid };
-    match ctx.asynsend(VFS, Message::with(PM_VFS_SETID, &notice)) {
-        Ok(()) => Handled::Suspend,
-        Err(e) => Handled::Reply(Err(e)),
-    }
+    super::ids::tell_vfs_ids(ctx, &who, notice)
 }
 
 /// VFS_PM_SETID_REPLY: vfs took the new ids; the caller's setuid/setgid returns.
@@ -75,9 +74,12 @@ pub fn do_vfs_setid_reply(ctx: &mut PmCtx<'_>) -> Handled {
         return Handled::Reply(Err(Errno::EPERM));
     }
     let r = ctx.m.get::<VfsProcReply>();
-    if let Some(p) = ctx.state.procs.get(key_of(r.proc)).filter(|p| p.phase == Phase::Running) {
-        let ep = p.ep;
-        ctx.reply(ep, Message::new(r.status));
+    // On behalf of the process it names: its entry alone changes.
+    let on_behalf = Requester::new(key_of(r.proc));
+    if let Some(p) = ctx.state.procs.get_own_mut(&on_behalf).filter(|p| p.ep == r.proc && p.phase == Phase::SettingIds)
+    {
+        p.phase = Phase::Running;
+        ctx.reply(r.proc, Message::new(r.status));
     }
     Handled::NoReply
 }

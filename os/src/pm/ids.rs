@@ -10,9 +10,10 @@
 use super::state::{MProc, Phase, PmState, ROOT_UID};
 use crate::errno::Errno;
 use crate::proto::pm::*;
-use crate::proto::{Pid, VFS};
+use crate::proto::{Pid, ProcKey, VFS};
 use crate::task::{Ctx, Handled};
 use kernel_sim::Message;
+use recovery::Requester;
 
 type PmCtx<'a> = Ctx<'a, PmState>;
 
@@ -110,12 +111,21 @@ fn set_effective(ctx: &mut PmCtx<'_>, user: bool) -> Handled {
     } else {
         entry.egid = id;
     }
-    // vfs checks permissions with the effective ids: it answers VFS_PM_SETID_REPLY, and
-    // `getset::do_vfs_setid_reply` answers the caller.
+    entry.phase = Phase::SettingIds;
     let notice = VfsSetIdNotice { proc: p.ep, uid: entry.euid, gid: entry.egid };
+    tell_vfs_ids(ctx, &who, notice)
+}
+
+/// Tells vfs a caller's new ids (it checks permissions with the effective ones) and suspends the
+/// caller, whose entry is in phase `SettingIds`, until vfs answers VFS_PM_SETID_REPLY
+/// (`getset::do_vfs_setid_reply` answers the caller).
+pub(super) fn tell_vfs_ids(ctx: &mut PmCtx<'_>, who: &Requester<ProcKey>, notice: VfsSetIdNotice) -> Handled {
     match ctx.asynsend(VFS, Message::with(PM_VFS_SETID, &notice)) {
         Ok(()) => Handled::Suspend,
-        Err(e) => Handled::Reply(Err(e)),
+        Err(e) => {
+            ctx.state.procs.get_own_mut(who).expect("the caller's entry").phase = Phase::Running;
+            Handled::Reply(Err(e))
+        }
     }
 }
 

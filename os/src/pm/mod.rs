@@ -23,6 +23,7 @@ pub mod time;
 
 use crate::proto::INIT;
 use crate::task::{Call, Compensation, Server};
+use kernel_sim::Endpoint;
 use kernel_sim::Proc;
 use state::PmState;
 
@@ -55,5 +56,9 @@ impl Server for Pm {
 
     fn restarted(proc: &Proc, state: &mut PmState) {
         time::rearm_after_restart(proc, state);
+    }
+
+    fn suspended(state: &mut PmState) -> Vec<Endpoint> {
+        state.suspended()
     }
 }

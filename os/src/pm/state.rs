@@ -71,6 +71,9 @@ pub enum Phase {
         /// The new program's arguments.
         argv: Vec<String>,
     },
+    /// Suspended in setuid, setgid, seteuid or setegid until vfs has taken the new ids (MINIX's
+    /// VFS_CALL flag).
+    SettingIds,
     /// Exit was asked for (or the process died); the cleanup flow is under way.
     Exiting {
         /// The wait status the parent will see.
@@ -83,6 +86,21 @@ pub enum Phase {
         /// The wait status.
         status: i32,
     },
+}
+
+impl Phase {
+    /// Whether a process in this phase is blocked in a pm call pm has not answered yet (a newborn
+    /// is not: its body starts with fork's answer, sent without waiting).
+    pub fn suspended(&self) -> bool {
+        matches!(
+            self,
+            Phase::Forking { .. }
+                | Phase::Waiting { .. }
+                | Phase::Pausing { .. }
+                | Phase::Execing { .. }
+                | Phase::SettingIds
+        )
+    }
 }
 
 /// One process-table entry (MINIX's `struct mproc`).
@@ -270,6 +288,12 @@ impl PmState {
     /// for the loop-top checks.
     pub fn check_invariants(&mut self) -> Vec<String> {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()
+    }
+
+    /// The processes suspended in a pm call, to be answered by a later request (vfs's answer, a
+    /// child's end, a signal).
+    pub fn suspended(&mut self) -> Vec<Endpoint> {
+        self.procs.iter().filter(|(_, p)| p.phase.suspended()).map(|(_, p)| p.ep).collect()
     }
 
     /// The key of the entry whose pid is `pid`.

@@ -55,6 +55,8 @@ pub fn do_stop(ctx: &mut SchedCtx<'_>) -> Handled {
     // cleared has none left to forget.
     let _ = ctx.kernel(KernelCall::Schedule, |k| k.sys_unschedule(proc));
     ctx.state.procs.remove(&key_of(proc));
+    // The kernel no longer runs it for sched: an entry left behind would be scheduled for ever.
+    assert!(scheduled(ctx, proc).is_none(), "sched still schedules {proc} after forgetting it");
     Handled::status(Ok(0))
 }
 

@@ -44,7 +44,7 @@ use crate::errno::Errno;
 use crate::proto::fs::{NodeReply, REQ_READSUPER};
 use crate::proto::{INIT, MFS_BOOT, key_of};
 use crate::task::{Call, Ctx, Server};
-use kernel_sim::{KernelError, Message, Proc};
+use kernel_sim::{Endpoint, KernelError, Message, Proc};
 use state::{FilpId, Fproc, Mount, VfsState, Vnode, VnodeKind};
 
 /// A handler's context in vfs.
@@ -82,6 +82,10 @@ impl Server for Vfs {
 
     fn restarted(proc: &Proc, state: &mut VfsState) {
         poll::rearm_after_restart(proc, state);
+    }
+
+    fn suspended(state: &mut VfsState) -> Vec<Endpoint> {
+        state.suspended_callers()
     }
 }
 

@@ -365,6 +365,13 @@ impl VfsState {
         super::check::check(self).into_iter().map(|v| v.to_string()).collect()
     }
 
+    /// The processes suspended in a vfs call (a pipe read or write, a poll, a lock wait), to be
+    /// answered by a later request.
+    pub fn suspended_callers(&mut self) -> Vec<Endpoint> {
+        let keys: Vec<ProcKey> = self.suspended.iter().filter(|(_, s)| s.is_some()).map(|(&k, _)| k).collect();
+        keys.into_iter().filter_map(|k| self.fprocs.get(k).map(|f| f.ep)).collect()
+    }
+
     /// The root mount; vfs mounts it at boot, before it serves anything.
     pub fn root_mount(&mut self) -> Mount {
         self.mount.get().expect("the root file system is mounted at boot")

@@ -97,11 +97,16 @@ pub fn get_vnode(ctx: &mut VfsCtx<'_>, reply: &NodeReply) -> Result<VnodeId, Err
     }
 }
 
-/// Gives back `count` references on inode `ino` of file system `fs`. An error answer means the
-/// two sides' counts disagree: nothing vfs can mend here, and the checker reports it.
+/// Gives back `count` references on inode `ino` of file system `fs`. The file system refuses
+/// (EINVAL) only when the two sides' counts disagree: state one of them damaged, which vfs
+/// asserts rather than runs on with (a file system that is gone just takes nothing back).
 fn putnode(ctx: &mut VfsCtx<'_>, fs: Endpoint, ino: Ino, count: u32) {
     let req = InodeRequest { ino, count, mode: 0, uid: 0, gid: 0, size: 0 };
-    let _ = ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));
+    let answer = ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));
+    assert!(
+        answer.err() != Some(Errno::EINVAL),
+        "{fs} refused {count} references on inode {ino}: vfs's and its counts disagree"
+    );
 }
 
 /// Undoes a `get_vnode` whose call then failed: the vnode and the file system's count are as
