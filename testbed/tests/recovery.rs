@@ -676,3 +676,50 @@ fn an_answer_lost_at_the_reply_site_is_found_and_sent_again() {
     let r = with_checks(true, &format!("{fault}+"));
     assert_ne!(r.outcome, Outcome::Crash, "{:#?}", r.decisions);
 }
+
+/// The line of `file` (under os/src) that holds `code`, for a site fault.
+fn site_line(file: &str, code: &str) -> usize {
+    let path = format!("{}/../os/src/{file}", env!("CARGO_MANIFEST_DIR"));
+    let source = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    1 + source.lines().position(|l| l.contains(code)).unwrap_or_else(|| panic!("{file} holds `{code}`"))
+}
+
+/// Silent faults that leave a caller waiting for ever or two servers' counts apart are made
+/// crashes while the request's window is open, by the servers' own checks: the loop-top check of
+/// answers (a caller waiting unheld, a caller answered but still held), vfs's assertion that mfs
+/// takes back the references it gives, sched's that SCHED_STOP forgot the process, mfs's
+/// self-check. Handled again, each request goes through and the checker finds the system clean. Without the
+/// loop-top checks the same answer faults hang the system.
+#[test]
+fn silent_faults_the_servers_own_checks_catch_are_recovered() {
+    let setid_answer = site_line("pm/getset.rs", "ctx.reply(r.proc, Message::new(r.status));");
+    let interrupted = site_line("pm/signal.rs", "expect(\"interrupted entry\").phase = Phase::Running;");
+    let forget = site_line("sched/schedule.rs", "ctx.state.procs.remove(&key_of(proc));");
+    let putnode = site_line("vfs/vnode.rs", "ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));");
+    let block = site_line("mfs/block.rs", "let stored = self.blocks.get_mut(block as usize)");
+    let cases = [
+        (format!("drop@pm:vfs_pm_setid_reply:os/src/pm/getset.rs:{setid_answer}#1"), "answer-lost", true),
+        (format!("skip-write@pm:kernel_notify:os/src/pm/signal.rs:{interrupted}#4"), "answer-held", true),
+        (format!("skip-write@sched:sched_stop:os/src/sched/schedule.rs:{forget}#1"), "after forgetting it", false),
+        // Handled again, the refused REQ_PUTNODE goes again (a refusal changed nothing in mfs).
+        (format!("bad-reply@vfs:close:os/src/vfs/vnode.rs:{putnode}#1/40"), "counts disagree", false),
+        // The overflow damaged a cached block the crashed attempt wrote to the disk: handled
+        // again, the block write goes again with the rebuilt bytes instead of being replayed.
+        (format!("overflow@mfs:req_rmdir:os/src/mfs/block.rs:{block}#4"), "mfs invariant violated", false),
+    ];
+    for (fault, caught_by, loop_top) in cases {
+        let with_checks = |check_invariants: bool| {
+            let spec =
+                RunSpec { policy: Table, fault: Some(fault.parse().unwrap()), check_invariants, ..RunSpec::default() };
+            execute(&spec, default_table(), userland::workload::posix::run)
+        };
+        let r = with_checks(true);
+        assert!(r.fault_fired, "{fault}");
+        assert_eq!((r.outcome, decision(&r)), (Outcome::Recovered, "rollback+replay"), "{fault}: {:#?}", r.decisions);
+        assert!(r.decisions[0].message.contains(caught_by), "{fault}: {}", r.decisions[0]);
+        assert!(r.violations.is_empty() && r.workload.ok(), "{fault}: {:?} {:?}", r.violations, r.workload);
+        if loop_top {
+            assert_eq!(with_checks(false).outcome, Outcome::Crash, "{fault}: unchecked, the caller waits for ever");
+        }
+    }
+}
