@@ -105,6 +105,10 @@ pub trait Server: 'static {
     fn suspended(_state: &mut Self::State) -> Vec<Endpoint> {
         Vec::new()
     }
+    /// After a crashed request was dropped (its requester answered an error) from a rolled-back
+    /// state: sets right, from the state, what the request's `sent` changed outside it that no
+    /// rollback reaches and no declared inverse undoes.
+    fn request_dropped(_state: &mut Self::State, _sent: &[Sent]) {}
 }
 
 /// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
@@ -121,7 +125,12 @@ pub struct Handoff {
 /// What a new incarnation does with the request its predecessor died on.
 pub enum Resumed {
     /// Answer this requester with an error: its request was dropped.
-    Error(Endpoint),
+    Error {
+        /// Who sent it.
+        requester: Endpoint,
+        /// What the crashed attempt sent (for [`Server::request_dropped`]).
+        sent: Vec<Sent>,
+    },
     /// Handle the request again from the checkpoint (OSIRIS's REPROCESSING_REQ).
     Reprocess {
         /// The request.
@@ -295,6 +304,8 @@ pub struct Remains {
     pub compensable: Vec<u32>,
     /// The request it crashed on.
     pub request: Message,
+    /// Whether its sender waits in a sendrec for the answer (it can take an error answer).
+    pub requester_awaits_answer: bool,
     /// The crash (for a hang: the kill).
     pub crash: Crash,
 }
@@ -385,6 +396,8 @@ struct RequestState {
     window_open: bool,
     /// Which policies would recover a crash now (profiled runs only).
     recoverable: RecoveringPolicies,
+    /// Its sender waits in a sendrec for the answer (profiled runs only).
+    awaited: bool,
     /// A hang was injected at a write; it takes effect at the next IPC or at the end (the
     /// journal's observer cannot block).
     hang_pending: bool,
@@ -416,7 +429,14 @@ struct Coverage {
 
 impl Coverage {
     /// Which policies would recover (not halt, not leave dead) a crash of the request `m` now.
-    fn recoverable(&self, server: &str, m: &Message, window: &Window, log: &[Sent]) -> RecoveringPolicies {
+    fn recoverable(
+        &self,
+        server: &str,
+        m: &Message,
+        awaited: bool,
+        window: &Window,
+        log: &[Sent],
+    ) -> RecoveringPolicies {
         let compensable = compensable_types(self.compensations, log);
         let mut bits = 0;
         for policy in PolicyKind::ALL {
@@ -426,6 +446,7 @@ impl Coverage {
                     m_type: m.m_type,
                     requester: m.source.raw(),
                     requester_is_user: m.source.slot() >= FIRST_USER_SLOT,
+                    requester_awaits_answer: awaited,
                     window,
                     hung: false,
                     replayable: replayable(log),
@@ -518,7 +539,8 @@ impl Probe {
     /// The request's window changed: in a profiled run, which policies would recover a crash now.
     fn note_window(&self, m: &Message, window: &Window, log: &[Sent]) {
         if let Some(coverage) = &self.coverage {
-            let recoverable = coverage.recoverable(self.server, m, window, log);
+            let awaited = self.request().awaited;
+            let recoverable = coverage.recoverable(self.server, m, awaited, window, log);
             self.request().recoverable = recoverable;
         }
     }
@@ -675,8 +697,9 @@ impl<S> Ctx<'_, S> {
     ) -> Result<(), Errno> {
         let original = msg;
         let mut msg = msg;
-        let replayed = self.replayed(dst, &msg);
+        // The site's fault first: a crash there leaves the replay log's entry for the next attempt.
         let delivered = self.out(primitive, &mut msg);
+        let replayed = self.replayed(dst, &original);
         let (result, completed) = match replayed {
             Some(Completed::Delivered(result)) => (result, Completed::Delivered(result)),
             _ if delivered => {
@@ -694,8 +717,8 @@ impl<S> Ctx<'_, S> {
     pub fn sendrec(&mut self, dst: Endpoint, msg: Message) -> Result<Message, Errno> {
         let original = msg;
         let mut msg = msg;
-        let replayed = self.replayed(dst, &msg);
         let delivered = self.out("sendrec", &mut msg);
+        let replayed = self.replayed(dst, &original);
         let id: IpcId = self.window.record_request(dst.raw(), wire(msg.m_type));
         // Logged before it blocks: a crash while it waits leaves it incomplete.
         self.log.push(Sent { to: dst, message: original, completed: None });
@@ -812,10 +835,10 @@ impl<S> Ctx<'_, S> {
     ) -> Result<R, Errno> {
         let code = KERNEL_CALL_BASE + call as u32;
         let message = Message::new(code as MsgType);
-        let replayed = self.replayed(Endpoint::KERNEL, &message);
         let mut unused = Message::new(0);
         // A kernel call's answer is needed: it can crash or hang here, not be dropped.
         self.out("kernel", &mut unused);
+        let replayed = self.replayed(Endpoint::KERNEL, &message);
         self.window.record_request(Endpoint::KERNEL.raw(), code);
         let result = match replayed {
             // An alarm died with the crashed incarnation (the kernel cancels it at a process's
@@ -857,6 +880,8 @@ struct StateKeeper<'p, S: Server> {
     state: Option<S::State>,
     window: Window,
     log: Vec<Sent>,
+    /// What a reprocessed request's crashed predecessor sent that it has not reached yet.
+    replay: VecDeque<Sent>,
     in_flight: Option<Message>,
     proc: &'p Proc,
     vault: Vault,
@@ -866,8 +891,12 @@ impl<S: Server> StateKeeper<'_, S> {
     /// Hands the state, the window and the request to rs: the incarnation ends.
     fn leave_remains(&mut self, state: S::State, request: Message, crash: Crash) {
         let window = std::mem::replace(&mut self.window, Window::open(recovery::Journal::new().epoch()));
-        let sent = std::mem::take(&mut self.log);
+        // A reprocessed request that crashes again has also done what its predecessor did and it
+        // had not reached yet: the blocks it wrote, the answers it got.
+        let mut sent = std::mem::take(&mut self.log);
+        sent.extend(self.replay.drain(..));
         let compensable = compensable_types(S::compensations(), &sent);
+        let requester_awaits_answer = self.proc.awaiting_my_answer().contains(&request.source);
         self.proc.leave_remains(Box::new(Remains {
             server: S::NAME,
             state: Box::new(state),
@@ -875,6 +904,7 @@ impl<S: Server> StateKeeper<'_, S> {
             sent,
             compensable,
             request,
+            requester_awaits_answer,
             crash,
         }));
     }
@@ -940,7 +970,7 @@ fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call
 pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     debug_assert!(S::calls().windows(2).all(|w| w[0].m_type < w[1].m_type), "{}'s call table is sorted", S::NAME);
     let handoff = start.handoff.and_then(|h| h.downcast::<Handoff>().ok()).map(|h| *h);
-    let (state, undo, resumed) = match handoff {
+    let (mut state, undo, resumed) = match handoff {
         None => (S::boot(proc), Vec::new(), None),
         Some(Handoff { state, undo, request }) => {
             let mut state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
@@ -958,7 +988,8 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     let (mut reprocess, mut replay) = (None, VecDeque::new());
     match resumed {
         // The crashed request is dropped: its requester, still waiting, learns so.
-        Some(Resumed::Error(requester)) => {
+        Some(Resumed::Error { requester, sent }) => {
+            S::request_dropped(&mut state, &sent);
             let _ = proc.sendnb(requester, Message::new(Errno::ERECOVERED.status()));
         }
         Some(Resumed::Reprocess { request, replay: log }) => {
@@ -971,6 +1002,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
         state: Some(state),
         window: Window::open(recovery::Journal::new().epoch()),
         log: Vec::new(),
+        replay,
         in_flight: None,
         proc,
         vault: env.vault.clone(),
@@ -1001,7 +1033,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
         let m = match reprocess.take() {
             Some(m) => m,
             None => {
-                replay.clear();
+                keeper.replay.clear();
                 sef::receive(proc, pending_answer.take())
             }
         };
@@ -1013,11 +1045,12 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             writes: 0,
             window_open: true,
             recoverable: RecoveringPolicies::default(),
+            awaited: probe.coverage.is_some() && proc.awaiting_my_answer().contains(&m.source),
             hang_pending: false,
         };
         probe.note_window(&m, &keeper.window, &keeper.log);
         keeper.in_flight = Some(m);
-        let StateKeeper { state, window, log, .. } = &mut keeper;
+        let StateKeeper { state, window, log, replay, .. } = &mut keeper;
         let state = state.as_mut().expect("present between requests");
         let outcome = catch_crash(|| {
             if let Some(kind) = probe.injector.as_ref().and_then(|i| i.fire_at(nth, Point::Start)) {
@@ -1029,7 +1062,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 m,
                 window: &mut *window,
                 log: &mut *log,
-                replay: &mut replay,
+                replay: &mut *replay,
                 probe: &probe,
             };
             let handled = match call {

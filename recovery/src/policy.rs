@@ -85,6 +85,11 @@ pub struct CrashFacts<'a> {
     pub requester: u32,
     /// Whether the requester is a user process (P ends it; a server requester gets an error).
     pub requester_is_user: bool,
+    /// Whether the requester waits in a sendrec for the answer: an error status is then an
+    /// answer it takes, as every caller of a MINIX sendrec does (vfs from mfs, pm from vm). A
+    /// notice's sender waits for a message of its own type instead, a step of a protocol that
+    /// cannot take an error.
+    pub requester_awaits_answer: bool,
     /// The recovery window of the crashed request.
     pub window: &'a Window,
     /// A hang found by heartbeats rather than a panic.
@@ -263,10 +268,15 @@ fn with_attempts(reason: String, crash: &CrashFacts<'_>, reprocess: bool) -> Str
     }
 }
 
-/// A server's request the table must fail-stop for, after the retries: nobody can take an error
-/// in the middle of a protocol.
+/// A server's notice the table must fail-stop for, after the retries: nobody can take an error
+/// in the middle of a protocol. (A server waiting in a sendrec takes one like a user.)
 fn server_request_gives_up(crash: &CrashFacts<'_>) -> bool {
-    !crash.requester_is_user && crash.attempts >= crash.max_attempts
+    protocol_step(crash) && crash.attempts >= crash.max_attempts
+}
+
+/// The request is a step of a protocol between servers, whose sender cannot take an error answer.
+fn protocol_step(crash: &CrashFacts<'_>) -> bool {
+    !crash.requester_is_user && !crash.requester_awaits_answer
 }
 
 /// The decision of `policy` on `crash`.
@@ -372,7 +382,7 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             };
             match at.class {
                 // A server in the middle of a protocol cannot take an error.
-                _ if !crash.requester_is_user => Decision::FailStop {
+                _ if protocol_step(crash) => Decision::FailStop {
                     reason: format!(
                         "policy {policy}: a server's request that cannot be handled again; {}",
                         reason(at.class)
@@ -511,6 +521,7 @@ mod tests {
             m_type: 2,
             requester: 16,
             requester_is_user: true,
+            requester_awaits_answer: true,
             window,
             hung: false,
             replayable: false,
@@ -605,7 +616,13 @@ mod tests {
         let table = row(RecoveryClass::R, RecoveryClass::R, None);
         let window = Window::open(Journal::new().checkpoint());
         // Nothing was sent: the window replays trivially.
-        let from_server = CrashFacts { requester_is_user: false, requester: 4, replayable: true, ..facts(&window) };
+        let from_server = CrashFacts {
+            requester_is_user: false,
+            requester_awaits_answer: false,
+            requester: 4,
+            replayable: true,
+            ..facts(&window)
+        };
         for (policy, label) in [
             (PolicyKind::Restart, "restart+reprocess"),
             (PolicyKind::Rollback, "rollback+reprocess"),
@@ -620,6 +637,13 @@ mod tests {
         }
         let exhausted = CrashFacts { attempts: 4, ..from_server };
         assert_eq!(decide(PolicyKind::Rollback, &exhausted, &table).label(), "fail-stop");
+        assert_eq!(decide(PolicyKind::Table, &exhausted, &table).label(), "fail-stop");
+        // A server waiting in a sendrec (vfs for mfs) takes the error answer a user would.
+        let in_sendrec = CrashFacts { requester_awaits_answer: true, ..exhausted };
+        for policy in [PolicyKind::Rollback, PolicyKind::Table] {
+            let d = decide(policy, &in_sendrec, &table);
+            assert!(matches!(d, Decision::Recover { request: RequestFate::Error, .. }), "{policy}: {}", d.reason());
+        }
     }
 
     #[test]

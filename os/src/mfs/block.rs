@@ -13,11 +13,26 @@ use super::MfsCtx;
 use super::state::{BLOCK_SIZE, BlockNo, MfsState, NR_BLOCKS};
 use crate::errno::Errno;
 use crate::libbdev::{self, Driver};
-use crate::proto::bdev::{BDEV_R_BIT, BDEV_W_BIT, MEMDISK_LABEL, MEMDISK_MINOR};
+use crate::proto::bdev::{BDEV_R_BIT, BDEV_W_BIT, BDEV_WRITE, BdevIoRequest, MEMDISK_LABEL, MEMDISK_MINOR};
+use crate::task::Sent;
 use kernel_sim::memory::SERVICE_MEMORY_BASE;
 
 /// Where mfs's transfer buffer is: the start of its manifest-declared memory, one block long.
 pub const TRANSFER_BUFFER: u64 = SERVICE_MEMORY_BASE;
+
+/// A dropped request's block writes reached the disk, and the rollback took them back in the
+/// cache alone: those blocks are dirty again, so the next write-back puts the cache's bytes, the
+/// authoritative ones, back on the disk.
+pub fn rewrite_dropped_writes(state: &mut MfsState, sent: &[Sent]) {
+    for write in sent.iter().filter(|s| s.message.m_type == BDEV_WRITE) {
+        let io: BdevIoRequest = write.message.get();
+        let first = io.position / BLOCK_SIZE as u64;
+        let end = (io.position + io.count).div_ceil(BLOCK_SIZE as u64);
+        for block in (first..end).filter(|&b| b < NR_BLOCKS as u64) {
+            state.dirty.insert(block as BlockNo, ());
+        }
+    }
+}
 
 /// Writes back every dirty block to the disk, opening the disk first if mfs has not yet (at the
 /// mount, or after a fresh restart, whose rebuilt tree is all dirty). A block that cannot be

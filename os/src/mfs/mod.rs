@@ -26,7 +26,7 @@ pub mod table;
 
 use crate::errno::Errno;
 use crate::proto::{PROGRAM_MAGIC, VFS};
-use crate::task::{Call, Ctx, Server};
+use crate::task::{Call, Ctx, Sent, Server};
 use kernel_sim::Proc;
 use state::{MfsState, ROOT_INO};
 
@@ -71,6 +71,10 @@ impl Server for Mfs {
 
     fn fresh(proc: &Proc) -> MfsState {
         Mfs::boot(proc)
+    }
+
+    fn request_dropped(state: &mut MfsState, sent: &[Sent]) {
+        block::rewrite_dropped_writes(state, sent);
     }
 }
 

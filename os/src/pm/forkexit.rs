@@ -105,7 +105,8 @@ fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
     }
     // Scheduled before it first runs, with its parent's nice value (MINIX: on vfs's answer). A
     // sched that cannot schedule it (the child already gone) changes nothing for the fork.
-    let _ = ctx.sendrec(SCHED, Message::with(SCHED_START, &SchedStartRequest { proc: child, parent }));
+    let started = ctx.sendrec(SCHED, Message::with(SCHED_START, &SchedStartRequest { proc: child, parent }));
+    step_taken(started, "SCHED_START");
     // Signals raised while the fork was under way (they waited for it).
     super::signal::deliver_pending(ctx, key_of(child));
     super::signal::deliver_pending(ctx, key_of(parent));
@@ -161,13 +162,20 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
         p.phase = Phase::Exiting { status, ended: true };
     }
     // vm keeps the memory until VM_EXIT, but stops serving the process's own memory calls.
-    let _ = ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep }));
+    step_taken(ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep })), "VM_WILLEXIT");
     // sched stops scheduling it (ESRCH for a process it never scheduled: a fork cut short).
-    let _ = ctx.sendrec(SCHED, Message::with(SCHED_STOP, &SchedProcRequest { proc: ep }));
+    step_taken(ctx.sendrec(SCHED, Message::with(SCHED_STOP, &SchedProcRequest { proc: ep })), "SCHED_STOP");
     // Even a process pm does not know (its fork was cut short) has descriptors and memory to free.
     if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT, &VfsProcNotice { proc: ep })).is_err() {
         free_memory_and_reap(ctx, ep);
     }
+}
+
+/// A step of the fork or exit flow whose refusal pm goes on past (a process vm or sched never
+/// knew), but not its loss: the server crashed on it and dropped it (ERECOVERED), and pm running
+/// on would leave the two apart. pm stops here instead, a crash of its own request.
+fn step_taken(answer: Result<Message, Errno>, step: &str) {
+    assert!(answer.err() != Some(Errno::ERECOVERED), "{step} was dropped by the server that crashed on it");
 }
 
 /// VFS_PM_EXIT_REPLY: vfs closed the descriptors; free the memory and settle the status.
@@ -189,7 +197,7 @@ fn free_memory_and_reap(ctx: &mut PmCtx<'_>, ep: Endpoint) {
 
 fn settle_exit(ctx: &mut PmCtx<'_>, ep: Endpoint) {
     // vm frees the frames and clears the kernel slot; the endpoint is stale after this.
-    let _ = ctx.sendrec(VM, Message::with(VM_EXIT, &VmProcRequest { proc: ep }));
+    step_taken(ctx.sendrec(VM, Message::with(VM_EXIT, &VmProcRequest { proc: ep })), "VM_EXIT");
     let key = key_of(ep);
     let Some(dead) = ctx.state.procs.get(key).filter(|p| p.ep == ep).cloned() else { return };
     let Phase::Exiting { status, .. } = dead.phase else { return };

@@ -240,6 +240,7 @@ impl Rs {
                     m_type: r.request.m_type,
                     requester: r.request.source.raw(),
                     requester_is_user: r.request.source.slot() >= FIRST_USER_SLOT,
+                    requester_awaits_answer: r.requester_awaits_answer,
                     window: &r.window,
                     hung,
                     replayable: r.replayable(),
@@ -278,12 +279,12 @@ impl Rs {
                 };
                 // A request that had been reprocessed and is dropped now: a persistent fault.
                 if let Some(m_type) = request_type.filter(|_| attempts > 0)
-                    && matches!(handoff.request, Some(Resumed::Error(_)))
+                    && matches!(handoff.request, Some(Resumed::Error { .. }))
                 {
                     *s.dropped.entry(m_type).or_default() += 1;
                 }
                 let end_requester = match &handoff.request {
-                    Some(Resumed::Error(requester)) if end_requester => Some(*requester),
+                    Some(Resumed::Error { requester, .. }) if end_requester => Some(*requester),
                     _ => None,
                 };
                 match s.pacing.on_death(now, ran_for, state != StateAction::Fresh) {
@@ -417,7 +418,7 @@ fn handoff(mut r: Remains, state: StateAction, fate: RequestFate, compensate: bo
     let request = match fate {
         RequestFate::Reprocess => Some(Resumed::Reprocess { request: r.request, replay: Vec::new() }),
         RequestFate::Replay => Some(Resumed::Reprocess { request: r.request, replay: r.sent }),
-        RequestFate::Error => Some(Resumed::Error(r.request.source)),
+        RequestFate::Error => Some(Resumed::Error { requester: r.request.source, sent: r.sent }),
     };
     Handoff { state, undo, request }
 }
