@@ -723,3 +723,29 @@ fn silent_faults_the_servers_own_checks_catch_are_recovered() {
         }
     }
 }
+
+/// A persistent fault in a request vfs sent mfs by sendrec: after the one reprocessing attempt,
+/// vfs is answered the error a user would be (it waits in a sendrec and takes errors from mfs),
+/// not halted for. The crashed mkdir had written a block to the disk before the second write
+/// crashed: the rollback takes it back in mfs's cache, and mfs marks the block dirty when the
+/// request is dropped, so the disk gets the cache's bytes back and the checker finds it clean.
+#[test]
+fn a_persistent_fault_in_a_request_vfs_waits_for_ends_in_an_error_answer_and_a_clean_disk() {
+    let write = site_line("libbdev.rs", "self.sendrec(driver, m)");
+    let fault = format!("panic@mfs:req_mkdir:os/src/libbdev.rs:{write}#2+");
+    for (policy, first) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
+        let spec = RunSpec { policy, fault: Some(fault.parse().unwrap()), ..RunSpec::default() };
+        let r = execute(&spec, default_table(), userland::workload::posix::run);
+        let labels: Vec<&str> = r.decisions.iter().map(|d| d.decision.label()).collect();
+        assert_eq!(labels.first(), Some(&first), "{policy}: {:#?}", r.decisions);
+        assert!(
+            matches!(labels.last(), Some(&("rollback" | "suppress"))),
+            "{policy}: given up with an error answer: {:#?}",
+            r.decisions
+        );
+        assert_eq!(r.outcome, Outcome::Recovered, "{policy}: {:#?}", r.violations);
+        assert!(r.violations.is_empty(), "{policy}: the disk holds the cache's bytes: {:?}", r.violations);
+        let failures = r.workload.failures.join("; ");
+        assert!(failures.contains("ERECOVERED"), "{policy}: the mkdir failed with the error answer: {failures}");
+    }
+}
