@@ -105,8 +105,8 @@ pub struct CrashFacts<'a> {
     /// Requests of the window the crashed server knows how to undo (by message type): their
     /// declared inverses, checked by the analysis and listed in the table.
     pub compensable: &'a [u32],
-    /// Requests of this type the server already dropped after their reprocessing crashed too:
-    /// a persistent fault in this entry point.
+    /// Requests of this type the server already dropped after their reprocessing crashed too, or
+    /// after they hung: a persistent fault in this entry point.
     pub dropped_before: u32,
 }
 
@@ -363,7 +363,7 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             if crash.hung && crash.dropped_before > 0 {
                 return Decision::FailStop {
                     reason: format!(
-                        "policy {policy}: {} of {}/{} already dropped after crashing again when reprocessed, and this one hangs: a persistent hang in this entry point",
+                        "policy {policy}: {} of {}/{} already dropped (it crashed again when reprocessed, or hung), and this one hangs: a persistent hang in this entry point",
                         crate::counted(u64::from(crash.dropped_before), "request"),
                         row.server,
                         row.call

@@ -277,8 +277,10 @@ impl Rs {
                     Some(Resumed::Reprocess { request, .. }) => Some((*request, attempts + 1)),
                     _ => None,
                 };
-                // A request that had been reprocessed and is dropped now: a persistent fault.
-                if let Some(m_type) = request_type.filter(|_| attempts > 0)
+                // A request that had been reprocessed and is dropped now: a persistent fault. So
+                // is a hung one dropped (a hang is not handled again: its log is cut off), for
+                // the entry point that keeps hanging halts the system rather than stall it.
+                if let Some(m_type) = request_type.filter(|_| attempts > 0 || hung)
                     && matches!(handoff.request, Some(Resumed::Error { .. }))
                 {
                     *s.dropped.entry(m_type).or_default() += 1;

@@ -90,6 +90,8 @@ fn exit(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     if let Ok((owner, space)) = space_of(ctx, ep) {
         free_space(ctx, &space);
         ctx.state.spaces.discard_own(&owner);
+        // Its frames are free now: a space left behind would hold them twice.
+        assert!(space_of(ctx, ep).is_err(), "vm still holds the space of {ep}, whose frames it freed");
     }
     ctx.kernel(KernelCall::Clear, |k| k.sys_clear(ep))?;
     Ok(0)
