@@ -127,6 +127,20 @@ fn a_campaign_refuses_a_name_given_twice() {
 }
 
 #[test]
+fn a_campaign_of_nothing_is_refused() {
+    // No fault, or unixbench of no round, would measure nothing and report it as a result.
+    for (args, says) in [
+        (&["campaign", "--faults", "0", "--out", "/dev/null"][..], "at least 1 fault"),
+        (&["campaign", "--workload", "unixbench:0", "--out", "/dev/null"][..], "(at least 1)"),
+        (&["run", "--workload", "unixbench:0"][..], "(at least 1)"),
+    ] {
+        let (code, _, err) = samsara(args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(says), "{args:?}: {err}");
+    }
+}
+
+#[test]
 fn the_readme_fault_examples_fire() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).expect("README");
     for spec in [

@@ -21,8 +21,8 @@ pub struct CampaignArgs {
     /// The workload every run executes (see `samsara run --help`).
     #[arg(long, default_value = "posix")]
     pub workload: Workload,
-    /// Faults to sample from the sites the golden run executed.
-    #[arg(long, default_value_t = DEFAULT_FAULTS)]
+    /// Faults to sample from the sites the golden run executed (at least 1).
+    #[arg(long, default_value_t = DEFAULT_FAULTS, value_parser = at_least_one)]
     pub faults: usize,
     /// Every site x fault kind x execution instead of a sample.
     #[arg(long)]
@@ -350,4 +350,13 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
         }
     }
     Ok(if same { 0 } else { 2 })
+}
+
+/// `--faults`: a campaign of no fault would write a results file of nothing and call it done.
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>() {
+        Ok(0) => Err("a campaign needs at least 1 fault".into()),
+        Ok(n) => Ok(n),
+        Err(e) => Err(e.to_string()),
+    }
 }

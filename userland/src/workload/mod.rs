@@ -55,7 +55,7 @@ pub struct BadWorkloadName(String);
 
 impl fmt::Display for BadWorkloadName {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: expected `posix`, `unixbench`, `unixbench:ITERATIONS` or `strace:FILE`", self.0)
+        write!(f, "{}: expected `posix`, `unixbench`, `unixbench:ITERATIONS` (at least 1) or `strace:FILE`", self.0)
     }
 }
 
@@ -93,7 +93,11 @@ impl FromStr for Workload {
         match s.split_once(':') {
             None if s == "posix" => Ok(Workload::Posix),
             None if s == "unixbench" => Ok(Workload::Unixbench { iterations: unixbench::DEFAULT_ITERATIONS }),
-            Some(("unixbench", n)) => n.parse().map(|iterations| Workload::Unixbench { iterations }).map_err(|_| bad()),
+            // Zero rounds would measure nothing and pass whatever the system did.
+            Some(("unixbench", n)) => match n.parse() {
+                Ok(iterations) if iterations > 0 => Ok(Workload::Unixbench { iterations }),
+                _ => Err(bad()),
+            },
             Some(("strace", file)) if !file.is_empty() => Ok(Workload::Strace(StraceSource::File(PathBuf::from(file)))),
             _ => Err(bad()),
         }
