@@ -76,6 +76,8 @@ pub struct Execution {
     pub already_done: usize,
     /// Records of the resumed file dropped as not of its plan (under [`BadRecords::Drop`]).
     pub dropped: Vec<Dropped>,
+    /// The resumed file ended in a torn line (the kill came mid-write), cut off: its run ran again.
+    pub cut_torn_line: bool,
     /// Wall seconds this execution took.
     pub seconds: f64,
 }
@@ -178,7 +180,7 @@ impl Campaign {
             plan: faults.iter().map(|f| f.to_string()).collect(),
         };
         let io = |e: std::io::Error| ResultsError { file: out.to_path_buf(), line: 0, message: e.to_string() };
-        let (mut writer, done, dropped) = match resume {
+        let (mut writer, done, dropped, cut_torn_line) = match resume {
             Some(bad) if out.exists() => {
                 let mut existing = results::read(out)?;
                 if existing.header != header {
@@ -193,9 +195,9 @@ impl Campaign {
                 let done: BTreeSet<RunId> = existing.runs.iter().map(|r| r.id).collect();
                 // What is kept, whole and in order, before anything is appended.
                 results::rewrite(out, &header, existing.runs).map_err(io)?;
-                (Writer::append(out).map_err(io)?, done, dropped)
+                (Writer::append(out).map_err(io)?, done, dropped, existing.dropped_torn_line)
             }
-            _ => (Writer::create(out, &header).map_err(io)?, BTreeSet::new(), Vec::new()),
+            _ => (Writer::create(out, &header).map_err(io)?, BTreeSet::new(), Vec::new(), false),
         };
         let todo: Vec<RunId> =
             runs(faults.len(), &self.spec.policies, shard).into_iter().filter(|id| !done.contains(id)).collect();
@@ -234,6 +236,12 @@ impl Campaign {
         // Runs finish in thread-timing order; the file a seed gives is the plan's order.
         let finished = results::read(out)?;
         results::rewrite(out, &header, finished.runs).map_err(io)?;
-        Ok(Execution { ran, already_done: done.len(), dropped, seconds: started.elapsed().as_secs_f64() })
+        Ok(Execution {
+            ran,
+            already_done: done.len(),
+            dropped,
+            cut_torn_line,
+            seconds: started.elapsed().as_secs_f64(),
+        })
     }
 }

@@ -94,6 +94,7 @@ fn a_killed_campaign_resumes_with_nothing_lost_or_duplicated() {
     let resume = Options { resume: Some(BadRecords::Refuse), ..threads(2) };
     let again = c.run(&golden, &killed, resume).unwrap();
     assert_eq!((again.already_done, again.ran), (10, 6 * PolicyKind::ALL.len() - 10));
+    assert!(again.cut_torn_line, "the resume says it cut the torn line");
     assert!(!results::read(&killed).unwrap().dropped_torn_line);
     assert_eq!(text(&killed), text(&full), "the resumed file is the uninterrupted one");
 }

@@ -134,6 +134,12 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     };
     let execution = c.run(&golden, &args.out, options).map_err(|e| e.to_string())?;
     report_dropped(&execution.dropped);
+    if execution.cut_torn_line {
+        eprintln!(
+            "samsara: {}: cut off a torn last line (the campaign was killed while writing it); its run ran again",
+            args.out.display()
+        );
+    }
     let file = results::read(&args.out).map_err(|e| e.to_string())?;
     let summary = summarise(&file.runs, Some(GoldenFigures::of(&golden.profile, &c.spec.policies)));
     let csv = args.out.with_extension("csv");
