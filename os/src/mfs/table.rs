@@ -30,11 +30,3 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_SYNC, name: "req_sync", handler: mount::do_sync },
     Call { m_type: REQ_PATHNAME, name: "req_pathname", handler: path::do_pathname },
 ];
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_table_is_sorted_by_type() {
-        assert!(super::CALLS.windows(2).all(|w| w[0].m_type < w[1].m_type));
-    }
-}

@@ -57,11 +57,3 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: PM_VFS_UNPAUSE, name: "pm_vfs_unpause", handler: pipe::do_pm_unpause },
     Call { m_type: NOTIFY_MESSAGE, name: "vfs_alarm", handler: poll::do_alarm },
 ];
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_table_is_sorted_by_type() {
-        assert!(super::CALLS.windows(2).all(|w| w[0].m_type < w[1].m_type));
-    }
-}
