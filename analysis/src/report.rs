@@ -28,13 +28,10 @@ fn class_letter(c: StateClass) -> &'static str {
 }
 
 /// The table as text, in the shape of the paper's Table 4: per entry point and component, the
-/// written fields counted by class.
+/// written fields counted by class. Every column is as wide as its widest cell, so none overflows
+/// into the next (the last, the send sites, runs free).
 pub fn table_text(table: &RecoveryTable) -> String {
-    let mut out = String::new();
-    let _ = writeln!(out, "Recovery-class table ({} entry points; the fusing paper's Table 4)", table.rows.len());
-    let _ = writeln!(out, "{}", table.provenance);
-    let header = format!(
-        "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}  {:<5} {}",
+    const HEADER: [&str; COLUMNS] = [
         "system call",
         "entry point",
         "module",
@@ -43,14 +40,19 @@ pub fn table_text(table: &RecoveryTable) -> String {
         "process-local",
         "global",
         "class",
-        "sends"
-    );
-    let mut server = "";
+        "sends",
+    ];
+    // Counts are right-aligned, names left-aligned.
+    const RIGHT: [bool; COLUMNS] = [false, false, false, false, true, true, true, false, false];
+    const COLUMNS: usize = 9;
+
+    // Lines of cells per server, in table order.
+    let mut sections: Vec<(&str, Vec<[String; COLUMNS]>)> = Vec::new();
     for row in &table.rows {
-        if row.server != server {
-            server = &row.server;
-            let _ = writeln!(out, "\n[{server}]\n{header}");
+        if sections.last().is_none_or(|(server, _)| *server != row.server) {
+            sections.push((&row.server, Vec::new()));
         }
+        let lines = &mut sections.last_mut().expect("pushed above").1;
         let depends = if row.depends_on.is_empty() { "-".to_string() } else { row.depends_on.join(", ") };
         let mut sends: Vec<String> = Vec::new();
         for s in &row.send_sites {
@@ -59,32 +61,54 @@ pub fn table_text(table: &RecoveryTable) -> String {
                 sends.push(text);
             }
         }
+        let sends = if sends.is_empty() { "-".to_string() } else { sends.join(", ") };
         let mut components: Vec<&String> = row.writes.keys().collect();
         // The server itself first, then the components it depends on.
         components.sort_by_key(|c| (**c != row.server, (*c).clone()));
         for (i, component) in components.iter().enumerate() {
             let counts = &row.writes[*component];
-            if i == 0 {
-                let _ = writeln!(
-                    out,
-                    "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}  {:<5} {}",
-                    row.call,
-                    row.handler,
-                    component,
-                    depends,
-                    counts.request_local,
-                    counts.process_local,
-                    counts.global,
-                    format!("{}", row.class),
-                    if sends.is_empty() { "-".to_string() } else { sends.join(", ") }
-                );
-            } else {
-                let _ = writeln!(
-                    out,
-                    "{:<20} {:<34} {:<7} {:<12} {:>13} {:>13} {:>6}",
-                    "", "", component, "", counts.request_local, counts.process_local, counts.global
-                );
+            let first = i == 0;
+            let only_first = |text: &str| if first { text.to_string() } else { String::new() };
+            lines.push([
+                only_first(&row.call),
+                only_first(&row.handler),
+                component.to_string(),
+                only_first(&depends),
+                counts.request_local.to_string(),
+                counts.process_local.to_string(),
+                counts.global.to_string(),
+                only_first(&row.class.to_string()),
+                only_first(&sends),
+            ]);
+        }
+    }
+
+    let mut widths = HEADER.map(str::len);
+    for line in sections.iter().flat_map(|(_, lines)| lines) {
+        for (width, cell) in widths.iter_mut().zip(line) {
+            *width = (*width).max(cell.chars().count());
+        }
+    }
+    let format_line = |cells: [&str; COLUMNS]| {
+        let mut text = String::new();
+        for (column, cell) in cells.iter().enumerate() {
+            if column > 0 {
+                text.push_str("  ");
             }
+            let width = if column + 1 == COLUMNS { 0 } else { widths[column] };
+            let _ = if RIGHT[column] { write!(text, "{cell:>width$}") } else { write!(text, "{cell:<width$}") };
+        }
+        text.trim_end().to_string()
+    };
+
+    let mut out = String::new();
+    let _ = writeln!(out, "Recovery-class table ({} entry points; the fusing paper's Table 4)", table.rows.len());
+    let _ = writeln!(out, "{}", table.provenance);
+    let header = format_line(HEADER);
+    for (server, lines) in &sections {
+        let _ = writeln!(out, "\n[{server}]\n{header}");
+        for line in lines {
+            let _ = writeln!(out, "{}", format_line(line.each_ref().map(String::as_str)));
         }
     }
     out

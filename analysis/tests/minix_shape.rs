@@ -144,3 +144,29 @@ fn the_fork_graph_has_a_cluster_per_component_and_fused_edges() {
     assert!(dot.contains("\"pm:mx_pm_do_fork\" -> \"vm:mx_vm_do_fork\""), "{dot}");
     assert!(dot.contains("label=\"VM_FORK\""), "{dot}");
 }
+
+#[test]
+fn the_printed_table_keeps_every_cell_in_its_column() {
+    let a = analysis();
+    let text = analysis::report::table_text(&a.table);
+    let header = text.lines().find(|l| l.starts_with("system call")).expect("a header line");
+    // Where each column starts: its header's first letter (the counts are right-aligned under
+    // headers at least as wide, so a column's start is a space or a cell's start in every line).
+    let starts: Vec<usize> = ["entry point", "module", "depends on", "request-local", "class", "sends"]
+        .iter()
+        .map(|h| header.find(h).unwrap_or_else(|| panic!("no column {h} in {header:?}")))
+        .collect();
+    let mut checked = 0;
+    for line in text.lines().skip_while(|l| !l.starts_with('[')) {
+        if line.is_empty() || line.starts_with('[') || line == header {
+            continue;
+        }
+        for &start in &starts {
+            // The character before a column's start is the gap between columns, never a cell's text.
+            let gap = line.as_bytes().get(start - 1).copied().unwrap_or(b' ');
+            assert_eq!(gap, b' ', "a cell runs into the column at {start}:\n{header}\n{line}");
+        }
+        checked += 1;
+    }
+    assert!(checked > a.table.rows.len(), "every row and its components were checked ({checked})");
+}
