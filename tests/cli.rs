@@ -414,6 +414,25 @@ fn a_site_fault_that_can_never_fire_is_refused_with_the_choices() {
     }
 }
 
+#[test]
+fn a_request_point_fault_that_can_never_fire_is_refused_with_what_runs() {
+    for (spec, says) in [
+        ("panic:vm:vm_regions", "`vm` never serves a `vm_regions` here (its calls that run: vm_exec_newmem"),
+        ("panic:pm:fork:start:500", "`pm` serves 22 forks without the fault, fewer than 500"),
+        ("hang:pm:fork:after-ipc-9:2+", "the 2nd `fork` does not get that far (it begins 3 outgoing IPCs"),
+    ] {
+        let (code, _, err) = samsara(&["run", "--workload", "unixbench", "--inject", spec]);
+        assert_eq!(code, 1, "{spec}: {err}");
+        assert!(err.contains(says), "{spec}: {err}");
+    }
+    // A point the run does reach runs, and fires.
+    let (code, out, err) =
+        samsara(&["--json", "run", "--workload", "unixbench", "--inject", "panic:pm:fork:after-ipc-1"]);
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(run["fault_fired"], true, "{out}");
+}
+
 /// The documented top-level fields of `samsara --json COMMAND` (docs/json-outputs.md), with their
 /// shapes: the table under the heading `## samsara --json COMMAND...`.
 fn documented_fields(command: &str) -> Vec<(String, String)> {

@@ -578,9 +578,58 @@ impl RecoveringPolicies {
 pub struct SiteProfile {
     /// Per site.
     pub sites: BTreeMap<Site, SiteStats>,
+    /// Per server and entry point, how far each of its requests got, in arrival order: the
+    /// points a request-point fault can name.
+    #[serde(default)]
+    pub requests: BTreeMap<String, BTreeMap<String, Vec<Reach>>>,
+}
+
+/// How far one request got in its handler.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    /// Outgoing messages and kernel calls begun (the reply among them).
+    pub ipcs_begun: u32,
+    /// Outgoing messages and kernel calls that returned.
+    pub ipcs_returned: u32,
+    /// Tracked state writes.
+    pub writes: u32,
+    /// The handler ran to its end.
+    pub ended: bool,
+}
+
+impl Reach {
+    /// Whether a request that got this far passed `point`.
+    pub fn passes(&self, point: Point) -> bool {
+        match point {
+            Point::Start => true,
+            Point::BeforeIpc(n) => self.ipcs_begun >= n,
+            Point::AfterIpc(n) => self.ipcs_returned >= n,
+            Point::BeforeWrite(n) => self.writes >= n,
+            Point::End => self.ended,
+        }
+    }
 }
 
 impl SiteProfile {
+    /// A request of `server`'s entry point `handler` starts.
+    pub fn request_started(&mut self, server: &str, handler: &str) {
+        let of_server = self.requests.entry(server.to_string()).or_default();
+        of_server.entry(handler.to_string()).or_default().push(Reach::default());
+    }
+
+    /// The current request of `server`'s `handler` got further.
+    pub fn request_reached(&mut self, server: &str, handler: &str, further: impl FnOnce(&mut Reach)) {
+        if let Some(reach) = self.requests.get_mut(server).and_then(|h| h.get_mut(handler)).and_then(|r| r.last_mut()) {
+            further(reach);
+        }
+    }
+
+    /// The requests (1-based, in arrival order) of `server`'s `handler` that passed `point`.
+    pub fn requests_passing(&self, server: &str, handler: &str, point: Point) -> Vec<u32> {
+        let reaches = self.requests.get(server).and_then(|h| h.get(handler)).map_or(&[][..], Vec::as_slice);
+        (1..).zip(reaches).filter(|(_, r)| r.passes(point)).map(|(n, _)| n).collect()
+    }
+
     /// Counts one execution of `site`.
     pub fn hit(
         &mut self,

@@ -30,7 +30,7 @@
 //! this incarnation as crashed.
 
 use crate::errno::Errno;
-use crate::fault::{FaultKind, Injector, Point, RecoveringPolicies, Site, SiteKind, SiteProfile};
+use crate::fault::{FaultKind, Injector, Point, Reach, RecoveringPolicies, Site, SiteKind, SiteProfile};
 use crate::proto::bdev::BDEV_WRITE;
 use crate::proto::{ProcKey, key_of};
 use crate::sef;
@@ -514,12 +514,9 @@ impl Probe {
             let site =
                 Site { server: self.server.into(), handler: handler.into(), location: Probe::location(location) };
             let kernel_call = primitive == "kernel";
-            profile.lock().unwrap_or_else(|e| e.into_inner()).hit(
-                site,
-                || SiteKind::Ipc { primitive: primitive.into(), kernel_call },
-                window_open,
-                recoverable,
-            );
+            let mut profile = profile.lock().unwrap_or_else(|e| e.into_inner());
+            profile.hit(site, || SiteKind::Ipc { primitive: primitive.into(), kernel_call }, window_open, recoverable);
+            profile.request_reached(self.server, handler, |r| r.ipcs_begun = r.ipcs_begun.max(n));
         }
         let Some(injector) = &self.injector else { return IpcFault::None };
         if let Some(kind) = injector.fire_at(nth, Point::BeforeIpc(n)) {
@@ -536,6 +533,13 @@ impl Probe {
         }
     }
 
+    /// In a profiled run, the request of `handler` got further.
+    fn reached(&self, handler: &str, further: impl FnOnce(&mut Reach)) {
+        if let Some(profile) = &self.profile {
+            profile.lock().unwrap_or_else(|e| e.into_inner()).request_reached(self.server, handler, further);
+        }
+    }
+
     /// The request's window changed: in a profiled run, which policies would recover a crash now.
     fn note_window(&self, m: &Message, window: &Window, log: &[Sent]) {
         if let Some(coverage) = &self.coverage {
@@ -547,11 +551,12 @@ impl Probe {
 
     /// After the n-th outgoing IPC returned.
     fn after_ipc(&self, proc: &Proc, n: u32, window_open: bool) {
-        let nth = {
+        let (handler, nth) = {
             let mut r = self.request();
             r.window_open = window_open;
-            r.nth
+            (r.handler, r.nth)
         };
+        self.reached(handler, |r| r.ipcs_returned = r.ipcs_returned.max(n));
         if let Some(kind) = self.injector.as_ref().and_then(|i| i.fire_at(nth, Point::AfterIpc(n))) {
             inject(proc, kind, &format!("after outgoing IPC {n}"));
         }
@@ -559,10 +564,11 @@ impl Probe {
 
     /// The end of the handler: a pending hang, or a request-point fault at the end.
     fn end(&self, proc: &Proc) {
-        let (nth, hang) = {
+        let (handler, nth, hang) = {
             let mut r = self.request();
-            (r.nth, std::mem::take(&mut r.hang_pending))
+            (r.handler, r.nth, std::mem::take(&mut r.hang_pending))
         };
+        self.reached(handler, |r| r.ended = true);
         if hang {
             proc.hang();
         }
@@ -602,12 +608,14 @@ impl WriteObserver for WriteProbe {
         if let Some(profile) = &self.profile {
             let site = Site { server: self.server.into(), handler: handler.into(), location: loc() };
             let release = event.op == WriteOp::Remove || (event.op == WriteOp::Push && event.field.contains("free"));
-            profile.lock().unwrap_or_else(|e| e.into_inner()).hit(
+            let mut profile = profile.lock().unwrap_or_else(|e| e.into_inner());
+            profile.hit(
                 site,
                 || SiteKind::Write { field: event.field.into(), release, corruptible: event.corruptible },
                 window_open,
                 recoverable,
             );
+            profile.request_reached(self.server, handler, |r| r.writes = n);
         }
         let Some(injector) = &self.injector else { return WriteAction::Proceed };
         if injector.fire_at(nth, Point::BeforeWrite(n)).is_some() {
@@ -1053,8 +1061,9 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
         };
         let call = lookup(S::calls(), m.m_type);
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
+        let handler = call.map_or("unknown", |c| c.name);
         *probe.request() = RequestState {
-            handler: call.map_or("unknown", |c| c.name),
+            handler,
             nth,
             writes: 0,
             window_open: true,
@@ -1062,6 +1071,9 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             awaited: probe.coverage.is_some() && proc.awaiting_my_answer().contains(&m.source),
             hang_pending: false,
         };
+        if let Some(profile) = &probe.profile {
+            profile.lock().unwrap_or_else(|e| e.into_inner()).request_started(S::NAME, handler);
+        }
         probe.note_window(&m, &keeper.window, &keeper.log);
         keeper.in_flight = Some(m);
         let StateKeeper { state, window, log, replay, .. } = &mut keeper;

@@ -2,7 +2,7 @@
 
 use super::Cli;
 use clap::Args;
-use os::fault::{FaultSpec, Site, Trigger};
+use os::fault::{FaultSpec, Persistence, Point, Site, SiteProfile, Trigger};
 use recovery::PolicyKind;
 use std::fmt::Write;
 use testbed::boot::default_table;
@@ -76,7 +76,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         ..RunSpec::default()
     };
     if let Some(fault) = &spec.fault {
-        check_site_runs(&spec, fault, &workload)?;
+        check_fault_can_fire(&spec, fault, &workload)?;
     }
     let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
     if cli.json {
@@ -87,39 +87,107 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
     Ok(0)
 }
 
-/// Refuses a code-site fault whose site the run never reaches: the same run without the fault,
-/// profiled, must execute it at least NTH times, or the fault could never fire. The error names
-/// what the server does run (its handlers, or the handler's sites) to choose from.
-fn check_site_runs(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Result<(), String> {
-    let Trigger::Site { handler, location, nth } = &fault.trigger else { return Ok(()) };
+/// Refuses a fault the run never reaches: the same run without the fault, profiled, must reach
+/// its site at least NTH times, or its request point in the NTH request of its call (or a later
+/// one, for a persistent fault), or the fault could never fire. The error names what the server
+/// does run (its handlers, the handler's sites, or how far its requests got) to choose from.
+fn check_fault_can_fire(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Result<(), String> {
     let golden = RunSpec { fault: None, profile: true, record_events: false, ..spec.clone() };
     let prepared = workload.clone();
     let mut result = execute(&golden, default_table(), move |sys, rec| prepared.run(sys, rec));
     let profile = result.profile.take().unwrap_or_default();
-    let site = Site { server: fault.server.clone(), handler: handler.clone(), location: location.clone() };
-    let hits = profile.sites.get(&site).map_or(0, |s| s.hits);
-    if hits >= *nth {
-        return Ok(());
+    let why = match &fault.trigger {
+        Trigger::Site { handler, location, nth } => site_unreached(&profile, fault, handler, location, *nth),
+        Trigger::Request { m_type, point, nth } => {
+            request_point_unreached(&profile, fault, os::proto::call_name(*m_type), *point, *nth)
+        }
+    };
+    match why {
+        None => Ok(()),
+        Some(why) => Err(format!("fault `{fault}` can never fire in this run: {why}")),
     }
-    let of_server: Vec<&Site> = profile.sites.keys().filter(|s| s.server == fault.server).collect();
-    let mut handlers: Vec<&str> = of_server.iter().map(|s| s.handler.as_str()).collect();
-    handlers.dedup();
-    let why = if hits > 0 {
+}
+
+/// The handlers of the fault's server that ran in the profiled run.
+fn handlers_run<'a>(profile: &'a SiteProfile, server: &str) -> Vec<&'a str> {
+    profile.requests.get(server).map_or_else(Vec::new, |h| h.keys().map(String::as_str).collect())
+}
+
+/// Why a code site is not reached NTH times, if it is not.
+fn site_unreached(profile: &SiteProfile, fault: &FaultSpec, handler: &str, location: &str, nth: u64) -> Option<String> {
+    let site = Site { server: fault.server.clone(), handler: handler.to_string(), location: location.to_string() };
+    let hits = profile.sites.get(&site).map_or(0, |s| s.hits);
+    if hits >= nth {
+        return None;
+    }
+    let handlers = handlers_run(profile, &fault.server);
+    Some(if hits > 0 {
         format!(
             "`{location}` runs {} in `{handler}` without the fault, fewer than {nth}",
             recovery::counted(hits, "time")
         )
-    } else if !handlers.contains(&handler.as_str()) {
+    } else if !handlers.contains(&handler) {
         format!("`{}` never runs a `{handler}` here (its handlers that run: {})", fault.server, handlers.join(", "))
     } else {
-        let sites: Vec<String> = of_server
+        let sites: Vec<String> = profile
+            .sites
             .iter()
-            .filter(|s| s.handler == *handler)
-            .map(|s| format!("{}#{}", s.location, profile.sites[*s].hits))
+            .filter(|(s, _)| s.server == fault.server && s.handler == handler)
+            .map(|(s, stats)| format!("{}#{}", s.location, stats.hits))
             .collect();
         format!("`{location}` is not a site `{handler}` runs (its sites, with their executions: {})", sites.join(", "))
+    })
+}
+
+/// Why no request of `call` that the fault watches passes its point, if none does.
+fn request_point_unreached(
+    profile: &SiteProfile,
+    fault: &FaultSpec,
+    call: &str,
+    point: Point,
+    nth: u32,
+) -> Option<String> {
+    let served = profile.requests.get(&fault.server).and_then(|h| h.get(call)).map_or(0, Vec::len);
+    let passing = profile.requests_passing(&fault.server, call, point);
+    let watched = |n: &u32| match fault.persistence {
+        Persistence::Transient => *n == nth,
+        Persistence::Persistent => *n >= nth,
     };
-    Err(format!("fault `{fault}` can never fire in this run: {why}"))
+    if passing.iter().any(watched) {
+        return None;
+    }
+    let handlers = handlers_run(profile, &fault.server);
+    Some(if served == 0 {
+        format!("`{}` never serves a `{call}` here (its calls that run: {})", fault.server, handlers.join(", "))
+    } else if (served as u32) < nth {
+        format!(
+            "`{}` serves {} without the fault, fewer than {nth}",
+            fault.server,
+            recovery::counted(served as u64, call)
+        )
+    } else {
+        let reach = profile.requests[&fault.server][call][nth as usize - 1];
+        format!(
+            "the {} `{call}` does not get that far (it begins {}, returns from {}, makes {} and {})",
+            ordinal(nth),
+            recovery::counted(u64::from(reach.ipcs_begun), "outgoing IPC"),
+            reach.ipcs_returned,
+            recovery::counted(u64::from(reach.writes), "write"),
+            if reach.ended { "ends" } else { "never ends" }
+        )
+    })
+}
+
+/// 1st, 2nd, 3rd, 4th...
+fn ordinal(n: u32) -> String {
+    let suffix = match (n % 10, n % 100) {
+        (1, 11) | (2, 12) | (3, 13) => "th",
+        (1, _) => "st",
+        (2, _) => "nd",
+        (3, _) => "rd",
+        _ => "th",
+    };
+    format!("{n}{suffix}")
 }
 
 fn render(spec: &RunSpec, workload: &Workload, r: &RunResult) -> String {

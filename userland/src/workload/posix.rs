@@ -36,7 +36,7 @@
 
 use crate::libc::Sys;
 use crate::libc::{Itimer, SigAction, Timespec, count_handler_run, handler_runs, reset_handler_runs};
-use crate::workload::report::Recorder;
+use crate::workload::report::{Recorder, for_people};
 use crate::workload::status_text;
 use os::errno::Errno;
 use os::proto::fs::{R_OK, W_OK, X_OK};
@@ -194,7 +194,7 @@ impl Checks {
     /// Records that `actual` equals `expected`.
     fn expect_eq<T: PartialEq + Debug>(&self, name: &str, actual: T, expected: T) -> bool {
         let ok = actual == expected;
-        self.check(name, ok, || format!("expected {expected:?}, got {actual:?}"))
+        self.check(name, ok, || format!("expected {}, got {}", for_people(&expected), for_people(&actual)))
     }
 }
 
@@ -290,7 +290,7 @@ fn ok<T: Debug>(rec: &Checks, name: &str, result: Result<T, Errno>) -> Option<T>
 /// Records that `result` failed with `expected`.
 fn fails<T: Debug>(rec: &Checks, name: &str, result: Result<T, Errno>, expected: Errno) -> bool {
     let ok = matches!(result, Err(e) if e == expected);
-    rec.check(name, ok, || format!("expected {expected}, got {result:?}"))
+    rec.check(name, ok, || format!("expected error {expected}, got {}", for_people(&result)))
 }
 
 /// A path in the scratch directory.

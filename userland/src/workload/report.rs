@@ -102,13 +102,16 @@ impl Recorder {
 }
 
 /// A call's result as a failure message shows it: `Ok(x)` as `x` (`Ok(())` as `success`),
-/// `Err(E)` as `error E`, and bytes that are printable text as a quoted string.
+/// `Err(E)` as `error E`, `Some(x)` as `x`, `None` as `nothing`, and bytes that are printable text
+/// as a quoted string.
 pub fn for_people(value: &impl std::fmt::Debug) -> String {
     let debug = format!("{value:?}");
     let inner = |prefix: &str| debug.strip_prefix(prefix).and_then(|d| d.strip_suffix(')')).map(str::to_string);
     if debug == "Ok(())" {
         "success".to_string()
-    } else if let Some(ok) = inner("Ok(") {
+    } else if debug == "None" {
+        "nothing".to_string()
+    } else if let Some(ok) = inner("Ok(").or_else(|| inner("Some(")) {
         bytes_as_text(&ok).unwrap_or(ok)
     } else if let Some(err) = inner("Err(") {
         format!("error {err}")
@@ -142,6 +145,8 @@ mod tests {
         assert_eq!(for_people(&Ok::<Vec<u8>, Errno>(b"nowhere".to_vec())), "\"nowhere\"");
         assert_eq!(for_people(&vec![0u8, 200]), "[0, 200]", "bytes that are not text stay numbers");
         assert_eq!(for_people(&Ok::<(i32, i32), Errno>((3, 0))), "(3, 0)");
+        assert_eq!(for_people(&Some(7)), "7");
+        assert_eq!(for_people(&None::<i32>), "nothing");
     }
 
     #[test]
