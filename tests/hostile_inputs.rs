@@ -318,6 +318,32 @@ fn corrupt_results_files_are_refused_with_their_line_and_nothing_is_written() {
 }
 
 #[test]
+fn a_made_up_result_is_refused_by_resume_which_runs_it_again() {
+    let dir = scratch("results-made-up");
+    let good = results(&dir);
+    let mut lines: Vec<String> = good.lines().map(String::from).collect();
+    let mut record: serde_json::Value = serde_json::from_str(&lines[2]).unwrap();
+    let recorded = record["outcome"].as_str().unwrap().to_string();
+    record["outcome"] = if recorded == "pass" { "recovered" } else { "pass" }.into();
+    lines[2] = record.to_string();
+    let forged = lines.join("\n") + "\n";
+    std::fs::write(dir.join("c.jsonl"), &forged).unwrap();
+    let args = ["campaign", "--faults", "2", "--policies", "restart,table", "--kinds", "panic", "--out", "c.jsonl"];
+    let r = samsara(&[&args[..], &["--resume", "--verify", "all"]].concat(), &dir);
+    assert_eq!(r.code, 1, "{}", r.err);
+    assert!(r.err.contains("c.jsonl:3: run f00000-table does not match its re-run (`outcome`"), "{}", r.err);
+    assert_eq!(std::fs::read_to_string(dir.join("c.jsonl")).unwrap(), forged, "a refused file is left as it was");
+    // Dropped, it runs again: the file is the campaign's own once more.
+    let r = samsara(&[&args[..], &["--resume", "--drop-bad"]].concat(), &dir);
+    assert_eq!(r.code, 0, "{}", r.err);
+    assert!(r.err.contains("does not match its re-run"), "the drop is reported: {}", r.err);
+    assert_eq!(std::fs::read_to_string(dir.join("c.jsonl")).unwrap(), good);
+    let r = samsara(&["campaign", "--verify", "all", "--out", "c.jsonl"], &dir);
+    assert_eq!(r.code, 2, "--verify needs --resume: {}", r.err);
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_torn_shard_is_reported_by_merge() {
     let dir = scratch("results-torn");
     let good = results(&dir);

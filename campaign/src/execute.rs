@@ -66,6 +66,46 @@ pub struct Options {
     pub threads: Option<usize>,
     /// Show a progress bar.
     pub progress: bool,
+    /// Which of a resumed file's kept records to run again and compare before keeping them.
+    pub verify: Verify,
+}
+
+/// Which kept records a resumed campaign runs again to check them (a `sim` run replays from its
+/// seed, so a record that differs from its re-run was edited, or written by another build).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Verify {
+    /// This many, spread evenly over the file (all of them when it holds fewer).
+    Sample(usize),
+    /// Every one (as long as running them afresh).
+    All,
+}
+
+impl Default for Verify {
+    fn default() -> Verify {
+        Verify::Sample(DEFAULT_VERIFIED)
+    }
+}
+
+/// Kept records a resumed campaign runs again by default: a fraction of a second of runs.
+pub const DEFAULT_VERIFIED: usize = 16;
+
+impl std::fmt::Display for Verify {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Verify::Sample(n) => write!(f, "{n}"),
+            Verify::All => write!(f, "all"),
+        }
+    }
+}
+
+impl std::str::FromStr for Verify {
+    type Err = String;
+    fn from_str(text: &str) -> Result<Verify, String> {
+        match text {
+            "all" => Ok(Verify::All),
+            n => n.parse().map(Verify::Sample).map_err(|_| format!("`{text}`: expected a number of records or `all`")),
+        }
+    }
 }
 
 /// How a campaign execution went.
@@ -167,10 +207,55 @@ impl Campaign {
         }
     }
 
+    /// Runs again the records of `file` (read from `out`, checked against the plan) that `verify`
+    /// picks and compares each with its re-run: one that differs is refused naming its line, or
+    /// dropped (and so run again) under [`BadRecords::Drop`].
+    fn verify_kept(
+        &self,
+        out: &Path,
+        file: &mut results::ResultsFile,
+        faults: &[FaultSpec],
+        verify: Verify,
+        bad: BadRecords,
+    ) -> Result<Vec<Dropped>, ResultsError> {
+        let kept = file.runs.len();
+        let picked: BTreeSet<usize> = match verify {
+            Verify::All => (0..kept).collect(),
+            Verify::Sample(n) => (0..n.min(kept)).map(|i| i * kept / n.min(kept)).collect(),
+        };
+        let rerun: Vec<(usize, RunRecord)> = picked
+            .into_par_iter()
+            .map(|i| {
+                let id = file.runs[i].id;
+                (i, self.run_one(id, &faults[id.fault], id.policy))
+            })
+            .collect();
+        let mut dropped = Vec::new();
+        for (i, again) in rerun {
+            let Some(difference) = differs(&file.runs[i], &again) else { continue };
+            let why = format!(
+                "run {} does not match its re-run ({difference}): the file was edited, or written by another build of samsara",
+                again.id
+            );
+            match bad {
+                BadRecords::Refuse => {
+                    return Err(ResultsError { file: out.to_path_buf(), line: file.lines[i], message: why });
+                }
+                BadRecords::Drop => dropped.push(Dropped { file: out.to_path_buf(), line: file.lines[i], why }),
+            }
+        }
+        let bad_lines: BTreeSet<usize> = dropped.iter().map(|d| d.line).collect();
+        let keep: Vec<bool> = file.lines.iter().map(|l| !bad_lines.contains(l)).collect();
+        let (mut runs, mut lines) = (keep.iter(), keep.iter());
+        file.runs.retain(|_| *runs.next().expect("one flag a record"));
+        file.lines.retain(|_| *lines.next().expect("one flag a record"));
+        Ok(dropped)
+    }
+
     /// Runs every planned run of the shard not yet in `out` (all of them unless resuming),
     /// appending each to `out` as it finishes; at the end the file is put in the plan's order.
     pub fn run(&self, golden: &Golden, out: &Path, options: Options) -> Result<Execution, ResultsError> {
-        let Options { shard, resume, threads, progress } = options;
+        let Options { shard, resume, threads, progress, verify } = options;
         let started = Instant::now();
         let faults = self.faults(golden);
         let header = Header {
@@ -191,7 +276,8 @@ impl Campaign {
                             .into(),
                     });
                 }
-                let dropped = results::check_plan(out, &mut existing, bad)?;
+                let mut dropped = results::check_plan(out, &mut existing, bad)?;
+                dropped.extend(self.verify_kept(out, &mut existing, &faults, verify, bad)?);
                 let done: BTreeSet<RunId> = existing.runs.iter().map(|r| r.id).collect();
                 // What is kept, whole and in order, before anything is appended.
                 results::rewrite(out, &header, existing.runs).map_err(io)?;
@@ -244,4 +330,16 @@ impl Campaign {
             seconds: started.elapsed().as_secs_f64(),
         })
     }
+}
+
+/// The first field in which `recorded` and `rerun` differ, with both values, if any does.
+fn differs(recorded: &RunRecord, rerun: &RunRecord) -> Option<String> {
+    if recorded == rerun {
+        return None;
+    }
+    let (a, b) = (serde_json::to_value(recorded).ok()?, serde_json::to_value(rerun).ok()?);
+    let (a, b) = (a.as_object()?, b.as_object()?);
+    let field = a.keys().chain(b.keys()).find(|k| a.get(*k) != b.get(*k))?;
+    let shown = |v: Option<&serde_json::Value>| v.map_or("nothing".to_string(), |v| v.to_string());
+    Some(format!("`{field}`: recorded {}, re-run gives {}", shown(a.get(field)), shown(b.get(field))))
 }

@@ -1,10 +1,10 @@
 //! Campaign promises: a seed gives the same results file byte for byte whatever the thread count;
 //! a killed campaign resumes with nothing lost or duplicated; merged shards equal the unsharded
 //! campaign; a malformed or torn results file gets a clear error or is recovered up to its last
-//! whole line; a record the plan does not account for is refused (or dropped and counted), and a
-//! merge with a shard missing or incomplete is refused.
+//! whole line; a record the plan does not account for, or that differs from its re-run, is refused
+//! (or dropped and counted), and a merge with a shard missing or incomplete is refused.
 
-use campaign::execute::{Campaign, Options, WorkloadFn};
+use campaign::execute::{Campaign, Options, Verify, WorkloadFn};
 use campaign::plan::{CampaignSpec, Shard};
 use campaign::results::{self, BadRecords};
 use recovery::PolicyKind;
@@ -117,7 +117,7 @@ fn resume_refuses_records_its_plan_does_not_account_for_or_drops_and_counts_them
     c.run(&golden, &full_path, threads(2)).unwrap();
     let full = text(&full_path);
     let second_fault = results::read(&full_path).unwrap().header.plan[1].clone();
-    let cases: [(&str, String); 4] = [
+    let cases: [(&str, String); 6] = [
         ("appears twice (first on line 2)", {
             let mut lines: Vec<&str> = full.lines().collect();
             lines[2] = lines[1];
@@ -126,15 +126,24 @@ fn resume_refuses_records_its_plan_does_not_account_for_or_drops_and_counts_them
         ("the plan has 3 faults", forged(&full, 4, |r| r["id"] = "f00009-restart".into())),
         ("the plan's fault 0 is", forged(&full, 2, |r| r["fault"] = second_fault.clone().into())),
         ("records policy", forged(&full, 2, |r| r["policy"] = "table".into())),
+        // Records of the plan whose results were made up: their re-runs tell.
+        (
+            "does not match its re-run (`outcome`: recorded",
+            forged(&full, 5, |r| r["outcome"] = if r["outcome"] == "pass" { "recovered" } else { "pass" }.into()),
+        ),
+        (
+            "does not match its re-run (`violations`: recorded [\"forged\"]",
+            forged(&full, 21, |r| r["violations"] = serde_json::json!(["forged"])),
+        ),
     ];
     for (why, text_of) in cases {
         let path = d.join("bad.jsonl");
         std::fs::write(&path, &text_of).unwrap();
-        let refuse = Options { resume: Some(BadRecords::Refuse), ..threads(1) };
+        let refuse = Options { resume: Some(BadRecords::Refuse), verify: Verify::All, ..threads(1) };
         let e = c.run(&golden, &path, refuse).err().expect("refused").to_string();
         assert!(e.contains("bad.jsonl:") && e.contains(why), "{why}: {e}");
         assert_eq!(text(&path), text_of, "a refused file is left as it was");
-        let drop = Options { resume: Some(BadRecords::Drop), ..threads(1) };
+        let drop = Options { resume: Some(BadRecords::Drop), verify: Verify::All, ..threads(1) };
         let again = c.run(&golden, &path, drop).unwrap();
         assert_eq!(again.dropped.len(), 1, "{why}: {:?}", again.dropped);
         assert!(again.dropped[0].why.contains(why), "{:?}", again.dropped);

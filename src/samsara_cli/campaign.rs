@@ -1,7 +1,7 @@
 //! `samsara campaign`, `samsara merge` and `samsara replay`.
 
 use super::Cli;
-use campaign::execute::{Campaign, Options, WorkloadFn};
+use campaign::execute::{Campaign, Options, Verify, WorkloadFn};
 use campaign::plan::{CampaignSpec, DEFAULT_FAULTS, RunId, Shard};
 use campaign::results::{self, BadRecords, Dropped};
 use campaign::summary::{GoldenFigures, summarise};
@@ -53,6 +53,11 @@ pub struct CampaignArgs {
     /// instead of refusing the file.
     #[arg(long, requires = "resume")]
     pub drop_bad: bool,
+    /// With --resume: how many of the kept records to run again and compare before keeping them,
+    /// spread over the file, or `all` (a record that differs from its re-run was edited, or written
+    /// by another build: refused naming its line, or dropped and run again with --drop-bad).
+    #[arg(long, requires = "resume", value_name = "N|all", default_value_t = Verify::default())]
+    pub verify: Verify,
     /// Run only shard I of N (`I/N`), for running a campaign across machines; `samsara merge`
     /// combines the shards.
     #[arg(long)]
@@ -131,6 +136,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         resume: args.resume.then_some(if args.drop_bad { BadRecords::Drop } else { BadRecords::Refuse }),
         threads: args.threads,
         progress,
+        verify: args.verify,
     };
     let execution = c.run(&golden, &args.out, options).map_err(|e| e.to_string())?;
     report_dropped(&execution.dropped);
