@@ -433,6 +433,22 @@ fn a_request_point_fault_that_can_never_fire_is_refused_with_what_runs() {
     assert_eq!(run["fault_fired"], true, "{out}");
 }
 
+#[test]
+fn a_livelock_is_cut_short_by_the_event_limit_not_left_to_spin_to_the_time_limit() {
+    // A skipped cursor update: the user's getdents loop never reaches the directory's end.
+    let fault = "skip-write@vfs:getdents:os/src/vfs/read.rs:154#1+";
+    let (code, out, err) = samsara(&["--json", "run", "--inject", fault]);
+    assert_eq!(code, 0, "{err}");
+    let run: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    assert_eq!(run["end"]["kind"], "event-limit", "{out}");
+    assert_eq!(run["outcome"], "crash", "{out}");
+    let (_, golden, _) = samsara(&["--json", "run"]);
+    let golden: serde_json::Value = serde_json::from_str(&golden).expect("JSON");
+    let limit = testbed::run::livelock_limit(golden["events"].as_u64().unwrap());
+    let events = run["events"].as_u64().unwrap();
+    assert!(events > limit && events < limit + 1000, "cut at the limit, {limit}: {events} events");
+}
+
 /// The documented top-level fields of `samsara --json COMMAND` (docs/json-outputs.md), with their
 /// shapes: the table under the heading `## samsara --json COMMAND...`.
 fn documented_fields(command: &str) -> Vec<(String, String)> {

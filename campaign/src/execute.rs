@@ -43,6 +43,8 @@ pub struct Golden {
     pub result: RunResult,
     /// The sites it executed.
     pub profile: SiteProfile,
+    /// Kernel events a faulty run gets before it counts as livelocked (from the golden run's).
+    pub event_limit: u64,
 }
 
 /// What a panic said.
@@ -125,6 +127,7 @@ pub struct Execution {
 impl Campaign {
     fn spec_for(&self, fault: Option<FaultSpec>, policy: PolicyKind, profile: bool) -> RunSpec {
         RunSpec {
+            event_limit: testbed::run::DEFAULT_EVENT_LIMIT,
             seed: self.spec.seed,
             policy,
             fault,
@@ -151,7 +154,8 @@ impl Campaign {
             ));
         }
         let profile = result.profile.take().expect("profiled");
-        Ok(Golden { result, profile })
+        let event_limit = testbed::run::livelock_limit(result.events);
+        Ok(Golden { result, profile, event_limit })
     }
 
     /// The faults of the campaign, from the golden run's profile.
@@ -159,9 +163,9 @@ impl Campaign {
         sample_faults(&self.spec, &golden.profile)
     }
 
-    /// One run: `fault` under `policy`.
-    pub fn run_one(&self, id: RunId, fault: &FaultSpec, policy: PolicyKind) -> RunRecord {
-        let spec = self.spec_for(Some(fault.clone()), policy, false);
+    /// One run: `fault` under `policy`, cut short as a livelock past `golden`'s event limit.
+    pub fn run_one(&self, golden: &Golden, id: RunId, fault: &FaultSpec, policy: PolicyKind) -> RunRecord {
+        let spec = RunSpec { event_limit: golden.event_limit, ..self.spec_for(Some(fault.clone()), policy, false) };
         let handler = match &fault.trigger {
             Trigger::Site { handler, .. } => handler.clone(),
             Trigger::Request { m_type, .. } => os::proto::call_name(*m_type).to_string(),
@@ -212,6 +216,7 @@ impl Campaign {
     /// dropped (and so run again) under [`BadRecords::Drop`].
     fn verify_kept(
         &self,
+        golden: &Golden,
         out: &Path,
         file: &mut results::ResultsFile,
         faults: &[FaultSpec],
@@ -227,7 +232,7 @@ impl Campaign {
             .into_par_iter()
             .map(|i| {
                 let id = file.runs[i].id;
-                (i, self.run_one(id, &faults[id.fault], id.policy))
+                (i, self.run_one(golden, id, &faults[id.fault], id.policy))
             })
             .collect();
         let mut dropped = Vec::new();
@@ -263,6 +268,7 @@ impl Campaign {
             shard,
             planned_faults: faults.len(),
             plan: faults.iter().map(|f| f.to_string()).collect(),
+            event_limit: Some(golden.event_limit),
         };
         let io = |e: std::io::Error| ResultsError { file: out.to_path_buf(), line: 0, message: e.to_string() };
         let (mut writer, done, dropped, cut_torn_line) = match resume {
@@ -277,7 +283,7 @@ impl Campaign {
                     });
                 }
                 let mut dropped = results::check_plan(out, &mut existing, bad)?;
-                dropped.extend(self.verify_kept(out, &mut existing, &faults, verify, bad)?);
+                dropped.extend(self.verify_kept(golden, out, &mut existing, &faults, verify, bad)?);
                 let done: BTreeSet<RunId> = existing.runs.iter().map(|r| r.id).collect();
                 // What is kept, whole and in order, before anything is appended.
                 results::rewrite(out, &header, existing.runs).map_err(io)?;
@@ -303,7 +309,7 @@ impl Campaign {
             scope.spawn(move || {
                 pool.install(|| {
                     todo.par_iter().for_each_with(tx, |tx, &id| {
-                        let _ = tx.send(self.run_one(id, &faults[id.fault], id.policy));
+                        let _ = tx.send(self.run_one(golden, id, &faults[id.fault], id.policy));
                     })
                 })
             });

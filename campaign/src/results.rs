@@ -35,6 +35,10 @@ pub struct Header {
     /// `plan[N]`. Files older than it have none; their records are checked for ids only.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub plan: Vec<String>,
+    /// Kernel events a run got before it counted as livelocked (from the golden run's). Files
+    /// older than it have none: their runs had no limit but time's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub event_limit: Option<u64>,
 }
 
 impl Header {
@@ -414,6 +418,7 @@ mod tests {
             shard: None,
             planned_faults: 1,
             plan: vec![],
+            event_limit: None,
         })
         .unwrap();
         header["campaign"].as_object_mut().unwrap().remove("persistence");

@@ -313,6 +313,7 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
         policy: record.policy,
         fault: Some(record.fault.parse()?),
         check_invariants: file.header.campaign.check_invariants,
+        event_limit: file.header.event_limit.unwrap_or(testbed::run::DEFAULT_EVENT_LIMIT),
         record_events: true,
         ..RunSpec::default()
     };

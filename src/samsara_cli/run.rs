@@ -64,7 +64,7 @@ fn parse_frames(text: &str) -> Result<usize, String> {
 pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
     let manifest = std::sync::Arc::new(super::load_manifest(cli.manifest.as_ref())?);
     let workload = args.workload.clone().prepare().map_err(|e| e.to_string())?;
-    let spec = RunSpec {
+    let mut spec = RunSpec {
         engine: cli.engine,
         seed: cli.seed,
         policy: args.policy,
@@ -76,7 +76,7 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
         ..RunSpec::default()
     };
     if let Some(fault) = &spec.fault {
-        check_fault_can_fire(&spec, fault, &workload)?;
+        spec.event_limit = check_fault_can_fire(&spec, fault, &workload)?;
     }
     let result = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
     if cli.json {
@@ -91,7 +91,9 @@ pub fn run(cli: &Cli, args: &RunArgs) -> Result<i32, String> {
 /// its site at least NTH times, or its request point in the NTH request of its call (or a later
 /// one, for a persistent fault), or the fault could never fire. The error names what the server
 /// does run (its handlers, the handler's sites, or how far its requests got) to choose from.
-fn check_fault_can_fire(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Result<(), String> {
+/// Returns the kernel events the faulty run gets before it counts as livelocked, as a campaign's
+/// run would.
+fn check_fault_can_fire(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) -> Result<u64, String> {
     let golden = RunSpec { fault: None, profile: true, record_events: false, ..spec.clone() };
     let prepared = workload.clone();
     let mut result = execute(&golden, default_table(), move |sys, rec| prepared.run(sys, rec));
@@ -103,7 +105,7 @@ fn check_fault_can_fire(spec: &RunSpec, fault: &FaultSpec, workload: &Workload) 
         }
     };
     match why {
-        None => Ok(()),
+        None => Ok(testbed::run::livelock_limit(result.events)),
         Some(why) => Err(format!("fault `{fault}` can never fire in this run: {why}")),
     }
 }

@@ -98,6 +98,7 @@ pub fn run(run: &FuzzRun) -> FuzzOutcome {
             seed: run.seed,
             sched: SchedMode::Random,
             time_limit: crate::run::DEFAULT_TIME_LIMIT,
+            event_limit: crate::run::DEFAULT_EVENT_LIMIT,
             record_events: false,
             finish_after: Some(INIT),
             frames: run.frames,

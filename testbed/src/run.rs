@@ -124,6 +124,9 @@ pub struct RunSpec {
     pub check_invariants: bool,
     /// Virtual (sim) or wall (threads) microseconds before the run counts as hung.
     pub time_limit: Micros,
+    /// Kernel events before the run counts as livelocked.
+    #[serde(default = "default_event_limit")]
+    pub event_limit: u64,
     /// Keep the kernel's event log (for replay and the demo).
     pub record_events: bool,
     /// Count every site's executions (a campaign's golden run).
@@ -135,6 +138,10 @@ pub struct RunSpec {
     /// The service manifest to boot (`None`: the built-in `etc/system.conf`).
     #[serde(skip)]
     pub manifest: Option<Arc<Manifest>>,
+}
+
+fn default_event_limit() -> u64 {
+    DEFAULT_EVENT_LIMIT
 }
 
 fn default_frames() -> usize {
@@ -156,6 +163,7 @@ impl Default for RunSpec {
             fault: None,
             check_invariants: false,
             time_limit: DEFAULT_TIME_LIMIT,
+            event_limit: DEFAULT_EVENT_LIMIT,
             record_events: false,
             profile: false,
             frames: DEFAULT_FRAMES,
@@ -167,6 +175,19 @@ impl Default for RunSpec {
 /// Virtual time a run gets before it counts as hung: long enough for heartbeats to find a hang
 /// (two 1 s periods) and a restart to finish, short enough to cost nothing under `sim`.
 pub const DEFAULT_TIME_LIMIT: Micros = 20_000_000;
+
+/// Kernel events a run gets by default: no limit but time's (a run with no fault has no
+/// livelock to cut short).
+pub const DEFAULT_EVENT_LIMIT: u64 = u64::MAX;
+
+/// Kernel events a faulty run gets before it counts as livelocked, from its workload's golden run
+/// (the same run without the fault): 50 times as many, and at least 100,000. A recovered run
+/// repeats a little of the work; a livelock (a fault that sends a process round a loop of calls
+/// that never advances) would otherwise spin to the time limit, 20 s of virtual time at a kernel
+/// entry a microsecond, some 15 million events and seconds of a campaign's worker.
+pub fn livelock_limit(golden_events: u64) -> u64 {
+    golden_events.saturating_mul(50).max(100_000)
+}
 
 /// What one run did.
 #[derive(Clone, Debug, Serialize, Deserialize)]
@@ -237,6 +258,7 @@ pub fn execute(
             seed: spec.seed,
             sched: SchedMode::Random,
             time_limit: spec.time_limit,
+            event_limit: spec.event_limit,
             record_events: spec.record_events,
             finish_after: Some(INIT),
             frames: spec.frames,
@@ -312,7 +334,7 @@ pub fn classify(
     let requester_ended = decisions.iter().any(|d| matches!(d.decision, Decision::Recover { end_requester: true, .. }));
     match end {
         _ if fail_stopped => Outcome::FailStop,
-        RunEnd::TimeLimit | RunEnd::Stalled => Outcome::Crash,
+        RunEnd::TimeLimit | RunEnd::EventLimit | RunEnd::Stalled => Outcome::Crash,
         RunEnd::Shutdown { .. } if !violations.is_empty() => Outcome::Inconsistent,
         RunEnd::Shutdown { .. } => Outcome::Crash,
         RunEnd::Finished if !violations.is_empty() => Outcome::Inconsistent,

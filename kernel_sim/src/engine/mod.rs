@@ -76,6 +76,10 @@ pub struct Config {
     pub record_events: bool,
     /// Stop the run after this long (virtual under `sim`, wall under `threads`).
     pub time_limit: Micros,
+    /// Stop the run after this many kernel events: processes that keep calling without ever
+    /// finishing (a livelock) reach it long before the time limit, whose virtual time passes one
+    /// microsecond a kernel entry.
+    pub event_limit: u64,
     /// Virtual microseconds each kernel entry costs under `sim` (MINIX's IPC takes about 1 us).
     pub kernel_entry_cost: Micros,
     /// Stack bytes per process (a coroutine stack or a thread stack).
@@ -96,6 +100,7 @@ impl Default for Config {
             frames: 16 * 1024,
             record_events: true,
             time_limit: 600_000_000,
+            event_limit: u64::MAX,
             kernel_entry_cost: 1,
             stack_size: 256 * 1024,
             finish_after: None,
@@ -122,6 +127,8 @@ pub enum RunEnd {
     Stalled,
     /// The time limit passed first.
     TimeLimit,
+    /// The event limit passed first: the processes kept the kernel busy without finishing.
+    EventLimit,
 }
 
 impl std::fmt::Display for RunEnd {
@@ -131,6 +138,7 @@ impl std::fmt::Display for RunEnd {
             RunEnd::Shutdown { by, reason } => write!(f, "shut down by {by}: {reason}"),
             RunEnd::Stalled => write!(f, "stalled (every process blocked, no alarm pending)"),
             RunEnd::TimeLimit => write!(f, "time limit reached"),
+            RunEnd::EventLimit => write!(f, "event limit reached (processes kept calling without finishing)"),
         }
     }
 }

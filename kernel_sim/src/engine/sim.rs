@@ -202,6 +202,9 @@ impl SimEngine {
             if k.now() > config.time_limit {
                 break RunEnd::TimeLimit;
             }
+            if k.log.count() > config.event_limit {
+                break RunEnd::EventLimit;
+            }
             if self.ready.is_empty() {
                 if k.workload_done() {
                     break RunEnd::Finished;

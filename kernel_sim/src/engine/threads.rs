@@ -290,6 +290,9 @@ impl ThreadEngine {
             if shared.boot.elapsed() > limit {
                 break RunEnd::TimeLimit;
             }
+            if st.core.log.count() > config.event_limit {
+                break RunEnd::EventLimit;
+            }
             shared.idle.wait_for(&mut st, POLL);
         };
         let time = shared.now();

@@ -1105,8 +1105,10 @@ fn stop_and_continue(sys: &Sys<'_>, rec: &Checks) {
     if let Some(pid) = ok(rec, "posix.stop.fork", forked) {
         ok(rec, "posix.stop.sigstop", sys.kill(pid, sig::SIGSTOP));
         let timer = Itimer { value_us: SHORT_TIMER_US, interval_us: 0 };
-        // Without the timer nothing would end the wait for a stopped child.
-        if ok(rec, "posix.stop.timer", sys.setitimer(ITIMER_REAL, timer)).is_some() {
+        // Without the timer nothing would end the wait for a stopped child, nor with SIGALRM
+        // blocked (a mask call above that failed).
+        let unblocked = ok(rec, "posix.stop.unblock-all", sys.sigprocmask(SIG_SETMASK, 0)).is_some();
+        if unblocked && ok(rec, "posix.stop.timer", sys.setitimer(ITIMER_REAL, timer)).is_some() {
             fails(rec, "posix.stop.stopped-child-does-not-end", sys.waitpid(pid, 0), Errno::EINTR);
         }
         ok(rec, "posix.stop.sigterm-waits", sys.kill(pid, sig::SIGTERM));
@@ -1148,7 +1150,9 @@ fn timers_and_alarms(sys: &Sys<'_>, rec: &Checks) {
     // A read of an empty pipe, suspended in vfs, is ended by the expiry with EINTR (pm unpauses
     // it); the pipe works on.
     if let Some((r, w)) = ok(rec, "posix.timer.pipe", sys.pipe()) {
-        if ok(rec, "posix.timer.set-before-read", sys.setitimer(ITIMER_REAL, once)).is_some() {
+        // The expiry ends the read only if SIGALRM is not blocked.
+        let unblocked = ok(rec, "posix.timer.unblock-all", sys.sigprocmask(SIG_SETMASK, 0)).is_some();
+        if unblocked && ok(rec, "posix.timer.set-before-read", sys.setitimer(ITIMER_REAL, once)).is_some() {
             let mut buf = [0u8; READ_BUF];
             fails(rec, "posix.timer.interrupts-pipe-read-eintr", sys.read(r, &mut buf), Errno::EINTR);
         }
