@@ -130,7 +130,7 @@ fn a_campaign_refuses_a_name_given_twice() {
 fn a_campaign_of_nothing_is_refused() {
     // No fault, or unixbench of no round, would measure nothing and report it as a result.
     for (args, says) in [
-        (&["campaign", "--faults", "0", "--out", "/dev/null"][..], "at least 1 fault"),
+        (&["campaign", "--faults", "0", "--out", "/dev/null"][..], "must be at least 1"),
         (&["campaign", "--workload", "unixbench:0", "--out", "/dev/null"][..], "(at least 1)"),
         (&["run", "--workload", "unixbench:0"][..], "(at least 1)"),
     ] {

@@ -344,6 +344,35 @@ fn a_made_up_result_is_refused_by_resume_which_runs_it_again() {
 }
 
 #[test]
+fn no_command_writes_over_the_results_it_was_given() {
+    let dir = scratch("results-overwrite");
+    let good = results(&dir);
+    let refusals: [(&[&str], &str); 5] = [
+        (&["campaign", "--faults", "2", "--out", "c.html"], "name it .jsonl"),
+        (&["campaign", "--faults", "2", "--out", "c.csv"], "name it .jsonl"),
+        (&["campaign", "--faults", "2", "--out", "/dev/null"], "not a regular file"),
+        (&["merge", "c.jsonl", "c.jsonl"], "would overwrite the input c.jsonl"),
+        (&["replay", "f00000-table", "--results", "c.jsonl", "--html", "./c.jsonl"], "that is the results file"),
+    ];
+    for (args, says) in refusals {
+        let r = samsara(args, &dir);
+        assert_eq!(r.code, 1, "{args:?}: {}", r.err);
+        assert!(r.err.contains(says), "{args:?}: {}", r.err);
+        assert_eq!(std::fs::read_to_string(dir.join("c.jsonl")).unwrap(), good, "{args:?} changed the results");
+    }
+    for (args, says) in [
+        (&["campaign", "--exhaustive", "--faults", "3"][..], "cannot be used with"),
+        (&["campaign", "--threads", "0"][..], "must be at least 1"),
+        (&["demo", "--html", "d.html"][..], "<SCENARIO>"),
+    ] {
+        let r = samsara(args, &dir);
+        assert_eq!(r.code, 2, "{args:?}: {}", r.err);
+        assert!(r.err.contains(says), "{args:?}: {}", r.err);
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
 fn a_torn_shard_is_reported_by_merge() {
     let dir = scratch("results-torn");
     let good = results(&dir);

@@ -258,8 +258,10 @@ impl Summary {
         }
         let _ = writeln!(
             out,
-            "{} runs ({} whose fault never fired; {} whose simulator panicked, counted as crash)\n",
-            self.runs, self.not_fired, self.simulator_panics
+            "{} ({} whose fault never fired; {} whose simulator panicked, counted as crash)\n",
+            recovery::counted(self.runs, "run"),
+            self.not_fired,
+            self.simulator_panics
         );
         let _ = writeln!(out, "{}", header("policy"));
         for (p, counts) in &self.by_policy {

@@ -225,13 +225,13 @@ fn describe_window(w: &Window) -> String {
 
 fn row_text(row: &TableRow) -> String {
     format!(
-        "table row {}/{} ({}): class {}, local {}, depends on [{}]",
+        "table row {}/{} ({}): class {}, local {}, depends on {}",
         row.server,
         row.call,
         row.handler,
         row.class,
         row.local_class,
-        row.depends_on.join(", ")
+        if row.depends_on.is_empty() { "no other server".to_string() } else { row.depends_on.join(", ") }
     )
 }
 

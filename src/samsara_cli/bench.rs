@@ -16,9 +16,10 @@ pub struct BenchArgs {
     /// Measure only these sections (comma-separated): ipc, syscalls, recovery, scaling, campaign.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<SectionId>,
-    /// Where to write the SVG chart of the scaling curves.
-    #[arg(long, default_value = "results/bench-scaling.svg", value_name = "FILE")]
-    pub svg: PathBuf,
+    /// Where to write the SVG chart of the scaling curves (the scaling section's; default
+    /// results/bench-scaling.svg).
+    #[arg(long, value_name = "FILE")]
+    pub svg: Option<PathBuf>,
     /// Also write the JSON report to this file.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
@@ -30,6 +31,9 @@ fn write(path: &Path, contents: &str) -> Result<(), String> {
     }
     std::fs::write(path, contents).map_err(|e| format!("{}: {e}", path.display()))
 }
+
+/// Where the scaling chart goes unless `--svg` names another file.
+const DEFAULT_CHART: &str = "results/bench-scaling.svg";
 
 /// Measures and prints the report. Both engines of the built-in system are always measured (its
 /// figures are compared with the README's; another manifest would measure another system under
@@ -44,9 +48,15 @@ pub fn bench(cli: &Cli, args: &BenchArgs) -> Result<i32, String> {
     };
     let mut report = benchkit::run(&plan, &args.only, &mut progress);
     if !report.curves.is_empty() {
+        let path = args.svg.clone().unwrap_or_else(|| PathBuf::from(DEFAULT_CHART));
         let svg = benchkit::chart::render(&report.curves).map_err(|e| format!("drawing the chart: {e}"))?;
-        write(&args.svg, &svg)?;
-        report.chart = Some(args.svg.display().to_string());
+        write(&path, &svg)?;
+        report.chart = Some(path.display().to_string());
+    } else if let Some(path) = &args.svg {
+        eprintln!(
+            "samsara: {}: not written: the chart draws the scaling section, which was not measured",
+            path.display()
+        );
     }
     let json = serde_json::to_string_pretty(&report).map_err(|e| e.to_string())?;
     if let Some(out) = &args.out {

@@ -8,8 +8,9 @@ use campaign::summary::{GoldenFigures, summarise};
 use clap::Args;
 use os::fault::{FaultKind, Persistence};
 use recovery::PolicyKind;
+use recovery::counted;
 use std::io::IsTerminal;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use testbed::boot::default_table;
 use testbed::run::{RunSpec, execute};
@@ -24,8 +25,8 @@ pub struct CampaignArgs {
     /// Faults to sample from the sites the golden run executed (at least 1).
     #[arg(long, default_value_t = DEFAULT_FAULTS, value_parser = at_least_one)]
     pub faults: usize,
-    /// Every site x fault kind x execution instead of a sample.
-    #[arg(long)]
+    /// Every site x fault kind x execution instead of a sample (of --faults).
+    #[arg(long, conflicts_with = "faults")]
     pub exhaustive: bool,
     /// Policies every fault runs under, side by side (comma-separated).
     #[arg(long, value_delimiter = ',', default_value = "none,restart,rollback,pessimistic,enhanced,table,srs")]
@@ -63,7 +64,7 @@ pub struct CampaignArgs {
     #[arg(long)]
     pub shard: Option<Shard>,
     /// Worker threads (default: every core).
-    #[arg(long)]
+    #[arg(long, value_parser = at_least_one)]
     pub threads: Option<usize>,
     /// Loop-top invariant checks in every run (the default; kept for older scripts).
     #[arg(long, overrides_with = "no_check_invariants")]
@@ -97,6 +98,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
             "campaigns run under the deterministic `sim` engine only (every run must replay from its seed)".into()
         );
     }
+    refuse_overwriting_results(&args.out, &[])?;
     // A name given twice would plan its runs twice, under the same run ids.
     refuse_repeats("--policies", args.policies.iter().map(|p| p.to_string()))?;
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
@@ -157,17 +159,17 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
     } else {
         println!(
-            "campaign: {} on `{}`, seed {}: {} faults x {} policies{}",
+            "campaign: {} on `{}`, seed {}: {} x {}{}",
             if args.exhaustive { "every fault" } else { "sampled faults" },
             args.workload,
             cli.seed,
-            file.header.planned_faults,
-            args.policies.len(),
+            counted(file.header.planned_faults as u64, "fault"),
+            counted(args.policies.len() as u64, "policy"),
             args.shard.map(|s| format!(", shard {s}")).unwrap_or_default()
         );
         println!(
-            "ran {} runs in {:.1} s ({:.0} runs/s){}",
-            execution.ran,
+            "ran {} in {:.1} s ({:.0} runs/s){}",
+            counted(execution.ran as u64, "run"),
             execution.seconds,
             execution.ran as f64 / execution.seconds.max(1e-9),
             if execution.already_done > 0 {
@@ -204,6 +206,40 @@ pub struct MergeArgs {
     pub drop_bad: bool,
 }
 
+/// Refuses a results file `out` whose summary or report would be written over it (`--out x.html`),
+/// or that is one of `inputs` (or would have its summary or report written over one): a run of
+/// the command would lose data it was given.
+fn refuse_overwriting_results(out: &Path, inputs: &[PathBuf]) -> Result<(), String> {
+    let summary_and_report = [out.with_extension("csv"), out.with_extension("html")];
+    if summary_and_report.iter().any(|p| p == out) {
+        return Err(format!(
+            "{}: the summary and the report are written beside the results file, as .csv and .html: name it .jsonl",
+            out.display()
+        ));
+    }
+    for input in inputs {
+        if same_file(out, input) || summary_and_report.iter().any(|p| same_file(p, input)) {
+            return Err(format!(
+                "{}: writing it (or its summary and report) would overwrite the input {}",
+                out.display(),
+                input.display()
+            ));
+        }
+    }
+    if out.exists() && !out.is_file() {
+        return Err(format!("{}: not a regular file (results are written there, and read back)", out.display()));
+    }
+    Ok(())
+}
+
+/// Whether two paths name one file (as given, when either does not exist yet).
+fn same_file(a: &Path, b: &Path) -> bool {
+    match (std::fs::canonicalize(a), std::fs::canonicalize(b)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => a == b,
+    }
+}
+
 /// Says on stderr which records were dropped.
 fn report_dropped(dropped: &[Dropped]) {
     if dropped.is_empty() {
@@ -218,6 +254,7 @@ fn report_dropped(dropped: &[Dropped]) {
 
 /// Merges shards into one results file, with its summary and report.
 pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<i32, String> {
+    refuse_overwriting_results(&args.out, &args.shards)?;
     let bad = if args.drop_bad { BadRecords::Drop } else { BadRecords::Refuse };
     let merged = results::merge(&args.shards, &args.out, bad).map_err(|e| e.to_string())?;
     report_dropped(&merged.dropped);
@@ -231,9 +268,9 @@ pub fn merge(cli: &Cli, args: &MergeArgs) -> Result<i32, String> {
         println!("{}", serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?);
     } else {
         println!(
-            "merged {} shards: {} runs into {}, summary: {}, report: {}\n",
-            args.shards.len(),
-            merged.runs.len(),
+            "merged {}: {} into {}, summary: {}, report: {}\n",
+            counted(args.shards.len() as u64, "shard"),
+            counted(merged.runs.len() as u64, "run"),
             args.out.display(),
             csv.display(),
             html.display()
@@ -281,6 +318,9 @@ struct ReplayJson<'a> {
 /// Re-runs one campaign run from its seed with its event log, and tells it as the demo does;
 /// exit code 2 when its outcome is not the one recorded.
 pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
+    if let Some(page) = args.html.as_ref().filter(|page| same_file(page, &args.results)) {
+        return Err(format!("--html {}: that is the results file, which the page would overwrite", page.display()));
+    }
     let file = results::read(&args.results).map_err(|e| e.to_string())?;
     if file.dropped_torn_line {
         eprintln!("samsara: {}: dropped a torn last line (a campaign killed while writing it)", args.results.display());
@@ -365,10 +405,11 @@ pub fn replay(cli: &Cli, args: &ReplayArgs) -> Result<i32, String> {
     Ok(if same { 0 } else { 2 })
 }
 
-/// `--faults`: a campaign of no fault would write a results file of nothing and call it done.
+/// `--faults` and `--threads`: a campaign of no fault would write a results file of nothing and
+/// call it done; one of no thread would never run.
 fn at_least_one(text: &str) -> Result<usize, String> {
     match text.parse::<usize>() {
-        Ok(0) => Err("a campaign needs at least 1 fault".into()),
+        Ok(0) => Err("must be at least 1".into()),
         Ok(n) => Ok(n),
         Err(e) => Err(e.to_string()),
     }

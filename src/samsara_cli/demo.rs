@@ -24,11 +24,11 @@ pub struct DemoArgs {
     /// the scenarios are listed.
     pub scenario: Option<String>,
     /// Wait for Enter between steps.
-    #[arg(long)]
+    #[arg(long, requires = "scenario")]
     pub step: bool,
     /// Also write the story as a single-file offline HTML page with the message sequence chart
     /// and the crashed entry point's call graph.
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", requires = "scenario")]
     pub html: Option<PathBuf>,
     /// Colours: auto (when printing to a terminal and NO_COLOR is unset), always or never.
     #[arg(long, default_value = "auto", value_parser = ["auto", "always", "never"])]

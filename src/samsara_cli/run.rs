@@ -52,7 +52,8 @@ fn parse_frames(text: &str) -> Result<usize, String> {
     let frames: usize = text.parse().map_err(|_| format!("`{text}` is not a number of frames"))?;
     if !FRAMES_RANGE.contains(&frames) {
         return Err(format!(
-            "{frames} frames: a machine has {} to {} frames of 4 KiB (1 MiB to 4 GiB)",
+            "{}: a machine has {} to {} frames of 4 KiB (1 MiB to 4 GiB)",
+            recovery::counted(frames as u64, "frame"),
             FRAMES_RANGE.start(),
             FRAMES_RANGE.end()
         ));
