@@ -93,6 +93,15 @@ impl ThreadShared {
             sleepers.0.extend(cell.post(wake));
         }
         if st.core.has_starts() {
+            // A thread that ended keeps its stack (and its memory maps) until joined: those are
+            // joined here, or a long run's thousands of short-lived processes would pile them up
+            // until the host refuses more maps.
+            let (ended, alive): (Vec<_>, Vec<_>) =
+                std::mem::take(&mut st.threads).into_iter().partition(|h| h.is_finished());
+            st.threads = alive;
+            for handle in ended {
+                handle.join().expect("process threads catch their panics");
+            }
             for (slot, body) in st.core.take_starts() {
                 let handle = self.start(&mut st.wakers, slot, body, &st.core);
                 st.threads.push(handle);
