@@ -56,9 +56,32 @@ const _: () = {
     assert_send::<Box<dyn WriteObserver>>();
 };
 
-/// `n` and its noun for people, as decisions and reports count things: "1 message", "3 messages"
-/// (nouns whose plural adds an s).
+/// `n` and its noun for people, as decisions and reports count things: "1 message", "3 messages",
+/// "2 policies", "4 processes".
 pub fn counted(n: impl Into<u64>, noun: &str) -> String {
     let n = n.into();
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+    if n == 1 {
+        return format!("1 {noun}");
+    }
+    let plural = match noun.strip_suffix('y') {
+        Some(stem) if !stem.ends_with(['a', 'e', 'o', 'u']) => format!("{stem}ies"),
+        _ if noun.ends_with(['s', 'x']) || noun.ends_with("sh") || noun.ends_with("ch") => format!("{noun}es"),
+        _ => format!("{noun}s"),
+    };
+    format!("{n} {plural}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::counted;
+
+    #[test]
+    fn counted_nouns_take_their_plurals() {
+        assert_eq!(counted(1u64, "policy"), "1 policy");
+        assert_eq!(counted(2u64, "policy"), "2 policies");
+        assert_eq!(counted(2u64, "day"), "2 days");
+        assert_eq!(counted(3u64, "process"), "3 processes");
+        assert_eq!(counted(0u64, "run"), "0 runs");
+        assert_eq!(counted(2u64, "match"), "2 matches");
+    }
 }
