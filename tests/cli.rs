@@ -535,3 +535,26 @@ fn a_machine_too_small_for_a_real_program_says_which_limit_and_where_it_is_set()
     assert_ne!(code, 0);
     assert!(err.contains("10 frames: a machine has 256 to 1048576 frames of 4 KiB"), "{err}");
 }
+
+#[test]
+fn a_strace_campaign_replays_from_any_folder() {
+    let dir = std::env::temp_dir().join(format!("samsara-cli-strace-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("elsewhere")).unwrap();
+    let log = concat!(env!("CARGO_MANIFEST_DIR"), "/userland/fixtures/strace/cp.log");
+    std::fs::copy(log, dir.join("cp.log")).unwrap();
+    let in_dir = |sub: &str, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_samsara")).args(args).current_dir(dir.join(sub)).output().unwrap();
+        (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    };
+    // The log named relative to the campaign's folder...
+    let (code, err) = in_dir(
+        "",
+        &["campaign", "--workload", "strace:cp.log", "--faults", "2", "--policies", "table", "--out", "r.jsonl"],
+    );
+    assert_eq!(code, 0, "{err}");
+    // ...is found by a replay from another.
+    let (code, err) = in_dir("elsewhere", &["replay", "f00000-table", "--results", "../r.jsonl"]);
+    assert_eq!(code, 0, "{err}");
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use testbed::boot::default_table;
 use testbed::run::{RunSpec, execute};
-use userland::workload::Workload;
+use userland::workload::{StraceSource, Workload};
 
 /// Options of `samsara campaign`.
 #[derive(Args, Debug)]
@@ -80,6 +80,18 @@ fn workload_fn(workload: Workload) -> Result<WorkloadFn, String> {
     Ok(Arc::new(move |sys, rec| prepared.run(sys, rec)))
 }
 
+/// The workload as the results file names it: a strace log by its absolute path, so that replay
+/// finds it from any folder.
+fn recorded_workload(workload: &Workload) -> String {
+    match workload {
+        Workload::Strace(StraceSource::File(path)) => match std::path::absolute(path) {
+            Ok(absolute) => Workload::Strace(StraceSource::File(absolute)).to_string(),
+            Err(_) => workload.to_string(),
+        },
+        other => other.to_string(),
+    }
+}
+
 /// Refuses a list option that names something twice.
 fn refuse_repeats(option: &str, names: impl Iterator<Item = String>) -> Result<(), String> {
     let mut seen = std::collections::BTreeSet::new();
@@ -114,7 +126,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
     }
     let (manifest, manifest_text) = super::load_manifest_text(cli.manifest.as_ref())?;
     let spec = CampaignSpec {
-        workload: args.workload.to_string(),
+        workload: recorded_workload(&args.workload),
         seed: cli.seed,
         faults: args.faults,
         exhaustive: args.exhaustive,
