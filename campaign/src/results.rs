@@ -180,7 +180,7 @@ pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
     let mut dropped_torn_line = false;
     let Some(first) = lines.first() else { return Err(error(0, "empty: no header line".into())) };
     let header: Header = serde_json::from_str(first)
-        .map_err(|e| error(1, format!("not a campaign header: {e} (column {})", e.column())))?;
+        .map_err(|e| error(1, format!("not a campaign header: {}", json_problem(&e))))?;
     let (mut runs, mut run_lines) = (Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate().skip(1) {
         match serde_json::from_str::<RunRecord>(line) {
@@ -191,10 +191,17 @@ pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
                 run_lines.push(i + 1);
             }
             Err(_) if i == lines.len() - 1 && !complete => dropped_torn_line = true,
-            Err(e) => return Err(error(i + 1, format!("not a run record: {e} (column {})", e.column()))),
+            Err(e) => return Err(error(i + 1, format!("not a run record: {}", json_problem(&e)))),
         }
     }
     Ok(ResultsFile { header, runs, lines: run_lines, dropped_torn_line })
+}
+
+/// A JSON error of one line, at its column (serde's own text counts lines within the line).
+fn json_problem(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    let what = text.split(" at line ").next().unwrap_or(&text);
+    format!("{what} (column {})", e.column())
 }
 
 /// What to do with a record its file's plan does not account for.
