@@ -23,3 +23,31 @@ impl fmt::Display for Violation {
 pub fn violation(invariant: &'static str, detail: String) -> Violation {
     Violation { invariant, detail }
 }
+
+/// Items as a violation lists them: `16, 18`, or `none`.
+pub fn listed<T: fmt::Display>(items: impl IntoIterator<Item = T>) -> String {
+    let items: Vec<String> = items.into_iter().map(|i| i.to_string()).collect();
+    if items.is_empty() { "none".to_string() } else { items.join(", ") }
+}
+
+/// Clauses joined as a sentence joins them: `a`, `a and b`, `a, b and c`.
+pub fn and_joined(clauses: &[String]) -> String {
+    match clauses {
+        [] => String::new(),
+        [one] => one.clone(),
+        [head @ .., last] => format!("{} and {last}", head.join(", ")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn lists_read_as_people_write_them() {
+        assert_eq!(listed([16, 18]), "16, 18");
+        assert_eq!(listed(Vec::<u32>::new()), "none");
+        assert_eq!(and_joined(&["a".into()]), "a");
+        assert_eq!(and_joined(&["a".into(), "b".into(), "c".into()]), "a, b and c");
+    }
+}

@@ -1,7 +1,7 @@
 //! memdisk's own invariants: a disk of whole blocks; every opening with a positive count and a
 //! valid access mode. Its loop-top self-check, and the testbed's checker's part for memdisk.
 
-use crate::invariant::{Violation, violation};
+use crate::invariant::{Violation, listed, violation};
 use crate::memdisk::state::{ACCESS_BITS, MemdiskState};
 use crate::proto::bdev::BLOCK_SIZE;
 use kernel_sim::Endpoint;
@@ -22,7 +22,7 @@ pub fn check(disk: &mut MemdiskState) -> Vec<Violation> {
             let opener = Endpoint::from_raw(opener);
             found.push(violation(
                 "memdisk.open-count",
-                format!("{opener} holds an opening whose opens are not distinct and at least one: {:?}", o.ids),
+                format!("{opener} holds an opening whose opens are not distinct and at least one: {}", listed(&o.ids)),
             ));
         }
         if o.access == 0 || o.access & !ACCESS_BITS != 0 {

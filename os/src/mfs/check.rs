@@ -9,6 +9,7 @@ use crate::invariant::{Violation, violation};
 use crate::mfs::fs::DIRENT_SIZE;
 use crate::mfs::state::{BlockNo, Ino, Inode, MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, blocks_for};
 use crate::proto::PATH_MAX;
+use recovery::counted;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every invariant of `mfs::state` mfs can see alone: no block is both free and used or used
@@ -39,12 +40,19 @@ fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut V
     for (&ino, inode) in inodes {
         let mut ok = true;
         if inode.is_symlink() && !(1..=PATH_MAX as u64).contains(&inode.size) {
-            found.push(violation("mfs.symlink-target", format!("symbolic link {ino} holds {} bytes", inode.size)));
+            found.push(violation(
+                "mfs.symlink-target",
+                format!("symbolic link {ino} holds {}", counted(inode.size, "byte")),
+            ));
         }
         if inode.blocks.len() != blocks_for(inode.size) {
             found.push(violation(
                 "mfs.inode-size",
-                format!("inode {ino} of {} bytes holds {} blocks", inode.size, inode.blocks.len()),
+                format!(
+                    "inode {ino} of {} holds {}",
+                    counted(inode.size, "byte"),
+                    counted(inode.blocks.len() as u64, "block")
+                ),
             ));
             ok = false;
         }
@@ -96,7 +104,10 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
     let mut unparsed = false;
     for (&dir, inode) in inodes.iter().filter(|(_, i)| i.is_dir()) {
         if !sane.contains(&dir) || inode.size % DIRENT_SIZE as u64 != 0 {
-            found.push(violation("mfs.dir-format", format!("directory {dir} cannot be read ({} bytes)", inode.size)));
+            found.push(violation(
+                "mfs.dir-format",
+                format!("directory {dir} cannot be read ({})", counted(inode.size, "byte")),
+            ));
             unparsed = true;
             continue;
         }
@@ -117,7 +128,11 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
             let dotdot = entries.iter().find(|e| e.name == b"..").map(|e| e.ino);
             let parent_ok = dotdot.is_some_and(|p| inodes.get(&p).is_some_and(Inode::is_dir));
             if dot != Some(dir) || !parent_ok {
-                found.push(violation("mfs.dir-dots", format!("directory {dir} has . = {dot:?} and .. = {dotdot:?}")));
+                let names = |ino: Option<Ino>| ino.map_or("nothing".to_string(), |ino| format!("inode {ino}"));
+                found.push(violation(
+                    "mfs.dir-dots",
+                    format!("directory {dir}'s . names {} and its .. names {}", names(dot), names(dotdot)),
+                ));
             }
         }
     }
@@ -129,7 +144,12 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
         if inode.nlink != n {
             found.push(violation(
                 "mfs.link-count",
-                format!("inode {ino} counts {} links but {n} entries name it", inode.nlink),
+                format!(
+                    "inode {ino} counts {} but {} {} it",
+                    counted(inode.nlink, "link"),
+                    counted(n, "entry"),
+                    if n == 1 { "names" } else { "name" }
+                ),
             ));
         }
         if inode.nlink == 0 && inode.refs == 0 {

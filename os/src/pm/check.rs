@@ -9,13 +9,13 @@
 //! It reads a stopped (or crashed) pm's state and must not panic on damage: it compares what each
 //! index holds with what it would hold if rebuilt from the table.
 
-use crate::invariant::{Violation, violation};
+use crate::invariant::{Violation, and_joined, violation};
 use crate::pm::signal::UNCATCHABLE;
 use crate::pm::state::{ChildLink, MemberLink, NR_PROCS, Phase, PmState, TimerKey};
 use crate::proto::{Pid, ProcKey};
+use kernel_sim::Micros;
 use kernel_sim::manifest::FIRST_USER_SLOT;
 use std::collections::{BTreeMap, BTreeSet};
-use std::fmt::Debug;
 
 /// Differences an index violation lists before it only counts the rest.
 const LISTED_MAX: usize = 8;
@@ -37,14 +37,17 @@ pub fn check(pm: &mut PmState) -> Vec<Violation> {
     }
 
     let filed: BTreeMap<Pid, ProcKey> = pm.pids.iter().map(|(&pid, &key)| (pid, key)).collect();
-    compare("pm.pid-index", "pm.pids", &pids, &filed, &mut found);
+    let slot = |key: &ProcKey| format!("slot {key}");
+    compare("pm.pid-index", "pm.pids", &pids, &filed, |pid| format!("pid {pid}"), slot, &mut found);
     let children: BTreeMap<ChildLink, ()> = procs.iter().map(|&(key, _, parent, _)| ((parent, key), ())).collect();
     let filed: BTreeMap<ChildLink, ()> = pm.children.iter().map(|(&link, _)| (link, ())).collect();
-    compare("pm.child-index", "pm.children", &children, &filed, &mut found);
+    let child = |&(parent, key): &ChildLink| format!("slot {key} as a child of pid {parent}");
+    compare("pm.child-index", "pm.children", &children, &filed, child, unit, &mut found);
     let zombies: BTreeMap<ChildLink, ()> =
         procs.iter().filter(|p| p.3).map(|&(key, _, parent, _)| ((parent, key), ())).collect();
     let filed: BTreeMap<ChildLink, ()> = pm.zombies.iter().map(|(&link, _)| (link, ())).collect();
-    compare("pm.zombie-index", "pm.zombies", &zombies, &filed, &mut found);
+    let zombie = |&(parent, key): &ChildLink| format!("slot {key} as a zombie of pid {parent}");
+    compare("pm.zombie-index", "pm.zombies", &zombies, &filed, zombie, unit, &mut found);
 
     // Every slot below `fresh_slot` is held or free, never both; none above is either.
     let mut fresh = *pm.fresh_slot.get();
@@ -61,7 +64,7 @@ pub fn check(pm: &mut PmState) -> Vec<Violation> {
     let expected: BTreeMap<ProcKey, ()> =
         (FIRST_USER_SLOT as ProcKey..fresh).filter(|key| !held.contains(key)).map(|key| (key, ())).collect();
     let filed: BTreeMap<ProcKey, ()> = free.iter().map(|&key| (key, ())).collect();
-    compare("pm.slot-index", "pm.free_slots", &expected, &filed, &mut found);
+    compare("pm.slot-index", "pm.free_slots", &expected, &filed, |key| format!("free slot {key}"), unit, &mut found);
     if let Some(&past) = held.range(fresh..).next() {
         found.push(violation("pm.slot-index", format!("slot {past} is held, at or above pm.fresh_slot {fresh}")));
     }
@@ -76,7 +79,8 @@ fn check_signals(pm: &mut PmState, found: &mut Vec<Violation>) {
         pm.procs.iter().map(|(&k, p)| (k, (p.pid, matches!(p.phase, Phase::Zombie { .. })))).collect();
     let with_state: BTreeMap<ProcKey, ()> = pm.sigs.iter().map(|(&k, _)| (k, ())).collect();
     let expected: BTreeMap<ProcKey, ()> = entries.keys().map(|&k| (k, ())).collect();
-    compare("pm.sig-state", "pm.sigs", &expected, &with_state, found);
+    let state = |key: &ProcKey| format!("the signal state of slot {key}");
+    compare("pm.sig-state", "pm.sigs", &expected, &with_state, state, unit, found);
     let mut timers = BTreeMap::new();
     for (&key, s) in pm.sigs.iter() {
         let Some(&(pid, zombie)) = entries.get(&key) else { continue };
@@ -93,8 +97,8 @@ fn check_signals(pm: &mut PmState, found: &mut Vec<Violation>) {
             found.push(violation(
                 "pm.signals-live",
                 format!(
-                    "zombie pid {pid} has pending signals {:#x}, a timer {:?} or is stopped ({})",
-                    s.pending, s.timer, s.stopped
+                    "zombie pid {pid} {}",
+                    and_joined(&zombie_leftovers(s.pending, s.timer.map(|t| t.due), s.stopped))
                 ),
             ));
         }
@@ -103,13 +107,17 @@ fn check_signals(pm: &mut PmState, found: &mut Vec<Violation>) {
         }
     }
     let filed: BTreeMap<TimerKey, ()> = pm.timers.iter().map(|(&k, _)| (k, ())).collect();
-    compare("pm.timer-index", "pm.timers", &timers, &filed, found);
+    let timer = |&(due, key): &TimerKey| format!("the timer of slot {key} due at {due}");
+    compare("pm.timer-index", "pm.timers", &timers, &filed, timer, unit, found);
     if let Some(&(soonest, _)) = timers.keys().next() {
         let alarm = *pm.alarm_due.get();
         if alarm.is_none_or(|due| due > soonest) {
             found.push(violation(
                 "pm.timer-alarm",
-                format!("the soonest timer is due at {soonest} but pm's kernel alarm rings at {alarm:?}"),
+                match alarm {
+                    Some(due) => format!("the soonest timer is due at {soonest} but pm's kernel alarm rings at {due}"),
+                    None => format!("the soonest timer is due at {soonest} but pm set no kernel alarm"),
+                },
             ));
         }
     }
@@ -120,10 +128,12 @@ fn check_groups(pm: &mut PmState, found: &mut Vec<Violation>) {
     let entries: Vec<(ProcKey, Pid, Pid, Pid)> = pm.procs.iter().map(|(&k, p)| (k, p.pid, p.pgrp, p.sid)).collect();
     let groups: BTreeMap<MemberLink, ()> = entries.iter().map(|&(k, _, g, _)| ((g, k), ())).collect();
     let filed: BTreeMap<MemberLink, ()> = pm.pgroups.iter().map(|(&k, _)| (k, ())).collect();
-    compare("pm.group-index", "pm.pgroups", &groups, &filed, found);
+    let member = |&(pgrp, key): &MemberLink| format!("slot {key} in group {pgrp}");
+    compare("pm.group-index", "pm.pgroups", &groups, &filed, member, unit, found);
     let sessions: BTreeMap<MemberLink, ()> = entries.iter().map(|&(k, _, _, s)| ((s, k), ())).collect();
     let filed: BTreeMap<MemberLink, ()> = pm.sessions.iter().map(|(&k, _)| (k, ())).collect();
-    compare("pm.session-index", "pm.sessions", &sessions, &filed, found);
+    let member = |&(sid, key): &MemberLink| format!("slot {key} in session {sid}");
+    compare("pm.session-index", "pm.sessions", &sessions, &filed, member, unit, found);
     let by_pid: BTreeMap<Pid, (Pid, Pid)> = entries.iter().map(|&(_, pid, g, s)| (pid, (g, s))).collect();
     let mut session_of_group: BTreeMap<Pid, Pid> = BTreeMap::new();
     for &(_, pid, pgrp, sid) in &entries {
@@ -156,23 +166,49 @@ fn check_groups(pm: &mut PmState, found: &mut Vec<Violation>) {
     }
 }
 
-/// `filed` (an index as pm keeps it) against `expected` (the index rebuilt from the table).
-fn compare<K: Ord + Debug, V: PartialEq + Debug>(
+/// What a zombie still has that it should not, one clause each: pending signals, a timer, the
+/// stopped mark.
+fn zombie_leftovers(pending: u32, timer_due: Option<Micros>, stopped: bool) -> Vec<String> {
+    let mut clauses = Vec::new();
+    if pending != 0 {
+        clauses.push(format!("has pending signals {pending:#x}"));
+    }
+    if let Some(due) = timer_due {
+        clauses.push(format!("has a timer due at {due}"));
+    }
+    if stopped {
+        clauses.push("is stopped".to_string());
+    }
+    clauses
+}
+
+/// An index's value where the index holds only keys (`()`): never shown, since two `()` agree.
+fn unit(_: &()) -> String {
+    String::new()
+}
+
+/// `filed` (an index as pm keeps it) against `expected` (the index rebuilt from the table); `key`
+/// and `value` name an entry's key and value for people.
+fn compare<K: Ord, V: PartialEq>(
     invariant: &'static str,
     index: &str,
     expected: &BTreeMap<K, V>,
     filed: &BTreeMap<K, V>,
+    key: impl Fn(&K) -> String,
+    value: impl Fn(&V) -> String,
     found: &mut Vec<Violation>,
 ) {
     let mut differences = Vec::new();
-    for (key, value) in expected {
-        match filed.get(key) {
-            None => differences.push(format!("{key:?} is missing")),
-            Some(other) if other != value => differences.push(format!("{key:?} holds {other:?}, not {value:?}")),
+    for (k, v) in expected {
+        match filed.get(k) {
+            None => differences.push(format!("{} is missing", key(k))),
+            Some(other) if other != v => {
+                differences.push(format!("{} holds {}, not {}", key(k), value(other), value(v)))
+            }
             Some(_) => {}
         }
     }
-    differences.extend(filed.keys().filter(|key| !expected.contains_key(key)).map(|key| format!("{key:?} is stray")));
+    differences.extend(filed.keys().filter(|k| !expected.contains_key(k)).map(|k| format!("{} is stray", key(k))));
     if differences.is_empty() {
         return;
     }

@@ -5,13 +5,14 @@
 //! It reads a stopped (or crashed) vfs's state and must not panic on damage: every index is
 //! checked before it is followed.
 
-use crate::invariant::{Violation, violation};
+use crate::invariant::{Violation, listed, violation};
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
 use crate::vfs::state::{
     Filp, FilpId, Flock, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode,
     VnodeId, VnodeKind,
 };
+use recovery::counted;
 use std::collections::BTreeMap;
 
 /// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
@@ -63,13 +64,16 @@ fn check_flocks(
         let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
         match filps.get(&id) {
             Some(filp) => held.entry(filp.vnode).or_default().push((id, lock)),
-            None => found.push(violation("vfs.flock-live", format!("free open file {id} holds a {lock:?} flock"))),
+            None => found.push(violation("vfs.flock-live", format!("free open file {id} holds {}", a_flock(lock)))),
         }
     }
     for (vnode, locks) in &held {
         if locks.len() > 1 && locks.iter().any(|(_, l)| *l == Flock::Exclusive) {
-            found
-                .push(violation("vfs.flock-conflict", format!("vnode {vnode} has an exclusive flock among {locks:?}")));
+            let all = listed(locks.iter().map(|(id, lock)| format!("{} on open file {id}", a_flock(*lock))));
+            found.push(violation(
+                "vfs.flock-conflict",
+                format!("vnode {vnode} has an exclusive flock among others: {all}"),
+            ));
         }
     }
     for (key, call) in suspended {
@@ -84,6 +88,14 @@ fn check_flocks(
                 format!("{} waits to lock open file {filp} (vnode {vnode}) though nothing conflicts", fp.ep),
             ));
         }
+    }
+}
+
+/// A flock for people, with its article: `a shared flock`, `an exclusive flock`.
+fn a_flock(lock: Flock) -> &'static str {
+    match lock {
+        Flock::Shared => "a shared flock",
+        Flock::Exclusive => "an exclusive flock",
     }
 }
 
@@ -124,7 +136,7 @@ fn check_polls(
         if wait.nfds as usize > OPEN_MAX || (wait.readable | wait.writable) & !wait.watched != 0 {
             found.push(violation(
                 "vfs.poll-wait",
-                format!("{} polls {} records, asking beyond what it watches", fp.ep, wait.nfds),
+                format!("{} polls {}, asking beyond what it watches", fp.ep, counted(wait.nfds, "record")),
             ));
         }
         for fd in (0..OPEN_MAX).filter(|&fd| wait.watched & (1 << fd) != 0) {
@@ -174,7 +186,12 @@ fn check_descriptors<'a>(
         if filp.count != n {
             found.push(violation(
                 "vfs.filp-count",
-                format!("open file {id} (vnode {}) counts {} descriptors but {n} point at it", filp.vnode, filp.count),
+                format!(
+                    "open file {id} (vnode {}) counts {} but {n} {} at it",
+                    filp.vnode,
+                    counted(filp.count, "descriptor"),
+                    if n == 1 { "points" } else { "point" }
+                ),
             ));
         }
     }
@@ -217,7 +234,11 @@ fn check_vnode_refs(
         if v.refs != n || n == 0 {
             found.push(violation(
                 "vfs.vnode-refs",
-                format!("vnode {id} counts {} references but {n} open files, cwds and mounts hold it", v.refs),
+                format!(
+                    "vnode {id} counts {} but has {} among open files, working directories and the mount",
+                    counted(v.refs, "reference"),
+                    counted(n, "holder")
+                ),
             ));
         }
         if let Some(pipe) = v.pipe()
@@ -226,8 +247,9 @@ fn check_vnode_refs(
             found.push(violation(
                 "vfs.pipe-ends",
                 format!(
-                    "pipe {id} counts {} readers and {} writers but has {readers} and {writers}",
-                    pipe.readers, pipe.writers
+                    "pipe {id} counts {} and {} but has {readers} and {writers}",
+                    counted(pipe.readers, "reader"),
+                    counted(pipe.writers, "writer")
                 ),
             ));
         }
@@ -260,9 +282,10 @@ fn check_pipe_buffers(vfs: &mut VfsState, vnodes: &BTreeMap<VnodeId, Vnode>, fou
         let id = id as VnodeId;
         let detail = match vnodes.get(&id) {
             Some(v) if v.pipe().is_some() => {
-                (bytes.len() > PIPE_BUF).then(|| format!("pipe {id} buffers {} bytes", bytes.len()))
+                (bytes.len() > PIPE_BUF).then(|| format!("pipe {id} buffers {}", counted(bytes.len() as u64, "byte")))
             }
-            _ => (!bytes.is_empty()).then(|| format!("vnode {id}, not a pipe, buffers {} bytes", bytes.len())),
+            _ => (!bytes.is_empty())
+                .then(|| format!("vnode {id}, not a pipe, buffers {}", counted(bytes.len() as u64, "byte"))),
         };
         found.extend(detail.map(|detail| violation("vfs.pipe-buffer", detail)));
     }
@@ -283,10 +306,13 @@ fn check_processes(
         }
     }
     if !fprocs.keys().eq(suspended.keys()) {
-        let (procs, entries): (Vec<_>, Vec<_>) = (fprocs.keys().collect(), suspended.keys().collect());
         found.push(violation(
             "vfs.suspension-entries",
-            format!("processes in slots {procs:?} but suspension entries for {entries:?}"),
+            format!(
+                "processes in slots {} but suspension entries for {}",
+                listed(fprocs.keys()),
+                listed(suspended.keys())
+            ),
         ));
     }
     for (key, call) in suspended {

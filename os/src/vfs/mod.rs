@@ -42,8 +42,8 @@ pub mod vnode;
 
 use crate::errno::Errno;
 use crate::proto::fs::{NodeReply, REQ_READSUPER};
-use crate::proto::{INIT, MFS_BOOT, key_of};
-use crate::task::{Call, Ctx, Server};
+use crate::proto::{INIT, MFS_BOOT, PM, call_name, key_of};
+use crate::task::{Call, Ctx, Sent, Server};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};
 use state::{FilpId, Fproc, Mount, VfsState, Vnode, VnodeKind};
 
@@ -87,6 +87,23 @@ impl Server for Vfs {
     fn suspended(state: &mut VfsState) -> Vec<Endpoint> {
         state.suspended_callers()
     }
+
+    fn awaiting_lost(_state: &mut VfsState, lost: &[&Sent]) -> Vec<String> {
+        // pm waits for the answer to each of its notices, in a phase only the answer ends.
+        use crate::proto::pm::*;
+        const ANSWERS_TO_PM: [kernel_sim::MsgType; 6] = [
+            VFS_PM_FORK_REPLY,
+            VFS_PM_EXIT_REPLY,
+            VFS_PM_EXEC_REPLY,
+            VFS_PM_SETID_REPLY,
+            VFS_PM_REBOOT_REPLY,
+            VFS_PM_UNPAUSE_REPLY,
+        ];
+        lost.iter()
+            .filter(|s| s.to == PM && ANSWERS_TO_PM.contains(&s.message.m_type))
+            .map(|s| format!("answer-lost: pm waits for {}, which never left vfs", call_name(s.message.m_type)))
+            .collect()
+    }
 }
 
 /// Mounts the root file system (REQ_READSUPER to the server at MFS_BOOT, which rs starts beside
@@ -102,7 +119,8 @@ fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
     };
     let root: NodeReply = match answer {
         Ok(m) if m.m_type == 0 => m.get(),
-        other => panic!("vfs cannot mount its root file system: {other:?}"),
+        Ok(m) => panic!("vfs cannot mount its root file system: it answered status {}", m.m_type),
+        Err(e) => panic!("vfs cannot mount its root file system: {e}"),
     };
     let vnode = Vnode {
         kind: VnodeKind::from_wire(root.kind).filter(|k| *k == VnodeKind::Directory).expect("the root is a directory"),

@@ -104,10 +104,12 @@ pub fn get_vnode(ctx: &mut VfsCtx<'_>, reply: &NodeReply) -> Result<VnodeId, Err
 fn putnode(ctx: &mut VfsCtx<'_>, fs: Endpoint, ino: Ino, count: u32) {
     let req = InodeRequest { ino, count, mode: 0, uid: 0, gid: 0, size: 0 };
     let answer = ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));
-    assert!(
-        !matches!(answer, Err(Errno::EINVAL | Errno::ERECOVERED)),
-        "{fs} did not take back {count} references on inode {ino} ({answer:?}): vfs's and its counts disagree"
-    );
+    if let Err(e @ (Errno::EINVAL | Errno::ERECOVERED)) = answer {
+        panic!(
+            "{fs} did not take back {} on inode {ino} ({e}): vfs's and its counts disagree",
+            recovery::counted(count, "reference")
+        );
+    }
 }
 
 /// Undoes a `get_vnode` whose call then failed: the vnode and the file system's count are as

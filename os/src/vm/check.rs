@@ -164,7 +164,12 @@ impl VmState {
             let first: Vec<u64> = (0..total).filter(|&f| holders.get(f as Frame).is_none()).take(LISTED_MAX).collect();
             breach(
                 "vm.frame-lost",
-                format!("{} frames are neither free nor used, the first {}", total - held, listing(&first)),
+                format!(
+                    "{} {} neither free nor used, the first {}",
+                    recovery::counted(total - held, "frame"),
+                    if total - held == 1 { "is" } else { "are" },
+                    listing(&first)
+                ),
             );
         }
         let accounted = free.len() as u64 + used;

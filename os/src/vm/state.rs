@@ -16,7 +16,7 @@ use crate::proto::ProcKey;
 use crate::proto::vm::layout::*;
 use kernel_sim::Endpoint;
 use kernel_sim::memory::Frame;
-use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, tracked_state};
+use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, counted, tracked_state};
 
 /// What a region is for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -29,6 +29,23 @@ pub enum RegionKind {
     Stack,
     /// An anonymous mapping.
     Mmap,
+}
+
+impl std::fmt::Display for RegionKind {
+    /// The kind as a violation names it: `text`, `heap`, `stack`, `mapping`.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            RegionKind::Text => "text",
+            RegionKind::Heap => "heap",
+            RegionKind::Stack => "stack",
+            RegionKind::Mmap => "mapping",
+        })
+    }
+}
+
+/// A region's access for people: `writable` or `read-only`.
+fn access(writable: bool) -> &'static str {
+    if writable { "writable" } else { "read-only" }
 }
 
 /// A contiguous range of pages backed by frames.
@@ -142,7 +159,7 @@ impl AddressSpace {
     pub fn insert(&mut self, region: Region) {
         assert!(
             !self.overlaps_other(region.start, region.end(), None),
-            "{}: new {:?} region at {:#x} overlaps another",
+            "{}: new {} region at {:#x} overlaps another",
             self.ep,
             region.kind,
             region.start
@@ -158,7 +175,7 @@ impl AddressSpace {
         for pair in self.regions.windows(2) {
             if pair[0].start > pair[1].start || pair[0].end() > pair[1].start {
                 found.push(format!(
-                    "{ep}: {:?} region {:#x}..{:#x} and {:?} region {:#x}..{:#x} are out of order or overlap",
+                    "{ep}: {} region {:#x}..{:#x} and {} region {:#x}..{:#x} are out of order or overlap",
                     pair[0].kind,
                     pair[0].start,
                     pair[0].end(),
@@ -170,19 +187,19 @@ impl AddressSpace {
         }
         for r in &self.regions {
             if r.start % PAGE != 0 {
-                found.push(format!("{ep}: {:?} region starts at {:#x}, not on a page boundary", r.kind, r.start));
+                found.push(format!("{ep}: {} region starts at {:#x}, not on a page boundary", r.kind, r.start));
             }
         }
         let count = |kind| self.regions.iter().filter(|r| r.kind == kind).count();
         if self.phase == SpacePhase::ImageLost {
             if !self.regions.is_empty() {
-                found.push(format!("{ep}: lost its image but keeps {} regions", self.regions.len()));
+                found.push(format!("{ep}: lost its image but keeps {}", counted(self.regions.len() as u64, "region")));
             }
             return found;
         }
         for kind in [RegionKind::Text, RegionKind::Heap, RegionKind::Stack] {
             if count(kind) != 1 {
-                found.push(format!("{ep}: has {} {kind:?} regions, not one", count(kind)));
+                found.push(format!("{ep}: has {}, not one", counted(count(kind) as u64, &format!("{kind} region"))));
             }
         }
         if !found.is_empty() {
@@ -193,19 +210,19 @@ impl AddressSpace {
         let stack = self.regions.iter().find(|r| r.kind == RegionKind::Stack).expect("counted");
         if text.start != TEXT_START || text.pages() == 0 || text.pages() > MAX_TEXT_PAGES || text.writable {
             found.push(format!(
-                "{ep}: text is {:#x}..{:#x} ({} pages, writable {}); it must start at {TEXT_START:#x}, hold 1..={MAX_TEXT_PAGES} pages and be read-only",
+                "{ep}: text is {:#x}..{:#x} ({}, {}); it must start at {TEXT_START:#x}, hold 1..={MAX_TEXT_PAGES} pages and be read-only",
                 text.start,
                 text.end(),
-                text.pages(),
-                text.writable
+                counted(text.pages(), "page"),
+                access(text.writable)
             ));
         }
         if heap.start != text.end() || heap.end() > HEAP_LIMIT || !heap.writable {
             found.push(format!(
-                "{ep}: heap is {:#x}..{:#x} (writable {}); it must start at the text's end {:#x}, end by {HEAP_LIMIT:#x} and be writable",
+                "{ep}: heap is {:#x}..{:#x} ({}); it must start at the text's end {:#x}, end by {HEAP_LIMIT:#x} and be writable",
                 heap.start,
                 heap.end(),
-                heap.writable,
+                access(heap.writable),
                 text.end()
             ));
         }
@@ -219,10 +236,10 @@ impl AddressSpace {
         }
         if stack.start != STACK_START || stack.pages() != STACK_PAGES || !stack.writable {
             found.push(format!(
-                "{ep}: stack is {:#x}..{:#x} (writable {}); it must be {STACK_START:#x}..{STACK_TOP:#x} and writable",
+                "{ep}: stack is {:#x}..{:#x} ({}); it must be {STACK_START:#x}..{STACK_TOP:#x} and writable",
                 stack.start,
                 stack.end(),
-                stack.writable
+                access(stack.writable)
             ));
         }
         for r in self.regions.iter().filter(|r| r.kind == RegionKind::Mmap) {
@@ -342,7 +359,7 @@ mod tests {
 
         let mut no_heap = image();
         no_heap.regions.remove(1);
-        assert_eq!(no_heap.layout_breaches(), ["16.0: has 0 Heap regions, not one"]);
+        assert_eq!(no_heap.layout_breaches(), ["16.0: has 0 heap regions, not one"]);
 
         let mut writable_text = image();
         writable_text.regions[0].writable = true;

@@ -8,6 +8,7 @@ use kernel_sim::{Endpoint, ProcState};
 use os::invariant::{Violation, violation};
 use os::pm::state::Phase;
 use os::proto::{PM, ProcKey};
+use recovery::counted;
 use std::collections::{BTreeMap, BTreeSet};
 
 pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
@@ -54,10 +55,12 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         for info in s.procs.iter().filter(|k| k.is_user && k.state == ProcState::Stopped) {
             let stopped = pm.sigs.get(info.ep.slot() as ProcKey).map(|sigs| sigs.stopped);
             if stopped != Some(true) {
-                found.push(violation(
-                    "pm.stopped",
-                    format!("the kernel has {} stopped, but pm's signal state says {stopped:?}", info.ep),
-                ));
+                let pm_has = if stopped.is_some() {
+                    "pm's signal state has it not stopped"
+                } else {
+                    "pm has no signal state for it"
+                };
+                found.push(violation("pm.stopped", format!("the kernel has {} stopped, but {pm_has}", info.ep)));
             }
         }
         // A process pm holds in sigsuspend waits for pm's answer in the kernel.
@@ -75,7 +78,7 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
                         "pid {} ({}) is in sigsuspend but the kernel has it {}",
                         p.pid,
                         p.ep,
-                        state.map_or("nowhere".to_string(), |s| format!("{s:?}"))
+                        state.map_or("nowhere".to_string(), state_for_people)
                     ),
                 ));
             }
@@ -96,7 +99,7 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         {
             found.push(violation(
                 "cleanup.pm",
-                format!("no user process is left but pm keeps {} entries", pm.procs.len()),
+                format!("no user process is left but pm keeps {}", counted(pm.procs.len() as u64, "entry")),
             ));
         }
         if let Some(vm) = s.vm.as_mut()
@@ -104,7 +107,7 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         {
             found.push(violation(
                 "cleanup.vm",
-                format!("no user process is left but vm keeps {} address spaces", vm.spaces.len()),
+                format!("no user process is left but vm keeps {}", counted(vm.spaces.len() as u64, "address space")),
             ));
         }
         if let Some(vfs) = s.vfs.as_mut()
@@ -112,7 +115,7 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
         {
             found.push(violation(
                 "cleanup.vfs",
-                format!("no user process is left but vfs keeps {} process entries", vfs.fprocs.len()),
+                format!("no user process is left but vfs keeps {}", counted(vfs.fprocs.len() as u64, "process entry")),
             ));
         }
     }
@@ -173,8 +176,11 @@ fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::Mf
             found.push(violation(
                 "vfs-mfs.vnode-cache",
                 format!(
-                    "vnode {id} caches {:?} of {} bytes but inode {ino} is {:?} of {}",
-                    v.kind, v.size, inode.kind, inode.size
+                    "vnode {id} caches {} of {} but inode {ino} is {} of {}",
+                    vnode_kind(&v.kind),
+                    counted(v.size, "byte"),
+                    inode_kind(inode.kind),
+                    counted(inode.size, "byte")
                 ),
             ));
         }
@@ -186,8 +192,40 @@ fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::Mf
         if refs != n {
             found.push(violation(
                 "vfs-mfs.inode-refs",
-                format!("inode {ino} counts {refs} references but vfs's vnodes hold {n}"),
+                format!("inode {ino} counts {} but vfs's vnodes hold {n}", counted(refs, "reference")),
             ));
         }
+    }
+}
+
+/// A kernel process state as a violation names it: `running`, `sending to 7.0`...
+fn state_for_people(state: ProcState) -> String {
+    match state {
+        ProcState::Running => "running".to_string(),
+        ProcState::Sending(to) => format!("sending to {to}"),
+        ProcState::Receiving(from) => format!("receiving from {from}"),
+        ProcState::Hung => "hung".to_string(),
+        ProcState::Stopped => "stopped".to_string(),
+        ProcState::Ended => "ended".to_string(),
+    }
+}
+
+/// What a vnode caches, with its article: `a regular file`, `a directory`, `a pipe`.
+fn vnode_kind(kind: &os::vfs::state::VnodeKind) -> &'static str {
+    use os::vfs::state::VnodeKind;
+    match kind {
+        VnodeKind::Regular => "a regular file",
+        VnodeKind::Directory => "a directory",
+        VnodeKind::Pipe(_) => "a pipe",
+    }
+}
+
+/// What an inode is, with its article: `a regular file`, `a directory`, `a symbolic link`.
+fn inode_kind(kind: os::mfs::state::InodeKind) -> &'static str {
+    use os::mfs::state::InodeKind;
+    match kind {
+        InodeKind::Regular => "a regular file",
+        InodeKind::Directory => "a directory",
+        InodeKind::Symlink => "a symbolic link",
     }
 }

@@ -11,10 +11,17 @@ pub fn check_labels(ds: &mut DsState, procs: &[ProcInfo]) -> Vec<Violation> {
     for service in procs.iter().filter(|p| !p.is_user && p.ended.is_none()) {
         match ds.entries.get(&service.name).map(|e| e.value) {
             Some(DsValue::Endpoint(ep)) if ep == service.ep => {}
-            other => found.push(violation(
-                "ds.service-label",
-                format!("service {} runs as {}, but ds's label holds {other:?}", service.name, service.ep),
-            )),
+            other => {
+                let held = match other {
+                    None => "nothing".to_string(),
+                    Some(DsValue::Endpoint(ep)) => ep.to_string(),
+                    Some(DsValue::U64(n)) => format!("the number {n}"),
+                };
+                found.push(violation(
+                    "ds.service-label",
+                    format!("service {} runs as {}, but ds's label holds {held}", service.name, service.ep),
+                ))
+            }
         }
     }
     found

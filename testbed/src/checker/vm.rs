@@ -50,10 +50,10 @@ pub fn check(vm: &mut VmState, procs: &[ProcInfo]) -> Vec<Violation> {
         found.push(Violation {
             invariant: "vm.page-table",
             detail: format!(
-                "{} ({}): the kernel's page table differs from {whose} at {} pages: {}",
+                "{} ({}): the kernel's page table differs from {whose} at {}: {}",
                 p.ep,
                 p.name,
-                differences.len(),
+                recovery::counted(differences.len() as u64, "page"),
                 listing(&differences)
             ),
         });
@@ -64,9 +64,9 @@ pub fn check(vm: &mut VmState, procs: &[ProcInfo]) -> Vec<Violation> {
             found.push(Violation {
                 invariant: "vm.space-process",
                 detail: format!(
-                    "vm keeps the address space of {} (slot {key}, {} pages) but the kernel has no such process",
+                    "vm keeps the address space of {} (slot {key}, {}) but the kernel has no such process",
                     space.ep,
-                    space.pages()
+                    recovery::counted(space.pages(), "page")
                 ),
             });
         }
