@@ -225,15 +225,39 @@ fn say(sys: &Sys<'_>, text: &str) {
 }
 
 /// A call's result as people read it: the value, or the error's name.
-fn shown<T: fmt::Debug>(r: &Result<T, Errno>) -> String {
+fn shown<T: fmt::Display>(r: &Result<T, Errno>) -> String {
     match r {
-        // A text result reads as the text, without Rust's quotes.
-        Ok(v) => {
-            let debug = format!("{v:?}");
-            debug.strip_prefix('"').and_then(|d| d.strip_suffix('"')).map_or_else(|| debug.clone(), str::to_string)
-        }
+        Ok(v) => v.to_string(),
         Err(e) => e.name().to_string(),
     }
+}
+
+/// A call that returns nothing on success, as people read it: `ok`, or the error's name.
+fn done(r: &Result<(), Errno>) -> String {
+    shown(&r.map(|()| "ok"))
+}
+
+/// Bytes a workload writes, as a C program spells them: `"hello\n"`.
+fn spelled(bytes: &[u8]) -> String {
+    format!("{:?}", String::from_utf8_lossy(bytes))
+}
+
+/// Text read back, line by line: `2 lines, "hello" and "hello again"` (each quoted without its
+/// newline; a last line without one says so).
+fn lines_read(bytes: &[u8]) -> String {
+    let text = String::from_utf8_lossy(bytes);
+    if text.is_empty() {
+        return "nothing (0 bytes)".to_string();
+    }
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let quoted: Vec<String> = lines
+        .iter()
+        .map(|line| match line.strip_suffix('\n') {
+            Some(line) => format!("{line:?}"),
+            None => format!("{line:?} (with no newline at its end)"),
+        })
+        .collect();
+    format!("{}, {}", recovery::counted(lines.len() as u64, "line"), os::invariant::and_joined(&quoted))
 }
 
 /// A wait status as POSIX encodes it: the low 7 bits are the signal that ended the process, else
@@ -330,7 +354,7 @@ fn child_sets_its_uid(sys: &Sys<'_>, rec: &Recorder) {
             let _ = sys.getpid();
         }
         let r = sys.setuid(0);
-        say(sys, &format!("setuid(0) -> {}", shown(&r)));
+        say(sys, &format!("setuid(0) -> {}", done(&r)));
         0
     });
     say(sys, &format!("fork() -> {}", shown(&child)));
@@ -350,16 +374,18 @@ fn rewrite_then_unlink(sys: &Sys<'_>, rec: &Recorder) {
         Ok(fd) => fd,
         Err(e) => return say(sys, &format!("creat(/draft.txt) -> {}", e.name())),
     };
-    let first = sys.write(fd, b"version 1\n");
-    say(sys, &format!("creat(/draft.txt) -> fd {fd}; write(\"version 1\") -> {}", shown(&first)));
+    const FIRST: &[u8] = b"version 1\n";
+    const SECOND: &[u8] = b"version 2\n";
+    let first = sys.write(fd, FIRST);
+    say(sys, &format!("creat(/draft.txt) -> fd {fd}; write({}) -> {}", spelled(FIRST), shown(&first)));
     let rewound = sys.lseek(fd, 0, 0);
-    let second = sys.write(fd, b"version 2\n");
-    say(sys, &format!("lseek(0) -> {}; write(\"version 2\") -> {}", shown(&rewound), shown(&second)));
+    let second = sys.write(fd, SECOND);
+    say(sys, &format!("lseek(0) -> {}; write({}) -> {}", shown(&rewound), spelled(SECOND), shown(&second)));
     let size = sys.fstat(fd).map(|s| s.size);
     say(sys, &format!("fstat() -> size {}", shown(&size)));
     let closed = sys.close(fd);
     let unlinked = sys.unlink("/draft.txt");
-    say(sys, &format!("close() -> {}; unlink(/draft.txt) -> {}", shown(&closed), shown(&unlinked)));
+    say(sys, &format!("close() -> {}; unlink(/draft.txt) -> {}", done(&closed), done(&unlinked)));
     rec.count(&format!("second-write-{}", shown(&second)), 1);
 }
 
@@ -371,15 +397,17 @@ fn write_and_read_back(sys: &Sys<'_>, rec: &Recorder) {
         Ok(fd) => fd,
         Err(e) => return say(sys, &format!("creat(/log.txt) -> {}", e.name())),
     };
-    say(sys, &format!("creat(/log.txt) -> fd {fd}; writing \"hello\""));
-    let first = sys.write(fd, b"hello\n");
-    say(sys, &format!("write(\"hello\") -> {}", shown(&first)));
-    let second = sys.write(fd, b"hello again\n");
+    const FIRST: &[u8] = b"hello\n";
+    const SECOND: &[u8] = b"hello again\n";
+    say(sys, &format!("creat(/log.txt) -> fd {fd}; writing {}", spelled(FIRST)));
+    let first = sys.write(fd, FIRST);
+    say(sys, &format!("write({}) -> {}", spelled(FIRST), shown(&first)));
+    let second = sys.write(fd, SECOND);
     let closed = sys.close(fd);
-    say(sys, &format!("write(\"hello again\") -> {}; close() -> {}", shown(&second), shown(&closed)));
+    say(sys, &format!("write({}) -> {}; close() -> {}", spelled(SECOND), shown(&second), done(&closed)));
     let mut buf = [0u8; READ_BACK];
     let read = sys.open("/log.txt", 0, 0).and_then(|fd| sys.read(fd, &mut buf));
-    let text = read.map(|n| String::from_utf8_lossy(&buf[..n.min(READ_BACK)]).into_owned());
+    let text = read.map(|n| lines_read(&buf[..n.min(READ_BACK)]));
     say(sys, &format!("read back /log.txt -> {}", shown(&text)));
     rec.count(&format!("first-write-{}", shown(&first)), 1);
 }
@@ -387,6 +415,17 @@ fn write_and_read_back(sys: &Sys<'_>, rec: &Recorder) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn results_and_text_read_as_people_write_them() {
+        assert_eq!(done(&Ok(())), "ok");
+        assert_eq!(done(&Err(Errno::ENOENT)), "ENOENT");
+        assert_eq!(shown(&Ok::<usize, Errno>(6)), "6");
+        assert_eq!(spelled(b"hello\n"), "\"hello\\n\"");
+        assert_eq!(lines_read(b"hello\nhello again\n"), "2 lines, \"hello\" and \"hello again\"");
+        assert_eq!(lines_read(b"hel"), "1 line, \"hel\" (with no newline at its end)");
+        assert_eq!(lines_read(b""), "nothing (0 bytes)");
+    }
 
     #[test]
     fn names_parse_back_and_unknown_names_say_the_choices() {

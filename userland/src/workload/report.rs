@@ -102,8 +102,9 @@ impl Recorder {
 }
 
 /// A call's result as a failure message shows it: `Ok(x)` as `x` (`Ok(())` as `success`),
-/// `Err(E)` as `error E`, `Some(x)` as `x`, `None` as `nothing`, and bytes that are printable text
-/// as a quoted string.
+/// `Err(E)` as `error E`, `Some(x)` as `x`, `None` as `nothing`, and bytes as [`bytes_for_people`]
+/// shows them. (It reads the value's Debug text, so a list of small numbers that are not bytes
+/// reads as bytes too.)
 pub fn for_people(value: &impl std::fmt::Debug) -> String {
     let debug = format!("{value:?}");
     let inner = |prefix: &str| debug.strip_prefix(prefix).and_then(|d| d.strip_suffix(')')).map(str::to_string);
@@ -112,23 +113,47 @@ pub fn for_people(value: &impl std::fmt::Debug) -> String {
     } else if debug == "None" {
         "nothing".to_string()
     } else if let Some(ok) = inner("Ok(").or_else(|| inner("Some(")) {
-        bytes_as_text(&ok).unwrap_or(ok)
+        bytes_for_people(&ok).unwrap_or(ok)
     } else if let Some(err) = inner("Err(") {
         format!("error {err}")
     } else {
-        bytes_as_text(&debug).unwrap_or(debug)
+        bytes_for_people(&debug).unwrap_or(debug)
     }
 }
 
-/// `[104, 105]` as `"hi"` when every number is a printable ASCII byte (or a newline or tab).
-fn bytes_as_text(debug: &str) -> Option<String> {
+/// Byte values a failure message lists before it only counts the rest.
+const BYTES_LISTED: usize = 16;
+
+/// A byte list's Debug text (`[104, 105]`) as people read it: printable text (ASCII, newlines,
+/// tabs) as a quoted string, `"hi"`; text padded with NULs as `"hi" and 3 NUL bytes`; NULs alone
+/// as `3 NUL bytes`; other bytes as numbers, the first BYTES_LISTED of a longer list and its
+/// length, `[0, 200, ...] (40 bytes)`. None when `debug` is no byte list (or an empty one).
+fn bytes_for_people(debug: &str) -> Option<String> {
     let list = debug.strip_prefix('[')?.strip_suffix(']')?;
     if list.is_empty() {
         return None;
     }
     let bytes: Vec<u8> = list.split(", ").map(|n| n.parse::<u8>().ok()).collect::<Option<_>>()?;
-    let printable = bytes.iter().all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7F).contains(&b));
-    printable.then(|| format!("{:?}", String::from_utf8_lossy(&bytes)))
+    let text_len = bytes.iter().position(|&b| b == 0).unwrap_or(bytes.len());
+    let (text, padding) = bytes.split_at(text_len);
+    let printable = text.iter().all(|&b| b == b'\n' || b == b'\t' || (0x20..0x7F).contains(&b));
+    let nuls = || match padding.len() {
+        1 => "1 NUL byte".to_string(),
+        n => format!("{n} NUL bytes"),
+    };
+    if printable && padding.iter().all(|&b| b == 0) {
+        let quoted = format!("{:?}", String::from_utf8_lossy(text));
+        return Some(match (text.is_empty(), padding.is_empty()) {
+            (_, true) => quoted,
+            (true, false) => nuls(),
+            (false, false) => format!("{quoted} and {}", nuls()),
+        });
+    }
+    if bytes.len() <= BYTES_LISTED {
+        return None;
+    }
+    let first: Vec<String> = bytes[..BYTES_LISTED].iter().map(u8::to_string).collect();
+    Some(format!("[{}, ...] ({} bytes)", first.join(", "), bytes.len()))
 }
 
 #[cfg(test)]
@@ -147,6 +172,28 @@ mod tests {
         assert_eq!(for_people(&Ok::<(i32, i32), Errno>((3, 0))), "(3, 0)");
         assert_eq!(for_people(&Some(7)), "7");
         assert_eq!(for_people(&None::<i32>), "nothing");
+    }
+
+    #[test]
+    fn text_padded_with_nuls_reads_as_the_text_and_the_padding() {
+        assert_eq!(for_people(&b"hello\0\0\0".to_vec()), "\"hello\" and 3 NUL bytes");
+        assert_eq!(for_people(&Ok::<[u8; 4], Errno>(*b"hi\0\0")), "\"hi\" and 2 NUL bytes");
+        assert_eq!(for_people(&[b'a', 0]), "\"a\" and 1 NUL byte");
+        assert_eq!(for_people(&[0u8, 0]), "2 NUL bytes");
+        assert_eq!(
+            for_people(&b"hi\0there".to_vec()),
+            "[104, 105, 0, 116, 104, 101, 114, 101]",
+            "a NUL inside stays numbers"
+        );
+    }
+
+    #[test]
+    fn a_long_list_of_bytes_that_are_not_text_is_shortened() {
+        let bytes: Vec<u8> = (200..240).collect();
+        let first: Vec<String> = (200..216).map(|b: u8| b.to_string()).collect();
+        assert_eq!(for_people(&bytes), format!("[{}, ...] (40 bytes)", first.join(", ")));
+        let short: Vec<u8> = (200..216).collect();
+        assert_eq!(for_people(&short), format!("{short:?}"), "16 bytes are listed whole");
     }
 
     #[test]

@@ -21,7 +21,7 @@
 //! fast; throughput runs pass larger ones.
 
 use crate::libc::{PollFd, SigAction, Sys, count_handler_run, handler_runs, reset_handler_runs};
-use crate::workload::report::Recorder;
+use crate::workload::report::{Recorder, for_people};
 use crate::workload::status_text;
 use os::errno::Errno;
 use os::proto::pm::{exit_status, sig};
@@ -143,7 +143,7 @@ fn syscall(sys: &Sys<'_>, rec: &Recorder, n: u32) {
     for i in 0..n {
         match sys.getpid() {
             Ok(pid) if Ok(pid) == me => calls += 1,
-            other => error.note(|| format!("call {i}: getpid gave {other:?}, first {me:?}")),
+            other => error.note(|| format!("call {i}: getpid gave {}, first {}", for_people(&other), for_people(&me))),
         }
     }
     rec.count("syscall.calls", calls);
@@ -295,7 +295,7 @@ fn file_copy(sys: &Sys<'_>, rec: &Recorder, n: u32) {
             rec.count("filecopy.copies", copies);
             rec.count("filecopy.bytes", bytes);
         }
-        other => error.note(|| format!("writing the source gave {other:?}")),
+        other => error.note(|| format!("writing the {}-byte source gave {}", data.len(), for_people(&other))),
     }
     for file in [SOURCE, DESTINATION] {
         match sys.unlink(file) {
@@ -333,7 +333,7 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
             for (r, w) in [down, up].into_iter().flatten() {
                 let _ = (sys.close(r), sys.close(w));
             }
-            rec.check(&format!("unixbench.{name}"), false, || format!("pipe failed with {failed:?}"));
+            rec.check(&format!("unixbench.{name}"), false, || format!("pipe failed with {}", for_people(&failed)));
             return;
         }
     };
@@ -353,7 +353,9 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
                 match sys.poll(&mut ready, INFTIM) {
                     Ok(1) if ready[0].revents == POLLIN => {}
                     other => {
-                        error.note(|| format!("round {i}: poll gave {other:?}, revents {:#x}", ready[0].revents));
+                        error.note(|| {
+                            format!("round {i}: poll gave {}, revents {:#x}", for_people(&other), ready[0].revents)
+                        });
                         break;
                     }
                 }
@@ -363,7 +365,15 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
                 roundtrips += 1;
                 bytes += 2;
             } else {
-                error.note(|| format!("round {i}: write {went:?}, read {came:?} {answer:?}"));
+                error.note(|| {
+                    format!(
+                        "round {i}: write gave {}, read {} (byte {}, expected {})",
+                        for_people(&went),
+                        for_people(&came),
+                        answer[0],
+                        ping[0].wrapping_add(1)
+                    )
+                });
                 break;
             }
         }
@@ -371,15 +381,21 @@ fn ping_pong(sys: &Sys<'_>, rec: &Recorder, n: u32, wait: Wait) {
         let _ = sys.close(down.1);
         match sys.read(up.0, &mut answer) {
             Ok(0) => {}
-            other => error.note(|| format!("expected EOF once the child exited, got {other:?}")),
+            other => error.note(|| format!("expected EOF once the child exited, got {}", for_people(&other))),
         }
         match sys.waitpid(*pid, 0) {
             Ok(got) if got == (*pid, exit_status(0)) => {}
-            other => error.note(|| format!("wait for the pong child gave {other:?}")),
+            other => error.note(|| {
+                let gave = match other {
+                    Ok((pid, status)) => format!("pid {pid}, {}", status_text(status)),
+                    Err(e) => format!("error {}", e.name()),
+                };
+                format!("wait for the pong child gave {gave}")
+            }),
         }
     } else {
         let _ = sys.close(down.1);
-        error.note(|| format!("fork failed: {forked:?}"));
+        error.note(|| format!("fork failed: {}", for_people(&forked)));
     }
     let _ = sys.close(up.0);
     rec.count(&format!("{name}.roundtrips"), roundtrips);
@@ -402,7 +418,9 @@ fn signal(sys: &Sys<'_>, rec: &Recorder, n: u32) {
                 match sys.kill(me, sig::SIGUSR1) {
                     Ok(()) => match (before, handler_runs(sys)) {
                         (Ok(b), Ok(a)) if a == b + 1 => handled += 1,
-                        (b, a) => error.note(|| format!("round {i}: the handler count went from {b:?} to {a:?}")),
+                        (b, a) => error.note(|| {
+                            format!("round {i}: the handler count went from {} to {}", for_people(&b), for_people(&a))
+                        }),
                     },
                     Err(e) => error.note(|| format!("round {i}: kill failed with {e}")),
                 }
