@@ -179,8 +179,8 @@ pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
     let lines: Vec<&str> = text.lines().collect();
     let mut dropped_torn_line = false;
     let Some(first) = lines.first() else { return Err(error(0, "empty: no header line".into())) };
-    let header: Header = serde_json::from_str(first)
-        .map_err(|e| error(1, format!("not a campaign header: {}", json_problem(&e))))?;
+    let header: Header =
+        serde_json::from_str(first).map_err(|e| error(1, format!("not a campaign header: {}", json_problem(&e))))?;
     let (mut runs, mut run_lines) = (Vec::new(), Vec::new());
     for (i, line) in lines.iter().enumerate().skip(1) {
         match serde_json::from_str::<RunRecord>(line) {

@@ -105,6 +105,14 @@ pub trait Server: 'static {
     fn suspended(_state: &mut Self::State) -> Vec<Endpoint> {
         Vec::new()
     }
+    /// Of `lost`, the messages a request sent that never left, those whose answer someone still
+    /// waits for, as violations: the server's own state waiting for a peer's answer to its lost
+    /// request (pm's exec for vfs's), or a peer waiting for this server's lost answer. Nobody
+    /// would ever answer; the loop-top self-check makes it a crash of the request, which is
+    /// handled again and sends it. (A lost notice nobody waits for is not seen here.)
+    fn awaiting_lost(_state: &mut Self::State, _lost: &[&Sent]) -> Vec<String> {
+        Vec::new()
+    }
     /// After a crashed request was dropped (its requester answered an error) from a rolled-back
     /// state: sets right, from the state, what the request's `sent` changed outside it that no
     /// rollback reaches and no declared inverse undoes.
@@ -693,6 +701,13 @@ impl<S> Ctx<'_, S> {
         before.completed
     }
 
+    /// Whether the message just posted left the server (now, or in the crashed attempt a
+    /// reprocessed request replays): only then does the window record it. A crash at its site
+    /// comes before it leaves, and a lost one never does.
+    fn left(&self) -> bool {
+        self.log.last().is_some_and(|s| s.completed != Some(Completed::Lost))
+    }
+
     /// Sends a message that waits for no answer (a request to be answered by a message of its
     /// own, an answer, a notification), unless a reprocessed request's log says it already went.
     #[track_caller]
@@ -756,8 +771,10 @@ impl<S> Ctx<'_, S> {
     /// Sends a request without waiting (a notice the receiver answers with a message of its own).
     #[track_caller]
     pub fn asynsend(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        self.window.record_request(dst.raw(), wire(msg.m_type));
         let sent = self.post("asynsend", dst, msg, |p, m| p.asynsend(dst, m));
+        if self.left() {
+            self.window.record_request(dst.raw(), wire(msg.m_type));
+        }
         self.done();
         sent
     }
@@ -766,8 +783,10 @@ impl<S> Ctx<'_, S> {
     /// answer to a caller that died or was replaced is dropped, as in MINIX.
     #[track_caller]
     pub fn reply(&mut self, dst: Endpoint, msg: Message) {
-        self.window.record_reply(dst.raw(), wire(msg.m_type));
         let _ = self.post("reply", dst, msg, |p, m| p.sendnb(dst, m));
+        if self.left() {
+            self.window.record_reply(dst.raw(), wire(msg.m_type));
+        }
         self.done();
     }
 
@@ -775,16 +794,20 @@ impl<S> Ctx<'_, S> {
     /// (a fork child that has not run).
     #[track_caller]
     pub fn reply_async(&mut self, dst: Endpoint, msg: Message) {
-        self.window.record_reply(dst.raw(), wire(msg.m_type));
         let _ = self.post("reply_async", dst, msg, |p, m| p.asynsend(dst, m));
+        if self.left() {
+            self.window.record_reply(dst.raw(), wire(msg.m_type));
+        }
         self.done();
     }
 
     /// Sends an answer to a server, blocking until it takes it (vfs answering pm's notices).
     #[track_caller]
     pub fn send(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        self.window.record_reply(dst.raw(), wire(msg.m_type));
         let sent = self.post("send", dst, msg, |p, m| p.send(dst, m));
+        if self.left() {
+            self.window.record_reply(dst.raw(), wire(msg.m_type));
+        }
         self.done();
         sent
     }
@@ -792,8 +815,10 @@ impl<S> Ctx<'_, S> {
     /// Notifies `dst`.
     #[track_caller]
     pub fn notify(&mut self, dst: Endpoint) -> Result<(), Errno> {
-        self.window.record_notification(dst.raw(), wire(NOTIFY_MESSAGE));
         let sent = self.post("notify", dst, Message::new(NOTIFY_MESSAGE), |p, _| p.notify(dst));
+        if self.left() {
+            self.window.record_notification(dst.raw(), wire(NOTIFY_MESSAGE));
+        }
         self.done();
         sent
     }
@@ -940,15 +965,19 @@ impl<S: Server> Drop for StateKeeper<'_, S> {
 /// the answer was lost (dropped, or a handler that forgot it) and the caller would wait for ever.
 /// And no caller whose held call this request answered is still held: its state would say the
 /// call goes on. (Not the request's own caller: one that used no sendrec can make a second call
-/// while its first is held, and the kernel cannot say whether a held caller waits.) Returns what
-/// disagrees.
+/// while its first is held, and the kernel cannot say whether a held caller waits.) Nor does
+/// anyone wait for the answer to a message the request sent that never left ([`Server::awaiting_lost`]).
+/// Returns what disagrees.
 fn answers_owed<S: Server>(
     proc: &Proc,
     request: &Message,
     state: &mut S::State,
     window: &Window,
+    log: &[Sent],
     pending_answer: &Option<(Endpoint, Message)>,
 ) -> Option<String> {
+    let lost: Vec<&Sent> = log.iter().filter(|s| s.completed == Some(Completed::Lost)).collect();
+    let mut found = if lost.is_empty() { Vec::new() } else { S::awaiting_lost(state, &lost) };
     let answering = pending_answer.as_ref().map(|(to, _)| *to);
     let waiting: Vec<Endpoint> = proc.awaiting_my_answer().into_iter().filter(|c| Some(*c) != answering).collect();
     let released: Vec<u32> = window
@@ -957,12 +986,8 @@ fn answers_owed<S: Server>(
         .filter(|o| o.kind == OutgoingKind::Reply && o.destination != request.source.raw())
         .map(|o| o.destination)
         .collect();
-    if waiting.is_empty() && released.is_empty() {
-        // Nobody to compare with the state: its held callers are not read.
-        return None;
-    }
-    let held = S::suspended(state);
-    let mut found = Vec::new();
+    // With nobody to compare with the state, its held callers are not read.
+    let held = if waiting.is_empty() && released.is_empty() { Vec::new() } else { S::suspended(state) };
     for caller in waiting.into_iter().filter(|c| !held.contains(c)) {
         let what = if caller == request.source {
             format!("its request type {:#x}", request.m_type)
@@ -1133,8 +1158,14 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             }
         }
         if env.check_invariants
-            && let Some(lost) =
-                answers_owed::<S>(proc, &m, keeper.state.as_mut().expect("present"), &keeper.window, &pending_answer)
+            && let Some(lost) = answers_owed::<S>(
+                proc,
+                &m,
+                keeper.state.as_mut().expect("present"),
+                &keeper.window,
+                &keeper.log,
+                &pending_answer,
+            )
         {
             // A crash of this request, whose window is still open: handled again, its answer goes.
             let crash = Crash { message: lost, location: Location::caller().to_string() };

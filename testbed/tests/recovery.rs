@@ -686,7 +686,8 @@ fn site_line(file: &str, code: &str) -> usize {
 
 /// Silent faults that leave a caller waiting for ever or two servers' counts apart are made
 /// crashes while the request's window is open, by the servers' own checks: the loop-top check of
-/// answers (a caller waiting unheld, a caller answered but still held), vfs's assertion that mfs
+/// answers (a caller waiting unheld, a caller answered but still held, a server waiting for the
+/// answer to a message that never left), vfs's assertion that mfs
 /// takes back the references it gives, sched's that SCHED_STOP forgot the process, mfs's
 /// self-check. Handled again, each request goes through and the checker finds the system clean. Without the
 /// loop-top checks the same answer faults hang the system.
@@ -697,7 +698,15 @@ fn silent_faults_the_servers_own_checks_catch_are_recovered() {
     let forget = site_line("sched/schedule.rs", "ctx.state.procs.remove(&key_of(proc));");
     let putnode = site_line("vfs/vnode.rs", "ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));");
     let block = site_line("mfs/block.rs", "let stored = self.blocks.get_mut(block as usize)");
+    let exec_request = site_line("pm/exec.rs", "match ctx.asynsend(VFS, Message::with(PM_VFS_EXEC, &request))");
+    let exit_request = site_line("pm/forkexit.rs", "if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT");
+    let exec_answer = site_line("vfs/exec.rs", "let _ = ctx.send(PM, Message::with(VFS_PM_EXEC_REPLY, &reply));");
     let cases = [
+        // A request pm sent that never left while pm waits for its answer, and an answer to pm
+        // that never left vfs: handled again, each goes.
+        (format!("drop@pm:exec:os/src/pm/exec.rs:{exec_request}#2"), "request-lost", true),
+        (format!("drop@pm:kernel_notify:os/src/pm/forkexit.rs:{exit_request}#21"), "request-lost", true),
+        (format!("drop@vfs:pm_vfs_exec:os/src/vfs/exec.rs:{exec_answer}#1"), "answer-lost: pm waits", true),
         (format!("drop@pm:vfs_pm_setid_reply:os/src/pm/getset.rs:{setid_answer}#1"), "answer-lost", true),
         (format!("skip-write@pm:kernel_notify:os/src/pm/signal.rs:{interrupted}#4"), "answer-held", true),
         (format!("skip-write@sched:sched_stop:os/src/sched/schedule.rs:{forget}#1"), "after forgetting it", false),

@@ -21,11 +21,13 @@ pub mod state;
 pub mod table;
 pub mod time;
 
-use crate::proto::INIT;
-use crate::task::{Call, Compensation, Server};
-use kernel_sim::Endpoint;
-use kernel_sim::Proc;
-use state::PmState;
+use crate::proto::pm::{
+    PM_VFS_EXEC, PM_VFS_EXIT, PM_VFS_FORK, PM_VFS_SETID, VfsExecRequest, VfsForkNotice, VfsProcNotice, VfsSetIdNotice,
+};
+use crate::proto::{INIT, VFS, call_name, key_of};
+use crate::task::{Call, Compensation, Sent, Server};
+use kernel_sim::{Endpoint, Message, Proc};
+use state::{Phase, PmState};
 
 /// The process manager.
 pub struct Pm;
@@ -61,4 +63,34 @@ impl Server for Pm {
     fn suspended(state: &mut PmState) -> Vec<Endpoint> {
         state.suspended()
     }
+
+    fn awaiting_lost(state: &mut PmState, lost: &[&Sent]) -> Vec<String> {
+        lost.iter().filter(|s| s.to == VFS).filter_map(|s| vfs_answer_awaited(state, &s.message)).collect()
+    }
+}
+
+/// Whether pm's state waits for vfs's answer to `request` (a process in the phase the answer
+/// ends), as the violation its loss is. An exit always waits: only with vfs's answer is the
+/// process's memory freed, and vfs forgets the process only on the request.
+fn vfs_answer_awaited(state: &mut PmState, request: &Message) -> Option<String> {
+    let mut phase_of = |ep: Endpoint| state.procs.get(key_of(ep)).filter(|p| p.ep == ep).map(|p| p.phase.clone());
+    let (proc, waits) = match request.m_type {
+        PM_VFS_FORK => {
+            let n: VfsForkNotice = request.get();
+            (n.parent, phase_of(n.parent) == Some(Phase::Forking { child: n.child }))
+        }
+        PM_VFS_EXEC => {
+            let r: VfsExecRequest = request.get();
+            (r.proc, matches!(phase_of(r.proc), Some(Phase::Execing { .. })))
+        }
+        PM_VFS_SETID => {
+            let n: VfsSetIdNotice = request.get();
+            (n.proc, phase_of(n.proc) == Some(Phase::SettingIds))
+        }
+        PM_VFS_EXIT => (request.get::<VfsProcNotice>().proc, true),
+        _ => return None,
+    };
+    waits.then(|| {
+        format!("request-lost: {proc} waits for vfs's answer to {}, which never left pm", call_name(request.m_type))
+    })
 }
