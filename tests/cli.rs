@@ -419,7 +419,7 @@ fn a_request_point_fault_that_can_never_fire_is_refused_with_what_runs() {
     for (spec, says) in [
         ("panic:vm:vm_regions", "`vm` never serves a `vm_regions` here (its calls that run: vm_exec_newmem"),
         ("panic:pm:fork:start:500", "`pm` serves 22 forks without the fault, fewer than 500"),
-        ("hang:pm:fork:after-ipc-9:2+", "the 2nd `fork` does not get that far (it begins 3 outgoing IPCs"),
+        ("hang:pm:fork:after-ipc-9:2+", "the 2nd `fork` does not get that far (it begins 2 outgoing IPCs"),
     ] {
         let (code, _, err) = samsara(&["run", "--workload", "unixbench", "--inject", spec]);
         assert_eq!(code, 1, "{spec}: {err}");
@@ -557,4 +557,18 @@ fn a_strace_campaign_replays_from_any_folder() {
     let (code, err) = in_dir("elsewhere", &["replay", "f00000-table", "--results", "../r.jsonl"]);
     assert_eq!(code, 0, "{err}");
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+#[test]
+fn a_campaign_that_plans_fewer_faults_than_asked_says_so() {
+    let out = std::env::temp_dir().join(format!("samsara-cli-few-{}.jsonl", std::process::id()));
+    let args = ["campaign", "--servers", "sched", "--kinds", "panic", "--persistence", "transient", "--faults", "1000"];
+    let (code, stdout, err) = samsara(&[&args[..], &["--policies", "table", "--out", out.to_str().unwrap()]].concat());
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("the plan has them all, not the 1000 asked"), "{err}");
+    let planned: usize = err.split("offers only ").nth(1).and_then(|t| t.split(' ').next()).unwrap().parse().unwrap();
+    assert!(stdout.contains(&format!("{planned} faults x 1 policy")), "{stdout}");
+    for ext in ["jsonl", "csv", "html"] {
+        let _ = std::fs::remove_file(out.with_extension(ext));
+    }
 }

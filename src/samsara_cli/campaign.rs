@@ -110,7 +110,6 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
             "campaigns run under the deterministic `sim` engine only (every run must replay from its seed)".into()
         );
     }
-    refuse_overwriting_results(&args.out, &[])?;
     // A name given twice would plan its runs twice, under the same run ids.
     refuse_repeats("--policies", args.policies.iter().map(|p| p.to_string()))?;
     refuse_repeats("--kinds", args.kinds.iter().map(|k| k.to_string()))?;
@@ -124,6 +123,7 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
             ));
         }
     }
+    refuse_overwriting_results(&args.out, &[])?;
     let (manifest, manifest_text) = super::load_manifest_text(cli.manifest.as_ref())?;
     let spec = CampaignSpec {
         workload: recorded_workload(&args.workload),
@@ -144,6 +144,14 @@ pub fn campaign(cli: &Cli, args: &CampaignArgs) -> Result<i32, String> {
         manifest: Some(Arc::new(manifest)),
     };
     let golden = c.golden()?;
+    let planned = c.faults(&golden).len();
+    if !args.exhaustive && planned < args.faults {
+        eprintln!(
+            "samsara: the golden run offers only {} of these kinds in these servers: the plan has them all, not the {} asked",
+            counted(planned as u64, "distinct fault"),
+            args.faults
+        );
+    }
     let progress = std::io::stderr().is_terminal() && !cli.json;
     let options = Options {
         shard: args.shard,
