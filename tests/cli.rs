@@ -572,3 +572,20 @@ fn a_campaign_that_plans_fewer_faults_than_asked_says_so() {
         let _ = std::fs::remove_file(out.with_extension(ext));
     }
 }
+
+#[test]
+fn a_manifests_ipc_targets_have_one_json_shape() {
+    let (code, out, err) = samsara(&["--json", "manifest"]);
+    assert_eq!(code, 0, "{err}");
+    let manifest: serde_json::Value = serde_json::from_str(&out).expect("JSON");
+    let mut kinds = std::collections::BTreeSet::new();
+    for privileges in
+        manifest["services"].as_array().unwrap().iter().map(|s| &s["privileges"]).chain([&manifest["user"]])
+    {
+        let ipc = &privileges["ipc"];
+        let kind = ipc["kind"].as_str().unwrap_or_else(|| panic!("ipc is an object with a kind: {ipc}"));
+        assert!(kind == "all" || ipc["names"].is_array(), "{ipc}");
+        kinds.insert(kind.to_string());
+    }
+    assert_eq!(kinds.into_iter().collect::<Vec<_>>(), ["all", "only"], "the built-in manifest has both");
+}

@@ -250,12 +250,18 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
 /// logged) to the request that server was handling: the last one delivered to it.
 fn attribute_sends(events: &[Event], servers: &BTreeMap<usize, String>, writes: &mut DynamicWrites) {
     let mut current: BTreeMap<usize, i32> = BTreeMap::new();
+    // The servers that dispatched a notification to a handler of their call table; another's
+    // notification is awaited inside a handler (mfs waiting for ds's news of its driver) or
+    // dropped at the loop top, and starts no request.
+    let dispatch_notifications: BTreeSet<String> =
+        writes.entries.keys().filter(|(_, t)| *t == NOTIFY_MESSAGE).map(|(server, _)| server.clone()).collect();
     for ev in events {
         match &ev.kind {
             EventKind::Deliver { from, to, m_type } if servers.contains_key(&to.slot()) => {
                 // Heartbeat pings are answered inside the receive wrapper, not by a handler.
                 let heartbeat = *from == os::proto::RS && *m_type == NOTIFY_MESSAGE;
-                if !heartbeat {
+                let awaited = *m_type == NOTIFY_MESSAGE && !dispatch_notifications.contains(&servers[&to.slot()]);
+                if !heartbeat && !awaited {
                     current.insert(to.slot(), *m_type);
                 }
             }
@@ -450,5 +456,34 @@ impl std::fmt::Display for SoundnessReport {
             writeln!(f, "note: {n}")?;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn event(kind: EventKind) -> Event {
+        Event { seq: 0, time: 0, kind }
+    }
+
+    #[test]
+    fn a_notification_awaited_inside_a_handler_starts_no_request() {
+        const REQ: i32 = 0x700;
+        const DS_CHECK: i32 = 0x504;
+        let servers: BTreeMap<usize, String> =
+            [(os::proto::MFS_BOOT.slot(), "mfs".to_string()), (os::proto::DS.slot(), "ds".to_string())].into();
+        let mut writes = DynamicWrites::default();
+        writes.entries.entry(("mfs".into(), REQ)).or_default().runs = 1;
+        let (mfs, ds, vfs) = (os::proto::MFS_BOOT, os::proto::DS, os::proto::VFS);
+        let events = [
+            event(EventKind::Deliver { from: vfs, to: mfs, m_type: REQ }),
+            // mfs waits for ds's news of its driver inside the request, then asks ds.
+            event(EventKind::Deliver { from: ds, to: mfs, m_type: NOTIFY_MESSAGE }),
+            event(EventKind::Send { from: mfs, to: ds, m_type: DS_CHECK, prim: Primitive::SendRec }),
+        ];
+        attribute_sends(&events, &servers, &mut writes);
+        assert_eq!(writes.entries.len(), 1, "no entry for the notification: {:?}", writes.entries.keys());
+        assert!(writes.entries[&("mfs".to_string(), REQ)].sends.contains(&("ds".to_string(), DS_CHECK)));
     }
 }

@@ -156,8 +156,10 @@ impl KernelCallSet {
     }
 }
 
-/// Which endpoints a process may send to.
+/// Which endpoints a process may send to. In JSON, one shape for both: `{"kind": "all"}`,
+/// `{"kind": "only", "names": [...]}`.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", content = "names", rename_all = "kebab-case")]
 pub enum TargetSet {
     /// Anyone.
     All,
