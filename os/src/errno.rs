@@ -81,6 +81,7 @@ errnos! {
     ECALLDENIED = 305, "Call denied by the manifest";
     EDEADLK = 303, "IPC would deadlock";
     ERECOVERED = 320, "The server crashed on this request and recovered; the request was dropped";
+    EQUARANTINED = 321, "The server refuses this call: a persistent fault was found in it (quarantined)";
 }
 
 impl Errno {

@@ -120,6 +120,7 @@ pub trait Server: 'static {
 }
 
 /// How a service incarnation was started after a death (rs's spawn handoff; none at boot).
+#[derive(Default)]
 pub struct Handoff {
     /// The state to start on, as the recovery manager left it (rolled back or suppressed); none
     /// for a fresh start (MINIX's classic stateless restart).
@@ -128,6 +129,9 @@ pub struct Handoff {
     pub undo: Vec<Sent>,
     /// What becomes of the request the old incarnation died on.
     pub request: Option<Resumed>,
+    /// Entry points to refuse: a request of one of these types whose sender waits for the answer
+    /// gets `EQUARANTINED` at once, unhandled (a persistent fault was shown in each).
+    pub quarantined: Vec<MsgType>,
 }
 
 /// What a new incarnation does with the request its predecessor died on.
@@ -1017,12 +1021,12 @@ fn lookup<S>(calls: &'static [Call<S>], m_type: MsgType) -> Option<&'static Call
 pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     debug_assert!(calls_sorted::<S>(), "{}'s call table is sorted", S::NAME);
     let handoff = start.handoff.and_then(|h| h.downcast::<Handoff>().ok()).map(|h| *h);
-    let (mut state, undo, resumed) = match handoff {
-        None => (S::boot(proc), Vec::new(), None),
-        Some(Handoff { state, undo, request }) => {
+    let (mut state, undo, resumed, quarantined) = match handoff {
+        None => (S::boot(proc), Vec::new(), None, Vec::new()),
+        Some(Handoff { state, undo, request, quarantined }) => {
             let mut state = state.and_then(|s| s.downcast::<S::State>().ok()).map_or_else(|| S::fresh(proc), |s| *s);
             S::restarted(proc, &mut state);
-            (state, undo, request)
+            (state, undo, request, quarantined)
         }
     };
     // Undo what the crashed request had sent, before anything else is served (a lost message
@@ -1085,6 +1089,16 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             }
         };
         let call = lookup(S::calls(), m.m_type);
+        if quarantined.contains(&m.m_type) && proc.awaiting_my_answer().contains(&m.source) {
+            proc.note(&format!(
+                "{}: refuses {} from {}: its entry point is quarantined (a persistent fault)",
+                S::NAME,
+                call.map_or("an unknown call", |c| c.name),
+                m.source
+            ));
+            pending_answer = Some((m.source, Message::new(Errno::EQUARANTINED.status())));
+            continue;
+        }
         let nth = probe.injector.as_ref().and_then(|i| i.request_started(S::NAME, m.m_type));
         let handler = call.map_or("unknown", |c| c.name);
         *probe.request() = RequestState {

@@ -158,6 +158,12 @@ pub enum Decision {
         compensate: Vec<String>,
         /// End the requesting process (P).
         end_requester: bool,
+        /// Refuse the crashed request's entry point from now on: the server answers its later
+        /// requests an error at once, without handling them (its reprocessing crashed too, or it
+        /// hung again: a persistent fault, which every such request would meet). Only for
+        /// requests whose sender waits for an answer.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        quarantine: bool,
         /// Why.
         reason: String,
     },
@@ -178,8 +184,27 @@ impl Decision {
 
     /// A short name: `leave-dead`, `fail-stop`, or the new incarnation's state (`restart`,
     /// `rollback`, `suppress`) with what else is done (`+replay`, `+compensate`, `+reprocess`,
-    /// `+kill`).
+    /// `+kill`, `+quarantine`).
     pub fn label(&self) -> &'static str {
+        let base = self.base_label();
+        if !matches!(self, Decision::Recover { quarantine: true, .. }) {
+            return base;
+        }
+        match base {
+            "rollback" => "rollback+quarantine",
+            "rollback+compensate" => "rollback+compensate+quarantine",
+            "rollback+kill" => "rollback+kill+quarantine",
+            "rollback+compensate+kill" => "rollback+compensate+kill+quarantine",
+            "suppress" => "suppress+quarantine",
+            "suppress+compensate" => "suppress+compensate+quarantine",
+            "suppress+kill" => "suppress+kill+quarantine",
+            "suppress+compensate+kill" => "suppress+compensate+kill+quarantine",
+            // Only a dropped request quarantines its entry point.
+            other => other,
+        }
+    }
+
+    fn base_label(&self) -> &'static str {
         let Decision::Recover { state, request, compensate, end_requester, .. } = self else {
             return match self {
                 Decision::LeaveDead { .. } => "leave-dead",
@@ -250,6 +275,7 @@ fn recover(crash: &CrashFacts<'_>, state: StateAction, reprocess_users: bool, re
         request: if reprocess { RequestFate::Reprocess } else { RequestFate::Error },
         compensate: Vec::new(),
         end_requester: false,
+        quarantine: false,
         reason: with_attempts(reason, crash, reprocess),
     }
 }
@@ -351,33 +377,40 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
                     request: RequestFate::Replay,
                     compensate: Vec::new(),
                     end_requester: false,
+                    quarantine: false,
                     reason: with_attempts(reason, crash, true),
                 };
             }
             // Given up (a persistent fault, or a request still waiting for its answer): the class
-            // decides, after undoing what has an inverse. An entry point that hangs on every
-            // request is a persistent fault the policy cannot route around: each request costs
-            // two heartbeat periods before it is dropped, which leaves a system that no longer
-            // serves in useful time; it halts instead. (Crashes are answered at once, and the
-            // restart intensity bounds how many.)
-            if crash.hung && crash.dropped_before > 0 {
-                return Decision::FailStop {
-                    reason: format!(
-                        "policy {policy}: {} of {}/{} already dropped (it crashed again when reprocessed, or hung), and this one hangs: a persistent hang in this entry point",
-                        crate::counted(u64::from(crash.dropped_before), "request"),
-                        row.server,
-                        row.call
-                    ),
-                };
-            }
+            // decides, after undoing what has an inverse. A fault shown persistent — the request
+            // crashed again when reprocessed, or its entry point hung a second time — would meet
+            // every later request of the entry point: those are refused with an error at once
+            // (quarantine) rather than crash the server, or stall it for two heartbeat periods,
+            // each time. Refusing before the handler runs changes nothing, so it is safe whatever
+            // the class.
+            let persistent = crash.attempts >= crash.max_attempts || (crash.hung && crash.dropped_before > 0);
+            let quarantine = persistent && crash.requester_awaits_answer;
             let reason = |c: RecoveryClass| {
-                with_attempts(format!("policy {policy}: class {c} ({}{undo}); {}", at.why, row_text(row)), crash, false)
+                let reason = with_attempts(
+                    format!("policy {policy}: class {c} ({}{undo}); {}", at.why, row_text(row)),
+                    crash,
+                    false,
+                );
+                match (quarantine, crash.attempts >= crash.max_attempts) {
+                    (false, _) => reason,
+                    (true, true) => format!("{reason}; its later requests are refused (a persistent fault)"),
+                    (true, false) => format!(
+                        "{reason}; it hung again ({} dropped before): its later requests are refused (a persistent hang)",
+                        crate::counted(u64::from(crash.dropped_before), "request")
+                    ),
+                }
             };
             let give_up = |end_requester: bool, c| Decision::Recover {
                 state,
                 request: RequestFate::Error,
                 compensate: at.compensated.clone(),
                 end_requester: end_requester && crash.requester_is_user,
+                quarantine,
                 reason: reason(c),
             };
             match at.class {
@@ -573,16 +606,41 @@ mod tests {
         let persistent = CrashFacts { attempts: 4, ..transient };
         let given_up = decide(PolicyKind::Table, &persistent, &table);
         assert_eq!(given_up.label(), "fail-stop", "{}", given_up.reason());
-        // A class-R entry point drops the request with an error; once one was dropped, its next
-        // requests are not retried, and one that hangs again halts the system.
+        // A class-R entry point drops the request with an error and refuses its later ones;
+        // once one was dropped, a request that still reaches it (a notice) is not retried, and
+        // one that hangs again quarantines the entry point.
         let local = row(RecoveryClass::G, RecoveryClass::R, None);
-        assert_eq!(decide(PolicyKind::Table, &persistent, &local).label(), "rollback");
+        assert_eq!(decide(PolicyKind::Table, &persistent, &local).label(), "rollback+quarantine");
         let known = CrashFacts { dropped_before: 1, ..transient };
         assert_eq!(decide(PolicyKind::Table, &known, &local).label(), "rollback", "not retried");
         let hangs_again = CrashFacts { hung: true, ..known };
         let d = decide(PolicyKind::Table, &hangs_again, &local);
-        assert_eq!(d.label(), "fail-stop");
-        assert!(d.reason().contains("persistent hang in this entry point"), "{}", d.reason());
+        assert_eq!(d.label(), "rollback+quarantine", "{}", d.reason());
+        assert!(d.reason().contains("later requests are refused (a persistent hang)"), "{}", d.reason());
+    }
+
+    #[test]
+    fn a_fault_shown_persistent_quarantines_its_entry_point_where_an_error_can_be_taken() {
+        let local = row(RecoveryClass::G, RecoveryClass::R, None);
+        let window = Window::open(Journal::new().checkpoint());
+        // The first crash is replayed: a transient fault is not quarantined.
+        let first = CrashFacts { replayable: true, max_attempts: 1, ..facts(&window) };
+        assert_eq!(decide(PolicyKind::Table, &first, &local).label(), "rollback+replay");
+        // A request that crashed again when reprocessed: dropped, and its entry point refused.
+        let again = CrashFacts { attempts: 1, ..first };
+        let d = decide(PolicyKind::Table, &again, &local);
+        assert_eq!(d.label(), "rollback+quarantine", "{}", d.reason());
+        assert!(d.reason().contains("its later requests are refused (a persistent fault)"), "{}", d.reason());
+        assert_eq!(decide(PolicyKind::Srs, &again, &local).label(), "suppress+quarantine");
+        let process_local = row(RecoveryClass::P, RecoveryClass::P, None);
+        assert_eq!(decide(PolicyKind::Table, &again, &process_local).label(), "rollback+kill+quarantine");
+        // A first hang is dropped, not quarantined: a transient hang fires once.
+        let hung = CrashFacts { hung: true, replayable: false, ..first };
+        assert_eq!(decide(PolicyKind::Table, &hung, &local).label(), "rollback");
+        // The baselines have no quarantine.
+        for policy in [PolicyKind::Rollback, PolicyKind::Pessimistic, PolicyKind::Enhanced] {
+            assert!(!decide(policy, &again, &local).label().contains("quarantine"), "{policy}");
+        }
     }
 
     #[test]

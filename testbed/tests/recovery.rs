@@ -748,8 +748,8 @@ fn a_persistent_fault_in_a_request_vfs_waits_for_ends_in_an_error_answer_and_a_c
         let labels: Vec<&str> = r.decisions.iter().map(|d| d.decision.label()).collect();
         assert_eq!(labels.first(), Some(&first), "{policy}: {:#?}", r.decisions);
         assert!(
-            matches!(labels.last(), Some(&("rollback" | "suppress"))),
-            "{policy}: given up with an error answer: {:#?}",
+            matches!(labels.last(), Some(&("rollback+quarantine" | "suppress+quarantine"))),
+            "{policy}: given up with an error answer, later mkdirs refused: {:#?}",
             r.decisions
         );
         assert_eq!(r.outcome, Outcome::Recovered, "{policy}: {:#?}", r.violations);
@@ -757,4 +757,50 @@ fn a_persistent_fault_in_a_request_vfs_waits_for_ends_in_an_error_answer_and_a_c
         let failures = r.workload.failures.join("; ");
         assert!(failures.contains("ERECOVERED"), "{policy}: the mkdir failed with the error answer: {failures}");
     }
+}
+
+/// Ten getpid calls, each answer counted by its errno.
+fn getpid_ten_times(sys: &Sys<'_>, rec: &Recorder) {
+    for _ in 0..10 {
+        match sys.getpid() {
+            Ok(_) => rec.count("getpid-ok", 1),
+            Err(e) => rec.count(&format!("getpid-{}", e.name()), 1),
+        }
+    }
+}
+
+/// A persistent fault in a user's call: the first crash is handled again (a transient fault
+/// would end there), the second shows the fault persistent, so the request is dropped and the
+/// entry point quarantined: every later getpid is refused with EQUARANTINED at once, unhandled,
+/// and pm never crashes again. The pessimistic baseline, which has no quarantine, crashes on
+/// every call until the restart intensity halts the system. A persistent hang is quarantined
+/// when the request hangs again as it is handled again.
+#[test]
+fn a_fault_shown_persistent_quarantines_its_entry_point_and_the_system_runs_on() {
+    for policy in [Table, Srs] {
+        let r = run(policy, "panic:pm:getpid:start:1+", getpid_ten_times);
+        let labels: Vec<&str> = r.decisions.iter().map(|d| d.decision.label()).collect();
+        let state = if policy == Table { "rollback" } else { "suppress" };
+        assert_eq!(labels, [format!("{state}+replay"), format!("{state}+quarantine")], "{policy}: {:#?}", r.decisions);
+        assert_eq!(r.outcome, Outcome::Recovered, "{policy}: {:?} {:#?}", r.violations, r.workload);
+        // The dropped request may be the library's own getpid at the program's start.
+        let (dropped, refused) = (count(&r, "getpid-ERECOVERED"), count(&r, "getpid-EQUARANTINED"));
+        assert!(dropped <= 1 && dropped + refused == 10, "{policy}: {:?}", r.workload.counters);
+        assert_eq!(r.fault_firings, 2, "{policy}: refused calls never reach the faulty code");
+    }
+    let pessimistic = run(Pessimistic, "panic:pm:getpid:start:1+", getpid_ten_times);
+    assert!(pessimistic.decisions.len() > 2, "{:#?}", pessimistic.decisions);
+    assert!(pessimistic.decisions.iter().all(|d| !d.decision.label().contains("quarantine")));
+    assert!(!pessimistic.workload.counters.contains_key("getpid-EQUARANTINED"));
+
+    let hang = run(Table, "hang:pm:getpid:start:1+", getpid_ten_times);
+    let labels: Vec<&str> = hang.decisions.iter().map(|d| d.decision.label()).collect();
+    assert_eq!(labels, ["rollback+replay", "rollback+quarantine"], "{:#?}", hang.decisions);
+    assert_eq!(hang.outcome, Outcome::Recovered, "{:?} {:#?}", hang.violations, hang.workload);
+    let (dropped, refused) = (count(&hang, "getpid-ERECOVERED"), count(&hang, "getpid-EQUARANTINED"));
+    assert!(dropped <= 2 && dropped + refused == 10, "{:?}", hang.workload.counters);
+}
+
+fn count(r: &RunResult, counter: &str) -> u64 {
+    r.workload.counters.get(counter).copied().unwrap_or(0)
 }

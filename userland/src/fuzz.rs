@@ -1216,7 +1216,9 @@ impl Worker<'_> {
             }
             Ok(m) => {
                 match Errno::from_code(-m.m_type) {
-                    Some(e) if !matches!(e, Errno::EIO | Errno::ERECOVERED | Errno::EDEADSRCDST) => {
+                    Some(e)
+                        if !matches!(e, Errno::EIO | Errno::ERECOVERED | Errno::EQUARANTINED | Errno::EDEADSRCDST) =>
+                    {
                         rec.count(&format!("fuzz.answer.{}", e.name()), 1);
                     }
                     Some(e) => self.shared.fail(

@@ -172,10 +172,14 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
 }
 
 /// A step of the fork or exit flow whose refusal pm goes on past (a process vm or sched never
-/// knew), but not its loss: the server crashed on it and dropped it (ERECOVERED), and pm running
-/// on would leave the two apart. pm stops here instead, a crash of its own request.
+/// knew), but not its loss: the server crashed on it and dropped it (ERECOVERED), or refuses it
+/// after crashing on it persistently (EQUARANTINED), and pm running on would leave the two apart.
+/// pm stops here instead, a crash of its own request.
 fn step_taken(answer: Result<Message, Errno>, step: &str) {
-    assert!(answer.err() != Some(Errno::ERECOVERED), "{step} was dropped by the server that crashed on it");
+    assert!(
+        !matches!(answer, Err(Errno::ERECOVERED | Errno::EQUARANTINED)),
+        "{step} was dropped by the server that crashed on it"
+    );
 }
 
 /// VFS_PM_EXIT_REPLY: vfs closed the descriptors; free the memory and settle the status.

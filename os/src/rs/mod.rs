@@ -33,7 +33,7 @@ use kernel_sim::{Death, EndCause, Endpoint, Message, Micros, Proc, ProcState};
 use pacing::{Pacing, Verdict};
 use recovery::policy::RequestFate;
 use recovery::{CrashFacts, Decision, PolicyKind, RecoveryTable, StateAction, decide};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 /// How many times a crashed request is handled again before the policy's decision without
@@ -67,6 +67,8 @@ struct Supervised {
     retry: Option<(kernel_sim::Message, u32)>,
     /// Per message type, the requests dropped after their reprocessing crashed too.
     dropped: BTreeMap<i32, u32>,
+    /// The entry points its incarnations refuse: a persistent fault was shown in each.
+    quarantined: BTreeSet<i32>,
 }
 
 /// A restart decided but not yet done.
@@ -129,6 +131,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
                 pending: None,
                 retry: None,
                 dropped: BTreeMap::new(),
+                quarantined: BTreeSet::new(),
             },
         );
     }
@@ -265,14 +268,17 @@ impl Rs {
                 }
             }
             Decision::FailStop { reason } => self.fail_stop(proc, remains, &reason),
-            Decision::Recover { state, request: fate, compensate, end_requester, .. } => {
+            Decision::Recover { state, request: fate, compensate, end_requester, quarantine, .. } => {
                 let remains_server = remains.as_ref().map_or("", |r| r.server);
                 let request_type = remains.as_ref().map(|r| r.request.m_type);
                 let handoff = match remains.take() {
                     Some(r) => handoff(*r, state, fate, !compensate.is_empty()),
-                    None => Handoff { state: None, undo: Vec::new(), request: None },
+                    None => Handoff::default(),
                 };
                 let s = self.services.get_mut(&death.ep).expect("found");
+                if let Some(m_type) = request_type.filter(|_| quarantine) {
+                    s.quarantined.insert(m_type);
+                }
                 s.retry = match &handoff.request {
                     Some(Resumed::Reprocess { request, .. }) => Some((*request, attempts + 1)),
                     _ => None,
@@ -316,10 +322,9 @@ impl Rs {
 
     fn restart(&mut self, proc: &Proc, ep: Endpoint) {
         let s = self.services.get_mut(&ep).expect("supervised");
-        let Pending { handoff, end_requester } = s.pending.take().unwrap_or(Pending {
-            handoff: Handoff { state: None, undo: Vec::new(), request: None },
-            end_requester: None,
-        });
+        let Pending { mut handoff, end_requester } =
+            s.pending.take().unwrap_or(Pending { handoff: Handoff::default(), end_requester: None });
+        handoff.quarantined = s.quarantined.iter().copied().collect();
         let fresh = handoff.state.is_none();
         match proc.sys_spawn_service(&s.name, Some(Box::new(handoff))) {
             Ok(new_ep) => {
@@ -422,7 +427,7 @@ fn handoff(mut r: Remains, state: StateAction, fate: RequestFate, compensate: bo
         RequestFate::Replay => Some(Resumed::Reprocess { request: r.request, replay: r.sent }),
         RequestFate::Error => Some(Resumed::Error { requester: r.request.source, sent: r.sent }),
     };
-    Handoff { state, undo, request }
+    Handoff { state, undo, request, quarantined: Vec::new() }
 }
 
 /// A service that died outside any request (while starting, or killed at its loop top) left no
@@ -435,6 +440,7 @@ fn died_outside_a_request(policy: PolicyKind) -> Decision {
             request: RequestFate::Error,
             compensate: Vec::new(),
             end_requester: false,
+            quarantine: false,
             reason: format!("policy {policy}: died outside a request, no checkpoint to return to: fresh start"),
         },
         _ => Decision::FailStop { reason: format!("policy {policy}: died outside a request, its effects are unknown") },

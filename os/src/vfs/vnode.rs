@@ -98,13 +98,13 @@ pub fn get_vnode(ctx: &mut VfsCtx<'_>, reply: &NodeReply) -> Result<VnodeId, Err
 }
 
 /// Gives back `count` references on inode `ino` of file system `fs`. The file system refuses
-/// (EINVAL) only when the two sides' counts disagree, and drops it (ERECOVERED) only when it
-/// crashed on it: either way the counts are apart, which vfs asserts rather than runs on with (a
+/// (EINVAL) only when the two sides' counts disagree, and drops it (ERECOVERED, EQUARANTINED)
+/// only when it crashed on it: either way the counts are apart, which vfs asserts rather than runs on with (a
 /// file system that is gone just takes nothing back).
 fn putnode(ctx: &mut VfsCtx<'_>, fs: Endpoint, ino: Ino, count: u32) {
     let req = InodeRequest { ino, count, mode: 0, uid: 0, gid: 0, size: 0 };
     let answer = ctx.sendrec(fs, Message::with(REQ_PUTNODE, &req));
-    if let Err(e @ (Errno::EINVAL | Errno::ERECOVERED)) = answer {
+    if let Err(e @ (Errno::EINVAL | Errno::ERECOVERED | Errno::EQUARANTINED)) = answer {
         panic!(
             "{fs} did not take back {} on inode {ino} ({e}): vfs's and its counts disagree",
             recovery::counted(count, "reference")

@@ -28,12 +28,16 @@ impl WorkloadReport {
     }
 
     /// Failures a recovered crash does not explain. A check that failed because its call came back
-    /// with ERECOVERED or EDEADSRCDST was interrupted by a crash the system owned up to; so was a
+    /// with ERECOVERED or EDEADSRCDST was interrupted by a crash the system owned up to, one that
+    /// got EQUARANTINED was refused by a server the recovery found persistently faulty; so was a
     /// process found killed by SIGKILL when the recovery ended a requester (`requester_ended`, the
     /// P class). Any other failure is a wrong result.
     pub fn unexplained_failures(&self, requester_ended: bool) -> impl Iterator<Item = &String> {
         self.failures.iter().filter(move |f| {
-            !(f.contains("ERECOVERED") || f.contains("EDEADSRCDST") || (requester_ended && f.contains("SIGKILL")))
+            !(f.contains("ERECOVERED")
+                || f.contains("EQUARANTINED")
+                || f.contains("EDEADSRCDST")
+                || (requester_ended && f.contains("SIGKILL")))
         })
     }
 }
