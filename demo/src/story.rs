@@ -139,7 +139,7 @@ pub fn message_text(m_type: i32, prim: Primitive) -> String {
 
 /// What a decision does, in words.
 pub fn decision_text(d: &Decision) -> String {
-    let Decision::Recover { state, request, compensate, end_requester, .. } = d else {
+    let Decision::Recover { state, request, compensate, end_requester, quarantine, .. } = d else {
         return match d {
             Decision::LeaveDead { .. } => "leave it dead",
             _ => "halt the system in a controlled way (fail-stop)",
@@ -165,7 +165,12 @@ pub fn decision_text(d: &Decision) -> String {
         RequestFate::Error if *end_requester => "; end the requesting process",
         RequestFate::Error => "; the requester gets an error",
     };
-    format!("{state}{undo}{request}")
+    let quarantine = if *quarantine {
+        "; refuse this call from now on, unhandled (EQUARANTINED): its fault is persistent"
+    } else {
+        ""
+    };
+    format!("{state}{undo}{request}{quarantine}")
 }
 
 /// What an outcome means.

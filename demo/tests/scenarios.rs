@@ -216,9 +216,9 @@ fn process_local_ends_the_caller_and_everyone_else_goes_on() {
     let r = only(&d);
     check_common(r);
     // The persistent bug crashes setuid again when it is handled again: the second decision
-    // gives the request up.
+    // gives the request up and quarantines setuid.
     let labels: Vec<&str> = r.incidents.iter().map(|i| i.record.decision.label()).collect();
-    assert_eq!(labels, ["rollback+replay", "rollback+kill"]);
+    assert_eq!(labels, ["rollback+replay", "rollback+kill+quarantine"]);
     let inc = &r.incidents[1];
     assert_eq!(inc.server, "pm");
     let row = default_table().lookup("pm", inc.record.call.as_ref().expect("a call").1).cloned();
@@ -232,6 +232,7 @@ fn process_local_ends_the_caller_and_everyone_else_goes_on() {
     assert!(r.result.violations.is_empty());
     let text = story_text(r);
     assert!(text.contains("killed by signal 9"), "init saw its child killed: {text}");
+    assert!(text.contains("refuse this call from now on"), "setuid is quarantined: {text}");
     assert!(text.contains("getpid() -> 1"), "init goes on: {text}");
 }
 
@@ -241,7 +242,7 @@ fn compensation_undoes_what_fork_sent_and_leaves_the_system_clean() {
     let r = only(&d);
     check_common(r);
     let labels: Vec<&str> = r.incidents.iter().map(|i| i.record.decision.label()).collect();
-    assert_eq!(labels, ["rollback+replay", "rollback+compensate"]);
+    assert_eq!(labels, ["rollback+replay", "rollback+compensate+quarantine"]);
     let Decision::Recover { compensate, .. } = &r.incidents[1].record.decision else { panic!("a recovery") };
     assert_eq!(compensate, &["vm_fork".to_string()], "vm_fork is undone by its declared inverse");
     let text = story_text(r);
@@ -264,7 +265,7 @@ fn srs_restores_on_demand_what_a_dropped_request_dirtied() {
     // The persistent bug crashes the lseek again when it is handled again: SRS drops it (vfs's
     // own state only: a write, whose bytes are in mfs by then, could not be dropped).
     let labels: Vec<&str> = r.incidents.iter().map(|i| i.record.decision.label()).collect();
-    assert_eq!(labels, ["suppress+replay", "suppress"]);
+    assert_eq!(labels, ["suppress+replay", "suppress+quarantine"]);
     assert_eq!(r.incidents[1].server, "vfs");
     assert_eq!(r.result.outcome, Outcome::Recovered);
     let vfs = r.srs_fields.get("vfs").expect("per-field detail of vfs");

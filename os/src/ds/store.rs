@@ -49,6 +49,8 @@ pub fn do_publish(ctx: &mut DsCtx<'_>) -> Handled {
         None => owner_of(ctx),
     };
     ctx.state.entries.insert(name.clone(), DsEntry { value, owner });
+    // Subscribers are told of the change and look the name up: it must hold what was published.
+    assert!(ctx.state.entries.get(&name).is_some_and(|e| e.value == value), "ds did not keep {name} as published");
     changed(ctx, &name);
     Handled::status(Ok(0))
 }

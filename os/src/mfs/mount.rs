@@ -39,6 +39,13 @@ pub fn do_readsuper(ctx: &mut MfsCtx<'_>) -> Handled {
         }
     }
     ctx.state.take_ref(ROOT_INO);
+    // A freshly mounted file system holds one reference: the mount's, on the root. Any other
+    // count is damage this request made (a reference write lost or garbled), and vfs would hold
+    // counts apart from mfs's for as long as the system runs: it crashes the request instead.
+    let apart: Vec<Ino> = (1..NR_INODES as Ino)
+        .filter(|&ino| ctx.state.inode(ino).map_or(0, |i| i.refs) != u32::from(ino == ROOT_INO))
+        .collect();
+    assert!(apart.is_empty(), "a fresh mount holds references other than the root's one: inodes {apart:?}");
     let reply = node_reply(ctx.state, ROOT_INO, ROOT_INO);
     Handled::Reply(Ok(Message::with(0, &reply)))
 }
@@ -63,6 +70,9 @@ pub fn give_back(state: &mut MfsState, ino: Ino, count: u32) -> Result<(), Errno
         return Err(Errno::EINVAL);
     }
     state.live_mut(ino).refs -= count;
+    // vfs counts the references it gave back as gone: a count left as it was (a lost write)
+    // would keep the inode, and its blocks, for ever.
+    assert_eq!(state.live(ino).refs, refs - count, "inode {ino} gave back {count} of its {refs} references");
     state.release_if_unused(ino);
     Ok(())
 }

@@ -307,6 +307,10 @@ impl VmState {
         for &f in frames {
             assert!(u64::from(f) < total, "freeing frame {f}, past the machine's {total}");
             self.free.push(f);
+            // A frame listed as another (a garbled write) would be handed out twice, and the one
+            // freed never again.
+            let last = self.free.len() - 1;
+            assert_eq!(self.free.get(last), Some(&f), "frame {f} went onto the free list as another");
         }
         let free = self.free.len() as u64;
         assert!(free <= total, "{free} free frames in a machine of {total}: a frame was freed twice");
