@@ -251,9 +251,7 @@ impl Campaign {
         }
         let bad_lines: BTreeSet<usize> = dropped.iter().map(|d| d.line).collect();
         let keep: Vec<bool> = file.lines.iter().map(|l| !bad_lines.contains(l)).collect();
-        let (mut runs, mut lines) = (keep.iter(), keep.iter());
-        file.runs.retain(|_| *runs.next().expect("one flag a record"));
-        file.lines.retain(|_| *lines.next().expect("one flag a record"));
+        file.keep(&keep);
         Ok(dropped)
     }
 

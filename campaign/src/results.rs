@@ -169,6 +169,16 @@ pub struct ResultsFile {
     pub dropped_torn_line: bool,
 }
 
+impl ResultsFile {
+    /// Keeps the records `keep` flags, one flag a record in file order, with their lines.
+    pub fn keep(&mut self, keep: &[bool]) {
+        assert_eq!(keep.len(), self.runs.len(), "one flag a record");
+        let (mut runs, mut lines) = (keep.iter(), keep.iter());
+        self.runs.retain(|_| *runs.next().expect("counted"));
+        self.lines.retain(|_| *lines.next().expect("counted"));
+    }
+}
+
 /// Reads a results file.
 pub fn read(path: &Path) -> Result<ResultsFile, ResultsError> {
     let error = |line: usize, message: String| ResultsError { file: path.to_path_buf(), line, message };
@@ -256,10 +266,7 @@ pub fn check_plan(path: &Path, file: &mut ResultsFile, bad: BadRecords) -> Resul
             }
         }
     }
-    let mut keep = keep.into_iter();
-    let mut keep_line = keep.clone();
-    file.runs.retain(|_| keep.next().unwrap_or(true));
-    file.lines.retain(|_| keep_line.next().unwrap_or(true));
+    file.keep(&keep);
     Ok(dropped)
 }
 
