@@ -205,6 +205,17 @@ pub enum Persistence {
 }
 
 impl Persistence {
+    /// Whether a fault of this persistence whose spec names the `nth` occasion (request or
+    /// execution) fires at the `count`-th.
+    pub fn due<N: PartialOrd>(self, count: N, nth: N) -> bool {
+        match self {
+            Persistence::Transient => count == nth,
+            Persistence::Persistent => count >= nth,
+        }
+    }
+}
+
+impl Persistence {
     /// Both, in report order.
     pub const ALL: [Persistence; 2] = [Persistence::Transient, Persistence::Persistent];
 
@@ -498,14 +509,6 @@ impl Injector {
         fires.then_some(self.spec.kind)
     }
 
-    /// Whether the `count`-th occasion (request or execution) is one the fault fires at.
-    fn due<N: PartialOrd>(&self, count: N, nth: N) -> bool {
-        match self.spec.persistence {
-            Persistence::Transient => count == nth,
-            Persistence::Persistent => count >= nth,
-        }
-    }
-
     /// A request of `m_type` starts at `server`: returns its number among such requests, if it
     /// is one the spec watches.
     pub fn request_started(&self, server: &str, m_type: MsgType) -> Option<u32> {
@@ -523,7 +526,9 @@ impl Injector {
     /// Whether to inject now: the watched request (`nth` from `request_started`) is at `point`.
     pub fn fire_at(&self, nth: Option<u32>, point: Point) -> Option<FaultKind> {
         match self.spec.trigger {
-            Trigger::Request { point: p, nth: n, .. } if point == p && nth.is_some_and(|nth| self.due(nth, n)) => {
+            Trigger::Request { point: p, nth: n, .. }
+                if point == p && nth.is_some_and(|nth| self.spec.persistence.due(nth, n)) =>
+            {
                 self.fire()
             }
             _ => None,
@@ -536,7 +541,7 @@ impl Injector {
         match &self.spec.trigger {
             Trigger::Site { handler: h, nth, .. } if here && server == self.spec.server && h == handler => {
                 let count = self.hits.fetch_add(1, Ordering::SeqCst) + 1;
-                self.due(count, *nth).then(|| self.fire()).flatten()
+                self.spec.persistence.due(count, *nth).then(|| self.fire()).flatten()
             }
             _ => None,
         }

@@ -713,7 +713,8 @@ impl<S> Ctx<'_, S> {
     }
 
     /// Sends a message that waits for no answer (a request to be answered by a message of its
-    /// own, an answer, a notification), unless a reprocessed request's log says it already went.
+    /// own, an answer, a notification), unless a reprocessed request's log says it already went;
+    /// `record` enters it in the window once it left.
     #[track_caller]
     fn post(
         &mut self,
@@ -721,6 +722,7 @@ impl<S> Ctx<'_, S> {
         dst: Endpoint,
         msg: Message,
         send: impl FnOnce(&Proc, Message) -> Result<(), kernel_sim::KernelError>,
+        record: fn(&mut Window, u32, u32) -> IpcId,
     ) -> Result<(), Errno> {
         let original = msg;
         let mut msg = msg;
@@ -736,6 +738,10 @@ impl<S> Ctx<'_, S> {
             _ => (Ok(()), Completed::Lost),
         };
         self.log.push(Sent { to: dst, message: original, completed: Some(completed) });
+        if self.left() {
+            let _ = record(self.window, dst.raw(), wire(original.m_type));
+        }
+        self.done();
         result
     }
 
@@ -775,56 +781,33 @@ impl<S> Ctx<'_, S> {
     /// Sends a request without waiting (a notice the receiver answers with a message of its own).
     #[track_caller]
     pub fn asynsend(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        let sent = self.post("asynsend", dst, msg, |p, m| p.asynsend(dst, m));
-        if self.left() {
-            self.window.record_request(dst.raw(), wire(msg.m_type));
-        }
-        self.done();
-        sent
+        self.post("asynsend", dst, msg, |p, m| p.asynsend(dst, m), Window::record_request)
     }
 
     /// Answers `dst`, which is blocked waiting for it (a suspended caller being released). An
     /// answer to a caller that died or was replaced is dropped, as in MINIX.
     #[track_caller]
     pub fn reply(&mut self, dst: Endpoint, msg: Message) {
-        let _ = self.post("reply", dst, msg, |p, m| p.sendnb(dst, m));
-        if self.left() {
-            self.window.record_reply(dst.raw(), wire(msg.m_type));
-        }
-        self.done();
+        let _ = self.post("reply", dst, msg, |p, m| p.sendnb(dst, m), Window::record_reply);
     }
 
     /// Answers `dst` through the asynchronous queue: for a process that may not be waiting yet
     /// (a fork child that has not run).
     #[track_caller]
     pub fn reply_async(&mut self, dst: Endpoint, msg: Message) {
-        let _ = self.post("reply_async", dst, msg, |p, m| p.asynsend(dst, m));
-        if self.left() {
-            self.window.record_reply(dst.raw(), wire(msg.m_type));
-        }
-        self.done();
+        let _ = self.post("reply_async", dst, msg, |p, m| p.asynsend(dst, m), Window::record_reply);
     }
 
     /// Sends an answer to a server, blocking until it takes it (vfs answering pm's notices).
     #[track_caller]
     pub fn send(&mut self, dst: Endpoint, msg: Message) -> Result<(), Errno> {
-        let sent = self.post("send", dst, msg, |p, m| p.send(dst, m));
-        if self.left() {
-            self.window.record_reply(dst.raw(), wire(msg.m_type));
-        }
-        self.done();
-        sent
+        self.post("send", dst, msg, |p, m| p.send(dst, m), Window::record_reply)
     }
 
     /// Notifies `dst`.
     #[track_caller]
     pub fn notify(&mut self, dst: Endpoint) -> Result<(), Errno> {
-        let sent = self.post("notify", dst, Message::new(NOTIFY_MESSAGE), |p, _| p.notify(dst));
-        if self.left() {
-            self.window.record_notification(dst.raw(), wire(NOTIFY_MESSAGE));
-        }
-        self.done();
-        sent
+        self.post("notify", dst, Message::new(NOTIFY_MESSAGE), |p, _| p.notify(dst), Window::record_notification)
     }
 
     /// Waits for a notification from `from` (ds telling a subscriber that an entry changed: a

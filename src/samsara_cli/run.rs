@@ -2,7 +2,7 @@
 
 use super::Cli;
 use clap::Args;
-use os::fault::{FaultSpec, Persistence, Point, Site, SiteProfile, Trigger};
+use os::fault::{FaultSpec, Point, Site, SiteProfile, Trigger};
 use recovery::PolicyKind;
 use std::fmt::Write;
 use testbed::boot::default_table;
@@ -152,11 +152,7 @@ fn request_point_unreached(
 ) -> Option<String> {
     let served = profile.requests.get(&fault.server).and_then(|h| h.get(call)).map_or(0, Vec::len);
     let passing = profile.requests_passing(&fault.server, call, point);
-    let watched = |n: &u32| match fault.persistence {
-        Persistence::Transient => *n == nth,
-        Persistence::Persistent => *n >= nth,
-    };
-    if passing.iter().any(watched) {
+    if passing.iter().any(|&n| fault.persistence.due(n, nth)) {
         return None;
     }
     let handlers = handlers_run(profile, &fault.server);
