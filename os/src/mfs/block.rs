@@ -94,6 +94,8 @@ impl MfsState {
         }
         stored[within..within + data.len()].copy_from_slice(data);
         self.dirty.insert(block, ());
+        // A changed block left clean would never reach the disk: the next write-back skips it.
+        assert!(self.dirty.contains_key(&block), "block {block} was written but is not marked for write-back");
     }
 
     /// Cuts block `block` to its first `keep` bytes (the rest reads as zeros again).

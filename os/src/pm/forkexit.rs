@@ -40,7 +40,8 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
     // From here on the child exists: the fork cannot fail any more.
     let child_ep = answer.get::<VmForkReply>().child;
     let pid = ctx.state.allocate_pid();
-    let child = MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, ..parent.clone() };
+    let child =
+        MProc { ep: child_ep, pid, parent: parent.pid, phase: Phase::Newborn, scheduled: false, ..parent.clone() };
     ctx.state.insert_proc(key_of(child_ep), child);
     super::signal::inherit(ctx.state, key_of(parent.ep), key_of(child_ep));
     ctx.state.procs.get_own_mut(&who).expect("checked above").phase = Phase::Forking { child: child_ep };
@@ -106,7 +107,11 @@ fn finish_fork(ctx: &mut PmCtx<'_>, parent: Endpoint, child: Endpoint) {
     // Scheduled before it first runs, with its parent's nice value (MINIX: on vfs's answer). A
     // sched that cannot schedule it (the child already gone) changes nothing for the fork.
     let started = ctx.sendrec(SCHED, Message::with(SCHED_START, &SchedStartRequest { proc: child, parent }));
+    let taken = started.is_ok();
     step_taken(started, "SCHED_START");
+    if taken && let Some(c) = ctx.state.procs.get_mut_global(key_of(child)).filter(|c| c.ep == child) {
+        c.scheduled = true;
+    }
     // Signals raised while the fork was under way (they waited for it).
     super::signal::deliver_pending(ctx, key_of(child));
     super::signal::deliver_pending(ctx, key_of(parent));
@@ -154,6 +159,7 @@ pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
 /// The kernel reports that `ep`'s body no longer runs: start the cleanup with vfs.
 fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
     let key = key_of(ep);
+    let scheduled = ctx.state.procs.get(key).is_some_and(|p| p.ep == ep && p.scheduled);
     if let Some(p) = ctx.state.procs.get_mut_global(key).filter(|p| p.ep == ep) {
         let status = match p.phase {
             Phase::Exiting { status, .. } => status,
@@ -163,8 +169,12 @@ fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
     }
     // vm keeps the memory until VM_EXIT, but stops serving the process's own memory calls.
     step_taken(ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep })), "VM_WILLEXIT");
-    // sched stops scheduling it (ESRCH for a process it never scheduled: a fork cut short).
-    step_taken(ctx.sendrec(SCHED, Message::with(SCHED_STOP, &SchedProcRequest { proc: ep })), "SCHED_STOP");
+    // sched stops scheduling it (ESRCH for a process it never scheduled: a fork cut short). One
+    // it took SCHED_START for and does not know has been stopped as another (a garbled request),
+    // and the process it schedules still: pm stops here rather than leave the two apart.
+    let stopped = ctx.sendrec(SCHED, Message::with(SCHED_STOP, &SchedProcRequest { proc: ep }));
+    assert!(!(scheduled && stopped == Err(Errno::ESRCH)), "sched did not know {ep}, which it was scheduling");
+    step_taken(stopped, "SCHED_STOP");
     // Even a process pm does not know (its fork was cut short) has descriptors and memory to free.
     if ctx.asynsend(VFS, Message::with(PM_VFS_EXIT, &VfsProcNotice { proc: ep })).is_err() {
         free_memory_and_reap(ctx, ep);

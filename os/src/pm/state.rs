@@ -131,6 +131,9 @@ pub struct MProc {
     /// MINIX's TAINTED: its image was exec'd with effective ids other than its real ones
     /// (issetugid). Inherited at fork, decided anew at each exec.
     pub tainted: bool,
+    /// sched schedules it (its SCHED_START was taken; init from boot): its SCHED_STOP must find
+    /// it there.
+    pub scheduled: bool,
 }
 
 /// The number of a signal's slot in the per-signal arrays (signal 0 is unused: kill's probe).
@@ -279,6 +282,7 @@ impl PmState {
             sid: INIT_PID,
             groups: Vec::new(),
             tainted: false,
+            scheduled: true,
         };
         state.insert_proc(key_of(init), init_entry);
         state
@@ -495,6 +499,7 @@ mod tests {
             sid: INIT_PID,
             groups: Vec::new(),
             tainted: false,
+            scheduled: true,
         };
         state.insert_proc(key, entry);
         (key, pid)
