@@ -100,6 +100,7 @@ fn a_pm_entry_with_no_kernel_process_is_found() {
         sid: 1,
         tainted: false,
         groups: Vec::new(),
+        scheduled: true,
     };
     s.pm.as_mut().unwrap().procs.insert_global(key_of(ghost), entry);
     let found = invariants(&mut s);
