@@ -245,6 +245,10 @@ fn answers_pass_the_mask_requests_do_not(engine: EngineKind) {
     let nb = n.clone();
     sys.spawn_service("b", move |p| {
         note(&nb, format!("b got {:?}", p.sendrec(LOCKED, msg(1, 41)).map(|r| value(&r))));
+        // Alive a while after the answer: the unasked message that follows it must meet the
+        // mask, not an ended b (under threads, b would otherwise often be gone already).
+        p.sys_setalarm(100_000).unwrap();
+        p.receive(Endpoint::KERNEL).unwrap();
     })
     .unwrap();
     assert_eq!(sys.run().end, RunEnd::Finished);

@@ -41,7 +41,8 @@ pub mod table;
 pub mod vnode;
 
 use crate::errno::Errno;
-use crate::proto::fs::{NodeReply, REQ_READSUPER};
+use crate::proto::fs::{InodeRequest, NodeReply, REQ_READSUPER, REQ_STAT};
+use crate::proto::vfs::StatReply;
 use crate::proto::{INIT, MFS_BOOT, PM, call_name, key_of};
 use crate::task::{Call, Ctx, Sent, Server};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};
@@ -122,6 +123,16 @@ fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
         Ok(m) => panic!("vfs cannot mount its root file system: it answered status {}", m.m_type),
         Err(e) => panic!("vfs cannot mount its root file system: {e}"),
     };
+    // The root the file system named must be one it knows: a garbled answer would leave the
+    // mount on an inode that does not exist, and every path walk failing from it.
+    let named = InodeRequest { ino: root.ino, count: 0, mode: 0, uid: 0, gid: 0, size: 0 };
+    match proc.sendrec(fs, Message::with(REQ_STAT, &named)) {
+        Ok(m) if m.m_type == 0 && m.get::<StatReply>().kind == root.kind => {}
+        answer => panic!(
+            "vfs cannot mount its root file system: its root inode {} does not stat as named ({answer:?})",
+            root.ino
+        ),
+    }
     let vnode = Vnode {
         kind: VnodeKind::from_wire(root.kind).filter(|k| *k == VnodeKind::Directory).expect("the root is a directory"),
         inode: Some((fs, root.ino)),
