@@ -35,6 +35,9 @@ pub enum Scenario {
     /// A persistent crash in fork after vm built the child: the retry crashes too, so rs rolls pm
     /// back, undoes what fork sent by its declared inverse, and answers init an error.
     Compensation,
+    /// A persistent crash in getpid: handled again, it crashes again, so rs drops it and
+    /// quarantines getpid; later calls are refused at once and pm never crashes again.
+    Quarantine,
     /// SRS crash suppression: dirtied entries restored on demand or self-cleansed.
     Srs,
     /// vfs stops answering; rs's heartbeats find it; recovery follows.
@@ -68,13 +71,14 @@ const SETTLE_TURNS: usize = 64;
 
 impl Scenario {
     /// Every scenario, in listing order.
-    pub const ALL: [Scenario; 8] = [
+    pub const ALL: [Scenario; 9] = [
         Scenario::Restart,
         Scenario::Rollback,
         Scenario::Window,
         Scenario::Reprocess,
         Scenario::ProcessLocal,
         Scenario::Compensation,
+        Scenario::Quarantine,
         Scenario::Srs,
         Scenario::Hang,
     ];
@@ -88,6 +92,7 @@ impl Scenario {
             Scenario::Reprocess => "reprocess",
             Scenario::ProcessLocal => "process-local",
             Scenario::Compensation => "compensation",
+            Scenario::Quarantine => "quarantine",
             Scenario::Srs => "srs",
             Scenario::Hang => "hang",
         }
@@ -113,6 +118,9 @@ impl Scenario {
             }
             Scenario::Compensation => {
                 "pm crashes in fork after vm built the child, and again when it handles fork again (a persistent bug): rs rolls pm back and undoes vm_fork by its declared inverse (the child ends, and the exit path frees what vm and vfs made for it); init's fork fails cleanly"
+            }
+            Scenario::Quarantine => {
+                "pm crashes in getpid, and again when it handles getpid again (a persistent bug): rs drops the call and quarantines getpid; every later getpid is refused at once (EQUARANTINED) without pm crashing again, and everything else goes on"
             }
             Scenario::Srs => {
                 "vfs crashes at the end of an lseek, and again when it handles the lseek again (a persistent bug); SRS suppresses the crash and drops the lseek: the entries it dirtied are restored only when read again (a write cannot be dropped so: its bytes are already in mfs)"
@@ -175,6 +183,12 @@ impl Scenario {
                 fault: "panic:pm:fork:after-ipc-1:1+",
                 workload: fork_once,
                 watch: "what is undone, by whom, and what the checker finds afterwards",
+            }],
+            Scenario::Quarantine => vec![Plan {
+                policy: PolicyKind::Table,
+                fault: "panic:pm:getpid:start:2+",
+                workload: getpid_until_refused,
+                watch: "how often pm crashes, what later callers see, and whether the rest goes on",
             }],
             Scenario::Srs => vec![Plan {
                 policy: PolicyKind::Srs,
@@ -328,6 +342,23 @@ fn getpid_then_go_on(sys: &Sys<'_>, rec: &Recorder) {
     }
     rec.count(&format!("first-getpid-{}", shown(&first)), 1);
     rec.expect_eq("getpid after recovery", second, Ok(os::proto::INIT_PID));
+}
+
+/// `quarantine`: getpid three times (the first crashes pm twice and is dropped; the next are
+/// refused), then a fork and its wait, which pm serves as ever.
+fn getpid_until_refused(sys: &Sys<'_>, rec: &Recorder) {
+    for n in 1..=3 {
+        let got = sys.getpid();
+        say(sys, &format!("getpid() call {n} -> {}", shown(&got)));
+        rec.count(&format!("getpid-{}", shown(&got)), 1);
+    }
+    let child = sys.fork(|_| 0);
+    say(sys, &format!("fork() -> {}", shown(&child)));
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        say(sys, &format!("waitpid({pid}) -> {}", shown(&waited.map(|(p, s)| format!("pid {p}, {}", wait_status(s))))));
+        rec.check("the child is reaped", waited.is_ok(), || format!("{waited:?}"));
+    }
 }
 
 /// `window`: one fork (the fault's target); then ask vm what it knows of init.

@@ -258,6 +258,28 @@ fn compensation_undoes_what_fork_sent_and_leaves_the_system_clean() {
 }
 
 #[test]
+fn quarantine_refuses_a_persistently_crashing_call_and_everything_else_goes_on() {
+    let d = run(Scenario::Quarantine);
+    let r = only(&d);
+    check_common(r);
+    // The persistent bug crashes getpid again when it is handled again: rs drops it and
+    // quarantines getpid; pm never crashes again.
+    let labels: Vec<&str> = r.incidents.iter().map(|i| i.record.decision.label()).collect();
+    assert_eq!(labels, ["rollback+replay", "rollback+quarantine"]);
+    assert_eq!(r.result.fault_firings, 2, "the refused calls never reach the faulty code");
+    let counters = &r.result.workload.counters;
+    assert_eq!(counters.get("getpid-ERECOVERED"), Some(&1), "{counters:?}");
+    assert_eq!(counters.get("getpid-EQUARANTINED"), Some(&2), "{counters:?}");
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert!(r.result.violations.is_empty(), "{:#?}", r.result.violations);
+    let text = story_text(r);
+    assert!(text.contains("refuse this call from now on"), "the decision says it: {text}");
+    assert!(text.contains("refuses getpid from 16.0"), "pm's refusal is in the story: {text}");
+    assert!(text.contains("getpid() call 3 -> EQUARANTINED"), "{text}");
+    assert!(text.contains("waitpid(2) -> pid 2, exit code 0"), "fork and wait go on: {text}");
+}
+
+#[test]
 fn srs_restores_on_demand_what_a_dropped_request_dirtied() {
     let d = run(Scenario::Srs);
     let r = only(&d);
@@ -419,6 +441,7 @@ fn the_lessons_hold_on_other_schedules_too() {
             Scenario::Reprocess,
             Scenario::ProcessLocal,
             Scenario::Compensation,
+            Scenario::Quarantine,
             Scenario::Srs,
             Scenario::Hang,
         ] {

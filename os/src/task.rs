@@ -1074,8 +1074,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
         let call = lookup(S::calls(), m.m_type);
         if quarantined.contains(&m.m_type) && proc.awaiting_my_answer().contains(&m.source) {
             proc.note(&format!(
-                "{}: refuses {} from {}: its entry point is quarantined (a persistent fault)",
-                S::NAME,
+                "refuses {} from {}: its entry point is quarantined (a persistent fault)",
                 call.map_or("an unknown call", |c| c.name),
                 m.source
             ));

@@ -19,9 +19,8 @@ use testbed::boot::default_table;
      Every scenario is a real run under the deterministic `sim` engine, with seed 1 unless --seed\n\
      names another (seed 0, the global default, means the demo's own seed 1).")]
 pub struct DemoArgs {
-    /// The scenario: restart, rollback, window, process-local, srs, hang, reprocess, compensation,
-    /// or all. Without one,
-    /// the scenarios are listed.
+    /// The scenario: restart, rollback, window, reprocess, process-local, compensation,
+    /// quarantine, srs, hang, or all. Without one, the scenarios are listed.
     pub scenario: Option<String>,
     /// Wait for Enter between steps.
     #[arg(long, requires = "scenario")]

@@ -68,9 +68,10 @@ pub enum Command {
     /// checkpointing off and on, recovery latencies, scaling curves, campaign throughput); prints
     /// each figure, its baseline from the same run, the ratio and the target; writes an SVG chart.
     Bench(bench::BenchArgs),
-    /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, process-local,
-    /// srs, hang, reprocess, compensation), each a real run told step by step from its event log; `--html` adds a message
-    /// sequence chart and the crashed entry point's call graph.
+    /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, reprocess,
+    /// process-local, compensation, quarantine, srs, hang), each a real run told step by step from
+    /// its event log; `--html` adds a message sequence chart and the crashed entry point's call
+    /// graph.
     Demo(demo::DemoArgs),
 }
 
