@@ -213,9 +213,7 @@ impl Persistence {
             Persistence::Persistent => count >= nth,
         }
     }
-}
 
-impl Persistence {
     /// Both, in report order.
     pub const ALL: [Persistence; 2] = [Persistence::Transient, Persistence::Persistent];
 

@@ -705,13 +705,6 @@ impl<S> Ctx<'_, S> {
         before.completed
     }
 
-    /// Whether the message just posted left the server (now, or in the crashed attempt a
-    /// reprocessed request replays): only then does the window record it. A crash at its site
-    /// comes before it leaves, and a lost one never does.
-    fn left(&self) -> bool {
-        self.log.last().is_some_and(|s| s.completed != Some(Completed::Lost))
-    }
-
     /// Sends a message that waits for no answer (a request to be answered by a message of its
     /// own, an answer, a notification), unless a reprocessed request's log says it already went;
     /// `record` enters it in the window once it left.
@@ -737,10 +730,12 @@ impl<S> Ctx<'_, S> {
             }
             _ => (Ok(()), Completed::Lost),
         };
-        self.log.push(Sent { to: dst, message: original, completed: Some(completed) });
-        if self.left() {
+        // Only a message that left (now, or in the crashed attempt a reprocessed request replays)
+        // enters the window: a crash at its site comes before it leaves, a lost one never does.
+        if completed != Completed::Lost {
             let _ = record(self.window, dst.raw(), wire(original.m_type));
         }
+        self.log.push(Sent { to: dst, message: original, completed: Some(completed) });
         self.done();
         result
     }

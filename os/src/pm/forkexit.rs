@@ -159,14 +159,17 @@ pub fn do_kernel_notify(ctx: &mut PmCtx<'_>) -> Handled {
 /// The kernel reports that `ep`'s body no longer runs: start the cleanup with vfs.
 fn process_ended(ctx: &mut PmCtx<'_>, ep: Endpoint, default_status: i32) {
     let key = key_of(ep);
-    let scheduled = ctx.state.procs.get(key).is_some_and(|p| p.ep == ep && p.scheduled);
-    if let Some(p) = ctx.state.procs.get_mut_global(key).filter(|p| p.ep == ep) {
-        let status = match p.phase {
-            Phase::Exiting { status, .. } => status,
-            _ => default_status,
-        };
-        p.phase = Phase::Exiting { status, ended: true };
-    }
+    let scheduled = match ctx.state.procs.get_mut_global(key).filter(|p| p.ep == ep) {
+        Some(p) => {
+            let status = match p.phase {
+                Phase::Exiting { status, .. } => status,
+                _ => default_status,
+            };
+            p.phase = Phase::Exiting { status, ended: true };
+            p.scheduled
+        }
+        None => false,
+    };
     // vm keeps the memory until VM_EXIT, but stops serving the process's own memory calls.
     step_taken(ctx.sendrec(VM, Message::with(VM_WILLEXIT, &VmProcRequest { proc: ep })), "VM_WILLEXIT");
     // sched stops scheduling it (ESRCH for a process it never scheduled: a fork cut short). One
