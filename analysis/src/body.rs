@@ -56,9 +56,11 @@ const PROC_TYPE: &str = "Proc";
 /// are the server's own grants for the request), the driver's device memory (`mem_write`: the
 /// disk's contents, which outlive the driver's restarts like a device's), the end of a faulty
 /// request that recovery handles (`hang`, `crash`, `leave_remains`: the fault injector's and the
-/// task loop's). Any other `Proc` method called in server code is not followed.
-const MODELLED_PROC_METHODS: [&str; 21] = [
+/// task loop's), a note in the event log (`note`: text for people, which no process reads). Any
+/// other `Proc` method called in server code is not followed.
+const MODELLED_PROC_METHODS: [&str; 22] = [
     "awaiting_my_answer",
+    "note",
     "hang",
     "crash",
     "leave_remains",

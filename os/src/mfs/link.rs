@@ -1,4 +1,4 @@
-//! Names: REQ_CREATE, REQ_MKDIR, REQ_UNLINK, REQ_RMDIR, REQ_LINK, REQ_RENAME. vfs has walked
+//! Names: REQ_CREATE, REQ_MKDIR, REQ_MKNOD, REQ_UNLINK, REQ_RMDIR, REQ_LINK, REQ_RENAME. vfs has walked
 //! the path (REQ_LOOKUP) to the directory that holds the entry; these name the entry by that
 //! directory and the name, and check everything else (existence, permissions, room) before their
 //! first write, so a failure changes nothing.
@@ -10,10 +10,11 @@
 //! goes while vfs holds a reference lives on, nameless, until REQ_PUTNODE gives the last back.
 
 use super::path::{Cred, copy_from_vfs, node_reply, read_name};
-use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, NR_INODES, ROOT_INO, ROOT_UID};
-use super::{MfsCtx, client};
+use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, NR_INODES, ROOT_INO, ROOT_UID, times};
+use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, SlinkRequest, W_OK, X_OK, entry};
+use crate::proto::vfs::file_type::{S_IFMT, S_IFREG};
 use crate::proto::vfs::mode::{PERM_MASK, S_ISVTX};
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -31,8 +32,9 @@ fn named_dir(state: &mut MfsState, dir: Ino) -> Result<(), Errno> {
 }
 
 /// Creates an inode of `kind` named `name` in directory `dir`, owned by `cred`, with permission
-/// bits `mode`: `cred` needs write and search permission on `dir`, which must still be linked; a
-/// directory needs a link to spare in its parent; the inode and the blocks must be there.
+/// bits `mode`, at time `now`: `cred` needs write and search permission on `dir`, which must still
+/// be linked; a directory needs a link to spare in its parent; the inode and the blocks must be
+/// there.
 pub fn create(
     state: &mut MfsState,
     cred: Cred,
@@ -40,7 +42,15 @@ pub fn create(
     name: &[u8],
     kind: InodeKind,
     mode: u32,
+    now: i64,
 ) -> Result<Ino, Errno> {
+    let ino = make(state, cred, dir, name, kind, mode)?;
+    state.stamp(ino, times::ALL, now);
+    state.stamp(dir, times::MODIFIED, now);
+    Ok(ino)
+}
+
+fn make(state: &mut MfsState, cred: Cred, dir: Ino, name: &[u8], kind: InodeKind, mode: u32) -> Result<Ino, Errno> {
     let parent = state.inode(dir).ok_or(Errno::ENOENT)?;
     if !parent.is_dir() {
         return Err(Errno::ENOTDIR);
@@ -150,7 +160,7 @@ fn create_file(ctx: &mut MfsCtx<'_>) -> Result<crate::proto::fs::NodeReply, Errn
     if ctx.state.dir_lookup(req.dir, &name).is_some() {
         return Err(Errno::EEXIST);
     }
-    let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Regular, req.mode)?;
+    let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Regular, req.mode, now(ctx))?;
     ctx.state.take_ref(ino);
     Ok(node_reply(ctx.state, req.dir, ino))
 }
@@ -177,7 +187,7 @@ fn slink(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     if ctx.state.dir_lookup(req.dir, &name).is_some() {
         return Err(Errno::EEXIST);
     }
-    let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Symlink, SYMLINK_MODE)?;
+    let ino = create(ctx.state, cred, req.dir, &name, InodeKind::Symlink, SYMLINK_MODE, now(ctx))?;
     let written = ctx.state.write_data(ino, 0, &target);
     assert_eq!(written, Ok(target.len()), "create kept a block for the target");
     Ok(())
@@ -196,7 +206,30 @@ fn mkdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     if ctx.state.dir_lookup(req.dir, &name).is_some() {
         return Err(Errno::EEXIST);
     }
-    create(ctx.state, cred, req.dir, &name, InodeKind::Directory, req.mode).map(drop)
+    create(ctx.state, cred, req.dir, &name, InodeKind::Directory, req.mode, now(ctx)).map(drop)
+}
+
+/// REQ_MKNOD: make a file of the type in the mode's `S_IFMT` bits. mfs holds regular files,
+/// directories and symbolic links only: a regular file (type bits 0 or S_IFREG) is made; a named
+/// pipe or a device file is EINVAL (vfs refused a user's device file with EPERM before), a
+/// directory or any other type EINVAL, as POSIX's mknod answers an invalid type.
+pub fn do_mknod(ctx: &mut MfsCtx<'_>) -> Handled {
+    let handled = status(mknod(ctx));
+    // What is not written back stays dirty for the next write-back; the cache holds it.
+    let _ = super::block::write_back(ctx);
+    handled
+}
+
+fn mknod(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    let (req, name, cred) = entry_of(ctx)?;
+    let file_type = req.mode & S_IFMT;
+    if file_type != 0 && file_type != S_IFREG {
+        return Err(Errno::EINVAL);
+    }
+    if ctx.state.dir_lookup(req.dir, &name).is_some() {
+        return Err(Errno::EEXIST);
+    }
+    create(ctx.state, cred, req.dir, &name, InodeKind::Regular, req.mode, now(ctx)).map(drop)
 }
 
 /// REQ_RMDIR: remove an empty directory.
@@ -234,6 +267,8 @@ fn rmdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     assert_eq!(removed, Some(ino), "the entry just looked up");
     remove_dir(state, req.dir, ino);
     state.release_if_unused(ino);
+    let now = now(ctx);
+    ctx.state.stamp(req.dir, times::MODIFIED, now);
     Ok(())
 }
 
@@ -255,6 +290,9 @@ fn unlink(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     let removed = ctx.state.dir_remove(req.dir, &name);
     assert_eq!(removed, Some(ino), "the entry just looked up");
     drop_link(ctx.state, ino);
+    let now = now(ctx);
+    ctx.state.stamp(req.dir, times::MODIFIED, now);
+    ctx.state.stamp(ino, times::CTIME, now);
     Ok(())
 }
 
@@ -301,6 +339,9 @@ fn link(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     check_new_name(state, cred, req.dir, req.flags & entry::TRAILING_SLASH != 0)?;
     state.dir_insert(req.dir, &name, req.ino)?;
     state.live_mut(req.ino).nlink += 1;
+    let now = now(ctx);
+    ctx.state.stamp(req.dir, times::MODIFIED, now);
+    ctx.state.stamp(req.ino, times::CTIME, now);
     Ok(())
 }
 
@@ -335,7 +376,8 @@ fn rename(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
         return Err(Errno::EINVAL);
     }
     let moves_dir_across = src_is_dir && from_dir != to_dir;
-    match state.dir_lookup(to_dir, &new) {
+    let replaced = state.dir_lookup(to_dir, &new);
+    match replaced {
         Some(dst) if dst == src => return Ok(()),
         Some(dst) => {
             let dst_is_dir = state.live(dst).is_dir();
@@ -375,6 +417,13 @@ fn rename(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
         assert_eq!(up, Some(from_dir), "a directory's .. names its parent");
         state.live_mut(from_dir).nlink -= 1;
         state.live_mut(to_dir).nlink += 1;
+    }
+    let now = now(ctx);
+    for (ino, what) in [(from_dir, times::MODIFIED), (to_dir, times::MODIFIED), (src, times::CTIME)] {
+        ctx.state.stamp(ino, what, now);
+    }
+    if let Some(dst) = replaced {
+        ctx.state.stamp(dst, times::CTIME, now);
     }
     Ok(())
 }

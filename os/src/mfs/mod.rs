@@ -4,8 +4,8 @@
 //!
 //! Files: `state.rs` (all mutable state, the inode allocator), `block.rs` (the block interface:
 //! read, write, allocate, free), `fs.rs` (file data and directory entries), `table.rs` (request
-//! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, unlink, rmdir, link,
-//! rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs` (stat, chmod, chown, statvfs),
+//! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, mknod, unlink, rmdir,
+//! link, rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs` (stat, chmod, chown, utime, statvfs),
 //! `mount.rs` (readsuper, putnode).
 //!
 //! Duties: it serves vfs only (anyone else gets EPERM); every bad request (an inode number that is
@@ -82,6 +82,12 @@ impl Server for Mfs {
 /// serves only VFS_PROC_NR).
 pub fn client(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     if ctx.who() == VFS { Ok(()) } else { Err(Errno::EPERM) }
+}
+
+/// The time now, for inode times: microseconds since the Epoch on the kernel's clock (MINIX's
+/// mfs reads the kernel's clock too; samsara's CLOCK_REALTIME starts at the Epoch at boot).
+pub fn now(ctx: &MfsCtx<'_>) -> i64 {
+    i64::try_from(ctx.proc.now()).unwrap_or(i64::MAX)
 }
 
 /// The file tree at boot: `/`, `/bin` with one program file per program of the boot image, `/tmp`,

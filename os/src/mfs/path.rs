@@ -345,7 +345,7 @@ mod tests {
     fn symbolic_links_are_followed_on_the_way_and_at_the_end_unless_told_not_to() {
         let (mut s, etc, motd) = tree();
         let link = |s: &mut MfsState, dir: Ino, name: &[u8], target: &[u8]| {
-            let ino = crate::mfs::link::create(s, ROOT, dir, name, InodeKind::Symlink, 0o777).unwrap();
+            let ino = crate::mfs::link::create(s, ROOT, dir, name, InodeKind::Symlink, 0o777, 0).unwrap();
             assert_eq!(s.write_data(ino, 0, target), Ok(target.len()));
             ino
         };

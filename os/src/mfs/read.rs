@@ -7,8 +7,8 @@
 //! grant) leaves everything as it was.
 
 use super::fs::DIRENT_SIZE;
-use super::state::{Ino, MAX_FILE_SIZE, MfsState};
-use super::{MfsCtx, client};
+use super::state::{Ino, MAX_FILE_SIZE, MfsState, times};
+use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, IoReply, IoRequest, PEEK_MAX, peek_reply};
 use crate::proto::vfs::DIRENT_HEADER;
@@ -72,6 +72,10 @@ fn write(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
     let mut data = vec![0u8; n];
     ctx.proc.safecopy_from(ctx.who(), req.grant, 0, &mut data)?;
     let written = ctx.state.write_data(req.ino, req.pos, &data)? as u64;
+    if written > 0 {
+        let now = now(ctx);
+        ctx.state.stamp(req.ino, times::MODIFIED, now);
+    }
     let size = ctx.state.live(req.ino).size;
     Ok(IoReply { count: written, size, pos: req.pos + written })
 }
@@ -157,5 +161,9 @@ fn ftrunc(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
     let req: InodeRequest = ctx.m.get();
     regular(ctx.state, req.ino)?;
-    ctx.state.resize(req.ino, req.size)
+    ctx.state.resize(req.ino, req.size)?;
+    // MINIX's truncate marks both times whether or not the size changed.
+    let now = now(ctx);
+    ctx.state.stamp(req.ino, times::MODIFIED, now);
+    Ok(())
 }

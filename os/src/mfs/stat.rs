@@ -1,12 +1,14 @@
-//! REQ_STAT, REQ_CHMOD, REQ_CHOWN: an inode's attributes, read and changed (vfs checked that the
-//! caller may change them, as MINIX's vfs does); REQ_STATVFS: the file system's totals.
+//! REQ_STAT, REQ_CHMOD, REQ_CHOWN, REQ_UTIME: an inode's attributes, read and changed (vfs
+//! checked that the caller may change them, as MINIX's vfs does); REQ_STATVFS: the file system's
+//! totals.
 
-use super::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES};
-use super::{MfsCtx, client};
+use super::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES, times};
+use super::{MfsCtx, client, now};
 use crate::errno::Errno;
-use crate::proto::fs::InodeRequest;
+use crate::proto::fs::{InodeRequest, UtimeRequest};
 use crate::proto::vfs::mode::PERM_MASK;
-use crate::proto::vfs::{NAME_MAX, StatReply, StatvfsReply};
+use crate::proto::vfs::utime::{UTIME_NOW, UTIME_OMIT};
+use crate::proto::vfs::{NAME_MAX, NANOS_PER_SECOND, StatReply, StatvfsReply};
 use crate::task::Handled;
 use kernel_sim::Message;
 
@@ -21,13 +23,17 @@ fn stat(ctx: &mut MfsCtx<'_>) -> Result<StatReply, Errno> {
     let inode = ctx.state.named(ino)?;
     Ok(StatReply {
         ino,
-        kind: inode.wire_kind(),
+        kind: inode.wire_kind() as u16,
+        // The kinds are small numbers; at most LINK_MAX links; at most MAX_FILE_BLOCKS blocks.
+        nlink: u16::try_from(inode.nlink).unwrap_or(u16::MAX),
         mode: inode.mode,
-        nlink: inode.nlink,
         uid: inode.uid,
         gid: inode.gid,
+        blocks: u32::try_from(inode.blocks.len()).unwrap_or(u32::MAX),
         size: inode.size,
-        blocks: inode.blocks.len() as u64,
+        atime: inode.atime,
+        mtime: inode.mtime,
+        ctime: inode.ctime,
     })
 }
 
@@ -41,6 +47,8 @@ fn chmod(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     let req: InodeRequest = ctx.m.get();
     ctx.state.named(req.ino)?;
     ctx.state.live_mut(req.ino).mode = req.mode & PERM_MASK;
+    let now = now(ctx);
+    ctx.state.stamp(req.ino, times::CTIME, now);
     Ok(())
 }
 
@@ -56,6 +64,42 @@ fn chown(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     let inode = ctx.state.live_mut(req.ino);
     inode.uid = req.uid;
     inode.gid = req.gid;
+    let now = now(ctx);
+    ctx.state.stamp(req.ino, times::CTIME, now);
+    Ok(())
+}
+
+/// REQ_UTIME: new access and modification times (each given, now, or kept), and the change time
+/// now, as MINIX's fs_utime sets them.
+pub fn do_utime(ctx: &mut MfsCtx<'_>) -> Handled {
+    Handled::status(utime(ctx).map(|()| 0))
+}
+
+fn utime(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    client(ctx)?;
+    let req: UtimeRequest = ctx.m.get();
+    let valid = |nsec: u32| nsec < NANOS_PER_SECOND || nsec == UTIME_NOW || nsec == UTIME_OMIT;
+    if !valid(req.atime_nsec) || !valid(req.mtime_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    ctx.state.named(req.ino)?;
+    let now = now(ctx);
+    // Microseconds since the Epoch: nanoseconds are cut to the microsecond (MINIX's mfs keeps
+    // seconds only).
+    let at = |sec: i64, nsec: u32| match nsec {
+        UTIME_NOW => Some(now),
+        UTIME_OMIT => None,
+        _ => Some(sec.saturating_mul(1_000_000).saturating_add(i64::from(nsec / 1_000))),
+    };
+    let (atime, mtime) = (at(req.atime_sec, req.atime_nsec), at(req.mtime_sec, req.mtime_nsec));
+    let inode = ctx.state.live_mut(req.ino);
+    if let Some(t) = atime {
+        inode.atime = t;
+    }
+    if let Some(t) = mtime {
+        inode.mtime = t;
+    }
+    inode.ctime = now;
     Ok(())
 }
 

@@ -74,16 +74,37 @@ pub struct Inode {
     pub size: u64,
     /// Its blocks, in file order; `ceil(size / BLOCK_SIZE)` of them.
     pub blocks: Vec<BlockNo>,
+    /// Last access, microseconds since the Epoch: set at creation and by utimens only (the file
+    /// system is mounted `noatime`: a read writes nothing, so it stays a read for recovery).
+    pub atime: i64,
+    /// Last change of its data (a write, a truncate, an entry added or removed).
+    pub mtime: i64,
+    /// Last change of the inode itself (its data, links, permissions, owner or times).
+    pub ctime: i64,
+}
+
+/// Which of an inode's times a change marks (MINIX's `i_update` bits), for [`MfsState::stamp`].
+pub mod times {
+    /// The access time.
+    pub const ATIME: u8 = 1;
+    /// The modification time.
+    pub const MTIME: u8 = 2;
+    /// The change time.
+    pub const CTIME: u8 = 4;
+    /// An entry of a directory or the data of a file changed.
+    pub const MODIFIED: u8 = MTIME | CTIME;
+    /// All three: a new inode.
+    pub const ALL: u8 = ATIME | MTIME | CTIME;
 }
 
 // An inode's pre-image is cloned into a spent one on the first write of each request: field by
 // field, so that its block list is copied into the spent one's.
-recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, refs, size, blocks });
+recovery::clone_fields!(Inode { kind, mode, uid, gid, nlink, refs, size, blocks, atime, mtime, ctime });
 
 impl Inode {
     /// A new inode with no links, no references and no data.
     pub fn new(kind: InodeKind, mode: u32, uid: u32, gid: u32) -> Inode {
-        Inode { kind, mode, uid, gid, nlink: 0, refs: 0, size: 0, blocks: Vec::new() }
+        Inode { kind, mode, uid, gid, nlink: 0, refs: 0, size: 0, blocks: Vec::new(), atime: 0, mtime: 0, ctime: 0 }
     }
 
     /// Whether it is a directory.
@@ -219,6 +240,22 @@ impl MfsState {
         self.truncate(ino);
         self.inodes.set(ino as usize, None);
         true
+    }
+
+    /// Sets the times `what` (`times::*`) of inode `ino` to `now`, microseconds since the Epoch; an
+    /// inode the change freed has none to set.
+    pub fn stamp(&mut self, ino: Ino, what: u8, now: i64) {
+        if let Some(inode) = self.inode_mut(ino) {
+            if what & times::ATIME != 0 {
+                inode.atime = now;
+            }
+            if what & times::MTIME != 0 {
+                inode.mtime = now;
+            }
+            if what & times::CTIME != 0 {
+                inode.ctime = now;
+            }
+        }
     }
 
     /// One more reference on live inode `ino` (vfs keeps a vnode of it).

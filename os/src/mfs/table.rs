@@ -28,5 +28,7 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_SLINK, name: "req_slink", handler: link::do_slink },
     Call { m_type: REQ_RDLINK, name: "req_rdlink", handler: read::do_rdlink },
     Call { m_type: REQ_SYNC, name: "req_sync", handler: mount::do_sync },
+    Call { m_type: REQ_UTIME, name: "req_utime", handler: stat::do_utime },
+    Call { m_type: REQ_MKNOD, name: "req_mknod", handler: link::do_mknod },
     Call { m_type: REQ_PATHNAME, name: "req_pathname", handler: path::do_pathname },
 ];

@@ -60,6 +60,12 @@ pub const REQ_RDLINK: MsgType = FS_BASE + 0x13;
 /// Write every dirty block back to the disk (fsync, sync); EIO when the driver refused a block
 /// (it stays dirty, in the cache). Carries nothing.
 pub const REQ_SYNC: MsgType = FS_BASE + 0x14;
+/// Set an inode's access and modification times, and its change time to now (`UtimeRequest`;
+/// vfs checked that the caller may).
+pub const REQ_UTIME: MsgType = FS_BASE + 0x15;
+/// Make a file of a type other than a directory or a link named in a directory (`EntryRequest`,
+/// its `mode` holding the `S_IFMT` type bits): a regular file, as MINIX's REQ_MKNOD.
+pub const REQ_MKNOD: MsgType = FS_BASE + 0x16;
 
 /// The absolute path of a directory into a granted buffer (`PathnameRequest`): getcwd's walk up
 /// `..`, done where the directories are. Far from the other requests' numbers so that the file
@@ -137,6 +143,12 @@ payload! {
     pub struct RenameRequest { pub old_dir: u32, pub new_dir: u32, pub grant: u32, pub old_offset: u16, pub old_len: u16, pub new_offset: u16, pub new_len: u16, pub uid: u32, pub gid: u32, pub flags: u32 }
 }
 payload! {
+    /// REQ_UTIME: inode `ino`'s new access and modification times as utimens gave them (seconds
+    /// and nanoseconds, the nanoseconds UTIME_NOW or UTIME_OMIT; vfs checked the ranges), as
+    /// MINIX's fs_utime takes them.
+    pub struct UtimeRequest { pub ino: u32, pub atime_nsec: u32, pub mtime_nsec: u32, pub atime_sec: i64, pub mtime_sec: i64 }
+}
+payload! {
     /// REQ_PATHNAME: the path of directory `dir` from `root` (no NUL; `/` for the root itself)
     /// into the buffer under `grant`, at most `len` bytes; the reply's status is its length.
     /// ERANGE when `len` is too small, ENAMETOOLONG past PATH_MAX, ENOENT for a removed directory.
@@ -212,6 +224,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         REQ_SLINK => "req_slink",
         REQ_RDLINK => "req_rdlink",
         REQ_SYNC => "req_sync",
+        REQ_UTIME => "req_utime",
+        REQ_MKNOD => "req_mknod",
         REQ_PATHNAME => "req_pathname",
         _ => return None,
     })

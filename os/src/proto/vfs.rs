@@ -110,11 +110,47 @@ pub const VFS_SYNC: MsgType = VFS_BASE + 0x5D;
 /// written); the status is how many were written, or with `len` 0 how many are mounted. `flags`
 /// is ST_WAIT or ST_NOWAIT (EINVAL otherwise).
 pub const VFS_GETVFSSTAT: MsgType = VFS_BASE + 0x5E;
+/// utimensat(AT_FDCWD, path, times, flags) and futimens(fd, times): a file's access and
+/// modification times (`UtimensRequest`: a path when `len` > 0, else descriptor `fd`).
+pub const VFS_UTIMENS: MsgType = VFS_BASE + 0x5F;
+/// mknod(path, mode, dev): a new file of the type in `mode`'s `S_IFMT` bits (`MknodRequest`).
+pub const VFS_MKNOD: MsgType = VFS_BASE + 0x60;
 /// getvfsstat's flags: refresh the totals first (ST_WAIT) or give the last known (ST_NOWAIT);
 /// samsara's are always current.
 pub const ST_WAIT: u32 = 1;
 /// See [`ST_WAIT`].
 pub const ST_NOWAIT: u32 = 2;
+
+/// The working directory, as a directory descriptor (POSIX's `AT_FDCWD`, Linux's value).
+pub const AT_FDCWD: i32 = -100;
+/// Nanoseconds in a second: a time's nanosecond count is below it.
+pub const NANOS_PER_SECOND: u32 = 1_000_000_000;
+
+/// utimens's special nanosecond values: set the time to now, or leave it as it is (POSIX's).
+pub mod utime {
+    /// The time becomes the current time.
+    pub const UTIME_NOW: u32 = (1 << 30) - 1;
+    /// The time stays as it is.
+    pub const UTIME_OMIT: u32 = (1 << 30) - 2;
+    /// Do not follow a symbolic link the path ends in (the only flag utimensat takes).
+    pub const AT_SYMLINK_NOFOLLOW: u32 = 0x200;
+}
+
+/// mknod's file types, the `S_IFMT` bits of its mode (POSIX's values).
+pub mod file_type {
+    /// The bits that hold the type.
+    pub const S_IFMT: u32 = 0o170000;
+    /// A named pipe.
+    pub const S_IFIFO: u32 = 0o010000;
+    /// A character device.
+    pub const S_IFCHR: u32 = 0o020000;
+    /// A directory.
+    pub const S_IFDIR: u32 = 0o040000;
+    /// A block device.
+    pub const S_IFBLK: u32 = 0o060000;
+    /// A regular file.
+    pub const S_IFREG: u32 = 0o100000;
+}
 
 /// chown's owner or group that stays as it is (POSIX's `(uid_t)-1`).
 pub const KEEP_ID: u32 = u32::MAX;
@@ -322,8 +358,21 @@ payload! {
     pub struct GetvfsstatRequest { pub grant: u32, pub flags: u32, pub len: u64 }
 }
 payload! {
-    /// stat and fstat reply.
-    pub struct StatReply { pub ino: u32, pub kind: u32, pub mode: u32, pub nlink: u32, pub uid: u32, pub gid: u32, pub size: u64, pub blocks: u64 }
+    /// stat and fstat reply. Times are microseconds since the Epoch: access (`atime`), data
+    /// modification (`mtime`) and attribute change (`ctime`). The counts are sized to fit the
+    /// 56-byte payload (a link count is at most LINK_MAX, a file at most 1 MiB of blocks).
+    pub struct StatReply { pub ino: u32, pub kind: u16, pub nlink: u16, pub mode: u32, pub uid: u32, pub gid: u32, pub blocks: u32, pub size: u64, pub atime: i64, pub mtime: i64, pub ctime: i64 }
+}
+payload! {
+    /// utimens: the file a path names (`grant`, `len` > 0; `flags` may hold AT_SYMLINK_NOFOLLOW)
+    /// or descriptor `fd` is open on (`len` 0); each time in seconds and nanoseconds, the
+    /// nanoseconds UTIME_NOW or UTIME_OMIT for the current time or none.
+    pub struct UtimensRequest { pub fd: i32, pub grant: u32, pub len: u32, pub flags: u32, pub atime_sec: i64, pub atime_nsec: u32, pub mtime_sec: i64, pub mtime_nsec: u32 }
+}
+payload! {
+    /// mknod: the path under `grant`, the type and permission bits in `mode`, the device number
+    /// `dev` of a device file.
+    pub struct MknodRequest { pub grant: u32, pub len: u32, pub mode: u32, pub dev: u32 }
 }
 
 /// The name of a vfs message type.
@@ -368,6 +417,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_FSYNC => "fsync",
         VFS_SYNC => "sync",
         VFS_GETVFSSTAT => "getvfsstat",
+        VFS_UTIMENS => "utimens",
+        VFS_MKNOD => "mknod",
         _ => return None,
     })
 }

@@ -1,5 +1,5 @@
-//! A file's attributes changed or tested: chmod, fchmod, chown, fchown, truncate, ftruncate,
-//! access; the file system's totals: statvfs, fstatvfs, getvfsstat; and its data made durable:
+//! A file's attributes changed or tested: chmod, fchmod, chown, fchown, utimens, truncate,
+//! ftruncate, access; the file system's totals: statvfs, fstatvfs, getvfsstat; and its data made durable:
 //! fsync, sync
 //! (REQ_SYNC: a pipe has no disk, EINVAL, as Linux answers).
 //!
@@ -17,11 +17,14 @@ use super::vnode::{lookup, mount, pass_on};
 use super::{VfsCtx, caller, caller_filp};
 use crate::errno::Errno;
 use crate::proto::fs::{
-    InodeRequest, NodeReply, R_OK, REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS, REQ_SYNC, W_OK, X_OK, permitted,
+    InodeRequest, NodeReply, R_OK, REQ_CHMOD, REQ_CHOWN, REQ_FTRUNC, REQ_STATVFS, REQ_SYNC, REQ_UTIME, UtimeRequest,
+    W_OK, X_OK, lookup as how, permitted,
 };
 use crate::proto::vfs::mode::PERM_MASK;
+use crate::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
 use crate::proto::vfs::{
-    F_OK, FdAttrRequest, GetvfsstatRequest, KEEP_ID, PathAttrRequest, ST_NOWAIT, ST_WAIT, StatvfsReply, kind,
+    AT_FDCWD, F_OK, FdAttrRequest, GetvfsstatRequest, KEEP_ID, NANOS_PER_SECOND, PathAttrRequest, ST_NOWAIT, ST_WAIT,
+    StatvfsReply, UtimensRequest, kind,
 };
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -30,7 +33,7 @@ use kernel_sim::memory::Access;
 /// What a call changes: an inode of the mounted file system, or a pipe (vfs's own vnode).
 enum Target {
     /// An inode, with the attributes the permission checks need.
-    Inode { ino: u32, kind: u32, uid: u32, gid: u32 },
+    Inode { ino: u32, kind: u32, mode: u32, uid: u32, gid: u32 },
     /// A pipe's vnode.
     Pipe(VnodeId),
 }
@@ -54,21 +57,33 @@ fn status(r: Result<(), Errno>) -> Handled {
 /// The file a path call names, walked as the caller: the caller and what the lookup reports.
 fn by_path(ctx: &mut VfsCtx<'_>) -> Result<(Fproc, PathAttrRequest, NodeReply), Errno> {
     let req: PathAttrRequest = ctx.m.get();
-    let fp = caller(ctx)?;
-    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
-    let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
-    let found = lookup(ctx, &fp, &path, 0, req.len, 0)?;
+    let (fp, found) = walk(ctx, req.grant, req.len, 0)?;
     Ok((fp, req, found))
 }
 
+/// The caller and what the path of `len` bytes under `grant` names, walked with lookup `flags`.
+fn walk(ctx: &mut VfsCtx<'_>, grant: u32, len: u32, flags: u32) -> Result<(Fproc, NodeReply), Errno> {
+    let fp = caller(ctx)?;
+    read_path(ctx.proc, ctx.who(), grant, len)?;
+    let path = pass_on(ctx, grant, len.into(), Access::Read);
+    let found = lookup(ctx, &fp, &path, 0, len, flags)?;
+    Ok((fp, found))
+}
+
 fn path_target(found: &NodeReply) -> Target {
-    Target::Inode { ino: found.ino, kind: found.kind, uid: found.uid, gid: found.gid }
+    Target::Inode { ino: found.ino, kind: found.kind, mode: found.mode, uid: found.uid, gid: found.gid }
 }
 
 /// The file a descriptor call names: the caller, the request, the open file's target.
 fn by_fd(ctx: &mut VfsCtx<'_>) -> Result<(Fproc, FdAttrRequest, VnodeId, Target), Errno> {
     let req: FdAttrRequest = ctx.m.get();
-    let id = caller_filp(ctx, req.fd)?;
+    let (fp, id, target) = fd_target(ctx, req.fd)?;
+    Ok((fp, req, id, target))
+}
+
+/// The caller, the open file descriptor `fd` points at, and its target.
+fn fd_target(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(Fproc, VnodeId, Target), Errno> {
+    let id = caller_filp(ctx, fd)?;
     let fp = caller(ctx)?;
     let vnode = ctx.state.live_filp(id).vnode;
     let v = ctx.state.live_vnode(vnode).clone();
@@ -76,10 +91,10 @@ fn by_fd(ctx: &mut VfsCtx<'_>) -> Result<(Fproc, FdAttrRequest, VnodeId, Target)
         Some(_) => Target::Pipe(vnode),
         None => {
             let kind = if v.is_dir() { kind::DIRECTORY } else { kind::REGULAR };
-            Target::Inode { ino: v.ino(), kind, uid: v.uid, gid: v.gid }
+            Target::Inode { ino: v.ino(), kind, mode: v.mode, uid: v.uid, gid: v.gid }
         }
     };
-    Ok((fp, req, id, target))
+    Ok((fp, id, target))
 }
 
 /// Brings the cache of vfs's vnode of inode `ino`, if it has one, up to date.
@@ -215,6 +230,58 @@ fn access(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     } else {
         Err(Errno::EACCES)
     }
+}
+
+/// VFS_UTIMENS: a file's access and modification times, as MINIX's do_utimens sets them: each is
+/// given, now (UTIME_NOW) or kept (UTIME_OMIT); the owner or root may set any, whoever may write
+/// the file may set both to now (else EACCES), anyone else gets EPERM. A nanosecond count out of
+/// range or an unknown flag is EINVAL; both kept changes nothing and needs no permission; a path is taken from the working directory only (`fd`
+/// AT_FDCWD, as MINIX's utimensat), a descriptor when there is no path; a pipe keeps no times
+/// (EINVAL).
+pub fn do_utimens(ctx: &mut VfsCtx<'_>) -> Handled {
+    status(utimens(ctx))
+}
+
+fn utimens(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let r: UtimensRequest = ctx.m.get();
+    let valid = |nsec: u32| nsec < NANOS_PER_SECOND || nsec == UTIME_NOW || nsec == UTIME_OMIT;
+    if r.flags & !AT_SYMLINK_NOFOLLOW != 0 || !valid(r.atime_nsec) || !valid(r.mtime_nsec) {
+        return Err(Errno::EINVAL);
+    }
+    let (fp, target) = if r.len > 0 {
+        if r.fd != AT_FDCWD {
+            return Err(Errno::EINVAL);
+        }
+        let flags = if r.flags & AT_SYMLINK_NOFOLLOW != 0 { how::NOFOLLOW } else { 0 };
+        let (fp, found) = walk(ctx, r.grant, r.len, flags)?;
+        (fp, path_target(&found))
+    } else {
+        let (fp, _, target) = fd_target(ctx, r.fd)?;
+        (fp, target)
+    };
+    let Target::Inode { ino, kind, mode, uid, gid } = target else { return Err(Errno::EINVAL) };
+    if r.atime_nsec == UTIME_OMIT && r.mtime_nsec == UTIME_OMIT {
+        // Nothing to change: POSIX asks for no permission then.
+        return Ok(());
+    }
+    if fp.uid != ROOT_UID && fp.uid != uid {
+        let both_now = r.atime_nsec == UTIME_NOW && r.mtime_nsec == UTIME_NOW;
+        if !both_now {
+            return Err(Errno::EPERM);
+        }
+        if !permitted(mode, uid, gid, kind == kind::DIRECTORY, fp.uid, fp.gid, W_OK) {
+            return Err(Errno::EACCES);
+        }
+    }
+    let req = UtimeRequest {
+        ino,
+        atime_nsec: r.atime_nsec,
+        mtime_nsec: r.mtime_nsec,
+        atime_sec: r.atime_sec,
+        mtime_sec: r.mtime_sec,
+    };
+    let fs = mount(ctx).fs;
+    ctx.sendrec(fs, Message::with(REQ_UTIME, &req)).map(drop)
 }
 
 /// The mounted file system's totals.

@@ -1,4 +1,4 @@
-//! Names: link, unlink, rename, mkdir, rmdir, symlink. A symbolic link as the last component is
+//! Names: link, unlink, rename, mkdir, mknod, rmdir, symlink. A symbolic link as the last component is
 //! the name itself (NOFOLLOW): unlink and rename act on the link, not on what it names. vfs reads and checks the paths, has the file system
 //! walk each to the directory holding its last component (REQ_LOOKUP with PARENT), and sends the
 //! request naming that directory and the name; the file system checks the rest (existence,
@@ -7,15 +7,16 @@
 //! refuse to remove one).
 
 use super::path::{read_path, read_two_paths};
-use super::state::Ino;
+use super::state::{Ino, ROOT_UID};
 use super::vnode::{PassedOn, lookup, mount, pass_on};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::fs::{
-    EntryRequest, LinkRequest, NodeReply, REQ_LINK, REQ_MKDIR, REQ_RENAME, REQ_RMDIR, REQ_SLINK, REQ_UNLINK,
+    EntryRequest, LinkRequest, NodeReply, REQ_LINK, REQ_MKDIR, REQ_MKNOD, REQ_RENAME, REQ_RMDIR, REQ_SLINK, REQ_UNLINK,
     RenameRequest, SlinkRequest, entry, lookup as how,
 };
-use crate::proto::vfs::{PathRequest, TwoPathRequest, kind};
+use crate::proto::vfs::file_type::{S_IFIFO, S_IFMT, S_IFREG};
+use crate::proto::vfs::{MknodRequest, PathRequest, TwoPathRequest, kind};
 use crate::task::Handled;
 use kernel_sim::memory::Access;
 use kernel_sim::{Message, MsgType};
@@ -88,6 +89,30 @@ fn one_path(ctx: &mut VfsCtx<'_>, m_type: MsgType) -> Result<(), Errno> {
 /// VFS_MKDIR: make a directory.
 pub fn do_mkdir(ctx: &mut VfsCtx<'_>) -> Handled {
     status(one_path(ctx, REQ_MKDIR))
+}
+
+/// VFS_MKNOD: a new file of the type in the mode's `S_IFMT` bits, its permission bits cut by the
+/// creator's mask. As MINIX's do_mknod: only root makes anything but a regular file or a named
+/// pipe (EPERM); an existing name is EEXIST. The file system makes regular files (type bits 0 or
+/// S_IFREG) and answers EINVAL for the types it cannot hold (named pipes, devices, directories).
+pub fn do_mknod(ctx: &mut VfsCtx<'_>) -> Handled {
+    status(mknod(ctx))
+}
+
+fn mknod(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let req: MknodRequest = ctx.m.get();
+    let fp = caller(ctx)?;
+    let file_type = req.mode & S_IFMT;
+    if fp.uid != ROOT_UID && !matches!(file_type, 0 | S_IFREG | S_IFIFO) {
+        return Err(Errno::EPERM);
+    }
+    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
+    let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
+    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::NOFOLLOW)?;
+    if found.ino != 0 {
+        return Err(Errno::EEXIST);
+    }
+    entry_request(ctx, REQ_MKNOD, &path, 0, &found, file_type | (req.mode & !S_IFMT & !fp.umask))
 }
 
 /// VFS_RMDIR: remove an empty directory.

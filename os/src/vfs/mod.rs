@@ -127,7 +127,7 @@ fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
     // mount on an inode that does not exist, and every path walk failing from it.
     let named = InodeRequest { ino: root.ino, count: 0, mode: 0, uid: 0, gid: 0, size: 0 };
     match proc.sendrec(fs, Message::with(REQ_STAT, &named)) {
-        Ok(m) if m.m_type == 0 && m.get::<StatReply>().kind == root.kind => {}
+        Ok(m) if m.m_type == 0 && u32::from(m.get::<StatReply>().kind) == root.kind => {}
         answer => panic!(
             "vfs cannot mount its root file system: its root inode {} does not stat as named ({answer:?})",
             root.ino

@@ -30,7 +30,22 @@ pub fn stat_of(ctx: &mut VfsCtx<'_>, id: VnodeId) -> Result<StatReply, Errno> {
         return stat_inode(ctx, v.ino());
     }
     let size = ctx.state.pipe_bufs.get(id as usize).map_or(0, |bytes| bytes.len() as u64);
-    Ok(StatReply { ino: id, kind: kind::FIFO, mode: v.mode, nlink: 0, uid: v.uid, gid: v.gid, size, blocks: 0 })
+    // A pipe keeps no times (its vnode is vfs's own, as in MINIX's pipes it is not an inode of a
+    // file system's): they read as the Epoch.
+    let kind = kind::FIFO as u16;
+    Ok(StatReply {
+        ino: id,
+        kind,
+        nlink: 0,
+        mode: v.mode,
+        uid: v.uid,
+        gid: v.gid,
+        blocks: 0,
+        size,
+        atime: 0,
+        mtime: 0,
+        ctime: 0,
+    })
 }
 
 fn reply(result: Result<StatReply, Errno>) -> Handled {

@@ -49,6 +49,8 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_FSYNC, name: "fsync", handler: attr::do_fsync },
     Call { m_type: VFS_SYNC, name: "sync", handler: attr::do_sync },
     Call { m_type: VFS_GETVFSSTAT, name: "getvfsstat", handler: attr::do_getvfsstat },
+    Call { m_type: VFS_UTIMENS, name: "utimens", handler: attr::do_utimens },
+    Call { m_type: VFS_MKNOD, name: "mknod", handler: link::do_mknod },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },

@@ -10,6 +10,7 @@
 //! with the grant still lent.
 
 use super::Sys;
+use super::time::Timespec;
 use kernel_sim::memory::{Access, GrantId};
 use kernel_sim::{Message, Proc};
 use os::errno::Errno;
@@ -64,20 +65,38 @@ pub struct Stat {
     pub size: u64,
     /// Blocks in use.
     pub blocks: u64,
+    /// Last access (set at creation and by utimens: the file system is mounted `noatime`).
+    pub atime: Timespec,
+    /// Last modification of the data.
+    pub mtime: Timespec,
+    /// Last change of the file's attributes or data.
+    pub ctime: Timespec,
 }
 
 impl From<StatReply> for Stat {
     fn from(r: StatReply) -> Stat {
         Stat {
             ino: r.ino,
-            kind: r.kind,
+            kind: r.kind.into(),
             mode: r.mode,
-            nlink: r.nlink,
+            nlink: r.nlink.into(),
             uid: r.uid,
             gid: r.gid,
             size: r.size,
-            blocks: r.blocks,
+            blocks: r.blocks.into(),
+            atime: Timespec::from_micros(r.atime),
+            mtime: Timespec::from_micros(r.mtime),
+            ctime: Timespec::from_micros(r.ctime),
         }
+    }
+}
+
+/// A time utimensat and futimens set: its nanoseconds on the wire (`UTIME_NOW` and `UTIME_OMIT`
+/// pass as they are; anything else out of range as a count vfs refuses with EINVAL).
+fn wire_nsec(t: Timespec) -> u32 {
+    match u32::try_from(t.nsec) {
+        Ok(nsec) if nsec < NANOS_PER_SECOND || nsec == utime::UTIME_NOW || nsec == utime::UTIME_OMIT => nsec,
+        _ => u32::MAX,
     }
 }
 
@@ -125,15 +144,20 @@ impl DirEntry {
 }
 
 impl Sys<'_> {
-    /// A call naming one path, with flags and a mode.
-    fn path_call(&self, m_type: i32, path: &str, flags: u32, mode: u32) -> Result<Message, Errno> {
+    /// `path` staged in the scratch area and lent to vfs under a read grant, with its length.
+    fn lend_path(&self, path: &str) -> Result<(Lent<'_>, u32), Errno> {
         let bytes = path.as_bytes();
         if bytes.len() as u64 > DATA_OFFSET {
             return Err(Errno::ENAMETOOLONG);
         }
         let addr = self.stage(0, bytes)?;
-        let grant = Lent::new(self.proc(), addr, bytes.len() as u64, Access::Read);
-        let request = PathRequest { grant: grant.id, len: bytes.len() as u32, flags, mode };
+        Ok((Lent::new(self.proc(), addr, bytes.len() as u64, Access::Read), bytes.len() as u32))
+    }
+
+    /// A call naming one path, with flags and a mode.
+    fn path_call(&self, m_type: i32, path: &str, flags: u32, mode: u32) -> Result<Message, Errno> {
+        let (grant, len) = self.lend_path(path)?;
+        let request = PathRequest { grant: grant.id, len, flags, mode };
         self.call(VFS, Message::with(m_type, &request))
     }
 
@@ -151,13 +175,8 @@ impl Sys<'_> {
 
     /// A call naming a path and attributes (chmod, chown, truncate, access, statvfs).
     fn path_attr_call(&self, m_type: i32, path: &str, attrs: PathAttrRequest) -> Result<Message, Errno> {
-        let bytes = path.as_bytes();
-        if bytes.len() as u64 > DATA_OFFSET {
-            return Err(Errno::ENAMETOOLONG);
-        }
-        let addr = self.stage(0, bytes)?;
-        let grant = Lent::new(self.proc(), addr, bytes.len() as u64, Access::Read);
-        let request = PathAttrRequest { grant: grant.id, len: bytes.len() as u32, ..attrs };
+        let (grant, len) = self.lend_path(path)?;
+        let request = PathAttrRequest { grant: grant.id, len, ..attrs };
         self.call(VFS, Message::with(m_type, &request))
     }
 
@@ -402,6 +421,47 @@ impl Sys<'_> {
     /// Sets the permission bits of the file `fd` is open on.
     pub fn fchmod(&self, fd: i32, mode: u32) -> Result<(), Errno> {
         self.fd_attr_call(VFS_FCHMOD, FdAttrRequest { fd, mode, uid: 0, gid: 0, size: 0 })
+    }
+
+    /// Sets the access and modification times (in that order) of the file `path` names, from the
+    /// working directory (`dirfd` AT_FDCWD); `None` sets both to now; a time whose `nsec` is
+    /// `utime::UTIME_NOW` or `UTIME_OMIT` is now or kept. `flags`: `utime::AT_SYMLINK_NOFOLLOW`.
+    pub fn utimensat(&self, dirfd: i32, path: &str, times: Option<[Timespec; 2]>, flags: u32) -> Result<(), Errno> {
+        // POSIX: an empty path names nothing (vfs takes a path of no bytes for a descriptor call).
+        if path.is_empty() {
+            return Err(Errno::ENOENT);
+        }
+        let (grant, len) = self.lend_path(path)?;
+        self.utimens(dirfd, grant.id, len, times, flags)
+    }
+
+    /// Sets the access and modification times of the file `fd` is open on (see [`Sys::utimensat`]).
+    pub fn futimens(&self, fd: i32, times: Option<[Timespec; 2]>) -> Result<(), Errno> {
+        self.utimens(fd, 0, 0, times, 0)
+    }
+
+    fn utimens(&self, fd: i32, grant: u32, len: u32, times: Option<[Timespec; 2]>, flags: u32) -> Result<(), Errno> {
+        let now = Timespec { sec: 0, nsec: utime::UTIME_NOW.into() };
+        let [atime, mtime] = times.unwrap_or([now, now]);
+        let request = UtimensRequest {
+            fd,
+            grant,
+            len,
+            flags,
+            atime_sec: atime.sec,
+            atime_nsec: wire_nsec(atime),
+            mtime_sec: mtime.sec,
+            mtime_nsec: wire_nsec(mtime),
+        };
+        self.call(VFS, Message::with(VFS_UTIMENS, &request)).map(drop)
+    }
+
+    /// Makes a file of the type in `mode`'s `file_type::S_IFMT` bits at `path`, with `mode`'s
+    /// permission bits less the creation mask; `dev` is a device file's number.
+    pub fn mknod(&self, path: &str, mode: u32, dev: u32) -> Result<(), Errno> {
+        let (grant, len) = self.lend_path(path)?;
+        let request = MknodRequest { grant: grant.id, len, mode, dev };
+        self.call(VFS, Message::with(VFS_MKNOD, &request)).map(drop)
     }
 
     /// Sets the owner and group of the file `path` names (`KEEP_ID` leaves one as it is).

@@ -16,6 +16,13 @@ pub struct Timespec {
     pub nsec: i64,
 }
 
+impl Timespec {
+    /// The time `us` microseconds after the Epoch (before it when negative).
+    pub fn from_micros(us: i64) -> Timespec {
+        Timespec { sec: us.div_euclid(1_000_000), nsec: us.rem_euclid(1_000_000) * 1_000 }
+    }
+}
+
 /// What getrusage reports (the fields samsara keeps).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rusage {

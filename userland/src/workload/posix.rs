@@ -13,7 +13,8 @@
 //! and SIGSTOP); alarm and ITIMER_REAL; process groups and sessions; effective ids and
 //! supplementary groups; clocks, times and getrusage, each with its errors;
 //! fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
-//! umask, fchdir and getcwd; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
+//! umask, fchdir and getcwd; file times through utimensat and futimens (given, now, kept, marked
+//! by a write, a chmod and a new name) and mknod, each with its errors; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
 //! child's write, a timeout, a hang-up); flock (exclusive against another open file, a child
 //! waiting until the holder closes); nice values through getpriority/setpriority/nice
 //! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
@@ -45,9 +46,11 @@ use os::proto::pm::{
     SIG_SETMASK, SIG_UNBLOCK, WNOHANG, exit_status, sig, sig_bit, signal_status,
 };
 use os::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
+use os::proto::vfs::file_type::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG};
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use os::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
 use os::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
-use os::proto::vfs::{F_OK, KEEP_ID, ST_NOWAIT, ST_WAIT, kind};
+use os::proto::vfs::{AT_FDCWD, F_OK, KEEP_ID, ST_NOWAIT, ST_WAIT, kind};
 use os::proto::vm::layout::{HEAP_LIMIT, PAGE};
 use os::proto::{INIT_PID, Pid};
 use os::vfs::state::OPEN_MAX;
@@ -130,6 +133,7 @@ const TESTS: &[Test] = &[
     link_counts,
     rename_and_truncate,
     file_attributes,
+    file_times_and_nodes,
     symbolic_links,
     directories,
     heap_growth,
@@ -679,6 +683,121 @@ fn file_attributes(sys: &Sys<'_>, rec: &Checks) {
     }
     rec.expect_eq("posix.attr.unchanged-by-the-user", sys.stat(&file).map(|s| (s.mode, s.size)), Ok((0o640, 3000)));
     ok(rec, "posix.attr.unlink", sys.unlink(&file));
+}
+
+/// A time utimens takes: `sec` seconds and `nsec` nanoseconds (or UTIME_NOW, UTIME_OMIT).
+fn at(sec: i64, nsec: u32) -> Timespec {
+    Timespec { sec, nsec: nsec.into() }
+}
+
+/// utimensat and futimens (times given, now, kept; a write marks the modification and change
+/// times, a chmod the change time only, a new name the directory's; the file system is `noatime`)
+/// and mknod (regular files; what only root may make; what the file system cannot hold), each with
+/// its errors, as root and as an unprivileged child.
+fn file_times_and_nodes(sys: &Sys<'_>, rec: &Checks) {
+    let file = path("times");
+    let Some(fd) = ok(rec, "posix.times.create", sys.open(&file, O_CREAT | O_RDWR | O_TRUNC, FILE_MODE)) else {
+        return;
+    };
+    let (atime, mtime) = (at(1_000, 250_000_000), at(2_000, 0));
+    ok(rec, "posix.times.utimensat", sys.utimensat(AT_FDCWD, &file, Some([atime, mtime]), 0));
+    rec.expect_eq("posix.times.utimensat-shows", sys.stat(&file).map(|s| (s.atime, s.mtime)), Ok((atime, mtime)));
+    let keep_atime = [at(0, UTIME_OMIT), at(3_000, 0)];
+    ok(rec, "posix.times.futimens-omit", sys.futimens(fd, Some(keep_atime)));
+    rec.expect_eq("posix.times.omit-keeps", sys.fstat(fd).map(|s| (s.atime, s.mtime)), Ok((atime, at(3_000, 0))));
+    // What a write and a chmod mark, on the clock file times are kept on.
+    let before = sys.clock_gettime(CLOCK_MONOTONIC).unwrap_or_default();
+    rec.expect_eq("posix.times.write", sys.write(fd, GREETING), Ok(GREETING.len()));
+    if let Some(s) = ok(rec, "posix.times.fstat-after-write", sys.fstat(fd)) {
+        rec.check("posix.times.write-marks-mtime-ctime", s.mtime >= before && s.ctime == s.mtime, || {
+            format!(
+                "{} before the write, mtime {}, ctime {}",
+                instant(Some(&before)),
+                instant(Some(&s.mtime)),
+                instant(Some(&s.ctime))
+            )
+        });
+        rec.expect_eq("posix.times.write-keeps-atime", s.atime, atime);
+    }
+    ok(rec, "posix.times.set-again", sys.futimens(fd, Some([atime, mtime])));
+    ok(rec, "posix.times.chmod", sys.fchmod(fd, 0o666));
+    if let Some(s) = ok(rec, "posix.times.fstat-after-chmod", sys.fstat(fd)) {
+        rec.expect_eq("posix.times.chmod-keeps-mtime", (s.atime, s.mtime), (atime, mtime));
+        rec.check("posix.times.chmod-marks-ctime", s.ctime >= before, || format!("ctime {}", instant(Some(&s.ctime))));
+    }
+    ok(rec, "posix.times.utimensat-now", sys.utimensat(AT_FDCWD, &file, None, 0));
+    if let Some(s) = ok(rec, "posix.times.stat-after-now", sys.stat(&file)) {
+        rec.check("posix.times.now-sets-both", s.atime >= before && s.mtime == s.atime, || {
+            format!("atime {}, mtime {}", instant(Some(&s.atime)), instant(Some(&s.mtime)))
+        });
+    }
+    // Errors.
+    let bad_nsec = [at(0, 1_000_000_000), mtime];
+    fails(rec, "posix.times.nsec-out-of-range-einval", sys.futimens(fd, Some(bad_nsec)), Errno::EINVAL);
+    fails(rec, "posix.times.bad-flag-einval", sys.utimensat(AT_FDCWD, &file, None, 0x1), Errno::EINVAL);
+    fails(rec, "posix.times.dirfd-einval", sys.utimensat(fd, &file, None, 0), Errno::EINVAL);
+    fails(rec, "posix.times.missing-enoent", sys.utimensat(AT_FDCWD, &path("nope"), None, 0), Errno::ENOENT);
+    fails(rec, "posix.times.empty-path-enoent", sys.utimensat(AT_FDCWD, "", None, 0), Errno::ENOENT);
+    fails(rec, "posix.times.closed-ebadf", sys.futimens(NEVER_OPEN_FD, None), Errno::EBADF);
+    if let Some((r, w)) = ok(rec, "posix.times.pipe", sys.pipe()) {
+        fails(rec, "posix.times.pipe-einval", sys.futimens(w, None), Errno::EINVAL);
+        ok(rec, "posix.times.close-r", sys.close(r));
+        ok(rec, "posix.times.close-w", sys.close(w));
+    }
+    // A link's own times (AT_SYMLINK_NOFOLLOW) leave its target's alone.
+    let link = path("times-link");
+    if ok(rec, "posix.times.symlink", sys.symlink(&file, &link)).is_some() {
+        ok(rec, "posix.times.nofollow", sys.utimensat(AT_FDCWD, &link, Some([atime, atime]), AT_SYMLINK_NOFOLLOW));
+        rec.expect_eq("posix.times.nofollow-link", sys.lstat(&link).map(|s| s.mtime), Ok(atime));
+        rec.check("posix.times.nofollow-target", sys.stat(&file).is_ok_and(|s| s.mtime != atime), || {
+            "the target's modification time became the link's".into()
+        });
+        ok(rec, "posix.times.unlink-link", sys.unlink(&link));
+    }
+    // mknod: a regular file, its bits cut by the mask; a new name marks the directory.
+    let node = path("node");
+    let before = sys.clock_gettime(CLOCK_MONOTONIC).unwrap_or_default();
+    let old_mask = ok(rec, "posix.mknod.umask", sys.umask(0o027));
+    ok(rec, "posix.mknod.regular", sys.mknod(&node, S_IFREG | 0o666, 0));
+    if let Some(mask) = old_mask {
+        ok(rec, "posix.mknod.umask-back", sys.umask(mask));
+    }
+    let shown = sys.stat(&node).map(|s| (s.kind, s.mode, s.size));
+    rec.expect_eq("posix.mknod.shows", shown, Ok((kind::REGULAR, 0o640, 0)));
+    rec.check("posix.mknod.marks-the-directory", sys.stat(DIR).is_ok_and(|s| s.mtime >= before), || {
+        format!("{DIR} keeps a modification time from before the mknod")
+    });
+    fails(rec, "posix.mknod.exists-eexist", sys.mknod(&node, S_IFREG | 0o644, 0), Errno::EEXIST);
+    fails(rec, "posix.mknod.fifo-einval", sys.mknod(&path("fifo"), S_IFIFO | 0o644, 0), Errno::EINVAL);
+    fails(rec, "posix.mknod.device-einval", sys.mknod(&path("dev"), S_IFCHR | 0o644, 0x0101), Errno::EINVAL);
+    fails(rec, "posix.mknod.directory-einval", sys.mknod(&path("dir"), S_IFDIR | 0o755, 0), Errno::EINVAL);
+    fails(rec, "posix.mknod.missing-dir-enoent", sys.mknod(&path("nope/node"), S_IFREG, 0), Errno::ENOENT);
+    ok(rec, "posix.mknod.type-zero-regular", sys.mknod(&path("plain"), 0o644, 0));
+    ok(rec, "posix.mknod.unlink-plain", sys.unlink(&path("plain")));
+    // What an unprivileged process may not do: set times of another's file, or set them to now on
+    // one it may not write; make a device. It may set both to now on a file it may write.
+    ok(rec, "posix.times.read-only-for-others", sys.fchmod(fd, 0o644));
+    ok(rec, "posix.times.writable-by-all", sys.chmod(&node, 0o666));
+    let (child_rec, child_file, child_node) = (rec.clone(), file.clone(), node.clone());
+    let forked = sys.fork(move |c| {
+        let rec = child_rec;
+        ok(&rec, "posix.times.become-user", c.setuid(UNPRIVILEGED_UID));
+        let given = Some([at(5, 0), at(5, 0)]);
+        fails(&rec, "posix.times.not-owner-eperm", c.utimensat(AT_FDCWD, &child_file, given, 0), Errno::EPERM);
+        fails(&rec, "posix.times.now-no-write-eacces", c.utimensat(AT_FDCWD, &child_file, None, 0), Errno::EACCES);
+        let keep = Some([at(0, UTIME_OMIT), at(0, UTIME_OMIT)]);
+        ok(&rec, "posix.times.keep-both-needs-nothing", c.utimensat(AT_FDCWD, &child_file, keep, 0));
+        let now = Some([at(0, UTIME_NOW), at(0, UTIME_NOW)]);
+        ok(&rec, "posix.times.now-writable", c.utimensat(AT_FDCWD, &child_node, now, 0));
+        fails(&rec, "posix.mknod.device-not-root-eperm", c.mknod(&child_node, S_IFCHR | 0o644, 0x0101), Errno::EPERM);
+        0
+    });
+    if let Some(pid) = ok(rec, "posix.times.fork", forked) {
+        reap(sys, rec, "posix.times.child-status", pid, exit_status(0));
+    }
+    ok(rec, "posix.times.close", sys.close(fd));
+    ok(rec, "posix.times.unlink", sys.unlink(&file));
+    ok(rec, "posix.mknod.unlink", sys.unlink(&node));
 }
 
 /// symlink, readlink and lstat; open and stat follow links (on the way and at the end), unlink

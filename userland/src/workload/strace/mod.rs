@@ -35,7 +35,7 @@ pub use error::{LoadError, ParseError, ParseProblem};
 pub use event::{Call, CallResult, EventKind, StraceLog, TraceEvent};
 pub use normalise::{
     FcntlCommand, NormalisedTrace, OpenFlags, ProcessEnd, ProcessNode, ProcessTree, SIGNAL_NAMES, SignalAction,
-    TraceOp, TraceStep, Whence, normalise,
+    TraceOp, TraceStep, UtimeSpec, Whence, normalise,
 };
 pub use parse::{parse_file, parse_log};
 pub use value::Arg;

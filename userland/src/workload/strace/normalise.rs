@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Call, CallResult, EventKind, StraceLog};
 use super::value::{Arg, parse_int};
+use os::proto::vfs::{file_type, utime};
 
 /// `AT_FDCWD` as a number, when strace printed it numerically.
 const AT_FDCWD: i64 = -100;
@@ -37,6 +38,26 @@ mod open_bits {
 
 /// Mode bits strace prints by name in front of the octal permissions.
 const MODE_BITS_BY_NAME: [(&str, u32); 3] = [("S_ISUID", 0o4000), ("S_ISGID", 0o2000), ("S_ISVTX", 0o1000)];
+
+/// A time utimensat sets: seconds and nanoseconds, the nanoseconds `UTIME_NOW` or `UTIME_OMIT`
+/// (`os::proto::vfs::utime`) for the current time or the time kept.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UtimeSpec {
+    /// Seconds since the Epoch.
+    pub sec: i64,
+    /// Nanoseconds, or `UTIME_NOW` / `UTIME_OMIT`.
+    pub nsec: u32,
+}
+
+/// The file types of mknod's mode as strace names them, with their `S_IFMT` bits.
+const FILE_TYPES_BY_NAME: [(&str, u32); 6] = [
+    ("S_IFREG", file_type::S_IFREG),
+    ("S_IFIFO", file_type::S_IFIFO),
+    ("S_IFCHR", file_type::S_IFCHR),
+    ("S_IFBLK", file_type::S_IFBLK),
+    ("S_IFDIR", file_type::S_IFDIR),
+    ("S_IFSOCK", 0o140000),
+];
 
 /// One call in samsara's terms.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -249,6 +270,29 @@ pub enum TraceOp {
         uid: u32,
         /// The new group.
         gid: u32,
+    },
+    /// `utimensat` with a path (one relative to a directory fd made absolute); `None`: both now.
+    Utimens {
+        /// The file.
+        path: String,
+        /// Its access and modification times.
+        times: Option<[UtimeSpec; 2]>,
+        /// `AT_SYMLINK_NOFOLLOW`: a link's own times.
+        nofollow: bool,
+    },
+    /// `utimensat` on a fd with no path (`futimens`).
+    Futimens {
+        /// The fd.
+        fd: i32,
+        /// Its access and modification times; `None`: both now.
+        times: Option<[UtimeSpec; 2]>,
+    },
+    /// `mknod` or `mknodat`.
+    Mknod {
+        /// The file made.
+        path: String,
+        /// Its type (`S_IFMT` bits) and permission bits.
+        mode: u32,
     },
     /// `truncate`.
     Truncate {
@@ -860,12 +904,42 @@ fn mode_bits(arg: &Arg) -> Option<u32> {
     match arg.unnamed() {
         Arg::Int(value) => u32::try_from(*value).ok(),
         Arg::Flags(names) => names.iter().try_fold(0, |mode, name| {
-            let bits = match MODE_BITS_BY_NAME.iter().find(|(known, _)| known == name) {
+            let named = MODE_BITS_BY_NAME.iter().chain(&FILE_TYPES_BY_NAME).find(|(known, _)| known == name);
+            let bits = match named {
                 Some((_, bits)) => *bits,
                 None => u32::try_from(parse_int(name.as_bytes())?).ok()?,
             };
             Some(mode | bits)
         }),
+        _ => None,
+    }
+}
+
+/// One time of utimensat's array: `{tv_sec=S, tv_nsec=N}`, or `UTIME_NOW` / `UTIME_OMIT` as strace
+/// prints a special one.
+fn utime_spec(arg: &Arg) -> Option<UtimeSpec> {
+    let special = |arg: &Arg| match arg.unnamed() {
+        _ if arg.has_flag("UTIME_NOW") => Some(utime::UTIME_NOW),
+        _ if arg.has_flag("UTIME_OMIT") => Some(utime::UTIME_OMIT),
+        _ => None,
+    };
+    if let Some(nsec) = special(arg) {
+        return Some(UtimeSpec { sec: 0, nsec });
+    }
+    let sec = arg.field("tv_sec")?.as_int()?;
+    let nsec = arg.field("tv_nsec")?;
+    let nsec = special(nsec).or_else(|| u32::try_from(nsec.as_int()?).ok())?;
+    Some(UtimeSpec { sec, nsec })
+}
+
+/// utimensat's times: NULL (both now) or an array of two.
+fn utime_specs(arg: &Arg) -> Option<Option<[UtimeSpec; 2]>> {
+    match arg.unnamed() {
+        Arg::Int(0) => Some(None),
+        Arg::Array(times) => match times.as_slice() {
+            [atime, mtime] => Some(Some([utime_spec(atime)?, utime_spec(mtime)?])),
+            _ => None,
+        },
         _ => None,
     }
 }
@@ -1203,6 +1277,25 @@ impl Normaliser {
                 fd: need(fd_arg(call, 0), name)?,
                 uid: need(id_arg(call, 1), name)?,
                 gid: need(id_arg(call, 2), name)?,
+            },
+            "utimensat" => {
+                let times = need(call.arg(2).and_then(utime_specs), name)?;
+                let nofollow = match need(call.arg(3), name)?.unnamed() {
+                    Arg::Int(0) => false,
+                    Arg::Flags(flags) if flags == &["AT_SYMLINK_NOFOLLOW"] => true,
+                    other => return Err(format!("utimensat: flags {other:?}")),
+                };
+                match call.arg(1).map(Arg::unnamed) {
+                    Some(Arg::Int(0)) => TraceOp::Futimens { fd: need(fd_arg(call, 0), name)?, times },
+                    _ => TraceOp::Utimens { path: self.resolve(pid, call, 0, 1)?, times, nofollow },
+                }
+            }
+            "mknod" => {
+                TraceOp::Mknod { path: Self::path(call, 0)?, mode: need(call.arg(1).and_then(mode_bits), name)? }
+            }
+            "mknodat" => TraceOp::Mknod {
+                path: self.resolve(pid, call, 0, 1)?,
+                mode: need(call.arg(2).and_then(mode_bits), name)?,
             },
             "truncate" => TraceOp::Truncate { path: Self::path(call, 0)?, len: need(int_arg(call, 1), name)? },
             "ftruncate" => TraceOp::Ftruncate { fd: need(fd_arg(call, 0), name)?, len: need(int_arg(call, 1), name)? },

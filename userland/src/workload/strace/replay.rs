@@ -63,9 +63,9 @@ use super::normalise::FcntlCommand;
 use super::sandbox::{self, CONTROL_DIR, STDERR, STDIN, STDOUT, Setup};
 use super::{
     CallResult, LoadError, NormalisedTrace, OpenFlags, ProcessEnd, ProcessTree, SIGNAL_NAMES, SignalAction, TraceOp,
-    TraceStep, Whence,
+    TraceStep, UtimeSpec, Whence,
 };
-use crate::libc::{Itimer, PollFd, SigAction, Sys, count_handler_run, handler_runs, reset_handler_runs};
+use crate::libc::{Itimer, PollFd, SigAction, Sys, Timespec, count_handler_run, handler_runs, reset_handler_runs};
 use crate::workload::report::{Recorder, WorkloadReport};
 use crate::workload::status_text;
 use os::errno::Errno;
@@ -74,10 +74,12 @@ use os::proto::pm::{
     CLOCK_MONOTONIC, CLOCK_REALTIME, ITIMER_REAL, RUSAGE_CHILDREN, RUSAGE_SELF, SIG_BLOCK, SIG_SETMASK, SIG_UNBLOCK,
     WNOHANG, exit_status, signal_status,
 };
+use os::proto::vfs::AT_FDCWD;
 use os::proto::vfs::fcntl::{F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
 use os::proto::vfs::flags::O_NONBLOCK;
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use os::proto::vfs::mode::PERM_MASK;
+use os::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
 use os::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
 use os::vfs::state::MAX_FILE_SIZE;
@@ -302,6 +304,24 @@ fn whence(whence: Whence) -> u32 {
     }
 }
 
+/// A time utimensat sets, as the C library takes it.
+fn timespec(t: UtimeSpec) -> Timespec {
+    Timespec { sec: t.sec, nsec: t.nsec.into() }
+}
+
+/// utimensat's times for messages.
+fn utime_text(times: &Option<[UtimeSpec; 2]>) -> String {
+    let one = |t: &UtimeSpec| match t.nsec {
+        UTIME_NOW => "now".to_string(),
+        UTIME_OMIT => "kept".to_string(),
+        nsec => format!("{}.{nsec:09}", t.sec),
+    };
+    match times {
+        None => "now, now".to_string(),
+        Some([atime, mtime]) => format!("{}, {}", one(atime), one(mtime)),
+    }
+}
+
 /// A short name of a step's call for messages (the op without its data).
 fn describe(op: &TraceOp) -> String {
     match op {
@@ -339,6 +359,11 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Fchmod { fd, mode } => format!("fchmod({fd}, {mode:o})"),
         TraceOp::Chown { path, uid, gid } => format!("chown({path}, {uid}, {gid})"),
         TraceOp::Fchown { fd, uid, gid } => format!("fchown({fd}, {uid}, {gid})"),
+        TraceOp::Utimens { path, times, nofollow } => {
+            format!("utimensat({path}, {}{})", utime_text(times), if *nofollow { ", AT_SYMLINK_NOFOLLOW" } else { "" })
+        }
+        TraceOp::Futimens { fd, times } => format!("futimens({fd}, {})", utime_text(times)),
+        TraceOp::Mknod { path, mode } => format!("mknod({path}, {mode:o})"),
         TraceOp::Truncate { path, len } => format!("truncate({path}, {len})"),
         TraceOp::Ftruncate { fd, len } => format!("ftruncate({fd}, {len})"),
         TraceOp::Statfs { path } => format!("statfs({path})"),
@@ -1208,6 +1233,21 @@ impl Replayer {
             TraceOp::Fchown { fd, uid, gid } => {
                 let Some(sfd) = self.fd(step, *fd, "fchown") else { return Flow::Next };
                 let done = sys.fchown(sfd, *uid, *gid);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Utimens { path, times, nofollow } => {
+                let flags = if *nofollow { AT_SYMLINK_NOFOLLOW } else { 0 };
+                let path = sandbox::replay_path(&self.plan.cwd, path);
+                let done = sys.utimensat(AT_FDCWD, &path, times.map(|t| t.map(timespec)), flags);
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Futimens { fd, times } => {
+                let Some(sfd) = self.fd(step, *fd, "futimens") else { return Flow::Next };
+                let done = sys.futimens(sfd, times.map(|t| t.map(timespec)));
+                self.compare(step, done.map(|()| 0), Values::Exact);
+            }
+            TraceOp::Mknod { path, mode } => {
+                let done = sys.mknod(&sandbox::replay_path(&self.plan.cwd, path), *mode, 0);
                 self.compare(step, done.map(|()| 0), Values::Exact);
             }
             TraceOp::Truncate { path, len } => {

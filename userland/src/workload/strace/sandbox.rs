@@ -289,7 +289,11 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                 }
             }
             TraceOp::Lstat { path } => p.exists_here(&abs(path), ok, enoent, Standin::File { size: 0 }),
+            TraceOp::Utimens { path, nofollow: true, .. } => {
+                p.exists_here(&abs(path), ok, enoent, Standin::File { size: 0 })
+            }
             TraceOp::Stat { path }
+            | TraceOp::Utimens { path, .. }
             | TraceOp::Chmod { path, .. }
             | TraceOp::Chown { path, .. }
             | TraceOp::Truncate { path, .. }
@@ -350,6 +354,14 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.create(&abs);
                 } else {
                     p.exists(&abs, eexist, enoent, Standin::Dir);
+                }
+            }
+            TraceOp::Mknod { path, .. } => {
+                let abs = abs(path);
+                if ok {
+                    p.create(&abs);
+                } else {
+                    p.exists_here(&abs, eexist, enoent, Standin::File { size: 0 });
                 }
             }
             TraceOp::Rmdir { path } => {

@@ -787,3 +787,38 @@ fn stdio_the_log_shows_unseekable_is_a_pipe_in_the_setup() {
     assert_eq!(setup.stdio_pipes, [true, true, false]);
     assert_eq!(setup.stdin_bytes, 4);
 }
+
+#[test]
+fn utimensat_and_mknod_map_onto_utimens_futimens_and_mknod() {
+    use os::proto::vfs::file_type::{S_IFIFO, S_IFREG};
+    use os::proto::vfs::utime::{UTIME_NOW, UTIME_OMIT};
+    let trace = normalise(&parse(concat!(
+        "1  utimensat(0, NULL, NULL, 0) = 0\n",
+        "1  utimensat(0, NULL, [{tv_sec=1000, tv_nsec=500000000} /* 1970-01-01T00:16:40.500000000+0000 */, ",
+        "{tv_sec=1000, tv_nsec=500000000} /* 1970-01-01T00:16:40.500000000+0000 */], 0) = 0\n",
+        "1  utimensat(0, NULL, [{tv_sec=2000, tv_nsec=0} /* 1970-01-01T00:33:20+0000 */, UTIME_OMIT], 0) = 0\n",
+        "1  utimensat(AT_FDCWD, \"node\", [UTIME_NOW, {tv_sec=0, tv_nsec=6000}], AT_SYMLINK_NOFOLLOW) = 0\n",
+        "1  utimensat(AT_FDCWD, \"x\", NULL, AT_EMPTY_PATH) = 0\n",
+        "1  mknodat(AT_FDCWD, \"node\", 0600) = 0\n",
+        "1  mknodat(AT_FDCWD, \"/tmp/p\", S_IFIFO|0640) = 0\n",
+        "1  mknod(\"f\", S_IFREG|0644, makedev(0, 0)) = 0\n",
+    )));
+    let spec = |sec, nsec| UtimeSpec { sec, nsec };
+    assert_eq!(
+        ops_of(&trace, 1),
+        vec![
+            &TraceOp::Futimens { fd: 0, times: None },
+            &TraceOp::Futimens { fd: 0, times: Some([spec(1000, 500_000_000), spec(1000, 500_000_000)]) },
+            &TraceOp::Futimens { fd: 0, times: Some([spec(2000, 0), spec(0, UTIME_OMIT)]) },
+            &TraceOp::Utimens {
+                path: "node".to_string(),
+                times: Some([spec(0, UTIME_NOW), spec(0, 6000)]),
+                nofollow: true
+            },
+            &TraceOp::Mknod { path: "node".to_string(), mode: 0o600 },
+            &TraceOp::Mknod { path: "/tmp/p".to_string(), mode: S_IFIFO | 0o640 },
+            &TraceOp::Mknod { path: "f".to_string(), mode: S_IFREG | 0o644 },
+        ]
+    );
+    assert_eq!(trace.skipped_total(), 1, "the flag samsara lacks: {:?}", trace.skipped);
+}
