@@ -456,6 +456,14 @@ pub enum TraceOp {
         /// The call's name.
         call: String,
     },
+    /// `setuid`, `setgid`, `seteuid` or `setegid` (also `setresuid`/`setresgid` that set all three
+    /// ids alike, or the effective one alone): the call samsara makes, and the id.
+    SetId {
+        /// The call's name.
+        call: String,
+        /// The id it sets.
+        id: u32,
+    },
     /// `clock_gettime`, or `clock_getres` (`resolution`).
     ClockGettime {
         /// The clock's name (`CLOCK_MONOTONIC`).
@@ -932,6 +940,24 @@ fn utime_spec(arg: &Arg) -> Option<UtimeSpec> {
     Some(UtimeSpec { sec, nsec })
 }
 
+/// utimes's times: NULL (both now) or two `{tv_sec=S, tv_usec=U}`.
+fn timeval_specs(arg: &Arg) -> Option<Option<[UtimeSpec; 2]>> {
+    let one = |arg: &Arg| {
+        let sec = arg.field("tv_sec")?.as_int()?;
+        let usec = u32::try_from(arg.field("tv_usec")?.as_int()?).ok()?;
+        // Microseconds past a second's million are invalid; passed as such, vfs answers EINVAL.
+        Some(UtimeSpec { sec, nsec: usec.saturating_mul(1_000) })
+    };
+    match arg.unnamed() {
+        Arg::Int(0) => Some(None),
+        Arg::Array(times) => match times.as_slice() {
+            [atime, mtime] => Some(Some([one(atime)?, one(mtime)?])),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
 /// utimensat's times: NULL (both now) or an array of two.
 fn utime_specs(arg: &Arg) -> Option<Option<[UtimeSpec; 2]>> {
     match arg.unnamed() {
@@ -1094,6 +1120,23 @@ impl Normaliser {
             }
             "getuid" | "getgid" | "geteuid" | "getegid" | "getpgrp" | "setsid" => {
                 TraceOp::IdCall { call: name.to_string() }
+            }
+            "setuid" | "setgid" | "seteuid" | "setegid" => {
+                TraceOp::SetId { call: name.to_string(), id: need(id_arg(call, 0), name)? }
+            }
+            "setresuid" | "setresgid" => {
+                let (real, effective, saved) =
+                    (need(id_arg(call, 0), name)?, need(id_arg(call, 1), name)?, need(id_arg(call, 2), name)?);
+                let (all, effective_only) =
+                    if name == "setresuid" { ("setuid", "seteuid") } else { ("setgid", "setegid") };
+                let keep = os::proto::vfs::KEEP_ID;
+                match (real, effective, saved) {
+                    (r, e, s) if r == e && e == s && e != keep => TraceOp::SetId { call: all.to_string(), id: e },
+                    (r, e, s) if r == keep && s == keep && e != keep => {
+                        TraceOp::SetId { call: effective_only.to_string(), id: e }
+                    }
+                    _ => return Err(format!("{name}: real, effective and saved ids set apart")),
+                }
             }
             "clock_gettime" | "clock_getres" => TraceOp::ClockGettime {
                 clock: need(first_flag(call.arg(0)), name)?,
@@ -1297,6 +1340,13 @@ impl Normaliser {
                 path: self.resolve(pid, call, 0, 1)?,
                 mode: need(call.arg(2).and_then(mode_bits), name)?,
             },
+            "utimes" | "futimesat" => {
+                let (path, times) = match name {
+                    "utimes" => (Self::path(call, 0)?, call.arg(1)),
+                    _ => (self.resolve(pid, call, 0, 1)?, call.arg(2)),
+                };
+                TraceOp::Utimens { path, times: need(times.and_then(timeval_specs), name)?, nofollow: false }
+            }
             "truncate" => TraceOp::Truncate { path: Self::path(call, 0)?, len: need(int_arg(call, 1), name)? },
             "ftruncate" => TraceOp::Ftruncate { fd: need(fd_arg(call, 0), name)?, len: need(int_arg(call, 1), name)? },
             "statfs" => TraceOp::Statfs { path: Self::path(call, 0)? },

@@ -379,6 +379,7 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Sigaction { signal, .. } => format!("rt_sigaction({signal})"),
         TraceOp::Sigprocmask { how, set } => format!("rt_sigprocmask({how}, {set:?})"),
         TraceOp::IdCall { call } => format!("{call}()"),
+        TraceOp::SetId { call, id } => format!("{call}({id})"),
         TraceOp::ClockGettime { clock, resolution } => {
             format!("{}({clock})", if *resolution { "clock_getres" } else { "clock_gettime" })
         }
@@ -1381,6 +1382,15 @@ impl Replayer {
                 };
                 // The ids are the tracing host's; success and failure must agree.
                 self.compare(step, got, Values::Ignore);
+            }
+            TraceOp::SetId { call, id } => {
+                let done = match call.as_str() {
+                    "setuid" => sys.setuid(*id),
+                    "setgid" => sys.setgid(*id),
+                    "seteuid" => sys.seteuid(*id),
+                    _ => sys.setegid(*id),
+                };
+                self.compare(step, done.map(|()| 0), Values::Exact);
             }
             TraceOp::ClockGettime { clock, resolution } => {
                 let clock = match clock.as_str() {
