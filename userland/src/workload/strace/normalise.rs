@@ -940,30 +940,20 @@ fn utime_spec(arg: &Arg) -> Option<UtimeSpec> {
     Some(UtimeSpec { sec, nsec })
 }
 
-/// utimes's times: NULL (both now) or two `{tv_sec=S, tv_usec=U}`.
-fn timeval_specs(arg: &Arg) -> Option<Option<[UtimeSpec; 2]>> {
-    let one = |arg: &Arg| {
-        let sec = arg.field("tv_sec")?.as_int()?;
-        let usec = u32::try_from(arg.field("tv_usec")?.as_int()?).ok()?;
-        // Microseconds past a second's million are invalid; passed as such, vfs answers EINVAL.
-        Some(UtimeSpec { sec, nsec: usec.saturating_mul(1_000) })
-    };
+/// One time of utimes's array: `{tv_sec=S, tv_usec=U}`.
+fn timeval_spec(arg: &Arg) -> Option<UtimeSpec> {
+    let sec = arg.field("tv_sec")?.as_int()?;
+    let usec = u32::try_from(arg.field("tv_usec")?.as_int()?).ok()?;
+    // Microseconds past a second's million are invalid; passed as such, vfs answers EINVAL.
+    Some(UtimeSpec { sec, nsec: usec.saturating_mul(1_000) })
+}
+
+/// The times of utimensat or utimes: NULL (both now) or an array of two, each read by `one`.
+fn time_pair(arg: &Arg, one: fn(&Arg) -> Option<UtimeSpec>) -> Option<Option<[UtimeSpec; 2]>> {
     match arg.unnamed() {
         Arg::Int(0) => Some(None),
         Arg::Array(times) => match times.as_slice() {
             [atime, mtime] => Some(Some([one(atime)?, one(mtime)?])),
-            _ => None,
-        },
-        _ => None,
-    }
-}
-
-/// utimensat's times: NULL (both now) or an array of two.
-fn utime_specs(arg: &Arg) -> Option<Option<[UtimeSpec; 2]>> {
-    match arg.unnamed() {
-        Arg::Int(0) => Some(None),
-        Arg::Array(times) => match times.as_slice() {
-            [atime, mtime] => Some(Some([utime_spec(atime)?, utime_spec(mtime)?])),
             _ => None,
         },
         _ => None,
@@ -1322,7 +1312,7 @@ impl Normaliser {
                 gid: need(id_arg(call, 2), name)?,
             },
             "utimensat" => {
-                let times = need(call.arg(2).and_then(utime_specs), name)?;
+                let times = need(call.arg(2).and_then(|times| time_pair(times, utime_spec)), name)?;
                 let nofollow = match need(call.arg(3), name)?.unnamed() {
                     Arg::Int(0) => false,
                     Arg::Flags(flags) if flags == &["AT_SYMLINK_NOFOLLOW"] => true,
@@ -1345,7 +1335,11 @@ impl Normaliser {
                     "utimes" => (Self::path(call, 0)?, call.arg(1)),
                     _ => (self.resolve(pid, call, 0, 1)?, call.arg(2)),
                 };
-                TraceOp::Utimens { path, times: need(times.and_then(timeval_specs), name)?, nofollow: false }
+                TraceOp::Utimens {
+                    path,
+                    times: need(times.and_then(|times| time_pair(times, timeval_spec)), name)?,
+                    nofollow: false,
+                }
             }
             "truncate" => TraceOp::Truncate { path: Self::path(call, 0)?, len: need(int_arg(call, 1), name)? },
             "ftruncate" => TraceOp::Ftruncate { fd: need(fd_arg(call, 0), name)?, len: need(int_arg(call, 1), name)? },
