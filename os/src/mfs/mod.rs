@@ -5,8 +5,8 @@
 //! Files: `state.rs` (all mutable state, the inode allocator), `block.rs` (the block interface:
 //! read, write, allocate, free), `fs.rs` (file data and directory entries), `table.rs` (request
 //! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, mknod, unlink, rmdir,
-//! link, rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs` (stat, chmod, chown, utime, statvfs),
-//! `mount.rs` (readsuper, putnode).
+//! link, rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs`
+//! (stat, chmod, chown, utime, statvfs), `mount.rs` (readsuper, putnode).
 //!
 //! Duties: it serves vfs only (anyone else gets EPERM); every bad request (an inode number that is
 //! not live, a putnode of references vfs does not hold, a bad grant) is an errno reply, never a

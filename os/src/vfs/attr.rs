@@ -235,9 +235,9 @@ fn access(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
 /// VFS_UTIMENS: a file's access and modification times, as MINIX's do_utimens sets them: each is
 /// given, now (UTIME_NOW) or kept (UTIME_OMIT); the owner or root may set any, whoever may write
 /// the file may set both to now (else EACCES), anyone else gets EPERM. A nanosecond count out of
-/// range or an unknown flag is EINVAL; both kept changes nothing and needs no permission; a path is taken from the working directory only (`fd`
-/// AT_FDCWD, as MINIX's utimensat), a descriptor when there is no path; a pipe keeps no times
-/// (EINVAL).
+/// range or an unknown flag is EINVAL; both kept changes nothing and needs no permission. A path
+/// is taken from the working directory only (`fd` AT_FDCWD, as MINIX's utimensat), a descriptor
+/// when there is no path; a pipe keeps no times (EINVAL).
 pub fn do_utimens(ctx: &mut VfsCtx<'_>) -> Handled {
     status(utimens(ctx))
 }
