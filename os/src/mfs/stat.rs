@@ -7,8 +7,8 @@ use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, UtimeRequest};
 use crate::proto::vfs::mode::PERM_MASK;
-use crate::proto::vfs::utime::{UTIME_NOW, UTIME_OMIT};
-use crate::proto::vfs::{NAME_MAX, NANOS_PER_SECOND, StatReply, StatvfsReply};
+use crate::proto::vfs::utime::{UTIME_NOW, UTIME_OMIT, valid_nsec};
+use crate::proto::vfs::{NAME_MAX, StatReply, StatvfsReply};
 use crate::task::Handled;
 use kernel_sim::Message;
 
@@ -78,8 +78,7 @@ pub fn do_utime(ctx: &mut MfsCtx<'_>) -> Handled {
 fn utime(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
     let req: UtimeRequest = ctx.m.get();
-    let valid = |nsec: u32| nsec < NANOS_PER_SECOND || nsec == UTIME_NOW || nsec == UTIME_OMIT;
-    if !valid(req.atime_nsec) || !valid(req.mtime_nsec) {
+    if !valid_nsec(req.atime_nsec) || !valid_nsec(req.mtime_nsec) {
         return Err(Errno::EINVAL);
     }
     ctx.state.named(req.ino)?;

@@ -134,6 +134,12 @@ pub mod utime {
     pub const UTIME_OMIT: u32 = (1 << 30) - 2;
     /// Do not follow a symbolic link the path ends in (the only flag utimensat takes).
     pub const AT_SYMLINK_NOFOLLOW: u32 = 0x200;
+
+    /// Whether `nsec` is a time's nanoseconds utimens takes: below a second, or one of the two
+    /// special values.
+    pub fn valid_nsec(nsec: u32) -> bool {
+        nsec < super::NANOS_PER_SECOND || nsec == UTIME_NOW || nsec == UTIME_OMIT
+    }
 }
 
 /// mknod's file types, the `S_IFMT` bits of its mode (POSIX's values).

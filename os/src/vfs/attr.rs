@@ -21,10 +21,10 @@ use crate::proto::fs::{
     W_OK, X_OK, lookup as how, permitted,
 };
 use crate::proto::vfs::mode::PERM_MASK;
-use crate::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
+use crate::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT, valid_nsec};
 use crate::proto::vfs::{
-    AT_FDCWD, F_OK, FdAttrRequest, GetvfsstatRequest, KEEP_ID, NANOS_PER_SECOND, PathAttrRequest, ST_NOWAIT, ST_WAIT,
-    StatvfsReply, UtimensRequest, kind,
+    AT_FDCWD, F_OK, FdAttrRequest, GetvfsstatRequest, KEEP_ID, PathAttrRequest, ST_NOWAIT, ST_WAIT, StatvfsReply,
+    UtimensRequest, kind,
 };
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -244,8 +244,7 @@ pub fn do_utimens(ctx: &mut VfsCtx<'_>) -> Handled {
 
 fn utimens(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     let r: UtimensRequest = ctx.m.get();
-    let valid = |nsec: u32| nsec < NANOS_PER_SECOND || nsec == UTIME_NOW || nsec == UTIME_OMIT;
-    if r.flags & !AT_SYMLINK_NOFOLLOW != 0 || !valid(r.atime_nsec) || !valid(r.mtime_nsec) {
+    if r.flags & !AT_SYMLINK_NOFOLLOW != 0 || !valid_nsec(r.atime_nsec) || !valid_nsec(r.mtime_nsec) {
         return Err(Errno::EINVAL);
     }
     let (fp, target) = if r.len > 0 {

@@ -72,18 +72,25 @@ fn entry_request(
 /// mkdir, rmdir, unlink: one path, walked to its last component, then the request on it.
 fn one_path(ctx: &mut VfsCtx<'_>, m_type: MsgType) -> Result<(), Errno> {
     let req: PathRequest = ctx.m.get();
+    entry_at(ctx, m_type, req.grant, req.len, req.mode)
+}
+
+/// The path of `len` bytes under `grant` walked to its last component, then the request
+/// `m_type` on it, with `mode`.
+fn entry_at(ctx: &mut VfsCtx<'_>, m_type: MsgType, grant: u32, len: u32, mode: u32) -> Result<(), Errno> {
     let fp = caller(ctx)?;
-    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
-    let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
-    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::NOFOLLOW)?;
+    read_path(ctx.proc, ctx.who(), grant, len)?;
+    let path = pass_on(ctx, grant, len.into(), Access::Read);
+    let found = lookup(ctx, &fp, &path, 0, len, how::PARENT | how::NOFOLLOW)?;
     match m_type {
-        REQ_MKDIR if found.ino != 0 => return Err(Errno::EEXIST),
+        REQ_MKDIR | REQ_MKNOD if found.ino != 0 => return Err(Errno::EEXIST),
         REQ_UNLINK | REQ_RMDIR if found.ino == 0 => return Err(Errno::ENOENT),
         _ => {}
     }
-    // The creator's file-creation mask clears permission bits of a new directory (MINIX's vfs
-    // applies it before the request; the file system keeps PERM_MASK's bits).
-    entry_request(ctx, m_type, &path, 0, &found, req.mode & !fp.umask)
+    // The creator's file-creation mask clears permission bits of a new file (MINIX's vfs applies
+    // it before the request; the file system keeps PERM_MASK's bits). The mask holds permission
+    // bits only (UMASK_MAX), so a file type in `mode` stays.
+    entry_request(ctx, m_type, &path, 0, &found, mode & !fp.umask)
 }
 
 /// VFS_MKDIR: make a directory.
@@ -102,17 +109,10 @@ pub fn do_mknod(ctx: &mut VfsCtx<'_>) -> Handled {
 fn mknod(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     let req: MknodRequest = ctx.m.get();
     let fp = caller(ctx)?;
-    let file_type = req.mode & S_IFMT;
-    if fp.uid != ROOT_UID && !matches!(file_type, 0 | S_IFREG | S_IFIFO) {
+    if fp.uid != ROOT_UID && !matches!(req.mode & S_IFMT, 0 | S_IFREG | S_IFIFO) {
         return Err(Errno::EPERM);
     }
-    read_path(ctx.proc, ctx.who(), req.grant, req.len)?;
-    let path = pass_on(ctx, req.grant, req.len.into(), Access::Read);
-    let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::NOFOLLOW)?;
-    if found.ino != 0 {
-        return Err(Errno::EEXIST);
-    }
-    entry_request(ctx, REQ_MKNOD, &path, 0, &found, file_type | (req.mode & !S_IFMT & !fp.umask))
+    entry_at(ctx, REQ_MKNOD, req.grant, req.len, req.mode)
 }
 
 /// VFS_RMDIR: remove an empty directory.

@@ -95,7 +95,7 @@ impl From<StatReply> for Stat {
 /// pass as they are; anything else out of range as a count vfs refuses with EINVAL).
 fn wire_nsec(t: Timespec) -> u32 {
     match u32::try_from(t.nsec) {
-        Ok(nsec) if nsec < NANOS_PER_SECOND || nsec == utime::UTIME_NOW || nsec == utime::UTIME_OMIT => nsec,
+        Ok(nsec) if utime::valid_nsec(nsec) => nsec,
         _ => u32::MAX,
     }
 }
