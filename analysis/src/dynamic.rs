@@ -142,6 +142,10 @@ impl<S: Server> Server for Recorded<S> {
         S::check_invariants(state)
     }
 
+    fn check_window(state: &mut S::State) -> Vec<String> {
+        S::check_window(state)
+    }
+
     fn boot(proc: &Proc) -> S::State {
         S::boot(proc)
     }

@@ -61,6 +61,10 @@ impl Server for Mfs {
         state.check_invariants()
     }
 
+    fn check_window(state: &mut MfsState) -> Vec<String> {
+        check::check_window(state).into_iter().map(|v| v.to_string()).collect()
+    }
+
     fn boot(proc: &Proc) -> MfsState {
         let mut state = MfsState::empty();
         // The boot image's programs: the kernel holds them (MINIX's mkfs copies them onto the disk).

@@ -116,6 +116,24 @@ impl<T: Clone + 'static> TrackedVec<T> {
         Some(&self.slots[index].value)
     }
 
+    /// What the current window changed, for a check of only that: each element it wrote, in the
+    /// order first written, with its value at the checkpoint and its value now (`None` once
+    /// popped). An element pushed in this window had no value at the checkpoint and is not
+    /// listed: [`Self::length_written`] says whether the length changed.
+    ///
+    /// Reads nothing suspect: an element written in this window was restored before the write.
+    pub fn window_changes(&self) -> impl Iterator<Item = (usize, &T, Option<&T>)> {
+        self.log.window(self.core.epoch()).iter().filter_map(|record| match &record.entry {
+            VecEntry::Element { index, value } => Some((*index, value, self.slots.get(*index).map(|s| &s.value))),
+            VecEntry::Length(_) => None,
+        })
+    }
+
+    /// Whether the current window pushed or popped.
+    pub fn length_written(&self) -> bool {
+        self.length_stamp == self.core.epoch()
+    }
+
     /// Reads every element in order (all suspects are restored first: everything is read).
     pub fn iter(&mut self) -> impl Iterator<Item = &T> {
         self.restore_everything(RestoreCause::Read);
@@ -502,6 +520,30 @@ mod tests {
 
     fn contents(vec: &mut TrackedVec<u32>) -> Vec<u32> {
         vec.iter().copied().collect()
+    }
+
+    #[test]
+    fn a_window_lists_what_it_changed_with_the_values_at_its_checkpoint() {
+        let journal = Journal::new();
+        let mut vec = table(&journal, &[1, 2, 3]);
+        vec.set(0, 5);
+        journal.checkpoint();
+        assert_eq!(vec.window_changes().count(), 0);
+        assert!(!vec.length_written());
+        vec.set(2, 30);
+        *vec.get_mut(2).unwrap() += 1;
+        assert_eq!(vec.pop(), Some(31));
+        *vec.get_mut(0).unwrap() += 1;
+        vec.push(40);
+        let changes: Vec<(usize, u32, Option<u32>)> =
+            vec.window_changes().map(|(i, before, now)| (i, *before, now.copied())).collect();
+        // Element 2 was written, then popped (40 was pushed at its index): listed once, with its
+        // value at the checkpoint.
+        assert_eq!(changes, vec![(2, 3, Some(40)), (0, 5, Some(6))]);
+        assert!(vec.length_written());
+        journal.checkpoint();
+        assert_eq!(vec.window_changes().count(), 0);
+        assert!(!vec.length_written());
     }
 
     #[test]
