@@ -95,6 +95,18 @@ impl SimLink {
 
 type SimCoroutine = Coroutine<(), Suspend, (), DefaultStack>;
 
+/// Stacks the engines that ended on this thread left, by size, for the next engine's coroutines:
+/// a campaign boots thousands of machines on each worker thread, and mapping, faulting in and
+/// unmapping every process's stack for each of them cost a twentieth of its time.
+struct SpareStacks(Vec<(usize, DefaultStack)>);
+
+/// Stacks kept per thread (the processes of a booted system, and a few).
+const SPARE_STACKS_MAX: usize = 64;
+
+thread_local! {
+    static SPARE_STACKS: RefCell<SpareStacks> = const { RefCell::new(SpareStacks(Vec::new())) };
+}
+
 /// The deterministic engine.
 pub(crate) struct SimEngine {
     pub shared: Rc<SimShared>,
@@ -131,9 +143,11 @@ impl SimEngine {
 
     fn start(&mut self, slot: Slot, body: Body, k: &KernelCore) {
         let ep = k.endpoint_of(slot);
-        let stack = match self.stacks.pop() {
+        let size = self.stack_size;
+        let spare = || SPARE_STACKS.with(|spare| spare.borrow_mut().take(size));
+        let stack = match self.stacks.pop().or_else(spare) {
             Some(s) => s,
-            None => DefaultStack::new(self.stack_size).expect("mapping a coroutine stack"),
+            None => DefaultStack::new(size).expect("mapping a coroutine stack"),
         };
         let shared = self.shared.clone();
         let co = Coroutine::with_stack(stack, move |yielder: &Yielder<(), Suspend>, ()| {
@@ -244,5 +258,46 @@ impl SimEngine {
             self.resume(slot);
         }
         debug_assert!(self.coroutines.iter().all(Option::is_none), "every coroutine ran to its end");
+    }
+}
+
+impl Drop for SimEngine {
+    fn drop(&mut self) {
+        let (size, stacks) = (self.stack_size, std::mem::take(&mut self.stacks));
+        // A thread that is ending has no pool left to fill: its stacks are unmapped.
+        let _ = SPARE_STACKS.try_with(|spare| spare.borrow_mut().keep(size, stacks));
+    }
+}
+
+impl SpareStacks {
+    /// A stack of `size` bytes, if one is spare.
+    fn take(&mut self, size: usize) -> Option<DefaultStack> {
+        let at = self.0.iter().rposition(|(s, _)| *s == size)?;
+        Some(self.0.swap_remove(at).1)
+    }
+
+    /// Keeps `stacks` of `size` bytes, up to the limit; the rest are unmapped.
+    fn keep(&mut self, size: usize, stacks: Vec<DefaultStack>) {
+        let room = SPARE_STACKS_MAX.saturating_sub(self.0.len());
+        self.0.extend(stacks.into_iter().take(room).map(|stack| (size, stack)));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spare_stacks_are_found_by_size_and_kept_up_to_the_limit() {
+        let mut spare = SpareStacks(Vec::new());
+        let small = 64 * 1024;
+        let large = 256 * 1024;
+        spare.keep(small, vec![DefaultStack::new(small).unwrap()]);
+        assert!(spare.take(large).is_none(), "no stack of another size is handed out");
+        assert!(spare.take(small).is_some());
+        assert!(spare.take(small).is_none());
+        let many = (0..SPARE_STACKS_MAX + 3).map(|_| DefaultStack::new(small).unwrap()).collect();
+        spare.keep(small, many);
+        assert_eq!(spare.0.len(), SPARE_STACKS_MAX);
     }
 }

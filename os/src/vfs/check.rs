@@ -12,7 +12,7 @@ use crate::vfs::state::{
     Filp, FilpId, Flock, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode,
     VnodeId, VnodeKind,
 };
-use recovery::counted;
+use recovery::{TrackedVec, counted};
 use std::collections::BTreeMap;
 
 /// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
@@ -27,40 +27,49 @@ use std::collections::BTreeMap;
 /// open files, an exclusive one alone, and a suspended flock waits on a conflict.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let mut found = Vec::new();
-    let vnodes: BTreeMap<VnodeId, Vnode> =
-        vfs.vnodes.iter().enumerate().filter_map(|(i, slot)| Some((i as VnodeId, slot.clone()?))).collect();
-    let filps: BTreeMap<FilpId, Filp> =
-        vfs.filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.clone()?))).collect();
-    let fprocs: BTreeMap<ProcKey, Fproc> = vfs.fprocs.iter().map(|(k, f)| (*k, f.clone())).collect();
-    let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
-    let mount = *vfs.mount.get();
     if vfs.vnodes.len() != NR_VNODES || vfs.pipe_bufs.len() != NR_VNODES || vfs.filps.len() != NR_FILPS {
         found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
     }
-    check_descriptors(fprocs.values(), &filps, &mut found);
+    let mount = *vfs.mount.get();
+    let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
+    // Borrowed, not copied: this runs after every vfs request that wrote.
+    let VfsState { vnodes, filps, fprocs, pipe_bufs, flocks, .. } = vfs;
+    let vnodes: Vnodes<'_> =
+        vnodes.iter().enumerate().filter_map(|(i, slot)| Some((i as VnodeId, slot.as_ref()?))).collect();
+    let filps: Filps<'_> =
+        filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.as_ref()?))).collect();
+    let fprocs: Fprocs<'_> = fprocs.iter().map(|(k, f)| (*k, f)).collect();
+    check_descriptors(fprocs.values().copied(), &filps, &mut found);
     check_vnode_refs(&vnodes, &filps, &fprocs, mount, &mut found);
-    check_pipe_buffers(vfs, &vnodes, &mut found);
+    check_pipe_buffers(pipe_bufs, &vnodes, &mut found);
     check_processes(&fprocs, &suspended, &vnodes, &filps, &mut found);
     check_flags(&fprocs, &filps, &mut found);
-    check_polls(vfs, &fprocs, &suspended, &vnodes, &filps, &mut found);
-    check_flocks(vfs, &fprocs, &suspended, &filps, &mut found);
+    check_polls(pipe_bufs, &fprocs, &suspended, &vnodes, &filps, &mut found);
+    check_flocks(flocks, &fprocs, &suspended, &filps, &mut found);
     found
 }
+
+/// The live vnodes, by id.
+type Vnodes<'a> = BTreeMap<VnodeId, &'a Vnode>;
+/// The live open files, by id.
+type Filps<'a> = BTreeMap<FilpId, &'a Filp>;
+/// The processes, by slot.
+type Fprocs<'a> = BTreeMap<ProcKey, &'a Fproc>;
 
 /// Only live open files hold flocks; an exclusive one is alone on its file; a suspended flock
 /// conflicts with a lock another open file holds (or it would have been granted).
 fn check_flocks(
-    vfs: &mut VfsState,
-    fprocs: &BTreeMap<ProcKey, Fproc>,
+    flocks: &mut TrackedVec<Option<Flock>>,
+    fprocs: &Fprocs<'_>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
-    filps: &BTreeMap<FilpId, Filp>,
+    filps: &Filps<'_>,
     found: &mut Vec<Violation>,
 ) {
-    if vfs.flocks.len() != NR_FILPS {
+    if flocks.len() != NR_FILPS {
         found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
     }
     let mut held: BTreeMap<VnodeId, Vec<(FilpId, Flock)>> = BTreeMap::new();
-    for (id, lock) in vfs.flocks.iter().enumerate() {
+    for (id, lock) in flocks.iter().enumerate() {
         let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
         match filps.get(&id) {
             Some(filp) => held.entry(filp.vnode).or_default().push((id, lock)),
@@ -101,7 +110,7 @@ fn a_flock(lock: Flock) -> &'static str {
 
 /// Descriptor flags only on open descriptors; masks within UMASK_MAX; an open file keeps only its
 /// access mode (a valid one) and the status flags.
-fn check_flags(fprocs: &BTreeMap<ProcKey, Fproc>, filps: &BTreeMap<FilpId, Filp>, found: &mut Vec<Violation>) {
+fn check_flags(fprocs: &Fprocs<'_>, filps: &Filps<'_>, found: &mut Vec<Violation>) {
     for fp in fprocs.values() {
         let open: u32 = fp.fds.iter().enumerate().filter(|(_, f)| f.is_some()).map(|(fd, _)| 1u32 << fd).sum();
         if fp.cloexec & !open != 0 {
@@ -124,11 +133,11 @@ fn check_flags(fprocs: &BTreeMap<ProcKey, Fproc>, filps: &BTreeMap<FilpId, Filp>
 /// A suspended poll watches only open descriptors (within OPEN_MAX), asks for reading or writing
 /// only on watched ones, and none of them is ready: a ready one ends the wait at once.
 fn check_polls(
-    vfs: &mut VfsState,
-    fprocs: &BTreeMap<ProcKey, Fproc>,
+    pipe_bufs: &mut TrackedVec<Vec<u8>>,
+    fprocs: &Fprocs<'_>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
-    vnodes: &BTreeMap<VnodeId, Vnode>,
-    filps: &BTreeMap<FilpId, Filp>,
+    vnodes: &Vnodes<'_>,
+    filps: &Filps<'_>,
     found: &mut Vec<Violation>,
 ) {
     for (key, call) in suspended {
@@ -149,7 +158,7 @@ fn check_polls(
                 found.push(violation("vfs.poll-ready", format!("{} waits in poll on ready file {fd}", fp.ep)));
                 continue;
             };
-            let buffered = vfs.pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
+            let buffered = pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
             let bit = 1u32 << fd;
             let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable & bit != 0 && buffered > 0)))
                 || (filp.writable() && (pipe.readers == 0 || (wait.writable & bit != 0 && buffered < PIPE_BUF)));
@@ -164,11 +173,7 @@ fn check_polls(
 }
 
 /// Descriptors point at live open files; each open file's count is its descriptors.
-fn check_descriptors<'a>(
-    fprocs: impl Iterator<Item = &'a Fproc>,
-    filps: &BTreeMap<FilpId, Filp>,
-    found: &mut Vec<Violation>,
-) {
+fn check_descriptors<'a>(fprocs: impl Iterator<Item = &'a Fproc>, filps: &Filps<'_>, found: &mut Vec<Violation>) {
     let mut refs: BTreeMap<FilpId, u32> = BTreeMap::new();
     for fp in fprocs {
         for (fd, id) in fp.fds.iter().enumerate() {
@@ -200,9 +205,9 @@ fn check_descriptors<'a>(
 /// Open files are on live vnodes; each vnode's references are its holders; pipe ends add up; the
 /// mount's root is a directory; no two vnodes name one inode.
 fn check_vnode_refs(
-    vnodes: &BTreeMap<VnodeId, Vnode>,
-    filps: &BTreeMap<FilpId, Filp>,
-    fprocs: &BTreeMap<ProcKey, Fproc>,
+    vnodes: &Vnodes<'_>,
+    filps: &Filps<'_>,
+    fprocs: &Fprocs<'_>,
     mount: Option<Mount>,
     found: &mut Vec<Violation>,
 ) {
@@ -222,7 +227,7 @@ fn check_vnode_refs(
         held.entry(fp.cwd).or_default().0 += 1;
     }
     match mount {
-        Some(m) if vnodes.get(&m.root).is_some_and(Vnode::is_dir) => held.entry(m.root).or_default().0 += 1,
+        Some(m) if vnodes.get(&m.root).is_some_and(|v| v.is_dir()) => held.entry(m.root).or_default().0 += 1,
         Some(m) => {
             found.push(violation("vfs.mount-root", format!("the root mount's vnode {} is no directory", m.root)))
         }
@@ -277,10 +282,10 @@ fn check_vnode_refs(
 }
 
 /// Each pipe buffers at most PIPE_BUF bytes; no other vnode has bytes in a pipe buffer.
-fn check_pipe_buffers(vfs: &mut VfsState, vnodes: &BTreeMap<VnodeId, Vnode>, found: &mut Vec<Violation>) {
+fn check_pipe_buffers(pipe_bufs: &mut TrackedVec<Vec<u8>>, vnodes: &Vnodes<'_>, found: &mut Vec<Violation>) {
     // An empty buffer is right whatever its vnode: only the few holding bytes are looked up (this
     // runs after every vfs request that wrote, over the whole table).
-    for (id, bytes) in vfs.pipe_bufs.iter().enumerate().filter(|(_, bytes)| !bytes.is_empty()) {
+    for (id, bytes) in pipe_bufs.iter().enumerate().filter(|(_, bytes)| !bytes.is_empty()) {
         let id = id as VnodeId;
         let detail = match vnodes.get(&id) {
             Some(v) if v.pipe().is_some() => {
@@ -296,14 +301,14 @@ fn check_pipe_buffers(vfs: &mut VfsState, vnodes: &BTreeMap<VnodeId, Vnode>, fou
 /// Working directories are directory vnodes; every process has one suspension entry and no other
 /// slot has one; suspended calls wait on a pipe the process holds.
 fn check_processes(
-    fprocs: &BTreeMap<ProcKey, Fproc>,
+    fprocs: &Fprocs<'_>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
-    vnodes: &BTreeMap<VnodeId, Vnode>,
-    filps: &BTreeMap<FilpId, Filp>,
+    vnodes: &Vnodes<'_>,
+    filps: &Filps<'_>,
     found: &mut Vec<Violation>,
 ) {
     for fp in fprocs.values() {
-        if !vnodes.get(&fp.cwd).is_some_and(Vnode::is_dir) {
+        if !vnodes.get(&fp.cwd).is_some_and(|v| v.is_dir()) {
             found.push(violation("vfs.cwd-live", format!("{} works in vnode {}, not a directory", fp.ep, fp.cwd)));
         }
     }
