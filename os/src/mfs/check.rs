@@ -18,16 +18,17 @@ use std::collections::{BTreeMap, BTreeSet};
 /// and `..` included), entries name live inodes, and no inode is both nameless and unreferenced;
 /// the root is a live directory.
 pub fn check(mfs: &mut MfsState) -> Vec<Violation> {
-    check_parts(mfs, Parts { blocks: true, links: true }, Vec::new())
+    check_parts(mfs, Parts { blocks: true, links: true, data: None }, Vec::new())
 }
 
 /// Which halves of [`check`] to run.
-#[derive(Clone, Copy)]
 struct Parts {
     /// Block ownership and accounting, each file's blocks against its size.
     blocks: bool,
     /// Link counts against directory entries, the directories, the root.
     links: bool,
+    /// The blocks that may hold data though free (none: every block may).
+    data: Option<BTreeSet<BlockNo>>,
 }
 
 /// The halves `parts` of [`check`], after the violations `found` so far. A half left out must be
@@ -39,7 +40,7 @@ fn check_parts(mfs: &mut MfsState, parts: Parts, mut found: Vec<Violation>) -> V
         found.push(violation("mfs.table-sizes", "a fixed-size table changed its size".into()));
     }
     let sane = if parts.blocks {
-        check_blocks(mfs, &inodes, &mut found)
+        check_blocks(mfs, &inodes, parts.data.as_ref(), &mut found)
     } else {
         inodes.iter().filter(|(_, inode)| inode.blocks.len() == blocks_for(inode.size)).map(|(&ino, _)| ino).collect()
     };
@@ -74,6 +75,12 @@ pub fn check_window(mfs: &mut MfsState) -> Vec<Violation> {
         renamed |= before.map(names) != now.map(names) || (extended && directory);
         written.push(ino as Ino);
     }
+    // A block free now that holds bytes got them in this window, or was in a file at the
+    // checkpoint (the window's writes and the changed inodes' blocks then).
+    let mut data: BTreeSet<BlockNo> = mfs.blocks.window_changes().map(|(block, _, _)| block as BlockNo).collect();
+    for (_, before, _) in mfs.inodes.window_changes() {
+        data.extend(before.iter().flat_map(|inode| inode.blocks.iter().copied()));
+    }
     // Which kind of file holds each block whose bytes changed (none: a free block).
     let mut holders: BTreeMap<BlockNo, Option<InodeKind>> =
         mfs.blocks.window_changes().map(|(block, _, _)| (block as BlockNo, None)).collect();
@@ -99,7 +106,7 @@ pub fn check_window(mfs: &mut MfsState) -> Vec<Violation> {
         }
     }
     if moved || renamed {
-        return check_parts(mfs, Parts { blocks: moved, links: renamed }, found);
+        return check_parts(mfs, Parts { blocks: moved, links: renamed, data: Some(data) }, found);
     }
     for ino in written {
         if let Some(inode) = mfs.inode(ino)
@@ -137,7 +144,12 @@ fn free_data(block: BlockNo) -> Violation {
 
 /// Each block is free or in one file, the free list holds no data, and the counts add up.
 /// Returns the inodes whose block lists are sane (safe to read).
-fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut Vec<Violation>) -> BTreeSet<Ino> {
+fn check_blocks(
+    mfs: &mut MfsState,
+    inodes: &BTreeMap<Ino, Inode>,
+    data: Option<&BTreeSet<BlockNo>>,
+    found: &mut Vec<Violation>,
+) -> BTreeSet<Ino> {
     // Indexed by block number (the disk is small and fixed): the loop-top self-check runs this
     // after every request that wrote, so no map is built per block.
     let mut owner: Vec<Option<Ino>> = vec![None; NR_BLOCKS];
@@ -182,9 +194,21 @@ fn check_blocks(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, found: &mut V
         }
     }
     let free: Vec<BlockNo> = mfs.free_blocks.iter().copied().collect();
-    // One pass over the disk's blocks, not one tracked read per free block: this runs after
-    // every request that wrote, and most of the disk is free.
-    let holds_data: Vec<bool> = mfs.blocks.iter().map(|data| !data.is_empty()).collect();
+    // One pass over the disk's blocks, not one tracked read per free block (most of the disk
+    // is free), or only over the blocks that may hold data.
+    let holds_data: Vec<bool> = match data {
+        None => mfs.blocks.iter().map(|data| !data.is_empty()).collect(),
+        Some(blocks) => {
+            let mut holds = vec![false; NR_BLOCKS];
+            for &block in blocks {
+                let held = mfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty());
+                if let Some(slot) = holds.get_mut(block as usize) {
+                    *slot = held;
+                }
+            }
+            holds
+        }
+    };
     let mut on_free_list = vec![false; NR_BLOCKS];
     for &block in &free {
         if block as usize >= NR_BLOCKS {
@@ -273,6 +297,7 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::mfs::state::BLOCK_SIZE;
 
     /// A disk with a file (`/f`, two blocks), a directory (`/d`) and an unlinked file vfs still
     /// holds open (nameless but referenced): consistent, checked whole, its window opened.
@@ -358,6 +383,16 @@ mod tests {
         s.journal.checkpoint();
         assert_eq!(s.dir_replace(ROOT_INO, b"d", file), Some(d));
         assert!(names_invariant(&verdicts(&mut s), "mfs.link-count"));
+    }
+
+    #[test]
+    fn a_block_freed_with_its_bytes_is_found() {
+        let (mut s, file, _) = checked_disk();
+        let inode = s.live_mut(file);
+        let block = inode.blocks.pop().unwrap();
+        inode.size = BLOCK_SIZE as u64;
+        s.free_blocks.push(block);
+        assert!(names_invariant(&verdicts(&mut s), "mfs.block-free-data"));
     }
 
     #[test]
