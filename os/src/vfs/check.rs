@@ -13,7 +13,7 @@ use crate::vfs::state::{
     VnodeId, VnodeKind,
 };
 use recovery::{TrackedVec, counted};
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
 /// descriptors pointing at it; each descriptor points at a live open file and each open file at a
@@ -26,6 +26,42 @@ use std::collections::BTreeMap;
 /// within UMASK_MAX, open files keep only their access mode and status flags; flocks are held by live
 /// open files, an exclusive one alone, and a suspended flock waits on a conflict.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
+    check_reaching(vfs, None)
+}
+
+/// The loop-top self-check after a request whose window began on a state that passed [`check`]:
+/// the same verdict, reading of the pipe buffers and the flock table (large, and cold: few
+/// requests touch them) only the entries that can have gone wrong since: those the window wrote,
+/// those of the open files and vnodes it wrote, and those of the live ones.
+pub fn check_window(vfs: &mut VfsState) -> Vec<Violation> {
+    if [
+        vfs.vnodes.length_written(),
+        vfs.filps.length_written(),
+        vfs.pipe_bufs.length_written(),
+        vfs.flocks.length_written(),
+    ]
+    .contains(&true)
+    {
+        return check(vfs);
+    }
+    let mut vnodes: BTreeSet<VnodeId> = vfs.pipe_bufs.window_changes().map(|(id, _, _)| id as VnodeId).collect();
+    vnodes.extend(vfs.vnodes.window_changes().map(|(id, _, _)| id as VnodeId));
+    let mut filps: BTreeSet<FilpId> = vfs.flocks.window_changes().map(|(id, _, _)| id as FilpId).collect();
+    filps.extend(vfs.filps.window_changes().map(|(id, _, _)| id as FilpId));
+    check_reaching(vfs, Some(Reach { vnodes, filps }))
+}
+
+/// The entries of the pipe buffers and the flock table a check reads besides the live vnodes'
+/// and open files' (none: all of them).
+struct Reach {
+    /// Vnodes whose buffers are read.
+    vnodes: BTreeSet<VnodeId>,
+    /// Open files whose flocks are read.
+    filps: BTreeSet<FilpId>,
+}
+
+/// [`check`], reading of the pipe buffers and flocks only what `reach` says besides the live.
+fn check_reaching(vfs: &mut VfsState, reach: Option<Reach>) -> Vec<Violation> {
     let mut found = Vec::new();
     if vfs.vnodes.len() != NR_VNODES || vfs.pipe_bufs.len() != NR_VNODES || vfs.filps.len() != NR_FILPS {
         found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
@@ -39,13 +75,21 @@ pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     let filps: Filps<'_> =
         filps.iter().enumerate().filter_map(|(i, slot)| Some((i as FilpId, slot.as_ref()?))).collect();
     let fprocs: Fprocs<'_> = fprocs.iter().map(|(k, f)| (*k, f)).collect();
+    let (buffers, locks) = match reach {
+        None => (None, None),
+        Some(Reach { vnodes: mut buffers, filps: mut locks }) => {
+            buffers.extend(vnodes.keys());
+            locks.extend(filps.keys());
+            (Some(buffers), Some(locks))
+        }
+    };
     check_descriptors(fprocs.values().copied(), &filps, &mut found);
     check_vnode_refs(&vnodes, &filps, &fprocs, mount, &mut found);
-    check_pipe_buffers(pipe_bufs, &vnodes, &mut found);
+    check_pipe_buffers(pipe_bufs, buffers.as_ref(), &vnodes, &mut found);
     check_processes(&fprocs, &suspended, &vnodes, &filps, &mut found);
     check_flags(&fprocs, &filps, &mut found);
     check_polls(pipe_bufs, &fprocs, &suspended, &vnodes, &filps, &mut found);
-    check_flocks(flocks, &fprocs, &suspended, &filps, &mut found);
+    check_flocks(flocks, locks.as_ref(), &fprocs, &suspended, &filps, &mut found);
     found
 }
 
@@ -60,6 +104,7 @@ type Fprocs<'a> = BTreeMap<ProcKey, &'a Fproc>;
 /// conflicts with a lock another open file holds (or it would have been granted).
 fn check_flocks(
     flocks: &mut TrackedVec<Option<Flock>>,
+    reach: Option<&BTreeSet<FilpId>>,
     fprocs: &Fprocs<'_>,
     suspended: &BTreeMap<ProcKey, Option<Suspended>>,
     filps: &Filps<'_>,
@@ -69,8 +114,11 @@ fn check_flocks(
         found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
     }
     let mut held: BTreeMap<VnodeId, Vec<(FilpId, Flock)>> = BTreeMap::new();
-    for (id, lock) in flocks.iter().enumerate() {
-        let (id, Some(lock)) = (id as FilpId, *lock) else { continue };
+    let locks: Vec<(FilpId, Flock)> = match reach {
+        None => flocks.iter().enumerate().filter_map(|(id, lock)| Some((id as FilpId, (*lock)?))).collect(),
+        Some(ids) => ids.iter().filter_map(|&id| Some((id, (*flocks.get(id as usize)?)?))).collect(),
+    };
+    for (id, lock) in locks {
         match filps.get(&id) {
             Some(filp) => held.entry(filp.vnode).or_default().push((id, lock)),
             None => found.push(violation("vfs.flock-live", format!("free open file {id} holds {}", a_flock(lock)))),
@@ -282,17 +330,28 @@ fn check_vnode_refs(
 }
 
 /// Each pipe buffers at most PIPE_BUF bytes; no other vnode has bytes in a pipe buffer.
-fn check_pipe_buffers(pipe_bufs: &mut TrackedVec<Vec<u8>>, vnodes: &Vnodes<'_>, found: &mut Vec<Violation>) {
+fn check_pipe_buffers(
+    pipe_bufs: &mut TrackedVec<Vec<u8>>,
+    reach: Option<&BTreeSet<VnodeId>>,
+    vnodes: &Vnodes<'_>,
+    found: &mut Vec<Violation>,
+) {
     // An empty buffer is right whatever its vnode: only the few holding bytes are looked up (this
-    // runs after every vfs request that wrote, over the whole table).
-    for (id, bytes) in pipe_bufs.iter().enumerate().filter(|(_, bytes)| !bytes.is_empty()) {
-        let id = id as VnodeId;
+    // runs after every vfs request that wrote, over the whole table or the reachable part).
+    let buffers: Vec<(VnodeId, usize)> = match reach {
+        None => {
+            pipe_bufs.iter().enumerate().map(|(id, bytes)| (id as VnodeId, bytes.len())).filter(|b| b.1 > 0).collect()
+        }
+        Some(ids) => {
+            ids.iter().filter_map(|&id| Some((id, pipe_bufs.get(id as usize)?.len()))).filter(|b| b.1 > 0).collect()
+        }
+    };
+    for (id, len) in buffers {
         let detail = match vnodes.get(&id) {
             Some(v) if v.pipe().is_some() => {
-                (bytes.len() > PIPE_BUF).then(|| format!("pipe {id} buffers {}", counted(bytes.len() as u64, "byte")))
+                (len > PIPE_BUF).then(|| format!("pipe {id} buffers {}", counted(len as u64, "byte")))
             }
-            _ => (!bytes.is_empty())
-                .then(|| format!("vnode {id}, not a pipe, buffers {}", counted(bytes.len() as u64, "byte"))),
+            _ => Some(format!("vnode {id}, not a pipe, buffers {}", counted(len as u64, "byte"))),
         };
         found.extend(detail.map(|detail| violation("vfs.pipe-buffer", detail)));
     }

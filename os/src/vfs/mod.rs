@@ -68,6 +68,10 @@ impl Server for Vfs {
         state.check_invariants()
     }
 
+    fn check_window(state: &mut VfsState) -> Vec<String> {
+        check::check_window(state).into_iter().map(|v| v.to_string()).collect()
+    }
+
     fn boot(proc: &Proc) -> VfsState {
         let mut state = VfsState::empty();
         let root = mount_root(proc, &mut state);
