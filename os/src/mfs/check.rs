@@ -137,6 +137,13 @@ fn leaked(ino: Ino) -> Violation {
     violation("mfs.inode-leak", format!("inode {ino} has no name and no reference, yet is not freed"))
 }
 
+/// No inode holds the block (check_blocks's owner table).
+const NOBODY: Ino = Ino::MAX;
+/// The block is on the free list (check_blocks's per-block flags).
+const ON_FREE_LIST: u8 = 1;
+/// The block holds bytes.
+const HOLDS_DATA: u8 = 2;
+
 /// A free block that holds bytes.
 fn free_data(block: BlockNo) -> Violation {
     violation("mfs.block-free-data", format!("free block {block} holds data"))
@@ -150,9 +157,9 @@ fn check_blocks(
     data: Option<&BTreeSet<BlockNo>>,
     found: &mut Vec<Violation>,
 ) -> BTreeSet<Ino> {
-    // Indexed by block number (the disk is small and fixed): the loop-top self-check runs this
-    // after every request that wrote, so no map is built per block.
-    let mut owner: Vec<Option<Ino>> = vec![None; NR_BLOCKS];
+    // Indexed by block number (the disk is small and fixed), as compact as can be: the loop-top
+    // self-check runs this after every request that moved blocks.
+    let mut owner: Vec<Ino> = vec![NOBODY; NR_BLOCKS];
     let mut used = 0usize;
     let mut sane = BTreeSet::new();
     for (&ino, inode) in inodes {
@@ -180,11 +187,11 @@ fn check_blocks(
                     found.push(violation("mfs.block-range", format!("inode {ino} holds block {block} past the disk")));
                     ok = false;
                 }
-                Some(Some(other)) => {
-                    found.push(violation("mfs.block-shared", format!("block {block} is in inodes {other} and {ino}")));
+                Some(slot) if *slot != NOBODY => {
+                    found.push(violation("mfs.block-shared", format!("block {block} is in inodes {slot} and {ino}")));
                 }
                 Some(slot) => {
-                    *slot = Some(ino);
+                    *slot = ino;
                     used += 1;
                 }
             }
@@ -193,38 +200,47 @@ fn check_blocks(
             sane.insert(ino);
         }
     }
-    let free: Vec<BlockNo> = mfs.free_blocks.iter().copied().collect();
     // One pass over the disk's blocks, not one tracked read per free block (most of the disk
     // is free), or only over the blocks that may hold data.
-    let holds_data: Vec<bool> = match data {
-        None => mfs.blocks.iter().map(|data| !data.is_empty()).collect(),
-        Some(blocks) => {
-            let mut holds = vec![false; NR_BLOCKS];
-            for &block in blocks {
-                let held = mfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty());
-                if let Some(slot) = holds.get_mut(block as usize) {
-                    *slot = held;
+    let mut listed = vec![0u8; NR_BLOCKS];
+    match data {
+        None => {
+            for (flags, data) in listed.iter_mut().zip(mfs.blocks.iter()) {
+                if !data.is_empty() {
+                    *flags = HOLDS_DATA;
                 }
             }
-            holds
         }
-    };
-    let mut on_free_list = vec![false; NR_BLOCKS];
-    for &block in &free {
-        if block as usize >= NR_BLOCKS {
-            found.push(violation("mfs.block-range", format!("the free list holds block {block} past the disk")));
-        } else if std::mem::replace(&mut on_free_list[block as usize], true) {
-            found.push(violation("mfs.block-free-twice", format!("block {block} is on the free list twice")));
-        } else if let Some(ino) = owner[block as usize] {
-            found.push(violation("mfs.block-free-and-used", format!("block {block} is free and in inode {ino}")));
-        } else if holds_data.get(block as usize).copied().unwrap_or(false) {
-            found.push(free_data(block));
+        Some(blocks) => {
+            for &block in blocks {
+                let held = mfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty());
+                if let Some(flags) = listed.get_mut(block as usize).filter(|_| held) {
+                    *flags = HOLDS_DATA;
+                }
+            }
         }
     }
-    if free.len() + used != NR_BLOCKS {
+    let mut free = 0usize;
+    for &block in mfs.free_blocks.iter() {
+        free += 1;
+        let Some(flags) = listed.get_mut(block as usize) else {
+            found.push(violation("mfs.block-range", format!("the free list holds block {block} past the disk")));
+            continue;
+        };
+        let ino = owner[block as usize];
+        if *flags & ON_FREE_LIST != 0 {
+            found.push(violation("mfs.block-free-twice", format!("block {block} is on the free list twice")));
+        } else if ino != NOBODY {
+            found.push(violation("mfs.block-free-and-used", format!("block {block} is free and in inode {ino}")));
+        } else if *flags & HOLDS_DATA != 0 {
+            found.push(free_data(block));
+        }
+        *flags |= ON_FREE_LIST;
+    }
+    if free + used != NR_BLOCKS {
         found.push(violation(
             "mfs.block-accounting",
-            format!("{} free + {used} used blocks != {NR_BLOCKS} on the disk", free.len()),
+            format!("{free} free + {used} used blocks != {NR_BLOCKS} on the disk"),
         ));
     }
     sane
