@@ -69,7 +69,9 @@ impl<S> Port for Ctx<'_, S> {
             // Changes ds noted before (a notification the loop top took) come first; then wait.
             loop {
                 match ds_check(self) {
-                    Ok(change) if change.name == label && matches!(change.value, Some(DsValue::Endpoint(_))) => return,
+                    // A new endpoint, or the label deleted: the driver is down for good (rs
+                    // unpublishes a service it leaves dead), and the lookup that follows says so.
+                    Ok(change) if change.name == label && !matches!(change.value, Some(DsValue::U64(_))) => return,
                     Ok(_) => {}
                     Err(_) => break,
                 }

@@ -127,6 +127,15 @@ fn per_process_state_left_after_everyone_exited_is_found() {
     assert!(found.contains(&"cleanup.vfs") && found.contains(&"vfs.process-entry"), "{found:?}");
 }
 
+#[test]
+fn a_mount_table_emptied_under_live_processes_is_found() {
+    // Unmounted is right only at the reboot's end, with no process left to need the root.
+    let mut s = stopped_with_a_live_child();
+    assert_eq!(invariants(&mut s), Vec::<&str>::new());
+    s.vfs.as_mut().unwrap().mount.set(None);
+    assert!(invariants(&mut s).contains(&"vfs.mount-root"));
+}
+
 /// A pipe's bytes and a process's suspended call live in tracked fields of their own, beside the
 /// vnode and the fproc: bytes buffered for a vnode that is no pipe, a pipe overfull, a process
 /// without its suspension entry or a suspended call on a descriptor it does not hold are named.

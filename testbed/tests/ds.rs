@@ -334,6 +334,33 @@ fn new_endpoint_under(engine: EngineKind) {
 }
 
 #[test]
+fn a_service_left_dead_loses_its_label() {
+    // Under `none` a crashed service stays dead: rs deletes its label (MINIX's unpublish), and a
+    // subscriber learns it is gone.
+    let seen: Seen = Arc::default();
+    let s = seen.clone();
+    let violations = run(PolicyKind::None, move |sys| {
+        let r = |what: &dyn std::fmt::Debug| record(&s, what);
+        let Ok(DsValue::Endpoint(echo)) = retrieve(sys, "echo") else { return 1 };
+        subscribe(sys, "echo", 0).unwrap();
+        r(&sys.call(echo, Message::new(ECHO_CRASH)).map(drop));
+        notified(sys);
+        r(&check(sys));
+        r(&retrieve(sys, "echo"));
+        r(&retrieve(sys, "vfs"));
+        0
+    });
+    let expected = vec![
+        format!("{:?}", Err::<(), _>(Errno::EDEADSRCDST)),
+        format!("{:?}", Ok::<_, Errno>(DsChange { name: "echo".into(), value: None })),
+        format!("{:?}", Err::<DsValue, _>(Errno::ESRCH)),
+        format!("{:?}", Ok::<_, Errno>(DsValue::Endpoint(VFS))),
+    ];
+    assert_eq!(*seen.lock().unwrap(), expected);
+    assert!(violations.is_empty(), "{violations:#?}");
+}
+
+#[test]
 fn a_fresh_ds_gets_every_label_again_from_rs() {
     let seen: Seen = Arc::default();
     let s = seen.clone();

@@ -20,8 +20,8 @@ use testbed::boot::{DEFAULT_MANIFEST, Machine, MachineConfig, boot};
 use testbed::checker::{self, Snapshot};
 use userland::libc::Sys;
 
-/// mfs's own requests to memdisk at its mount come first (it opens the disk, asks its geometry
-/// and writes its boot tree's blocks): a test's fault on the n-th request of its own of a type is
+/// mfs's own requests to memdisk at its mount come first (it opens the disk, asks its geometry,
+/// reads the blank disk's superblock, formats it and writes its boot tree's blocks): a test's fault on the n-th request of its own of a type is
 /// the driver's n-th after those.
 fn after_mount(spec: &str) -> String {
     let parts: Vec<&str> = spec.split(':').collect();
@@ -30,13 +30,15 @@ fn after_mount(spec: &str) -> String {
         None => (parts[4], ""),
     };
     let before = match parts[2] {
+        // The blank disk's superblock, then the boot tree's blocks.
         "bdev_write" => {
             let mut boot = os::mfs::state::MfsState::empty();
             let programs: Vec<String> = userland::programs::registry().iter().map(|p| p.0.to_string()).collect();
             os::mfs::build_tree(&mut boot, &programs);
-            boot.dirty.len()
+            1 + boot.dirty.len()
         }
-        "bdev_open" | "bdev_ioctl" => 1,
+        // The superblock.
+        "bdev_open" | "bdev_ioctl" | "bdev_read" => 1,
         _ => 0,
     };
     let nth = nth.parse::<usize>().expect("a numbered fault") + before;
@@ -45,8 +47,8 @@ fn after_mount(spec: &str) -> String {
 
 /// memdisk's first endpoint (its slot's generation 0).
 const MEMDISK: Endpoint = Endpoint::new(8, 0);
-/// The disk's size as the manifest declares it: 1,024 pages.
-const DISK_SIZE: u64 = 1024 * 4096;
+/// The disk's size as the manifest declares it: 1,025 pages.
+const DISK_SIZE: u64 = 1025 * 4096;
 /// Where the tests' own blocks go: the disk's last 16 blocks, which mfs (whose file system is on
 /// the same disk, allocating from its start) does not reach in these tests — the checker compares
 /// the blocks mfs holds with the disk.
@@ -191,7 +193,7 @@ fn every_request_answers_its_errors_and_the_checker_is_clean() {
         "open no access: Err(EINVAL)",
         "open unknown bit: Err(EINVAL)",
         "open rw: Ok(0)",
-        "geometry: 4194304 bytes, blocks of 4096",
+        "geometry: 4198400 bytes, blocks of 4096",
         "ioctl unknown: Err(ENOTTY)",
         "write a block: Ok(4096)",
         "read it: Ok(4096)",
@@ -304,7 +306,7 @@ fn libbdev_writes_and_reads_blocks() {
     let (seen, verdict, _) = run(&config(), block_io);
     assert_eq!(
         seen,
-        ["open: Ok(())", "size: Ok(4194304)", "write: Ok(())", "intact: true", "close: Ok(())", "lookups: 1"]
+        ["open: Ok(())", "size: Ok(4198400)", "write: Ok(())", "intact: true", "close: Ok(())", "lookups: 1"]
     );
     assert_eq!(verdict, Vec::<String>::new());
 }
@@ -325,7 +327,7 @@ fn a_driver_crash_mid_io_is_ridden_out() {
         config.fault = Some(after_mount(fault.split(' ').next().unwrap()).parse::<FaultSpec>().unwrap());
         let (seen, verdict, machine) = run(&config, block_io);
         assert!(machine.injector.as_ref().unwrap().fired(), "{fault} fired");
-        assert_eq!(seen[..4], ["open: Ok(())", "size: Ok(4194304)", "write: Ok(())", "intact: true"], "{fault}");
+        assert_eq!(seen[..4], ["open: Ok(())", "size: Ok(4198400)", "write: Ok(())", "intact: true"], "{fault}");
         assert_eq!(seen[4], "close: Ok(())", "{fault}");
         // The driver was looked up again after its crash.
         assert_eq!(seen[5], "lookups: 2", "{fault}");
@@ -467,7 +469,7 @@ const BLOCK_USER: Endpoint = Endpoint::new(9, 0);
 fn a_server_finds_the_driver_through_ds_and_keeps_one_open() {
     let (seen, verdict, _, driver) = run_block_user(&block_user_config());
     let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
-    assert_eq!(seen, ["open: Ok(1024)", write_ok.as_str(), "intact: true"]);
+    assert_eq!(seen, ["open: Ok(1025)", write_ok.as_str(), "intact: true"]);
     assert_eq!(verdict, Vec::<String>::new());
     let driver = driver.expect("BlockUser left its state");
     assert_eq!((driver.endpoint, driver.opens), (Some(MEMDISK), 1), "found in ds at its first endpoint, opened once");
@@ -500,7 +502,7 @@ fn a_driver_restart_is_found_again_through_ds_notification() {
         let what = format!("{fault} under {policy}");
         assert!(machine.injector.as_ref().unwrap().fired(), "{what} fired");
         let write_ok = format!("write: Ok({:?})", vec![0; FILE_BLOCKS as usize]);
-        assert_eq!(seen, ["open: Ok(1024)", write_ok.as_str(), "intact: true"], "{what}");
+        assert_eq!(seen, ["open: Ok(1025)", write_ok.as_str(), "intact: true"], "{what}");
         assert_eq!(verdict, Vec::<String>::new(), "{what}");
         let driver = driver.expect("BlockUser left its state");
         let now = driver.endpoint.expect("looked up");
@@ -584,6 +586,15 @@ fn the_checker_finds_broken_driver_state() {
     s.disk_blocks[0].1[5] ^= 0x10;
     assert_eq!(broken(&mut s), ["mfs.disk-blocks"]);
 
+    // The disk carries another geometry's superblock (a garbled format).
+    let mut s = stopped();
+    assert!(s.superblock.is_some(), "the superblock was read");
+    assert_eq!(checker::check(&mut s), [], "the disk carries mfs's superblock");
+    let mut other = os::mfs::superblock::Superblock::ours();
+    other.blocks += 1;
+    *s.superblock.as_mut().unwrap() = other.encode();
+    assert_eq!(broken(&mut s), ["mfs.superblock"]);
+
     let mut s = stopped();
     s.memdisk = None;
     assert_eq!(broken(&mut s), ["server.state"]);
@@ -597,7 +608,7 @@ fn a_persistent_driver_bug_is_a_controlled_halt() {
     let mut config = block_user_config();
     config.fault = Some(after_mount("panic:memdisk:bdev_write:start:3+").parse::<FaultSpec>().unwrap());
     let (seen, verdict, machine, _) = run_block_user(&config);
-    assert_eq!(seen, ["open: Ok(1024)"], "the workload stopped in its writes");
+    assert_eq!(seen, ["open: Ok(1025)"], "the workload stopped in its writes");
     let decisions: Vec<String> = machine.decisions.records().iter().map(|d| d.to_string()).collect();
     assert_eq!(decisions.len(), 2, "{decisions:#?}");
     assert!(decisions[0].contains("restart+reprocess") && decisions[1].contains("fail-stop"), "{decisions:#?}");
@@ -680,4 +691,37 @@ fn a_driver_crash_in_the_middle_of_file_io_is_ridden_out() {
             "{what}: found at the driver's next endpoint"
         );
     }
+}
+
+/// MINIX's read_super: mfs reads its disk's superblock whenever it opens the disk. Here a user
+/// (playing a careless administrator) formats the disk's superblock for another geometry, then
+/// mfs crashes on a create and comes back fresh (policy restart; the create is handled again by
+/// the new incarnation): its write-backs open the disk, find the foreign superblock and refuse it
+/// (EINVAL, which fsync reports); the checker names the foreign superblock.
+#[test]
+fn a_fresh_mfs_refuses_a_disk_formatted_for_another_file_system() {
+    use os::mfs::superblock::{SUPERBLOCK_AT, Superblock};
+    use os::proto::vfs::flags::{O_CREAT, O_RDONLY, O_WRONLY};
+    let config = MachineConfig {
+        policy: recovery::PolicyKind::Restart,
+        fault: Some("panic:mfs:req_create:start:1".parse().unwrap()),
+        ..config()
+    };
+    let (seen, verdict, _) = run(&config, |sys, log| {
+        let p = sys.proc();
+        let say = |what: &str, r: &dyn std::fmt::Debug| log.say(format!("{what}: {r:?}"));
+        say("open", &status(sys, open(1, MEMDISK_MINOR, BDEV_R_BIT | BDEV_W_BIT)));
+        let mut foreign = Superblock::ours();
+        foreign.inodes *= 2;
+        p.mem_write(SCRATCH, &foreign.encode()).unwrap();
+        let lent = p.grant(MEMDISK, SCRATCH, 1024, Access::Read);
+        say("format", &status(sys, io(BDEV_WRITE, 2, lent, SUPERBLOCK_AT, 1024)));
+        p.revoke(lent);
+        say("create", &sys.open("/tmp/new", O_CREAT | O_WRONLY, 0o644).map(drop));
+        let fd = sys.open("/etc/motd", O_RDONLY, 0);
+        say("open motd", &fd.map(drop));
+        say("fsync", &sys.fsync(fd.unwrap()));
+    });
+    assert_eq!(seen, ["open: Ok(0)", "format: Ok(1024)", "create: Ok(())", "open motd: Ok(())", "fsync: Err(EINVAL)"]);
+    assert!(verdict.iter().any(|v| v.starts_with("mfs.superblock")), "{verdict:#?}");
 }

@@ -9,7 +9,7 @@ use os::mfs::path::{Cred, walk};
 use os::mfs::state::{Ino, MfsState, ROOT_INO};
 use os::proto::MFS_BOOT;
 use os::proto::fs::{InodeRequest, REQ_PUTNODE, REQ_READSUPER};
-use os::proto::vfs::flags::O_RDONLY;
+use os::proto::vfs::flags::{O_CREAT, O_RDONLY, O_WRONLY};
 use os::vfs::state::{FS_REFS_CLEAN_AT, VfsState, Vnode};
 use std::sync::Arc;
 use testbed::boot::{DEFAULT_MANIFEST, MachineConfig, boot};
@@ -156,4 +156,37 @@ fn a_symbolic_link_without_a_target_is_found() {
     mfs.truncate(link);
     let found: Vec<&str> = checker::check(&mut snap).iter().map(|v| v.invariant).collect();
     assert_eq!(found, ["mfs.symlink-target"]);
+}
+
+#[test]
+fn a_reboot_writes_back_unmounts_the_root_and_closes_the_disk() {
+    // MINIX's shutdown: pm ends every process, vfs gives the root's collected references back
+    // and unmounts it, mfs writes back what is dirty and closes its disk (bdev_close).
+    let mut machine = boot(&MachineConfig { check_invariants: true, ..MachineConfig::default() }, |sys| {
+        let fd = sys.open("/tmp/kept", O_CREAT | O_WRONLY, 0o644).unwrap();
+        sys.write(fd, b"written before the reboot").unwrap();
+        sys.chdir("/").unwrap();
+        sys.chdir("/").unwrap();
+        sys.reboot().map_or(1, |()| 0)
+    });
+    let report = machine.run();
+    assert!(matches!(report.end, RunEnd::Shutdown { ref reason, .. } if reason == "reboot"), "{:?}", report.end);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let vfs = snap.vfs.as_mut().unwrap();
+    assert_eq!(*vfs.mount.get(), None, "the root is unmounted");
+    assert_eq!(vfs.vnodes.iter().flatten().count(), 0, "no vnode is left");
+    let mfs = snap.mfs.as_mut().unwrap();
+    let held: Vec<Ino> = (1..1024).filter(|&i| mfs.inode(i).is_some_and(|n| n.refs > 0)).collect();
+    assert_eq!(held, Vec::<Ino>::new(), "mfs gave every reference back");
+    assert_eq!(*mfs.disk.get(), None, "mfs closed its disk");
+    assert_eq!(mfs.dirty.len(), 0, "nothing is left unwritten");
+    let memdisk = snap.memdisk.as_mut().unwrap();
+    assert_eq!(memdisk.opens.len(), 0, "the driver counts no open");
+    // The file's bytes are on the disk.
+    let kept = ino_of(mfs, b"/tmp/kept");
+    let block = mfs.live(kept).blocks[0];
+    let mut on_disk = vec![0u8; 25];
+    machine.system.read_service_memory("memdisk", os::mfs::superblock::disk_position(block), &mut on_disk).unwrap();
+    assert_eq!(on_disk, b"written before the reboot");
 }

@@ -316,16 +316,16 @@ fn a_crash_on_any_servers_request_ends_with_the_sender_answered_under_every_reco
         }
     }
     never_made.dedup();
-    // The suite never reboots the system; among ds's calls only mfs's lookup of its disk's driver
-    // (retrieve, subscribe) is made (testbed/tests/ds.rs makes each call), and mfs never reads a
-    // block back from memdisk nor closes it (testbed/tests/memdisk.rs makes each request).
+    // The suite never reboots the system (so mfs never unmounts: no bdev_close, no
+    // req_unmount); among ds's calls only mfs's lookup of its disk's driver (retrieve, subscribe)
+    // is made (testbed/tests/ds.rs makes each call, testbed/tests/mfs.rs reboots).
     assert_eq!(
         never_made,
         [
             "ds:ds_delete",
             "ds:ds_check",
             "memdisk:bdev_close",
-            "memdisk:bdev_read",
+            "mfs:req_unmount",
             "pm:vfs_pm_reboot_reply",
             "vfs:pm_vfs_reboot"
         ],

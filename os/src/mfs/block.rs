@@ -2,6 +2,8 @@
 //! reaches the disk only through these four, so that moving the blocks behind a block-device
 //! driver changes this file alone.
 //!
+//! On the disk, the blocks follow the boot block and the superblock (`superblock.rs`).
+//!
 //! The pool is in mfs's own tracked state (`MfsState::blocks`, with the free list): a cache of
 //! the whole disk, as MINIX's buffer cache holds blocks, authoritative while mfs runs and rolled
 //! back with it. The disk itself is a block device (memdisk) found by name through ds: the
@@ -11,6 +13,7 @@
 
 use super::MfsCtx;
 use super::state::{BLOCK_SIZE, BlockNo, MfsState, NR_BLOCKS};
+use super::superblock::{DISK_BYTES, SUPERBLOCK_AT, Superblock, block_at, disk_position};
 use crate::errno::Errno;
 use crate::libbdev::{self, Driver};
 use crate::proto::bdev::{BDEV_R_BIT, BDEV_W_BIT, BDEV_WRITE, BdevIoRequest, MEMDISK_LABEL, MEMDISK_MINOR};
@@ -26,10 +29,13 @@ pub const TRANSFER_BUFFER: u64 = SERVICE_MEMORY_BASE;
 pub fn rewrite_dropped_writes(state: &mut MfsState, sent: &[Sent]) {
     for write in sent.iter().filter(|s| s.message.m_type == BDEV_WRITE) {
         let io: BdevIoRequest = write.message.get();
-        let first = io.position / BLOCK_SIZE as u64;
-        let end = (io.position + io.count).div_ceil(BLOCK_SIZE as u64);
-        for block in (first..end).filter(|&b| b < NR_BLOCKS as u64) {
-            state.dirty.insert(block as BlockNo, ());
+        // The superblock written at a blank disk's formatting is the same whatever request
+        // wrote it: only the file system's blocks are taken back.
+        let end = io.position.saturating_add(io.count);
+        for position in (io.position..end).step_by(BLOCK_SIZE) {
+            if let Some(block) = block_at(position) {
+                state.dirty.insert(block, ());
+            }
         }
     }
 }
@@ -51,7 +57,7 @@ pub fn write_back(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     for block in dirty {
         let mut data = ctx.state.read_block(block).to_vec();
         data.resize(BLOCK_SIZE, 0);
-        match libbdev::write(ctx, &mut driver, block as u64 * BLOCK_SIZE as u64, &data) {
+        match libbdev::write(ctx, &mut driver, disk_position(block), &data) {
             Ok(()) => {
                 ctx.state.dirty.remove(&block);
             }
@@ -65,18 +71,42 @@ pub fn write_back(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     result
 }
 
-/// Opens the disk for reading and writing and checks it holds the file system: EIO when it is
-/// smaller than NR_BLOCKS blocks.
+/// Opens the disk for reading and writing and checks it holds the file system (`formatted`). A
+/// disk refused is closed again, so that the next write-back opens and checks it anew.
 fn open_disk(ctx: &mut MfsCtx<'_>) -> Result<Driver, Errno> {
     let mut driver = Driver::new(MEMDISK_LABEL, MEMDISK_MINOR, TRANSFER_BUFFER, BLOCK_SIZE as u64);
     libbdev::open(ctx, &mut driver, BDEV_R_BIT | BDEV_W_BIT)?;
-    let geometry = libbdev::geometry(ctx, &mut driver)?;
-    // Kept even when too small: the open is held, and the checker compares the sizes.
+    if let Err(e) = formatted(ctx, &mut driver) {
+        let _ = libbdev::close(ctx, &mut driver);
+        return Err(e);
+    }
     ctx.state.disk.set(Some(driver.clone()));
-    if geometry.size < (NR_BLOCKS * BLOCK_SIZE) as u64 {
+    Ok(driver)
+}
+
+/// Whether the open disk holds the file system: EIO when it is smaller, EINVAL when its
+/// superblock is another file system's (or another geometry's). A blank disk is formatted: its
+/// superblock written.
+fn formatted(ctx: &mut MfsCtx<'_>, driver: &mut Driver) -> Result<(), Errno> {
+    if libbdev::geometry(ctx, driver)?.size < DISK_BYTES {
         return Err(Errno::EIO);
     }
-    Ok(driver)
+    let mut found = vec![0u8; BLOCK_SIZE];
+    libbdev::read(ctx, driver, SUPERBLOCK_AT, &mut found)?;
+    match Superblock::decode(&found) {
+        Some(theirs) if theirs == Superblock::ours() => Ok(()),
+        Some(_) => Err(Errno::EINVAL),
+        None => libbdev::write(ctx, driver, SUPERBLOCK_AT, &Superblock::ours().encode()),
+    }
+}
+
+/// Closes the disk mfs holds open (at the unmount); nothing to do when it holds none. A close the
+/// driver refuses keeps the disk open.
+pub fn close_disk(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    let Some(mut driver) = ctx.state.disk.get().clone() else { return Ok(()) };
+    libbdev::close(ctx, &mut driver)?;
+    ctx.state.disk.set(None);
+    Ok(())
 }
 
 impl MfsState {

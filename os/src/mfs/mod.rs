@@ -6,7 +6,8 @@
 //! read, write, allocate, free), `fs.rs` (file data and directory entries), `table.rs` (request
 //! type -> handler), `path.rs` (REQ_LOOKUP), `link.rs` (create, mkdir, mknod, unlink, rmdir,
 //! link, rename, slink), `read.rs` (read, write, peek, getdents, ftrunc, rdlink), `stat.rs`
-//! (stat, chmod, chown, utime, statvfs), `mount.rs` (readsuper, putnode).
+//! (stat, chmod, chown, utime, statvfs), `mount.rs` (readsuper, putnode, sync, unmount),
+//! `superblock.rs` (the disk's layout and superblock).
 //!
 //! Duties: it serves vfs only (anyone else gets EPERM); every bad request (an inode number that is
 //! not live, a putnode of references vfs does not hold, a bad grant) is an errno reply, never a
@@ -22,6 +23,7 @@ pub mod path;
 pub mod read;
 pub mod stat;
 pub mod state;
+pub mod superblock;
 pub mod table;
 
 use crate::errno::Errno;

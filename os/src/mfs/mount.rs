@@ -1,6 +1,7 @@
 //! REQ_READSUPER (vfs mounts this file system as the root: mfs opens its disk through the block
-//! driver and writes its tree there), REQ_PUTNODE (vfs gives back references on an inode) and
-//! REQ_SYNC (what is dirty written back now).
+//! driver and writes its tree there), REQ_PUTNODE (vfs gives back references on an inode),
+//! REQ_SYNC (what is dirty written back now) and REQ_UNMOUNT (at reboot: written back, the disk
+//! closed).
 //!
 //! A mount voids every reference the previous mount held (a vfs that mounts again started
 //! afresh: its vnodes are gone) and gives the new one one reference on the root. A putnode of
@@ -20,6 +21,25 @@ use kernel_sim::Message;
 /// is what an earlier write-back could not write.
 pub fn do_sync(ctx: &mut MfsCtx<'_>) -> Handled {
     Handled::status(client(ctx).and_then(|()| super::block::write_back(ctx)).map(|()| 0))
+}
+
+/// REQ_UNMOUNT, as MINIX's fs_unmount: EBUSY while vfs holds a reference other than the
+/// mount's one on the root (an open file, a working directory). Otherwise every dirty block is
+/// written back (EIO, still mounted, when the driver refuses one), the disk is closed and the
+/// mount's reference on the root given back. A later REQ_READSUPER mounts again.
+pub fn do_unmount(ctx: &mut MfsCtx<'_>) -> Handled {
+    Handled::status(unmount(ctx).map(|()| 0))
+}
+
+fn unmount(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
+    client(ctx)?;
+    let held: u64 = (1..NR_INODES as Ino).map(|ino| u64::from(ctx.state.inode(ino).map_or(0, |i| i.refs))).sum();
+    if held != 1 || ctx.state.named(ROOT_INO)?.refs != 1 {
+        return Err(Errno::EBUSY);
+    }
+    super::block::write_back(ctx)?;
+    super::block::close_disk(ctx)?;
+    give_back(ctx.state, ROOT_INO, 1)
 }
 
 /// REQ_READSUPER: mount as the root; the reply names the root directory.

@@ -30,5 +30,6 @@ pub static CALLS: &[Call<MfsState>] = &[
     Call { m_type: REQ_SYNC, name: "req_sync", handler: mount::do_sync },
     Call { m_type: REQ_UTIME, name: "req_utime", handler: stat::do_utime },
     Call { m_type: REQ_MKNOD, name: "req_mknod", handler: link::do_mknod },
+    Call { m_type: REQ_UNMOUNT, name: "req_unmount", handler: mount::do_unmount },
     Call { m_type: REQ_PATHNAME, name: "req_pathname", handler: path::do_pathname },
 ];

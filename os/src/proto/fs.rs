@@ -66,6 +66,10 @@ pub const REQ_UTIME: MsgType = FS_BASE + 0x15;
 /// Make a file of a type other than a directory or a link named in a directory (`EntryRequest`,
 /// its `mode` holding the `S_IFMT` type bits): a regular file, as MINIX's REQ_MKNOD.
 pub const REQ_MKNOD: MsgType = FS_BASE + 0x16;
+/// Unmount (MINIX's REQ_UNMOUNT, at reboot): EBUSY while vfs holds any reference but the mount's
+/// on the root; otherwise what is dirty is written back, the root's reference given back and the
+/// disk closed. Carries nothing.
+pub const REQ_UNMOUNT: MsgType = FS_BASE + 0x17;
 
 /// The absolute path of a directory into a granted buffer (`PathnameRequest`): getcwd's walk up
 /// `..`, done where the directories are. Far from the other requests' numbers so that the file
@@ -226,6 +230,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         REQ_SYNC => "req_sync",
         REQ_UTIME => "req_utime",
         REQ_MKNOD => "req_mknod",
+        REQ_UNMOUNT => "req_unmount",
         REQ_PATHNAME => "req_pathname",
         _ => return None,
     })

@@ -23,8 +23,9 @@
 pub mod decisions;
 pub mod pacing;
 
+use crate::errno::Errno;
 use crate::proto::DS;
-use crate::proto::ds::{DS_PUBLISH, DSF_OVERWRITE, DsPublishRequest, DsValue, encode_name};
+use crate::proto::ds::{DS_DELETE, DS_PUBLISH, DSF_OVERWRITE, DsNameRequest, DsPublishRequest, DsValue, encode_name};
 use crate::task::{Handoff, Remains, Resumed, Vault};
 use decisions::{DecisionLog, DecisionRecord};
 use kernel_sim::manifest::{FIRST_USER_SLOT, Manifest};
@@ -154,7 +155,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
         }
         if m.m_type != NOTIFY_MESSAGE {
             // rs serves no calls: anything else is a stranger's mistake.
-            let _ = proc.sendnb(m.source, kernel_sim::Message::new(crate::errno::Errno::ENOSYS.status()));
+            let _ = proc.sendnb(m.source, kernel_sim::Message::new(Errno::ENOSYS.status()));
             continue;
         }
         if m.source == Endpoint::KERNEL {
@@ -261,8 +262,11 @@ impl Rs {
         self.recovery.log.push(record);
         match decision {
             Decision::LeaveDead { .. } => {
-                // The system must live without it: nobody is told, nothing is cleaned.
+                // The system must live without it: nothing is cleaned, but its label goes from ds
+                // (MINIX's rs unpublishes a service that is down for good), so that a lookup says
+                // it is gone rather than naming a dead endpoint.
                 self.services.get_mut(&death.ep).expect("found").life = Life::Down;
+                unpublish_label(proc, &self.services, &name);
                 if let Some(r) = remains {
                     self.vault.deposit(r.server, r.state.into_any());
                 }
@@ -352,6 +356,8 @@ impl Rs {
                 let (core, name) = (s.core, s.name.clone());
                 if core {
                     let _ = proc.sys_shutdown(&format!("rs: cannot restart core service {name}: {e}"));
+                } else {
+                    unpublish_label(proc, &self.services, &name);
                 }
                 return;
             }
@@ -387,20 +393,39 @@ fn is_ds(services: &BTreeMap<Endpoint, Supervised>, ep: Endpoint) -> bool {
 
 /// Publishes `label` -> `ep` in ds, without waiting: the message queues at ds (or for its next
 /// incarnation) and ds's answer, if any, is read and dropped by the loop. Nothing to do when the
-/// manifest has no ds.
+/// manifest has no ds. (Each message to ds is sent where its type is written, so that the
+/// analysis fuses the site to its one handler.)
 fn publish_label(proc: &Proc, services: &BTreeMap<Endpoint, Supervised>, label: &str, ep: Endpoint) {
-    if !services.values().any(|s| s.name == DS_LABEL) {
+    if !has_ds(services) {
         return;
     }
     // ds is stateful: its endpoint never changes.
     let published = encode_name(label).and_then(|name| {
         let (kind, value) = DsValue::Endpoint(ep).encode();
         let request = DsPublishRequest { name, kind, flags: DSF_OVERWRITE, value };
-        proc.asynsend(DS, Message::with(DS_PUBLISH, &request)).map_err(crate::errno::Errno::from)
+        proc.asynsend(DS, Message::with(DS_PUBLISH, &request)).map_err(Errno::from)
     });
     if let Err(e) = published {
         proc.note(&format!("rs: could not publish {label} = {ep} in ds: {e}"));
     }
+}
+
+/// Deletes `label` from ds, without waiting, as `publish_label` publishes; nothing when the label
+/// is ds's own.
+fn unpublish_label(proc: &Proc, services: &BTreeMap<Endpoint, Supervised>, label: &str) {
+    if !has_ds(services) || label == DS_LABEL {
+        return;
+    }
+    let deleted = encode_name(label)
+        .and_then(|name| proc.asynsend(DS, Message::with(DS_DELETE, &DsNameRequest { name })).map_err(Errno::from));
+    if let Err(e) = deleted {
+        proc.note(&format!("rs: could not delete {label} in ds: {e}"));
+    }
+}
+
+/// Whether the manifest runs ds.
+fn has_ds(services: &BTreeMap<Endpoint, Supervised>) -> bool {
+    services.values().any(|s| s.name == DS_LABEL)
 }
 
 /// The next incarnation's start from the crashed one's remains, as decided: its state rolled back,

@@ -1,6 +1,6 @@
 //! pm's notices: fork (copy the descriptor table, the open files become shared, the working
 //! directory gains a reference), exit (close every descriptor, give the working directory's
-//! reference back), id changes, and shutdown. vfs answers each with a message to pm.
+//! reference back), id changes, and shutdown (the root unmounted). vfs answers each with a message to pm.
 //!
 //! Each notice acts on behalf of the process its payload names, so writes to that process's entry
 //! are process-local (`Requester::new(key_of(proc))`); the child's new entry at fork is global.
@@ -8,9 +8,10 @@
 //! the wake-ups the closes cause never answer the dead process.
 
 use super::VfsCtx;
-use super::state::Fproc;
-use super::vnode::put_vnode;
+use super::state::{Fproc, VnodeId};
+use super::vnode::{clean_fs_refs, put_vnode};
 use crate::errno::Errno;
+use crate::proto::fs::REQ_UNMOUNT;
 use crate::proto::pm::*;
 use crate::proto::{PM, key_of};
 use crate::task::Handled;
@@ -88,7 +89,10 @@ pub fn do_pm_setid(ctx: &mut VfsCtx<'_>) -> Handled {
     Handled::NoReply
 }
 
-/// PM_VFS_REBOOT: nothing is buffered in memory that must reach a disk; answer at once.
+/// PM_VFS_REBOOT, as MINIX's pm_reboot: every user process has exited (pm ends them first), so
+/// the root file system is unmounted (written back, its disk closed) and pm answered. One that
+/// stays busy or refuses (EBUSY, EIO) stays mounted, and the answer carries the error; pm halts
+/// the system all the same.
 pub fn do_pm_reboot(ctx: &mut VfsCtx<'_>) -> Handled {
     if ctx.who() != PM {
         // Only that server sends this; anyone else (a user under a permissive manifest)
@@ -96,6 +100,27 @@ pub fn do_pm_reboot(ctx: &mut VfsCtx<'_>) -> Handled {
         return Handled::Reply(Err(Errno::EPERM));
     }
     let proc = ctx.m.get::<VfsProcNotice>().proc;
-    answer(ctx, VFS_PM_REBOOT_REPLY, proc, 0);
+    let status = unmount_root(ctx).map_or_else(Errno::status, |()| 0);
+    answer(ctx, VFS_PM_REBOOT_REPLY, proc, status);
     Handled::NoReply
+}
+
+/// Unmounts the root file system (REQ_UNMOUNT): EBUSY while vfs holds a file of it other than the
+/// root's vnode, or the root by more than the mount (a working directory). On success the mount's
+/// vnode goes (the file system took its reference back with the unmount) and the table is empty.
+fn unmount_root(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
+    let Some(mount) = *ctx.state.mount.get() else { return Ok(()) };
+    let busy = ctx.state.vnodes.iter().enumerate().any(|(id, slot)| {
+        slot.as_ref().is_some_and(|v| v.inode.is_some() && (id as VnodeId != mount.root || v.refs != 1))
+    });
+    if busy {
+        return Err(Errno::EBUSY);
+    }
+    // The lookups of the root collected references the file system still counts: all but the
+    // mount's go back first (MINIX's vnode_clean_refs before its unmount).
+    clean_fs_refs(ctx, mount.root);
+    ctx.sendrec(mount.fs, Message::new(REQ_UNMOUNT))?;
+    ctx.state.vnodes.set(mount.root as usize, None);
+    ctx.state.mount.set(None);
+    Ok(())
 }

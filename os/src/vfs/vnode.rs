@@ -129,6 +129,18 @@ pub fn unget_vnode(ctx: &mut VfsCtx<'_>, id: VnodeId) {
     }
 }
 
+/// Gives all but one of the file system's references on vnode `id` back (MINIX's
+/// vnode_clean_refs).
+pub fn clean_fs_refs(ctx: &mut VfsCtx<'_>, id: VnodeId) {
+    let v = ctx.state.live_vnode(id).clone();
+    if v.fs_refs > 1
+        && let Some((fs, ino)) = v.inode
+    {
+        ctx.state.live_vnode_mut(id).fs_refs = 1;
+        putnode(ctx, fs, ino, v.fs_refs - 1);
+    }
+}
+
 /// Drops one vfs reference on vnode `id`. The last one frees it: a pipe's bytes go with it, a
 /// file's references go back to its file system.
 pub fn put_vnode(ctx: &mut VfsCtx<'_>, id: VnodeId) {
@@ -137,11 +149,8 @@ pub fn put_vnode(ctx: &mut VfsCtx<'_>, id: VnodeId) {
     v.refs -= 1;
     let v = v.clone();
     if v.refs > 0 {
-        if v.fs_refs > FS_REFS_CLEAN_AT
-            && let Some((fs, ino)) = v.inode
-        {
-            ctx.state.live_vnode_mut(id).fs_refs = 1;
-            putnode(ctx, fs, ino, v.fs_refs - 1);
+        if v.fs_refs > FS_REFS_CLEAN_AT {
+            clean_fs_refs(ctx, id);
         }
         return;
     }

@@ -2,7 +2,8 @@
 //! the running incarnation held by a live process (an opener that died holding the disk leaks an
 //! open the driver can never see closed); against a client's view of the driver (a file system's
 //! `libbdev::Driver`), the opens it believes it holds and the disk's size it believes; and against
-//! mfs's cache, every block it holds and has written back is on the disk as it holds it.
+//! mfs's cache, every block it holds and has written back is on the disk as it holds it, and the
+//! disk carries its superblock.
 
 use crate::boot::Machine;
 use kernel_sim::{Endpoint, ProcInfo};
@@ -10,6 +11,7 @@ use os::invariant::{Violation, violation};
 use os::libbdev::Driver;
 use os::memdisk::state::MemdiskState;
 use os::mfs::state::{BLOCK_SIZE as FS_BLOCK_SIZE, MfsState, NR_INODES};
+use os::mfs::superblock::{SUPERBLOCK_AT, Superblock, disk_position};
 use os::task::Server;
 
 /// The driver's running endpoint in the kernel's table, if it runs.
@@ -88,7 +90,7 @@ pub fn disk_copies(machine: &Machine, mfs: &mut MfsState) -> Vec<(u32, Vec<u8>)>
     held.into_iter()
         .filter_map(|block| {
             let mut bytes = vec![0u8; FS_BLOCK_SIZE];
-            let at = u64::from(block) * FS_BLOCK_SIZE as u64;
+            let at = disk_position(block);
             machine.system.read_service_memory(os::memdisk::Memdisk::NAME, at, &mut bytes).ok()?;
             Some((block, bytes))
         })
@@ -112,4 +114,26 @@ pub fn check_disk_blocks(mfs: &mut MfsState, disk_blocks: &[(u32, Vec<u8>)]) -> 
         }
     }
     found
+}
+
+/// The disk's superblock block, read from the driver's memory as the kernel keeps it; nothing
+/// when the system has no memdisk.
+pub fn disk_superblock(machine: &Machine) -> Option<Vec<u8>> {
+    let mut bytes = vec![0u8; FS_BLOCK_SIZE];
+    machine.system.read_service_memory(os::memdisk::Memdisk::NAME, SUPERBLOCK_AT, &mut bytes).ok()?;
+    Some(bytes)
+}
+
+/// The disk carries the file system's superblock, or none yet (blank, before mfs's first mount):
+/// otherwise it was formatted for something else (mfs refuses it, and the file system's blocks
+/// reach no disk), or a write garbled its superblock.
+pub fn check_superblock(on_disk: &[u8]) -> Vec<Violation> {
+    match Superblock::decode(on_disk) {
+        None => Vec::new(),
+        Some(found) if found == Superblock::ours() => Vec::new(),
+        found => vec![violation(
+            "mfs.superblock",
+            format!("the disk carries {found:?}, not the file system's {:?}", Superblock::ours()),
+        )],
+    }
 }

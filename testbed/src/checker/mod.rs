@@ -45,6 +45,8 @@ pub struct Snapshot {
     /// What the disk holds, as the kernel keeps the driver's memory, of every block mfs holds in
     /// a file or directory and has written back (not dirty): `(block, its bytes on the disk)`.
     pub disk_blocks: Vec<(u32, Vec<u8>)>,
+    /// The disk's superblock block (when the system has mfs and memdisk).
+    pub superblock: Option<Vec<u8>>,
 }
 
 impl Snapshot {
@@ -53,8 +55,10 @@ impl Snapshot {
     pub fn take(machine: &Machine) -> Snapshot {
         let mut mfs: Option<MfsState> = machine.vault.take("mfs");
         let disk_blocks = mfs.as_mut().map(|m| memdisk::disk_copies(machine, m)).unwrap_or_default();
+        let superblock = mfs.as_ref().and_then(|_| memdisk::disk_superblock(machine));
         Snapshot {
             disk_blocks,
+            superblock,
             procs: machine.stopped_procs.clone(),
             pm: machine.vault.take("pm"),
             vm: machine.vault.take("vm"),
@@ -117,6 +121,9 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         }
         if let Some(mfs) = snapshot.mfs.as_mut() {
             found.extend(memdisk::check_disk_blocks(mfs, &snapshot.disk_blocks));
+        }
+        if let Some(superblock) = &snapshot.superblock {
+            found.extend(memdisk::check_superblock(superblock));
         }
     }
     if let Some(vm) = snapshot.vm.as_mut() {
