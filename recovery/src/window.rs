@@ -59,12 +59,16 @@ pub struct IpcId(usize);
 pub struct Window {
     epoch: Epoch,
     outgoing: Vec<OutgoingIpc>,
+    /// The position of the first state-changing request: asked after every message, so kept
+    /// rather than searched for (a runaway request sends 100,000 messages).
+    #[serde(default)]
+    closed_at: Option<usize>,
 }
 
 impl Window {
     /// An empty window for the recovery window `epoch`.
     pub fn open(epoch: Epoch) -> Self {
-        Self { epoch, outgoing: Vec::new() }
+        Self { epoch, outgoing: Vec::new(), closed_at: None }
     }
 
     /// Empties this record for the recovery window `epoch`, keeping its storage: a server reopens
@@ -72,6 +76,7 @@ impl Window {
     pub fn reopen(&mut self, epoch: Epoch) {
         self.epoch = epoch;
         self.outgoing.clear();
+        self.closed_at = None;
     }
 
     /// The recovery window this record belongs to.
@@ -96,7 +101,11 @@ impl Window {
 
     fn record(&mut self, destination: u32, message_type: u32, kind: OutgoingKind) -> IpcId {
         self.outgoing.push(OutgoingIpc { destination, message_type, kind });
-        IpcId(self.outgoing.len() - 1)
+        let at = self.outgoing.len() - 1;
+        if kind.is_state_changing() && self.closed_at.is_none() {
+            self.closed_at = Some(at);
+        }
+        IpcId(at)
     }
 
     /// Notes that the answer to request `id` came back.
@@ -126,7 +135,7 @@ impl Window {
 
     /// The first state-changing request sent, if any: the moment the window closed.
     pub fn first_state_changing_ipc(&self) -> Option<&OutgoingIpc> {
-        self.outgoing.iter().find(|ipc| ipc.kind.is_state_changing())
+        self.closed_at.map(|at| &self.outgoing[at])
     }
 
     /// Whether a state-changing request already left the server, so another component may have
