@@ -323,6 +323,18 @@ fn every_command_that_boots_uses_the_manifest_and_refuses_a_bad_one() {
     let (code, _, err) = samsara(&["--manifest", no_fs.to_str().expect("utf-8 path"), "run"]);
     assert_eq!(code, 1);
     assert!(err.contains("no-fs.conf: no service `mfs`"), "{err}");
+    // A file system bigger than its disk: refused before boot, naming memdisk's line.
+    let conf =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/etc/system.conf")).expect("etc/system.conf");
+    let big_fs = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("big-fs.conf");
+    std::fs::write(&big_fs, conf.replace("param blocks 4096;", "param blocks 8192;")).expect("write");
+    let line = conf.lines().position(|l| l.starts_with("service memdisk")).expect("memdisk's entry") + 1;
+    let (code, _, err) = samsara(&["--manifest", big_fs.to_str().expect("utf-8 path"), "manifest"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("big-fs.conf:{line}: service `memdisk`: its memory (1025 pages) cannot hold")),
+        "{err}"
+    );
     let (code, _, err) = samsara(&["--manifest", slow, "bench", "--quick"]);
     assert_eq!(code, 1);
     assert!(err.contains("--manifest does not apply"), "{err}");

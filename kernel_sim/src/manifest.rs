@@ -251,6 +251,11 @@ pub struct Service {
     /// re-finds (a RAM disk's blocks, a file system's block buffer). 0: none.
     #[serde(default)]
     pub memory_pages: u64,
+    /// Sizes the service reads at boot (`param NAME NUMBER;`: mfs's inodes and blocks, vfs's open
+    /// files). The kernel does not read them; each server declares the names it takes and their
+    /// ranges (`os::task::Server::PARAMS`), and the testbed refuses any other before booting.
+    #[serde(default)]
+    pub params: BTreeMap<String, u64>,
     /// Where it was declared, for messages (`file:line`).
     pub declared_at: String,
 }
@@ -483,6 +488,9 @@ impl fmt::Display for Manifest {
             if s.memory_pages > 0 {
                 writeln!(f, "    memory {};", s.memory_pages)?;
             }
+            for (name, value) in &s.params {
+                writeln!(f, "    param {name} {value};")?;
+            }
             writeln!(f, "}};")?;
         }
         writeln!(f, "user {{")?;
@@ -651,6 +659,7 @@ impl Parser<'_> {
             core: false,
             stateful: false,
             memory_pages: 0,
+            params: BTreeMap::new(),
             declared_at: format!("{}:{}", self.file, name.line),
         };
         let mut has_slot = false;
@@ -672,6 +681,15 @@ impl Parser<'_> {
                 }
                 "restart" => s.restart = self.restart(&key, &words)?,
                 "memory" => s.memory_pages = self.number(&key, &words)?,
+                "param" => {
+                    let [param, value] = words.as_slice() else {
+                        return Err(self.error_at(Some(&key), "`param` takes a name and a number".to_string()));
+                    };
+                    let n = self.number(param, std::slice::from_ref(value))?;
+                    if s.params.insert(param.text.clone(), n).is_some() {
+                        return Err(self.error_at(Some(param), format!("`param {}` is set twice", param.text)));
+                    }
+                }
                 "core" | "stateful" if !words.is_empty() => {
                     return Err(self.error_at(Some(&words[0]), format!("`{}` takes no arguments", key.text)));
                 }
@@ -916,6 +934,26 @@ user { ipc pm; sigmgr pm; };
         assert_eq!(
             error_of("service pm { slot 2;"),
             "bad.conf:1:20: unexpected end of file, expected a statement or `}`"
+        );
+    }
+
+    #[test]
+    fn params_are_read_kept_and_refused_when_malformed() {
+        let text = "service mfs { slot 7; param inodes 2048; param blocks 0x4000; };\nuser { };";
+        let m = Manifest::parse(text, "ok.conf", &names).unwrap();
+        let mfs = m.service("mfs").unwrap();
+        assert_eq!(mfs.params.get("inodes"), Some(&2048));
+        assert_eq!(mfs.params.get("blocks"), Some(&0x4000));
+        let again = Manifest::parse(&m.to_string(), "again.conf", &names).unwrap();
+        assert_eq!(again.service("mfs").unwrap().params, mfs.params, "written back as it was read");
+        assert_eq!(
+            error_of("service mfs { slot 7; param inodes; };"),
+            "bad.conf:1:23: `param` takes a name and a number"
+        );
+        assert_eq!(error_of("service mfs { slot 7; param inodes many; };"), "bad.conf:1:36: `many` is not a number");
+        assert_eq!(
+            error_of("service mfs { slot 7; param inodes 1; param inodes 2; };"),
+            "bad.conf:1:45: `param inodes` is set twice"
         );
     }
 

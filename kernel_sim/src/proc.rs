@@ -383,6 +383,12 @@ impl Proc {
         self.link.with_core(|k| k.service_memory_bytes(self.slot))
     }
 
+    /// The size the manifest sets for this process's service under `name` (`param NAME NUMBER;`),
+    /// if it sets one.
+    pub fn service_param(&self, name: &str) -> Option<u64> {
+        self.link.with_core(|k| k.manifest.service_at(self.slot).and_then(|s| s.params.get(name).copied()))
+    }
+
     /// Lets `grantee` copy `[addr, addr+len)` of this process's memory as `access` allows.
     pub fn grant(&self, grantee: Endpoint, addr: VirtAddr, len: u64, access: Access) -> GrantId {
         self.enter(|k, s| k.grant(s, grantee, addr, len, access))

@@ -74,10 +74,39 @@ pub struct Call<S> {
     pub handler: fn(&mut Ctx<'_, S>) -> Handled,
 }
 
+/// A size a server reads from its manifest entry at boot (`param NAME NUMBER;`), with the range
+/// it accepts: the testbed refuses a manifest that sets another name, or a number outside it,
+/// before booting.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Param {
+    /// Its name in the manifest.
+    pub name: &'static str,
+    /// What it sizes, for messages.
+    pub what: &'static str,
+    /// The size when the manifest sets none.
+    pub default: u64,
+    /// The smallest accepted.
+    pub min: u64,
+    /// The largest accepted.
+    pub max: u64,
+}
+
+impl Param {
+    /// Its size for the service `proc` runs: the manifest's, or the default. A size outside the
+    /// range (a manifest the testbed did not check) is a broken boot, not a server's to repair.
+    pub fn of(&self, proc: &Proc) -> u64 {
+        let n = proc.service_param(self.name).unwrap_or(self.default);
+        assert!((self.min..=self.max).contains(&n), "param {} = {n} is outside {}..={}", self.name, self.min, self.max);
+        n
+    }
+}
+
 /// What a server is: its name, its state, its call table and how it starts.
 pub trait Server: 'static {
     /// The service name in the manifest.
     const NAME: &'static str;
+    /// The sizes its manifest entry may set (`param NAME NUMBER;`); none by default.
+    const PARAMS: &'static [Param] = &[];
     /// All of its mutable state, in tracked containers.
     type State: TrackedState + Send + 'static;
     /// Its call table: message type -> handler, sorted by message type.

@@ -149,8 +149,15 @@ fn manifest_table(m: &Manifest) -> String {
         TargetSet::All => "ALL".to_string(),
         TargetSet::Only(t) => t.iter().cloned().collect::<Vec<_>>().join(" "),
     };
-    let header =
-        ["service", "slot", "may send to", "kernel calls", "heartbeat", "restart (first/backoff/max)", "flags"];
+    let header = [
+        "service",
+        "slot",
+        "may send to",
+        "kernel calls",
+        "heartbeat",
+        "restart (first/backoff/max)",
+        "flags, memory (pages), sizes",
+    ];
     let mut rows: Vec<[String; 7]> = vec![header.map(String::from)];
     for s in &m.services {
         let kernel: Vec<&str> = kernel_sim::KernelCall::ALL
@@ -164,7 +171,13 @@ fn manifest_table(m: &Manifest) -> String {
             _ => kernel.join(" "),
         };
         let r = &s.restart;
-        let flags = [s.core.then_some("core"), s.stateful.then_some("stateful")].into_iter().flatten();
+        // The flags, then the memory and sizes the service is given.
+        let flags = [s.core.then_some("core"), s.stateful.then_some("stateful")]
+            .into_iter()
+            .flatten()
+            .map(String::from)
+            .chain((s.memory_pages > 0).then(|| format!("memory={}", s.memory_pages)))
+            .chain(s.params.iter().map(|(name, value)| format!("{name}={value}")));
         rows.push([
             s.name.clone(),
             s.slot.to_string(),

@@ -6,7 +6,7 @@ use os::fault::{FaultSpec, Injector};
 use os::proto::{INIT, PM, VFS, VM};
 use os::rs::decisions::DecisionLog;
 use os::rs::{self, RecoveryConfig};
-use os::task::{self, Server, ServerEnv, Vault};
+use os::task::{self, Param, Server, ServerEnv, Vault};
 use os::{ds, memdisk, mfs, pm, sched, vfs, vm};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::{Arc, OnceLock};
@@ -98,16 +98,20 @@ fn service_program<S: Server>(env: ServerEnv) -> Program {
 /// Makes a service's program for one machine.
 type MakeProgram = fn(ServerEnv) -> Program;
 
+/// A service samsara runs: its name, how its program is made, the sizes its manifest entry may
+/// set.
+type ServiceProgram = (&'static str, MakeProgram, &'static [Param]);
+
 /// Every service program the task loop runs, by the name its manifest entry gives it (rs, the
 /// reliable base, is started by the boot itself).
-const SERVICES: &[(&str, MakeProgram)] = &[
-    (pm::Pm::NAME, service_program::<pm::Pm>),
-    (vm::Vm::NAME, service_program::<vm::Vm>),
-    (vfs::Vfs::NAME, service_program::<vfs::Vfs>),
-    (ds::Ds::NAME, service_program::<ds::Ds>),
-    (sched::Sched::NAME, service_program::<sched::Sched>),
-    (mfs::Mfs::NAME, service_program::<mfs::Mfs>),
-    (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>),
+const SERVICES: &[ServiceProgram] = &[
+    (pm::Pm::NAME, service_program::<pm::Pm>, pm::Pm::PARAMS),
+    (vm::Vm::NAME, service_program::<vm::Vm>, vm::Vm::PARAMS),
+    (vfs::Vfs::NAME, service_program::<vfs::Vfs>, vfs::Vfs::PARAMS),
+    (ds::Ds::NAME, service_program::<ds::Ds>, ds::Ds::PARAMS),
+    (sched::Sched::NAME, service_program::<sched::Sched>, sched::Sched::PARAMS),
+    (mfs::Mfs::NAME, service_program::<mfs::Mfs>, mfs::Mfs::PARAMS),
+    (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>, memdisk::Memdisk::PARAMS),
 ];
 
 /// The services a manifest must declare to boot: rs starts the rest, init needs these to run
@@ -115,8 +119,9 @@ const SERVICES: &[(&str, MakeProgram)] = &[
 /// them vfs cannot mount).
 const REQUIRED: [&str; 7] = ["rs", "pm", "vm", "vfs", "mfs", "ds", "memdisk"];
 
-/// Whether `manifest` can boot samsara: every service it declares has a program here, and the
-/// services the boot and init need are declared. The error names the service and its line.
+/// Whether `manifest` can boot samsara: every service it declares has a program here, the
+/// services the boot and init need are declared, each `param` is one its server takes and in its
+/// range, and memdisk's memory holds mfs's file system. The error names the service and its line.
 pub fn check_bootable(manifest: &Manifest, file: &str) -> Result<(), String> {
     let known: Vec<&str> = std::iter::once("rs").chain(SERVICES.iter().map(|s| s.0)).collect();
     for s in &manifest.services {
@@ -136,6 +141,50 @@ pub fn check_bootable(manifest: &Manifest, file: &str) -> Result<(), String> {
                 REQUIRED.join(", ")
             ));
         }
+    }
+    for s in &manifest.services {
+        check_params(s, file)?;
+    }
+    check_disk_holds_the_file_system(manifest, file)
+}
+
+/// The service's `param`s are sizes its server takes, each in its range.
+fn check_params(s: &kernel_sim::manifest::Service, file: &str) -> Result<(), String> {
+    let line = s.declared_at.rsplit(':').next().unwrap_or("?");
+    let takes = SERVICES.iter().find(|p| p.0 == s.name).map_or(&[][..], |p| p.2);
+    for (name, &value) in &s.params {
+        let Some(param) = takes.iter().find(|p| p.name == name) else {
+            let names: Vec<&str> = takes.iter().map(|p| p.name).collect();
+            let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
+            return Err(format!("{file}:{line}: service `{}` takes no param `{name}` (it takes: {known})", s.name));
+        };
+        if !(param.min..=param.max).contains(&value) {
+            return Err(format!(
+                "{file}:{line}: service `{}`: param `{name}` ({}) is {value}, outside {}..={}",
+                s.name, param.what, param.min, param.max
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// memdisk's memory, the disk, holds mfs's file system: its blocks after the boot block and the
+/// superblock (a smaller disk would refuse the mount at boot).
+fn check_disk_holds_the_file_system(manifest: &Manifest, file: &str) -> Result<(), String> {
+    let (Some(fs), Some(disk)) = (manifest.service(mfs::Mfs::NAME), manifest.service(memdisk::Memdisk::NAME)) else {
+        return Ok(());
+    };
+    let blocks = fs.params.get("blocks").map_or(mfs::state::NR_BLOCKS, |&n| n as usize);
+    let needed = mfs::superblock::disk_bytes(blocks);
+    let page = kernel_sim::memory::PAGE_SIZE as u64;
+    if disk.memory_pages * page < needed {
+        let line = disk.declared_at.rsplit(':').next().unwrap_or("?");
+        return Err(format!(
+            "{file}:{line}: service `memdisk`: its memory ({} pages) cannot hold mfs's file system of {blocks} blocks \
+             ({needed} bytes with the boot block and superblock): declare `memory {};` or more",
+            disk.memory_pages,
+            needed.div_ceil(page)
+        ));
     }
     Ok(())
 }
@@ -172,7 +221,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
         profile: config.profile.clone(),
         table: config.table.clone(),
     };
-    for &(name, program) in SERVICES {
+    for &(name, program, _) in SERVICES {
         system.register_program(name, program(env.clone()));
     }
     for &(name, main) in programs::registry() {

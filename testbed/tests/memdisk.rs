@@ -590,7 +590,7 @@ fn the_checker_finds_broken_driver_state() {
     let mut s = stopped();
     assert!(s.superblock.is_some(), "the superblock was read");
     assert_eq!(checker::check(&mut s), [], "the disk carries mfs's superblock");
-    let mut other = os::mfs::superblock::Superblock::ours();
+    let mut other = os::mfs::superblock::Superblock::ours(os::mfs::state::Sizes::DEFAULT);
     other.blocks += 1;
     *s.superblock.as_mut().unwrap() = other.encode();
     assert_eq!(broken(&mut s), ["mfs.superblock"]);
@@ -711,7 +711,7 @@ fn a_fresh_mfs_refuses_a_disk_formatted_for_another_file_system() {
         let p = sys.proc();
         let say = |what: &str, r: &dyn std::fmt::Debug| log.say(format!("{what}: {r:?}"));
         say("open", &status(sys, open(1, MEMDISK_MINOR, BDEV_R_BIT | BDEV_W_BIT)));
-        let mut foreign = Superblock::ours();
+        let mut foreign = Superblock::ours(os::mfs::state::Sizes::DEFAULT);
         foreign.inodes *= 2;
         p.mem_write(SCRATCH, &foreign.encode()).unwrap();
         let lent = p.grant(MEMDISK, SCRATCH, 1024, Access::Read);

@@ -190,3 +190,72 @@ fn a_reboot_writes_back_unmounts_the_root_and_closes_the_disk() {
     machine.system.read_service_memory("memdisk", os::mfs::superblock::disk_position(block), &mut on_disk).unwrap();
     assert_eq!(on_disk, b"written before the reboot");
 }
+
+#[test]
+fn the_file_systems_sizes_come_from_the_manifest() {
+    // A small file system (64 inode slots, 256 blocks) on a disk just big enough for it: statvfs
+    // says so, the inodes run out where the table ends (ENOSPC), and the superblock on the disk
+    // carries these sizes.
+    let text = DEFAULT_MANIFEST
+        .replace("    param inodes 1024;", "    param inodes 64;")
+        .replace("    param blocks 4096;", "    param blocks 256;")
+        .replace("    memory 1025;", "    memory 65;");
+    assert_ne!(text, DEFAULT_MANIFEST, "the manifest changed where the test expects it");
+    let manifest = Manifest::parse(&text, "small.conf", &|_| None).expect("the manifest parses");
+    testbed::boot::check_bootable(&manifest, "small.conf").expect("the disk holds the file system");
+    let config = MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() };
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let said = seen.clone();
+    let mut machine = boot(&config, move |sys| {
+        let before = sys.statvfs("/").unwrap();
+        let mut made = 0;
+        let end = loop {
+            match sys.open(&format!("/tmp/f{made}"), O_CREAT | O_WRONLY, 0o644) {
+                Ok(fd) => {
+                    sys.close(fd).unwrap();
+                    made += 1;
+                }
+                Err(e) => break e,
+            }
+        };
+        said.lock().unwrap().push((before.blocks, before.files, before.ffree, made, end));
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let (blocks, files, ffree, made, end) = seen.lock().unwrap()[0];
+    assert_eq!((blocks, files), (256, 63), "statvfs reports the manifest's sizes");
+    assert_eq!((made, end), (ffree, Errno::ENOSPC), "every free inode was made, then ENOSPC");
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let superblock = os::mfs::superblock::Superblock::decode(snap.superblock.as_ref().unwrap()).unwrap();
+    assert_eq!((superblock.inodes, superblock.blocks), (64, 256));
+
+    // Sizes the servers do not take, or a disk too small for the file system, are refused before
+    // boot, naming the file and the service's line.
+    let refused = |text: &str| {
+        let manifest = Manifest::parse(text, "bad.conf", &|_| None).expect("the manifest parses");
+        testbed::boot::check_bootable(&manifest, "bad.conf").unwrap_err()
+    };
+    let mfs_line = DEFAULT_MANIFEST.lines().position(|l| l.starts_with("service mfs")).unwrap() + 1;
+    let memdisk_line = DEFAULT_MANIFEST.lines().position(|l| l.starts_with("service memdisk")).unwrap() + 1;
+    let with = |param: &str| DEFAULT_MANIFEST.replace("    param blocks 4096;", &format!("    {param}"));
+    assert_eq!(
+        refused(&DEFAULT_MANIFEST.replace("param inodes 1024;", "param inodes 8;")),
+        format!(
+            "bad.conf:{mfs_line}: service `mfs`: param `inodes` (slots of the inode table) is 8, outside 16..=65536"
+        )
+    );
+    assert_eq!(
+        refused(&with("param files 8;")),
+        format!("bad.conf:{mfs_line}: service `mfs` takes no param `files` (it takes: inodes, blocks)")
+    );
+    let too_big = refused(&with("param blocks 8192;"));
+    assert!(
+        too_big.starts_with(&format!(
+            "bad.conf:{memdisk_line}: service `memdisk`: its memory (1025 pages) cannot hold mfs's file system of 8192 blocks"
+        )),
+        "{too_big}"
+    );
+    let pm = DEFAULT_MANIFEST.replace("    core;\n};\n\nservice vm", "    core;\n    param procs 4;\n};\n\nservice vm");
+    assert!(refused(&pm).contains("service `pm` takes no param `procs` (it takes: none)"), "{}", refused(&pm));
+}

@@ -12,8 +12,8 @@
 //! the cache says they hold nothing, and an allocation reads them as zeros from it.
 
 use super::MfsCtx;
-use super::state::{BLOCK_SIZE, BlockNo, MfsState, NR_BLOCKS};
-use super::superblock::{DISK_BYTES, SUPERBLOCK_AT, Superblock, block_at, disk_position};
+use super::state::{BLOCK_SIZE, BlockNo, MfsState};
+use super::superblock::{SUPERBLOCK_AT, Superblock, block_at, disk_bytes, disk_position};
 use crate::errno::Errno;
 use crate::libbdev::{self, Driver};
 use crate::proto::bdev::{BDEV_R_BIT, BDEV_W_BIT, BDEV_WRITE, BdevIoRequest, MEMDISK_LABEL, MEMDISK_MINOR};
@@ -27,13 +27,14 @@ pub const TRANSFER_BUFFER: u64 = SERVICE_MEMORY_BASE;
 /// cache alone: those blocks are dirty again, so the next write-back puts the cache's bytes, the
 /// authoritative ones, back on the disk.
 pub fn rewrite_dropped_writes(state: &mut MfsState, sent: &[Sent]) {
+    let blocks = state.blocks.len();
     for write in sent.iter().filter(|s| s.message.m_type == BDEV_WRITE) {
         let io: BdevIoRequest = write.message.get();
         // The superblock written at a blank disk's formatting is the same whatever request
         // wrote it: only the file system's blocks are taken back.
         let end = io.position.saturating_add(io.count);
         for position in (io.position..end).step_by(BLOCK_SIZE) {
-            if let Some(block) = block_at(position) {
+            if let Some(block) = block_at(position, blocks) {
                 state.dirty.insert(block, ());
             }
         }
@@ -88,15 +89,17 @@ fn open_disk(ctx: &mut MfsCtx<'_>) -> Result<Driver, Errno> {
 /// superblock is another file system's (or another geometry's). A blank disk is formatted: its
 /// superblock written.
 fn formatted(ctx: &mut MfsCtx<'_>, driver: &mut Driver) -> Result<(), Errno> {
-    if libbdev::geometry(ctx, driver)?.size < DISK_BYTES {
+    let sizes = ctx.state.sizes();
+    if libbdev::geometry(ctx, driver)?.size < disk_bytes(sizes.blocks) {
         return Err(Errno::EIO);
     }
     let mut found = vec![0u8; BLOCK_SIZE];
     libbdev::read(ctx, driver, SUPERBLOCK_AT, &mut found)?;
+    let ours = Superblock::ours(sizes);
     match Superblock::decode(&found) {
-        Some(theirs) if theirs == Superblock::ours() => Ok(()),
+        Some(theirs) if theirs == ours => Ok(()),
         Some(_) => Err(Errno::EINVAL),
-        None => libbdev::write(ctx, driver, SUPERBLOCK_AT, &Superblock::ours().encode()),
+        None => libbdev::write(ctx, driver, SUPERBLOCK_AT, &ours.encode()),
     }
 }
 
@@ -145,20 +148,21 @@ impl MfsState {
     /// Takes a free block (it holds no data, so it reads as zeros); ENOSPC when the disk is full.
     pub fn alloc_block(&mut self) -> Result<BlockNo, Errno> {
         let block = self.free_blocks.pop().ok_or(Errno::ENOSPC)?;
-        assert!((block as usize) < NR_BLOCKS, "free list holds block {block} past the disk");
+        assert!((block as usize) < self.blocks.len(), "free list holds block {block} past the disk");
         assert!(self.blocks.get(block as usize).is_some_and(Vec::is_empty), "free block {block} holds no data");
         Ok(block)
     }
 
     /// Returns a block to the free list, dropping its data.
     pub fn free_block(&mut self, block: BlockNo) {
-        assert!((block as usize) < NR_BLOCKS, "freeing block {block} past the disk");
+        let disk = self.blocks.len();
+        assert!((block as usize) < disk, "freeing block {block} past the disk");
         self.blocks.set(block as usize, Vec::new());
         if self.dirty.contains_key(&block) {
             self.dirty.remove(&block);
         }
         self.free_blocks.push(block);
-        assert!(self.free_blocks.len() <= NR_BLOCKS, "more free blocks than the disk holds");
+        assert!(self.free_blocks.len() <= disk, "more free blocks than the disk holds");
     }
 }
 
@@ -172,7 +176,7 @@ mod tests {
         assert_eq!(s.alloc_block(), Ok(0));
         assert_eq!(s.alloc_block(), Ok(1));
         s.free_block(0);
-        assert_eq!(s.free_block_count(), NR_BLOCKS - 1);
+        assert_eq!(s.free_block_count(), crate::mfs::state::NR_BLOCKS - 1);
         assert_eq!(s.alloc_block(), Ok(0));
     }
 }

@@ -7,8 +7,9 @@
 
 use crate::invariant::{Violation, violation};
 use crate::mfs::fs::DIRENT_SIZE;
-use crate::mfs::state::{BlockNo, Ino, Inode, InodeKind, MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, blocks_for};
+use crate::mfs::state::{BlockNo, Ino, Inode, InodeKind, MfsState, ROOT_INO, blocks_for};
 use crate::proto::PATH_MAX;
+use crate::task::Param;
 use recovery::{TrackedField, counted};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -36,8 +37,14 @@ struct Parts {
 fn check_parts(mfs: &mut MfsState, parts: Parts, mut found: Vec<Violation>) -> Vec<Violation> {
     let inodes: BTreeMap<Ino, Inode> =
         mfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
-    if mfs.inodes.len() != NR_INODES || mfs.blocks.len() != NR_BLOCKS {
-        found.push(violation("mfs.table-sizes", "a fixed-size table changed its size".into()));
+    let sizes = mfs.sizes();
+    let [inodes_param, blocks_param] = super::PARAMS else { unreachable!("mfs takes two sizes") };
+    let fits = |param: &Param, n: usize| (param.min..=param.max).contains(&(n as u64));
+    if !fits(inodes_param, sizes.inodes) || !fits(blocks_param, sizes.blocks) {
+        found.push(violation(
+            "mfs.table-sizes",
+            format!("{} inode slots and {} blocks: a table outside the sizes mfs takes", sizes.inodes, sizes.blocks),
+        ));
     }
     let sane = if parts.blocks {
         check_blocks(mfs, &inodes, parts.data.as_ref(), &mut found)
@@ -159,7 +166,8 @@ fn check_blocks(
 ) -> BTreeSet<Ino> {
     // Indexed by block number (the disk is small and fixed), as compact as can be: the loop-top
     // self-check runs this after every request that moved blocks.
-    let mut owner: Vec<Ino> = vec![NOBODY; NR_BLOCKS];
+    let disk = mfs.blocks.len();
+    let mut owner: Vec<Ino> = vec![NOBODY; disk];
     let mut used = 0usize;
     let mut sane = BTreeSet::new();
     for (&ino, inode) in inodes {
@@ -202,7 +210,7 @@ fn check_blocks(
     }
     // One pass over the disk's blocks, not one tracked read per free block (most of the disk
     // is free), or only over the blocks that may hold data.
-    let mut listed = vec![0u8; NR_BLOCKS];
+    let mut listed = vec![0u8; disk];
     match data {
         None => {
             for (flags, data) in listed.iter_mut().zip(mfs.blocks.iter()) {
@@ -237,11 +245,9 @@ fn check_blocks(
         }
         *flags |= ON_FREE_LIST;
     }
-    if free + used != NR_BLOCKS {
-        found.push(violation(
-            "mfs.block-accounting",
-            format!("{free} free + {used} used blocks != {NR_BLOCKS} on the disk"),
-        ));
+    if free + used != disk {
+        found
+            .push(violation("mfs.block-accounting", format!("{free} free + {used} used blocks != {disk} on the disk")));
     }
     sane
 }

@@ -10,7 +10,7 @@
 //! goes while vfs holds a reference lives on, nameless, until REQ_PUTNODE gives the last back.
 
 use super::path::{Cred, copy_from_vfs, node_reply, read_name};
-use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, NR_INODES, ROOT_INO, ROOT_UID, times};
+use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, ROOT_INO, ROOT_UID, times};
 use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, SlinkRequest, W_OK, X_OK, entry};
@@ -108,7 +108,7 @@ fn may_remove(state: &mut MfsState, cred: Cred, dir: Ino, target: Ino) -> Result
 /// Whether directory `dir` is `ancestor` or lies below it (following `..` up to the root).
 fn is_below(state: &mut MfsState, ancestor: Ino, mut dir: Ino) -> bool {
     // A tree is at most as deep as there are inodes: the bound only guards against damage.
-    for _ in 0..NR_INODES {
+    for _ in 0..state.sizes().inodes {
         if dir == ancestor {
             return true;
         }

@@ -28,9 +28,9 @@ pub mod table;
 
 use crate::errno::Errno;
 use crate::proto::{PROGRAM_MAGIC, VFS};
-use crate::task::{Call, Ctx, Sent, Server};
+use crate::task::{Call, Ctx, Param, Sent, Server};
 use kernel_sim::Proc;
-use state::{MfsState, ROOT_INO};
+use state::{MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, Sizes};
 
 /// A handler's context in mfs.
 pub type MfsCtx<'a> = Ctx<'a, MfsState>;
@@ -47,6 +47,18 @@ pub const ETC_MODE: u32 = 0o755;
 pub const MOTD_MODE: u32 = 0o644;
 /// `/etc/motd`'s contents.
 pub const MOTD: &[u8] = b"samsara: a multiserver system that recovers from its own crashes\n";
+
+/// The sizes mfs's manifest entry may set: its inode table's slots and its disk's blocks (the
+/// disk, memdisk's memory, must hold them with the boot block and superblock: the testbed checks).
+pub const PARAMS: &[Param] = &[
+    Param { name: "inodes", what: "slots of the inode table", default: NR_INODES as u64, min: 16, max: 65_536 },
+    Param { name: "blocks", what: "1 KiB blocks on the disk", default: NR_BLOCKS as u64, min: 64, max: MAX_BLOCKS },
+];
+
+/// The most blocks a disk holds: memdisk's memory may be at most the most a service may declare.
+const MAX_BLOCKS: u64 = kernel_sim::manifest::MAX_SERVICE_MEMORY_PAGES * kernel_sim::memory::PAGE_SIZE as u64
+    / state::BLOCK_SIZE as u64
+    - superblock::FIRST_DATA_BLOCK;
 
 /// The file-system server.
 pub struct Mfs;
@@ -67,8 +79,11 @@ impl Server for Mfs {
         check::check_window(state).into_iter().map(|v| v.to_string()).collect()
     }
 
+    const PARAMS: &'static [Param] = PARAMS;
+
     fn boot(proc: &Proc) -> MfsState {
-        let mut state = MfsState::empty();
+        let [inodes, blocks] = PARAMS else { unreachable!("mfs takes two sizes") };
+        let mut state = MfsState::sized(Sizes { inodes: inodes.of(proc) as usize, blocks: blocks.of(proc) as usize });
         // The boot image's programs: the kernel holds them (MINIX's mkfs copies them onto the disk).
         let programs = proc.sys_user_programs().expect("mfs may ask the kernel for its boot image");
         build_tree(&mut state, &programs);

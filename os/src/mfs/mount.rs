@@ -9,7 +9,7 @@
 //! and mfs's `refs` disagree, which the checker reports; mfs changes nothing then.
 
 use super::path::node_reply;
-use super::state::{Ino, MfsState, NR_INODES, ROOT_INO};
+use super::state::{Ino, MfsState, ROOT_INO};
 use super::{MfsCtx, client};
 use crate::errno::Errno;
 use crate::proto::fs::InodeRequest;
@@ -33,7 +33,8 @@ pub fn do_unmount(ctx: &mut MfsCtx<'_>) -> Handled {
 
 fn unmount(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     client(ctx)?;
-    let held: u64 = (1..NR_INODES as Ino).map(|ino| u64::from(ctx.state.inode(ino).map_or(0, |i| i.refs))).sum();
+    let slots = ctx.state.sizes().inodes as Ino;
+    let held: u64 = (1..slots).map(|ino| u64::from(ctx.state.inode(ino).map_or(0, |i| i.refs))).sum();
     if held != 1 || ctx.state.named(ROOT_INO)?.refs != 1 {
         return Err(Errno::EBUSY);
     }
@@ -52,7 +53,8 @@ pub fn do_readsuper(ctx: &mut MfsCtx<'_>) -> Handled {
     if let Err(e) = super::block::write_back(ctx) {
         return Handled::Reply(Err(e));
     }
-    for ino in 1..NR_INODES as Ino {
+    let slots = ctx.state.sizes().inodes as Ino;
+    for ino in 1..slots {
         if ctx.state.inode(ino).is_some_and(|i| i.refs > 0) {
             ctx.state.live_mut(ino).refs = 0;
             ctx.state.release_if_unused(ino);
@@ -62,9 +64,8 @@ pub fn do_readsuper(ctx: &mut MfsCtx<'_>) -> Handled {
     // A freshly mounted file system holds one reference: the mount's, on the root. Any other
     // count is damage this request made (a reference write lost or garbled), and vfs would hold
     // counts apart from mfs's for as long as the system runs: it crashes the request instead.
-    let apart: Vec<Ino> = (1..NR_INODES as Ino)
-        .filter(|&ino| ctx.state.inode(ino).map_or(0, |i| i.refs) != u32::from(ino == ROOT_INO))
-        .collect();
+    let apart: Vec<Ino> =
+        (1..slots).filter(|&ino| ctx.state.inode(ino).map_or(0, |i| i.refs) != u32::from(ino == ROOT_INO)).collect();
     assert!(apart.is_empty(), "a fresh mount holds references other than the root's one: inodes {apart:?}");
     let reply = node_reply(ctx.state, ROOT_INO, ROOT_INO);
     Handled::Reply(Ok(Message::with(0, &reply)))

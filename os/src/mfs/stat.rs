@@ -2,7 +2,7 @@
 //! checked that the caller may change them, as MINIX's vfs does); REQ_STATVFS: the file system's
 //! totals.
 
-use super::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES, times};
+use super::state::{BLOCK_SIZE, times};
 use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, UtimeRequest};
@@ -109,14 +109,15 @@ pub fn do_statvfs(ctx: &mut MfsCtx<'_>) -> Handled {
 
 fn statvfs(ctx: &mut MfsCtx<'_>) -> Result<StatvfsReply, Errno> {
     client(ctx)?;
-    let free_inodes = (1..NR_INODES as u32).filter(|&i| ctx.state.inode(i).is_none()).count();
+    let sizes = ctx.state.sizes();
+    let free_inodes = (1..sizes.inodes as u32).filter(|&i| ctx.state.inode(i).is_none()).count();
     Ok(StatvfsReply {
         bsize: BLOCK_SIZE as u32,
         namemax: NAME_MAX as u32,
-        blocks: NR_BLOCKS as u64,
+        blocks: sizes.blocks as u64,
         bfree: ctx.state.free_block_count() as u64,
         // Inode 0 is never used.
-        files: (NR_INODES - 1) as u64,
+        files: (sizes.inodes - 1) as u64,
         ffree: free_inodes as u64,
     })
 }

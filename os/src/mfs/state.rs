@@ -22,15 +22,32 @@ use recovery::{Journal, StateClass, TrackedCell, TrackedMap, TrackedVec, tracked
 
 /// Bytes in a block (MINIX's default block size).
 pub const BLOCK_SIZE: usize = 1024;
-/// Blocks on the disk: 4 MiB, enough for every workload, small enough that a test fills it.
+/// Blocks on the disk by default: 4 MiB, enough for every workload and its fixtures, small enough
+/// that a test fills it and a campaign stays fast (`param blocks N;` in mfs's manifest entry sets
+/// another size; memdisk's memory must hold it).
 pub const NR_BLOCKS: usize = 4096;
 /// Blocks one file may hold (only direct blocks): caps a file at 1 MiB; past it, EFBIG.
 pub const MAX_FILE_BLOCKS: usize = 1024;
 /// The largest file, in bytes.
 pub const MAX_FILE_SIZE: u64 = (MAX_FILE_BLOCKS * BLOCK_SIZE) as u64;
-/// Slots of the inode table; inode 0 is never used (it marks a free directory entry), so this
-/// many minus one files and directories can exist at once.
+/// Slots of the inode table by default (`param inodes N;` sets another size); inode 0 is never
+/// used (it marks a free directory entry), so this many minus one files and directories can exist
+/// at once.
 pub const NR_INODES: usize = 1024;
+
+/// How big the file system is: its inode table's slots and its blocks, fixed at boot.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Sizes {
+    /// Slots of the inode table.
+    pub inodes: usize,
+    /// Blocks on the disk.
+    pub blocks: usize,
+}
+
+impl Sizes {
+    /// The sizes when the manifest sets none.
+    pub const DEFAULT: Sizes = Sizes { inodes: NR_INODES, blocks: NR_BLOCKS };
+}
 /// The most links one inode may have (MINIX's LINK_MAX for its V3 file system is larger; a small
 /// limit keeps EMLINK reachable).
 pub const LINK_MAX: u32 = 127;
@@ -164,19 +181,29 @@ pub struct MfsState {
 tracked_state!(MfsState { journal: journal, fields: [inodes, blocks, free_blocks, disk, dirty] });
 
 impl MfsState {
-    /// An empty disk (not even a root directory).
+    /// An empty disk of the default sizes (not even a root directory).
     pub fn empty() -> MfsState {
+        MfsState::sized(Sizes::DEFAULT)
+    }
+
+    /// An empty disk of `sizes`.
+    pub fn sized(sizes: Sizes) -> MfsState {
         let journal = Journal::new();
         // Reversed, so that allocation (a pop) hands out blocks 0, 1, 2... in order.
-        let free: Vec<BlockNo> = (0..NR_BLOCKS as BlockNo).rev().collect();
+        let free: Vec<BlockNo> = (0..sizes.blocks as BlockNo).rev().collect();
         MfsState {
-            inodes: TrackedVec::from_vec(&journal, "mfs.inodes", StateClass::Global, vec![None; NR_INODES]),
-            blocks: TrackedVec::from_vec(&journal, "mfs.blocks", StateClass::Global, vec![Vec::new(); NR_BLOCKS]),
+            inodes: TrackedVec::from_vec(&journal, "mfs.inodes", StateClass::Global, vec![None; sizes.inodes]),
+            blocks: TrackedVec::from_vec(&journal, "mfs.blocks", StateClass::Global, vec![Vec::new(); sizes.blocks]),
             free_blocks: TrackedVec::from_vec(&journal, "mfs.free_blocks", StateClass::Global, free),
             disk: TrackedCell::new(&journal, "mfs.disk", StateClass::Global, None),
             dirty: TrackedMap::new(&journal, "mfs.dirty", StateClass::Global),
             journal,
         }
+    }
+
+    /// The file system's sizes: its tables' lengths, fixed at boot.
+    pub fn sizes(&mut self) -> Sizes {
+        Sizes { inodes: self.inodes.len(), blocks: self.blocks.len() }
     }
 
     /// The whole-state self-check: every invariant of the module doc that mfs can see alone, as
@@ -193,7 +220,7 @@ impl MfsState {
     /// Modifies inode `ino`, `None` if it is free or out of range.
     #[track_caller]
     pub fn inode_mut(&mut self, ino: Ino) -> Option<&mut Inode> {
-        if (ino as usize) >= NR_INODES || self.inodes.get(ino as usize).is_none_or(Option::is_none) {
+        if self.inodes.get(ino as usize).is_none_or(Option::is_none) {
             return None;
         }
         self.inodes.get_mut(ino as usize).and_then(Option::as_mut)
@@ -218,13 +245,15 @@ impl MfsState {
 
     /// Whether an inode is free.
     pub fn has_free_inode(&mut self) -> bool {
-        (1..NR_INODES).any(|i| self.inodes.get(i).is_some_and(Option::is_none))
+        let slots = self.inodes.len();
+        (1..slots).any(|i| self.inodes.get(i).is_some_and(Option::is_none))
     }
 
     /// Takes the lowest free inode for `inode`; ENOSPC when the table is full.
     pub fn alloc_inode(&mut self, inode: Inode) -> Result<Ino, Errno> {
         assert!(inode.nlink == 0 && inode.refs == 0 && inode.blocks.is_empty(), "a new inode is bare");
-        let ino = (1..NR_INODES).find(|&i| self.inodes.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENOSPC)?;
+        let slots = self.inodes.len();
+        let ino = (1..slots).find(|&i| self.inodes.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENOSPC)?;
         self.inodes.set(ino, Some(inode));
         Ok(ino as Ino)
     }

@@ -9,7 +9,7 @@
 //! (EINVAL); a blank one (all zeros) is formatted then, its superblock written (samsara's mkfs
 //! runs at the first mount).
 
-use super::state::{BLOCK_SIZE, BlockNo, NR_BLOCKS, NR_INODES};
+use super::state::{BLOCK_SIZE, BlockNo, Sizes};
 
 /// The magic number of MINIX's V3 file system.
 pub const MAGIC: u16 = 0x4d5a;
@@ -18,18 +18,21 @@ pub const MAGIC: u16 = 0x4d5a;
 pub const FIRST_DATA_BLOCK: u64 = 2;
 /// Where the superblock is on the disk (MINIX's SUPER_OFFSET_BYTES).
 pub const SUPERBLOCK_AT: u64 = BLOCK_SIZE as u64;
-/// The bytes a disk needs for the file system: the boot block, the superblock and the blocks.
-pub const DISK_BYTES: u64 = (FIRST_DATA_BLOCK + NR_BLOCKS as u64) * BLOCK_SIZE as u64;
+/// The bytes a disk needs for a file system of `blocks` blocks: the boot block, the superblock
+/// and the blocks.
+pub fn disk_bytes(blocks: usize) -> u64 {
+    (FIRST_DATA_BLOCK + blocks as u64) * BLOCK_SIZE as u64
+}
 
 /// Where mfs's block `block` is on the disk, in bytes.
 pub fn disk_position(block: BlockNo) -> u64 {
     (FIRST_DATA_BLOCK + u64::from(block)) * BLOCK_SIZE as u64
 }
 
-/// mfs's block at disk byte `position`, if it is one of the file system's blocks.
-pub fn block_at(position: u64) -> Option<BlockNo> {
+/// mfs's block at disk byte `position`, if it is one of the `blocks` blocks of the file system.
+pub fn block_at(position: u64, blocks: usize) -> Option<BlockNo> {
     let block = (position / BLOCK_SIZE as u64).checked_sub(FIRST_DATA_BLOCK)?;
-    BlockNo::try_from(block).ok().filter(|&b| (b as usize) < NR_BLOCKS)
+    BlockNo::try_from(block).ok().filter(|&b| (b as usize) < blocks)
 }
 
 /// What a superblock says.
@@ -51,14 +54,14 @@ pub struct Superblock {
 const ENCODED_LEN: usize = 18;
 
 impl Superblock {
-    /// The superblock of the file system this mfs makes.
-    pub fn ours() -> Superblock {
+    /// The superblock of a file system of `sizes` made by mfs.
+    pub fn ours(sizes: Sizes) -> Superblock {
         Superblock {
             magic: MAGIC,
             block_size: BLOCK_SIZE as u32,
             first_data_block: FIRST_DATA_BLOCK as u32,
-            blocks: NR_BLOCKS as u32,
-            inodes: NR_INODES as u32,
+            blocks: sizes.blocks as u32,
+            inodes: sizes.inodes as u32,
         }
     }
 
@@ -99,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_superblock_round_trips_and_a_blank_block_is_none() {
-        let ours = Superblock::ours();
+        let ours = Superblock::ours(Sizes::DEFAULT);
         let block = ours.encode();
         assert_eq!(block.len(), BLOCK_SIZE);
         assert_eq!(Superblock::decode(&block), Some(ours));
@@ -112,11 +115,13 @@ mod tests {
     #[test]
     fn blocks_sit_after_the_boot_block_and_the_superblock() {
         assert_eq!(disk_position(0), 2 * BLOCK_SIZE as u64);
-        assert_eq!(block_at(disk_position(7)), Some(7));
-        assert_eq!(block_at(disk_position(7) + 100), Some(7));
-        assert_eq!(block_at(SUPERBLOCK_AT), None, "the superblock is no file-system block");
-        assert_eq!(block_at(0), None);
-        assert_eq!(block_at(DISK_BYTES), None, "past the file system");
-        assert_eq!(block_at(DISK_BYTES - 1), Some(NR_BLOCKS as BlockNo - 1));
+        let blocks = Sizes::DEFAULT.blocks;
+        assert_eq!(block_at(disk_position(7), blocks), Some(7));
+        assert_eq!(block_at(disk_position(7) + 100, blocks), Some(7));
+        assert_eq!(block_at(SUPERBLOCK_AT, blocks), None, "the superblock is no file-system block");
+        assert_eq!(block_at(0, blocks), None);
+        assert_eq!(block_at(disk_bytes(blocks), blocks), None, "past the file system");
+        assert_eq!(block_at(disk_bytes(blocks) - 1, blocks), Some(blocks as BlockNo - 1));
+        assert_eq!(block_at(disk_bytes(blocks) - 1, blocks - 1), None, "past a smaller one");
     }
 }

@@ -10,7 +10,7 @@ use kernel_sim::{Endpoint, ProcInfo};
 use os::invariant::{Violation, violation};
 use os::libbdev::Driver;
 use os::memdisk::state::MemdiskState;
-use os::mfs::state::{BLOCK_SIZE as FS_BLOCK_SIZE, MfsState, NR_INODES};
+use os::mfs::state::{BLOCK_SIZE as FS_BLOCK_SIZE, MfsState};
 use os::mfs::superblock::{SUPERBLOCK_AT, Superblock, disk_position};
 use os::task::Server;
 
@@ -81,7 +81,7 @@ pub fn disk_copies(machine: &Machine, mfs: &mut MfsState) -> Vec<(u32, Vec<u8>)>
         return Vec::new();
     }
     let mut held = Vec::new();
-    for ino in 1..NR_INODES {
+    for ino in 1..mfs.sizes().inodes {
         if let Some(inode) = mfs.inodes.get(ino).and_then(Option::as_ref) {
             held.extend(inode.blocks.iter().copied());
         }
@@ -127,13 +127,13 @@ pub fn disk_superblock(machine: &Machine) -> Option<Vec<u8>> {
 /// The disk carries the file system's superblock, or none yet (blank, before mfs's first mount):
 /// otherwise it was formatted for something else (mfs refuses it, and the file system's blocks
 /// reach no disk), or a write garbled its superblock.
-pub fn check_superblock(on_disk: &[u8]) -> Vec<Violation> {
+pub fn check_superblock(mfs: &mut MfsState, on_disk: &[u8]) -> Vec<Violation> {
+    let ours = Superblock::ours(mfs.sizes());
     match Superblock::decode(on_disk) {
         None => Vec::new(),
-        Some(found) if found == Superblock::ours() => Vec::new(),
-        found => vec![violation(
-            "mfs.superblock",
-            format!("the disk carries {found:?}, not the file system's {:?}", Superblock::ours()),
-        )],
+        Some(found) if found == ours => Vec::new(),
+        found => {
+            vec![violation("mfs.superblock", format!("the disk carries {found:?}, not the file system's {ours:?}"))]
+        }
     }
 }

@@ -122,8 +122,8 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
         if let Some(mfs) = snapshot.mfs.as_mut() {
             found.extend(memdisk::check_disk_blocks(mfs, &snapshot.disk_blocks));
         }
-        if let Some(superblock) = &snapshot.superblock {
-            found.extend(memdisk::check_superblock(superblock));
+        if let (Some(mfs), Some(superblock)) = (snapshot.mfs.as_mut(), &snapshot.superblock) {
+            found.extend(memdisk::check_superblock(mfs, superblock));
         }
     }
     if let Some(vm) = snapshot.vm.as_mut() {

@@ -421,7 +421,9 @@ fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
         (Errno::ENFILE, _) => format!("vfs's open-file table is full: {NR_FILPS} open files (vfs::state::NR_FILPS)"),
         (Errno::EMFILE, _) => format!("a process has at most {OPEN_MAX} descriptors (vfs::state::OPEN_MAX)"),
         (Errno::ENOSPC, _) => format!(
-            "the file system is full: {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes, {NR_INODES} inodes (mfs::state)"
+            "the file system is full (by default {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes and {NR_INODES} inodes: \
+             `param blocks N;` and `param inodes N;` in mfs's manifest entry size it, and memdisk's `memory` must hold \
+             the blocks)"
         ),
         (Errno::EFBIG, _) => format!("a file holds at most {MAX_FILE_SIZE} bytes (mfs::state::MAX_FILE_SIZE)"),
         _ => return None,
