@@ -1564,3 +1564,41 @@ fn the_window_self_check_finds_what_the_whole_one_finds() {
     vfs.filps.set(5, None);
     assert!(verdict(vfs).iter().any(|v| v.starts_with("vfs.flock-live")));
 }
+
+#[test]
+fn the_open_file_table_is_as_big_as_the_manifest_says() {
+    // 16 open files in all: init and a child hold them between them, the next open is ENFILE, and
+    // a close makes room again; 20 vnodes, so that the table and the checker agree with the sizes.
+    let text = testbed::boot::DEFAULT_MANIFEST
+        .replace("    param vnodes 1024;", "    param vnodes 20;")
+        .replace("    param files 512;", "    param files 16;");
+    assert_ne!(text, testbed::boot::DEFAULT_MANIFEST, "vfs's entry sets its sizes");
+    let manifest = kernel_sim::Manifest::parse(&text, "small-vfs.conf", &|_| None).expect("the manifest parses");
+    testbed::boot::check_bootable(&manifest, "small-vfs.conf").expect("bootable");
+    let config = testbed::boot::MachineConfig {
+        manifest: std::sync::Arc::new(manifest),
+        check_invariants: true,
+        ..testbed::boot::MachineConfig::default()
+    };
+    let log = Log::default();
+    let said = log.clone();
+    let mut machine = testbed::boot::boot(&config, move |sys| {
+        let mut fds = Vec::new();
+        let end = loop {
+            match sys.open("/etc/motd", O_RDONLY, 0) {
+                Ok(fd) => fds.push(fd),
+                Err(e) => break e,
+            }
+        };
+        said.say(format!("{} opens, then {end:?}", fds.len()));
+        sys.close(fds.pop().unwrap()).unwrap();
+        said.say(format!("after a close: {:?}", sys.open("/etc/motd", O_RDONLY, 0).map(drop)));
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    assert_eq!(log.lines(), ["16 opens, then ENFILE", "after a close: Ok(())"]);
+    let mut snap = testbed::checker::Snapshot::take(&machine);
+    assert_eq!(testbed::checker::check(&mut snap), Vec::<testbed::checker::Violation>::new());
+    let vfs = snap.vfs.as_mut().unwrap();
+    assert_eq!((vfs.vnodes.len(), vfs.filps.len(), vfs.flocks.len()), (20, 16, 16));
+}

@@ -8,9 +8,9 @@
 use crate::invariant::{Violation, listed, violation};
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
+use crate::task::Param;
 use crate::vfs::state::{
-    Filp, FilpId, Flock, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode,
-    VnodeId, VnodeKind,
+    Filp, FilpId, Flock, Fproc, Mount, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode, VnodeId, VnodeKind,
 };
 use recovery::{TrackedVec, counted};
 use std::collections::{BTreeMap, BTreeSet};
@@ -61,8 +61,16 @@ struct Reach {
 /// [`check`], reading of the pipe buffers and flocks only what `reach` says besides the live.
 fn check_reaching(vfs: &mut VfsState, reach: Option<Reach>) -> Vec<Violation> {
     let mut found = Vec::new();
-    if vfs.vnodes.len() != NR_VNODES || vfs.pipe_bufs.len() != NR_VNODES || vfs.filps.len() != NR_FILPS {
-        found.push(violation("vfs.table-sizes", "a fixed-size table changed its size".into()));
+    // The vnode and pipe-buffer tables, the open-file and flock tables, each pair alike and in
+    // the sizes vfs takes.
+    let (vnodes, buffers, files, flocks) = (vfs.vnodes.len(), vfs.pipe_bufs.len(), vfs.filps.len(), vfs.flocks.len());
+    let [vnodes_param, files_param] = super::PARAMS else { unreachable!("vfs takes two sizes") };
+    let fits = |param: &Param, n: usize| (param.min..=param.max).contains(&(n as u64));
+    if buffers != vnodes || flocks != files || !fits(vnodes_param, vnodes) || !fits(files_param, files) {
+        found.push(violation(
+            "vfs.table-sizes",
+            format!("{vnodes} vnodes, {buffers} pipe buffers, {files} open files, {flocks} flocks: tables apart or out of range"),
+        ));
     }
     let mount = *vfs.mount.get();
     let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
@@ -108,9 +116,6 @@ fn check_flocks(
     filps: &Filps<'_>,
     found: &mut Vec<Violation>,
 ) {
-    if flocks.len() != NR_FILPS {
-        found.push(violation("vfs.table-sizes", "the flock table changed its size".into()));
-    }
     let mut held: BTreeMap<VnodeId, Vec<(FilpId, Flock)>> = BTreeMap::new();
     let locks: Vec<(FilpId, Flock)> = match reach {
         None => flocks.iter().enumerate().filter_map(|(id, lock)| Some((id as FilpId, (*lock)?))).collect(),

@@ -44,14 +44,21 @@ use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, NodeReply, REQ_READSUPER, REQ_STAT};
 use crate::proto::vfs::StatReply;
 use crate::proto::{INIT, MFS_BOOT, PM, call_name, key_of};
-use crate::task::{Call, Ctx, Sent, Server};
+use crate::task::{Call, Ctx, Param, Sent, Server};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};
-use state::{FilpId, Fproc, Mount, VfsState, Vnode, VnodeKind};
+use state::{FilpId, Fproc, Mount, NR_FILPS, NR_VNODES, VfsState, Vnode, VnodeKind};
 
 /// A handler's context in vfs.
 pub type VfsCtx<'a> = Ctx<'a, VfsState>;
 
 pub use crate::mfs::MOTD;
+
+/// The sizes vfs's manifest entry may set: its vnode table's slots (files in use and pipes) and
+/// its open-file table's entries.
+pub const PARAMS: &[Param] = &[
+    Param { name: "vnodes", what: "slots of the vnode table", default: NR_VNODES as u64, min: 16, max: 65_536 },
+    Param { name: "files", what: "entries of the open-file table", default: NR_FILPS as u64, min: 16, max: 65_536 },
+];
 
 /// The virtual file system.
 pub struct Vfs;
@@ -72,8 +79,11 @@ impl Server for Vfs {
         check::check_window(state).into_iter().map(|v| v.to_string()).collect()
     }
 
+    const PARAMS: &'static [Param] = PARAMS;
+
     fn boot(proc: &Proc) -> VfsState {
-        let mut state = VfsState::empty();
+        let [vnodes, files] = PARAMS else { unreachable!("vfs takes two sizes") };
+        let mut state = VfsState::sized(vnodes.of(proc) as usize, files.of(proc) as usize);
         let root = mount_root(proc, &mut state);
         state.dup_vnode(root);
         state.fprocs.insert_global(key_of(INIT), Fproc::new(INIT, root));

@@ -1,6 +1,7 @@
 //! pm's notices: fork (copy the descriptor table, the open files become shared, the working
 //! directory gains a reference), exit (close every descriptor, give the working directory's
-//! reference back), id changes, and shutdown (the root unmounted). vfs answers each with a message to pm.
+//! reference back), id changes, and shutdown (the root unmounted). vfs answers each with a
+//! message to pm.
 //!
 //! Each notice acts on behalf of the process its payload names, so writes to that process's entry
 //! are process-local (`Requester::new(key_of(proc))`); the child's new entry at fork is global.

@@ -31,8 +31,9 @@ use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, tracked_
 
 /// The largest file, in bytes (the file system's limit, which lseek and the libc know).
 pub use crate::mfs::state::MAX_FILE_SIZE;
-/// Slots of the vnode table: files in use (open, a working directory, the root) and pipes at once
-/// (MINIX's NR_VNODES). As many as mfs has inodes: a pipe is a vnode of its own.
+/// Slots of the vnode table by default (`param vnodes N;` sets another size): files in use (open,
+/// a working directory, the root) and pipes at once (MINIX's NR_VNODES). As many as mfs has
+/// inodes by default: a pipe is a vnode of its own.
 pub const NR_VNODES: usize = 1024;
 /// References vfs lets one vnode collect on its file system before giving the extra ones back
 /// (MINIX's vnode_clean_refs at 256): each lookup that takes a reference on a file vfs already
@@ -40,7 +41,7 @@ pub const NR_VNODES: usize = 1024;
 pub const FS_REFS_CLEAN_AT: u32 = 256;
 /// Descriptors per process (MINIX's OPEN_MAX).
 pub const OPEN_MAX: usize = 32;
-/// Entries in the open-file table (MINIX's NR_FILPS).
+/// Entries in the open-file table by default (MINIX's NR_FILPS; `param files N;` sets another).
 pub const NR_FILPS: usize = 512;
 /// Bytes a pipe buffers (POSIX's PIPE_BUF): a write of at most this many bytes is atomic; a writer
 /// finding the pipe full waits for a reader.
@@ -344,17 +345,23 @@ pub struct VfsState {
 tracked_state!(VfsState { journal: journal, fields: [vnodes, mount, pipe_bufs, filps, fprocs, suspended, flocks] });
 
 impl VfsState {
-    /// Nothing mounted, no open files, no processes.
+    /// Nothing mounted, no open files, no processes; the tables of the default sizes.
     pub fn empty() -> VfsState {
+        VfsState::sized(NR_VNODES, NR_FILPS)
+    }
+
+    /// Nothing mounted, no open files, no processes; `vnodes` vnode slots and `files` open-file
+    /// entries.
+    pub fn sized(vnodes: usize, files: usize) -> VfsState {
         let journal = Journal::new();
         VfsState {
-            vnodes: TrackedVec::from_vec(&journal, "vfs.vnodes", StateClass::Global, vec![None; NR_VNODES]),
+            vnodes: TrackedVec::from_vec(&journal, "vfs.vnodes", StateClass::Global, vec![None; vnodes]),
             mount: TrackedCell::new(&journal, "vfs.mount", StateClass::Global, None),
-            pipe_bufs: TrackedVec::from_vec(&journal, "vfs.pipe_bufs", StateClass::Global, vec![Vec::new(); NR_VNODES]),
-            filps: TrackedVec::from_vec(&journal, "vfs.filps", StateClass::Global, vec![None; NR_FILPS]),
+            pipe_bufs: TrackedVec::from_vec(&journal, "vfs.pipe_bufs", StateClass::Global, vec![Vec::new(); vnodes]),
+            filps: TrackedVec::from_vec(&journal, "vfs.filps", StateClass::Global, vec![None; files]),
             fprocs: ProcTable::new(&journal, "vfs.fprocs"),
             suspended: ProcTable::new(&journal, "vfs.suspended"),
-            flocks: TrackedVec::from_vec(&journal, "vfs.flocks", StateClass::Global, vec![None; NR_FILPS]),
+            flocks: TrackedVec::from_vec(&journal, "vfs.flocks", StateClass::Global, vec![None; files]),
             journal,
         }
     }
@@ -442,13 +449,15 @@ impl VfsState {
 
     /// How many open-file slots are free, up to `want` (to check room before creating anything).
     pub fn has_free_filps(&mut self, want: usize) -> bool {
-        (0..NR_FILPS).filter(|&i| self.filps.get(i).is_some_and(Option::is_none)).take(want).count() == want
+        let files = self.filps.len();
+        (0..files).filter(|&i| self.filps.get(i).is_some_and(Option::is_none)).take(want).count() == want
     }
 
     /// Opens vnode `vnode` with `flags`, taking over one reference the caller holds on it (one
     /// descriptor will point at the open file); ENFILE when the table is full.
     pub fn open_filp(&mut self, vnode: VnodeId, flags: u32) -> Result<FilpId, Errno> {
-        let id = (0..NR_FILPS).find(|&i| self.filps.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENFILE)?;
+        let files = self.filps.len();
+        let id = (0..files).find(|&i| self.filps.get(i).is_some_and(Option::is_none)).ok_or(Errno::ENFILE)?;
         let filp = Filp { vnode, flags, offset: 0, count: 1 };
         let (reads, writes) = (filp.readable(), filp.writable());
         if let Some(pipe) = self.live_vnode_mut(vnode).pipe_mut() {

@@ -418,7 +418,10 @@ fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
         (Errno::EAGAIN, TraceOp::Fork { .. }) => {
             format!("pm's process table is full: {} processes (pm::state::NR_PROCS)", os::pm::state::NR_PROCS)
         }
-        (Errno::ENFILE, _) => format!("vfs's open-file table is full: {NR_FILPS} open files (vfs::state::NR_FILPS)"),
+        (Errno::ENFILE, _) => format!(
+            "vfs's open-file table is full (by default {NR_FILPS} open files, vfs::state::NR_FILPS: `param files N;` in \
+             vfs's manifest entry sizes it)"
+        ),
         (Errno::EMFILE, _) => format!("a process has at most {OPEN_MAX} descriptors (vfs::state::OPEN_MAX)"),
         (Errno::ENOSPC, _) => format!(
             "the file system is full (by default {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes and {NR_INODES} inodes: \
