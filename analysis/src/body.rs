@@ -51,14 +51,15 @@ pub const FRESH_FRAME_SYS_CALLS: [&str; 2] = ["sys_frame_zero", "sys_frame_copy"
 /// The kernel's process handle (`kernel_sim::Proc`), whose every method is a kernel call.
 const PROC_TYPE: &str = "Proc";
 /// `Proc` methods other than the request primitives and `sys_*` calls whose effect is modelled:
-/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`, `awaiting_my_answer`...), receiving (changes only the
+/// reading (`endpoint`, `now`, `mem_read`, `safecopy_from`, `awaiting_my_answer`, the manifest's
+/// `service_param`...), receiving (changes only the
 /// caller), the answer's side (`safecopy_to` fills the requester's buffer, `grant`s and `revoke`
 /// are the server's own grants for the request), the driver's device memory (`mem_write`: the
 /// disk's contents, which outlive the driver's restarts like a device's), the end of a faulty
 /// request that recovery handles (`hang`, `crash`, `leave_remains`: the fault injector's and the
 /// task loop's), a note in the event log (`note`: text for people, which no process reads). Any
 /// other `Proc` method called in server code is not followed.
-const MODELLED_PROC_METHODS: [&str; 22] = [
+const MODELLED_PROC_METHODS: [&str; 23] = [
     "awaiting_my_answer",
     "note",
     "hang",
@@ -73,6 +74,7 @@ const MODELLED_PROC_METHODS: [&str; 22] = [
     "mem_read",
     "mem_write",
     "service_memory_bytes",
+    "service_param",
     "safecopy_from",
     "safecopy_to",
     "grant",

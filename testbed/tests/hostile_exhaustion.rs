@@ -490,3 +490,44 @@ fn descriptors_run_out_per_process_and_in_the_system_and_come_back() {
         ]
     );
 }
+
+#[test]
+fn the_process_table_is_as_big_as_the_manifest_says() {
+    // 8 entries: init and 7 children fill it (root may take the last few), the next fork is
+    // EAGAIN; once the children exit, forks succeed again and the checker is clean.
+    let text = testbed::boot::DEFAULT_MANIFEST.replace("    param procs 10240;", "    param procs 8;");
+    assert_ne!(text, testbed::boot::DEFAULT_MANIFEST, "pm's entry sets its table's size");
+    let manifest = kernel_sim::Manifest::parse(&text, "small-pm.conf", &|_| None).expect("the manifest parses");
+    testbed::boot::check_bootable(&manifest, "small-pm.conf").expect("bootable");
+    let config = MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() };
+    let log = Log::default();
+    let said = log.clone();
+    let mut machine = boot(&config, move |sys| {
+        let (r, w) = sys.pipe().unwrap();
+        let mut kids = 0;
+        let end = loop {
+            let forked = sys.fork(move |c| {
+                // Its copy of the write end closed, the read sees the end of the pipe when init's goes.
+                c.close(w).unwrap();
+                let mut byte = [0u8; 1];
+                let _ = c.read(r, &mut byte);
+                0
+            });
+            match forked {
+                Ok(_) => kids += 1,
+                Err(e) => break e,
+            }
+        };
+        said.say(format!("{kids} children, then {end:?}"));
+        sys.close(w).unwrap();
+        for _ in 0..kids {
+            sys.wait().unwrap();
+        }
+        said.say(format!("after they exit: {:?}", sys.fork(|_| 0).map(drop)));
+        sys.wait().unwrap();
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    assert_eq!(log.lines(), ["7 children, then EAGAIN", "after they exit: Ok(())"]);
+    assert_eq!(checker::check(&mut Snapshot::take(&machine)), Vec::<checker::Violation>::new());
+}

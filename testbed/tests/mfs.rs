@@ -256,6 +256,14 @@ fn the_file_systems_sizes_come_from_the_manifest() {
         )),
         "{too_big}"
     );
-    let pm = DEFAULT_MANIFEST.replace("    core;\n};\n\nservice vm", "    core;\n    param procs 4;\n};\n\nservice vm");
-    assert!(refused(&pm).contains("service `pm` takes no param `procs` (it takes: none)"), "{}", refused(&pm));
+    let ds = DEFAULT_MANIFEST
+        .replace("    kernel NONE;\n    sigmgr rs;", "    kernel NONE;\n    param procs 4;\n    sigmgr rs;");
+    assert_ne!(ds, DEFAULT_MANIFEST, "ds's entry is where the test expects it");
+    assert!(refused(&ds).contains("service `ds` takes no param `procs` (it takes: none)"), "{}", refused(&ds));
+    let pm = DEFAULT_MANIFEST.replace("param procs 10240;", "param procs 20000;");
+    assert!(
+        refused(&pm).contains("param `procs` (entries of the process table) is 20000, outside 8..=10240"),
+        "{}",
+        refused(&pm)
+    );
 }

@@ -8,7 +8,7 @@
 //! to stop scheduling it (SCHED_STOP), and tells vfs; on vfs's answer it asks vm to free the memory
 //! and the slot, then hands the status to a waiting parent or keeps a zombie.
 
-use super::state::{LAST_FEW, MProc, NR_PROCS, Phase, PmState, ROOT_UID};
+use super::state::{LAST_FEW, MProc, Phase, PmState, ROOT_UID};
 use crate::errno::Errno;
 use crate::proto::pm::*;
 use crate::proto::sched::{SCHED_START, SCHED_STOP, SchedProcRequest, SchedStartRequest};
@@ -27,8 +27,9 @@ pub fn do_fork(ctx: &mut PmCtx<'_>) -> Handled {
         return Handled::Reply(Err(Errno::EINVAL));
     }
     // As MINIX's do_fork: the table full, or all but the superuser's last few entries in use.
+    let table = super::PARAMS[0].of(ctx.proc) as usize;
     let in_use = ctx.state.procs.len();
-    if in_use >= NR_PROCS || (in_use >= NR_PROCS - LAST_FEW && parent.euid != ROOT_UID) {
+    if in_use >= table || (in_use >= table - LAST_FEW && parent.euid != ROOT_UID) {
         return Handled::Reply(Err(Errno::EAGAIN));
     }
     let child_slot = ctx.state.free_slot();

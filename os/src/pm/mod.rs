@@ -25,15 +25,26 @@ use crate::proto::pm::{
     PM_VFS_EXEC, PM_VFS_EXIT, PM_VFS_FORK, PM_VFS_SETID, VfsExecRequest, VfsForkNotice, VfsProcNotice, VfsSetIdNotice,
 };
 use crate::proto::{INIT, VFS, call_name, key_of};
-use crate::task::{Call, Compensation, Sent, Server};
+use crate::task::{Call, Compensation, Param, Sent, Server};
 use kernel_sim::{Endpoint, Message, Proc};
-use state::{Phase, PmState};
+use state::{NR_PROCS, Phase, PmState};
+
+/// The size pm's manifest entry may set: its process table's entries (init included; the last
+/// few are root's).
+pub const PARAMS: &[Param] = &[Param {
+    name: "procs",
+    what: "entries of the process table",
+    default: NR_PROCS as u64,
+    min: 8,
+    max: NR_PROCS as u64,
+}];
 
 /// The process manager.
 pub struct Pm;
 
 impl Server for Pm {
     const NAME: &'static str = "pm";
+    const PARAMS: &'static [Param] = PARAMS;
     type State = PmState;
 
     fn calls() -> &'static [Call<PmState>] {

@@ -19,7 +19,8 @@ use kernel_sim::manifest::FIRST_USER_SLOT;
 use kernel_sim::{Endpoint, Micros};
 use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedMap, tracked_state};
 
-/// The most user processes pm keeps at once (init included); a fork past it fails with EAGAIN.
+/// The most user processes pm keeps at once (init included), by default and at most (`param procs
+/// N;` sets fewer); a fork past it fails with EAGAIN.
 /// 10,000 live processes (the scaling benchmark's largest point) besides init and the children
 /// they fork, rounded up to 10 x 1,024. Nothing is allocated per possible entry: the table and
 /// its indexes grow with the processes that exist.

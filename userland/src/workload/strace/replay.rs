@@ -416,7 +416,10 @@ fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
             "the machine's memory ran out: `samsara run --frames N` gives it N frames of 4 KiB".to_string()
         }
         (Errno::EAGAIN, TraceOp::Fork { .. }) => {
-            format!("pm's process table is full: {} processes (pm::state::NR_PROCS)", os::pm::state::NR_PROCS)
+            format!(
+                "pm's process table is full (at most {} processes: `param procs N;` in pm's manifest entry sets fewer)",
+                os::pm::state::NR_PROCS
+            )
         }
         (Errno::ENFILE, _) => format!(
             "vfs's open-file table is full (by default {NR_FILPS} open files, vfs::state::NR_FILPS: `param files N;` in \
@@ -1822,7 +1825,7 @@ mod tests {
     fn a_machine_limit_is_named_with_where_it_is_set() {
         let fork = TraceOp::Fork { child_pid: 7 };
         assert!(machine_limit(&fork, Errno::ENOMEM).is_some_and(|why| why.contains("--frames")));
-        assert!(machine_limit(&fork, Errno::EAGAIN).is_some_and(|why| why.contains("NR_PROCS")));
+        assert!(machine_limit(&fork, Errno::EAGAIN).is_some_and(|why| why.contains("param procs")));
         assert!(machine_limit(&TraceOp::Getpid, Errno::EAGAIN).is_none());
         assert!(machine_limit(&TraceOp::Getpid, Errno::ENFILE).is_some_and(|why| why.contains("NR_FILPS")));
         assert!(machine_limit(&TraceOp::Getpid, Errno::ENOSPC).is_some_and(|why| why.contains("inodes")));
