@@ -92,11 +92,16 @@ pub struct Param {
 }
 
 impl Param {
+    /// Whether `n` is in its range.
+    pub fn accepts(&self, n: u64) -> bool {
+        (self.min..=self.max).contains(&n)
+    }
+
     /// Its size for the service `proc` runs: the manifest's, or the default. A size outside the
     /// range (a manifest the testbed did not check) is a broken boot, not a server's to repair.
     pub fn of(&self, proc: &Proc) -> u64 {
         let n = proc.service_param(self.name).unwrap_or(self.default);
-        assert!((self.min..=self.max).contains(&n), "param {} = {n} is outside {}..={}", self.name, self.min, self.max);
+        assert!(self.accepts(n), "param {} = {n} is outside {}..={}", self.name, self.min, self.max);
         n
     }
 }

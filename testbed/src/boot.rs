@@ -158,7 +158,7 @@ fn check_params(s: &kernel_sim::manifest::Service, file: &str) -> Result<(), Str
             let known = if names.is_empty() { "none".to_string() } else { names.join(", ") };
             return Err(format!("{file}:{line}: service `{}` takes no param `{name}` (it takes: {known})", s.name));
         };
-        if !(param.min..=param.max).contains(&value) {
+        if !param.accepts(value) {
             return Err(format!(
                 "{file}:{line}: service `{}`: param `{name}` ({}) is {value}, outside {}..={}",
                 s.name, param.what, param.min, param.max

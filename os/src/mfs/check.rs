@@ -9,7 +9,6 @@ use crate::invariant::{Violation, violation};
 use crate::mfs::fs::DIRENT_SIZE;
 use crate::mfs::state::{BlockNo, Ino, Inode, InodeKind, MfsState, ROOT_INO, blocks_for};
 use crate::proto::PATH_MAX;
-use crate::task::Param;
 use recovery::{TrackedField, counted};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -39,8 +38,7 @@ fn check_parts(mfs: &mut MfsState, parts: Parts, mut found: Vec<Violation>) -> V
         mfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
     let sizes = mfs.sizes();
     let [inodes_param, blocks_param] = super::PARAMS else { unreachable!("mfs takes two sizes") };
-    let fits = |param: &Param, n: usize| (param.min..=param.max).contains(&(n as u64));
-    if !fits(inodes_param, sizes.inodes) || !fits(blocks_param, sizes.blocks) {
+    if !inodes_param.accepts(sizes.inodes as u64) || !blocks_param.accepts(sizes.blocks as u64) {
         found.push(violation(
             "mfs.table-sizes",
             format!("{} inode slots and {} blocks: a table outside the sizes mfs takes", sizes.inodes, sizes.blocks),

@@ -8,7 +8,6 @@
 use crate::invariant::{Violation, listed, violation};
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
-use crate::task::Param;
 use crate::vfs::state::{
     Filp, FilpId, Flock, Fproc, Mount, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode, VnodeId, VnodeKind,
 };
@@ -65,8 +64,11 @@ fn check_reaching(vfs: &mut VfsState, reach: Option<Reach>) -> Vec<Violation> {
     // the sizes vfs takes.
     let (vnodes, buffers, files, flocks) = (vfs.vnodes.len(), vfs.pipe_bufs.len(), vfs.filps.len(), vfs.flocks.len());
     let [vnodes_param, files_param] = super::PARAMS else { unreachable!("vfs takes two sizes") };
-    let fits = |param: &Param, n: usize| (param.min..=param.max).contains(&(n as u64));
-    if buffers != vnodes || flocks != files || !fits(vnodes_param, vnodes) || !fits(files_param, files) {
+    if buffers != vnodes
+        || flocks != files
+        || !vnodes_param.accepts(vnodes as u64)
+        || !files_param.accepts(files as u64)
+    {
         found.push(violation(
             "vfs.table-sizes",
             format!("{vnodes} vnodes, {buffers} pipe buffers, {files} open files, {flocks} flocks: tables apart or out of range"),
