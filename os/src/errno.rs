@@ -60,6 +60,7 @@ errnos! {
     EBUSY = 16, "Resource busy";
     EEXIST = 17, "File exists";
     EXDEV = 18, "Cross-device link";
+    ENODEV = 19, "No such device";
     ENOTDIR = 20, "Not a directory";
     EISDIR = 21, "Is a directory";
     EINVAL = 22, "Invalid argument";

@@ -1043,3 +1043,122 @@ fn vm_regions_lists_the_memory_map_as_mprotect_and_mremap_left_it() {
         ]
     );
 }
+
+/// The bytes of the file the file-mapping tests map: 5,000 of them, so its second page is partly
+/// past the end.
+fn pattern() -> Vec<u8> {
+    (0..5000u32).map(|i| b'a' + (i % 23) as u8).collect()
+}
+
+#[test]
+fn a_file_mapping_holds_the_files_bytes_as_they_were() {
+    use os::proto::vfs::flags::{O_CREAT, O_RDWR};
+    use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
+    use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
+    for engine in ENGINES {
+        let seen = observe(engine, Config::default().frames, |sys, log| {
+            let p = sys.proc();
+            let start = sys.vm_info().unwrap();
+            let fd = sys.open("/tmp/mapped", O_RDWR | O_CREAT, 0o644).unwrap();
+            sys.write(fd, &pattern()).unwrap();
+            let whole = sys.mmap_file(fd, 0, 3 * PAGE, PROT_READ, MAP_PRIVATE).unwrap();
+            let bytes = read(p, whole, 3 * PAGE as usize).unwrap();
+            log.say(format!("the file's bytes: {}", bytes[..5000] == pattern()[..]));
+            log.say(format!("zero past its end: {}", bytes[5000..].iter().all(|&b| b == 0)));
+            log.say(format!("read-only: {:?}", p.mem_write(whole, b"x")));
+            let copy = sys.mmap_file(fd, PAGE, PAGE, PROT_READ | PROT_WRITE, MAP_PRIVATE).unwrap();
+            log.say(format!("from the second page: {}", read(p, copy, 904).unwrap() == pattern()[4096..]));
+            p.mem_write(copy, b"CHANGED").unwrap();
+            let mut file = vec![0u8; 7];
+            sys.lseek(fd, PAGE as i64, 0).unwrap();
+            sys.read(fd, &mut file).unwrap();
+            log.say(format!("a private change stays in the mapping: {}", file == pattern()[4096..4103]));
+            let shared = sys.mmap_file(fd, 0, 100, PROT_READ, MAP_SHARED).unwrap();
+            log.say(format!("shared, read-only: {}", read(p, shared, 100).unwrap() == pattern()[..100]));
+            let past = sys.mmap_file(fd, 4 * PAGE, PAGE, PROT_READ, MAP_PRIVATE).unwrap();
+            log.say(format!(
+                "past the end, all zero: {}",
+                read(p, past, PAGE as usize).unwrap().iter().all(|&b| b == 0)
+            ));
+            sys.close(fd).unwrap();
+            sys.unlink("/tmp/mapped").unwrap();
+            log.say(format!("kept after close and unlink: {}", read(p, whole, 5000).unwrap() == pattern()));
+            for (addr, len) in [(whole, 3 * PAGE), (copy, PAGE), (shared, 100), (past, PAGE)] {
+                sys.munmap(addr, len).unwrap();
+            }
+            log.say(format!("all given back: {}", sys.vm_info().unwrap() == start));
+        });
+        assert_eq!(
+            seen,
+            [
+                "the file's bytes: true",
+                "zero past its end: true",
+                "read-only: Err(Fault)",
+                "from the second page: true",
+                "a private change stays in the mapping: true",
+                "shared, read-only: true",
+                "past the end, all zero: true",
+                "kept after close and unlink: true",
+                "all given back: true",
+            ],
+            "{engine}"
+        );
+    }
+}
+
+#[test]
+fn bad_file_mappings_get_linux_and_minix_errnos() {
+    use os::proto::vfs::flags::{O_CREAT, O_RDONLY, O_RDWR, O_WRONLY};
+    use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
+    use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
+    let seen = observe(EngineKind::Sim, Config::default().frames, |sys, log| {
+        let start = sys.vm_info().unwrap();
+        let rw = sys.open("/tmp/mapped", O_RDWR | O_CREAT, 0o644).unwrap();
+        sys.write(rw, &pattern()).unwrap();
+        let ro = sys.open("/tmp/mapped", O_RDONLY, 0).unwrap();
+        let wo = sys.open("/tmp/mapped", O_WRONLY, 0).unwrap();
+        let dir = sys.open("/tmp", O_RDONLY, 0).unwrap();
+        let (pipe_r, _pipe_w) = sys.pipe().unwrap();
+        let (r, w) = (PROT_READ, PROT_READ | PROT_WRITE);
+        let cases = [
+            ("a descriptor not open", 99, 0, PAGE, r, MAP_PRIVATE),
+            ("length 0", rw, 0, 0, r, MAP_PRIVATE),
+            ("an offset within a page", rw, 100, PAGE, r, MAP_PRIVATE),
+            ("neither shared nor private", rw, 0, PAGE, r, 0),
+            ("both shared and private", rw, 0, PAGE, r, MAP_SHARED | MAP_PRIVATE),
+            ("an unknown protection", rw, 0, PAGE, 0x10, MAP_PRIVATE),
+            ("a directory", dir, 0, PAGE, r, MAP_PRIVATE),
+            ("a pipe", pipe_r, 0, PAGE, r, MAP_PRIVATE),
+            ("a file open for writing only", wo, 0, PAGE, r, MAP_PRIVATE),
+            ("shared and writable, open for reading", ro, 0, PAGE, w, MAP_SHARED),
+            ("shared and writable, open for both", rw, 0, PAGE, w, MAP_SHARED),
+            ("writable but not readable", rw, 0, PAGE, PROT_WRITE, MAP_PRIVATE),
+            ("a length that wraps", rw, PAGE, u64::MAX, r, MAP_PRIVATE),
+            ("more than memory", rw, 0, (start.total + 1) * PAGE, r, MAP_PRIVATE),
+        ];
+        for (what, fd, offset, len, prot, flags) in cases {
+            log.say(format!("{what}: {:?}", sys.mmap_file(fd, offset, len, prot, flags).map(|_| ())));
+        }
+        log.say(format!("nothing kept: {}", sys.vm_info().unwrap() == start));
+    });
+    assert_eq!(
+        seen,
+        [
+            "a descriptor not open: Err(EBADF)",
+            "length 0: Err(EINVAL)",
+            "an offset within a page: Err(EINVAL)",
+            "neither shared nor private: Err(EINVAL)",
+            "both shared and private: Err(EINVAL)",
+            "an unknown protection: Err(EINVAL)",
+            "a directory: Err(ENODEV)",
+            "a pipe: Err(ENODEV)",
+            "a file open for writing only: Err(EACCES)",
+            "shared and writable, open for reading: Err(EACCES)",
+            "shared and writable, open for both: Err(ENXIO)",
+            "writable but not readable: Err(ENOTSUP)",
+            "a length that wraps: Err(EINVAL)",
+            "more than memory: Err(ENOMEM)",
+            "nothing kept: true",
+        ]
+    );
+}

@@ -115,6 +115,7 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
     let logs = logs_in("strace/corpus");
     assert!(logs.len() >= 12, "the corpus holds {} logs", logs.len());
     let started = Instant::now();
+    let mut files_mapped = 0;
     for log in &logs {
         let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
         assert!(log.with_extension("cmd").exists(), "{name}: its .cmd says how it was recorded");
@@ -127,12 +128,16 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
             assert_eq!(count("replay.mismatches"), 0, "{name} under {engine}");
             assert!(count("replay.compared") > 20, "{name} under {engine}: {} compared", count("replay.compared"));
             assert!(count("replay.setup.files") > 0, "{name} under {engine}: the program's files stand in");
+            files_mapped += count("replay.mmap-files");
             if name.ends_with("_piped.log") {
                 // Recorded in a pipeline: stdin is a pipe its helper fed as far as the log read.
                 assert!(count("replay.stdin-pipe-bytes") > 0, "{name} under {engine}: {:?}", r.workload.counters);
             }
         }
     }
+    // The dynamic loader maps every shared library, and the programs their locale files: each a
+    // mapping of the file, through vfs.
+    assert!(files_mapped > 2 * 400, "{files_mapped} file mappings replayed under both engines");
     eprintln!("{} corpus logs under sim and threads: {:?} wall", logs.len(), started.elapsed());
 }
 

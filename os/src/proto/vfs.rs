@@ -115,6 +115,10 @@ pub const VFS_GETVFSSTAT: MsgType = VFS_BASE + 0x5E;
 pub const VFS_UTIMENS: MsgType = VFS_BASE + 0x5F;
 /// mknod(path, mode, dev): a new file of the type in `mode`'s `S_IFMT` bits (`MknodRequest`).
 pub const VFS_MKNOD: MsgType = VFS_BASE + 0x60;
+/// mmap(NULL, len, prot, flags, fd, offset): a mapping of a file's bytes (`MmapFileRequest`;
+/// reply `proto::vm::MmapReply`). Anonymous memory is vm's (VM_MMAP); a file's is entered here,
+/// where its descriptor is.
+pub const VFS_MMAP: MsgType = VFS_BASE + 0x61;
 /// getvfsstat's flags: refresh the totals first (ST_WAIT) or give the last known (ST_NOWAIT);
 /// samsara's are always current.
 pub const ST_WAIT: u32 = 1;
@@ -380,6 +384,21 @@ payload! {
     /// `dev` of a device file.
     pub struct MknodRequest { pub grant: u32, pub len: u32, pub mode: u32, pub dev: u32 }
 }
+payload! {
+    /// mmap of a file: `len` bytes of descriptor `fd`'s file from `offset` (page-aligned), with
+    /// protection `prot` (`proto::vm::prot`) and sharing `flags` ([`map`]).
+    pub struct MmapFileRequest { pub fd: i32, pub offset: u64, pub len: u64, pub prot: u32, pub flags: u32 }
+}
+
+/// mmap's sharing flags (POSIX names, Linux's values): exactly one of them.
+pub mod map {
+    /// Changes are the file's, and the file's changes the mapping's.
+    pub const MAP_SHARED: u32 = 0x01;
+    /// A private copy: changes stay in the mapping.
+    pub const MAP_PRIVATE: u32 = 0x02;
+    /// The bits that say which of the two.
+    pub const MAP_TYPE: u32 = 0x0F;
+}
 
 /// The name of a vfs message type.
 pub fn name(t: MsgType) -> Option<&'static str> {
@@ -425,6 +444,7 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VFS_GETVFSSTAT => "getvfsstat",
         VFS_UTIMENS => "utimens",
         VFS_MKNOD => "mknod",
+        VFS_MMAP => "mmap",
         _ => return None,
     })
 }

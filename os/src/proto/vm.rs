@@ -19,6 +19,12 @@ pub const VM_WILLEXIT: MsgType = VM_BASE + 0x04;
 pub const VM_GETRUSAGE: MsgType = VM_BASE + 0x05;
 /// vfs: replace a process's memory with a new image (exec). See [`VmExecRequest`] for the answers.
 pub const VM_EXEC_NEWMEM: MsgType = VM_BASE + 0x11;
+/// vfs: take zeroed pages for a file mapping of a process, map them, and lend vfs the first
+/// `fill` bytes to fill with the file's (`VmFileMapRequest`; reply `VmFileMapReply`).
+pub const VM_VFS_MMAP: MsgType = VM_BASE + 0x12;
+/// vfs: the pages VM_VFS_MMAP lent are filled, or not (`VmFileMapDone`): vm takes them back and,
+/// when they are not, drops the mapping.
+pub const VM_VFS_MMAP_DONE: MsgType = VM_BASE + 0x13;
 /// user: set the heap's end.
 pub const VM_BRK: MsgType = VM_BASE + 0x20;
 /// user: map anonymous memory.
@@ -139,6 +145,21 @@ payload! {
     pub struct MmapReply { pub addr: u64 }
 }
 payload! {
+    /// VM_VFS_MMAP: for process `proc`, `len` bytes (rounded up to pages) of zeroed memory,
+    /// writable or read-only for the process; the first `fill` bytes (at most `len`) are lent to
+    /// vfs under a write grant.
+    pub struct VmFileMapRequest { pub proc: Endpoint, pub len: u64, pub writable: bool, pub fill: u64 }
+}
+payload! {
+    /// VM_VFS_MMAP reply: where the mapping is in the process, and vm's grant to vfs of the
+    /// bytes to fill (valid until VM_VFS_MMAP_DONE).
+    pub struct VmFileMapReply { pub addr: u64, pub grant: u32 }
+}
+payload! {
+    /// VM_VFS_MMAP_DONE: the mapping at `addr` of `proc`, filled (`keep`) or to be dropped.
+    pub struct VmFileMapDone { pub proc: Endpoint, pub addr: u64, pub keep: bool }
+}
+payload! {
     /// VM_MUNMAP: a page-aligned start and a length (rounded up to pages).
     pub struct MunmapRequest { pub addr: u64, pub len: u64 }
 }
@@ -201,6 +222,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VM_WILLEXIT => "vm_willexit",
         VM_GETRUSAGE => "vm_getrusage",
         VM_EXEC_NEWMEM => "vm_exec_newmem",
+        VM_VFS_MMAP => "vm_vfs_mmap",
+        VM_VFS_MMAP_DONE => "vm_vfs_mmap_done",
         VM_BRK => "brk",
         VM_MMAP => "mmap",
         VM_MUNMAP => "munmap",

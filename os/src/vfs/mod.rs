@@ -13,7 +13,8 @@
 //! truncate, ftruncate, access, statvfs, fstatvfs), `dup.rs` (dup, dup2), `exec.rs` (pm's exec
 //! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
 //! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm), `flock.rs`
-//! (whole-file advisory locks and their waits).
+//! (whole-file advisory locks and their waits), `mmap.rs` (mappings of a file's bytes, made by vm
+//! and filled by the file system).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
@@ -29,6 +30,7 @@ pub mod exec;
 pub mod fcntl;
 pub mod flock;
 pub mod link;
+pub mod mmap;
 pub mod open;
 pub mod path;
 pub mod pipe;

@@ -2,7 +2,7 @@
 //! requests, then notifications: the kernel's alarm, for poll's timeouts).
 
 use super::state::VfsState;
-use super::{attr, dup, exec, fcntl, flock, link, open, pipe, poll, procs, read, stat};
+use super::{attr, dup, exec, fcntl, flock, link, mmap, open, pipe, poll, procs, read, stat};
 use crate::proto::pm::*;
 use crate::proto::vfs::*;
 use crate::task::Call;
@@ -51,6 +51,7 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: VFS_GETVFSSTAT, name: "getvfsstat", handler: attr::do_getvfsstat },
     Call { m_type: VFS_UTIMENS, name: "utimens", handler: attr::do_utimens },
     Call { m_type: VFS_MKNOD, name: "mknod", handler: link::do_mknod },
+    Call { m_type: VFS_MMAP, name: "mmap", handler: mmap::do_mmap },
     Call { m_type: PM_VFS_FORK, name: "pm_vfs_fork", handler: procs::do_pm_fork },
     Call { m_type: PM_VFS_EXIT, name: "pm_vfs_exit", handler: procs::do_pm_exit },
     Call { m_type: PM_VFS_EXEC, name: "pm_vfs_exec", handler: exec::do_pm_exec },

@@ -35,7 +35,7 @@ fn exec_newmem(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
             Ok(0)
         }
         Err(_) => {
-            let lost = AddressSpace { ep: proc, regions: Vec::new(), brk: 0, phase: SpacePhase::ImageLost };
+            let lost = AddressSpace { ep: proc, regions: Vec::new(), brk: 0, phase: SpacePhase::ImageLost, fill: None };
             store_own(ctx, &owner, lost);
             Err(EXEC_IMAGE_LOST)
         }

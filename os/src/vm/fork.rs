@@ -50,7 +50,7 @@ fn fork(ctx: &mut VmCtx<'_>) -> Result<Endpoint, Errno> {
         regions.push(copy);
     }
     assert!(frames.next().is_none(), "fork took exactly the parent's pages");
-    let copy = AddressSpace { ep: child, regions, brk: space.brk, phase: SpacePhase::Running };
+    let copy = AddressSpace { ep: child, regions, brk: space.brk, phase: SpacePhase::Running, fill: None };
     copy.assert_sound();
     ctx.state.spaces.insert_global(key_of(child), copy);
     Ok(child)

@@ -3,18 +3,20 @@
 //! exit frees. vm decides which frame backs which page and tells the kernel through the `vmctl`
 //! kernel calls, so the kernel's page table of a process always equals vm's regions for it.
 //!
-//! Who may call: pm (fork, willexit, exit, getrusage), vfs (exec's new memory), user processes
-//! (brk, mmap, munmap, mprotect, mremap, info, regions), each for its own range of message types; vm checks this itself too.
+//! Who may call: pm (fork, willexit, exit, getrusage), vfs (exec's new memory, file mappings),
+//! user processes (brk, mmap, munmap, mprotect, mremap, info, regions), each for its own range of
+//! message types; vm checks this itself too.
 //!
 //! Files: `state.rs` (frames and address spaces, their invariants), `table.rs` (message type ->
 //! handler), `request.rs` (who may call, which space a call acts on), `brk.rs`, `mmap.rs` (mmap,
-//! munmap), `protect.rs` (mprotect), `remap.rs` (mremap), `exec.rs`, `fork.rs` (fork, willexit,
+//! munmap), `filemap.rs` (file mappings, filled through vfs), `protect.rs` (mprotect), `remap.rs` (mremap), `exec.rs`, `fork.rs` (fork, willexit,
 //! exit), `info.rs` (statistics, the memory map), `space.rs` (building, filling and freeing spaces
 //! in step with the kernel), `check.rs` (the invariants checked over the whole state).
 
 pub mod brk;
 pub mod check;
 pub mod exec;
+pub mod filemap;
 pub mod fork;
 pub mod info;
 pub mod mmap;

@@ -75,8 +75,11 @@ pub fn fresh_pages(
     }
 }
 
-/// Unmaps every region of `space` and frees its frames.
+/// Unmaps every region of `space` and frees its frames (and takes back pages lent to fill).
 pub fn free_space(ctx: &mut VmCtx<'_>, space: &AddressSpace) {
+    if let Some(fill) = space.fill {
+        super::filemap::take_back(ctx, space.ep, fill);
+    }
     for r in &space.regions {
         unmap_region(ctx, space.ep, r);
         ctx.state.free_frames(&r.frames);
@@ -123,13 +126,13 @@ pub fn build_image(ctx: &mut VmCtx<'_>, ep: Endpoint, text_pages: u64) -> Result
         match fresh_pages(ctx, ep, start, pages, writable) {
             Ok(frames) => regions.push(Region { kind, start, frames, writable }),
             Err(e) => {
-                let partial = AddressSpace { ep, regions, brk: 0, phase: SpacePhase::Running };
+                let partial = AddressSpace { ep, regions, brk: 0, phase: SpacePhase::Running, fill: None };
                 free_space(ctx, &partial);
                 return Err(e);
             }
         }
     }
-    let space = AddressSpace { ep, regions, brk: image_brk(text_pages), phase: SpacePhase::Running };
+    let space = AddressSpace { ep, regions, brk: image_brk(text_pages), phase: SpacePhase::Running, fill: None };
     space.assert_sound();
     Ok(space)
 }
@@ -146,7 +149,8 @@ pub fn create_initial(proc: &Proc, state: &mut VmState, init: Endpoint) -> Resul
         }
         regions.push(Region { kind, start, frames, writable });
     }
-    let space = AddressSpace { ep: init, regions, brk: image_brk(DEFAULT_TEXT_PAGES), phase: SpacePhase::Running };
+    let space =
+        AddressSpace { ep: init, regions, brk: image_brk(DEFAULT_TEXT_PAGES), phase: SpacePhase::Running, fill: None };
     space.assert_sound();
     state.spaces.insert_global(key_of(init), space);
     Ok(())

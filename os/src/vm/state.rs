@@ -10,7 +10,9 @@
 //!   break rounded up to a page, one stack, and anonymous mappings between `MMAP_BASE` and
 //!   `MMAP_LIMIT`;
 //! - each region's pages are mapped in the kernel's page table of its process to exactly its
-//!   frames, with its writability, and nothing else is mapped there.
+//!   frames, with its writability, and nothing else is mapped there;
+//! - a file mapping being filled (`AddressSpace::fill`) is one of the space's mappings, and the
+//!   pages lent to vfs are among its own.
 
 use crate::proto::ProcKey;
 use crate::proto::vm::layout::*;
@@ -65,7 +67,7 @@ pub struct Region {
 // exit's removal): field by field, so that its regions' frame lists are copied into the spent
 // one's.
 recovery::clone_fields!(Region { kind, start, frames, writable });
-recovery::clone_fields!(AddressSpace { ep, regions, brk, phase });
+recovery::clone_fields!(AddressSpace { ep, regions, brk, phase, fill });
 
 impl Region {
     /// Pages in it.
@@ -113,6 +115,30 @@ pub struct AddressSpace {
     pub brk: u64,
     /// Where it is in its life.
     pub phase: SpacePhase,
+    /// The file mapping whose first pages vm lent vfs to fill (between VM_VFS_MMAP and
+    /// VM_VFS_MMAP_DONE; the process waits in vfs meanwhile).
+    pub fill: Option<Fill>,
+}
+
+/// A file mapping's pages lent to vfs to fill: mapped writable at [`Fill::window`] in vm's own
+/// page table, under vm's write grant to vfs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Fill {
+    /// The mapping's first address in the process.
+    pub start: u64,
+    /// Pages lent (its first ones).
+    pub pages: u64,
+    /// vm's grant to vfs over them.
+    pub grant: kernel_sim::memory::GrantId,
+}
+
+impl Fill {
+    /// Where vm maps the lent pages in its own page table: the mapping's address, in a 4 GiB
+    /// stretch of vm's own per process slot (user addresses are below 2 GiB), so that the pages
+    /// lent for different processes never meet.
+    pub fn window(ep: Endpoint, start: u64) -> u64 {
+        ((ep.slot() as u64 + 1) << 32) | start
+    }
 }
 
 impl AddressSpace {
@@ -251,6 +277,16 @@ impl AddressSpace {
                 ));
             }
         }
+        if let Some(fill) = self.fill {
+            let filled = self.regions.iter().find(|r| r.kind == RegionKind::Mmap && r.start == fill.start);
+            if filled.is_none_or(|r| r.pages() < fill.pages) {
+                found.push(format!(
+                    "{ep}: {} lent to vfs to fill at {:#x}, but no mapping that large starts there",
+                    counted(fill.pages, "page"),
+                    fill.start
+                ));
+            }
+        }
         found
     }
 
@@ -336,6 +372,7 @@ mod tests {
             ],
             brk: heap_start + 10,
             phase: SpacePhase::Running,
+            fill: None,
         }
     }
 

@@ -2,7 +2,7 @@
 //! fixed by its range (`proto::vm::caller_of`); every handler checks it first.
 
 use super::state::VmState;
-use super::{brk, exec, fork, info, mmap, protect, remap};
+use super::{brk, exec, filemap, fork, info, mmap, protect, remap};
 use crate::proto::vm::*;
 use crate::task::Call;
 
@@ -13,6 +13,8 @@ pub static CALLS: &[Call<VmState>] = &[
     Call { m_type: VM_WILLEXIT, name: "vm_willexit", handler: fork::do_willexit },
     Call { m_type: VM_GETRUSAGE, name: "vm_getrusage", handler: info::do_getrusage },
     Call { m_type: VM_EXEC_NEWMEM, name: "vm_exec_newmem", handler: exec::do_exec_newmem },
+    Call { m_type: VM_VFS_MMAP, name: "vm_vfs_mmap", handler: filemap::do_vfs_mmap },
+    Call { m_type: VM_VFS_MMAP_DONE, name: "vm_vfs_mmap_done", handler: filemap::do_vfs_mmap_done },
     Call { m_type: VM_BRK, name: "brk", handler: brk::do_brk },
     Call { m_type: VM_MMAP, name: "mmap", handler: mmap::do_mmap },
     Call { m_type: VM_MUNMAP, name: "munmap", handler: mmap::do_munmap },

@@ -1,5 +1,5 @@
 //! Memory calls (to vm): brk, sbrk, mmap, munmap, mprotect, mremap, and vm's statistics and
-//! memory map.
+//! memory map; and mmap of a file (to vfs, which owns the descriptor).
 
 use super::Sys;
 use kernel_sim::Message;
@@ -51,6 +51,16 @@ impl Sys<'_> {
     /// its address.
     pub fn mmap(&self, len: u64, writable: bool) -> Result<u64, Errno> {
         Ok(self.call(VM, Message::with(VM_MMAP, &MmapRequest { len, writable }))?.get::<MmapReply>().addr)
+    }
+
+    /// Maps `len` bytes (rounded up to pages) of descriptor `fd`'s file from `offset` (a whole
+    /// number of pages), with protection `prot` (`proto::vm::prot`) and `flags` MAP_PRIVATE or
+    /// MAP_SHARED (`proto::vfs::map`); returns its address. The mapping holds the file's bytes as
+    /// they are now, zero past its end (vfs's `mmap.rs` tells what is shared and what not).
+    pub fn mmap_file(&self, fd: i32, offset: u64, len: u64, prot: u32, flags: u32) -> Result<u64, Errno> {
+        let request = os::proto::vfs::MmapFileRequest { fd, offset, len, prot, flags };
+        let reply = self.call(os::proto::VFS, Message::with(os::proto::vfs::VFS_MMAP, &request))?;
+        Ok(reply.get::<MmapReply>().addr)
     }
 
     /// Unmaps the pages of `[addr, addr + len)`; `addr` must be page-aligned and the range must

@@ -138,6 +138,7 @@ const TESTS: &[Test] = &[
     directories,
     heap_growth,
     anonymous_mappings,
+    file_mappings,
     exec_programs,
     error_numbers,
     setuid_drops_privilege,
@@ -969,6 +970,61 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
         "memory stayed readable after munmap".into()
     });
     fails(rec, "posix.mmap.munmap-unaligned-einval", sys.munmap(addr + 1, len), Errno::EINVAL);
+}
+
+/// mmap of a file: the mapping holds the file's bytes, zero past its end; a private one is a copy
+/// whose changes stay in it; a shared one may be read; Linux's errors, and MINIX's refusal of a
+/// writable shared one.
+fn file_mappings(sys: &Sys<'_>, rec: &Checks) {
+    use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
+    use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
+    let file = path("mapped");
+    let bytes: Vec<u8> = (0..PAGE + 100).map(|i| b'a' + (i % 26) as u8).collect();
+    let Some(fd) = ok(rec, "posix.mmap-file.create", sys.open(&file, O_RDWR | O_CREAT, FILE_MODE)) else { return };
+    rec.expect_eq("posix.mmap-file.write", sys.write(fd, &bytes), Ok(bytes.len()));
+    let len = 2 * PAGE;
+    let private = sys.mmap_file(fd, 0, len, PROT_READ | PROT_WRITE, MAP_PRIVATE);
+    if let Some(addr) = ok(rec, "posix.mmap-file.private", private) {
+        let mut back = vec![0u8; len as usize];
+        let read = sys.proc().mem_read(addr, &mut back).is_ok();
+        let (head, tail) = back.split_at(bytes.len());
+        rec.check("posix.mmap-file.holds-the-bytes", read && head == bytes, || format!("mapped {}", for_people(&head)));
+        rec.check("posix.mmap-file.zero-past-the-end", read && tail.iter().all(|&b| b == 0), || {
+            "the mapping holds bytes past the file's end".into()
+        });
+        let changed = sys.proc().mem_write(addr, b"Z").is_ok();
+        let mut first = [0u8; 1];
+        let file_kept = sys.lseek(fd, 0, SEEK_SET).is_ok() && sys.read(fd, &mut first) == Ok(1) && first[0] == bytes[0];
+        rec.check("posix.mmap-file.private-change-stays", changed && file_kept, || {
+            format!("the file's first byte is {} after a write to a private mapping", for_people(&first))
+        });
+        ok(rec, "posix.mmap-file.munmap", sys.munmap(addr, len));
+    }
+    if let Some(addr) = ok(rec, "posix.mmap-file.shared", sys.mmap_file(fd, PAGE, PAGE, PROT_READ, MAP_SHARED)) {
+        let mut back = vec![0u8; 100];
+        let read = sys.proc().mem_read(addr, &mut back).is_ok() && back == bytes[PAGE as usize..];
+        rec.check("posix.mmap-file.from-an-offset", read, || format!("mapped {}", for_people(&back)));
+        rec.check("posix.mmap-file.read-only-write-faults", sys.proc().mem_write(addr, b"x").is_err(), || {
+            "a read-only file mapping took a write".into()
+        });
+        ok(rec, "posix.mmap-file.munmap-shared", sys.munmap(addr, PAGE));
+    }
+    let shared_writable = sys.mmap_file(fd, 0, PAGE, PROT_READ | PROT_WRITE, MAP_SHARED);
+    fails(rec, "posix.mmap-file.shared-writable-enxio", shared_writable, Errno::ENXIO);
+    let unaligned = sys.mmap_file(fd, 1, PAGE, PROT_READ, MAP_PRIVATE);
+    fails(rec, "posix.mmap-file.unaligned-offset-einval", unaligned, Errno::EINVAL);
+    ok(rec, "posix.mmap-file.close", sys.close(fd));
+    fails(rec, "posix.mmap-file.closed-ebadf", sys.mmap_file(fd, 0, PAGE, PROT_READ, MAP_PRIVATE), Errno::EBADF);
+    if let Some(wo) = ok(rec, "posix.mmap-file.open-write-only", sys.open(&file, O_WRONLY, 0)) {
+        let mapped = sys.mmap_file(wo, 0, PAGE, PROT_READ, MAP_PRIVATE);
+        fails(rec, "posix.mmap-file.write-only-eacces", mapped, Errno::EACCES);
+        ok(rec, "posix.mmap-file.close-write-only", sys.close(wo));
+    }
+    if let Some(dir) = ok(rec, "posix.mmap-file.open-dir", sys.open(DIR, O_RDONLY | O_DIRECTORY, 0)) {
+        fails(rec, "posix.mmap-file.dir-enodev", sys.mmap_file(dir, 0, PAGE, PROT_READ, MAP_PRIVATE), Errno::ENODEV);
+        ok(rec, "posix.mmap-file.close-dir", sys.close(dir));
+    }
+    ok(rec, "posix.mmap-file.unlink", sys.unlink(&file));
 }
 
 /// exec of `/bin/true` and `/bin/false` (their exit statuses), and execs that fail.

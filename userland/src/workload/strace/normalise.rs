@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::event::{Call, CallResult, EventKind, StraceLog};
 use super::value::{Arg, parse_int};
 use os::proto::vfs::{file_type, utime};
+use os::proto::vm::prot::{PROT_EXEC, PROT_READ, PROT_WRITE};
 
 /// `AT_FDCWD` as a number, when strace printed it numerically.
 const AT_FDCWD: i64 = -100;
@@ -108,6 +109,12 @@ pub enum TraceOp {
         len: u64,
         /// The mapped file's fd, `None` for anonymous memory.
         fd: Option<i32>,
+        /// Where in the file the mapping starts (0 for anonymous memory).
+        offset: u64,
+        /// Its protection (`proto::vm::prot` bits).
+        prot: u32,
+        /// MAP_SHARED rather than MAP_PRIVATE.
+        shared: bool,
     },
     /// `munmap`; `addr` is an address the traced process got from an earlier `Mmap`'s result.
     Munmap {
@@ -855,6 +862,24 @@ fn access_bits(arg: &Arg) -> Option<u32> {
     }
 }
 
+/// `mmap`'s and `mprotect`'s protection: `PROT_NONE`, or `PROT_READ|PROT_WRITE|PROT_EXEC` bits.
+fn prot_bits(arg: &Arg) -> Option<u32> {
+    match arg.unnamed() {
+        Arg::Int(bits) => u32::try_from(*bits).ok(),
+        Arg::Flags(names) => names.iter().try_fold(0, |all, name| {
+            let bit = match name.as_str() {
+                "PROT_NONE" => 0,
+                "PROT_READ" => PROT_READ,
+                "PROT_WRITE" => PROT_WRITE,
+                "PROT_EXEC" => PROT_EXEC,
+                _ => return None,
+            };
+            Some(all | bit)
+        }),
+        _ => None,
+    }
+}
+
 fn first_flag(arg: Option<&Arg>) -> Option<String> {
     match arg.map(Arg::unnamed) {
         Some(Arg::Flags(names)) => names.first().cloned(),
@@ -1164,9 +1189,18 @@ impl Normaliser {
             }
             "brk" => TraceOp::Brk { addr: need(addr_arg(call, 0), name)? },
             "mmap" | "mmap2" => {
-                let anonymous = call.arg(3).is_some_and(|flags| flags.has_flag("MAP_ANONYMOUS"));
-                let fd = if anonymous { None } else { Some(need(fd_arg(call, 4), name)?) };
-                TraceOp::Mmap { len: need(len_arg(call, 1), name)?, fd }
+                let flags = need(call.arg(3), name)?;
+                let anonymous = flags.has_flag("MAP_ANONYMOUS");
+                let shared = flags.has_flag("MAP_SHARED") || flags.has_flag("MAP_SHARED_VALIDATE");
+                let (fd, offset) = match anonymous {
+                    true => (None, 0),
+                    false => (Some(need(fd_arg(call, 4), name)?), need(len_arg(call, 5), name)?),
+                };
+                let prot = need(call.arg(2).and_then(prot_bits), name)?;
+                if fd.is_some() && prot & PROT_READ == 0 {
+                    return Err("mmap: a file mapping without PROT_READ (samsara's pages are readable)".to_string());
+                }
+                TraceOp::Mmap { len: need(len_arg(call, 1), name)?, fd, offset, prot, shared }
             }
             "munmap" => TraceOp::Munmap { addr: need(addr_arg(call, 0), name)?, len: need(len_arg(call, 1), name)? },
             "open" | "openat" | "creat" => {
@@ -1505,13 +1539,11 @@ impl Normaliser {
                 }
             }
             "mprotect" => {
-                let prot = need(call.arg(2), name)?;
-                let bits = prot.as_int().unwrap_or(0);
-                let readable = prot.has_flag("PROT_READ") || bits & 1 != 0;
-                let writable = prot.has_flag("PROT_WRITE") || bits & 2 != 0;
-                if !readable {
+                let prot = need(call.arg(2).and_then(prot_bits), name)?;
+                if prot & PROT_READ == 0 {
                     return Err("mprotect: without PROT_READ (samsara's pages are readable)".to_string());
                 }
+                let writable = prot & PROT_WRITE != 0;
                 TraceOp::Mprotect { addr: need(addr_arg(call, 0), name)?, len: need(len_arg(call, 1), name)?, writable }
             }
             "getdents" | "getdents64" => {

@@ -46,8 +46,8 @@
 //! (`WNOHANG` recorded as "none yet": timing), kills and waits aimed at processes this one did not
 //! fork, signals samsara lacks, brk before any `brk(NULL)`, munmap of addresses no replayed mmap
 //! returned, in-kernel copies the host refused (`EXDEV` across file systems: the program's
-//! read/write fallback follows in the log). File-backed mmaps are replayed as anonymous ones of
-//! the same length (`replay.mmap-file-as-anonymous`).
+//! read/write fallback follows in the log). A file-backed mmap maps the file (vfs's VFS_MMAP),
+//! so its errors are the file's; its address is not compared.
 //!
 //! Duties: no input makes the replay panic; every process reports exactly once, when it ends
 //! (checked by init, `replay.every-process-reported`, for the processes the log does not show
@@ -78,6 +78,7 @@ use os::proto::vfs::AT_FDCWD;
 use os::proto::vfs::fcntl::{F_DUPFD, F_GETFD, F_GETFL, F_SETFD, F_SETFL, FD_CLOEXEC};
 use os::proto::vfs::flags::O_NONBLOCK;
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
 use os::proto::vfs::mode::PERM_MASK;
 use os::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
 use os::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
@@ -333,8 +334,8 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Getpid => "getpid()".into(),
         TraceOp::Getppid => "getppid()".into(),
         TraceOp::Brk { addr } => format!("brk({addr:#x})"),
-        TraceOp::Mmap { len, fd } => match fd {
-            Some(fd) => format!("mmap({len}, fd {fd})"),
+        TraceOp::Mmap { len, fd, offset, .. } => match fd {
+            Some(fd) => format!("mmap({len}, fd {fd}, offset {offset:#x})"),
             None => format!("mmap({len}, anonymous)"),
         },
         TraceOp::Munmap { addr, len } => format!("munmap({addr:#x}, {len})"),
@@ -1059,15 +1060,21 @@ impl Replayer {
                 self.compare(step, got.map(i64::from), Values::Ignore);
             }
             TraceOp::Brk { addr } => self.brk(sys, step, *addr),
-            TraceOp::Mmap { len, fd } => {
+            TraceOp::Mmap { len, fd, offset, prot, shared } => {
                 if *len > MMAP_MAX_BYTES {
                     self.skip("mmap: larger than the replay maps");
                     return Flow::Next;
                 }
-                if fd.is_some() {
-                    self.count("replay.mmap-file-as-anonymous", 1);
+                let mapped = match fd {
+                    Some(fd) => {
+                        let flags = if *shared { MAP_SHARED } else { MAP_PRIVATE };
+                        sys.mmap_file(*fd, *offset, *len, *prot, flags)
+                    }
+                    None => sys.mmap(*len, true),
+                };
+                if fd.is_some() && mapped.is_ok() {
+                    self.count("replay.mmap-files", 1);
                 }
-                let mapped = sys.mmap(*len, true);
                 if let (Ok(addr), Some(trace)) = (mapped, value) {
                     self.memory.maps.push(Mapping { trace: trace as u64, len: *len, addr });
                 }

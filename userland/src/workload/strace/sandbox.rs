@@ -264,7 +264,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                     p.stdio_pipes[stdio] = true;
                 }
             }
-            TraceOp::Mmap { len, fd: Some(fd) } if ok => {
+            TraceOp::Mmap { len, fd: Some(fd), .. } if ok => {
                 if let Some(path) = p.path_of(step.pid, *fd) {
                     let longest = p.mapped_len.entry(path).or_default();
                     *longest = (*longest).max(*len);
