@@ -192,6 +192,42 @@ fn a_reboot_writes_back_unmounts_the_root_and_closes_the_disk() {
 }
 
 #[test]
+fn holes_and_grown_files_read_as_zeros_on_the_disk_too() {
+    // A freed block keeps its last owner's bytes on the disk; a new owner that never writes it
+    // (a hole, a file grown by ftruncate) must still find zeros there, not the old bytes.
+    let mut machine = boot(&MachineConfig { check_invariants: true, ..MachineConfig::default() }, |sys| {
+        let old = sys.open("/tmp/old", O_CREAT | O_WRONLY, 0o644).unwrap();
+        sys.write(old, &[b'x'; 6 * 1024]).unwrap();
+        sys.close(old).unwrap();
+        sys.unlink("/tmp/old").unwrap();
+        let holed = sys.open("/tmp/holed", O_CREAT | O_WRONLY, 0o644).unwrap();
+        sys.lseek(holed, 3 * 1024, 0).unwrap();
+        sys.write(holed, b"after the hole").unwrap();
+        let grown = sys.open("/tmp/grown", O_CREAT | O_WRONLY, 0o644).unwrap();
+        sys.ftruncate(grown, 2 * 1024).unwrap();
+        0
+    });
+    assert_eq!(machine.run().end, RunEnd::Finished);
+    let mut snap = Snapshot::take(&machine);
+    assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    let mfs = snap.mfs.as_mut().unwrap();
+    let mut zero_blocks = 0;
+    for path in [&b"/tmp/holed"[..], b"/tmp/grown"] {
+        let ino = ino_of(mfs, path);
+        for block in mfs.live(ino).blocks.clone() {
+            let mut on_disk = vec![0u8; 1024];
+            let at = os::mfs::superblock::disk_position(block);
+            machine.system.read_service_memory("memdisk", at, &mut on_disk).unwrap();
+            if mfs.read_block(block).is_empty() {
+                assert!(on_disk.iter().all(|&b| b == 0), "block {block} of {path:?} holds old bytes on the disk");
+                zero_blocks += 1;
+            }
+        }
+    }
+    assert_eq!(zero_blocks, 5, "three blocks of the hole, two of the grown file, reused from /tmp/old");
+}
+
+#[test]
 fn the_file_systems_sizes_come_from_the_manifest() {
     // A small file system (64 inode slots, 256 blocks) on a disk just big enough for it: statvfs
     // says so, the inodes run out where the table ends (ENOSPC), and the superblock on the disk

@@ -146,10 +146,14 @@ impl MfsState {
     }
 
     /// Takes a free block (it holds no data, so it reads as zeros); ENOSPC when the disk is full.
+    /// It is dirty at once, as MINIX's zeroed new buffer is: the disk still holds what its last
+    /// owner wrote there, and a block no write reaches (a hole, a file grown by truncate) must
+    /// read as zeros on the disk too.
     pub fn alloc_block(&mut self) -> Result<BlockNo, Errno> {
         let block = self.free_blocks.pop().ok_or(Errno::ENOSPC)?;
         assert!((block as usize) < self.blocks.len(), "free list holds block {block} past the disk");
         assert!(self.blocks.get(block as usize).is_some_and(Vec::is_empty), "free block {block} holds no data");
+        self.dirty.insert(block, ());
         Ok(block)
     }
 
