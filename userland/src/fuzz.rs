@@ -39,14 +39,16 @@ use os::proto::pm::{
     VFS_PM_FORK_REPLY, WNOHANG, WaitReply, WaitRequest, sig,
 };
 use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
 use os::proto::vfs::{
-    Dup2Request, FdRequest, IoRequest, NAME_MAX, PathRequest, PipeReply, SeekReply, SeekRequest, TwoPathRequest,
-    VFS_CHDIR, VFS_CLOSE, VFS_DUP, VFS_DUP2, VFS_FSTAT, VFS_GETDENTS, VFS_LINK, VFS_LSEEK, VFS_MKDIR, VFS_OPEN,
-    VFS_PIPE, VFS_READ, VFS_RENAME, VFS_RMDIR, VFS_STAT, VFS_UNLINK, VFS_WRITE,
+    Dup2Request, FdRequest, IoRequest, MmapFileRequest, NAME_MAX, PathRequest, PipeReply, SeekReply, SeekRequest,
+    TwoPathRequest, VFS_CHDIR, VFS_CLOSE, VFS_DUP, VFS_DUP2, VFS_FSTAT, VFS_GETDENTS, VFS_LINK, VFS_LSEEK, VFS_MKDIR,
+    VFS_MMAP, VFS_OPEN, VFS_PIPE, VFS_READ, VFS_RENAME, VFS_RMDIR, VFS_STAT, VFS_UNLINK, VFS_WRITE,
 };
 use os::proto::vm::layout::{
     HEAP_LIMIT, MMAP_BASE, MMAP_LIMIT, PAGE, SCRATCH, SCRATCH_LEN, STACK_START, STACK_TOP, TEXT_START,
 };
+use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
 use os::proto::vm::{
     BrkReply, BrkRequest, MmapReply, MmapRequest, MunmapRequest, VM_BRK, VM_EXEC_NEWMEM, VM_EXIT, VM_FORK, VM_INFO,
     VM_MMAP, VM_MUNMAP, VmInfoReply,
@@ -575,6 +577,7 @@ pub const MESSAGE_TYPES: &[i32] = &[
     os::proto::vfs::VFS_FLOCK,
     os::proto::vfs::VFS_UTIMENS,
     os::proto::vfs::VFS_MKNOD,
+    os::proto::vfs::VFS_MMAP,
     os::proto::fs::REQ_UTIME,
     os::proto::fs::REQ_MKNOD,
     0x102,
@@ -601,6 +604,8 @@ pub const MESSAGE_TYPES: &[i32] = &[
     os::proto::vm::VM_WILLEXIT,
     os::proto::vm::VM_GETRUSAGE,
     VM_EXEC_NEWMEM,
+    os::proto::vm::VM_VFS_MMAP,
+    os::proto::vm::VM_VFS_MMAP_DONE,
     VM_BRK,
     VM_MMAP,
     VM_MUNMAP,
@@ -775,6 +780,14 @@ pub enum Op {
     Mmap {
         len: LenArg,
         writable: bool,
+    },
+    /// mmap of a file, through vfs.
+    MmapFile {
+        fd: FdArg,
+        offset: u64,
+        len: LenArg,
+        prot: u32,
+        flags: u32,
     },
     Munmap {
         addr: AddrArg,
@@ -965,6 +978,13 @@ impl Op {
             92 if h && e.below(4) == 0 => Op::Receive { from: DestArg::generate(e) },
             93..=96 => Op::Kernel { call: e.below(KERNEL_CALLS.len() as u64) as u8, target: DestArg::generate(e) },
             97 => Op::Reboot,
+            98 => Op::MmapFile {
+                fd: fd(e),
+                offset: e.pick(&[0, 0, PAGE, 1, 64 * PAGE, u64::MAX - PAGE + 1]),
+                len: LenArg::generate(e, h),
+                prot: e.pick(&[PROT_READ, PROT_READ, PROT_READ | PROT_WRITE, PROT_WRITE, 0, 0x10]),
+                flags: e.pick(&[MAP_PRIVATE, MAP_PRIVATE, MAP_SHARED, 0, MAP_SHARED | MAP_PRIVATE, 0x20]),
+            },
             _ => Op::Yield,
         }
     }
@@ -993,6 +1013,7 @@ impl Op {
             Op::Pipe => "pipe",
             Op::Brk { .. } => "brk",
             Op::Mmap { .. } => "mmap",
+            Op::MmapFile { .. } => "mmap of a file",
             Op::Munmap { .. } => "munmap",
             Op::VmInfo => "vm_info",
             Op::Fork { .. } => "fork",
@@ -1532,6 +1553,16 @@ impl Worker<'_> {
                     let at = m.get::<MmapReply>().addr;
                     self.sane(op, at.is_multiple_of(PAGE) && (MMAP_BASE..MMAP_LIMIT).contains(&at), || {
                         format!("mapped at {at:#x}")
+                    });
+                    self.known.mapped.push(at);
+                }
+            }
+            Op::MmapFile { fd, offset, len, prot, flags } => {
+                let request = MmapFileRequest { fd: self.fd(fd), offset, len: len.value(), prot, flags };
+                if let Some(m) = self.call(op, VFS, Message::with(VFS_MMAP, &request)) {
+                    let at = m.get::<MmapReply>().addr;
+                    self.sane(op, at.is_multiple_of(PAGE) && (MMAP_BASE..MMAP_LIMIT).contains(&at), || {
+                        format!("a file mapped at {at:#x}")
                     });
                     self.known.mapped.push(at);
                 }
