@@ -87,6 +87,27 @@ fn an_alarm_interrupts_a_pipe_read_suspended_in_vfs_with_eintr() {
 }
 
 #[test]
+fn an_alarm_interrupts_a_named_pipes_open_waiting_for_a_writer_with_eintr() {
+    use os::proto::vfs::flags::{O_NONBLOCK, O_RDONLY, O_WRONLY};
+    for engine in [EngineKind::Sim, EngineKind::Threads] {
+        let (got, violations) = run(engine, |sys| {
+            catch(sys, sig::SIGALRM);
+            sys.mkfifo("/tmp/fifo", 0o600).unwrap();
+            sys.setitimer(ITIMER_REAL, in_20ms()).unwrap();
+            let opened = sys.open("/tmp/fifo", O_RDONLY, 0);
+            let handled = runs(sys);
+            // The interrupted open left no descriptor and no reader: a writer finds none.
+            let left_open = (0..8).filter(|&fd| sys.fstat(fd).is_ok()).count();
+            let writer = sys.open("/tmp/fifo", O_WRONLY | O_NONBLOCK, 0);
+            sys.unlink("/tmp/fifo").unwrap();
+            (opened, handled, left_open, writer)
+        });
+        assert_eq!(got, (Err(Errno::EINTR), 1, 0, Err(Errno::ENXIO)), "{engine:?}");
+        assert_eq!(violations, [], "{engine:?}");
+    }
+}
+
+#[test]
 fn an_alarm_interrupts_wait4_with_eintr() {
     for engine in [EngineKind::Sim, EngineKind::Threads] {
         let (got, violations) = run(engine, |sys| {

@@ -14,7 +14,7 @@ use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, ROOT_INO, ROOT_UID
 use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, SlinkRequest, W_OK, X_OK, entry};
-use crate::proto::vfs::file_type::{S_IFMT, S_IFREG};
+use crate::proto::vfs::file_type::{S_IFIFO, S_IFMT, S_IFREG};
 use crate::proto::vfs::mode::{PERM_MASK, S_ISVTX};
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -209,10 +209,10 @@ fn mkdir(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     create(ctx.state, cred, req.dir, &name, InodeKind::Directory, req.mode, now(ctx)).map(drop)
 }
 
-/// REQ_MKNOD: make a file of the type in the mode's `S_IFMT` bits. mfs holds regular files,
-/// directories and symbolic links only: a regular file (type bits 0 or S_IFREG) is made; a named
-/// pipe or a device file is EINVAL (vfs refused a user's device file with EPERM before), a
-/// directory or any other type EINVAL, as POSIX's mknod answers an invalid type.
+/// REQ_MKNOD: make a file of the type in the mode's `S_IFMT` bits: a regular file (type bits 0
+/// or S_IFREG) or a named pipe (S_IFIFO). A device file is EINVAL (vfs refused a user's with
+/// EPERM before: samsara has no device files), a directory or any other type EINVAL, as POSIX's
+/// mknod answers an invalid type.
 pub fn do_mknod(ctx: &mut MfsCtx<'_>) -> Handled {
     let handled = status(mknod(ctx));
     // What is not written back stays dirty for the next write-back; the cache holds it.
@@ -222,14 +222,15 @@ pub fn do_mknod(ctx: &mut MfsCtx<'_>) -> Handled {
 
 fn mknod(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     let (req, name, cred) = entry_of(ctx)?;
-    let file_type = req.mode & S_IFMT;
-    if file_type != 0 && file_type != S_IFREG {
-        return Err(Errno::EINVAL);
-    }
+    let kind = match req.mode & S_IFMT {
+        0 | S_IFREG => InodeKind::Regular,
+        S_IFIFO => InodeKind::Fifo,
+        _ => return Err(Errno::EINVAL),
+    };
     if ctx.state.dir_lookup(req.dir, &name).is_some() {
         return Err(Errno::EEXIST);
     }
-    create(ctx.state, cred, req.dir, &name, InodeKind::Regular, req.mode, now(ctx)).map(drop)
+    create(ctx.state, cred, req.dir, &name, kind, req.mode, now(ctx)).map(drop)
 }
 
 /// REQ_RMDIR: remove an empty directory.

@@ -15,13 +15,14 @@ use crate::proto::vfs::DIRENT_HEADER;
 use crate::task::Handled;
 use kernel_sim::Message;
 
-/// A regular file named by a request: EINVAL unless live (or for a symbolic link, which vfs
-/// never reads or writes as a file), EISDIR for a directory.
+/// A regular file named by a request: EINVAL unless live (or for a symbolic link or a named pipe,
+/// which vfs never reads or writes as a file), EISDIR for a directory.
 fn regular(state: &mut MfsState, ino: Ino) -> Result<(), Errno> {
     let inode = state.named(ino)?;
     if inode.is_dir() {
         Err(Errno::EISDIR)
-    } else if inode.is_symlink() {
+    } else if !inode.is_regular() {
+        // A symbolic link's bytes are its target's name; a named pipe's pass through vfs.
         Err(Errno::EINVAL)
     } else {
         Ok(())

@@ -69,12 +69,15 @@ pub enum InodeKind {
     Directory,
     /// A symbolic link: its bytes (in its blocks) are the path it names.
     Symlink,
+    /// A named pipe (mkfifo): a name and attributes only; its bytes pass through vfs, which
+    /// keeps a pipe for it while it is open.
+    Fifo,
 }
 
 /// One inode (MINIX's `struct inode`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Inode {
-    /// Regular file, directory or symbolic link.
+    /// Regular file, directory, symbolic link or named pipe.
     pub kind: InodeKind,
     /// Permission bits (`proto::vfs::mode::PERM_MASK`).
     pub mode: u32,
@@ -145,6 +148,7 @@ impl Inode {
             InodeKind::Regular => crate::proto::fs::kind::REGULAR,
             InodeKind::Directory => crate::proto::fs::kind::DIRECTORY,
             InodeKind::Symlink => crate::proto::fs::kind::SYMLINK,
+            InodeKind::Fifo => crate::proto::fs::kind::FIFO,
         }
     }
 

@@ -12,7 +12,7 @@
 //! caller's effective ids (vfs keeps no others) and refuses an unknown mode bit with EINVAL.
 
 use super::path::read_path;
-use super::state::{Fproc, ROOT_UID, VnodeId};
+use super::state::{Fproc, ROOT_UID, VnodeId, VnodeKind};
 use super::vnode::{lookup, mount, pass_on};
 use super::{VfsCtx, caller, caller_filp};
 use crate::errno::Errno;
@@ -87,12 +87,13 @@ fn fd_target(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(Fproc, VnodeId, Target), 
     let fp = caller(ctx)?;
     let vnode = ctx.state.live_filp(id).vnode;
     let v = ctx.state.live_vnode(vnode).clone();
-    let target = match v.pipe() {
-        Some(_) => Target::Pipe(vnode),
-        None => {
-            let kind = if v.is_dir() { kind::DIRECTORY } else { kind::REGULAR };
-            Target::Inode { ino: v.ino(), kind, mode: v.mode, uid: v.uid, gid: v.gid }
+    let target = match v.kind {
+        VnodeKind::Pipe(_) => Target::Pipe(vnode),
+        VnodeKind::Fifo(_) => Target::Inode { ino: v.ino(), kind: kind::FIFO, mode: v.mode, uid: v.uid, gid: v.gid },
+        VnodeKind::Directory => {
+            Target::Inode { ino: v.ino(), kind: kind::DIRECTORY, mode: v.mode, uid: v.uid, gid: v.gid }
         }
+        VnodeKind::Regular => Target::Inode { ino: v.ino(), kind: kind::REGULAR, mode: v.mode, uid: v.uid, gid: v.gid },
     };
     Ok((fp, id, target))
 }

@@ -206,7 +206,7 @@ fn check_polls(
                 found.push(violation("vfs.poll-wait", format!("{} polls closed descriptor {fd}", fp.ep)));
                 continue;
             };
-            let Some(VnodeKind::Pipe(pipe)) = vnodes.get(&filp.vnode).map(|v| &v.kind) else {
+            let Some(pipe) = vnodes.get(&filp.vnode).and_then(|v| v.pipe()) else {
                 // A file or directory is always ready.
                 found.push(violation("vfs.poll-ready", format!("{} waits in poll on ready file {fd}", fp.ep)));
                 continue;
@@ -331,8 +331,11 @@ fn check_vnode_refs(
                 if v.fs_refs == 0 {
                     found.push(violation("vfs.vnode-refs", format!("vnode {id} holds no reference on its inode")));
                 }
+                if matches!(v.kind, VnodeKind::Pipe(_)) {
+                    found.push(violation("vfs.vnode-inode", format!("unnamed pipe {id} names inode {}", inode.1)));
+                }
             }
-            None if v.pipe().is_none() => {
+            None if !matches!(v.kind, VnodeKind::Pipe(_)) => {
                 found.push(violation("vfs.vnode-inode", format!("vnode {id} is neither a pipe nor on a file system")))
             }
             None => {}
@@ -408,12 +411,26 @@ fn check_processes(
             }
             continue;
         }
-        let on_pipe = filps.get(&id).and_then(|f| vnodes.get(&f.vnode)).is_some_and(|v| v.pipe().is_some());
-        if !on_pipe || !fp.fds.contains(&Some(id)) {
+        let filp = filps.get(&id);
+        let pipe = filp.and_then(|f| vnodes.get(&f.vnode)).and_then(|v| v.pipe());
+        if pipe.is_none() || !fp.fds.contains(&Some(id)) {
             found.push(violation(
                 "vfs.suspended-call",
                 format!("{} waits on open file {id}, not a pipe it holds", fp.ep),
             ));
+        }
+        if let (Suspended::FifoOpen { fd, .. }, Some(filp), Some(pipe)) = (call, filp, pipe) {
+            let other_ends = if filp.writable() { pipe.readers } else { pipe.writers };
+            if fp.fds.get(*fd as usize) != Some(&Some(id)) || filp.readable() == filp.writable() || other_ends > 0 {
+                found.push(violation(
+                    "vfs.suspended-call",
+                    format!(
+                        "{} waits to open named pipe {} at descriptor {fd}, which is not that open file's, or \
+                         needs no wait",
+                        fp.ep, filp.vnode
+                    ),
+                ));
+            }
         }
     }
 }

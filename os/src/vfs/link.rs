@@ -101,7 +101,8 @@ pub fn do_mkdir(ctx: &mut VfsCtx<'_>) -> Handled {
 /// VFS_MKNOD: a new file of the type in the mode's `S_IFMT` bits, its permission bits cut by the
 /// creator's mask. As MINIX's do_mknod: only root makes anything but a regular file or a named
 /// pipe (EPERM); an existing name is EEXIST. The file system makes regular files (type bits 0 or
-/// S_IFREG) and answers EINVAL for the types it cannot hold (named pipes, devices, directories).
+/// S_IFREG) and named pipes (S_IFIFO), and answers EINVAL for the types it cannot hold (devices,
+/// directories).
 pub fn do_mknod(ctx: &mut VfsCtx<'_>) -> Handled {
     status(mknod(ctx))
 }

@@ -4,10 +4,11 @@
 //! a free open-file slot (ENFILE), the path (walked by the file system, which takes a reference on
 //! the file found), existence and O_EXCL, the file's kind against the flags, and permissions; only
 //! then does it truncate the file or have the file system create it, and take the slot. A check
-//! that fails after the lookup gives the reference back.
+//! that fails after the lookup gives the reference back. A named pipe opened for reading only or
+//! writing only waits for its other end (`pipe::open_fifo`).
 
 use super::path::read_path;
-use super::state::VnodeId;
+use super::state::{FilpId, VnodeId};
 use super::vnode::{PassedOn, get_vnode, lookup, mount, pass_on, unget_vnode};
 use super::{VfsCtx, caller, close_filp, set_fd};
 use crate::errno::Errno;
@@ -21,12 +22,25 @@ use kernel_sim::memory::Access;
 /// The flags an open file keeps; the others only matter while opening.
 const KEPT_FLAGS: u32 = O_ACCMODE | SETFL_MASK;
 
-/// VFS_OPEN: open (or create) a file; the reply is the new descriptor.
+/// VFS_OPEN: open (or create) a file; the reply is the new descriptor. A named pipe's open may
+/// wait for the other end (`pipe::open_fifo`).
 pub fn do_open(ctx: &mut VfsCtx<'_>) -> Handled {
-    Handled::status(open(ctx))
+    match open(ctx) {
+        Ok(Opened { fd, filp, vnode }) if ctx.state.live_vnode(vnode).is_fifo() => {
+            super::pipe::open_fifo(ctx, vnode, filp, fd)
+        }
+        opened => Handled::status(opened.map(|o| o.fd as i32)),
+    }
 }
 
-fn open(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
+/// What an open made: the descriptor, the open file it points at, the vnode opened.
+struct Opened {
+    fd: u32,
+    filp: FilpId,
+    vnode: VnodeId,
+}
+
+fn open(ctx: &mut VfsCtx<'_>) -> Result<Opened, Errno> {
     let req: PathRequest = ctx.m.get();
     let flags = req.flags;
     let access = flags & O_ACCMODE;
@@ -57,12 +71,13 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
     } else {
         create(ctx, &fp, &path, &found, req.mode)?
     };
-    let id = ctx.state.open_filp(vnode, flags & KEPT_FLAGS).expect("a free slot was checked");
-    set_fd(ctx, fd, Some(id));
+    let filp = ctx.state.open_filp(vnode, flags & KEPT_FLAGS).expect("a free slot was checked");
+    set_fd(ctx, fd, Some(filp));
     if flags & O_CLOEXEC != 0 {
         super::set_cloexec(ctx, fd, true);
     }
-    Ok(fd as i32)
+    // Descriptors are below OPEN_MAX (32).
+    Ok(Opened { fd: fd as u32, filp, vnode })
 }
 
 /// An existing file may be opened with `flags` by `fp`: O_EXCL, the kind, the permissions; then

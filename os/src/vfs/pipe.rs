@@ -140,6 +140,32 @@ fn write_step(ctx: &mut VfsCtx<'_>, ino: VnodeId, who: Endpoint, grant: u32, len
     if done == len { Step::Done(Ok(done)) } else { Step::Blocked(done) }
 }
 
+/// An open of named pipe `ino` waiting on its open file `filp`: done, answering descriptor `fd`,
+/// once the other end is open (a reader waits for a writer, a writer for a reader).
+fn open_step(ctx: &mut VfsCtx<'_>, ino: VnodeId, filp: FilpId, fd: u32) -> Step {
+    let pipe = pipe_of(ctx, ino);
+    let other_ends = if ctx.state.live_filp(filp).writable() { pipe.readers } else { pipe.writers };
+    if other_ends > 0 { Step::Done(Ok(u64::from(fd))) } else { Step::Blocked(0) }
+}
+
+/// Opens named pipe vnode `ino` on open file `filp` at the caller's descriptor `fd` (both made,
+/// the open file counted as an end): at once when the other end is open, for reading and writing,
+/// or in non-blocking mode for reading; ENXIO in non-blocking mode for writing with no reader
+/// (the open undone); otherwise the caller waits for the other end (POSIX's and MINIX's
+/// pipe_open). Openers waiting for this end go on.
+pub fn open_fifo(ctx: &mut VfsCtx<'_>, ino: VnodeId, filp: FilpId, fd: u32) -> Handled {
+    let f = ctx.state.live_filp(filp);
+    let waits = f.readable() != f.writable() && matches!(open_step(ctx, ino, filp, fd), Step::Blocked(_));
+    if waits && f.flags & O_NONBLOCK != 0 && f.writable() {
+        super::set_fd(ctx, fd as usize, None);
+        super::close_filp(ctx, filp);
+        return Handled::Reply(Err(Errno::ENXIO));
+    }
+    let suspended = waits && f.flags & O_NONBLOCK == 0 && suspend(ctx, Suspended::FifoOpen { filp, fd });
+    revive(ctx, ino);
+    if suspended { Handled::Suspend } else { Handled::Reply(Ok(answer(Ok(u64::from(fd))))) }
+}
+
 fn answer(result: Result<u64, Errno>) -> Message {
     match result {
         // A write's count is bounded by the caller's mapped memory, far below i32::MAX; saturate
@@ -238,6 +264,7 @@ pub fn revive(ctx: &mut VfsCtx<'_>, ino: VnodeId) {
             let (step, before) = match call {
                 Suspended::PipeRead { grant, len, .. } => (read_step(ctx, ino, ep, grant, len), 0),
                 Suspended::PipeWrite { grant, len, done, .. } => (write_step(ctx, ino, ep, grant, len, done), done),
+                Suspended::FifoOpen { filp, fd } => (open_step(ctx, ino, filp, fd), 0),
                 Suspended::Poll(_) | Suspended::Flock { .. } => unreachable!("only pipe calls are listed"),
             };
             match step {
@@ -281,6 +308,14 @@ pub fn do_pm_unpause(ctx: &mut VfsCtx<'_>) -> Handled {
     if let Some(call) = call {
         let result = match call {
             Suspended::PipeWrite { done, .. } if done > 0 => Ok(done),
+            Suspended::FifoOpen { filp, fd } => {
+                // The open is undone: its descriptor and open file go.
+                let fp = ctx.state.fprocs.get_own_mut(&on_behalf).expect("known just now");
+                fp.fds[fd as usize] = None;
+                fp.cloexec &= !(1 << fd);
+                super::close_filp(ctx, filp);
+                Err(Errno::EINTR)
+            }
             _ => Err(Errno::EINTR),
         };
         ctx.reply(ep, answer(result));

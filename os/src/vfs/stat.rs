@@ -22,11 +22,11 @@ fn stat_inode(ctx: &mut VfsCtx<'_>, ino: u32) -> Result<StatReply, Errno> {
     Ok(ctx.sendrec(fs, Message::with(REQ_STAT, &req))?.get())
 }
 
-/// The attributes of vnode `id`: a pipe's from vfs (as MINIX: its size is the bytes it buffers),
-/// a file's from its file system.
+/// The attributes of vnode `id`: an unnamed pipe's from vfs (as MINIX: its size is the bytes it
+/// buffers), a file's (a named pipe's too) from its file system.
 pub fn stat_of(ctx: &mut VfsCtx<'_>, id: VnodeId) -> Result<StatReply, Errno> {
     let v = ctx.state.live_vnode(id).clone();
-    if v.pipe().is_none() {
+    if v.inode.is_some() {
         return stat_inode(ctx, v.ino());
     }
     let size = ctx.state.pipe_bufs.get(id as usize).map_or(0, |bytes| bytes.len() as u64);

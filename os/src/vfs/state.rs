@@ -65,6 +65,9 @@ pub enum VnodeKind {
     /// A pipe: vfs's own (MINIX puts them on pfs; here vfs keeps them), no inode anywhere; the
     /// bytes written and not yet read wait in its buffer (`VfsState::pipe_bufs`).
     Pipe(Pipe),
+    /// A named pipe (mkfifo): an inode on a file system for its name and attributes, and a pipe
+    /// of vfs's own, as an unnamed pipe's, for its ends and its bytes while it is open.
+    Fifo(Pipe),
 }
 
 impl VnodeKind {
@@ -73,6 +76,7 @@ impl VnodeKind {
         match kind {
             crate::proto::fs::kind::REGULAR => Some(VnodeKind::Regular),
             crate::proto::fs::kind::DIRECTORY => Some(VnodeKind::Directory),
+            crate::proto::fs::kind::FIFO => Some(VnodeKind::Fifo(Pipe::default())),
             _ => None,
         }
     }
@@ -122,10 +126,10 @@ impl Vnode {
         self.kind == VnodeKind::Regular
     }
 
-    /// Its pipe, if it is one.
+    /// Its pipe, if it is one, named or not.
     pub fn pipe(&self) -> Option<&Pipe> {
         match &self.kind {
-            VnodeKind::Pipe(p) => Some(p),
+            VnodeKind::Pipe(p) | VnodeKind::Fifo(p) => Some(p),
             _ => None,
         }
     }
@@ -133,9 +137,14 @@ impl Vnode {
     /// Its pipe, if it is one, to modify.
     pub fn pipe_mut(&mut self) -> Option<&mut Pipe> {
         match &mut self.kind {
-            VnodeKind::Pipe(p) => Some(p),
+            VnodeKind::Pipe(p) | VnodeKind::Fifo(p) => Some(p),
             _ => None,
         }
+    }
+
+    /// Whether it is a named pipe.
+    pub fn is_fifo(&self) -> bool {
+        matches!(self.kind, VnodeKind::Fifo(_))
     }
 
     /// The inode number on its file system (0 for a pipe).
@@ -218,6 +227,15 @@ pub enum Suspended {
         /// Exclusive (LOCK_EX) or shared (LOCK_SH).
         exclusive: bool,
     },
+    /// open of a named pipe for reading with no writer, or for writing with no reader, waiting
+    /// for the other end to be opened (`pipe.rs`). The open file and the descriptor are made: the
+    /// answer is the descriptor; an interrupted open closes them again.
+    FifoOpen {
+        /// The open file made.
+        filp: FilpId,
+        /// The descriptor that points at it.
+        fd: u32,
+    },
 }
 
 /// A whole-file advisory lock an open file holds (flock).
@@ -233,9 +251,10 @@ impl Suspended {
     /// The open file the call waits on; none for a poll (it watches descriptors).
     pub fn filp(&self) -> Option<FilpId> {
         match *self {
-            Suspended::PipeRead { filp, .. } | Suspended::PipeWrite { filp, .. } | Suspended::Flock { filp, .. } => {
-                Some(filp)
-            }
+            Suspended::PipeRead { filp, .. }
+            | Suspended::PipeWrite { filp, .. }
+            | Suspended::Flock { filp, .. }
+            | Suspended::FifoOpen { filp, .. } => Some(filp),
             Suspended::Poll(_) => None,
         }
     }

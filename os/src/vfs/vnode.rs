@@ -155,13 +155,11 @@ pub fn put_vnode(ctx: &mut VfsCtx<'_>, id: VnodeId) {
         return;
     }
     ctx.state.vnodes.set(id as usize, None);
-    match v.inode {
-        Some((fs, ino)) => putnode(ctx, fs, ino, v.fs_refs),
-        None => {
-            if ctx.state.pipe_bufs.get(id as usize).is_some_and(|bytes| !bytes.is_empty()) {
-                // A pipe whose last end closed with bytes in it: they go with it.
-                ctx.state.pipe_bufs.set(id as usize, Vec::new());
-            }
-        }
+    if ctx.state.pipe_bufs.get(id as usize).is_some_and(|bytes| !bytes.is_empty()) {
+        // A pipe, named or not, whose last end closed with bytes in it: they go with it.
+        ctx.state.pipe_bufs.set(id as usize, Vec::new());
+    }
+    if let Some((fs, ino)) = v.inode {
+        putnode(ctx, fs, ino, v.fs_refs);
     }
 }

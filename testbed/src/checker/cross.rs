@@ -170,6 +170,7 @@ fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::Mf
         let kind_ok = match v.kind {
             VnodeKind::Regular => inode.is_regular(),
             VnodeKind::Directory => inode.is_dir(),
+            VnodeKind::Fifo(_) => inode.kind == os::mfs::state::InodeKind::Fifo,
             VnodeKind::Pipe(_) => false,
         };
         if !kind_ok || (inode.is_regular() && v.size != inode.size) {
@@ -217,6 +218,7 @@ fn vnode_kind(kind: &os::vfs::state::VnodeKind) -> &'static str {
         VnodeKind::Regular => "a regular file",
         VnodeKind::Directory => "a directory",
         VnodeKind::Pipe(_) => "a pipe",
+        VnodeKind::Fifo(_) => "a named pipe",
     }
 }
 
@@ -227,5 +229,6 @@ fn inode_kind(kind: os::mfs::state::InodeKind) -> &'static str {
         InodeKind::Regular => "a regular file",
         InodeKind::Directory => "a directory",
         InodeKind::Symlink => "a symbolic link",
+        InodeKind::Fifo => "a named pipe",
     }
 }

@@ -464,6 +464,12 @@ impl Sys<'_> {
         self.call(VFS, Message::with(VFS_MKNOD, &request)).map(drop)
     }
 
+    /// Makes a named pipe at `path` with permission bits `mode` (cut by the umask): mknod with
+    /// S_IFIFO, as POSIX's mkfifo.
+    pub fn mkfifo(&self, path: &str, mode: u32) -> Result<(), Errno> {
+        self.mknod(path, os::proto::vfs::file_type::S_IFIFO | (mode & 0o7777), 0)
+    }
+
     /// Sets the owner and group of the file `path` names (`KEEP_ID` leaves one as it is).
     pub fn chown(&self, path: &str, uid: u32, gid: u32) -> Result<(), Errno> {
         self.path_attr_call(VFS_CHOWN, path, PathAttrRequest { uid, gid, ..NO_ATTRS }).map(drop)

@@ -14,7 +14,9 @@
 //! supplementary groups; clocks, times and getrusage, each with its errors;
 //! fcntl's descriptor and status flags (close-on-exec through a real exec, O_APPEND);
 //! umask, fchdir and getcwd; file times through utimensat and futimens (given, now, kept, marked
-//! by a write, a chmod and a new name) and mknod, each with its errors; pipe2 with O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
+//! by a write, a chmod and a new name) and mknod, each with its errors; named pipes (an open
+//! waiting for a child's, non-blocking opens, ENXIO, bytes gone at the last close); pipe2 with
+//! O_NONBLOCK (EAGAIN) and poll (ready now, woken by a
 //! child's write, a timeout, a hang-up); flock (exclusive against another open file, a child
 //! waiting until the holder closes); nice values through getpriority/setpriority/nice
 //! (inherited at fork, EACCES for lowering one unprivileged, EPERM for another's process, EINVAL,
@@ -47,7 +49,7 @@ use os::proto::pm::{
 };
 use os::proto::sched::{PRIO_MAX, PRIO_MIN, PRIO_PGRP, PRIO_PROCESS, PRIO_USER};
 use os::proto::vfs::file_type::{S_IFCHR, S_IFDIR, S_IFIFO, S_IFREG};
-use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
+use os::proto::vfs::flags::{O_APPEND, O_CREAT, O_DIRECTORY, O_EXCL, O_NONBLOCK, O_RDONLY, O_RDWR, O_TRUNC, O_WRONLY};
 use os::proto::vfs::utime::{AT_SYMLINK_NOFOLLOW, UTIME_NOW, UTIME_OMIT};
 use os::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use os::proto::vfs::{AT_FDCWD, F_OK, KEEP_ID, ST_NOWAIT, ST_WAIT, kind};
@@ -130,6 +132,7 @@ const TESTS: &[Test] = &[
     offset_shared_after_fork,
     dup_and_dup2,
     pipe_between_parent_and_child,
+    named_pipes,
     link_counts,
     rename_and_truncate,
     file_attributes,
@@ -538,6 +541,58 @@ fn pipe_between_parent_and_child(sys: &Sys<'_>, rec: &Checks) {
     ok(rec, "posix.pipe.close-read-end", sys.close(read_end));
 }
 
+/// mkfifo: a named pipe's bytes pass as a pipe's; an open for reading waits for a writer (here a
+/// child), a non-blocking one does not, and a non-blocking open for writing with no reader is
+/// ENXIO; stat shows a pipe of no bytes; seeking is ESPIPE; bytes go when the last end closes.
+fn named_pipes(sys: &Sys<'_>, rec: &Checks) {
+    let fifo = path("fifo");
+    if ok(rec, "posix.fifo.mkfifo", sys.mkfifo(&fifo, FILE_MODE)).is_none() {
+        return;
+    }
+    rec.expect_eq("posix.fifo.stat-kind", sys.stat(&fifo).map(|s| (s.kind, s.size)), Ok((kind::FIFO, 0)));
+    fails(rec, "posix.fifo.mkfifo-exists-eexist", sys.mkfifo(&fifo, FILE_MODE), Errno::EEXIST);
+    let lonely_writer = sys.open(&fifo, O_WRONLY | O_NONBLOCK, 0);
+    fails(rec, "posix.fifo.nonblocking-writer-enxio", lonely_writer, Errno::ENXIO);
+    if let Some(r) = ok(rec, "posix.fifo.nonblocking-reader", sys.open(&fifo, O_RDONLY | O_NONBLOCK, 0)) {
+        if let Some(w) = ok(rec, "posix.fifo.writer-finds-reader", sys.open(&fifo, O_WRONLY, 0)) {
+            rec.expect_eq("posix.fifo.write", sys.write(w, PING), Ok(PING.len()));
+            fails(rec, "posix.fifo.lseek-espipe", sys.lseek(w, 0, SEEK_SET), Errno::ESPIPE);
+            ok(rec, "posix.fifo.close-writer", sys.close(w));
+        }
+        rec.expect_eq("posix.fifo.bytes-arrive", read_some(sys, r), Ok(PING.to_vec()));
+        rec.expect_eq("posix.fifo.eof-without-writers", read_some(sys, r), Ok(Vec::new()));
+        ok(rec, "posix.fifo.close-reader", sys.close(r));
+    }
+    let (writer, child_rec) = (fifo.clone(), rec.clone());
+    let forked = sys.fork(move |c| {
+        let Some(w) = ok(&child_rec, "posix.fifo.child-opens-for-writing", c.open(&writer, O_WRONLY, 0)) else {
+            return 1;
+        };
+        // The write end closes when the child exits.
+        if child_rec.expect_eq("posix.fifo.child-write", c.write(w, PING), Ok(PING.len())) { 0 } else { 1 }
+    });
+    if let Some(pid) = ok(rec, "posix.fifo.fork", forked) {
+        // Whichever of the two opens comes first waits for the other.
+        if let Some(r) = ok(rec, "posix.fifo.open-waits-for-writer", sys.open(&fifo, O_RDONLY, 0)) {
+            rec.expect_eq("posix.fifo.child-bytes-arrive", read_some(sys, r), Ok(PING.to_vec()));
+            rec.expect_eq("posix.fifo.eof-when-writer-exits", read_some(sys, r), Ok(Vec::new()));
+            ok(rec, "posix.fifo.close-after-child", sys.close(r));
+        }
+        reap(sys, rec, "posix.fifo.writer-status", pid, exit_status(0));
+    }
+    if let Some(rw) = ok(rec, "posix.fifo.open-both-ends", sys.open(&fifo, O_RDWR | O_NONBLOCK, 0)) {
+        rec.expect_eq("posix.fifo.write-both-ends", sys.write(rw, PING), Ok(PING.len()));
+        ok(rec, "posix.fifo.close-both-ends", sys.close(rw));
+    }
+    if let Some(rw) = ok(rec, "posix.fifo.reopen-both-ends", sys.open(&fifo, O_RDWR | O_NONBLOCK, 0)) {
+        let mut byte = [0u8; 1];
+        fails(rec, "posix.fifo.bytes-go-with-last-close", sys.read(rw, &mut byte), Errno::EAGAIN);
+        ok(rec, "posix.fifo.close-reopened", sys.close(rw));
+    }
+    fails(rec, "posix.fifo.truncate-einval", sys.truncate(&fifo, 0), Errno::EINVAL);
+    ok(rec, "posix.fifo.unlink", sys.unlink(&fifo));
+}
+
 /// Link counts through link and unlink; the data lives while one name does.
 fn link_counts(sys: &Sys<'_>, rec: &Checks) {
     let (first, second) = (path("link-a"), path("link-b"));
@@ -775,7 +830,9 @@ fn file_times_and_nodes(sys: &Sys<'_>, rec: &Checks) {
         format!("{DIR} keeps a modification time from before the mknod")
     });
     fails(rec, "posix.mknod.exists-eexist", sys.mknod(&node, S_IFREG | 0o644, 0), Errno::EEXIST);
-    fails(rec, "posix.mknod.fifo-einval", sys.mknod(&path("fifo"), S_IFIFO | 0o644, 0), Errno::EINVAL);
+    ok(rec, "posix.mknod.fifo", sys.mknod(&path("fifo"), S_IFIFO | 0o644, 0));
+    rec.expect_eq("posix.mknod.fifo-shows", sys.stat(&path("fifo")).map(|s| s.kind), Ok(kind::FIFO));
+    ok(rec, "posix.mknod.unlink-fifo", sys.unlink(&path("fifo")));
     fails(rec, "posix.mknod.device-einval", sys.mknod(&path("dev"), S_IFCHR | 0o644, 0x0101), Errno::EINVAL);
     fails(rec, "posix.mknod.directory-einval", sys.mknod(&path("dir"), S_IFDIR | 0o755, 0), Errno::EINVAL);
     fails(rec, "posix.mknod.missing-dir-enoent", sys.mknod(&path("nope/node"), S_IFREG, 0), Errno::ENOENT);

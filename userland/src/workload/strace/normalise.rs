@@ -843,41 +843,27 @@ fn id_arg(call: &Call, index: usize) -> Option<u32> {
     }
 }
 
-/// `access`'s mode: `F_OK`, or `R_OK|W_OK|X_OK` bits (numbered as samsara numbers them).
-fn access_bits(arg: &Arg) -> Option<u32> {
-    use os::proto::fs::{R_OK, W_OK, X_OK};
+/// A number, or symbolic constants `A|B|...` each worth its bits in `names` (an unknown name: `None`).
+fn named_bits(arg: &Arg, names: &[(&str, u32)]) -> Option<u32> {
     match arg.unnamed() {
         Arg::Int(bits) => u32::try_from(*bits).ok(),
-        Arg::Flags(names) => names.iter().try_fold(0, |all, name| {
-            let bit = match name.as_str() {
-                "F_OK" => 0,
-                "R_OK" => R_OK,
-                "W_OK" => W_OK,
-                "X_OK" => X_OK,
-                _ => return None,
-            };
+        Arg::Flags(flags) => flags.iter().try_fold(0, |all, flag| {
+            let (_, bit) = names.iter().find(|(name, _)| name == flag)?;
             Some(all | bit)
         }),
         _ => None,
     }
 }
 
+/// `access`'s mode: `F_OK`, or `R_OK|W_OK|X_OK` bits (numbered as samsara numbers them).
+fn access_bits(arg: &Arg) -> Option<u32> {
+    use os::proto::fs::{R_OK, W_OK, X_OK};
+    named_bits(arg, &[("F_OK", 0), ("R_OK", R_OK), ("W_OK", W_OK), ("X_OK", X_OK)])
+}
+
 /// `mmap`'s and `mprotect`'s protection: `PROT_NONE`, or `PROT_READ|PROT_WRITE|PROT_EXEC` bits.
 fn prot_bits(arg: &Arg) -> Option<u32> {
-    match arg.unnamed() {
-        Arg::Int(bits) => u32::try_from(*bits).ok(),
-        Arg::Flags(names) => names.iter().try_fold(0, |all, name| {
-            let bit = match name.as_str() {
-                "PROT_NONE" => 0,
-                "PROT_READ" => PROT_READ,
-                "PROT_WRITE" => PROT_WRITE,
-                "PROT_EXEC" => PROT_EXEC,
-                _ => return None,
-            };
-            Some(all | bit)
-        }),
-        _ => None,
-    }
+    named_bits(arg, &[("PROT_NONE", 0), ("PROT_READ", PROT_READ), ("PROT_WRITE", PROT_WRITE), ("PROT_EXEC", PROT_EXEC)])
 }
 
 fn first_flag(arg: Option<&Arg>) -> Option<String> {
