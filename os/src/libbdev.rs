@@ -73,7 +73,10 @@ impl<S> Port for Ctx<'_, S> {
                     // unpublishes a service it leaves dead), and the lookup that follows says so.
                     Ok(change) if change.name == label && !matches!(change.value, Some(DsValue::U64(_))) => return,
                     Ok(_) => {}
-                    Err(_) => break,
+                    Err(Errno::ENOENT) => break,
+                    // ds cannot tell (it refuses the call as quarantined, or it is down): its news
+                    // may never come, so the lookup that follows decides now.
+                    Err(_) => return,
                 }
             }
             if self.await_notification(DS).is_err() {

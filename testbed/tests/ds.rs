@@ -427,6 +427,25 @@ fn a_crash_of_ds_on_a_label_is_recovered_and_the_labels_are_whole() {
 }
 
 #[test]
+fn a_quarantined_ds_check_does_not_hang_a_file_system_waiting_for_its_driver() {
+    // Under seed 7321 mfs opens its disk before memdisk is published and waits for ds's news,
+    // asking ds_check. A persistent fault there is quarantined (ds refuses the call from then
+    // on): mfs must look its driver up again rather than wait for news that never comes.
+    for policy in [PolicyKind::Restart, PolicyKind::Rollback, PolicyKind::Table, PolicyKind::Srs] {
+        let spec = RunSpec {
+            policy,
+            fault: Some("panic:ds:ds_check:start:1+".parse().unwrap()),
+            seed: 7321,
+            ..RunSpec::default()
+        };
+        let result = execute(&spec, testbed::boot::default_table(), userland::workload::posix::run);
+        assert!(result.fault_fired, "{policy}: the fault fired (mfs asked ds_check at boot)");
+        assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
+        assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
+    }
+}
+
+#[test]
 fn a_server_uses_ds_through_its_ctx() {
     let seen: Seen = Arc::default();
     let s = seen.clone();
