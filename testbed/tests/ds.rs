@@ -407,23 +407,24 @@ fn a_fresh_ds_gets_every_label_again_from_rs() {
     assert!(violations.is_empty(), "{violations:#?}");
 }
 
+/// Runs the POSIX suite with `fault` under each of `policies` from `seed`: the fault fires, the
+/// run is recovered and the checker finds nothing.
+fn recovered_under(policies: &[PolicyKind], fault: &str, seed: u64) {
+    for &policy in policies {
+        let spec = RunSpec { policy, fault: Some(fault.parse().unwrap()), seed, ..RunSpec::default() };
+        let result = execute(&spec, testbed::boot::default_table(), userland::workload::posix::run);
+        assert!(result.fault_fired, "{policy}: {fault} fired");
+        assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
+        assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
+    }
+}
+
 #[test]
 fn a_crash_of_ds_on_a_label_is_recovered_and_the_labels_are_whole() {
     // In the default manifest only rs reaches ds: the first request ds serves is rs's label of
     // itself. table and srs handle it again (a server's request is a protocol step); restart
     // starts ds empty, and rs publishes every label again.
-    for policy in [PolicyKind::Restart, PolicyKind::Table, PolicyKind::Srs] {
-        let spec = RunSpec {
-            policy,
-            fault: Some("panic:ds:ds_publish:start:1".parse().unwrap()),
-            seed: 3,
-            ..RunSpec::default()
-        };
-        let result = execute(&spec, testbed::boot::default_table(), userland::workload::posix::run);
-        assert!(result.fault_fired, "{policy}: the fault fired");
-        assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
-        assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
-    }
+    recovered_under(&[PolicyKind::Restart, PolicyKind::Table, PolicyKind::Srs], "panic:ds:ds_publish:start:1", 3);
 }
 
 #[test]
@@ -431,18 +432,8 @@ fn a_quarantined_ds_check_does_not_hang_a_file_system_waiting_for_its_driver() {
     // Under seed 7321 mfs opens its disk before memdisk is published and waits for ds's news,
     // asking ds_check. A persistent fault there is quarantined (ds refuses the call from then
     // on): mfs must look its driver up again rather than wait for news that never comes.
-    for policy in [PolicyKind::Restart, PolicyKind::Rollback, PolicyKind::Table, PolicyKind::Srs] {
-        let spec = RunSpec {
-            policy,
-            fault: Some("panic:ds:ds_check:start:1+".parse().unwrap()),
-            seed: 7321,
-            ..RunSpec::default()
-        };
-        let result = execute(&spec, testbed::boot::default_table(), userland::workload::posix::run);
-        assert!(result.fault_fired, "{policy}: the fault fired (mfs asked ds_check at boot)");
-        assert_eq!(result.outcome, Outcome::Recovered, "{policy}: {:#?} {:#?}", result.decisions, result.violations);
-        assert!(result.violations.is_empty(), "{policy}: {:#?}", result.violations);
-    }
+    let policies = [PolicyKind::Restart, PolicyKind::Rollback, PolicyKind::Table, PolicyKind::Srs];
+    recovered_under(&policies, "panic:ds:ds_check:start:1+", 7321);
 }
 
 #[test]
