@@ -1,4 +1,6 @@
-//! Pipes: pipe(), reading and writing a pipe, and the calls suspended on one.
+//! Pipes: pipe(), reading and writing a pipe, the opens of a named pipe, and the calls suspended
+//! on one. A named pipe (`VnodeKind::Fifo`) is a pipe whose vnode also names an inode: an open
+//! for one end waits for the other (`Suspended::FifoOpen`), and everything else is a pipe's.
 //!
 //! A read of an empty pipe that still has writers suspends the reader: the task loop sends no
 //! answer and the reader's fproc remembers the call (`Suspended::PipeRead`). A write that does not
@@ -150,20 +152,26 @@ fn open_step(ctx: &mut VfsCtx<'_>, ino: VnodeId, filp: FilpId, fd: u32) -> Step 
 
 /// Opens named pipe vnode `ino` on open file `filp` at the caller's descriptor `fd` (both made,
 /// the open file counted as an end): at once when the other end is open, for reading and writing,
-/// or in non-blocking mode for reading; ENXIO in non-blocking mode for writing with no reader
-/// (the open undone); otherwise the caller waits for the other end (POSIX's and MINIX's
-/// pipe_open). Openers waiting for this end go on.
+/// or in non-blocking mode for reading; ENXIO in non-blocking mode for writing with no reader;
+/// otherwise the caller waits for the other end (POSIX's and MINIX's pipe_open), unless it has a
+/// call suspended already (EAGAIN, as for a pipe's read). A refused open is undone. Openers
+/// waiting for this end go on.
 pub fn open_fifo(ctx: &mut VfsCtx<'_>, ino: VnodeId, filp: FilpId, fd: u32) -> Handled {
     let f = ctx.state.live_filp(filp);
-    let waits = f.readable() != f.writable() && matches!(open_step(ctx, ino, filp, fd), Step::Blocked(_));
-    if waits && f.flags & O_NONBLOCK != 0 && f.writable() {
+    let alone = f.readable() != f.writable() && matches!(open_step(ctx, ino, filp, fd), Step::Blocked(_));
+    let nonblocking = f.flags & O_NONBLOCK != 0;
+    let refused = match (alone, nonblocking) {
+        (true, true) if f.writable() => Some(Errno::ENXIO),
+        (true, false) if !suspend(ctx, Suspended::FifoOpen { filp, fd }) => Some(Errno::EAGAIN),
+        _ => None,
+    };
+    if let Some(e) = refused {
         super::set_fd(ctx, fd as usize, None);
         super::close_filp(ctx, filp);
-        return Handled::Reply(Err(Errno::ENXIO));
+        return Handled::Reply(Err(e));
     }
-    let suspended = waits && f.flags & O_NONBLOCK == 0 && suspend(ctx, Suspended::FifoOpen { filp, fd });
     revive(ctx, ino);
-    if suspended { Handled::Suspend } else { Handled::Reply(Ok(answer(Ok(u64::from(fd))))) }
+    if alone && !nonblocking { Handled::Suspend } else { Handled::Reply(Ok(answer(Ok(u64::from(fd))))) }
 }
 
 fn answer(result: Result<u64, Errno>) -> Message {
