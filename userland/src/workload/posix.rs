@@ -1393,12 +1393,17 @@ fn timers_and_alarms(sys: &Sys<'_>, rec: &Checks) {
             rec.expect_eq("posix.timer.periodic-expiry", sys.sigsuspend(0), Errno::EINTR);
         }
     }
-    rec.expect_eq("posix.timer.periodic-ran", handler_runs(sys), Ok(1 + PERIODIC_RUNS));
     rec.expect_eq(
         "posix.timer.periodic-still-armed",
         sys.setitimer(ITIMER_REAL, Itimer::default()).map(|old| old.interval_us),
         Ok(SHORT_TIMER_US),
     );
+    // Counted once the timer is off: under the threads engine its period is wall time, and a
+    // busy machine may let it ring once more between the last sigsuspend and the disarm.
+    let ran = handler_runs(sys);
+    rec.check("posix.timer.periodic-ran", ran.is_ok_and(|n| n > PERIODIC_RUNS), || {
+        format!("the handler ran {} times; at least {} expected", for_people(&ran), 1 + PERIODIC_RUNS)
+    });
     // A read of an empty pipe, suspended in vfs, is ended by the expiry with EINTR (pm unpauses
     // it); the pipe works on.
     if let Some((r, w)) = ok(rec, "posix.timer.pipe", sys.pipe()) {
@@ -1408,7 +1413,7 @@ fn timers_and_alarms(sys: &Sys<'_>, rec: &Checks) {
             let mut buf = [0u8; READ_BUF];
             fails(rec, "posix.timer.interrupts-pipe-read-eintr", sys.read(r, &mut buf), Errno::EINTR);
         }
-        rec.expect_eq("posix.timer.ran-for-the-read", handler_runs(sys), Ok(2 + PERIODIC_RUNS));
+        rec.expect_eq("posix.timer.ran-for-the-read", handler_runs(sys), ran.map(|n| n + 1));
         rec.expect_eq(
             "posix.timer.pipe-still-works",
             sys.write(w, PING).and_then(|_| read_some(sys, r)),
