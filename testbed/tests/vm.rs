@@ -834,6 +834,38 @@ fn the_checker_catches_a_page_table_that_differs_from_vm() {
 }
 
 #[test]
+fn the_checker_catches_a_fill_window_vm_left_or_lost() {
+    use os::vm::state::Fill;
+    let mut snap = live_snapshot();
+    let vm = snap.vm.as_mut().unwrap();
+    let key = space_keys(vm)[2];
+    let (ep, start, frame) = {
+        let space = vm.spaces.get(key).unwrap();
+        let mapping = space.regions.iter().find(|r| r.kind == RegionKind::Mmap).unwrap();
+        (space.ep, mapping.start, mapping.frames[0])
+    };
+    // The snapshot's processes are the users' own reports: vm's entry is made here, from one.
+    let mut vm_proc = snap.procs[0].clone();
+    (vm_proc.ep, vm_proc.name, vm_proc.is_user, vm_proc.pages) = (os::proto::VM, "vm".into(), false, Vec::new());
+    snap.procs.push(vm_proc);
+    assert_eq!(checker::vm::check(vm, &snap.procs), [], "no fill, no window");
+    // vm's own page table keeps a window no fill accounts for (a crash between the two steps).
+    let window = Fill::window(ep, start) / PAGE;
+    let vm_proc = snap.procs.iter_mut().find(|p| p.ep == os::proto::VM).unwrap();
+    vm_proc.pages.push((window, Mapping { frame, writable: true }));
+    let found = checker::vm::check(vm, &snap.procs);
+    assert_eq!(invariants(&found), ["vm.fill-window"], "{found:#?}");
+    // The fill is recorded: the window is right; without it in the kernel's table, it is lost.
+    vm.spaces.get_mut_global(key).unwrap().fill = Some(Fill { start, pages: 1, grant: 0 });
+    assert_eq!(checker::vm::check(vm, &snap.procs), [], "a recorded fill and its window");
+    let vm_proc = snap.procs.iter_mut().find(|p| p.ep == os::proto::VM).unwrap();
+    vm_proc.pages.clear();
+    let found = checker::vm::check(vm, &snap.procs);
+    assert_eq!(invariants(&found), ["vm.fill-window"], "{found:#?}");
+    assert!(found[0].detail.contains("vm records frame"), "{}", found[0].detail);
+}
+
+#[test]
 fn the_checker_catches_a_damaged_layout() {
     let mut snap = live_snapshot();
     let vm = snap.vm.as_mut().unwrap();

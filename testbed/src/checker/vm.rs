@@ -5,14 +5,15 @@
 //! Page tables: every user process the kernel keeps (running, or ended but not yet cleared) has
 //! exactly the pages vm records for its endpoint, each to the recorded frame with the recorded
 //! writability, and nothing more (`vm.page-table`); every address space vm keeps belongs to a
-//! process the kernel knows (`vm.space-process`).
+//! process the kernel knows (`vm.space-process`); vm's own page table maps exactly the pages it
+//! lent vfs to fill file mappings, each writable at its window (`vm.fill-window`).
 
 use kernel_sim::memory::Mapping;
 use kernel_sim::{Endpoint, ProcInfo};
 use os::invariant::Violation;
 use os::proto::key_of;
 use os::vm::check::listing;
-use os::vm::state::VmState;
+use os::vm::state::{Fill, VmState};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every vm invariant broken in `vm` as the kernel's process table `procs` shows it.
@@ -58,6 +59,20 @@ pub fn check(vm: &mut VmState, procs: &[ProcInfo]) -> Vec<Violation> {
             ),
         });
     }
+    if let Some(vm_proc) = procs.iter().find(|p| p.ep == os::proto::VM && p.ended.is_none()) {
+        let theirs: BTreeMap<u64, Mapping> = vm_proc.pages.iter().copied().collect();
+        let differences = page_differences(&lent(vm), &theirs);
+        if !differences.is_empty() {
+            found.push(Violation {
+                invariant: "vm.fill-window",
+                detail: format!(
+                    "vm's own page table differs from the pages it lent to fill at {}: {}",
+                    recovery::counted(differences.len() as u64, "page"),
+                    listing(&differences)
+                ),
+            });
+        }
+    }
     let known: BTreeSet<Endpoint> = procs.iter().filter(|p| p.is_user).map(|p| p.ep).collect();
     for (&key, space) in vm.spaces.iter() {
         if !known.contains(&space.ep) {
@@ -72,6 +87,21 @@ pub fn check(vm: &mut VmState, procs: &[ProcInfo]) -> Vec<Violation> {
         }
     }
     found
+}
+
+/// The pages vm's own page table should map: those lent to fill a file mapping, each writable at
+/// its window (`os::vm::state::Fill::window`) to the mapping's frame.
+fn lent(vm: &mut VmState) -> BTreeMap<u64, Mapping> {
+    let mut pages = BTreeMap::new();
+    for (_, space) in vm.spaces.iter() {
+        let Some(fill) = space.fill else { continue };
+        let Some(region) = space.regions.iter().find(|r| r.start == fill.start) else { continue };
+        let first = Fill::window(space.ep, fill.start) / os::proto::vm::layout::PAGE;
+        for (i, &frame) in region.frames.iter().take(fill.pages as usize).enumerate() {
+            pages.insert(first + i as u64, Mapping { frame, writable: true });
+        }
+    }
+    pages
 }
 
 fn describe(m: Option<&Mapping>) -> String {
