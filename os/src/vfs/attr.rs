@@ -87,15 +87,13 @@ fn fd_target(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(Fproc, VnodeId, Target), 
     let fp = caller(ctx)?;
     let vnode = ctx.state.live_filp(id).vnode;
     let v = ctx.state.live_vnode(vnode).clone();
-    let target = match v.kind {
-        VnodeKind::Pipe(_) => Target::Pipe(vnode),
-        VnodeKind::Fifo(_) => Target::Inode { ino: v.ino(), kind: kind::FIFO, mode: v.mode, uid: v.uid, gid: v.gid },
-        VnodeKind::Directory => {
-            Target::Inode { ino: v.ino(), kind: kind::DIRECTORY, mode: v.mode, uid: v.uid, gid: v.gid }
-        }
-        VnodeKind::Regular => Target::Inode { ino: v.ino(), kind: kind::REGULAR, mode: v.mode, uid: v.uid, gid: v.gid },
+    let kind = match v.kind {
+        VnodeKind::Pipe(_) => return Ok((fp, id, Target::Pipe(vnode))),
+        VnodeKind::Fifo(_) => kind::FIFO,
+        VnodeKind::Directory => kind::DIRECTORY,
+        VnodeKind::Regular => kind::REGULAR,
     };
-    Ok((fp, id, target))
+    Ok((fp, id, Target::Inode { ino: v.ino(), kind, mode: v.mode, uid: v.uid, gid: v.gid }))
 }
 
 /// Brings the cache of vfs's vnode of inode `ino`, if it has one, up to date.

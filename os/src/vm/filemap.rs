@@ -13,7 +13,7 @@
 //! the two) is taken back at the process's next file mapping or at its exit.
 
 use super::request::{VmCtx, check_caller, running_space_of, space_of, store_own};
-use super::space::{fresh_pages, map_pages, unmap_pages, unmap_region};
+use super::space::{free_region, fresh_pages, map_pages, unmap_pages};
 use super::state::{AddressSpace, Fill, Region, RegionKind};
 use crate::errno::Errno;
 use crate::proto::vm::layout::{PAGE, page_round_up};
@@ -43,8 +43,7 @@ fn lend(ctx: &mut VmCtx<'_>) -> Result<VmFileMapReply, Errno> {
     let window = Fill::window(proc, start);
     let region = Region { kind: RegionKind::Mmap, start, frames, writable };
     if let Err(e) = map_pages(ctx, VM, window, &region.frames[..lent as usize], true) {
-        unmap_region(ctx, proc, &region);
-        ctx.state.free_frames(&region.frames);
+        free_region(ctx, proc, &region);
         return Err(e);
     }
     let grant = ctx.proc.grant(VFS, window, fill, Access::Write);
@@ -92,6 +91,5 @@ fn abandon(ctx: &mut VmCtx<'_>, space: &mut AddressSpace) {
 fn drop_mapping(ctx: &mut VmCtx<'_>, space: &mut AddressSpace, start: u64) {
     let at = space.regions.iter().position(|r| r.kind == RegionKind::Mmap && r.start == start);
     let region = space.regions.remove(at.expect("a space's fill names one of its mappings"));
-    unmap_region(ctx, space.ep, &region);
-    ctx.state.free_frames(&region.frames);
+    free_region(ctx, space.ep, &region);
 }

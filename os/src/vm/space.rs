@@ -75,14 +75,19 @@ pub fn fresh_pages(
     }
 }
 
+/// Unmaps `region` from `ep`'s page table and frees its frames.
+pub fn free_region(ctx: &mut VmCtx<'_>, ep: Endpoint, region: &Region) {
+    unmap_region(ctx, ep, region);
+    ctx.state.free_frames(&region.frames);
+}
+
 /// Unmaps every region of `space` and frees its frames (and takes back pages lent to fill).
 pub fn free_space(ctx: &mut VmCtx<'_>, space: &AddressSpace) {
     if let Some(fill) = space.fill {
         super::filemap::take_back(ctx, space.ep, fill);
     }
     for r in &space.regions {
-        unmap_region(ctx, space.ep, r);
-        ctx.state.free_frames(&r.frames);
+        free_region(ctx, space.ep, r);
     }
 }
 
