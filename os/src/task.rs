@@ -386,12 +386,22 @@ pub struct ServerEnv {
     /// The fault of this run, if any.
     pub injector: Option<Arc<Injector>>,
     /// Loop-top invariant checks: a violation after a request is a crash while its window is open.
+    /// A run with a fault checks from the moment it fires (see [`ServerEnv::checking`]).
     pub check_invariants: bool,
     /// Where to count every site's executions (the golden run).
     pub profile: Option<Arc<Mutex<SiteProfile>>>,
     /// The recovery-class table the run's policy reads (the golden run's coverage asks every
     /// policy what it would decide).
     pub table: Arc<RecoveryTable>,
+}
+
+impl ServerEnv {
+    /// Whether the loop-top checks run now. Before a run's fault fires, nothing can be damaged:
+    /// the run so far is the fault-free golden run, whose every request passed them, so a
+    /// campaign checks from the firing on (about half of each run's checks, a third of its time).
+    fn checking(&self) -> bool {
+        self.check_invariants && self.injector.as_ref().is_none_or(|i| i.fired())
+    }
 }
 
 impl Default for ServerEnv {
@@ -1156,7 +1166,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             probe.end(proc);
             // Only a request that wrote (or tried to) can have broken an invariant. The first
             // check of an incarnation is whole: its state was made or handed over, not checked.
-            if env.check_invariants && state.journal().written() {
+            if env.checking() && state.journal().written() {
                 let violations = if checked_whole { S::check_window(state) } else { S::check_invariants(state) };
                 assert!(violations.is_empty(), "{} invariant violated: {}", S::NAME, violations.join("; "));
                 checked_whole = true;
@@ -1191,7 +1201,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
                 proc.crash(crash);
             }
         }
-        if env.check_invariants
+        if env.checking()
             && let Some(lost) = answers_owed::<S>(
                 proc,
                 &m,
@@ -1213,7 +1223,24 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
 
 #[cfg(test)]
 mod tests {
-    use super::calls_sorted;
+    use super::{ServerEnv, calls_sorted};
+    use crate::fault::{Injector, Point};
+    use crate::proto::pm::PM_FORK;
+    use std::sync::Arc;
+
+    #[test]
+    fn a_run_with_a_fault_checks_from_its_firing_on() {
+        let injector = Arc::new(Injector::new("panic:pm:fork:start:2".parse().unwrap()));
+        let env = ServerEnv { check_invariants: true, injector: Some(injector.clone()), ..ServerEnv::default() };
+        assert!(ServerEnv { check_invariants: true, ..ServerEnv::default() }.checking(), "a fault-free run checks");
+        assert!(!ServerEnv { check_invariants: false, ..ServerEnv::default() }.checking());
+        let first = injector.request_started("pm", PM_FORK);
+        assert_eq!(injector.fire_at(first, Point::Start), None);
+        assert!(!env.checking(), "before the fault fires the run is the golden run's prefix");
+        let second = injector.request_started("pm", PM_FORK);
+        assert!(injector.fire_at(second, Point::Start).is_some());
+        assert!(env.checking(), "from the firing on, every server checks");
+    }
 
     #[test]
     fn every_servers_call_table_is_sorted_by_type() {
