@@ -223,12 +223,13 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
         table: config.table.clone(),
     };
     // Every server with a call table: each component's writes for a request are its own row's.
-    let recorded: [(&str, Program); 7] = [
+    let recorded: [(&str, Program); 8] = [
         (os::pm::Pm::NAME, recorded_program::<os::pm::Pm>(env.clone(), session.clone())),
         (os::vm::Vm::NAME, recorded_program::<os::vm::Vm>(env.clone(), session.clone())),
         (os::vfs::Vfs::NAME, recorded_program::<os::vfs::Vfs>(env.clone(), session.clone())),
         (os::mfs::Mfs::NAME, recorded_program::<os::mfs::Mfs>(env.clone(), session.clone())),
         (os::memdisk::Memdisk::NAME, recorded_program::<os::memdisk::Memdisk>(env.clone(), session.clone())),
+        (os::memory::Memory::NAME, recorded_program::<os::memory::Memory>(env.clone(), session.clone())),
         (os::ds::Ds::NAME, recorded_program::<os::ds::Ds>(env.clone(), session.clone())),
         (os::sched::Sched::NAME, recorded_program::<os::sched::Sched>(env, session.clone())),
     ];

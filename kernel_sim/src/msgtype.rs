@@ -18,6 +18,8 @@ pub const VFS_BASE: MsgType = 0x100;
 pub const FS_BASE: MsgType = 0x200;
 /// Requests to a block-device driver (MINIX's BDEV_*).
 pub const BDEV_BASE: MsgType = 0x300;
+/// Requests to a character-device driver (MINIX's CDEV_*).
+pub const CDEV_BASE: MsgType = 0x400;
 /// Calls to rs.
 pub const RS_BASE: MsgType = 0x700;
 /// Calls to ds, the data store.
@@ -57,6 +59,10 @@ pub const fn is_fs_request(t: MsgType) -> bool {
 /// A request to a block-device driver.
 pub const fn is_bdev_request(t: MsgType) -> bool {
     within(t, BDEV_BASE, RANGE_SIZE)
+}
+/// A request to a character-device driver.
+pub const fn is_cdev_request(t: MsgType) -> bool {
+    within(t, CDEV_BASE, RANGE_SIZE)
 }
 /// A call to sched.
 pub const fn is_sched_call(t: MsgType) -> bool {
@@ -99,6 +105,7 @@ pub fn range_name(t: MsgType) -> &'static str {
         t if is_vfs_call(t) => "vfs",
         t if is_fs_request(t) => "fs",
         t if is_bdev_request(t) => "bdev",
+        t if is_cdev_request(t) => "cdev",
         t if is_sched_call(t) => "sched",
         t if is_rs_call(t) => "rs",
         t if is_ds_call(t) => "ds",
@@ -117,11 +124,12 @@ mod tests {
 
     #[test]
     fn ranges_do_not_overlap() {
-        let predicates: [fn(MsgType) -> bool; 13] = [
+        let predicates: [fn(MsgType) -> bool; 14] = [
             is_pm_call,
             is_vfs_call,
             is_fs_request,
             is_bdev_request,
+            is_cdev_request,
             is_sched_call,
             is_rs_call,
             is_ds_call,

@@ -284,7 +284,7 @@ pub struct FaultSpec {
 }
 
 /// The servers faults may go into: every server but rs (rs and the kernel are the reliable base).
-pub const FAULTABLE_SERVERS: &[&str] = &["pm", "vm", "vfs", "mfs", "ds", "sched", "memdisk"];
+pub const FAULTABLE_SERVERS: &[&str] = &["pm", "vm", "vfs", "mfs", "ds", "sched", "memdisk", "memory"];
 
 /// The calls `server` dispatches (its call table), by name and message type.
 fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
@@ -298,6 +298,7 @@ fn calls_of(server: &str) -> Vec<(&'static str, MsgType)> {
         "ds" => named(crate::ds::table::CALLS),
         "sched" => named(crate::sched::table::CALLS),
         "memdisk" => named(crate::memdisk::table::CALLS),
+        "memory" => named(crate::memory::table::CALLS),
         "mfs" => named(crate::mfs::table::CALLS),
         _ => Vec::new(),
     }

@@ -1,4 +1,4 @@
-//! samsara's operating system: the servers (pm, vm, vfs, mfs, memdisk, ds, sched, rs), the
+//! samsara's operating system: the servers (pm, vm, vfs, mfs, memdisk, memory, ds, sched, rs), the
 //! protocols they speak, and the one task loop they share.
 //!
 //! Every server has the same shape (MINIX's): `state.rs` (all mutable state, in `recovery`'s
@@ -14,6 +14,7 @@ pub mod fault;
 pub mod invariant;
 pub mod libbdev;
 pub mod memdisk;
+pub mod memory;
 pub mod mfs;
 pub mod pm;
 pub mod proto;

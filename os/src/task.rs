@@ -1244,7 +1244,7 @@ mod tests {
 
     #[test]
     fn every_servers_call_table_is_sorted_by_type() {
-        use crate::{ds::Ds, memdisk::Memdisk, mfs::Mfs, pm::Pm, sched::Sched, vfs::Vfs, vm::Vm};
+        use crate::{ds::Ds, memdisk::Memdisk, memory::Memory, mfs::Mfs, pm::Pm, sched::Sched, vfs::Vfs, vm::Vm};
         let sorted = [
             ("pm", calls_sorted::<Pm>()),
             ("vfs", calls_sorted::<Vfs>()),
@@ -1253,6 +1253,7 @@ mod tests {
             ("ds", calls_sorted::<Ds>()),
             ("sched", calls_sorted::<Sched>()),
             ("memdisk", calls_sorted::<Memdisk>()),
+            ("memory", calls_sorted::<Memory>()),
         ];
         for (server, sorted) in sorted {
             assert!(sorted, "{server}'s call table is sorted by message type");

@@ -7,7 +7,7 @@ use os::proto::{INIT, PM, VFS, VM};
 use os::rs::decisions::DecisionLog;
 use os::rs::{self, RecoveryConfig};
 use os::task::{self, Param, Server, ServerEnv, Vault};
-use os::{ds, memdisk, mfs, pm, sched, vfs, vm};
+use os::{ds, memdisk, memory, mfs, pm, sched, vfs, vm};
 use recovery::{PolicyKind, RecoveryTable};
 use std::sync::{Arc, OnceLock};
 use userland::libc::Sys;
@@ -112,6 +112,7 @@ const SERVICES: &[ServiceProgram] = &[
     (sched::Sched::NAME, service_program::<sched::Sched>, sched::Sched::PARAMS),
     (mfs::Mfs::NAME, service_program::<mfs::Mfs>, mfs::Mfs::PARAMS),
     (memdisk::Memdisk::NAME, service_program::<memdisk::Memdisk>, memdisk::Memdisk::PARAMS),
+    (memory::Memory::NAME, service_program::<memory::Memory>, memory::Memory::PARAMS),
 ];
 
 /// The services a manifest must declare to boot: rs starts the rest, init needs these to run

@@ -17,7 +17,7 @@ use testbed::run::{Outcome, RunSpec, execute};
 use userland::libc::Sys;
 
 /// The echo service's slot in the test manifest (free in the default one).
-const ECHO_SLOT: usize = 9;
+const ECHO_SLOT: usize = 10;
 /// echo: answer with the incarnation's endpoint.
 const ECHO_PING: MsgType = 0x3F0;
 /// echo: crash.
@@ -30,7 +30,7 @@ const ECHO_WATCH: MsgType = 0x3F3;
 const ECHO_CHECK: MsgType = 0x3F4;
 
 fn manifest() -> Arc<Manifest> {
-    let echo = "service echo {\n    slot 9;\n    ipc rs ds USER;\n    kernel NONE;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 0s intensity 50 per 10s;\n};\n\nuser {";
+    let echo = "service echo {\n    slot 10;\n    ipc rs ds USER;\n    kernel NONE;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 0s intensity 50 per 10s;\n};\n\nuser {";
     let text = DEFAULT_MANIFEST.replace("user {", echo).replace(
         "    ipc pm vfs vm;\n",
         "    ipc pm vfs vm ds echo;\n    calls ds 0x800..0x8FF;\n    calls echo 0x3F0..0x3FF;\n",

@@ -422,9 +422,9 @@ impl Server for BlockUser {
     }
 }
 
-/// The system's manifest with BlockUser in slot 9 (users call it; it calls ds and memdisk).
+/// The system's manifest with BlockUser in slot 10 (users call it; it calls ds and memdisk).
 fn block_user_config() -> MachineConfig {
-    let service = "service blockuser {\n    slot 9;\n    ipc rs ds memdisk;\n    calls ds 0x800..0x8FF;\n    calls memdisk 0x300..0x3FF;\n    kernel safecopy;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 50ms intensity 5 per 10s;\n    memory 4;\n};\n\nuser {\n    ipc pm vfs vm blockuser;\n    calls blockuser 0x2F0..0x2FF;";
+    let service = "service blockuser {\n    slot 10;\n    ipc rs ds memdisk;\n    calls ds 0x800..0x8FF;\n    calls memdisk 0x300..0x3FF;\n    kernel safecopy;\n    sigmgr rs;\n    heartbeat 1s;\n    restart first 0s backoff 1s max 30s minrun 50ms intensity 5 per 10s;\n    memory 4;\n};\n\nuser {\n    ipc pm vfs vm blockuser;\n    calls blockuser 0x2F0..0x2FF;";
     let text = DEFAULT_MANIFEST.replace("user {\n    ipc pm vfs vm;", service);
     let manifest = Manifest::parse(&text, "test.conf", &|_| None).expect("the test manifest is valid");
     MachineConfig { manifest: Arc::new(manifest), check_invariants: true, ..MachineConfig::default() }
@@ -462,8 +462,8 @@ fn run_block_user(config: &MachineConfig) -> (Vec<String>, Vec<String>, Machine,
     (log.lines(), verdict, machine, driver)
 }
 
-/// BlockUser's endpoint (slot 9, first generation).
-const BLOCK_USER: Endpoint = Endpoint::new(9, 0);
+/// BlockUser's endpoint (slot 10, first generation).
+const BLOCK_USER: Endpoint = Endpoint::new(10, 0);
 
 #[test]
 fn a_server_finds_the_driver_through_ds_and_keeps_one_open() {

@@ -115,7 +115,7 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
     let logs = logs_in("strace/corpus");
     assert!(logs.len() >= 12, "the corpus holds {} logs", logs.len());
     let started = Instant::now();
-    let mut files_mapped = 0;
+    let (mut files_mapped, mut devices) = (0, 0);
     for log in &logs {
         let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
         assert!(log.with_extension("cmd").exists(), "{name}: its .cmd says how it was recorded");
@@ -129,6 +129,7 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
             assert!(count("replay.compared") > 20, "{name} under {engine}: {} compared", count("replay.compared"));
             assert!(count("replay.setup.files") > 0, "{name} under {engine}: the program's files stand in");
             files_mapped += count("replay.mmap-files");
+            devices += count("replay.setup.devices");
             if name.ends_with("_piped.log") {
                 // Recorded in a pipeline: stdin is a pipe its helper fed as far as the log read.
                 assert!(count("replay.stdin-pipe-bytes") > 0, "{name} under {engine}: {:?}", r.workload.counters);
@@ -138,6 +139,8 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
     // The dynamic loader maps every shared library, and the programs their locale files: each a
     // mapping of the file, through vfs.
     assert!(files_mapped > 2 * 400, "{files_mapped} file mappings replayed under both engines");
+    // `/dev/null` and `/dev/urandom` (find, git, cmp, a shell) are the memory driver's devices.
+    assert!(devices >= 2 * 4, "{devices} special files made under both engines");
     eprintln!("{} corpus logs under sim and threads: {:?} wall", logs.len(), started.elapsed());
 }
 

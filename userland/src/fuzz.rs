@@ -331,8 +331,23 @@ pub enum PathArg {
 /// The fuzz directory init makes before the workers start, everyone may write in it.
 pub const FIXTURE_DIR: &str = "/tmp/fz";
 
-const KNOWN_PATHS: &[&str] =
-    &["/etc/motd", "/tmp", "/", "/bin/true", "/bin", "/etc", ".", "..", "/bin/cat", "/bin/echo", "/bin/exit_with"];
+const KNOWN_PATHS: &[&str] = &[
+    "/etc/motd",
+    "/tmp",
+    "/",
+    "/bin/true",
+    "/bin",
+    "/etc",
+    ".",
+    "..",
+    "/bin/cat",
+    "/bin/echo",
+    "/bin/exit_with",
+    "/dev/null",
+    "/dev/zero",
+    "/dev/full",
+    "/dev/urandom",
+];
 const FIXTURE_PATHS: &[&str] = &[
     "/tmp/fz/f0",
     "/tmp/fz/f1",
@@ -580,6 +595,9 @@ pub const MESSAGE_TYPES: &[i32] = &[
     os::proto::vfs::VFS_MMAP,
     os::proto::fs::REQ_UTIME,
     os::proto::fs::REQ_MKNOD,
+    os::proto::cdev::CDEV_OPEN,
+    os::proto::cdev::CDEV_READ,
+    os::proto::cdev::CDEV_WRITE,
     0x102,
     0x1FF,
     RS_BASE,

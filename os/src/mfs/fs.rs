@@ -277,6 +277,14 @@ impl MfsState {
         Ok(ino)
     }
 
+    /// Makes special file `name` of kind `kind` in `dir`. For boot.
+    pub fn make_node(&mut self, dir: Ino, name: &[u8], kind: InodeKind, mode: u32) -> Result<Ino, Errno> {
+        let ino = self.alloc_inode(Inode::new(kind, mode, 0, 0))?;
+        self.dir_insert(dir, name, ino)?;
+        self.live_mut(ino).nlink = 1;
+        Ok(ino)
+    }
+
     /// The root directory, at ROOT_INO, on an empty disk.
     pub fn make_root(&mut self, mode: u32) {
         let ino = self.make_dir(None, b"/", mode, 0, 0).expect("an empty disk has room for the root");

@@ -14,7 +14,7 @@ use super::state::{Ino, Inode, InodeKind, LINK_MAX, MfsState, ROOT_INO, ROOT_UID
 use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{EntryRequest, LinkRequest, RenameRequest, SlinkRequest, W_OK, X_OK, entry};
-use crate::proto::vfs::file_type::{S_IFIFO, S_IFMT, S_IFREG};
+use crate::proto::vfs::file_type::{S_IFBLK, S_IFCHR, S_IFIFO, S_IFMT, S_IFREG};
 use crate::proto::vfs::mode::{PERM_MASK, S_ISVTX};
 use crate::task::Handled;
 use kernel_sim::Message;
@@ -225,6 +225,8 @@ fn mknod(ctx: &mut MfsCtx<'_>) -> Result<(), Errno> {
     let kind = match req.mode & S_IFMT {
         0 | S_IFREG => InodeKind::Regular,
         S_IFIFO => InodeKind::Fifo,
+        S_IFCHR => InodeKind::CharDevice(req.dev),
+        S_IFBLK => InodeKind::BlockDevice(req.dev),
         _ => return Err(Errno::EINVAL),
     };
     if ctx.state.dir_lookup(req.dir, &name).is_some() {

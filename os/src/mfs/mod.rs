@@ -27,10 +27,12 @@ pub mod superblock;
 pub mod table;
 
 use crate::errno::Errno;
+use crate::proto::cdev::dev::makedev;
+use crate::proto::cdev::{MEMORY_MAJOR, memory};
 use crate::proto::{PROGRAM_MAGIC, VFS};
 use crate::task::{Call, Ctx, Param, Sent, Server};
 use kernel_sim::Proc;
-use state::{MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, Sizes};
+use state::{InodeKind, MfsState, NR_BLOCKS, NR_INODES, ROOT_INO, Sizes};
 
 /// A handler's context in mfs.
 pub type MfsCtx<'a> = Ctx<'a, MfsState>;
@@ -45,6 +47,10 @@ pub const TMP_MODE: u32 = 0o1777;
 pub const ETC_MODE: u32 = 0o755;
 /// The mode of `/etc/motd`: readable by all, executable by none.
 pub const MOTD_MODE: u32 = 0o644;
+/// `/dev`'s permission bits.
+pub const DEV_MODE: u32 = 0o755;
+/// The memory driver's special files' permission bits: anyone may read and write them.
+pub const DEVICE_MODE: u32 = 0o666;
 /// `/etc/motd`'s contents.
 pub const MOTD: &[u8] = b"samsara: a multiserver system that recovers from its own crashes\n";
 
@@ -112,7 +118,7 @@ pub fn now(ctx: &MfsCtx<'_>) -> i64 {
 }
 
 /// The file tree at boot: `/`, `/bin` with one program file per program of the boot image, `/tmp`,
-/// `/etc/motd`.
+/// `/etc/motd`, and `/dev` with the memory driver's special files (`/dev/null`, `/dev/zero`...).
 pub fn build_tree(state: &mut MfsState, programs: &[String]) {
     const BOOT: &str = "the boot tree fits an empty disk";
     state.make_root(ROOT_MODE);
@@ -126,6 +132,11 @@ pub fn build_tree(state: &mut MfsState, programs: &[String]) {
     state.make_dir(Some(ROOT_INO), b"tmp", TMP_MODE, 0, 0).expect(BOOT);
     let etc = state.make_dir(Some(ROOT_INO), b"etc", ETC_MODE, 0, 0).expect(BOOT);
     state.make_file(etc, b"motd", MOTD_MODE, MOTD).expect(BOOT);
+    let dev = state.make_dir(Some(ROOT_INO), b"dev", DEV_MODE, 0, 0).expect(BOOT);
+    for (minor, name) in memory::DEVICES {
+        let kind = InodeKind::CharDevice(makedev(MEMORY_MAJOR, minor));
+        state.make_node(dev, name.as_bytes(), kind, DEVICE_MODE).expect(BOOT);
+    }
 }
 
 #[cfg(test)]
@@ -144,7 +155,9 @@ mod tests {
         assert_eq!(s.read_data(t, 0, 100), expected);
         let tmp = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/tmp", true).unwrap().found.unwrap();
         assert_eq!(s.live(tmp).mode, TMP_MODE);
-        assert_eq!(s.live(ROOT_INO).nlink, 5, "., .., and the .. of bin, tmp, etc");
+        assert_eq!(s.live(ROOT_INO).nlink, 6, "., .., and the .. of bin, tmp, etc, dev");
+        let null = walk(&mut s, root, ROOT_INO, ROOT_INO, b"/dev/null", true).unwrap().found.unwrap();
+        assert_eq!(s.live(null).kind, InodeKind::CharDevice(makedev(MEMORY_MAJOR, memory::NULL)));
         // At boot nothing holds the root yet: the checker expects vfs's mount to.
         s.take_ref(ROOT_INO);
         assert_eq!(s.check_invariants(), Vec::<String>::new());

@@ -188,9 +188,11 @@ pub fn node_reply(state: &mut MfsState, dir: Ino, ino: Ino) -> NodeReply {
         last_offset: 0,
         last_len: 0,
         trailing_slash: 0,
+        rdev: 0,
     };
     if let Some(inode) = state.inode(ino) {
         reply.kind = inode.wire_kind();
+        reply.rdev = inode.rdev();
         reply.mode = inode.mode;
         reply.uid = inode.uid;
         reply.gid = inode.gid;

@@ -23,13 +23,15 @@ fn stat(ctx: &mut MfsCtx<'_>) -> Result<StatReply, Errno> {
     let inode = ctx.state.named(ino)?;
     Ok(StatReply {
         ino,
-        kind: inode.wire_kind() as u16,
-        // The kinds are small numbers; at most LINK_MAX links; at most MAX_FILE_BLOCKS blocks.
-        nlink: u16::try_from(inode.nlink).unwrap_or(u16::MAX),
-        mode: inode.mode,
+        // The kinds are small numbers; at most LINK_MAX links; permission bits in PERM_MASK; at
+        // most MAX_FILE_BLOCKS blocks.
+        kind: inode.wire_kind() as u8,
+        nlink: u8::try_from(inode.nlink).unwrap_or(u8::MAX),
+        mode: inode.mode as u16,
         uid: inode.uid,
         gid: inode.gid,
         blocks: u32::try_from(inode.blocks.len()).unwrap_or(u32::MAX),
+        rdev: inode.rdev(),
         size: inode.size,
         atime: inode.atime,
         mtime: inode.mtime,

@@ -72,12 +72,17 @@ pub enum InodeKind {
     /// A named pipe (mkfifo): a name and attributes only; its bytes pass through vfs, which
     /// keeps a pipe for it while it is open.
     Fifo,
+    /// A character special file: a name, attributes and a device number (MINIX keeps it in the
+    /// first zone); its bytes are its driver's, reached through vfs.
+    CharDevice(u32),
+    /// A block special file: the same, for a block device.
+    BlockDevice(u32),
 }
 
 /// One inode (MINIX's `struct inode`).
 #[derive(Debug, PartialEq, Eq)]
 pub struct Inode {
-    /// Regular file, directory, symbolic link or named pipe.
+    /// Regular file, directory, symbolic link, named pipe or special file.
     pub kind: InodeKind,
     /// Permission bits (`proto::vfs::mode::PERM_MASK`).
     pub mode: u32,
@@ -149,6 +154,16 @@ impl Inode {
             InodeKind::Directory => crate::proto::fs::kind::DIRECTORY,
             InodeKind::Symlink => crate::proto::fs::kind::SYMLINK,
             InodeKind::Fifo => crate::proto::fs::kind::FIFO,
+            InodeKind::CharDevice(_) => crate::proto::fs::kind::CHAR_DEVICE,
+            InodeKind::BlockDevice(_) => crate::proto::fs::kind::BLOCK_DEVICE,
+        }
+    }
+
+    /// Its device number: a special file's, 0 for anything else.
+    pub fn rdev(&self) -> u32 {
+        match self.kind {
+            InodeKind::CharDevice(dev) | InodeKind::BlockDevice(dev) => dev,
+            _ => 0,
         }
     }
 

@@ -123,14 +123,14 @@ payload! {
     /// vnode. After a PARENT lookup, `dir` is the directory holding the last component, whose name
     /// is `[last_offset, last_offset+last_len)` of the request's range (len 0: the path was only
     /// slashes, the name is `.`), `ino` what it names (0: nothing) and `trailing_slash` 1 when the
-    /// path ended in a slash.
-    pub struct NodeReply { pub dir: u32, pub ino: u32, pub kind: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: u64, pub last_offset: u32, pub last_len: u32, pub trailing_slash: u32 }
+    /// path ended in a slash. `rdev` is a special file's device number.
+    pub struct NodeReply { pub dir: u32, pub ino: u32, pub kind: u32, pub mode: u32, pub uid: u32, pub gid: u32, pub size: u64, pub last_offset: u32, pub last_len: u32, pub trailing_slash: u32, pub rdev: u32 }
 }
 payload! {
     /// REQ_CREATE, REQ_MKDIR, REQ_UNLINK, REQ_RMDIR: the entry `[offset, offset+len)` under
-    /// `grant` in directory `dir`, as `uid`/`gid`, with permission bits `mode` (create, mkdir) and
-    /// `entry::*` flags.
-    pub struct EntryRequest { pub dir: u32, pub grant: u32, pub offset: u32, pub len: u32, pub uid: u32, pub gid: u32, pub mode: u32, pub flags: u32 }
+    /// `grant` in directory `dir`, as `uid`/`gid`, with permission bits `mode` (create, mkdir;
+    /// mknod's type bits too) and `entry::*` flags; `dev` is mknod's device number.
+    pub struct EntryRequest { pub dir: u32, pub grant: u32, pub offset: u32, pub len: u32, pub uid: u32, pub gid: u32, pub mode: u32, pub flags: u32, pub dev: u32 }
 }
 payload! {
     /// REQ_SLINK: a symbolic link named `[name_offset, +name_len)` in `dir`, whose target is

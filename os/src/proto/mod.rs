@@ -6,6 +6,7 @@
 //! failure); its payload layout is named `...Reply` next to the request's.
 
 pub mod bdev;
+pub mod cdev;
 pub mod ds;
 pub mod fs;
 pub mod pm;
@@ -70,5 +71,6 @@ pub fn call_name(m_type: kernel_sim::MsgType) -> &'static str {
         .or_else(|| fs::name(m_type))
         .or_else(|| sef::name(m_type))
         .or_else(|| bdev::name(m_type))
+        .or_else(|| cdev::name(m_type))
         .unwrap_or("?")
 }

@@ -284,6 +284,10 @@ pub mod kind {
     pub const FIFO: u32 = 3;
     /// A symbolic link (lstat; every other call follows it).
     pub const SYMLINK: u32 = 4;
+    /// A character special file (mknod S_IFCHR): its driver's device.
+    pub const CHAR_DEVICE: u32 = 5;
+    /// A block special file (mknod S_IFBLK).
+    pub const BLOCK_DEVICE: u32 = 6;
 }
 
 /// Permission bits of `StatReply::mode` beyond rwx.
@@ -369,9 +373,10 @@ payload! {
 }
 payload! {
     /// stat and fstat reply. Times are microseconds since the Epoch: access (`atime`), data
-    /// modification (`mtime`) and attribute change (`ctime`). The counts are sized to fit the
-    /// 56-byte payload (a link count is at most LINK_MAX, a file at most 1 MiB of blocks).
-    pub struct StatReply { pub ino: u32, pub kind: u16, pub nlink: u16, pub mode: u32, pub uid: u32, pub gid: u32, pub blocks: u32, pub size: u64, pub atime: i64, pub mtime: i64, pub ctime: i64 }
+    /// modification (`mtime`) and attribute change (`ctime`); `rdev` is a special file's device
+    /// number (`proto::cdev::dev`), 0 for anything else. The fields are sized to fit the 56-byte
+    /// payload (a kind is a small number, a link count at most LINK_MAX, permission bits 12).
+    pub struct StatReply { pub ino: u32, pub kind: u8, pub nlink: u8, pub mode: u16, pub uid: u32, pub gid: u32, pub blocks: u32, pub rdev: u32, pub size: u64, pub atime: i64, pub mtime: i64, pub ctime: i64 }
 }
 payload! {
     /// utimens: the file a path names (`grant`, `len` > 0; `flags` may hold AT_SYMLINK_NOFOLLOW)

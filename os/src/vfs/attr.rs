@@ -92,6 +92,8 @@ fn fd_target(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(Fproc, VnodeId, Target), 
         VnodeKind::Fifo(_) => kind::FIFO,
         VnodeKind::Directory => kind::DIRECTORY,
         VnodeKind::Regular => kind::REGULAR,
+        VnodeKind::CharDevice(_) => kind::CHAR_DEVICE,
+        VnodeKind::BlockDevice(_) => kind::BLOCK_DEVICE,
     };
     Ok((fp, id, Target::Inode { ino: v.ino(), kind, mode: v.mode, uid: v.uid, gid: v.gid }))
 }

@@ -45,14 +45,14 @@ fn flags_of(ctx: &mut VfsCtx<'_>, found: &NodeReply) -> u32 {
 }
 
 /// The request `m_type` naming the last component of a path walked into `found`, whose range
-/// starts at `base` of the grant.
+/// starts at `base` of the grant (`dev`: mknod's device number).
 fn entry_request(
     ctx: &mut VfsCtx<'_>,
     m_type: MsgType,
     path: &PassedOn<'_>,
     base: u32,
     found: &NodeReply,
-    mode: u32,
+    (mode, dev): (u32, u32),
 ) -> Result<(), Errno> {
     let fp = caller(ctx)?;
     let req = EntryRequest {
@@ -64,6 +64,7 @@ fn entry_request(
         gid: fp.gid,
         mode,
         flags: flags_of(ctx, found),
+        dev,
     };
     let fs = mount(ctx).fs;
     ctx.sendrec(fs, Message::with(m_type, &req)).map(drop)
@@ -72,12 +73,12 @@ fn entry_request(
 /// mkdir, rmdir, unlink: one path, walked to its last component, then the request on it.
 fn one_path(ctx: &mut VfsCtx<'_>, m_type: MsgType) -> Result<(), Errno> {
     let req: PathRequest = ctx.m.get();
-    entry_at(ctx, m_type, req.grant, req.len, req.mode)
+    entry_at(ctx, m_type, req.grant, req.len, (req.mode, 0))
 }
 
 /// The path of `len` bytes under `grant` walked to its last component, then the request
 /// `m_type` on it, with `mode`.
-fn entry_at(ctx: &mut VfsCtx<'_>, m_type: MsgType, grant: u32, len: u32, mode: u32) -> Result<(), Errno> {
+fn entry_at(ctx: &mut VfsCtx<'_>, m_type: MsgType, grant: u32, len: u32, (mode, dev): (u32, u32)) -> Result<(), Errno> {
     let fp = caller(ctx)?;
     read_path(ctx.proc, ctx.who(), grant, len)?;
     let path = pass_on(ctx, grant, len.into(), Access::Read);
@@ -90,7 +91,7 @@ fn entry_at(ctx: &mut VfsCtx<'_>, m_type: MsgType, grant: u32, len: u32, mode: u
     // The creator's file-creation mask clears permission bits of a new file (MINIX's vfs applies
     // it before the request; the file system keeps PERM_MASK's bits). The mask holds permission
     // bits only (UMASK_MAX), so a file type in `mode` stays.
-    entry_request(ctx, m_type, &path, 0, &found, mode & !fp.umask)
+    entry_request(ctx, m_type, &path, 0, &found, (mode & !fp.umask, dev))
 }
 
 /// VFS_MKDIR: make a directory.
@@ -101,8 +102,8 @@ pub fn do_mkdir(ctx: &mut VfsCtx<'_>) -> Handled {
 /// VFS_MKNOD: a new file of the type in the mode's `S_IFMT` bits, its permission bits cut by the
 /// creator's mask. As MINIX's do_mknod: only root makes anything but a regular file or a named
 /// pipe (EPERM); an existing name is EEXIST. The file system makes regular files (type bits 0 or
-/// S_IFREG) and named pipes (S_IFIFO), and answers EINVAL for the types it cannot hold (devices,
-/// directories).
+/// S_IFREG), named pipes (S_IFIFO) and special files (S_IFCHR, S_IFBLK, with the device number),
+/// and answers EINVAL for the types mknod does not make (directories, symbolic links).
 pub fn do_mknod(ctx: &mut VfsCtx<'_>) -> Handled {
     status(mknod(ctx))
 }
@@ -113,7 +114,7 @@ fn mknod(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     if fp.uid != ROOT_UID && !matches!(req.mode & S_IFMT, 0 | S_IFREG | S_IFIFO) {
         return Err(Errno::EPERM);
     }
-    entry_at(ctx, REQ_MKNOD, req.grant, req.len, req.mode)
+    entry_at(ctx, REQ_MKNOD, req.grant, req.len, (req.mode, req.dev))
 }
 
 /// VFS_RMDIR: remove an empty directory.

@@ -14,7 +14,8 @@
 //! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
 //! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm), `flock.rs`
 //! (whole-file advisory locks and their waits), `mmap.rs` (mappings of a file's bytes, made by vm
-//! and filled by the file system).
+//! and filled by the file system), `device.rs` (special files: the dmap and the character
+//! drivers' CDEV_* requests).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for
@@ -25,6 +26,7 @@
 
 pub mod attr;
 pub mod check;
+pub mod device;
 pub mod dup;
 pub mod exec;
 pub mod fcntl;
@@ -150,7 +152,9 @@ fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
         ),
     }
     let vnode = Vnode {
-        kind: VnodeKind::from_wire(root.kind).filter(|k| *k == VnodeKind::Directory).expect("the root is a directory"),
+        kind: VnodeKind::from_wire(root.kind, root.rdev)
+            .filter(|k| *k == VnodeKind::Directory)
+            .expect("the root is a directory"),
         inode: Some((fs, root.ino)),
         refs: 1,
         fs_refs: 1,

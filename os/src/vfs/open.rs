@@ -5,10 +5,11 @@
 //! the file found), existence and O_EXCL, the file's kind against the flags, and permissions; only
 //! then does it truncate the file or have the file system create it, and take the slot. A check
 //! that fails after the lookup gives the reference back. A named pipe opened for reading only or
-//! writing only waits for its other end (`pipe::open_fifo`).
+//! writing only waits for its other end (`pipe::open_fifo`); a character special file's driver
+//! opens its device first (`device.rs`).
 
 use super::path::read_path;
-use super::state::{FilpId, VnodeId};
+use super::state::{FilpId, VnodeId, VnodeKind};
 use super::vnode::{PassedOn, get_vnode, lookup, mount, pass_on, unget_vnode};
 use super::{VfsCtx, caller, close_filp, set_fd};
 use crate::errno::Errno;
@@ -57,7 +58,7 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<Opened, Errno> {
     let found = lookup(ctx, &fp, &path, 0, req.len, how::PARENT | how::TAKE)?;
     let vnode = if found.ino != 0 {
         let vnode = get_vnode(ctx, &found)?;
-        if let Err(e) = check_existing(ctx, &fp, vnode, flags) {
+        if let Err(e) = check_existing(ctx, &fp, vnode, flags).and_then(|()| open_device(ctx, vnode, flags)) {
             unget_vnode(ctx, vnode);
             return Err(e);
         }
@@ -113,6 +114,15 @@ fn check_existing(ctx: &mut VfsCtx<'_>, fp: &super::state::Fproc, vnode: VnodeId
     Ok(())
 }
 
+/// A special file's driver opens its device (`device.rs`); a block special file is ENXIO.
+fn open_device(ctx: &mut VfsCtx<'_>, vnode: VnodeId, flags: u32) -> Result<(), Errno> {
+    match ctx.state.live_vnode(vnode).kind {
+        VnodeKind::CharDevice(dev) => super::device::open(ctx, dev, flags),
+        VnodeKind::BlockDevice(_) => Err(Errno::ENXIO),
+        _ => Ok(()),
+    }
+}
+
 /// Has the file system create the regular file the lookup `found` missing; the new file's
 /// reference becomes a vnode.
 fn create(
@@ -132,6 +142,7 @@ fn create(
         // The creator's file-creation mask clears permission bits (MINIX's vfs applies it).
         mode: mode & !fp.umask,
         flags: 0,
+        dev: 0,
     };
     let fs = mount(ctx).fs;
     let made: NodeReply = ctx.sendrec(fs, Message::with(REQ_CREATE, &req))?.get();

@@ -1,5 +1,6 @@
 //! read, write, lseek and getdents: the calls that move bytes between a caller's memory and a
-//! file, a directory or a pipe (pipes are handed to `pipe.rs`). A file's bytes are the file
+//! file, a directory, a pipe (handed to `pipe.rs`) or a character device (to its driver,
+//! `device.rs`). A file's bytes are the file
 //! system's: vfs passes the caller's buffer on by an indirect grant (REQ_READ, REQ_WRITE,
 //! REQ_GETDENTS) and moves the shared offset by what the file system answers.
 //!
@@ -14,6 +15,7 @@ use super::state::{Filp, FilpId};
 use super::vnode::{mount, pass_on};
 use super::{VfsCtx, caller_filp};
 use crate::errno::Errno;
+use crate::proto::cdev::{CDEV_READ, CDEV_WRITE};
 use crate::proto::fs::{IoReply, REQ_GETDENTS, REQ_READ, REQ_WRITE};
 use crate::proto::vfs::whence::{SEEK_CUR, SEEK_END, SEEK_SET};
 use crate::proto::vfs::{IoRequest, SeekReply, SeekRequest};
@@ -28,7 +30,7 @@ fn open_file(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(FilpId, Filp), Errno> {
 }
 
 fn count(n: u64) -> Handled {
-    // Byte counts are bounded by MAX_FILE_SIZE (1 MiB), far below i32::MAX.
+    // Byte counts are bounded by MAX_FILE_SIZE (1 MiB) or a driver's status, an i32.
     Handled::status(Ok(i32::try_from(n).expect("a byte count fits a status")))
 }
 
@@ -51,6 +53,26 @@ fn file_io(
     Ok(reply)
 }
 
+/// A read or write of a character special file: its driver moves the bytes at the open file's
+/// offset, which moves on by what it moved.
+fn device_io(
+    ctx: &mut VfsCtx<'_>,
+    id: FilpId,
+    filp: &Filp,
+    dev: u32,
+    m_type: kernel_sim::MsgType,
+    grant: u32,
+    len: u64,
+) -> Handled {
+    match super::device::transfer(ctx, dev, m_type, grant, filp.offset, len) {
+        Ok(n) => {
+            ctx.state.live_filp_mut(id).offset = filp.offset.saturating_add(n);
+            count(n)
+        }
+        Err(e) => Handled::Reply(Err(e)),
+    }
+}
+
 /// VFS_READ: up to `len` bytes from the descriptor into the caller's buffer.
 pub fn do_read(ctx: &mut VfsCtx<'_>) -> Handled {
     let req: IoRequest = ctx.m.get();
@@ -67,6 +89,9 @@ pub fn do_read(ctx: &mut VfsCtx<'_>) -> Handled {
     }
     if vnode.is_dir() {
         return Handled::Reply(Err(Errno::EISDIR));
+    }
+    if let Some(dev) = vnode.char_device() {
+        return device_io(ctx, id, &filp, dev, CDEV_READ, req.grant, req.len);
     }
     match file_io(ctx, &filp, REQ_READ, req.grant, filp.offset, req.len, Access::Write) {
         Ok(r) => {
@@ -91,7 +116,10 @@ pub fn do_write(ctx: &mut VfsCtx<'_>) -> Handled {
     if vnode.pipe().is_some() {
         return pipe::write(ctx, id, filp.vnode, req.grant, req.len);
     }
-    assert!(vnode.is_regular(), "directories are never open for writing");
+    if let Some(dev) = vnode.char_device() {
+        return device_io(ctx, id, &filp, dev, CDEV_WRITE, req.grant, req.len);
+    }
+    assert!(vnode.is_regular(), "directories are never open for writing, block special files never open");
     if req.len == 0 {
         return count(0);
     }

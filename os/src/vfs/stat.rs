@@ -32,12 +32,12 @@ pub fn stat_of(ctx: &mut VfsCtx<'_>, id: VnodeId) -> Result<StatReply, Errno> {
     let size = ctx.state.pipe_bufs.get(id as usize).map_or(0, |bytes| bytes.len() as u64);
     // A pipe keeps no times (its vnode is vfs's own, as in MINIX's pipes it is not an inode of a
     // file system's): they read as the Epoch.
-    let kind = kind::FIFO as u16;
     Ok(StatReply {
         ino: id,
-        kind,
+        kind: kind::FIFO as u8,
         nlink: 0,
-        mode: v.mode,
+        mode: v.mode as u16,
+        rdev: 0,
         uid: v.uid,
         gid: v.gid,
         blocks: 0,

@@ -27,7 +27,7 @@ use crate::errno::Errno;
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, O_RDONLY, O_RDWR, O_WRONLY};
 use kernel_sim::Endpoint;
-use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedVec, tracked_state};
+use recovery::{Journal, ProcTable, StateClass, TrackedCell, TrackedMap, TrackedVec, tracked_state};
 
 /// The largest file, in bytes (the file system's limit, which lseek and the libc know).
 pub use crate::mfs::state::MAX_FILE_SIZE;
@@ -68,15 +68,25 @@ pub enum VnodeKind {
     /// A named pipe (mkfifo): an inode on a file system for its name and attributes, and a pipe
     /// of vfs's own, as an unnamed pipe's, for its ends and its bytes while it is open.
     Fifo(Pipe),
+    /// A character special file: an inode for its name and attributes; its bytes are the
+    /// driver's of its device number's major (`device.rs`).
+    CharDevice(u32),
+    /// A block special file: an inode and a device number (no block driver is reachable through
+    /// one: opening it is ENXIO).
+    BlockDevice(u32),
 }
 
 impl VnodeKind {
-    /// A file system's kind on the wire (`proto::fs::kind`), `None` for anything else.
-    pub fn from_wire(kind: u32) -> Option<VnodeKind> {
+    /// A file system's kind on the wire (`proto::fs::kind`) with the device number of a special
+    /// file; `None` for anything else.
+    pub fn from_wire(kind: u32, rdev: u32) -> Option<VnodeKind> {
+        use crate::proto::fs::kind::*;
         match kind {
-            crate::proto::fs::kind::REGULAR => Some(VnodeKind::Regular),
-            crate::proto::fs::kind::DIRECTORY => Some(VnodeKind::Directory),
-            crate::proto::fs::kind::FIFO => Some(VnodeKind::Fifo(Pipe::default())),
+            REGULAR => Some(VnodeKind::Regular),
+            DIRECTORY => Some(VnodeKind::Directory),
+            FIFO => Some(VnodeKind::Fifo(Pipe::default())),
+            CHAR_DEVICE => Some(VnodeKind::CharDevice(rdev)),
+            BLOCK_DEVICE => Some(VnodeKind::BlockDevice(rdev)),
             _ => None,
         }
     }
@@ -124,6 +134,14 @@ impl Vnode {
     /// Whether it is a regular file.
     pub fn is_regular(&self) -> bool {
         self.kind == VnodeKind::Regular
+    }
+
+    /// Its device number, if it is a character special file.
+    pub fn char_device(&self) -> Option<u32> {
+        match self.kind {
+            VnodeKind::CharDevice(dev) => Some(dev),
+            _ => None,
+        }
     }
 
     /// Its pipe, if it is one, named or not.
@@ -359,9 +377,15 @@ pub struct VfsState {
     /// The flock each open file holds, indexed like `filps` (none for a free slot): beside the
     /// open-file table, so that locking logs this small slot, not the open file.
     pub flocks: TrackedVec<Option<Flock>>,
+    /// The endpoint each character-device driver was last found at in ds, by major (MINIX's
+    /// dmap): looked up at first use and again when the driver died (`device.rs`).
+    pub drivers: TrackedMap<u32, Endpoint>,
 }
 
-tracked_state!(VfsState { journal: journal, fields: [vnodes, mount, pipe_bufs, filps, fprocs, suspended, flocks] });
+tracked_state!(VfsState {
+    journal: journal,
+    fields: [vnodes, mount, pipe_bufs, filps, fprocs, suspended, flocks, drivers]
+});
 
 impl VfsState {
     /// Nothing mounted, no open files, no processes; the tables of the default sizes.
@@ -381,6 +405,7 @@ impl VfsState {
             fprocs: ProcTable::new(&journal, "vfs.fprocs"),
             suspended: ProcTable::new(&journal, "vfs.suspended"),
             flocks: TrackedVec::from_vec(&journal, "vfs.flocks", StateClass::Global, vec![None; files]),
+            drivers: TrackedMap::new(&journal, "vfs.drivers", StateClass::Global),
             journal,
         }
     }

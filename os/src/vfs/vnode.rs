@@ -71,7 +71,7 @@ pub fn lookup(
 /// ENFILE (the reference given back) when the vnode table is full.
 pub fn get_vnode(ctx: &mut VfsCtx<'_>, reply: &NodeReply) -> Result<VnodeId, Errno> {
     let fs = mount(ctx).fs;
-    let kind = VnodeKind::from_wire(reply.kind).ok_or(Errno::EIO)?;
+    let kind = VnodeKind::from_wire(reply.kind, reply.rdev).ok_or(Errno::EIO)?;
     let fresh = Vnode {
         kind,
         inode: Some((fs, reply.ino)),

@@ -6,6 +6,7 @@
 use super::Snapshot;
 use kernel_sim::{Endpoint, ProcState};
 use os::invariant::{Violation, violation};
+use os::mfs::state::InodeKind;
 use os::pm::state::Phase;
 use os::proto::{PM, ProcKey};
 use recovery::counted;
@@ -170,7 +171,9 @@ fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::Mf
         let kind_ok = match v.kind {
             VnodeKind::Regular => inode.is_regular(),
             VnodeKind::Directory => inode.is_dir(),
-            VnodeKind::Fifo(_) => inode.kind == os::mfs::state::InodeKind::Fifo,
+            VnodeKind::Fifo(_) => inode.kind == InodeKind::Fifo,
+            VnodeKind::CharDevice(dev) => inode.kind == InodeKind::CharDevice(dev),
+            VnodeKind::BlockDevice(dev) => inode.kind == InodeKind::BlockDevice(dev),
             VnodeKind::Pipe(_) => false,
         };
         if !kind_ok || (inode.is_regular() && v.size != inode.size) {
@@ -211,24 +214,34 @@ fn state_for_people(state: ProcState) -> String {
     }
 }
 
-/// What a vnode caches, with its article: `a regular file`, `a directory`, `a pipe`.
-fn vnode_kind(kind: &os::vfs::state::VnodeKind) -> &'static str {
+/// What a vnode caches, with its article: `a regular file`, `a directory`, `a pipe`, `the
+/// character special file 1,3`.
+fn vnode_kind(kind: &os::vfs::state::VnodeKind) -> String {
     use os::vfs::state::VnodeKind;
-    match kind {
-        VnodeKind::Regular => "a regular file",
-        VnodeKind::Directory => "a directory",
-        VnodeKind::Pipe(_) => "a pipe",
-        VnodeKind::Fifo(_) => "a named pipe",
+    match *kind {
+        VnodeKind::Regular => "a regular file".into(),
+        VnodeKind::Directory => "a directory".into(),
+        VnodeKind::Pipe(_) => "a pipe".into(),
+        VnodeKind::Fifo(_) => "a named pipe".into(),
+        VnodeKind::CharDevice(dev) => special_file("character", dev),
+        VnodeKind::BlockDevice(dev) => special_file("block", dev),
     }
 }
 
-/// What an inode is, with its article: `a regular file`, `a directory`, `a symbolic link`.
-fn inode_kind(kind: os::mfs::state::InodeKind) -> &'static str {
-    use os::mfs::state::InodeKind;
+/// What an inode is, with its article: `a regular file`, `a directory`, `a symbolic link`...
+fn inode_kind(kind: InodeKind) -> String {
     match kind {
-        InodeKind::Regular => "a regular file",
-        InodeKind::Directory => "a directory",
-        InodeKind::Symlink => "a symbolic link",
-        InodeKind::Fifo => "a named pipe",
+        InodeKind::Regular => "a regular file".into(),
+        InodeKind::Directory => "a directory".into(),
+        InodeKind::Symlink => "a symbolic link".into(),
+        InodeKind::Fifo => "a named pipe".into(),
+        InodeKind::CharDevice(dev) => special_file("character", dev),
+        InodeKind::BlockDevice(dev) => special_file("block", dev),
     }
+}
+
+/// A special file of device number `dev`: `the character special file 1,3`.
+fn special_file(what: &str, dev: u32) -> String {
+    use os::proto::cdev::dev::{major, minor};
+    format!("the {what} special file {},{}", major(dev), minor(dev))
 }

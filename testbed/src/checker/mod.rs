@@ -17,6 +17,7 @@ use kernel_sim::ProcInfo;
 use os::ds::state::DsState;
 pub use os::invariant::Violation;
 use os::memdisk::state::MemdiskState;
+use os::memory::state::MemoryState;
 use os::mfs::state::MfsState;
 use os::pm::state::PmState;
 use os::sched::state::SchedState;
@@ -40,6 +41,8 @@ pub struct Snapshot {
     pub sched: Option<SchedState>,
     /// memdisk's state (`None` also when the system has no memdisk).
     pub memdisk: Option<MemdiskState>,
+    /// The memory driver's state (`None` also when the system has none).
+    pub memory: Option<MemoryState>,
     /// mfs's state.
     pub mfs: Option<MfsState>,
     /// What the disk holds, as the kernel keeps the driver's memory, of every block mfs holds in
@@ -66,6 +69,7 @@ impl Snapshot {
             ds: machine.vault.take("ds"),
             sched: machine.vault.take("sched"),
             memdisk: machine.vault.take("memdisk"),
+            memory: machine.vault.take("memory"),
             mfs,
         }
     }
@@ -84,12 +88,17 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
             found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
         }
     }
-    // ds and sched are checked where the manifest has them (its slot is in the process table, dead or alive).
-    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "ds") && snapshot.ds.is_none() {
-        found.push(Violation { invariant: "server.state", detail: "ds left no state: it is dead".into() });
-    }
-    if snapshot.procs.iter().any(|p| !p.is_user && p.name == "sched") && snapshot.sched.is_none() {
-        found.push(Violation { invariant: "server.state", detail: "sched left no state: it is dead".into() });
+    // The others are checked where the manifest has them (a slot in the process table, the
+    // server dead or alive): missing only when the kernel ran one.
+    for (name, present) in [
+        ("ds", snapshot.ds.is_some()),
+        ("sched", snapshot.sched.is_some()),
+        ("memdisk", snapshot.memdisk.is_some()),
+        ("memory", snapshot.memory.is_some()),
+    ] {
+        if !present && snapshot.procs.iter().any(|p| !p.is_user && p.name == name) {
+            found.push(Violation { invariant: "server.state", detail: format!("{name} left no state: it is dead") });
+        }
     }
     if let Some(sched) = snapshot.sched.as_mut() {
         found.extend(os::sched::check::check(sched));
@@ -100,11 +109,6 @@ pub fn check(snapshot: &mut Snapshot) -> Vec<Violation> {
     if let Some(ds) = snapshot.ds.as_mut() {
         found.extend(os::ds::check::check(ds));
         found.extend(ds::check_labels(ds, &snapshot.procs));
-    }
-    // memdisk is optional (a manifest may leave it out): missing only when the kernel ran one.
-    let ran_memdisk = snapshot.procs.iter().any(|p| !p.is_user && p.name == "memdisk");
-    if ran_memdisk && snapshot.memdisk.is_none() {
-        found.push(Violation { invariant: "server.state", detail: "memdisk left no state: it is dead".into() });
     }
     if let Some(pm) = snapshot.pm.as_mut() {
         found.extend(os::pm::check::check(pm));

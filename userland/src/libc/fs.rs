@@ -61,6 +61,8 @@ pub struct Stat {
     pub uid: u32,
     /// Group.
     pub gid: u32,
+    /// A special file's device number (`proto::cdev::dev`), 0 for anything else.
+    pub rdev: u32,
     /// Bytes.
     pub size: u64,
     /// Blocks in use.
@@ -78,10 +80,11 @@ impl From<StatReply> for Stat {
         Stat {
             ino: r.ino,
             kind: r.kind.into(),
-            mode: r.mode,
+            mode: r.mode.into(),
             nlink: r.nlink.into(),
             uid: r.uid,
             gid: r.gid,
+            rdev: r.rdev,
             size: r.size,
             blocks: r.blocks.into(),
             atime: Timespec::from_micros(r.atime),

@@ -650,6 +650,7 @@ impl Replay {
                 rec.count("replay.setup.files", built.files);
                 rec.count("replay.setup.bytes", built.bytes);
                 rec.count("replay.setup.links", built.links);
+                rec.count("replay.setup.devices", built.devices);
                 // What existed before the trace began, one counter a path: `replay.setup.file:PATH`
                 // counts its bytes, the others 1.
                 for (path, standin) in &self.setup.entries {
@@ -658,6 +659,7 @@ impl Replay {
                         sandbox::Standin::File { size } => ("file", *size),
                         sandbox::Standin::Program => ("program", 1),
                         sandbox::Standin::Symlink { .. } => ("symlink", 1),
+                        sandbox::Standin::Device { .. } => ("device", 1),
                     };
                     rec.count(&format!("replay.setup.{kind}:{path}"), n);
                 }

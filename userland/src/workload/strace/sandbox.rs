@@ -20,7 +20,9 @@
 //! `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file, or one `access`
 //! found executable, is a program file naming the `replay` program; a path `readlink` read before
 //! the log made it is a symbolic link to what it answered (and its target is set up too when the
-//! log went through the link); any other is a regular file. Going through a link the log made
+//! log went through the link); one of the memory driver's devices (`/dev/null`, `/dev/zero`,
+//! `/dev/full`, `/dev/random`, `/dev/urandom`) is that character special file; any other is a
+//! regular file. Going through a link the log made
 //! (a call that follows links: not lstat, unlink, rename or link) needs its target. A regular file
 //! holds exactly as many bytes as the log read from it (the furthest offset any read, pread, copy or
 //! `SEEK_END` reached), so replayed reads return what was recorded; when the program mapped the
@@ -34,7 +36,11 @@ use serde::{Deserialize, Serialize};
 use super::{NormalisedTrace, TraceOp, Whence};
 use crate::libc::Sys;
 use os::errno::Errno;
+use os::mfs::DEVICE_MODE;
 use os::proto::PROGRAM_MAGIC;
+use os::proto::cdev::dev::makedev;
+use os::proto::cdev::{MEMORY_MAJOR, memory};
+use os::proto::vfs::file_type::S_IFCHR;
 use os::proto::vfs::flags::{O_CREAT, O_EXCL, O_WRONLY};
 
 /// Where the trace's file tree lives in samsara.
@@ -87,6 +93,21 @@ pub enum Standin {
         /// What the log's `readlink` answered.
         target: String,
     },
+    /// A character special file of device number `dev`: one of the memory driver's devices,
+    /// where the trace used `/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random` or
+    /// `/dev/urandom`.
+    Device {
+        /// Its device number (`proto::cdev::dev`).
+        dev: u32,
+    },
+}
+
+/// The memory driver's device a trace-side path names, if it is one of theirs (Linux and
+/// samsara number them alike).
+fn memory_device(path: &str) -> Option<u32> {
+    let name = path.strip_prefix("/dev/")?;
+    let (minor, _) = memory::DEVICES.iter().find(|(_, n)| *n == name)?;
+    Some(makedev(MEMORY_MAJOR, *minor))
 }
 
 /// Everything the sandbox holds before the replay starts.
@@ -546,6 +567,8 @@ impl Planner {
     fn plain(&self, path: &str, kind: &Standin) -> Standin {
         if self.dirs.contains(path) {
             Standin::Dir
+        } else if let Some(dev) = memory_device(path) {
+            Standin::Device { dev }
         } else if *kind == Standin::Program {
             Standin::Program
         } else {
@@ -662,6 +685,8 @@ pub struct Built {
     pub bytes: u64,
     /// Symbolic links made.
     pub links: u64,
+    /// Special files made.
+    pub devices: u64,
 }
 
 /// What a trace-side link target becomes in samsara: an absolute one points into the sandbox,
@@ -696,6 +721,7 @@ pub fn build(sys: &Sys<'_>, setup: &Setup) -> Result<Built, (String, Errno)> {
             Standin::Symlink { target: points_to } => {
                 sys.symlink(&link_target(points_to), &target).map(|()| built.links += 1)
             }
+            Standin::Device { dev } => sys.mknod(&target, S_IFCHR | DEVICE_MODE, *dev).map(|()| built.devices += 1),
         };
         made.map_err(|e| (target, e))?;
     }

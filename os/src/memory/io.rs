@@ -1,0 +1,76 @@
+//! CDEV_OPEN, CDEV_READ and CDEV_WRITE on the memory driver's devices. A read moves at most
+//! [`MAX_TRANSFER`] bytes (a character device may answer a read short; the caller reads on), so
+//! no request makes the driver stage more than that; a write takes up to Linux's MAX_RW_COUNT.
+
+use super::state::{MemoryState, random_bytes};
+use crate::errno::Errno;
+use crate::proto::cdev::memory::{DEVICES, FULL, NULL, RANDOM, URANDOM, ZERO};
+use crate::proto::cdev::{CDEV_R_BIT, CDEV_W_BIT, CdevRequest};
+use crate::task::{Ctx, Handled};
+
+/// A memory handler's context.
+pub type MemoryCtx<'a> = Ctx<'a, MemoryState>;
+
+/// The most bytes one read moves (1 MiB, the largest file's size).
+pub const MAX_TRANSFER: u64 = 1 << 20;
+/// The most bytes one write takes (Linux's MAX_RW_COUNT), so that the count fits the status.
+pub const MAX_WRITE: u64 = 0x7fff_f000;
+
+/// The minor device a request names, if the driver has it.
+fn check_minor(minor: u32) -> Result<u32, Errno> {
+    DEVICES.iter().any(|&(m, _)| m == minor).then_some(minor).ok_or(Errno::ENXIO)
+}
+
+fn count(n: u64) -> Handled {
+    Handled::status(Ok(i32::try_from(n).expect("a transfer is at most MAX_WRITE bytes")))
+}
+
+/// CDEV_OPEN: the device exists and the access mode is one.
+pub fn do_open(ctx: &mut MemoryCtx<'_>) -> Handled {
+    let req: CdevRequest = ctx.m.get();
+    let opened = check_minor(req.minor).and_then(|_| {
+        let valid = req.access != 0 && req.access & !(CDEV_R_BIT | CDEV_W_BIT) == 0;
+        if valid { Ok(0) } else { Err(Errno::EINVAL) }
+    });
+    Handled::status(opened)
+}
+
+/// CDEV_READ: `/dev/null` is at its end; `/dev/zero` and `/dev/full` give zeros; the random
+/// devices give the generator's next bytes.
+pub fn do_read(ctx: &mut MemoryCtx<'_>) -> Handled {
+    match read(ctx) {
+        Ok(n) => count(n),
+        Err(e) => Handled::Reply(Err(e)),
+    }
+}
+
+fn read(ctx: &mut MemoryCtx<'_>) -> Result<u64, Errno> {
+    let req: CdevRequest = ctx.m.get();
+    let minor = check_minor(req.minor)?;
+    let len = req.count.min(MAX_TRANSFER);
+    if minor == NULL || len == 0 {
+        return Ok(0);
+    }
+    let mut data = vec![0u8; len as usize];
+    if matches!(minor, RANDOM | URANDOM) {
+        // Copied before the generator moves: a bad grant leaves it where it was.
+        let next = random_bytes(*ctx.state.generator.get(), &mut data);
+        ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
+        ctx.state.generator.set(next);
+    } else {
+        debug_assert!(matches!(minor, ZERO | FULL));
+        ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
+    }
+    Ok(len)
+}
+
+/// CDEV_WRITE: every device but `/dev/full` takes the bytes and keeps none (they are not even
+/// read, as on Linux); `/dev/full` answers ENOSPC.
+pub fn do_write(ctx: &mut MemoryCtx<'_>) -> Handled {
+    let req: CdevRequest = ctx.m.get();
+    match check_minor(req.minor) {
+        Ok(FULL) if req.count > 0 => Handled::Reply(Err(Errno::ENOSPC)),
+        Ok(_) => count(req.count.min(MAX_WRITE)),
+        Err(e) => Handled::Reply(Err(e)),
+    }
+}

@@ -1,0 +1,106 @@
+//! Special files (MINIX's vfs `device.c` and its dmap): a character special file's open, read and
+//! write go to the driver of its device number's major, as CDEV_* requests (`proto::cdev`), the
+//! caller's buffer passed on by an indirect grant as for a file system. The dmap names each
+//! major's driver by its label; vfs finds the driver's endpoint in ds at first use, keeps it
+//! (`VfsState::drivers`). When the driver died (the kernel's dead-endpoint error, or a recovered
+//! driver dropping the request) and ds already knows its next incarnation, the request goes
+//! there; otherwise it fails with EIO, as MINIX's vfs answers the calls in flight on a dead
+//! character driver, and the next call looks the driver up again. vfs never waits for ds's news:
+//! a wait could outlast a driver that never comes back.
+//!
+//! A major without a driver in the dmap, or whose driver is not running (the manifest has no such
+//! service), is ENXIO at open, as is every block special file: samsara's one block driver serves
+//! the root file system only. The memory driver keeps nothing per open (as MINIX's), so vfs has
+//! no close to send.
+
+use super::VfsCtx;
+use super::vnode::PassedOn;
+use crate::errno::Errno;
+use crate::libbdev::DRIVER_TRIES;
+use crate::proto::cdev::dev::{major, minor};
+use crate::proto::cdev::*;
+use crate::proto::ds::ds_retrieve_endpoint;
+use crate::proto::vfs::flags::{O_ACCMODE, O_RDONLY, O_WRONLY};
+use kernel_sim::memory::Access;
+use kernel_sim::{Endpoint, Message, MsgType};
+
+/// The label of the driver of `major` (MINIX's dmap), if there is one.
+pub fn driver_label(major: u32) -> Option<&'static str> {
+    match major {
+        MEMORY_MAJOR => Some(MEMORY_LABEL),
+        _ => None,
+    }
+}
+
+/// Opens device `dev` for an open file of access mode `flags & O_ACCMODE`: the driver checks
+/// the minor (ENXIO) and the access.
+pub fn open(ctx: &mut VfsCtx<'_>, dev: u32, flags: u32) -> Result<(), Errno> {
+    let access = match flags & O_ACCMODE {
+        O_RDONLY => CDEV_R_BIT,
+        O_WRONLY => CDEV_W_BIT,
+        _ => CDEV_R_BIT | CDEV_W_BIT,
+    };
+    let req = CdevRequest { minor: minor(dev), access, grant: 0, position: 0, count: 0 };
+    call(ctx, dev, CDEV_OPEN, |_| (req, None)).map(drop)
+}
+
+/// Moves up to `len` bytes between the caller's buffer under `grant` and device `dev` at
+/// `position` (`CDEV_READ` or `CDEV_WRITE`): the bytes moved.
+pub fn transfer(
+    ctx: &mut VfsCtx<'_>,
+    dev: u32,
+    m_type: MsgType,
+    grant: u32,
+    position: u64,
+    len: u64,
+) -> Result<u64, Errno> {
+    // The driver writes into the buffer for a read and reads it for a write.
+    let access = if m_type == CDEV_READ { Access::Write } else { Access::Read };
+    let (proc, who) = (ctx.proc, ctx.who());
+    let answer = call(ctx, dev, m_type, |driver| {
+        let buffer = PassedOn::new(proc, driver, who, grant, len, access);
+        let req = CdevRequest { minor: minor(dev), access: 0, grant: buffer.id, position, count: len };
+        (req, Some(buffer))
+    })?;
+    // A driver that claims more than it was asked is broken (or its answer garbled).
+    u64::try_from(answer.m_type).ok().filter(|&n| n <= len).ok_or(Errno::EIO)
+}
+
+/// Sends request `m_type`, as `make` builds it for the driver's endpoint (with the grant it names,
+/// kept until the answer came), until the driver answers it or is found dead (EIO).
+fn call<'p>(
+    ctx: &mut VfsCtx<'p>,
+    dev: u32,
+    m_type: MsgType,
+    make: impl Fn(Endpoint) -> (CdevRequest, Option<PassedOn<'p>>),
+) -> Result<Message, Errno> {
+    let major = major(dev);
+    let label = driver_label(major).ok_or(Errno::ENXIO)?;
+    let mut driver = match ctx.state.drivers.get(&major).copied() {
+        Some(ep) => ep,
+        None => {
+            let ep = ds_retrieve_endpoint(ctx, label).map_err(|_| Errno::ENXIO)?;
+            ctx.state.drivers.insert(major, ep);
+            ep
+        }
+    };
+    // A driver that dies at every request is given up after as many incarnations as libbdev's.
+    for _ in 0..=DRIVER_TRIES {
+        let (req, grant) = make(driver);
+        let answer = ctx.sendrec(driver, Message::with(m_type, &req));
+        drop(grant);
+        match answer {
+            // The driver died, or a copy it made failed on a dead process: if ds knows it under
+            // another endpoint now, it came back and the request goes there; otherwise EIO.
+            Err(Errno::EDEADSRCDST | Errno::ERECOVERED) => match ds_retrieve_endpoint(ctx, label) {
+                Ok(ep) if ep != driver => {
+                    ctx.state.drivers.insert(major, ep);
+                    driver = ep;
+                }
+                _ => return Err(Errno::EIO),
+            },
+            answer => return answer,
+        }
+    }
+    Err(Errno::EIO)
+}
