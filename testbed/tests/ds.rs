@@ -429,11 +429,11 @@ fn a_crash_of_ds_on_a_label_is_recovered_and_the_labels_are_whole() {
 
 #[test]
 fn a_quarantined_ds_check_does_not_hang_a_file_system_waiting_for_its_driver() {
-    // Under seed 7321 mfs opens its disk before memdisk is published and waits for ds's news,
+    // Under seed 69 mfs opens its disk before memdisk is published and waits for ds's news,
     // asking ds_check. A persistent fault there is quarantined (ds refuses the call from then
     // on): mfs must look its driver up again rather than wait for news that never comes.
     let policies = [PolicyKind::Restart, PolicyKind::Rollback, PolicyKind::Table, PolicyKind::Srs];
-    recovered_under(&policies, "panic:ds:ds_check:start:1+", 7321);
+    recovered_under(&policies, "panic:ds:ds_check:start:1+", 69);
 }
 
 #[test]

@@ -5,8 +5,9 @@
 use super::state::{MemoryState, random_bytes};
 use crate::errno::Errno;
 use crate::proto::cdev::memory::{DEVICES, FULL, NULL, RANDOM, URANDOM, ZERO};
-use crate::proto::cdev::{CDEV_R_BIT, CDEV_W_BIT, CdevRequest};
+use crate::proto::cdev::{CDEV_R_BIT, CDEV_REPLY, CDEV_W_BIT, CdevReply, CdevRequest};
 use crate::task::{Ctx, Handled};
+use kernel_sim::Message;
 
 /// A memory handler's context.
 pub type MemoryCtx<'a> = Ctx<'a, MemoryState>;
@@ -21,8 +22,13 @@ fn check_minor(minor: u32) -> Result<u32, Errno> {
     DEVICES.iter().any(|&(m, _)| m == minor).then_some(minor).ok_or(Errno::ENXIO)
 }
 
-fn count(n: u64) -> Handled {
-    Handled::status(Ok(i32::try_from(n).expect("a transfer is at most MAX_WRITE bytes")))
+/// The driver's answer: CDEV_REPLY with `result` (a count or 0, or an error) as its status.
+fn answer(result: Result<u64, Errno>) -> Handled {
+    let status = match result {
+        Ok(n) => i32::try_from(n).expect("a transfer is at most MAX_WRITE bytes"),
+        Err(e) => e.status(),
+    };
+    Handled::Reply(Ok(Message::with(CDEV_REPLY, &CdevReply { status })))
 }
 
 /// CDEV_OPEN: the device exists and the access mode is one.
@@ -32,16 +38,13 @@ pub fn do_open(ctx: &mut MemoryCtx<'_>) -> Handled {
         let valid = req.access != 0 && req.access & !(CDEV_R_BIT | CDEV_W_BIT) == 0;
         if valid { Ok(0) } else { Err(Errno::EINVAL) }
     });
-    Handled::status(opened)
+    answer(opened)
 }
 
 /// CDEV_READ: `/dev/null` is at its end; `/dev/zero` and `/dev/full` give zeros; the random
 /// devices give the generator's next bytes.
 pub fn do_read(ctx: &mut MemoryCtx<'_>) -> Handled {
-    match read(ctx) {
-        Ok(n) => count(n),
-        Err(e) => Handled::Reply(Err(e)),
-    }
+    answer(read(ctx))
 }
 
 fn read(ctx: &mut MemoryCtx<'_>) -> Result<u64, Errno> {
@@ -68,9 +71,9 @@ fn read(ctx: &mut MemoryCtx<'_>) -> Result<u64, Errno> {
 /// read, as on Linux); `/dev/full` answers ENOSPC.
 pub fn do_write(ctx: &mut MemoryCtx<'_>) -> Handled {
     let req: CdevRequest = ctx.m.get();
-    match check_minor(req.minor) {
-        Ok(FULL) if req.count > 0 => Handled::Reply(Err(Errno::ENOSPC)),
-        Ok(_) => count(req.count.min(MAX_WRITE)),
-        Err(e) => Handled::Reply(Err(e)),
-    }
+    answer(match check_minor(req.minor) {
+        Ok(FULL) if req.count > 0 => Err(Errno::ENOSPC),
+        Ok(_) => Ok(req.count.min(MAX_WRITE)),
+        Err(e) => Err(e),
+    })
 }

@@ -3,16 +3,19 @@
 //! reads or writes a character special file (mknod S_IFCHR); the device's major number names the
 //! driver (vfs's dmap) and its minor the device the driver serves.
 //!
-//! The answer's status is the result: 0 for an open, the bytes moved for a read or a write,
-//! `-errno` on failure, as MINIX's drivers answer:
+//! The driver answers [`CDEV_REPLY`], whose status is the result: 0 for an open, the bytes moved
+//! for a read or a write, `-errno` on failure (in the payload, as MINIX's drivers answer: an error
+//! the driver reports, say a copy to a process that died meanwhile, is never taken for the
+//! kernel's error that the driver itself died):
 //! - `ENXIO`: no such minor device;
 //! - `EINVAL`: a bad access mode;
 //! - `ENOSPC`: a write to a device that is always full (`/dev/full`);
 //! - `EPERM`, `EFAULT`: the grant is not the driver's, or is shorter than `count` (safecopy's).
 //!
 //! A driver is found by its label through ds, and after a restart it answers under a new endpoint:
-//! a request to the old one fails with the kernel's dead-endpoint error and vfs looks the driver
-//! up again (MINIX's vfs learns it from ds's notification, `dmap_endpt_up`).
+//! a request to the old one fails with the kernel's dead-endpoint error, and vfs waits for ds's
+//! news of the label and sends the request again (MINIX's vfs learns the new endpoint from ds's
+//! notification, `dmap_endpt_up`).
 
 use kernel_sim::msgtype::CDEV_BASE;
 use kernel_sim::{MsgType, payload};
@@ -25,6 +28,9 @@ pub const CDEV_READ: MsgType = CDEV_BASE + 0x03;
 /// Write `count` bytes at `position` from the granted buffer ([`CdevRequest`]); answers the
 /// bytes written.
 pub const CDEV_WRITE: MsgType = CDEV_BASE + 0x04;
+
+/// The driver's answer to any request ([`CdevReply`]).
+pub const CDEV_REPLY: MsgType = CDEV_BASE + 0x80;
 
 /// Open for reading (MINIX's CDEV_R_BIT).
 pub const CDEV_R_BIT: u32 = 0x01;
@@ -80,12 +86,18 @@ payload! {
     pub struct CdevRequest { pub minor: u32, pub access: u32, pub grant: u32, pub position: u64, pub count: u64 }
 }
 
+payload! {
+    /// CDEV_REPLY: the request's result.
+    pub struct CdevReply { pub status: i32 }
+}
+
 /// The name of a character-device request.
 pub fn name(t: MsgType) -> Option<&'static str> {
     Some(match t {
         CDEV_OPEN => "cdev_open",
         CDEV_READ => "cdev_read",
         CDEV_WRITE => "cdev_write",
+        CDEV_REPLY => "cdev_reply",
         _ => return None,
     })
 }

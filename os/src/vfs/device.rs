@@ -3,10 +3,10 @@
 //! caller's buffer passed on by an indirect grant as for a file system. The dmap names each
 //! major's driver by its label; vfs finds the driver's endpoint in ds at first use, keeps it
 //! (`VfsState::drivers`). When the driver died (the kernel's dead-endpoint error, or a recovered
-//! driver dropping the request) and ds already knows its next incarnation, the request goes
-//! there; otherwise it fails with EIO, as MINIX's vfs answers the calls in flight on a dead
-//! character driver, and the next call looks the driver up again. vfs never waits for ds's news:
-//! a wait could outlast a driver that never comes back.
+//! driver dropping the request; a driver's own errors come in its CDEV_REPLY, never taken for
+//! its death), vfs follows the label, waits for ds's news of the restarted driver (rs publishes
+//! it again, or deletes the label of a driver it leaves dead, which news also ends the wait) and
+//! sends the request again, at most `libbdev::DRIVER_TRIES` times; then EIO.
 //!
 //! A major without a driver in the dmap, or whose driver is not running (the manifest has no such
 //! service), is ENXIO at open, as is every block special file: samsara's one block driver serves
@@ -16,10 +16,9 @@
 use super::VfsCtx;
 use super::vnode::PassedOn;
 use crate::errno::Errno;
-use crate::libbdev::DRIVER_TRIES;
+use crate::libbdev::{DRIVER_TRIES, Port};
 use crate::proto::cdev::dev::{major, minor};
 use crate::proto::cdev::*;
-use crate::proto::ds::ds_retrieve_endpoint;
 use crate::proto::vfs::flags::{O_ACCMODE, O_RDONLY, O_WRONLY};
 use kernel_sim::memory::Access;
 use kernel_sim::{Endpoint, Message, MsgType};
@@ -57,49 +56,55 @@ pub fn transfer(
     // The driver writes into the buffer for a read and reads it for a write.
     let access = if m_type == CDEV_READ { Access::Write } else { Access::Read };
     let (proc, who) = (ctx.proc, ctx.who());
-    let answer = call(ctx, dev, m_type, |driver| {
+    let moved = call(ctx, dev, m_type, |driver| {
         let buffer = PassedOn::new(proc, driver, who, grant, len, access);
         let req = CdevRequest { minor: minor(dev), access: 0, grant: buffer.id, position, count: len };
         (req, Some(buffer))
     })?;
     // A driver that claims more than it was asked is broken (or its answer garbled).
-    u64::try_from(answer.m_type).ok().filter(|&n| n <= len).ok_or(Errno::EIO)
+    if moved > len { Err(Errno::EIO) } else { Ok(moved) }
 }
 
 /// Sends request `m_type`, as `make` builds it for the driver's endpoint (with the grant it names,
-/// kept until the answer came), until the driver answers it or is found dead (EIO).
+/// kept until the answer came), until the driver answers it: through its restarts, waiting for
+/// ds's news of each, at most DRIVER_TRIES times, then EIO. The answer's status (a count, or 0).
 fn call<'p>(
     ctx: &mut VfsCtx<'p>,
     dev: u32,
     m_type: MsgType,
     make: impl Fn(Endpoint) -> (CdevRequest, Option<PassedOn<'p>>),
-) -> Result<Message, Errno> {
+) -> Result<u64, Errno> {
     let major = major(dev);
     let label = driver_label(major).ok_or(Errno::ENXIO)?;
-    let mut driver = match ctx.state.drivers.get(&major).copied() {
-        Some(ep) => ep,
-        None => {
-            let ep = ds_retrieve_endpoint(ctx, label).map_err(|_| Errno::ENXIO)?;
-            ctx.state.drivers.insert(major, ep);
-            ep
-        }
-    };
-    // A driver that dies at every request is given up after as many incarnations as libbdev's.
     for _ in 0..=DRIVER_TRIES {
+        let driver = match ctx.state.drivers.get(&major).copied() {
+            Some(ep) => ep,
+            None => {
+                let ep = ctx.lookup(label).map_err(|_| Errno::ENXIO)?;
+                ctx.state.drivers.insert(major, ep);
+                ep
+            }
+        };
         let (req, grant) = make(driver);
         let answer = ctx.sendrec(driver, Message::with(m_type, &req));
         drop(grant);
         match answer {
-            // The driver died, or a copy it made failed on a dead process: if ds knows it under
-            // another endpoint now, it came back and the request goes there; otherwise EIO.
-            Err(Errno::EDEADSRCDST | Errno::ERECOVERED) => match ds_retrieve_endpoint(ctx, label) {
-                Ok(ep) if ep != driver => {
-                    ctx.state.drivers.insert(major, ep);
-                    driver = ep;
+            Ok(m) if m.m_type == CDEV_REPLY => {
+                let status = m.get::<CdevReply>().status;
+                return u64::try_from(status).map_err(|_| Errno::from_status(status));
+            }
+            // Not a driver's answer (a garbled one): the call failed.
+            Ok(_) => return Err(Errno::EIO),
+            // The kernel's word that the driver died (or its next incarnation dropped the
+            // request): followed from now on, it is looked up again once ds knows of its restart.
+            Err(Errno::EDEADSRCDST | Errno::ERECOVERED) => {
+                ctx.follow(label).map_err(|_| Errno::EIO)?;
+                if ctx.lookup(label) == Ok(driver) {
+                    ctx.await_news(label);
                 }
-                _ => return Err(Errno::EIO),
-            },
-            answer => return answer,
+                ctx.state.drivers.remove(&major);
+            }
+            Err(e) => return Err(e),
         }
     }
     Err(Errno::EIO)
