@@ -21,6 +21,15 @@ fn help_teaches_the_global_options() {
 }
 
 #[test]
+fn a_campaign_injects_into_every_faultable_server_by_default() {
+    let (code, help, _) = samsara(&["campaign", "--help"]);
+    assert_eq!(code, 0);
+    let default = format!("[default: {}]", os::fault::FAULTABLE_SERVERS.join(","));
+    let servers = help.lines().skip_while(|l| !l.contains("--servers")).take(3).collect::<String>();
+    assert!(servers.contains(&default), "--servers's default is {default}: {servers}");
+}
+
+#[test]
 fn manifest_prints_every_service() {
     let (code, out, _) = samsara(&["manifest"]);
     assert_eq!(code, 0);

@@ -40,7 +40,7 @@ pub struct CampaignArgs {
     #[arg(long, value_delimiter = ',', default_value = "transient,persistent")]
     pub persistence: Vec<Persistence>,
     /// Servers to inject into (rs and the kernel are the reliable base).
-    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs,mfs,ds,sched,memdisk")]
+    #[arg(long, value_delimiter = ',', default_value = "pm,vm,vfs,mfs,ds,sched,memdisk,memory")]
     pub servers: Vec<String>,
     /// Results file (JSON lines); a CSV summary and an HTML report are written beside it.
     #[arg(long, default_value = "results/campaign.jsonl")]

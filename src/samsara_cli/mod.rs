@@ -16,7 +16,7 @@ const DEFAULT_MANIFEST_NAME: &str = "etc/system.conf (built in)";
 
 /// samsara: a userspace MINIX-3-style multiserver OS for studying how OS servers recover from crashes.
 ///
-/// A simulated microkernel runs single-threaded servers (pm, vm, vfs, mfs, memdisk, ds, sched, rs)
+/// A simulated microkernel runs single-threaded servers (pm, vm, vfs, mfs, memdisk, memory, ds, sched, rs)
 /// that talk by message IPC, exactly as MINIX 3's do. Every run is reproducible from one seed under the default `sim` engine.
 #[derive(Parser, Debug)]
 #[command(
