@@ -4,7 +4,7 @@
 //! unique pids among them, are `pm.rs`'s.)
 
 use super::Snapshot;
-use kernel_sim::{Endpoint, ProcState};
+use kernel_sim::{Endpoint, ProcInfo, ProcState};
 use os::invariant::{Violation, violation};
 use os::mfs::state::InodeKind;
 use os::pm::state::Phase;
@@ -16,6 +16,9 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
     let mut found = Vec::new();
     if let (Some(vfs), Some(mfs)) = (s.vfs.as_mut(), s.mfs.as_mut()) {
         check_vnodes(vfs, mfs, &mut found);
+    }
+    if let Some(vfs) = s.vfs.as_mut() {
+        check_drivers(vfs, &s.procs, &mut found);
     }
     // The living, as each party sees them: key -> endpoint.
     let kernel: BTreeMap<ProcKey, Endpoint> =
@@ -197,6 +200,30 @@ fn check_vnodes(vfs: &mut os::vfs::state::VfsState, mfs: &mut os::mfs::state::Mf
             found.push(violation(
                 "vfs-mfs.inode-refs",
                 format!("inode {ino} counts {} but vfs's vnodes hold {n}", counted(refs, "reference")),
+            ));
+        }
+    }
+}
+
+/// vfs's dmap: each driver endpoint it keeps is one its major's driver ran under (this
+/// incarnation or an earlier one, which vfs finds dead at its next request and looks up again),
+/// for a major that has a driver.
+fn check_drivers(vfs: &mut os::vfs::state::VfsState, procs: &[ProcInfo], found: &mut Vec<Violation>) {
+    for (&major, &ep) in vfs.drivers.iter() {
+        let Some(label) = os::vfs::device::driver_label(major) else {
+            found.push(violation(
+                "vfs.driver",
+                format!("vfs keeps endpoint {ep} for major {major}, which has no driver"),
+            ));
+            continue;
+        };
+        let ran = procs
+            .iter()
+            .any(|p| !p.is_user && p.name == label && p.ep.slot() == ep.slot() && p.ep.generation() >= ep.generation());
+        if !ran {
+            found.push(violation(
+                "vfs.driver",
+                format!("vfs keeps endpoint {ep} for major {major}'s driver `{label}`, which never ran there"),
             ));
         }
     }
