@@ -770,6 +770,31 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
 }
 
 #[test]
+fn the_memory_drivers_devices_stand_in_as_themselves() {
+    use super::sandbox::{Standin, plan};
+    use os::proto::cdev::dev::makedev;
+    // A shell's `> /dev/null` opens with O_CREAT a device that was there all along.
+    let trace = normalise(&parse(concat!(
+        "1  openat(AT_FDCWD, \"/dev/null\", O_WRONLY|O_CREAT|O_TRUNC, 0666) = 3\n",
+        "1  openat(AT_FDCWD, \"/dev/urandom\", O_RDONLY) = 4\n",
+        "1  read(4, \"\\x01\\x02\", 2) = 2\n",
+        "1  openat(AT_FDCWD, \"/dev/shm/x\", O_RDONLY) = 5\n",
+    )));
+    let setup = plan(&trace);
+    let made: Vec<(&str, &Standin)> = setup.entries.iter().map(|(p, s)| (p.as_str(), s)).collect();
+    assert_eq!(
+        made,
+        vec![
+            ("/dev", &Standin::Dir),
+            ("/dev/null", &Standin::Device { dev: makedev(1, 3) }),
+            ("/dev/shm", &Standin::Dir),
+            ("/dev/shm/x", &Standin::File { size: 0 }),
+            ("/dev/urandom", &Standin::Device { dev: makedev(1, 9) }),
+        ]
+    );
+}
+
+#[test]
 fn stdio_the_log_shows_unseekable_is_a_pipe_in_the_setup() {
     use super::sandbox::plan;
     let trace = normalise(&parse(concat!(
