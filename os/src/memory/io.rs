@@ -4,7 +4,7 @@
 
 use super::state::{MemoryState, random_bytes};
 use crate::errno::Errno;
-use crate::proto::cdev::memory::{DEVICES, FULL, NULL, RANDOM, URANDOM, ZERO};
+use crate::proto::cdev::memory::{DEVICES, FULL, NULL, RANDOM, URANDOM};
 use crate::proto::cdev::{CDEV_R_BIT, CDEV_REPLY, CDEV_W_BIT, CdevReply, CdevRequest};
 use crate::task::{Ctx, Handled};
 use kernel_sim::Message;
@@ -54,15 +54,13 @@ fn read(ctx: &mut MemoryCtx<'_>) -> Result<u64, Errno> {
     if minor == NULL || len == 0 {
         return Ok(0);
     }
+    // `/dev/zero` and `/dev/full` give the zeros as they are.
     let mut data = vec![0u8; len as usize];
-    if matches!(minor, RANDOM | URANDOM) {
-        // Copied before the generator moves: a bad grant leaves it where it was.
-        let next = random_bytes(*ctx.state.generator.get(), &mut data);
-        ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
+    let next = matches!(minor, RANDOM | URANDOM).then(|| random_bytes(*ctx.state.generator.get(), &mut data));
+    ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
+    // Moved only once the bytes were copied: a bad grant leaves the generator where it was.
+    if let Some(next) = next {
         ctx.state.generator.set(next);
-    } else {
-        debug_assert!(matches!(minor, ZERO | FULL));
-        ctx.proc.safecopy_to(ctx.who(), req.grant, 0, &data)?;
     }
     Ok(len)
 }

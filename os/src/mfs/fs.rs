@@ -269,15 +269,14 @@ impl MfsState {
 
     /// Makes regular file `name` in `dir` holding `contents`. For boot.
     pub fn make_file(&mut self, dir: Ino, name: &[u8], mode: u32, contents: &[u8]) -> Result<Ino, Errno> {
-        let ino = self.alloc_inode(Inode::new(InodeKind::Regular, mode, 0, 0))?;
-        self.dir_insert(dir, name, ino)?;
-        self.live_mut(ino).nlink = 1;
+        let ino = self.make_node(dir, name, InodeKind::Regular, mode)?;
         let written = self.write_data(ino, 0, contents)?;
         assert_eq!(written, contents.len(), "a boot file fits");
         Ok(ino)
     }
 
-    /// Makes special file `name` of kind `kind` in `dir`. For boot.
+    /// Makes `name` in `dir`, an inode of kind `kind` with one link and no data (a special file,
+    /// or a regular file before its bytes). For boot.
     pub fn make_node(&mut self, dir: Ino, name: &[u8], kind: InodeKind, mode: u32) -> Result<Ino, Errno> {
         let ino = self.alloc_inode(Inode::new(kind, mode, 0, 0))?;
         self.dir_insert(dir, name, ino)?;
