@@ -5,9 +5,10 @@
 //! Target (issue 5): checkpointing on costs at most 3% over off.
 
 use benchkit::syscalls::{Op, time_op};
-use benchkit::system::{Checkpointing, Setup};
+use benchkit::system::Setup;
 use criterion::{Criterion, criterion_group, criterion_main};
 use kernel_sim::EngineKind;
+use os::task::CheckpointSwitch;
 use std::time::Duration;
 
 fn syscalls(c: &mut Criterion) {
@@ -15,13 +16,9 @@ fn syscalls(c: &mut Criterion) {
         let mut g = c.benchmark_group(format!("syscalls_{engine}"));
         g.measurement_time(Duration::from_secs(3)).warm_up_time(Duration::from_millis(500)).sample_size(10);
         for op in Op::ALL {
-            for checkpointing in [Checkpointing::Off, Checkpointing::On] {
-                let setup = Setup { checkpointing, ..Setup::new(engine) };
-                let name = format!(
-                    "{}/checkpointing_{}",
-                    op.id(),
-                    if checkpointing == Checkpointing::On { "on" } else { "off" }
-                );
+            for on in [false, true] {
+                let setup = Setup { checkpoints: CheckpointSwitch::new(on), ..Setup::new(engine) };
+                let name = format!("{}/checkpointing_{}", op.id(), if on { "on" } else { "off" });
                 g.bench_function(name, |b| {
                     b.iter_custom(|iters| {
                         let n = u32::try_from(iters).unwrap_or(u32::MAX);

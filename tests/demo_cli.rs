@@ -27,8 +27,18 @@ fn samsara_with_input(args: &[&str], input: Option<&str>) -> (i32, String, Strin
     )
 }
 
-const SCENARIOS: [&str; 9] =
-    ["restart", "rollback", "window", "reprocess", "process-local", "compensation", "quarantine", "srs", "hang"];
+const SCENARIOS: [&str; 10] = [
+    "restart",
+    "rollback",
+    "window",
+    "reprocess",
+    "process-local",
+    "compensation",
+    "quarantine",
+    "srs",
+    "hang",
+    "driver",
+];
 
 #[test]
 fn demo_without_a_scenario_lists_them_with_a_line_each() {

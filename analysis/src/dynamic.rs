@@ -215,7 +215,7 @@ pub fn record_run(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + S
     // The same environment `boot` gives the servers (a function of the configuration and the
     // machine's vault and injector).
     let env = ServerEnv {
-        checkpoints: config.checkpoints,
+        checkpoints: config.checkpoints.clone(),
         vault: machine.vault.clone(),
         injector: machine.injector.clone(),
         check_invariants: config.check_invariants,

@@ -130,7 +130,8 @@ pub struct Figure {
     /// `value / baseline.value`.
     pub ratio: f64,
     /// For costs compared with the same thing without them (checkpointing on against off): the
-    /// extra time in percent of the baseline's time.
+    /// extra time in percent of the baseline's time (from paired samples: the median of the
+    /// pairs' overheads, which may differ a little from what `ratio` says).
     pub overhead_pct: Option<f64>,
     /// The target an issue names for it, if any.
     pub target: Option<Target>,
@@ -171,6 +172,14 @@ impl Figure {
             Unit::OpsPerSec | Unit::RunsPerSec | Unit::Factor => 1.0 / self.ratio,
         };
         self.overhead_pct = Some((time_ratio - 1.0) * 100.0);
+        self
+    }
+
+    /// Marks the figure as a cost measured in pairs of samples with and without it: `pct` is the
+    /// median of the pairs' overheads (robust to a burst of noise that slows one sample of a
+    /// pair, which the medians of each side are not).
+    pub fn with_paired_overhead(mut self, pct: f64) -> Figure {
+        self.overhead_pct = Some(pct);
         self
     }
 

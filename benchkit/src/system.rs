@@ -9,19 +9,10 @@ use kernel_sim::{Config, Endpoint, EngineKind, Micros, RunEnd, SchedMode};
 use os::fault::{FaultSpec, SiteProfile};
 use os::proto::INIT;
 use os::proto::pm::sig::SIGKILL;
+use os::task::CheckpointSwitch;
 use std::sync::{Arc, Mutex};
 use testbed::boot::{Machine, MachineConfig, boot};
 use userland::libc::Sys;
-
-/// Whether the servers' task loop takes its checkpoint before every request.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Checkpointing {
-    /// The design: a checkpoint at the top of every loop.
-    On,
-    /// None: the baseline of the checkpoint overhead (`MachineConfig::checkpoints` false; the
-    /// servers' tracked containers still run, each entry logged at most once per incarnation).
-    Off,
-}
 
 /// Frames a measured machine has at least (64 MiB: every loop's working set many times over).
 const MIN_FRAMES: usize = 16 * 1024;
@@ -36,8 +27,10 @@ const NO_TIME_LIMIT: Micros = u64::MAX / 4;
 pub struct Setup {
     /// The engine.
     pub engine: EngineKind,
-    /// Checkpointing in the servers.
-    pub checkpointing: Checkpointing,
+    /// Checkpointing in the servers: on is the design; off is the baseline of its overhead (the
+    /// servers' tracked containers still run, each entry logged at most once while it is off).
+    /// Clones of a setup share the switch, which may be flipped while the machine runs.
+    pub checkpoints: CheckpointSwitch,
     /// Live user processes during the measurement, init included (the rest block in a receive).
     pub live: usize,
     /// Count every site's executions (for counting requests' writes).
@@ -51,7 +44,14 @@ pub struct Setup {
 impl Setup {
     /// A plain measured machine on `engine`: checkpointing on, init alone.
     pub fn new(engine: EngineKind) -> Setup {
-        Setup { engine, checkpointing: Checkpointing::On, live: 1, profile: None, fault: None, record_events: false }
+        Setup {
+            engine,
+            checkpoints: CheckpointSwitch::default(),
+            live: 1,
+            profile: None,
+            fault: None,
+            record_events: false,
+        }
     }
 
     /// The machine's configuration.
@@ -68,7 +68,7 @@ impl Setup {
                 ..Config::default()
             },
             profile: self.profile.clone(),
-            checkpoints: self.checkpointing == Checkpointing::On,
+            checkpoints: self.checkpoints.clone(),
             ..MachineConfig::default()
         };
         if let Some((fault, policy)) = &self.fault {

@@ -42,15 +42,18 @@ pub enum Scenario {
     Srs,
     /// vfs stops answering; rs's heartbeats find it; recovery follows.
     Hang,
+    /// The disk driver crashes under a file write and comes back under a new endpoint; mfs finds
+    /// it again through ds and writes again; the file reads back intact.
+    Driver,
 }
 
 /// One run of a scenario.
-#[derive(Clone, Copy, Debug)]
+#[derive(Clone, Debug)]
 pub struct Plan {
     /// The recovery policy rs applies.
     pub policy: PolicyKind,
     /// The fault, as `samsara run --inject` spells it.
-    pub fault: &'static str,
+    pub fault: String,
     /// What init runs.
     pub workload: Workload,
     /// What to watch for in this run (the scenario's question, not its answer: the answer is the
@@ -71,7 +74,7 @@ const SETTLE_TURNS: usize = 64;
 
 impl Scenario {
     /// Every scenario, in listing order.
-    pub const ALL: [Scenario; 9] = [
+    pub const ALL: [Scenario; 10] = [
         Scenario::Restart,
         Scenario::Rollback,
         Scenario::Window,
@@ -81,6 +84,7 @@ impl Scenario {
         Scenario::Quarantine,
         Scenario::Srs,
         Scenario::Hang,
+        Scenario::Driver,
     ];
 
     /// Its name on the command line.
@@ -95,6 +99,7 @@ impl Scenario {
             Scenario::Quarantine => "quarantine",
             Scenario::Srs => "srs",
             Scenario::Hang => "hang",
+            Scenario::Driver => "driver",
         }
     }
 
@@ -128,6 +133,9 @@ impl Scenario {
             Scenario::Hang => {
                 "vfs stops answering in the middle of a write; rs's heartbeats find it; rs kills it and recovery follows"
             }
+            Scenario::Driver => {
+                "memdisk, the disk driver, crashes on a block of a file mfs writes back: rs restarts it under a new endpoint and publishes it in ds; ds tells mfs, mfs looks the driver up again, re-opens the disk and writes the block again (MINIX's driver recovery); the writer never knows, and the file reads back intact"
+            }
         }
     }
 
@@ -136,71 +144,78 @@ impl Scenario {
         match self {
             Scenario::Restart => vec![Plan {
                 policy: PolicyKind::Restart,
-                fault: "panic:vfs:write:start:2",
+                fault: "panic:vfs:write:start:2".into(),
                 workload: files_held_across_restart,
                 watch: "what a fresh vfs knows of the processes that were running",
             }],
             Scenario::Rollback => vec![Plan {
                 policy: PolicyKind::Rollback,
-                fault: "panic:pm:getpid:start:2",
+                fault: "panic:pm:getpid:start:2".into(),
                 workload: getpid_then_go_on,
                 watch: "what the caller sees, and whether pm answers again",
             }],
             Scenario::Window => vec![
                 Plan {
                     policy: PolicyKind::Rollback,
-                    fault: "panic:pm:fork:after-ipc-1",
+                    fault: "panic:pm:fork:after-ipc-1".into(),
                     workload: fork_once,
                     watch: "what rolling pm back does to the child vm already built",
                 },
                 Plan {
                     policy: PolicyKind::Pessimistic,
-                    fault: "panic:pm:fork:after-ipc-1",
+                    fault: "panic:pm:fork:after-ipc-1".into(),
                     workload: fork_once,
                     watch: "what OSIRIS's pessimistic window makes of the same crash",
                 },
                 Plan {
                     policy: PolicyKind::Table,
-                    fault: "panic:pm:fork:after-ipc-1",
+                    fault: "panic:pm:fork:after-ipc-1".into(),
                     workload: fork_once,
                     watch: "what the recovery-class table, and handling the fork again, make of it",
                 },
             ],
             Scenario::Reprocess => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "panic:vfs:pm_vfs_fork:start",
+                fault: "panic:vfs:pm_vfs_fork:start".into(),
                 workload: fork_once,
                 watch: "what becomes of pm's notice, and of the fork waiting for vfs's answer",
             }],
             Scenario::ProcessLocal => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "panic:pm:setuid:after-ipc-1:1+",
+                fault: "panic:pm:setuid:after-ipc-1:1+".into(),
                 workload: child_sets_its_uid,
                 watch: "who pays for the crash, and whether everyone else goes on",
             }],
             Scenario::Compensation => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "panic:pm:fork:after-ipc-1:1+",
+                fault: "panic:pm:fork:after-ipc-1:1+".into(),
                 workload: fork_once,
                 watch: "what is undone, by whom, and what the checker finds afterwards",
             }],
             Scenario::Quarantine => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "panic:pm:getpid:start:2+",
+                fault: "panic:pm:getpid:start:2+".into(),
                 workload: getpid_until_refused,
                 watch: "how often pm crashes, what later callers see, and whether the rest goes on",
             }],
             Scenario::Srs => vec![Plan {
                 policy: PolicyKind::Srs,
-                fault: "panic:vfs:lseek:end:1+",
+                fault: "panic:vfs:lseek:end:1+".into(),
                 workload: rewrite_then_unlink,
                 watch: "which dirtied entries are restored on demand, and when",
             }],
             Scenario::Hang => vec![Plan {
                 policy: PolicyKind::Table,
-                fault: "hang:vfs:write:start:1",
+                fault: "hang:vfs:write:start:1".into(),
                 workload: write_and_read_back,
                 watch: "how long vfs stays silent, and how rs notices",
+            }],
+            Scenario::Driver => vec![Plan {
+                policy: PolicyKind::Table,
+                // The report's second block: mfs's block writes before it are the mount's.
+                fault: format!("panic:memdisk:bdev_write:start:{}", mount_writes() + 2),
+                workload: write_report_and_read_back,
+                watch: "how mfs learns the driver's new endpoint, and what the writer sees",
             }],
         }
     }
@@ -441,6 +456,53 @@ fn write_and_read_back(sys: &Sys<'_>, rec: &Recorder) {
     let text = read.map(|n| lines_read(&buf[..n.min(READ_BACK)]));
     say(sys, &format!("read back /log.txt -> {}", shown(&text)));
     rec.count(&format!("first-write-{}", shown(&first)), 1);
+}
+
+/// The block writes mfs sends memdisk when it mounts the disk at boot (its superblock and the boot
+/// tree's blocks): the driver's requests are counted from boot.
+fn mount_writes() -> usize {
+    let programs: Vec<String> = userland::programs::registry().iter().map(|(name, _)| name.to_string()).collect();
+    os::mfs::writes_at_mount(&programs)
+}
+
+/// `driver`: write a report of a few blocks (a block of it is the fault's target), close it, read
+/// it back whole and compare.
+fn write_report_and_read_back(sys: &Sys<'_>, rec: &Recorder) {
+    /// Lines of the report: 2 KiB, two of mfs's 1 KiB blocks.
+    const LINES: usize = 64;
+    let report: String = (1..=LINES).map(|n| format!("line {n:02} of the quarterly report\n")).collect();
+    let fd = match sys.creat("/tmp/report.txt", FILE_MODE) {
+        Ok(fd) => fd,
+        Err(e) => return say(sys, &format!("creat(/tmp/report.txt) -> {}", e.name())),
+    };
+    let wrote = sys.write(fd, report.as_bytes());
+    let closed = sys.close(fd);
+    say(
+        sys,
+        &format!(
+            "creat(/tmp/report.txt) -> fd {fd}; write({} bytes) -> {}; close() -> {}",
+            report.len(),
+            shown(&wrote),
+            done(&closed)
+        ),
+    );
+    let mut back = vec![0u8; report.len() + 1];
+    let read = sys.open("/tmp/report.txt", 0, 0).and_then(|fd| {
+        let n = sys.read(fd, &mut back);
+        let _ = sys.close(fd);
+        n
+    });
+    let intact = read.is_ok_and(|n| back[..n] == *report.as_bytes());
+    say(
+        sys,
+        &format!(
+            "read back /tmp/report.txt -> {} bytes, {}",
+            shown(&read),
+            if intact { "as written" } else { "NOT as written" }
+        ),
+    );
+    rec.count(&format!("write-{}", shown(&wrote)), 1);
+    rec.check("the report reads back as written", intact, || format!("{read:?}"));
 }
 
 #[cfg(test)]

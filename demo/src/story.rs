@@ -164,6 +164,7 @@ pub fn decision_text(d: &Decision) -> String {
         RequestFate::Reprocess => "; handle the request again",
         RequestFate::Error if *end_requester => "; end the requesting process",
         RequestFate::Error => "; the requester gets an error",
+        RequestFate::Resent => "; the requester, told the old endpoint is dead, sends the request again",
     };
     let quarantine = if *quarantine {
         "; refuse this call from now on, unhandled (EQUARANTINED): its fault is persistent"

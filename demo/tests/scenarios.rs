@@ -320,6 +320,54 @@ fn hang_is_found_by_heartbeats_and_recovered() {
     assert!(text.contains("rs → vfs: heartbeat ping"), "{text}");
 }
 
+#[test]
+fn a_driver_restart_is_found_again_through_ds_and_the_writer_never_knows() {
+    let d = run(Scenario::Driver);
+    let r = only(&d);
+    check_common(r);
+    let inc = r.incident().expect("a decision");
+    assert_eq!((inc.server.as_str(), inc.record.decision.label()), ("memdisk", "rollback+resend"));
+    // The driver is back under its slot's next generation, and the events after its death tell
+    // MINIX's driver recovery in order: rs publishes the new endpoint, ds notifies mfs, mfs
+    // retrieves it and re-opens the disk, then writes the block again.
+    let back = r
+        .entries
+        .iter()
+        .find_map(|e| match &e.kind {
+            Kind::Spawn { ep, name } if &**name == "memdisk" && ep.generation() == 1 => Some(e.seq),
+            _ => None,
+        })
+        .expect("memdisk's second incarnation");
+    let sent = |from: &str, to: &str, what: i32| {
+        r.entries
+            .iter()
+            .filter(|e| e.seq > back)
+            .find(|e| {
+                matches!(e.kind, Kind::Send { from: f, to: t, m_type, .. }
+                    if r.cast.name(f) == from && r.cast.name(t) == to && m_type == what)
+            })
+            .map(|e| e.seq)
+            .unwrap_or_else(|| panic!("no {from} → {to} type {what:#x} after #{back}"))
+    };
+    use os::proto::{bdev, ds};
+    let publish = sent("rs", "ds", ds::DS_PUBLISH);
+    let notify = sent("ds", "mfs", kernel_sim::msgtype::NOTIFY_MESSAGE);
+    let retrieve = sent("mfs", "ds", ds::DS_RETRIEVE);
+    let reopen = sent("mfs", "memdisk", bdev::BDEV_OPEN);
+    let rewrite = sent("mfs", "memdisk", bdev::BDEV_WRITE);
+    assert!(
+        publish < notify && notify < retrieve && retrieve < reopen && reopen < rewrite,
+        "{publish} {notify} {retrieve} {reopen} {rewrite}"
+    );
+    // Nobody answers the crashed request again: its requester sent it again.
+    let text = story_text(r);
+    assert!(!text.contains("denied by the manifest"), "{text}");
+    assert!(text.contains("write(2048 bytes) -> 2048"), "the writer never knows: {text}");
+    assert!(text.contains("-> 2048 bytes, as written"), "the file reads back intact: {text}");
+    assert_eq!(r.result.outcome, Outcome::Recovered);
+    assert!(r.result.violations.is_empty(), "{:#?}", r.result.violations);
+}
+
 /// A minimal XML reader for the tests: every element's name and attributes, checking that tags
 /// balance (the SVG is well formed).
 fn elements(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
@@ -366,11 +414,16 @@ fn charts_have_one_lifeline_per_process_and_one_arrow_per_message() {
         for (i, r) in d.runs.iter().enumerate() {
             let (svg, counts) = demo::chart::render(&r.entries, &r.cast, &r.incidents, &format!("t{i}"));
             let els = elements(&svg);
-            let processes: BTreeSet<Endpoint> = r
-                .entries
-                .iter()
-                .filter_map(|e| if let Kind::Spawn { ep, .. } = e.kind { Some(ep) } else { None })
-                .collect();
+            // A server keeps its lifeline across incarnations, a new endpoint's too (its first
+            // endpoint names it).
+            let mut processes: BTreeSet<Endpoint> = BTreeSet::new();
+            for e in &r.entries {
+                if let Kind::Spawn { ep, .. } = e.kind
+                    && !(demo::cast::Cast::is_server(ep) && processes.iter().any(|p| p.slot() == ep.slot()))
+                {
+                    processes.insert(ep);
+                }
+            }
             let sends: BTreeSet<String> =
                 r.entries.iter().filter(|e| matches!(e.kind, Kind::Send { .. })).map(|e| e.seq.to_string()).collect();
             let lifelines: BTreeSet<String> = els

@@ -225,6 +225,8 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
                 port.follow(driver.label)?;
                 let ep = lookup_published(port, driver.label)?;
                 driver.endpoint = Some(ep);
+                // Opens made on an incarnation the client gave up on are made again on this one.
+                reopen = driver.opens > 0;
                 ep
             }
         };
@@ -247,6 +249,11 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
         }
         retries += 1;
         if retries > DRIVER_TRIES {
+            if reopen {
+                // The opens are not made on the endpoint last looked up: the next request looks
+                // the driver up again and makes them first.
+                driver.endpoint = None;
+            }
             return Err(Errno::EDEADSRCDST);
         }
     }

@@ -43,6 +43,7 @@ use recovery::{
 use std::any::Any;
 use std::collections::{BTreeMap, VecDeque};
 use std::panic::Location;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// What a handler did with its request.
@@ -179,6 +180,12 @@ pub enum Resumed {
     Error {
         /// Who sent it.
         requester: Endpoint,
+        /// What the crashed attempt sent (for [`Server::request_dropped`]).
+        sent: Vec<Sent>,
+    },
+    /// Drop it unanswered: its requester saw the dead endpoint and sends it again (the server
+    /// came back under a new endpoint).
+    Resent {
         /// What the crashed attempt sent (for [`Server::request_dropped`]).
         sent: Vec<Sent>,
     },
@@ -374,13 +381,42 @@ fn replayable(log: &[Sent]) -> bool {
     log.iter().all(|s| s.completed.is_some())
 }
 
+/// Whether the servers' task loops take the loop-top checkpoint before every request: on by
+/// default; off only to measure what checkpointing costs (without it a crash cannot be rolled
+/// back). One switch is shared by every incarnation of every server, and may be flipped while the
+/// system runs, so that a benchmark compares off and on within one boot.
+#[derive(Clone, Debug)]
+pub struct CheckpointSwitch(Arc<AtomicBool>);
+
+impl CheckpointSwitch {
+    /// A switch, on or off.
+    pub fn new(on: bool) -> CheckpointSwitch {
+        CheckpointSwitch(Arc::new(AtomicBool::new(on)))
+    }
+
+    /// Turns checkpointing on or off from the next request on.
+    pub fn set(&self, on: bool) {
+        self.0.store(on, Ordering::Relaxed);
+    }
+
+    /// Whether checkpointing is on.
+    pub fn is_on(&self) -> bool {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+impl Default for CheckpointSwitch {
+    fn default() -> Self {
+        CheckpointSwitch::new(true)
+    }
+}
+
 /// What every server incarnation of a run shares with the harness: where to leave state when the
 /// system stops, the fault to inject, and whether to check invariants after each request.
 #[derive(Clone)]
 pub struct ServerEnv {
-    /// Take the loop-top checkpoint before every request (on by default). Off only to measure
-    /// what checkpointing costs: without it a crash cannot be rolled back.
-    pub checkpoints: bool,
+    /// Take the loop-top checkpoint before every request (on by default).
+    pub checkpoints: CheckpointSwitch,
     /// Where servers leave their state when the system stops.
     pub vault: Vault,
     /// The fault of this run, if any.
@@ -407,7 +443,7 @@ impl ServerEnv {
 impl Default for ServerEnv {
     fn default() -> Self {
         ServerEnv {
-            checkpoints: true,
+            checkpoints: CheckpointSwitch::default(),
             vault: Vault::default(),
             injector: None,
             check_invariants: false,
@@ -517,6 +553,8 @@ impl Coverage {
                     max_attempts: 1,
                     compensable: &compensable,
                     dropped_before: 0,
+                    // Whether the requester resends does not change whether it recovers.
+                    new_endpoint: false,
                 };
                 if matches!(decide(policy, &facts, &self.table), Decision::Recover { .. }) {
                     bits |= 1 << RecoveringPolicies::bit(policy, persistent);
@@ -1070,6 +1108,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
             S::request_dropped(&mut state, &sent);
             let _ = proc.sendnb(requester, Message::new(Errno::ERECOVERED.status()));
         }
+        Some(Resumed::Resent { sent }) => S::request_dropped(&mut state, &sent),
         Some(Resumed::Reprocess { request, replay: log }) => {
             reprocess = Some(request);
             replay = log.into();
@@ -1107,7 +1146,7 @@ pub fn run<S: Server>(proc: &Proc, start: Start, env: ServerEnv) {
     let mut checked_whole = false;
     loop {
         let journal = keeper.state.as_ref().expect("present between requests").journal();
-        keeper.window.reopen(if env.checkpoints { journal.checkpoint() } else { journal.epoch() });
+        keeper.window.reopen(if env.checkpoints.is_on() { journal.checkpoint() } else { journal.epoch() });
         keeper.log.clear();
         // A reprocessed request is the first one served, as if it had just arrived.
         let m = match reprocess.take() {

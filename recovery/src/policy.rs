@@ -108,6 +108,10 @@ pub struct CrashFacts<'a> {
     /// Requests of this type the server already dropped after their reprocessing crashed too, or
     /// after they hung: a persistent fault in this entry point.
     pub dropped_before: u32,
+    /// The server comes back under a new endpoint (a stateless service: MINIX's driver
+    /// recovery). The kernel failed its requester's sendrec with a dead endpoint when it died, so
+    /// the requester, which finds the service again through ds, sends the request again itself.
+    pub new_endpoint: bool,
 }
 
 /// What to do with the crashed server's state.
@@ -135,6 +139,9 @@ pub enum RequestFate {
     Replay,
     /// It is dropped: a requester waiting for an answer gets `ERECOVERED`.
     Error,
+    /// It is dropped unanswered: its requester saw the dead endpoint and sends it again to the
+    /// server's new one (a server that comes back under a new endpoint).
+    Resent,
 }
 
 /// A policy's decision.
@@ -199,6 +206,11 @@ impl Decision {
             "suppress+compensate" => "suppress+compensate+quarantine",
             "suppress+kill" => "suppress+kill+quarantine",
             "suppress+compensate+kill" => "suppress+compensate+kill+quarantine",
+            "rollback+resend" => "rollback+resend+quarantine",
+            "rollback+compensate+resend" => "rollback+compensate+resend+quarantine",
+            "suppress+resend" => "suppress+resend+quarantine",
+            "suppress+compensate+resend" => "suppress+compensate+resend+quarantine",
+            "restart+resend" => "restart+resend+quarantine",
             // Only a dropped request quarantines its entry point.
             other => other,
         }
@@ -212,9 +224,14 @@ impl Decision {
             };
         };
         let reprocess = *request != RequestFate::Error;
-        match (state, request) {
-            (StateAction::Rollback, RequestFate::Replay) => return "rollback+replay",
-            (StateAction::Suppress, RequestFate::Replay) => return "suppress+replay",
+        match (state, request, !compensate.is_empty()) {
+            (StateAction::Rollback, RequestFate::Replay, _) => return "rollback+replay",
+            (StateAction::Suppress, RequestFate::Replay, _) => return "suppress+replay",
+            (StateAction::Fresh, RequestFate::Resent, _) => return "restart+resend",
+            (StateAction::Rollback, RequestFate::Resent, false) => return "rollback+resend",
+            (StateAction::Rollback, RequestFate::Resent, true) => return "rollback+compensate+resend",
+            (StateAction::Suppress, RequestFate::Resent, false) => return "suppress+resend",
+            (StateAction::Suppress, RequestFate::Resent, true) => return "suppress+compensate+resend",
             _ => {}
         }
         match (state, !compensate.is_empty(), reprocess, end_requester) {
@@ -282,6 +299,8 @@ fn recover(crash: &CrashFacts<'_>, state: StateAction, reprocess_users: bool, re
 
 fn with_attempts(reason: String, crash: &CrashFacts<'_>, reprocess: bool) -> String {
     match (reprocess, crash.attempts) {
+        // Its requester resends it ([`decide`] says so).
+        (true, _) if crash.new_endpoint => reason,
         (true, 0) => format!("{reason}; the request is reprocessed"),
         (true, n) => format!("{reason}; the request is reprocessed (attempt {} of {})", n + 1, crash.max_attempts),
         (false, n) if n >= crash.max_attempts => {
@@ -305,8 +324,27 @@ fn protocol_step(crash: &CrashFacts<'_>) -> bool {
     !crash.requester_is_user && !crash.requester_awaits_answer
 }
 
-/// The decision of `policy` on `crash`.
+/// The decision of `policy` on `crash`. A server that comes back under a new endpoint recovers as
+/// decided, but its request is its requester's to send again: handled again, its answer would
+/// reach nobody, and the requester's resend would do it twice.
 pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable) -> Decision {
+    match decide_in_place(policy, crash, table) {
+        Decision::Recover { state, compensate, quarantine, reason, .. } if crash.new_endpoint => Decision::Recover {
+            state,
+            request: RequestFate::Resent,
+            compensate,
+            end_requester: false,
+            quarantine,
+            reason: format!(
+                "{reason}; it comes back under a new endpoint, so its requester, told the old one is dead, sends the request again"
+            ),
+        },
+        decision => decision,
+    }
+}
+
+/// The decision of `policy` on `crash`, for a server that comes back under the same endpoint.
+fn decide_in_place(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable) -> Decision {
     if policy != PolicyKind::None && server_request_gives_up(crash) {
         return Decision::FailStop {
             reason: format!(
@@ -365,8 +403,9 @@ pub fn decide(policy: PolicyKind, crash: &CrashFacts<'_>, table: &RecoveryTable)
             // sent, so nothing is sent twice and the requester never sees the crash. An entry
             // point known to crash again when reprocessed is not retried.
             if crash.replayable && crash.attempts < crash.max_attempts && crash.dropped_before == 0 {
+                let done = if crash.new_endpoint { "completed" } else { "replayed, nothing sent twice" };
                 let reason = format!(
-                    "policy {policy}: {} of the crashed attempt replayed, nothing sent twice; class {} if it keeps crashing ({}{undo}); {}",
+                    "policy {policy}: {} of the crashed attempt {done}; class {} if it keeps crashing ({}{undo}); {}",
                     crate::counted(crash.window.outgoing().len() as u64, "message"),
                     at.class,
                     at.why,
@@ -562,6 +601,7 @@ mod tests {
             max_attempts: 4,
             compensable: &[],
             dropped_before: 0,
+            new_endpoint: false,
         }
     }
 
@@ -702,6 +742,40 @@ mod tests {
             let d = decide(policy, &in_sendrec, &table);
             assert!(matches!(d, Decision::Recover { request: RequestFate::Error, .. }), "{policy}: {}", d.reason());
         }
+    }
+
+    /// A driver that comes back under a new endpoint recovers as any server would, but nobody
+    /// waits for its answer any more: its requester resends, so the request is neither handled
+    /// again nor answered, whatever the policy; a policy that halts still halts.
+    #[test]
+    fn a_request_to_a_server_back_under_a_new_endpoint_is_left_to_its_requester() {
+        let table = row(RecoveryClass::R, RecoveryClass::R, None);
+        let fresh = Window::open(Journal::new().checkpoint());
+        let driver = CrashFacts {
+            requester_is_user: false,
+            requester: 7,
+            replayable: true,
+            new_endpoint: true,
+            ..facts(&fresh)
+        };
+        for (policy, label) in [
+            (PolicyKind::Restart, "restart+resend"),
+            (PolicyKind::Rollback, "rollback+resend"),
+            (PolicyKind::Pessimistic, "rollback+resend"),
+            (PolicyKind::Enhanced, "rollback+resend"),
+            (PolicyKind::Table, "rollback+resend"),
+            (PolicyKind::Srs, "suppress+resend"),
+        ] {
+            let d = decide(policy, &driver, &table);
+            assert_eq!(d.label(), label, "{policy}: {}", d.reason());
+            assert!(d.reason().ends_with("sends the request again"), "{policy}: {}", d.reason());
+        }
+        let persistent = CrashFacts { attempts: 4, ..driver };
+        assert_eq!(decide(PolicyKind::Table, &persistent, &table).label(), "rollback+resend+quarantine");
+        let answered = sent_vm_fork();
+        let closed = CrashFacts { window: &answered, ..driver };
+        assert_eq!(decide(PolicyKind::Pessimistic, &closed, &table).label(), "fail-stop");
+        assert_eq!(decide(PolicyKind::None, &driver, &table).label(), "leave-dead");
     }
 
     #[test]

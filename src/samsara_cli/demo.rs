@@ -20,7 +20,7 @@ use testbed::boot::default_table;
      names another (seed 0, the global default, means the demo's own seed 1).")]
 pub struct DemoArgs {
     /// The scenario: restart, rollback, window, reprocess, process-local, compensation,
-    /// quarantine, srs, hang, or all. Without one, the scenarios are listed.
+    /// quarantine, srs, hang, driver, or all. Without one, the scenarios are listed.
     pub scenario: Option<String>,
     /// Wait for Enter between steps.
     #[arg(long, requires = "scenario")]

@@ -69,7 +69,7 @@ pub enum Command {
     /// each figure, its baseline from the same run, the ratio and the target; writes an SVG chart.
     Bench(bench::BenchArgs),
     /// Narrated scenarios of reincarnation and recovery (restart, rollback, window, reprocess,
-    /// process-local, compensation, quarantine, srs, hang), each a real run told step by step from
+    /// process-local, compensation, quarantine, srs, hang, driver), each a real run told step by step from
     /// its event log; `--html` adds a message sequence chart and the crashed entry point's call
     /// graph.
     Demo(demo::DemoArgs),

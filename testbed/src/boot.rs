@@ -56,8 +56,9 @@ pub struct MachineConfig {
     pub fault: Option<FaultSpec>,
     /// Loop-top invariant checks in every server.
     pub check_invariants: bool,
-    /// Take the loop-top checkpoint before every request (off only to measure its cost).
-    pub checkpoints: bool,
+    /// Take the loop-top checkpoint before every request (off only to measure its cost; the
+    /// switch may be flipped while the machine runs).
+    pub checkpoints: os::task::CheckpointSwitch,
     /// Count every site's executions here (the golden run of a campaign).
     pub profile: Option<Arc<std::sync::Mutex<os::fault::SiteProfile>>>,
 }
@@ -71,7 +72,7 @@ impl Default for MachineConfig {
             table: default_table(),
             fault: None,
             check_invariants: false,
-            checkpoints: true,
+            checkpoints: os::task::CheckpointSwitch::default(),
             profile: None,
         }
     }
@@ -215,7 +216,7 @@ pub fn boot(config: &MachineConfig, init: impl FnOnce(&Sys<'_>) -> i32 + Send + 
     let vault = Vault::default();
     let injector = config.fault.clone().map(|f| Arc::new(Injector::new(f)));
     let env = ServerEnv {
-        checkpoints: config.checkpoints,
+        checkpoints: config.checkpoints.clone(),
         vault: vault.clone(),
         injector: injector.clone(),
         check_invariants: config.check_invariants,

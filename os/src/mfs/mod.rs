@@ -139,6 +139,15 @@ pub fn build_tree(state: &mut MfsState, programs: &[String]) {
     }
 }
 
+/// The block writes mfs sends its driver when it mounts a blank disk holding `programs`: the
+/// superblock, then every block of the boot tree. A fault on the driver's n-th write after the
+/// mount is its `writes_at_mount + n`-th (faults count a server's requests from boot).
+pub fn writes_at_mount(programs: &[String]) -> usize {
+    let mut boot = MfsState::empty();
+    build_tree(&mut boot, programs);
+    1 + boot.dirty.len()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

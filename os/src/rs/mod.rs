@@ -62,6 +62,8 @@ struct Supervised {
     life: Life,
     pacing: Pacing,
     core: bool,
+    /// Whether it comes back under the same endpoint (else under the slot's next generation).
+    stateful: bool,
     /// What the delayed restart will do.
     pending: Option<Pending>,
     /// The request being reprocessed, and how many times it crashed again so far.
@@ -129,6 +131,7 @@ pub fn main(proc: &Proc, manifest: Arc<Manifest>, recovery: RecoveryConfig, vaul
                 life: Life::Up { last_seen: proc.now() },
                 pacing: Pacing::new(s.restart),
                 core: s.core,
+                stateful: s.stateful,
                 pending: None,
                 retry: None,
                 dropped: BTreeMap::new(),
@@ -252,6 +255,7 @@ impl Rs {
                     max_attempts,
                     compensable: &r.compensable,
                     dropped_before: s.dropped.get(&r.request.m_type).copied().unwrap_or(0),
+                    new_endpoint: !s.stateful,
                 };
                 decide(policy, &facts, &self.recovery.table)
             }
@@ -291,7 +295,7 @@ impl Rs {
                 // is a hung one dropped (a hang is not handled again: its log is cut off), for
                 // the entry point that keeps hanging halts the system rather than stall it.
                 if let Some(m_type) = request_type.filter(|_| attempts > 0 || hung)
-                    && matches!(handoff.request, Some(Resumed::Error { .. }))
+                    && matches!(handoff.request, Some(Resumed::Error { .. } | Resumed::Resent { .. }))
                 {
                     *s.dropped.entry(m_type).or_default() += 1;
                 }
@@ -451,6 +455,7 @@ fn handoff(mut r: Remains, state: StateAction, fate: RequestFate, compensate: bo
         RequestFate::Reprocess => Some(Resumed::Reprocess { request: r.request, replay: Vec::new() }),
         RequestFate::Replay => Some(Resumed::Reprocess { request: r.request, replay: r.sent }),
         RequestFate::Error => Some(Resumed::Error { requester: r.request.source, sent: r.sent }),
+        RequestFate::Resent => Some(Resumed::Resent { sent: r.sent }),
     };
     Handoff { state, undo, request, quarantined: Vec::new() }
 }
