@@ -413,7 +413,7 @@ impl Default for CheckpointSwitch {
 
 /// What every server incarnation of a run shares with the harness: where to leave state when the
 /// system stops, the fault to inject, and whether to check invariants after each request.
-#[derive(Clone)]
+#[derive(Clone, Default)]
 pub struct ServerEnv {
     /// Take the loop-top checkpoint before every request (on by default).
     pub checkpoints: CheckpointSwitch,
@@ -437,19 +437,6 @@ impl ServerEnv {
     /// campaign checks from the firing on (about half of each run's checks, a third of its time).
     fn checking(&self) -> bool {
         self.check_invariants && self.injector.as_ref().is_none_or(|i| i.fired())
-    }
-}
-
-impl Default for ServerEnv {
-    fn default() -> Self {
-        ServerEnv {
-            checkpoints: CheckpointSwitch::default(),
-            vault: Vault::default(),
-            injector: None,
-            check_invariants: false,
-            profile: None,
-            table: Arc::default(),
-        }
     }
 }
 

@@ -81,6 +81,9 @@ fn check_signals(pm: &mut PmState, found: &mut Vec<Violation>) {
     let expected: BTreeMap<ProcKey, ()> = entries.keys().map(|&k| (k, ())).collect();
     let state = |key: &ProcKey| format!("the signal state of slot {key}");
     compare("pm.sig-state", "pm.sigs", &expected, &with_state, state, unit, found);
+    let with_actions: BTreeMap<ProcKey, ()> = pm.sigactions.iter().map(|(&k, _)| (k, ())).collect();
+    let actions = |key: &ProcKey| format!("the signal actions of slot {key}");
+    compare("pm.sig-actions", "pm.sigactions", &expected, &with_actions, actions, unit, found);
     let mut timers = BTreeMap::new();
     for (&key, s) in pm.sigs.iter() {
         let Some(&(pid, zombie)) = entries.get(&key) else { continue };

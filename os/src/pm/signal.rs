@@ -176,15 +176,17 @@ fn deliver(ctx: &mut PmCtx<'_>, key: ProcKey, signo: i32) -> Result<(), Errno> {
     let frame = SigFrame { signo, saved_mask, stop: false };
     ctx.kernel(KernelCall::SigSend, |k| k.sys_sigsend(p.ep, frame))?;
     let slot = signo as usize;
-    let flags = s.action_flags[slot];
+    let actions = ctx.state.sigactions.get(key).expect("every entry has signal actions");
+    let (flags, blocked) = (actions.flags[slot], actions.mask[slot]);
     let entry = ctx.state.sigs.get_mut_global(key).expect("read above");
     let self_block = if flags & SA_NODEFER == 0 { bit } else { 0 };
-    entry.mask = (entry.mask | s.action_mask[slot] | self_block) & !UNCATCHABLE;
+    entry.mask = (entry.mask | blocked | self_block) & !UNCATCHABLE;
     entry.delivered += 1;
     if flags & SA_RESETHAND != 0 {
         entry.caught &= !bit;
-        entry.action_mask[slot] = 0;
-        entry.action_flags[slot] = 0;
+        let actions = ctx.state.sigactions.get_mut_global(key).expect("read above");
+        actions.mask[slot] = 0;
+        actions.flags[slot] = 0;
     }
     interrupt(ctx, key, &p);
     Ok(())
@@ -270,6 +272,9 @@ pub fn do_sigaction(ctx: &mut PmCtx<'_>) -> Handled {
     let who = ctx.requester();
     let Some(s) = ctx.state.sigs.get_own(&who).cloned() else { return Handled::Reply(Err(Errno::ESRCH)) };
     let (bit, slot) = (sig_bit(r.signo), r.signo as usize);
+    let Some((old_mask, old_flags)) = ctx.state.sigactions.get_own(&who).map(|a| (a.mask[slot], a.flags[slot])) else {
+        return Handled::Reply(Err(Errno::ESRCH));
+    };
     let old = SigactionReply {
         disposition: if s.caught & bit != 0 {
             disposition::CATCH
@@ -278,8 +283,8 @@ pub fn do_sigaction(ctx: &mut PmCtx<'_>) -> Handled {
         } else {
             disposition::DEFAULT
         },
-        mask: s.action_mask[slot],
-        flags: s.action_flags[slot],
+        mask: old_mask,
+        flags: old_flags,
     };
     if r.set {
         if bit & UNCATCHABLE != 0 || r.disposition > disposition::CATCH || r.flags & !SA_KNOWN != 0 {
@@ -293,8 +298,9 @@ pub fn do_sigaction(ctx: &mut PmCtx<'_>) -> Handled {
             disposition::IGNORE => entry.ignored |= bit,
             _ => {}
         }
-        entry.action_mask[slot] = r.mask & ALL_SIGNALS & !UNCATCHABLE;
-        entry.action_flags[slot] = r.flags;
+        let actions = ctx.state.sigactions.get_own_mut(&who).expect("every entry has signal actions");
+        actions.mask[slot] = r.mask & ALL_SIGNALS & !UNCATCHABLE;
+        actions.flags[slot] = r.flags;
         // POSIX: a pending signal set to be ignored is discarded.
         let ignored_now = r.disposition == disposition::IGNORE
             || (r.disposition == disposition::DEFAULT
@@ -372,20 +378,23 @@ pub fn inherit(state: &mut PmState, parent: ProcKey, child: ProcKey) {
     to.mask = from.mask;
     to.caught = from.caught;
     to.ignored = from.ignored;
-    to.action_mask = from.action_mask;
-    to.action_flags = from.action_flags;
+    let Some(actions) = state.sigactions.get(parent).cloned() else { return };
+    *state.sigactions.get_mut_global(child).expect("the child's entry was just made") = actions;
 }
 
 /// At exec: caught signals go back to their default action (the new image has no handlers);
 /// ignored ones and the mask stay, as POSIX says.
 pub fn reset_caught(state: &mut PmState, key: ProcKey) {
-    if let Some(s) = state.sigs.get_mut_global(key) {
-        let caught = std::mem::take(&mut s.caught);
-        for signo in 1..SIG_SLOTS {
-            if caught & (1 << signo) != 0 {
-                s.action_mask[signo] = 0;
-                s.action_flags[signo] = 0;
-            }
+    let Some(s) = state.sigs.get_mut_global(key) else { return };
+    let caught = std::mem::take(&mut s.caught);
+    if caught == 0 {
+        return;
+    }
+    let Some(actions) = state.sigactions.get_mut_global(key) else { return };
+    for signo in 1..SIG_SLOTS {
+        if caught & (1 << signo) != 0 {
+            actions.mask[signo] = 0;
+            actions.flags[signo] = 0;
         }
     }
 }

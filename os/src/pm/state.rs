@@ -162,10 +162,6 @@ pub struct SigState {
     pub caught: u32,
     /// Signals set to SIG_IGN.
     pub ignored: u32,
-    /// Per signal: what is blocked while its handler runs (sigaction's `sa_mask`).
-    pub action_mask: [u32; SIG_SLOTS],
-    /// Per signal: sigaction's flags (`SA_RESETHAND`, `SA_NODEFER`).
-    pub action_flags: [u32; SIG_SLOTS],
     /// Its ITIMER_REAL (alarm and setitimer), if running.
     pub timer: Option<RealTimer>,
     /// Stopped by a stop signal (its frame posted), until SIGCONT.
@@ -174,6 +170,24 @@ pub struct SigState {
     pub delivered: u64,
     /// Signals delivered to its waited-for children, summed at each reap (RUSAGE_CHILDREN).
     pub children_delivered: u64,
+}
+
+/// One process's signal actions beside its handler (MINIX's `mp_sigact`): per signal, what is
+/// blocked while its handler runs and sigaction's flags. Kept apart from [`SigState`], which
+/// every signal changes: these change only by sigaction, SA_RESETHAND and exec, so a signal's undo
+/// record is a few words, not the whole action table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SigActions {
+    /// Per signal: what is blocked while its handler runs (sigaction's `sa_mask`).
+    pub mask: [u32; SIG_SLOTS],
+    /// Per signal: sigaction's flags (`SA_RESETHAND`, `SA_NODEFER`).
+    pub flags: [u32; SIG_SLOTS],
+}
+
+impl Default for SigActions {
+    fn default() -> Self {
+        SigActions { mask: [0; SIG_SLOTS], flags: [0; SIG_SLOTS] }
+    }
 }
 
 /// A timer-index key: when it expires, then whose.
@@ -212,6 +226,8 @@ pub struct PmState {
     pub fresh_slot: TrackedCell<ProcKey>,
     /// Every entry's signal state, keyed like `procs` (process-local).
     pub sigs: ProcTable<ProcKey, SigState>,
+    /// Every entry's signal actions, keyed like `procs` (process-local).
+    pub sigactions: ProcTable<ProcKey, SigActions>,
     /// Index: `(due, slot)` of every running ITIMER_REAL, soonest first.
     pub timers: TrackedMap<TimerKey, ()>,
     /// When pm's one kernel alarm is set to ring (the soonest timer when it was last set).
@@ -238,6 +254,7 @@ tracked_state!(PmState {
         free_slots,
         fresh_slot,
         sigs,
+        sigactions,
         timers,
         alarm_due,
         pgroups,
@@ -261,6 +278,7 @@ impl PmState {
             free_slots: TrackedMap::new(&journal, "pm.free_slots", StateClass::Global),
             fresh_slot: TrackedCell::new(&journal, "pm.fresh_slot", StateClass::Global, FIRST_USER_SLOT as ProcKey),
             sigs: ProcTable::new(&journal, "pm.sigs"),
+            sigactions: ProcTable::new(&journal, "pm.sigactions"),
             timers: TrackedMap::new(&journal, "pm.timers", StateClass::Global),
             alarm_due: TrackedCell::new(&journal, "pm.alarm_due", StateClass::Global, None),
             pgroups: TrackedMap::new(&journal, "pm.pgroups", StateClass::Global),
@@ -415,6 +433,7 @@ impl PmState {
         self.pgroups.insert((entry.pgrp, key), ());
         self.sessions.insert((entry.sid, key), ());
         self.sigs.insert_global(key, SigState::default());
+        self.sigactions.insert_global(key, SigActions::default());
         self.procs.insert_global(key, entry);
     }
 
@@ -435,6 +454,7 @@ impl PmState {
         assert!(filed.is_some(), "pm.sessions: slot {key} is not filed under its session {}", entry.sid);
         self.set_timer(key, None);
         let sigs = self.sigs.remove_global(key);
+        self.sigactions.discard_global(key);
         // A zombie leaves only when its parent waits for it: getrusage(RUSAGE_CHILDREN) counts it.
         if matches!(entry.phase, Phase::Zombie { .. })
             && let Some(sigs) = sigs
