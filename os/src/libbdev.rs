@@ -246,6 +246,12 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
                 driver.endpoint = Some(port.lookup(driver.label)?);
                 reopen = true;
             }
+            // When ds now names another endpoint, the one looked up was not the driver's (a
+            // garbled lookup): the request goes to the driver. Refused by the driver, it fails.
+            Attempt::Refused(e) => match port.lookup(driver.label) {
+                Ok(now) if now != endpoint => driver.endpoint = Some(now),
+                _ => return Err(e),
+            },
         }
         retries += 1;
         if retries > DRIVER_TRIES {
@@ -286,6 +292,9 @@ enum Attempt {
     Stale,
     /// The driver died before answering (or dropped the request when it recovered).
     DriverDied,
+    /// A plain error, not a driver's answer (a driver answers BDEV_REPLY, its own errors inside):
+    /// the call refused where it was sent, by the kernel or by whoever the endpoint names.
+    Refused(Errno),
 }
 
 fn attempt(port: &mut impl Port, driver: &Driver, endpoint: Endpoint, request: &Request, id: u32) -> Attempt {
@@ -301,7 +310,7 @@ fn attempt(port: &mut impl Port, driver: &Driver, endpoint: Endpoint, request: &
         }
         Ok(_) => Attempt::Stale,
         Err(Errno::EDEADSRCDST | Errno::ERECOVERED) => Attempt::DriverDied,
-        Err(e) => Attempt::Answered(Err(e)),
+        Err(e) => Attempt::Refused(e),
     }
 }
 

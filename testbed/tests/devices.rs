@@ -84,3 +84,40 @@ fn the_checker_reads_vfs_s_dmap_against_the_drivers_incarnations() {
     let found = names(&mut snap);
     assert!(found.len() == 1 && found[0].contains("major 42"), "{found:?}");
 }
+
+/// The bit of a ds answer's payload a bad-reply fault flips to garble the endpoint it names (bit
+/// 3 of the endpoint: memory's slot 9 reads as rs's slot 1).
+const ENDPOINT_BIT: u8 = 35;
+
+/// ds's answer to a lookup garbled on its way (a bad-reply fault in ds, at each of its answers to
+/// a lookup in turn: mfs's of the disk driver when vfs mounts the root, vfs's of the memory
+/// driver at the first open of a device). The client keeps a wrong endpoint, and what answers
+/// there is not a driver: the kernel, for an endpoint that names nobody, or another server. The
+/// client looks the driver up again, finds ds naming another endpoint, and sends there: every call
+/// succeeds, both clients name their drivers, the checker finds nothing. (Both used to end the
+/// run: vfs could not mount its root, or kept rs's endpoint as the memory driver's.)
+#[test]
+fn a_garbled_lookup_of_a_driver_is_looked_up_again() {
+    let profile = Arc::new(Mutex::new(os::fault::SiteProfile::default()));
+    use_devices(&MachineConfig { profile: Some(profile.clone()), ..config(None) }, 2);
+    let profile = profile.lock().unwrap();
+    let (site, hits) = profile
+        .sites
+        .iter()
+        .find(|(s, _)| s.server == "ds" && s.handler == "ds_retrieve" && s.location.starts_with("os/src/task.rs"))
+        .map(|(s, stats)| (s.location.clone(), stats.hits))
+        .expect("ds answers lookups");
+    assert_eq!(hits, 2, "mfs looks up the disk driver, vfs the memory driver");
+    let expected: Vec<String> =
+        (0..2).flat_map(|_| ["Ok((0, 4))".to_string(), "Ok(3) [0, 0, 0]".to_string()]).collect();
+    for n in 1..=hits {
+        let fault = format!("bad-reply@ds:ds_retrieve:{site}#{n}/{ENDPOINT_BIT}");
+        let (seen, mut snap, fired) = use_devices(&config(Some(&fault)), 2);
+        assert!(fired, "{fault}");
+        assert_eq!(seen, expected, "{fault}");
+        assert_eq!(checker::check(&mut snap), Vec::new(), "{fault}");
+        let memory = *snap.vfs.as_mut().unwrap().drivers.get(&MEMORY_MAJOR).expect("opened a device");
+        let disk = snap.mfs.as_mut().unwrap().disk.get().clone().and_then(|d| d.endpoint);
+        assert_eq!((memory, disk), (Endpoint::new(9, 0), Some(Endpoint::new(8, 0))), "{fault}");
+    }
+}

@@ -93,8 +93,6 @@ fn call<'p>(
                 let status = m.get::<CdevReply>().status;
                 return u64::try_from(status).map_err(|_| Errno::from_status(status));
             }
-            // Not a driver's answer (a garbled one): the call failed.
-            Ok(_) => return Err(Errno::EIO),
             // The kernel's word that the driver died (or its next incarnation dropped the
             // request): followed from now on, it is looked up again once ds knows of its restart.
             Err(Errno::EDEADSRCDST | Errno::ERECOVERED) => {
@@ -104,7 +102,16 @@ fn call<'p>(
                 }
                 ctx.state.drivers.remove(&major);
             }
-            Err(e) => return Err(e),
+            // Not a driver's answer (a driver answers CDEV_REPLY, its own errors inside). When
+            // ds now names another endpoint, the one kept was not the driver's (a garbled
+            // lookup): the request goes to the driver. From the driver itself, it fails the call.
+            other => {
+                if ctx.lookup(label).is_ok_and(|now| now != driver) {
+                    ctx.state.drivers.remove(&major);
+                    continue;
+                }
+                return Err(other.err().unwrap_or(Errno::EIO));
+            }
         }
     }
     Err(Errno::EIO)
