@@ -9,7 +9,7 @@ use crate::invariant::{Violation, violation};
 use crate::mfs::fs::DIRENT_SIZE;
 use crate::mfs::state::{BlockNo, Ino, Inode, InodeKind, MfsState, ROOT_INO, blocks_for};
 use crate::proto::PATH_MAX;
-use recovery::{TrackedField, counted};
+use recovery::{TrackedField, TrackedVec, counted};
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Every invariant of `mfs::state` mfs can see alone: no block is both free and used or used
@@ -34,8 +34,6 @@ struct Parts {
 /// The halves `parts` of [`check`], after the violations `found` so far. A half left out must be
 /// known to hold: its inodes are taken as sane when their block counts match their sizes.
 fn check_parts(mfs: &mut MfsState, parts: Parts, mut found: Vec<Violation>) -> Vec<Violation> {
-    let inodes: BTreeMap<Ino, Inode> =
-        mfs.inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.clone()?))).collect();
     let sizes = mfs.sizes();
     let [inodes_param, blocks_param] = super::PARAMS else { unreachable!("mfs takes two sizes") };
     if !inodes_param.accepts(sizes.inodes as u64) || !blocks_param.accepts(sizes.blocks as u64) {
@@ -44,15 +42,35 @@ fn check_parts(mfs: &mut MfsState, parts: Parts, mut found: Vec<Violation>) -> V
             format!("{} inode slots and {} blocks: a table outside the sizes mfs takes", sizes.inodes, sizes.blocks),
         ));
     }
+    // The live inodes by reference, beside the other fields borrowed apart (the self-check runs
+    // this after every request that moved blocks or names: no copy of the inode table).
+    let MfsState { inodes, blocks, free_blocks, .. } = &mut *mfs;
+    let live: Vec<(Ino, &Inode)> =
+        inodes.iter().enumerate().filter_map(|(i, slot)| Some((i as Ino, slot.as_ref()?))).collect();
     let sane = if parts.blocks {
-        check_blocks(mfs, &inodes, parts.data.as_ref(), &mut found)
+        check_blocks(&live, blocks, free_blocks, parts.data.as_ref(), &mut found)
     } else {
-        inodes.iter().filter(|(_, inode)| inode.blocks.len() == blocks_for(inode.size)).map(|(&ino, _)| ino).collect()
+        live.iter().filter(|(_, inode)| inode.blocks.len() == blocks_for(inode.size)).map(|&(ino, _)| ino).collect()
     };
     if parts.links {
-        check_links(mfs, &inodes, &sane, &mut found);
+        let links: BTreeMap<Ino, Links> = live.iter().map(|&(ino, inode)| (ino, Links::of(inode))).collect();
+        check_links(mfs, &links, &sane, &mut found);
     }
     found
+}
+
+/// What the link half reads of an inode (its directory's entries it reads from mfs).
+struct Links {
+    dir: bool,
+    size: u64,
+    nlink: u32,
+    refs: u32,
+}
+
+impl Links {
+    fn of(inode: &Inode) -> Links {
+        Links { dir: inode.is_dir(), size: inode.size, nlink: inode.nlink, refs: inode.refs }
+    }
 }
 
 /// The loop-top self-check after a request whose window began on a state that passed [`check`]:
@@ -157,18 +175,19 @@ fn free_data(block: BlockNo) -> Violation {
 /// Each block is free or in one file, the free list holds no data, and the counts add up.
 /// Returns the inodes whose block lists are sane (safe to read).
 fn check_blocks(
-    mfs: &mut MfsState,
-    inodes: &BTreeMap<Ino, Inode>,
+    inodes: &[(Ino, &Inode)],
+    blocks: &mut TrackedVec<Vec<u8>>,
+    free_blocks: &mut TrackedVec<BlockNo>,
     data: Option<&BTreeSet<BlockNo>>,
     found: &mut Vec<Violation>,
 ) -> BTreeSet<Ino> {
     // Indexed by block number (the disk is small and fixed), as compact as can be: the loop-top
     // self-check runs this after every request that moved blocks.
-    let disk = mfs.blocks.len();
+    let disk = blocks.len();
     let mut owner: Vec<Ino> = vec![NOBODY; disk];
     let mut used = 0usize;
     let mut sane = BTreeSet::new();
-    for (&ino, inode) in inodes {
+    for &(ino, inode) in inodes {
         let mut ok = true;
         if inode.is_symlink() && !(1..=PATH_MAX as u64).contains(&inode.size) {
             found.push(violation(
@@ -211,15 +230,15 @@ fn check_blocks(
     let mut listed = vec![0u8; disk];
     match data {
         None => {
-            for (flags, data) in listed.iter_mut().zip(mfs.blocks.iter()) {
+            for (flags, data) in listed.iter_mut().zip(blocks.iter()) {
                 if !data.is_empty() {
                     *flags = HOLDS_DATA;
                 }
             }
         }
-        Some(blocks) => {
-            for &block in blocks {
-                let held = mfs.blocks.get(block as usize).is_some_and(|data| !data.is_empty());
+        Some(may_hold) => {
+            for &block in may_hold {
+                let held = blocks.get(block as usize).is_some_and(|data| !data.is_empty());
                 if let Some(flags) = listed.get_mut(block as usize).filter(|_| held) {
                     *flags = HOLDS_DATA;
                 }
@@ -227,7 +246,7 @@ fn check_blocks(
         }
     }
     let mut free = 0usize;
-    for &block in mfs.free_blocks.iter() {
+    for &block in free_blocks.iter() {
         free += 1;
         let Some(flags) = listed.get_mut(block as usize) else {
             found.push(violation("mfs.block-range", format!("the free list holds block {block} past the disk")));
@@ -252,10 +271,10 @@ fn check_blocks(
 
 /// Link counts equal the entries naming each inode; entries name live inodes; directories hold
 /// their `.` and `..`; nothing is nameless and closed; the root is a live directory.
-fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSet<Ino>, found: &mut Vec<Violation>) {
+fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Links>, sane: &BTreeSet<Ino>, found: &mut Vec<Violation>) {
     let mut names: BTreeMap<Ino, u32> = BTreeMap::new();
     let mut unparsed = false;
-    for (&dir, inode) in inodes.iter().filter(|(_, i)| i.is_dir()) {
+    for (&dir, inode) in inodes.iter().filter(|(_, i)| i.dir) {
         if !sane.contains(&dir) || inode.size % DIRENT_SIZE as u64 != 0 {
             found.push(violation(
                 "mfs.dir-format",
@@ -279,7 +298,7 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
         if inode.nlink > 0 {
             let dot = entries.iter().find(|e| e.name == b".").map(|e| e.ino);
             let dotdot = entries.iter().find(|e| e.name == b"..").map(|e| e.ino);
-            let parent_ok = dotdot.is_some_and(|p| inodes.get(&p).is_some_and(Inode::is_dir));
+            let parent_ok = dotdot.is_some_and(|p| inodes.get(&p).is_some_and(|i| i.dir));
             if dot != Some(dir) || !parent_ok {
                 let names = |ino: Option<Ino>| ino.map_or("nothing".to_string(), |ino| format!("inode {ino}"));
                 found.push(violation(
@@ -309,7 +328,7 @@ fn check_links(mfs: &mut MfsState, inodes: &BTreeMap<Ino, Inode>, sane: &BTreeSe
             found.push(leaked(ino));
         }
     }
-    if !inodes.get(&ROOT_INO).is_some_and(Inode::is_dir) {
+    if !inodes.get(&ROOT_INO).is_some_and(|i| i.dir) {
         found.push(violation("mfs.root", "the root directory is missing".into()));
     }
 }
