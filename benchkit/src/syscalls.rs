@@ -9,8 +9,8 @@
 //! is off instead of once per request (the containers themselves still run: their cost is in both
 //! figures). Each repeat boots one machine and times off and on in alternating blocks within it,
 //! so both sides share the boot's memory layout and its threads' placement (booting off and on
-//! separately made boot-to-boot differences of several percent look like overhead); the medians
-//! over the repeats are compared. The note of each figure says how much checkpointing work one
+//! separately made boot-to-boot differences of several percent look like overhead); the figure's
+//! overhead is the median of every pair's, its rates the medians of every block's. The note of each figure says how much checkpointing work one
 //! operation causes (requests served, tracked writes), counted exactly in a profiled `sim` run.
 
 use crate::measure::Spread;

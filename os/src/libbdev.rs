@@ -246,12 +246,9 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
                 driver.endpoint = Some(port.lookup(driver.label)?);
                 reopen = true;
             }
-            // When ds now names another endpoint, the one looked up was not the driver's (a
-            // garbled lookup): the request goes to the driver. Refused by the driver, it fails.
-            Attempt::Refused(e) => match port.lookup(driver.label) {
-                Ok(now) if now != endpoint => driver.endpoint = Some(now),
-                _ => return Err(e),
-            },
+            // An answer no driver gives: sent again where ds now names the driver; refused by
+            // the driver itself, the request fails.
+            Attempt::Refused(e) => driver.endpoint = Some(misdirected(port, driver.label, endpoint).ok_or(e)?),
         }
         retries += 1;
         if retries > DRIVER_TRIES {
@@ -263,6 +260,13 @@ fn call(port: &mut impl Port, driver: &mut Driver, request: &Request) -> Result<
             return Err(Errno::EDEADSRCDST);
         }
     }
+}
+
+/// Where a request refused at `sent_to` (an answer no driver gives) should have gone: the endpoint
+/// ds names for `label` now, when it is another one — `sent_to` came from a garbled lookup. `None`
+/// when ds still names `sent_to`: the driver itself refused.
+pub fn misdirected(port: &mut impl Port, label: &str, sent_to: Endpoint) -> Option<Endpoint> {
+    port.lookup(label).ok().filter(|&now| now != sent_to)
 }
 
 /// The driver's endpoint, waiting for news while it is not published yet (at boot, its label may

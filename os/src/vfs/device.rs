@@ -16,7 +16,7 @@
 use super::VfsCtx;
 use super::vnode::PassedOn;
 use crate::errno::Errno;
-use crate::libbdev::{DRIVER_TRIES, Port};
+use crate::libbdev::{DRIVER_TRIES, Port, misdirected};
 use crate::proto::cdev::dev::{major, minor};
 use crate::proto::cdev::*;
 use crate::proto::vfs::flags::{O_ACCMODE, O_RDONLY, O_WRONLY};
@@ -102,15 +102,14 @@ fn call<'p>(
                 }
                 ctx.state.drivers.remove(&major);
             }
-            // Not a driver's answer (a driver answers CDEV_REPLY, its own errors inside). When
-            // ds now names another endpoint, the one kept was not the driver's (a garbled
-            // lookup): the request goes to the driver. From the driver itself, it fails the call.
+            // Not a driver's answer (a driver answers CDEV_REPLY, its own errors inside): sent
+            // to a garbled lookup's endpoint, it goes to the driver; from the driver itself, it
+            // fails the call.
             other => {
-                if ctx.lookup(label).is_ok_and(|now| now != driver) {
-                    ctx.state.drivers.remove(&major);
-                    continue;
+                if misdirected(ctx, label, driver).is_none() {
+                    return Err(other.err().unwrap_or(Errno::EIO));
                 }
-                return Err(other.err().unwrap_or(Errno::EIO));
+                ctx.state.drivers.remove(&major);
             }
         }
     }
