@@ -144,9 +144,10 @@ fn damaged_pipe_buffers_and_suspension_entries_are_found() {
     use os::vfs::state::{PIPE_BUF, Suspended};
     let mut s = stopped_with_a_live_child();
     let vfs = s.vfs.as_mut().unwrap();
-    let waiting: Vec<(u32, Suspended)> = vfs.suspended.iter().filter_map(|(k, call)| Some((*k, (*call)?))).collect();
+    let waiting: Vec<(u32, Suspended)> =
+        vfs.suspended.iter().filter_map(|(k, call)| Some((*k, call.clone()?))).collect();
     assert_eq!(waiting.len(), 1, "the grandchild waits in its pipe read");
-    let (reader, call) = waiting[0];
+    let (reader, call) = waiting[0].clone();
     let pipe = vfs.filp(call.filp().unwrap()).unwrap().vnode;
     let root = vfs.root_mount().root;
 

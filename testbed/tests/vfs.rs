@@ -28,7 +28,7 @@ use os::proto::vfs::*;
 use os::proto::vm::layout::SCRATCH;
 use os::proto::{PATH_MAX, PM, VFS};
 use os::vfs::MOTD;
-use os::vfs::state::{Filp, Fproc, MAX_FILE_SIZE, PIPE_BUF, Vnode, VnodeKind};
+use os::vfs::state::{FdSet, Filp, Fproc, MAX_FILE_SIZE, PIPE_BUF, PollWait, Vnode, VnodeKind};
 use testbed::boot::{MachineConfig, boot};
 use testbed::checker::{self, Snapshot, Violation};
 use userland::libc::{DirEntry, Sys};
@@ -223,7 +223,7 @@ fn descriptors_share_the_open_file_after_fork_and_dup() {
             sys.read(fd, &mut two).unwrap();
             log.say(format!("fd {fd} now reads: {}", text(&two)));
             log.say(format!("same inode: {}", sys.fstat(fd).unwrap().ino == sys.stat("/tmp/shared").unwrap().ino));
-            log.say(format!("dup2 out of range: {:?}", sys.dup2(d, 64)));
+            log.say(format!("dup2 out of range: {:?}", sys.dup2(d, OPEN_MAX as i32)));
             log.say(format!("dup of a closed fd: {:?}", sys.dup(17)));
             log.say(format!("lowest free: {:?}", sys.dup(d)));
         });
@@ -687,7 +687,7 @@ fn every_bad_argument_gets_its_errno() {
         "bad grant: EPERM",
         "unknown call: ENOSYS",
         "link a directory: EPERM",
-        "open until full: 27 more, then EMFILE",
+        &format!("open until full: {} more, then EMFILE", OPEN_MAX - 5),
         "dup when full: EMFILE",
         "pipe when full: EMFILE",
     ];
@@ -786,7 +786,7 @@ fn filling_the_disk_gives_enospc_and_freeing_it_gives_room_back() {
             }
             sys.close(fd).unwrap();
         }
-        log.say(format!("filled: {} files, {} whole MiB", files.len(), total / MAX_FILE_SIZE as usize));
+        log.say(format!("filled: {} files, {} whole MiB", files.len(), total >> 20));
         let fd = sys.open(&files[files.len() - 1], O_WRONLY | O_APPEND, 0).unwrap();
         log.say(format!("one more byte: {:?}", sys.write(fd, b"x")));
         sys.close(fd).unwrap();
@@ -808,7 +808,8 @@ fn filling_the_disk_gives_enospc_and_freeing_it_gives_room_back() {
     assert_eq!(
         lines,
         [
-            "filled: 4 files, 3 whole MiB",
+            // One file: the disk (4 MiB) is smaller than the largest file (64 MiB).
+            "filled: 1 files, 3 whole MiB",
             "one more byte: Err(ENOSPC)",
             "mkdir: Err(ENOSPC)",
             "an empty file still fits: Ok(0)",
@@ -847,7 +848,8 @@ fn enfile_when_the_open_file_table_is_full() {
                 break children;
             }
         };
-        log.say(format!("full after {} children", full > 10));
+        // Each child stops at its own limit, OPEN_MAX, until the system's table runs out.
+        log.say(format!("full after {} children", full > NR_FILPS / OPEN_MAX));
         log.say(format!("open: {:?}", sys.open("/etc/motd", O_RDONLY, 0)));
         log.say(format!("pipe: {:?}", sys.pipe()));
         log.say(format!("dup still works: {:?}", sys.dup(ready_r).is_ok()));
@@ -1077,7 +1079,7 @@ fn the_checker_catches_broken_open_counts_link_counts_and_blocks() {
 
 use os::proto::vfs::fcntl::*;
 use os::proto::vfs::poll::*;
-use os::vfs::state::OPEN_MAX;
+use os::vfs::state::{NR_FILPS, OPEN_MAX};
 use userland::libc::PollFd;
 
 #[test]
@@ -1408,17 +1410,26 @@ fn a_process_killed_in_poll_is_forgotten_and_the_checker_sees_a_ready_waiter() {
     let root = vfs.root_mount().root;
     vfs.dup_vnode(root);
     let mut fp = Fproc::new(ep, root);
-    fp.fds[0] = Some(filp);
+    fp.set(0, Some(filp));
     vfs.fprocs.insert_global(key, fp);
     vfs.suspended.insert_global(key, None);
     // vfs's own part (the cross-server part would see a process pm does not have).
     assert_eq!(os::vfs::check::check(vfs), Vec::<Violation>::new());
-    let wait = os::vfs::state::PollWait { grant: 0, nfds: 1, readable: 1, writable: 0, watched: 1, deadline: None };
-    *vfs.suspended.get_mut_global(key).unwrap() = Some(os::vfs::state::Suspended::Poll(wait));
-    vfs.fprocs.get_mut_global(key).unwrap().cloexec |= 1 << spare_fd;
+    let watched = FdSet::from_iter([0]);
+    let wait = PollWait { grant: 0, nfds: 1, readable: watched, writable: FdSet::EMPTY, watched, deadline: None };
+    *vfs.suspended.get_mut_global(key).unwrap() = Some(os::vfs::state::Suspended::Poll(Box::new(wait)));
+    vfs.fprocs.get_mut_global(key).unwrap().cloexec.insert(spare_fd);
     vfs.fprocs.get_mut_global(key).unwrap().umask = 0o1000;
     let names: Vec<&str> = os::vfs::check::check(vfs).into_iter().map(|v| v.invariant).collect();
     assert_eq!(names, ["vfs.cloexec-open", "vfs.umask", "vfs.poll-ready"]);
+    // A process holding a descriptor past any a process may have.
+    *vfs.suspended.get_mut_global(key).unwrap() = None;
+    let fp = vfs.fprocs.get_mut_global(key).unwrap();
+    (fp.cloexec, fp.umask) = (FdSet::EMPTY, 0);
+    fp.set(0, None);
+    fp.set(os::vfs::state::DESCRIPTORS_MAX, Some(filp));
+    let names: Vec<&str> = os::vfs::check::check(vfs).into_iter().map(|v| v.invariant).collect();
+    assert_eq!(names, ["vfs.descriptor-limit"]);
 }
 
 #[test]
@@ -1601,4 +1612,61 @@ fn the_open_file_table_is_as_big_as_the_manifest_says() {
     assert_eq!(testbed::checker::check(&mut snap), Vec::<testbed::checker::Violation>::new());
     let vfs = snap.vfs.as_mut().unwrap();
     assert_eq!((vfs.vnodes.len(), vfs.filps.len(), vfs.flocks.len()), (20, 16, 16));
+}
+
+#[test]
+fn a_process_has_as_many_descriptors_as_the_manifest_says() {
+    // `param descriptors N;` in vfs's entry: fewer than MINIX's 255 (12), and more (300). A
+    // process opens until EMFILE; F_DUPFD from the limit is EINVAL and dup2 to it EBADF; poll
+    // takes at most that many records; the checker agrees.
+    for limit in [12usize, 300] {
+        let text = testbed::boot::DEFAULT_MANIFEST
+            .replace("    param files 512;", &format!("    param files 512;\n    param descriptors {limit};"));
+        let manifest = kernel_sim::Manifest::parse(&text, "descriptors.conf", &|_| None).expect("the manifest parses");
+        testbed::boot::check_bootable(&manifest, "descriptors.conf").expect("bootable");
+        let config = MachineConfig {
+            manifest: std::sync::Arc::new(manifest),
+            check_invariants: true,
+            ..MachineConfig::default()
+        };
+        let log = Log::default();
+        let said = log.clone();
+        let mut machine = boot(&config, move |sys| {
+            let mut fds = Vec::new();
+            let end = loop {
+                match sys.open("/etc/motd", O_RDONLY, 0) {
+                    Ok(fd) => fds.push(fd),
+                    Err(e) => break e,
+                }
+            };
+            said.say(format!("{} opens, the last {:?}, then {end:?}", fds.len(), fds.last()));
+            let top = limit as i32;
+            said.say(format!("dupfd from the limit: {:?}", sys.fcntl(0, F_DUPFD, top)));
+            said.say(format!("dup2 to the limit: {:?}", sys.dup2(0, top)));
+            let too_many = vec![PollFd::new(0, POLLIN); limit + 1];
+            said.say(format!("poll past the limit: {:?}", sys.poll(&mut too_many.clone(), 0)));
+            let mut all = vec![PollFd::new(0, POLLIN); limit];
+            said.say(format!("poll at the limit: {:?}", sys.poll(&mut all, 0)));
+            sys.close(fds[3]).unwrap();
+            said.say(format!("after a close: {:?}", sys.open("/etc/motd", O_RDONLY, 0)));
+            for fd in (0..top).filter(|&fd| sys.fstat(fd).is_ok()) {
+                sys.close(fd).unwrap();
+            }
+            0
+        });
+        assert_eq!(machine.run().end, RunEnd::Finished);
+        assert_eq!(
+            log.lines(),
+            [
+                format!("{limit} opens, the last Some({}), then EMFILE", limit - 1),
+                "dupfd from the limit: Err(EINVAL)".to_string(),
+                "dup2 to the limit: Err(EBADF)".to_string(),
+                "poll past the limit: Err(EINVAL)".to_string(),
+                format!("poll at the limit: Ok({limit})"),
+                "after a close: Ok(3)".to_string(),
+            ]
+        );
+        let mut snap = Snapshot::take(&machine);
+        assert_eq!(checker::check(&mut snap), Vec::<Violation>::new());
+    }
 }

@@ -117,7 +117,7 @@ pub enum FdArg {
     /// pipe ends the process made for k below [`PIPES_TOO`], so that plain calls rarely wait for
     /// ever on the process's own pipe.
     Recent(u8),
-    /// One the process closed (a stale descriptor; 31 if none).
+    /// One the process closed (a stale descriptor; OPEN_MAX - 1 if none).
     Stale(u8),
     /// This number, whatever it names: a small one, a negative one, one past OPEN_MAX, i32 edges.
     Raw(i32),
@@ -131,7 +131,23 @@ impl FdArg {
         match e.below(8) {
             0..=4 => FdArg::Recent(e.word() as u8 | e.pick(&[0, PIPES_TOO])),
             5 => FdArg::Stale(e.word() as u8),
-            _ => FdArg::Raw(e.pick(&[0, 1, 2, 3, 31, 32, 33, -1, -2, 1000, i32::MAX, i32::MIN])),
+            _ => {
+                let open_max = os::vfs::state::OPEN_MAX as i32;
+                FdArg::Raw(e.pick(&[
+                    0,
+                    1,
+                    2,
+                    3,
+                    open_max - 1,
+                    open_max,
+                    open_max + 1,
+                    -1,
+                    -2,
+                    1000,
+                    i32::MAX,
+                    i32::MIN,
+                ]))
+            }
         }
     }
 }
@@ -1321,7 +1337,7 @@ impl Worker<'_> {
             FdArg::Stale(k) if !self.known.closed.is_empty() => {
                 self.known.closed[usize::from(k) % self.known.closed.len()]
             }
-            FdArg::Stale(_) => 31,
+            FdArg::Stale(_) => os::vfs::state::OPEN_MAX as i32 - 1,
             FdArg::Raw(n) => n,
         }
     }

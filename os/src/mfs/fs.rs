@@ -294,7 +294,7 @@ impl MfsState {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::mfs::state::{MAX_FILE_BLOCKS, NR_BLOCKS};
+    use crate::mfs::state::NR_BLOCKS;
 
     fn disk() -> MfsState {
         let mut s = MfsState::empty();
@@ -321,7 +321,7 @@ mod tests {
     fn a_full_disk_writes_what_fits_then_enospc() {
         let mut s = disk();
         let mut files = Vec::new();
-        let chunk = vec![7u8; MAX_FILE_BLOCKS * BLOCK_SIZE];
+        let chunk = vec![7u8; 1024 * BLOCK_SIZE];
         loop {
             let f = s.make_file(ROOT_INO, format!("f{}", files.len()).as_bytes(), 0o644, b"").unwrap();
             files.push(f);

@@ -7,7 +7,7 @@
 //! grant) leaves everything as it was.
 
 use super::fs::DIRENT_SIZE;
-use super::state::{Ino, MAX_FILE_SIZE, MfsState, times};
+use super::state::{BLOCK_SIZE, Ino, MAX_FILE_SIZE, MfsState, times};
 use super::{MfsCtx, client, now};
 use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, IoReply, IoRequest, PEEK_MAX, peek_reply};
@@ -30,7 +30,7 @@ fn regular(state: &mut MfsState, ino: Ino) -> Result<(), Errno> {
 }
 
 fn io_reply(result: Result<IoReply, Errno>) -> Handled {
-    // Byte counts are bounded by MAX_FILE_SIZE (1 MiB), far below i32::MAX.
+    // Byte counts are bounded by MAX_FILE_SIZE (64 MiB), far below i32::MAX.
     Handled::Reply(result.map(|r| Message::with(i32::try_from(r.count).expect("a count fits a status"), &r)))
 }
 
@@ -68,8 +68,10 @@ fn write(ctx: &mut MfsCtx<'_>) -> Result<IoReply, Errno> {
     if req.pos >= MAX_FILE_SIZE {
         return Err(Errno::EFBIG);
     }
-    // At most up to the largest file: never more than 1 MiB staged, whatever `len` says.
-    let n = req.len.min(MAX_FILE_SIZE - req.pos) as usize;
+    // Never more staged than the file may grow to and the disk can take (what the file holds
+    // from `pos` on, the free blocks and the last block's slack), whatever `len` says.
+    let room = size.saturating_sub(req.pos) + (ctx.state.free_block_count() + 1) as u64 * BLOCK_SIZE as u64;
+    let n = req.len.min(MAX_FILE_SIZE - req.pos).min(room) as usize;
     let mut data = vec![0u8; n];
     ctx.proc.safecopy_from(ctx.who(), req.grant, 0, &mut data)?;
     let written = ctx.state.write_data(req.ino, req.pos, &data)? as u64;

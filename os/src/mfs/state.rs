@@ -26,8 +26,13 @@ pub const BLOCK_SIZE: usize = 1024;
 /// that a test fills it and a campaign stays fast (`param blocks N;` in mfs's manifest entry sets
 /// another size; memdisk's memory must hold it).
 pub const NR_BLOCKS: usize = 4096;
-/// Blocks one file may hold (only direct blocks): caps a file at 1 MiB; past it, EFBIG.
-pub const MAX_FILE_BLOCKS: usize = 1024;
+/// Zone numbers an indirect block of MINIX's V3 file system holds (4 bytes each).
+const ZONES_PER_BLOCK: usize = BLOCK_SIZE / 4;
+/// Blocks one file may hold: as many as a MINIX V3 inode reaches with 1 KiB blocks (7 direct
+/// zones, one indirect and one double indirect: 65,799 blocks, a little over 64 MiB), the limit
+/// MINIX's mkfs writes into the superblock. samsara keeps a file's block list whole but caps it
+/// where MINIX does; past it, EFBIG. A file larger than the disk ends in ENOSPC first.
+pub const MAX_FILE_BLOCKS: usize = 7 + ZONES_PER_BLOCK + ZONES_PER_BLOCK * ZONES_PER_BLOCK;
 /// The largest file, in bytes.
 pub const MAX_FILE_SIZE: u64 = (MAX_FILE_BLOCKS * BLOCK_SIZE) as u64;
 /// Slots of the inode table by default (`param inodes N;` sets another size); inode 0 is never

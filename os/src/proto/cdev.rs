@@ -60,6 +60,9 @@ pub mod dev {
 pub const MEMORY_MAJOR: u32 = 1;
 /// The memory driver's label: the name rs publishes it under.
 pub const MEMORY_LABEL: &str = "memory";
+/// The controlling terminal's major, `/dev/tty` (MINIX's CTTY_MAJOR and Linux's tty are both 5,
+/// minor 0): vfs answers it itself, not a driver (`vfs/device.rs`).
+pub const CTTY_MAJOR: u32 = 5;
 
 /// The memory driver's devices, with Linux's and MINIX's minors.
 pub mod memory {

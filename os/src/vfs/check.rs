@@ -9,7 +9,8 @@ use crate::invariant::{Violation, listed, violation};
 use crate::proto::ProcKey;
 use crate::proto::vfs::flags::{O_ACCMODE, SETFL_MASK};
 use crate::vfs::state::{
-    Filp, FilpId, Flock, Fproc, Mount, OPEN_MAX, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode, VnodeId, VnodeKind,
+    DESCRIPTORS_MAX, Filp, FilpId, Flock, Fproc, Mount, PIPE_BUF, Suspended, UMASK_MAX, VfsState, Vnode, VnodeId,
+    VnodeKind,
 };
 use recovery::{TrackedVec, counted};
 use std::collections::{BTreeMap, BTreeSet};
@@ -63,7 +64,7 @@ fn check_reaching(vfs: &mut VfsState, reach: Option<Reach>) -> Vec<Violation> {
     // The vnode and pipe-buffer tables, the open-file and flock tables, each pair alike and in
     // the sizes vfs takes.
     let (vnodes, buffers, files, flocks) = (vfs.vnodes.len(), vfs.pipe_bufs.len(), vfs.filps.len(), vfs.flocks.len());
-    let [vnodes_param, files_param] = super::PARAMS else { unreachable!("vfs takes two sizes") };
+    let [vnodes_param, files_param, _] = super::PARAMS else { unreachable!("vfs takes three sizes") };
     if buffers != vnodes
         || flocks != files
         || !vnodes_param.accepts(vnodes as u64)
@@ -75,7 +76,8 @@ fn check_reaching(vfs: &mut VfsState, reach: Option<Reach>) -> Vec<Violation> {
         ));
     }
     let mount = *vfs.mount.get();
-    let suspended: BTreeMap<ProcKey, Option<Suspended>> = vfs.suspended.iter().map(|(k, call)| (*k, *call)).collect();
+    let suspended: BTreeMap<ProcKey, Option<Suspended>> =
+        vfs.suspended.iter().map(|(k, call)| (*k, call.clone())).collect();
     // Borrowed, not copied: this runs after every vfs request that wrote.
     let VfsState { vnodes, filps, fprocs, pipe_bufs, flocks, .. } = vfs;
     let vnodes: Vnodes<'_> =
@@ -165,11 +167,12 @@ fn a_flock(lock: Flock) -> &'static str {
 /// access mode (a valid one) and the status flags.
 fn check_flags(fprocs: &Fprocs<'_>, filps: &Filps<'_>, found: &mut Vec<Violation>) {
     for fp in fprocs.values() {
-        let open: u32 = fp.fds.iter().enumerate().filter(|(_, f)| f.is_some()).map(|(fd, _)| 1u32 << fd).sum();
-        if fp.cloexec & !open != 0 {
+        let open = fp.open();
+        if !fp.cloexec.is_subset(&open) {
+            let closed: Vec<usize> = fp.cloexec.iter().filter(|&fd| !open.contains(fd)).collect();
             found.push(violation(
                 "vfs.cloexec-open",
-                format!("{} marks closed descriptors close-on-exec (bits {:#x})", fp.ep, fp.cloexec & !open),
+                format!("{} marks closed descriptors close-on-exec ({closed:?})", fp.ep),
             ));
         }
         if fp.umask & !UMASK_MAX != 0 {
@@ -183,8 +186,9 @@ fn check_flags(fprocs: &Fprocs<'_>, filps: &Filps<'_>, found: &mut Vec<Violation
     }
 }
 
-/// A suspended poll watches only open descriptors (within OPEN_MAX), asks for reading or writing
-/// only on watched ones, and none of them is ready: a ready one ends the wait at once.
+/// A suspended poll watches only open descriptors (at most DESCRIPTORS_MAX records: the limit the
+/// manifest sets is vfs's to apply, at the call), asks for reading or writing only on watched ones,
+/// and none of them is ready: a ready one ends the wait at once.
 fn check_polls(
     pipe_bufs: &mut TrackedVec<Vec<u8>>,
     fprocs: &Fprocs<'_>,
@@ -195,13 +199,14 @@ fn check_polls(
 ) {
     for (key, call) in suspended {
         let (Some(fp), Some(Suspended::Poll(wait))) = (fprocs.get(key), call) else { continue };
-        if wait.nfds as usize > OPEN_MAX || (wait.readable | wait.writable) & !wait.watched != 0 {
+        let asks_unwatched = !wait.readable.is_subset(&wait.watched) || !wait.writable.is_subset(&wait.watched);
+        if wait.nfds as usize > DESCRIPTORS_MAX || asks_unwatched {
             found.push(violation(
                 "vfs.poll-wait",
                 format!("{} polls {}, asking beyond what it watches", fp.ep, counted(wait.nfds, "record")),
             ));
         }
-        for fd in (0..OPEN_MAX).filter(|&fd| wait.watched & (1 << fd) != 0) {
+        for fd in wait.watched.iter() {
             let Some(filp) = fp.fds.get(fd).copied().flatten().and_then(|id| filps.get(&id)) else {
                 found.push(violation("vfs.poll-wait", format!("{} polls closed descriptor {fd}", fp.ep)));
                 continue;
@@ -212,9 +217,8 @@ fn check_polls(
                 continue;
             };
             let buffered = pipe_bufs.get(filp.vnode as usize).map_or(0, Vec::len);
-            let bit = 1u32 << fd;
-            let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable & bit != 0 && buffered > 0)))
-                || (filp.writable() && (pipe.readers == 0 || (wait.writable & bit != 0 && buffered < PIPE_BUF)));
+            let ready = (filp.readable() && (pipe.writers == 0 || (wait.readable.contains(fd) && buffered > 0)))
+                || (filp.writable() && (pipe.readers == 0 || (wait.writable.contains(fd) && buffered < PIPE_BUF)));
             if ready {
                 found.push(violation(
                     "vfs.poll-ready",
@@ -225,12 +229,19 @@ fn check_polls(
     }
 }
 
-/// Descriptors point at live open files; each open file's count is its descriptors.
+/// Descriptors are below DESCRIPTORS_MAX and point at live open files; each open file's count is
+/// its descriptors.
 fn check_descriptors<'a>(fprocs: impl Iterator<Item = &'a Fproc>, filps: &Filps<'_>, found: &mut Vec<Violation>) {
     let mut refs: BTreeMap<FilpId, u32> = BTreeMap::new();
     for fp in fprocs {
         for (fd, id) in fp.fds.iter().enumerate() {
             let Some(id) = *id else { continue };
+            if fd >= DESCRIPTORS_MAX {
+                found.push(violation(
+                    "vfs.descriptor-limit",
+                    format!("{} holds descriptor {fd}, past the {DESCRIPTORS_MAX} a process may ever have", fp.ep),
+                ));
+            }
             if filps.contains_key(&id) {
                 *refs.entry(id).or_default() += 1;
             } else {

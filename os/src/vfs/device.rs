@@ -12,6 +12,11 @@
 //! service), is ENXIO at open, as is every block special file: samsara's one block driver serves
 //! the root file system only. The memory driver keeps nothing per open (as MINIX's), so vfs has
 //! no close to send.
+//!
+//! `/dev/tty` (CTTY_MAJOR) is the caller's controlling terminal, which MINIX's vfs handles itself
+//! (`ctty_opcl`): a process without one gets ENXIO at open. samsara has no terminal driver, so no
+//! process has a controlling terminal and every open of it is ENXIO, as on Linux for a process
+//! started without one (a daemon, or a program run as the strace corpus runs them).
 
 use super::VfsCtx;
 use super::vnode::PassedOn;
@@ -34,6 +39,10 @@ pub fn driver_label(major: u32) -> Option<&'static str> {
 /// Opens device `dev` for an open file of access mode `flags & O_ACCMODE`: the driver checks
 /// the minor (ENXIO) and the access.
 pub fn open(ctx: &mut VfsCtx<'_>, dev: u32, flags: u32) -> Result<(), Errno> {
+    if major(dev) == CTTY_MAJOR {
+        // No process has a controlling terminal (MINIX's ctty_opcl without fp_tty).
+        return Err(Errno::ENXIO);
+    }
     let access = match flags & O_ACCMODE {
         O_RDONLY => CDEV_R_BIT,
         O_WRONLY => CDEV_W_BIT,

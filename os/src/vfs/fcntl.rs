@@ -2,7 +2,7 @@
 //! F_GETFL/F_SETFL), umask, pipe2, fchdir and getcwd; and exec's closing of the descriptors
 //! marked close-on-exec.
 //!
-//! Descriptor flags (FD_CLOEXEC) belong to a descriptor (`Fproc::cloexec`, one bit each); status
+//! Descriptor flags (FD_CLOEXEC) belong to a descriptor (`Fproc::cloexec`, a descriptor set); status
 //! flags (O_APPEND, O_NONBLOCK) to the open file, shared by every descriptor on it after dup and
 //! fork. MINIX has no dup or dup2 call of its own (its libc builds them on fcntl); samsara keeps
 //! its VFS_DUP and VFS_DUP2 beside F_DUPFD.
@@ -13,7 +13,7 @@
 
 use super::path::X_OK;
 use super::stat::stat_of;
-use super::state::{OPEN_MAX, UMASK_MAX};
+use super::state::UMASK_MAX;
 use super::vnode::{mount, pass_on, put_vnode};
 use super::{VfsCtx, caller, close_filp, set_cloexec, set_fd};
 use crate::errno::Errno;
@@ -40,8 +40,9 @@ fn fcntl(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
     match cmd {
         F_DUPFD | F_DUPFD_CLOEXEC => {
             // POSIX: EINVAL for a start that is negative or past the largest descriptor.
-            let from = usize::try_from(arg).ok().filter(|&a| a < OPEN_MAX).ok_or(Errno::EINVAL)?;
-            let new = fp.free_fd(from)?;
+            let limit = super::descriptors(ctx);
+            let from = usize::try_from(arg).ok().filter(|&a| a < limit).ok_or(Errno::EINVAL)?;
+            let new = fp.free_fd(from, limit)?;
             ctx.state.dup_filp(id);
             set_fd(ctx, new, Some(id));
             if cmd == F_DUPFD_CLOEXEC {
@@ -149,8 +150,7 @@ fn getcwd(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
 pub fn close_on_exec(ctx: &mut VfsCtx<'_>, owner: &Requester<crate::proto::ProcKey>) {
     let Some(fp) = ctx.state.fprocs.get_own_mut(owner) else { return };
     let marked = std::mem::take(&mut fp.cloexec);
-    let closing: Vec<_> =
-        (0..OPEN_MAX).filter(|&fd| marked & (1 << fd) != 0).filter_map(|fd| fp.fds[fd].take()).collect();
+    let closing: Vec<_> = marked.iter().filter_map(|fd| fp.fds[fd].take()).collect();
     for id in closing {
         close_filp(ctx, id);
     }

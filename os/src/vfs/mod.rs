@@ -50,7 +50,7 @@ use crate::proto::vfs::StatReply;
 use crate::proto::{INIT, MFS_BOOT, PM, call_name, key_of};
 use crate::task::{Call, Ctx, Param, Sent, Server};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};
-use state::{FilpId, Fproc, Mount, NR_FILPS, NR_VNODES, VfsState, Vnode, VnodeKind};
+use state::{DESCRIPTORS_MAX, FilpId, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, VfsState, Vnode, VnodeKind};
 
 /// A handler's context in vfs.
 pub type VfsCtx<'a> = Ctx<'a, VfsState>;
@@ -62,7 +62,20 @@ pub use crate::mfs::MOTD;
 pub const PARAMS: &[Param] = &[
     Param { name: "vnodes", what: "slots of the vnode table", default: NR_VNODES as u64, min: 16, max: 65_536 },
     Param { name: "files", what: "entries of the open-file table", default: NR_FILPS as u64, min: 16, max: 65_536 },
+    Param {
+        name: "descriptors",
+        what: "descriptors per process",
+        default: OPEN_MAX as u64,
+        min: 8,
+        max: DESCRIPTORS_MAX as u64,
+    },
 ];
+
+/// Descriptors each process may have (MINIX's OPEN_MAX; `param descriptors N;`), read from the
+/// manifest as pm reads its table's size: nothing of vfs's state holds it.
+pub fn descriptors(ctx: &VfsCtx<'_>) -> usize {
+    PARAMS[2].of(ctx.proc) as usize
+}
 
 /// The virtual file system.
 pub struct Vfs;
@@ -86,7 +99,7 @@ impl Server for Vfs {
     const PARAMS: &'static [Param] = PARAMS;
 
     fn boot(proc: &Proc) -> VfsState {
-        let [vnodes, files] = PARAMS else { unreachable!("vfs takes two sizes") };
+        let [vnodes, files, _] = PARAMS else { unreachable!("vfs takes three sizes") };
         let mut state = VfsState::sized(vnodes.of(proc) as usize, files.of(proc) as usize);
         let root = mount_root(proc, &mut state);
         state.dup_vnode(root);
@@ -197,8 +210,8 @@ fn with_caller<R>(ctx: &mut VfsCtx<'_>, f: impl FnOnce(&Fproc) -> R) -> Result<R
 pub fn set_fd(ctx: &mut VfsCtx<'_>, fd: usize, filp: Option<FilpId>) {
     let who = ctx.requester();
     let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
-    fp.fds[fd] = filp;
-    fp.cloexec &= !(1 << fd);
+    fp.set(fd, filp);
+    fp.cloexec.remove(fd);
 }
 
 /// Drops a descriptor's reference to an open file. When the last reference goes, its flock goes
@@ -221,8 +234,8 @@ pub fn set_cloexec(ctx: &mut VfsCtx<'_>, fd: usize, on: bool) {
     let fp = ctx.state.fprocs.get_own_mut(&who).expect("the caller's entry was found by `caller`");
     assert!(fp.fds[fd].is_some(), "only an open descriptor carries FD_CLOEXEC");
     if on {
-        fp.cloexec |= 1 << fd;
+        fp.cloexec.insert(fd);
     } else {
-        fp.cloexec &= !(1 << fd);
+        fp.cloexec.remove(fd);
     }
 }

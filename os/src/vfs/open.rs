@@ -49,7 +49,7 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<Opened, Errno> {
         return Err(Errno::EINVAL);
     }
     let fp = caller(ctx)?;
-    let fd = fp.free_fd(0)?;
+    let fd = fp.free_fd(0, super::descriptors(ctx))?;
     if !ctx.state.has_free_filps(1) {
         return Err(Errno::ENFILE);
     }
@@ -77,7 +77,7 @@ fn open(ctx: &mut VfsCtx<'_>) -> Result<Opened, Errno> {
     if flags & O_CLOEXEC != 0 {
         super::set_cloexec(ctx, fd, true);
     }
-    // Descriptors are below OPEN_MAX (32).
+    // Descriptors are below DESCRIPTORS_MAX (1,024).
     Ok(Opened { fd: fd as u32, filp, vnode })
 }
 

@@ -48,8 +48,8 @@ fn pipe(ctx: &mut VfsCtx<'_>) -> Result<PipeReply, Errno> {
 pub fn pipe_with(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<PipeReply, Errno> {
     let status = flags & O_NONBLOCK;
     let fp = caller(ctx)?;
-    let read_fd = fp.free_fd(0)?;
-    let write_fd = fp.free_fd(read_fd + 1)?;
+    let read_fd = fp.free_fd(0, super::descriptors(ctx))?;
+    let write_fd = fp.free_fd(read_fd + 1, super::descriptors(ctx))?;
     if !ctx.state.has_free_filps(2) {
         return Err(Errno::ENFILE);
     }
@@ -251,8 +251,13 @@ fn suspend(ctx: &mut VfsCtx<'_>, call: Suspended) -> bool {
 
 /// The processes suspended on pipe `ino`, in slot order.
 fn suspended_on(ctx: &mut VfsCtx<'_>, ino: VnodeId) -> Vec<(ProcKey, Endpoint, Suspended)> {
-    let waiting: Vec<(ProcKey, Suspended)> =
-        ctx.state.suspended.iter().filter_map(|(key, call)| Some((*key, (*call)?))).collect();
+    // Calls on an open file only: a poll (boxed) is never copied here.
+    let waiting: Vec<(ProcKey, Suspended)> = ctx
+        .state
+        .suspended
+        .iter()
+        .filter_map(|(key, call)| call.as_ref().filter(|c| c.filp().is_some()).map(|c| (*key, c.clone())))
+        .collect();
     let mut on_pipe = Vec::new();
     for (key, call) in waiting {
         if call.filp().and_then(|id| ctx.state.filp(id)).is_some_and(|f| f.vnode == ino) {
@@ -313,14 +318,14 @@ pub fn do_pm_unpause(ctx: &mut VfsCtx<'_>) -> Handled {
     let on_behalf = recovery::Requester::new(crate::proto::key_of(ep));
     let known = ctx.state.fprocs.get_own(&on_behalf).is_some_and(|f| f.ep == ep);
     let call = if known { ctx.state.suspended.get_own_mut(&on_behalf).and_then(Option::take) } else { None };
-    if let Some(call) = call {
-        let result = match call {
+    if let Some(call) = &call {
+        let result = match *call {
             Suspended::PipeWrite { done, .. } if done > 0 => Ok(done),
             Suspended::FifoOpen { filp, fd } => {
                 // The open is undone: its descriptor and open file go.
                 let fp = ctx.state.fprocs.get_own_mut(&on_behalf).expect("known just now");
-                fp.fds[fd as usize] = None;
-                fp.cloexec &= !(1 << fd);
+                fp.set(fd as usize, None);
+                fp.cloexec.remove(fd as usize);
                 super::close_filp(ctx, filp);
                 Err(Errno::EINTR)
             }

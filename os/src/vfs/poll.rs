@@ -16,7 +16,7 @@
 //! Invariant: a suspended poll watches only open descriptors, and none of them is ready (a ready
 //! one ends the wait at once); the checker verifies both.
 
-use super::state::{Filp, Fproc, OPEN_MAX, PIPE_BUF, PollWait, Suspended, VfsState};
+use super::state::{FdSet, Filp, Fproc, PIPE_BUF, PollWait, Suspended, VfsState};
 use super::{VfsCtx, caller};
 use crate::errno::Errno;
 use crate::proto::ProcKey;
@@ -108,8 +108,8 @@ pub fn do_poll(ctx: &mut VfsCtx<'_>) -> Handled {
 /// The count of ready records, or none when the caller was suspended.
 fn poll(ctx: &mut VfsCtx<'_>) -> Result<Option<i32>, Errno> {
     let PollRequest { grant, nfds, timeout_ms } = ctx.m.get();
-    // POSIX: EINVAL when nfds exceeds OPEN_MAX.
-    if nfds as usize > OPEN_MAX {
+    // POSIX: EINVAL when nfds exceeds OPEN_MAX (a process's descriptors).
+    if nfds as usize > super::descriptors(ctx) {
         return Err(Errno::EINVAL);
     }
     let fp = caller(ctx)?;
@@ -122,16 +122,17 @@ fn poll(ctx: &mut VfsCtx<'_>) -> Result<Option<i32>, Errno> {
         ctx.proc.safecopy_to(who, grant, 0, &with_revents(&raw, &revents)).map_err(Errno::from)?;
         return Ok(Some(ready));
     }
-    let mut wait = PollWait { grant, nfds, readable: 0, writable: 0, watched: 0, deadline: None };
+    let (readable, writable, watched) = (FdSet::EMPTY, FdSet::EMPTY, FdSet::EMPTY);
+    let mut wait = PollWait { grant, nfds, readable, writable, watched, deadline: None };
     for r in records.iter().filter(|r| r.fd >= 0) {
-        // Every one is open (a closed one is POLLNVAL, and nothing was ready).
-        let bit = 1u32 << r.fd;
-        wait.watched |= bit;
+        // Every one is open (a closed one is POLLNVAL, and nothing was ready): below DESCRIPTORS_MAX.
+        let fd = r.fd as usize;
+        wait.watched.insert(fd);
         if r.events & WANT_READ != 0 {
-            wait.readable |= bit;
+            wait.readable.insert(fd);
         }
         if r.events & WANT_WRITE != 0 {
-            wait.writable |= bit;
+            wait.writable.insert(fd);
         }
     }
     if timeout_ms > 0 {
@@ -139,7 +140,7 @@ fn poll(ctx: &mut VfsCtx<'_>) -> Result<Option<i32>, Errno> {
     }
     let who_key = ctx.requester();
     *ctx.state.suspended.get_own_mut(&who_key).expect("the caller's entry was found by `caller`") =
-        Some(Suspended::Poll(wait));
+        Some(Suspended::Poll(Box::new(wait)));
     if wait.deadline.is_some() {
         arm_alarm(ctx);
     }
@@ -153,7 +154,7 @@ fn waiting(ctx: &mut VfsCtx<'_>) -> Vec<(ProcKey, Endpoint, PollWait)> {
         .suspended
         .iter()
         .filter_map(|(key, call)| match call {
-            Some(Suspended::Poll(wait)) => Some((*key, *wait)),
+            Some(Suspended::Poll(wait)) => Some((*key, **wait)),
             _ => None,
         })
         .collect();
@@ -166,9 +167,9 @@ fn waiting(ctx: &mut VfsCtx<'_>) -> Vec<(ProcKey, Endpoint, PollWait)> {
 /// Whether any descriptor a suspended poll watches is ready: what [`wake`] looks for before it
 /// reads the caller's records (and what the checker says never holds between requests).
 pub fn any_ready(state: &mut VfsState, fp: &Fproc, wait: &PollWait) -> bool {
-    (0..OPEN_MAX).filter(|&fd| wait.watched & (1 << fd) != 0).any(|fd| {
-        let asked = if wait.readable & (1 << fd) != 0 { WANT_READ } else { 0 }
-            | if wait.writable & (1 << fd) != 0 { WANT_WRITE } else { 0 };
+    wait.watched.iter().any(|fd| {
+        let asked = if wait.readable.contains(fd) { WANT_READ } else { 0 }
+            | if wait.writable.contains(fd) { WANT_WRITE } else { 0 };
         revents(state, fp, fd as i32, asked) != 0
     })
 }

@@ -30,7 +30,7 @@ fn open_file(ctx: &mut VfsCtx<'_>, fd: i32) -> Result<(FilpId, Filp), Errno> {
 }
 
 fn count(n: u64) -> Handled {
-    // Byte counts are bounded by MAX_FILE_SIZE (1 MiB) or a driver's status, an i32.
+    // Byte counts are bounded by MAX_FILE_SIZE (64 MiB) or a driver's status, an i32.
     Handled::status(Ok(i32::try_from(n).expect("a byte count fits a status")))
 }
 

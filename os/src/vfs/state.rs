@@ -39,8 +39,12 @@ pub const NR_VNODES: usize = 1024;
 /// (MINIX's vnode_clean_refs at 256): each lookup that takes a reference on a file vfs already
 /// has a vnode for adds one.
 pub const FS_REFS_CLEAN_AT: u32 = 256;
-/// Descriptors per process (MINIX's OPEN_MAX).
-pub const OPEN_MAX: usize = 32;
+/// Descriptors per process by default (MINIX's OPEN_MAX; `param descriptors N;` sets another
+/// number, up to DESCRIPTORS_MAX).
+pub const OPEN_MAX: usize = 255;
+/// The most descriptors a process may be given (Linux's default soft RLIMIT_NOFILE): the size of
+/// a descriptor set.
+pub const DESCRIPTORS_MAX: usize = 1024;
 /// Entries in the open-file table by default (MINIX's NR_FILPS; `param files N;` sets another).
 pub const NR_FILPS: usize = 512;
 /// Bytes a pipe buffers (POSIX's PIPE_BUF): a write of at most this many bytes is atomic; a writer
@@ -214,7 +218,7 @@ impl Filp {
 }
 
 /// A call the process is blocked in until another process's call lets it finish.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Suspended {
     /// read on an empty pipe that still has writers.
     PipeRead {
@@ -236,8 +240,9 @@ pub enum Suspended {
         /// Bytes already in the pipe.
         done: u64,
     },
-    /// poll with nothing ready yet and a timeout that is not 0.
-    Poll(PollWait),
+    /// poll with nothing ready yet and a timeout that is not 0 (boxed: its descriptor sets are
+    /// large, and every other suspended call, and every process's empty entry, stays small).
+    Poll(Box<PollWait>),
     /// flock waiting for a conflicting lock on the same file to go (`flock.rs`).
     Flock {
         /// The open file to lock.
@@ -281,7 +286,7 @@ impl Suspended {
 /// A poll waiting for one of its descriptors to become ready, or for its deadline (`poll.rs`).
 ///
 /// The `pollfd` records stay in the caller's memory (the caller is blocked, its grant lent); the
-/// descriptors they name are kept here as bit sets (bit `fd`; OPEN_MAX is 32) so that the checker
+/// descriptors they name are kept here as descriptor sets so that the checker
 /// can tell that none of them is ready: a ready one would have ended the wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollWait {
@@ -290,11 +295,11 @@ pub struct PollWait {
     /// How many records.
     pub nfds: u32,
     /// Descriptors watched for reading (POLLIN, POLLRDNORM).
-    pub readable: u32,
+    pub readable: FdSet,
     /// Descriptors watched for writing (POLLOUT, POLLWRNORM).
-    pub writable: u32,
+    pub writable: FdSet,
     /// Every descriptor the records name (hang-ups and errors are reported whatever was asked).
-    pub watched: u32,
+    pub watched: FdSet,
     /// When the wait ends with nothing ready (the clock's microseconds); none: no timeout.
     pub deadline: Option<kernel_sim::Micros>,
 }
@@ -304,13 +309,14 @@ pub struct PollWait {
 pub struct Fproc {
     /// Whose.
     pub ep: Endpoint,
-    /// Its descriptors: an open-file index or nothing; OPEN_MAX of them. A vector, not an array:
-    /// handlers take a copy of the caller's entry on every call, and a 300-byte entry costs more
-    /// to copy around than an allocation (a pre-image reuses a spent one's vector).
+    /// Its descriptors: an open-file index or nothing, up to the highest one ever open (vfs's
+    /// `descriptors` param bounds them). A vector that grows as descriptors are taken: most processes
+    /// use a handful, and a pre-image of the entry, taken on a request's first write to it, copies
+    /// only those (reusing a spent one's vector).
     pub fds: Vec<Option<FilpId>>,
-    /// Its descriptors' FD_CLOEXEC flags, bit `fd` (OPEN_MAX is 32): set only on open descriptors;
+    /// Its descriptors' FD_CLOEXEC flags (MINIX's `fp_cloexec`): set only on open descriptors;
     /// exec closes these when it succeeds.
-    pub cloexec: u32,
+    pub cloexec: FdSet,
     /// Its working directory's vnode (it holds a reference on it).
     pub cwd: VnodeId,
     /// Effective user id, for permission checks.
@@ -326,19 +332,65 @@ pub const UMASK_MAX: u32 = 0o777;
 /// init's file-creation mask: none, so that a file gets the mode its creator asked for until a
 /// process sets a mask (children inherit it).
 pub const DEFAULT_UMASK: u32 = 0;
-// Descriptor bit sets (`Fproc::cloexec`, `PollWait`) are u32s: one bit per descriptor.
-const _: () = assert!(OPEN_MAX <= u32::BITS as usize);
+
+/// A set of descriptors, one bit each (MINIX's bit maps of `bitchunk_t`), for any descriptor below
+/// DESCRIPTORS_MAX.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FdSet([u64; DESCRIPTORS_MAX / 64]);
+
+impl FdSet {
+    /// The empty set.
+    pub const EMPTY: FdSet = FdSet([0; DESCRIPTORS_MAX / 64]);
+
+    /// Whether `fd` is in the set (no descriptor at or past DESCRIPTORS_MAX ever is).
+    pub fn contains(&self, fd: usize) -> bool {
+        fd < DESCRIPTORS_MAX && self.0[fd / 64] & (1 << (fd % 64)) != 0
+    }
+
+    /// Adds `fd` (below DESCRIPTORS_MAX) to the set.
+    pub fn insert(&mut self, fd: usize) {
+        self.0[fd / 64] |= 1 << (fd % 64);
+    }
+
+    /// Takes `fd` out of the set.
+    pub fn remove(&mut self, fd: usize) {
+        if fd < DESCRIPTORS_MAX {
+            self.0[fd / 64] &= !(1 << (fd % 64));
+        }
+    }
+
+    /// Whether every descriptor of the set is in `other`.
+    pub fn is_subset(&self, other: &FdSet) -> bool {
+        self.0.iter().zip(&other.0).all(|(mine, theirs)| mine & !theirs == 0)
+    }
+
+    /// The set's descriptors, lowest first.
+    pub fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .flat_map(|(word, &bits)| (0..64).filter(move |bit| bits & (1 << bit) != 0).map(move |bit| word * 64 + bit))
+    }
+}
+
+impl FromIterator<usize> for FdSet {
+    fn from_iter<I: IntoIterator<Item = usize>>(fds: I) -> FdSet {
+        let mut set = FdSet::EMPTY;
+        fds.into_iter().for_each(|fd| set.insert(fd));
+        set
+    }
+}
 
 impl Fproc {
     /// A process with no descriptors, working in `cwd`, as root (the caller counts the cwd's
     /// reference).
     pub fn new(ep: Endpoint, cwd: VnodeId) -> Fproc {
-        Fproc { ep, fds: vec![None; OPEN_MAX], cloexec: 0, cwd, uid: ROOT_UID, gid: 0, umask: DEFAULT_UMASK }
+        Fproc { ep, fds: Vec::new(), cloexec: FdSet::EMPTY, cwd, uid: ROOT_UID, gid: 0, umask: DEFAULT_UMASK }
     }
 
     /// Whether descriptor `fd` (open or not) is marked close-on-exec.
     pub fn is_cloexec(&self, fd: usize) -> bool {
-        fd < OPEN_MAX && self.cloexec & (1 << fd) != 0
+        self.cloexec.contains(fd)
     }
 
     /// The open file descriptor `fd` points at; EBADF for a closed or impossible descriptor.
@@ -347,9 +399,27 @@ impl Fproc {
         self.fds.get(index).copied().flatten().ok_or(Errno::EBADF)
     }
 
-    /// The lowest closed descriptor at or above `from`; EMFILE if none.
-    pub fn free_fd(&self, from: usize) -> Result<usize, Errno> {
-        (from..self.fds.len()).find(|&fd| self.fds[fd].is_none()).ok_or(Errno::EMFILE)
+    /// The lowest closed descriptor at or above `from` and below `limit` (vfs's `descriptors`);
+    /// EMFILE if none.
+    pub fn free_fd(&self, from: usize, limit: usize) -> Result<usize, Errno> {
+        (from..limit).find(|&fd| self.fds.get(fd).is_none_or(Option::is_none)).ok_or(Errno::EMFILE)
+    }
+
+    /// Points descriptor `fd` at `filp` or closes it, growing the table to reach it.
+    pub fn set(&mut self, fd: usize, filp: Option<FilpId>) {
+        if fd >= self.fds.len() {
+            if filp.is_none() {
+                return;
+            }
+            self.fds.resize(fd + 1, None);
+        }
+        self.fds[fd] = filp;
+    }
+
+    /// The open descriptors' set (of those below DESCRIPTORS_MAX: past it is damage the checker
+    /// reports, `vfs.descriptor-limit`).
+    pub fn open(&self) -> FdSet {
+        self.fds.iter().take(DESCRIPTORS_MAX).enumerate().filter(|(_, f)| f.is_some()).map(|(fd, _)| fd).collect()
     }
 }
 
