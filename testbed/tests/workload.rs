@@ -115,7 +115,7 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
     let logs = logs_in("strace/corpus");
     assert!(logs.len() >= 12, "the corpus holds {} logs", logs.len());
     let started = Instant::now();
-    let (mut files_mapped, mut devices) = (0, 0);
+    let (mut files_mapped, mut devices, mut largest_file) = (0, 0, 0);
     for log in &logs {
         let name = log.file_name().unwrap_or_default().to_string_lossy().into_owned();
         assert!(log.with_extension("cmd").exists(), "{name}: its .cmd says how it was recorded");
@@ -130,6 +130,8 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
             assert!(count("replay.setup.files") > 0, "{name} under {engine}: the program's files stand in");
             files_mapped += count("replay.mmap-files");
             devices += count("replay.setup.devices");
+            let files = r.workload.counters.iter().filter(|(key, _)| key.starts_with("replay.setup.file:"));
+            largest_file = files.map(|(_, &bytes)| bytes).fold(largest_file, u64::max);
             if name.ends_with("_piped.log") {
                 // Recorded in a pipeline: stdin is a pipe its helper fed as far as the log read.
                 assert!(count("replay.stdin-pipe-bytes") > 0, "{name} under {engine}: {:?}", r.workload.counters);
@@ -140,8 +142,11 @@ fn corpus_logs_replay_to_a_pass_under_both_engines() {
     // mapping of the file, through vfs.
     assert!(files_mapped > 2 * 400, "{files_mapped} file mappings replayed under both engines");
     // `/dev/null`, `/dev/zero` and `/dev/urandom` (find, git, cmp, a shell redirecting, head
-    // reading them) are the memory driver's devices: 8 stand-ins a run.
-    assert_eq!(devices, 2 * 8, "special files made under both engines");
+    // reading them) are the memory driver's devices, and bash's `/dev/tty` the controlling
+    // terminal none has: 9 stand-ins a run.
+    assert_eq!(devices, 2 * 9, "special files made under both engines");
+    // sort_big and gzip_big read a file past 1 MiB (samsara's largest file once).
+    assert!(largest_file > 1 << 20, "the largest file the corpus reads: {largest_file} bytes");
     eprintln!("{} corpus logs under sim and threads: {:?} wall", logs.len(), started.elapsed());
 }
 

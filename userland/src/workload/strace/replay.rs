@@ -407,16 +407,16 @@ fn describe(op: &TraceOp) -> String {
     }
 }
 
-/// The limit of samsara's machine that answers `errno` to `op`, and where it is set, for a call
-/// that succeeded on the traced machine.
-fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
+/// The limit of samsara's machine that answers `errno` to `op` (none: to the setup), and where it
+/// is set, for a call that succeeded on the traced machine.
+fn machine_limit(op: Option<&TraceOp>, errno: Errno) -> Option<String> {
     use os::mfs::state::{BLOCK_SIZE, NR_BLOCKS, NR_INODES};
-    use os::vfs::state::{NR_FILPS, OPEN_MAX};
+    use os::vfs::state::{DESCRIPTORS_MAX, NR_FILPS, OPEN_MAX};
     Some(match (errno, op) {
         (Errno::ENOMEM, _) => {
             "the machine's memory ran out: `samsara run --frames N` gives it N frames of 4 KiB".to_string()
         }
-        (Errno::EAGAIN, TraceOp::Fork { .. }) => {
+        (Errno::EAGAIN, Some(TraceOp::Fork { .. })) => {
             format!(
                 "pm's process table is full (at most {} processes: `param procs N;` in pm's manifest entry sets fewer)",
                 os::pm::state::NR_PROCS
@@ -426,13 +426,19 @@ fn machine_limit(op: &TraceOp, errno: Errno) -> Option<String> {
             "vfs's open-file table is full (by default {NR_FILPS} open files, vfs::state::NR_FILPS: `param files N;` in \
              vfs's manifest entry sizes it)"
         ),
-        (Errno::EMFILE, _) => format!("a process has at most {OPEN_MAX} descriptors (vfs::state::OPEN_MAX)"),
+        (Errno::EMFILE, _) => format!(
+            "a process has at most {OPEN_MAX} descriptors by default (vfs::state::OPEN_MAX: `param descriptors N;` in \
+             vfs's manifest entry sets up to {DESCRIPTORS_MAX})"
+        ),
         (Errno::ENOSPC, _) => format!(
             "the file system is full (by default {NR_BLOCKS} blocks of {BLOCK_SIZE} bytes and {NR_INODES} inodes: \
              `param blocks N;` and `param inodes N;` in mfs's manifest entry size it, and memdisk's `memory` must hold \
              the blocks)"
         ),
-        (Errno::EFBIG, _) => format!("a file holds at most {MAX_FILE_SIZE} bytes (mfs::state::MAX_FILE_SIZE)"),
+        (Errno::EFBIG, _) => format!(
+            "a file holds at most {MAX_FILE_SIZE} bytes (mfs::state::MAX_FILE_SIZE: what a MINIX V3 inode reaches with \
+             1 KiB blocks)"
+        ),
         _ => return None,
     })
 }
@@ -463,6 +469,15 @@ fn plumbing<T>(sys: &Sys<'_>, mut call: impl FnMut() -> Result<T, Errno>) -> Res
 /// Closes `fd`, again if a recovered crash dropped the close (the fd is then still open).
 fn close(sys: &Sys<'_>, fd: i32) -> Result<(), Errno> {
     plumbing(sys, || sys.close(fd))
+}
+
+/// Whether the file system has no room for a report: a probe file of a report's typical size in
+/// the control directory cannot be written (it is removed again).
+fn disk_full(sys: &Sys<'_>) -> bool {
+    const PROBE: &str = "/tmp/replay/room";
+    let written = write_file(sys, PROBE, O_WRONLY | O_CREAT | O_TRUNC, &[b' '; 4096]);
+    let _ = plumbing(sys, || sys.unlink(PROBE));
+    written == Err(Errno::ENOSPC)
 }
 
 /// Appends `report` to the results file as one line.
@@ -626,8 +641,14 @@ impl Replay {
         let reported = rec.report().counters.get("replay.processes-reported").copied().unwrap_or(0);
         let expected = trace.processes.processes.values().filter(|n| !matches!(n.end, Some(ProcessEnd::Killed { .. })));
         let expected = expected.count() as u64;
+        // A report is lost when the results file cannot grow: say so when that is why.
+        let full = reported != expected && disk_full(sys);
         rec.check("replay.every-process-reported", reported == expected, || {
-            after(format!("{reported} of the log's {expected} processes that were not killed reported"))
+            let lost = format!("{reported} of the log's {expected} processes that were not killed reported");
+            match full.then(|| machine_limit(None, Errno::ENOSPC)).flatten() {
+                Some(limit) => after(format!("{lost}; their reports had no room: {limit}")),
+                None => after(lost),
+            }
         });
         self.clean_up(sys, rec, first.as_deref());
     }
@@ -657,7 +678,7 @@ impl Replay {
                     let (kind, n) = match standin {
                         sandbox::Standin::Dir => ("dir", 1),
                         sandbox::Standin::File { size } => ("file", *size),
-                        sandbox::Standin::Program => ("program", 1),
+                        sandbox::Standin::Program { .. } => ("program", 1),
                         sandbox::Standin::Symlink { .. } => ("symlink", 1),
                         sandbox::Standin::Device { .. } => ("device", 1),
                     };
@@ -665,7 +686,10 @@ impl Replay {
                 }
                 rec.check("replay.setup", true, String::new)
             }
-            Err((path, e)) => rec.check("replay.setup", false, || format!("making {path} failed with {e}")),
+            Err((path, e)) => rec.check("replay.setup", false, || match machine_limit(None, e) {
+                Some(limit) => format!("making {path} failed with {e}: {limit}"),
+                None => format!("making {path} failed with {e}"),
+            }),
         }
     }
 
@@ -844,7 +868,7 @@ impl Replayer {
         }
         let replayed_text = match replayed {
             Ok(v) => v.to_string(),
-            Err(e) => match (step.recorded.value(), machine_limit(&step.op, e)) {
+            Err(e) => match (step.recorded.value(), machine_limit(Some(&step.op), e)) {
                 // The program had what samsara ran out of: say which limit, and where it is set.
                 (Some(_), Some(limit)) => format!("{} ({limit})", e.name()),
                 _ => e.name().to_string(),
@@ -1833,12 +1857,16 @@ mod tests {
     #[test]
     fn a_machine_limit_is_named_with_where_it_is_set() {
         let fork = TraceOp::Fork { child_pid: 7 };
-        assert!(machine_limit(&fork, Errno::ENOMEM).is_some_and(|why| why.contains("--frames")));
-        assert!(machine_limit(&fork, Errno::EAGAIN).is_some_and(|why| why.contains("param procs")));
-        assert!(machine_limit(&TraceOp::Getpid, Errno::EAGAIN).is_none());
-        assert!(machine_limit(&TraceOp::Getpid, Errno::ENFILE).is_some_and(|why| why.contains("NR_FILPS")));
-        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOSPC).is_some_and(|why| why.contains("inodes")));
-        assert!(machine_limit(&TraceOp::Getpid, Errno::ENOENT).is_none());
+        assert!(machine_limit(Some(&fork), Errno::ENOMEM).is_some_and(|why| why.contains("--frames")));
+        assert!(machine_limit(Some(&fork), Errno::EAGAIN).is_some_and(|why| why.contains("param procs")));
+        assert!(machine_limit(Some(&TraceOp::Getpid), Errno::EAGAIN).is_none());
+        assert!(machine_limit(Some(&TraceOp::Getpid), Errno::ENFILE).is_some_and(|why| why.contains("NR_FILPS")));
+        assert!(
+            machine_limit(Some(&TraceOp::Getpid), Errno::EMFILE).is_some_and(|why| why.contains("param descriptors"))
+        );
+        assert!(machine_limit(None, Errno::ENOSPC).is_some_and(|why| why.contains("param blocks")));
+        assert!(machine_limit(None, Errno::EAGAIN).is_none());
+        assert!(machine_limit(Some(&TraceOp::Getpid), Errno::ENOENT).is_none());
     }
 
     #[test]

@@ -18,11 +18,12 @@
 //! creating call made (open with `O_CREAT`, mkdir, link, symlink, rename's target) was not there
 //! before and is not made. A directory is a directory when anything says so (chdir, getdents,
 //! `O_DIRECTORY`, mkdir's `EEXIST`, rmdir, or a path below it); an exec'd file, or one `access`
-//! found executable, is a program file naming the `replay` program; a path `readlink` read before
+//! found executable, is a program file naming the `replay` program (padded to what the log read of
+//! it: a shell reads a script before it execs the interpreter); a path `readlink` read before
 //! the log made it is a symbolic link to what it answered (and its target is set up too when the
 //! log went through the link); one of the memory driver's devices (`/dev/null`, `/dev/zero`,
-//! `/dev/full`, `/dev/random`, `/dev/urandom`) is that character special file; any other is a
-//! regular file. Going through a link the log made
+//! `/dev/full`, `/dev/random`, `/dev/urandom`) or `/dev/tty` is that character special file; any
+//! other is a regular file. Going through a link the log made
 //! (a call that follows links: not lstat, unlink, rename or link) needs its target. A regular file
 //! holds exactly as many bytes as the log read from it (the furthest offset any read, pread, copy or
 //! `SEEK_END` reached), so replayed reads return what was recorded; when the program mapped the
@@ -39,7 +40,7 @@ use os::errno::Errno;
 use os::mfs::DEVICE_MODE;
 use os::proto::PROGRAM_MAGIC;
 use os::proto::cdev::dev::makedev;
-use os::proto::cdev::{MEMORY_MAJOR, memory};
+use os::proto::cdev::{CTTY_MAJOR, MEMORY_MAJOR, memory};
 use os::proto::vfs::file_type::S_IFCHR;
 use os::proto::vfs::flags::{O_CREAT, O_EXCL, O_WRONLY};
 
@@ -85,8 +86,12 @@ pub enum Standin {
         /// Its length.
         size: u64,
     },
-    /// A program file naming the `replay` program.
-    Program,
+    /// A program file naming the `replay` program, padded to `size` bytes: what the log read of
+    /// it (a shell reads a script it then execs, as `gunzip`).
+    Program {
+        /// Its length at least (a bare program file is shorter).
+        size: u64,
+    },
     /// A symbolic link to `target` (trace-side; an absolute target is made to point inside the
     /// sandbox).
     Symlink {
@@ -95,17 +100,24 @@ pub enum Standin {
     },
     /// A character special file of device number `dev`: one of the memory driver's devices,
     /// where the trace used `/dev/null`, `/dev/zero`, `/dev/full`, `/dev/random` or
-    /// `/dev/urandom`.
+    /// `/dev/urandom`, or the controlling terminal, `/dev/tty`.
     Device {
         /// Its device number (`proto::cdev::dev`).
         dev: u32,
     },
 }
 
-/// The memory driver's device a trace-side path names, if it is one of theirs (Linux and
-/// samsara number them alike).
-fn memory_device(path: &str) -> Option<u32> {
+/// What the planner marks a path the log exec'd (or found executable) with; [`Planner::plain`]
+/// gives it its size.
+const PROGRAM: Standin = Standin::Program { size: 0 };
+
+/// The device a trace-side path names, if samsara has it: one of the memory driver's, or the
+/// controlling terminal (Linux and samsara number them alike).
+fn device(path: &str) -> Option<u32> {
     let name = path.strip_prefix("/dev/")?;
+    if name == "tty" {
+        return Some(makedev(CTTY_MAJOR, 0));
+    }
     let (minor, _) = memory::DEVICES.iter().find(|(_, n)| *n == name)?;
     Some(makedev(MEMORY_MAJOR, *minor))
 }
@@ -261,15 +273,17 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
                 let inherited = p.procs.get(&step.pid).cloned().unwrap_or_default();
                 p.procs.insert(*child_pid, inherited);
             }
-            TraceOp::Exec { path, .. } => p.exists(&abs(path), ok, enoent, Standin::Program),
+            TraceOp::Exec { path, .. } => p.exists(&abs(path), ok, enoent, PROGRAM),
             TraceOp::Open { path, flags, .. } => {
                 let abs = abs(path);
                 let kind = if flags.directory { Standin::Dir } else { Standin::File { size: 0 } };
                 // A shell's `> /dev/null` opens with O_CREAT a device that was always there.
-                if ok && flags.create && memory_device(&abs).is_none() {
+                if ok && flags.create && device(&abs).is_none() {
                     p.create(&abs);
                 } else {
-                    p.exists(&abs, ok || eexist, enoent, kind);
+                    // ENXIO: a special file without its device (`/dev/tty` with no terminal).
+                    let there = ok || eexist || step.recorded.errno() == Some("ENXIO");
+                    p.exists(&abs, there, enoent, kind);
                 }
                 if let Some(fd) = value.and_then(|v| i32::try_from(v).ok()) {
                     let open = p.new_open(Some(abs));
@@ -322,7 +336,7 @@ pub fn plan(trace: &NormalisedTrace) -> Setup {
             | TraceOp::Statfs { path } => p.exists(&abs(path), ok, enoent, Standin::File { size: 0 }),
             TraceOp::Access { path, mode } => {
                 // A file the program may execute is a program file (its mode lets it).
-                let kind = if mode & os::proto::fs::X_OK != 0 { Standin::Program } else { Standin::File { size: 0 } };
+                let kind = if mode & os::proto::fs::X_OK != 0 { PROGRAM } else { Standin::File { size: 0 } };
                 p.exists(&abs(path), ok, enoent, kind);
             }
             TraceOp::Readlink { path, target } => {
@@ -500,8 +514,8 @@ impl Planner {
                 self.exists_through(&target, true, false, kind.clone(), links_left - 1);
             }
             let followed = self.followed.entry(abs.to_string()).or_insert_with(|| kind.clone());
-            if kind == Standin::Program {
-                *followed = Standin::Program;
+            if kind == PROGRAM {
+                *followed = PROGRAM;
             }
         }
         self.exists_here(abs, ok, enoent, kind);
@@ -538,7 +552,7 @@ impl Planner {
         match self.known.get(abs) {
             Some(_) => {
                 if let Some(need) = self.needs.get_mut(abs)
-                    && matches!(kind, Standin::Program | Standin::Symlink { .. })
+                    && matches!(kind, Standin::Program { .. } | Standin::Symlink { .. })
                 {
                     *need = kind;
                 }
@@ -568,10 +582,10 @@ impl Planner {
     fn plain(&self, path: &str, kind: &Standin) -> Standin {
         if self.dirs.contains(path) {
             Standin::Dir
-        } else if let Some(dev) = memory_device(path) {
+        } else if let Some(dev) = device(path) {
             Standin::Device { dev }
-        } else if *kind == Standin::Program {
-            Standin::Program
+        } else if *kind == PROGRAM {
+            Standin::Program { size: self.read_extent.get(path).copied().unwrap_or(0) }
         } else {
             let read = self.read_extent.get(path).copied().unwrap_or(0);
             let mapped = self.mapped_len.get(path).copied().unwrap_or(0).min(STANDIN_MAX_BYTES);
@@ -712,8 +726,10 @@ pub fn build(sys: &Sys<'_>, setup: &Setup) -> Result<Built, (String, Errno)> {
                     built.bytes += size;
                 })
             }
-            Standin::Program => {
-                let contents = program_file();
+            Standin::Program { size } => {
+                let mut contents = program_file();
+                let padding = (*size as usize).saturating_sub(contents.len());
+                contents.extend(filler(padding));
                 make_file(sys, &target, &contents, PROGRAM_MODE).map(|()| {
                     built.files += 1;
                     built.bytes += contents.len() as u64;

@@ -757,7 +757,7 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
             ("/usr", &Standin::Dir),
             ("/usr/bin", &Standin::Dir),
             ("/usr/bin/python3", &Standin::Symlink { target: "python3.11".to_string() }),
-            ("/usr/bin/tool", &Standin::Program),
+            ("/usr/bin/tool", &Standin::Program { size: 0 }),
             ("/w", &Standin::Dir),
             ("/w/.git", &Standin::Dir),
             ("/w/.git/objects", &Standin::Dir),
@@ -770,7 +770,7 @@ fn the_setup_makes_only_what_existed_before_the_trace_began() {
 }
 
 #[test]
-fn the_memory_drivers_devices_stand_in_as_themselves() {
+fn devices_stand_in_as_themselves_and_a_script_read_before_its_exec_as_long_as_the_read() {
     use super::sandbox::{Standin, plan};
     use os::proto::cdev::dev::makedev;
     // A shell's `> /dev/null` opens with O_CREAT a device that was there all along.
@@ -779,6 +779,12 @@ fn the_memory_drivers_devices_stand_in_as_themselves() {
         "1  openat(AT_FDCWD, \"/dev/urandom\", O_RDONLY) = 4\n",
         "1  read(4, \"\\x01\\x02\", 2) = 2\n",
         "1  openat(AT_FDCWD, \"/dev/shm/x\", O_RDONLY) = 5\n",
+        // bash without a terminal: the controlling terminal is there, and cannot be opened.
+        "1  openat(AT_FDCWD, \"/dev/tty\", O_RDWR|O_NONBLOCK) = -1 ENXIO (No such device or address)\n",
+        // A shell reads a script (gunzip), then execs it: a program file as long as the read.
+        "1  openat(AT_FDCWD, \"/usr/bin/gunzip\", O_RDONLY) = 6\n",
+        "1  read(6, \"#!/bin/sh\\n\"..., 8192) = 2346\n",
+        "1  execve(\"/usr/bin/gunzip\", [\"gunzip\"], 0x1 /* 2 vars */) = 0\n",
     )));
     let setup = plan(&trace);
     let made: Vec<(&str, &Standin)> = setup.entries.iter().map(|(p, s)| (p.as_str(), s)).collect();
@@ -789,7 +795,11 @@ fn the_memory_drivers_devices_stand_in_as_themselves() {
             ("/dev/null", &Standin::Device { dev: makedev(1, 3) }),
             ("/dev/shm", &Standin::Dir),
             ("/dev/shm/x", &Standin::File { size: 0 }),
+            ("/dev/tty", &Standin::Device { dev: makedev(5, 0) }),
             ("/dev/urandom", &Standin::Device { dev: makedev(1, 9) }),
+            ("/usr", &Standin::Dir),
+            ("/usr/bin", &Standin::Dir),
+            ("/usr/bin/gunzip", &Standin::Program { size: 2346 }),
         ]
     );
 }
