@@ -1618,7 +1618,18 @@ fn the_open_file_table_is_as_big_as_the_manifest_says() {
 fn a_process_has_as_many_descriptors_as_the_manifest_says() {
     // `param descriptors N;` in vfs's entry: fewer than MINIX's 255 (12), and more (300). A
     // process opens until EMFILE; F_DUPFD from the limit is EINVAL and dup2 to it EBADF; poll
-    // takes at most that many records; the checker agrees.
+    // takes at most that many records; the checker agrees. Past DESCRIPTORS_MAX the manifest is
+    // refused, naming the file and vfs's line.
+    let too_many = testbed::boot::DEFAULT_MANIFEST
+        .replace("    param files 512;", "    param files 512;\n    param descriptors 2000;");
+    let manifest = kernel_sim::Manifest::parse(&too_many, "descriptors.conf", &|_| None).expect("the manifest parses");
+    let vfs_line = too_many.lines().position(|l| l.starts_with("service vfs")).unwrap() + 1;
+    assert_eq!(
+        testbed::boot::check_bootable(&manifest, "descriptors.conf").unwrap_err(),
+        format!(
+            "descriptors.conf:{vfs_line}: service `vfs`: param `descriptors` (descriptors per process) is 2000, outside 8..=1024"
+        )
+    );
     for limit in [12usize, 300] {
         let text = testbed::boot::DEFAULT_MANIFEST
             .replace("    param files 512;", &format!("    param files 512;\n    param descriptors {limit};"));

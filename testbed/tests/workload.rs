@@ -510,3 +510,36 @@ fn a_wait_a_sigchld_interrupts_in_the_replay_but_not_in_the_log_is_made_again() 
     let r = run(EngineKind::Threads, 0, false, &strace(Replay::new(trace)));
     assert_pass("sigchld-during-wait under threads", &r);
 }
+
+/// A program that writes more than the disk holds: on a machine with a 64 KiB disk the write is
+/// cut short, and the exec'd process's report (which tells of that write) goes to a file that has
+/// no room either: the failure says the reports were lost to a full disk, naming `param blocks`,
+/// rather than only that a process did not report.
+#[test]
+fn a_log_that_fills_the_disk_says_so_and_where_the_disk_is_sized() {
+    let log = "\
+100 execve(\"/usr/bin/writer\", [\"writer\"], 0x7ffd /* 1 var */) = 0
+100 openat(AT_FDCWD, \"big\", O_WRONLY|O_CREAT|O_TRUNC, 0644) = 3
+100 write(3, \"xxxxxxxx\"..., 200000) = 200000
+100 close(3) = 0
+100 exit_group(0) = ?
+100 +++ exited with 0 +++
+";
+    let trace = normalise(&parse_log("writer.log", log.as_bytes()).expect("the log parses"));
+    let text = testbed::boot::DEFAULT_MANIFEST
+        .replace("    param blocks 4096;", "    param blocks 64;")
+        .replace("    param inodes 1024;", "    param inodes 64;")
+        .replace("    memory 1025;", "    memory 17;");
+    let manifest = kernel_sim::Manifest::parse(&text, "small-disk.conf", &|_| None).expect("the manifest parses");
+    testbed::boot::check_bootable(&manifest, "small-disk.conf").expect("bootable");
+    let spec = RunSpec { engine: EngineKind::Sim, seed: 3, manifest: Some(Arc::new(manifest)), ..RunSpec::default() };
+    let workload = strace(Replay::new(trace));
+    let r = execute(&spec, default_table(), move |sys, rec| workload.run(sys, rec));
+    assert!(r.violations.is_empty(), "the checker found {:#?}", r.violations);
+    assert_eq!(r.outcome, Outcome::WorkloadFailed, "{:?}", r.workload.failures);
+    let failures = r.workload.failures.join("\n");
+    assert!(
+        failures.contains("their reports had no room: the file system is full") && failures.contains("param blocks N;"),
+        "{failures}"
+    );
+}

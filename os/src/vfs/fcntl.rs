@@ -150,7 +150,7 @@ fn getcwd(ctx: &mut VfsCtx<'_>) -> Result<i32, Errno> {
 pub fn close_on_exec(ctx: &mut VfsCtx<'_>, owner: &Requester<crate::proto::ProcKey>) {
     let Some(fp) = ctx.state.fprocs.get_own_mut(owner) else { return };
     let marked = std::mem::take(&mut fp.cloexec);
-    let closing: Vec<_> = marked.iter().filter_map(|fd| fp.fds[fd].take()).collect();
+    let closing: Vec<_> = marked.iter().filter_map(|fd| fp.fds.get_mut(fd).and_then(Option::take)).collect();
     for id in closing {
         close_filp(ctx, id);
     }

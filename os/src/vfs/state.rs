@@ -17,6 +17,8 @@
 //!   references for it (summed over vnodes, the inode's `refs` in mfs).
 //! - A pipe's bytes are in its buffer (at most PIPE_BUF of them); every other vnode's buffer is
 //!   empty.
+//! - A descriptor is below DESCRIPTORS_MAX (the manifest's `descriptors`, at most that, is applied
+//!   at the call).
 //! - FD_CLOEXEC flags (`Fproc::cloexec`) are set only on open descriptors; a file-creation mask is
 //!   within UMASK_MAX; an open file keeps only its access mode and the status flags.
 //! - A suspended poll watches open descriptors only, none of them ready (`poll.rs`).
@@ -286,8 +288,8 @@ impl Suspended {
 /// A poll waiting for one of its descriptors to become ready, or for its deadline (`poll.rs`).
 ///
 /// The `pollfd` records stay in the caller's memory (the caller is blocked, its grant lent); the
-/// descriptors they name are kept here as descriptor sets so that the checker
-/// can tell that none of them is ready: a ready one would have ended the wait.
+/// descriptors they name are kept here as descriptor sets so that the checker can tell that none
+/// of them is ready: a ready one would have ended the wait.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct PollWait {
     /// The caller's records (read-write grant).
