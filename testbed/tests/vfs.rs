@@ -1620,8 +1620,7 @@ fn a_process_has_as_many_descriptors_as_the_manifest_says() {
     // process opens until EMFILE; F_DUPFD from the limit is EINVAL and dup2 to it EBADF; poll
     // takes at most that many records; the checker agrees. Past DESCRIPTORS_MAX the manifest is
     // refused, naming the file and vfs's line.
-    let too_many = testbed::boot::DEFAULT_MANIFEST
-        .replace("    param files 512;", "    param files 512;\n    param descriptors 2000;");
+    let too_many = testbed::boot::DEFAULT_MANIFEST.replace("    param descriptors 255;", "    param descriptors 2000;");
     let manifest = kernel_sim::Manifest::parse(&too_many, "descriptors.conf", &|_| None).expect("the manifest parses");
     let vfs_line = too_many.lines().position(|l| l.starts_with("service vfs")).unwrap() + 1;
     assert_eq!(
@@ -1632,7 +1631,7 @@ fn a_process_has_as_many_descriptors_as_the_manifest_says() {
     );
     for limit in [12usize, 300] {
         let text = testbed::boot::DEFAULT_MANIFEST
-            .replace("    param files 512;", &format!("    param files 512;\n    param descriptors {limit};"));
+            .replace("    param descriptors 255;", &format!("    param descriptors {limit};"));
         let manifest = kernel_sim::Manifest::parse(&text, "descriptors.conf", &|_| None).expect("the manifest parses");
         testbed::boot::check_bootable(&manifest, "descriptors.conf").expect("bootable");
         let config = MachineConfig {
