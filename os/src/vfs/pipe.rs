@@ -48,8 +48,9 @@ fn pipe(ctx: &mut VfsCtx<'_>) -> Result<PipeReply, Errno> {
 pub fn pipe_with(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<PipeReply, Errno> {
     let status = flags & O_NONBLOCK;
     let fp = caller(ctx)?;
-    let read_fd = fp.free_fd(0, super::descriptors(ctx))?;
-    let write_fd = fp.free_fd(read_fd + 1, super::descriptors(ctx))?;
+    let limit = super::descriptors(ctx);
+    let read_fd = fp.free_fd(0, limit)?;
+    let write_fd = fp.free_fd(read_fd + 1, limit)?;
     if !ctx.state.has_free_filps(2) {
         return Err(Errno::ENFILE);
     }
