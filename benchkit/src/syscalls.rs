@@ -10,8 +10,9 @@
 //! figures). Each repeat boots one machine and times off and on in alternating blocks within it,
 //! so both sides share the boot's memory layout and its threads' placement (booting off and on
 //! separately made boot-to-boot differences of several percent look like overhead); the figure's
-//! overhead is the median of every pair's, its rates the medians of every block's. The note of each figure says how much checkpointing work one
-//! operation causes (requests served, tracked writes), counted exactly in a profiled `sim` run.
+//! overhead is the median of every pair's, its rates the medians of every block's. The note of
+//! each figure says how much checkpointing work one operation causes (requests served, tracked
+//! writes), counted exactly in a profiled `sim` run.
 
 use crate::measure::Spread;
 use crate::plan::{PerEngine, Plan};

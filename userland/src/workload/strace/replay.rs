@@ -474,9 +474,9 @@ fn close(sys: &Sys<'_>, fd: i32) -> Result<(), Errno> {
 /// Whether the file system has no room for a report: a probe file of a report's typical size in
 /// the control directory cannot be written (it is removed again).
 fn disk_full(sys: &Sys<'_>) -> bool {
-    const PROBE: &str = "/tmp/replay/room";
-    let written = write_file(sys, PROBE, O_WRONLY | O_CREAT | O_TRUNC, &[b' '; 4096]);
-    let _ = plumbing(sys, || sys.unlink(PROBE));
+    let probe = format!("{CONTROL_DIR}/room");
+    let written = write_file(sys, &probe, O_WRONLY | O_CREAT | O_TRUNC, &[b' '; 4096]);
+    let _ = plumbing(sys, || sys.unlink(&probe));
     written == Err(Errno::ENOSPC)
 }
 
