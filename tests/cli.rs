@@ -457,8 +457,11 @@ fn a_request_point_fault_that_can_never_fire_is_refused_with_what_runs() {
 #[test]
 fn a_livelock_is_cut_short_by_the_event_limit_not_left_to_spin_to_the_time_limit() {
     // A skipped cursor update: the user's getdents loop never reaches the directory's end.
-    let fault = "skip-write@vfs:getdents:os/src/vfs/read.rs:182#1+";
-    let (code, out, err) = samsara(&["--json", "run", "--inject", fault]);
+    let source = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/os/src/vfs/read.rs")).expect("read.rs");
+    let line =
+        1 + source.lines().position(|l| l.trim() == "ctx.state.live_filp_mut(id).offset = r.pos;").expect("the update");
+    let fault = format!("skip-write@vfs:getdents:os/src/vfs/read.rs:{line}#1+");
+    let (code, out, err) = samsara(&["--json", "run", "--inject", &fault]);
     assert_eq!(code, 0, "{err}");
     let run: serde_json::Value = serde_json::from_str(&out).expect("JSON");
     assert_eq!(run["end"]["kind"], "event-limit", "{out}");

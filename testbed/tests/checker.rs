@@ -170,6 +170,68 @@ fn damaged_pipe_buffers_and_suspension_entries_are_found() {
     assert!(invariants(&mut s).contains(&"vfs.suspended-call"));
 }
 
+/// A stopped system whose live child maps a file shared, then waits for ever on a pipe.
+fn stopped_with_a_shared_mapping() -> Snapshot {
+    use os::proto::vfs::flags::{O_CREAT, O_RDWR};
+    use os::proto::vfs::map::MAP_SHARED;
+    use os::proto::vm::prot::PROT_READ;
+    let (tx, rx) = mpsc::channel();
+    let mut machine = boot(&MachineConfig::default(), move |sys| {
+        let fd = sys.open("/tmp/mapped", O_RDWR | O_CREAT, 0o644).unwrap();
+        sys.write(fd, b"shown").unwrap();
+        let (r, _w) = sys.pipe().unwrap();
+        sys.fork(move |c| {
+            tx.send(c.mmap_file(fd, 0, 4096, PROT_READ, MAP_SHARED).is_ok()).unwrap();
+            let _ = c.read(r, &mut [0u8; 1]);
+            0
+        })
+        .unwrap();
+        0
+    });
+    let report = machine.run();
+    assert_eq!(rx.recv().ok(), Some(true), "the child mapped the file: {report:?}");
+    Snapshot::take(&machine)
+}
+
+/// The files vm's shared mappings show and those vfs holds for them: a file shown but not held
+/// (its inode could go and be reused under the mapping), held but not shown (it never goes), a
+/// mapping that shows a file from within a page, and a directory held for mappings are named.
+#[test]
+fn a_shared_mapping_and_the_files_vfs_holds_for_it_are_compared() {
+    let mut s = stopped_with_a_shared_mapping();
+    assert_eq!(checker::check(&mut s), []);
+
+    let vfs = s.vfs.as_mut().unwrap();
+    let held = vfs.mapped_vnodes();
+    assert_eq!(held.len(), 1, "vfs holds the mapped file");
+    let vnode = vfs.vnodes.get_mut(held[0] as usize).unwrap().as_mut().unwrap();
+    vnode.mapped = false;
+    vnode.refs -= 1;
+    assert_eq!(invariants(&mut s), ["vm.mapped-file-held"]);
+
+    let mut s = stopped_with_a_shared_mapping();
+    let vm = s.vm.as_mut().unwrap();
+    let child = *vm.spaces.iter().map(|(k, _)| k).max().unwrap();
+    let space = vm.spaces.get_mut_global(child).unwrap();
+    let shown = space.regions.iter().position(|r| r.file.is_some()).expect("the child's mapping shows the file");
+    space.regions[shown].file = None;
+    assert_eq!(invariants(&mut s), ["vfs.mapping-hold"]);
+
+    let mut s = stopped_with_a_shared_mapping();
+    let vm = s.vm.as_mut().unwrap();
+    let space = vm.spaces.get_mut_global(child).unwrap();
+    space.regions[shown].file.as_mut().unwrap().offset = 100;
+    assert!(invariants(&mut s).contains(&"vm.space-layout"));
+
+    let mut s = stopped_with_a_shared_mapping();
+    let vfs = s.vfs.as_mut().unwrap();
+    let root = vfs.root_mount().root;
+    let dir = vfs.vnodes.get_mut(root as usize).unwrap().as_mut().unwrap();
+    dir.mapped = true;
+    dir.refs += 1;
+    assert_eq!(invariants(&mut s), ["vfs.mapping-hold", "vfs.vnode-mapped"]);
+}
+
 #[test]
 fn a_dead_server_is_reported() {
     let mut s = stopped_with_a_live_child();

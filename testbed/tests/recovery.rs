@@ -475,7 +475,7 @@ fn vfs_crashes_in_a_poll_that_suspended_and_in_its_alarm() {
         assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
     }
     // The alarm that ends the second poll: a notification from the kernel, handled again.
-    let fault = "panic:vfs:vfs_alarm:start";
+    let fault = "panic:vfs:vfs_notify:start";
     for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
         let r = expect(policy, fault, poll_a_pipe, Outcome::Recovered, label);
         assert!(r.workload.ok(), "{policy}: the timed-out poll was answered: {:?}", r.workload);

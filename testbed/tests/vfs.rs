@@ -1401,6 +1401,7 @@ fn a_process_killed_in_poll_is_forgotten_and_the_checker_sees_a_ready_waiter() {
             uid: 0,
             gid: 0,
             size: 0,
+            mapped: false,
         })
         .unwrap();
     let ep = kernel_sim::Endpoint::new(kernel_sim::manifest::FIRST_USER_SLOT + 3, 0);

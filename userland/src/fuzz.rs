@@ -640,6 +640,8 @@ pub const MESSAGE_TYPES: &[i32] = &[
     VM_EXEC_NEWMEM,
     os::proto::vm::VM_VFS_MMAP,
     os::proto::vm::VM_VFS_MMAP_DONE,
+    os::proto::vm::VM_VFS_MAP_REFRESH,
+    os::proto::vm::VM_VFS_MAPPED,
     VM_BRK,
     VM_MMAP,
     VM_MUNMAP,

@@ -22,9 +22,14 @@ pub const VM_EXEC_NEWMEM: MsgType = VM_BASE + 0x11;
 /// vfs: take zeroed pages for a file mapping of a process, map them, and lend vfs the first
 /// `fill` bytes to fill with the file's (`VmFileMapRequest`; reply `VmFileMapReply`).
 pub const VM_VFS_MMAP: MsgType = VM_BASE + 0x12;
-/// vfs: the pages VM_VFS_MMAP lent are filled, or not (`VmFileMapDone`): vm takes them back and,
-/// when they are not, drops the mapping.
+/// vfs: the pages VM_VFS_MMAP or VM_VFS_MAP_REFRESH lent are filled, or not (`VmFileMapDone`):
+/// vm takes them back and, when a new mapping's are not, drops the mapping.
 pub const VM_VFS_MMAP_DONE: MsgType = VM_BASE + 0x13;
+/// vfs: some bytes of a file changed; lend the pages of the next shared mapping that shows them
+/// (`VmMapRefreshRequest`; reply `VmMapRefreshReply`; ENOENT when none is left).
+pub const VM_VFS_MAP_REFRESH: MsgType = VM_BASE + 0x14;
+/// vfs: whether a shared mapping still shows a file (`VmMappedRequest`; status 1 or 0).
+pub const VM_VFS_MAPPED: MsgType = VM_BASE + 0x15;
 /// user: set the heap's end.
 pub const VM_BRK: MsgType = VM_BASE + 0x20;
 /// user: map anonymous memory.
@@ -146,9 +151,18 @@ payload! {
 }
 payload! {
     /// VM_VFS_MMAP: for process `proc`, `len` bytes (rounded up to pages) of zeroed memory,
-    /// writable or read-only for the process; the first `fill` bytes (at most `len`) are lent to
-    /// vfs under a write grant.
-    pub struct VmFileMapRequest { pub proc: Endpoint, pub len: u64, pub writable: bool, pub fill: u64 }
+    /// writable or read-only for the process; the first `fill` bytes (at most `len` rounded up to
+    /// pages) are lent to vfs under a write grant. A `shared` mapping (read-only) shows inode
+    /// `ino` from file offset `offset`, and vfs lends its pages again when the file changes.
+    pub struct VmFileMapRequest {
+        pub proc: Endpoint,
+        pub len: u64,
+        pub writable: bool,
+        pub fill: u64,
+        pub shared: bool,
+        pub ino: u32,
+        pub offset: u64,
+    }
 }
 payload! {
     /// VM_VFS_MMAP reply: where the mapping is in the process, and vm's grant to vfs of the
@@ -158,6 +172,21 @@ payload! {
 payload! {
     /// VM_VFS_MMAP_DONE: the mapping at `addr` of `proc`, filled (`keep`) or to be dropped.
     pub struct VmFileMapDone { pub proc: Endpoint, pub addr: u64, pub keep: bool }
+}
+payload! {
+    /// VM_VFS_MAP_REFRESH: the bytes `[lo, hi)` of inode `ino` changed. vm lends the pages that
+    /// show them of the first shared mapping at or after process slot `from_slot`, address
+    /// `from_addr` (slots in order, then addresses): vfs walks every mapping from `(0, 0)`.
+    pub struct VmMapRefreshRequest { pub ino: u32, pub lo: u64, pub hi: u64, pub from_slot: u32, pub from_addr: u64 }
+}
+payload! {
+    /// VM_VFS_MAP_REFRESH reply: `len` bytes (whole pages) of process `proc` from `addr`, which
+    /// show the file from `offset`, lent under `grant` until VM_VFS_MMAP_DONE.
+    pub struct VmMapRefreshReply { pub proc: Endpoint, pub addr: u64, pub offset: u64, pub len: u64, pub grant: u32 }
+}
+payload! {
+    /// VM_VFS_MAPPED: inode `ino` of the root file system.
+    pub struct VmMappedRequest { pub ino: u32 }
 }
 payload! {
     /// VM_MUNMAP: a page-aligned start and a length (rounded up to pages).
@@ -224,6 +253,8 @@ pub fn name(t: MsgType) -> Option<&'static str> {
         VM_EXEC_NEWMEM => "vm_exec_newmem",
         VM_VFS_MMAP => "vm_vfs_mmap",
         VM_VFS_MMAP_DONE => "vm_vfs_mmap_done",
+        VM_VFS_MAP_REFRESH => "vm_vfs_map_refresh",
+        VM_VFS_MAPPED => "vm_vfs_mapped",
         VM_BRK => "brk",
         VM_MMAP => "mmap",
         VM_MUNMAP => "munmap",

@@ -266,7 +266,8 @@ fn check_descriptors<'a>(fprocs: impl Iterator<Item = &'a Fproc>, filps: &Filps<
     }
 }
 
-/// Open files are on live vnodes; each vnode's references are its holders; pipe ends add up; the
+/// Open files are on live vnodes; each vnode's references are its holders (all shared mappings
+/// count one); pipe ends add up; the
 /// mount's root is a directory; no two vnodes name one inode.
 fn check_vnode_refs(
     vnodes: &Vnodes<'_>,
@@ -309,14 +310,21 @@ fn check_vnode_refs(
     let mut named: BTreeMap<(kernel_sim::Endpoint, u32), VnodeId> = BTreeMap::new();
     for (&id, v) in vnodes {
         let (n, readers, writers) = held.get(&id).copied().unwrap_or_default();
+        let n = n + u32::from(v.mapped);
         if v.refs != n || n == 0 {
             found.push(violation(
                 "vfs.vnode-refs",
                 format!(
-                    "vnode {id} counts {} but has {} among open files, working directories and the mount",
+                    "vnode {id} counts {} but has {} among open files, working directories, the mount and shared mappings",
                     counted(v.refs, "reference"),
                     counted(n, "holder")
                 ),
+            ));
+        }
+        if v.mapped && !v.is_regular() {
+            found.push(violation(
+                "vfs.vnode-mapped",
+                format!("vnode {id} is held for shared mappings but is no regular file"),
             ));
         }
         if let Some(pipe) = v.pipe()

@@ -47,8 +47,8 @@ pub mod vnode;
 use crate::errno::Errno;
 use crate::proto::fs::{InodeRequest, NodeReply, REQ_READSUPER, REQ_STAT};
 use crate::proto::vfs::StatReply;
-use crate::proto::{INIT, MFS_BOOT, PM, call_name, key_of};
-use crate::task::{Call, Ctx, Param, Sent, Server};
+use crate::proto::{INIT, MFS_BOOT, PM, VM, call_name, key_of};
+use crate::task::{Call, Ctx, Handled, Param, Sent, Server};
 use kernel_sim::{Endpoint, KernelError, Message, Proc};
 use state::{DESCRIPTORS_MAX, FilpId, Fproc, Mount, NR_FILPS, NR_VNODES, OPEN_MAX, VfsState, Vnode, VnodeKind};
 
@@ -175,10 +175,22 @@ fn mount_root(proc: &Proc, state: &mut VfsState) -> state::VnodeId {
         uid: root.uid,
         gid: root.gid,
         size: root.size,
+        mapped: false,
     };
     let id = state.alloc_vnode(vnode).expect("an empty vnode table has room for the root");
     state.mount.set(Some(Mount { fs, root: id }));
     id
+}
+
+/// A notification: from the kernel, vfs's alarm (poll's deadlines, `poll.rs`); from vm, word
+/// that a shared mapping lost pages (`mmap.rs`). Others carry nothing for vfs.
+pub fn do_notify(ctx: &mut VfsCtx<'_>) -> Handled {
+    match ctx.who() {
+        Endpoint::KERNEL => poll::alarm(ctx),
+        VM => mmap::release_unmapped(ctx),
+        _ => {}
+    }
+    Handled::NoReply
 }
 
 /// The requester's process entry; ESRCH for a process vfs does not know.

@@ -64,6 +64,7 @@ pub fn pipe_with(ctx: &mut VfsCtx<'_>, flags: u32) -> Result<PipeReply, Errno> {
         uid: fp.uid,
         gid: fp.gid,
         size: 0,
+        mapped: false,
     };
     let ino = ctx.state.alloc_vnode(vnode)?;
     let read_end = ctx.state.open_filp(ino, O_RDONLY | status).expect("two free slots were checked");

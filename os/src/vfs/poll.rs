@@ -11,7 +11,7 @@
 //! pm's exit notice, an unpause — ends a poll too). Every change of a pipe (`pipe::revive`) calls
 //! [`wake`], which answers each waiting poll that now has a descriptor ready. A timeout becomes a
 //! deadline on the clock; vfs's one kernel alarm is set for the earliest deadline, and its
-//! notification ([`do_alarm`]) answers 0 to every poll whose deadline has passed.
+//! notification ([`alarm`]) answers 0 to every poll whose deadline has passed.
 //!
 //! Invariant: a suspended poll watches only open descriptors, and none of them is ready (a ready
 //! one ends the wait at once); the checker verifies both.
@@ -234,13 +234,9 @@ pub fn rearm_after_restart(proc: &Proc, state: &mut VfsState) {
     }
 }
 
-/// A notification: from the kernel, vfs's alarm — every poll whose deadline has passed is
-/// answered 0 (nothing ready), and the alarm is set for the next deadline. Other notifications
-/// carry nothing for vfs.
-pub fn do_alarm(ctx: &mut VfsCtx<'_>) -> Handled {
-    if ctx.who() != Endpoint::KERNEL {
-        return Handled::NoReply;
-    }
+/// vfs's alarm went off: every poll whose deadline has passed is answered 0 (nothing ready), and
+/// the alarm is set for the next deadline.
+pub fn alarm(ctx: &mut VfsCtx<'_>) {
     let now = ctx.proc.now();
     for (key, ep, wait) in waiting(ctx) {
         if wait.deadline.is_some_and(|d| d <= now) {
@@ -248,7 +244,6 @@ pub fn do_alarm(ctx: &mut VfsCtx<'_>) -> Handled {
         }
     }
     arm_alarm(ctx);
-    Handled::NoReply
 }
 
 #[cfg(test)]

@@ -111,6 +111,8 @@ pub fn do_pm_reboot(ctx: &mut VfsCtx<'_>) -> Handled {
 /// vnode goes (the file system took its reference back with the unmount) and the table is empty.
 fn unmount_root(ctx: &mut VfsCtx<'_>) -> Result<(), Errno> {
     let Some(mount) = *ctx.state.mount.get() else { return Ok(()) };
+    // The processes are gone, and with them their mappings; vm's word of it may come after pm's.
+    super::mmap::release_unmapped(ctx);
     let busy = ctx.state.vnodes.iter().enumerate().any(|(id, slot)| {
         slot.as_ref().is_some_and(|v| v.inode.is_some() && (id as VnodeId != mount.root || v.refs != 1))
     });

@@ -10,6 +10,7 @@
 //! EPERM for a bad grant) leaves everything as it was: the file system copies before it changes
 //! the file, and vfs moves the offset only after a success.
 
+use super::mmap::show_change;
 use super::pipe;
 use super::state::{Filp, FilpId};
 use super::vnode::{mount, pass_on};
@@ -128,6 +129,7 @@ pub fn do_write(ctx: &mut VfsCtx<'_>) -> Handled {
         Ok(r) => {
             ctx.state.live_vnode_mut(filp.vnode).size = r.size;
             ctx.state.live_filp_mut(id).offset = offset + r.count;
+            show_change(ctx, filp.vnode, offset, offset + r.count);
             count(r.count)
         }
         Err(e) => Handled::Reply(Err(e)),

@@ -115,7 +115,8 @@ pub struct Vnode {
     pub kind: VnodeKind,
     /// The file system's endpoint (from the mount table) and the inode there; none for a pipe.
     pub inode: Option<(kernel_sim::Endpoint, Ino)>,
-    /// References vfs holds: open files on it, working directories that are it, the mount.
+    /// References vfs holds: open files on it, working directories that are it, the mount, and
+    /// one for all the shared mappings that show it (`mapped`).
     pub refs: u32,
     /// References the file system counts for this vnode (MINIX's `v_fs_count`): one per lookup
     /// that took one; given back with REQ_PUTNODE when `refs` falls to zero.
@@ -129,6 +130,9 @@ pub struct Vnode {
     /// Cached size in bytes of a regular file (O_APPEND, SEEK_END): vfs updates it from every
     /// reply that changes it. A directory's grows as the file system adds entries: vfs asks.
     pub size: u64,
+    /// Whether vm may have a shared mapping that shows this file (`mmap.rs`): vfs then holds a
+    /// reference on it, and has vm's mappings see every change to its bytes.
+    pub mapped: bool,
 }
 
 impl Vnode {
@@ -542,6 +546,12 @@ impl VfsState {
         let v = self.live_vnode_mut(id);
         assert!(v.refs > 0, "vnode {id} is referenced");
         v.refs += 1;
+    }
+
+    /// The vnodes that hold a reference for shared mappings.
+    pub fn mapped_vnodes(&mut self) -> Vec<VnodeId> {
+        let mapped = |(id, v): (usize, &Option<Vnode>)| v.as_ref().is_some_and(|v| v.mapped).then_some(id as VnodeId);
+        self.vnodes.iter().enumerate().filter_map(mapped).collect()
     }
 
     // ---- the open-file table ----------------------------------------------------------------

@@ -58,5 +58,5 @@ pub static CALLS: &[Call<VfsState>] = &[
     Call { m_type: PM_VFS_SETID, name: "pm_vfs_setid", handler: procs::do_pm_setid },
     Call { m_type: PM_VFS_REBOOT, name: "pm_vfs_reboot", handler: procs::do_pm_reboot },
     Call { m_type: PM_VFS_UNPAUSE, name: "pm_vfs_unpause", handler: pipe::do_pm_unpause },
-    Call { m_type: NOTIFY_MESSAGE, name: "vfs_alarm", handler: poll::do_alarm },
+    Call { m_type: NOTIFY_MESSAGE, name: "vfs_notify", handler: super::do_notify },
 ];

@@ -81,6 +81,7 @@ pub fn get_vnode(ctx: &mut VfsCtx<'_>, reply: &NodeReply) -> Result<VnodeId, Err
         uid: reply.uid,
         gid: reply.gid,
         size: reply.size,
+        mapped: false,
     };
     if let Some(id) = ctx.state.find_vnode(fs, reply.ino) {
         let v = ctx.state.live_vnode_mut(id);

@@ -1,5 +1,5 @@
-//! File mappings, on vfs's behalf (VM_VFS_MMAP, VM_VFS_MMAP_DONE): pages of a process filled
-//! with a file's bytes.
+//! File mappings, on vfs's behalf (VM_VFS_MMAP, VM_VFS_MAP_REFRESH, VM_VFS_MMAP_DONE,
+//! VM_VFS_MAPPED): pages of a process filled with a file's bytes.
 //!
 //! MINIX's vm maps a file itself and asks vfs for the descriptor's file and its pages
 //! (VMVFSREQ_FDLOOKUP, VMVFSREQ_FDIO), asynchronously, so that vm never waits on vfs. samsara's
@@ -11,14 +11,23 @@
 //! window unmapped) and drops the mapping when the read failed. The process waits in vfs between
 //! the two, so it never sees a mapping half filled; a fill vfs never finished (it crashed between
 //! the two) is taken back at the process's next file mapping or at its exit.
+//!
+//! A shared mapping (MAP_SHARED, read-only) shows the file as it is, as MINIX's mappings of its
+//! page cache do: its region is tagged with the file ([`FileTag`]), and when a write or a
+//! truncation changes bytes it shows, vfs walks the tagged regions with VM_VFS_MAP_REFRESH, which
+//! lends their pages again the same way, and has the file system read the new bytes in. vfs
+//! holds a reference on the file while a region shows it. When such a region loses pages, vm
+//! notifies vfs (`space::announce_release`), which asks with VM_VFS_MAPPED which files are still
+//! shown and gives back its references on the others: MINIX's vm likewise closes, asynchronously,
+//! the descriptor it keeps open for a mapped file when the file's last region goes.
 
 use super::request::{VmCtx, check_caller, running_space_of, space_of, store_own};
 use super::space::{free_region, fresh_pages, map_pages, unmap_pages};
-use super::state::{AddressSpace, Fill, Region, RegionKind};
+use super::state::{AddressSpace, FileTag, Fill, Region, RegionKind};
 use crate::errno::Errno;
 use crate::proto::vm::layout::{PAGE, page_round_up};
 use crate::proto::vm::*;
-use crate::proto::{VFS, VM};
+use crate::proto::{ProcKey, VFS, VM};
 use crate::task::Handled;
 use kernel_sim::memory::Access;
 use kernel_sim::{Endpoint, Message};
@@ -30,27 +39,95 @@ pub fn do_vfs_mmap(ctx: &mut VmCtx<'_>) -> Handled {
 
 fn lend(ctx: &mut VmCtx<'_>) -> Result<VmFileMapReply, Errno> {
     check_caller(ctx)?;
-    let VmFileMapRequest { proc, len, writable, fill } = ctx.m.get();
-    if len == 0 || fill > len {
+    let VmFileMapRequest { proc, len, writable, fill, shared, ino, offset } = ctx.m.get();
+    let bytes = page_round_up(len).ok_or(Errno::ENOMEM)?;
+    if len == 0 || fill > bytes || shared && (writable || offset % PAGE != 0) {
         return Err(Errno::EINVAL);
     }
     let (owner, mut space) = running_space_of(ctx, proc)?;
     abandon(ctx, &mut space);
-    let bytes = page_round_up(len).ok_or(Errno::ENOMEM)?;
     let start = space.mmap_gap(bytes).ok_or(Errno::ENOMEM)?;
     let frames = fresh_pages(ctx, proc, start, bytes / PAGE, writable)?;
-    let lent = fill.div_ceil(PAGE);
-    let window = Fill::window(proc, start);
-    let region = Region { kind: RegionKind::Mmap, start, frames, writable };
-    if let Err(e) = map_pages(ctx, VM, window, &region.frames[..lent as usize], true) {
-        free_region(ctx, proc, &region);
-        return Err(e);
-    }
-    let grant = ctx.proc.grant(VFS, window, fill, Access::Write);
+    let file = shared.then_some(FileTag { ino, offset });
+    let region = Region { file, ..Region::new(RegionKind::Mmap, start, frames, writable) };
+    let grant = match lend_pages(ctx, proc, &region, 0, fill) {
+        Ok(grant) => grant,
+        Err(e) => {
+            free_region(ctx, proc, &region);
+            return Err(e);
+        }
+    };
     space.insert(region);
-    space.fill = Some(Fill { start, pages: lent, grant });
+    space.fill = Some(Fill { start, pages: fill.div_ceil(PAGE), grant, refresh: false });
     store_own(ctx, &owner, space);
     Ok(VmFileMapReply { addr: start, grant })
+}
+
+/// Maps the pages of `region` that hold its bytes `[from, from + len)` (`from` page-aligned) in
+/// their window of vm's own page table and grants vfs writing them.
+fn lend_pages(ctx: &mut VmCtx<'_>, proc: Endpoint, region: &Region, from: u64, len: u64) -> Result<u32, Errno> {
+    let first = (from / PAGE) as usize;
+    let pages = &region.frames[first..first + len.div_ceil(PAGE) as usize];
+    let window = Fill::window(proc, region.start + from);
+    map_pages(ctx, VM, window, pages, true)?;
+    Ok(ctx.proc.grant(VFS, window, len, Access::Write))
+}
+
+/// VM_VFS_MAP_REFRESH (vfs): the pages of the next shared mapping of a file that show some of
+/// its changed bytes, lent to vfs to read the file into.
+pub fn do_vfs_map_refresh(ctx: &mut VmCtx<'_>) -> Handled {
+    Handled::Reply(lend_again(ctx).map(|reply| Message::with(0, &reply)))
+}
+
+fn lend_again(ctx: &mut VmCtx<'_>) -> Result<VmMapRefreshReply, Errno> {
+    check_caller(ctx)?;
+    let VmMapRefreshRequest { ino, lo, hi, from_slot, from_addr } = ctx.m.get();
+    if lo >= hi {
+        return Err(Errno::EINVAL);
+    }
+    let (slot, start, from, to, mut space) = loop {
+        // The first pages at or after the cursor that show [lo, hi): slots in order, then addresses.
+        let next = ctx.state.spaces.iter().find_map(|(&slot, space)| {
+            space.regions.iter().find_map(|r| {
+                let (from, to) = r.showing(ino, lo, hi)?;
+                let from = if slot == from_slot { from.max(from_addr) } else { from };
+                ((slot, to) > (from_slot, from_addr) && from < to).then_some((slot, r.start, from, to))
+            })
+        });
+        let (slot, start, from, to) = next.ok_or(Errno::ENOENT)?;
+        let mut space = ctx.state.spaces.get(slot).expect("found above").clone();
+        if space.fill.is_none() {
+            break (slot, start, from, to, space);
+        }
+        // A fill vfs never finished (it may drop the mapping found): taken back, then look again.
+        abandon(ctx, &mut space);
+        store_found(ctx, slot, space);
+    };
+    let proc = space.ep;
+    let region = space.regions.iter().find(|r| r.start == start).expect("found above");
+    let offset = region.file.expect("it shows a file").offset + (from - start);
+    let grant = lend_pages(ctx, proc, region, from - start, to - from)?;
+    space.fill = Some(Fill { start: from, pages: (to - from) / PAGE, grant, refresh: true });
+    store_found(ctx, slot, space);
+    Ok(VmMapRefreshReply { proc, addr: from, offset, len: to - from, grant })
+}
+
+/// Stores the space of the process in `slot`, found by what its mappings show, not named by the
+/// request: a write to another process's entry, so global (`store_own` is for the requester's
+/// own entry or the one its message names).
+fn store_found(ctx: &mut VmCtx<'_>, slot: ProcKey, space: AddressSpace) {
+    space.assert_sound();
+    *ctx.state.spaces.get_mut_global(slot).expect("the space was read in this request") = space;
+}
+
+/// VM_VFS_MAPPED (vfs): 1 if a shared mapping of any process shows inode `ino`, else 0.
+pub fn do_vfs_mapped(ctx: &mut VmCtx<'_>) -> Handled {
+    Handled::status(check_caller(ctx).map(|()| {
+        let VmMappedRequest { ino } = ctx.m.get();
+        let shown =
+            ctx.state.spaces.iter().any(|(_, s)| s.regions.iter().any(|r| r.file.is_some_and(|f| f.ino == ino)));
+        i32::from(shown)
+    }))
 }
 
 /// VM_VFS_MMAP_DONE (vfs): the lent pages of the mapping at `addr` come back, filled (the mapping
@@ -66,7 +143,8 @@ fn done(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     let fill = space.fill.filter(|f| f.start == addr).ok_or(Errno::EINVAL)?;
     space.fill = None;
     take_back(ctx, proc, fill);
-    if !keep {
+    // Refreshed pages stay whatever vfs managed: the mapping was the process's before.
+    if !keep && !fill.refresh {
         drop_mapping(ctx, &mut space, addr);
     }
     store_own(ctx, &owner, space);
@@ -79,11 +157,14 @@ pub fn take_back(ctx: &mut VmCtx<'_>, proc: Endpoint, fill: Fill) {
     unmap_pages(ctx, VM, Fill::window(proc, fill.start), fill.pages);
 }
 
-/// Takes back a fill vfs never finished and drops its mapping: the process never learnt of it.
+/// Takes back a fill vfs never finished, and drops a new mapping's: the process never learnt of
+/// it.
 fn abandon(ctx: &mut VmCtx<'_>, space: &mut AddressSpace) {
     if let Some(fill) = space.fill.take() {
         take_back(ctx, space.ep, fill);
-        drop_mapping(ctx, space, fill.start);
+        if !fill.refresh {
+            drop_mapping(ctx, space, fill.start);
+        }
     }
 }
 

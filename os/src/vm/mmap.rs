@@ -6,7 +6,7 @@
 //! that touches the text, heap or stack or holds no mapping at all.
 
 use super::request::{VmCtx, check_caller, own_running_space, store_own};
-use super::space::{fresh_pages, unmap_pages};
+use super::space::{announce_release, fresh_pages, unmap_pages};
 use super::state::{Region, RegionKind};
 use crate::errno::Errno;
 use crate::proto::vm::layout::{PAGE, page_round_up};
@@ -29,7 +29,7 @@ fn mmap(ctx: &mut VmCtx<'_>) -> Result<u64, Errno> {
     let bytes = page_round_up(len).ok_or(Errno::ENOMEM)?;
     let start = space.mmap_gap(bytes).ok_or(Errno::ENOMEM)?;
     let frames = fresh_pages(ctx, space.ep, start, bytes / PAGE, writable)?;
-    space.insert(Region { kind: RegionKind::Mmap, start, frames, writable });
+    space.insert(Region::new(RegionKind::Mmap, start, frames, writable));
     store_own(ctx, &owner, space);
     Ok(start)
 }
@@ -53,7 +53,8 @@ fn munmap(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     }
     let mut kept = Vec::with_capacity(space.regions.len() + 1);
     let mut freed = Vec::new();
-    for r in std::mem::take(&mut space.regions) {
+    let mut file_released = false;
+    for mut r in std::mem::take(&mut space.regions) {
         if !r.overlaps(addr, end) {
             kept.push(r);
             continue;
@@ -61,25 +62,24 @@ fn munmap(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
         // Pages [cut_from, cut_to) of this mapping go; what lies before and after stays.
         let cut_from = ((addr.max(r.start) - r.start) / PAGE) as usize;
         let cut_to = ((end.min(r.end()) - r.start) / PAGE) as usize;
-        let mut frames = r.frames;
+        let mut frames = std::mem::take(&mut r.frames);
         let after = frames.split_off(cut_to);
         let gone = frames.split_off(cut_from);
         unmap_pages(ctx, space.ep, r.start + cut_from as u64 * PAGE, gone.len() as u64);
         freed.extend(gone);
+        file_released |= r.file.is_some();
         if !frames.is_empty() {
-            kept.push(Region { kind: r.kind, start: r.start, frames, writable: r.writable });
+            kept.push(r.part(0, frames));
         }
         if !after.is_empty() {
-            kept.push(Region {
-                kind: r.kind,
-                start: r.start + cut_to as u64 * PAGE,
-                frames: after,
-                writable: r.writable,
-            });
+            kept.push(r.part(cut_to, after));
         }
     }
     space.regions = kept;
     ctx.state.free_frames(&freed);
+    if file_released {
+        announce_release(ctx);
+    }
     store_own(ctx, &owner, space);
     Ok(0)
 }

@@ -47,8 +47,13 @@ fn mprotect(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     if touched.iter().any(|r| r.kind != RegionKind::Mmap) {
         return Err(Errno::EACCES);
     }
+    // A shared file mapping shows the file as vfs writes it, so it stays read-only (MINIX
+    // refuses writable shared mappings; Linux's answer for a file open read-only).
+    if writable && touched.iter().any(|r| r.file.is_some()) {
+        return Err(Errno::EACCES);
+    }
     let mut kept = Vec::with_capacity(space.regions.len() + 2);
-    for r in std::mem::take(&mut space.regions) {
+    for mut r in std::mem::take(&mut space.regions) {
         if !r.overlaps(addr, end) || r.writable == writable {
             kept.push(r);
             continue;
@@ -56,17 +61,17 @@ fn mprotect(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
         // Pages [from, to) of this mapping change; what lies before and after keeps its protection.
         let from = ((addr.max(r.start) - r.start) / PAGE) as usize;
         let to = ((end.min(r.end()) - r.start) / PAGE) as usize;
-        let mut frames = r.frames;
+        let mut frames = std::mem::take(&mut r.frames);
         let after = frames.split_off(to);
         let changed = frames.split_off(from);
-        let changed_start = r.start + from as u64 * PAGE;
-        remap(ctx, space.ep, changed_start, &changed, writable);
+        let changed = Region { writable, ..r.part(from, changed) };
+        remap(ctx, space.ep, changed.start, &changed.frames, writable);
         if !frames.is_empty() {
-            kept.push(Region { kind: r.kind, start: r.start, frames, writable: r.writable });
+            kept.push(r.part(0, frames));
         }
-        kept.push(Region { kind: r.kind, start: changed_start, frames: changed, writable });
+        kept.push(changed);
         if !after.is_empty() {
-            kept.push(Region { kind: r.kind, start: r.start + to as u64 * PAGE, frames: after, writable: r.writable });
+            kept.push(r.part(to, after));
         }
     }
     space.regions = kept;

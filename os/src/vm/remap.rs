@@ -1,17 +1,19 @@
-//! mremap: growing, shrinking or moving an anonymous mapping (VM_MREMAP).
+//! mremap: growing, shrinking or moving a mapping (VM_MREMAP).
 //!
-//! The range must lie in one anonymous mapping. Shrinking frees the pages past the new end (the
-//! mapping splits if the range ended inside it). Growing takes fresh zeroed pages right after the
-//! range when the range ends the mapping and nothing lies there; otherwise, with MREMAP_MAYMOVE,
-//! the range's frames move (no copy: the same frames are mapped at the new place, the old pages
-//! unmapped) to the first gap that fits the new length, followed by the fresh pages.
+//! The range must lie in one mapping (or pieces of one, contiguous in memory and in the file they
+//! show). Shrinking frees the pages past the new end (the mapping splits if the range ended
+//! inside it). Growing takes fresh zeroed pages right after the range when the range ends the
+//! mapping and nothing lies there; otherwise, with MREMAP_MAYMOVE, the range's frames move (no
+//! copy: the same frames are mapped at the new place, the old pages unmapped) to the first gap
+//! that fits the new length, followed by the fresh pages.
 //!
 //! Errors, checked before anything changes: EINVAL for an unaligned start, a zero length, unknown
-//! flags or a range in text, heap or stack; EFAULT for a range not inside one mapping; ENOMEM when
-//! it cannot grow in place (without MREMAP_MAYMOVE), no gap fits, or frames run out.
+//! flags, a range in text, heap or stack, or growing a shared file mapping (vm cannot read the
+//! file's next pages, which Linux would map); EFAULT for a range not inside one mapping; ENOMEM
+//! when it cannot grow in place (without MREMAP_MAYMOVE), no gap fits, or frames run out.
 
 use super::request::{VmCtx, check_caller, own_running_space, store_own};
-use super::space::{fresh_pages, unmap_pages};
+use super::space::{announce_release, fresh_pages, unmap_pages};
 use super::state::{Region, RegionKind};
 use crate::errno::Errno;
 use crate::proto::vm::layout::{MMAP_LIMIT, PAGE, page_round_up};
@@ -42,12 +44,21 @@ fn mremap(ctx: &mut VmCtx<'_>) -> Result<u64, Errno> {
     }
     if new_bytes < old_bytes {
         // Shrink: the pages of [addr + new_bytes, old_end) go.
-        let (kept, gone) = cut(space.regions.remove(index), addr + new_bytes, old_end);
+        let shrunk = space.regions.remove(index);
+        let file_released = shrunk.file.is_some();
+        let (kept, gone) = cut(shrunk, addr + new_bytes, old_end);
         unmap_pages(ctx, ep, addr + new_bytes, gone.len() as u64);
         ctx.state.free_frames(&gone);
         kept.into_iter().for_each(|r| space.insert(r));
         store_own(ctx, &owner, space);
+        if file_released {
+            announce_release(ctx);
+        }
         return Ok(addr);
+    }
+    if space.regions[index].file.is_some() {
+        // vm cannot read a file: the pages a grown file mapping would show are vfs's to fill.
+        return Err(Errno::EINVAL);
     }
     let extra = (new_bytes - old_bytes) / PAGE;
     let grown_end = addr.checked_add(new_bytes).ok_or(Errno::ENOMEM)?;
@@ -77,7 +88,7 @@ fn mremap(ctx: &mut VmCtx<'_>) -> Result<u64, Errno> {
         .unwrap_or_else(|e| panic!("{extra} free frames were counted for {ep}'s mremap: {e}"));
     let mut frames = moved;
     frames.extend(fresh);
-    space.insert(Region { kind: RegionKind::Mmap, start: to, frames, writable });
+    space.insert(Region::new(RegionKind::Mmap, to, frames, writable));
     store_own(ctx, &owner, space);
     Ok(to)
 }
@@ -92,9 +103,8 @@ fn one_mapping(regions: &mut Vec<Region>, addr: u64, end: u64) -> Result<usize, 
     if touched.iter().any(|&i| regions[i].kind != RegionKind::Mmap) {
         return Err(Errno::EINVAL);
     }
-    let contiguous = touched.windows(2).all(|w| regions[w[0]].end() == regions[w[1]].start);
-    let same = touched.iter().all(|&i| regions[i].writable == regions[first].writable);
-    if regions[first].start > addr || regions[last].end() < end || !contiguous || !same {
+    let continued = touched.windows(2).all(|w| regions[w[0]].continued_by(&regions[w[1]]));
+    if regions[first].start > addr || regions[last].end() < end || !continued {
         return Err(Errno::EFAULT);
     }
     // Regions are sorted and do not overlap: the touched ones are consecutive.
@@ -109,18 +119,18 @@ fn one_mapping(regions: &mut Vec<Region>, addr: u64, end: u64) -> Result<usize, 
 
 /// Splits `r` around `[from, to)` (page-aligned, inside it): the pieces before and after, and the
 /// frames of the range.
-fn cut(r: Region, from: u64, to: u64) -> (Vec<Region>, Vec<Frame>) {
+fn cut(mut r: Region, from: u64, to: u64) -> (Vec<Region>, Vec<Frame>) {
     let first = ((from - r.start) / PAGE) as usize;
     let last = ((to - r.start) / PAGE) as usize;
-    let mut frames = r.frames;
+    let mut frames = std::mem::take(&mut r.frames);
     let after = frames.split_off(last);
     let range = frames.split_off(first);
     let mut kept = Vec::new();
     if !frames.is_empty() {
-        kept.push(Region { kind: r.kind, start: r.start, frames, writable: r.writable });
+        kept.push(r.part(0, frames));
     }
     if !after.is_empty() {
-        kept.push(Region { kind: r.kind, start: to, frames: after, writable: r.writable });
+        kept.push(r.part(last, after));
     }
     (kept, range)
 }

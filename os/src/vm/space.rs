@@ -12,8 +12,8 @@
 use super::request::VmCtx;
 use super::state::{AddressSpace, Region, RegionKind, SpacePhase, VmState};
 use crate::errno::Errno;
-use crate::proto::key_of;
 use crate::proto::vm::layout::*;
+use crate::proto::{VFS, key_of};
 use kernel_sim::memory::Frame;
 use kernel_sim::{Endpoint, KernelCall, Proc};
 
@@ -79,6 +79,16 @@ pub fn fresh_pages(
 pub fn free_region(ctx: &mut VmCtx<'_>, ep: Endpoint, region: &Region) {
     unmap_region(ctx, ep, region);
     ctx.state.free_frames(&region.frames);
+    if region.file.is_some() {
+        announce_release(ctx);
+    }
+}
+
+/// Tells vfs that a shared file mapping lost pages, so that it gives back its reference on a
+/// file no mapping shows any more (`filemap.rs`). A notification: vm never waits on vfs, and a
+/// vfs that is down learns nothing it needs (a fresh one holds no such reference).
+pub fn announce_release(ctx: &mut VmCtx<'_>) {
+    let _ = ctx.notify(VFS);
 }
 
 /// Unmaps every region of `space` and frees its frames (and takes back pages lent to fill).
@@ -129,7 +139,7 @@ pub fn build_image(ctx: &mut VmCtx<'_>, ep: Endpoint, text_pages: u64) -> Result
     let mut regions: Vec<Region> = Vec::new();
     for (kind, start, pages, writable) in image_layout(text_pages) {
         match fresh_pages(ctx, ep, start, pages, writable) {
-            Ok(frames) => regions.push(Region { kind, start, frames, writable }),
+            Ok(frames) => regions.push(Region::new(kind, start, frames, writable)),
             Err(e) => {
                 let partial = AddressSpace { ep, regions, brk: 0, phase: SpacePhase::Running, fill: None };
                 free_space(ctx, &partial);
@@ -152,7 +162,7 @@ pub fn create_initial(proc: &Proc, state: &mut VmState, init: Endpoint) -> Resul
         for (i, &frame) in frames.iter().enumerate() {
             proc.sys_vm_map(init, start / PAGE + i as u64, frame, writable)?;
         }
-        regions.push(Region { kind, start, frames, writable });
+        regions.push(Region::new(kind, start, frames, writable));
     }
     let space =
         AddressSpace { ep: init, regions, brk: image_brk(DEFAULT_TEXT_PAGES), phase: SpacePhase::Running, fill: None };

@@ -11,8 +11,9 @@
 //!   `MMAP_LIMIT`;
 //! - each region's pages are mapped in the kernel's page table of its process to exactly its
 //!   frames, with its writability, and nothing else is mapped there;
-//! - a file mapping being filled (`AddressSpace::fill`) is one of the space's mappings, and the
-//!   pages lent to vfs are among its own.
+//! - pages lent to vfs to fill (`AddressSpace::fill`) are pages of one of the space's mappings;
+//! - a shared file mapping (tagged with its file, [`FileTag`]) is a read-only mapping whose file
+//!   offset is page-aligned.
 
 use crate::proto::ProcKey;
 use crate::proto::vm::layout::*;
@@ -61,15 +62,65 @@ pub struct Region {
     pub frames: Vec<Frame>,
     /// Whether the process may write it.
     pub writable: bool,
+    /// The file a shared file mapping (MAP_SHARED) shows, and where in it its first page is: vfs
+    /// has vm lend these pages again whenever the file's bytes under them change.
+    pub file: Option<FileTag>,
+}
+
+/// Which bytes of a file a shared mapping shows: inode `ino` of the root file system (vfs holds
+/// a reference on it while a mapping shows it), from file offset `offset` (page-aligned).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FileTag {
+    /// The inode.
+    pub ino: u32,
+    /// The file offset of the mapping's first page.
+    pub offset: u64,
 }
 
 // A space's pre-image is cloned into a spent one on the first write of each request (and on
 // exit's removal): field by field, so that its regions' frame lists are copied into the spent
 // one's.
-recovery::clone_fields!(Region { kind, start, frames, writable });
+recovery::clone_fields!(Region { kind, start, frames, writable, file });
 recovery::clone_fields!(AddressSpace { ep, regions, brk, phase, fill });
 
 impl Region {
+    /// A region that shows no file.
+    pub fn new(kind: RegionKind, start: u64, frames: Vec<Frame>, writable: bool) -> Region {
+        Region { kind, start, frames, writable, file: None }
+    }
+
+    /// The part of this region from its page `first` on, backed by `frames`: a region split
+    /// keeps its kind, access and file, the file offset moved with the start.
+    pub fn part(&self, first: usize, frames: Vec<Frame>) -> Region {
+        let skip = first as u64 * PAGE;
+        let file = self.file.map(|f| FileTag { offset: f.offset + skip, ..f });
+        Region { kind: self.kind, start: self.start + skip, frames, writable: self.writable, file }
+    }
+
+    /// Whether `next`, which starts where this region ends, continues it: the same access, and
+    /// the next bytes of the same file or no file at both.
+    pub fn continued_by(&self, next: &Region) -> bool {
+        let file = match (self.file, next.file) {
+            (None, None) => true,
+            (Some(a), Some(b)) => a.ino == b.ino && a.offset + self.pages() * PAGE == b.offset,
+            _ => false,
+        };
+        self.end() == next.start && self.writable == next.writable && file
+    }
+
+    /// The addresses `[from, to)` of its pages that show some of file `ino`'s bytes `[lo, hi)`,
+    /// if any.
+    pub fn showing(&self, ino: u32, lo: u64, hi: u64) -> Option<(u64, u64)> {
+        let f = self.file.filter(|f| f.ino == ino)?;
+        let end = f.offset.saturating_add(self.pages() * PAGE);
+        if hi <= f.offset || lo >= end {
+            return None;
+        }
+        let from = lo.saturating_sub(f.offset) / PAGE * PAGE;
+        let to = (hi.min(end) - f.offset).div_ceil(PAGE) * PAGE;
+        Some((self.start + from, self.start + to))
+    }
+
     /// Pages in it.
     pub fn pages(&self) -> u64 {
         self.frames.len() as u64
@@ -115,8 +166,9 @@ pub struct AddressSpace {
     pub brk: u64,
     /// Where it is in its life.
     pub phase: SpacePhase,
-    /// The file mapping whose first pages vm lent vfs to fill (between VM_VFS_MMAP and
-    /// VM_VFS_MMAP_DONE; the process waits in vfs meanwhile).
+    /// Pages of a file mapping vm lent vfs to fill, between VM_VFS_MMAP (a new mapping; the
+    /// process waits in vfs meanwhile) or VM_VFS_MAP_REFRESH (a shared one whose file changed)
+    /// and VM_VFS_MMAP_DONE.
     pub fill: Option<Fill>,
 }
 
@@ -124,12 +176,15 @@ pub struct AddressSpace {
 /// page table, under vm's write grant to vfs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Fill {
-    /// The mapping's first address in the process.
+    /// The first lent page's address in the process.
     pub start: u64,
-    /// Pages lent (its first ones).
+    /// Pages lent.
     pub pages: u64,
     /// vm's grant to vfs over them.
     pub grant: kernel_sim::memory::GrantId,
+    /// Whether they are a shared mapping's, lent again because its file changed (kept if vfs
+    /// never gives them back), not a new mapping's first pages (dropped with it then).
+    pub refresh: bool,
 }
 
 impl Fill {
@@ -145,6 +200,11 @@ impl AddressSpace {
     /// Pages in use.
     pub fn pages(&self) -> u64 {
         self.regions.iter().map(Region::pages).sum()
+    }
+
+    /// The mapping that holds the first page lent in `fill`.
+    pub fn filled_region(&self, fill: &Fill) -> Option<&Region> {
+        self.regions.iter().find(|r| r.kind == RegionKind::Mmap && r.start <= fill.start && fill.start < r.end())
     }
 
     /// Pages in use by regions of `kind`.
@@ -277,11 +337,27 @@ impl AddressSpace {
                 ));
             }
         }
-        if let Some(fill) = self.fill {
-            let filled = self.regions.iter().find(|r| r.kind == RegionKind::Mmap && r.start == fill.start);
-            if filled.is_none_or(|r| r.pages() < fill.pages) {
+        for r in &self.regions {
+            if let Some(f) = r.file
+                && (r.kind != RegionKind::Mmap || r.writable || f.offset % PAGE != 0)
+            {
                 found.push(format!(
-                    "{ep}: {} lent to vfs to fill at {:#x}, but no mapping that large starts there",
+                    "{ep}: {} region {:#x}..{:#x} ({}) shows inode {} from offset {:#x}; only a read-only mapping may show a file, from a page boundary",
+                    r.kind,
+                    r.start,
+                    r.end(),
+                    access(r.writable),
+                    f.ino,
+                    f.offset
+                ));
+            }
+        }
+        if let Some(fill) = self.fill {
+            let end = fill.start.saturating_add(fill.pages.saturating_mul(PAGE));
+            let filled = self.filled_region(&fill);
+            if filled.is_none_or(|r| end > r.end() || !fill.refresh && r.start != fill.start) {
+                found.push(format!(
+                    "{ep}: {} lent to vfs to fill at {:#x}, but no mapping holds them",
                     counted(fill.pages, "page"),
                     fill.start
                 ));
@@ -358,7 +434,7 @@ mod tests {
     use super::*;
 
     fn region(kind: RegionKind, start: u64, pages: u32, writable: bool) -> Region {
-        Region { kind, start, frames: (0..pages).collect(), writable }
+        Region::new(kind, start, (0..pages).collect(), writable)
     }
 
     fn image() -> AddressSpace {

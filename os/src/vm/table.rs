@@ -15,6 +15,8 @@ pub static CALLS: &[Call<VmState>] = &[
     Call { m_type: VM_EXEC_NEWMEM, name: "vm_exec_newmem", handler: exec::do_exec_newmem },
     Call { m_type: VM_VFS_MMAP, name: "vm_vfs_mmap", handler: filemap::do_vfs_mmap },
     Call { m_type: VM_VFS_MMAP_DONE, name: "vm_vfs_mmap_done", handler: filemap::do_vfs_mmap_done },
+    Call { m_type: VM_VFS_MAP_REFRESH, name: "vm_vfs_map_refresh", handler: filemap::do_vfs_map_refresh },
+    Call { m_type: VM_VFS_MAPPED, name: "vm_vfs_mapped", handler: filemap::do_vfs_mapped },
     Call { m_type: VM_BRK, name: "brk", handler: brk::do_brk },
     Call { m_type: VM_MMAP, name: "mmap", handler: mmap::do_mmap },
     Call { m_type: VM_MUNMAP, name: "munmap", handler: mmap::do_munmap },

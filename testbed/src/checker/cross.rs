@@ -1,7 +1,8 @@
 //! Invariants across pm, vm, vfs, mfs and the kernel: one entry per live process everywhere,
 //! nothing for anyone else; nothing per-process left once every user process is gone; the
-//! references vfs's vnodes hold on mfs's inodes are exactly the references mfs counts. (pm's own,
-//! unique pids among them, are `pm.rs`'s.)
+//! references vfs's vnodes hold on mfs's inodes are exactly the references mfs counts; the files
+//! vm's shared mappings show are exactly those vfs holds for them. (pm's own, unique pids among
+//! them, are `pm.rs`'s.)
 
 use super::Snapshot;
 use kernel_sim::{Endpoint, ProcInfo, ProcState};
@@ -19,6 +20,9 @@ pub(super) fn check(s: &mut Snapshot) -> Vec<Violation> {
     }
     if let Some(vfs) = s.vfs.as_mut() {
         check_drivers(vfs, &s.procs, &mut found);
+    }
+    if let (Some(vfs), Some(vm)) = (s.vfs.as_mut(), s.vm.as_mut()) {
+        check_mapped_files(vfs, vm, &mut found);
     }
     // The living, as each party sees them: key -> endpoint.
     let kernel: BTreeMap<ProcKey, Endpoint> =
@@ -230,6 +234,36 @@ fn check_drivers(vfs: &mut os::vfs::state::VfsState, procs: &[ProcInfo], found: 
 }
 
 /// A kernel process state as a violation names it: `running`, `sending to 7.0`...
+/// Every file a shared mapping shows is held by vfs for mappings (its vnode `mapped`: the
+/// inode cannot go while it is shown), and vfs holds no file for mappings that none shows (vm
+/// notified vfs when the last one went).
+fn check_mapped_files(vfs: &mut os::vfs::state::VfsState, vm: &mut os::vm::state::VmState, found: &mut Vec<Violation>) {
+    let mut shown: BTreeMap<u32, (Endpoint, u64)> = BTreeMap::new();
+    for (_, space) in vm.spaces.iter() {
+        for r in &space.regions {
+            if let Some(file) = r.file {
+                shown.entry(file.ino).or_insert((space.ep, r.start));
+            }
+        }
+    }
+    let held: BTreeSet<u32> =
+        vfs.vnodes.iter().flatten().filter(|v| v.mapped).filter_map(|v| v.inode.map(|(_, ino)| ino)).collect();
+    for (ino, (ep, start)) in &shown {
+        if !held.contains(ino) {
+            found.push(violation(
+                "vm.mapped-file-held",
+                format!("{ep}'s shared mapping at {start:#x} shows inode {ino}, which vfs does not hold for mappings"),
+            ));
+        }
+    }
+    for ino in held.iter().filter(|ino| !shown.contains_key(ino)) {
+        found.push(violation(
+            "vfs.mapping-hold",
+            format!("vfs holds inode {ino} for shared mappings, but no mapping shows it"),
+        ));
+    }
+}
+
 fn state_for_people(state: ProcState) -> String {
     match state {
         ProcState::Running => "running".to_string(),

@@ -12,6 +12,7 @@ use kernel_sim::memory::Mapping;
 use kernel_sim::{Endpoint, ProcInfo};
 use os::invariant::Violation;
 use os::proto::key_of;
+use os::proto::vm::layout::PAGE;
 use os::vm::check::listing;
 use os::vm::state::{Fill, VmState};
 use std::collections::{BTreeMap, BTreeSet};
@@ -95,9 +96,10 @@ fn lent(vm: &mut VmState) -> BTreeMap<u64, Mapping> {
     let mut pages = BTreeMap::new();
     for (_, space) in vm.spaces.iter() {
         let Some(fill) = space.fill else { continue };
-        let Some(region) = space.regions.iter().find(|r| r.start == fill.start) else { continue };
-        let first = Fill::window(space.ep, fill.start) / os::proto::vm::layout::PAGE;
-        for (i, &frame) in region.frames.iter().take(fill.pages as usize).enumerate() {
+        let Some(region) = space.filled_region(&fill) else { continue };
+        let first = Fill::window(space.ep, fill.start) / PAGE;
+        let skip = ((fill.start - region.start) / PAGE) as usize;
+        for (i, &frame) in region.frames.iter().skip(skip).take(fill.pages as usize).enumerate() {
             pages.insert(first + i as u64, Mapping { frame, writable: true });
         }
     }
@@ -120,7 +122,7 @@ fn page_differences(vm: &BTreeMap<u64, Mapping>, kernel: &BTreeMap<u64, Mapping>
         .map(|page| {
             format!(
                 "page {:#x}: vm records {}, the kernel maps {}",
-                page * os::proto::vm::layout::PAGE,
+                page * PAGE,
                 describe(vm.get(&page)),
                 describe(kernel.get(&page))
             )

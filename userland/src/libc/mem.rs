@@ -56,7 +56,8 @@ impl Sys<'_> {
     /// Maps `len` bytes (rounded up to pages) of descriptor `fd`'s file from `offset` (a whole
     /// number of pages), with protection `prot` (`proto::vm::prot`) and `flags` MAP_PRIVATE or
     /// MAP_SHARED (`proto::vfs::map`); returns its address. The mapping holds the file's bytes as
-    /// they are now, zero past its end (vfs's `mmap.rs` tells what is shared and what not).
+    /// they are now, zero past its end; a shared one goes on showing them as the file is written
+    /// (vfs's `mmap.rs`).
     pub fn mmap_file(&self, fd: i32, offset: u64, len: u64, prot: u32, flags: u32) -> Result<u64, Errno> {
         let request = os::proto::vfs::MmapFileRequest { fd, offset, len, prot, flags };
         let reply = self.call(os::proto::VFS, Message::with(os::proto::vfs::VFS_MMAP, &request))?;

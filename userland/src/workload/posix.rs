@@ -1120,8 +1120,8 @@ fn anonymous_mappings(sys: &Sys<'_>, rec: &Checks) {
 }
 
 /// mmap of a file: the mapping holds the file's bytes, zero past its end; a private one is a copy
-/// whose changes stay in it; a shared one may be read; Linux's errors, and MINIX's refusal of a
-/// writable shared one.
+/// whose changes stay in it; a shared one may be read, and shows later writes to the file; Linux's
+/// errors, and MINIX's refusal of a writable shared one.
 fn file_mappings(sys: &Sys<'_>, rec: &Checks) {
     use os::proto::vfs::map::{MAP_PRIVATE, MAP_SHARED};
     use os::proto::vm::prot::{PROT_READ, PROT_WRITE};
@@ -1153,6 +1153,14 @@ fn file_mappings(sys: &Sys<'_>, rec: &Checks) {
         rec.check("posix.mmap-file.from-an-offset", read, || format!("mapped {}", for_people(&back)));
         rec.check("posix.mmap-file.read-only-write-faults", sys.proc().mem_write(addr, b"x").is_err(), || {
             "a read-only file mapping took a write".into()
+        });
+        // A shared mapping shows the file as it is written.
+        ok(rec, "posix.mmap-file.seek", sys.lseek(fd, (PAGE + 10) as i64, SEEK_SET));
+        rec.expect_eq("posix.mmap-file.write-under-shared", sys.write(fd, b"SEEN"), Ok(4));
+        let mut seen = [0u8; 4];
+        let read = sys.proc().mem_read(addr + 10, &mut seen).is_ok();
+        rec.check("posix.mmap-file.shared-sees-writes", read && &seen == b"SEEN", || {
+            format!("mapped {}", for_people(&seen))
         });
         ok(rec, "posix.mmap-file.munmap-shared", sys.munmap(addr, PAGE));
     }
