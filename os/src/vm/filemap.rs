@@ -22,14 +22,14 @@
 //! the descriptor it keeps open for a mapped file when the file's last region goes.
 
 use super::request::{VmCtx, check_caller, running_space_of, space_of, store_own};
-use super::space::{free_region, fresh_pages, map_pages, unmap_pages};
+use super::space::{free_region, fresh_pages};
 use super::state::{AddressSpace, FileTag, Fill, Region, RegionKind};
 use crate::errno::Errno;
 use crate::proto::vm::layout::{PAGE, page_round_up};
 use crate::proto::vm::*;
 use crate::proto::{ProcKey, VFS, VM};
 use crate::task::Handled;
-use kernel_sim::memory::Access;
+use kernel_sim::memory::{Access, Frame};
 use kernel_sim::{Endpoint, Message};
 
 /// VM_VFS_MMAP (vfs): a new mapping of `len` bytes in `proc`, its first `fill` bytes lent to vfs.
@@ -69,8 +69,33 @@ fn lend_pages(ctx: &mut VmCtx<'_>, proc: Endpoint, region: &Region, from: u64, l
     let first = (from / PAGE) as usize;
     let pages = &region.frames[first..first + len.div_ceil(PAGE) as usize];
     let window = Fill::window(proc, region.start + from);
-    map_pages(ctx, VM, window, pages, true)?;
+    map_window(ctx, window, pages)?;
     Ok(ctx.proc.grant(VFS, window, len, Access::Write))
+}
+
+/// Maps `frames` at `window` in vm's own page table (undone on failure). Straight to the kernel,
+/// not through `ctx.kernel`: vm's page table, like its grants, goes with its incarnation, so a
+/// request handled again after a restart must map its window again, where a kernel call replayed
+/// from the crashed attempt's log would leave it unmapped (and the file system's read through
+/// vm's grant would fault). Nothing another process sees changes.
+fn map_window(ctx: &mut VmCtx<'_>, window: u64, frames: &[Frame]) -> Result<(), Errno> {
+    let first = window / PAGE;
+    for (i, &frame) in frames.iter().enumerate() {
+        if let Err(e) = ctx.proc.sys_vm_map(VM, first + i as u64, frame, true) {
+            unmap_window(ctx, window, i as u64);
+            return Err(e.into());
+        }
+    }
+    Ok(())
+}
+
+/// Unmaps `pages` pages at `window` from vm's own page table (see [`map_window`]).
+fn unmap_window(ctx: &mut VmCtx<'_>, window: u64, pages: u64) {
+    let first = window / PAGE;
+    for page in first..first + pages {
+        // Fails only for a page that is not mapped: nothing to undo then.
+        let _ = ctx.proc.sys_vm_unmap(VM, page);
+    }
 }
 
 /// VM_VFS_MAP_REFRESH (vfs): the pages of the next shared mapping of a file that show some of
@@ -154,7 +179,7 @@ fn done(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
 /// Takes back pages lent to vfs for `proc`'s mapping: the grant is revoked, the window unmapped.
 pub fn take_back(ctx: &mut VmCtx<'_>, proc: Endpoint, fill: Fill) {
     ctx.proc.revoke(fill.grant);
-    unmap_pages(ctx, VM, Fill::window(proc, fill.start), fill.pages);
+    unmap_window(ctx, Fill::window(proc, fill.start), fill.pages);
 }
 
 /// Takes back a fill vfs never finished, and drops a new mapping's: the process never learnt of
