@@ -48,6 +48,14 @@ pub const READ_ONLY_SYS_CALLS: [&str; 3] = ["sys_procinfo", "sys_has_program", "
 /// any page maps it, so nothing they did is visible after recovery. Made outside `ctx.kernel` by
 /// design, they are modelled as the server's own writes, not as unknown effects.
 pub const FRESH_FRAME_SYS_CALLS: [&str; 2] = ["sys_frame_zero", "sys_frame_copy"];
+/// The kernel calls that change a page table, when they name vm's own (`sys_vm_map(VM, ..)`: only
+/// vm holds the kernel's vmctl privilege, so this is vm mapping the window of pages it lends vfs,
+/// `vm/filemap.rs`). vm's page table goes with its incarnation, as its grants do, and no other
+/// process sees it: made outside `ctx.kernel` by design (a request handled again after a restart
+/// must map its window again), they are modelled as the server's own, not as unknown effects.
+pub const OWN_PAGE_TABLE_SYS_CALLS: [&str; 2] = ["sys_vm_map", "sys_vm_unmap"];
+/// The endpoint constant an [`OWN_PAGE_TABLE_SYS_CALLS`] call names as its target.
+const OWN_PAGE_TABLE_TARGET: &str = "VM";
 /// The kernel's process handle (`kernel_sim::Proc`), whose every method is a kernel call.
 const PROC_TYPE: &str = "Proc";
 /// `Proc` methods other than the request primitives and `sys_*` calls whose effect is modelled:
@@ -1089,8 +1097,12 @@ impl<'ast> Visit<'ast> for BodyReader<'_> {
                 Some(&send) => self.facts.sends[send].effects.push(method.clone()),
                 None => {
                     self.facts.direct_kernel.push((method.clone(), pos));
+                    let own_page_table = OWN_PAGE_TABLE_SYS_CALLS.contains(&method.as_str())
+                        && matches!(e.args.first(), Some(syn::Expr::Path(p))
+                            if p.path.segments.last().is_some_and(|s| s.ident == OWN_PAGE_TABLE_TARGET));
                     if !READ_ONLY_SYS_CALLS.contains(&method.as_str())
                         && !FRESH_FRAME_SYS_CALLS.contains(&method.as_str())
+                        && !own_page_table
                     {
                         self.not_followed(
                             "kernel call",

@@ -111,8 +111,8 @@ fn hold(ctx: &mut VfsCtx<'_>, vnode: VnodeId) -> bool {
 /// Has every shared mapping of `vnode` show its bytes `[lo, hi)` as they are now: after a write or
 /// a truncation. Each mapping's pages that show them are lent by vm in turn and read in from the
 /// file system; what lies past the file's end is zeroed. The file has changed whatever its
-/// mappings show: when vm or the file system fails, the walk stops and the caller's call still
-/// succeeds, as a write does in MINIX whatever its page cache's fate.
+/// mappings show: the caller's call succeeds even where a mapping could not be brought up to
+/// date, as a write does in MINIX whatever its page cache's fate.
 pub fn show_change(ctx: &mut VfsCtx<'_>, vnode: VnodeId, lo: u64, hi: u64) {
     let v = ctx.state.live_vnode(vnode);
     if v.mapped && lo < hi {
@@ -121,9 +121,9 @@ pub fn show_change(ctx: &mut VfsCtx<'_>, vnode: VnodeId, lo: u64, hi: u64) {
     }
 }
 
-/// [`show_change`]'s walk over the mappings of inode `ino`, now `size` bytes long.
-/// Ends when vm has no mapping left to lend (ENOENT) or cannot lend one; a mapping that could not
-/// be filled does not stop the walk (its process may have gone meanwhile, taking the pages back).
+/// [`show_change`]'s walk over the mappings of inode `ino`, now `size` bytes long. It ends when vm
+/// has no mapping left to lend (ENOENT) or cannot lend one; a mapping that could not be filled
+/// does not stop it (its process may have unmapped the pages or gone meanwhile).
 fn refresh_mappings(ctx: &mut VfsCtx<'_>, ino: u32, size: u64, lo: u64, hi: u64) {
     let (mut from_slot, mut from_addr) = (0, 0);
     loop {
@@ -141,11 +141,14 @@ fn refresh_mappings(ctx: &mut VfsCtx<'_>, ino: u32, size: u64, lo: u64, hi: u64)
 
 /// Zeroes bytes `[from, to)` of the pages vm lent under `grant`: they lie past the file's end.
 fn zero_past(ctx: &mut VfsCtx<'_>, grant: u32, from: u64, to: u64) -> Result<(), Errno> {
-    if from >= to {
-        return Ok(());
+    const ZEROS: [u8; PAGE as usize] = [0; PAGE as usize];
+    let mut at = from;
+    while at < to {
+        let n = (to - at).min(PAGE);
+        ctx.proc.safecopy_to(VM, grant, at, &ZEROS[..n as usize]).map_err(Errno::from)?;
+        at += n;
     }
-    let zeros = vec![0u8; (to - from) as usize];
-    ctx.proc.safecopy_to(VM, grant, from, &zeros).map_err(Errno::from)
+    Ok(())
 }
 
 /// A notification from vm: a shared mapping lost pages. Every file vfs holds for its mappings is

@@ -41,7 +41,8 @@ fn lend(ctx: &mut VmCtx<'_>) -> Result<VmFileMapReply, Errno> {
     check_caller(ctx)?;
     let VmFileMapRequest { proc, len, writable, fill, shared, ino, offset } = ctx.m.get();
     let bytes = page_round_up(len).ok_or(Errno::ENOMEM)?;
-    if len == 0 || fill > bytes || shared && (writable || offset % PAGE != 0) {
+    let shown = shared && offset.checked_add(bytes).is_some() && offset % PAGE == 0 && !writable;
+    if len == 0 || fill > bytes || shared && !shown {
         return Err(Errno::EINVAL);
     }
     let (owner, mut space) = running_space_of(ctx, proc)?;
@@ -180,6 +181,20 @@ fn done(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
 pub fn take_back(ctx: &mut VmCtx<'_>, proc: Endpoint, fill: Fill) {
     ctx.proc.revoke(fill.grant);
     unmap_window(ctx, Fill::window(proc, fill.start), fill.pages);
+}
+
+/// Takes back pages lent to vfs in `[start, end)` of a process's space before its own munmap or
+/// mremap changes them: their frames may go or move, and the file system's read must not follow
+/// them. vfs's read then fails, and its VM_VFS_MMAP_DONE finds nothing lent, which ends nothing
+/// but that mapping's refresh (a process whose new mapping is being filled waits in vfs). Whether
+/// it took any back.
+pub fn take_back_within(ctx: &mut VmCtx<'_>, space: &mut AddressSpace, start: u64, end: u64) -> bool {
+    let lent = space.fill.filter(|f| f.start < end && start < f.start.saturating_add(f.pages.saturating_mul(PAGE)));
+    if let Some(fill) = lent {
+        space.fill = None;
+        take_back(ctx, space.ep, fill);
+    }
+    lent.is_some()
 }
 
 /// Takes back a fill vfs never finished, and drops a new mapping's: the process never learnt of

@@ -5,6 +5,7 @@
 //! whole pages from any mappings in its range, shrinking or splitting them, and refuses a range
 //! that touches the text, heap or stack or holds no mapping at all.
 
+use super::filemap::take_back_within;
 use super::request::{VmCtx, check_caller, own_running_space, store_own};
 use super::space::{announce_release, fresh_pages, unmap_pages};
 use super::state::{Region, RegionKind};
@@ -51,6 +52,7 @@ fn munmap(ctx: &mut VmCtx<'_>) -> Result<i32, Errno> {
     if touched.is_empty() || touched.iter().any(|r| r.kind != RegionKind::Mmap) {
         return Err(Errno::EINVAL);
     }
+    take_back_within(ctx, &mut space, addr, end);
     let mut kept = Vec::with_capacity(space.regions.len() + 1);
     let mut freed = Vec::new();
     let mut file_released = false;

@@ -12,6 +12,7 @@
 //! file's next pages, which Linux would map); EFAULT for a range not inside one mapping; ENOMEM
 //! when it cannot grow in place (without MREMAP_MAYMOVE), no gap fits, or frames run out.
 
+use super::filemap::take_back_within;
 use super::request::{VmCtx, check_caller, own_running_space, store_own};
 use super::space::{announce_release, fresh_pages, unmap_pages};
 use super::state::{Region, RegionKind};
@@ -37,6 +38,9 @@ fn mremap(ctx: &mut VmCtx<'_>) -> Result<u64, Errno> {
     let new_bytes = page_round_up(new_len).ok_or(Errno::ENOMEM)?;
     let old_bytes = old_end - addr;
     let (owner, mut space) = own_running_space(ctx)?;
+    if take_back_within(ctx, &mut space, addr, old_end) {
+        store_own(ctx, &owner, space.clone());
+    }
     let index = one_mapping(&mut space.regions, addr, old_end)?;
     let ep = space.ep;
     if new_bytes == old_bytes {

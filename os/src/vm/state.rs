@@ -93,7 +93,7 @@ impl Region {
     /// keeps its kind, access and file, the file offset moved with the start.
     pub fn part(&self, first: usize, frames: Vec<Frame>) -> Region {
         let skip = first as u64 * PAGE;
-        let file = self.file.map(|f| FileTag { offset: f.offset + skip, ..f });
+        let file = self.file.map(|f| FileTag { offset: f.offset.saturating_add(skip), ..f });
         Region { kind: self.kind, start: self.start + skip, frames, writable: self.writable, file }
     }
 
@@ -102,7 +102,7 @@ impl Region {
     pub fn continued_by(&self, next: &Region) -> bool {
         let file = match (self.file, next.file) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.ino == b.ino && a.offset + self.pages() * PAGE == b.offset,
+            (Some(a), Some(b)) => a.ino == b.ino && a.offset.checked_add(self.pages() * PAGE) == Some(b.offset),
             _ => false,
         };
         self.end() == next.start && self.writable == next.writable && file
