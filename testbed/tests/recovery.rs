@@ -810,3 +810,57 @@ fn a_fault_shown_persistent_quarantines_its_entry_point_and_the_system_runs_on()
 fn count(r: &RunResult, counter: &str) -> u64 {
     r.workload.counters.get(counter).copied().unwrap_or(0)
 }
+
+/// Map a file twice, shared; a child writes under both mappings while this process unmaps the
+/// first, then waits for the child and looks at what the second shows.
+fn write_under_shared_mappings(sys: &Sys<'_>, rec: &Recorder) {
+    use os::proto::vfs::flags::{O_CREAT, O_RDWR};
+    use os::proto::vfs::map::MAP_SHARED;
+    use os::proto::vm::prot::PROT_READ;
+    const PAGE: u64 = 4096;
+    const WRITE_YIELDS: usize = 50;
+    let Ok(fd) = sys.open("/tmp/shown", O_RDWR | O_CREAT, 0o644) else {
+        rec.check("open", false, String::new);
+        return;
+    };
+    let _ = sys.write(fd, &[b'a'; 100]);
+    let (Ok(first), Ok(second)) =
+        (sys.mmap_file(fd, 0, PAGE, PROT_READ, MAP_SHARED), sys.mmap_file(fd, 0, PAGE, PROT_READ, MAP_SHARED))
+    else {
+        rec.check("mmap", false, String::new);
+        return;
+    };
+    let child = sys.fork(move |c| {
+        let _ = c.lseek(fd, 10, 0);
+        c.write(fd, b"NEW").map_or(1, |n| if n == 3 { 0 } else { 2 })
+    });
+    for _ in 0..WRITE_YIELDS {
+        sys.proc().yield_now();
+    }
+    let unmapped = sys.munmap(first, PAGE);
+    rec.count(if unmapped.is_ok() { "munmap-ok" } else { "munmap-failed" }, 1);
+    if let Ok(pid) = child {
+        let waited = sys.waitpid(pid, 0);
+        rec.check("the child wrote", waited.is_ok_and(|(_, s)| s == 0), || format!("{waited:?}"));
+    }
+    let mut seen = [0u8; 3];
+    let read = sys.proc().mem_read(second + 10, &mut seen);
+    rec.check("the mapping shows the write", read.is_ok() && &seen == b"NEW", || format!("{read:?} {seen:?}"));
+}
+
+#[test]
+fn vfs_crashing_while_it_refreshes_a_shared_mapping_leaves_vm_sound() {
+    // vfs dies in the child's write with the first mapping's pages lent to it (after vm answered
+    // VM_VFS_MAP_REFRESH, the write's second IPC; init's own write is the first write).
+    let fault = "panic:vfs:write:after-ipc-2:2";
+    // Left dead: init's munmap of those pages takes them back, and vm stays consistent.
+    let r = expect(None, fault, write_under_shared_mappings, Outcome::Crash, "leave-dead");
+    assert_eq!(r.workload.counters.get("munmap-ok"), Some(&1), "{:?}", r.workload);
+    assert!(r.violations.iter().all(|v| !v.invariant.starts_with("vm.")), "{:?}", r.violations);
+    // Handled again with the log of what it sent: the lent pages are filled as if nothing
+    // happened, and the second mapping shows the write.
+    for (policy, label) in [(Table, "rollback+replay"), (Srs, "suppress+replay")] {
+        let r = expect(policy, fault, write_under_shared_mappings, Outcome::Recovered, label);
+        assert!(r.workload.ok(), "{policy}: {:?}", r.workload);
+    }
+}
