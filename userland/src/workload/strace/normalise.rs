@@ -157,6 +157,9 @@ pub enum TraceOp {
         to_fd: i32,
         /// Bytes asked for; the recorded result says how many were copied.
         len: u64,
+        /// What Linux answers, before copying anything, when `to_fd` is open for appending:
+        /// EBADF from copy_file_range, EINVAL from sendfile.
+        appending: os::errno::Errno,
     },
     /// `close`.
     Close {
@@ -1213,9 +1216,9 @@ impl Normaliser {
                 data: need(call.arg(1).and_then(Arg::as_bytes), name)?.to_vec(),
             },
             "copy_file_range" | "sendfile" | "sendfile64" => {
-                let (from, from_offset, to, to_offset, len) = match name {
-                    "copy_file_range" => (0, Some(1), 2, Some(3), 4),
-                    _ => (1, Some(2), 0, None, 3),
+                let (from, from_offset, to, to_offset, len, appending) = match name {
+                    "copy_file_range" => (0, Some(1), 2, Some(3), 4, os::errno::Errno::EBADF),
+                    _ => (1, Some(2), 0, None, 3, os::errno::Errno::EINVAL),
                 };
                 let own_offsets =
                     [from_offset, to_offset].into_iter().flatten().all(|index| int_arg(call, index) == Some(0));
@@ -1226,6 +1229,7 @@ impl Normaliser {
                     from_fd: need(fd_arg(call, from), name)?,
                     to_fd: need(fd_arg(call, to), name)?,
                     len: need(len_arg(call, len), name)?,
+                    appending,
                 }
             }
             "close" => {

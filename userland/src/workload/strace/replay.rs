@@ -342,7 +342,7 @@ fn describe(op: &TraceOp) -> String {
         TraceOp::Open { path, .. } => format!("open({path})"),
         TraceOp::Read { fd, len } => format!("read({fd}, {len})"),
         TraceOp::Write { fd, len, .. } => format!("write({fd}, {len})"),
-        TraceOp::Copy { from_fd, to_fd, len } => format!("copy({from_fd} -> {to_fd}, {len})"),
+        TraceOp::Copy { from_fd, to_fd, len, .. } => format!("copy({from_fd} -> {to_fd}, {len})"),
         TraceOp::Close { fd } => format!("close({fd})"),
         TraceOp::Lseek { fd, offset, whence } => format!("lseek({fd}, {offset}, {whence:?})"),
         TraceOp::Unlink { path } => format!("unlink({path})"),
@@ -1177,16 +1177,19 @@ impl Replayer {
                 }
                 self.compare(step, written.map(|n| n as i64), Values::Exact);
             }
-            TraceOp::Copy { from_fd, to_fd, len } => {
-                if step.recorded.errno().is_some_and(|errno| HOST_COPY_REFUSALS.contains(&errno)) {
+            TraceOp::Copy { from_fd, to_fd, len, appending } => {
+                let Some(from) = self.fd(step, *from_fd, "copy") else { return Flow::Next };
+                let Some(to) = self.fd(step, *to_fd, "copy") else { return Flow::Next };
+                // Linux's own refusal, a fact about the fd (GNU make sets O_APPEND on its output),
+                // is played and compared; the host's are skipped.
+                let to_appends = sys.fcntl(to, F_GETFL, 0).is_ok_and(|fl| fl as u32 & O_APPEND != 0);
+                if !to_appends && step.recorded.errno().is_some_and(|errno| HOST_COPY_REFUSALS.contains(&errno)) {
                     self.skip("copy: the host could not copy in place");
                     return Flow::Next;
                 }
-                let Some(from) = self.fd(step, *from_fd, "copy") else { return Flow::Next };
-                let Some(to) = self.fd(step, *to_fd, "copy") else { return Flow::Next };
                 // As much as the log copied (a later call copies the rest), or to the end.
                 let limit = value.filter(|&v| v > 0).map_or(*len, |v| v as u64).min(IO_MAX_BYTES);
-                let copied = copy(sys, from, to, limit);
+                let copied = if to_appends { Err(*appending) } else { copy(sys, from, to, limit) };
                 if let Ok(n) = copied {
                     self.count("replay.bytes-copied", n);
                 }
