@@ -14,8 +14,8 @@
 //! request), `procs.rs` (pm's notices), `fcntl.rs` (fcntl, umask, pipe2, fchdir, getcwd,
 //! close-on-exec), `poll.rs` (poll, its waits and their deadlines on vfs's alarm), `flock.rs`
 //! (whole-file advisory locks and their waits), `mmap.rs` (mappings of a file's bytes, made by vm
-//! and filled by the file system), `device.rs` (special files: the dmap and the character
-//! drivers' CDEV_* requests).
+//! and filled by the file system; shared ones kept in step with their files, which they hold),
+//! `device.rs` (special files: the dmap and the character drivers' CDEV_* requests).
 //!
 //! Duties: every bad argument from a user process (a bad descriptor, a buffer outside its memory,
 //! an unknown call, a missing file) is an errno reply, never a panic; panics are reserved for

@@ -9,9 +9,11 @@
 //!
 //! Files: `state.rs` (frames and address spaces, their invariants), `table.rs` (message type ->
 //! handler), `request.rs` (who may call, which space a call acts on), `brk.rs`, `mmap.rs` (mmap,
-//! munmap), `filemap.rs` (file mappings, filled through vfs), `protect.rs` (mprotect), `remap.rs` (mremap), `exec.rs`, `fork.rs` (fork, willexit,
-//! exit), `info.rs` (statistics, the memory map), `space.rs` (building, filling and freeing spaces
-//! in step with the kernel), `check.rs` (the invariants checked over the whole state).
+//! munmap), `filemap.rs` (file mappings, filled through vfs; shared ones tagged with their file
+//! and lent again when it changes), `protect.rs` (mprotect), `remap.rs` (mremap), `exec.rs`,
+//! `fork.rs` (fork, willexit, exit), `info.rs` (statistics, the memory map), `space.rs` (building,
+//! filling and freeing spaces in step with the kernel), `check.rs` (the invariants checked over
+//! the whole state).
 
 pub mod brk;
 pub mod check;
