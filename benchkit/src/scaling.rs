@@ -21,6 +21,10 @@ use kernel_sim::EngineKind;
 
 /// "Flat": the checkpoint cost at the largest state is at most this many times the smallest's.
 pub const FLAT_RATIO: f64 = 1.5;
+/// The least checkpoint cost reported, in ns: the clock's resolution. Noise on a busy machine
+/// can put the median of on minus off at or below zero for a small state, and the flatness
+/// ratio divides by that cost (and the chart's scale is logarithmic).
+const LEAST_COST_NS: f64 = 1.0;
 /// Chunks each repeat of the in-cache loops is cut into, alternating on and off.
 const HOT_CHUNKS: u32 = 10;
 /// Repeats of the whole-request (cold) loops of the checkpoint-cost curve: they are context
@@ -66,7 +70,7 @@ pub fn checkpoint_cost(plan: &Plan, s: &mut Section) -> Curve {
             }
             on.push(Spread::of(&a).median);
             off.push(Spread::of(&b).median);
-            cost.push(Spread::of(&d).median.max(0.0));
+            cost.push(Spread::of(&d).median.max(LEAST_COST_NS));
             if seed < COLD_REPEATS {
                 let requests = (plan.requests / COLD_SHARE).max(1);
                 cold_on.push(undo::tracked_request_ns(&mut on_state, k, requests, true));
