@@ -11,7 +11,7 @@
 //! descriptor not open for writing EBADF (MINIX's ftruncate), a pipe EINVAL; access tests the
 //! caller's effective ids (vfs keeps no others) and refuses an unknown mode bit with EINVAL.
 
-use super::mmap::show_change;
+use super::mmap::resized;
 use super::path::read_path;
 use super::state::{Fproc, ROOT_UID, VnodeId, VnodeKind};
 use super::vnode::{lookup, mount, pass_on};
@@ -174,14 +174,12 @@ pub fn do_fchown(ctx: &mut VfsCtx<'_>) -> Handled {
     status(by_fd(ctx).and_then(|(fp, req, _, target)| chown(ctx, &fp, target, req.uid, req.gid)))
 }
 
-/// Sets regular file `ino`'s size; the vnode's cache follows, and so do the shared mappings of
-/// the bytes between the two ends (zeros now, or gone).
+/// Sets regular file `ino`'s size; its vnode, if it has one, follows (`mmap::resized`).
 fn resize(ctx: &mut VfsCtx<'_>, ino: u32, size: u64) -> Result<(), Errno> {
     inode_request(ctx, REQ_FTRUNC, InodeRequest { ino, count: 0, mode: 0, uid: 0, gid: 0, size })?;
     let fs = mount(ctx).fs;
     if let Some(id) = ctx.state.find_vnode(fs, ino) {
-        let old = std::mem::replace(&mut ctx.state.live_vnode_mut(id).size, size);
-        show_change(ctx, id, old.min(size), old.max(size));
+        resized(ctx, id, size);
     }
     Ok(())
 }

@@ -121,6 +121,14 @@ pub fn show_change(ctx: &mut VfsCtx<'_>, vnode: VnodeId, lo: u64, hi: u64) {
     }
 }
 
+/// Regular file `vnode` is now `size` bytes long (a truncation): the vnode's cached size follows,
+/// and so do the shared mappings of the bytes between the old end and the new (zeros now, or
+/// gone).
+pub fn resized(ctx: &mut VfsCtx<'_>, vnode: VnodeId, size: u64) {
+    let old = std::mem::replace(&mut ctx.state.live_vnode_mut(vnode).size, size);
+    show_change(ctx, vnode, old.min(size), old.max(size));
+}
+
 /// [`show_change`]'s walk over the mappings of inode `ino`, now `size` bytes long. It ends when vm
 /// has no mapping left to lend (ENOENT) or cannot lend one; a mapping that could not be filled
 /// does not stop it (its process may have unmapped the pages or gone meanwhile).

@@ -8,7 +8,7 @@
 //! writing only waits for its other end (`pipe::open_fifo`); a character special file's driver
 //! opens its device first (`device.rs`).
 
-use super::mmap::show_change;
+use super::mmap::resized;
 use super::path::read_path;
 use super::state::{FilpId, VnodeId, VnodeKind};
 use super::vnode::{PassedOn, get_vnode, lookup, mount, pass_on, unget_vnode};
@@ -110,8 +110,7 @@ fn check_existing(ctx: &mut VfsCtx<'_>, fp: &super::state::Fproc, vnode: VnodeId
         let req = InodeRequest { ino: v.ino(), count: 0, mode: 0, uid: 0, gid: 0, size: 0 };
         let fs = mount(ctx).fs;
         ctx.sendrec(fs, Message::with(REQ_FTRUNC, &req))?;
-        let old = std::mem::replace(&mut ctx.state.live_vnode_mut(vnode).size, 0);
-        show_change(ctx, vnode, 0, old);
+        resized(ctx, vnode, 0);
     }
     Ok(())
 }
