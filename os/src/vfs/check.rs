@@ -17,14 +17,14 @@ use std::collections::{BTreeMap, BTreeSet};
 
 /// Every invariant of `vfs::state` vfs can see alone: each open file's count equals the
 /// descriptors pointing at it; each descriptor points at a live open file and each open file at a
-/// live vnode; each vnode's references equal its open files, the working directories that are it
-/// and the mount, and a pipe's readers and writers its open files by access mode; no vnode is
-/// unreferenced, and no two name one inode; each pipe buffers at most PIPE_BUF bytes, and nothing
-/// else buffers any; the mount's root is a directory vnode; each cwd is a directory vnode; each
-/// suspended call waits on a pipe the process has open; a suspended poll watches open
-/// descriptors none of which is ready; close-on-exec flags are on open descriptors only, masks
-/// within UMASK_MAX, open files keep only their access mode and status flags; flocks are held by live
-/// open files, an exclusive one alone, and a suspended flock waits on a conflict.
+/// live vnode; each vnode's references equal its open files, the working directories that are it,
+/// the mount and one for shared mappings (a regular file's only), and a pipe's readers and writers
+/// its open files by access mode; no vnode is unreferenced, and no two name one inode; each pipe
+/// buffers at most PIPE_BUF bytes, and nothing else any; the mount's root and each cwd are
+/// directory vnodes; each suspended call waits on a pipe the process has open; a suspended poll
+/// watches open descriptors none of which is ready; close-on-exec flags are on open descriptors
+/// only, masks within UMASK_MAX, open files keep only their access mode and status flags; flocks
+/// are held by live open files, an exclusive one alone, and a suspended flock waits on a conflict.
 pub fn check(vfs: &mut VfsState) -> Vec<Violation> {
     check_reaching(vfs, None)
 }
@@ -267,8 +267,8 @@ fn check_descriptors<'a>(fprocs: impl Iterator<Item = &'a Fproc>, filps: &Filps<
 }
 
 /// Open files are on live vnodes; each vnode's references are its holders (all shared mappings
-/// count one); pipe ends add up; the
-/// mount's root is a directory; no two vnodes name one inode.
+/// count one, and only a regular file has them); pipe ends add up; the mount's root is a
+/// directory; no two vnodes name one inode.
 fn check_vnode_refs(
     vnodes: &Vnodes<'_>,
     filps: &Filps<'_>,

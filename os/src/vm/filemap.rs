@@ -156,8 +156,8 @@ pub fn do_vfs_mapped(ctx: &mut VmCtx<'_>) -> Handled {
     }))
 }
 
-/// VM_VFS_MMAP_DONE (vfs): the lent pages of the mapping at `addr` come back, filled (the mapping
-/// stays) or not (it goes).
+/// VM_VFS_MMAP_DONE (vfs): the pages lent at `addr` come back, filled or not; a new mapping whose
+/// pages were not filled goes, a refreshed one stays.
 pub fn do_vfs_mmap_done(ctx: &mut VmCtx<'_>) -> Handled {
     Handled::status(done(ctx))
 }
